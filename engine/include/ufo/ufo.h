@@ -1,0 +1,150 @@
+/* libufo — public API of the UFO-ViT inference engine.
+ *
+ * A UfoModel holds the weights and config of one model file; it is immutable after loading,
+ * reference counted and safe to share between threads. A UfoSession owns a backend (CPU or
+ * CUDA), scratch memory and KV caches; use one session per thread. Every failure is reported
+ * through a GError in the UFO_ERROR domain; the library never aborts.
+ */
+#ifndef UFO_UFO_H
+#define UFO_UFO_H
+
+#include <glib.h>
+#include <stddef.h>
+#include <stdint.h>
+
+G_BEGIN_DECLS
+
+#define UFO_ERROR (ufo_error_quark())
+GQuark ufo_error_quark(void);
+
+typedef enum {
+  UFO_ERROR_IO,          /* file missing or unreadable */
+  UFO_ERROR_FORMAT,      /* malformed or truncated model file, bad metadata */
+  UFO_ERROR_MODEL,       /* tensor missing, wrong dtype or shape for the config */
+  UFO_ERROR_UNSUPPORTED, /* task, size or option this model/backend cannot do */
+  UFO_ERROR_INVALID,     /* bad argument: empty prompt, zero-size image, ... */
+  UFO_ERROR_BACKEND,     /* backend failure (out of memory, CUDA error) */
+} UfoErrorCode;
+
+typedef enum {
+  UFO_TASK_DETECTION = 0,
+  UFO_TASK_GROUNDING,
+  UFO_TASK_CAPTION,
+  UFO_TASK_INSTANCE,
+  UFO_TASK_SEMANTIC,
+  UFO_N_TASKS
+} UfoTask;
+
+/* "detection", "grounding", "caption", "instance", "semantic" */
+const char *ufo_task_name(UfoTask task);
+/* Returns FALSE (and sets error) for an unknown name. */
+gboolean ufo_task_from_name(const char *name, UfoTask *task, GError **error);
+
+typedef enum {
+  UFO_PIXEL_RGB = 0, /* 3 bytes per pixel */
+  UFO_PIXEL_BGR,
+  UFO_PIXEL_RGBA, /* 4 bytes per pixel, alpha ignored */
+  UFO_PIXEL_BGRA,
+  UFO_PIXEL_RGBX,
+  UFO_PIXEL_BGRX,
+} UfoPixelFormat;
+
+typedef struct {
+  UfoPixelFormat format;
+  int width, height;   /* pixels, > 0 */
+  size_t stride;       /* bytes per row */
+  const uint8_t *data; /* borrowed */
+} UfoImage;
+
+/* Test hook ("planted plan", docs/reference.md): when set, at decode step t of sequence s the
+ * logit of tokens[s * max_len + t] (if >= 0) is replaced by max(logits) + margin[s]. */
+typedef struct {
+  const int32_t *tokens; /* (n_seq, max_len), -1 = no forcing */
+  const float *margin;   /* (n_seq) */
+  int n_seq, max_len;
+} UfoPlantedPlan;
+
+typedef struct {
+  UfoTask task;
+  const char *prompt;    /* grounding: referring expression (required); others: NULL */
+  int beam_size;         /* 0 = model default for the task */
+  int max_detections;    /* 0 = model default (100 for detection); cap after NMS */
+  float nms_iou;         /* <= 0 = model default */
+  float mask_threshold;  /* <= 0 = 0.5 */
+  const UfoPlantedPlan *plan; /* NULL except in tests */
+} UfoRequest;
+
+#define UFO_REQUEST_INIT {UFO_TASK_DETECTION, NULL, 0, 0, 0.f, 0.f, NULL}
+
+typedef struct {
+  int x, y, width, height; /* rectangle in input-image pixels the mask covers */
+  float *prob;             /* (height, width) row-major sigmoid probabilities */
+} UfoMask;
+
+typedef struct {
+  int label_id;      /* index in the task's label set */
+  const char *label; /* owned by the model */
+  float score;
+  float x1, y1, x2, y2; /* box in input-image pixels */
+  UfoMask *mask;        /* instance segmentation only, else NULL */
+} UfoObject;
+
+typedef struct {
+  int width, height;           /* input image size */
+  uint16_t *labels;            /* (height, width) class ids */
+  int n_classes;
+  const char *const *class_names; /* owned by the model */
+} UfoSemanticMap;
+
+typedef struct {
+  UfoTask task;
+  int n_objects;
+  UfoObject *objects;
+  char *caption;            /* caption task, else NULL */
+  UfoSemanticMap *semantic; /* semantic task, else NULL */
+  /* Milliseconds per stage of the last run, for ufo-bench. */
+  double ms_preprocess, ms_text, ms_image, ms_grid, ms_decode, ms_post;
+  int n_decode_steps;
+  double *ms_decode_step; /* (n_decode_steps) */
+} UfoResult;
+
+void ufo_result_free(UfoResult *result);
+
+typedef struct _UfoModel UfoModel;
+typedef struct _UfoSession UfoSession;
+
+/* Memory-maps and validates a .safetensors model bundle (docs/model-format.md). */
+UfoModel *ufo_model_load(const char *path, GError **error);
+/* A model with deterministic random weights (docs/weights-prng.md) for a built-in config name
+ * ("tiny", "vit-b", "vit-l", "vit-h") or a config JSON string. */
+UfoModel *ufo_model_new_random(const char *config, uint64_t seed, GError **error);
+UfoModel *ufo_model_ref(UfoModel *model);
+void ufo_model_unref(UfoModel *model);
+gboolean ufo_model_supports_task(const UfoModel *model, UfoTask task);
+/* Label names of a task's label set; NULL when the task has none. */
+const char *const *ufo_model_get_labels(const UfoModel *model, UfoTask task, int *n_labels);
+
+typedef enum { UFO_DEVICE_AUTO = 0, UFO_DEVICE_CPU, UFO_DEVICE_CUDA } UfoDevice;
+
+typedef struct {
+  UfoDevice device;
+  int gpu_id;
+  int threads; /* CPU worker threads, 0 = number of cores */
+} UfoSessionOptions;
+
+UfoSession *ufo_session_new(UfoModel *model, const UfoSessionOptions *options, GError **error);
+void ufo_session_free(UfoSession *session);
+/* Runs one frame. On success *result is a new UfoResult (free with ufo_result_free). */
+gboolean ufo_session_run(UfoSession *session, const UfoImage *image, const UfoRequest *request,
+                         UfoResult **result, GError **error);
+
+typedef void (*UfoLogFunc)(int level /* 0 error .. 3 debug */, const char *message, void *user_data);
+void ufo_log_set(UfoLogFunc func, void *user_data);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(UfoModel, ufo_model_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(UfoSession, ufo_session_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(UfoResult, ufo_result_free)
+
+G_END_DECLS
+
+#endif

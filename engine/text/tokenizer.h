@@ -1,0 +1,38 @@
+/* BERT uncased WordPiece tokenizer with the three added tokens of UFO
+ * ([DEC]=30522, [ENC]=30523, <MASK>=30524). Inference spec §4.2, §4.5. */
+#ifndef UFO_TEXT_TOKENIZER_H
+#define UFO_TEXT_TOKENIZER_H
+
+#include <glib.h>
+#include <stdint.h>
+
+#define UFO_TOKEN_PAD 0
+#define UFO_TOKEN_UNK 100
+#define UFO_TOKEN_CLS 101
+#define UFO_TOKEN_SEP 102
+#define UFO_TOKEN_BERT_MASK 103
+#define UFO_TOKEN_COMMA 1010
+#define UFO_TOKEN_DEC 30522
+#define UFO_TOKEN_ENC 30523
+#define UFO_TOKEN_MASK 30524
+
+typedef struct _UfoTokenizer UfoTokenizer;
+
+/* vocab: one token per line (line index = id), as vocab.txt plus the added tokens. */
+UfoTokenizer *ufo_tokenizer_new(const char *vocab, size_t len, GError **error);
+void ufo_tokenizer_free(UfoTokenizer *tok);
+int ufo_tokenizer_vocab_size(const UfoTokenizer *tok);
+/* Id of an exact token string, -1 if absent. */
+int32_t ufo_tokenizer_token_to_id(const UfoTokenizer *tok, const char *token);
+const char *ufo_tokenizer_id_to_token(const UfoTokenizer *tok, int32_t id);
+/* HF BertTokenizerFast(text, truncation=True, max_length=max_len): [CLS] pieces [SEP] appended to
+ * ids (int32). Added tokens ("[DEC]", "[ENC]", "<MASK>") are matched as HF does. */
+gboolean ufo_tokenizer_encode(const UfoTokenizer *tok, const char *text, int max_len, GArray *ids,
+                              GError **error);
+/* HF decode(ids, skip_special_tokens=skip_special) with clean_up_tokenization_spaces=True. */
+char *ufo_tokenizer_decode(const UfoTokenizer *tok, const int32_t *ids, size_t n,
+                           gboolean skip_special);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(UfoTokenizer, ufo_tokenizer_free)
+
+#endif
