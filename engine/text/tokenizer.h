@@ -20,16 +20,22 @@ typedef struct _UfoTokenizer UfoTokenizer;
 
 /* vocab: one token per line (line index = id), as vocab.txt plus the added tokens. */
 UfoTokenizer *ufo_tokenizer_new(const char *vocab, size_t len, GError **error);
+/* Same, reading the vocabulary from a file (e.g. engine/data/vocab.txt). */
+UfoTokenizer *ufo_tokenizer_new_from_file(const char *path, GError **error);
 void ufo_tokenizer_free(UfoTokenizer *tok);
 int ufo_tokenizer_vocab_size(const UfoTokenizer *tok);
 /* Id of an exact token string, -1 if absent. */
 int32_t ufo_tokenizer_token_to_id(const UfoTokenizer *tok, const char *token);
 const char *ufo_tokenizer_id_to_token(const UfoTokenizer *tok, int32_t id);
+/* TRUE for the special ids ([PAD] [UNK] [CLS] [SEP] [MASK] [DEC] [ENC]); <MASK> is not special. */
+gboolean ufo_tokenizer_is_special(const UfoTokenizer *tok, int32_t id);
 /* HF BertTokenizerFast(text, truncation=True, max_length=max_len): [CLS] pieces [SEP] appended to
- * ids (int32). Added tokens ("[DEC]", "[ENC]", "<MASK>") are matched as HF does. */
+ * ids (int32). Added tokens ("[DEC]", "[ENC]", "<MASK>") are matched as HF does. max_len >= 2.
+ * Text that is not valid UTF-8 gives FALSE with UFO_ERROR_INVALID (ids left unchanged). */
 gboolean ufo_tokenizer_encode(const UfoTokenizer *tok, const char *text, int max_len, GArray *ids,
                               GError **error);
-/* HF decode(ids, skip_special_tokens=skip_special) with clean_up_tokenization_spaces=True. */
+/* HF decode(ids, skip_special_tokens=skip_special) with clean_up_tokenization_spaces=True.
+ * Ids outside the vocabulary are dropped. Never NULL; free with g_free. */
 char *ufo_tokenizer_decode(const UfoTokenizer *tok, const int32_t *ids, size_t n,
                            gboolean skip_special);
 
