@@ -14,8 +14,12 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 meson test -C "$BUILD" --print-errorlogs --num-processes 2 -t 4
 c_rc=$?
-python3 -m pytest -q tests/reference -p no:cacheprovider 2>&1 | tee "$BUILD/pytest.log"
-py_rc=${PIPESTATUS[0]}
+py_rc=0
+: > "$BUILD/pytest.log"
+if [ -d tests/reference ]; then
+  python3 -m pytest -q tests/reference -p no:cacheprovider 2>&1 | tee "$BUILD/pytest.log"
+  py_rc=${PIPESTATUS[0]}
+fi
 [ "$py_rc" -eq 5 ] && py_rc=0 # no Python tests collected
 python3 - "$BUILD" <<'PY'
 import json, re, sys, pathlib
