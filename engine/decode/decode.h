@@ -20,4 +20,48 @@ typedef struct {
   int feat_dim;
 } UfoDecoder;
 
+/* Output of a decoding run, one row per input sequence (inference §6.2/§6.3, seg §2.3/§2.4).
+ * Row s holds sequence s's tokens without the leading [CLS]. */
+typedef struct {
+  int n_seq;
+  int max_length; /* row width of ids / prob / feat */
+  int t_out;      /* columns in use: steps run (greedy) or the longest hypothesis (beam) */
+  int32_t *ids;   /* (n_seq, max_length); after a sequence's end: [SEP] (greedy, as the
+                     original's forced rows) or [PAD] (beam, as the original's padding) */
+  float *prob;    /* (n_seq, max_length) greedy: max softmax prob of step t (the raw argmax,
+                     0 after the end); beam: exp(score_t − score_{t−1}) of the chosen path */
+  float *feat;    /* (n_seq, max_length, feat_dim) or NULL: feat[t] is the state that
+                     predicted ids[t] (seg §6.1); zeros after the end */
+  int *length;    /* (n_seq) tokens before the end ([SEP] excluded) */
+  float *score;   /* (n_seq) beam: length-penalised score of the chosen hypothesis; greedy: 0 */
+} UfoDecodeOutput;
+
+/* Allocates an output with ids filled with `fill` and everything else zero. */
+UfoDecodeOutput *ufo_decode_output_new(int n_seq, int max_length, int feat_dim, gboolean with_feat,
+                                       int32_t fill);
+void ufo_decode_output_free(UfoDecodeOutput *out);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(UfoDecodeOutput, ufo_decode_output_free)
+
+/* Greedy decoding (inference §6.2). The decoder holds n_seq rows (one per sequence) on entry;
+ * every sequence starts from [CLS] at position 0. A row leaves the batch (decoder->reorder) at the
+ * step after it emitted [SEP]; ids are then [SEP], as in the original's forced rows. plan: NULL or
+ * the planted plan (ufo.h), applied to the logits before the softmax. with_feat: fill out->feat.
+ * Returns a new UfoDecodeOutput or NULL with error set (the decoder's own errors pass through). */
+UfoDecodeOutput *ufo_decode_greedy(const UfoDecoder *dec, int n_seq, int max_length,
+                                   const UfoPlantedPlan *plan, gboolean with_feat, GError **error);
+
+/* Beam search (inference §6.3 with the quirks of §0 items 5/6 and §9.6). The decoder holds n_seq
+ * rows on entry; the first reorder call grows them to n_seq·beam rows (src = 0,0,..,1,1,..; row
+ * order: sequence, then beam, so the decoder needs room for n_seq·beam rows) and finished
+ * sequences leave the batch. logits / temperature → log_softmax (f32, no bf16 rounding);
+ * length penalty alpha; plan rows are indexed by the source sequence. Ties in the top-2K
+ * candidates go to the lower (beam, token) index. beam == 1 works but greedy is the original's
+ * path for one beam. */
+UfoDecodeOutput *ufo_decode_beam(const UfoDecoder *dec, int n_seq, int beam, int max_length,
+                                 float temperature, float alpha, const UfoPlantedPlan *plan,
+                                 gboolean with_feat, GError **error);
+
+/* Applies the planted plan (if any) to one row of logits for sequence s at step t. */
+void ufo_decode_apply_plan(const UfoPlantedPlan *plan, int s, int t, float *logits, int vocab);
+
 #endif

@@ -1,0 +1,199 @@
+/* The ops API: the small set of float32 tensor operations the UFO-ViT forward (engine/nn/) is
+ * written against, and the vtable every backend (cpu, cuda) fills (style §2 and §4 items 1-4).
+ *
+ * Tensors are owned by a backend; their data pointer is private to it (engine/nn/ never reads
+ * or writes tensor memory and never branches on the backend). Most ops take UfoView operands:
+ * a strided 2-D matrix inside a tensor (rows x cols, leading dimension ld, element offset), so
+ * that q/k/v column blocks of one buffer, per-step slots of a KV cache or weight row blocks are
+ * used in place, without copies. Every op returns FALSE and sets a UFO_ERROR error on failure.
+ */
+#ifndef UFO_BACKEND_BACKEND_H
+#define UFO_BACKEND_BACKEND_H
+
+#include "ufo/ufo.h"
+
+#include <stdint.h>
+
+typedef struct _UfoBackend UfoBackend;
+
+#define UFO_TENSOR_MAX_DIMS 4
+
+/* A float32 tensor owned by a backend; contiguous, row-major, outermost dimension first. */
+typedef struct {
+  UfoBackend *be;                  /* owner */
+  int ndim;                        /* 1..4 */
+  int64_t ne[UFO_TENSOR_MAX_DIMS]; /* shape, outermost first; unused dims are 1 */
+  size_t n;                        /* number of elements */
+  void *data;        /* backend-private storage: never dereferenced outside backend/ */
+  gboolean borrowed; /* data aliases host memory the tensor does not own */
+} UfoTensor;
+
+/* A strided matrix inside a tensor: element (r, c) is t[off + r * ld + c]. */
+typedef struct {
+  UfoTensor *t;
+  size_t off;
+  int64_t rows, cols, ld;
+} UfoView;
+
+/* The ops, for the supports() query. */
+typedef enum {
+  UFO_OP_GEMM = 0,
+  UFO_OP_LAYER_NORM,
+  UFO_OP_GELU,
+  UFO_OP_ADD,
+  UFO_OP_COPY,
+  UFO_OP_ATTENTION,
+  UFO_OP_WINDOW_PARTITION,
+  UFO_OP_WINDOW_UNPARTITION,
+  UFO_OP_GRID_SAMPLE,
+  UFO_OP_RESIZE_BICUBIC,
+  UFO_OP_RESIZE_LINEAR,
+  UFO_OP_EMBED,
+  UFO_OP_GATHER_ROWS,
+  UFO_OP_MEAN_ACC,
+  UFO_OP_PATCHIFY,
+  UFO_N_OPS
+} UfoOp;
+
+/* C = alpha * op(A) · op(B) + beta * C + bias, batched: batch b uses the views shifted by
+ * b * stride_{a,b,c} elements. op(X) = X^T when trans_x. Shapes: op(A) (M, K), op(B) (K, N),
+ * C (M, N), bias a (1, N) view or t == NULL (broadcast over rows). */
+typedef struct {
+  UfoView a, b, c;
+  gboolean trans_a, trans_b;
+  float alpha, beta;
+  UfoView bias;
+  int batch;                           /* >= 1 */
+  size_t stride_a, stride_b, stride_c; /* elements between batches */
+} UfoGemm;
+
+/* One block of keys of an attention (inference §5.1). Group g's keys are rows
+ * [g * group_stride, g * group_stride + n) of k and v (group_stride 0: shared by all groups).
+ * Head h uses columns h*d .. h*d+d-1. */
+typedef struct {
+  UfoView k, v;         /* (rows, C) each; usually column blocks of one [k | v] buffer */
+  int64_t n;            /* keys per group */
+  int64_t group_stride; /* rows between consecutive groups' blocks */
+  UfoView mask;         /* (1, n) additive (-inf = masked), or t == NULL */
+  gboolean rel_pos;     /* add the decomposed rel-pos bias (requires n == rel_h * rel_w) */
+} UfoAttnKeys;
+
+#define UFO_ATTN_MAX_SEGS 3
+
+/* Multi-head softmax attention for G groups of nq queries each (query row g*nq + i):
+ *   out = softmax(q·K^T * scale + mask + relpos) · V   per (group, head),
+ * keys = the segments in order, then (self_key) the query row's own key/value.
+ * Rel-pos (inference §5.1): for query (i, j) and key (i', j') of a rel_h x rel_w region in
+ * row-major order: q·Rh[i - i' + rel_h - 1] + q·Rw[j - j' + rel_w - 1] with the unscaled q;
+ * requires nq == rel_h * rel_w. */
+typedef struct {
+  UfoView q;   /* (G*nq, C) */
+  UfoView out; /* (G*nq, C) */
+  int n_groups, group_q;
+  int n_heads, head_dim;
+  float scale;
+  int n_segs;
+  UfoAttnKeys seg[UFO_ATTN_MAX_SEGS];
+  gboolean self_key; /* append the query row's own key (rows of self_k/self_v like q) */
+  UfoView self_k, self_v;
+  UfoView rel_h_table, rel_w_table; /* (2*rel_h-1, d), (2*rel_w-1, d) */
+  int rel_h, rel_w;
+} UfoAttention;
+
+typedef struct {
+  /* Human-readable backend name ("cpu", "cpu-ref", "cuda"). */
+  const char *name;
+  /* Releases the backend's context (tensors must be freed first). */
+  void (*destroy)(UfoBackend *be);
+  /* Allocates an uninitialised float32 tensor. */
+  gboolean (*alloc)(UfoBackend *be, UfoTensor *t, GError **error);
+  /* Releases a tensor's storage (t->data may be NULL). */
+  void (*release)(UfoBackend *be, UfoTensor *t);
+  /* (optional, NULL = alloc + upload) Makes t alias read-only host memory valid for its life. */
+  gboolean (*wrap_host)(UfoBackend *be, UfoTensor *t, const float *host, GError **error);
+  /* Host -> tensor elements [off, off + n). */
+  gboolean (*upload)(UfoBackend *be, UfoTensor *t, size_t off, const float *host, size_t n,
+                     GError **error);
+  /* Tensor elements [off, off + n) -> host. */
+  gboolean (*download)(UfoBackend *be, const UfoTensor *t, size_t off, float *host, size_t n,
+                       GError **error);
+  /* Answers whether an op is implemented. */
+  gboolean (*supports)(UfoBackend *be, UfoOp op);
+  /* UfoGemm. */
+  gboolean (*gemm)(UfoBackend *be, const UfoGemm *p, GError **error);
+  /* y = LN(x) * w + b over each row (biased variance, eps inside the sqrt); y may be x. */
+  gboolean (*layer_norm)(UfoBackend *be, UfoView y, UfoView x, UfoView w, UfoView b, float eps,
+                         GError **error);
+  /* y = x * 0.5 * (1 + erf(x / sqrt(2))) elementwise; y may be x. */
+  gboolean (*gelu)(UfoBackend *be, UfoView y, UfoView x, GError **error);
+  /* y = a + b; b may have 1 row (broadcast over rows); y may alias a. */
+  gboolean (*add)(UfoBackend *be, UfoView y, UfoView a, UfoView b, GError **error);
+  /* y = x (same shape). */
+  gboolean (*copy)(UfoBackend *be, UfoView y, UfoView x, GError **error);
+  /* UfoAttention. */
+  gboolean (*attention)(UfoBackend *be, const UfoAttention *p, GError **error);
+  /* (H*W, C) row-major map -> (nwin*ws*ws, C): windows row-major, tokens row-major inside
+   * (inference §5.1); H, W multiples of ws. */
+  gboolean (*window_partition)(UfoBackend *be, UfoView y, UfoView x, int h, int w, int ws,
+                               GError **error);
+  /* The exact inverse of window_partition. */
+  gboolean (*window_unpartition)(UfoBackend *be, UfoView y, UfoView x, int h, int w, int ws,
+                                 GError **error);
+  /* y (Q, C) = bilinear samples of the (h*w, C) map x at host points ref (Q, 2) = (x, y) in
+   * [0, 1]: pixel (ref_x*w - 0.5, ref_y*h - 0.5), zero padding (grid_sample, align_corners
+   * False, inference §5.4). */
+  gboolean (*grid_sample)(UfoBackend *be, UfoView y, UfoView x, int h, int w, const float *ref,
+                          int q, GError **error);
+  /* y (oh*ow, C) = bicubic resize of x (ih*iw, C): A = -0.75, align_corners False, no
+   * antialias, taps clamped (inference §5.2). */
+  gboolean (*resize_bicubic)(UfoBackend *be, UfoView y, UfoView x, int ih, int iw, int oh, int ow,
+                             GError **error);
+  /* y (Lo, d) = linear resize of the table x (Li, d) along rows, align_corners False
+   * (inference §5.1 rel-pos tables). */
+  gboolean (*resize_linear)(UfoBackend *be, UfoView y, UfoView x, GError **error);
+  /* y row i = table row ids[i] (host ids, n = y.rows); FALSE on an id out of range. */
+  gboolean (*embed)(UfoBackend *be, UfoView y, UfoView table, const int32_t *ids, GError **error);
+  /* y row i = x row idx[i] for i < y.rows (host idx; NULL = identity); y must not overlap x
+   * unless idx[i] >= i for all i (in-place compaction). */
+  gboolean (*gather_rows)(UfoBackend *be, UfoView y, UfoView x, const int32_t *idx, GError **error);
+  /* Mean over n layers, accumulated: k == 0: acc = x; else acc += x; k == n-1: acc *= 1/n. */
+  gboolean (*mean_acc)(UfoBackend *be, UfoView acc, UfoView x, int k, int n, GError **error);
+  /* y (Hp*Wp, 3*P*P) = patches of the (3, H, W) image x (a (3*H, W) view), column
+   * c*P*P + ky*P + kx (Conv2d weight order), patches row-major. */
+  gboolean (*patchify)(UfoBackend *be, UfoView y, UfoView x, int h, int w, int p, GError **error);
+} UfoBackendOps;
+
+struct _UfoBackend {
+  const UfoBackendOps *ops;
+  void *ctx;
+};
+
+/* CPU backend (backend/cpu): OpenBLAS + a thread pool; threads <= 0 = number of cores. */
+UfoBackend *ufo_backend_cpu_new(int threads, GError **error);
+/* The CPU backend's plain reference loops only (single thread, no BLAS): the yardstick of the
+ * op-parity tests. */
+UfoBackend *ufo_backend_cpu_ref_new(GError **error);
+void ufo_backend_free(UfoBackend *be);
+
+/* Tensor helpers (backend.c). */
+UfoTensor *ufo_tensor_new(UfoBackend *be, int ndim, const int64_t *ne, GError **error);
+UfoTensor *ufo_tensor_new_2d(UfoBackend *be, int64_t rows, int64_t cols, GError **error);
+/* Tensor holding a copy of (or, when the backend can, aliasing) read-only host data. */
+UfoTensor *ufo_tensor_from_host(UfoBackend *be, int ndim, const int64_t *ne, const float *host,
+                                GError **error);
+void ufo_tensor_free(UfoTensor *t);
+/* The whole tensor as a (ne[0], n / ne[0]) matrix. */
+UfoView ufo_view(UfoTensor *t);
+/* rows x cols at (row, col) of a view. */
+UfoView ufo_view_sub(UfoView v, int64_t row, int64_t col, int64_t rows, int64_t cols);
+/* A (rows x cols) matrix with leading dimension ld at element offset off. */
+UfoView ufo_view_at(UfoTensor *t, size_t off, int64_t rows, int64_t cols, int64_t ld);
+/* The empty view (optional operands). */
+#define UFO_VIEW_NONE ((UfoView){NULL, 0, 0, 0, 0})
+
+/* Checks that every element of v lies inside its tensor (TRUE for the empty view). */
+gboolean ufo_view_check(UfoView v, const char *what, GError **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(UfoTensor, ufo_tensor_free)
+
+#endif

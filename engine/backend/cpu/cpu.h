@@ -1,0 +1,109 @@
+/* CPU backend internals: context, kernels (fast) and their plain reference loops (*_ref).
+ * Kernels receive views already checked by cpu.c (bounds and shapes). */
+#ifndef UFO_BACKEND_CPU_CPU_H
+#define UFO_BACKEND_CPU_CPU_H
+
+#include "../backend.h"
+#include "threadpool.h"
+
+#include <math.h>
+#include <string.h>
+
+typedef struct {
+  gboolean reference; /* plain loops only */
+  int threads;
+  UfoPool *pool;
+  float **scratch; /* per worker */
+  size_t *scratch_n;
+} UfoCpu;
+
+/* Element pointer of a checked view. */
+static inline float *ufo_cpu_ptr(UfoView v)
+{
+  return (float *)v.t->data + v.off;
+}
+
+/* fused multiply-add only where the hardware has it (fmaf is a slow library call otherwise) */
+#ifdef __FMA__
+#define UFO_CPU_FMA(a, b, c) fmaf((a), (b), (c))
+#else
+#define UFO_CPU_FMA(a, b, c) ((a) * (b) + (c))
+#endif
+
+/* exp(x) for x <= 0 (scores minus their maximum), Cephes-style: 2^n * P(r), |r| <= ln2/2,
+ * about 1 ulp; branch-free so the loops over keys vectorise; exp(-inf) = 0 */
+static inline float ufo_cpu_exp_neg(float x)
+{
+  float xc = x > -87.f ? x : -87.f;
+  float n = __builtin_rintf(xc * 1.44269504088896341f);
+  float r = xc - n * 0.693359375f + n * 2.12194440e-4f; /* ln2 split in two (Cody-Waite) */
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.f;
+  int32_t bits = ((int32_t)n + 127) << 23;
+  float scale;
+  memcpy(&scale, &bits, sizeof scale);
+  return x < -87.f ? 0.f : p * scale;
+}
+
+/* a · b over n floats with 16 partial sums (vectorises without -ffast-math) */
+static inline float ufo_cpu_dot(const float *restrict a, const float *restrict b, int64_t n)
+{
+  float acc[16] = {0};
+  int64_t l = 0;
+  for (; l + 16 <= n; l += 16)
+    for (int u = 0; u < 16; u++)
+      acc[u] = UFO_CPU_FMA(a[l + u], b[l + u], acc[u]);
+  float s = 0.f;
+  for (; l < n; l++)
+    s += a[l] * b[l];
+  for (int u = 0; u < 16; u++)
+    s += acc[u];
+  return s;
+}
+
+/* Grows every worker's scratch to at least n floats (done before a parallel region). */
+void ufo_cpu_scratch_reserve(UfoCpu *cpu, size_t n);
+
+/* Below these sizes the fast kernels run the plain loop / a single thread. */
+#define UFO_CPU_BLAS_MIN_FLOPS 32768.0 /* 2*M*N*K: smaller GEMMs use the loop */
+#define UFO_CPU_ROWS_PER_TASK 16       /* row-wise ops: grain of the thread pool */
+#define UFO_CPU_GEMM_MIN_PART 64       /* GEMM rows/columns per pool work unit, at least */
+#define UFO_CPU_SMALL_M 8              /* up to this many rows: weight-streaming kernel */
+
+void ufo_cpu_gemm_ref(const UfoGemm *p);
+void ufo_cpu_gemm(UfoCpu *cpu, const UfoGemm *p);
+
+void ufo_cpu_layer_norm_ref(UfoView y, UfoView x, UfoView w, UfoView b, float eps);
+void ufo_cpu_layer_norm(UfoCpu *cpu, UfoView y, UfoView x, UfoView w, UfoView b, float eps);
+void ufo_cpu_gelu_ref(UfoView y, UfoView x);
+void ufo_cpu_gelu(UfoCpu *cpu, UfoView y, UfoView x);
+void ufo_cpu_add_ref(UfoView y, UfoView a, UfoView b);
+void ufo_cpu_add(UfoCpu *cpu, UfoView y, UfoView a, UfoView b);
+void ufo_cpu_copy_ref(UfoView y, UfoView x);
+void ufo_cpu_copy(UfoCpu *cpu, UfoView y, UfoView x);
+void ufo_cpu_mean_acc_ref(UfoView acc, UfoView x, int k, int n);
+void ufo_cpu_mean_acc(UfoCpu *cpu, UfoView acc, UfoView x, int k, int n);
+
+void ufo_cpu_attention_ref(const UfoAttention *p);
+void ufo_cpu_attention(UfoCpu *cpu, const UfoAttention *p);
+
+void ufo_cpu_window_partition_ref(UfoView y, UfoView x, int h, int w, int ws, gboolean inverse);
+void ufo_cpu_window_partition(UfoCpu *cpu, UfoView y, UfoView x, int h, int w, int ws,
+                              gboolean inverse);
+void ufo_cpu_gather_rows_ref(UfoView y, UfoView x, const int32_t *idx);
+void ufo_cpu_gather_rows(UfoCpu *cpu, UfoView y, UfoView x, const int32_t *idx);
+void ufo_cpu_patchify_ref(UfoView y, UfoView x, int h, int w, int p);
+void ufo_cpu_patchify(UfoCpu *cpu, UfoView y, UfoView x, int h, int w, int p);
+
+void ufo_cpu_grid_sample_ref(UfoView y, UfoView x, int h, int w, const float *ref, int q);
+void ufo_cpu_grid_sample(UfoCpu *cpu, UfoView y, UfoView x, int h, int w, const float *ref, int q);
+void ufo_cpu_resize_bicubic_ref(UfoView y, UfoView x, int ih, int iw, int oh, int ow);
+void ufo_cpu_resize_bicubic(UfoCpu *cpu, UfoView y, UfoView x, int ih, int iw, int oh, int ow);
+void ufo_cpu_resize_linear_ref(UfoView y, UfoView x);
+
+#endif

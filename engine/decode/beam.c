@@ -1,0 +1,310 @@
+/* Beam search with compaction of finished sequences (inference spec §6.3, §0 items 5/6, §9.6;
+ * segmentation spec §2.4). Reproduces the original BeamHypotheses: dummy rows of finished
+ * sequences are never computed (they cannot change any output), `is_done` uses cur, the length
+ * penalty uses cur + 1 (the [CLS] counts), and ties follow the original's list order. */
+#include "decode_priv.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "text/tokenizer.h"
+
+/* A beam's path: tokens after [CLS], cumulative scores and the features that predicted them. */
+typedef struct {
+  int len;      /* tokens after [CLS] */
+  int32_t *tok; /* (max_length) */
+  float *cum;   /* (max_length) cumulative score after each token */
+  float *feat;  /* (max_length, C) or NULL */
+} Path;
+
+typedef struct {
+  double score; /* sum / (len + 1)^alpha */
+  Path path;
+} Hyp;
+
+typedef struct {
+  int n;
+  Hyp *h;       /* (K + 1) */
+  double worst; /* starts at 1e9 */
+  gboolean done;
+} HypList;
+
+typedef struct {
+  int max_length, C;
+} PathShape;
+
+static void path_alloc(Path *p, const PathShape *ps, gboolean with_feat)
+{
+  p->len = 0;
+  p->tok = g_new(int32_t, ps->max_length);
+  p->cum = g_new(float, ps->max_length);
+  p->feat = with_feat ? g_new(float, (size_t)ps->max_length * ps->C) : NULL;
+}
+
+static void path_free(Path *p)
+{
+  g_free(p->tok);
+  g_free(p->cum);
+  g_free(p->feat);
+}
+
+static void path_copy(Path *dst, const Path *src, const PathShape *ps)
+{
+  dst->len = src->len;
+  memcpy(dst->tok, src->tok, sizeof(int32_t) * src->len);
+  memcpy(dst->cum, src->cum, sizeof(float) * src->len);
+  if (dst->feat && src->feat)
+    memcpy(dst->feat, src->feat, sizeof(float) * (size_t)src->len * ps->C);
+}
+
+/* BeamHypotheses.add: score = sum / len(tokens)^alpha with len counting [CLS]; on overflow the
+ * lowest score leaves (ties: the earliest inserted) and worst becomes the next lowest. */
+static void hyps_add(HypList *hl, int K, double alpha, const Path *p, float sum,
+                     const PathShape *ps, gboolean with_feat)
+{
+  const double score = (double)sum / pow((double)(p->len + 1), alpha);
+  if (hl->n >= K && !(score > hl->worst))
+    return;
+  Hyp *h = &hl->h[hl->n++];
+  path_alloc(&h->path, ps, with_feat);
+  path_copy(&h->path, p, ps);
+  h->score = score;
+  if (hl->n > K) {
+    int lo = 0; /* sorted((score, idx)): lowest score, earliest index on ties */
+    for (int i = 1; i < hl->n; i++)
+      if (hl->h[i].score < hl->h[lo].score)
+        lo = i;
+    path_free(&hl->h[lo].path);
+    memmove(&hl->h[lo], &hl->h[lo + 1], sizeof(Hyp) * (hl->n - lo - 1));
+    hl->n--;
+    double w = hl->h[0].score;
+    for (int i = 1; i < hl->n; i++)
+      w = MIN(w, hl->h[i].score);
+    hl->worst = w;
+  } else {
+    hl->worst = MIN(score, hl->worst);
+  }
+}
+
+/* BeamHypotheses.is_done(best, cur): note cur, not cur + 1 (§0 / §9.6). At cur = 0 the division
+ * gives -inf for a negative best (the original would divide by zero; unreachable for K >= 2). */
+static gboolean hyps_is_done(const HypList *hl, int K, double alpha, float best, int cur)
+{
+  if (hl->n < K)
+    return FALSE;
+  const double cur_score = (double)best / pow((double)cur, alpha);
+  return hl->worst >= cur_score;
+}
+
+/* log_softmax(logits / τ) in float32 over the full vocabulary, in place */
+static void log_softmax_t(float *l, int V, float temperature)
+{
+  if (temperature != 1.f)
+    for (int v = 0; v < V; v++)
+      l[v] = l[v] / temperature;
+  float mx = l[0];
+  for (int v = 1; v < V; v++)
+    mx = MAX(mx, l[v]);
+  double sum = 0.0;
+  for (int v = 0; v < V; v++)
+    sum += expf(l[v] - mx);
+  const float lse = (float)log(sum);
+  for (int v = 0; v < V; v++)
+    l[v] = (l[v] - mx) - lse;
+}
+
+/* top-2K of the (K·V) candidates of one sequence, descending; ties: lower flat index first */
+static void topk(const float *cand, int n, int k, int32_t *idx, float *val)
+{
+  int m = 0;
+  for (int i = 0; i < n; i++) {
+    const float v = cand[i];
+    if (m == k && !(v > val[m - 1]))
+      continue;
+    int j = m < k ? m++ : k - 1;
+    while (j > 0 && v > val[j - 1]) {
+      val[j] = val[j - 1];
+      idx[j] = idx[j - 1];
+      j--;
+    }
+    val[j] = v;
+    idx[j] = i;
+  }
+}
+
+typedef struct {
+  float score;
+  int32_t tok;
+  int32_t src; /* live row */
+} NewBeam;
+
+UfoDecodeOutput *ufo_decode_beam(const UfoDecoder *dec, int n_seq, int beam, int max_length,
+                                 float temperature, float alpha, const UfoPlantedPlan *plan,
+                                 gboolean with_feat, GError **error)
+{
+  if (!ufo_decode_check_args(dec, n_seq, max_length, with_feat, error))
+    return NULL;
+  if (beam < 1 || temperature <= 0.f) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "bad beam settings: beam %d, temperature %g",
+                beam, temperature);
+    return NULL;
+  }
+  const int K = beam, V = dec->vocab_size, C = dec->feat_dim;
+  const PathShape ps = {max_length, C};
+  const int n_rows_max = MAX(n_seq * K, 1);
+  gboolean ok = FALSE;
+  UfoDecodeOutput *out = NULL;
+
+  HypList *hyps = g_new0(HypList, MAX(n_seq, 1));
+  for (int s = 0; s < n_seq; s++) {
+    hyps[s].h = g_new0(Hyp, K + 1);
+    hyps[s].worst = 1e9;
+  }
+  int32_t *live = g_new(int32_t, MAX(n_seq, 1)); /* live sequence j → sequence index */
+  int32_t *src = g_new(int32_t, n_rows_max);
+  int32_t *tok = g_new(int32_t, n_rows_max);
+  float *bscore = g_new(float, n_rows_max);
+  float *logits = g_new(float, (size_t)n_rows_max *V);
+  float *feat = with_feat ? g_new(float, (size_t)n_rows_max *C) : NULL;
+  Path *paths = g_new(Path, n_rows_max), *npaths = g_new(Path, n_rows_max);
+  NewBeam *nb = g_new(NewBeam, n_rows_max);
+  int32_t *top_i = g_new(int32_t, 2 * K);
+  float *top_v = g_new(float, 2 * K);
+  for (int r = 0; r < n_rows_max; r++) {
+    path_alloc(&paths[r], &ps, with_feat);
+    path_alloc(&npaths[r], &ps, with_feat);
+  }
+
+  /* repeat_cache: row order sequence-major, then beam; scores [0, -1e9, ...] */
+  for (int s = 0; s < n_seq; s++) {
+    live[s] = s;
+    for (int k = 0; k < K; k++) {
+      src[s * K + k] = s;
+      tok[s * K + k] = UFO_TOKEN_CLS;
+      bscore[s * K + k] = k == 0 ? 0.f : -1e9f;
+    }
+  }
+  int n_live = n_seq, cur = 0;
+  if (n_seq > 0 && K > 1 && !dec->reorder(dec->ctx, src, n_seq * K, error))
+    goto out;
+
+  while (cur < max_length && n_live > 0) {
+    const int n_rows = n_live * K;
+    if (!dec->step(dec->ctx, tok, n_rows, cur, logits, feat, error))
+      goto out;
+    for (int r = 0; r < n_rows; r++) {
+      float *l = logits + (size_t)r * V;
+      ufo_decode_apply_plan(plan, live[r / K], cur, l, V); /* plan row = source sequence */
+      log_softmax_t(l, V, temperature);
+      for (int v = 0; v < V; v++)
+        l[v] += bscore[r]; /* cand = lp + beam_score (f32) */
+    }
+    int n_keep = 0, n_new = 0;
+    for (int j = 0; j < n_live; j++) {
+      const int s = live[j];
+      HypList *hl = &hyps[s];
+      /* candidates of sequence j are contiguous: (K, V) flattened = beam·V + token */
+      const int n_top = MIN(2 * K, K * V);
+      topk(logits + (size_t)j * K * V, K * V, n_top, top_i, top_v);
+      int got = 0;
+      for (int r = 0; r < n_top; r++) {
+        const int b = top_i[r] / V;
+        const int32_t t = top_i[r] % V;
+        const int row = j * K + b;
+        if (t == UFO_TOKEN_SEP) {
+          if (r >= K)
+            continue; /* eos ranked below the top K: skipped, no is_done check */
+          hyps_add(hl, K, alpha, &paths[row], top_v[r], &ps, with_feat);
+        } else {
+          nb[n_new + got] = (NewBeam){top_v[r], t, row};
+          got++;
+        }
+        if (got == K)
+          break;
+        hl->done = hl->done || hyps_is_done(hl, K, alpha, top_v[0], cur);
+      }
+      if (!hl->done) {
+        live[n_keep++] = s;
+        n_new += K;
+      }
+    }
+    n_live = n_keep;
+    if (n_keep == 0)
+      break; /* all done: stop without updating */
+    /* ids = ids[src] ++ tok; feats follow their parent row (seg §2.4) */
+    for (int r = 0; r < n_new; r++) {
+      const NewBeam *e = &nb[r];
+      Path *p = &npaths[r];
+      path_copy(p, &paths[e->src], &ps);
+      p->tok[p->len] = e->tok;
+      p->cum[p->len] = e->score;
+      if (p->feat)
+        memcpy(p->feat + (size_t)p->len * C, feat + (size_t)e->src * C, sizeof(float) * C);
+      p->len++;
+      src[r] = e->src;
+      tok[r] = e->tok;
+      bscore[r] = e->score;
+    }
+    Path *swap = paths;
+    paths = npaths;
+    npaths = swap;
+    if (!dec->reorder(dec->ctx, src, n_new, error))
+      goto out;
+    cur++;
+  }
+  /* sequences never done add all their current beams */
+  for (int j = 0; j < n_live; j++)
+    for (int k = 0; k < K; k++)
+      hyps_add(&hyps[live[j]], K, alpha, &paths[j * K + k], bscore[j * K + k], &ps, with_feat);
+
+  out = ufo_decode_output_new(n_seq, max_length, C, with_feat, UFO_TOKEN_PAD);
+  for (int s = 0; s < n_seq; s++) {
+    const HypList *hl = &hyps[s];
+    if (hl->n == 0)
+      continue;
+    int best = 0; /* sorted by score, pop(): the later one among ties */
+    for (int i = 1; i < hl->n; i++)
+      if (hl->h[i].score >= hl->h[best].score)
+        best = i;
+    const Path *p = &hl->h[best].path;
+    out->length[s] = p->len;
+    out->score[s] = (float)hl->h[best].score;
+    out->t_out = MAX(out->t_out, p->len);
+    for (int t = 0; t < p->len; t++) {
+      out->ids[(size_t)s * max_length + t] = p->tok[t];
+      /* per-step prob = exp of the difference of cumulative scores */
+      out->prob[(size_t)s * max_length + t] = expf(p->cum[t] - (t > 0 ? p->cum[t - 1] : 0.f));
+    }
+    if (out->feat && p->feat)
+      memcpy(out->feat + (size_t)s * max_length * C, p->feat, sizeof(float) * (size_t)p->len * C);
+  }
+  ok = TRUE;
+
+out:
+  for (int s = 0; s < n_seq; s++) {
+    for (int i = 0; i < hyps[s].n; i++)
+      path_free(&hyps[s].h[i].path);
+    g_free(hyps[s].h);
+  }
+  g_free(hyps);
+  for (int r = 0; r < n_rows_max; r++) {
+    path_free(&paths[r]);
+    path_free(&npaths[r]);
+  }
+  g_free(paths);
+  g_free(npaths);
+  g_free(live);
+  g_free(src);
+  g_free(tok);
+  g_free(bscore);
+  g_free(logits);
+  g_free(feat);
+  g_free(nb);
+  g_free(top_i);
+  g_free(top_v);
+  if (!ok) {
+    ufo_decode_output_free(out);
+    return NULL;
+  }
+  return out;
+}

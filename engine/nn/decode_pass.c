@@ -1,0 +1,203 @@
+/* Decoding steps (inference §6.1, segmentation §2.3): each live row feeds one token at
+ * position t; layers see the row's prefix (its grid's K/V, or the whole image's K/V) plus the
+ * row's own decoded K/V, which is appended in place (caches are allocated for max_length up
+ * front, no per-step allocation). Logits = mean over the mean layers · word_embeddings^T.
+ * reorder() gathers cache rows (compaction of finished rows, beam search). */
+#include "vit_internal.h"
+
+#include <math.h>
+
+static gboolean processed(UfoVitState *st, int l)
+{
+  /* §8.16: rows from the grid skip the global layers (identity) */
+  return !(st->from_grid && st->vit->cfg->is_global[l]);
+}
+
+gboolean ufo_vit_decode_begin(UfoVitState *st, gboolean from_grid, int n_rows, int max_length,
+                              GError **e)
+{
+  UfoVit *vit = st->vit;
+  UfoBackend *be = vit->be;
+  int C = vit->C;
+  st->dec_ready = FALSE;
+  if (from_grid ? !st->grid_done : !st->image_done) {
+    g_set_error(e, UFO_ERROR, UFO_ERROR_INVALID, "decode_begin before the %s pass",
+                from_grid ? "grid" : "image");
+    return FALSE;
+  }
+  if (n_rows < 1 || max_length < 1 || (from_grid && n_rows < st->Q)) {
+    g_set_error(e, UFO_ERROR, UFO_ERROR_INVALID,
+                "decode_begin: %d rows, %d steps (from the grid at least the %d grids)", n_rows,
+                max_length, st->Q);
+    return FALSE;
+  }
+  if (max_length > vit->cfg->max_position) {
+    g_set_error(e, UFO_ERROR, UFO_ERROR_UNSUPPORTED, "max_length %d exceeds %d positions",
+                max_length, vit->cfg->max_position);
+    return FALSE;
+  }
+  st->from_grid = from_grid;
+  if (!vit_scratch_reserve(st, n_rows, e) || !vit_tensor_ensure(be, &st->dec_x, n_rows, C, e) ||
+      !vit_tensor_ensure(be, &st->dec_acc, n_rows, C, e) ||
+      !vit_tensor_ensure(be, &st->logits, n_rows, vit->cfg->vocab_size, e))
+    return FALSE;
+  if (st->dec_tmp && (st->dec_rows != n_rows || st->dec_max != max_length))
+    g_clear_pointer(&st->dec_tmp, ufo_tensor_free);
+  for (int l = 0; l < vit->nl; l++) {
+    if (!processed(st, l))
+      continue;
+    if (!vit_tensor_ensure(be, &st->dec_kv[l], (int64_t)n_rows * max_length, 2 * C, e))
+      return FALSE;
+    if (from_grid) {
+      /* row i = grid q = i: its cache sits in slot slot_of[i] */
+      if (!vit_tensor_ensure(be, &st->dec_prefix[l], n_rows, 2 * C, e) ||
+          !be->ops->gather_rows(be, ufo_view_sub(ufo_view(st->dec_prefix[l]), 0, 0, st->Q, 2 * C),
+                                ufo_view(st->grid_kv[l]), st->slot_of, e))
+        return FALSE;
+    }
+  }
+  st->dec_rows = n_rows;
+  st->dec_live = from_grid ? st->Q : n_rows;
+  st->dec_max = max_length;
+  st->dec_t = 0;
+  st->dec_ready = TRUE;
+  return TRUE;
+}
+
+static gboolean dec_step(void *ctx, const int32_t *tokens, int n, int t, float *logits, float *feat,
+                         GError **e)
+{
+  UfoVitState *st = ctx;
+  UfoVit *vit = st->vit;
+  UfoBackend *be = vit->be;
+  int C = vit->C, V = vit->cfg->vocab_size;
+  if (!st->dec_ready || n < 1 || n > st->dec_live || t != st->dec_t || t >= st->dec_max) {
+    g_set_error(e, UFO_ERROR, UFO_ERROR_INVALID,
+                "decode step t=%d for %d rows (expected t=%d < %d, rows <= %d, after "
+                "decode_begin)",
+                t, n, st->dec_t, st->dec_max, st->dec_live);
+    return FALSE;
+  }
+  UfoView x = ufo_view_sub(ufo_view(st->dec_x), 0, 0, n, C);
+  UfoView acc = ufo_view_sub(ufo_view(st->dec_acc), 0, 0, n, C);
+  UfoView y = ufo_view_sub(ufo_view(st->s.y), 0, 0, n, C);
+  UfoView q = ufo_view_sub(ufo_view(st->s.q), 0, 0, n, C);
+  UfoView a = ufo_view_sub(ufo_view(st->s.a), 0, 0, n, C);
+  UfoView f = ufo_view_sub(ufo_view(st->s.f), 0, 0, n, vit->F);
+  int64_t row_stride = (int64_t)st->dec_max * 2 * C; /* one row's max_length K/V slots */
+  /* §6.1: word + position t (positions restart at 0 with [CLS]), LN eps 1e-12 */
+  if (!vit_embed_tokens(vit, x, y, tokens, t, TRUE, e))
+    return FALSE;
+  for (int l = 0; l < vit->nl; l++) {
+    if (processed(st, l)) {
+      /* this step's [k | v] goes straight into slot t of every row */
+      UfoView slot = ufo_view_at(st->dec_kv[l], (size_t)t * 2 * C, n, 2 * C, row_stride);
+      UfoView own = ufo_view_at(st->dec_kv[l], 0, (int64_t)n * st->dec_max, 2 * C, 2 * C);
+      if (!vit_ln1(vit, l, y, x, e) || !vit_qkv(vit, l, q, slot, y, e))
+        return FALSE;
+      UfoAttention at = {
+          .q = q,
+          .out = a,
+          .n_groups = n,
+          .group_q = 1,
+          .n_heads = vit->nh,
+          .head_dim = vit->d,
+          .scale = 1.f / sqrtf((float)vit->d),
+          .n_segs = 2,
+          /* own decoded tokens 0..t (no mask: the new token sees its whole prefix) */
+          .seg[1] = {.k = vit_k(vit, own),
+                     .v = vit_v(vit, own),
+                     .n = t + 1,
+                     .group_stride = st->dec_max},
+      };
+      if (st->from_grid) { /* the row's grid K/V (1 token) */
+        UfoView p = ufo_view_sub(ufo_view(st->dec_prefix[l]), 0, 0, n, 2 * C);
+        at.seg[0] =
+            (UfoAttnKeys){.k = vit_k(vit, p), .v = vit_v(vit, p), .n = 1, .group_stride = 1};
+      } else { /* every row sees all image K/V of the layer */
+        UfoView p = ufo_view(st->img_kv[l]);
+        at.seg[0] = (UfoAttnKeys){.k = vit_k(vit, p), .v = vit_v(vit, p), .n = p.rows};
+      }
+      if (!be->ops->attention(be, &at, e) || !vit_post_attention(vit, l, x, a, y, f, e))
+        return FALSE;
+    }
+    if (vit->mean_k[l] >= 0 && !be->ops->mean_acc(be, acc, x, vit->mean_k[l], vit->cfg->n_mean, e))
+      return FALSE;
+  }
+  /* §8.12: logits = mean feature · word_embeddings^T (tied, no bias, no LN) */
+  UfoView lg = ufo_view_sub(ufo_view(st->logits), 0, 0, n, V);
+  UfoGemm g = {
+      .a = acc, .b = ufo_view(vit->word_emb), .c = lg, .trans_b = TRUE, .alpha = 1.f, .batch = 1};
+  if (!be->ops->gemm(be, &g, e))
+    return FALSE;
+  if (logits && !be->ops->download(be, st->logits, 0, logits, (size_t)n * V, e))
+    return FALSE;
+  if (feat && !be->ops->download(be, st->dec_acc, 0, feat, (size_t)n * C, e))
+    return FALSE;
+  st->dec_live = n;
+  st->dec_t = t + 1;
+  return TRUE;
+}
+
+/* new row i = old row src[i]: in place when src[i] >= i (compaction), else through dec_tmp */
+static gboolean gather_cache(UfoVitState *st, UfoTensor *cache, int64_t row_len, int64_t row_stride,
+                             const int32_t *src, int n_new, gboolean in_place, GError **e)
+{
+  UfoBackend *be = st->vit->be;
+  UfoView all = ufo_view_at(cache, 0, st->dec_live, row_len, row_stride);
+  UfoView dst = ufo_view_at(cache, 0, n_new, row_len, row_stride);
+  if (in_place)
+    return be->ops->gather_rows(be, dst, all, src, e);
+  UfoView tmp = ufo_view_at(st->dec_tmp, 0, n_new, row_len, row_stride);
+  return be->ops->gather_rows(be, tmp, all, src, e) && be->ops->copy(be, dst, tmp, e);
+}
+
+static gboolean dec_reorder(void *ctx, const int32_t *src, int n_new, GError **e)
+{
+  UfoVitState *st = ctx;
+  UfoVit *vit = st->vit;
+  int C = vit->C;
+  if (!st->dec_ready || n_new < 0 || n_new > st->dec_rows || (n_new > 0 && !src)) {
+    g_set_error(e, UFO_ERROR, UFO_ERROR_INVALID, "reorder to %d rows (at most %d)", n_new,
+                st->dec_rows);
+    return FALSE;
+  }
+  gboolean in_place = TRUE;
+  for (int i = 0; i < n_new; i++) {
+    if (src[i] < 0 || src[i] >= st->dec_live) {
+      g_set_error(e, UFO_ERROR, UFO_ERROR_INVALID, "reorder: source row %d outside 0..%d", src[i],
+                  st->dec_live - 1);
+      return FALSE;
+    }
+    in_place = in_place && src[i] >= i;
+  }
+  if (n_new == 0) {
+    st->dec_live = 0;
+    return TRUE;
+  }
+  if (!in_place && !st->dec_tmp &&
+      !(st->dec_tmp = ufo_tensor_new_2d(vit->be, st->dec_rows, (int64_t)st->dec_max * 2 * C, e)))
+    return FALSE;
+  int64_t row_stride = (int64_t)st->dec_max * 2 * C;
+  for (int l = 0; l < vit->nl; l++) {
+    if (!processed(st, l))
+      continue;
+    if (st->dec_t > 0 && !gather_cache(st, st->dec_kv[l], (int64_t)st->dec_t * 2 * C, row_stride,
+                                       src, n_new, in_place, e))
+      return FALSE;
+    if (st->from_grid &&
+        !gather_cache(st, st->dec_prefix[l], 2 * C, 2 * C, src, n_new, in_place, e))
+      return FALSE;
+  }
+  st->dec_live = n_new;
+  return TRUE;
+}
+
+UfoDecoder ufo_vit_decoder(UfoVitState *st)
+{
+  return (UfoDecoder){.step = dec_step,
+                      .reorder = dec_reorder,
+                      .ctx = st,
+                      .vocab_size = st->vit->cfg->vocab_size,
+                      .feat_dim = st->vit->C};
+}

@@ -1,0 +1,219 @@
+/* UfoVit (weights on a backend) and UfoVitState (per-frame activations and caches): lifetime,
+ * scratch management and the golden-test intermediates. */
+#include "vit_internal.h"
+
+#include <string.h>
+
+static UfoTensor *weight(UfoVit *vit, const float *host, int64_t rows, int64_t cols,
+                         const char *what, int layer, GError **error)
+{
+  if (host == NULL) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_MODEL, "weight %s of layer %d is missing", what, layer);
+    return NULL;
+  }
+  int64_t ne[2] = {rows, cols};
+  return ufo_tensor_from_host(vit->be, 2, ne, host, error);
+}
+
+#define W(dst, host, rows, cols, layer)                                                            \
+  do {                                                                                             \
+    if (!((dst) = weight(vit, (host), (rows), (cols), #host, (layer), error))) {                   \
+      ufo_vit_free(vit);                                                                           \
+      return NULL;                                                                                 \
+    }                                                                                              \
+  } while (0)
+
+UfoVit *ufo_vit_new(const UfoModel *model, UfoBackend *be, GError **error)
+{
+  const UfoConfig *cfg = &model->cfg;
+  const UfoWeights *w = &model->w;
+  if (cfg->num_layers < 1 || cfg->num_layers > UFO_MAX_LAYERS || cfg->num_heads < 1 ||
+      cfg->embed_dim != cfg->num_heads * cfg->head_dim || cfg->n_mean < 1) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_MODEL,
+                "config '%s': bad layer/head/mean-layer counts for the forward", cfg->name);
+    return NULL;
+  }
+  UfoVit *vit = g_new0(UfoVit, 1);
+  vit->be = be;
+  vit->model = ufo_model_ref((UfoModel *)model);
+  vit->cfg = cfg;
+  vit->C = cfg->embed_dim;
+  vit->F = cfg->ffn_dim;
+  vit->nh = cfg->num_heads;
+  vit->d = cfg->head_dim;
+  vit->nl = cfg->num_layers;
+  vit->ws = cfg->window_size;
+  vit->P = cfg->patch_size;
+  int C = vit->C, F = vit->F, d = vit->d;
+  W(vit->pos_embed, w->pos_embed, (int64_t)w->pos_h * w->pos_w, C, -1);
+  W(vit->patch_w, w->patch_w, C, 3 * vit->P * vit->P, -1);
+  W(vit->patch_b, w->patch_b, 1, C, -1);
+  W(vit->word_emb, w->word_emb, cfg->vocab_size, C, -1);
+  W(vit->pos_emb, w->pos_emb, cfg->max_position, C, -1);
+  W(vit->emb_ln_w, w->emb_ln_w, 1, C, -1);
+  W(vit->emb_ln_b, w->emb_ln_b, 1, C, -1);
+  for (int l = 0; l < vit->nl; l++) {
+    const UfoLayerWeights *s = &w->layers[l];
+    VitLayer *L = &vit->layers[l];
+    W(L->ln1_w, s->ln1_w, 1, C, l);
+    W(L->ln1_b, s->ln1_b, 1, C, l);
+    W(L->qkv_w, s->qkv_w, 3 * C, C, l);
+    W(L->qkv_b, s->qkv_b, 1, 3 * C, l);
+    W(L->proj_w, s->proj_w, C, C, l);
+    W(L->proj_b, s->proj_b, 1, C, l);
+    W(L->rel_h, s->rel_pos_h, s->rel_pos_len, d, l);
+    W(L->rel_w, s->rel_pos_w, s->rel_pos_len, d, l);
+    W(L->ln2_w, s->ln2_w, 1, C, l);
+    W(L->ln2_b, s->ln2_b, 1, C, l);
+    W(L->fc1_w, s->fc1_w, F, C, l);
+    W(L->fc1_b, s->fc1_b, 1, F, l);
+    W(L->fc2_w, s->fc2_w, C, F, l);
+    W(L->fc2_b, s->fc2_b, 1, C, l);
+    vit->mean_k[l] = -1;
+  }
+  for (int k = 0; k < cfg->n_mean; k++) {
+    int l = cfg->mean_layers[k];
+    if (l < 0 || l >= vit->nl) {
+      g_set_error(error, UFO_ERROR, UFO_ERROR_MODEL, "mean layer %d outside 0..%d", l, vit->nl - 1);
+      ufo_vit_free(vit);
+      return NULL;
+    }
+    vit->mean_k[l] = k;
+  }
+  return vit;
+}
+
+void ufo_vit_free(UfoVit *vit)
+{
+  if (vit == NULL)
+    return;
+  UfoTensor **g[] = {&vit->pos_embed, &vit->patch_w,  &vit->patch_b, &vit->word_emb,
+                     &vit->pos_emb,   &vit->emb_ln_w, &vit->emb_ln_b};
+  for (size_t i = 0; i < G_N_ELEMENTS(g); i++)
+    g_clear_pointer(g[i], ufo_tensor_free);
+  for (int l = 0; l < UFO_MAX_LAYERS; l++) {
+    VitLayer *L = &vit->layers[l];
+    UfoTensor **t[] = {&L->ln1_w,  &L->ln1_b, &L->qkv_w, &L->qkv_b, &L->proj_w,
+                       &L->proj_b, &L->rel_h, &L->rel_w, &L->ln2_w, &L->ln2_b,
+                       &L->fc1_w,  &L->fc1_b, &L->fc2_w, &L->fc2_b};
+    for (size_t i = 0; i < G_N_ELEMENTS(t); i++)
+      g_clear_pointer(t[i], ufo_tensor_free);
+  }
+  if (vit->model)
+    ufo_model_unref(vit->model);
+  g_free(vit);
+}
+
+UfoVitState *ufo_vit_state_new(UfoVit *vit, GError **error)
+{
+  UfoVitState *st = g_new0(UfoVitState, 1);
+  st->vit = vit;
+  st->inter = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_bytes_unref);
+  return st;
+}
+
+void ufo_vit_state_free(UfoVitState *st)
+{
+  if (st == NULL)
+    return;
+  UfoTensor **one[] = {&st->s.y,     &st->s.y2,    &st->s.q,       &st->s.a,   &st->s.a2,
+                       &st->s.f,     &st->text_x,  &st->text_mask, &st->img,   &st->cols,
+                       &st->x,       &st->pos_img, &st->fmap,      &st->gpos,  &st->grid_x,
+                       &st->dec_tmp, &st->dec_x,   &st->dec_acc,   &st->logits};
+  for (size_t i = 0; i < G_N_ELEMENTS(one); i++)
+    g_clear_pointer(one[i], ufo_tensor_free);
+  for (int l = 0; l < UFO_MAX_LAYERS; l++) {
+    UfoTensor **t[] = {&st->text_kv[l], &st->img_kv[l],  &st->rel_h[l],      &st->rel_w[l],
+                       &st->feat[l],    &st->grid_kv[l], &st->dec_prefix[l], &st->dec_kv[l]};
+    for (size_t i = 0; i < G_N_ELEMENTS(t); i++)
+      g_clear_pointer(t[i], ufo_tensor_free);
+  }
+  g_free(st->fmap_host);
+  g_free(st->ref_sorted);
+  g_free(st->perm);
+  g_free(st->slot_of);
+  g_hash_table_unref(st->inter);
+  g_free(st);
+}
+
+gboolean vit_tensor_ensure(UfoBackend *be, UfoTensor **t, int64_t rows, int64_t cols,
+                           GError **error)
+{
+  if (*t && (*t)->ndim == 2 && (*t)->ne[0] == rows && (*t)->ne[1] == cols)
+    return TRUE;
+  g_clear_pointer(t, ufo_tensor_free);
+  *t = ufo_tensor_new_2d(be, rows, cols, error);
+  return *t != NULL;
+}
+
+gboolean vit_scratch_reserve(UfoVitState *st, int64_t rows, GError **error)
+{
+  VitScratch *s = &st->s;
+  if (rows <= s->cap)
+    return TRUE;
+  UfoBackend *be = st->vit->be;
+  int C = st->vit->C;
+  if (!vit_tensor_ensure(be, &s->y, rows, C, error) ||
+      !vit_tensor_ensure(be, &s->y2, rows, C, error) ||
+      !vit_tensor_ensure(be, &s->q, rows, C, error) ||
+      !vit_tensor_ensure(be, &s->a, rows, C, error) ||
+      !vit_tensor_ensure(be, &s->a2, rows, C, error) ||
+      !vit_tensor_ensure(be, &s->f, rows, st->vit->F, error)) {
+    s->cap = 0;
+    return FALSE;
+  }
+  s->cap = rows;
+  return TRUE;
+}
+
+gboolean vit_keep(UfoVitState *st, const char *name, UfoView v, const int32_t *perm, GError **error)
+{
+  if (!st->keep)
+    return TRUE;
+  size_t n = (size_t)(v.rows * v.cols);
+  float *tmp = g_new(float, (size_t)v.rows *v.ld);
+  float *out = g_new(float, n);
+  gboolean ok = st->vit->be->ops->download(st->vit->be, v.t, v.off, tmp,
+                                           (size_t)((v.rows - 1) * v.ld + v.cols), error);
+  for (int64_t r = 0; ok && r < v.rows; r++)
+    memcpy(out + r * v.cols, tmp + (perm ? perm[r] : r) * v.ld, (size_t)v.cols * sizeof(float));
+  g_free(tmp);
+  if (ok)
+    g_hash_table_replace(st->inter, g_strdup(name), g_bytes_new_take(out, n * sizeof(float)));
+  else
+    g_free(out);
+  return ok;
+}
+
+void ufo_vit_state_keep_intermediates(UfoVitState *st, gboolean keep)
+{
+  st->keep = keep;
+  if (!keep)
+    g_hash_table_remove_all(st->inter);
+}
+
+gboolean ufo_vit_get_intermediate(UfoVitState *st, const char *name, float **data, size_t *n,
+                                  GError **e)
+{
+  GBytes *b = g_hash_table_lookup(st->inter, name);
+  if (b == NULL) {
+    g_set_error(e, UFO_ERROR, UFO_ERROR_INVALID, "intermediate '%s' was not kept", name);
+    return FALSE;
+  }
+  gsize size;
+  const void *p = g_bytes_get_data(b, &size);
+  *data = g_memdup2(p, size);
+  *n = size / sizeof(float);
+  return TRUE;
+}
+
+const float *ufo_vit_feature_map(UfoVitState *st, int *hp, int *wp)
+{
+  if (!st->have_fmap)
+    return NULL;
+  if (hp)
+    *hp = st->hp;
+  if (wp)
+    *wp = st->wp;
+  return st->fmap_host;
+}

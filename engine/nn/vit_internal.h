@@ -1,0 +1,114 @@
+/* Private structures of the UFO-ViT forward (engine/nn/). Tensors only, no data access. */
+#ifndef UFO_NN_VIT_INTERNAL_H
+#define UFO_NN_VIT_INTERNAL_H
+
+#include "vit.h"
+#include "model/model.h"
+
+typedef struct {
+  UfoTensor *ln1_w, *ln1_b; /* (1, C) */
+  UfoTensor *qkv_w;         /* (3C, C) rows [q; k; v] */
+  UfoTensor *qkv_b;         /* (1, 3C) */
+  UfoTensor *proj_w;        /* (C, C) */
+  UfoTensor *proj_b;        /* (1, C) */
+  UfoTensor *rel_h, *rel_w; /* (rel_pos_len, d) */
+  UfoTensor *ln2_w, *ln2_b; /* (1, C) */
+  UfoTensor *fc1_w;         /* (F, C) */
+  UfoTensor *fc1_b;         /* (1, F) */
+  UfoTensor *fc2_w;         /* (C, F) */
+  UfoTensor *fc2_b;         /* (1, C) */
+} VitLayer;
+
+struct _UfoVit {
+  UfoBackend *be;
+  UfoModel *model; /* reference held */
+  const UfoConfig *cfg;
+  int C, F, nh, d, nl, ws, P;
+  UfoTensor *pos_embed;           /* (pos_h*pos_w, C) */
+  UfoTensor *patch_w;             /* (C, 3*P*P) */
+  UfoTensor *patch_b;             /* (1, C) */
+  UfoTensor *word_emb;            /* (V, C) */
+  UfoTensor *pos_emb;             /* (max_position, C) */
+  UfoTensor *emb_ln_w, *emb_ln_b; /* (1, C) */
+  VitLayer layers[UFO_MAX_LAYERS];
+  int mean_k[UFO_MAX_LAYERS]; /* position of layer l in the mean-layer list, -1 if absent */
+};
+
+/* Activation scratch shared by the passes, grown (never per step) to the largest row count. */
+typedef struct {
+  int64_t cap;
+  UfoTensor *y, *y2, *q, *a, *a2; /* (cap, C) */
+  UfoTensor *f;                   /* (cap, F) */
+} VitScratch;
+
+struct _UfoVitState {
+  UfoVit *vit;
+  VitScratch s;
+  gboolean keep;
+  GHashTable *inter; /* name -> GBytes of floats */
+
+  /* text pass (§5.3) */
+  int T;
+  UfoTensor *text_x;                  /* (T, C) */
+  UfoTensor *text_mask;               /* (1, T) additive */
+  UfoTensor *text_kv[UFO_MAX_LAYERS]; /* (T, 2C) [k | v] */
+
+  /* image pass (§5.2, §5.4), sized for (H, W) */
+  int H, W, hp, wp, nwin;
+  gboolean image_done;
+  UfoTensor *img;                    /* (3H, W) */
+  UfoTensor *cols;                   /* (hp*wp, 3*P*P) */
+  UfoTensor *x;                      /* (hp*wp, C) */
+  UfoTensor *pos_img;                /* (hp*wp, C) resized table (NULL: table used as is) */
+  UfoTensor *fmap;                   /* (hp*wp, C) mean-layer map */
+  UfoTensor *img_kv[UFO_MAX_LAYERS]; /* (hp*wp, 2C); window layers in partitioned order */
+  UfoTensor *rel_h[UFO_MAX_LAYERS], *rel_w[UFO_MAX_LAYERS]; /* resized tables or NULL */
+  float *fmap_host;
+  gboolean have_fmap;
+
+  /* grid queries (§5.5), stored window-major: sorted slot s holds query perm[s] */
+  int Q, grid_h, grid_w;
+  float *ref_sorted;                  /* (Q, 2) */
+  int32_t *perm;                      /* slot -> q */
+  int32_t *slot_of;                   /* q -> slot */
+  UfoTensor *gpos;                    /* (Q, C) window-major */
+  UfoTensor *grid_x;                  /* (Q, C) */
+  UfoTensor *feat[UFO_MAX_LAYERS];    /* (Q, C) sampled layer inputs, window-major */
+  UfoTensor *grid_kv[UFO_MAX_LAYERS]; /* (Q, 2C) */
+  gboolean grid_done;
+
+  /* decoding (§6.1) */
+  gboolean dec_ready, from_grid;
+  int dec_rows, dec_max, dec_live, dec_t;
+  UfoTensor *dec_prefix[UFO_MAX_LAYERS]; /* from grid: (rows, 2C) own grid K/V, row order */
+  UfoTensor *dec_kv[UFO_MAX_LAYERS];     /* (rows * max_len, 2C) */
+  UfoTensor *dec_tmp;                    /* (rows, max_len * 2C) reorder scratch, lazy */
+  UfoTensor *dec_x, *dec_acc;            /* (rows, C) */
+  UfoTensor *logits;                     /* (rows, V) */
+};
+
+/* layer.c: the pieces of one pre-LN transformer layer (inference §5.1). */
+gboolean vit_ln1(UfoVit *vit, int l, UfoView y, UfoView x, GError **error);
+/* q = y·Wq^T + bq (N, C); kv = y·[Wk; Wv]^T + [bk; bv] (N, 2C), written straight into a cache */
+gboolean vit_qkv(UfoVit *vit, int l, UfoView q, UfoView kv, UfoView y, GError **error);
+/* x += a·Wp^T + bp; x += fc2(GELU(fc1(LN2(x)))) with scratch y (N, C), f (N, F) */
+gboolean vit_post_attention(UfoVit *vit, int l, UfoView x, UfoView a, UfoView y, UfoView f,
+                            GError **error);
+/* K and V column blocks of a [k | v] view */
+UfoView vit_k(UfoVit *vit, UfoView kv);
+UfoView vit_v(UfoVit *vit, UfoView kv);
+/* BertEmbeddings (§4.4): x = LN_1e-12(word[ids] + pos[pos0 + j]); pos_rows 1 = one position
+ * for every row (decode step), else positions pos0.. per row */
+gboolean vit_embed_tokens(UfoVit *vit, UfoView x, UfoView tmp, const int32_t *ids, int pos0,
+                          gboolean same_pos, GError **error);
+
+/* vit.c helpers */
+gboolean vit_scratch_reserve(UfoVitState *st, int64_t rows, GError **error);
+/* (re)allocates *t as (rows, cols) unless it already has that shape */
+gboolean vit_tensor_ensure(UfoBackend *be, UfoTensor **t, int64_t rows, int64_t cols,
+                           GError **error);
+/* stores a host copy of rows x cols of v (row order perm when not NULL) under name */
+gboolean vit_keep(UfoVitState *st, const char *name, UfoView v, const int32_t *perm,
+                  GError **error);
+
+#endif

@@ -1,0 +1,267 @@
+/* UfoSession: one frame through the whole engine (architecture.md §1, §3):
+ * preprocess → prompt/text pass (cached while the prompt is unchanged) → image pass → grid pass →
+ * decoding → task post-processing. */
+#include "ufo/ufo.h"
+#include "log.h"
+#include "model/model.h"
+#include "nn/vit.h"
+#include "decode/decode.h"
+#include "tasks/preprocess.h"
+#include "tasks/prompt.h"
+#include "tasks/tasks.h"
+
+#include <string.h>
+
+struct _UfoSession {
+  UfoModel *model;
+  UfoBackend *be;
+  UfoVit *vit;
+  UfoVitState *st;
+  char *text_prompt; /* prompt whose text pass is in st (seg spec §6.21: reuse per frame) */
+  GArray *ids, *mask;
+  float *input; /* (3, S, S) scratch */
+  int input_side;
+};
+
+/* Times every decode step of the wrapped decoder (ufo-bench). */
+typedef struct {
+  const UfoDecoder *inner;
+  GArray *ms;
+} TimedDecoder;
+
+static gboolean timed_step(void *ctx, const int32_t *tokens, int n, int t, float *logits,
+                           float *feat, GError **error)
+{
+  TimedDecoder *td = ctx;
+  gint64 a = g_get_monotonic_time();
+  gboolean ok = td->inner->step(td->inner->ctx, tokens, n, t, logits, feat, error);
+  double ms = (g_get_monotonic_time() - a) / 1000.0;
+  g_array_append_val(td->ms, ms);
+  return ok;
+}
+
+static gboolean timed_reorder(void *ctx, const int32_t *src, int n_new, GError **error)
+{
+  TimedDecoder *td = ctx;
+  return td->inner->reorder(td->inner->ctx, src, n_new, error);
+}
+
+UfoSession *ufo_session_new(UfoModel *model, const UfoSessionOptions *options, GError **error)
+{
+  g_return_val_if_fail(model != NULL, NULL);
+  UfoSessionOptions opts = {0};
+  if (options)
+    opts = *options;
+  if (opts.device == UFO_DEVICE_CUDA) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_UNSUPPORTED,
+                "device 'cuda' requested, but this build of libufo has no CUDA backend; "
+                "use device 'cpu' or 'auto'");
+    return NULL;
+  }
+  if (opts.device == UFO_DEVICE_AUTO)
+    ufo_log(UFO_LOG_INFO, "device auto: using the CPU backend (no CUDA backend in this build)");
+  if (opts.threads < 0) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "threads must be >= 0 (got %d)",
+                opts.threads);
+    return NULL;
+  }
+  UfoSession *s = g_new0(UfoSession, 1);
+  s->model = ufo_model_ref(model);
+  s->ids = g_array_new(FALSE, FALSE, sizeof(int32_t));
+  s->mask = g_array_new(FALSE, FALSE, sizeof(uint8_t));
+  if (!(s->be = ufo_backend_cpu_new(opts.threads, error)) ||
+      !(s->vit = ufo_vit_new(model, s->be, error)) || !(s->st = ufo_vit_state_new(s->vit, error))) {
+    ufo_session_free(s);
+    return NULL;
+  }
+  return s;
+}
+
+void ufo_session_free(UfoSession *s)
+{
+  if (!s)
+    return;
+  g_clear_pointer(&s->st, ufo_vit_state_free);
+  g_clear_pointer(&s->vit, ufo_vit_free);
+  g_clear_pointer(&s->be, ufo_backend_free);
+  g_clear_pointer(&s->model, ufo_model_unref);
+  g_array_unref(s->ids);
+  g_array_unref(s->mask);
+  g_free(s->text_prompt);
+  g_free(s->input);
+  g_free(s);
+}
+
+static double ms_since(gint64 *t)
+{
+  gint64 now = g_get_monotonic_time();
+  double ms = (now - *t) / 1000.0;
+  *t = now;
+  return ms;
+}
+
+static gboolean task_uses_grid(UfoTask task)
+{
+  return task == UFO_TASK_DETECTION || task == UFO_TASK_INSTANCE || task == UFO_TASK_SEMANTIC;
+}
+
+/* Grid references, row-major q = gy·gw + gx, centres ((gx + 0.5)/gw, (gy + 0.5)/gh) normalised
+ * to the network input (inference §5.5). */
+static float *make_grid_refs(int gh, int gw)
+{
+  float *ref = g_new(float, (size_t)gh * gw * 2);
+  for (int gy = 0; gy < gh; gy++)
+    for (int gx = 0; gx < gw; gx++) {
+      ref[(gy * gw + gx) * 2 + 0] = ((float)gx + 0.5f) / (float)gw;
+      ref[(gy * gw + gx) * 2 + 1] = ((float)gy + 0.5f) / (float)gh;
+    }
+  return ref;
+}
+
+static gboolean ensure_text_pass(UfoSession *s, UfoTask task, const char *prompt, GError **error)
+{
+  if (s->text_prompt && strcmp(s->text_prompt, prompt) == 0)
+    return TRUE;
+  g_clear_pointer(&s->text_prompt, g_free);
+  if (!ufo_prompt_encode(s->model->tokenizer, task, prompt, s->ids, s->mask, error) ||
+      !ufo_vit_text_pass(s->st, (const int32_t *)s->ids->data, (const uint8_t *)s->mask->data,
+                         (int)s->ids->len, error))
+    return FALSE;
+  s->text_prompt = g_strdup(prompt);
+  return TRUE;
+}
+
+gboolean ufo_session_run(UfoSession *s, const UfoImage *image, const UfoRequest *req,
+                         UfoResult **result, GError **error)
+{
+  g_return_val_if_fail(s != NULL && result != NULL, FALSE);
+  *result = NULL;
+  if (!image || !req) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "no %s given", image ? "request" : "image");
+    return FALSE;
+  }
+  if (req->task < 0 || req->task >= UFO_N_TASKS) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "unknown task id %d", (int)req->task);
+    return FALSE;
+  }
+  UfoTask task = req->task;
+  const UfoConfig *cfg = &s->model->cfg;
+  const UfoTaskConfig *tc = &cfg->tasks[task];
+  if (!ufo_model_supports_task(s->model, task)) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_UNSUPPORTED, "the model '%s' has no %s task",
+                cfg->name, ufo_task_name(task));
+    return FALSE;
+  }
+  if (req->beam_size < 0 || req->max_detections < 0) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "beam size and max detections must be >= 0");
+    return FALSE;
+  }
+  const UfoLabelSet *labels = tc->label_set[0] ? ufo_model_label_set(s->model, tc->label_set) : NULL;
+  if (tc->label_set[0] && !labels) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_MODEL, "the model has no label set '%s' for task %s",
+                tc->label_set, ufo_task_name(task));
+    return FALSE;
+  }
+
+  g_autoptr(UfoResult) res = g_new0(UfoResult, 1);
+  res->task = task;
+  gint64 t = g_get_monotonic_time();
+
+  /* preprocessing (inference §3) */
+  int S = tc->input_size;
+  if (s->input_side != S) {
+    g_free(s->input);
+    s->input = g_try_malloc((size_t)3 * S * S * sizeof(float));
+    s->input_side = s->input ? S : 0;
+    if (!s->input) {
+      g_set_error(error, UFO_ERROR, UFO_ERROR_BACKEND, "out of memory for a %dx%d input", S, S);
+      return FALSE;
+    }
+  }
+  if (!ufo_preprocess(image, tc, cfg->pixel_mean, cfg->pixel_std, s->input, error))
+    return FALSE;
+  res->ms_preprocess = ms_since(&t);
+
+  /* prompt and text pass (inference §4) */
+  g_autofree char *prompt =
+      ufo_prompt_build(task, labels ? (const char *const *)labels->names : NULL,
+                       labels ? labels->n : 0, tc->num_bins, req->prompt, error);
+  if (!prompt || !ensure_text_pass(s, task, prompt, error))
+    return FALSE;
+  res->ms_text = ms_since(&t);
+
+  /* image pass (§5.4) and grid pass (§5.5) */
+  gboolean grid = task_uses_grid(task) && tc->grid_per_window > 0;
+  gboolean seg = task == UFO_TASK_INSTANCE || task == UFO_TASK_SEMANTIC;
+  int Hp = S / cfg->patch_size;
+  int gside = grid ? tc->grid_per_window * (Hp / cfg->window_size) : 0;
+  int Q = gside * gside;
+  g_autofree float *refs = grid ? make_grid_refs(gside, gside) : NULL;
+  if (!ufo_vit_image_pass(s->st, s->input, S, S, refs, Q, gside, gside, seg, error))
+    return FALSE;
+  res->ms_image = ms_since(&t);
+  if (grid && !ufo_vit_grid_pass(s->st, error))
+    return FALSE;
+  res->ms_grid = ms_since(&t);
+
+  /* decoding (§6) */
+  int n_seq = grid ? Q : 1;
+  int beam = req->beam_size > 0 ? req->beam_size : MAX(tc->beam_size, 1);
+  if (!ufo_vit_decode_begin(s->st, grid, n_seq * beam, tc->max_length, error))
+    return FALSE;
+  UfoDecoder inner = ufo_vit_decoder(s->st);
+  TimedDecoder td = {&inner, g_array_new(FALSE, FALSE, sizeof(double))};
+  UfoDecoder dec = inner;
+  dec.step = timed_step;
+  dec.reorder = timed_reorder;
+  dec.ctx = &td;
+  g_autoptr(UfoDecodeOutput) out =
+      beam > 1 ? ufo_decode_beam(&dec, n_seq, beam, tc->max_length, tc->temperature, tc->alpha,
+                                 req->plan, seg, error)
+               : ufo_decode_greedy(&dec, n_seq, tc->max_length, req->plan, seg, error);
+  res->n_decode_steps = (int)td.ms->len;
+  res->ms_decode_step = (double *)g_array_free(td.ms, FALSE);
+  if (!out)
+    return FALSE;
+  res->ms_decode = ms_since(&t);
+
+  /* post-processing (§7; seg §2.5-§3.6) */
+  int T = out->max_length;
+  g_autofree float *first_prob = g_new(float, n_seq);
+  for (int i = 0; i < n_seq; i++)
+    first_prob[i] = out->prob[(size_t)i * T];
+  const UfoTokenizer *tok = s->model->tokenizer;
+  int W0 = image->width, H0 = image->height, C = cfg->embed_dim;
+  int hp = 0, wp = 0;
+  const float *fmap = seg ? ufo_vit_feature_map(s->st, &hp, &wp) : NULL;
+  gboolean ok = FALSE;
+  switch (task) {
+  case UFO_TASK_DETECTION:
+    ok = ufo_task_postprocess_detection(tc, tok, labels, out->ids, first_prob, n_seq, T, refs, S,
+                                        S, W0, H0, req->max_detections, req->nms_iou, res, error);
+    break;
+  case UFO_TASK_GROUNDING:
+    ok = ufo_task_postprocess_grounding(tc, tok, out->ids, first_prob, T, S, S, W0, H0, res,
+                                        error);
+    break;
+  case UFO_TASK_CAPTION:
+    ok = ufo_task_postprocess_caption(tok, out->ids, T, res, error);
+    break;
+  case UFO_TASK_INSTANCE:
+    ok = ufo_task_postprocess_instance(tc, tok, labels, out->ids, first_prob, out->feat, n_seq, T,
+                                       fmap, hp, wp, C, W0, H0, req->mask_threshold,
+                                       req->max_detections, res, error);
+    break;
+  case UFO_TASK_SEMANTIC:
+    ok = ufo_task_postprocess_semantic(tc, tok, labels, out->ids, first_prob, out->feat, n_seq, T,
+                                       fmap, hp, wp, C, W0, H0, res, error);
+    break;
+  default:
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "unknown task");
+  }
+  if (!ok)
+    return FALSE;
+  res->ms_post = ms_since(&t);
+  *result = g_steal_pointer(&res);
+  return TRUE;
+}

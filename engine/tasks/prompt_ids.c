@@ -1,0 +1,29 @@
+/* Prompt → text ids and key mask (inference spec §4.2, §4.3). */
+#include "prompt.h"
+
+gboolean ufo_prompt_encode(const UfoTokenizer *tok, UfoTask task, const char *prompt, GArray *ids,
+                           GArray *mask, GError **error)
+{
+  g_array_set_size(ids, 0);
+  g_array_set_size(mask, 0);
+  if (!tok || !prompt) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "prompt encoding needs a tokenizer and text");
+    return FALSE;
+  }
+  /* tokenize without truncation first, so that an over-long prompt is reported, not cut */
+  if (!ufo_tokenizer_encode(tok, prompt, G_MAXINT / 2, ids, error))
+    return FALSE;
+  if (ids->len > UFO_PROMPT_MAX_TOKENS) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_UNSUPPORTED,
+                "the %s prompt has %u tokens, more than the %d text positions of the model",
+                ufo_task_name(task), ids->len, UFO_PROMPT_MAX_TOKENS);
+    g_array_set_size(ids, 0);
+    return FALSE;
+  }
+  /* §4.3: drop the LAST column (the [SEP] of a single prompt); any [SEP] left is masked */
+  g_array_set_size(ids, ids->len - 1);
+  g_array_set_size(mask, ids->len);
+  for (guint i = 0; i < ids->len; i++)
+    g_array_index(mask, uint8_t, i) = g_array_index(ids, int32_t, i) == UFO_TOKEN_SEP;
+  return TRUE;
+}

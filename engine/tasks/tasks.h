@@ -1,0 +1,147 @@
+/* Per-task post-processing: decoded sequences → UfoResult objects in input-image pixels
+ * (inference spec §7, segmentation spec §2.5–§2.11, §3.4–§3.6).
+ *
+ * Shapes (n_seq sequences of row stride T):
+ *   ids        (n_seq, T)  int32, tokens after [CLS]; trailing [SEP]/[PAD] are ignored
+ *   first_prob (n_seq)     probability of each sequence's first generated token
+ *   grid_ref   (n_seq, 2)  (x, y) grid centre normalised to the network input
+ *   feat       (n_seq, T, C) decode features, feat[t] predicted ids[t] (seg §6.1)
+ *   image_feat (Hp·Wp, C)  mean-layer image features, row-major patches (seg §2.2)
+ * in_w/in_h: network input size (resized image); orig_w/orig_h: the caller's image size.
+ *
+ * Every function appends to `res` (res->objects / caption / semantic; the caller owns res and
+ * frees it with ufo_result_free) and returns FALSE with a UFO_ERROR on bad arguments. Label
+ * strings in the objects point into `labels` (owned by the model). */
+#ifndef UFO_TASKS_TASKS_H
+#define UFO_TASKS_TASKS_H
+
+#include "ufo/ufo.h"
+#include "model/config.h"
+#include "model/model.h"
+#include "text/tokenizer.h"
+
+/* ---- text parsing (parse.c) ------------------------------------------------------------- */
+
+/* Python int(s.replace(' ', '')): optional surrounding whitespace, sign, ASCII digits with single
+ * underscores between digits. FALSE when Python would raise (or beyond int64, where the
+ * original fails building its tensor). */
+gboolean ufo_parse_int(const char *s, int64_t *out);
+/* Detection text (§7.1 step 2): "<class>,v1,v2,v3,v4[,...]" with class an exact label (not
+ * "background"). Fills label index and v[4]; FALSE when the text is rejected. */
+gboolean ufo_parse_detection(const char *text, const UfoLabelSet *labels, int *label, int64_t v[4]);
+/* Grounding text (§7.2): "v0,v1,v2,v3[,...]"; FALSE (→ zero box) on fewer fields or bad ints. */
+gboolean ufo_parse_grounding(const char *text, int64_t v[4]);
+/* Segmentation head (seg §2.5 step 4): text.split(',')[0] is a label (not "background") and the
+ * text contains "<MASK>". Returns the label index or -1. */
+int ufo_parse_seg_label(const char *text, const UfoLabelSet *labels);
+
+/* Indices by descending score, ties keeping the lower index (torch.topk / sort leave tie order
+ * unspecified). g_free the result. */
+int *ufo_order_by_score(const float *score, int n);
+
+/* Grows res->objects by n zeroed objects and returns the first new one (NULL when n <= 0 and
+ * res has no objects). */
+UfoObject *ufo_result_append_objects(UfoResult *res, int n);
+
+/* ---- NMS (nms.c) ----------------------------------------------------------------------- */
+
+/* mmcv batched_nms(boxes, scores, labels, soft_nms linear): class offsets label·(max + 1) added
+ * in float32, then softnms_cpu. boxes (n, 4) xyxy. Writes the selected original indices to keep
+ * and their decayed scores to out_scores (selection order); returns how many. */
+int ufo_batched_soft_nms(const float *boxes, const float *scores, const int *labels, int n,
+                         float iou_thr, float min_score, int *keep, float *out_scores);
+/* mmdet mask_matrix_nms (gaussian kernel, same-class decay) given precomputed areas (n) and
+ * pairwise intersections inter (n, n) (pixel counts) of masks already sorted by descending
+ * score. Decays scores in place, keeps s >= filter_thr, sorts again (stable). Writes the kept
+ * positions to keep and returns how many. */
+int ufo_matrix_nms(const float *area, const float *inter, const int *labels, float *scores, int n,
+                   float sigma, float filter_thr, int *keep);
+
+/* ---- masks (masks.c) ------------------------------------------------------------------- */
+
+/* S = E·Fᵀ / sqrt(C) (cblas_sgemm), then the 4×4 pixel shuffle (token j → sub-row j/4, sub-col
+ * j%4): E (16, C), F (Hp·Wp, C) → U (4·Hp, 4·Wp) logits (seg §2.6, §2.7). */
+void ufo_mask_logits(const float *E, const float *F, int Hp, int Wp, int C, float *U);
+/* torch.nn.functional.interpolate(bilinear, align_corners=False) of one (ih, iw) map to
+ * (oh, ow), float32 (seg §2.8). */
+void ufo_resize_bilinear_torch(const float *in, int iw, int ih, float *out, int ow, int oh);
+/* The same, output rows [y0, y1) only, written to out (y1 − y0, ow). */
+void ufo_resize_bilinear_torch_rows(const float *in, int iw, int ih, float *out, int ow, int oh,
+                                    int y0, int y1);
+/* One grid's mask at the original resolution: ufo_mask_logits → bilinear to (oh, ow) →
+ * sigmoid. U: scratch (16·Hp·Wp); P: (oh, ow) probabilities. */
+void ufo_mask_probs(const float *E, const float *F, int Hp, int Wp, int C, int ow, int oh, float *U,
+                    float *P);
+/* Gathers the feature rows of the first `want` <MASK> ids of row `ids` (length T) into E
+ * (want, C); returns how many <MASK> ids the row holds in total. */
+int ufo_mask_gather(const int32_t *ids, const float *feat, int T, int C, int want, float *E);
+/* The reference's sigmoid 1 / (1 + exp(−x)) in float: exactly 0 below ≈ −88.7 (seg §0 item 2). */
+float ufo_sigmoid_ref(float x);
+
+/* ---- tasks (detection.c, grounding.c, caption.c, instance.c, semantic.c) -------------- */
+
+/* Detection (§7.1): sort by first_prob, parse up to tc->max_per_img texts, boxes in float32,
+ * clamp in input pixels, ÷ scale factor, class-aware soft-NMS (tc->nms_iou unless nms_iou > 0,
+ * tc->nms_min_score), then at most max_detections (> 0) objects. */
+gboolean ufo_task_detection_from_texts(const UfoTaskConfig *tc, const UfoLabelSet *labels,
+                                       char *const *texts, const float *first_prob, int n_seq,
+                                       const float *grid_ref, int in_w, int in_h, int orig_w,
+                                       int orig_h, int max_detections, float nms_iou,
+                                       UfoResult *res, GError **error);
+/* Grounding (§7.2, §0 item 4): one object; the zero box when the text does not parse. Its score
+ * is first_prob (the original has none); label_id −1, label NULL. */
+gboolean ufo_task_grounding_from_text(const UfoTaskConfig *tc, const char *text, float first_prob,
+                                      int in_w, int in_h, int orig_w, int orig_h, UfoResult *res,
+                                      GError **error);
+/* Instance segmentation (seg §2.5–§2.11): exactly 16 <MASK> ids, label match, masks streamed one
+ * grid at a time at the original resolution, P > mask_threshold (0.5 when <= 0), rescoring by
+ * the mean foreground probability, matrix NMS (tc->nms_sigma, tc->nms_filter), boxes from the
+ * binary mask (mask2bbox: x_max + 1, y_max + 1), masks cropped to the box. max_detections > 0
+ * caps the output after NMS (the original has no cap). */
+gboolean ufo_task_instance_from_texts(const UfoTaskConfig *tc, const UfoLabelSet *labels,
+                                      char *const *texts, const int32_t *ids,
+                                      const float *first_prob, const float *feat, int n_seq, int T,
+                                      const float *image_feat, int Hp, int Wp, int C, int orig_w,
+                                      int orig_h, float mask_threshold, int max_detections,
+                                      UfoResult *res, GError **error);
+/* Semantic segmentation (seg §3.4–§3.6): the first 16 <MASK> ids of each grid whose label
+ * matches (grids with fewer are skipped; the original would crash), score = first_prob,
+ * L[c] = Σ score·P, argmax with ties to the lowest class. With no valid grid res->semantic
+ * stays NULL (the original crashes; the engine returns an empty result, seg §0 item 6). */
+gboolean ufo_task_semantic_from_texts(const UfoTaskConfig *tc, const UfoLabelSet *labels,
+                                      char *const *texts, const int32_t *ids,
+                                      const float *first_prob, const float *feat, int n_seq, int T,
+                                      const float *image_feat, int Hp, int Wp, int C, int orig_w,
+                                      int orig_h, UfoResult *res, GError **error);
+
+/* ---- the same, decoding the ids with the tokenizer first (tasks_text.c) ---------------- */
+
+/* Decodes row s of ids (stride T) with skip_special_tokens=True and clean-up (inference §4.5). */
+char **ufo_task_decode_texts(const UfoTokenizer *tok, const int32_t *ids, int n_seq, int T);
+
+gboolean ufo_task_postprocess_detection(const UfoTaskConfig *tc, const UfoTokenizer *tok,
+                                        const UfoLabelSet *labels, const int32_t *ids,
+                                        const float *first_prob, int n_seq, int T,
+                                        const float *grid_ref, int in_w, int in_h, int orig_w,
+                                        int orig_h, int max_detections, float nms_iou,
+                                        UfoResult *res, GError **error);
+gboolean ufo_task_postprocess_grounding(const UfoTaskConfig *tc, const UfoTokenizer *tok,
+                                        const int32_t *ids, const float *first_prob, int T,
+                                        int in_w, int in_h, int orig_w, int orig_h, UfoResult *res,
+                                        GError **error);
+/* Caption (§7.3): res->caption = decode(ids row 0). */
+gboolean ufo_task_postprocess_caption(const UfoTokenizer *tok, const int32_t *ids, int T,
+                                      UfoResult *res, GError **error);
+gboolean ufo_task_postprocess_instance(const UfoTaskConfig *tc, const UfoTokenizer *tok,
+                                       const UfoLabelSet *labels, const int32_t *ids,
+                                       const float *first_prob, const float *feat, int n_seq, int T,
+                                       const float *image_feat, int Hp, int Wp, int C, int orig_w,
+                                       int orig_h, float mask_threshold, int max_detections,
+                                       UfoResult *res, GError **error);
+gboolean ufo_task_postprocess_semantic(const UfoTaskConfig *tc, const UfoTokenizer *tok,
+                                       const UfoLabelSet *labels, const int32_t *ids,
+                                       const float *first_prob, const float *feat, int n_seq, int T,
+                                       const float *image_feat, int Hp, int Wp, int C, int orig_w,
+                                       int orig_h, UfoResult *res, GError **error);
+
+#endif

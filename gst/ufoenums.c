@@ -1,0 +1,36 @@
+/* Enum types of the ufo elements' properties. */
+#include "ufoenums.h"
+
+#define DEFINE_ENUM(func, name, ...)                                                               \
+  GType func(void)                                                                                 \
+  {                                                                                                \
+    static gsize type = 0;                                                                         \
+    static const GEnumValue values[] = {__VA_ARGS__, {0, NULL, NULL}};                             \
+    if (g_once_init_enter(&type)) {                                                                \
+      GType t = g_enum_register_static(name, values);                                              \
+      g_once_init_leave(&type, t);                                                                 \
+    }                                                                                              \
+    return type;                                                                                   \
+  }
+
+DEFINE_ENUM(gst_ufo_device_get_type, "GstUfoDevice",
+            {GST_UFO_DEVICE_AUTO, "CUDA when a usable GPU exists, else CPU", "auto"},
+            {GST_UFO_DEVICE_CPU, "CPU (OpenBLAS + threads)", "cpu"},
+            {GST_UFO_DEVICE_CUDA, "CUDA GPU (error when none is usable)", "cuda"})
+
+DEFINE_ENUM(gst_ufo_late_frames_get_type, "GstUfoLateFrames",
+            {GST_UFO_LATE_FRAMES_PROCESS, "Run inference on every frame, however late", "process"},
+            {GST_UFO_LATE_FRAMES_SKIP_INFERENCE,
+             "Pass late frames on without new inference (live sources)", "skip-inference"},
+            {GST_UFO_LATE_FRAMES_DROP, "Drop late frames (base-class QoS)", "drop"})
+
+DEFINE_ENUM(gst_ufo_detect_task_get_type, "GstUfoDetectTask",
+            {GST_UFO_DETECT_TASK_DETECTION, "Object detection over the model's label set",
+             "detection"},
+            {GST_UFO_DETECT_TASK_GROUNDING, "Boxes for the referring expression in 'prompt'",
+             "grounding"},
+            {GST_UFO_DETECT_TASK_CAPTION, "One caption per frame", "caption"})
+
+DEFINE_ENUM(gst_ufo_seg_task_get_type, "GstUfoSegTask",
+            {GST_UFO_SEG_TASK_INSTANCE, "Instance segmentation: boxes plus masks", "instance"},
+            {GST_UFO_SEG_TASK_SEMANTIC, "Semantic segmentation: one class per pixel", "semantic"})

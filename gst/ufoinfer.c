@@ -1,0 +1,890 @@
+/* GstUfoInfer: shared base of ufodetect and ufoseg (see ufoinfer.h).
+ *
+ * Copyright (C) 2026 gst-ufo contributors
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "ufoinfer.h"
+#include "ufomodelcache.h"
+
+#include <gst/ufo/ufometa.h>
+#include <string.h>
+
+#define CAT(self) (GST_UFO_INFER_GET_CLASS(self)->debug)
+
+enum {
+  PROP_0,
+  PROP_MODEL,
+  PROP_DEVICE,
+  PROP_GPU_ID,
+  PROP_THREADS,
+  PROP_THRESHOLD,
+  PROP_CLASS_THRESHOLDS,
+  PROP_CLASSES,
+  PROP_MAX_DETECTIONS,
+  PROP_NMS_IOU,
+  PROP_BEAM_SIZE,
+  PROP_INFERENCE_INTERVAL,
+  PROP_REUSE_RESULTS,
+  PROP_LATE_FRAMES,
+  PROP_UNIQUE_ID,
+  PROP_ATTACH_ROI_META,
+};
+
+#define DEFAULT_MODEL NULL
+#define DEFAULT_DEVICE GST_UFO_DEVICE_AUTO
+#define DEFAULT_GPU_ID 0
+#define DEFAULT_THREADS 0
+#define DEFAULT_THRESHOLD -1.0
+#define DEFAULT_CLASS_THRESHOLDS ""
+#define DEFAULT_CLASSES ""
+#define DEFAULT_MAX_DETECTIONS 100
+#define DEFAULT_NMS_IOU -1.0
+#define DEFAULT_BEAM_SIZE 0
+#define DEFAULT_INFERENCE_INTERVAL 1
+#define DEFAULT_REUSE_RESULTS TRUE
+#define DEFAULT_LATE_FRAMES GST_UFO_LATE_FRAMES_PROCESS
+#define DEFAULT_UNIQUE_ID 1
+#define DEFAULT_ATTACH_ROI_META TRUE
+
+typedef struct {
+  /* properties, under the object lock */
+  gchar *model_path;
+  GstUfoDevice device;
+  gint gpu_id;
+  guint threads;
+  UfoTask task;
+  gchar *prompt;
+  gdouble threshold;
+  gchar *class_thresholds;
+  gchar *classes;
+  gboolean filter_dirty;
+  guint max_detections;
+  gdouble nms_iou;
+  guint beam_size;
+  guint inference_interval;
+  gboolean reuse_results;
+  GstUfoLateFrames late_frames;
+  guint unique_id;
+  gboolean attach_roi_meta;
+  gdouble mask_threshold;
+  GstClockTime earliest_time; /* from QoS events, for late-frames=skip-inference */
+
+  /* streaming state: start/set_caps/transform_ip/stop only */
+  UfoModel *model;
+  gchar *model_name;
+  UfoSession *session;
+  gboolean session_failed; /* error already posted: do not retry on every caps query */
+  GstVideoInfo info;
+  GstUfoScratch scratch;
+  GstUfoFilter filter;
+  guint64 frame_count;
+  GstUfoResults *last_results;
+  GstClockTime last_pts;
+} GstUfoInferPrivate;
+
+G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE(GstUfoInfer, gst_ufo_infer, GST_TYPE_BASE_TRANSFORM)
+
+#define PRIV(self) ((GstUfoInferPrivate *)gst_ufo_infer_get_instance_private(GST_UFO_INFER(self)))
+
+/* Values the streaming thread reads once per frame. */
+typedef struct {
+  UfoTask task;
+  gchar *prompt;
+  guint max_detections;
+  gdouble nms_iou;
+  guint beam_size;
+  guint inference_interval;
+  gboolean reuse_results;
+  GstUfoLateFrames late_frames;
+  guint unique_id;
+  gboolean attach_roi_meta;
+  gdouble mask_threshold;
+  gdouble threshold;
+  gboolean filter_dirty;
+  gchar *class_thresholds, *classes;
+  GstClockTime earliest_time;
+} Snapshot;
+
+static void snapshot_take(GstUfoInfer *self, Snapshot *s)
+{
+  GstUfoInferPrivate *p = PRIV(self);
+  GST_OBJECT_LOCK(self);
+  s->task = p->task;
+  s->prompt = g_strdup(p->prompt);
+  s->max_detections = p->max_detections;
+  s->nms_iou = p->nms_iou;
+  s->beam_size = p->beam_size;
+  s->inference_interval = p->inference_interval;
+  s->reuse_results = p->reuse_results;
+  s->late_frames = p->late_frames;
+  s->unique_id = p->unique_id;
+  s->attach_roi_meta = p->attach_roi_meta;
+  s->mask_threshold = p->mask_threshold;
+  s->threshold = p->threshold;
+  s->filter_dirty = p->filter_dirty;
+  s->class_thresholds = s->filter_dirty ? g_strdup(p->class_thresholds) : NULL;
+  s->classes = s->filter_dirty ? g_strdup(p->classes) : NULL;
+  p->filter_dirty = FALSE;
+  s->earliest_time = p->earliest_time;
+  GST_OBJECT_UNLOCK(self);
+}
+
+static void snapshot_clear(Snapshot *s)
+{
+  g_free(s->prompt);
+  g_free(s->class_thresholds);
+  g_free(s->classes);
+}
+
+/* ---- properties ---- */
+
+static void gst_ufo_infer_set_property(GObject *object, guint prop_id, const GValue *value,
+                                       GParamSpec *pspec)
+{
+  GstUfoInferPrivate *p = PRIV(object);
+  gboolean qos_changed = FALSE;
+  GST_OBJECT_LOCK(object);
+  switch (prop_id) {
+  case PROP_MODEL:
+    g_free(p->model_path);
+    p->model_path = g_value_dup_string(value);
+    break;
+  case PROP_DEVICE:
+    p->device = g_value_get_enum(value);
+    break;
+  case PROP_GPU_ID:
+    p->gpu_id = g_value_get_int(value);
+    break;
+  case PROP_THREADS:
+    p->threads = g_value_get_uint(value);
+    break;
+  case PROP_THRESHOLD:
+    p->threshold = g_value_get_double(value);
+    break;
+  case PROP_CLASS_THRESHOLDS:
+    g_free(p->class_thresholds);
+    p->class_thresholds = g_value_dup_string(value);
+    p->filter_dirty = TRUE;
+    break;
+  case PROP_CLASSES:
+    g_free(p->classes);
+    p->classes = g_value_dup_string(value);
+    p->filter_dirty = TRUE;
+    break;
+  case PROP_MAX_DETECTIONS:
+    p->max_detections = g_value_get_uint(value);
+    break;
+  case PROP_NMS_IOU:
+    p->nms_iou = g_value_get_double(value);
+    break;
+  case PROP_BEAM_SIZE:
+    p->beam_size = g_value_get_uint(value);
+    break;
+  case PROP_INFERENCE_INTERVAL:
+    p->inference_interval = g_value_get_uint(value);
+    break;
+  case PROP_REUSE_RESULTS:
+    p->reuse_results = g_value_get_boolean(value);
+    break;
+  case PROP_LATE_FRAMES:
+    p->late_frames = g_value_get_enum(value);
+    qos_changed = TRUE;
+    break;
+  case PROP_UNIQUE_ID:
+    p->unique_id = g_value_get_uint(value);
+    break;
+  case PROP_ATTACH_ROI_META:
+    p->attach_roi_meta = g_value_get_boolean(value);
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+    break;
+  }
+  GstUfoLateFrames late = p->late_frames;
+  GST_OBJECT_UNLOCK(object);
+  /* late-frames=drop is the base class's QoS: late buffers are dropped before transform_ip */
+  if (qos_changed)
+    gst_base_transform_set_qos_enabled(GST_BASE_TRANSFORM(object),
+                                       late == GST_UFO_LATE_FRAMES_DROP);
+}
+
+static void gst_ufo_infer_get_property(GObject *object, guint prop_id, GValue *value,
+                                       GParamSpec *pspec)
+{
+  GstUfoInferPrivate *p = PRIV(object);
+  GST_OBJECT_LOCK(object);
+  switch (prop_id) {
+  case PROP_MODEL:
+    g_value_set_string(value, p->model_path);
+    break;
+  case PROP_DEVICE:
+    g_value_set_enum(value, p->device);
+    break;
+  case PROP_GPU_ID:
+    g_value_set_int(value, p->gpu_id);
+    break;
+  case PROP_THREADS:
+    g_value_set_uint(value, p->threads);
+    break;
+  case PROP_THRESHOLD:
+    g_value_set_double(value, p->threshold);
+    break;
+  case PROP_CLASS_THRESHOLDS:
+    g_value_set_string(value, p->class_thresholds);
+    break;
+  case PROP_CLASSES:
+    g_value_set_string(value, p->classes);
+    break;
+  case PROP_MAX_DETECTIONS:
+    g_value_set_uint(value, p->max_detections);
+    break;
+  case PROP_NMS_IOU:
+    g_value_set_double(value, p->nms_iou);
+    break;
+  case PROP_BEAM_SIZE:
+    g_value_set_uint(value, p->beam_size);
+    break;
+  case PROP_INFERENCE_INTERVAL:
+    g_value_set_uint(value, p->inference_interval);
+    break;
+  case PROP_REUSE_RESULTS:
+    g_value_set_boolean(value, p->reuse_results);
+    break;
+  case PROP_LATE_FRAMES:
+    g_value_set_enum(value, p->late_frames);
+    break;
+  case PROP_UNIQUE_ID:
+    g_value_set_uint(value, p->unique_id);
+    break;
+  case PROP_ATTACH_ROI_META:
+    g_value_set_boolean(value, p->attach_roi_meta);
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+    break;
+  }
+  GST_OBJECT_UNLOCK(object);
+}
+
+void gst_ufo_infer_set_task(GstUfoInfer *self, UfoTask task)
+{
+  GST_OBJECT_LOCK(self);
+  PRIV(self)->task = task;
+  GST_OBJECT_UNLOCK(self);
+}
+
+UfoTask gst_ufo_infer_get_task(GstUfoInfer *self)
+{
+  GST_OBJECT_LOCK(self);
+  UfoTask t = PRIV(self)->task;
+  GST_OBJECT_UNLOCK(self);
+  return t;
+}
+
+void gst_ufo_infer_set_prompt(GstUfoInfer *self, const gchar *prompt)
+{
+  GST_OBJECT_LOCK(self);
+  g_free(PRIV(self)->prompt);
+  PRIV(self)->prompt = g_strdup(prompt);
+  GST_OBJECT_UNLOCK(self);
+}
+
+gchar *gst_ufo_infer_dup_prompt(GstUfoInfer *self)
+{
+  GST_OBJECT_LOCK(self);
+  gchar *p = g_strdup(PRIV(self)->prompt);
+  GST_OBJECT_UNLOCK(self);
+  return p;
+}
+
+void gst_ufo_infer_set_mask_threshold(GstUfoInfer *self, gdouble threshold)
+{
+  GST_OBJECT_LOCK(self);
+  PRIV(self)->mask_threshold = threshold;
+  GST_OBJECT_UNLOCK(self);
+}
+
+gdouble gst_ufo_infer_get_mask_threshold(GstUfoInfer *self)
+{
+  GST_OBJECT_LOCK(self);
+  gdouble t = PRIV(self)->mask_threshold;
+  GST_OBJECT_UNLOCK(self);
+  return t;
+}
+
+/* ---- lifecycle ---- */
+
+static gboolean parse_filter(GstUfoInfer *self, const gchar *class_thresholds,
+                             const gchar *classes)
+{
+  GstUfoInferPrivate *p = PRIV(self);
+  g_autoptr(GError) err = NULL;
+  if (!gst_ufo_filter_set_class_thresholds(&p->filter, class_thresholds, &err) ||
+      !gst_ufo_filter_set_classes(&p->filter, classes, &err)) {
+    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("Invalid class list: %s.", err->message),
+                      ("class-thresholds='%s' classes='%s'", class_thresholds ? class_thresholds : "",
+                       classes ? classes : ""));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Idempotent: frees whatever start/set_caps made; doubles as their failure cleanup. */
+static gboolean gst_ufo_infer_stop(GstBaseTransform *trans)
+{
+  GstUfoInferPrivate *p = PRIV(trans);
+  g_clear_pointer(&p->session, ufo_session_free);
+  p->session_failed = FALSE;
+  if (p->model) {
+    gst_ufo_model_cache_release(p->model);
+    p->model = NULL;
+  }
+  g_clear_pointer(&p->model_name, g_free);
+  g_clear_pointer(&p->last_results, gst_ufo_results_unref);
+  gst_ufo_scratch_clear(&p->scratch);
+  gst_ufo_filter_clear(&p->filter);
+  gst_ufo_filter_init(&p->filter);
+  gst_video_info_init(&p->info);
+  p->frame_count = 0;
+  p->last_pts = GST_CLOCK_TIME_NONE;
+  return TRUE;
+}
+
+static gchar *model_display_name(const gchar *path)
+{
+  if (g_str_has_prefix(path, "random:"))
+    return g_strdup(path);
+  gchar *base = g_path_get_basename(path);
+  gchar *dot = strrchr(base, '.');
+  if (dot && dot != base)
+    *dot = '\0';
+  return base;
+}
+
+static gboolean gst_ufo_infer_start(GstBaseTransform *trans)
+{
+  GstUfoInfer *self = GST_UFO_INFER(trans);
+  GstUfoInferPrivate *p = PRIV(self);
+  g_autoptr(GError) err = NULL;
+
+  GST_OBJECT_LOCK(self);
+  g_autofree gchar *path = g_strdup(p->model_path);
+  UfoTask task = p->task;
+  g_autofree gchar *prompt = g_strdup(p->prompt);
+  g_autofree gchar *class_thresholds = g_strdup(p->class_thresholds);
+  g_autofree gchar *classes = g_strdup(p->classes);
+  GstUfoLateFrames late = p->late_frames;
+  p->filter_dirty = FALSE;
+  p->earliest_time = GST_CLOCK_TIME_NONE;
+  GST_OBJECT_UNLOCK(self);
+
+  gst_ufo_infer_stop(trans);
+  gst_base_transform_set_qos_enabled(trans, late == GST_UFO_LATE_FRAMES_DROP);
+  if (!path || !path[0])
+    goto no_model;
+  p->model = gst_ufo_model_cache_acquire(path, &err);
+  if (!p->model) {
+    if (g_error_matches(err, UFO_ERROR, UFO_ERROR_IO))
+      goto unreadable_model;
+    goto invalid_model;
+  }
+  p->model_name = model_display_name(path);
+  if (!ufo_model_supports_task(p->model, task))
+    goto task_unsupported;
+  if (task == UFO_TASK_GROUNDING && (!prompt || !g_strstrip(prompt)[0]))
+    goto no_prompt;
+  if (!parse_filter(self, class_thresholds, classes))
+    goto fail;
+  GST_CAT_INFO_OBJECT(CAT(self), self, "loaded model '%s' for task %s", path,
+                      ufo_task_name(task));
+  return TRUE;
+
+  /* ERRORS */
+no_model:
+  GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND,
+                    ("No model file given: set the 'model' property to a .safetensors bundle."),
+                    (NULL));
+  goto fail;
+unreadable_model:
+  if (!g_str_has_prefix(path, "random:") && !g_file_test(path, G_FILE_TEST_EXISTS))
+    GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("Model file \"%s\" does not exist.", path),
+                      ("%s", err->message));
+  else
+    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("Could not read model file \"%s\".", path),
+                      ("%s", err->message));
+  goto fail;
+invalid_model:
+  GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS,
+                    ("Model file \"%s\" is not a usable UFO-ViT model: %s", path, err->message),
+                    ("%s", err->message));
+  goto fail;
+task_unsupported:
+  GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS,
+                    ("Model \"%s\" cannot do task '%s' (it has no head or label set for it).",
+                     path, ufo_task_name(task)),
+                    (NULL));
+  goto fail;
+no_prompt:
+  GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS,
+                    ("Task 'grounding' needs a text prompt: set the 'prompt' property."), (NULL));
+  goto fail;
+fail:
+  gst_ufo_infer_stop(trans);
+  return FALSE;
+}
+
+static gboolean create_session(GstUfoInfer *self)
+{
+  GstUfoInferPrivate *p = PRIV(self);
+  g_autoptr(GError) err = NULL;
+  GST_OBJECT_LOCK(self);
+  UfoSessionOptions o = {(UfoDevice)p->device, p->gpu_id, (int)p->threads};
+  GST_OBJECT_UNLOCK(self);
+  const GstUfoDevice asked = (GstUfoDevice)o.device;
+
+  if (asked == GST_UFO_DEVICE_AUTO) {
+    /* auto: try the GPU first and say which one we got */
+    o.device = UFO_DEVICE_CUDA;
+    p->session = ufo_session_new(p->model, &o, &err);
+    if (p->session) {
+      GST_CAT_INFO_OBJECT(CAT(self), self, "device=auto: using CUDA GPU %d", o.gpu_id);
+      return TRUE;
+    }
+    GST_CAT_INFO_OBJECT(CAT(self), self, "device=auto: no usable CUDA GPU (%s); using the CPU",
+                        err->message);
+    g_clear_error(&err);
+    o.device = UFO_DEVICE_CPU;
+  }
+  p->session = ufo_session_new(p->model, &o, &err);
+  if (!p->session) {
+    if (o.device == UFO_DEVICE_CUDA)
+      goto no_gpu;
+    goto no_session;
+  }
+  GST_CAT_INFO_OBJECT(CAT(self), self, "device=%s: using %s", asked == GST_UFO_DEVICE_AUTO ? "auto" : (asked == GST_UFO_DEVICE_CPU ? "cpu" : "cuda"),
+                      o.device == UFO_DEVICE_CUDA ? "CUDA" : "the CPU");
+  return TRUE;
+
+  /* ERRORS */
+no_gpu:
+  GST_ELEMENT_ERROR(self, LIBRARY, INIT,
+                    ("device=cuda was requested but CUDA GPU %d is not usable.", o.gpu_id),
+                    ("%s", err->message));
+  return FALSE;
+no_session:
+  GST_ELEMENT_ERROR(self, LIBRARY, INIT, ("Could not start the inference engine on the CPU."),
+                    ("%s", err->message));
+  return FALSE;
+}
+
+static gboolean gst_ufo_infer_set_caps(GstBaseTransform *trans, GstCaps *incaps,
+                                       GstCaps *outcaps)
+{
+  GstUfoInfer *self = GST_UFO_INFER(trans);
+  GstUfoInferPrivate *p = PRIV(self);
+  GstVideoInfo info;
+  if (!gst_video_info_from_caps(&info, incaps))
+    goto bad_caps;
+  if (!gst_ufo_frame_format_supported(GST_VIDEO_INFO_FORMAT(&info)))
+    goto bad_caps;
+  if (!p->model)
+    return FALSE; /* start failed and already posted the error */
+  if (p->session_failed)
+    return FALSE;
+  if (!p->session && !create_session(self)) {
+    p->session_failed = TRUE;
+    return FALSE;
+  }
+  if (p->info.width != info.width || p->info.height != info.height)
+    g_clear_pointer(&p->last_results, gst_ufo_results_unref); /* old coordinates */
+  p->info = info;
+  GST_CAT_DEBUG_OBJECT(CAT(self), self, "caps %" GST_PTR_FORMAT, incaps);
+  return TRUE;
+
+  /* ERRORS */
+bad_caps:
+  GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("Unsupported video caps."),
+                    ("caps %" GST_PTR_FORMAT " are not one of RGB, BGR, RGBA, BGRA, RGBx, BGRx, "
+                     "I420, NV12 in system memory",
+                     incaps));
+  return FALSE;
+}
+
+static gboolean gst_ufo_infer_src_event(GstBaseTransform *trans, GstEvent *event)
+{
+  if (GST_EVENT_TYPE(event) == GST_EVENT_QOS) {
+    GstQOSType type;
+    gdouble proportion;
+    GstClockTimeDiff diff;
+    GstClockTime timestamp;
+    gst_event_parse_qos(event, &type, &proportion, &diff, &timestamp);
+    GST_OBJECT_LOCK(trans);
+    /* like GstBaseTransform: a frame is late when it would arrive after timestamp + 2*jitter */
+    if (GST_CLOCK_TIME_IS_VALID(timestamp))
+      PRIV(trans)->earliest_time = diff > 0 ? timestamp + 2 * diff : timestamp + diff;
+    GST_OBJECT_UNLOCK(trans);
+  }
+  return GST_BASE_TRANSFORM_CLASS(gst_ufo_infer_parent_class)->src_event(trans, event);
+}
+
+static gboolean is_late(GstBaseTransform *trans, GstBuffer *buf, GstClockTime earliest)
+{
+  if (!GST_CLOCK_TIME_IS_VALID(earliest) || !GST_BUFFER_PTS_IS_VALID(buf))
+    return FALSE;
+  GstClockTime rt =
+      gst_segment_to_running_time(&trans->segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buf));
+  if (!GST_CLOCK_TIME_IS_VALID(rt))
+    return FALSE;
+  GstClockTime dur = GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) : 0;
+  return rt + dur <= earliest;
+}
+
+/* Runs the engine on one frame; NULL after posting an error. */
+static GstUfoResults *infer_frame(GstUfoInfer *self, GstBuffer *buf, const Snapshot *s)
+{
+  GstUfoInferPrivate *p = PRIV(self);
+  GstVideoFrame frame;
+  g_autoptr(GError) err = NULL;
+  UfoResult *result = NULL;
+  if (!gst_video_frame_map(&frame, &p->info, buf, GST_MAP_READ))
+    goto map_failed;
+  UfoImage image;
+  gboolean ok = gst_ufo_frame_to_image(&frame, &p->scratch, &image, &err);
+  if (ok) {
+    UfoRequest req = UFO_REQUEST_INIT;
+    req.task = s->task;
+    req.prompt = s->task == UFO_TASK_GROUNDING ? s->prompt : NULL;
+    req.beam_size = (int)s->beam_size;
+    req.max_detections = (int)s->max_detections;
+    req.nms_iou = (float)s->nms_iou;
+    req.mask_threshold = (float)s->mask_threshold;
+    ok = ufo_session_run(p->session, &image, &req, &result, &err);
+  }
+  gst_video_frame_unmap(&frame);
+  if (!ok)
+    goto run_failed;
+  GstUfoResults *res =
+      gst_ufo_results_from_engine(result, GST_VIDEO_INFO_WIDTH(&p->info),
+                                  GST_VIDEO_INFO_HEIGHT(&p->info), &p->filter,
+                                  s->task == UFO_TASK_GROUNDING ? s->prompt : NULL);
+  ufo_result_free(result);
+  return res;
+
+  /* ERRORS */
+map_failed:
+  GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Could not map the video frame for reading."),
+                    (NULL));
+  return NULL;
+run_failed:
+  GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Inference failed on a frame."), ("%s", err->message));
+  return NULL;
+}
+
+static GstFlowReturn gst_ufo_infer_transform_ip(GstBaseTransform *trans, GstBuffer *buf)
+{
+  GstUfoInfer *self = GST_UFO_INFER(trans);
+  GstUfoInferPrivate *p = PRIV(self);
+  Snapshot s;
+  GstUfoResults *res = NULL;
+  GstFlowReturn ret = GST_FLOW_OK;
+  snapshot_take(self, &s);
+  p->filter.threshold = s.threshold;
+  p->filter.max_detections = s.max_detections;
+  if (s.filter_dirty && !parse_filter(self, s.class_thresholds, s.classes)) {
+    ret = GST_FLOW_ERROR;
+    goto done;
+  }
+
+  const guint64 index = p->frame_count++;
+  gboolean infer = index % MAX(s.inference_interval, 1) == 0;
+  if (infer && s.task == UFO_TASK_GROUNDING && (!s.prompt || !g_strstrip(s.prompt)[0])) {
+    GST_ELEMENT_WARNING(self, LIBRARY, SETTINGS,
+                        ("Task 'grounding' needs a text prompt: frame passed on without "
+                         "inference."),
+                        (NULL));
+    infer = FALSE;
+  }
+  if (infer && s.late_frames == GST_UFO_LATE_FRAMES_SKIP_INFERENCE &&
+      is_late(trans, buf, s.earliest_time)) {
+    GST_CAT_DEBUG_OBJECT(CAT(self), self, "frame %" G_GUINT64_FORMAT " is late: no inference",
+                         index);
+    infer = FALSE;
+  }
+
+  const gchar *task_name = ufo_task_name(s.task);
+  const gint w = GST_VIDEO_INFO_WIDTH(&p->info), h = GST_VIDEO_INFO_HEIGHT(&p->info);
+  gboolean inferred = FALSE;
+  GstClockTime result_pts = GST_CLOCK_TIME_NONE;
+  if (infer) {
+    res = infer_frame(self, buf, &s);
+    if (!res) {
+      ret = GST_FLOW_ERROR;
+      goto done;
+    }
+    inferred = TRUE;
+    result_pts = GST_BUFFER_PTS(buf);
+    g_clear_pointer(&p->last_results, gst_ufo_results_unref);
+    p->last_results = gst_ufo_results_ref(res);
+    p->last_pts = result_pts;
+  } else if (s.reuse_results && p->last_results) {
+    /* carried-over results: the sealed block is shared unless fresh ROI ids are needed */
+    res = s.attach_roi_meta ? gst_ufo_results_copy(p->last_results)
+                            : gst_ufo_results_ref(p->last_results);
+    result_pts = p->last_pts;
+  } else {
+    res = gst_ufo_results_new(w, h);
+  }
+  if (s.attach_roi_meta && !gst_ufo_results_is_sealed(res))
+    gst_ufo_results_add_roi_metas(res, buf, s.unique_id, p->model_name);
+  GstUfoMeta *meta =
+      gst_buffer_add_ufo_meta(buf, res, s.unique_id, task_name, inferred, result_pts);
+  GST_CAT_LOG_OBJECT(CAT(self), self, "frame %" G_GUINT64_FORMAT ": inferred=%d, %u objects",
+                     index, inferred, meta ? gst_ufo_meta_get_n_objects(meta) : 0u);
+
+done:
+  g_clear_pointer(&res, gst_ufo_results_unref);
+  snapshot_clear(&s);
+  return ret;
+}
+
+static void gst_ufo_infer_finalize(GObject *object)
+{
+  GstUfoInferPrivate *p = PRIV(object);
+  gst_ufo_infer_stop(GST_BASE_TRANSFORM(object));
+  gst_ufo_filter_clear(&p->filter);
+  g_free(p->model_path);
+  g_free(p->prompt);
+  g_free(p->class_thresholds);
+  g_free(p->classes);
+  G_OBJECT_CLASS(gst_ufo_infer_parent_class)->finalize(object);
+}
+
+static void gst_ufo_infer_class_init(GstUfoInferClass *klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
+  GstBaseTransformClass *bt_class = GST_BASE_TRANSFORM_CLASS(klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
+  const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS;
+  const GParamFlags ready = rw | GST_PARAM_MUTABLE_READY;
+  const GParamFlags playing = rw | GST_PARAM_MUTABLE_PLAYING | GST_PARAM_CONTROLLABLE;
+
+  gobject_class->set_property = gst_ufo_infer_set_property;
+  gobject_class->get_property = gst_ufo_infer_get_property;
+  gobject_class->finalize = gst_ufo_infer_finalize;
+
+  /**
+   * GstUfoInfer:model:
+   *
+   * The .safetensors model bundle (or `random:<config>[:<seed>]` for deterministic random
+   * weights, used by tests and benchmarks). Loaded at READY→PAUSED; elements with the same
+   * file share one loaded model.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_MODEL,
+      g_param_spec_string("model", "Model file",
+                          "Path of the UFO-ViT .safetensors bundle (or random:<config>[:<seed>]); "
+                          "loaded at READY->PAUSED and shared between elements",
+                          DEFAULT_MODEL, ready));
+  /**
+   * GstUfoInfer:device:
+   *
+   * Where inference runs; with `auto` the choice is logged at INFO level.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_DEVICE,
+      g_param_spec_enum("device", "Device", "Inference device: auto (CUDA if usable, else CPU), "
+                                            "cpu or cuda (error when no GPU is usable)",
+                        GST_TYPE_UFO_DEVICE, DEFAULT_DEVICE, ready));
+  /**
+   * GstUfoInfer:gpu-id:
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_GPU_ID,
+      g_param_spec_int("gpu-id", "GPU id", "CUDA device index (0..63)", 0, 63, DEFAULT_GPU_ID,
+                       ready));
+  /**
+   * GstUfoInfer:threads:
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_THREADS,
+      g_param_spec_uint("threads", "CPU threads",
+                        "CPU worker threads (0 = number of cores, max 1024)", 0, 1024,
+                        DEFAULT_THREADS, ready));
+  /**
+   * GstUfoInfer:threshold:
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_THRESHOLD,
+      g_param_spec_double("threshold", "Score threshold",
+                          "Minimum object score, 0..1 (-1 = the task default in the model file)",
+                          -1.0, 1.0, DEFAULT_THRESHOLD, playing));
+  /**
+   * GstUfoInfer:class-thresholds:
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_CLASS_THRESHOLDS,
+      g_param_spec_string("class-thresholds", "Per-class thresholds",
+                          "Comma-separated class=score overrides of 'threshold', classes by name "
+                          "or id, e.g. \"person=0.5,car=0.35,2=0.4\" (empty = none)",
+                          DEFAULT_CLASS_THRESHOLDS, playing));
+  /**
+   * GstUfoInfer:classes:
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_CLASSES,
+      g_param_spec_string("classes", "Classes",
+                          "Keep only these classes: comma-separated names or ids, e.g. "
+                          "\"person,car,2\" (empty = all)",
+                          DEFAULT_CLASSES, playing));
+  /**
+   * GstUfoInfer:max-detections:
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_MAX_DETECTIONS,
+      g_param_spec_uint("max-detections", "Max detections",
+                        "Most objects per frame, highest scores first (0 = no cap, max 10000)", 0,
+                        10000, DEFAULT_MAX_DETECTIONS, playing));
+  /**
+   * GstUfoInfer:nms-iou:
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_NMS_IOU,
+      g_param_spec_double("nms-iou", "NMS IoU",
+                          "IoU above which overlapping boxes are suppressed, 0..1 (-1 = the "
+                          "model's value)",
+                          -1.0, 1.0, DEFAULT_NMS_IOU, playing));
+  /**
+   * GstUfoInfer:beam-size:
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_BEAM_SIZE,
+      g_param_spec_uint("beam-size", "Beam size",
+                        "Beam width of the decoder, 1..16 (0 = the model's value)", 0, 16,
+                        DEFAULT_BEAM_SIZE, playing));
+  /**
+   * GstUfoInfer:inference-interval:
+   *
+   * Infer every Nth frame (DL Streamer meaning; DeepStream's `interval` is N-1). The other
+   * frames carry a #GstUfoMeta with `inferred` = FALSE.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_INFERENCE_INTERVAL,
+      g_param_spec_uint("inference-interval", "Inference interval",
+                        "Run inference on every Nth frame, 1 = every frame (1..10000)", 1, 10000,
+                        DEFAULT_INFERENCE_INTERVAL, playing));
+  /**
+   * GstUfoInfer:reuse-results:
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_REUSE_RESULTS,
+      g_param_spec_boolean("reuse-results", "Reuse results",
+                           "Frames without inference carry the last results (inferred=FALSE, "
+                           "result-pts of the inferred frame); else they carry empty results",
+                           DEFAULT_REUSE_RESULTS, playing));
+  /**
+   * GstUfoInfer:late-frames:
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_LATE_FRAMES,
+      g_param_spec_enum("late-frames", "Late frames",
+                        "What to do when behind real time: process every frame (files), "
+                        "skip-inference (live), or drop late frames (QoS)",
+                        GST_TYPE_UFO_LATE_FRAMES, DEFAULT_LATE_FRAMES, playing));
+  /**
+   * GstUfoInfer:unique-id:
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_UNIQUE_ID,
+      g_param_spec_uint("unique-id", "Unique id",
+                        "Producer id written into every GstUfoMeta and ROI 'detection' "
+                        "structure (like nvinfer unique-id)",
+                        0, G_MAXUINT, DEFAULT_UNIQUE_ID, playing));
+  /**
+   * GstUfoInfer:attach-roi-meta:
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_ATTACH_ROI_META,
+      g_param_spec_boolean("attach-roi-meta", "Attach ROI meta",
+                           "Also attach one GstVideoRegionOfInterestMeta per object with a "
+                           "DL Streamer 'detection' structure",
+                           DEFAULT_ATTACH_ROI_META, playing));
+
+  GstCaps *caps = gst_caps_from_string(GST_UFO_INFER_CAPS);
+  gst_element_class_add_pad_template(element_class,
+                                     gst_pad_template_new("sink", GST_PAD_SINK, GST_PAD_ALWAYS, caps));
+  gst_element_class_add_pad_template(element_class,
+                                     gst_pad_template_new("src", GST_PAD_SRC, GST_PAD_ALWAYS, caps));
+  gst_caps_unref(caps);
+
+  bt_class->start = GST_DEBUG_FUNCPTR(gst_ufo_infer_start);
+  bt_class->stop = GST_DEBUG_FUNCPTR(gst_ufo_infer_stop);
+  bt_class->set_caps = GST_DEBUG_FUNCPTR(gst_ufo_infer_set_caps);
+  bt_class->transform_ip = GST_DEBUG_FUNCPTR(gst_ufo_infer_transform_ip);
+  bt_class->src_event = GST_DEBUG_FUNCPTR(gst_ufo_infer_src_event);
+  bt_class->passthrough_on_same_caps = FALSE;
+  bt_class->transform_ip_on_passthrough = FALSE;
+
+  gst_type_mark_as_plugin_api(GST_TYPE_UFO_INFER, 0);
+  gst_type_mark_as_plugin_api(GST_TYPE_UFO_DEVICE, 0);
+  gst_type_mark_as_plugin_api(GST_TYPE_UFO_LATE_FRAMES, 0);
+}
+
+static void gst_ufo_infer_init(GstUfoInfer *self)
+{
+  GstUfoInferPrivate *p = PRIV(self);
+  p->model_path = g_strdup(DEFAULT_MODEL);
+  p->device = DEFAULT_DEVICE;
+  p->gpu_id = DEFAULT_GPU_ID;
+  p->threads = DEFAULT_THREADS;
+  p->task = UFO_TASK_DETECTION;
+  p->prompt = NULL;
+  p->threshold = DEFAULT_THRESHOLD;
+  p->class_thresholds = g_strdup(DEFAULT_CLASS_THRESHOLDS);
+  p->classes = g_strdup(DEFAULT_CLASSES);
+  p->max_detections = DEFAULT_MAX_DETECTIONS;
+  p->nms_iou = DEFAULT_NMS_IOU;
+  p->beam_size = DEFAULT_BEAM_SIZE;
+  p->inference_interval = DEFAULT_INFERENCE_INTERVAL;
+  p->reuse_results = DEFAULT_REUSE_RESULTS;
+  p->late_frames = DEFAULT_LATE_FRAMES;
+  p->unique_id = DEFAULT_UNIQUE_ID;
+  p->attach_roi_meta = DEFAULT_ATTACH_ROI_META;
+  p->mask_threshold = GST_UFO_DEFAULT_MASK_THRESHOLD;
+  p->earliest_time = GST_CLOCK_TIME_NONE;
+  p->last_pts = GST_CLOCK_TIME_NONE;
+  gst_ufo_filter_init(&p->filter);
+  gst_video_info_init(&p->info);
+  gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
+  gst_base_transform_set_passthrough(GST_BASE_TRANSFORM(self), FALSE);
+  gst_base_transform_set_qos_enabled(GST_BASE_TRANSFORM(self), FALSE);
+}

@@ -1,0 +1,43 @@
+/* Engine UfoResult → GstUfoResults, with the elements' score/class filters applied. */
+#ifndef GST_UFO_RESULTS_CONVERT_H
+#define GST_UFO_RESULTS_CONVERT_H
+
+#include <gst/ufo/ufometa.h>
+#include <ufo/ufo.h>
+
+G_BEGIN_DECLS
+
+/* Parsed `threshold`, `class-thresholds`, `classes` and `max-detections` (anchors §6.1). */
+typedef struct {
+  gdouble threshold;         /* < 0 = keep what the engine returns */
+  GArray *class_thresholds;  /* GstUfoClassValue; NULL = none */
+  GArray *classes;           /* GstUfoClassValue (value unused); NULL = all classes */
+  guint max_detections;      /* 0 = no cap */
+} GstUfoFilter;
+
+typedef struct {
+  gchar *name; /* class name, or NULL when given as a number */
+  gint id;     /* class id, or -1 when given as a name */
+  gdouble value;
+} GstUfoClassValue;
+
+void gst_ufo_filter_init(GstUfoFilter *filter);
+void gst_ufo_filter_clear(GstUfoFilter *filter);
+/* "person=0.5,car=0.35" (names or ids, values 0..1). Empty/NULL = none. */
+gboolean gst_ufo_filter_set_class_thresholds(GstUfoFilter *filter, const gchar *spec,
+                                             GError **error);
+/* "person,car,2" (names or ids). Empty/NULL = all. */
+gboolean gst_ufo_filter_set_classes(GstUfoFilter *filter, const gchar *spec, GError **error);
+/* Whether an object passes the class list and its (class or global) threshold. */
+gboolean gst_ufo_filter_accepts(const GstUfoFilter *filter, gint label_id, const gchar *label,
+                                gdouble score);
+
+/* Converts an engine result for a width x height frame: filter, keep the max_detections best
+ * (highest score first), masks as GRAY8 probabilities, semantic map as GRAY8/GRAY16_LE ids.
+ * Never fails; the returned block is writable. */
+GstUfoResults *gst_ufo_results_from_engine(const UfoResult *result, gint width, gint height,
+                                           const GstUfoFilter *filter, const gchar *prompt);
+
+G_END_DECLS
+
+#endif

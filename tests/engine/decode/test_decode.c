@@ -1,0 +1,352 @@
+/* Greedy and beam decoding on mock decoders: hand-traced cases, a naive non-compacting greedy
+ * loop, and the Python port of the original beam search (tests/data/post/beam.json). */
+#include "../tasks/post_fixture.h"
+#include "decode/decode.h"
+#include "text/tokenizer.h"
+#include "toy_lm.h"
+
+#include <math.h>
+#include <string.h>
+
+/* ---- a table decoder for hand traces: logits are log-probs that depend on the input token */
+typedef struct {
+  int n;
+} TableLM;
+
+static void set_lp(float *l, int tok, double p)
+{
+  l[tok] = (float)log(p);
+}
+
+static gboolean table_step(void *ctx, const int32_t *tokens, int n, int t, float *logits,
+                           float *feat, GError **error)
+{
+  for (int i = 0; i < n; i++) {
+    float *l = logits + (size_t)i * 103;
+    for (int v = 0; v < 103; v++)
+      l[v] = -1e4f; /* exp underflows to exactly 0 */
+    switch (tokens[i]) {
+    case UFO_TOKEN_CLS: /* step 0: {1: .6, 2: .3, SEP: .1} */
+      set_lp(l, 1, 0.6), set_lp(l, 2, 0.3), set_lp(l, UFO_TOKEN_SEP, 0.1);
+      break;
+    case 1: /* {SEP: .5, 3: .4, 4: .1} */
+      set_lp(l, UFO_TOKEN_SEP, 0.5), set_lp(l, 3, 0.4), set_lp(l, 4, 0.1);
+      break;
+    case 2: /* {SEP: .9, 3: .1} */
+      set_lp(l, UFO_TOKEN_SEP, 0.9), set_lp(l, 3, 0.1);
+      break;
+    default: /* {SEP: 1} */
+      set_lp(l, UFO_TOKEN_SEP, 1.0);
+    }
+    if (feat)
+      feat[i] = (float)(tokens[i] * 10 + t);
+  }
+  return TRUE;
+}
+
+static gboolean table_reorder(void *ctx, const int32_t *src, int n_new, GError **error)
+{
+  ((TableLM *)ctx)->n = n_new;
+  return TRUE;
+}
+
+static void test_beam_hand(void)
+{
+  TableLM lm = {1};
+  UfoDecoder dec = {table_step, table_reorder, &lm, 103, 1};
+  GError *err = NULL;
+  g_autoptr(UfoDecodeOutput) o = ufo_decode_beam(&dec, 1, 2, 20, 1.f, 1.f, NULL, TRUE, &err);
+  g_assert_no_error(err);
+  /* step 0 keeps beams [1] (ln .6) and [2] (ln .3); step 1 ranks SEP|1 (ln .3), SEP|2 (ln .27):
+   * both hypotheses enter (scores ln(.3)/2, ln(.27)/2), is_done(best ln .3, cur 1) holds, and
+   * the search stops. Best: [1], score ln(.3)/2. */
+  g_assert_cmpint(o->length[0], ==, 1);
+  g_assert_cmpint(o->t_out, ==, 1);
+  g_assert_cmpint(o->ids[0], ==, 1);
+  g_assert_cmpint(o->ids[1], ==, UFO_TOKEN_PAD);
+  g_assert_cmpfloat_with_epsilon(o->score[0], log(0.3) / 2, 1e-6);
+  g_assert_cmpfloat_with_epsilon(o->prob[0], 0.6, 1e-6);
+  g_assert_cmpfloat(o->feat[0], ==, UFO_TOKEN_CLS * 10 + 0); /* state that predicted ids[0] */
+  /* with alpha = 0 the later SEP|2 hypothesis cannot beat ln .3 either */
+  g_autoptr(UfoDecodeOutput) o2 = ufo_decode_beam(&dec, 1, 2, 20, 1.f, 0.f, NULL, FALSE, &err);
+  g_assert_cmpint(o2->ids[0], ==, 1);
+  g_assert_cmpfloat_with_epsilon(o2->score[0], log(0.3), 1e-6);
+}
+
+static void test_greedy_hand(void)
+{
+  TableLM lm = {2};
+  UfoDecoder dec = {table_step, table_reorder, &lm, 103, 1};
+  GError *err = NULL;
+  g_autoptr(UfoDecodeOutput) o = ufo_decode_greedy(&dec, 2, 5, NULL, TRUE, &err);
+  g_assert_no_error(err);
+  /* CLS → 1 (p .6) → SEP (p .5); the loop stops when every row ended */
+  g_assert_cmpint(o->t_out, ==, 2);
+  for (int s = 0; s < 2; s++) {
+    g_assert_cmpint(o->ids[s * 5 + 0], ==, 1);
+    g_assert_cmpint(o->ids[s * 5 + 1], ==, UFO_TOKEN_SEP);
+    g_assert_cmpint(o->ids[s * 5 + 2], ==, UFO_TOKEN_SEP);
+    g_assert_cmpint(o->length[s], ==, 1);
+    g_assert_cmpfloat_with_epsilon(o->prob[s * 5 + 0], 0.6, 1e-6);
+    g_assert_cmpfloat_with_epsilon(o->prob[s * 5 + 1], 0.5, 1e-6);
+    g_assert_cmpfloat(o->feat[s * 5 + 1], ==, 1 * 10 + 1);
+  }
+}
+
+/* Naive greedy: every row is computed at every step, finished rows are forced to [SEP]. */
+static void naive_greedy(int n, int T, double bonus, int32_t *ids, float *prob, float *feat,
+                         int *t_out)
+{
+  ToyLM lm;
+  UfoDecoder dec;
+  toy_lm_init(&lm, n, bonus, &dec);
+  int32_t *tok = g_new(int32_t, n);
+  gboolean *ended = g_new0(gboolean, n);
+  float *l = g_new(float, (size_t)n *TOY_V), *f = g_new(float, (size_t)n *TOY_C);
+  for (int s = 0; s < n; s++)
+    tok[s] = UFO_TOKEN_CLS;
+  *t_out = 0;
+  for (int t = 0; t < T; t++) {
+    dec.step(dec.ctx, tok, n, t, l, f, NULL);
+    gboolean all = TRUE;
+    for (int s = 0; s < n; s++) {
+      int best = 0;
+      for (int v = 1; v < TOY_V; v++)
+        if (l[s * TOY_V + v] > l[s * TOY_V + best])
+          best = v;
+      double sum = 0;
+      for (int v = 0; v < TOY_V; v++)
+        sum += exp((double)l[s * TOY_V + v] - l[s * TOY_V + best]);
+      ended[s] = ended[s] || best == UFO_TOKEN_SEP;
+      tok[s] = ended[s] ? UFO_TOKEN_SEP : best;
+      ids[s * T + t] = tok[s];
+      prob[s * T + t] = (float)(1.0 / sum);
+      memcpy(feat + ((size_t)s * T + t) * TOY_C, f + (size_t)s * TOY_C, sizeof(float) * TOY_C);
+      all = all && ended[s];
+    }
+    *t_out = t + 1;
+    if (all)
+      break;
+  }
+  g_free(tok);
+  g_free(ended);
+  g_free(l);
+  g_free(f);
+  toy_lm_clear(&lm);
+}
+
+static void test_greedy_compaction(void)
+{
+  const int n = 9, T = 14;
+  for (int k = 0; k < 3; k++) {
+    const double bonus = 0.3 + 0.25 * k;
+    int32_t ref_ids[9 * 14];
+    float ref_prob[9 * 14], ref_feat[9 * 14 * TOY_C];
+    int ref_t;
+    naive_greedy(n, T, bonus, ref_ids, ref_prob, ref_feat, &ref_t);
+    ToyLM lm;
+    UfoDecoder dec;
+    toy_lm_init(&lm, n, bonus, &dec);
+    GError *err = NULL;
+    g_autoptr(UfoDecodeOutput) o = ufo_decode_greedy(&dec, n, T, NULL, TRUE, &err);
+    g_assert_no_error(err);
+    g_assert_cmpint(o->t_out, ==, ref_t);
+    int ended_early = 0;
+    for (int s = 0; s < n; s++) {
+      for (int t = 0; t < ref_t; t++) {
+        g_assert_cmpint(o->ids[s * T + t], ==, ref_ids[s * T + t]);
+        if (t <= o->length[s]) { /* up to and including the [SEP] step */
+          g_assert_cmpfloat_with_epsilon(o->prob[s * T + t], ref_prob[s * T + t], 1e-6);
+          g_assert_cmpmem(o->feat + ((size_t)s * T + t) * TOY_C, TOY_C * sizeof(float),
+                          ref_feat + ((size_t)s * T + t) * TOY_C, TOY_C * sizeof(float));
+        }
+      }
+      ended_early += o->length[s] < ref_t - 1;
+    }
+    /* compaction: finished rows are not computed again */
+    g_assert_cmpint(ended_early, >, 0);
+    g_assert_cmpint(lm.rows_computed, <, n * ref_t);
+    toy_lm_clear(&lm);
+  }
+}
+
+static void test_greedy_plan_and_errors(void)
+{
+  const int n = 3, T = 6;
+  const int32_t plan_tok[3 * 4] = {5, 7, UFO_TOKEN_SEP, -1, -1, -1, -1, -1, 42, -1, 43, -1};
+  const float margin[3] = {2.f, 0.f, 0.5f};
+  UfoPlantedPlan plan = {plan_tok, margin, 3, 4};
+  ToyLM lm;
+  UfoDecoder dec;
+  toy_lm_init(&lm, n, 0.0, &dec);
+  GError *err = NULL;
+  g_autoptr(UfoDecodeOutput) o = ufo_decode_greedy(&dec, n, T, &plan, FALSE, &err);
+  g_assert_no_error(err);
+  g_assert_cmpint(o->ids[0], ==, 5);
+  g_assert_cmpint(o->ids[1], ==, 7);
+  g_assert_cmpint(o->ids[2], ==, UFO_TOKEN_SEP);
+  g_assert_cmpint(o->length[0], ==, 2);
+  g_assert_cmpint(o->ids[2 * T + 0], ==, 42);
+  g_assert_cmpint(o->ids[2 * T + 2], ==, 43);
+  /* margin 2 over the max: p = 1 / (1 + Σ others) <= 1 / (1 + e^-2) and > e^2/(e^2+109) */
+  g_assert_cmpfloat(o->prob[0], <=, 1.0 / (1.0 + exp(-2.0)));
+  g_assert_cmpfloat(o->prob[0], >, exp(2.0) / (exp(2.0) + 109.0));
+  toy_lm_clear(&lm);
+
+  toy_lm_init(&lm, n, 0.0, &dec);
+  lm.fail_at_step = 2;
+  UfoDecodeOutput *bad = ufo_decode_greedy(&dec, n, T, NULL, FALSE, &err);
+  g_assert_null(bad);
+  g_assert_error(err, UFO_ERROR, UFO_ERROR_BACKEND);
+  g_clear_error(&err);
+  toy_lm_clear(&lm);
+  toy_lm_init(&lm, n, 0.0, &dec);
+  lm.fail_at_step = 1;
+  bad = ufo_decode_beam(&dec, n, 2, T, 1.f, 0.7f, NULL, TRUE, &err);
+  g_assert_null(bad);
+  g_assert_error(err, UFO_ERROR, UFO_ERROR_BACKEND);
+  g_clear_error(&err);
+  toy_lm_clear(&lm);
+  bad = ufo_decode_greedy(&dec, n, 0, NULL, FALSE, &err);
+  g_assert_error(err, UFO_ERROR, UFO_ERROR_INVALID);
+  g_clear_error(&err);
+  dec.feat_dim = 0;
+  bad = ufo_decode_greedy(&dec, n, 3, NULL, TRUE, &err);
+  g_assert_error(err, UFO_ERROR, UFO_ERROR_INVALID);
+  g_clear_error(&err);
+}
+
+static void test_beam_fixture(void)
+{
+  JsonObject *root;
+  g_autoptr(JsonParser) p = post_fixture_load("beam.json", &root);
+  JsonArray *cases = json_object_get_array_member(root, "cases");
+  for (guint i = 0; i < json_array_get_length(cases); i++) {
+    JsonObject *c = json_array_get_object_element(cases, i);
+    const int n = json_object_get_int_member(c, "n_seq"), K = json_object_get_int_member(c, "beam");
+    const int T = json_object_get_int_member(c, "max_length");
+    const float tau = json_object_get_double_member(c, "temperature");
+    const float alpha = json_object_get_double_member(c, "alpha");
+    UfoPlantedPlan plan = {0}, *pp = NULL;
+    g_autofree int32_t *ptok = NULL;
+    g_autofree float *pmargin = NULL;
+    JsonNode *pn = json_object_get_member(c, "plan");
+    if (!JSON_NODE_HOLDS_NULL(pn)) {
+      JsonObject *po = json_node_get_object(pn);
+      JsonArray *rows = json_object_get_array_member(po, "tokens");
+      plan.n_seq = json_array_get_length(rows);
+      plan.max_len = json_array_get_length(json_array_get_array_element(rows, 0));
+      ptok = g_new(int32_t, plan.n_seq * plan.max_len);
+      for (int s = 0; s < plan.n_seq; s++) {
+        guint m;
+        g_autofree int32_t *r = post_json_ints(json_array_get_array_element(rows, s), &m);
+        memcpy(ptok + s * plan.max_len, r, sizeof(int32_t) * m);
+      }
+      guint m;
+      pmargin = post_json_floats(json_object_get_array_member(po, "margin"), &m);
+      plan.tokens = ptok;
+      plan.margin = pmargin;
+      pp = &plan;
+    }
+    ToyLM lm;
+    UfoDecoder dec;
+    toy_lm_init(&lm, n, json_object_get_double_member(c, "sep_bonus"), &dec);
+    GError *err = NULL;
+    g_autoptr(UfoDecodeOutput) o = ufo_decode_beam(&dec, n, K, T, tau, alpha, pp, TRUE, &err);
+    g_assert_no_error(err);
+    JsonArray *res = json_object_get_array_member(c, "results");
+    for (int s = 0; s < n; s++) {
+      JsonObject *r = json_array_get_object_element(res, s);
+      guint m;
+      g_autofree int32_t *ids = post_json_ints(json_object_get_array_member(r, "ids"), &m);
+      g_autofree float *prob = post_json_floats(json_object_get_array_member(r, "prob"), &m);
+      g_assert_cmpint(o->length[s], ==, (int)m);
+      for (guint t = 0; t < m; t++) {
+        g_assert_cmpint(o->ids[s * T + t], ==, ids[t]);
+        g_assert_cmpfloat_with_epsilon(o->prob[s * T + t], prob[t], 1e-5 * MAX(1.f, prob[t]));
+        JsonArray *fr = json_array_get_array_element(json_object_get_array_member(r, "feat"), t);
+        for (int k = 0; k < TOY_C; k++)
+          g_assert_cmpfloat(o->feat[((size_t)s * T + t) * TOY_C + k], ==,
+                            (float)json_array_get_double_element(fr, k));
+      }
+      for (int t = m; t < T; t++)
+        g_assert_cmpint(o->ids[s * T + t], ==, UFO_TOKEN_PAD);
+      const double want = json_object_get_double_member(r, "score");
+      g_assert_cmpfloat_with_epsilon(o->score[s], want, 1e-5 * MAX(1.0, fabs(want)));
+    }
+    toy_lm_clear(&lm);
+  }
+}
+
+/* Greedy with compaction against the reference's greedy without compaction (ufo_decode.py). */
+static void test_greedy_fixture(void)
+{
+  JsonObject *root;
+  g_autoptr(JsonParser) p = post_fixture_load("beam.json", &root);
+  JsonArray *cases = json_object_get_array_member(root, "greedy");
+  g_assert_cmpuint(json_array_get_length(cases), >, 0);
+  for (guint i = 0; i < json_array_get_length(cases); i++) {
+    JsonObject *c = json_array_get_object_element(cases, i);
+    const int n = json_object_get_int_member(c, "n_seq");
+    const int T = json_object_get_int_member(c, "max_length");
+    UfoPlantedPlan plan = {0}, *pp = NULL;
+    int32_t ptok[64];
+    float pmargin[8];
+    JsonNode *pn = json_object_get_member(c, "plan");
+    if (!JSON_NODE_HOLDS_NULL(pn)) {
+      JsonObject *po = json_node_get_object(pn);
+      JsonArray *rows = json_object_get_array_member(po, "tokens");
+      plan.n_seq = json_array_get_length(rows);
+      plan.max_len = json_array_get_length(json_array_get_array_element(rows, 0));
+      for (int s = 0; s < plan.n_seq; s++)
+        for (int t = 0; t < plan.max_len; t++)
+          ptok[s * plan.max_len + t] =
+              json_array_get_int_element(json_array_get_array_element(rows, s), t);
+      JsonArray *mg = json_object_get_array_member(po, "margin");
+      for (int s = 0; s < plan.n_seq; s++)
+        pmargin[s] = json_array_get_double_element(mg, s);
+      plan.tokens = ptok;
+      plan.margin = pmargin;
+      pp = &plan;
+    }
+    ToyLM lm;
+    UfoDecoder dec;
+    toy_lm_init(&lm, n, json_object_get_double_member(c, "sep_bonus"), &dec);
+    GError *err = NULL;
+    g_autoptr(UfoDecodeOutput) o = ufo_decode_greedy(&dec, n, T, pp, TRUE, &err);
+    g_assert_no_error(err);
+    JsonArray *ids = json_object_get_array_member(c, "ids");
+    JsonArray *prob = json_object_get_array_member(c, "prob");
+    JsonArray *feat = json_object_get_array_member(c, "feat");
+    const int t_out = json_array_get_length(json_array_get_array_element(ids, 0));
+    g_assert_cmpint(o->t_out, ==, t_out);
+    for (int s = 0; s < n; s++) {
+      JsonArray *ri = json_array_get_array_element(ids, s);
+      for (int t = 0; t < t_out; t++) {
+        g_assert_cmpint(o->ids[s * T + t], ==, json_array_get_int_element(ri, t));
+        if (t > o->length[s])
+          continue; /* the reference keeps computing finished rows; the engine does not */
+        g_assert_cmpfloat_with_epsilon(
+            o->prob[s * T + t],
+            json_array_get_double_element(json_array_get_array_element(prob, s), t), 1e-6);
+        JsonArray *fr = json_array_get_array_element(json_array_get_array_element(feat, s), t);
+        for (int k = 0; k < TOY_C; k++)
+          g_assert_cmpfloat(o->feat[((size_t)s * T + t) * TOY_C + k], ==,
+                            (float)json_array_get_double_element(fr, k));
+      }
+    }
+    toy_lm_clear(&lm);
+  }
+}
+
+int main(int argc, char **argv)
+{
+  g_test_init(&argc, &argv, NULL);
+  g_test_add_func("/decode/greedy/hand", test_greedy_hand);
+  g_test_add_func("/decode/greedy/compaction", test_greedy_compaction);
+  g_test_add_func("/decode/greedy/plan-errors", test_greedy_plan_and_errors);
+  g_test_add_func("/decode/greedy/reference", test_greedy_fixture);
+  g_test_add_func("/decode/beam/hand", test_beam_hand);
+  g_test_add_func("/decode/beam/reference", test_beam_fixture);
+  return g_test_run();
+}

@@ -1,0 +1,267 @@
+/* Golden tests of the UFO-ViT forward against the PyTorch reference (tests/data/fixtures,
+ * written by tools/reference/make_fixtures.py, docs/reference.md): same deterministic weights
+ * (ufo_model_new_random(config, 0)), same synthetic image. Every stored intermediate is
+ * compared on its stored samples (flatten(X)[::stride]) and by its full L2 norm; every
+ * teacher-forced decode step (inputs = the reference's chosen tokens, reorders = its beam
+ * sources) is compared on sampled logits, full-row logit L2, argmax and the mean feature.
+ * Bound: relative L2 error <= 1e-4 (architecture §6.4).
+ * Usage: test-nn-golden FIXTURE... (names without .safetensors); a missing file is a skip. */
+#include "fixture.h"
+#include "model/model.h"
+#include "nn/vit.h"
+
+#include <math.h>
+#include <string.h>
+
+#define REL_L2_MAX 1e-4
+
+typedef struct {
+  UfoFixture *fx;
+  UfoVitState *st;
+  double worst;
+  const char *worst_name;
+} Golden;
+
+static double rel_l2(const float *got, const float *want, size_t n, size_t got_stride)
+{
+  double num = 0, den = 0;
+  for (size_t i = 0; i < n; i++) {
+    double d = (double)got[i * got_stride] - want[i];
+    num += d * d;
+    den += (double)want[i] * want[i];
+  }
+  return den > 0 ? sqrt(num / den) : sqrt(num);
+}
+
+static void note(Golden *g, const char *name, double err)
+{
+  if (err > g->worst) {
+    g->worst = err;
+    g->worst_name = g_intern_string(name);
+  }
+  if (!(err <= REL_L2_MAX))
+    g_error("%s: relative L2 error %.3g above %.0e", name, err, REL_L2_MAX);
+}
+
+/* compares our intermediate `ours` to the fixture's samples of `theirs` */
+static void compare_sampled(Golden *g, const char *theirs, const char *ours)
+{
+  g_autoptr(GError) err = NULL;
+  g_autoptr(JsonNode) samples = ufo_fixture_meta_json(g->fx, "samples", &err);
+  g_assert_no_error(err);
+  JsonObject *s = json_object_get_object_member(json_node_get_object(samples), theirs);
+  g_assert_nonnull(s);
+  size_t stride = (size_t)json_object_get_int_member(s, "stride");
+  double l2 = json_object_get_double_member(s, "l2");
+  g_autofree char *sname = g_strdup_printf("%s.sample", theirs);
+  size_t n_want = 0, n_got = 0;
+  g_autofree float *want = ufo_fixture_f32(g->fx, sname, &n_want, &err);
+  g_assert_no_error(err);
+  g_autofree float *got = NULL;
+  if (!ufo_vit_get_intermediate(g->st, ours, &got, &n_got, &err))
+    g_error("%s: %s", ours, err->message);
+  g_assert_cmpuint((n_got + stride - 1) / stride, ==, n_want);
+  note(g, theirs, rel_l2(got, want, n_want, stride));
+  double mine = 0;
+  for (size_t i = 0; i < n_got; i++)
+    mine += (double)got[i] * got[i];
+  note(g, theirs, fabs(sqrt(mine) - l2) / l2);
+}
+
+/* synthetic_image(W, H) normalised, (3, S, S) RGB float32 (notes: "SYNTHETIC TEST IMAGE") */
+static float *synthetic_input(const UfoConfig *cfg, int S)
+{
+  float *img = g_new(float, (size_t)3 * S * S);
+  for (int c = 0; c < 3; c++)
+    for (int y = 0; y < S; y++)
+      for (int x = 0; x < S; x++) {
+        int v = (x * (3 + c) + y * (5 + 2 * c) + ((x * y) >> 4) + 85 * c) % 256;
+        img[((size_t)c * S + y) * S + x] = ((float)v - cfg->pixel_mean[c]) / cfg->pixel_std[c];
+      }
+  return img;
+}
+
+static void run_decode(Golden *g, const UfoConfig *cfg, const UfoTaskConfig *tc, gboolean grid,
+                       int Q)
+{
+  g_autoptr(GError) err = NULL;
+  UfoFixture *fx = g->fx;
+  int V = cfg->vocab_size, C = cfg->embed_dim;
+  int nd, n_rows = grid ? Q : (tc->beam_size > 1 ? tc->beam_size : 1);
+  int64_t shp[8];
+  g_assert_true(ufo_fixture_shape(fx, "decode.input", &nd, shp, &err));
+  int steps = (int)shp[0], nrec = (int)shp[1];
+  g_assert_true(ufo_fixture_shape(fx, "decode.logits.sample", &nd, shp, &err));
+  int nls = (int)shp[2];
+  g_assert_true(ufo_fixture_shape(fx, "decode.feat.sample", &nd, shp, &err));
+  int nfs = (int)shp[2];
+  g_assert_true(ufo_fixture_shape(fx, "result.ids", &nd, shp, &err));
+  int tout = (int)shp[1];
+  int lstride = (V + 255) / 256, fstride = (C + 63) / 64; /* make_fixtures.py */
+  g_autofree int32_t *rows = ufo_fixture_i32(fx, "decode.rows", NULL, &err);
+  g_autofree int32_t *input = ufo_fixture_i32(fx, "decode.input", NULL, &err);
+  g_autofree int32_t *argmax = ufo_fixture_i32(fx, "decode.argmax", NULL, &err);
+  g_autofree int32_t *res_ids = ufo_fixture_i32(fx, "result.ids", NULL, &err);
+  g_autofree float *lsample = ufo_fixture_f32(fx, "decode.logits.sample", NULL, &err);
+  g_autofree float *l2 = ufo_fixture_f32(fx, "decode.logits.l2", NULL, &err);
+  g_autofree float *fsample = ufo_fixture_f32(fx, "decode.feat.sample", NULL, &err);
+  g_assert_no_error(err);
+  g_autofree int32_t *src = NULL;
+  if (ufo_fixture_has(fx, "decode.src")) {
+    src = ufo_fixture_i32(fx, "decode.src", NULL, &err);
+    g_assert_no_error(err);
+    g_assert_cmpint(nrec, ==, n_rows); /* beam search records every row */
+  }
+  g_assert_true(ufo_vit_decode_begin(g->st, grid, n_rows, tc->max_length, &err));
+  g_assert_no_error(err);
+  UfoDecoder dec = ufo_vit_decoder(g->st);
+  g_autofree float *logits = g_new(float, (size_t)n_rows *V);
+  g_autofree float *feat = g_new(float, (size_t)n_rows *C);
+  g_autofree int32_t *tokens = g_new(int32_t, n_rows);
+  for (int t = 0; t < steps; t++) {
+    for (int r = 0; r < n_rows; r++) {
+      if (src) /* every row recorded: the reference's inputs */
+        tokens[r] = input[t * nrec + r];
+      else /* greedy: [CLS], then the reference's chosen tokens */
+        tokens[r] = t == 0 ? 101 : res_ids[r * tout + t - 1];
+    }
+    g_assert_true(dec.step(dec.ctx, tokens, n_rows, t, logits, feat, &err));
+    g_assert_no_error(err);
+    for (int j = 0; j < nrec; j++) {
+      int r = rows[j];
+      g_assert_cmpint(tokens[r], ==, input[t * nrec + j]);
+      const float *lg = logits + (size_t)r * V;
+      char name[64];
+      g_snprintf(name, sizeof name, "decode.logits[t=%d,row=%d]", t, r);
+      note(g, name, rel_l2(lg, lsample + ((size_t)t * nrec + j) * nls, (size_t)nls, lstride));
+      double full = 0;
+      int best = 0;
+      for (int v = 0; v < V; v++) {
+        full += (double)lg[v] * lg[v];
+        if (lg[v] > lg[best])
+          best = v;
+      }
+      g_snprintf(name, sizeof name, "decode.logits.l2[t=%d,row=%d]", t, r);
+      note(g, name, fabs(sqrt(full) - l2[t * nrec + j]) / l2[t * nrec + j]);
+      g_snprintf(name, sizeof name, "decode.feat[t=%d,row=%d]", t, r);
+      note(g, name,
+           rel_l2(feat + (size_t)r * C, fsample + ((size_t)t * nrec + j) * nfs, (size_t)nfs,
+                  fstride));
+      if (best != argmax[t * nrec + j])
+        g_error("decode step %d row %d: argmax %d, reference %d", t, r, best, argmax[t * nrec + j]);
+    }
+    if (src)
+      g_assert_true(dec.reorder(dec.ctx, src + (size_t)t * nrec, n_rows, &err));
+  }
+  g_test_message("%d decode steps x %d rows compared", steps, nrec);
+}
+
+static void test_fixture(gconstpointer data)
+{
+  const char *name = data;
+  g_autoptr(GError) err = NULL;
+  g_autoptr(UfoFixture) fx = ufo_fixture_open(name, &err);
+  if (fx == NULL) {
+    g_test_skip(err->message);
+    return;
+  }
+  const char *config = ufo_fixture_meta(fx, "config");
+  UfoTask task;
+  g_assert_true(ufo_task_from_name(ufo_fixture_meta(fx, "task"), &task, &err));
+  g_autoptr(UfoModel) model = ufo_model_new_random(config, 0, &err);
+  g_assert_no_error(err);
+  const UfoConfig *cfg = &model->cfg;
+  const UfoTaskConfig *tc = &cfg->tasks[task];
+  UfoBackend *be = ufo_backend_cpu_new(0, &err);
+  g_assert_no_error(err);
+  UfoVit *vit = ufo_vit_new(model, be, &err);
+  g_assert_no_error(err);
+  UfoVitState *st = ufo_vit_state_new(vit, &err);
+  ufo_vit_state_keep_intermediates(st, TRUE);
+  Golden g = {.fx = fx, .st = st};
+
+  int nd;
+  int64_t shp[8];
+  g_assert_true(ufo_fixture_shape(fx, "prompt.ids", &nd, shp, &err));
+  int T = (int)shp[1];
+  g_autofree int32_t *ids = ufo_fixture_i32(fx, "prompt.ids", NULL, &err);
+  g_autofree int32_t *mask32 = ufo_fixture_i32(fx, "prompt.mask", NULL, &err);
+  g_assert_no_error(err);
+  g_autofree uint8_t *masked = g_new(uint8_t, T);
+  for (int j = 0; j < T; j++)
+    masked[j] = mask32[j] != 0; /* 1 = ignored key */
+  g_assert_true(ufo_vit_text_pass(st, ids, masked, T, &err));
+  g_assert_no_error(err);
+
+  int S = tc->input_size, hp = S / cfg->patch_size;
+  g_autofree float *img = synthetic_input(cfg, S);
+  {
+    g_autoptr(JsonNode) samples = ufo_fixture_meta_json(fx, "samples", &err);
+    JsonObject *s = json_object_get_object_member(json_node_get_object(samples), "input");
+    size_t stride = (size_t)json_object_get_int_member(s, "stride"), n;
+    g_autofree float *want = ufo_fixture_f32(fx, "input.sample", &n, &err);
+    note(&g, "input", rel_l2(img, want, n, stride));
+  }
+  gboolean grid = tc->grid_per_window > 0;
+  int Q = 0, gw = 0;
+  g_autofree float *ref = NULL;
+  if (grid) {
+    gw = tc->grid_per_window * (hp / cfg->window_size);
+    size_t n;
+    ref = ufo_fixture_f32(fx, "grid.ref", &n, &err);
+    g_assert_no_error(err);
+    Q = (int)(n / 2);
+    g_assert_cmpint(Q, ==, gw * gw);
+  }
+  gint64 t0 = g_get_monotonic_time();
+  g_assert_true(ufo_vit_image_pass(st, img, S, S, ref, Q, gw, gw, TRUE, &err));
+  g_assert_no_error(err);
+  if (grid) {
+    g_assert_true(ufo_vit_grid_pass(st, &err));
+    g_assert_no_error(err);
+  }
+  g_test_message("%s: text + image + grid passes %.1f ms", name,
+                 (g_get_monotonic_time() - t0) / 1000.0);
+
+  compare_sampled(&g, "text.layer0", "text.layer0.out");
+  compare_sampled(&g, "image.patch", "patch_embed");
+  compare_sampled(&g, "image.layer0", "image.layer0.out");
+  g_autofree char *fg =
+      g_strdup_printf("image.layer%s.out", ufo_fixture_meta(fx, "first_global_layer"));
+  compare_sampled(&g, "image.first_global", fg);
+  compare_sampled(&g, "image.mean", "image.mean");
+  if (grid) {
+    compare_sampled(&g, "grid.pos", "grid.pos");
+    for (int l = 0; l < cfg->num_layers; l++) {
+      if (cfg->is_global[l])
+        continue;
+      char a[32], b[32];
+      g_snprintf(a, sizeof a, "grid.feat.%d", l);
+      g_snprintf(b, sizeof b, "grid.feat%d", l);
+      compare_sampled(&g, a, b);
+      g_snprintf(a, sizeof a, "grid.out.%d", l);
+      g_snprintf(b, sizeof b, "grid.layer%d.out", l);
+      compare_sampled(&g, a, b);
+    }
+  }
+  int fhp = 0, fwp = 0;
+  g_assert_nonnull(ufo_vit_feature_map(st, &fhp, &fwp));
+  g_assert_cmpint(fhp, ==, hp);
+  t0 = g_get_monotonic_time();
+  run_decode(&g, cfg, tc, grid, Q);
+  g_test_message("%s: decode %.1f ms; worst relative L2 %.3g (%s)", name,
+                 (g_get_monotonic_time() - t0) / 1000.0, g.worst, g.worst_name);
+  ufo_vit_state_free(st);
+  ufo_vit_free(vit);
+  ufo_backend_free(be);
+}
+
+int main(int argc, char **argv)
+{
+  g_test_init(&argc, &argv, NULL);
+  for (int i = 1; i < argc; i++) {
+    g_autofree char *path = g_strdup_printf("/nn/golden/%s", argv[i]);
+    g_test_add_data_func(path, argv[i], test_fixture);
+  }
+  return g_test_run();
+}

@@ -1,0 +1,543 @@
+/* Op tests of the CPU backend (test-backend-ops style, style §4.13):
+ *  - parity: every op on small random tensors through the fast backend ("cpu", threads) and the
+ *    plain reference loops ("cpu-ref"), compared by normalised MSE with a per-op bound; views
+ *    are strided and surrounded by sentinel values that must survive;
+ *  - hand-checked cases against PyTorch numbers (op_cases.h, make_op_cases.py): decomposed
+ *    rel-pos attention, grid_sample, bicubic and linear resize; window partition order; the
+ *    70->14 bicubic case equals pos_embed[2::5, 2::5] (inference §5.2). */
+#include "backend/backend.h"
+#include "op_cases.h"
+
+#include <math.h>
+#include <string.h>
+
+#define SENTINEL 1234.5f
+#define PAD 3   /* extra columns per row */
+#define TAIL 17 /* extra elements after the last row */
+
+typedef struct {
+  UfoBackend *be;
+  GPtrArray *tensors;
+  GRand *rng;
+} Env;
+
+static Env env_new(UfoBackend *be, guint32 seed)
+{
+  return (Env){be, g_ptr_array_new_with_free_func((GDestroyNotify)ufo_tensor_free),
+               g_rand_new_with_seed(seed)};
+}
+
+static void env_free(Env *e)
+{
+  g_ptr_array_unref(e->tensors);
+  g_rand_free(e->rng);
+}
+
+/* A strided (rows x cols) view inside a sentinel-filled tensor; random values in [-a, a]
+ * when a > 0 (the same stream on every backend for the same seed). */
+static UfoView mat(Env *e, int64_t rows, int64_t cols, float a)
+{
+  int64_t ld = cols + PAD;
+  size_t n = (size_t)(rows * ld + TAIL);
+  float *h = g_new(float, n);
+  for (size_t i = 0; i < n; i++)
+    h[i] = SENTINEL;
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < cols; c++)
+      h[r * ld + c] = a > 0 ? (float)g_rand_double_range(e->rng, -a, a) : 0.f;
+  g_autoptr(GError) err = NULL;
+  int64_t ne[1] = {(int64_t)n};
+  UfoTensor *t = ufo_tensor_new(e->be, 1, ne, &err);
+  g_assert_no_error(err);
+  g_assert_true(e->be->ops->upload(e->be, t, 0, h, n, &err));
+  g_free(h);
+  g_ptr_array_add(e->tensors, t);
+  return ufo_view_at(t, 0, rows, cols, ld);
+}
+
+static UfoView mat_from(Env *e, int64_t rows, int64_t cols, const float *src)
+{
+  UfoView v = mat(e, rows, cols, 0.f);
+  for (int64_t r = 0; r < rows; r++)
+    g_assert_true(e->be->ops->upload(e->be, v.t, v.off + r * v.ld, src + r * cols, cols, NULL));
+  return v;
+}
+
+/* Downloads the view's elements (row-major, packed) and checks the sentinels around it. */
+static float *fetch(UfoView v)
+{
+  float *all = g_new(float, v.t->n);
+  g_assert_true(v.t->be->ops->download(v.t->be, v.t, 0, all, v.t->n, NULL));
+  float *out = g_new(float, v.rows *v.cols);
+  for (size_t i = 0; i < v.t->n; i++) {
+    gboolean inside =
+        i >= v.off && (int64_t)(i - v.off) / v.ld < v.rows && (int64_t)(i - v.off) % v.ld < v.cols;
+    if (inside)
+      out[((int64_t)(i - v.off) / v.ld) * v.cols + (int64_t)(i - v.off) % v.ld] = all[i];
+    else if (all[i] != SENTINEL)
+      g_error("sentinel at element %zu overwritten (%g)", i, all[i]);
+  }
+  g_free(all);
+  return out;
+}
+
+static double nmse(const float *a, const float *b, size_t n)
+{
+  double num = 0, den = 0;
+  for (size_t i = 0; i < n; i++) {
+    g_assert_true(isfinite(a[i]) && isfinite(b[i]));
+    num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+    den += (double)b[i] * b[i];
+  }
+  return den > 0 ? num / den : num;
+}
+
+static void expect_close(const float *got, const float *want, size_t n, double tol)
+{
+  for (size_t i = 0; i < n; i++)
+    if (fabs((double)got[i] - want[i]) > tol * (1.0 + fabs(want[i])))
+      g_error("element %zu: got %.8g, want %.8g", i, got[i], want[i]);
+}
+
+/* ---- parity harness: the same builder on both backends ---- */
+
+typedef UfoView (*Builder)(Env *e, const void *params);
+
+static void parity(Builder build, const void *params, double bound, const char *what)
+{
+  g_autoptr(GError) err = NULL;
+  UfoBackend *fast = ufo_backend_cpu_new(2, &err), *ref = ufo_backend_cpu_ref_new(&err);
+  g_assert_no_error(err);
+  Env ef = env_new(fast, 7), er = env_new(ref, 7);
+  UfoView of = build(&ef, params), orf = build(&er, params);
+  float *a = fetch(of), *b = fetch(orf);
+  double e = nmse(a, b, (size_t)(of.rows * of.cols));
+  if (e > bound)
+    g_error("%s: nmse %.3g above %.3g", what, e, bound);
+  g_free(a);
+  g_free(b);
+  env_free(&ef);
+  env_free(&er);
+  ufo_backend_free(fast);
+  ufo_backend_free(ref);
+}
+
+/* gemm */
+typedef struct {
+  int m, n, k, ta, tb, bias, beta, batch;
+} GemmCase;
+
+static UfoView build_gemm(Env *e, const void *p)
+{
+  const GemmCase *c = p;
+  int64_t ar = c->ta ? c->k : c->m, ac = c->ta ? c->m : c->k;
+  int64_t br = c->tb ? c->n : c->k, bc = c->tb ? c->k : c->n;
+  UfoView a = mat(e, ar * c->batch, ac, 1.f), b = mat(e, br * c->batch, bc, 1.f);
+  UfoView cc = mat(e, (int64_t)c->m * c->batch, c->n, c->beta ? 1.f : 0.f);
+  UfoGemm g = {.a = ufo_view_sub(a, 0, 0, ar, ac),
+               .b = ufo_view_sub(b, 0, 0, br, bc),
+               .c = ufo_view_sub(cc, 0, 0, c->m, c->n),
+               .trans_a = c->ta,
+               .trans_b = c->tb,
+               .alpha = 0.75f,
+               .beta = c->beta ? 1.f : 0.f,
+               .batch = c->batch,
+               .stride_a = (size_t)(ar * a.ld),
+               .stride_b = (size_t)(br * b.ld),
+               .stride_c = (size_t)(c->m * cc.ld)};
+  if (c->bias)
+    g.bias = mat(e, 1, c->n, 1.f);
+  g_autoptr(GError) err = NULL;
+  g_assert_true(e->be->ops->gemm(e->be, &g, &err));
+  return cc;
+}
+
+static void test_gemm(void)
+{
+  const GemmCase cases[] = {
+      {3, 5, 4, 0, 0, 0, 0, 1},
+      {3, 5, 4, 0, 1, 1, 1, 1},
+      {7, 6, 5, 1, 0, 1, 0, 2},
+      {70, 65, 33, 0, 1, 1, 0, 1},
+      {70, 65, 33, 1, 1, 0, 1, 1},
+      {40, 96, 64, 0, 1, 1, 1, 3},
+      /* few rows against a weight matrix: the weight-streaming kernel */
+      {1, 700, 64, 0, 1, 1, 0, 1},
+      {2, 300, 100, 0, 1, 0, 1, 2},
+      {8, 130, 77, 0, 1, 1, 1, 1},
+      {5, 200, 90, 0, 0, 1, 0, 1},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(cases); i++)
+    parity(build_gemm, &cases[i], 1e-10, "gemm");
+}
+
+/* row-wise ops */
+typedef struct {
+  int op, rows, cols;
+} RowCase;
+
+static UfoView build_rows(Env *e, const void *p)
+{
+  const RowCase *c = p;
+  UfoView x = mat(e, c->rows, c->cols, 3.f), y = mat(e, c->rows, c->cols, 0.f);
+  g_autoptr(GError) err = NULL;
+  gboolean ok = FALSE;
+  switch (c->op) {
+  case 0:
+    ok = e->be->ops->layer_norm(e->be, y, x, mat(e, 1, c->cols, 1.f), mat(e, 1, c->cols, 1.f),
+                                1e-6f, &err);
+    break;
+  case 1:
+    ok = e->be->ops->gelu(e->be, y, x, &err);
+    break;
+  case 2:
+    ok = e->be->ops->add(e->be, y, x, mat(e, 1, c->cols, 1.f), &err); /* broadcast row */
+    break;
+  case 3:
+    ok = e->be->ops->add(e->be, y, x, mat(e, c->rows, c->cols, 1.f), &err);
+    break;
+  case 4:
+    ok = e->be->ops->copy(e->be, y, x, &err);
+    break;
+  case 5:
+    for (int k = 0; k < 3; k++) /* mean of 3 layers */
+      ok = e->be->ops->mean_acc(e->be, y, mat(e, c->rows, c->cols, 1.f), k, 3, &err);
+    break;
+  case 6:
+    ok = e->be->ops->layer_norm(e->be, x, x, mat(e, 1, c->cols, 1.f), mat(e, 1, c->cols, 1.f),
+                                1e-12f, &err); /* in place */
+    y = x;
+    break;
+  }
+  g_assert_no_error(err);
+  g_assert_true(ok);
+  return y;
+}
+
+static void test_rows(void)
+{
+  for (int op = 0; op <= 6; op++)
+    for (int r = 1; r <= 70; r += 23) {
+      RowCase c = {op, r, 48};
+      parity(build_rows, &c, op == 1 ? 1e-12 : 1e-11, "row op");
+    }
+}
+
+/* attention */
+typedef struct {
+  int groups, gq, nh, d, rel_h, rel_w, self, masked;
+  int nseg;
+  int n[2], gstride[2];
+} AttnCase;
+
+static UfoView build_attn(Env *e, const void *p)
+{
+  const AttnCase *c = p;
+  int C = c->nh * c->d;
+  int64_t nq = (int64_t)c->groups * c->gq;
+  UfoView q = mat(e, nq, C, 1.5f), out = mat(e, nq, C, 0.f);
+  UfoAttention at = {.q = q,
+                     .out = out,
+                     .n_groups = c->groups,
+                     .group_q = c->gq,
+                     .n_heads = c->nh,
+                     .head_dim = c->d,
+                     .scale = 1.f / sqrtf((float)c->d),
+                     .n_segs = c->nseg,
+                     .rel_h = c->rel_h,
+                     .rel_w = c->rel_w};
+  for (int s = 0; s < c->nseg; s++) {
+    int64_t rows = (int64_t)(c->groups - 1) * c->gstride[s] + c->n[s];
+    UfoView kv = mat(e, rows, 2 * C, 1.5f);
+    at.seg[s] = (UfoAttnKeys){.k = ufo_view_sub(kv, 0, 0, rows, C),
+                              .v = ufo_view_sub(kv, 0, C, rows, C),
+                              .n = c->n[s],
+                              .group_stride = c->gstride[s]};
+    if (s == 0 && c->masked) {
+      float *m = g_new0(float, c->n[s]);
+      for (int j = 1; j < c->n[s]; j += 3)
+        m[j] = -INFINITY;
+      at.seg[s].mask = mat_from(e, 1, c->n[s], m);
+      g_free(m);
+    }
+    if (s == c->nseg - 1 && c->rel_h)
+      at.seg[s].rel_pos = TRUE;
+  }
+  if (c->rel_h) {
+    at.rel_h_table = mat(e, 2 * c->rel_h - 1, c->d, 1.f);
+    at.rel_w_table = mat(e, 2 * c->rel_w - 1, c->d, 1.f);
+  }
+  if (c->self) {
+    UfoView kv = mat(e, nq, 2 * C, 1.5f);
+    at.self_key = TRUE;
+    at.self_k = ufo_view_sub(kv, 0, 0, nq, C);
+    at.self_v = ufo_view_sub(kv, 0, C, nq, C);
+  }
+  g_autoptr(GError) err = NULL;
+  g_assert_true(e->be->ops->attention(e->be, &at, &err));
+  g_assert_no_error(err);
+  return out;
+}
+
+static void test_attention(void)
+{
+  const AttnCase cases[] = {
+      /* text: one group, masked keys */
+      {1, 9, 2, 8, 0, 0, 0, 1, 1, {9, 0}, {0, 0}},
+      /* image windows: shared text + per-window tokens with rel-pos (region 5x7, 40 > QB) */
+      {3, 35, 2, 16, 5, 7, 0, 1, 2, {6, 35}, {0, 35}},
+      /* grid: per-window image keys + own key */
+      {4, 5, 3, 8, 0, 0, 1, 0, 1, {12, 0}, {12, 0}},
+      /* decode: per-row prefix of 1 + own tokens (stride = max_len) */
+      {6, 1, 2, 8, 0, 0, 0, 0, 2, {1, 3}, {1, 5}},
+      /* decode from image: shared prefix */
+      {3, 1, 2, 40, 0, 0, 0, 0, 2, {20, 2}, {0, 4}},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(cases); i++)
+    parity(build_attn, &cases[i], 1e-10, "attention");
+}
+
+/* layout and resampling */
+typedef struct {
+  int op;
+} MiscCase;
+
+static const float grid_ref[] = {0.5f,  0.5f,  0.f,   0.f,  1.f,   1.f,
+                                 0.03f, 0.97f, 0.71f, 0.2f, -0.1f, 0.4f};
+
+static UfoView build_misc(Env *e, const void *p)
+{
+  const MiscCase *c = p;
+  g_autoptr(GError) err = NULL;
+  gboolean ok = FALSE;
+  UfoView y = UFO_VIEW_NONE;
+  static const int32_t idx[] = {4, 0, 4, 2, 1};
+  switch (c->op) {
+  case 0: {
+    UfoView x = mat(e, 6 * 9, 5, 1.f);
+    y = mat(e, 6 * 9, 5, 0.f);
+    ok = e->be->ops->window_partition(e->be, y, x, 6, 9, 3, &err);
+    break;
+  }
+  case 1: {
+    UfoView x = mat(e, 6 * 9, 5, 1.f);
+    y = mat(e, 6 * 9, 5, 0.f);
+    ok = e->be->ops->window_unpartition(e->be, y, x, 6, 9, 3, &err);
+    break;
+  }
+  case 2: {
+    UfoView x = mat(e, 5, 7, 1.f);
+    y = mat(e, 5, 7, 0.f);
+    ok = e->be->ops->gather_rows(e->be, y, x, idx, &err);
+    break;
+  }
+  case 3: {
+    UfoView x = mat(e, 5, 7, 1.f);
+    y = mat(e, 5, 7, 0.f);
+    ok = e->be->ops->embed(e->be, y, x, idx, &err);
+    break;
+  }
+  case 4: {
+    UfoView x = mat(e, 3 * 8, 12, 1.f);
+    y = mat(e, 2 * 3, 3 * 4 * 4, 0.f);
+    ok = e->be->ops->patchify(e->be, y, x, 8, 12, 4, &err);
+    break;
+  }
+  case 5: {
+    UfoView x = mat(e, 5 * 4, 6, 1.f);
+    y = mat(e, 6, 6, 0.f);
+    ok = e->be->ops->grid_sample(e->be, y, x, 5, 4, grid_ref, 6, &err);
+    break;
+  }
+  case 6: {
+    UfoView x = mat(e, 7 * 9, 4, 1.f);
+    y = mat(e, 4 * 5, 4, 0.f);
+    ok = e->be->ops->resize_bicubic(e->be, y, x, 7, 9, 4, 5, &err);
+    break;
+  }
+  case 7: {
+    UfoView x = mat(e, 11, 4, 1.f);
+    y = mat(e, 5, 4, 0.f);
+    ok = e->be->ops->resize_linear(e->be, y, x, &err);
+    break;
+  }
+  }
+  g_assert_no_error(err);
+  g_assert_true(ok);
+  return y;
+}
+
+static void test_misc(void)
+{
+  for (int op = 0; op <= 7; op++) {
+    MiscCase c = {op};
+    parity(build_misc, &c, 1e-12, "layout/resample");
+  }
+}
+
+/* ---- hand-checked cases ---- */
+
+static UfoBackend *fast_backend(void)
+{
+  g_autoptr(GError) err = NULL;
+  UfoBackend *be = ufo_backend_cpu_new(2, &err);
+  g_assert_no_error(err);
+  return be;
+}
+
+static void test_window_order(void)
+{
+  /* 4x4 map, windows 2x2: windows row-major, tokens row-major inside (inference §5.1) */
+  UfoBackend *be = fast_backend();
+  Env e = env_new(be, 1);
+  float in[16];
+  for (int i = 0; i < 16; i++)
+    in[i] = (float)i;
+  UfoView x = mat_from(&e, 16, 1, in), y = mat(&e, 16, 1, 0.f), z = mat(&e, 16, 1, 0.f);
+  g_assert_true(be->ops->window_partition(be, y, x, 4, 4, 2, NULL));
+  g_assert_true(be->ops->window_unpartition(be, z, y, 4, 4, 2, NULL));
+  static const float want[16] = {0, 1, 4, 5, 2, 3, 6, 7, 8, 9, 12, 13, 10, 11, 14, 15};
+  float *got = fetch(y), *back = fetch(z);
+  expect_close(got, want, 16, 0);
+  expect_close(back, in, 16, 0);
+  g_free(got);
+  g_free(back);
+  env_free(&e);
+  ufo_backend_free(be);
+}
+
+static void check_relpos(UfoBackend *be)
+{
+  Env e = env_new(be, 1);
+  int h = 3, w = 2, d = 4, C = 8;
+  UfoView q = mat_from(&e, 6, C, relpos_q), k = mat_from(&e, 6, C, relpos_k),
+          v = mat_from(&e, 6, C, relpos_v), out = mat(&e, 6, C, 0.f);
+  UfoAttention at = {.q = q,
+                     .out = out,
+                     .n_groups = 1,
+                     .group_q = 6,
+                     .n_heads = 2,
+                     .head_dim = d,
+                     .scale = 0.5f,
+                     .n_segs = 1,
+                     .seg[0] = {.k = k, .v = v, .n = 6, .rel_pos = TRUE},
+                     .rel_h_table = mat_from(&e, 2 * h - 1, d, relpos_rh),
+                     .rel_w_table = mat_from(&e, 2 * w - 1, d, relpos_rw),
+                     .rel_h = h,
+                     .rel_w = w};
+  g_autoptr(GError) err = NULL;
+  g_assert_true(be->ops->attention(be, &at, &err));
+  float *got = fetch(out);
+  expect_close(got, relpos_out, 48, 1e-5);
+  g_free(got);
+  env_free(&e);
+}
+
+static void test_relpos(void)
+{
+  UfoBackend *be = fast_backend();
+  check_relpos(be);
+  ufo_backend_free(be);
+  be = ufo_backend_cpu_ref_new(NULL);
+  check_relpos(be);
+  ufo_backend_free(be);
+}
+
+static void test_grid_sample(void)
+{
+  UfoBackend *be = fast_backend();
+  Env e = env_new(be, 1);
+  UfoView x = mat_from(&e, 20, 3, gs_map), y = mat(&e, 7, 3, 0.f);
+  g_assert_true(be->ops->grid_sample(be, y, x, 5, 4, gs_ref, 7, NULL));
+  float *got = fetch(y);
+  expect_close(got, gs_out, 21, 1e-6);
+  g_free(got);
+  env_free(&e);
+  ufo_backend_free(be);
+}
+
+static void test_bicubic(void)
+{
+  UfoBackend *be = fast_backend();
+  Env e = env_new(be, 1);
+  UfoView x = mat_from(&e, 42, 2, bc_down_in), y = mat(&e, 12, 2, 0.f);
+  g_assert_true(be->ops->resize_bicubic(be, y, x, 7, 6, 3, 4, NULL));
+  float *got = fetch(y);
+  expect_close(got, bc_down_out, 24, 1e-5);
+  g_free(got);
+  x = mat_from(&e, 20, 2, bc_up_in);
+  y = mat(&e, 63, 2, 0.f);
+  g_assert_true(be->ops->resize_bicubic(be, y, x, 4, 5, 9, 7, NULL));
+  got = fetch(y);
+  expect_close(got, bc_up_out, 126, 1e-5);
+  g_free(got);
+  /* inference §5.2: 70 -> 14 samples exactly pos_embed[2::5, 2::5] */
+  UfoView t = mat(&e, 70 * 70, 3, 1.f), s = mat(&e, 14 * 14, 3, 0.f);
+  g_assert_true(be->ops->resize_bicubic(be, s, t, 70, 70, 14, 14, NULL));
+  float *tab = fetch(t), *sub = fetch(s);
+  for (int oy = 0; oy < 14; oy++)
+    for (int ox = 0; ox < 14; ox++)
+      for (int c = 0; c < 3; c++)
+        g_assert_cmpfloat(sub[(oy * 14 + ox) * 3 + c], ==,
+                          tab[((5 * oy + 2) * 70 + 5 * ox + 2) * 3 + c]);
+  g_free(tab);
+  g_free(sub);
+  env_free(&e);
+  ufo_backend_free(be);
+}
+
+static void test_linear(void)
+{
+  UfoBackend *be = fast_backend();
+  Env e = env_new(be, 1);
+  UfoView x = mat_from(&e, 11, 3, lin_down_in), y = mat(&e, 5, 3, 0.f);
+  g_assert_true(be->ops->resize_linear(be, y, x, NULL));
+  float *got = fetch(y);
+  expect_close(got, lin_down_out, 15, 1e-6);
+  g_free(got);
+  x = mat_from(&e, 5, 3, lin_up_in);
+  y = mat(&e, 9, 3, 0.f);
+  g_assert_true(be->ops->resize_linear(be, y, x, NULL));
+  got = fetch(y);
+  expect_close(got, lin_up_out, 27, 1e-6);
+  g_free(got);
+  env_free(&e);
+  ufo_backend_free(be);
+}
+
+static void test_errors(void)
+{
+  UfoBackend *be = fast_backend();
+  Env e = env_new(be, 1);
+  g_autoptr(GError) err = NULL;
+  UfoView a = mat(&e, 4, 5, 1.f), b = mat(&e, 6, 5, 1.f), c = mat(&e, 4, 7, 0.f);
+  UfoGemm g = {.a = a, .b = b, .c = c, .trans_b = TRUE, .alpha = 1.f, .batch = 1};
+  g_assert_false(be->ops->gemm(be, &g, &err)); /* N mismatch: 6 vs 7 */
+  g_assert_error(err, UFO_ERROR, UFO_ERROR_INVALID);
+  g_clear_error(&err);
+  UfoView big = ufo_view_at(a.t, 0, 100, 5, 8); /* beyond the tensor */
+  g_assert_false(be->ops->copy(be, big, big, &err));
+  g_assert_error(err, UFO_ERROR, UFO_ERROR_INVALID);
+  g_clear_error(&err);
+  static const int32_t bad[] = {0, 9};
+  g_assert_false(be->ops->embed(be, ufo_view_sub(c, 0, 0, 2, 5), a, bad, &err));
+  g_assert_error(err, UFO_ERROR, UFO_ERROR_INVALID);
+  env_free(&e);
+  ufo_backend_free(be);
+}
+
+int main(int argc, char **argv)
+{
+  g_test_init(&argc, &argv, NULL);
+  g_test_add_func("/nn/ops/parity/gemm", test_gemm);
+  g_test_add_func("/nn/ops/parity/rows", test_rows);
+  g_test_add_func("/nn/ops/parity/attention", test_attention);
+  g_test_add_func("/nn/ops/parity/layout-resample", test_misc);
+  g_test_add_func("/nn/ops/window-order", test_window_order);
+  g_test_add_func("/nn/ops/relpos", test_relpos);
+  g_test_add_func("/nn/ops/grid-sample", test_grid_sample);
+  g_test_add_func("/nn/ops/bicubic", test_bicubic);
+  g_test_add_func("/nn/ops/linear", test_linear);
+  g_test_add_func("/nn/ops/errors", test_errors);
+  return g_test_run();
+}

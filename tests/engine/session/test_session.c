@@ -1,0 +1,376 @@
+/* End-to-end engine tests: ufo_session_run on the deterministic random weights with the planted
+ * plans of the golden fixtures (docs/reference.md) must reproduce the PyTorch reference's final
+ * results: decoded ids exactly, labels exactly, boxes and scores within 1e-4 relative, masks and
+ * semantic maps up to pixels whose logit sits at the threshold. Plus the bad-input errors. */
+#include "ufo/ufo.h"
+#include "fixture.h"
+#include "model/config.h"
+
+#include <math.h>
+#include <string.h>
+
+static UfoModel *tiny_model;
+
+static UfoModel *model_for(const char *config)
+{
+  if (g_strcmp0(config, "tiny") == 0)
+    return ufo_model_ref(tiny_model);
+  GError *error = NULL;
+  UfoModel *m = ufo_model_new_random(config, 0, &error);
+  g_assert_no_error(error);
+  return m;
+}
+
+/* The synthetic image of docs/reference.md at w x h, RGB. */
+static uint8_t *synthetic(int w, int h)
+{
+  uint8_t *px = g_malloc((size_t)w * h * 3);
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      for (int c = 0; c < 3; c++)
+        px[((size_t)y * w + x) * 3 + c] =
+            (uint8_t)((x * (3 + c) + y * (5 + 2 * c) + ((x * y) >> 4) + 85 * c) & 255);
+  return px;
+}
+
+/* pycocotools compressed RLE string → column-major binary mask (h, w). */
+static uint8_t *rle_decode(const char *s, int h, int w)
+{
+  GArray *cnts = g_array_new(FALSE, FALSE, sizeof(gint64));
+  for (size_t p = 0; s[p];) {
+    gint64 x = 0;
+    int k = 0, more = 1;
+    while (more) {
+      gint64 c = (gint64)s[p] - 48;
+      x |= (c & 0x1f) << (5 * k);
+      more = c & 0x20;
+      p++;
+      k++;
+      if (!more && (c & 0x10))
+        x |= (gint64)(~(guint64)0 << (5 * k));
+    }
+    if (cnts->len > 2)
+      x += g_array_index(cnts, gint64, cnts->len - 2);
+    g_array_append_val(cnts, x);
+  }
+  uint8_t *m = g_malloc0((size_t)h * w);
+  size_t pos = 0;
+  for (guint i = 0; i < cnts->len; i++) {
+    gint64 n = g_array_index(cnts, gint64, i);
+    for (gint64 j = 0; j < n && pos < (size_t)h * w; j++, pos++)
+      if (i % 2) /* column-major index pos = x * h + y */
+        m[(pos % h) * w + pos / h] = 1;
+  }
+  g_array_unref(cnts);
+  return m;
+}
+
+static void assert_close(double got, double want, double rel, double abs_tol, const char *what)
+{
+  if (fabs(got - want) > abs_tol + rel * fabs(want))
+    g_error("%s: got %.9g, reference %.9g", what, got, want);
+}
+
+typedef struct {
+  const char *fixture;
+  const char *config;
+  UfoTask task;
+} Case;
+
+static UfoResult *run_case(const Case *c, UfoFixture *fx, UfoModel *model)
+{
+  GError *error = NULL;
+  UfoConfig conf;
+  g_assert_true(ufo_config_builtin(c->config, &conf, &error));
+  int S = conf.tasks[c->task].input_size;
+  g_autofree uint8_t *px = synthetic(S, S);
+  UfoImage img = {UFO_PIXEL_RGB, S, S, (size_t)S * 3, px};
+  int ndim;
+  int64_t shape[8];
+  g_assert_true(ufo_fixture_shape(fx, "plan.tokens", &ndim, shape, &error));
+  g_autofree int32_t *plan_tokens = ufo_fixture_i32(fx, "plan.tokens", NULL, &error);
+  g_autofree float *plan_margin = ufo_fixture_f32(fx, "plan.margin", NULL, &error);
+  g_assert_no_error(error);
+  UfoPlantedPlan plan = {plan_tokens, plan_margin, (int)shape[0], (int)shape[1]};
+  UfoRequest req = UFO_REQUEST_INIT;
+  req.task = c->task;
+  req.plan = &plan;
+  const char *text = ufo_fixture_meta(fx, "grounding_text");
+  req.prompt = c->task == UFO_TASK_GROUNDING ? text : NULL;
+  UfoSessionOptions opts = {UFO_DEVICE_CPU, 0, 0};
+  g_autoptr(UfoSession) s = ufo_session_new(model, &opts, &error);
+  g_assert_no_error(error);
+  UfoResult *res = NULL;
+  g_assert_true(ufo_session_run(s, &img, &req, &res, &error));
+  g_assert_no_error(error);
+  return res;
+}
+
+static JsonObject *results_of(UfoFixture *fx, JsonNode **keep)
+{
+  GError *error = NULL;
+  *keep = ufo_fixture_meta_json(fx, "results", &error);
+  g_assert_no_error(error);
+  return json_node_get_object(*keep);
+}
+
+static void check_detection(UfoFixture *fx, const UfoResult *res)
+{
+  GError *error = NULL;
+  size_t n = 0;
+  g_autofree int32_t *labels = ufo_fixture_i32(fx, "result.labels", &n, &error);
+  g_autofree float *scores = ufo_fixture_f32(fx, "result.scores", NULL, &error);
+  g_autofree float *boxes = ufo_fixture_f32(fx, "result.boxes", NULL, &error);
+  g_assert_no_error(error);
+  g_assert_cmpint(res->n_objects, ==, (int)n);
+  for (size_t i = 0; i < n; i++) {
+    const UfoObject *o = &res->objects[i];
+    g_assert_cmpint(o->label_id, ==, labels[i]);
+    assert_close(o->score, scores[i], 1e-4, 1e-6, "detection score");
+    const float got[4] = {o->x1, o->y1, o->x2, o->y2};
+    for (int k = 0; k < 4; k++)
+      assert_close(got[k], boxes[i * 4 + k], 1e-4, 1e-3, "detection box");
+  }
+  g_test_message("%zu detections identical to the reference", n);
+}
+
+static void check_instance(UfoFixture *fx, const UfoResult *res, int W, int H)
+{
+  GError *error = NULL;
+  size_t n = 0;
+  g_autofree int32_t *labels = ufo_fixture_i32(fx, "result.labels", &n, &error);
+  g_autofree float *scores = ufo_fixture_f32(fx, "result.scores", NULL, &error);
+  g_assert_no_error(error);
+  JsonNode *node;
+  JsonObject *r = results_of(fx, &node);
+  JsonArray *masks = json_object_get_array_member(r, "masks");
+  g_assert_cmpint(res->n_objects, ==, (int)n);
+  for (size_t i = 0; i < n; i++) {
+    const UfoObject *o = &res->objects[i];
+    g_assert_cmpint(o->label_id, ==, labels[i]);
+    assert_close(o->score, scores[i], 1e-4, 1e-6, "instance score");
+    g_assert_nonnull(o->mask);
+    JsonObject *rle = json_array_get_object_element(masks, i);
+    g_autofree uint8_t *want = rle_decode(json_object_get_string_member(rle, "counts"), H, W);
+    size_t diff = 0, fg = 0;
+    for (int y = 0; y < H; y++)
+      for (int x = 0; x < W; x++) {
+        int mx = x - o->mask->x, my = y - o->mask->y;
+        int got = mx >= 0 && my >= 0 && mx < o->mask->width && my < o->mask->height &&
+                  o->mask->prob[(size_t)my * o->mask->width + mx] > 0.5f;
+        diff += got != want[(size_t)y * W + x];
+        fg += want[(size_t)y * W + x];
+      }
+    /* only pixels whose probability sits at 0.5 within float noise may flip */
+    if (diff > 2 + fg / 1000)
+      g_error("instance %zu: %zu of %zu mask pixels differ", i, diff, fg);
+  }
+  json_node_unref(node);
+  g_test_message("%zu instances identical to the reference", n);
+}
+
+static void check_semantic(UfoFixture *fx, const UfoResult *res)
+{
+  JsonNode *node;
+  JsonObject *r = results_of(fx, &node);
+  JsonObject *counts = json_object_get_object_member(r, "class_counts");
+  g_assert_nonnull(res->semantic);
+  const UfoSemanticMap *m = res->semantic;
+  g_autofree gint64 *got = g_new0(gint64, m->n_classes);
+  for (size_t i = 0; i < (size_t)m->width * m->height; i++)
+    got[m->labels[i]]++;
+  gint64 total = (gint64)m->width * m->height, diff = 0;
+  for (int c = 0; c < m->n_classes; c++) {
+    g_autofree char *key = g_strdup_printf("%d", c);
+    gint64 want = json_object_has_member(counts, key) ? json_object_get_int_member(counts, key) : 0;
+    diff += ABS(got[c] - want);
+  }
+  if (diff > total / 500)
+    g_error("semantic map: per-class pixel counts differ by %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT,
+            diff, total);
+  json_node_unref(node);
+}
+
+static void test_planted(gconstpointer data)
+{
+  const Case *c = data;
+  GError *error = NULL;
+  g_autoptr(UfoFixture) fx = ufo_fixture_open(c->fixture, &error);
+  g_assert_no_error(error);
+  g_autoptr(UfoModel) model = model_for(c->config);
+  UfoResult *res = run_case(c, fx, model);
+  UfoConfig conf;
+  g_assert_true(ufo_config_builtin(c->config, &conf, &error));
+  int S = conf.tasks[c->task].input_size;
+  JsonNode *node;
+  JsonObject *r = results_of(fx, &node);
+  switch (c->task) {
+  case UFO_TASK_DETECTION:
+    check_detection(fx, res);
+    break;
+  case UFO_TASK_INSTANCE:
+    check_instance(fx, res, S, S);
+    break;
+  case UFO_TASK_SEMANTIC:
+    check_semantic(fx, res);
+    break;
+  case UFO_TASK_CAPTION:
+    g_assert_cmpstr(res->caption, ==, json_object_get_string_member(r, "caption"));
+    break;
+  case UFO_TASK_GROUNDING: {
+    g_autofree float *box = ufo_fixture_f32(fx, "result.box", NULL, &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(res->n_objects, ==, 1);
+    const UfoObject *o = &res->objects[0];
+    const float got[4] = {o->x1, o->y1, o->x2, o->y2};
+    for (int k = 0; k < 4; k++)
+      assert_close(got[k], box[k], 1e-4, 1e-3, "grounding box");
+    break;
+  }
+  default:
+    g_assert_not_reached();
+  }
+  json_node_unref(node);
+  ufo_result_free(res);
+}
+
+/* ---- bad input: each a clear GError, no crash ---- */
+
+static void expect_run_error(UfoRequest *req, const UfoImage *img, int code, const char *needle)
+{
+  GError *error = NULL;
+  g_autoptr(UfoSession) s = ufo_session_new(tiny_model, NULL, &error);
+  g_assert_no_error(error);
+  UfoResult *res = NULL;
+  g_assert_false(ufo_session_run(s, img, req, &res, &error));
+  g_assert_null(res);
+  g_assert_error(error, UFO_ERROR, code);
+  if (!strstr(error->message, needle))
+    g_error("error '%s' does not mention '%s'", error->message, needle);
+  g_test_message("error: %s", error->message);
+  g_error_free(error);
+}
+
+static void test_bad_inputs(void)
+{
+  g_autofree uint8_t *px = synthetic(64, 48);
+  UfoImage img = {UFO_PIXEL_RGB, 64, 48, 64 * 3, px};
+  UfoRequest req = UFO_REQUEST_INIT;
+
+  UfoImage empty = img;
+  empty.width = 0;
+  expect_run_error(&req, &empty, UFO_ERROR_INVALID, "size");
+
+  req.task = UFO_TASK_GROUNDING;
+  req.prompt = NULL;
+  expect_run_error(&req, &img, UFO_ERROR_INVALID, "prompt");
+  req.prompt = "";
+  expect_run_error(&req, &img, UFO_ERROR_INVALID, "prompt");
+  req.prompt = "?!,.";
+  expect_run_error(&req, &img, UFO_ERROR_INVALID, "prompt");
+
+  GString *longp = g_string_new(NULL);
+  for (int i = 0; i < 600; i++)
+    g_string_append(longp, "word ");
+  req.prompt = longp->str;
+  expect_run_error(&req, &img, UFO_ERROR_UNSUPPORTED, "512");
+  g_string_free(longp, TRUE);
+
+  req.task = (UfoTask)42;
+  expect_run_error(&req, &img, UFO_ERROR_INVALID, "task");
+
+  GError *error = NULL;
+  UfoTask t;
+  g_assert_false(ufo_task_from_name("panoptic", &t, &error));
+  g_assert_error(error, UFO_ERROR, UFO_ERROR_INVALID);
+  g_assert_nonnull(strstr(error->message, "panoptic"));
+  g_clear_error(&error);
+
+  /* a model whose config lacks the caption task */
+  UfoConfig conf;
+  g_assert_true(ufo_config_builtin("tiny", &conf, &error));
+  conf.tasks[UFO_TASK_CAPTION].enabled = FALSE;
+  g_autofree char *json = ufo_config_to_json(&conf);
+  g_autoptr(UfoModel) m = ufo_model_new_random(json, 0, &error);
+  g_assert_no_error(error);
+  g_assert_false(ufo_model_supports_task(m, UFO_TASK_CAPTION));
+  g_autoptr(UfoSession) s = ufo_session_new(m, NULL, &error);
+  g_assert_no_error(error);
+  UfoRequest cap = UFO_REQUEST_INIT;
+  cap.task = UFO_TASK_CAPTION;
+  UfoResult *res = NULL;
+  g_assert_false(ufo_session_run(s, &img, &cap, &res, &error));
+  g_assert_error(error, UFO_ERROR, UFO_ERROR_UNSUPPORTED);
+  g_assert_nonnull(strstr(error->message, "caption"));
+  g_clear_error(&error);
+
+  UfoSessionOptions cuda = {UFO_DEVICE_CUDA, 0, 0};
+  g_assert_null(ufo_session_new(tiny_model, &cuda, &error));
+  g_assert_error(error, UFO_ERROR, UFO_ERROR_UNSUPPORTED);
+  g_assert_nonnull(strstr(error->message, "cuda"));
+  g_clear_error(&error);
+}
+
+/* The text pass is cached per prompt: alternating prompts in one session gives the results of
+ * fresh sessions, and repeated frames give identical results. */
+static void test_prompt_cache(void)
+{
+  g_autofree uint8_t *px = synthetic(200, 150);
+  UfoImage img = {UFO_PIXEL_RGB, 200, 150, 200 * 3, px};
+  const char *prompts[] = {"the red car", "a small dog on the left", "the red car"};
+  GError *error = NULL;
+  g_autoptr(UfoSession) shared = ufo_session_new(tiny_model, NULL, &error);
+  g_assert_no_error(error);
+  for (int i = 0; i < 3; i++) {
+    UfoRequest req = UFO_REQUEST_INIT;
+    req.task = UFO_TASK_GROUNDING;
+    req.prompt = prompts[i];
+    g_autoptr(UfoSession) fresh = ufo_session_new(tiny_model, NULL, &error);
+    UfoResult *a = NULL, *b = NULL;
+    g_assert_true(ufo_session_run(shared, &img, &req, &a, &error));
+    g_assert_true(ufo_session_run(fresh, &img, &req, &b, &error));
+    g_assert_no_error(error);
+    g_assert_cmpint(a->n_objects, ==, b->n_objects);
+    g_assert_cmpfloat(a->objects[0].score, ==, b->objects[0].score);
+    g_assert_cmpfloat(a->objects[0].x1, ==, b->objects[0].x1);
+    ufo_result_free(a);
+    ufo_result_free(b);
+  }
+}
+
+static const Case cases[] = {
+    {"tiny-detection-planted", "tiny", UFO_TASK_DETECTION},
+    {"tiny-grounding-planted", "tiny", UFO_TASK_GROUNDING},
+    {"tiny-caption-planted", "tiny", UFO_TASK_CAPTION},
+    {"tiny-instance-planted", "tiny", UFO_TASK_INSTANCE},
+    {"tiny-semantic-planted", "tiny", UFO_TASK_SEMANTIC},
+    {"vit-b-grounding-planted", "vit-b", UFO_TASK_GROUNDING},
+    {"vit-b-caption-planted", "vit-b", UFO_TASK_CAPTION},
+    {"vit-b-semantic-planted", "vit-b", UFO_TASK_SEMANTIC},
+    {"vit-b-instance-planted", "vit-b", UFO_TASK_INSTANCE},
+    {"vit-b-detection-planted", "vit-b", UFO_TASK_DETECTION},
+};
+
+int main(int argc, char **argv)
+{
+  g_test_init(&argc, &argv, NULL);
+  GError *error = NULL;
+  tiny_model = ufo_model_new_random("tiny", 0, &error);
+  g_assert_no_error(error);
+  gboolean slow = g_getenv("UFO_SLOW_TESTS") != NULL;
+  for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+    /* vit-b detection/instance/semantic decode hundreds of grids: UFO_SLOW_TESTS=1 */
+    gboolean heavy = g_strcmp0(cases[i].config, "vit-b") == 0 &&
+                     (cases[i].task == UFO_TASK_DETECTION || cases[i].task == UFO_TASK_INSTANCE ||
+                      cases[i].task == UFO_TASK_SEMANTIC);
+    if (heavy && !slow)
+      continue;
+    g_autofree char *path = g_strdup_printf("/session/planted/%s", cases[i].fixture);
+    g_test_add_data_func(path, &cases[i], test_planted);
+  }
+  g_test_add_func("/session/bad-inputs", test_bad_inputs);
+  g_test_add_func("/session/prompt-cache", test_prompt_cache);
+  int rc = g_test_run();
+  ufo_model_unref(tiny_model);
+  return rc;
+}

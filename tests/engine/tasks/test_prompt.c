@@ -1,0 +1,157 @@
+/* Prompts, text ids / mask and the tokenizer-decoding entry points, against the reference's
+ * prompt builders and the HF tokenizer (tests/data/post/prompts.json). */
+#include "post_fixture.h"
+#include "tasks/prompt.h"
+#include "tasks/tasks.h"
+
+#include <string.h>
+
+static char **load_labels(const char *name, int *n)
+{
+  g_autofree char *path = g_build_filename(UFO_DATA_DIR, "labels", name, NULL);
+  g_autofree char *txt = NULL;
+  g_assert_true(g_file_get_contents(path, &txt, NULL, NULL));
+  g_strchomp(txt);
+  char **lines = g_strsplit(txt, "\n", -1);
+  *n = (int)g_strv_length(lines);
+  return lines;
+}
+
+static UfoTokenizer *load_tokenizer(void)
+{
+  g_autofree char *path = g_build_filename(UFO_DATA_DIR, "vocab.txt", NULL);
+  g_autofree char *txt = NULL;
+  gsize len;
+  g_assert_true(g_file_get_contents(path, &txt, &len, NULL));
+  GError *err = NULL;
+  UfoTokenizer *tok = ufo_tokenizer_new(txt, len, &err);
+  g_assert_no_error(err);
+  return tok;
+}
+
+static UfoTask task_of(const char *name)
+{
+  UfoTask t;
+  g_assert_true(ufo_task_from_name(name, &t, NULL));
+  return t;
+}
+
+static void test_prompt_fixture(void)
+{
+  JsonObject *root;
+  g_autoptr(JsonParser) p = post_fixture_load("prompts.json", &root);
+  g_autoptr(UfoTokenizer) tok = load_tokenizer();
+  JsonArray *cases = json_object_get_array_member(root, "cases");
+  for (guint i = 0; i < json_array_get_length(cases); i++) {
+    JsonObject *c = json_array_get_object_element(cases, i);
+    const UfoTask task = task_of(json_object_get_string_member(c, "task"));
+    const char *set = json_object_get_string_member(c, "labels");
+    int n_labels = 0;
+    g_auto(GStrv) labels = NULL;
+    if (*set) {
+      g_autofree char *file = g_strdup_printf("%s.txt", set);
+      labels = load_labels(file, &n_labels);
+    }
+    const char *text =
+        json_object_has_member(c, "text") ? json_object_get_string_member(c, "text") : NULL;
+    GError *err = NULL;
+    g_autofree char *prompt =
+        ufo_prompt_build(task, (const char *const *)labels, n_labels,
+                         (int)json_object_get_int_member(c, "num_bins"), text, &err);
+    g_assert_no_error(err);
+    g_assert_cmpstr(prompt, ==, json_object_get_string_member(c, "prompt"));
+    g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(int32_t));
+    g_autoptr(GArray) mask = g_array_new(FALSE, FALSE, sizeof(uint8_t));
+    g_assert_true(ufo_prompt_encode(tok, task, prompt, ids, mask, &err));
+    g_assert_no_error(err);
+    guint n;
+    g_autofree int32_t *want = post_json_ints(json_object_get_array_member(c, "ids"), &n);
+    g_assert_cmpuint(ids->len, ==, n);
+    g_assert_cmpmem(ids->data, n * sizeof(int32_t), want, n * sizeof(int32_t));
+    for (guint k = 0; k < n; k++)
+      g_assert_cmpint(g_array_index(mask, uint8_t, k), ==, want[k] == UFO_TOKEN_SEP);
+  }
+}
+
+static void test_prompt_errors(void)
+{
+  GError *err = NULL;
+  g_assert_null(ufo_prompt_build(UFO_TASK_GROUNDING, NULL, 0, 0, NULL, &err));
+  g_assert_error(err, UFO_ERROR, UFO_ERROR_INVALID);
+  g_clear_error(&err);
+  g_assert_null(ufo_prompt_build(UFO_TASK_GROUNDING, NULL, 0, 0, " ?!. ", &err));
+  g_assert_nonnull(strstr(err->message, "empty"));
+  g_clear_error(&err);
+  g_assert_null(ufo_prompt_build(UFO_TASK_DETECTION, NULL, 0, 2240, NULL, &err));
+  g_assert_nonnull(strstr(err->message, "label"));
+  g_clear_error(&err);
+  g_assert_null(ufo_prompt_build((UfoTask)17, NULL, 0, 0, NULL, &err));
+  g_assert_nonnull(strstr(err->message, "unknown task"));
+  g_clear_error(&err);
+  /* a 600-word expression: 609 tokens with HF ("grounding" is two pieces), reported */
+  g_autoptr(UfoTokenizer) tok = load_tokenizer();
+  GString *s = g_string_new("Task: grounding; Description:");
+  for (int i = 0; i < 600; i++)
+    g_string_append(s, " dog");
+  g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(int32_t));
+  g_autoptr(GArray) mask = g_array_new(FALSE, FALSE, sizeof(uint8_t));
+  g_assert_false(ufo_prompt_encode(tok, UFO_TASK_GROUNDING, s->str, ids, mask, &err));
+  g_assert_error(err, UFO_ERROR, UFO_ERROR_UNSUPPORTED);
+  if (!strstr(err->message, "grounding prompt has 609 tokens"))
+    g_error("unexpected message: %s", err->message);
+  g_clear_error(&err);
+  g_string_free(s, TRUE);
+  /* CleanCaption corner cases (Python: strip, delete punctuation, \s{2,} → ' ', lower) */
+  g_autofree char *c1 = ufo_clean_caption("  A\tB  ,C  ");
+  g_assert_cmpstr(c1, ==, "a\tb c");
+}
+
+static void test_decode_entry_points(void)
+{
+  JsonObject *root;
+  g_autoptr(JsonParser) p = post_fixture_load("prompts.json", &root);
+  g_autoptr(UfoTokenizer) tok = load_tokenizer();
+  JsonArray *dec = json_object_get_array_member(root, "decode");
+  for (guint i = 0; i < json_array_get_length(dec); i++) {
+    JsonObject *c = json_array_get_object_element(dec, i);
+    guint n;
+    g_autofree int32_t *ids = post_json_ints(json_object_get_array_member(c, "ids"), &n);
+    g_auto(GStrv) texts = ufo_task_decode_texts(tok, ids, 1, (int)n);
+    g_assert_cmpstr(texts[0], ==, json_object_get_string_member(c, "text"));
+    if (i == 0) { /* "car, 112, 2240, 10, 20" through the full detection entry point */
+      int n_labels;
+      g_auto(GStrv) names = load_labels("coco.txt", &n_labels);
+      UfoLabelSet coco = {"coco", n_labels, names};
+      UfoTaskConfig tc = {0};
+      tc.num_bins = 2240;
+      tc.nms = UFO_NMS_SOFT;
+      tc.nms_iou = 0.5f;
+      tc.nms_min_score = 1e-3f;
+      tc.max_per_img = 100;
+      const float prob = 0.6f, ref[2] = {0.5f, 0.5f};
+      g_autoptr(UfoResult) res = g_new0(UfoResult, 1);
+      GError *err = NULL;
+      g_assert_true(ufo_task_postprocess_detection(&tc, tok, &coco, ids, &prob, 1, (int)n, ref,
+                                                   1120, 1120, 1120, 1120, 0, 0.f, res, &err));
+      g_assert_cmpint(res->n_objects, ==, 1);
+      g_assert_cmpstr(res->objects[0].label, ==, "car");
+      /* cx = 112/2240 − 0.5 + 0.5 = 0.05, w = 10/2240: x1 = 56 − 5/2 = 53.5 px */
+      g_assert_cmpfloat_with_epsilon(res->objects[0].x1, 53.5f, 1e-3);
+    }
+    if (i == 3) {
+      g_autoptr(UfoResult) res = g_new0(UfoResult, 1);
+      g_assert_true(ufo_task_postprocess_caption(tok, ids, (int)n, res, NULL));
+      g_assert_cmpstr(res->caption, ==, "a man riding a horse.");
+      g_assert_cmpint(res->task, ==, UFO_TASK_CAPTION);
+    }
+  }
+}
+
+int main(int argc, char **argv)
+{
+  g_test_init(&argc, &argv, NULL);
+  g_test_add_func("/tasks/prompt/fixture", test_prompt_fixture);
+  g_test_add_func("/tasks/prompt/errors", test_prompt_errors);
+  g_test_add_func("/tasks/text/decode-entry-points", test_decode_entry_points);
+  return g_test_run();
+}

@@ -1,0 +1,499 @@
+/* ufodetect / ufoseg / ufooverlay: registration, properties, enums, gst-inspect, error paths and
+ * overlay drawing. Nothing here depends on what the model infers. */
+#include <gst/check/gstharness.h>
+#include <gst/ufo/ufometa.h>
+#include <gst/video/video.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "gstufotest.h"
+#include "model/model.h"
+
+typedef struct {
+  const gchar *name;
+  const gchar *value; /* default, serialised with gst_value_serialize; NULL = NULL string */
+} PropDefault;
+
+static const PropDefault infer_props[] = {
+    {"model", NULL},
+    {"device", "auto"},
+    {"gpu-id", "0"},
+    {"threads", "0"},
+    {"threshold", "-1"},
+    {"class-thresholds", ""},
+    {"classes", ""},
+    {"max-detections", "100"},
+    {"nms-iou", "-1"},
+    {"beam-size", "0"},
+    {"inference-interval", "1"},
+    {"reuse-results", "true"},
+    {"late-frames", "process"},
+    {"unique-id", "1"},
+    {"attach-roi-meta", "true"},
+};
+
+static const PropDefault overlay_props[] = {
+    {"draw-boxes", "true"},     {"draw-labels", "true"},   {"draw-scores", "true"},
+    {"draw-masks", "true"},     {"draw-track-ids", "true"}, {"draw-captions", "true"},
+    {"mask-alpha", "0.45"},     {"semantic-alpha", "0.5"}, {"mask-threshold", "0.5"},
+    {"line-width", "0"},        {"font-family", "Sans"},   {"font-size", "0"},
+    {"box-color", "0"},         {"text-color", "0"},       {"text-background", "true"},
+    {"min-score", "0"},         {"classes", ""},           {"unique-id", "-1"},
+};
+
+static void check_props(const gchar *factory, const PropDefault *props, gsize n)
+{
+  GstElement *e = gst_element_factory_make(factory, NULL);
+  fail_unless(e != NULL, "no element %s", factory);
+  for (gsize i = 0; i < n; i++) {
+    GParamSpec *ps = g_object_class_find_property(G_OBJECT_GET_CLASS(e), props[i].name);
+    fail_unless(ps != NULL, "%s has no property %s", factory, props[i].name);
+    fail_unless(ps->flags & G_PARAM_STATIC_STRINGS);
+    fail_unless(strlen(g_param_spec_get_blurb(ps)) > 10, "%s: no blurb", props[i].name);
+    GValue v = G_VALUE_INIT;
+    g_value_init(&v, ps->value_type);
+    g_object_get_property(G_OBJECT(e), props[i].name, &v);
+    if (G_VALUE_HOLDS_STRING(&v) && !props[i].value) {
+      fail_unless(g_value_get_string(&v) == NULL, "%s.%s", factory, props[i].name);
+    } else if (G_VALUE_HOLDS_STRING(&v)) {
+      fail_unless_equals_string(g_value_get_string(&v), props[i].value);
+    } else if (G_VALUE_HOLDS_DOUBLE(&v)) {
+      fail_unless_equals_float(g_value_get_double(&v), g_ascii_strtod(props[i].value, NULL));
+    } else {
+      gchar *s = gst_value_serialize(&v);
+      fail_unless_equals_string(s, props[i].value);
+      g_free(s);
+    }
+    /* the GParamSpec default is the same as the instance's initial value */
+    const GValue *def = g_param_spec_get_default_value(ps);
+    fail_unless(g_param_values_cmp(ps, def, &v) == 0, "%s.%s: spec default differs", factory,
+                props[i].name);
+    g_value_unset(&v);
+  }
+  gst_object_unref(e);
+}
+
+GST_START_TEST(test_properties)
+{
+  check_props("ufodetect", infer_props, G_N_ELEMENTS(infer_props));
+  check_props("ufoseg", infer_props, G_N_ELEMENTS(infer_props));
+  check_props("ufooverlay", overlay_props, G_N_ELEMENTS(overlay_props));
+  const PropDefault detect_extra[] = {{"task", "detection"}, {"prompt", NULL}};
+  check_props("ufodetect", detect_extra, 2);
+  const PropDefault seg_extra[] = {{"task", "instance"}, {"mask-threshold", "0.5"}};
+  check_props("ufoseg", seg_extra, 2);
+
+  GstElementFactory *f = gst_element_factory_find("ufodetect");
+  fail_unless_equals_string(gst_element_factory_get_metadata(f, GST_ELEMENT_METADATA_KLASS),
+                            "Filter/Analyzer/Video");
+  gst_object_unref(f);
+  f = gst_element_factory_find("ufooverlay");
+  fail_unless_equals_string(gst_element_factory_get_metadata(f, GST_ELEMENT_METADATA_KLASS),
+                            "Analyzer/Visualization/Video");
+  gst_object_unref(f);
+}
+GST_END_TEST;
+
+/* Every value of every enum property can be set and read back. */
+GST_START_TEST(test_enum_values)
+{
+  const gchar *factories[] = {"ufodetect", "ufoseg"};
+  for (int fi = 0; fi < 2; fi++) {
+    GstElement *e = gst_element_factory_make(factories[fi], NULL);
+    guint n;
+    GParamSpec **specs = g_object_class_list_properties(G_OBJECT_GET_CLASS(e), &n);
+    int n_enums = 0;
+    for (guint i = 0; i < n; i++) {
+      if (!G_IS_PARAM_SPEC_ENUM(specs[i]))
+        continue;
+      n_enums++;
+      GEnumClass *ec = G_PARAM_SPEC_ENUM(specs[i])->enum_class;
+      for (guint k = 0; k < ec->n_values; k++) {
+        gst_util_set_object_arg(G_OBJECT(e), specs[i]->name, ec->values[k].value_nick);
+        gint got;
+        g_object_get(e, specs[i]->name, &got, NULL);
+        fail_unless_equals_int(got, ec->values[k].value);
+      }
+    }
+    fail_unless_equals_int(n_enums, 3); /* device, late-frames, task */
+    g_free(specs);
+    gst_object_unref(e);
+  }
+}
+GST_END_TEST;
+
+/* gst-inspect-1.0 (a separate process with this test's environment) lists every property. */
+GST_START_TEST(test_gst_inspect)
+{
+#ifdef GST_UFO_SANITIZED
+  /* the system gst-inspect-1.0 cannot load a sanitizer-instrumented plugin */
+  return;
+#endif
+  const gchar *factories[] = {"ufodetect", "ufoseg", "ufooverlay"};
+  for (int fi = 0; fi < 3; fi++) {
+    gchar *argv[] = {"gst-inspect-1.0", (gchar *)factories[fi], NULL};
+    gchar *out = NULL;
+    gint status;
+    fail_unless(g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL,
+                             NULL, NULL, &out, NULL, &status, NULL));
+    fail_unless(g_spawn_check_wait_status(status, NULL), "gst-inspect-1.0 %s failed",
+                factories[fi]);
+    GstElement *e = gst_element_factory_make(factories[fi], NULL);
+    guint n;
+    GParamSpec **specs = g_object_class_list_properties(G_OBJECT_GET_CLASS(e), &n);
+    for (guint i = 0; i < n; i++) {
+      gchar *needle = g_strdup_printf("\n  %s ", specs[i]->name);
+      fail_unless(strstr(out, needle) != NULL, "gst-inspect %s does not list %s", factories[fi],
+                  specs[i]->name);
+      g_free(needle);
+    }
+    g_free(specs);
+    gst_object_unref(e);
+    g_free(out);
+  }
+}
+GST_END_TEST;
+
+/* ---- errors ---- */
+
+static GstElement *error_pipeline(const gchar *element_desc)
+{
+  gchar *desc = g_strdup_printf(
+      "videotestsrc num-buffers=2 ! video/x-raw,format=RGB,width=32,height=24 ! %s ! fakesink",
+      element_desc);
+  GstElement *p = gst_parse_launch(desc, NULL);
+  g_free(desc);
+  fail_unless(p != NULL);
+  return p;
+}
+
+/* Runs the pipeline to PAUSED (and PLAYING when it gets there); returns the first ERROR. */
+static GstMessage *run_to_error(GstElement *p)
+{
+  GstStateChangeReturn ret;
+  GstMessage *msg = gst_ufo_test_state_error(p, GST_STATE_PLAYING, &ret);
+  if (!msg) {
+    GstBus *bus = gst_element_get_bus(p);
+    msg = gst_bus_timed_pop_filtered(bus, 20 * GST_SECOND, GST_MESSAGE_ERROR | GST_MESSAGE_EOS);
+    gst_object_unref(bus);
+    if (msg && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS)
+      gst_clear_message(&msg);
+  }
+  gst_element_set_state(p, GST_STATE_NULL);
+  return msg;
+}
+
+static void assert_error(GstMessage *msg, GQuark domain, gint code, const gchar *needle)
+{
+  fail_unless(msg != NULL, "no error posted (expected one mentioning '%s')", needle);
+  GError *err = NULL;
+  gchar *dbg = NULL;
+  gst_message_parse_error(msg, &err, &dbg);
+  fail_unless(err->domain == domain && err->code == code, "error %s:%d '%s' (%s)",
+              g_quark_to_string(err->domain), err->code, err->message, dbg);
+  fail_unless(strstr(err->message, needle) != NULL, "'%s' does not mention '%s'", err->message,
+              needle);
+  g_error_free(err);
+  g_free(dbg);
+  gst_message_unref(msg);
+}
+
+GST_START_TEST(test_error_missing_model)
+{
+  const gchar *path = "/nonexistent/dir/ufo-missing.safetensors";
+  gchar *desc = g_strdup_printf("ufodetect model=%s", path);
+  GstElement *p = error_pipeline(desc);
+  g_free(desc);
+  /* the model is loaded at READY->PAUSED: READY is still reachable */
+  GstStateChangeReturn ret;
+  GstMessage *msg = gst_ufo_test_state_error(p, GST_STATE_READY, &ret);
+  fail_unless_equals_int(ret, GST_STATE_CHANGE_SUCCESS);
+  fail_unless(msg == NULL);
+  msg = gst_ufo_test_state_error(p, GST_STATE_PAUSED, &ret);
+  fail_unless_equals_int(ret, GST_STATE_CHANGE_FAILURE);
+  assert_error(msg, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND, path);
+  gst_element_set_state(p, GST_STATE_NULL);
+  gst_object_unref(p);
+
+  p = error_pipeline("ufoseg");
+  assert_error(run_to_error(p), GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND, "'model'");
+  gst_object_unref(p);
+}
+GST_END_TEST;
+
+/* A file in a fresh temporary directory; tmp_remove() deletes both. */
+static gchar *tmp_path(const gchar *name)
+{
+  gchar *dir = g_dir_make_tmp("gstufo-XXXXXX", NULL);
+  fail_unless(dir != NULL);
+  gchar *path = g_build_filename(dir, name, NULL);
+  g_free(dir);
+  return path;
+}
+
+static void tmp_remove(gchar *path)
+{
+  gchar *dir = g_path_get_dirname(path);
+  g_unlink(path);
+  g_rmdir(dir);
+  g_free(dir);
+  g_free(path);
+}
+
+GST_START_TEST(test_error_corrupt_model)
+{
+  /* a safetensors header length that runs past the end of the file */
+  const gchar bytes[16] = {0x40, 0, 0, 0, 0, 0, 0, 0, '{', '"', 'a', '"'};
+  gchar *path = tmp_path("corrupt.safetensors");
+  fail_unless(g_file_set_contents(path, bytes, sizeof bytes, NULL));
+  gchar *desc = g_strdup_printf("ufodetect model=%s", path);
+  GstElement *p = error_pipeline(desc);
+  assert_error(run_to_error(p), GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS, path);
+  gst_object_unref(p);
+  g_free(desc);
+  tmp_remove(path);
+}
+GST_END_TEST;
+
+/* A real model file whose config has no caption task (written with the engine's saver). */
+GST_START_TEST(test_error_task_missing)
+{
+  UfoConfig cfg;
+  GError *err = NULL;
+  fail_unless(ufo_config_builtin("tiny", &cfg, &err));
+  cfg.tasks[UFO_TASK_CAPTION].enabled = FALSE;
+  gchar *json = ufo_config_to_json(&cfg);
+  UfoModel *m = ufo_model_new_random(json, 0, &err);
+  fail_unless(m != NULL, "%s", err ? err->message : "");
+  gchar *path = tmp_path("nocaption.safetensors");
+  fail_unless(ufo_model_save(m, path, UFO_DTYPE_F32, &err), "%s", err ? err->message : "");
+  ufo_model_unref(m);
+  g_free(json);
+
+  gchar *desc = g_strdup_printf("ufodetect task=caption model=%s", path);
+  GstElement *p = error_pipeline(desc);
+  assert_error(run_to_error(p), GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS, "'caption'");
+  gst_object_unref(p);
+  g_free(desc);
+  tmp_remove(path);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_error_grounding_without_prompt)
+{
+  GstElement *p = error_pipeline("ufodetect task=grounding model=random:tiny");
+  assert_error(run_to_error(p), GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS, "prompt");
+  gst_object_unref(p);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_error_bad_class_list)
+{
+  GstElement *p = error_pipeline("ufodetect model=random:tiny class-thresholds=person");
+  assert_error(run_to_error(p), GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS,
+               "class-thresholds");
+  gst_object_unref(p);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_error_unsupported_caps)
+{
+  GstHarness *h = gst_harness_new_parse("ufodetect model=random:tiny");
+  gst_harness_set_src_caps_str(h, "video/x-raw,format=YUY2,width=32,height=24,framerate=30/1");
+  GstBuffer *b = gst_buffer_new_allocate(NULL, 32 * 24 * 2, NULL);
+  fail_unless_equals_int(gst_harness_push(h, b), GST_FLOW_NOT_NEGOTIATED);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+/* device=cuda without a usable GPU fails with LIBRARY/INIT naming CUDA; with one it runs. */
+GST_START_TEST(test_error_cuda_without_gpu)
+{
+  GstElement *p = error_pipeline("ufodetect model=random:tiny device=cuda");
+  GstMessage *msg = run_to_error(p);
+  if (msg)
+    assert_error(msg, GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_INIT, "device=cuda");
+  else
+    GST_INFO("a CUDA GPU is usable here: device=cuda ran");
+  gst_object_unref(p);
+}
+GST_END_TEST;
+
+/* ---- overlay (results made by the test, no inference) ---- */
+
+static GstBuffer *black_frame_with_meta(gint w, gint h, GstUfoResults *r, guint producer)
+{
+  GstBuffer *buf = gst_buffer_new_allocate(NULL, w * h * 4, NULL);
+  gst_buffer_memset(buf, 0, 0, w * h * 4);
+  if (r) {
+    gst_buffer_add_ufo_meta(buf, r, producer, "detection", TRUE, 0);
+    gst_ufo_results_unref(r);
+  }
+  GST_BUFFER_PTS(buf) = 0;
+  GST_BUFFER_DURATION(buf) = GST_SECOND / 30;
+  return buf;
+}
+
+/* BGRx pixel as 0xRRGGBB */
+static guint32 bgrx(GstBuffer *buf, gint w, gint x, gint y)
+{
+  GstMapInfo map;
+  gst_buffer_map(buf, &map, GST_MAP_READ);
+  const guint8 *p = map.data + (y * w + x) * 4;
+  guint32 v = (p[2] << 16) | (p[1] << 8) | p[0];
+  gst_buffer_unmap(buf, &map);
+  return v;
+}
+
+static GstUfoResults *one_box(gint w, gint h, gfloat x, gfloat y, gfloat bw, gfloat bh)
+{
+  GstUfoResults *r = gst_ufo_results_new(w, h);
+  gst_ufo_results_add_object(r, 0, "person", 0.8f, x, y, bw, bh);
+  return r;
+}
+
+GST_START_TEST(test_overlay_after_videoscale)
+{
+  GstHarness *h = gst_harness_new_parse(
+      "videoscale ! ufooverlay line-width=2 draw-labels=false draw-scores=false");
+  gst_harness_set_caps_str(h, "video/x-raw,format=BGRx,width=64,height=48,framerate=30/1",
+                           "video/x-raw,format=BGRx,width=128,height=96,framerate=30/1");
+  GstBuffer *out = gst_harness_push_and_pull(h, black_frame_with_meta(64, 48, one_box(64, 48, 8, 8, 16, 16), 1));
+  /* box 8,8 16x16 at 64x48 -> 16,16 32x32 at 128x96; 2 px outline inside the box */
+  const guint32 red = 0xF22424; /* class 0 */
+  fail_unless_equals_int(bgrx(out, 128, 16, 30), red);
+  fail_unless_equals_int(bgrx(out, 128, 17, 30), red);
+  fail_unless_equals_int(bgrx(out, 128, 47, 30), red); /* right edge at x = 16 + 32 - 1 */
+  fail_unless_equals_int(bgrx(out, 128, 30, 16), red); /* top edge */
+  fail_unless_equals_int(bgrx(out, 128, 18, 30), 0);   /* inside */
+  fail_unless_equals_int(bgrx(out, 128, 15, 30), 0);   /* outside */
+  fail_unless_equals_int(bgrx(out, 128, 48, 30), 0);
+  fail_unless_equals_int(bgrx(out, 128, 8, 8), 0); /* where the unscaled box would be */
+  gst_buffer_unref(out);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_overlay_roi_fallback_and_filters)
+{
+  GstHarness *h = gst_harness_new("ufooverlay");
+  g_object_set(h->element, "line-width", 1.0, "draw-labels", FALSE, "draw-scores", FALSE, NULL);
+  gst_harness_set_caps_str(h, "video/x-raw,format=BGRx,width=32,height=24,framerate=30/1",
+                           "video/x-raw,format=BGRx,width=32,height=24,framerate=30/1");
+  /* a ROI meta from another element (no GstUfoMeta, no detection structure): drawn, grey */
+  GstBuffer *in = black_frame_with_meta(32, 24, NULL, 0);
+  gst_buffer_add_video_region_of_interest_meta(in, "face", 4, 4, 10, 10);
+  GstBuffer *out = gst_harness_push_and_pull(h, in);
+  fail_unless_equals_int(bgrx(out, 32, 4, 8), 0x808080);
+  fail_unless_equals_int(bgrx(out, 32, 8, 8), 0);
+  gst_buffer_unref(out);
+
+  /* our ROI metas are not drawn twice: only the GstUfoMeta box (class colour) */
+  GstUfoResults *r = one_box(32, 24, 2, 2, 20, 20);
+  in = black_frame_with_meta(32, 24, NULL, 0);
+  gst_ufo_results_add_roi_metas(r, in, 5, "m");
+  gst_buffer_add_ufo_meta(in, r, 5, "detection", TRUE, 0);
+  gst_ufo_results_unref(r);
+  out = gst_harness_push_and_pull(h, in);
+  fail_unless_equals_int(bgrx(out, 32, 2, 10), 0xF22424);
+  gst_buffer_unref(out);
+
+  /* min-score hides it, classes hides it, unique-id hides it */
+  const gchar *props[][2] = {{"min-score", "0.9"}, {"classes", "car"}, {"unique-id", "4"}};
+  for (int i = 0; i < 3; i++) {
+    gst_util_set_object_arg(G_OBJECT(h->element), props[i][0], props[i][1]);
+    out = gst_harness_push_and_pull(
+        h, black_frame_with_meta(32, 24, one_box(32, 24, 2, 2, 20, 20), 5));
+    fail_unless(bgrx(out, 32, 2, 10) == 0, "%s=%s", props[i][0], props[i][1]);
+    gst_buffer_unref(out);
+    g_object_set(h->element, "min-score", 0.0, "classes", "", "unique-id", -1, NULL);
+  }
+  /* classes by name and by id, unique-id matching: drawn */
+  g_object_set(h->element, "classes", "0", "unique-id", 5, NULL);
+  out = gst_harness_push_and_pull(h, black_frame_with_meta(32, 24, one_box(32, 24, 2, 2, 20, 20), 5));
+  fail_unless_equals_int(bgrx(out, 32, 2, 10), 0xF22424);
+  gst_buffer_unref(out);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_overlay_composition_meta)
+{
+  GstHarness *h = gst_harness_new("ufooverlay");
+  gst_harness_add_propose_allocation_meta(h, GST_VIDEO_OVERLAY_COMPOSITION_META_API_TYPE, NULL);
+  gst_harness_set_caps_str(h, "video/x-raw,format=BGRx,width=32,height=24,framerate=30/1",
+                           "video/x-raw,format=BGRx,width=32,height=24,framerate=30/1");
+  GstBuffer *out = gst_harness_push_and_pull(
+      h, black_frame_with_meta(32, 24, one_box(32, 24, 2, 2, 20, 20), 1));
+  GstVideoOverlayCompositionMeta *cm = gst_buffer_get_video_overlay_composition_meta(out);
+  fail_unless(cm != NULL, "downstream takes compositions: expected a meta");
+  fail_unless_equals_int(gst_video_overlay_composition_n_rectangles(cm->overlay), 1);
+  for (int x = 0; x < 32; x++) /* pixels untouched */
+    fail_unless_equals_int(bgrx(out, 32, x, 10), 0);
+  gst_buffer_unref(out);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_overlay_all_blend_formats)
+{
+  /* every negotiated format gets something drawn at the box edge */
+  const gchar *formats[] = {"I420", "NV12", "RGB", "BGRA", "RGBA", "AYUV", "YUY2"};
+  for (guint i = 0; i < G_N_ELEMENTS(formats); i++) {
+    GstHarness *h = gst_harness_new_parse("ufooverlay line-width=2");
+    GstVideoInfo info;
+    gchar *caps = g_strdup_printf("video/x-raw,format=%s,width=32,height=24,framerate=30/1",
+                                  formats[i]);
+    gst_harness_set_caps_str(h, caps, caps);
+    GstCaps *c = gst_caps_from_string(caps);
+    gst_video_info_from_caps(&info, c);
+    gst_caps_unref(c);
+    GstBuffer *in = gst_buffer_new_allocate(NULL, GST_VIDEO_INFO_SIZE(&info), NULL);
+    gst_buffer_memset(in, 0, 0x10, GST_VIDEO_INFO_SIZE(&info));
+    GstUfoResults *r = one_box(32, 24, 4, 4, 20, 16);
+    gst_buffer_add_ufo_meta(in, r, 1, "detection", TRUE, 0);
+    gst_ufo_results_unref(r);
+    GstBuffer *ref = gst_buffer_copy_deep(in);
+    GstBuffer *out = gst_harness_push_and_pull(h, in);
+    GstMapInfo a, b;
+    gst_buffer_map(out, &a, GST_MAP_READ);
+    gst_buffer_map(ref, &b, GST_MAP_READ);
+    fail_unless(memcmp(a.data, b.data, a.size) != 0, "%s: nothing drawn", formats[i]);
+    gst_buffer_unmap(out, &a);
+    gst_buffer_unmap(ref, &b);
+    gst_buffer_unref(out);
+    gst_buffer_unref(ref);
+    g_free(caps);
+    gst_harness_teardown(h);
+  }
+}
+GST_END_TEST;
+
+static Suite *elements_suite(void)
+{
+  Suite *s = suite_create("ufoelements");
+  TCase *tc = tcase_create("general");
+  suite_add_tcase(s, tc);
+  tcase_add_test(tc, test_properties);
+  tcase_add_test(tc, test_enum_values);
+  tcase_add_test(tc, test_gst_inspect);
+  tcase_add_test(tc, test_error_missing_model);
+  tcase_add_test(tc, test_error_corrupt_model);
+  tcase_add_test(tc, test_error_task_missing);
+  tcase_add_test(tc, test_error_grounding_without_prompt);
+  tcase_add_test(tc, test_error_bad_class_list);
+  tcase_add_test(tc, test_error_unsupported_caps);
+  tcase_add_test(tc, test_error_cuda_without_gpu);
+  tcase_add_test(tc, test_overlay_after_videoscale);
+  tcase_add_test(tc, test_overlay_roi_fallback_and_filters);
+  tcase_add_test(tc, test_overlay_composition_meta);
+  tcase_add_test(tc, test_overlay_all_blend_formats);
+  return s;
+}
+
+int main(int argc, char **argv)
+{
+  gst_check_init(&argc, &argv);
+  gst_ufo_test_require_plugin();
+  return gst_check_run_suite(elements_suite(), "ufoelements", __FILE__);
+}

@@ -1,0 +1,276 @@
+/* overlay/ unit tests: render onto small ARGB32 surfaces and check pixels against hand-computed
+ * values (HSV→RGB, WCAG contrast, source-over blending). */
+#include "overlay.h"
+
+#include <glib.h>
+#include <math.h>
+
+typedef struct {
+  cairo_surface_t *s;
+  cairo_t *cr;
+} Canvas;
+
+static Canvas canvas_new(int w, int h, uint32_t fill)
+{
+  Canvas c;
+  c.s = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
+  c.cr = cairo_create(c.s);
+  cairo_set_operator(c.cr, CAIRO_OPERATOR_SOURCE);
+  cairo_set_source_rgba(c.cr, ((fill >> 16) & 0xFF) / 255.0, ((fill >> 8) & 0xFF) / 255.0,
+                        (fill & 0xFF) / 255.0, (fill >> 24) / 255.0);
+  cairo_paint(c.cr);
+  cairo_set_operator(c.cr, CAIRO_OPERATOR_OVER);
+  return c;
+}
+
+static void canvas_free(Canvas *c)
+{
+  cairo_destroy(c->cr);
+  cairo_surface_destroy(c->s);
+}
+
+static uint32_t px(Canvas *c, int x, int y)
+{
+  cairo_surface_flush(c->s);
+  const uint8_t *d = cairo_image_surface_get_data(c->s);
+  return *(const uint32_t *)(d + (size_t)y * cairo_image_surface_get_stride(c->s) + 4 * x);
+}
+
+static void assert_px_near(uint32_t got, uint32_t want, int tol)
+{
+  for (int sh = 0; sh < 32; sh += 8) {
+    int a = (got >> sh) & 0xFF, b = (want >> sh) & 0xFF;
+    if (abs(a - b) > tol)
+      g_error("pixel 0x%08x, expected 0x%08x (±%d)", got, want, tol);
+  }
+}
+
+static void test_class_color(void)
+{
+  /* id 0: hue 0, s 0.85, v 0.95 -> (0.95, 0.1425, 0.1425) -> (242, 36, 36) */
+  g_assert_cmphex(ufo_overlay_class_color(0), ==, 0xFFF22424);
+  /* id 1: hue 0.618034*6 = 3.708 -> sector 3, f 0.708: (p, q, v) = (36, 96, 242) */
+  g_assert_cmphex(ufo_overlay_class_color(1), ==, 0xFF2460F2);
+  g_assert_cmphex(ufo_overlay_class_color(-1), ==, 0xFF808080);
+  g_assert_cmphex(ufo_overlay_class_color(17), ==, ufo_overlay_class_color(17));
+  /* the 80 COCO classes: consecutive ids never get near-identical colours */
+  for (int i = 0; i < 79; i++) {
+    uint32_t a = ufo_overlay_class_color(i), b = ufo_overlay_class_color(i + 1);
+    int d = 0;
+    for (int sh = 0; sh < 24; sh += 8)
+      d += abs((int)((a >> sh) & 0xFF) - (int)((b >> sh) & 0xFF));
+    g_assert_cmpint(d, >, 60);
+  }
+}
+
+static void test_contrast(void)
+{
+  g_assert_cmphex(ufo_overlay_contrast_color(0xFFFFFF00), ==, 0xFF000000); /* yellow */
+  g_assert_cmphex(ufo_overlay_contrast_color(0xFF000080), ==, 0xFFFFFFFF); /* navy */
+  /* grey 128: L = 0.2159; vs black 5.32 > vs white 3.95 */
+  g_assert_cmphex(ufo_overlay_contrast_color(0xFF808080), ==, 0xFF000000);
+  g_assert_cmphex(ufo_overlay_contrast_color(0xFF0000FF), ==, 0xFFFFFFFF); /* blue */
+}
+
+static void test_sizes(void)
+{
+  UfoOverlayStyle st;
+  ufo_overlay_style_init(&st);
+  g_assert_cmpfloat_with_epsilon(ufo_overlay_line_width(&st, 480), 1.6, 1e-9);
+  g_assert_cmpfloat_with_epsilon(ufo_overlay_line_width(&st, 1080), 3.6, 1e-9);
+  g_assert_cmpfloat_with_epsilon(ufo_overlay_line_width(&st, 48), 1.0, 1e-9);
+  g_assert_cmpfloat_with_epsilon(ufo_overlay_font_size(&st, 480), 12.0, 1e-9);
+  g_assert_cmpfloat_with_epsilon(ufo_overlay_font_size(&st, 1080), 27.0, 1e-9);
+  st.line_width = 5;
+  st.font_size = 9;
+  g_assert_cmpfloat(ufo_overlay_line_width(&st, 1080), ==, 5.0);
+  g_assert_cmpfloat(ufo_overlay_font_size(&st, 1080), ==, 9.0);
+}
+
+static void test_box_pixels(void)
+{
+  Canvas c = canvas_new(64, 48, 0);
+  UfoOverlayStyle st;
+  ufo_overlay_style_init(&st);
+  st.line_width = 2;
+  st.draw_labels = st.draw_scores = false;
+  UfoOverlayObject o = {.class_id = 0, .label = "person", .score = 0.9, .x = 10, .y = 8,
+                        .w = 30, .h = 20};
+  ufo_overlay_draw_object(c.cr, &st, &o, 48);
+  const uint32_t red = 0xFFF22424;
+  g_assert_cmphex(px(&c, 10, 20), ==, red); /* left edge, 2 px wide, inside the box */
+  g_assert_cmphex(px(&c, 11, 20), ==, red);
+  g_assert_cmphex(px(&c, 12, 20), ==, 0);  /* interior untouched */
+  g_assert_cmphex(px(&c, 9, 20), ==, 0);   /* outside */
+  g_assert_cmphex(px(&c, 25, 8), ==, red); /* top edge */
+  g_assert_cmphex(px(&c, 39, 27), ==, red); /* bottom-right corner pixel */
+  g_assert_cmphex(px(&c, 40, 27), ==, 0);
+  g_assert_cmphex(px(&c, 25, 7), ==, 0); /* no label drawn */
+  canvas_free(&c);
+}
+
+static void test_label(void)
+{
+  Canvas c = canvas_new(96, 64, 0xFFFFFFFF);
+  UfoOverlayStyle st;
+  ufo_overlay_style_init(&st);
+  st.line_width = 1;
+  st.font_size = 10;
+  UfoOverlayObject o = {.class_id = 0, .label = "person", .score = 0.87, .x = 4, .y = 30,
+                        .w = 60, .h = 20};
+  ufo_overlay_draw_object(c.cr, &st, &o, 64);
+  /* label background above the box: filled with the class colour; text in black (contrast) */
+  int n_bg = 0, n_text = 0;
+  for (int y = 10; y < 30; y++)
+    for (int x = 4; x < 64; x++) {
+      uint32_t p = px(&c, x, y);
+      n_bg += p == 0xFFF22424;
+      n_text += p == 0xFF000000;
+    }
+  g_assert_cmpint(n_bg, >, 200);
+  g_assert_cmpint(n_text, >, 20);
+  g_assert_cmphex(px(&c, 80, 5), ==, 0xFFFFFFFF); /* right of the label, untouched */
+  canvas_free(&c);
+
+  /* box at the top edge: the label moves inside the box instead of leaving the frame */
+  c = canvas_new(96, 64, 0xFFFFFFFF);
+  o.y = 0;
+  ufo_overlay_draw_object(c.cr, &st, &o, 64);
+  g_assert_cmphex(px(&c, 5, 3), ==, 0xFFF22424);
+  canvas_free(&c);
+}
+
+static void test_label_without_background(void)
+{
+  Canvas c = canvas_new(96, 64, 0xFF000000);
+  UfoOverlayStyle st;
+  ufo_overlay_style_init(&st);
+  st.font_size = 12;
+  st.text_background = false;
+  st.draw_boxes = false;
+  st.text_color = 0xFF00FF00;
+  UfoOverlayObject o = {.class_id = 3, .label = "car", .score = -1, .x = 4, .y = 30, .w = 60,
+                        .h = 20};
+  ufo_overlay_draw_object(c.cr, &st, &o, 64);
+  int n_green = 0, n_class = 0;
+  for (int y = 0; y < 64; y++)
+    for (int x = 0; x < 96; x++) {
+      n_green += px(&c, x, y) == 0xFF00FF00;
+      n_class += px(&c, x, y) == ufo_overlay_class_color(3);
+    }
+  g_assert_cmpint(n_green, >, 10);
+  g_assert_cmpint(n_class, ==, 0);
+  canvas_free(&c);
+}
+
+static void test_mask(void)
+{
+  /* 10x10 mask, inner 6x6 square (rows/cols 2..7) at probability 200/255 > 0.5 */
+  uint8_t m[10 * 12] = {0};
+  for (int y = 2; y < 8; y++)
+    for (int x = 2; x < 8; x++)
+      m[y * 12 + x] = 200;
+  m[0] = 127; /* 127 < 0.5*255 = 127.5: outside */
+  UfoOverlayMask mask = {.data = m, .width = 10, .height = 10, .stride = 12, .x = 20, .y = 10,
+                         .w = 20, .h = 20};
+  UfoOverlayStyle st;
+  ufo_overlay_style_init(&st);
+  st.mask_alpha = 0.5;
+  Canvas c = canvas_new(64, 48, 0xFFFFFFFF);
+  ufo_overlay_draw_mask(c.cr, &st, &mask, 0xFFFF0000);
+  /* interior (mask 4,4 -> frame 28..29, 18..19): white OVER red at alpha 128/255 */
+  assert_px_near(px(&c, 28, 18), 0xFFFF7F7F, 1);
+  /* outline (mask 2,4 -> frame 24, 18): opaque red */
+  g_assert_cmphex(px(&c, 24, 18), ==, 0xFFFF0000);
+  g_assert_cmphex(px(&c, 20, 10), ==, 0xFFFFFFFF); /* mask 0,0 = 127: outside */
+  g_assert_cmphex(px(&c, 10, 10), ==, 0xFFFFFFFF); /* outside the rectangle */
+  canvas_free(&c);
+
+  /* a higher threshold removes the whole mask */
+  st.mask_threshold = 0.9;
+  c = canvas_new(64, 48, 0xFFFFFFFF);
+  ufo_overlay_draw_mask(c.cr, &st, &mask, 0xFFFF0000);
+  g_assert_cmphex(px(&c, 28, 18), ==, 0xFFFFFFFF);
+  g_assert_cmphex(px(&c, 24, 18), ==, 0xFFFFFFFF);
+  canvas_free(&c);
+}
+
+static void test_semantic(void)
+{
+  uint16_t ids[4] = {0, 1, 2, 300};
+  UfoOverlaySemantic map = {.data = (const uint8_t *)ids, .bytes_per_pixel = 2, .width = 2,
+                            .height = 2, .stride = 4, .x = 0, .y = 0, .w = 8, .h = 8};
+  UfoOverlayStyle st;
+  ufo_overlay_style_init(&st);
+  st.semantic_alpha = 1.0;
+  Canvas c = canvas_new(8, 8, 0xFFFFFFFF);
+  ufo_overlay_draw_semantic(c.cr, &st, &map);
+  g_assert_cmphex(px(&c, 1, 1), ==, ufo_overlay_class_color(0));
+  g_assert_cmphex(px(&c, 5, 2), ==, ufo_overlay_class_color(1));
+  g_assert_cmphex(px(&c, 2, 6), ==, ufo_overlay_class_color(2));
+  g_assert_cmphex(px(&c, 7, 7), ==, ufo_overlay_class_color(300));
+  canvas_free(&c);
+
+  /* half transparent over black: each channel halves */
+  st.semantic_alpha = 0.5;
+  uint8_t ids8[1] = {1};
+  UfoOverlaySemantic m8 = {.data = ids8, .bytes_per_pixel = 1, .width = 1, .height = 1,
+                           .stride = 1, .x = 0, .y = 0, .w = 4, .h = 4};
+  c = canvas_new(4, 4, 0xFF000000);
+  ufo_overlay_draw_semantic(c.cr, &st, &m8);
+  /* class 1 = (36, 96, 242) * 128/255 = (18, 48, 121) */
+  assert_px_near(px(&c, 2, 2), 0xFF123079, 1);
+  canvas_free(&c);
+}
+
+static void test_caption(void)
+{
+  UfoOverlayStyle st;
+  ufo_overlay_style_init(&st);
+  Canvas c = canvas_new(96, 64, 0xFFFFFFFF);
+  ufo_overlay_draw_caption(c.cr, &st, "a cat sitting on a very long red sofa in the sun", 96, 64);
+  /* banner: 60% black over white = 102 on the left padding column, bottom row */
+  assert_px_near(px(&c, 0, 63), 0xFF666666, 1);
+  g_assert_cmphex(px(&c, 0, 0), ==, 0xFFFFFFFF); /* top untouched */
+  /* wrapped into more than one line: the banner is taller than one line of 8 px text */
+  assert_px_near(px(&c, 0, 64 - 20), 0xFF666666, 1);
+  int white = 0;
+  for (int y = 40; y < 64; y++)
+    for (int x = 3; x < 93; x++)
+      white += px(&c, x, y) == 0xFFFFFFFF;
+  g_assert_cmpint(white, >, 20); /* white text on the banner */
+  canvas_free(&c);
+}
+
+static void test_frame_toggles(void)
+{
+  UfoOverlayStyle st;
+  ufo_overlay_style_init(&st);
+  st.draw_boxes = st.draw_labels = st.draw_scores = st.draw_captions = false;
+  UfoOverlayObject o = {.class_id = 2, .label = "dog", .score = 0.5, .x = 1, .y = 1, .w = 10,
+                        .h = 10};
+  UfoOverlayFrame f = {.width = 32, .height = 32, .objects = &o, .n_objects = 1,
+                       .caption = "hello"};
+  Canvas c = canvas_new(32, 32, 0);
+  ufo_overlay_draw_frame(c.cr, &st, &f);
+  for (int y = 0; y < 32; y++)
+    for (int x = 0; x < 32; x++)
+      g_assert_cmphex(px(&c, x, y), ==, 0);
+  canvas_free(&c);
+}
+
+int main(int argc, char **argv)
+{
+  g_test_init(&argc, &argv, NULL);
+  g_test_add_func("/overlay/class-color", test_class_color);
+  g_test_add_func("/overlay/contrast", test_contrast);
+  g_test_add_func("/overlay/sizes", test_sizes);
+  g_test_add_func("/overlay/box-pixels", test_box_pixels);
+  g_test_add_func("/overlay/label", test_label);
+  g_test_add_func("/overlay/label-without-background", test_label_without_background);
+  g_test_add_func("/overlay/mask", test_mask);
+  g_test_add_func("/overlay/semantic", test_semantic);
+  g_test_add_func("/overlay/caption", test_caption);
+  g_test_add_func("/overlay/frame-toggles", test_frame_toggles);
+  return g_test_run();
+}

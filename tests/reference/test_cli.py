@@ -1,0 +1,40 @@
+"""ufo_ref.py: JSON on stdout, stage timings on stderr; checkpoints load with strict=True."""
+
+import json
+import os
+import subprocess
+import sys
+
+import torch
+from safetensors.torch import save_file
+
+import ufo_config
+import ufo_prng
+
+CLI = os.path.join(os.path.dirname(__file__), "..", "..", "tools", "reference", "ufo_ref.py")
+
+
+def run(*args):
+    p = subprocess.run([sys.executable, CLI, "--config", "tiny", "--threads", "1", *args],
+                       capture_output=True, text=True, check=True)
+    return json.loads(p.stdout), p.stderr
+
+
+def test_caption_planted_and_timings():
+    out, err = run("--task", "caption", "--random-weights", "0", "--image", "synthetic", "--plan", "planted")
+    assert out["caption"] == "a man riding a horse on a beach"
+    for stage in ("preprocess", "text", "image", "grid", "decode", "post"):
+        assert f"{stage} " in err
+
+
+def test_checkpoints_match_random_weights(tmp_path):
+    sd = ufo_prng.random_torch_state_dict(ufo_config.builtin("tiny"), 0)
+    st = tmp_path / "w.safetensors"
+    save_file({"backbone." + k[len("backbone."):]: v.contiguous() for k, v in sd.items()}, str(st))
+    pth = tmp_path / "w.pth"
+    torch.save({"meta": {}, "state_dict": sd}, str(pth))
+    args = ["--task", "grounding", "--image", "synthetic", "--prompt", "a dog", "--plan", "planted"]
+    ref, _ = run(*args, "--random-weights", "0")
+    assert ref["text"] == "204, 229, 149, 112"
+    assert run(*args, "--checkpoint", str(st))[0] == ref
+    assert run(*args, "--checkpoint", str(pth))[0] == ref

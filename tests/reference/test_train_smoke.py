@@ -1,0 +1,154 @@
+"""Demo-model training: assignment, targets, teacher forcing against the inference decoder, a few
+optimisation steps, export (docs/demo-model.md)."""
+
+import itertools
+import json
+
+import numpy as np
+import pytest
+import torch
+
+try:
+    import train_demo
+    import ufo_model  # noqa: F401
+except ImportError as e:  # the reference model is written in parallel
+    pytest.skip(f"reference model not importable yet: {e}", allow_module_level=True)
+
+import scenes
+
+
+def test_hungarian_matches_brute_force():
+    for s in range(40):
+        rng = np.random.default_rng(s)
+        n, m = int(rng.integers(1, 5)), int(rng.integers(5, 8))
+        c = rng.uniform(size=(n, m))
+        best = min(sum(c[i, p[i]] for i in range(n)) for p in itertools.permutations(range(m), n))
+        col = train_demo.hungarian(c)
+        assert len(set(col.tolist())) == n
+        assert c[np.arange(n), col].sum() == pytest.approx(best, abs=1e-12)
+
+
+def test_detection_targets_invert_the_inference_parser():
+    cfg = train_demo.PRESETS["smoke"]()
+    tc = cfg.tasks["detection"]
+    Hp = tc.input_size // cfg.patch_size
+    ref, _, _ = ufo_model.grid_layout(Hp, Hp, cfg.window_size, tc.grid_per_window)
+    ref = ref.numpy()
+    s = scenes.scene(3, 224, 224)
+    texts, _ = train_demo.grid_targets("detection", s, ref, tc.num_bins, 224, 224)
+    pos = [(q, t) for q, t in enumerate(texts) if t != "background"]
+    assert len(pos) == min(len(ref), 3 * len(s["objects"]))  # every object on 3 grids
+    nb = tc.num_bins
+    found = {}
+    for q, t in pos:
+        name, *v = t.split(",")
+        v = [int(x) for x in v]
+        # inference §7.1: centre = (v / bins - 0.5) + reference, size = v / bins, times the size
+        cx, cy = (v[0] / nb - 0.5 + ref[q][0]) * 224, (v[1] / nb - 0.5 + ref[q][1]) * 224
+        w, h = v[2] / nb * 224, v[3] / nb * 224
+        found.setdefault(name, []).append([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2])
+    for o in s["objects"]:
+        boxes = np.array(found[o["name"]])
+        err = np.abs(boxes - np.array(o["box"], dtype=float)).max(1)
+        assert (err <= 224 / nb + 1e-9).sum() == 3  # within one bin, on its 3 grids
+
+
+def test_mask_targets_and_matching_prefer_near_grids():
+    cfg = train_demo.PRESETS["smoke"]()
+    tc = cfg.tasks["instance"]
+    Hp = tc.input_size // cfg.patch_size
+    ref, _, _ = ufo_model.grid_layout(Hp, Hp, cfg.window_size, tc.grid_per_window)
+    s = scenes.scene(1, 224, 224)
+    texts, masks = train_demo.grid_targets("instance", s, ref.numpy(), 0, 224, 224)
+    pos = [q for q, t in enumerate(texts) if t != "background"]
+    for q in pos:
+        name, rest = texts[q].split(",")
+        assert rest == "<MASK>" * 16 and any(np.array_equal(masks[q], o["mask"]) for o in s["objects"])
+    texts, _ = train_demo.grid_targets("semantic", s, ref.numpy(), 0, 224, 224)
+    n_sup = min(len(texts), 3 * len(np.unique(s["semantic"])))
+    assert texts.count(None) == len(texts) - n_sup  # unmatched: unsupervised
+
+
+@pytest.fixture(scope="module")
+def small_model():
+    torch.manual_seed(0)
+    cfg = train_demo.PRESETS["smoke"]()
+    m = train_demo.init_weights(ufo_model.UfoViT(cfg), 1)
+    with torch.no_grad():  # larger weights than the 0.02 init: a stronger test of the attention
+        for n, p in m.named_parameters():
+            if p.ndim >= 2:
+                p.mul_(5.0)
+    return m.eval()
+
+
+@pytest.mark.parametrize("task", ["instance", "caption"])
+def test_teacher_forcing_equals_step_decoding(small_model, task):
+    """decode_teacher (training) == UfoViT.decode_step run token by token (inference)."""
+    m = small_model
+    cfg = m.cfg
+    tc = cfg.tasks[task]
+    s = scenes.scene(2, 224, 224)
+    with torch.no_grad():
+        img = train_demo.preprocess_batch(cfg, task, [s["image"]], "cpu")
+        ids, mask = train_demo.ufo_pipeline.tokenize([train_demo.prompt(task, cfg)])
+        text_kv = m.text_forward(ids, mask)
+        x0 = m.patch_forward(img)
+        Hp = tc.input_size // cfg.patch_size
+        if task == "caption":
+            caches, _, _ = m.img_forward(x0, text_kv, mask, None)
+            skip, rows = False, 1
+            texts = ["a red circle above two blue squares"]
+        else:
+            ref, win, (gh, gw) = ufo_model.grid_layout(Hp, Hp, cfg.window_size, tc.grid_per_window)
+            gpos = ufo_model.resize_pos_embed(m.backbone.pos_embed, (gh, gw)).reshape(gh * gw, -1)
+            img_kv, feats, _ = m.img_forward(x0, text_kv, mask, ref)
+            grid_kv = m.grid_forward(gpos, feats, img_kv, win, 1)
+            sel = torch.tensor([0, 7, 24])
+            caches = [None if c is None else (c[0][sel], c[1][sel]) for c in grid_kv]
+            skip, rows = True, 3
+            texts = ["star," + "<MASK>" * 16, "background", "ring,<MASK><MASK>"]
+        tin, tout, w = train_demo.tokenize_targets(texts, "cpu")
+        feat, logits = train_demo.decode_teacher(m, tin, caches, skip)
+        state = list(caches)
+        for t in range(tin.shape[1]):
+            lg, f, state = m.decode_step(tin[:, t], state, t, skip)
+            assert lg.shape == (rows, cfg.vocab_size)
+            torch.testing.assert_close(f, feat[:, t], rtol=1e-4, atol=1e-5)
+            torch.testing.assert_close(lg, logits[:, t], rtol=1e-4, atol=1e-4)
+
+
+def test_few_steps_reduce_the_loss_and_export_loads(tmp_path):
+    from safetensors import safe_open
+
+    torch.manual_seed(0)
+    cfg = train_demo.PRESETS["smoke"]()
+    model, hist = train_demo.train(cfg, 8, str(tmp_path), batch=2, lr=2e-3, warmup=1,
+                                   mix="detection:1,instance:1", fixed_seeds=[0, 1], device="cpu",
+                                   log_every=0, ckpt_every=0)
+    for task in ("detection", "instance"):
+        losses = [l for _, t, l in hist if t == task]
+        assert losses[-1] < losses[0] - 0.3, (task, losses)
+    path = train_demo.export(model, str(tmp_path / "m.safetensors"))
+    with safe_open(path, "pt") as f:
+        meta = f.metadata()
+        keys = set(f.keys())
+        assert f.get_tensor("backbone.layers.0.attn.qkv.weight").dtype == torch.float16
+        assert f.get_tensor("backbone.embed.position_ids").dtype == torch.int64
+    assert keys == set(model.state_dict().keys())
+    assert meta["ufo.format"] == "1"
+    assert json.loads(meta["ufo.config"])["tasks"]["detection"]["label_set"] == "shapes"
+    assert meta["ufo.labels.shapes"].split("\n")[:-1] == scenes.CLASSES
+    assert meta["ufo.labels.shapes-semantic"].split("\n")[0] == "background"
+    assert len(meta["ufo.vocab"].split("\n")) - 1 == cfg.vocab_size
+    back, _ = train_demo.load_model_file(path)
+    w0 = model.backbone.layers[0].attn.qkv.weight.detach()
+    torch.testing.assert_close(back.backbone.layers[0].attn.qkv.weight, w0.half().float())
+
+
+def test_demo_config_fits_the_size_budget():
+    cfg = train_demo.PRESETS["demo"]()
+    assert 192 <= cfg.embed_dim <= 384 and 6 <= cfg.num_layers <= 8 and cfg.img_size == 448
+    assert cfg.global_layers and not set(cfg.mean_layers) & set(cfg.global_layers)
+    m = ufo_model.UfoViT(cfg)
+    n = sum(p.numel() for p in m.parameters())
+    assert 2 * n <= 40 * 2**20  # F16 export ≤ 40 MiB

@@ -1,0 +1,600 @@
+"""Multi-task training of the project's demo UFO-ViT model on procedural scenes
+(docs/demo-model.md; data: scenes.py).
+
+The network is the reference's own `ufo_model.UfoViT` (same modules, same text / image / grid
+passes); only the decoder is run with teacher forcing: all target tokens of a sequence in one
+pass with a causal mask over the same per-layer caches the inference decoder uses
+(`decode_teacher`, checked step by step against `UfoViT.decode_step` by the tests).
+
+Targets (ideas from the original training code, re-written):
+  * grid tasks (detection, instance, semantic): every ground-truth object (semantic: every class
+    present, as the union of its pixels) is repeated 3 times and matched to grids by a Hungarian
+    assignment on the L1 distance between the grid reference point and the object's box centre
+    (normalised coordinates, cost weight 5); then at most `--grids-per-window` grids per window
+    are trained (matched ones first, then random unmatched ones);
+  * detection text "class,x,y,w,h": x, y = round((cx - ref_x + 0.5) * bins), w, h = round(w * bins)
+    clamped to [0, bins] (inverse of inference §7.1); unmatched grids: "background";
+  * instance: "class,<MASK>×16", unmatched: "background"; semantic: "class,<MASK>×16",
+    unmatched grids are not supervised (seg §3.3);
+  * caption: the scene caption; grounding: "cx,cy,w,h" with cx = round(cx_norm * bins) (the
+    inverse of inference §7.2 with the 0.5 reference);
+  * loss: token cross-entropy (teacher forcing, summed, divided by the number of supervised
+    tokens); masks: the features whose *target* is <MASK> (seg §6.1) retrieved against the
+    mean-layer image map, S = E F^T / sqrt(C), pixel-shuffled to 4× (seg §2.6-§2.7), against the
+    ground-truth mask area-resampled to that resolution: sigmoid focal loss + dice loss.
+
+    python3 tools/reference/train_demo.py --steps 20000 --out runs/demo          # GPU (bf16)
+    python3 tools/reference/train_demo.py --preset smoke --steps 20 --out /tmp/s  # CPU check
+"""
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import sys
+import time
+
+import cv2
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import scenes  # noqa: E402
+import ufo_config  # noqa: E402
+import ufo_pipeline  # noqa: E402
+import ufo_tokenizer  # noqa: E402
+from ufo_config import TaskConfig, UfoConfig  # noqa: E402
+from ufo_model import UfoViT, attend, grid_layout, resize_pos_embed  # noqa: E402
+
+CLS, SEP, PAD = 101, 102, 0
+MASK_ID = 30524
+GRID_TASKS = ("detection", "instance", "semantic")
+LABEL_SETS = {scenes.LABEL_SET: scenes.CLASSES, scenes.SEMANTIC_LABEL_SET: scenes.SEMANTIC_CLASSES}
+REPEAT = 3  # each object is matched to 3 grids
+POINT_COST = 5.0
+
+
+# ---------------------------------------------------------------------------------------------
+# configs and label sets
+
+
+def demo_config(width=256, layers=8, heads=4, size=448, name="ufo-demo"):
+    """The demo model: window layers with global layers at 1/3 and 2/3 depth, the last two layers
+    averaged (mean layers must be window layers: grid decoding skips global layers)."""
+    g = [layers // 3 - 1, 2 * layers // 3 - 1]
+    sem = "shapes-semantic"
+    tasks = {
+        "detection": TaskConfig(size, "bilinear", False, 5, 2 * size, 30, 1, nms="soft", label_set="shapes"),
+        "grounding": TaskConfig(224, "bicubic", False, 0, 448, 20, 1),
+        "caption": TaskConfig(224, "bicubic", False, 0, 0, 20, 2, 1.0, 0.7),
+        "instance": TaskConfig(size, "bilinear", True, 5, 0, 30, 1, nms="matrix", label_set="shapes"),
+        "semantic": TaskConfig(size, "bilinear", False, 5, 0, 30, 1, label_set=sem),
+    }
+    cfg = UfoConfig(name=name, embed_dim=width, num_heads=heads, head_dim=width // heads,
+                    ffn_dim=4 * width, num_layers=layers, global_layers=g,
+                    mean_layers=[layers - 2, layers - 1], img_size=size, tasks=tasks)
+    cfg.validate()
+    return cfg
+
+
+PRESETS = {
+    "demo": lambda: demo_config(256, 8, 4, 448),
+    "smoke": lambda: demo_config(64, 4, 2, 224, "ufo-demo-smoke"),
+}
+
+
+def install_label_sets():
+    """Let the reference pipeline (ufo_pipeline / ufo_json) find the demo label sets, which are
+    not files under engine/data/labels: wrap ufo_tokenizer.load_labels once."""
+    if getattr(ufo_tokenizer.load_labels, "_demo", False):
+        return
+    orig = ufo_tokenizer.load_labels
+
+    def load_labels(name):
+        return list(LABEL_SETS[name]) if name in LABEL_SETS else orig(name)
+
+    load_labels._demo = True
+    ufo_tokenizer.load_labels = load_labels
+
+
+def prompt(task, cfg, text=None):
+    install_label_sets()
+    return ufo_pipeline.prompt_for(task, cfg, text)
+
+
+# ---------------------------------------------------------------------------------------------
+# Hungarian assignment (no scipy here): shortest augmenting paths with potentials, O(n^2 m)
+
+
+def hungarian(cost):
+    """Minimum-cost assignment of every row to a distinct column (rows <= cols).
+    Returns col index per row."""
+    cost = np.asarray(cost, dtype=np.float64)
+    n, m = cost.shape
+    if n > m:
+        raise ValueError("hungarian: more rows than columns")
+    INF = float("inf")
+    u, v = np.zeros(n + 1), np.zeros(m + 1)
+    p = np.zeros(m + 1, dtype=np.int64)  # p[j] = row (1-based) matched to column j
+    way = np.zeros(m + 1, dtype=np.int64)
+    for i in range(1, n + 1):
+        p[0] = i
+        j0 = 0
+        minv = np.full(m + 1, INF)
+        used = np.zeros(m + 1, dtype=bool)
+        while True:
+            used[j0] = True
+            i0 = p[j0]
+            cur = cost[i0 - 1] - u[i0] - v[1:]
+            free = ~used[1:]
+            upd = free & (cur < minv[1:])
+            minv[1:][upd] = cur[upd]
+            way[1:][upd] = j0
+            cand = np.where(free, minv[1:], INF)
+            j1 = int(np.argmin(cand)) + 1
+            delta = cand[j1 - 1]
+            u[p[used]] += delta
+            v[used] -= delta
+            minv[1:][free] -= delta
+            j0 = j1
+            if p[j0] == 0:
+                break
+        while j0:
+            j1 = way[j0]
+            p[j0] = p[j1]
+            j0 = j1
+    col = np.zeros(n, dtype=np.int64)
+    for j in range(1, m + 1):
+        if p[j]:
+            col[p[j] - 1] = j - 1
+    return col
+
+
+def assign(refs, centres):
+    """Grid index for each target (targets = objects repeated REPEAT times; at most Q of them).
+    refs (Q, 2), centres (G, 2), both normalised (x, y). Returns (G,) grid indices."""
+    G = min(len(centres), len(refs))
+    if G == 0:
+        return np.zeros(0, dtype=np.int64)
+    cost = POINT_COST * np.abs(centres[:G, None, :] - refs[None, :, :]).sum(-1)  # PointsL1Cost
+    return hungarian(cost)
+
+
+# ---------------------------------------------------------------------------------------------
+# targets
+
+
+def bins(v, nb):
+    return int(min(max(round(v * nb), 0), nb))
+
+
+def grid_targets(task, sc, refs, nb, H, W):
+    """Per grid: target text (None = unsupervised) and, for masks, the object's bool mask."""
+    if task == "semantic":
+        objs = []
+        for c in np.unique(sc["semantic"]):
+            m = sc["semantic"] == c
+            objs.append({"name": scenes.SEMANTIC_CLASSES[int(c)], "mask": m, "box": scenes.mask_box(m)})
+    else:
+        objs = sc["objects"]
+    Q = len(refs)
+    rep = [o for _ in range(REPEAT) for o in objs]
+    centres = np.array([[(o["box"][0] + o["box"][2]) / (2.0 * W), (o["box"][1] + o["box"][3]) / (2.0 * H)]
+                        for o in rep]).reshape(-1, 2)
+    grid_of = assign(refs, centres)
+    neg = None if task == "semantic" else "background"  # seg §3.3: unmatched semseg grids unsupervised
+    texts, masks = [neg] * Q, [None] * Q
+    for g, q in enumerate(grid_of):
+        o = rep[g]
+        if task == "detection":
+            x1, y1, x2, y2 = o["box"]
+            cx, cy = (x1 + x2) / (2.0 * W), (y1 + y2) / (2.0 * H)
+            # inference §7.1 inverted: centre residual to the grid reference, shifted by 0.5
+            t = [bins(cx - refs[q][0] + 0.5, nb), bins(cy - refs[q][1] + 0.5, nb),
+                 bins((x2 - x1) / W, nb), bins((y2 - y1) / H, nb)]
+            texts[q] = o["name"] + "," + ",".join(str(v) for v in t)
+        else:
+            texts[q] = o["name"] + "," + "<MASK>" * 16
+            masks[q] = o["mask"]
+    return texts, masks
+
+
+def select_grids(texts, win, per_win, gen):
+    """Indices of the trained grids: per window, supervised positives first (a random subset if
+    more than per_win), then random negatives ("background"); unsupervised grids never."""
+    out = []
+    for w in torch.unique(win).tolist():
+        idx = torch.nonzero(win == w).flatten().tolist()
+        pos = [q for q in idx if texts[q] is not None and texts[q] != "background"]
+        neg = [q for q in idx if texts[q] == "background"]
+        pos = [pos[i] for i in torch.randperm(len(pos), generator=gen).tolist()][:per_win]
+        neg = [neg[i] for i in torch.randperm(len(neg), generator=gen).tolist()]
+        out.extend(sorted(pos + neg[: max(0, per_win - len(pos))]))
+    return out
+
+
+def tokenize_targets(texts, device):
+    """[CLS] pieces [SEP] [PAD]...: inputs = ids[:, :-1], targets = ids[:, 1:], weight 1 on real
+    target tokens (the [SEP] included), 0 on padding."""
+    tok = ufo_tokenizer.default_tokenizer()
+    enc = tok(list(texts), padding="longest", truncation=True, max_length=512, return_tensors="pt")
+    ids = enc["input_ids"].long()
+    w = enc["attention_mask"][:, 1:].float()
+    return ids[:, :-1].to(device), ids[:, 1:].to(device), w.to(device)
+
+
+# ---------------------------------------------------------------------------------------------
+# teacher-forced decoding with the inference caches
+
+
+def decode_teacher(model, ids, caches, skip_global):
+    """All positions of `ids` (N, L) at once: token t sits at position t (inference §6.1), sees
+    the per-layer prefix cache (grid token K/V or image K/V) and tokens 0..t (causal).
+    Returns the mean-layer features (N, L, C) and the tied logits (N, L, V)."""
+    cfg, bb = model.cfg, model.backbone
+    N, L = ids.shape
+    x = bb.embed(ids, 0)
+    causal = torch.full((L, L), float("-inf"), device=ids.device).triu(1)
+    acc = None
+    for i, layer in enumerate(bb.layers):
+        if skip_global and layer.is_global:  # global_only_image (§5.6)
+            continue
+        q, k, v = layer.qkv(x)
+        pk, pv = caches[i]
+        bias = torch.cat([torch.zeros(L, pk.shape[2], device=ids.device), causal], 1)
+        x = layer.finish(x, attend(q, torch.cat([pk, k], 2), torch.cat([pv, v], 2), bias))
+        if i in cfg.mean_layers:
+            acc = x if acc is None else acc + x
+    feat = acc * (1.0 / len(cfg.mean_layers))  # inference §0 item 8
+    logits = torch.matmul(feat, bb.embed.word_embeddings.weight.t())  # tied (§8.12)
+    return feat, logits
+
+
+# ---------------------------------------------------------------------------------------------
+# losses
+
+
+def token_loss(logits, targets, weights):
+    ce = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="none")
+    return (ce * weights.reshape(-1)).sum() / weights.sum().clamp(min=1.0)
+
+
+def mask_logits_4x(emb, fmap):
+    """seg §2.6-§2.7: emb (n, 16, C), fmap (n, Hp, Wp, C) -> (n, 4Hp, 4Wp): S = E F^T / sqrt(C),
+    pixel-shuffled (token j -> sub-row j // 4, sub-column j % 4)."""
+    n, Hp, Wp, C = fmap.shape
+    s = torch.einsum("njc,nhwc->njhw", emb, fmap) / math.sqrt(C)  # 1/sqrt(embed_dim) (seg §6.3)
+    return s.reshape(n, 4, 4, Hp, Wp).permute(0, 3, 1, 4, 2).reshape(n, 4 * Hp, 4 * Wp)
+
+
+def focal_dice(logits, target, alpha=0.25, gamma=2.0):
+    """Sigmoid focal loss (mean over pixels) and dice loss, per mask (n, h, w); soft targets ok."""
+    p = torch.sigmoid(logits)
+    ce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    pt = p * target + (1 - p) * (1 - target)
+    at = alpha * target + (1 - alpha) * (1 - target)
+    focal = (at * (1 - pt) ** gamma * ce).flatten(1).mean(1)
+    inter = (p * target).flatten(1).sum(1)
+    dice = 1 - (2 * inter + 1) / (p.flatten(1).sum(1) + target.flatten(1).sum(1) + 1)
+    return focal, dice
+
+
+def resample_mask(mask, h, w):
+    """Ground-truth bool mask -> area fraction at (h, w) (cv2 INTER_AREA)."""
+    return cv2.resize(mask.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA)
+
+
+# ---------------------------------------------------------------------------------------------
+# one task forward
+
+
+def preprocess_batch(cfg, task, images_rgb, device):
+    # same preprocessing as inference: the pipeline wants BGR like cv2.imread
+    xs = [ufo_pipeline.preprocess(np.ascontiguousarray(im[:, :, ::-1]), cfg, task)[0] for im in images_rgb]
+    return torch.stack(xs).to(device)
+
+
+def task_loss(model, task, batch, device, gen, per_win=10, mask_w=(20.0, 1.0)):
+    """Loss of one batch of scenes for one task. Returns (loss, dict of float parts)."""
+    cfg = model.cfg
+    tc = cfg.tasks[task]
+    if task == "grounding":
+        batch = [s for s in batch if s["refs"]]  # a scene may have no unambiguous object
+        if not batch:
+            return sum(p.sum() * 0 for p in model.parameters()), {"tok": 0.0}
+    B = len(batch)
+    img = preprocess_batch(cfg, task, [s["image"] for s in batch], device)
+    if task == "grounding":
+        texts_in, targets = [], []
+        for s in batch:
+            H, W = s["semantic"].shape
+            r = s["refs"][int(torch.randint(len(s["refs"]), (1,), generator=gen))]
+            x1, y1, x2, y2 = r["box"]
+            texts_in.append(r["text"])
+            nb = tc.num_bins
+            # inference §7.2 inverted (reference 0.5): v = cx * bins
+            targets.append(",".join(str(bins(v, nb)) for v in
+                                    ((x1 + x2) / (2 * W), (y1 + y2) / (2 * H), (x2 - x1) / W, (y2 - y1) / H)))
+        prompts = [prompt(task, cfg, t) for t in texts_in]
+    else:
+        prompts = [prompt(task, cfg)] * B
+        targets = [s["caption"] for s in batch] if task == "caption" else None
+    ids, mask = ufo_pipeline.tokenize(prompts)
+    ids, mask = ids.to(device), mask.to(device)
+    text_kv = model.text_forward(ids, mask)
+    S, ws = tc.input_size, cfg.window_size
+    Hp = Wp = S // cfg.patch_size
+    x0 = model.patch_forward(img)
+    parts = {}
+    if task not in GRID_TASKS:
+        img_kv, _, _ = model.img_forward(x0, text_kv, mask, None)
+        tin, tout, w = tokenize_targets(targets, device)
+        _, logits = decode_teacher(model, tin, img_kv, skip_global=False)  # §6.1: all image K/V
+        loss = token_loss(logits, tout, w)
+        parts["tok"] = float(loss.detach())
+        return loss, parts
+    ref, win, (gh, gw) = grid_layout(Hp, Wp, ws, tc.grid_per_window)
+    ref, win = ref.to(device), win.to(device)
+    gpos = resize_pos_embed(model.backbone.pos_embed, (gh, gw)).reshape(gh * gw, -1)  # §5.5
+    img_kv, feats, fmap = model.img_forward(x0, text_kv, mask, ref)
+    nw = ((Hp + ws - 1) // ws) * ((Wp + ws - 1) // ws)
+    grid_kv = model.grid_forward(gpos, feats, img_kv, win, nw)
+    Q = ref.shape[0]
+    rows, texts, gt_masks, row_img = [], [], [], []
+    refs_np = ref.cpu().numpy()
+    for b, s in enumerate(batch):
+        H, W = s["semantic"].shape
+        t, m = grid_targets(task, s, refs_np, tc.num_bins, H, W)
+        for q in select_grids(t, win.cpu(), per_win, gen):
+            rows.append(b * Q + q)
+            texts.append(t[q])
+            gt_masks.append(m[q])
+            row_img.append(b)
+    if not rows:
+        zero = sum(p.sum() * 0 for p in model.parameters())
+        return zero, {"tok": 0.0}
+    sel = torch.tensor(rows, device=device)
+    caches = [None if c is None else (c[0][sel], c[1][sel]) for c in grid_kv]
+    tin, tout, w = tokenize_targets(texts, device)
+    feat, logits = decode_teacher(model, tin, caches, skip_global=True)
+    loss = token_loss(logits, tout, w)
+    parts["tok"] = float(loss.detach())
+    if task in ("instance", "semantic"):
+        emb, which = [], []
+        for r, m in enumerate(gt_masks):
+            pos = torch.nonzero(tout[r] == MASK_ID).flatten()  # target is <MASK> (seg §6.1)
+            if m is not None and len(pos) == 16:
+                emb.append(feat[r, pos])
+                which.append(r)
+        if which:
+            img_of = torch.tensor([row_img[r] for r in which], device=device)
+            lg = mask_logits_4x(torch.stack(emb).float(), fmap[img_of].float())
+            tgt = np.stack([resample_mask(gt_masks[r], lg.shape[1], lg.shape[2]) for r in which])
+            fl, dl = focal_dice(lg, torch.from_numpy(tgt).to(device))
+            fl, dl = fl.mean(), dl.mean()
+            loss = loss + mask_w[0] * fl + mask_w[1] * dl
+            parts["focal"], parts["dice"] = float(fl.detach()), float(dl.detach())
+    return loss, parts
+
+
+# ---------------------------------------------------------------------------------------------
+# model, export
+
+
+def init_weights(model, seed=0):
+    """Fresh weights: truncated normal 0.02 for linear / embedding / position tables (ViT
+    practice), zero biases, unit LayerNorm, zero rel-pos tables."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("bias") or "rel_pos" in name:
+                p.zero_()
+            elif "LayerNorm.weight" in name or ".ln" in name:
+                p.fill_(1.0)
+            else:
+                p.copy_(torch.randn(p.shape, generator=g).clamp_(-2, 2) * 0.02)
+    return model
+
+
+def state_dict_for_export(model, dtype=torch.float16):
+    out = {}
+    for k, v in model.state_dict().items():
+        v = v.detach().cpu()
+        out[k] = v.contiguous() if not v.is_floating_point() else v.to(dtype).contiguous()
+    return out
+
+
+def export(model, path, dtype=torch.float16):
+    """The project's model file (docs/model-format.md): official tensor names, F16, metadata
+    ufo.format "1", ufo.config, ufo.vocab and ufo.labels.<set> for every set a task uses."""
+    from safetensors.torch import save_file
+
+    cfg = model.cfg
+    with open(ufo_tokenizer.DEFAULT_VOCAB, encoding="utf-8") as f:
+        vocab = f.read()
+    meta = {"ufo.format": "1", "ufo.config": cfg.to_json(), "ufo.vocab": vocab}
+    for t in cfg.tasks.values():
+        if t.label_set:
+            meta["ufo.labels." + t.label_set] = "\n".join(LABEL_SETS[t.label_set]) + "\n"
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    save_file(state_dict_for_export(model, dtype), path, metadata=meta)
+    return path
+
+
+def load_model_file(path, device="cpu"):
+    """Read a model file written by `export` back into a float32 UfoViT (strict)."""
+    from safetensors import safe_open
+
+    with safe_open(path, "pt") as f:
+        meta = f.metadata()
+        sd = {k: f.get_tensor(k) for k in f.keys()}
+    if meta.get("ufo.format") != "1":
+        raise ValueError(f"{path}: not a ufo.format 1 model file")
+    cfg = UfoConfig.from_json(meta["ufo.config"])
+    m = UfoViT(cfg)
+    sd = {k: (v.float() if v.is_floating_point() else v) for k, v in sd.items()}
+    m.load_state_dict(sd, strict=True)
+    return m.to(device).eval(), meta
+
+
+# ---------------------------------------------------------------------------------------------
+# training loop
+
+
+DEFAULT_MIX = "detection:2,instance:2,semantic:1,caption:1,grounding:1"
+
+
+def parse_mix(text):
+    out = []
+    for part in text.split(","):
+        name, _, w = part.partition(":")
+        if name not in ufo_config.TASKS:
+            raise ValueError(f"unknown task {name!r} in --tasks")
+        out.extend([name] * int(w or 1))
+    return out
+
+
+def lr_at(step, total, base, warmup):
+    if step < warmup:
+        return base * (step + 1) / warmup
+    t = (step - warmup) / max(1, total - warmup)
+    return base * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))  # cosine to 0
+
+
+def autocast(device):
+    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def _make_batch(args):
+    seeds, size = args
+    return [scenes.scene(s, size, size) for s in seeds]
+
+
+class SceneLoader:
+    """Scenes of each step, made by `workers` processes a few steps ahead (0: in this process)."""
+
+    def __init__(self, seeds_of, start, steps, size, workers):
+        self.seeds_of, self.size, self.next_step, self.steps = seeds_of, size, start, steps
+        self.pool, self.queue = None, []
+        if workers > 0:
+            import multiprocessing as mp
+
+            self.pool = mp.get_context("spawn").Pool(workers)
+            for _ in range(2 * workers):
+                self._submit()
+
+    def _submit(self):
+        if self.next_step < self.steps:
+            args = (self.seeds_of(self.next_step), self.size)
+            self.queue.append(self.pool.apply_async(_make_batch, (args,)))
+            self.next_step += 1
+
+    def next(self):
+        if self.pool is None:
+            data = _make_batch((self.seeds_of(self.next_step), self.size))
+            self.next_step += 1
+            return data
+        data = self.queue.pop(0).get()
+        self._submit()
+        return data
+
+    def close(self):
+        if self.pool is not None:
+            self.pool.close()
+            self.pool.join()
+
+
+def train(cfg, steps, out, batch=8, lr=5e-4, wd=0.05, warmup=500, mix=DEFAULT_MIX, seed=0,
+          device=None, per_win=10, ckpt_every=1000, log_every=50, resume=None, fixed_seeds=None,
+          workers=0, log=print):
+    """Train; returns the model and the list of (step, task, loss). `fixed_seeds` (list) trains
+    on the same scenes every step (smoke test)."""
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    torch.manual_seed(seed)
+    model = init_weights(UfoViT(cfg), seed).to(device).train()
+    decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "rel_pos" not in n]
+    other = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "rel_pos" not in n)]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": wd}, {"params": other, "weight_decay": 0.0}],
+                            lr=lr, betas=(0.9, 0.999))
+    start = 0
+    if resume:
+        ck = torch.load(resume, map_location=device, weights_only=False)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        start = ck["step"]
+    tasks = parse_mix(mix)
+    gen = torch.Generator().manual_seed(seed)
+    size = cfg.tasks["detection"].input_size
+    history = []
+    os.makedirs(out, exist_ok=True)
+
+    def seeds_of(step):
+        if fixed_seeds is not None:
+            return list(fixed_seeds)
+        # train seeds walk through the split without repetition
+        return scenes.split_seeds("train", batch, (step * batch) % (scenes.TEST_SEED0 - batch))
+
+    loader = SceneLoader(seeds_of, start, steps, size, workers)
+    t0 = time.time()
+    for step in range(start, steps):
+        task = tasks[step % len(tasks)]
+        data = loader.next()
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, steps, lr, warmup)
+        with autocast(device):
+            loss, parts = task_loss(model, task, data, device, gen, per_win)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        loss = loss.detach()
+        history.append((step, task, float(loss)))
+        if log_every and (step % log_every == 0 or step == steps - 1):
+            log(json.dumps({"step": step, "task": task, "loss": round(float(loss), 4),
+                            **{k: round(v, 4) for k, v in parts.items()},
+                            "lr": opt.param_groups[0]["lr"], "s": round(time.time() - t0, 1)}))
+        if ckpt_every and ((step + 1) % ckpt_every == 0 or step == steps - 1):
+            torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step + 1,
+                        "config": cfg.to_json()}, os.path.join(out, "checkpoint.pth"))
+    loader.close()
+    return model, history
+
+
+def main():
+    ap = argparse.ArgumentParser(description="train the demo UFO-ViT model on procedural scenes")
+    ap.add_argument("--preset", default="demo", choices=sorted(PRESETS))
+    ap.add_argument("--steps", type=int, default=20000)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--lr", type=float, default=5e-4)
+    ap.add_argument("--warmup", type=int, default=500)
+    ap.add_argument("--tasks", default=DEFAULT_MIX, help="task:weight,... (round robin)")
+    ap.add_argument("--grids-per-window", type=int, default=10)
+    ap.add_argument("--device", default=None)
+    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
+    ap.add_argument("--workers", type=int, default=-1, help="scene processes (-1: 6 on GPU, 0 on CPU)")
+    ap.add_argument("--out", default="runs/demo")
+    ap.add_argument("--resume", default=None)
+    ap.add_argument("--export", default="models/ufo-demo.safetensors")
+    ap.add_argument("--log-every", type=int, default=50)
+    ap.add_argument("--ckpt-every", type=int, default=1000)
+    a = ap.parse_args()
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    cfg = PRESETS[a.preset]()
+    dev = a.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    workers = a.workers if a.workers >= 0 else (6 if dev.startswith("cuda") else 0)
+    model, _ = train(cfg, a.steps, a.out, a.batch, a.lr, warmup=a.warmup, mix=a.tasks, device=dev,
+                     per_win=a.grids_per_window, ckpt_every=a.ckpt_every, log_every=a.log_every,
+                     resume=a.resume, workers=workers)
+    path = export(model.float(), a.export)
+    print(f"exported {path}: {os.path.getsize(path)} bytes")
+
+
+if __name__ == "__main__":
+    main()
