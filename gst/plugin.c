@@ -38,5 +38,5 @@ static gboolean plugin_init(GstPlugin *plugin)
 }
 
 GST_PLUGIN_DEFINE(GST_VERSION_MAJOR, GST_VERSION_MINOR, ufo,
-                  "UFO-ViT detection, grounding, captioning and segmentation", plugin_init,
-                  VERSION, "LGPL", PACKAGE, "https://github.com/nnnth/UFO")
+                  "UFO-ViT detection, grounding, captioning and segmentation", plugin_init, VERSION,
+                  "LGPL", PACKAGE, "https://github.com/nnnth/UFO")

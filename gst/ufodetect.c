@@ -14,7 +14,8 @@
  * ## Example launch line
  * |[
  * gst-launch-1.0 filesrc location=in.mp4 ! decodebin ! videoconvert ! \
- *     ufodetect model=ufo-vit-b.safetensors threshold=0.4 ! ufooverlay ! videoconvert ! autovideosink
+ *     ufodetect model=ufo-vit-b.safetensors threshold=0.4 ! ufooverlay ! videoconvert !
+ * autovideosink
  * ]|
  *
  * Since: 0.1
@@ -89,8 +90,9 @@ static void gst_ufo_detect_class_init(GstUfoDetectClass *klass)
    */
   g_object_class_install_property(
       gobject_class, PROP_TASK,
-      g_param_spec_enum("task", "Task", "What to infer: detection, grounding (needs 'prompt') or "
-                                        "caption",
+      g_param_spec_enum("task", "Task",
+                        "What to infer: detection, grounding (needs 'prompt') or "
+                        "caption",
                         GST_TYPE_UFO_DETECT_TASK, DEFAULT_TASK,
                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
   /**
@@ -107,8 +109,8 @@ static void gst_ufo_detect_class_init(GstUfoDetectClass *klass)
                           "Text to ground (task=grounding, required); UTF-8, takes effect on the "
                           "next inferred frame",
                           DEFAULT_PROMPT,
-                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-                              GST_PARAM_MUTABLE_PLAYING | GST_PARAM_CONTROLLABLE));
+                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING |
+                              GST_PARAM_CONTROLLABLE));
 
   gst_element_class_set_static_metadata(
       element_class, "UFO-ViT detector", "Filter/Analyzer/Video",

@@ -81,8 +81,8 @@ void gst_ufo_yuv420_to_rgb(const guint8 *y, gint y_stride, const guint8 *u, cons
   }
 }
 
-gboolean gst_ufo_frame_to_image(const GstVideoFrame *frame, GstUfoScratch *scratch,
-                                UfoImage *image, GError **error)
+gboolean gst_ufo_frame_to_image(const GstVideoFrame *frame, GstUfoScratch *scratch, UfoImage *image,
+                                GError **error)
 {
   const GstVideoInfo *info = &frame->info;
   const GstVideoFormat f = GST_VIDEO_INFO_FORMAT(info);
@@ -106,24 +106,23 @@ gboolean gst_ufo_frame_to_image(const GstVideoFrame *frame, GstUfoScratch *scrat
     scratch->size = need;
   }
   const GstVideoColorimetry *c = &info->colorimetry;
-  const GstVideoColorMatrix m = (c->matrix == GST_VIDEO_COLOR_MATRIX_BT709 ||
-                                 c->matrix == GST_VIDEO_COLOR_MATRIX_BT2020 ||
-                                 c->matrix == GST_VIDEO_COLOR_MATRIX_SMPTE240M ||
-                                 c->matrix == GST_VIDEO_COLOR_MATRIX_FCC)
-                                    ? c->matrix
-                                    : GST_VIDEO_COLOR_MATRIX_BT601;
+  const GstVideoColorMatrix m =
+      (c->matrix == GST_VIDEO_COLOR_MATRIX_BT709 || c->matrix == GST_VIDEO_COLOR_MATRIX_BT2020 ||
+       c->matrix == GST_VIDEO_COLOR_MATRIX_SMPTE240M || c->matrix == GST_VIDEO_COLOR_MATRIX_FCC)
+          ? c->matrix
+          : GST_VIDEO_COLOR_MATRIX_BT601;
   const GstVideoColorRange r =
       c->range == GST_VIDEO_COLOR_RANGE_0_255 ? c->range : GST_VIDEO_COLOR_RANGE_16_235;
   const guint8 *yp = GST_VIDEO_FRAME_PLANE_DATA(frame, 0);
   const gint ys = GST_VIDEO_FRAME_PLANE_STRIDE(frame, 0);
   if (f == GST_VIDEO_FORMAT_I420) {
-    gst_ufo_yuv420_to_rgb(yp, ys, GST_VIDEO_FRAME_PLANE_DATA(frame, 1),
-                          GST_VIDEO_FRAME_PLANE_DATA(frame, 2), GST_VIDEO_FRAME_PLANE_STRIDE(frame, 1),
-                          1, w, h, m, r, scratch->data, stride);
+    gst_ufo_yuv420_to_rgb(
+        yp, ys, GST_VIDEO_FRAME_PLANE_DATA(frame, 1), GST_VIDEO_FRAME_PLANE_DATA(frame, 2),
+        GST_VIDEO_FRAME_PLANE_STRIDE(frame, 1), 1, w, h, m, r, scratch->data, stride);
   } else {
     const guint8 *uv = GST_VIDEO_FRAME_PLANE_DATA(frame, 1);
-    gst_ufo_yuv420_to_rgb(yp, ys, uv, uv + 1, GST_VIDEO_FRAME_PLANE_STRIDE(frame, 1), 2, w, h, m,
-                          r, scratch->data, stride);
+    gst_ufo_yuv420_to_rgb(yp, ys, uv, uv + 1, GST_VIDEO_FRAME_PLANE_STRIDE(frame, 1), 2, w, h, m, r,
+                          scratch->data, stride);
   }
   image->format = UFO_PIXEL_RGB;
   image->data = scratch->data;

@@ -22,8 +22,8 @@ gboolean gst_ufo_frame_format_supported(GstVideoFormat format);
  * they are; I420 and NV12 are converted to packed RGB in *scratch using the frame's colorimetry
  * (matrix BT.601 unless the caps say BT.709/BT.2020, range limited unless the caps say full).
  * image->data stays valid while the frame is mapped and scratch is untouched. */
-gboolean gst_ufo_frame_to_image(const GstVideoFrame *frame, GstUfoScratch *scratch,
-                                UfoImage *image, GError **error);
+gboolean gst_ufo_frame_to_image(const GstVideoFrame *frame, GstUfoScratch *scratch, UfoImage *image,
+                                GError **error);
 
 /* The conversion itself, exposed for tests: planar/semi-planar 4:2:0 YUV → packed RGB. */
 void gst_ufo_yuv420_to_rgb(const guint8 *y, gint y_stride, const guint8 *u, const guint8 *v,

@@ -314,16 +314,15 @@ gdouble gst_ufo_infer_get_mask_threshold(GstUfoInfer *self)
 
 /* ---- lifecycle ---- */
 
-static gboolean parse_filter(GstUfoInfer *self, const gchar *class_thresholds,
-                             const gchar *classes)
+static gboolean parse_filter(GstUfoInfer *self, const gchar *class_thresholds, const gchar *classes)
 {
   GstUfoInferPrivate *p = PRIV(self);
   g_autoptr(GError) err = NULL;
   if (!gst_ufo_filter_set_class_thresholds(&p->filter, class_thresholds, &err) ||
       !gst_ufo_filter_set_classes(&p->filter, classes, &err)) {
     GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("Invalid class list: %s.", err->message),
-                      ("class-thresholds='%s' classes='%s'", class_thresholds ? class_thresholds : "",
-                       classes ? classes : ""));
+                      ("class-thresholds='%s' classes='%s'",
+                       class_thresholds ? class_thresholds : "", classes ? classes : ""));
     return FALSE;
   }
   return TRUE;
@@ -395,8 +394,7 @@ static gboolean gst_ufo_infer_start(GstBaseTransform *trans)
     goto no_prompt;
   if (!parse_filter(self, class_thresholds, classes))
     goto fail;
-  GST_CAT_INFO_OBJECT(CAT(self), self, "loaded model '%s' for task %s", path,
-                      ufo_task_name(task));
+  GST_CAT_INFO_OBJECT(CAT(self), self, "loaded model '%s' for task %s", path, ufo_task_name(task));
   return TRUE;
 
   /* ERRORS */
@@ -420,8 +418,8 @@ invalid_model:
   goto fail;
 task_unsupported:
   GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS,
-                    ("Model \"%s\" cannot do task '%s' (it has no head or label set for it).",
-                     path, ufo_task_name(task)),
+                    ("Model \"%s\" cannot do task '%s' (it has no head or label set for it).", path,
+                     ufo_task_name(task)),
                     (NULL));
   goto fail;
 no_prompt:
@@ -461,7 +459,9 @@ static gboolean create_session(GstUfoInfer *self)
       goto no_gpu;
     goto no_session;
   }
-  GST_CAT_INFO_OBJECT(CAT(self), self, "device=%s: using %s", asked == GST_UFO_DEVICE_AUTO ? "auto" : (asked == GST_UFO_DEVICE_CPU ? "cpu" : "cuda"),
+  GST_CAT_INFO_OBJECT(CAT(self), self, "device=%s: using %s",
+                      asked == GST_UFO_DEVICE_AUTO ? "auto"
+                                                   : (asked == GST_UFO_DEVICE_CPU ? "cpu" : "cuda"),
                       o.device == UFO_DEVICE_CUDA ? "CUDA" : "the CPU");
   return TRUE;
 
@@ -477,8 +477,7 @@ no_session:
   return FALSE;
 }
 
-static gboolean gst_ufo_infer_set_caps(GstBaseTransform *trans, GstCaps *incaps,
-                                       GstCaps *outcaps)
+static gboolean gst_ufo_infer_set_caps(GstBaseTransform *trans, GstCaps *incaps, GstCaps *outcaps)
 {
   GstUfoInfer *self = GST_UFO_INFER(trans);
   GstUfoInferPrivate *p = PRIV(self);
@@ -563,17 +562,15 @@ static GstUfoResults *infer_frame(GstUfoInfer *self, GstBuffer *buf, const Snaps
   gst_video_frame_unmap(&frame);
   if (!ok)
     goto run_failed;
-  GstUfoResults *res =
-      gst_ufo_results_from_engine(result, GST_VIDEO_INFO_WIDTH(&p->info),
-                                  GST_VIDEO_INFO_HEIGHT(&p->info), &p->filter,
-                                  s->task == UFO_TASK_GROUNDING ? s->prompt : NULL);
+  GstUfoResults *res = gst_ufo_results_from_engine(
+      result, GST_VIDEO_INFO_WIDTH(&p->info), GST_VIDEO_INFO_HEIGHT(&p->info), &p->filter,
+      s->task == UFO_TASK_GROUNDING ? s->prompt : NULL);
   ufo_result_free(result);
   return res;
 
   /* ERRORS */
 map_failed:
-  GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Could not map the video frame for reading."),
-                    (NULL));
+  GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Could not map the video frame for reading."), (NULL));
   return NULL;
 run_failed:
   GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Inference failed on a frame."), ("%s", err->message));
@@ -638,8 +635,8 @@ static GstFlowReturn gst_ufo_infer_transform_ip(GstBaseTransform *trans, GstBuff
     gst_ufo_results_add_roi_metas(res, buf, s.unique_id, p->model_name);
   GstUfoMeta *meta =
       gst_buffer_add_ufo_meta(buf, res, s.unique_id, task_name, inferred, result_pts);
-  GST_CAT_LOG_OBJECT(CAT(self), self, "frame %" G_GUINT64_FORMAT ": inferred=%d, %u objects",
-                     index, inferred, meta ? gst_ufo_meta_get_n_objects(meta) : 0u);
+  GST_CAT_LOG_OBJECT(CAT(self), self, "frame %" G_GUINT64_FORMAT ": inferred=%d, %u objects", index,
+                     inferred, meta ? gst_ufo_meta_get_n_objects(meta) : 0u);
 
 done:
   g_clear_pointer(&res, gst_ufo_results_unref);
@@ -696,18 +693,18 @@ static void gst_ufo_infer_class_init(GstUfoInferClass *klass)
    */
   g_object_class_install_property(
       gobject_class, PROP_DEVICE,
-      g_param_spec_enum("device", "Device", "Inference device: auto (CUDA if usable, else CPU), "
-                                            "cpu or cuda (error when no GPU is usable)",
+      g_param_spec_enum("device", "Device",
+                        "Inference device: auto (CUDA if usable, else CPU), "
+                        "cpu or cuda (error when no GPU is usable)",
                         GST_TYPE_UFO_DEVICE, DEFAULT_DEVICE, ready));
   /**
    * GstUfoInfer:gpu-id:
    *
    * Since: 0.1
    */
-  g_object_class_install_property(
-      gobject_class, PROP_GPU_ID,
-      g_param_spec_int("gpu-id", "GPU id", "CUDA device index (0..63)", 0, 63, DEFAULT_GPU_ID,
-                       ready));
+  g_object_class_install_property(gobject_class, PROP_GPU_ID,
+                                  g_param_spec_int("gpu-id", "GPU id", "CUDA device index (0..63)",
+                                                   0, 63, DEFAULT_GPU_ID, ready));
   /**
    * GstUfoInfer:threads:
    *
@@ -757,9 +754,10 @@ static void gst_ufo_infer_class_init(GstUfoInferClass *klass)
    */
   g_object_class_install_property(
       gobject_class, PROP_MAX_DETECTIONS,
-      g_param_spec_uint("max-detections", "Max detections",
-                        "Most objects per frame, highest scores first (0 = no cap, max 10000)", 0,
-                        10000, DEFAULT_MAX_DETECTIONS, playing));
+      g_param_spec_uint(
+          "max-detections", "Max detections",
+          "Most objects per frame, highest scores first (0 = the model default, max 10000)", 0,
+          10000, DEFAULT_MAX_DETECTIONS, playing));
   /**
    * GstUfoInfer:nms-iou:
    *
@@ -840,10 +838,10 @@ static void gst_ufo_infer_class_init(GstUfoInferClass *klass)
                            DEFAULT_ATTACH_ROI_META, playing));
 
   GstCaps *caps = gst_caps_from_string(GST_UFO_INFER_CAPS);
-  gst_element_class_add_pad_template(element_class,
-                                     gst_pad_template_new("sink", GST_PAD_SINK, GST_PAD_ALWAYS, caps));
-  gst_element_class_add_pad_template(element_class,
-                                     gst_pad_template_new("src", GST_PAD_SRC, GST_PAD_ALWAYS, caps));
+  gst_element_class_add_pad_template(
+      element_class, gst_pad_template_new("sink", GST_PAD_SINK, GST_PAD_ALWAYS, caps));
+  gst_element_class_add_pad_template(
+      element_class, gst_pad_template_new("src", GST_PAD_SRC, GST_PAD_ALWAYS, caps));
   gst_caps_unref(caps);
 
   bt_class->start = GST_DEBUG_FUNCPTR(gst_ufo_infer_start);

@@ -154,7 +154,7 @@ gboolean gst_ufo_results_is_sealed(const GstUfoResults *results)
   G_STMT_START                                                                                     \
   {                                                                                                \
     if (gst_ufo_results_is_sealed(r)) {                                                            \
-      GST_WARNING("%s: GstUfoResults is sealed (already attached to a buffer)", G_STRFUNC);       \
+      GST_WARNING("%s: GstUfoResults is sealed (already attached to a buffer)", G_STRFUNC);        \
       return (val);                                                                                \
     }                                                                                              \
   }                                                                                                \
@@ -273,8 +273,7 @@ gboolean gst_ufo_results_set_semantic_map(GstUfoResults *results, GstVideoFormat
                        FALSE);
   gint bpp = format == GST_VIDEO_FORMAT_GRAY8 ? 1 : 2;
   g_return_val_if_fail(width > 0 && height > 0 && stride >= width * bpp, FALSE);
-  g_return_val_if_fail(g_bytes_get_size(data) >= (gsize)stride * (height - 1) + width * bpp,
-                       FALSE);
+  g_return_val_if_fail(g_bytes_get_size(data) >= (gsize)stride * (height - 1) + width * bpp, FALSE);
   g_clear_pointer(&results->sem_data, g_bytes_unref);
   g_clear_pointer(&results->class_names, g_strfreev);
   results->sem_format = format;
@@ -417,8 +416,8 @@ static void ufo_meta_free(GstMeta *meta, GstBuffer *buffer)
   g_clear_pointer(&m->results, gst_ufo_results_unref);
 }
 
-static gboolean ufo_meta_transform(GstBuffer *dest, GstMeta *meta, GstBuffer *buffer,
-                                   GQuark type, gpointer data)
+static gboolean ufo_meta_transform(GstBuffer *dest, GstMeta *meta, GstBuffer *buffer, GQuark type,
+                                   gpointer data)
 {
   GstUfoMeta *src = (GstUfoMeta *)meta;
   gint width = src->width, height = src->height;
@@ -629,9 +628,9 @@ gboolean gst_ufo_meta_get_mask(const GstUfoMeta *meta, guint index, gint *width,
  *
  * Since: 0.1
  */
-gboolean gst_ufo_meta_get_semantic_map(const GstUfoMeta *meta, GstVideoFormat *format,
-                                       gint *width, gint *height, gint *stride,
-                                       const guint8 **data, GstUfoRect *rect, guint *n_classes,
+gboolean gst_ufo_meta_get_semantic_map(const GstUfoMeta *meta, GstVideoFormat *format, gint *width,
+                                       gint *height, gint *stride, const guint8 **data,
+                                       GstUfoRect *rect, guint *n_classes,
                                        const gchar *const **class_names)
 {
   g_return_val_if_fail(meta != NULL, FALSE);

@@ -53,8 +53,8 @@ static UfoModel *load(const gchar *spec, GError **error)
     return NULL;
   }
   if (parts[1] && !g_ascii_string_to_unsigned(parts[1], 10, 0, G_MAXUINT64, &seed, NULL)) {
-    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "model '%s': seed '%s' is not a number",
-                spec, parts[1]);
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "model '%s': seed '%s' is not a number", spec,
+                parts[1]);
     return NULL;
   }
   return ufo_model_new_random(parts[0], seed, error);

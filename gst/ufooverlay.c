@@ -15,8 +15,9 @@
  *
  * ## Example launch line
  * |[
- * gst-launch-1.0 filesrc location=in.mp4 ! decodebin ! videoconvert ! ufodetect model=m.safetensors ! \
- *     ufooverlay line-width=3 min-score=0.3 ! videoconvert ! x264enc ! mp4mux ! filesink location=out.mp4
+ * gst-launch-1.0 filesrc location=in.mp4 ! decodebin ! videoconvert ! ufodetect model=m.safetensors
+ * ! \ ufooverlay line-width=3 min-score=0.3 ! videoconvert ! x264enc ! mp4mux ! filesink
+ * location=out.mp4
  * ]|
  *
  * Since: 0.1
@@ -264,10 +265,17 @@ static void scene_add_ufo_meta(GstUfoOverlay *self, Scene *sc, GstUfoMeta *m, gd
   const guint n = gst_ufo_meta_get_n_objects(m);
   for (guint i = 0; i < n; i++) {
     GstUfoObject o;
-    if (!gst_ufo_meta_get_object(m, i, &o) || !keep_object(self, min_score, o.label_id, o.label, o.score))
+    if (!gst_ufo_meta_get_object(m, i, &o) ||
+        !keep_object(self, min_score, o.label_id, o.label, o.score))
       continue;
-    UfoOverlayObject oo = {.class_id = o.label_id, .label = o.label, .score = o.score,
-                           .x = o.x, .y = o.y, .w = o.w, .h = o.h, .track_id = o.track_id};
+    UfoOverlayObject oo = {.class_id = o.label_id,
+                           .label = o.label,
+                           .score = o.score,
+                           .x = o.x,
+                           .y = o.y,
+                           .w = o.w,
+                           .h = o.h,
+                           .track_id = o.track_id};
     gint mask_index = -1;
     UfoOverlayMask mk;
     GstUfoRect r;
@@ -335,8 +343,13 @@ static void scene_add_roi_metas(GstUfoOverlay *self, Scene *sc, GstBuffer *buf, 
     gint track_id = 0;
     if (track)
       gst_structure_get_int(track, "id", &track_id);
-    UfoOverlayObject oo = {.class_id = label_id, .label = label, .score = score, .x = roi->x,
-                           .y = roi->y, .w = roi->w, .h = roi->h,
+    UfoOverlayObject oo = {.class_id = label_id,
+                           .label = label,
+                           .score = score,
+                           .x = roi->x,
+                           .y = roi->y,
+                           .w = roi->w,
+                           .h = roi->h,
                            .track_id = track_id > 0 ? (guint64)track_id : 0};
     gint none = -1;
     g_array_append_val(sc->objects, oo);
@@ -357,38 +370,44 @@ static GstVideoOverlayComposition *render(const UfoOverlayStyle *style, Scene *s
     g_array_index(sc->objects, UfoOverlayObject, i).mask =
         mi >= 0 ? &g_array_index(sc->masks, UfoOverlayMask, mi) : NULL;
   }
-  cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
-  if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) {
-    cairo_surface_destroy(s);
-    return NULL;
-  }
-  cairo_t *cr = cairo_create(s);
-  for (guint i = 0; i < sc->semantics->len; i++)
-    if (style->draw_masks)
-      ufo_overlay_draw_semantic(cr, style, &g_array_index(sc->semantics, UfoOverlaySemantic, i));
   UfoOverlayFrame frame = {.width = w,
                            .height = h,
                            .objects = (const UfoOverlayObject *)sc->objects->data,
                            .n_objects = (int)sc->objects->len,
                            .semantic = NULL,
                            .caption = sc->caption->len ? sc->caption->str : NULL};
+  /* only the part of the frame that gets paint is rasterised and blended (semantic maps
+   * usually cover the whole frame) */
+  gint bx = 0, by = 0, bw = w, bh = h;
+  if (!sc->semantics->len && !ufo_overlay_frame_bounds(style, &frame, &bx, &by, &bw, &bh))
+    return NULL;
+  cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, bw, bh);
+  if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) {
+    cairo_surface_destroy(s);
+    return NULL;
+  }
+  cairo_t *cr = cairo_create(s);
+  cairo_translate(cr, -bx, -by);
+  for (guint i = 0; i < sc->semantics->len; i++)
+    if (style->draw_masks)
+      ufo_overlay_draw_semantic(cr, style, &g_array_index(sc->semantics, UfoOverlaySemantic, i));
   ufo_overlay_draw_frame(cr, style, &frame);
   cairo_destroy(cr);
   cairo_surface_flush(s);
 
   const gint stride = cairo_image_surface_get_stride(s);
-  GstBuffer *pix = gst_buffer_new_wrapped_full(GST_MEMORY_FLAG_READONLY,
-                                               cairo_image_surface_get_data(s), (gsize)stride * h,
-                                               0, (gsize)stride * h, s, free_surface);
+  GstBuffer *pix =
+      gst_buffer_new_wrapped_full(GST_MEMORY_FLAG_READONLY, cairo_image_surface_get_data(s),
+                                  (gsize)stride * h, 0, (gsize)stride * h, s, free_surface);
   gsize offset[GST_VIDEO_MAX_PLANES] = {0};
   gint strides[GST_VIDEO_MAX_PLANES] = {stride};
   /* cairo ARGB32 is native-endian premultiplied: BGRA on little endian, ARGB on big endian,
    * which is what GST_VIDEO_OVERLAY_COMPOSITION_FORMAT_RGB names */
   gst_buffer_add_video_meta_full(pix, GST_VIDEO_FRAME_FLAG_NONE,
-                                 GST_VIDEO_OVERLAY_COMPOSITION_FORMAT_RGB, w, h, 1, offset,
+                                 GST_VIDEO_OVERLAY_COMPOSITION_FORMAT_RGB, bw, bh, 1, offset,
                                  strides);
   GstVideoOverlayRectangle *rect = gst_video_overlay_rectangle_new_raw(
-      pix, 0, 0, (guint)w, (guint)h, GST_VIDEO_OVERLAY_FORMAT_FLAG_PREMULTIPLIED_ALPHA);
+      pix, bx, by, (guint)bw, (guint)bh, GST_VIDEO_OVERLAY_FORMAT_FLAG_PREMULTIPLIED_ALPHA);
   gst_buffer_unref(pix);
   GstVideoOverlayComposition *comp = gst_video_overlay_composition_new(rect);
   gst_video_overlay_rectangle_unref(rect);
@@ -402,9 +421,9 @@ static gboolean downstream_composites(GstUfoOverlay *self)
   if (!caps)
     return FALSE;
   GstQuery *q = gst_query_new_allocation(caps, FALSE);
-  gboolean ok = gst_pad_peer_query(GST_BASE_TRANSFORM_SRC_PAD(self), q) &&
-                gst_query_find_allocation_meta(q, GST_VIDEO_OVERLAY_COMPOSITION_META_API_TYPE,
-                                               NULL);
+  gboolean ok =
+      gst_pad_peer_query(GST_BASE_TRANSFORM_SRC_PAD(self), q) &&
+      gst_query_find_allocation_meta(q, GST_VIDEO_OVERLAY_COMPOSITION_META_API_TYPE, NULL);
   gst_query_unref(q);
   gst_caps_unref(caps);
   return ok;
@@ -430,15 +449,15 @@ static GstFlowReturn gst_ufo_overlay_transform_frame_ip(GstVideoFilter *filter,
   if (classes_dirty) {
     g_autoptr(GError) err = NULL;
     if (!gst_ufo_filter_set_classes(&self->filter, classes, &err)) {
-      GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("Invalid 'classes': %s.", err->message),
-                        (NULL));
+      GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("Invalid 'classes': %s.", err->message), (NULL));
       return GST_FLOW_ERROR;
     }
   }
   if (self->check_downstream) {
     self->attach = downstream_composites(self);
     self->check_downstream = FALSE;
-    GST_INFO_OBJECT(self, "downstream %s overlay composition meta: %s", self->attach ? "takes" : "does not take",
+    GST_INFO_OBJECT(self, "downstream %s overlay composition meta: %s",
+                    self->attach ? "takes" : "does not take",
                     self->attach ? "attaching" : "blending");
   }
 
@@ -507,21 +526,21 @@ static void gst_ufo_overlay_finalize(GObject *object)
 static void install_bool(GObjectClass *klass, guint id, const gchar *name, const gchar *nick,
                          const gchar *blurb)
 {
-  g_object_class_install_property(
-      klass, id,
-      g_param_spec_boolean(name, nick, blurb, DEFAULT_DRAW,
-                           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-                               GST_PARAM_MUTABLE_PLAYING | GST_PARAM_CONTROLLABLE));
+  g_object_class_install_property(klass, id,
+                                  g_param_spec_boolean(name, nick, blurb, DEFAULT_DRAW,
+                                                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                                                           GST_PARAM_MUTABLE_PLAYING |
+                                                           GST_PARAM_CONTROLLABLE));
 }
 
 static void install_double(GObjectClass *klass, guint id, const gchar *name, const gchar *nick,
                            const gchar *blurb, gdouble min, gdouble max, gdouble def)
 {
-  g_object_class_install_property(
-      klass, id,
-      g_param_spec_double(name, nick, blurb, min, max, def,
-                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-                              GST_PARAM_MUTABLE_PLAYING | GST_PARAM_CONTROLLABLE));
+  g_object_class_install_property(klass, id,
+                                  g_param_spec_double(name, nick, blurb, min, max, def,
+                                                      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                                                          GST_PARAM_MUTABLE_PLAYING |
+                                                          GST_PARAM_CONTROLLABLE));
 }
 
 static void gst_ufo_overlay_class_init(GstUfoOverlayClass *klass)
@@ -561,10 +580,10 @@ static void gst_ufo_overlay_class_init(GstUfoOverlayClass *klass)
   install_double(gobject_class, PROP_LINE_WIDTH, "line-width", "Line width",
                  "Box outline width in pixels, 0..100 (0 = frame height / 300, at least 1)", 0.0,
                  100.0, DEFAULT_LINE_WIDTH);
-  g_object_class_install_property(
-      gobject_class, PROP_FONT_FAMILY,
-      g_param_spec_string("font-family", "Font family", "Label font family (Cairo toy font)",
-                          DEFAULT_FONT_FAMILY, playing));
+  g_object_class_install_property(gobject_class, PROP_FONT_FAMILY,
+                                  g_param_spec_string("font-family", "Font family",
+                                                      "Label font family (Cairo toy font)",
+                                                      DEFAULT_FONT_FAMILY, playing));
   install_double(gobject_class, PROP_FONT_SIZE, "font-size", "Font size",
                  "Label font size in pixels, 0..500 (0 = frame height / 40, at least 8)", 0.0,
                  500.0, DEFAULT_FONT_SIZE);
@@ -599,12 +618,12 @@ static void gst_ufo_overlay_class_init(GstUfoOverlayClass *klass)
                        "Draw only results of the producer with this unique-id (-1 = all)", -1,
                        G_MAXINT, DEFAULT_UNIQUE_ID, playing));
 
-  GstCaps *caps = gst_caps_from_string(
-      GST_VIDEO_CAPS_MAKE(GST_VIDEO_OVERLAY_COMPOSITION_BLEND_FORMATS));
-  gst_element_class_add_pad_template(element_class,
-                                     gst_pad_template_new("sink", GST_PAD_SINK, GST_PAD_ALWAYS, caps));
-  gst_element_class_add_pad_template(element_class,
-                                     gst_pad_template_new("src", GST_PAD_SRC, GST_PAD_ALWAYS, caps));
+  GstCaps *caps =
+      gst_caps_from_string(GST_VIDEO_CAPS_MAKE(GST_VIDEO_OVERLAY_COMPOSITION_BLEND_FORMATS));
+  gst_element_class_add_pad_template(
+      element_class, gst_pad_template_new("sink", GST_PAD_SINK, GST_PAD_ALWAYS, caps));
+  gst_element_class_add_pad_template(
+      element_class, gst_pad_template_new("src", GST_PAD_SRC, GST_PAD_ALWAYS, caps));
   gst_caps_unref(caps);
   gst_element_class_set_static_metadata(
       element_class, "UFO-ViT overlay", "Analyzer/Visualization/Video",

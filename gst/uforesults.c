@@ -23,8 +23,7 @@ void gst_ufo_filter_clear(GstUfoFilter *filter)
 }
 
 /* Parses "a=0.5,b,3=0.2" into entries; with_value says whether "=value" is required. */
-static GArray *parse_list(const gchar *spec, gboolean with_value, const gchar *what,
-                          GError **error)
+static GArray *parse_list(const gchar *spec, gboolean with_value, const gchar *what, GError **error)
 {
   GArray *out = g_array_new(FALSE, TRUE, sizeof(GstUfoClassValue));
   g_array_set_clear_func(out, class_value_clear);

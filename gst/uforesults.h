@@ -9,10 +9,10 @@ G_BEGIN_DECLS
 
 /* Parsed `threshold`, `class-thresholds`, `classes` and `max-detections` (anchors §6.1). */
 typedef struct {
-  gdouble threshold;         /* < 0 = keep what the engine returns */
-  GArray *class_thresholds;  /* GstUfoClassValue; NULL = none */
-  GArray *classes;           /* GstUfoClassValue (value unused); NULL = all classes */
-  guint max_detections;      /* 0 = no cap */
+  gdouble threshold;        /* < 0 = keep what the engine returns */
+  GArray *class_thresholds; /* GstUfoClassValue; NULL = none */
+  GArray *classes;          /* GstUfoClassValue (value unused); NULL = all classes */
+  guint max_detections;     /* 0 = no extra cap here (the engine applies its default) */
 } GstUfoFilter;
 
 typedef struct {

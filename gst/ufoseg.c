@@ -88,8 +88,9 @@ static void gst_ufo_seg_class_init(GstUfoSegClass *klass)
    */
   g_object_class_install_property(
       gobject_class, PROP_TASK,
-      g_param_spec_enum("task", "Task", "What to infer: instance (boxes + masks) or semantic "
-                                        "(class per pixel)",
+      g_param_spec_enum("task", "Task",
+                        "What to infer: instance (boxes + masks) or semantic "
+                        "(class per pixel)",
                         GST_TYPE_UFO_SEG_TASK, DEFAULT_TASK,
                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
   /**
@@ -106,8 +107,8 @@ static void gst_ufo_seg_class_init(GstUfoSegClass *klass)
                           "Mask probability threshold, 0..1 (probabilities are kept in full in "
                           "the metadata)",
                           0.0, 1.0, DEFAULT_MASK_THRESHOLD,
-                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
-                              GST_PARAM_MUTABLE_PLAYING | GST_PARAM_CONTROLLABLE));
+                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING |
+                              GST_PARAM_CONTROLLABLE));
 
   gst_element_class_set_static_metadata(
       element_class, "UFO-ViT segmenter", "Filter/Analyzer/Video",

@@ -19,18 +19,10 @@ static void select_font(cairo_t *cr, const UfoOverlayStyle *style, double size)
   cairo_set_font_size(cr, size);
 }
 
-/* Width of the target surface, or 0 when it is not an image surface. */
-static int target_width(cairo_t *cr)
-{
-  cairo_surface_t *t = cairo_get_target(cr);
-  return cairo_surface_get_type(t) == CAIRO_SURFACE_TYPE_IMAGE ? cairo_image_surface_get_width(t)
-                                                                : 0;
-}
-
 /* Text at baseline (x, y): filled in fg; without a background it gets a contrasting outline so
  * it stays readable on any picture. */
-static void show_text(cairo_t *cr, const char *text, double x, double y, uint32_t fg,
-                      bool outline, double size)
+static void show_text(cairo_t *cr, const char *text, double x, double y, uint32_t fg, bool outline,
+                      double size)
 {
   cairo_move_to(cr, x, y);
   cairo_text_path(cr, text);
@@ -43,8 +35,49 @@ static void show_text(cairo_t *cr, const char *text, double x, double y, uint32_
   cairo_fill(cr);
 }
 
-void ufo_overlay_draw_object(cairo_t *cr, const UfoOverlayStyle *style,
-                             const UfoOverlayObject *o, int frame_height)
+/* Where an object's label goes (shared by drawing and ufo_overlay_frame_bounds). Selects the
+ * font on cr. FALSE when there is no text to draw. */
+typedef struct {
+  char text[256];
+  double x, y, w, h, pad, ascent, font_size;
+} LabelLayout;
+
+static bool label_layout(cairo_t *cr, const UfoOverlayStyle *style, const UfoOverlayObject *o,
+                         int frame_width, int frame_height, LabelLayout *l)
+{
+  size_t n = 0;
+  l->text[0] = '\0';
+  if (style->draw_labels && o->label)
+    n += snprintf(l->text + n, sizeof l->text - n, "%s", o->label);
+  if (style->draw_scores && o->score >= 0 && n < sizeof l->text)
+    n += snprintf(l->text + n, sizeof l->text - n, "%s%.2f", n ? " " : "", o->score);
+  if (style->draw_track_ids && o->track_id && n < sizeof l->text)
+    n += snprintf(l->text + n, sizeof l->text - n, "%s#%llu", n ? " " : "",
+                  (unsigned long long)o->track_id);
+  if (!l->text[0])
+    return false;
+  l->font_size = ufo_overlay_font_size(style, frame_height);
+  select_font(cr, style, l->font_size);
+  cairo_text_extents_t te;
+  cairo_font_extents_t fe;
+  cairo_text_extents(cr, l->text, &te);
+  cairo_font_extents(cr, &fe);
+  l->pad = fmax(1.0, l->font_size * 0.2);
+  l->ascent = fe.ascent;
+  l->w = te.x_advance + 2 * l->pad;
+  l->h = fe.ascent + fe.descent + 2 * l->pad;
+  /* label sits on top of the box, or just inside it when the box touches the top edge */
+  l->x = o->x;
+  l->y = o->y - l->h >= 0 ? o->y - l->h : o->y;
+  if (frame_width > 0 && l->x + l->w > frame_width)
+    l->x = fmax(0.0, frame_width - l->w);
+  if (l->x < 0)
+    l->x = 0;
+  return true;
+}
+
+void ufo_overlay_draw_object(cairo_t *cr, const UfoOverlayStyle *style, const UfoOverlayObject *o,
+                             int frame_width, int frame_height)
 {
   const uint32_t color = style->box_color ? style->box_color : ufo_overlay_class_color(o->class_id);
   const double lw = ufo_overlay_line_width(style, frame_height);
@@ -57,34 +90,11 @@ void ufo_overlay_draw_object(cairo_t *cr, const UfoOverlayStyle *style,
     cairo_set_line_join(cr, CAIRO_LINE_JOIN_MITER);
     cairo_stroke(cr);
   }
-  char text[256] = "";
-  size_t n = 0;
-  if (style->draw_labels && o->label)
-    n += snprintf(text + n, sizeof text - n, "%s", o->label);
-  if (style->draw_scores && o->score >= 0 && n < sizeof text)
-    n += snprintf(text + n, sizeof text - n, "%s%.2f", n ? " " : "", o->score);
-  if (style->draw_track_ids && o->track_id && n < sizeof text)
-    n += snprintf(text + n, sizeof text - n, "%s#%llu", n ? " " : "",
-                  (unsigned long long)o->track_id);
-  if (text[0]) {
-    const double fs = ufo_overlay_font_size(style, frame_height);
-    select_font(cr, style, fs);
-    cairo_text_extents_t te;
-    cairo_font_extents_t fe;
-    cairo_text_extents(cr, text, &te);
-    cairo_font_extents(cr, &fe);
-    const double pad = fmax(1.0, fs * 0.2);
-    const double bw = te.x_advance + 2 * pad, bh = fe.ascent + fe.descent + 2 * pad;
-    /* label sits on top of the box, or just inside it when the box touches the top edge */
-    double lx = o->x, ly = o->y - bh >= 0 ? o->y - bh : o->y;
-    int fw = target_width(cr);
-    if (fw > 0 && lx + bw > fw)
-      lx = fmax(0.0, fw - bw);
-    if (lx < 0)
-      lx = 0;
+  LabelLayout l;
+  if (label_layout(cr, style, o, frame_width, frame_height, &l)) {
     uint32_t fg = style->text_color;
     if (style->text_background) {
-      cairo_rectangle(cr, lx, ly, bw, bh);
+      cairo_rectangle(cr, l.x, l.y, l.w, l.h);
       set_argb(cr, color);
       cairo_fill(cr);
       if (!fg)
@@ -92,14 +102,14 @@ void ufo_overlay_draw_object(cairo_t *cr, const UfoOverlayStyle *style,
     } else if (!fg) {
       fg = color;
     }
-    show_text(cr, text, lx + pad, ly + pad + fe.ascent, fg, !style->text_background, fs);
+    show_text(cr, l.text, l.x + l.pad, l.y + l.pad + l.ascent, fg, !style->text_background,
+              l.font_size);
   }
   cairo_restore(cr);
 }
 
 /* Greedy word wrap of text into at most max_lines lines no wider than width. */
-static int wrap_lines(cairo_t *cr, const char *text, double width, char lines[][256],
-                      int max_lines)
+static int wrap_lines(cairo_t *cr, const char *text, double width, char lines[][256], int max_lines)
 {
   int n_lines = 0;
   size_t len = strlen(text);
@@ -130,38 +140,51 @@ static int wrap_lines(cairo_t *cr, const char *text, double width, char lines[][
   return lines[n_lines][0] ? n_lines + 1 : n_lines;
 }
 
+/* Caption banner lines and height; selects the font on cr. 0 lines = nothing to draw. */
+typedef struct {
+  char lines[3][256];
+  int n;
+  double font_size, pad, line_h, ascent, top, h;
+} CaptionLayout;
+
+static void caption_layout(cairo_t *cr, const UfoOverlayStyle *style, const char *caption,
+                           int frame_width, int frame_height, CaptionLayout *c)
+{
+  c->n = 0;
+  if (!caption || !caption[0] || frame_width <= 0 || frame_height <= 0)
+    return;
+  c->font_size = ufo_overlay_font_size(style, frame_height);
+  c->pad = fmax(2.0, c->font_size * 0.4);
+  select_font(cr, style, c->font_size);
+  c->n = wrap_lines(cr, caption, frame_width - 2 * c->pad, c->lines, 3);
+  cairo_font_extents_t fe;
+  cairo_font_extents(cr, &fe);
+  c->line_h = fe.ascent + fe.descent;
+  c->ascent = fe.ascent;
+  c->h = c->n * c->line_h + 2 * c->pad;
+  c->top = fmax(0.0, frame_height - c->h);
+}
+
 void ufo_overlay_draw_caption(cairo_t *cr, const UfoOverlayStyle *style, const char *caption,
                               int frame_width, int frame_height)
 {
-  if (!caption || !caption[0] || frame_width <= 0 || frame_height <= 0)
-    return;
-  const double fs = ufo_overlay_font_size(style, frame_height);
-  const double pad = fmax(2.0, fs * 0.4);
   cairo_save(cr);
-  select_font(cr, style, fs);
-  char lines[3][256];
-  int n = wrap_lines(cr, caption, frame_width - 2 * pad, lines, 3);
-  if (n == 0) {
-    cairo_restore(cr);
-    return;
+  CaptionLayout c;
+  caption_layout(cr, style, caption, frame_width, frame_height, &c);
+  if (c.n > 0) {
+    /* banner: translucent black across the full width, text in white (or text_color) */
+    cairo_rectangle(cr, 0, c.top, frame_width, c.h);
+    cairo_set_source_rgba(cr, 0, 0, 0, 0.6);
+    cairo_fill(cr);
+    const uint32_t fg = style->text_color ? style->text_color : 0xFFFFFFFFu;
+    for (int i = 0; i < c.n; i++)
+      show_text(cr, c.lines[i], c.pad, c.top + c.pad + i * c.line_h + c.ascent, fg, false,
+                c.font_size);
   }
-  cairo_font_extents_t fe;
-  cairo_font_extents(cr, &fe);
-  const double line_h = fe.ascent + fe.descent;
-  const double bh = n * line_h + 2 * pad;
-  const double top = fmax(0.0, frame_height - bh);
-  /* banner: translucent black across the full width, text in white (or text_color) */
-  cairo_rectangle(cr, 0, top, frame_width, bh);
-  cairo_set_source_rgba(cr, 0, 0, 0, 0.6);
-  cairo_fill(cr);
-  const uint32_t fg = style->text_color ? style->text_color : 0xFFFFFFFFu;
-  for (int i = 0; i < n; i++)
-    show_text(cr, lines[i], pad, top + pad + i * line_h + fe.ascent, fg, false, fs);
   cairo_restore(cr);
 }
 
-void ufo_overlay_draw_frame(cairo_t *cr, const UfoOverlayStyle *style,
-                            const UfoOverlayFrame *frame)
+void ufo_overlay_draw_frame(cairo_t *cr, const UfoOverlayStyle *style, const UfoOverlayFrame *frame)
 {
   if (frame->semantic && style->draw_masks)
     ufo_overlay_draw_semantic(cr, style, frame->semantic);
@@ -175,7 +198,64 @@ void ufo_overlay_draw_frame(cairo_t *cr, const UfoOverlayStyle *style,
     }
   }
   for (int i = 0; i < frame->n_objects; i++)
-    ufo_overlay_draw_object(cr, style, &frame->objects[i], frame->height);
+    ufo_overlay_draw_object(cr, style, &frame->objects[i], frame->width, frame->height);
   if (style->draw_captions)
     ufo_overlay_draw_caption(cr, style, frame->caption, frame->width, frame->height);
+}
+
+/* Grows [x0,x1)x[y0,y1) to contain the rectangle (x, y, w, h). */
+static void grow(double b[4], double x, double y, double w, double h)
+{
+  if (w <= 0 || h <= 0)
+    return;
+  b[0] = fmin(b[0], x);
+  b[1] = fmin(b[1], y);
+  b[2] = fmax(b[2], x + w);
+  b[3] = fmax(b[3], y + h);
+}
+
+bool ufo_overlay_frame_bounds(const UfoOverlayStyle *style, const UfoOverlayFrame *frame, int *x,
+                              int *y, int *w, int *h)
+{
+  double b[4] = {INFINITY, INFINITY, -INFINITY, -INFINITY};
+  /* a scratch context measures text exactly as drawing will */
+  cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 1, 1);
+  cairo_t *cr = cairo_create(s);
+  double margin = 2.0;
+  if (frame->semantic && style->draw_masks)
+    grow(b, frame->semantic->x, frame->semantic->y, frame->semantic->w, frame->semantic->h);
+  for (int i = 0; i < frame->n_objects; i++) {
+    const UfoOverlayObject *o = &frame->objects[i];
+    if (o->mask && style->draw_masks)
+      grow(b, o->mask->x, o->mask->y, o->mask->w, o->mask->h);
+    if (style->draw_boxes)
+      grow(b, o->x, o->y, o->w, o->h);
+    LabelLayout l;
+    if (label_layout(cr, style, o, frame->width, frame->height, &l)) {
+      grow(b, l.x, l.y, l.w, l.h);
+      /* glyph overhang and the outline of text without background */
+      margin = fmax(margin, 2.0 + l.font_size / 4);
+    }
+  }
+  if (style->draw_captions) {
+    CaptionLayout c;
+    caption_layout(cr, style, frame->caption, frame->width, frame->height, &c);
+    if (c.n > 0)
+      grow(b, 0, c.top, frame->width, c.h);
+  }
+  cairo_destroy(cr);
+  cairo_surface_destroy(s);
+  if (!(b[2] > b[0] && b[3] > b[1]))
+    return false;
+  /* whole pixels, a margin for antialiasing, clipped to the frame */
+  int x0 = (int)fmax(0.0, floor(b[0] - margin)), y0 = (int)fmax(0.0, floor(b[1] - margin));
+  int x1 = (int)fmin((double)frame->width, ceil(b[2] + margin));
+  int y1 = (int)fmin((double)frame->height, ceil(b[3] + margin));
+  if (x1 <= x0 || y1 <= y0)
+    return false;
+  *x = x0;
+  *y = y0;
+  *w = x1 - x0;
+  *h = y1 - y0;
+  return true;
 }

@@ -52,7 +52,7 @@ void ufo_overlay_draw_mask(cairo_t *cr, const UfoOverlayStyle *style, const UfoO
   const double thr = clamp01(style->mask_threshold) * 255.0;
   const uint32_t fill = premultiply(color, clamp01(style->mask_alpha));
   const uint32_t edge = premultiply(color, 1.0);
-#define INSIDE(xx, yy) (mask->data[(size_t)(yy) * mask->stride + (xx)] >= thr)
+#define INSIDE(xx, yy) (mask->data[(size_t)(yy)*mask->stride + (xx)] >= thr)
   for (int y = 0; y < mh; y++) {
     uint32_t *row = (uint32_t *)(px + (size_t)y * ps);
     for (int x = 0; x < mw; x++) {

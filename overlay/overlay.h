@@ -35,11 +35,11 @@ typedef struct {
 } UfoOverlayMask;
 
 typedef struct {
-  int class_id;         /* palette index; < 0 = grey */
-  const char *label;    /* NULL = no text */
-  double score;         /* < 0 = unknown, not drawn */
-  double x, y, w, h;    /* box */
-  uint64_t track_id;    /* 0 = none */
+  int class_id;               /* palette index; < 0 = grey */
+  const char *label;          /* NULL = no text */
+  double score;               /* < 0 = unknown, not drawn */
+  double x, y, w, h;          /* box */
+  uint64_t track_id;          /* 0 = none */
   const UfoOverlayMask *mask; /* NULL = none */
 } UfoOverlayObject;
 
@@ -64,9 +64,10 @@ void ufo_overlay_draw_semantic(cairo_t *cr, const UfoOverlayStyle *style,
                                const UfoOverlaySemantic *map);
 void ufo_overlay_draw_mask(cairo_t *cr, const UfoOverlayStyle *style, const UfoOverlayMask *mask,
                            uint32_t color);
-/* Box and label ("label 0.87 #12") of one object; mask not included. */
+/* Box and label ("label 0.87 #12") of one object; mask not included. Labels are kept inside
+ * [0, frame_width) (0 = no limit). */
 void ufo_overlay_draw_object(cairo_t *cr, const UfoOverlayStyle *style,
-                             const UfoOverlayObject *object, int frame_height);
+                             const UfoOverlayObject *object, int frame_width, int frame_height);
 /* Caption banner across the bottom of the frame. */
 void ufo_overlay_draw_caption(cairo_t *cr, const UfoOverlayStyle *style, const char *caption,
                               int frame_width, int frame_height);
@@ -82,5 +83,10 @@ typedef struct {
 /* Everything in order: semantic map, masks, boxes and labels, caption. */
 void ufo_overlay_draw_frame(cairo_t *cr, const UfoOverlayStyle *style,
                             const UfoOverlayFrame *frame);
+/* The smallest pixel rectangle of the frame (with a small antialiasing margin) outside of which
+ * ufo_overlay_draw_frame paints nothing, so callers can draw into a surface of that size
+ * translated by (-x, -y). FALSE when nothing would be drawn. */
+bool ufo_overlay_frame_bounds(const UfoOverlayStyle *style, const UfoOverlayFrame *frame, int *x,
+                              int *y, int *w, int *h);
 
 #endif

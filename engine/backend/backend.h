@@ -124,7 +124,8 @@ typedef struct {
   /* y = LN(x) * w + b over each row (biased variance, eps inside the sqrt); y may be x. */
   gboolean (*layer_norm)(UfoBackend *be, UfoView y, UfoView x, UfoView w, UfoView b, float eps,
                          GError **error);
-  /* y = x * 0.5 * (1 + erf(x / sqrt(2))) elementwise; y may be x. */
+  /* y = x * 0.5 * (1 + erf(x / sqrt(2))) elementwise (the exact GELU; erf to float accuracy,
+   * |error| <= 1.5e-7); y may be x. */
   gboolean (*gelu)(UfoBackend *be, UfoView y, UfoView x, GError **error);
   /* y = a + b; b may have 1 row (broadcast over rows); y may alias a. */
   gboolean (*add)(UfoBackend *be, UfoView y, UfoView a, UfoView b, GError **error);

@@ -155,9 +155,8 @@ UFO_API GstUfoResults *gst_ufo_results_ref(GstUfoResults *results);
 UFO_API void gst_ufo_results_unref(GstUfoResults *results);
 UFO_API GstUfoResults *gst_ufo_results_copy(const GstUfoResults *results);
 UFO_API gboolean gst_ufo_results_is_sealed(const GstUfoResults *results);
-UFO_API guint gst_ufo_results_add_object(GstUfoResults *results, gint label_id,
-                                         const gchar *label, gfloat score, gfloat x, gfloat y,
-                                         gfloat w, gfloat h);
+UFO_API guint gst_ufo_results_add_object(GstUfoResults *results, gint label_id, const gchar *label,
+                                         gfloat score, gfloat x, gfloat y, gfloat w, gfloat h);
 UFO_API gboolean gst_ufo_results_set_track_id(GstUfoResults *results, guint index,
                                               guint64 track_id);
 UFO_API gboolean gst_ufo_results_set_mask(GstUfoResults *results, guint index, GBytes *data,
@@ -173,22 +172,20 @@ UFO_API guint gst_ufo_results_add_roi_metas(GstUfoResults *results, GstBuffer *b
                                             guint producer_id, const gchar *model_name);
 
 UFO_API GstUfoMeta *gst_buffer_add_ufo_meta(GstBuffer *buffer, GstUfoResults *results,
-                                            guint producer_id, const gchar *task,
-                                            gboolean inferred, GstClockTime result_pts);
+                                            guint producer_id, const gchar *task, gboolean inferred,
+                                            GstClockTime result_pts);
 UFO_API GstUfoMeta *gst_buffer_get_ufo_meta_for_producer(GstBuffer *buffer, guint producer_id);
 
 /* Reading results (consumers). */
 UFO_API guint gst_ufo_meta_get_n_objects(const GstUfoMeta *meta);
-UFO_API gboolean gst_ufo_meta_get_object(const GstUfoMeta *meta, guint index,
-                                         GstUfoObject *object);
+UFO_API gboolean gst_ufo_meta_get_object(const GstUfoMeta *meta, guint index, GstUfoObject *object);
 UFO_API gboolean gst_ufo_meta_get_mask(const GstUfoMeta *meta, guint index, gint *width,
                                        gint *height, gint *stride, const guint8 **data,
                                        GstUfoRect *rect);
 UFO_API gboolean gst_ufo_meta_get_semantic_map(const GstUfoMeta *meta, GstVideoFormat *format,
                                                gint *width, gint *height, gint *stride,
                                                const guint8 **data, GstUfoRect *rect,
-                                               guint *n_classes,
-                                               const gchar *const **class_names);
+                                               guint *n_classes, const gchar *const **class_names);
 UFO_API const gchar *gst_ufo_meta_get_caption(const GstUfoMeta *meta);
 UFO_API const gchar *gst_ufo_meta_get_prompt(const GstUfoMeta *meta);
 

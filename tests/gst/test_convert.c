@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ufoframe.h"
+#include "ufomodelcache.h"
 #include "uforesults.h"
 
 /* Reference: GstVideoConverter with nearest chroma, no dithering. Returns max |diff|. */
@@ -91,7 +92,8 @@ GST_START_TEST(test_yuv_opencv)
               "%s missing: run python3 tests/gst/make_yuv_fixture.py", path);
   fail_unless(len > 12 && memcmp(data, "UFOYUV1\n", 8) == 0,
               "%s: bad magic; regenerate with tests/gst/make_yuv_fixture.py", path);
-  const gint w = GUINT16_FROM_LE(*(guint16 *)(data + 8)), h = GUINT16_FROM_LE(*(guint16 *)(data + 10));
+  const gint w = GUINT16_FROM_LE(*(guint16 *)(data + 8)),
+             h = GUINT16_FROM_LE(*(guint16 *)(data + 10));
   const guint8 *y = (const guint8 *)data + 12, *u = y + w * h, *v = u + (w / 2) * (h / 2);
   const guint8 *ref_i420 = v + (w / 2) * (h / 2), *ref_nv12 = ref_i420 + w * h * 3;
   fail_unless_equals_int(len, 12 + w * h * 3 / 2 + 2 * w * h * 3);
@@ -302,6 +304,35 @@ GST_START_TEST(test_from_engine_semantic_and_caption)
 }
 GST_END_TEST;
 
+GST_START_TEST(test_model_cache)
+{
+  GError *err = NULL;
+  UfoModel *a = gst_ufo_model_cache_acquire("random:tiny", &err);
+  fail_unless(a != NULL, "%s", err ? err->message : "");
+  UfoModel *b = gst_ufo_model_cache_acquire("random:tiny", &err);
+  UfoModel *c = gst_ufo_model_cache_acquire("random:tiny:1", &err);
+  fail_unless(a == b); /* same spec: shared */
+  fail_unless(a != c); /* other seed: another model */
+  fail_unless_equals_int(gst_ufo_model_cache_size(), 2);
+  gst_ufo_model_cache_release(a);
+  fail_unless_equals_int(gst_ufo_model_cache_size(), 2); /* b still uses it */
+  gst_ufo_model_cache_release(b);
+  gst_ufo_model_cache_release(c);
+  fail_unless_equals_int(gst_ufo_model_cache_size(), 0);
+
+  fail_if(gst_ufo_model_cache_acquire("/nonexistent/m.safetensors", &err));
+  fail_unless(g_error_matches(err, UFO_ERROR, UFO_ERROR_IO));
+  fail_unless(strstr(err->message, "/nonexistent/m.safetensors") != NULL);
+  g_clear_error(&err);
+  fail_if(gst_ufo_model_cache_acquire("random:tiny:x", &err));
+  fail_unless(strstr(err->message, "seed") != NULL);
+  g_clear_error(&err);
+  fail_if(gst_ufo_model_cache_acquire("random:nosuchconfig", &err));
+  g_clear_error(&err);
+  fail_unless_equals_int(gst_ufo_model_cache_size(), 0);
+}
+GST_END_TEST;
+
 static Suite *convert_suite(void)
 {
   Suite *s = suite_create("ufoconvert");
@@ -314,6 +345,7 @@ static Suite *convert_suite(void)
   tcase_add_test(tc, test_filter_parse);
   tcase_add_test(tc, test_from_engine);
   tcase_add_test(tc, test_from_engine_semantic_and_caption);
+  tcase_add_test(tc, test_model_cache);
   return s;
 }
 

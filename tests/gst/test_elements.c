@@ -33,12 +33,24 @@ static const PropDefault infer_props[] = {
 };
 
 static const PropDefault overlay_props[] = {
-    {"draw-boxes", "true"},     {"draw-labels", "true"},   {"draw-scores", "true"},
-    {"draw-masks", "true"},     {"draw-track-ids", "true"}, {"draw-captions", "true"},
-    {"mask-alpha", "0.45"},     {"semantic-alpha", "0.5"}, {"mask-threshold", "0.5"},
-    {"line-width", "0"},        {"font-family", "Sans"},   {"font-size", "0"},
-    {"box-color", "0"},         {"text-color", "0"},       {"text-background", "true"},
-    {"min-score", "0"},         {"classes", ""},           {"unique-id", "-1"},
+    {"draw-boxes", "true"},
+    {"draw-labels", "true"},
+    {"draw-scores", "true"},
+    {"draw-masks", "true"},
+    {"draw-track-ids", "true"},
+    {"draw-captions", "true"},
+    {"mask-alpha", "0.45"},
+    {"semantic-alpha", "0.5"},
+    {"mask-threshold", "0.5"},
+    {"line-width", "0"},
+    {"font-family", "Sans"},
+    {"font-size", "0"},
+    {"box-color", "0"},
+    {"text-color", "0"},
+    {"text-background", "true"},
+    {"min-score", "0"},
+    {"classes", ""},
+    {"unique-id", "-1"},
 };
 
 static void check_props(const gchar *factory, const PropDefault *props, gsize n)
@@ -290,8 +302,7 @@ GST_END_TEST;
 GST_START_TEST(test_error_bad_class_list)
 {
   GstElement *p = error_pipeline("ufodetect model=random:tiny class-thresholds=person");
-  assert_error(run_to_error(p), GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS,
-               "class-thresholds");
+  assert_error(run_to_error(p), GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS, "class-thresholds");
   gst_object_unref(p);
 }
 GST_END_TEST;
@@ -358,7 +369,8 @@ GST_START_TEST(test_overlay_after_videoscale)
       "videoscale ! ufooverlay line-width=2 draw-labels=false draw-scores=false");
   gst_harness_set_caps_str(h, "video/x-raw,format=BGRx,width=64,height=48,framerate=30/1",
                            "video/x-raw,format=BGRx,width=128,height=96,framerate=30/1");
-  GstBuffer *out = gst_harness_push_and_pull(h, black_frame_with_meta(64, 48, one_box(64, 48, 8, 8, 16, 16), 1));
+  GstBuffer *out =
+      gst_harness_push_and_pull(h, black_frame_with_meta(64, 48, one_box(64, 48, 8, 8, 16, 16), 1));
   /* box 8,8 16x16 at 64x48 -> 16,16 32x32 at 128x96; 2 px outline inside the box */
   const guint32 red = 0xF22424; /* class 0 */
   fail_unless_equals_int(bgrx(out, 128, 16, 30), red);
@@ -369,6 +381,35 @@ GST_START_TEST(test_overlay_after_videoscale)
   fail_unless_equals_int(bgrx(out, 128, 15, 30), 0);   /* outside */
   fail_unless_equals_int(bgrx(out, 128, 48, 30), 0);
   fail_unless_equals_int(bgrx(out, 128, 8, 8), 0); /* where the unscaled box would be */
+  gst_buffer_unref(out);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+/* A mask follows videoscale: its rectangle is rescaled, its pixels kept. */
+GST_START_TEST(test_overlay_mask_after_videoscale)
+{
+  GstHarness *h = gst_harness_new_parse("videoscale ! ufooverlay mask-alpha=1 draw-boxes=false "
+                                        "draw-labels=false draw-scores=false");
+  gst_harness_set_caps_str(h, "video/x-raw,format=BGRx,width=32,height=24,framerate=30/1",
+                           "video/x-raw,format=BGRx,width=64,height=48,framerate=30/1");
+  GstUfoResults *r = gst_ufo_results_new(32, 24);
+  gst_ufo_results_add_object(r, 1, "car", 0.9f, 8, 4, 8, 8);
+  guint8 px[8 * 8];
+  for (int i = 0; i < 64; i++)
+    px[i] = (i % 8) < 4 ? 255 : 0; /* left half of the box */
+  GBytes *b = g_bytes_new(px, sizeof px);
+  GstUfoRect rect = {8, 4, 8, 8};
+  gst_ufo_results_set_mask(r, 0, b, 8, 8, 8, &rect);
+  g_bytes_unref(b);
+  GstBuffer *out = gst_harness_push_and_pull(h, black_frame_with_meta(32, 24, r, 1));
+  /* at 64x48 the mask covers x 16..31, y 8..23; its left half (x 16..23) is inside */
+  const guint32 blue = 0x2460F2; /* class 1 */
+  fail_unless_equals_int(bgrx(out, 64, 20, 16), blue);
+  fail_unless_equals_int(bgrx(out, 64, 16, 16), blue); /* outline pixels: same colour, opaque */
+  fail_unless_equals_int(bgrx(out, 64, 27, 16), 0);    /* right half: outside */
+  fail_unless_equals_int(bgrx(out, 64, 12, 16), 0);    /* left of the box */
+  fail_unless_equals_int(bgrx(out, 64, 20, 26), 0);    /* below */
   gst_buffer_unref(out);
   gst_harness_teardown(h);
 }
@@ -410,7 +451,8 @@ GST_START_TEST(test_overlay_roi_fallback_and_filters)
   }
   /* classes by name and by id, unique-id matching: drawn */
   g_object_set(h->element, "classes", "0", "unique-id", 5, NULL);
-  out = gst_harness_push_and_pull(h, black_frame_with_meta(32, 24, one_box(32, 24, 2, 2, 20, 20), 5));
+  out =
+      gst_harness_push_and_pull(h, black_frame_with_meta(32, 24, one_box(32, 24, 2, 2, 20, 20), 5));
   fail_unless_equals_int(bgrx(out, 32, 2, 10), 0xF22424);
   gst_buffer_unref(out);
   gst_harness_teardown(h);
@@ -423,8 +465,8 @@ GST_START_TEST(test_overlay_composition_meta)
   gst_harness_add_propose_allocation_meta(h, GST_VIDEO_OVERLAY_COMPOSITION_META_API_TYPE, NULL);
   gst_harness_set_caps_str(h, "video/x-raw,format=BGRx,width=32,height=24,framerate=30/1",
                            "video/x-raw,format=BGRx,width=32,height=24,framerate=30/1");
-  GstBuffer *out = gst_harness_push_and_pull(
-      h, black_frame_with_meta(32, 24, one_box(32, 24, 2, 2, 20, 20), 1));
+  GstBuffer *out =
+      gst_harness_push_and_pull(h, black_frame_with_meta(32, 24, one_box(32, 24, 2, 2, 20, 20), 1));
   GstVideoOverlayCompositionMeta *cm = gst_buffer_get_video_overlay_composition_meta(out);
   fail_unless(cm != NULL, "downstream takes compositions: expected a meta");
   fail_unless_equals_int(gst_video_overlay_composition_n_rectangles(cm->overlay), 1);
@@ -442,8 +484,8 @@ GST_START_TEST(test_overlay_all_blend_formats)
   for (guint i = 0; i < G_N_ELEMENTS(formats); i++) {
     GstHarness *h = gst_harness_new_parse("ufooverlay line-width=2");
     GstVideoInfo info;
-    gchar *caps = g_strdup_printf("video/x-raw,format=%s,width=32,height=24,framerate=30/1",
-                                  formats[i]);
+    gchar *caps =
+        g_strdup_printf("video/x-raw,format=%s,width=32,height=24,framerate=30/1", formats[i]);
     gst_harness_set_caps_str(h, caps, caps);
     GstCaps *c = gst_caps_from_string(caps);
     gst_video_info_from_caps(&info, c);
@@ -485,6 +527,7 @@ static Suite *elements_suite(void)
   tcase_add_test(tc, test_error_unsupported_caps);
   tcase_add_test(tc, test_error_cuda_without_gpu);
   tcase_add_test(tc, test_overlay_after_videoscale);
+  tcase_add_test(tc, test_overlay_mask_after_videoscale);
   tcase_add_test(tc, test_overlay_roi_fallback_and_filters);
   tcase_add_test(tc, test_overlay_composition_meta);
   tcase_add_test(tc, test_overlay_all_blend_formats);

@@ -86,8 +86,8 @@ GST_START_TEST(test_semantic)
   GstUfoResults *r = gst_ufo_results_new(30, 20);
   GstUfoRect rect = {0, 0, 30, 20};
   const gchar *names[] = {"wall", "floor", NULL};
-  fail_unless(gst_ufo_results_set_semantic_map(r, GST_VIDEO_FORMAT_GRAY16_LE, b, 3, 2, 6, &rect,
-                                               names));
+  fail_unless(
+      gst_ufo_results_set_semantic_map(r, GST_VIDEO_FORMAT_GRAY16_LE, b, 3, 2, 6, &rect, names));
   g_bytes_unref(b);
   GstBuffer *buf = gst_buffer_new();
   GstUfoMeta *m = gst_buffer_add_ufo_meta(buf, r, 1, "semantic", TRUE, 0);

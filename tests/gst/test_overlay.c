@@ -94,15 +94,15 @@ static void test_box_pixels(void)
   ufo_overlay_style_init(&st);
   st.line_width = 2;
   st.draw_labels = st.draw_scores = false;
-  UfoOverlayObject o = {.class_id = 0, .label = "person", .score = 0.9, .x = 10, .y = 8,
-                        .w = 30, .h = 20};
-  ufo_overlay_draw_object(c.cr, &st, &o, 48);
+  UfoOverlayObject o = {
+      .class_id = 0, .label = "person", .score = 0.9, .x = 10, .y = 8, .w = 30, .h = 20};
+  ufo_overlay_draw_object(c.cr, &st, &o, 64, 48);
   const uint32_t red = 0xFFF22424;
   g_assert_cmphex(px(&c, 10, 20), ==, red); /* left edge, 2 px wide, inside the box */
   g_assert_cmphex(px(&c, 11, 20), ==, red);
-  g_assert_cmphex(px(&c, 12, 20), ==, 0);  /* interior untouched */
-  g_assert_cmphex(px(&c, 9, 20), ==, 0);   /* outside */
-  g_assert_cmphex(px(&c, 25, 8), ==, red); /* top edge */
+  g_assert_cmphex(px(&c, 12, 20), ==, 0);   /* interior untouched */
+  g_assert_cmphex(px(&c, 9, 20), ==, 0);    /* outside */
+  g_assert_cmphex(px(&c, 25, 8), ==, red);  /* top edge */
   g_assert_cmphex(px(&c, 39, 27), ==, red); /* bottom-right corner pixel */
   g_assert_cmphex(px(&c, 40, 27), ==, 0);
   g_assert_cmphex(px(&c, 25, 7), ==, 0); /* no label drawn */
@@ -116,9 +116,9 @@ static void test_label(void)
   ufo_overlay_style_init(&st);
   st.line_width = 1;
   st.font_size = 10;
-  UfoOverlayObject o = {.class_id = 0, .label = "person", .score = 0.87, .x = 4, .y = 30,
-                        .w = 60, .h = 20};
-  ufo_overlay_draw_object(c.cr, &st, &o, 64);
+  UfoOverlayObject o = {
+      .class_id = 0, .label = "person", .score = 0.87, .x = 4, .y = 30, .w = 60, .h = 20};
+  ufo_overlay_draw_object(c.cr, &st, &o, 96, 64);
   /* label background above the box: filled with the class colour; text in black (contrast) */
   int n_bg = 0, n_text = 0;
   for (int y = 10; y < 30; y++)
@@ -135,7 +135,7 @@ static void test_label(void)
   /* box at the top edge: the label moves inside the box instead of leaving the frame */
   c = canvas_new(96, 64, 0xFFFFFFFF);
   o.y = 0;
-  ufo_overlay_draw_object(c.cr, &st, &o, 64);
+  ufo_overlay_draw_object(c.cr, &st, &o, 96, 64);
   g_assert_cmphex(px(&c, 5, 3), ==, 0xFFF22424);
   canvas_free(&c);
 }
@@ -149,9 +149,9 @@ static void test_label_without_background(void)
   st.text_background = false;
   st.draw_boxes = false;
   st.text_color = 0xFF00FF00;
-  UfoOverlayObject o = {.class_id = 3, .label = "car", .score = -1, .x = 4, .y = 30, .w = 60,
-                        .h = 20};
-  ufo_overlay_draw_object(c.cr, &st, &o, 64);
+  UfoOverlayObject o = {
+      .class_id = 3, .label = "car", .score = -1, .x = 4, .y = 30, .w = 60, .h = 20};
+  ufo_overlay_draw_object(c.cr, &st, &o, 96, 64);
   int n_green = 0, n_class = 0;
   for (int y = 0; y < 64; y++)
     for (int x = 0; x < 96; x++) {
@@ -171,8 +171,8 @@ static void test_mask(void)
     for (int x = 2; x < 8; x++)
       m[y * 12 + x] = 200;
   m[0] = 127; /* 127 < 0.5*255 = 127.5: outside */
-  UfoOverlayMask mask = {.data = m, .width = 10, .height = 10, .stride = 12, .x = 20, .y = 10,
-                         .w = 20, .h = 20};
+  UfoOverlayMask mask = {
+      .data = m, .width = 10, .height = 10, .stride = 12, .x = 20, .y = 10, .w = 20, .h = 20};
   UfoOverlayStyle st;
   ufo_overlay_style_init(&st);
   st.mask_alpha = 0.5;
@@ -198,8 +198,15 @@ static void test_mask(void)
 static void test_semantic(void)
 {
   uint16_t ids[4] = {0, 1, 2, 300};
-  UfoOverlaySemantic map = {.data = (const uint8_t *)ids, .bytes_per_pixel = 2, .width = 2,
-                            .height = 2, .stride = 4, .x = 0, .y = 0, .w = 8, .h = 8};
+  UfoOverlaySemantic map = {.data = (const uint8_t *)ids,
+                            .bytes_per_pixel = 2,
+                            .width = 2,
+                            .height = 2,
+                            .stride = 4,
+                            .x = 0,
+                            .y = 0,
+                            .w = 8,
+                            .h = 8};
   UfoOverlayStyle st;
   ufo_overlay_style_init(&st);
   st.semantic_alpha = 1.0;
@@ -214,8 +221,15 @@ static void test_semantic(void)
   /* half transparent over black: each channel halves */
   st.semantic_alpha = 0.5;
   uint8_t ids8[1] = {1};
-  UfoOverlaySemantic m8 = {.data = ids8, .bytes_per_pixel = 1, .width = 1, .height = 1,
-                           .stride = 1, .x = 0, .y = 0, .w = 4, .h = 4};
+  UfoOverlaySemantic m8 = {.data = ids8,
+                           .bytes_per_pixel = 1,
+                           .width = 1,
+                           .height = 1,
+                           .stride = 1,
+                           .x = 0,
+                           .y = 0,
+                           .w = 4,
+                           .h = 4};
   c = canvas_new(4, 4, 0xFF000000);
   ufo_overlay_draw_semantic(c.cr, &st, &m8);
   /* class 1 = (36, 96, 242) * 128/255 = (18, 48, 121) */
@@ -247,16 +261,89 @@ static void test_frame_toggles(void)
   UfoOverlayStyle st;
   ufo_overlay_style_init(&st);
   st.draw_boxes = st.draw_labels = st.draw_scores = st.draw_captions = false;
-  UfoOverlayObject o = {.class_id = 2, .label = "dog", .score = 0.5, .x = 1, .y = 1, .w = 10,
-                        .h = 10};
-  UfoOverlayFrame f = {.width = 32, .height = 32, .objects = &o, .n_objects = 1,
-                       .caption = "hello"};
+  UfoOverlayObject o = {
+      .class_id = 2, .label = "dog", .score = 0.5, .x = 1, .y = 1, .w = 10, .h = 10};
+  UfoOverlayFrame f = {
+      .width = 32, .height = 32, .objects = &o, .n_objects = 1, .caption = "hello"};
   Canvas c = canvas_new(32, 32, 0);
   ufo_overlay_draw_frame(c.cr, &st, &f);
   for (int y = 0; y < 32; y++)
     for (int x = 0; x < 32; x++)
       g_assert_cmphex(px(&c, x, y), ==, 0);
   canvas_free(&c);
+}
+
+/* Drawing into the bounds rectangle only gives exactly the full-frame drawing. */
+static void check_bounds(const UfoOverlayStyle *st, const UfoOverlayFrame *f)
+{
+  Canvas full = canvas_new(f->width, f->height, 0);
+  ufo_overlay_draw_frame(full.cr, st, f);
+  int bx, by, bw, bh;
+  g_assert_true(ufo_overlay_frame_bounds(st, f, &bx, &by, &bw, &bh));
+  g_assert_cmpint(bx, >=, 0);
+  g_assert_cmpint(by, >=, 0);
+  g_assert_cmpint(bx + bw, <=, f->width);
+  g_assert_cmpint(by + bh, <=, f->height);
+  Canvas part = canvas_new(bw, bh, 0);
+  cairo_translate(part.cr, -bx, -by);
+  ufo_overlay_draw_frame(part.cr, st, f);
+  int painted = 0;
+  for (int y = 0; y < f->height; y++)
+    for (int x = 0; x < f->width; x++) {
+      uint32_t a = px(&full, x, y);
+      painted += a != 0;
+      if (x >= bx && x < bx + bw && y >= by && y < by + bh)
+        g_assert_cmphex(a, ==, px(&part, x - bx, y - by));
+      else
+        g_assert_cmphex(a, ==, 0);
+    }
+  g_assert_cmpint(painted, >, 0);
+  canvas_free(&full);
+  canvas_free(&part);
+}
+
+static void test_bounds(void)
+{
+  UfoOverlayStyle st;
+  ufo_overlay_style_init(&st);
+  uint8_t m[4] = {255, 0, 255, 255};
+  UfoOverlayMask mask = {
+      .data = m, .width = 2, .height = 2, .stride = 2, .x = 30, .y = 40, .w = 10, .h = 10};
+  UfoOverlayObject objs[3] = {
+      /* label clamped at the right edge and moved inside at the top edge */
+      {.class_id = 0,
+       .label = "a very long label",
+       .score = 0.5,
+       .x = 150,
+       .y = 0,
+       .w = 40,
+       .h = 20,
+       .track_id = 7},
+      {.class_id = 5,
+       .label = "dog",
+       .score = 0.9,
+       .x = 20,
+       .y = 30,
+       .w = 30,
+       .h = 30,
+       .mask = &mask},
+      {.class_id = 9, .label = NULL, .score = -1, .x = 100, .y = 90, .w = 10, .h = 10},
+  };
+  UfoOverlayFrame f = {.width = 200, .height = 120, .objects = objs, .n_objects = 3};
+  check_bounds(&st, &f);
+  st.text_background = false;
+  check_bounds(&st, &f);
+  f.caption = "a caption";
+  check_bounds(&st, &f);
+  /* only a small box: the rectangle is small too */
+  UfoOverlayFrame small = {.width = 200, .height = 120, .objects = &objs[2], .n_objects = 1};
+  int x, y, w, h;
+  g_assert_true(ufo_overlay_frame_bounds(&st, &small, &x, &y, &w, &h));
+  g_assert_cmpint(w, <=, 14);
+  g_assert_cmpint(h, <=, 14);
+  check_bounds(&st, &small);
+  UfoOverlayFrame empty = {.width = 200, .height = 120};
+  g_assert_false(ufo_overlay_frame_bounds(&st, &empty, &x, &y, &w, &h));
 }
 
 int main(int argc, char **argv)
@@ -272,5 +359,6 @@ int main(int argc, char **argv)
   g_test_add_func("/overlay/semantic", test_semantic);
   g_test_add_func("/overlay/caption", test_caption);
   g_test_add_func("/overlay/frame-toggles", test_frame_toggles);
+  g_test_add_func("/overlay/bounds", test_bounds);
   return g_test_run();
 }

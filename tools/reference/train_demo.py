@@ -38,7 +38,6 @@ import time
 import cv2
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -513,7 +512,7 @@ class SceneLoader:
 def train(cfg, steps, out, batch=8, lr=5e-4, wd=0.05, warmup=500, mix=DEFAULT_MIX, seed=0,
           device=None, per_win=10, ckpt_every=1000, log_every=50, resume=None, fixed_seeds=None,
           workers=0, log=print):
-    """Train; returns the model and the list of (step, task, loss). `fixed_seeds` (list) trains
+    """Train; returns the model and the list of (step, task, loss, parts). `fixed_seeds` (list) trains
     on the same scenes every step (smoke test)."""
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     torch.manual_seed(seed)
@@ -554,7 +553,7 @@ def train(cfg, steps, out, batch=8, lr=5e-4, wd=0.05, warmup=500, mix=DEFAULT_MI
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         loss = loss.detach()
-        history.append((step, task, float(loss)))
+        history.append((step, task, float(loss), parts))
         if log_every and (step % log_every == 0 or step == steps - 1):
             log(json.dumps({"step": step, "task": task, "loss": round(float(loss), 4),
                             **{k: round(v, 4) for k, v in parts.items()},

@@ -7,7 +7,8 @@
  * P·V; only one (QB x keys) score matrix lives per worker. Blocks of fewer than ATTN_MIN_BLOCK
  * queries (decode rows) go query by query with vectorised dot products. */
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("O3") /* vectorise the hot loops in debugoptimized builds too */
+#pragma GCC optimize(                                                                              \
+    "O3", "fp-contract=fast") /* vectorise the hot loops in debugoptimized builds too */
 #endif
 #include "cpu.h"
 
@@ -15,7 +16,8 @@
 #include <math.h>
 #include <string.h>
 
-#define QB 32            /* queries per block (lanes) */
+#define QB 128 /* queries per block: amortises packing the keys (measured: 32 -> 128 is -7% CPU)   \
+                */
 #define ATTN_MIN_BLOCK 8 /* below this many queries: one query at a time */
 
 static int64_t total_keys(const UfoAttention *p)

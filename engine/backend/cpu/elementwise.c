@@ -1,7 +1,8 @@
 /* Row-wise and element-wise ops: layer norm, GELU (erf), add, copy, mean over layers.
  * Fast versions split rows over the thread pool; *_ref are the plain loops. */
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("O3") /* vectorise the row loops in debugoptimized builds too */
+#pragma GCC optimize(                                                                              \
+    "O3", "fp-contract=fast") /* vectorise the row loops in debugoptimized builds too */
 #endif
 #include "cpu.h"
 

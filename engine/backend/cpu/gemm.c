@@ -1,7 +1,8 @@
 /* GEMM: C = alpha * op(A) · op(B) + beta * C + bias, batched (backend.h UfoGemm).
  * Fast path: OpenBLAS cblas_sgemm; GEMMs below UFO_CPU_BLAS_MIN_FLOPS use the plain loop. */
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("O3") /* vectorise the hot loops in debugoptimized builds too */
+#pragma GCC optimize(                                                                              \
+    "O3", "fp-contract=fast") /* vectorise the hot loops in debugoptimized builds too */
 #endif
 #include "cpu.h"
 

@@ -95,13 +95,10 @@ static void run_decode(Golden *g, const UfoConfig *cfg, const UfoTaskConfig *tc,
   int nls = (int)shp[2];
   g_assert_true(ufo_fixture_shape(fx, "decode.feat.sample", &nd, shp, &err));
   int nfs = (int)shp[2];
-  g_assert_true(ufo_fixture_shape(fx, "result.ids", &nd, shp, &err));
-  int tout = (int)shp[1];
   int lstride = (V + 255) / 256, fstride = (C + 63) / 64; /* make_fixtures.py */
   g_autofree int32_t *rows = ufo_fixture_i32(fx, "decode.rows", NULL, &err);
   g_autofree int32_t *input = ufo_fixture_i32(fx, "decode.input", NULL, &err);
   g_autofree int32_t *argmax = ufo_fixture_i32(fx, "decode.argmax", NULL, &err);
-  g_autofree int32_t *res_ids = ufo_fixture_i32(fx, "result.ids", NULL, &err);
   g_autofree float *lsample = ufo_fixture_f32(fx, "decode.logits.sample", NULL, &err);
   g_autofree float *l2 = ufo_fixture_f32(fx, "decode.logits.l2", NULL, &err);
   g_autofree float *fsample = ufo_fixture_f32(fx, "decode.feat.sample", NULL, &err);
@@ -115,22 +112,23 @@ static void run_decode(Golden *g, const UfoConfig *cfg, const UfoTaskConfig *tc,
   g_assert_true(ufo_vit_decode_begin(g->st, grid, n_rows, tc->max_length, &err));
   g_assert_no_error(err);
   UfoDecoder dec = ufo_vit_decoder(g->st);
-  g_autofree float *logits = g_new(float, (size_t)n_rows *V);
-  g_autofree float *feat = g_new(float, (size_t)n_rows *C);
-  g_autofree int32_t *tokens = g_new(int32_t, n_rows);
+  /* docs/reference.md: greedy rows are independent, so only the recorded rows are decoded:
+   * compaction to them (ascending rows: the in-place reorder path); beam search keeps every row
+   * and replays the reference's reorders */
+  if (!src && nrec < n_rows) {
+    g_assert_true(dec.reorder(dec.ctx, rows, nrec, &err));
+    g_assert_no_error(err);
+  }
+  int live = src ? n_rows : nrec;
+  g_autofree float *logits = g_new(float, (size_t)live *V);
+  g_autofree float *feat = g_new(float, (size_t)live *C);
   for (int t = 0; t < steps; t++) {
-    for (int r = 0; r < n_rows; r++) {
-      if (src) /* every row recorded: the reference's inputs */
-        tokens[r] = input[t * nrec + r];
-      else /* greedy: [CLS], then the reference's chosen tokens */
-        tokens[r] = t == 0 ? 101 : res_ids[r * tout + t - 1];
-    }
-    g_assert_true(dec.step(dec.ctx, tokens, n_rows, t, logits, feat, &err));
+    /* teacher forcing: the reference's inputs (step 0: [CLS]) */
+    g_assert_true(dec.step(dec.ctx, input + (size_t)t * nrec, live, t, logits, feat, &err));
     g_assert_no_error(err);
     for (int j = 0; j < nrec; j++) {
-      int r = rows[j];
-      g_assert_cmpint(tokens[r], ==, input[t * nrec + j]);
-      const float *lg = logits + (size_t)r * V;
+      int r = rows[j], mine = src ? r : j;
+      const float *lg = logits + (size_t)mine * V;
       char name[64];
       g_snprintf(name, sizeof name, "decode.logits[t=%d,row=%d]", t, r);
       note(g, name, rel_l2(lg, lsample + ((size_t)t * nrec + j) * nls, (size_t)nls, lstride));
@@ -145,10 +143,13 @@ static void run_decode(Golden *g, const UfoConfig *cfg, const UfoTaskConfig *tc,
       note(g, name, fabs(sqrt(full) - l2[t * nrec + j]) / l2[t * nrec + j]);
       g_snprintf(name, sizeof name, "decode.feat[t=%d,row=%d]", t, r);
       note(g, name,
-           rel_l2(feat + (size_t)r * C, fsample + ((size_t)t * nrec + j) * nfs, (size_t)nfs,
+           rel_l2(feat + (size_t)mine * C, fsample + ((size_t)t * nrec + j) * nfs, (size_t)nfs,
                   fstride));
-      if (best != argmax[t * nrec + j])
-        g_error("decode step %d row %d: argmax %d, reference %d", t, r, best, argmax[t * nrec + j]);
+      /* the argmax must match unless the top two logits are within the tolerance */
+      int want = argmax[t * nrec + j];
+      if (best != want && lg[best] - lg[want] > REL_L2_MAX * fmaxf(1.f, fabsf(lg[best])))
+        g_error("decode step %d row %d: argmax %d (%g), reference %d (%g)", t, r, best, lg[best],
+                want, lg[want]);
     }
     if (src)
       g_assert_true(dec.reorder(dec.ctx, src + (size_t)t * nrec, n_rows, &err));

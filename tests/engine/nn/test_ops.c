@@ -286,6 +286,8 @@ static void test_attention(void)
       {1, 9, 2, 8, 0, 0, 0, 1, 1, {9, 0}, {0, 0}},
       /* image windows: shared text + per-window tokens with rel-pos (region 5x7, 40 > QB) */
       {3, 35, 2, 16, 5, 7, 0, 1, 2, {6, 35}, {0, 35}},
+      /* 130 queries: a full block and a 2-query remainder (query-by-query path), rel-pos 10x13 */
+      {2, 130, 2, 16, 10, 13, 0, 1, 2, {5, 130}, {0, 130}},
       /* grid: per-window image keys + own key */
       {4, 5, 3, 8, 0, 0, 1, 0, 1, {12, 0}, {12, 0}},
       /* decode: per-row prefix of 1 + own tokens (stride = max_len) */

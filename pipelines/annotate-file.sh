@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Annotates a video file: decode -> ufodetect (or ufoseg) -> ufooverlay -> H.264 -> MP4.
+#
+#   pipelines/annotate-file.sh INPUT OUTPUT.mp4 MODEL [ELEMENT PROPERTIES...]
+#   pipelines/annotate-file.sh in.mp4 out.mp4 models/demo.safetensors threshold=0.4
+#   ELEMENT=ufoseg pipelines/annotate-file.sh in.mp4 out.mp4 m.safetensors task=semantic
+#
+# INPUT may be a path or a URI. Uses the plugin from ./build (or $GST_PLUGIN_PATH).
+set -euo pipefail
+if [ $# -lt 3 ]; then
+  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+  exit 2
+fi
+in=$1 out=$2 model=$3
+shift 3
+here=$(cd "$(dirname "$0")/.." && pwd)
+for b in "${BUILD_DIR:-}" "$here/build" "$here"/build-*; do
+  if [ -n "$b" ] && [ -f "$b/gst/libgstufo.so" ]; then
+    export GST_PLUGIN_PATH="$b/gst${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
+    break
+  fi
+done
+case "$in" in
+  *://*) uri=$in ;;
+  *) uri="file://$(realpath "$in")" ;;
+esac
+element=${ELEMENT:-ufodetect}
+# late-frames=process (default): a file is annotated frame by frame, however slow the model
+exec gst-launch-1.0 -e \
+  uridecodebin uri="$uri" ! videoconvert ! \
+  "$element" model="$model" "$@" ! \
+  ufooverlay ! videoconvert ! x264enc tune=zerolatency speed-preset=veryfast ! h264parse ! \
+  mp4mux ! filesink location="$out"

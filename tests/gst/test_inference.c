@@ -1,0 +1,316 @@
+/* ufodetect / ufoseg with the engine running (deterministic random "tiny" model): every caps
+ * format gives the same results, inference-interval, reuse-results, prompt changes, late frames.
+ * Needs the integrated engine (suite gst-engine). */
+#include <gst/check/gstharness.h>
+#include <gst/ufo/ufometa.h>
+#include <gst/video/video.h>
+#include <string.h>
+
+#include "gstufotest.h"
+#include "ufoframe.h"
+
+#define W 64
+#define H 48
+
+/* A deterministic RGB test picture: gradients plus a bright rectangle. */
+static void make_picture(guint8 *rgb)
+{
+  for (int y = 0; y < H; y++)
+    for (int x = 0; x < W; x++) {
+      guint8 *p = rgb + (y * W + x) * 3;
+      gboolean box = x >= 20 && x < 44 && y >= 12 && y < 36;
+      p[0] = box ? 240 : (guint8)(x * 4);
+      p[1] = box ? 200 : (guint8)(y * 5);
+      p[2] = box ? 30 : (guint8)((x + y) * 2);
+    }
+}
+
+/* The picture in any format: packed formats by reordering bytes (same pixels), YUV with
+ * GStreamer's converter (BT.601 limited). */
+static GstBuffer *picture_in(GstVideoFormat fmt, GstVideoInfo *info)
+{
+  static guint8 rgb[W * H * 3];
+  make_picture(rgb);
+  GstVideoInfo rgb_info;
+  gst_video_info_set_format(&rgb_info, GST_VIDEO_FORMAT_RGB, W, H);
+  GstBuffer *src = gst_buffer_new_allocate(NULL, GST_VIDEO_INFO_SIZE(&rgb_info), NULL);
+  GstVideoFrame sf, df;
+  gst_video_frame_map(&sf, &rgb_info, src, GST_MAP_WRITE);
+  for (int y = 0; y < H; y++)
+    memcpy((guint8 *)GST_VIDEO_FRAME_PLANE_DATA(&sf, 0) + y * GST_VIDEO_FRAME_PLANE_STRIDE(&sf, 0),
+           rgb + y * W * 3, W * 3);
+  gst_video_info_set_format(info, fmt, W, H);
+  GstBuffer *dst = gst_buffer_new_allocate(NULL, GST_VIDEO_INFO_SIZE(info), NULL);
+  gst_video_frame_map(&df, info, dst, GST_MAP_WRITE);
+  GstVideoConverter *conv = gst_video_converter_new(&rgb_info, info, NULL);
+  gst_video_converter_frame(conv, &sf, &df);
+  gst_video_converter_free(conv);
+  gst_video_frame_unmap(&sf);
+  gst_video_frame_unmap(&df);
+  gst_buffer_unref(src);
+  GST_BUFFER_PTS(dst) = 0;
+  GST_BUFFER_DURATION(dst) = GST_SECOND / 30;
+  return dst;
+}
+
+/* What ufodetect task=caption returns for one frame. With random weights the caption is the
+ * one output that depends on every pixel (detection and segmentation come back empty). */
+static gchar *caption_of(GstBuffer *in, const GstVideoInfo *info)
+{
+  GstHarness *h = gst_harness_new_parse("ufodetect model=random:tiny task=caption");
+  GstCaps *caps = gst_video_info_to_caps(info);
+  gst_caps_set_simple(caps, "framerate", GST_TYPE_FRACTION, 30, 1, NULL);
+  gst_harness_set_src_caps(h, caps);
+  GstBuffer *out = gst_harness_push_and_pull(h, in);
+  fail_unless(out != NULL);
+  GstUfoMeta *m = gst_buffer_get_ufo_meta(out);
+  fail_unless(m != NULL);
+  fail_unless(m->inferred);
+  fail_unless_equals_string(g_quark_to_string(m->task), "caption");
+  gchar *caption = g_strdup(gst_ufo_meta_get_caption(m));
+  fail_unless(caption != NULL && caption[0]);
+  gst_buffer_unref(out);
+  gst_harness_teardown(h);
+  return caption;
+}
+
+GST_START_TEST(test_formats_agree)
+{
+  GstVideoInfo info;
+  gchar *ref = caption_of(picture_in(GST_VIDEO_FORMAT_RGB, &info), &info);
+  /* the check can fail: another picture gives another caption */
+  GstBuffer *other = picture_in(GST_VIDEO_FORMAT_RGB, &info);
+  gst_buffer_memset(other, 0, 0x20, W * H);
+  gchar *other_caption = caption_of(other, &info);
+  fail_if(g_str_equal(other_caption, ref), "caption does not depend on the picture: '%s'", ref);
+  g_free(other_caption);
+  const GstVideoFormat packed[] = {GST_VIDEO_FORMAT_BGR, GST_VIDEO_FORMAT_RGBA,
+                                   GST_VIDEO_FORMAT_BGRA, GST_VIDEO_FORMAT_RGBx,
+                                   GST_VIDEO_FORMAT_BGRx};
+  for (guint i = 0; i < G_N_ELEMENTS(packed); i++) {
+    gchar *got = caption_of(picture_in(packed[i], &info), &info);
+    fail_unless_equals_string(got, ref);
+    g_free(got);
+  }
+  /* YUV: the element must give what it gives on the RGB picture the frame converts to */
+  const GstVideoFormat yuv[] = {GST_VIDEO_FORMAT_I420, GST_VIDEO_FORMAT_NV12};
+  for (guint i = 0; i < G_N_ELEMENTS(yuv); i++) {
+    GstBuffer *in = picture_in(yuv[i], &info);
+    GstVideoFrame f;
+    gst_video_frame_map(&f, &info, in, GST_MAP_READ);
+    GstUfoScratch scratch = {0};
+    UfoImage img;
+    fail_unless(gst_ufo_frame_to_image(&f, &scratch, &img, NULL));
+    GstVideoInfo rgb_info;
+    gst_video_info_set_format(&rgb_info, GST_VIDEO_FORMAT_RGB, W, H);
+    GstBuffer *rgb = gst_buffer_new_allocate(NULL, GST_VIDEO_INFO_SIZE(&rgb_info), NULL);
+    GstVideoFrame rf;
+    gst_video_frame_map(&rf, &rgb_info, rgb, GST_MAP_WRITE);
+    for (int y = 0; y < H; y++)
+      memcpy((guint8 *)GST_VIDEO_FRAME_PLANE_DATA(&rf, 0) +
+                 y * GST_VIDEO_FRAME_PLANE_STRIDE(&rf, 0),
+             img.data + y * img.stride, W * 3);
+    gst_video_frame_unmap(&rf);
+    gst_video_frame_unmap(&f);
+    gst_ufo_scratch_clear(&scratch);
+    gchar *want = caption_of(rgb, &rgb_info);
+    gchar *got = caption_of(in, &info);
+    fail_unless_equals_string(got, want);
+    g_free(got);
+    g_free(want);
+  }
+  g_free(ref);
+}
+GST_END_TEST;
+
+static GstHarness *detect_harness(const gchar *props)
+{
+  gchar *desc = g_strdup_printf("ufodetect model=random:tiny %s", props);
+  GstHarness *h = gst_harness_new_parse(desc);
+  g_free(desc);
+  gst_harness_set_src_caps_str(h, "video/x-raw,format=RGB,width=64,height=48,framerate=30/1");
+  return h;
+}
+
+static GstBuffer *frame_at(gint i)
+{
+  GstVideoInfo info;
+  GstBuffer *b = picture_in(GST_VIDEO_FORMAT_RGB, &info);
+  GST_BUFFER_PTS(b) = i * (GST_SECOND / 30);
+  return b;
+}
+
+GST_START_TEST(test_inference_interval)
+{
+  GstHarness *h = detect_harness("inference-interval=3 task=caption");
+  const gboolean want[7] = {TRUE, FALSE, FALSE, TRUE, FALSE, FALSE, TRUE};
+  GstClockTime last = GST_CLOCK_TIME_NONE;
+  const gchar *caption = NULL;
+  for (int i = 0; i < 7; i++) {
+    GstBuffer *out = gst_harness_push_and_pull(h, frame_at(i));
+    GstUfoMeta *m = gst_buffer_get_ufo_meta(out);
+    fail_unless(m != NULL, "frame %d has no meta", i);
+    fail_unless_equals_int(m->inferred, want[i]);
+    if (want[i])
+      last = GST_BUFFER_PTS(out);
+    /* reuse-results (default): non-inferred frames carry the inferred frame's results */
+    fail_unless_equals_uint64(m->result_pts, last);
+    fail_unless(gst_ufo_meta_get_caption(m) != NULL);
+    if (i == 0)
+      caption = g_intern_string(gst_ufo_meta_get_caption(m));
+    else
+      fail_unless_equals_string(gst_ufo_meta_get_caption(m), caption);
+    gst_buffer_unref(out);
+  }
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_reuse_results_off)
+{
+  GstHarness *h = detect_harness("inference-interval=2 task=caption reuse-results=false");
+  for (int i = 0; i < 3; i++) {
+    GstBuffer *out = gst_harness_push_and_pull(h, frame_at(i));
+    GstUfoMeta *m = gst_buffer_get_ufo_meta(out);
+    fail_unless_equals_int(m->inferred, i % 2 == 0);
+    if (i % 2) {
+      fail_unless(gst_ufo_meta_get_caption(m) == NULL);
+      fail_unless_equals_uint64(m->result_pts, GST_CLOCK_TIME_NONE);
+    } else {
+      fail_unless(gst_ufo_meta_get_caption(m) != NULL);
+    }
+    gst_buffer_unref(out);
+  }
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_prompt_change)
+{
+  GstHarness *h = detect_harness("task=grounding prompt=\"red car\" inference-interval=2");
+  GstElement *det = gst_harness_find_element(h, "ufodetect");
+  const gchar *want[5] = {"red car", "red car", "blue bus", "blue bus", "green tree"};
+  for (int i = 0; i < 5; i++) {
+    if (i == 1)
+      g_object_set(det, "prompt", "blue bus", NULL); /* used from frame 2, the next inferred */
+    if (i == 4)
+      g_object_set(det, "prompt", "green tree", NULL);
+    GstBuffer *out = gst_harness_push_and_pull(h, frame_at(i));
+    GstUfoMeta *m = gst_buffer_get_ufo_meta(out);
+    fail_unless_equals_string(g_quark_to_string(m->task), "grounding");
+    fail_unless_equals_string(gst_ufo_meta_get_prompt(m), want[i]);
+    fail_unless_equals_int(m->inferred, i % 2 == 0);
+    gst_buffer_unref(out);
+  }
+  gst_object_unref(det);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_unique_id_and_meta_flags)
+{
+  GstHarness *h = detect_harness("unique-id=42 attach-roi-meta=false");
+  GstBuffer *out = gst_harness_push_and_pull(h, frame_at(0));
+  GstUfoMeta *m = gst_buffer_get_ufo_meta_for_producer(out, 42);
+  fail_unless(m != NULL);
+  fail_unless_equals_int(m->width, W);
+  fail_unless_equals_int(m->height, H);
+  fail_unless(gst_buffer_get_meta(out, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE) == NULL);
+  /* in place: the pixels pass through untouched */
+  GstVideoInfo info;
+  GstBuffer *ref = picture_in(GST_VIDEO_FORMAT_RGB, &info);
+  GstMapInfo a, b;
+  gst_buffer_map(out, &a, GST_MAP_READ);
+  gst_buffer_map(ref, &b, GST_MAP_READ);
+  fail_unless(a.size == b.size && memcmp(a.data, b.data, a.size) == 0);
+  gst_buffer_unmap(out, &a);
+  gst_buffer_unmap(ref, &b);
+  gst_buffer_unref(ref);
+  gst_buffer_unref(out);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+/* A QoS event saying downstream is 10 s behind makes frame 0 late. */
+static void send_late_qos(GstHarness *h)
+{
+  gst_harness_push_upstream_event(
+      h, gst_event_new_qos(GST_QOS_TYPE_UNDERFLOW, 2.0, 5 * GST_SECOND, 5 * GST_SECOND));
+}
+
+GST_START_TEST(test_late_frames)
+{
+  /* skip-inference: the late frame passes without new inference */
+  GstHarness *h = detect_harness("task=caption late-frames=skip-inference");
+  GstBuffer *out = gst_harness_push_and_pull(h, frame_at(0));
+  fail_unless(gst_buffer_get_ufo_meta(out)->inferred); /* not late yet */
+  gst_buffer_unref(out);
+  send_late_qos(h);
+  out = gst_harness_push_and_pull(h, frame_at(1));
+  GstUfoMeta *m = gst_buffer_get_ufo_meta(out);
+  fail_unless(m != NULL);
+  fail_if(m->inferred);
+  fail_unless_equals_uint64(m->result_pts, 0);
+  gst_buffer_unref(out);
+  gst_harness_teardown(h);
+
+  /* process (default): inferred however late */
+  h = detect_harness("task=caption");
+  send_late_qos(h);
+  out = gst_harness_push_and_pull(h, frame_at(1));
+  fail_unless(gst_buffer_get_ufo_meta(out)->inferred);
+  gst_buffer_unref(out);
+  gst_harness_teardown(h);
+
+  /* drop: the base class drops the late frame */
+  h = detect_harness("task=caption late-frames=drop");
+  out = gst_harness_push_and_pull(h, frame_at(0));
+  gst_buffer_unref(out);
+  send_late_qos(h);
+  fail_unless_equals_int(gst_harness_push(h, frame_at(1)), GST_FLOW_OK);
+  fail_unless(gst_harness_try_pull(h) == NULL);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_seg_instance)
+{
+  GstHarness *h = gst_harness_new_parse("ufoseg model=random:tiny");
+  gst_harness_set_src_caps_str(h, "video/x-raw,format=RGB,width=64,height=48,framerate=30/1");
+  GstBuffer *out = gst_harness_push_and_pull(h, frame_at(0));
+  GstUfoMeta *m = gst_buffer_get_ufo_meta(out);
+  fail_unless(m != NULL && m->inferred);
+  fail_unless_equals_string(g_quark_to_string(m->task), "instance");
+  for (guint i = 0; i < gst_ufo_meta_get_n_objects(m); i++) {
+    GstUfoRect r;
+    gint mw, mh;
+    if (gst_ufo_meta_get_mask(m, i, &mw, &mh, NULL, NULL, &r))
+      fail_unless(mw > 0 && mh > 0 && r.w > 0 && r.h > 0);
+  }
+  gst_buffer_unref(out);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+static Suite *inference_suite(void)
+{
+  Suite *s = suite_create("ufoinference");
+  TCase *tc = tcase_create("general");
+  tcase_set_timeout(tc, 300);
+  suite_add_tcase(s, tc);
+  tcase_add_test(tc, test_formats_agree);
+  tcase_add_test(tc, test_inference_interval);
+  tcase_add_test(tc, test_reuse_results_off);
+  tcase_add_test(tc, test_prompt_change);
+  tcase_add_test(tc, test_unique_id_and_meta_flags);
+  tcase_add_test(tc, test_late_frames);
+  tcase_add_test(tc, test_seg_instance);
+  return s;
+}
+
+int main(int argc, char **argv)
+{
+  gst_check_init(&argc, &argv);
+  gst_ufo_test_require_plugin();
+  return gst_check_run_suite(inference_suite(), "ufoinference", __FILE__);
+}

@@ -1,0 +1,22 @@
+/* One JSON object per frame in DL Streamer's gvametaconvert layout (anchors §6.3 item 4). */
+#ifndef UFO_DUMP_JSON_H
+#define UFO_DUMP_JSON_H
+
+#include <gst/gst.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+/* {"objects":[{"detection":{"bounding_box":{x_min,y_min,x_max,y_max (0..1)},"confidence",
+ *   "label","label_id"},"roi_type","x","y","w","h" (px),"id","producer_id"}...],
+ *  "resolution":{"width","height"},"timestamp" (PTS ns),"source","tags",
+ *  "ufo":[{"producer_id","task","inferred","result_timestamp","caption"}...]}
+ * Objects come from every GstUfoMeta; a buffer without one is described from its ROI metas.
+ * width/height: frame size; source and tags may be NULL. Returns a newly allocated line
+ * without the trailing newline. */
+gchar *ufo_dump_frame_json(GstBuffer *buffer, gint width, gint height, const gchar *source,
+                           JsonNode *tags);
+
+G_END_DECLS
+
+#endif
