@@ -203,6 +203,8 @@ def main():
     ap.add_argument("--model", help="model file (safetensors, train_demo.export)")
     ap.add_argument("--ground-truth", action="store_true", help="evaluate the labels themselves (all 1.0)")
     ap.add_argument("--n", type=int, default=200, help="test scenes")
+    ap.add_argument("--split", default="test", choices=["test", "train"],
+                    help="train: the first n train scenes (with train_demo --overfit)")
     ap.add_argument("--size", type=int, default=448)
     ap.add_argument("--tasks", default=",".join(TASKS))
     ap.add_argument("--batch", type=int, default=4)
@@ -211,7 +213,7 @@ def main():
     ap.add_argument("--json", default=None)
     a = ap.parse_args()
     tasks = a.tasks.split(",")
-    test = [scenes.scene(s, a.size, a.size) for s in scenes.split_seeds("test", a.n)]
+    test = [scenes.scene(s, a.size, a.size) for s in scenes.split_seeds(a.split, a.n)]
     ms = {}
     if a.ground_truth:
         preds = {t: v for t, v in ground_truth_predictions(test).items() if t in tasks}

@@ -580,6 +580,8 @@ def main():
     ap.add_argument("--out", default="runs/demo")
     ap.add_argument("--resume", default=None)
     ap.add_argument("--export", default="models/ufo-demo.safetensors")
+    ap.add_argument("--overfit", type=int, default=0,
+                    help="train on the first N train scenes only, every step (a check of the whole chain)")
     ap.add_argument("--log-every", type=int, default=50)
     ap.add_argument("--ckpt-every", type=int, default=1000)
     a = ap.parse_args()
@@ -590,7 +592,8 @@ def main():
     workers = a.workers if a.workers >= 0 else (6 if dev.startswith("cuda") else 0)
     model, _ = train(cfg, a.steps, a.out, a.batch, a.lr, warmup=a.warmup, mix=a.tasks, device=dev,
                      per_win=a.grids_per_window, ckpt_every=a.ckpt_every, log_every=a.log_every,
-                     resume=a.resume, workers=workers)
+                     resume=a.resume, workers=workers,
+                     fixed_seeds=scenes.split_seeds("train", a.overfit) if a.overfit else None)
     path = export(model.float(), a.export)
     print(f"exported {path}: {os.path.getsize(path)} bytes")
 

@@ -16,8 +16,8 @@
 #include <math.h>
 #include <string.h>
 
-#define QB 128 /* queries per block: amortises packing the keys (measured: 32 -> 128 is -7% CPU)   \
-                */
+/* queries per block: amortises packing the keys (measured: 32 -> 128 is -7% CPU) */
+#define QB 128
 #define ATTN_MIN_BLOCK 8 /* below this many queries: one query at a time */
 
 static int64_t total_keys(const UfoAttention *p)

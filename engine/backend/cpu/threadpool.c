@@ -1,23 +1,20 @@
-/* Fork-join pool: the caller publishes a job (generation counter), workers and the caller take
- * chunks from an atomic cursor, the caller waits until every worker is done. Workers and the
- * caller spin briefly before sleeping on a condition variable, so the many small ops of a
- * decode step do not pay a sleep/wake-up each. */
+/* Fork-join pool: the caller publishes a job (generation counter under a mutex), workers and
+ * the caller take chunks from an atomic cursor, the caller waits until every worker is idle. */
 #include "threadpool.h"
+
 #include "ufo/ufo.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
-
-#define SPIN_ROUNDS 20000 /* about 10-50 us of polling before sleeping */
 
 struct _UfoPool {
   int threads;
   pthread_t *tid;
   pthread_mutex_t lock;
   pthread_cond_t start, done;
-  atomic_uint_fast64_t generation; /* bumped (release) after the job fields are written */
-  atomic_int busy;                 /* workers still inside the current job */
-  atomic_bool quit;
+  uint64_t generation;
+  int busy; /* workers still inside the current job */
+  gboolean quit;
   /* current job */
   UfoPoolFn fn;
   void *ctx;
@@ -29,13 +26,6 @@ typedef struct {
   UfoPool *pool;
   int worker;
 } WorkerArg;
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
 
 static void run_chunks(UfoPool *pool, int worker)
 {
@@ -54,27 +44,20 @@ static void *worker_main(void *data)
   UfoPool *pool = arg->pool;
   uint64_t seen = 0;
   for (;;) {
-    uint64_t gen = atomic_load_explicit(&pool->generation, memory_order_acquire);
-    for (int i = 0; i < SPIN_ROUNDS && gen == seen && !atomic_load(&pool->quit); i++) {
-      cpu_relax();
-      gen = atomic_load_explicit(&pool->generation, memory_order_acquire);
-    }
-    if (gen == seen) {
-      pthread_mutex_lock(&pool->lock);
-      while (!atomic_load(&pool->quit) &&
-             (gen = atomic_load_explicit(&pool->generation, memory_order_acquire)) == seen)
-        pthread_cond_wait(&pool->start, &pool->lock);
+    pthread_mutex_lock(&pool->lock);
+    while (!pool->quit && pool->generation == seen)
+      pthread_cond_wait(&pool->start, &pool->lock);
+    if (pool->quit) {
       pthread_mutex_unlock(&pool->lock);
-    }
-    if (atomic_load(&pool->quit))
       break;
-    seen = gen;
-    run_chunks(pool, arg->worker);
-    if (atomic_fetch_sub(&pool->busy, 1) == 1) {
-      pthread_mutex_lock(&pool->lock);
-      pthread_cond_signal(&pool->done);
-      pthread_mutex_unlock(&pool->lock);
     }
+    seen = pool->generation;
+    pthread_mutex_unlock(&pool->lock);
+    run_chunks(pool, arg->worker);
+    pthread_mutex_lock(&pool->lock);
+    if (--pool->busy == 0)
+      pthread_cond_signal(&pool->done);
+    pthread_mutex_unlock(&pool->lock);
   }
   g_free(arg);
   return NULL;
@@ -88,10 +71,6 @@ UfoPool *ufo_pool_new(int threads, GError **error)
   pthread_mutex_init(&pool->lock, NULL);
   pthread_cond_init(&pool->start, NULL);
   pthread_cond_init(&pool->done, NULL);
-  atomic_init(&pool->generation, 0);
-  atomic_init(&pool->busy, 0);
-  atomic_init(&pool->quit, false);
-  atomic_init(&pool->cursor, 0);
   for (int i = 1; i < pool->threads; i++) {
     WorkerArg *arg = g_new(WorkerArg, 1);
     *arg = (WorkerArg){pool, i};
@@ -111,7 +90,7 @@ void ufo_pool_free(UfoPool *pool)
   if (pool == NULL)
     return;
   pthread_mutex_lock(&pool->lock);
-  atomic_store(&pool->quit, true);
+  pool->quit = TRUE;
   pthread_cond_broadcast(&pool->start);
   pthread_mutex_unlock(&pool->lock);
   for (int i = 1; i < pool->threads; i++)
@@ -145,17 +124,13 @@ void ufo_pool_run(UfoPool *pool, int64_t n, int64_t grain, UfoPoolFn fn, void *c
   pool->n = n;
   pool->chunk = chunk;
   atomic_store(&pool->cursor, 0);
-  atomic_store(&pool->busy, pool->threads - 1);
-  atomic_fetch_add_explicit(&pool->generation, 1, memory_order_release);
+  pool->busy = pool->threads - 1;
+  pool->generation++;
   pthread_cond_broadcast(&pool->start);
   pthread_mutex_unlock(&pool->lock);
   run_chunks(pool, 0);
-  for (int i = 0; i < SPIN_ROUNDS && atomic_load(&pool->busy) > 0; i++)
-    cpu_relax();
-  if (atomic_load(&pool->busy) > 0) {
-    pthread_mutex_lock(&pool->lock);
-    while (atomic_load(&pool->busy) > 0)
-      pthread_cond_wait(&pool->done, &pool->lock);
-    pthread_mutex_unlock(&pool->lock);
-  }
+  pthread_mutex_lock(&pool->lock);
+  while (pool->busy > 0)
+    pthread_cond_wait(&pool->done, &pool->lock);
+  pthread_mutex_unlock(&pool->lock);
 }
