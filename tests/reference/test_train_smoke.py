@@ -53,6 +53,17 @@ def test_detection_targets_invert_the_inference_parser():
         assert (err <= 224 / nb + 1e-9).sum() == 3  # within one bin, on its 3 grids
 
 
+def test_grounding_targets_invert_the_inference_parser():
+    import ufo_post
+
+    s = scenes.scene(4, 320, 240)
+    for r in s["refs"]:
+        text = train_demo.grounding_target(r["box"], 320, 240, 448)
+        # the model sees the image at 224: scale factor 224 / original size (inference §7.2)
+        box = ufo_post.grounding(text, 448, (224, 224), (224 / 320, 224 / 240))
+        np.testing.assert_allclose(box, r["box"], atol=320 / 448 + 1e-3)
+
+
 def test_mask_targets_and_matching_prefer_near_grids():
     cfg = train_demo.PRESETS["smoke"]()
     tc = cfg.tasks["instance"]

@@ -202,6 +202,13 @@ def grid_targets(task, sc, refs, nb, H, W):
     return texts, masks
 
 
+def grounding_target(box, W, H, nb):
+    """"cx,cy,w,h" bins: inference §7.2 inverted (the reference is 0.5, so v = cx * bins)."""
+    x1, y1, x2, y2 = box
+    return ",".join(str(bins(v, nb)) for v in ((x1 + x2) / (2 * W), (y1 + y2) / (2 * H), (x2 - x1) / W,
+                                                (y2 - y1) / H))
+
+
 def select_grids(texts, win, per_win, gen):
     """Indices of the trained grids: per window, supervised positives first (a random subset if
     more than per_win), then random negatives ("background"); unsupervised grids never."""
@@ -312,12 +319,8 @@ def task_loss(model, task, batch, device, gen, per_win=10, mask_w=(20.0, 1.0)):
         for s in batch:
             H, W = s["semantic"].shape
             r = s["refs"][int(torch.randint(len(s["refs"]), (1,), generator=gen))]
-            x1, y1, x2, y2 = r["box"]
             texts_in.append(r["text"])
-            nb = tc.num_bins
-            # inference §7.2 inverted (reference 0.5): v = cx * bins
-            targets.append(",".join(str(bins(v, nb)) for v in
-                                    ((x1 + x2) / (2 * W), (y1 + y2) / (2 * H), (x2 - x1) / W, (y2 - y1) / H)))
+            targets.append(grounding_target(r["box"], W, H, tc.num_bins))
         prompts = [prompt(task, cfg, t) for t in texts_in]
     else:
         prompts = [prompt(task, cfg)] * B

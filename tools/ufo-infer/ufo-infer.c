@@ -6,11 +6,12 @@
 #include "ufo/ufo.h"
 #include "../common/image_io.h"
 #include "../common/result_json.h"
+#include "../common/draw_result.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
-static char *opt_model, *opt_random, *opt_task = "detection", *opt_prompt, *opt_device = "cpu";
+static char *opt_model, *opt_random, *opt_draw, *opt_task = "detection", *opt_prompt, *opt_device = "cpu";
 static gint64 opt_seed;
 static int opt_threads, opt_beam, opt_max_det;
 static double opt_mask_thr = 0.5;
@@ -31,6 +32,8 @@ static GOptionEntry entries[] = {
     {"mask-threshold", 0, 0, G_OPTION_ARG_DOUBLE, &opt_mask_thr, "Mask probability threshold",
      "P"},
     {"pretty", 0, 0, G_OPTION_ARG_NONE, &opt_pretty, "Indent the JSON", NULL},
+    {"draw", 0, 0, G_OPTION_ARG_FILENAME, &opt_draw, "Also draw the result over the image (PNG)",
+     "OUT.png"},
     {NULL}};
 
 static gboolean parse_device(const char *s, UfoDevice *d, GError **error)
@@ -105,8 +108,12 @@ int main(int argc, char **argv)
     g_autofree char *json =
         tool_result_to_json(res, img.image.width, img.image.height, req.mask_threshold, opt_pretty);
     printf("%s\n", json);
-    ufo_result_free(res);
     rc = 0;
+    if (opt_draw && !tool_draw_result_png(&img.image, res, req.mask_threshold, opt_draw, &error)) {
+      fprintf(stderr, "ufo-infer: %s\n", error->message);
+      rc = 1;
+    }
+    ufo_result_free(res);
   } else {
     fprintf(stderr, "ufo-infer: %s\n", error->message);
   }

@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""ufo-infer and ufo-bench from the command line: JSON layout, --draw, bad arguments.
+
+Usage: test_cli.py UFO_INFER UFO_BENCH TMPDIR
+"""
+import json
+import os
+import subprocess
+import sys
+import zlib
+
+infer, bench, tmp = sys.argv[1:4]
+os.makedirs(tmp, exist_ok=True)
+failures = 0
+
+
+def check(cond, what):
+    global failures
+    print(("ok   " if cond else "FAIL ") + what)
+    failures += not cond
+
+
+def run(*args):
+    return subprocess.run(list(args), capture_output=True, text=True, timeout=300)
+
+
+# grounding on the tiny random model: one object with a box inside the image
+png = os.path.join(tmp, "grounding.png")
+r = run(infer, "--random", "tiny", "--task", "grounding", "--prompt", "the red car",
+        "--draw", png, "synthetic:200x150")
+check(r.returncode == 0, f"ufo-infer grounding exits 0 ({r.stderr.strip()})")
+out = json.loads(r.stdout)
+check(out["task"] == "grounding" and out["width"] == 200 and out["height"] == 150, "JSON header")
+check(len(out["objects"]) == 1, "grounding gives one object")
+x1, y1, x2, y2 = out["objects"][0]["box"]
+check(0 <= x1 <= x2 <= 200 and 0 <= y1 <= y2 <= 150, f"box inside the image {out['objects'][0]['box']}")
+check(set(out["timing_ms"]) == {"preprocess", "text", "image", "grid", "decode", "post"}, "timing keys")
+with open(png, "rb") as f:
+    data = f.read()
+check(data[:8] == b"\x89PNG\r\n\x1a\n", "--draw writes a PNG")
+# IHDR width/height
+w, h = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+check((w, h) == (200, 150), f"PNG is 200x150 (got {w}x{h})")
+
+# caption: a string
+r = run(infer, "--random", "tiny", "--task", "caption", "synthetic:64x64")
+check(r.returncode == 0 and isinstance(json.loads(r.stdout).get("caption"), str), "caption JSON")
+
+# deterministic: same input, same output
+r2 = run(infer, "--random", "tiny", "--task", "caption", "synthetic:64x64")
+check(json.loads(r.stdout)["caption"] == json.loads(r2.stdout)["caption"], "deterministic caption")
+
+# bad arguments: clear messages, non-zero exit
+r = run(infer, "--random", "tiny", "--task", "panoptic", "synthetic:64x64")
+check(r.returncode == 2 and "panoptic" in r.stderr, f"unknown task rejected: {r.stderr.strip()}")
+r = run(infer, "--random", "tiny", "--task", "grounding", "synthetic:64x64")
+check(r.returncode == 1 and "referring expression" in r.stderr, f"grounding without prompt: {r.stderr.strip()}")
+r = run(infer, "--model", os.path.join(tmp, "missing.safetensors"), "synthetic:64x64")
+check(r.returncode == 1 and "missing.safetensors" in r.stderr, f"missing model named: {r.stderr.strip()}")
+r = run(infer, "--random", "tiny", os.path.join(tmp, "no-such-image.png"))
+check(r.returncode == 1 and "no-such-image.png" in r.stderr, f"missing image named: {r.stderr.strip()}")
+
+# ufo-bench prints every stage and frames/s
+r = run(bench, "--config", "tiny", "--task", "caption", "--iterations", "1", "--warmup", "0",
+        "--width", "64", "--height", "64", "--threads", "1")
+check(r.returncode == 0, f"ufo-bench exits 0 ({r.stderr.strip()})")
+for key in ("preprocess", "text pass", "image pass", "grid pass", "decode", "post-proc.", "frames/s",
+            "peak memory", "decode steps"):
+    check(key in r.stdout, f"ufo-bench prints '{key}'")
+
+print(f"{failures} failures")
+sys.exit(1 if failures else 0)
