@@ -34,3 +34,22 @@ DEFINE_ENUM(gst_ufo_detect_task_get_type, "GstUfoDetectTask",
 DEFINE_ENUM(gst_ufo_seg_task_get_type, "GstUfoSegTask",
             {GST_UFO_SEG_TASK_INSTANCE, "Instance segmentation: boxes plus masks", "instance"},
             {GST_UFO_SEG_TASK_SEMANTIC, "Semantic segmentation: one class per pixel", "semantic"})
+
+DEFINE_ENUM(gst_ufo_color_by_get_type, "GstUfoColorBy",
+            {GST_UFO_COLOR_BY_CLASS, "Colour per class (label id)", "class"},
+            {GST_UFO_COLOR_BY_TRACK, "Colour per track id (class when untracked)", "track"},
+            {GST_UFO_COLOR_BY_PRODUCER, "Colour per producer unique-id", "producer"})
+
+GType gst_ufo_sources_get_type(void)
+{
+  static gsize type = 0;
+  static const GFlagsValue values[] = {
+      {GST_UFO_SOURCES_UFO, "GstUfoMeta of ufo elements", "ufo"},
+      {GST_UFO_SOURCES_ROI, "GstVideoRegionOfInterestMeta of other producers", "roi"},
+      {0, NULL, NULL}};
+  if (g_once_init_enter(&type)) {
+    GType t = g_flags_register_static("GstUfoSources", values);
+    g_once_init_leave(&type, t);
+  }
+  return type;
+}

@@ -31,10 +31,27 @@ typedef enum {
   GST_UFO_SEG_TASK_SEMANTIC = 4,
 } GstUfoSegTask;
 
+/* ufooverlay color-by: where palette colours come from. */
+typedef enum {
+  GST_UFO_COLOR_BY_CLASS = 0,
+  GST_UFO_COLOR_BY_TRACK = 1,
+  GST_UFO_COLOR_BY_PRODUCER = 2,
+} GstUfoColorBy;
+
+/* ufooverlay sources: which metas are read (analytics needs GStreamer >= 1.24: not offered). */
+typedef enum {
+  GST_UFO_SOURCES_UFO = 1 << 0,
+  GST_UFO_SOURCES_ROI = 1 << 1,
+} GstUfoSources;
+
 GType gst_ufo_device_get_type(void);
 GType gst_ufo_late_frames_get_type(void);
 GType gst_ufo_detect_task_get_type(void);
 GType gst_ufo_seg_task_get_type(void);
+GType gst_ufo_color_by_get_type(void);
+GType gst_ufo_sources_get_type(void);
+#define GST_TYPE_UFO_COLOR_BY (gst_ufo_color_by_get_type())
+#define GST_TYPE_UFO_SOURCES (gst_ufo_sources_get_type())
 #define GST_TYPE_UFO_DEVICE (gst_ufo_device_get_type())
 #define GST_TYPE_UFO_LATE_FRAMES (gst_ufo_late_frames_get_type())
 #define GST_TYPE_UFO_DETECT_TASK (gst_ufo_detect_task_get_type())

@@ -23,6 +23,7 @@
  * Since: 0.1
  */
 #include "ufooverlay.h"
+#include "ufoenums.h"
 #include "uforesults.h"
 
 #include <gst/ufo/ufometa.h>
@@ -52,6 +53,8 @@ enum {
   PROP_MIN_SCORE,
   PROP_CLASSES,
   PROP_UNIQUE_ID,
+  PROP_COLOR_BY,
+  PROP_SOURCES,
 };
 
 #define DEFAULT_DRAW TRUE
@@ -67,6 +70,8 @@ enum {
 #define DEFAULT_MIN_SCORE 0.0
 #define DEFAULT_CLASSES ""
 #define DEFAULT_UNIQUE_ID -1
+#define DEFAULT_COLOR_BY GST_UFO_COLOR_BY_CLASS
+#define DEFAULT_SOURCES (GST_UFO_SOURCES_UFO | GST_UFO_SOURCES_ROI)
 
 struct _GstUfoOverlay {
   GstVideoFilter parent;
@@ -77,6 +82,8 @@ struct _GstUfoOverlay {
   gchar *classes;
   gboolean classes_dirty;
   gint unique_id;
+  GstUfoColorBy color_by;
+  GstUfoSources sources;
   /* streaming state */
   GstUfoFilter filter; /* classes only */
   gboolean check_downstream;
@@ -150,6 +157,12 @@ static void gst_ufo_overlay_set_property(GObject *object, guint prop_id, const G
   case PROP_UNIQUE_ID:
     self->unique_id = g_value_get_int(value);
     break;
+  case PROP_COLOR_BY:
+    self->color_by = g_value_get_enum(value);
+    break;
+  case PROP_SOURCES:
+    self->sources = g_value_get_flags(value);
+    break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
     break;
@@ -218,6 +231,12 @@ static void gst_ufo_overlay_get_property(GObject *object, guint prop_id, GValue 
   case PROP_UNIQUE_ID:
     g_value_set_int(value, self->unique_id);
     break;
+  case PROP_COLOR_BY:
+    g_value_set_enum(value, self->color_by);
+    break;
+  case PROP_SOURCES:
+    g_value_set_flags(value, self->sources);
+    break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
     break;
@@ -252,6 +271,17 @@ static void scene_clear(Scene *sc)
   g_string_free(sc->caption, TRUE);
 }
 
+/* Palette index of an object under color-by (ids folded into the non-negative int range). */
+static gint color_id(GstUfoColorBy color_by, gint label_id, guint64 track_id, gboolean has_producer,
+                     guint producer)
+{
+  if (color_by == GST_UFO_COLOR_BY_TRACK && track_id != 0)
+    return (gint)(track_id & G_MAXINT);
+  if (color_by == GST_UFO_COLOR_BY_PRODUCER && has_producer)
+    return (gint)(producer & G_MAXINT);
+  return label_id;
+}
+
 static gboolean keep_object(GstUfoOverlay *self, gdouble min_score, gint label_id,
                             const gchar *label, gdouble score)
 {
@@ -260,7 +290,8 @@ static gboolean keep_object(GstUfoOverlay *self, gdouble min_score, gint label_i
   return gst_ufo_filter_accepts(&self->filter, label_id, label, -1.0);
 }
 
-static void scene_add_ufo_meta(GstUfoOverlay *self, Scene *sc, GstUfoMeta *m, gdouble min_score)
+static void scene_add_ufo_meta(GstUfoOverlay *self, Scene *sc, GstUfoMeta *m, gdouble min_score,
+                               GstUfoColorBy color_by)
 {
   const guint n = gst_ufo_meta_get_n_objects(m);
   for (guint i = 0; i < n; i++) {
@@ -268,7 +299,8 @@ static void scene_add_ufo_meta(GstUfoOverlay *self, Scene *sc, GstUfoMeta *m, gd
     if (!gst_ufo_meta_get_object(m, i, &o) ||
         !keep_object(self, min_score, o.label_id, o.label, o.score))
       continue;
-    UfoOverlayObject oo = {.class_id = o.label_id,
+    UfoOverlayObject oo = {.class_id =
+                               color_id(color_by, o.label_id, o.track_id, TRUE, m->producer_id),
                            .label = o.label,
                            .score = o.score,
                            .x = o.x,
@@ -312,9 +344,10 @@ static gboolean has_ufo_producer(GstBuffer *buf, guint producer)
   return gst_buffer_get_ufo_meta_for_producer(buf, producer) != NULL;
 }
 
-/* ROI metas of producers that did not attach a GstUfoMeta (other elements). */
+/* ROI metas of producers that did not attach a GstUfoMeta (other elements); with skip_ufo
+ * FALSE (sources without ufo) the ROI metas of our own producers are drawn as well. */
 static void scene_add_roi_metas(GstUfoOverlay *self, Scene *sc, GstBuffer *buf, gint unique_id,
-                                gdouble min_score)
+                                gdouble min_score, GstUfoColorBy color_by, gboolean skip_ufo)
 {
   gpointer state = NULL;
   GstMeta *meta;
@@ -324,7 +357,7 @@ static void scene_add_roi_metas(GstUfoOverlay *self, Scene *sc, GstBuffer *buf, 
     const GstStructure *det = gst_video_region_of_interest_meta_get_param(roi, "detection");
     guint producer = 0;
     gboolean has_producer = det && gst_structure_get_uint(det, "producer_id", &producer);
-    if (has_producer && has_ufo_producer(buf, producer))
+    if (skip_ufo && has_producer && has_ufo_producer(buf, producer))
       continue; /* drawn from its GstUfoMeta */
     if (unique_id >= 0 && (!has_producer || producer != (guint)unique_id))
       continue;
@@ -343,14 +376,15 @@ static void scene_add_roi_metas(GstUfoOverlay *self, Scene *sc, GstBuffer *buf, 
     gint track_id = 0;
     if (track)
       gst_structure_get_int(track, "id", &track_id);
-    UfoOverlayObject oo = {.class_id = label_id,
+    const guint64 tid = track_id > 0 ? (guint64)track_id : 0;
+    UfoOverlayObject oo = {.class_id = color_id(color_by, label_id, tid, has_producer, producer),
                            .label = label,
                            .score = score,
                            .x = roi->x,
                            .y = roi->y,
                            .w = roi->w,
                            .h = roi->h,
-                           .track_id = track_id > 0 ? (guint64)track_id : 0};
+                           .track_id = tid};
     gint none = -1;
     g_array_append_val(sc->objects, oo);
     g_array_append_val(sc->mask_of, none);
@@ -440,6 +474,8 @@ static GstFlowReturn gst_ufo_overlay_transform_frame_ip(GstVideoFilter *filter,
   g_autofree gchar *family = g_strdup(self->font_family);
   gdouble min_score = self->min_score;
   gint unique_id = self->unique_id;
+  GstUfoColorBy color_by = self->color_by;
+  GstUfoSources sources = self->sources;
   g_autofree gchar *classes = self->classes_dirty ? g_strdup(self->classes) : NULL;
   gboolean classes_dirty = self->classes_dirty;
   self->classes_dirty = FALSE;
@@ -465,12 +501,14 @@ static GstFlowReturn gst_ufo_overlay_transform_frame_ip(GstVideoFilter *filter,
   scene_init(&sc);
   gpointer state = NULL;
   GstMeta *meta;
-  while ((meta = gst_buffer_iterate_meta_filtered(buf, &state, GST_UFO_META_API_TYPE))) {
+  const gboolean use_ufo = (sources & GST_UFO_SOURCES_UFO) != 0;
+  while (use_ufo && (meta = gst_buffer_iterate_meta_filtered(buf, &state, GST_UFO_META_API_TYPE))) {
     GstUfoMeta *m = (GstUfoMeta *)meta;
     if (unique_id < 0 || m->producer_id == (guint)unique_id)
-      scene_add_ufo_meta(self, &sc, m, min_score);
+      scene_add_ufo_meta(self, &sc, m, min_score, color_by);
   }
-  scene_add_roi_metas(self, &sc, buf, unique_id, min_score);
+  if (sources & GST_UFO_SOURCES_ROI)
+    scene_add_roi_metas(self, &sc, buf, unique_id, min_score, color_by, use_ufo);
 
   if (sc.objects->len || sc.semantics->len || sc.caption->len) {
     GstVideoOverlayComposition *comp =
@@ -617,6 +655,42 @@ static void gst_ufo_overlay_class_init(GstUfoOverlayClass *klass)
       g_param_spec_int("unique-id", "Producer id",
                        "Draw only results of the producer with this unique-id (-1 = all)", -1,
                        G_MAXINT, DEFAULT_UNIQUE_ID, playing));
+  /**
+   * GstUfoOverlay:color-by:
+   *
+   * Where the stable palette colours come from: the class (label id), the object's track id
+   * (the class for untracked objects) or the producer's unique-id (#GstUfoMeta producer_id or
+   * the ROI meta's `detection` producer_id; the class when a ROI meta names none). Ignored
+   * while #GstUfoOverlay:box-color is set.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_COLOR_BY,
+      g_param_spec_enum("color-by", "Colour by",
+                        "Where stable colours come from: class, track id (class when "
+                        "untracked) or producer unique-id",
+                        GST_TYPE_UFO_COLOR_BY, DEFAULT_COLOR_BY, playing));
+  /**
+   * GstUfoOverlay:sources:
+   *
+   * Metas to read. `ufo`: #GstUfoMeta (ROI metas of producers that attached one are then
+   * skipped); `roi`: #GstVideoRegionOfInterestMeta of other producers. Without `ufo`, ROI metas
+   * are drawn for every producer, ours included; without `roi`, other producers' ROI metas are
+   * ignored. GstAnalytics metas (`analytics` in the design) need GStreamer >= 1.24 and are not
+   * offered in this build.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_SOURCES,
+      g_param_spec_flags("sources", "Sources",
+                         "Metas to read: ufo = GstUfoMeta, roi = other producers' ROI metas "
+                         "(without ufo: every producer's ROI metas; GstAnalytics metas need "
+                         "GStreamer >= 1.24 and are not offered)",
+                         GST_TYPE_UFO_SOURCES, DEFAULT_SOURCES, playing));
+  gst_type_mark_as_plugin_api(GST_TYPE_UFO_COLOR_BY, 0);
+  gst_type_mark_as_plugin_api(GST_TYPE_UFO_SOURCES, 0);
 
   GstCaps *caps =
       gst_caps_from_string(GST_VIDEO_CAPS_MAKE(GST_VIDEO_OVERLAY_COMPOSITION_BLEND_FORMATS));
@@ -653,6 +727,8 @@ static void gst_ufo_overlay_init(GstUfoOverlay *self)
   self->classes = g_strdup(DEFAULT_CLASSES);
   self->classes_dirty = TRUE;
   self->unique_id = DEFAULT_UNIQUE_ID;
+  self->color_by = DEFAULT_COLOR_BY;
+  self->sources = DEFAULT_SOURCES;
   gst_ufo_filter_init(&self->filter);
   /* QoS would drop late frames from a recording: off, as for the analyzers */
   gst_base_transform_set_qos_enabled(GST_BASE_TRANSFORM(self), FALSE);

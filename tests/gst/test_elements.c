@@ -51,6 +51,8 @@ static const PropDefault overlay_props[] = {
     {"min-score", "0"},
     {"classes", ""},
     {"unique-id", "-1"},
+    {"color-by", "class"},
+    {"sources", "ufo+roi"},
 };
 
 static void check_props(const gchar *factory, const PropDefault *props, gsize n)
@@ -69,6 +71,15 @@ static void check_props(const gchar *factory, const PropDefault *props, gsize n)
       fail_unless(g_value_get_string(&v) == NULL, "%s.%s", factory, props[i].name);
     } else if (G_VALUE_HOLDS_STRING(&v)) {
       fail_unless_equals_string(g_value_get_string(&v), props[i].value);
+    } else if (G_VALUE_HOLDS_FLAGS(&v)) {
+      /* gst_value_serialize writes flag names; the docs give nicks joined by '+' */
+      GFlagsClass *fc = G_PARAM_SPEC_FLAGS(ps)->flags_class;
+      GString *nicks = g_string_new(NULL);
+      for (guint k = 0; k < fc->n_values; k++)
+        if (g_value_get_flags(&v) & fc->values[k].value)
+          g_string_append_printf(nicks, "%s%s", nicks->len ? "+" : "", fc->values[k].value_nick);
+      fail_unless_equals_string(nicks->str, props[i].value);
+      g_string_free(nicks, TRUE);
     } else if (G_VALUE_HOLDS_DOUBLE(&v)) {
       fail_unless_equals_float(g_value_get_double(&v), g_ascii_strtod(props[i].value, NULL));
     } else {
@@ -131,6 +142,34 @@ GST_START_TEST(test_enum_values)
     g_free(specs);
     gst_object_unref(e);
   }
+}
+GST_END_TEST;
+
+/* ufooverlay's color-by enum and sources flags: every nick sets and reads back. */
+GST_START_TEST(test_overlay_enum_flags)
+{
+  GstElement *e = gst_element_factory_make("ufooverlay", NULL);
+  const gchar *color_by[] = {"class", "track", "producer"};
+  for (gint k = 0; k < 3; k++) {
+    gst_util_set_object_arg(G_OBJECT(e), "color-by", color_by[k]);
+    gint got;
+    g_object_get(e, "color-by", &got, NULL);
+    fail_unless_equals_int(got, k);
+  }
+  const struct {
+    const gchar *nick;
+    guint value;
+  } sources[] = {{"ufo", 1}, {"roi", 2}, {"ufo+roi", 3}, {"0", 0}};
+  for (gsize k = 0; k < G_N_ELEMENTS(sources); k++) {
+    gst_util_set_object_arg(G_OBJECT(e), "sources", sources[k].nick);
+    guint got;
+    g_object_get(e, "sources", &got, NULL);
+    fail_unless_equals_int(got, sources[k].value);
+  }
+  /* no analytics flag in a 1.22 build */
+  GParamSpec *ps = g_object_class_find_property(G_OBJECT_GET_CLASS(e), "sources");
+  fail_unless(g_flags_get_value_by_nick(G_PARAM_SPEC_FLAGS(ps)->flags_class, "analytics") == NULL);
+  gst_object_unref(e);
 }
 GST_END_TEST;
 
@@ -459,6 +498,105 @@ GST_START_TEST(test_overlay_roi_fallback_and_filters)
 }
 GST_END_TEST;
 
+/* Two class-0 boxes from producers 1 and 2 (palette: index 1 = 0x2460F2, 2 = the colour at
+ * index 2 of the palette, anything but class 0's 0xF22424). */
+static GstBuffer *two_producers_frame(void)
+{
+  GstBuffer *in = black_frame_with_meta(32, 24, one_box(32, 24, 2, 2, 10, 10), 1);
+  GstUfoResults *r = one_box(32, 24, 18, 2, 10, 10);
+  gst_buffer_add_ufo_meta(in, r, 2, "detection", TRUE, 0);
+  gst_ufo_results_unref(r);
+  return in;
+}
+
+GST_START_TEST(test_overlay_color_by)
+{
+  GstHarness *h = gst_harness_new("ufooverlay");
+  g_object_set(h->element, "line-width", 1.0, "draw-labels", FALSE, "draw-scores", FALSE, NULL);
+  gst_harness_set_caps_str(h, "video/x-raw,format=BGRx,width=32,height=24,framerate=30/1",
+                           "video/x-raw,format=BGRx,width=32,height=24,framerate=30/1");
+  /* class (default): both boxes in class 0's colour */
+  GstBuffer *out = gst_harness_push_and_pull(h, two_producers_frame());
+  fail_unless_equals_int(bgrx(out, 32, 2, 6), 0xF22424);
+  fail_unless_equals_int(bgrx(out, 32, 18, 6), 0xF22424);
+  gst_buffer_unref(out);
+  /* producer: producer 1 gets palette entry 1, producer 2 another colour */
+  gst_util_set_object_arg(G_OBJECT(h->element), "color-by", "producer");
+  out = gst_harness_push_and_pull(h, two_producers_frame());
+  const guint32 a = bgrx(out, 32, 2, 6), b = bgrx(out, 32, 18, 6);
+  fail_unless_equals_int(a, 0x2460F2);
+  fail_unless(b != a && b != 0 && b != 0xF22424, "producer 2 colour %06x", b);
+  gst_buffer_unref(out);
+  /* track: a tracked ROI box (track id 1) gets palette entry 1, an untracked one its class */
+  gst_util_set_object_arg(G_OBJECT(h->element), "color-by", "track");
+  GstBuffer *in = black_frame_with_meta(32, 24, NULL, 0);
+  GstVideoRegionOfInterestMeta *roi =
+      gst_buffer_add_video_region_of_interest_meta(in, "person", 2, 2, 10, 10);
+  gst_video_region_of_interest_meta_add_param(
+      roi, gst_structure_new("detection", "label_id", G_TYPE_INT, 0, NULL));
+  gst_video_region_of_interest_meta_add_param(
+      roi, gst_structure_new("object_id", "id", G_TYPE_INT, 1, NULL));
+  roi = gst_buffer_add_video_region_of_interest_meta(in, "person", 18, 2, 10, 10);
+  gst_video_region_of_interest_meta_add_param(
+      roi, gst_structure_new("detection", "label_id", G_TYPE_INT, 0, NULL));
+  out = gst_harness_push_and_pull(h, in);
+  fail_unless_equals_int(bgrx(out, 32, 2, 6), 0x2460F2);
+  fail_unless_equals_int(bgrx(out, 32, 18, 6), 0xF22424);
+  gst_buffer_unref(out);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+/* A frame with our box (producer 5: GstUfoMeta + its ROI meta, class 0 at x 2) and a foreign
+ * ROI meta (no detection structure: grey, at x 18). */
+static GstBuffer *ours_and_foreign_frame(void)
+{
+  GstUfoResults *r = one_box(32, 24, 2, 2, 10, 10);
+  GstBuffer *in = black_frame_with_meta(32, 24, NULL, 0);
+  gst_ufo_results_add_roi_metas(r, in, 5, "m");
+  gst_buffer_add_ufo_meta(in, r, 5, "detection", TRUE, 0);
+  gst_ufo_results_unref(r);
+  gst_buffer_add_video_region_of_interest_meta(in, "face", 18, 2, 10, 10);
+  return in;
+}
+
+GST_START_TEST(test_overlay_sources)
+{
+  GstHarness *h = gst_harness_new("ufooverlay");
+  g_object_set(h->element, "line-width", 1.0, "draw-labels", FALSE, "draw-scores", FALSE, NULL);
+  gst_harness_set_caps_str(h, "video/x-raw,format=BGRx,width=32,height=24,framerate=30/1",
+                           "video/x-raw,format=BGRx,width=32,height=24,framerate=30/1");
+  /* ufo+roi: both */
+  GstBuffer *out = gst_harness_push_and_pull(h, ours_and_foreign_frame());
+  fail_unless_equals_int(bgrx(out, 32, 2, 6), 0xF22424);
+  fail_unless_equals_int(bgrx(out, 32, 18, 6), 0x808080);
+  gst_buffer_unref(out);
+  /* ufo: the foreign ROI meta is ignored */
+  gst_util_set_object_arg(G_OBJECT(h->element), "sources", "ufo");
+  out = gst_harness_push_and_pull(h, ours_and_foreign_frame());
+  fail_unless_equals_int(bgrx(out, 32, 2, 6), 0xF22424);
+  fail_unless_equals_int(bgrx(out, 32, 18, 6), 0);
+  gst_buffer_unref(out);
+  /* roi: ROI metas only, ours included; a GstUfoMeta without ROI metas draws nothing */
+  gst_util_set_object_arg(G_OBJECT(h->element), "sources", "roi");
+  out = gst_harness_push_and_pull(h, ours_and_foreign_frame());
+  fail_unless(bgrx(out, 32, 2, 6) != 0, "our ROI meta not drawn");
+  fail_unless_equals_int(bgrx(out, 32, 18, 6), 0x808080);
+  gst_buffer_unref(out);
+  out =
+      gst_harness_push_and_pull(h, black_frame_with_meta(32, 24, one_box(32, 24, 2, 2, 10, 10), 1));
+  fail_unless_equals_int(bgrx(out, 32, 2, 6), 0);
+  gst_buffer_unref(out);
+  /* none: nothing */
+  gst_util_set_object_arg(G_OBJECT(h->element), "sources", "0");
+  out = gst_harness_push_and_pull(h, ours_and_foreign_frame());
+  fail_unless_equals_int(bgrx(out, 32, 2, 6), 0);
+  fail_unless_equals_int(bgrx(out, 32, 18, 6), 0);
+  gst_buffer_unref(out);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_overlay_composition_meta)
 {
   GstHarness *h = gst_harness_new("ufooverlay");
@@ -518,6 +656,7 @@ static Suite *elements_suite(void)
   suite_add_tcase(s, tc);
   tcase_add_test(tc, test_properties);
   tcase_add_test(tc, test_enum_values);
+  tcase_add_test(tc, test_overlay_enum_flags);
   tcase_add_test(tc, test_gst_inspect);
   tcase_add_test(tc, test_error_missing_model);
   tcase_add_test(tc, test_error_corrupt_model);
@@ -529,6 +668,8 @@ static Suite *elements_suite(void)
   tcase_add_test(tc, test_overlay_after_videoscale);
   tcase_add_test(tc, test_overlay_mask_after_videoscale);
   tcase_add_test(tc, test_overlay_roi_fallback_and_filters);
+  tcase_add_test(tc, test_overlay_color_by);
+  tcase_add_test(tc, test_overlay_sources);
   tcase_add_test(tc, test_overlay_composition_meta);
   tcase_add_test(tc, test_overlay_all_blend_formats);
   return s;
