@@ -133,18 +133,7 @@ static void push(Ctx *c, UfoPkObj *o)
   g_ptr_array_add(c->u->stack, o);
 }
 
-static UfoPkObj *pop(Ctx *c)
-{
-  GPtrArray *s = c->u->stack;
-  guint floor =
-      c->u->marks->len ? GPOINTER_TO_UINT(g_ptr_array_index(c->u->marks, c->u->marks->len - 1)) : 0;
-  if (s->len <= floor) {
-    perr(c, "stack underflow");
-    return NULL;
-  }
-  return g_ptr_array_steal_index(s, s->len - 1);
-}
-
+/* The top of the stack above the last MARK, or NULL (error set) when there is none. */
 static UfoPkObj *top(Ctx *c)
 {
   GPtrArray *s = c->u->stack;
@@ -155,6 +144,13 @@ static UfoPkObj *top(Ctx *c)
     return NULL;
   }
   return g_ptr_array_index(s, s->len - 1);
+}
+
+static UfoPkObj *pop(Ctx *c)
+{
+  if (!top(c))
+    return NULL;
+  return g_ptr_array_steal_index(c->u->stack, c->u->stack->len - 1);
 }
 
 /* Pops everything above the last MARK into a new array (and drops the mark). */
