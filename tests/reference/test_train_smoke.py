@@ -158,10 +158,59 @@ def test_few_steps_reduce_the_loss_and_export_loads(tmp_path):
     torch.testing.assert_close(back.backbone.layers[0].attn.qkv.weight, w0.half().float())
 
 
-def test_demo_config_fits_the_size_budget():
-    cfg = train_demo.PRESETS["demo"]()
+@pytest.mark.parametrize("preset", ["cpu", "demo"])
+def test_presets_fit_the_size_budget(preset):
+    cfg = train_demo.PRESETS[preset]()
     assert 192 <= cfg.embed_dim <= 384 and 6 <= cfg.num_layers <= 8 and cfg.img_size == 448
     assert cfg.global_layers and not set(cfg.mean_layers) & set(cfg.global_layers)
-    m = ufo_model.UfoViT(cfg)
-    n = sum(p.numel() for p in m.parameters())
-    assert 2 * n <= 40 * 2**20  # F16 export ≤ 40 MiB
+    n = sum(p.numel() for p in ufo_model.UfoViT(cfg).parameters())
+    assert 2 * n <= 40 * 2**20  # F16 export <= 40 MiB
+
+
+def test_target_vocabulary_holds_every_target_token():
+    """Every token of every training target of 30 scenes (all five tasks) is in the candidate set,
+    and the box values detection targets use (centre residuals near 224, sizes up to ~140 of 448
+    bins) are single tokens: 0-341 are."""
+    cfg = train_demo.PRESETS["cpu"]()
+    vocab = set(train_demo.target_vocabulary(cfg).tolist())
+    tok = train_demo.ufo_tokenizer.default_tokenizer()
+    texts = []
+    for seed in range(30):
+        s = scenes.scene(seed, 448, 448)
+        texts.append(s["caption"])
+        for r in s["refs"]:
+            texts.append(train_demo.grounding_target(r["box"], 448, 448, cfg.tasks["grounding"].num_bins))
+        for task in ("detection", "instance", "semantic"):
+            tc = cfg.tasks[task]
+            Hp = tc.input_size // cfg.patch_size
+            ref, _, _ = ufo_model.grid_layout(Hp, Hp, cfg.window_size, tc.grid_per_window)
+            t, _ = train_demo.grid_targets(task, s, ref.numpy(), tc.num_bins, 448, 448)
+            texts.extend(x for x in t if x is not None)
+    missing = set()
+    for t in texts:
+        missing |= set(tok(t)["input_ids"][1:]) - vocab  # [CLS] is never a target
+    assert not missing, [tok.convert_ids_to_tokens([i])[0] for i in sorted(missing)]
+    assert all(len(tok(str(v), add_special_tokens=False)["input_ids"]) == 1 for v in range(342))
+
+
+def test_candidate_logits_are_columns_of_the_full_logits(small_model):
+    """decode_teacher over the candidate ids == the same columns of the full-vocabulary logits, and
+    token_loss maps target ids to those columns (a target outside the set is an error)."""
+    m = small_model
+    vocab = train_demo.target_vocabulary(m.cfg)
+    N, L, C = 2, 5, m.cfg.embed_dim
+    g = torch.Generator().manual_seed(3)
+    caches = [(torch.randn(N, m.cfg.num_heads, 4, C // m.cfg.num_heads, generator=g),) * 2
+              for _ in range(m.cfg.num_layers)]
+    tin, tout, w = train_demo.tokenize_targets(["circle,12,7,30,31", "background"], "cpu")
+    with torch.no_grad():
+        _, full = train_demo.decode_teacher(m, tin, caches, False)
+        _, sub = train_demo.decode_teacher(m, tin, caches, False, vocab)
+        torch.testing.assert_close(sub, full[..., vocab])
+        # same loss as a cross-entropy restricted by hand to the candidate columns
+        ref = train_demo.token_loss(full[..., vocab], torch.searchsorted(vocab, tout.contiguous()), w)
+        torch.testing.assert_close(train_demo.token_loss(sub, tout, w, vocab), ref)
+        bad = tout.clone()
+        bad[0, 0] = int(next(i for i in range(1000, 30000) if i not in set(vocab.tolist())))
+        with pytest.raises(ValueError, match="not in the training vocabulary"):
+            train_demo.token_loss(sub, bad, w, vocab)
