@@ -1,15 +1,14 @@
 #!/usr/bin/env bash
 # The main job from a clean clone: installs dependencies, builds gst-ufo, makes the procedural demo
-# video and annotates it with the model shipped in models/ (ufodetect → ufooverlay → H.264/MP4).
+# video and annotates it with the model shipped in models/ (ufoseg → ufooverlay → H.264/MP4).
 #
 #   bash tools/run-demo.sh                  # → out/demo-annotated.mp4 and out/demo-frame.png
 #   MODEL=path.safetensors TASK=detection bash tools/run-demo.sh
 #
-# Until the trained demo model (models/ufo-demo.safetensors, docs/demo-model.md) is in the
-# repository, the shipped model is the deterministic RANDOM-WEIGHT "tiny" model
-# (docs/weights-prng.md): the pipeline runs for real, but its outputs are meaningless — detection
-# finds nothing and the caption is a string of random words. The demo therefore shows the caption
-# task by default so that something is drawn.
+# The default model is the project's demo model, models/ufo-demo.safetensors (trained on procedural
+# shapes, docs/demo-model.md), with instance segmentation (ufoseg: boxes, labels, scores and
+# masks). Until that file is in the repository the deterministic RANDOM-WEIGHT "tiny" model is
+# used with the caption task: its output is meaningless, but the pipeline runs for real.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup-deps.sh
@@ -26,7 +25,7 @@ else
   echo "NOTE: models/ufo-demo.safetensors is not in the repository yet; using the deterministic"
   echo "      random-weight 'tiny' model: outputs are meaningless (see docs/demo-model.md)."
 fi
-if [ "$model" = "random:tiny:0" ]; then task=${TASK:-caption}; else task=${TASK:-detection}; fi
+if [ "$model" = "random:tiny:0" ]; then task=${TASK:-caption}; else task=${TASK:-instance}; fi
 case "$task" in
   instance|semantic) element=ufoseg ;;
   *) element=ufodetect ;;

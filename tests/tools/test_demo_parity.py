@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""The shipped demo model through the C engine (ufo-infer) and through the PyTorch reference on
+held-out procedural scenes: the same detections and instance masks (docs/demo-model.md).
+
+Per image the two object lists must match one to one: same label, box corners within 1 px,
+scores within 1e-3; for instance segmentation the masks must also agree (IoU >= 0.98). The
+scenes come from the held-out seeds (scenes.split_seeds("test", ...)), saved as PNG and read
+back by both sides, so both see the same pixels.
+
+Usage: test_demo_parity.py UFO_INFER MODEL TMPDIR [N_DETECTION [N_INSTANCE]]
+"""
+import json
+import os
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import torch
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(REPO, "tools", "reference"))
+
+import scenes  # noqa: E402
+import train_demo  # noqa: E402
+import ufo_pipeline  # noqa: E402
+
+BOX_TOL = 1.0  # pixels
+SCORE_TOL = 1e-3
+MASK_IOU_MIN = 0.98
+
+
+def rle_decode(rle):
+    """Uncompressed COCO RLE (column-major runs, zeros first) -> bool (H, W)."""
+    h, w = rle["size"]
+    flat = np.zeros(h * w, dtype=bool)
+    pos, val = 0, False
+    for run in rle["counts"]:
+        flat[pos : pos + run] = val
+        pos += run
+        val = not val
+    return flat.reshape(w, h).T
+
+
+def c_objects(infer, model, task, png):
+    r = subprocess.run([infer, "--model", model, "--task", task, "--threads", "1", png],
+                       capture_output=True, text=True, timeout=300)
+    if r.returncode != 0:
+        raise RuntimeError(f"ufo-infer failed on {png}: {r.stderr.strip()}")
+    return json.loads(r.stdout)["objects"]
+
+
+def ref_objects(model, task, png):
+    res, _, _ = ufo_pipeline.run(model, task, [cv2.imread(png, cv2.IMREAD_COLOR)])
+    r = res[0]
+    out = []
+    for k in range(len(r["labels"])):
+        o = {"label_id": int(r["labels"][k]), "score": float(r["scores"][k])}
+        if task == "detection":
+            o["box"] = [float(v) for v in r["boxes"][k]]
+        else:
+            o["mask"] = np.asarray(r["masks"][k], dtype=bool)
+            o["box"] = [float(v) for v in r["boxes"][k]] if "boxes" in r else None
+        out.append(o)
+    return out
+
+
+def match(c_objs, r_objs, task):
+    """One-to-one matching; returns a list of problems (empty when the lists agree)."""
+    problems = []
+    if len(c_objs) != len(r_objs):
+        problems.append(f"{len(c_objs)} objects from C, {len(r_objs)} from the reference")
+    used = set()
+    for co in c_objs:
+        cmask = rle_decode(co["mask"]["rle"]) if task == "instance" else None
+        found = None
+        for j, ro in enumerate(r_objs):
+            if j in used or ro["label_id"] != co["label_id"]:
+                continue
+            if abs(ro["score"] - co["score"]) > SCORE_TOL:
+                continue
+            if task == "detection":
+                if max(abs(a - b) for a, b in zip(ro["box"], co["box"])) > BOX_TOL:
+                    continue
+            else:
+                inter = np.logical_and(cmask, ro["mask"]).sum()
+                union = np.logical_or(cmask, ro["mask"]).sum()
+                if union and inter / union < MASK_IOU_MIN:
+                    continue
+            found = j
+            break
+        if found is None:
+            problems.append(f"C object {co['label']} {co['score']:.4f} {co['box']} has no match")
+        else:
+            used.add(found)
+    return problems
+
+
+def main():
+    infer, model_path, tmp = sys.argv[1:4]
+    n_det = int(sys.argv[4]) if len(sys.argv) > 4 else 50
+    n_inst = int(sys.argv[5]) if len(sys.argv) > 5 else 20
+    os.makedirs(tmp, exist_ok=True)
+    if not os.path.exists(model_path):
+        print(f"FAIL: {model_path} is missing")
+        return 1
+    torch.set_num_threads(1)
+    model, _ = train_demo.load_model_file(model_path)
+    train_demo.install_label_sets()
+    size = model.cfg.tasks["detection"].input_size
+    failures = checked = n_objects = 0
+    worst = {"box": 0.0, "score": 0.0}
+    with torch.no_grad():
+        for task, n in (("detection", n_det), ("instance", n_inst)):
+            for seed in scenes.split_seeds("test", n):
+                png = os.path.join(tmp, f"scene-{seed}.png")
+                if not os.path.exists(png):
+                    cv2.imwrite(png, np.ascontiguousarray(scenes.scene(seed, size, size)["image"][:, :, ::-1]))
+                c_objs = c_objects(infer, model_path, task, png)
+                r_objs = ref_objects(model, task, png)
+                problems = match(c_objs, r_objs, task)
+                checked += 1
+                n_objects += len(c_objs)
+                if task == "detection" and not problems:
+                    for co, ro in zip(sorted(c_objs, key=lambda o: -o["score"]),
+                                      sorted(r_objs, key=lambda o: -o["score"])):
+                        worst["box"] = max(worst["box"], max(abs(a - b) for a, b in zip(co["box"], ro["box"])))
+                        worst["score"] = max(worst["score"], abs(co["score"] - ro["score"]))
+                if problems:
+                    failures += 1
+                    print(f"FAIL {task} scene {seed}: " + "; ".join(problems[:4]))
+            print(f"ok   {task}: {n} held-out scenes compared")
+    print(f"{checked} images, {n_objects} objects from C; worst detection difference: "
+          f"box {worst['box']:.4f} px, score {worst['score']:.2e}")
+    if n_objects == 0:
+        print("FAIL: the model found no object at all: nothing was compared")
+        failures += 1
+    print(f"{failures} failures")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
