@@ -243,7 +243,7 @@ def target_vocabulary(cfg):
     the bin numbers, the caption / expression grammar, every prompt, [SEP] and <MASK>.
 
     Training may score the tied logits against these ids only (`--loss-vocab targets`), which
-    makes the 30 525-wide logits ~25x cheaper on the CPU. Inference still takes the argmax over
+    scores ~60x fewer columns than the 30 525-wide logits. Inference still takes the argmax over
     the whole vocabulary: the other rows get no gradient and decay towards 0 under AdamW, so
     their logits stay near 0 while the trained answer's logit is large; the held-out evaluation
     (eval_demo.py, full vocabulary) is the check."""
