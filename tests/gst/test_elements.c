@@ -454,12 +454,19 @@ GST_START_TEST(test_overlay_mask_after_videoscale)
 }
 GST_END_TEST;
 
-GST_START_TEST(test_overlay_roi_fallback_and_filters)
+/* ufooverlay on 32x24 BGRx with 1 px boxes and no text: box colours are read at single pixels */
+static GstHarness *thin_box_overlay_32x24(void)
 {
   GstHarness *h = gst_harness_new("ufooverlay");
   g_object_set(h->element, "line-width", 1.0, "draw-labels", FALSE, "draw-scores", FALSE, NULL);
   gst_harness_set_caps_str(h, "video/x-raw,format=BGRx,width=32,height=24,framerate=30/1",
                            "video/x-raw,format=BGRx,width=32,height=24,framerate=30/1");
+  return h;
+}
+
+GST_START_TEST(test_overlay_roi_fallback_and_filters)
+{
+  GstHarness *h = thin_box_overlay_32x24();
   /* a ROI meta from another element (no GstUfoMeta, no detection structure): drawn, grey */
   GstBuffer *in = black_frame_with_meta(32, 24, NULL, 0);
   gst_buffer_add_video_region_of_interest_meta(in, "face", 4, 4, 10, 10);
@@ -511,10 +518,7 @@ static GstBuffer *two_producers_frame(void)
 
 GST_START_TEST(test_overlay_color_by)
 {
-  GstHarness *h = gst_harness_new("ufooverlay");
-  g_object_set(h->element, "line-width", 1.0, "draw-labels", FALSE, "draw-scores", FALSE, NULL);
-  gst_harness_set_caps_str(h, "video/x-raw,format=BGRx,width=32,height=24,framerate=30/1",
-                           "video/x-raw,format=BGRx,width=32,height=24,framerate=30/1");
+  GstHarness *h = thin_box_overlay_32x24();
   /* class (default): both boxes in class 0's colour */
   GstBuffer *out = gst_harness_push_and_pull(h, two_producers_frame());
   fail_unless_equals_int(bgrx(out, 32, 2, 6), 0xF22424);
@@ -562,10 +566,7 @@ static GstBuffer *ours_and_foreign_frame(void)
 
 GST_START_TEST(test_overlay_sources)
 {
-  GstHarness *h = gst_harness_new("ufooverlay");
-  g_object_set(h->element, "line-width", 1.0, "draw-labels", FALSE, "draw-scores", FALSE, NULL);
-  gst_harness_set_caps_str(h, "video/x-raw,format=BGRx,width=32,height=24,framerate=30/1",
-                           "video/x-raw,format=BGRx,width=32,height=24,framerate=30/1");
+  GstHarness *h = thin_box_overlay_32x24();
   /* ufo+roi: both */
   GstBuffer *out = gst_harness_push_and_pull(h, ours_and_foreign_frame());
   fail_unless_equals_int(bgrx(out, 32, 2, 6), 0xF22424);
