@@ -214,3 +214,28 @@ def test_candidate_logits_are_columns_of_the_full_logits(small_model):
         bad[0, 0] = int(next(i for i in range(1000, 30000) if i not in set(vocab.tolist())))
         with pytest.raises(ValueError, match="not in the training vocabulary"):
             train_demo.token_loss(sub, bad, w, vocab)
+
+
+def test_class_weight_scales_only_the_first_target_token(small_model, monkeypatch):
+    """--class-weight: the class / background token of each grid sequence weighs k, the box values,
+    commas and [SEP] keep 1, padding keeps 0."""
+    seen = []
+    real = train_demo.token_loss
+
+    def spy(logits, targets, weights, vocab=None):
+        seen.append((targets.clone(), weights.clone()))
+        return real(logits, targets, weights, vocab)
+
+    monkeypatch.setattr(train_demo, "token_loss", spy)
+    cfg = small_model.cfg
+    size = cfg.tasks["detection"].input_size
+    batch = [scenes.scene(s, size, size) for s in scenes.split_seeds("train", 2)]
+    with torch.no_grad():
+        for k in (1.0, 3.0):
+            train_demo.task_loss(small_model, "detection", batch, "cpu", torch.Generator().manual_seed(5),
+                                 class_weight=k)
+    (t1, w1), (t3, w3) = seen
+    assert torch.equal(t1, t3)  # same grids, same targets
+    assert (w1[:, 0] == 1).all() and (w3[:, 0] == 3).all()
+    torch.testing.assert_close(w3[:, 1:], w1[:, 1:])
+    assert (w1[:, 1:].sum(1) >= 1).all()  # every row has more than its class token
