@@ -46,6 +46,19 @@ static gboolean timed_reorder(void *ctx, const int32_t *src, int n_new, GError *
   return td->inner->reorder(td->inner->ctx, src, n_new, error);
 }
 
+/* precision=bf16 (weight GEMMs) where the backend offers it; fp32 needs nothing */
+static gboolean set_precision(UfoBackend *be, UfoPrecision precision, GError **error)
+{
+  if (be->ops->set_precision)
+    return be->ops->set_precision(be, precision, error);
+  if (precision == UFO_PRECISION_FP32)
+    return TRUE;
+  g_set_error(error, UFO_ERROR, UFO_ERROR_UNSUPPORTED,
+              "precision=%s is not available on the %s backend; use precision=fp32",
+              ufo_precision_name(precision), be->ops->name);
+  return FALSE;
+}
+
 UfoSession *ufo_session_new(UfoModel *model, const UfoSessionOptions *options, GError **error)
 {
   g_return_val_if_fail(model != NULL, NULL);
@@ -60,6 +73,11 @@ UfoSession *ufo_session_new(UfoModel *model, const UfoSessionOptions *options, G
   }
   if (opts.device == UFO_DEVICE_AUTO)
     ufo_log(UFO_LOG_INFO, "device auto: using the CPU backend (no CUDA backend in this build)");
+  if (opts.precision < 0 || opts.precision >= UFO_N_PRECISIONS) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "unknown precision id %d",
+                (int)opts.precision);
+    return NULL;
+  }
   if (opts.threads < 0) {
     g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "threads must be >= 0 (got %d)",
                 opts.threads);
@@ -70,6 +88,7 @@ UfoSession *ufo_session_new(UfoModel *model, const UfoSessionOptions *options, G
   s->ids = g_array_new(FALSE, FALSE, sizeof(int32_t));
   s->mask = g_array_new(FALSE, FALSE, sizeof(uint8_t));
   if (!(s->be = ufo_backend_cpu_new(opts.threads, error)) ||
+      !set_precision(s->be, opts.precision, error) ||
       !(s->vit = ufo_vit_new(model, s->be, error)) || !(s->st = ufo_vit_state_new(s->vit, error))) {
     ufo_session_free(s);
     return NULL;

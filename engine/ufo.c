@@ -1,4 +1,4 @@
-/* libufo: error domain, task names, logging, result lifetime. */
+/* libufo: error domain, task and precision names, logging, result lifetime. */
 #include "ufo/ufo.h"
 #include "log.h"
 
@@ -27,6 +27,26 @@ gboolean ufo_task_from_name(const char *name, UfoTask *task, GError **error)
   }
   g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID,
               "unknown task '%s' (expected detection, grounding, caption, instance or semantic)",
+              name ? name : "(null)");
+  return FALSE;
+}
+
+static const char *const precision_names[UFO_N_PRECISIONS] = {"fp32", "bf16"};
+
+const char *ufo_precision_name(UfoPrecision precision)
+{
+  return (precision >= 0 && precision < UFO_N_PRECISIONS) ? precision_names[precision] : "unknown";
+}
+
+gboolean ufo_precision_from_name(const char *name, UfoPrecision *precision, GError **error)
+{
+  for (int i = 0; name && i < UFO_N_PRECISIONS; i++) {
+    if (g_strcmp0(name, precision_names[i]) == 0) {
+      *precision = (UfoPrecision)i;
+      return TRUE;
+    }
+  }
+  g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "unknown precision '%s' (expected fp32 or bf16)",
               name ? name : "(null)");
   return FALSE;
 }

@@ -13,6 +13,12 @@ typedef enum {
   GST_UFO_DEVICE_CUDA = 2,
 } GstUfoDevice;
 
+/* Values equal UfoPrecision. */
+typedef enum {
+  GST_UFO_PRECISION_FP32 = 0,
+  GST_UFO_PRECISION_BF16 = 1,
+} GstUfoPrecision;
+
 typedef enum {
   GST_UFO_LATE_FRAMES_PROCESS = 0,
   GST_UFO_LATE_FRAMES_SKIP_INFERENCE = 1,
@@ -45,6 +51,7 @@ typedef enum {
 } GstUfoSources;
 
 GType gst_ufo_device_get_type(void);
+GType gst_ufo_precision_get_type(void);
 GType gst_ufo_late_frames_get_type(void);
 GType gst_ufo_detect_task_get_type(void);
 GType gst_ufo_seg_task_get_type(void);
@@ -53,6 +60,7 @@ GType gst_ufo_sources_get_type(void);
 #define GST_TYPE_UFO_COLOR_BY (gst_ufo_color_by_get_type())
 #define GST_TYPE_UFO_SOURCES (gst_ufo_sources_get_type())
 #define GST_TYPE_UFO_DEVICE (gst_ufo_device_get_type())
+#define GST_TYPE_UFO_PRECISION (gst_ufo_precision_get_type())
 #define GST_TYPE_UFO_LATE_FRAMES (gst_ufo_late_frames_get_type())
 #define GST_TYPE_UFO_DETECT_TASK (gst_ufo_detect_task_get_type())
 #define GST_TYPE_UFO_SEG_TASK (gst_ufo_seg_task_get_type())

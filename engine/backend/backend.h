@@ -26,6 +26,10 @@ typedef struct {
   size_t n;                        /* number of elements */
   void *data;        /* backend-private storage: never dereferenced outside backend/ */
   gboolean borrowed; /* data aliases host memory the tensor does not own */
+  /* Model weights, immutable once uploaded (set by engine/nn/vit.c): a backend may keep copies
+   * derived from the contents (the CPU backend's bf16 GEMM packs) for the tensor's life. */
+  gboolean weight;
+  void *derived; /* backend-private data derived from a weight's contents; freed by release */
 } UfoTensor;
 
 /* A strided matrix inside a tensor: element (r, c) is t[off + r * ld + c]. */
@@ -57,7 +61,10 @@ typedef enum {
 
 /* C = alpha * op(A) · op(B) + beta * C + bias, batched: batch b uses the views shifted by
  * b * stride_{a,b,c} elements. op(X) = X^T when trans_x. Shapes: op(A) (M, K), op(B) (K, N),
- * C (M, N), bias a (1, N) view or t == NULL (broadcast over rows). */
+ * C (M, N), bias a (1, N) view or t == NULL (broadcast over rows).
+ * Precision (set_precision): with bf16, a GEMM with batch 1, op(A) = A, op(B) = B^T and B a
+ * weight tensor (UfoTensor.weight: linear layers, tied logits) rounds A and B to bfloat16 and
+ * accumulates in float32; all other GEMMs (attention products) stay float32. */
 typedef struct {
   UfoView a, b, c;
   gboolean trans_a, trans_b;
@@ -119,6 +126,10 @@ typedef struct {
                        GError **error);
   /* Answers whether an op is implemented. */
   gboolean (*supports)(UfoBackend *be, UfoOp op);
+  /* (optional, NULL = float32 only) Selects the precision of GEMMs whose B operand is a weight
+   * tensor (ufo.h UfoPrecision); FALSE with UFO_ERROR_UNSUPPORTED when the backend or the
+   * machine cannot compute in it. */
+  gboolean (*set_precision)(UfoBackend *be, UfoPrecision precision, GError **error);
   /* UfoGemm. */
   gboolean (*gemm)(UfoBackend *be, const UfoGemm *p, GError **error);
   /* y = LN(x) * w + b over each row (biased variance, eps inside the sqrt); y may be x. */

@@ -12,7 +12,10 @@ static UfoTensor *weight(UfoVit *vit, const float *host, int64_t rows, int64_t c
     return NULL;
   }
   int64_t ne[2] = {rows, cols};
-  return ufo_tensor_from_host(vit->be, 2, ne, host, error);
+  UfoTensor *t = ufo_tensor_from_host(vit->be, 2, ne, host, error);
+  if (t)
+    t->weight = TRUE; /* immutable from here: backends may cache derived packs */
+  return t;
 }
 
 #define W(dst, host, rows, cols, layer)                                                            \

@@ -19,6 +19,7 @@ static const PropDefault infer_props[] = {
     {"device", "auto"},
     {"gpu-id", "0"},
     {"threads", "0"},
+    {"precision", "fp32"},
     {"threshold", "-1"},
     {"class-thresholds", ""},
     {"classes", ""},
@@ -138,7 +139,7 @@ GST_START_TEST(test_enum_values)
         fail_unless_equals_int(got, ec->values[k].value);
       }
     }
-    fail_unless_equals_int(n_enums, 3); /* device, late-frames, task */
+    fail_unless_equals_int(n_enums, 4); /* device, precision, late-frames, task */
     g_free(specs);
     gst_object_unref(e);
   }
@@ -365,6 +366,19 @@ GST_START_TEST(test_error_cuda_without_gpu)
     assert_error(msg, GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_INIT, "device=cuda");
   else
     GST_INFO("a CUDA GPU is usable here: device=cuda ran");
+  gst_object_unref(p);
+}
+GST_END_TEST;
+
+/* precision=bf16 runs on a CPU with AVX512-BF16; elsewhere it is LIBRARY/SETTINGS naming it. */
+GST_START_TEST(test_precision_bf16)
+{
+  GstElement *p = error_pipeline("ufodetect model=random:tiny precision=bf16 task=caption");
+  GstMessage *msg = run_to_error(p);
+  if (msg)
+    assert_error(msg, GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS, "precision=bf16");
+  else
+    GST_INFO("this CPU has AVX512-BF16: precision=bf16 ran");
   gst_object_unref(p);
 }
 GST_END_TEST;
@@ -666,6 +680,7 @@ static Suite *elements_suite(void)
   tcase_add_test(tc, test_error_bad_class_list);
   tcase_add_test(tc, test_error_unsupported_caps);
   tcase_add_test(tc, test_error_cuda_without_gpu);
+  tcase_add_test(tc, test_precision_bf16);
   tcase_add_test(tc, test_overlay_after_videoscale);
   tcase_add_test(tc, test_overlay_mask_after_videoscale);
   tcase_add_test(tc, test_overlay_roi_fallback_and_filters);

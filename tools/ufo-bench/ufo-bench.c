@@ -3,19 +3,30 @@
  *   ufo-bench --config vit-b --task detection --iterations 3 --threads 2
  *   ufo-bench --model models/ufo-demo.safetensors --task instance --image frame.png
  *
+ *   ufo-bench --gemm 625,30525,768 --threads 2
+ *
  * Without --model the weights are the deterministic random weights of docs/weights-prng.md.
- * Prints milliseconds per stage (median over the timed iterations), frames/s, peak memory and
- * threads. Planted plans are not used: decode lengths follow what the model generates.
+ * Prints milliseconds per stage (median over the timed iterations), frames/s, peak memory,
+ * threads and the weight-GEMM precision (--precision fp32|bf16). Planted plans are not used:
+ * decode lengths follow what the model generates.
+ *
+ * --gemm M,N,K times one weight GEMM C (M, N) = A (M, K) · W (N, K)^T, as the linear layers run
+ * it: OpenBLAS sgemm with its own threads, then the CPU backend at fp32 (sgemm per pool worker)
+ * and at bf16 (engine/backend/cpu/gemm_bf16.c), in GFLOP/s (best of the timed iterations), and
+ * the bf16 result's relative L2 distance to fp32.
  */
 #include "ufo/ufo.h"
+#include "backend/backend.h"
 #include "../common/image_io.h"
 
+#include <cblas.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 
 static char *opt_model, *opt_config = "tiny", *opt_task = "detection", *opt_prompt = "the red car";
-static char *opt_image;
+static char *opt_image, *opt_precision = "fp32", *opt_gemm;
 static int opt_iters = 3, opt_warmup = 1, opt_threads, opt_width = 640, opt_height = 480;
 static gint64 opt_seed;
 
@@ -34,6 +45,11 @@ static GOptionEntry entries[] = {
     {"iterations", 'n', 0, G_OPTION_ARG_INT, &opt_iters, "Timed iterations (default 3)", "N"},
     {"warmup", 0, 0, G_OPTION_ARG_INT, &opt_warmup, "Untimed iterations first (default 1)", "N"},
     {"threads", 'j', 0, G_OPTION_ARG_INT, &opt_threads, "CPU threads (0 = all cores)", "N"},
+    {"precision", 0, 0, G_OPTION_ARG_STRING, &opt_precision,
+     "Weight-GEMM precision: fp32 (default) or bf16 (AVX512-BF16)", "P"},
+    {"gemm", 0, 0, G_OPTION_ARG_STRING, &opt_gemm,
+     "Time one weight GEMM A(M,K)·W(N,K)^T instead of a task: sgemm vs the engine's fp32 and bf16",
+     "M,N,K"},
     {NULL}};
 
 static int cmp_double(const void *a, const void *b)
@@ -46,6 +62,142 @@ static double median(double *v, int n)
 {
   qsort(v, n, sizeof *v, cmp_double);
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+typedef void (*GemmFn)(void *ctx);
+
+/* Best GFLOP/s of fn over warm-up + timed runs (at least 0.3 s of timed work). */
+static double gflops(GemmFn fn, void *ctx, double flops)
+{
+  for (int i = 0; i < opt_warmup; i++)
+    fn(ctx);
+  double best = 0, spent = 0;
+  for (int i = 0; i < opt_iters || spent < 0.3; i++) {
+    gint64 a = g_get_monotonic_time();
+    fn(ctx);
+    double s = (g_get_monotonic_time() - a) / 1e6;
+    spent += s;
+    best = MAX(best, flops / s / 1e9);
+  }
+  return best;
+}
+
+typedef struct {
+  int m, n, k;
+  const float *a, *w;
+  float *c;
+  UfoBackend *be;
+  UfoGemm g;
+  gboolean ok;
+  GError *error;
+} GemmBench;
+
+static void run_sgemm(void *ctx)
+{
+  GemmBench *b = ctx;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b->m, b->n, b->k, 1.f, b->a, b->k, b->w,
+              b->k, 0.f, b->c, b->n);
+}
+
+static void run_engine(void *ctx)
+{
+  GemmBench *b = ctx;
+  if (b->ok && !b->be->ops->gemm(b->be, &b->g, &b->error))
+    b->ok = FALSE;
+}
+
+static UfoTensor *host_tensor(UfoBackend *be, int rows, int cols, const float *host,
+                              gboolean weight, GError **error)
+{
+  int64_t ne[2] = {rows, cols};
+  UfoTensor *t =
+      host ? ufo_tensor_from_host(be, 2, ne, host, error) : ufo_tensor_new(be, 2, ne, error);
+  if (t)
+    t->weight = weight; /* as engine/nn/vit.c marks model weights */
+  return t;
+}
+
+/* --gemm M,N,K */
+static int bench_gemm(const char *spec)
+{
+  int m, n, k, threads = opt_threads ? opt_threads : (int)g_get_num_processors();
+  char tail;
+  if (sscanf(spec, "%d,%d,%d%c", &m, &n, &k, &tail) != 3 || m < 1 || n < 1 || k < 1) {
+    fprintf(stderr, "ufo-bench: --gemm wants M,N,K (positive integers), got '%s'\n", spec);
+    return 2;
+  }
+  double flops = 2.0 * m * n * k;
+  GemmBench b = {.m = m, .n = n, .k = k, .ok = TRUE};
+  float *a = g_new(float, (size_t)m *k), *w = g_new(float, (size_t)n *k);
+  float *c32 = g_new0(float, (size_t)m *n), *c16 = g_new0(float, (size_t)m *n);
+  GRand *rng = g_rand_new_with_seed(1);
+  for (size_t i = 0; i < (size_t)m * k; i++)
+    a[i] = (float)g_rand_double_range(rng, -1, 1);
+  for (size_t i = 0; i < (size_t)n * k; i++)
+    w[i] = (float)g_rand_double_range(rng, -0.05, 0.05);
+  g_rand_free(rng);
+  b.a = a;
+  b.w = w;
+  b.c = c32;
+  openblas_set_num_threads(threads); /* before any backend: it sets 1 process-wide */
+  double g_sgemm = gflops(run_sgemm, &b, flops);
+
+  double g_prec[2] = {0, 0}, pack_ms = 0;
+  int rc = 0;
+  for (int prec = UFO_PRECISION_FP32; prec <= UFO_PRECISION_BF16 && rc == 0; prec++) {
+    g_autoptr(GError) error = NULL;
+    UfoBackend *be = ufo_backend_cpu_new(threads, &error);
+    UfoTensor *ta = NULL, *tw = NULL, *tc = NULL;
+    if (be && be->ops->set_precision(be, prec, &error) &&
+        (ta = host_tensor(be, m, k, a, FALSE, &error)) &&
+        (tw = host_tensor(be, n, k, w, TRUE, &error)) &&
+        (tc = host_tensor(be, m, n, NULL, FALSE, &error))) {
+      b.be = be;
+      b.g = (UfoGemm){.a = ufo_view(ta),
+                      .b = ufo_view(tw),
+                      .c = ufo_view(tc),
+                      .trans_b = TRUE,
+                      .alpha = 1.f,
+                      .batch = 1};
+      gint64 t0 = g_get_monotonic_time();
+      run_engine(&b); /* bf16: packs the weight once */
+      if (prec == UFO_PRECISION_BF16)
+        pack_ms = (g_get_monotonic_time() - t0) / 1000.0;
+      g_prec[prec] = gflops(run_engine, &b, flops);
+      if (!b.ok)
+        g_propagate_error(&error, g_steal_pointer(&b.error));
+      else
+        be->ops->download(be, tc, 0, prec ? c16 : c32, (size_t)m * n, &error);
+    }
+    if (error) {
+      fprintf(stderr, "ufo-bench: %s: %s\n", ufo_precision_name(prec), error->message);
+      rc = 1;
+    }
+    g_clear_pointer(&ta, ufo_tensor_free);
+    g_clear_pointer(&tw, ufo_tensor_free);
+    g_clear_pointer(&tc, ufo_tensor_free);
+    g_clear_pointer(&be, ufo_backend_free);
+  }
+  if (rc == 0) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < (size_t)m * n; i++) {
+      num += ((double)c16[i] - c32[i]) * ((double)c16[i] - c32[i]);
+      den += (double)c32[i] * c32[i];
+    }
+    printf("ufo-bench: gemm M=%d N=%d K=%d (%.2f GFLOP), threads %d, best of >= %d runs\n", m, n, k,
+           flops / 1e9, threads, opt_iters);
+    printf("  openblas sgemm       %8.1f GFLOP/s\n", g_sgemm);
+    printf("  engine fp32          %8.1f GFLOP/s\n", g_prec[0]);
+    printf("  engine bf16          %8.1f GFLOP/s  (x%.2f vs engine fp32; first call with "
+           "packing %.1f ms)\n",
+           g_prec[1], g_prec[1] / g_prec[0], pack_ms);
+    printf("  bf16 vs fp32 relative L2 %.3g\n", den > 0 ? sqrt(num / den) : sqrt(num));
+  }
+  g_free(a);
+  g_free(w);
+  g_free(c32);
+  g_free(c16);
+  return rc;
 }
 
 int main(int argc, char **argv)
@@ -61,6 +213,13 @@ int main(int argc, char **argv)
   }
   if (opt_iters < 1 || opt_warmup < 0) {
     fprintf(stderr, "ufo-bench: --iterations must be >= 1 and --warmup >= 0\n");
+    return 2;
+  }
+  if (opt_gemm)
+    return bench_gemm(opt_gemm);
+  UfoPrecision precision;
+  if (!ufo_precision_from_name(opt_precision, &precision, &error)) {
+    fprintf(stderr, "ufo-bench: %s\n", error->message);
     return 2;
   }
   req.prompt = req.task == UFO_TASK_GROUNDING ? opt_prompt : NULL;
@@ -81,7 +240,8 @@ int main(int argc, char **argv)
   } else {
     tool_image_synthetic(opt_width, opt_height, &img);
   }
-  UfoSessionOptions opts = {.device = UFO_DEVICE_CPU, .threads = opt_threads};
+  UfoSessionOptions opts = {
+      .device = UFO_DEVICE_CPU, .threads = opt_threads, .precision = precision};
   g_autoptr(UfoSession) session = ufo_session_new(model, &opts, &error);
   if (!session) {
     fprintf(stderr, "ufo-bench: %s\n", error->message);
@@ -123,9 +283,11 @@ int main(int argc, char **argv)
   if (rc == 0) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("ufo-bench: model %s, task %s, image %dx%d, threads %d, iterations %d (+%d warm-up)\n",
+    printf("ufo-bench: model %s, task %s, image %dx%d, threads %d, precision %s, iterations %d "
+           "(+%d warm-up)\n",
            opt_model ? opt_model : opt_config, opt_task, img.image.width, img.image.height,
-           opt_threads ? opt_threads : (int)g_get_num_processors(), opt_iters, opt_warmup);
+           opt_threads ? opt_threads : (int)g_get_num_processors(), ufo_precision_name(precision),
+           opt_iters, opt_warmup);
     printf("  model load           %10.1f ms\n", ms_load);
     for (int s = 0; s < N_STAGES; s++)
       printf("  %-20s %10.1f ms (median)\n", names[s], median(stage[s], opt_iters));

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 static char *opt_model, *opt_random, *opt_draw, *opt_task = "detection", *opt_prompt, *opt_device = "cpu";
+static char *opt_precision = "fp32";
 static gint64 opt_seed;
 static int opt_threads, opt_beam, opt_max_det;
 static double opt_mask_thr = 0.5;
@@ -27,6 +28,8 @@ static GOptionEntry entries[] = {
     {"prompt", 'p', 0, G_OPTION_ARG_STRING, &opt_prompt, "Referring expression (grounding)", "TEXT"},
     {"device", 'd', 0, G_OPTION_ARG_STRING, &opt_device, "cpu, cuda or auto (default cpu)", "DEV"},
     {"threads", 'j', 0, G_OPTION_ARG_INT, &opt_threads, "CPU threads (0 = all cores)", "N"},
+    {"precision", 0, 0, G_OPTION_ARG_STRING, &opt_precision,
+     "Weight-GEMM precision: fp32 (default) or bf16 (needs AVX512-BF16)", "P"},
     {"beam-size", 0, 0, G_OPTION_ARG_INT, &opt_beam, "Beam size (0 = model default)", "N"},
     {"max-detections", 0, 0, G_OPTION_ARG_INT, &opt_max_det, "Cap on objects (0 = default)", "N"},
     {"mask-threshold", 0, 0, G_OPTION_ARG_DOUBLE, &opt_mask_thr, "Mask probability threshold",
@@ -75,7 +78,8 @@ int main(int argc, char **argv)
   UfoRequest req = UFO_REQUEST_INIT;
   UfoSessionOptions opts = {0};
   if (!ufo_task_from_name(opt_task, &req.task, &error) ||
-      !parse_device(opt_device, &opts.device, &error)) {
+      !parse_device(opt_device, &opts.device, &error) ||
+      !ufo_precision_from_name(opt_precision, &opts.precision, &error)) {
     fprintf(stderr, "ufo-infer: %s\n", error->message);
     return 2;
   }

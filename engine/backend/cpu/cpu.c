@@ -1,6 +1,7 @@
-/* The CPU backend: host memory, OpenBLAS GEMMs, a thread pool for the other loops. Every op
- * checks its operands here (bounds, shapes) and then runs the fast kernel, or the plain
- * reference loop for the "cpu-ref" backend used as the yardstick of the parity tests. */
+/* The CPU backend: host memory, OpenBLAS GEMMs (weight GEMMs at precision=bf16: gemm_bf16.c),
+ * a thread pool for the other loops. Every op checks its operands here (bounds, shapes) and then
+ * runs the fast kernel, or the plain reference loop for the "cpu-ref" backend used as the
+ * yardstick of the parity tests. */
 #include "cpu.h"
 
 #include <cblas.h>
@@ -58,11 +59,9 @@ static void cpu_destroy(UfoBackend *be)
 #define HUGE_MIN_BYTES ((size_t)4 << 20)
 #define HUGE_ALIGN ((size_t)2 << 20)
 
-static void *alloc_floats(size_t n)
+void *ufo_cpu_alloc_bytes(size_t bytes)
 {
-  if (n > SIZE_MAX / sizeof(float))
-    return NULL;
-  const size_t bytes = MAX(n * sizeof(float), 1);
+  bytes = MAX(bytes, 1);
   if (bytes < HUGE_MIN_BYTES)
     return malloc(bytes);
   void *p = NULL;
@@ -72,6 +71,22 @@ static void *alloc_floats(size_t n)
   (void)madvise(p, bytes, MADV_HUGEPAGE); /* a hint: refused (no THP) changes nothing */
 #endif
   return p;
+}
+
+static void *alloc_floats(size_t n)
+{
+  if (n > SIZE_MAX / sizeof(float))
+    return NULL;
+  return ufo_cpu_alloc_bytes(n * sizeof(float));
+}
+
+/* Drops the bf16 packs derived from a weight's contents (release, or new contents). */
+static void drop_derived(UfoBackend *be, UfoTensor *t)
+{
+  UfoCpu *cpu = CPU(be);
+  size_t bytes = ufo_cpu_bf16_packs_free(t->derived);
+  cpu->packed_bytes -= MIN(bytes, cpu->packed_bytes);
+  t->derived = NULL;
 }
 
 static gboolean cpu_alloc(UfoBackend *be, UfoTensor *t, GError **error)
@@ -87,6 +102,7 @@ static gboolean cpu_alloc(UfoBackend *be, UfoTensor *t, GError **error)
 
 static void cpu_release(UfoBackend *be, UfoTensor *t)
 {
+  drop_derived(be, t);
   if (!t->borrowed)
     free(t->data); /* malloc or posix_memalign (alloc_floats) */
   t->data = NULL;
@@ -116,6 +132,7 @@ static gboolean cpu_upload(UfoBackend *be, UfoTensor *t, size_t off, const float
     return FALSE;
   if (t->borrowed)
     return fail(error, "upload", "tensor aliases read-only host memory");
+  drop_derived(be, t);
   memcpy((float *)t->data + off, host, n * sizeof(float));
   return TRUE;
 }
@@ -132,6 +149,23 @@ static gboolean cpu_download(UfoBackend *be, const UfoTensor *t, size_t off, flo
 static gboolean cpu_supports(UfoBackend *be, UfoOp op)
 {
   return op >= 0 && op < UFO_N_OPS;
+}
+
+static gboolean cpu_set_precision(UfoBackend *be, UfoPrecision precision, GError **error)
+{
+  UfoCpu *cpu = CPU(be);
+  if (precision < 0 || precision >= UFO_N_PRECISIONS) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "unknown precision id %d", (int)precision);
+    return FALSE;
+  }
+  /* the reference loops round in plain C: any CPU; the fast kernel needs the instructions */
+  if (precision == UFO_PRECISION_BF16 && !cpu->reference && !ufo_cpu_bf16_supported()) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_UNSUPPORTED,
+                "precision=bf16 needs a CPU with AVX512-BF16; use precision=fp32");
+    return FALSE;
+  }
+  cpu->precision = precision;
+  return TRUE;
 }
 
 static gboolean cpu_gemm(UfoBackend *be, const UfoGemm *p, GError **error)
@@ -152,10 +186,18 @@ static gboolean cpu_gemm(UfoBackend *be, const UfoGemm *p, GError **error)
     if (!CHECK("gemm", a, bm, c, p->bias))
       return FALSE;
   }
-  if (CPU(be)->reference)
+  UfoCpu *cpu = CPU(be);
+  if (cpu->precision == UFO_PRECISION_BF16 && ufo_cpu_gemm_bf16_applies(p)) {
+    if (cpu->reference) {
+      ufo_cpu_gemm_bf16_ref(p);
+      return TRUE;
+    }
+    return ufo_cpu_gemm_bf16(cpu, p, error);
+  }
+  if (cpu->reference)
     ufo_cpu_gemm_ref(p);
   else
-    ufo_cpu_gemm(CPU(be), p);
+    ufo_cpu_gemm(cpu, p);
   return TRUE;
 }
 
@@ -396,7 +438,8 @@ static const UfoBackendOps cpu_ops = {
     .upload = cpu_upload,                         /* memcpy */
     .download = cpu_download,                     /* memcpy */
     .supports = cpu_supports,                     /* every op */
-    .gemm = cpu_gemm,                             /* gemm.c: OpenBLAS, loop below a size */
+    .set_precision = cpu_set_precision,           /* fp32; bf16 with AVX512-BF16 */
+    .gemm = cpu_gemm,                             /* gemm.c, OpenBLAS; bf16: gemm_bf16.c */
     .layer_norm = cpu_layer_norm,                 /* elementwise.c */
     .gelu = cpu_gelu,                             /* elementwise.c */
     .add = cpu_add,                               /* elementwise.c */
@@ -422,6 +465,7 @@ static const UfoBackendOps cpu_ref_ops = {
     .upload = cpu_upload,
     .download = cpu_download,
     .supports = cpu_supports,
+    .set_precision = cpu_set_precision, /* bf16: the plain rounding loop, on any CPU */
     .gemm = cpu_gemm,
     .layer_norm = cpu_layer_norm,
     .gelu = cpu_gelu,

@@ -10,7 +10,9 @@
 #include <string.h>
 
 typedef struct {
-  gboolean reference; /* plain loops only */
+  gboolean reference;     /* plain loops only */
+  UfoPrecision precision; /* of weight GEMMs (set_precision) */
+  size_t packed_bytes;    /* bf16 weight packs held by this backend's tensors */
   int threads;
   UfoPool *pool;
   float **scratch; /* per worker */
@@ -59,6 +61,10 @@ static inline float ufo_cpu_dot(const float *restrict a, const float *restrict b
   return s;
 }
 
+/* Host memory for tensors and packs: 2 MiB-aligned with MADV_HUGEPAGE from 4 MiB, else malloc;
+ * NULL when out of memory; free() it. */
+void *ufo_cpu_alloc_bytes(size_t bytes);
+
 /* Grows every worker's scratch to at least n floats (done before a parallel region). */
 void ufo_cpu_scratch_reserve(UfoCpu *cpu, size_t n);
 
@@ -70,6 +76,24 @@ void ufo_cpu_scratch_reserve(UfoCpu *cpu, size_t n);
 
 void ufo_cpu_gemm_ref(const UfoGemm *p);
 void ufo_cpu_gemm(UfoCpu *cpu, const UfoGemm *p);
+
+/* precision=bf16 (gemm_bf16.c). A weight GEMM (backend.h UfoGemm) rounds A and B to bfloat16,
+ * round to nearest even with fp32 denormals flushed to zero (as the AVX512-BF16 instructions
+ * do), and accumulates in float32. */
+float ufo_cpu_bf16_round(float x);
+/* Whether precision=bf16 applies to this GEMM: batch 1, C = A·B^T, B a weight tensor. */
+gboolean ufo_cpu_gemm_bf16_applies(const UfoGemm *p);
+/* Plain loop: double sums of the bf16-rounded inputs. */
+void ufo_cpu_gemm_bf16_ref(const UfoGemm *p);
+/* The AVX512-BF16 kernel on weights packed once per view (cached on the tensor, t->derived);
+ * FALSE on a CPU without AVX512-BF16 or when the pack cannot be allocated. */
+gboolean ufo_cpu_gemm_bf16(UfoCpu *cpu, const UfoGemm *p, GError **error);
+/* Frees a tensor's packs (t->derived); returns the bytes released. */
+size_t ufo_cpu_bf16_packs_free(void *derived);
+/* CPU has AVX512-BF16 (cpuid, OS-enabled AVX-512 state) and no test override is set. */
+gboolean ufo_cpu_bf16_supported(void);
+/* Test hook: pretend the CPU lacks AVX512-BF16 (the unsupported-CPU error path). */
+void ufo_cpu_bf16_test_pretend_unsupported(gboolean pretend);
 
 void ufo_cpu_layer_norm_ref(UfoView y, UfoView x, UfoView w, UfoView b, float eps);
 void ufo_cpu_layer_norm(UfoCpu *cpu, UfoView y, UfoView x, UfoView w, UfoView b, float eps);

@@ -126,10 +126,22 @@ const char *const *ufo_model_get_labels(const UfoModel *model, UfoTask task, int
 
 typedef enum { UFO_DEVICE_AUTO = 0, UFO_DEVICE_CPU, UFO_DEVICE_CUDA } UfoDevice;
 
+/* Precision of the GEMMs against weight matrices (linear layers, tied-embedding logits).
+ * FP32: everything in float32 (the default). BF16: those GEMMs round both inputs to bfloat16
+ * (round to nearest even) and accumulate in float32; every other op (layer norm, softmax,
+ * attention, GELU, residuals) stays float32. The CPU backend needs AVX512-BF16 for it. */
+typedef enum { UFO_PRECISION_FP32 = 0, UFO_PRECISION_BF16, UFO_N_PRECISIONS } UfoPrecision;
+
+/* "fp32", "bf16" */
+const char *ufo_precision_name(UfoPrecision precision);
+/* Returns FALSE (and sets error) for an unknown name. */
+gboolean ufo_precision_from_name(const char *name, UfoPrecision *precision, GError **error);
+
 typedef struct {
   UfoDevice device;
   int gpu_id;
-  int threads; /* CPU worker threads, 0 = number of cores */
+  int threads;            /* CPU worker threads, 0 = number of cores */
+  UfoPrecision precision; /* weight GEMMs; 0 (zero-initialised options) = fp32 */
 } UfoSessionOptions;
 
 UfoSession *ufo_session_new(UfoModel *model, const UfoSessionOptions *options, GError **error);
