@@ -3,12 +3,15 @@
 # video and annotates it with the model shipped in models/ (ufoseg → ufooverlay → H.264/MP4).
 #
 #   bash tools/run-demo.sh                  # → out/demo-annotated.mp4 and out/demo-frame.png
-#   MODEL=path.safetensors TASK=detection bash tools/run-demo.sh
+#   MODEL=path.safetensors TASK=detection THRESHOLD=0.5 bash tools/run-demo.sh
+#
+# Objects scoring below THRESHOLD (default 0.3) are not drawn.
 #
 # The default model is the project's demo model, models/ufo-demo.safetensors (trained on procedural
-# shapes, docs/demo-model.md), with instance segmentation (ufoseg: boxes, labels, scores and
-# masks). Until that file is in the repository the deterministic RANDOM-WEIGHT "tiny" model is
-# used with the caption task: its output is meaningless, but the pipeline runs for real.
+# shapes, docs/demo-model.md), with detection (ufodetect: boxes, labels, scores): so far it is
+# trained for detection only; instance segmentation (TASK=instance, ufoseg) comes with the next
+# stage of its training. Without that file the deterministic RANDOM-WEIGHT "tiny" model is used
+# with the caption task: its output is meaningless, but the pipeline runs for real.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup-deps.sh
@@ -25,14 +28,14 @@ else
   echo "NOTE: models/ufo-demo.safetensors is not in the repository yet; using the deterministic"
   echo "      random-weight 'tiny' model: outputs are meaningless (see docs/demo-model.md)."
 fi
-if [ "$model" = "random:tiny:0" ]; then task=${TASK:-caption}; else task=${TASK:-instance}; fi
+if [ "$model" = "random:tiny:0" ]; then task=${TASK:-caption}; else task=${TASK:-detection}; fi
 case "$task" in
   instance|semantic) element=ufoseg ;;
   *) element=ufodetect ;;
 esac
 [ -f out/demo-input.mp4 ] || python3 tools/reference/make_demo_video.py --out out/demo-input.mp4 --seconds 4
 BUILD_DIR=$BUILD ELEMENT=$element pipelines/annotate-file.sh out/demo-input.mp4 out/demo-annotated.mp4 \
-  "$model" task="$task"
+  "$model" task="$task" threshold="${THRESHOLD:-0.3}"
 # one annotated frame as a picture
 GST_PLUGIN_PATH="$BUILD/gst" gst-launch-1.0 -q filesrc location=out/demo-annotated.mp4 ! qtdemux ! \
   h264parse ! avdec_h264 ! videoconvert ! videorate ! video/x-raw,framerate=1/1 ! \
