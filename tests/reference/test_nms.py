@@ -42,6 +42,14 @@ def test_soft_nms_swap_with_last_order():
     assert keep.tolist() == [0, 3, 2]
 
 
+def test_soft_nms_zero_area_boxes_not_decayed():
+    # two identical zero-area boxes: IoU is 0/0 = NaN, NaN >= 0.5 is false, so no decay (as
+    # mmcv's C++ and the C engine); no numpy warning escapes
+    b = np.array([[5, 5, 5, 5], [5, 5, 5, 5], [5, 5, 5, 20]], np.float32)
+    with np.errstate(all="raise"):
+        keep, s = ufo_post.batched_soft_nms(b, [0.9, 0.8, 0.7], [0, 0, 1])
+    assert keep.tolist() == [0, 1, 2] and s.tolist() == pytest.approx([0.9, 0.8, 0.7])
+
 def test_matrix_nms_hand_case():
     m = torch.tensor(
         [[1, 1, 1, 1], [1, 1, 0, 0], [1, 1, 1, 0], [0, 0, 1, 1], [1, 1, 1, 1]], dtype=torch.bool

@@ -46,7 +46,8 @@ def soft_nms(boxes, scores, iou_threshold=0.5, min_score=1e-3, offset=0):
             w = max(f32(0.0), f32(xx2 - xx1 + off))
             h = max(f32(0.0), f32(yy2 - yy1 + off))
             inter = f32(w * h)
-            ovr = f32(inter / f32(f32(iarea + areas[pos]) - inter))
+            with np.errstate(invalid="ignore", divide="ignore"):  # 0/0 for zero-area boxes:
+                ovr = f32(inter / f32(f32(iarea + areas[pos]) - inter))  # NaN, no decay (as C++)
             if ovr >= f32(iou_threshold):
                 sc[pos] = f32(sc[pos] * f32(f32(1.0) - ovr))
             if sc[pos] < f32(min_score):  # swap-with-last removal, revisit pos

@@ -181,6 +181,17 @@ static void test_soft_nms_hand(void)
   n = ufo_batched_soft_nms(boxes, low, lab3, 3, 0.5f, 1e-3f, keep, sc);
   g_assert_cmpint(n, ==, 1);
   g_assert_cmpint(keep[0], ==, 0);
+  /* zero-area boxes (a degenerate instance box): IoU 0/0 is NaN, NaN >= thr is false, so
+   * nothing decays, exactly as the reference (and mmcv's C++) */
+  const float flat[] = {5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 20};
+  const float fs[] = {0.9f, 0.8f, 0.7f};
+  n = ufo_batched_soft_nms(flat, fs, lab, 3, 0.5f, 1e-3f, keep, sc);
+  g_assert_cmpint(n, ==, 3);
+  g_assert_cmpint(keep[1], ==, 1);
+  g_assert_cmpint(keep[2], ==, 2);
+  g_assert_cmpfloat(sc[0], ==, 0.9f);
+  g_assert_cmpfloat(sc[1], ==, 0.8f);
+  g_assert_cmpfloat(sc[2], ==, 0.7f);
 }
 
 static void test_soft_nms_fixture(void)
