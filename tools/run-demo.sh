@@ -10,8 +10,9 @@
 # The default model is the project's demo model, models/ufo-demo.safetensors (trained on procedural
 # shapes, docs/demo-model.md), with detection (ufodetect: boxes, labels, scores). TASK=instance
 # runs ufoseg (masks and boxes): its instance segmentation is trained but below its target so far
-# (mask AP50 0.67 held-out), so detection stays the default until it is met. Without that file the deterministic RANDOM-WEIGHT "tiny" model is used
-# with the caption task: its output is meaningless, but the pipeline runs for real.
+# (mask AP50 0.67 held-out), so detection stays the default until it is met. Without that file
+# the deterministic RANDOM-WEIGHT "tiny" model is used with the caption task: its output is
+# meaningless, but the pipeline runs for real.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup-deps.sh
