@@ -239,3 +239,15 @@ def test_class_weight_scales_only_the_first_target_token(small_model, monkeypatc
     assert (w1[:, 0] == 1).all() and (w3[:, 0] == 3).all()
     torch.testing.assert_close(w3[:, 1:], w1[:, 1:])
     assert (w1[:, 1:].sum(1) >= 1).all()  # every row has more than its class token
+
+
+def test_cycle_start_restarts_warmup_and_cosine_on_resume(tmp_path):
+    cfg = train_demo.PRESETS["smoke"]()
+    common = dict(batch=1, mix="detection:1", fixed_seeds=[1], device="cpu")
+    train_demo.train(cfg, 2, str(tmp_path), lr=1e-3, warmup=1, log_every=0, ckpt_every=2, **common)
+    logs = []
+    train_demo.train(cfg, 6, str(tmp_path), lr=4e-4, warmup=2, log_every=1, ckpt_every=0,
+                     resume=str(tmp_path / "checkpoint.pth"), cycle_start=2, log=logs.append, **common)
+    lrs = [json.loads(line)["lr"] for line in logs]
+    # steps 2..5 are steps 0..3 of a 4-step cycle: warm-up 1/2, 2/2 of the peak, then cosine 1, 1/2
+    assert lrs == pytest.approx([2e-4, 4e-4, 4e-4, 2e-4], rel=1e-9)

@@ -561,9 +561,10 @@ class SceneLoader:
 
 def train(cfg, steps, out, batch=8, lr=5e-4, wd=0.05, warmup=500, mix=DEFAULT_MIX, seed=0,
           device=None, per_win=10, ckpt_every=1000, log_every=50, resume=None, fixed_seeds=None,
-          workers=0, log=print, cpu_bf16=False, loss_vocab="full", class_weight=1.0):
+          workers=0, log=print, cpu_bf16=False, loss_vocab="full", class_weight=1.0, cycle_start=0):
     """Train; returns the model and the list of (step, task, loss, parts). `fixed_seeds` (list) trains
-    on the same scenes every step (smoke test)."""
+    on the same scenes every step (smoke test). `cycle_start` restarts the warm-up + cosine schedule at
+    that step (a new cycle on a resumed checkpoint)."""
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     torch.manual_seed(seed)
     model = init_weights(UfoViT(cfg), seed).to(device).train()
@@ -596,7 +597,7 @@ def train(cfg, steps, out, batch=8, lr=5e-4, wd=0.05, warmup=500, mix=DEFAULT_MI
         task = tasks[step % len(tasks)]
         data = loader.next()
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, steps, lr, warmup)
+            g["lr"] = lr_at(step - cycle_start, steps - cycle_start, lr, warmup)
         with autocast(device, cpu_bf16):
             loss, parts = task_loss(model, task, data, device, gen, per_win, vocab=vocab,
                                     class_weight=class_weight)
@@ -643,6 +644,8 @@ def main():
                     help="loss weight of the first target token of grid sequences (class / background)")
     ap.add_argument("--log-every", type=int, default=50)
     ap.add_argument("--ckpt-every", type=int, default=1000)
+    ap.add_argument("--cycle-start", type=int, default=0,
+                    help="step where the warm-up + cosine lr cycle starts (a new cycle on --resume)")
     a = ap.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -652,7 +655,7 @@ def main():
     model, _ = train(cfg, a.steps, a.out, a.batch, a.lr, warmup=a.warmup, mix=a.tasks, device=dev,
                      per_win=a.grids_per_window, ckpt_every=a.ckpt_every, log_every=a.log_every,
                      resume=a.resume, workers=workers, cpu_bf16=a.bf16, loss_vocab=a.loss_vocab,
-                     class_weight=a.class_weight,
+                     class_weight=a.class_weight, cycle_start=a.cycle_start,
                      fixed_seeds=scenes.split_seeds("train", a.overfit) if a.overfit else None)
     path = export(model.float(), a.export)
     print(f"exported {path}: {os.path.getsize(path)} bytes")
