@@ -8,9 +8,9 @@
 # Objects scoring below THRESHOLD (default 0.3) are not drawn.
 #
 # The default model is the project's demo model, models/ufo-demo.safetensors (trained on procedural
-# shapes, docs/demo-model.md), with detection (ufodetect: boxes, labels, scores). TASK=instance
-# runs ufoseg (masks and boxes): its instance segmentation is trained but below its target so far
-# (mask AP50 0.67 held-out), so detection stays the default until it is met. Without that file
+# shapes, docs/demo-model.md), with instance segmentation (ufoseg: masks, boxes taken from the
+# masks, labels, scores; mask AP50 0.79 held-out). TASK=detection runs ufodetect (the detection
+# task's boxes). Without that file
 # the deterministic RANDOM-WEIGHT "tiny" model is used with the caption task: its output is
 # meaningless, but the pipeline runs for real.
 set -euo pipefail
@@ -29,7 +29,7 @@ else
   echo "NOTE: models/ufo-demo.safetensors is not in the repository yet; using the deterministic"
   echo "      random-weight 'tiny' model: outputs are meaningless (see docs/demo-model.md)."
 fi
-if [ "$model" = "random:tiny:0" ]; then task=${TASK:-caption}; else task=${TASK:-detection}; fi
+if [ "$model" = "random:tiny:0" ]; then task=${TASK:-caption}; else task=${TASK:-instance}; fi
 case "$task" in
   instance|semantic) element=ufoseg ;;
   *) element=ufodetect ;;
