@@ -3,6 +3,7 @@
  * decoding → task post-processing. */
 #include "ufo/ufo.h"
 #include "log.h"
+#include "backend/profile.h"
 #include "model/model.h"
 #include "nn/vit.h"
 #include "decode/decode.h"
@@ -46,17 +47,22 @@ static gboolean timed_reorder(void *ctx, const int32_t *src, int n_new, GError *
   return td->inner->reorder(td->inner->ctx, src, n_new, error);
 }
 
+/* the selection belongs to the step it follows: its time is added to that step's */
+static gboolean timed_select(void *ctx, int n, const int32_t *force, const float *margin,
+                             int32_t *ids, float *prob, GError **error)
+{
+  TimedDecoder *td = ctx;
+  gint64 a = g_get_monotonic_time();
+  gboolean ok = td->inner->select_greedy(td->inner->ctx, n, force, margin, ids, prob, error);
+  if (td->ms->len > 0)
+    g_array_index(td->ms, double, td->ms->len - 1) += (g_get_monotonic_time() - a) / 1000.0;
+  return ok;
+}
+
 /* precision=bf16 (weight GEMMs) where the backend offers it; fp32 needs nothing */
 static gboolean set_precision(UfoBackend *be, UfoPrecision precision, GError **error)
 {
-  if (be->ops->set_precision)
-    return be->ops->set_precision(be, precision, error);
-  if (precision == UFO_PRECISION_FP32)
-    return TRUE;
-  g_set_error(error, UFO_ERROR, UFO_ERROR_UNSUPPORTED,
-              "precision=%s is not available on the %s backend; use precision=fp32",
-              ufo_precision_name(precision), be->ops->name);
-  return FALSE;
+  return ufo_backend_set_precision(be, precision, error);
 }
 
 UfoSession *ufo_session_new(UfoModel *model, const UfoSessionOptions *options, GError **error)
@@ -65,14 +71,6 @@ UfoSession *ufo_session_new(UfoModel *model, const UfoSessionOptions *options, G
   UfoSessionOptions opts = {0};
   if (options)
     opts = *options;
-  if (opts.device == UFO_DEVICE_CUDA) {
-    g_set_error(error, UFO_ERROR, UFO_ERROR_UNSUPPORTED,
-                "device 'cuda' requested, but this build of libufo has no CUDA backend; "
-                "use device 'cpu' or 'auto'");
-    return NULL;
-  }
-  if (opts.device == UFO_DEVICE_AUTO)
-    ufo_log(UFO_LOG_INFO, "device auto: using the CPU backend (no CUDA backend in this build)");
   if (opts.precision < 0 || opts.precision >= UFO_N_PRECISIONS) {
     g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "unknown precision id %d",
                 (int)opts.precision);
@@ -87,13 +85,25 @@ UfoSession *ufo_session_new(UfoModel *model, const UfoSessionOptions *options, G
   s->model = ufo_model_ref(model);
   s->ids = g_array_new(FALSE, FALSE, sizeof(int32_t));
   s->mask = g_array_new(FALSE, FALSE, sizeof(uint8_t));
-  if (!(s->be = ufo_backend_cpu_new(opts.threads, error)) ||
+  if (!(s->be = ufo_backend_new(opts.device, opts.gpu_id, opts.threads, error)) ||
       !set_precision(s->be, opts.precision, error) ||
       !(s->vit = ufo_vit_new(model, s->be, error)) || !(s->st = ufo_vit_state_new(s->vit, error))) {
     ufo_session_free(s);
     return NULL;
   }
   return s;
+}
+
+const char *ufo_session_get_backend_name(const UfoSession *s)
+{
+  g_return_val_if_fail(s != NULL, NULL);
+  return s->be->ops->name;
+}
+
+char *ufo_session_profile_report(UfoSession *s, gboolean reset)
+{
+  g_return_val_if_fail(s != NULL, NULL);
+  return ufo_backend_profile_report(s->be, reset);
 }
 
 void ufo_session_free(UfoSession *s)
@@ -207,6 +217,8 @@ gboolean ufo_session_run(UfoSession *s, const UfoImage *image, const UfoRequest 
                        labels ? labels->n : 0, tc->num_bins, req->prompt, error);
   if (!prompt || !ensure_text_pass(s, task, prompt, error))
     return FALSE;
+  if (!ufo_backend_synchronize(s->be, error)) /* stage times of asynchronous backends */
+    return FALSE;
   res->ms_text = ms_since(&t);
 
   /* image pass (§5.4) and grid pass (§5.5) */
@@ -218,8 +230,12 @@ gboolean ufo_session_run(UfoSession *s, const UfoImage *image, const UfoRequest 
   g_autofree float *refs = grid ? make_grid_refs(gside, gside) : NULL;
   if (!ufo_vit_image_pass(s->st, s->input, S, S, refs, Q, gside, gside, seg, error))
     return FALSE;
+  if (!ufo_backend_synchronize(s->be, error)) /* stage times of asynchronous backends */
+    return FALSE;
   res->ms_image = ms_since(&t);
   if (grid && !ufo_vit_grid_pass(s->st, error))
+    return FALSE;
+  if (!ufo_backend_synchronize(s->be, error)) /* stage times of asynchronous backends */
     return FALSE;
   res->ms_grid = ms_since(&t);
 
@@ -228,11 +244,13 @@ gboolean ufo_session_run(UfoSession *s, const UfoImage *image, const UfoRequest 
   int beam = req->beam_size > 0 ? req->beam_size : MAX(tc->beam_size, 1);
   if (!ufo_vit_decode_begin(s->st, grid, n_seq * beam, tc->max_length, error))
     return FALSE;
+  const uint64_t down0 = s->be->bytes_down;
   UfoDecoder inner = ufo_vit_decoder(s->st);
   TimedDecoder td = {&inner, g_array_new(FALSE, FALSE, sizeof(double))};
   UfoDecoder dec = inner;
   dec.step = timed_step;
   dec.reorder = timed_reorder;
+  dec.select_greedy = inner.select_greedy ? timed_select : NULL;
   dec.ctx = &td;
   g_autoptr(UfoDecodeOutput) out =
       beam > 1 ? ufo_decode_beam(&dec, n_seq, beam, tc->max_length, tc->temperature, tc->alpha,
@@ -243,6 +261,7 @@ gboolean ufo_session_run(UfoSession *s, const UfoImage *image, const UfoRequest 
   if (!out)
     return FALSE;
   res->ms_decode = ms_since(&t);
+  res->decode_bytes_down = s->be->bytes_down - down0;
 
   /* post-processing (§7; seg §2.5-§3.6) */
   int T = out->max_length;

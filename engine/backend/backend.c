@@ -1,5 +1,9 @@
-/* Backend-independent tensor helpers of the ops API (backend.h). */
+/* Backend-independent part of the ops API (backend.h): tensor helpers and the validating
+ * wrappers, the one place where operands are checked before a backend computes. */
 #include "backend.h"
+#include "profile.h"
+
+#include <stdio.h>
 
 void ufo_backend_free(UfoBackend *be)
 {
@@ -7,6 +11,7 @@ void ufo_backend_free(UfoBackend *be)
     return;
   if (be->ops->destroy)
     be->ops->destroy(be);
+  ufo_backend_profile_free(be);
   g_free(be);
 }
 
@@ -61,7 +66,7 @@ UfoTensor *ufo_tensor_from_host(UfoBackend *be, int ndim, const int64_t *ne, con
     return t;
   }
   UfoTensor *t = ufo_tensor_new(be, ndim, ne, error);
-  if (t && !be->ops->upload(be, t, 0, host, t->n, error)) {
+  if (t && !ufo_tensor_upload(t, 0, host, t->n, error)) {
     ufo_tensor_free(t);
     return NULL;
   }
@@ -92,16 +97,450 @@ UfoView ufo_view_at(UfoTensor *t, size_t off, int64_t rows, int64_t cols, int64_
   return (UfoView){t, off, rows, cols, ld};
 }
 
-gboolean ufo_view_check(UfoView v, const char *what, GError **error)
+/* One past the last element of v shifted by extra elements; FALSE when v is malformed (empty,
+ * ld < cols) or the arithmetic overflows. */
+static gboolean view_end(UfoView v, size_t extra, size_t *end)
 {
-  if (v.t == NULL)
-    return TRUE;
-  if (v.rows <= 0 || v.cols <= 0 || v.ld < v.cols ||
-      v.off + (size_t)((v.rows - 1) * v.ld + v.cols) > v.t->n) {
+  if (v.rows <= 0 || v.cols <= 0 || v.ld < v.cols)
+    return FALSE;
+  int64_t span;
+  size_t e;
+  if (__builtin_mul_overflow(v.rows - 1, v.ld, &span) ||
+      __builtin_add_overflow(span, v.cols, &span))
+    return FALSE;
+  if (__builtin_add_overflow(v.off, extra, &e) || __builtin_add_overflow(e, (size_t)span, &e))
+    return FALSE;
+  *end = e;
+  return TRUE;
+}
+
+static gboolean view_inside(UfoView v, size_t extra, const char *what, GError **error)
+{
+  size_t end;
+  if (!view_end(v, extra, &end) || end > v.t->n) {
     g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID,
                 "%s: view %lldx%lld (ld %lld, offset %zu) outside its tensor of %zu elements", what,
-                (long long)v.rows, (long long)v.cols, (long long)v.ld, v.off, v.t->n);
+                (long long)v.rows, (long long)v.cols, (long long)v.ld, v.off + extra, v.t->n);
     return FALSE;
   }
   return TRUE;
+}
+
+gboolean ufo_view_check(UfoView v, const char *what, GError **error)
+{
+  return v.t == NULL || view_inside(v, 0, what, error);
+}
+
+/* ---- the validating wrappers ----------------------------------------------------------------- */
+
+static gboolean fail(GError **error, const char *op, const char *why)
+{
+  g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "%s: %s", op, why);
+  return FALSE;
+}
+
+static gboolean have_backend(UfoBackend *be, const char *op, GError **error)
+{
+  return be && be->ops ? TRUE : fail(error, op, "no backend");
+}
+
+/* Operand i of op: a view of a tensor owned by be lying inside it; shifted by extra elements
+ * (a batch of a GEMM). Optional operands may be the empty view. */
+static gboolean operand(UfoBackend *be, const char *op, int i, UfoView v, gboolean required,
+                        size_t extra, GError **error)
+{
+  if (v.t == NULL) {
+    if (!required)
+      return TRUE;
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "%s: operand %d is missing", op, i);
+    return FALSE;
+  }
+  if (v.t->be != be) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID,
+                "%s: operand %d belongs to another backend (%s) than the op's (%s)", op, i,
+                v.t->be && v.t->be->ops ? v.t->be->ops->name : "none", be->ops->name);
+    return FALSE;
+  }
+  g_autofree char *what = g_strdup_printf("%s (operand %d)", op, i);
+  return view_inside(v, extra, what, error);
+}
+
+/* Required operands (all of them), numbered from 0. */
+static gboolean operands(UfoBackend *be, const char *op, int n, const UfoView *v, GError **error)
+{
+  if (!have_backend(be, op, error))
+    return FALSE;
+  for (int i = 0; i < n; i++)
+    if (!operand(be, op, i, v[i], TRUE, 0, error))
+      return FALSE;
+  return TRUE;
+}
+#define OPERANDS(op, ...)                                                                          \
+  operands(be, op, sizeof((UfoView[]){__VA_ARGS__}) / sizeof(UfoView), (UfoView[]){__VA_ARGS__},   \
+           error)
+
+static gboolean same_shape(UfoView a, UfoView b)
+{
+  return a.rows == b.rows && a.cols == b.cols;
+}
+
+static gboolean same_view(UfoView a, UfoView b)
+{
+  return a.t == b.t && a.off == b.off && a.ld == b.ld && same_shape(a, b);
+}
+
+/* Whether two (checked) views may share an element: same tensor, intersecting element ranges
+ * and, at equal ld, intersecting column ranges (column blocks of one buffer are disjoint). */
+static gboolean overlap(UfoView a, UfoView b)
+{
+  if (a.t == NULL || b.t == NULL || a.t != b.t)
+    return FALSE;
+  size_t ea = a.off + (size_t)((a.rows - 1) * a.ld + a.cols);
+  size_t eb = b.off + (size_t)((b.rows - 1) * b.ld + b.cols);
+  if (ea <= b.off || eb <= a.off)
+    return FALSE;
+  if (a.ld != b.ld)
+    return TRUE;
+  size_t ld = (size_t)a.ld, ca = a.off % ld, cb = b.off % ld;
+  if (ca + (size_t)a.cols > ld || cb + (size_t)b.cols > ld)
+    return TRUE; /* rows wrap around ld: no simple column range */
+  return ca < cb + (size_t)b.cols && cb < ca + (size_t)a.cols;
+}
+
+/* Output y of an elementwise op over x: the same view (in place) or disjoint. */
+static gboolean in_place_or_apart(UfoView y, UfoView x)
+{
+  return same_view(y, x) || !overlap(y, x);
+}
+
+/* A transfer of n floats at off: inside the tensor, host memory given (n > 0). */
+static gboolean transfer_ok(const char *op, const UfoTensor *t, size_t off, const void *host,
+                            size_t n, GError **error)
+{
+  if (t == NULL || t->be == NULL)
+    return fail(error, op, "no tensor");
+  if (off > t->n || n > t->n - off) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID,
+                "%s: transfer of %zu floats at %zu outside a tensor of %zu", op, n, off, t->n);
+    return FALSE;
+  }
+  return n == 0 || host != NULL ? TRUE : fail(error, op, "no host memory");
+}
+
+gboolean ufo_tensor_upload(UfoTensor *t, size_t off, const float *host, size_t n, GError **error)
+{
+  if (!transfer_ok("upload", t, off, host, n, error))
+    return FALSE;
+  t->be->bytes_up += (uint64_t)n * sizeof(float);
+  return n == 0 || UFO_PROFILED(t->be, "upload", t->be->ops->upload(t->be, t, off, host, n, error),
+                                error);
+}
+
+gboolean ufo_tensor_download(const UfoTensor *t, size_t off, float *host, size_t n, GError **error)
+{
+  if (!transfer_ok("download", t, off, host, n, error))
+    return FALSE;
+  t->be->bytes_down += (uint64_t)n * sizeof(float);
+  return n == 0 ||
+         UFO_PROFILED(t->be, "download", t->be->ops->download(t->be, t, off, host, n, error),
+                      error);
+}
+
+gboolean ufo_backend_set_precision(UfoBackend *be, UfoPrecision precision, GError **error)
+{
+  if (!have_backend(be, "set_precision", error))
+    return FALSE;
+  if (precision < 0 || precision >= UFO_N_PRECISIONS) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "unknown precision id %d", (int)precision);
+    return FALSE;
+  }
+  if (be->ops->set_precision)
+    return be->ops->set_precision(be, precision, error);
+  if (precision == UFO_PRECISION_FP32)
+    return TRUE;
+  g_set_error(error, UFO_ERROR, UFO_ERROR_UNSUPPORTED,
+              "precision=%s is not available on the %s backend; use precision=fp32",
+              ufo_precision_name(precision), be->ops->name);
+  return FALSE;
+}
+
+gboolean ufo_op_gemm(UfoBackend *be, const UfoGemm *p, GError **error)
+{
+  if (!have_backend(be, "gemm", error))
+    return FALSE;
+  if (p == NULL)
+    return fail(error, "gemm", "no parameters");
+  if (p->batch < 1)
+    return fail(error, "gemm", "batch < 1");
+  int64_t m = p->trans_a ? p->a.cols : p->a.rows, k = p->trans_a ? p->a.rows : p->a.cols;
+  int64_t kb = p->trans_b ? p->b.cols : p->b.rows, n = p->trans_b ? p->b.rows : p->b.cols;
+  if (k != kb || p->c.rows != m || p->c.cols != n)
+    return fail(error, "gemm", "operand shapes do not match");
+  if (p->bias.t && (p->bias.rows != 1 || p->bias.cols != n))
+    return fail(error, "gemm", "bias must be (1, N)");
+  /* the first and the last batch: views in between lie between them */
+  const size_t last = (size_t)p->batch - 1;
+  size_t sa, sb, sc;
+  if (__builtin_mul_overflow(last, p->stride_a, &sa) ||
+      __builtin_mul_overflow(last, p->stride_b, &sb) ||
+      __builtin_mul_overflow(last, p->stride_c, &sc))
+    return fail(error, "gemm", "batch strides overflow");
+  if (!operand(be, "gemm", 0, p->a, TRUE, 0, error) ||
+      !operand(be, "gemm", 1, p->b, TRUE, 0, error) ||
+      !operand(be, "gemm", 2, p->c, TRUE, 0, error) ||
+      !operand(be, "gemm", 3, p->bias, FALSE, 0, error) ||
+      !operand(be, "gemm", 0, p->a, TRUE, sa, error) ||
+      !operand(be, "gemm", 1, p->b, TRUE, sb, error) ||
+      !operand(be, "gemm", 2, p->c, TRUE, sc, error))
+    return FALSE;
+  if (p->batch == 1 && (overlap(p->c, p->a) || overlap(p->c, p->b) || overlap(p->c, p->bias)))
+    return fail(error, "gemm", "C overlaps an input");
+  char name[112];
+  if (be->profile)
+    snprintf(name, sizeof name, "gemm %lldx%lldx%lld%s%s", (long long)m, (long long)n,
+             (long long)k, p->batch > 1 ? " batched" : "", p->b.t->weight ? " (weight)" : "");
+  return UFO_PROFILED(be, name, be->ops->gemm(be, p, error), error);
+}
+
+gboolean ufo_op_layer_norm(UfoBackend *be, UfoView y, UfoView x, UfoView w, UfoView b, float eps,
+                           GError **error)
+{
+  if (!OPERANDS("layer_norm", y, x, w, b))
+    return FALSE;
+  if (!same_shape(y, x) || w.cols != x.cols || b.cols != x.cols)
+    return fail(error, "layer_norm", "shapes do not match");
+  if (!in_place_or_apart(y, x) || overlap(y, w) || overlap(y, b))
+    return fail(error, "layer_norm", "y must be x or not overlap the inputs");
+  return UFO_PROFILED(be, "layer_norm", be->ops->layer_norm(be, y, x, w, b, eps, error), error);
+}
+
+gboolean ufo_op_gelu(UfoBackend *be, UfoView y, UfoView x, GError **error)
+{
+  if (!OPERANDS("gelu", y, x))
+    return FALSE;
+  if (!same_shape(y, x))
+    return fail(error, "gelu", "shapes do not match");
+  if (!in_place_or_apart(y, x))
+    return fail(error, "gelu", "y must be x or not overlap it");
+  return UFO_PROFILED(be, "gelu", be->ops->gelu(be, y, x, error), error);
+}
+
+gboolean ufo_op_add(UfoBackend *be, UfoView y, UfoView a, UfoView b, GError **error)
+{
+  if (!OPERANDS("add", y, a, b))
+    return FALSE;
+  if (!same_shape(y, a) || b.cols != a.cols || (b.rows != 1 && b.rows != a.rows))
+    return fail(error, "add", "shapes do not match");
+  gboolean broadcast = b.rows != a.rows;
+  if (!in_place_or_apart(y, a) || (broadcast ? overlap(y, b) : !in_place_or_apart(y, b)))
+    return fail(error, "add", "y must be an input of its shape or not overlap the inputs");
+  return UFO_PROFILED(be, "add", be->ops->add(be, y, a, b, error), error);
+}
+
+gboolean ufo_op_copy(UfoBackend *be, UfoView y, UfoView x, GError **error)
+{
+  if (!OPERANDS("copy", y, x))
+    return FALSE;
+  if (!same_shape(y, x))
+    return fail(error, "copy", "shapes do not match");
+  if (!in_place_or_apart(y, x))
+    return fail(error, "copy", "y must be x or not overlap it");
+  return UFO_PROFILED(be, "copy", be->ops->copy(be, y, x, error), error);
+}
+
+gboolean ufo_op_attention(UfoBackend *be, const UfoAttention *p, GError **error)
+{
+  if (!have_backend(be, "attention", error))
+    return FALSE;
+  if (p == NULL)
+    return fail(error, "attention", "no parameters");
+  int d = p->head_dim;
+  if (p->n_groups < 1 || p->group_q < 1 || p->n_heads < 1 || d < 1 || p->n_segs < 0 ||
+      p->n_segs > UFO_ATTN_MAX_SEGS || (p->n_segs == 0 && !p->self_key))
+    return fail(error, "attention", "bad group, head or segment counts");
+  int64_t nq = (int64_t)p->n_groups * p->group_q, c = (int64_t)p->n_heads * d;
+  if (p->q.rows != nq || p->q.cols != c || !same_shape(p->out, p->q))
+    return fail(error, "attention", "q/out must be (groups * group_q, heads * head_dim)");
+  if (!operand(be, "attention", 0, p->q, TRUE, 0, error) ||
+      !operand(be, "attention", 1, p->out, TRUE, 0, error))
+    return FALSE;
+  if (p->self_key) {
+    if (!same_shape(p->self_k, p->q) || !same_shape(p->self_v, p->q))
+      return fail(error, "attention", "self_k/self_v must be shaped like q");
+    if (!operand(be, "attention", 2, p->self_k, TRUE, 0, error) ||
+        !operand(be, "attention", 3, p->self_v, TRUE, 0, error))
+      return FALSE;
+    if (overlap(p->out, p->self_k) || overlap(p->out, p->self_v))
+      return fail(error, "attention", "out overlaps an input");
+  }
+  if (overlap(p->out, p->q))
+    return fail(error, "attention", "out overlaps an input");
+  gboolean rel_pos = FALSE;
+  for (int s = 0; s < p->n_segs; s++) {
+    const UfoAttnKeys *sg = &p->seg[s];
+    if (sg->n < 1 || sg->k.cols != c || sg->v.cols != c || sg->group_stride < 0)
+      return fail(error, "attention", "bad key segment");
+    int64_t rows = (p->n_groups - 1) * sg->group_stride + sg->n;
+    if (sg->k.rows < rows || sg->v.rows < rows)
+      return fail(error, "attention", "key segment has fewer rows than its groups need");
+    if (sg->mask.t && (sg->mask.rows != 1 || sg->mask.cols != sg->n))
+      return fail(error, "attention", "mask must be (1, n)");
+    if (!operand(be, "attention", 4 + 3 * s, sg->k, TRUE, 0, error) ||
+        !operand(be, "attention", 5 + 3 * s, sg->v, TRUE, 0, error) ||
+        !operand(be, "attention", 6 + 3 * s, sg->mask, FALSE, 0, error))
+      return FALSE;
+    if (overlap(p->out, sg->k) || overlap(p->out, sg->v) || overlap(p->out, sg->mask))
+      return fail(error, "attention", "out overlaps an input");
+    if (sg->rel_pos) {
+      if (p->rel_h < 1 || p->rel_w < 1 || sg->n != (int64_t)p->rel_h * p->rel_w ||
+          p->group_q != sg->n)
+        return fail(error, "attention", "rel-pos needs group_q == n == rel_h * rel_w");
+      rel_pos = TRUE;
+    }
+  }
+  if (rel_pos) {
+    if (p->rel_h_table.rows != 2 * p->rel_h - 1 || p->rel_w_table.rows != 2 * p->rel_w - 1 ||
+        p->rel_h_table.cols != d || p->rel_w_table.cols != d)
+      return fail(error, "attention", "rel-pos tables must be (2*size-1, head_dim)");
+    int i = 4 + 3 * p->n_segs;
+    if (!operand(be, "attention", i, p->rel_h_table, TRUE, 0, error) ||
+        !operand(be, "attention", i + 1, p->rel_w_table, TRUE, 0, error))
+      return FALSE;
+    if (overlap(p->out, p->rel_h_table) || overlap(p->out, p->rel_w_table))
+      return fail(error, "attention", "out overlaps an input");
+  }
+  char name[112];
+  if (be->profile)
+    snprintf(name, sizeof name, "attention %dx%d queries, %d segments%s%s", p->n_groups,
+             p->group_q, p->n_segs, rel_pos ? ", rel-pos" : "", p->self_key ? ", own key" : "");
+  return UFO_PROFILED(be, name, be->ops->attention(be, p, error), error);
+}
+
+static gboolean partition_ok(UfoBackend *be, const char *op, UfoView y, UfoView x, int h, int w,
+                             int ws, GError **error)
+{
+  if (!OPERANDS(op, y, x))
+    return FALSE;
+  if (ws < 1 || h < 1 || w < 1 || h % ws || w % ws || x.rows != (int64_t)h * w ||
+      !same_shape(y, x) || y.t == x.t)
+    return fail(error, op, "map must be (h*w, C) with h, w multiples of the window, out of place");
+  return TRUE;
+}
+
+gboolean ufo_op_window_partition(UfoBackend *be, UfoView y, UfoView x, int h, int w, int ws,
+                                 GError **error)
+{
+  return partition_ok(be, "window_partition", y, x, h, w, ws, error) &&
+         UFO_PROFILED(be, "window_partition", be->ops->window_partition(be, y, x, h, w, ws, error), error);
+}
+
+gboolean ufo_op_window_unpartition(UfoBackend *be, UfoView y, UfoView x, int h, int w, int ws,
+                                   GError **error)
+{
+  return partition_ok(be, "window_unpartition", y, x, h, w, ws, error) &&
+         UFO_PROFILED(be, "window_unpartition", be->ops->window_unpartition(be, y, x, h, w, ws, error), error);
+}
+
+gboolean ufo_op_grid_sample(UfoBackend *be, UfoView y, UfoView x, int h, int w, const float *ref,
+                            int q, GError **error)
+{
+  if (!OPERANDS("grid_sample", y, x))
+    return FALSE;
+  if (h < 1 || w < 1 || x.rows != (int64_t)h * w || y.rows != q || y.cols != x.cols || !ref)
+    return fail(error, "grid_sample", "shapes do not match");
+  if (overlap(y, x))
+    return fail(error, "grid_sample", "y overlaps x");
+  return UFO_PROFILED(be, "grid_sample", be->ops->grid_sample(be, y, x, h, w, ref, q, error), error);
+}
+
+gboolean ufo_op_resize_bicubic(UfoBackend *be, UfoView y, UfoView x, int ih, int iw, int oh, int ow,
+                               GError **error)
+{
+  if (!OPERANDS("resize_bicubic", y, x))
+    return FALSE;
+  if (ih < 1 || iw < 1 || oh < 1 || ow < 1 || x.rows != (int64_t)ih * iw ||
+      y.rows != (int64_t)oh * ow || y.cols != x.cols)
+    return fail(error, "resize_bicubic", "shapes do not match");
+  if (overlap(y, x))
+    return fail(error, "resize_bicubic", "y overlaps x");
+  return UFO_PROFILED(be, "resize_bicubic", be->ops->resize_bicubic(be, y, x, ih, iw, oh, ow, error), error);
+}
+
+gboolean ufo_op_resize_linear(UfoBackend *be, UfoView y, UfoView x, GError **error)
+{
+  if (!OPERANDS("resize_linear", y, x))
+    return FALSE;
+  if (y.cols != x.cols)
+    return fail(error, "resize_linear", "shapes do not match");
+  if (overlap(y, x))
+    return fail(error, "resize_linear", "y overlaps x");
+  return UFO_PROFILED(be, "resize_linear", be->ops->resize_linear(be, y, x, error), error);
+}
+
+/* Shared by embed and gather_rows: shapes and index range. */
+static gboolean gather_ok(UfoBackend *be, const char *op, UfoView y, UfoView x, const int32_t *idx,
+                          GError **error)
+{
+  if (!OPERANDS(op, y, x))
+    return FALSE;
+  if (y.cols != x.cols || (!idx && y.rows > x.rows))
+    return fail(error, op, "shapes do not match");
+  for (int64_t i = 0; idx && i < y.rows; i++)
+    if (idx[i] < 0 || idx[i] >= x.rows) {
+      g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "%s: index %d of row %lld outside 0..%lld",
+                  op, idx[i], (long long)i, (long long)x.rows - 1);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean ufo_op_embed(UfoBackend *be, UfoView y, UfoView table, const int32_t *ids, GError **error)
+{
+  if (!ids)
+    return fail(error, "embed", "no ids");
+  if (!gather_ok(be, "embed", y, table, ids, error))
+    return FALSE;
+  if (overlap(y, table))
+    return fail(error, "embed", "y overlaps the table");
+  return UFO_PROFILED(be, "embed", be->ops->embed(be, y, table, ids, error), error);
+}
+
+gboolean ufo_op_gather_rows(UfoBackend *be, UfoView y, UfoView x, const int32_t *idx,
+                            GError **error)
+{
+  if (!gather_ok(be, "gather_rows", y, x, idx, error))
+    return FALSE;
+  if (overlap(y, x)) {
+    /* in-place compaction: row i is written after every row it reads (idx[j] >= j) */
+    gboolean ok = y.off == x.off && y.ld == x.ld;
+    for (int64_t i = 0; ok && idx && i < y.rows; i++)
+      ok = idx[i] >= i;
+    if (!ok)
+      return fail(error, "gather_rows",
+                  "y overlaps x: in place only on the same rows with idx[i] >= i");
+  }
+  return UFO_PROFILED(be, "gather_rows", be->ops->gather_rows(be, y, x, idx, error), error);
+}
+
+gboolean ufo_op_mean_acc(UfoBackend *be, UfoView acc, UfoView x, int k, int n, GError **error)
+{
+  if (!OPERANDS("mean_acc", acc, x))
+    return FALSE;
+  if (!same_shape(acc, x) || n < 1 || k < 0 || k >= n)
+    return fail(error, "mean_acc", "shapes or layer index do not match");
+  if (overlap(acc, x))
+    return fail(error, "mean_acc", "acc overlaps x");
+  return UFO_PROFILED(be, "mean_acc", be->ops->mean_acc(be, acc, x, k, n, error), error);
+}
+
+gboolean ufo_op_patchify(UfoBackend *be, UfoView y, UfoView x, int h, int w, int p, GError **error)
+{
+  if (!OPERANDS("patchify", y, x))
+    return FALSE;
+  if (p < 1 || h % p || w % p || h < p || w < p || x.rows != 3 * (int64_t)h || x.cols != w ||
+      y.rows != (int64_t)(h / p) * (w / p) || y.cols != 3 * (int64_t)p * p)
+    return fail(error, "patchify", "shapes do not match");
+  if (overlap(y, x))
+    return fail(error, "patchify", "y overlaps x");
+  return UFO_PROFILED(be, "patchify", be->ops->patchify(be, y, x, h, w, p, error), error);
 }

@@ -6,6 +6,11 @@
  * a strided 2-D matrix inside a tensor (rows x cols, leading dimension ld, element offset), so
  * that q/k/v column blocks of one buffer, per-step slots of a KV cache or weight row blocks are
  * used in place, without copies. Every op returns FALSE and sets a UFO_ERROR error on failure.
+ *
+ * Callers (engine/nn/, engine/tasks/, session.c, tools, tests) go through the ufo_op_* and
+ * ufo_tensor_upload/download wrappers at the end of this file (backend.c): they check every
+ * operand once (views inside their tensors and owned by the backend, shapes, aliasing, index
+ * ranges) and only then call the backend's vtable entry. A backend computes; it never re-checks.
  */
 #ifndef UFO_BACKEND_BACKEND_H
 #define UFO_BACKEND_BACKEND_H
@@ -38,26 +43,6 @@ typedef struct {
   size_t off;
   int64_t rows, cols, ld;
 } UfoView;
-
-/* The ops, for the supports() query. */
-typedef enum {
-  UFO_OP_GEMM = 0,
-  UFO_OP_LAYER_NORM,
-  UFO_OP_GELU,
-  UFO_OP_ADD,
-  UFO_OP_COPY,
-  UFO_OP_ATTENTION,
-  UFO_OP_WINDOW_PARTITION,
-  UFO_OP_WINDOW_UNPARTITION,
-  UFO_OP_GRID_SAMPLE,
-  UFO_OP_RESIZE_BICUBIC,
-  UFO_OP_RESIZE_LINEAR,
-  UFO_OP_EMBED,
-  UFO_OP_GATHER_ROWS,
-  UFO_OP_MEAN_ACC,
-  UFO_OP_PATCHIFY,
-  UFO_N_OPS
-} UfoOp;
 
 /* C = alpha * op(A) · op(B) + beta * C + bias, batched: batch b uses the views shifted by
  * b * stride_{a,b,c} elements. op(X) = X^T when trans_x. Shapes: op(A) (M, K), op(B) (K, N),
@@ -107,6 +92,8 @@ typedef struct {
   int rel_h, rel_w;
 } UfoAttention;
 
+/* The vtable. Every op entry receives operands already validated by its ufo_op_* wrapper (the
+ * contracts below are the wrappers' checks); upload/download receive in-range transfers. */
 typedef struct {
   /* Human-readable backend name ("cpu", "cpu-ref", "cuda"). */
   const char *name;
@@ -124,8 +111,6 @@ typedef struct {
   /* Tensor elements [off, off + n) -> host. */
   gboolean (*download)(UfoBackend *be, const UfoTensor *t, size_t off, float *host, size_t n,
                        GError **error);
-  /* Answers whether an op is implemented. */
-  gboolean (*supports)(UfoBackend *be, UfoOp op);
   /* (optional, NULL = float32 only) Selects the precision of GEMMs whose B operand is a weight
    * tensor (ufo.h UfoPrecision); FALSE with UFO_ERROR_UNSUPPORTED when the backend or the
    * machine cannot compute in it. */
@@ -173,11 +158,29 @@ typedef struct {
   /* y (Hp*Wp, 3*P*P) = patches of the (3, H, W) image x (a (3*H, W) view), column
    * c*P*P + ky*P + kx (Conv2d weight order), patches row-major. */
   gboolean (*patchify)(UfoBackend *be, UfoView y, UfoView x, int h, int w, int p, GError **error);
+  /* Greedy selection over the rows of logits x (n, V) (inference §6.2): ids[i] = the first
+   * index of row i's maximum (torch.max), prob[i] = its softmax probability
+   * 1 / Σ_v exp(x_v − max), summed in double over v in order, terms with x_v − max <= −87
+   * skipped (below 1.6e-38 they cannot change a sum >= 1). Planted plan (ufo.h): when force !=
+   * NULL and force[i] >= 0, x[i][force[i]] reads as max(row i) + margin[i] (margin NULL = 0).
+   * ids and prob are host arrays of n: the logits stay on the backend, a step returns 8n bytes. */
+  gboolean (*argmax_rows)(UfoBackend *be, UfoView x, const int32_t *force, const float *margin,
+                          int32_t *ids, float *prob, GError **error);
+  /* (optional, NULL = every op has finished when it returns) Waits for the work enqueued so far.
+   * Ops may run asynchronously: an op's failure may surface only at the next synchronize or
+   * download, which then returns FALSE with that error (never lost). */
+  gboolean (*synchronize)(UfoBackend *be, GError **error);
 } UfoBackendOps;
+
+typedef struct _UfoOpProfile UfoOpProfile;
 
 struct _UfoBackend {
   const UfoBackendOps *ops;
   void *ctx;
+  /* Kept by the wrappers (backend.c): bytes copied host -> backend and backend -> host
+   * (uploads, downloads, the results of argmax_rows). */
+  uint64_t bytes_up, bytes_down;
+  UfoOpProfile *profile; /* profile.h; NULL = off */
 };
 
 /* CPU backend (backend/cpu): OpenBLAS + a thread pool; threads <= 0 = number of cores. */
@@ -185,7 +188,25 @@ UfoBackend *ufo_backend_cpu_new(int threads, GError **error);
 /* The CPU backend's plain reference loops only (single thread, no BLAS): the yardstick of the
  * op-parity tests. */
 UfoBackend *ufo_backend_cpu_ref_new(GError **error);
+/* CUDA backend (backend/cuda), "cuda": GPU gpu_id, tensors in device memory, GEMMs on cuBLASLt.
+ * Exists only in builds with the CUDA backend (UFO_HAVE_CUDA: nvcc and cuBLASLt found); fails
+ * with "no usable CUDA device: ..." or "gpu-id N out of range (M devices)". */
+UfoBackend *ufo_backend_cuda_new(int gpu_id, GError **error);
+/* The same CUDA sources on the CPU emulation of CUDA, "cuda-emu": exists only in the test-only
+ * library ufo-cuda-emu (never in libufo). */
+UfoBackend *ufo_backend_cuda_emu_new(GError **error);
 void ufo_backend_free(UfoBackend *be);
+/* The backend for a device (factory.c): cpu (threads <= 0 = all cores), cuda (GPU gpu_id; an
+ * error when this build has no CUDA backend or the GPU is not usable), auto (the GPU when one is
+ * usable, else the CPU, logged). */
+UfoBackend *ufo_backend_new(UfoDevice device, int gpu_id, int threads, GError **error);
+/* Validating wrapper of argmax_rows (select.c): x inside its tensor, n >= 1 rows, host
+ * outputs given, forced tokens inside the row. */
+gboolean ufo_op_argmax_rows(UfoBackend *be, UfoView x, const int32_t *force, const float *margin,
+                            int32_t *ids, float *prob, GError **error);
+/* Waits for the backend's enqueued work (backend.h synchronize); TRUE at once on synchronous
+ * backends. */
+gboolean ufo_backend_synchronize(UfoBackend *be, GError **error);
 
 /* Tensor helpers (backend.c). */
 UfoTensor *ufo_tensor_new(UfoBackend *be, int ndim, const int64_t *ne, GError **error);
@@ -205,6 +226,58 @@ UfoView ufo_view_at(UfoTensor *t, size_t off, int64_t rows, int64_t cols, int64_
 
 /* Checks that every element of v lies inside its tensor (TRUE for the empty view). */
 gboolean ufo_view_check(UfoView v, const char *what, GError **error);
+
+/* ---- the validating wrappers (backend.c): the only way callers run an op -------------------
+ * Each checks its operands and returns FALSE with UFO_ERROR_INVALID "<op>: ..." before the
+ * backend is called when: a required view is missing, a view lies outside its tensor, a view
+ * belongs to another backend than be, shapes do not match the op's contract (backend.h
+ * UfoBackendOps), an aliasing rule is broken or an index is out of range. Errors of the
+ * computation itself (out of memory, device failures) come from the backend. */
+
+/* Host -> tensor elements [off, off + n) (n may be 0). */
+gboolean ufo_tensor_upload(UfoTensor *t, size_t off, const float *host, size_t n, GError **error);
+/* Tensor elements [off, off + n) -> host. */
+gboolean ufo_tensor_download(const UfoTensor *t, size_t off, float *host, size_t n, GError **error);
+/* Precision of weight GEMMs (UfoBackendOps.set_precision); fp32 is always accepted, other
+ * precisions fail with UFO_ERROR_UNSUPPORTED on a backend without set_precision. */
+gboolean ufo_backend_set_precision(UfoBackend *be, UfoPrecision precision, GError **error);
+
+/* UfoGemm; C must not overlap A, B or the bias. */
+gboolean ufo_op_gemm(UfoBackend *be, const UfoGemm *p, GError **error);
+/* y, x (R, C), w, b (1, C); y is x or does not overlap it. */
+gboolean ufo_op_layer_norm(UfoBackend *be, UfoView y, UfoView x, UfoView w, UfoView b, float eps,
+                           GError **error);
+/* y, x same shape; y is x or does not overlap it. */
+gboolean ufo_op_gelu(UfoBackend *be, UfoView y, UfoView x, GError **error);
+/* y, a (R, C), b (R, C) or (1, C); y is a (or b when not broadcast) or overlaps neither. */
+gboolean ufo_op_add(UfoBackend *be, UfoView y, UfoView a, UfoView b, GError **error);
+/* y, x same shape; y is x or does not overlap it. */
+gboolean ufo_op_copy(UfoBackend *be, UfoView y, UfoView x, GError **error);
+/* UfoAttention; out overlaps no input. */
+gboolean ufo_op_attention(UfoBackend *be, const UfoAttention *p, GError **error);
+/* y, x (h*w, C), h and w multiples of ws; y and x in different tensors. */
+gboolean ufo_op_window_partition(UfoBackend *be, UfoView y, UfoView x, int h, int w, int ws,
+                                 GError **error);
+gboolean ufo_op_window_unpartition(UfoBackend *be, UfoView y, UfoView x, int h, int w, int ws,
+                                   GError **error);
+/* y (q, C), x (h*w, C), ref q host points; y does not overlap x. */
+gboolean ufo_op_grid_sample(UfoBackend *be, UfoView y, UfoView x, int h, int w, const float *ref,
+                            int q, GError **error);
+/* y (oh*ow, C), x (ih*iw, C); y does not overlap x. */
+gboolean ufo_op_resize_bicubic(UfoBackend *be, UfoView y, UfoView x, int ih, int iw, int oh, int ow,
+                               GError **error);
+/* y (Lo, d), x (Li, d); y does not overlap x. */
+gboolean ufo_op_resize_linear(UfoBackend *be, UfoView y, UfoView x, GError **error);
+/* ids[i] in [0, table.rows) for i < y.rows; y does not overlap the table. */
+gboolean ufo_op_embed(UfoBackend *be, UfoView y, UfoView table, const int32_t *ids, GError **error);
+/* idx[i] in [0, x.rows) (idx NULL: y.rows <= x.rows); y overlapping x only as the same rows
+ * (same offset and ld) with idx[i] >= i (in-place compaction). */
+gboolean ufo_op_gather_rows(UfoBackend *be, UfoView y, UfoView x, const int32_t *idx,
+                            GError **error);
+/* acc, x same shape, 0 <= k < n; acc does not overlap x. */
+gboolean ufo_op_mean_acc(UfoBackend *be, UfoView acc, UfoView x, int k, int n, GError **error);
+/* y (h/p*w/p, 3*p*p), x (3*h, w); y does not overlap x. */
+gboolean ufo_op_patchify(UfoBackend *be, UfoView y, UfoView x, int h, int w, int p, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(UfoTensor, ufo_tensor_free)
 

@@ -18,6 +18,12 @@ typedef struct {
   void *ctx;
   int vocab_size;
   int feat_dim;
+  /* (optional) Greedy selection where the logits live (backend.h argmax_rows): after a step
+   * called with logits == NULL, ids[i] / prob[i] = the argmax of row i of that step's logits
+   * and its softmax probability, with the planted forcing force[i] >= 0 (+ margin[i]) applied
+   * first. NULL: the decoder downloads the logits and selects on the host (same arithmetic). */
+  gboolean (*select_greedy)(void *ctx, int n, const int32_t *force, const float *margin,
+                            int32_t *ids, float *prob, GError **error);
 } UfoDecoder;
 
 /* Output of a decoding run, one row per input sequence (inference §6.2/§6.3, seg §2.3/§2.4).
@@ -61,6 +67,10 @@ UfoDecodeOutput *ufo_decode_beam(const UfoDecoder *dec, int n_seq, int beam, int
                                  float temperature, float alpha, const UfoPlantedPlan *plan,
                                  gboolean with_feat, GError **error);
 
+/* The planted plan's forced token of sequence s at step t (-1 = none) and its margin, as
+ * ufo_decode_apply_plan applies them (for selection where the logits live). */
+void ufo_decode_plan_token(const UfoPlantedPlan *plan, int s, int t, int vocab, int32_t *tok,
+                           float *margin);
 /* Applies the planted plan (if any) to one row of logits for sequence s at step t. */
 void ufo_decode_apply_plan(const UfoPlantedPlan *plan, int s, int t, float *logits, int vocab);
 

@@ -32,6 +32,20 @@ void ufo_decode_apply_plan(const UfoPlantedPlan *plan, int s, int t, float *logi
   logits[tok] = mx + (plan->margin ? plan->margin[s] : 0.f);
 }
 
+void ufo_decode_plan_token(const UfoPlantedPlan *plan, int s, int t, int vocab, int32_t *tok,
+                           float *margin)
+{
+  *tok = -1;
+  *margin = 0.f;
+  if (!plan || !plan->tokens || s < 0 || s >= plan->n_seq || t < 0 || t >= plan->max_len)
+    return;
+  const int32_t id = plan->tokens[(size_t)s * plan->max_len + t];
+  if (id < 0 || id >= vocab)
+    return;
+  *tok = id;
+  *margin = plan->margin ? plan->margin[s] : 0.f;
+}
+
 /* argmax (first maximum on ties, as torch.max) and its softmax probability 1 / Σ exp(l − max) */
 static int32_t argmax_prob(const float *l, int vocab, float *prob)
 {
@@ -101,7 +115,13 @@ UfoDecodeOutput *ufo_decode_greedy(const UfoDecoder *dec, int n_seq, int max_len
   g_autofree int32_t *seq = g_new(int32_t, MAX(n_seq, 1)); /* live row → sequence */
   g_autofree int32_t *tok = g_new(int32_t, MAX(n_seq, 1)); /* live row → input token */
   g_autofree int32_t *src = g_new(int32_t, MAX(n_seq, 1));
-  g_autofree float *logits = g_new(float, (size_t)MAX(n_seq, 1) * V);
+  /* selection on the decoder's side (logits stay there) or on the host */
+  const gboolean remote = dec->select_greedy != NULL;
+  g_autofree float *logits = remote ? NULL : g_new(float, (size_t)MAX(n_seq, 1) * V);
+  g_autofree int32_t *sel_id = g_new(int32_t, MAX(n_seq, 1));
+  g_autofree float *sel_prob = g_new(float, MAX(n_seq, 1));
+  g_autofree int32_t *force = plan ? g_new(int32_t, MAX(n_seq, 1)) : NULL;
+  g_autofree float *margin = plan ? g_new(float, MAX(n_seq, 1)) : NULL;
   g_autofree float *feat = with_feat ? g_new(float, (size_t)MAX(n_seq, 1) * C) : NULL;
   for (int s = 0; s < n_seq; s++) {
     seq[s] = s;
@@ -112,14 +132,24 @@ UfoDecodeOutput *ufo_decode_greedy(const UfoDecoder *dec, int n_seq, int max_len
   for (int t = 0; t < max_length && n_live > 0; t++) {
     if (!dec->step(dec->ctx, tok, n_live, t, logits, feat, error))
       return NULL;
+    if (remote) {
+      for (int i = 0; plan && i < n_live; i++) /* the plan's token for (sequence, step) */
+        ufo_decode_plan_token(plan, seq[i], t, V, &force[i], &margin[i]);
+      if (!dec->select_greedy(dec->ctx, n_live, force, margin, sel_id, sel_prob, error))
+        return NULL;
+    } else {
+      for (int i = 0; i < n_live; i++) {
+        float *l = logits + (size_t)i * V;
+        ufo_decode_apply_plan(plan, seq[i], t, l, V);
+        sel_id[i] = argmax_prob(l, V, &sel_prob[i]);
+      }
+    }
     out->t_out = t + 1;
     int n_keep = 0;
     for (int i = 0; i < n_live; i++) {
       const int s = seq[i];
-      float *l = logits + (size_t)i * V;
-      ufo_decode_apply_plan(plan, s, t, l, V);
-      float p;
-      const int32_t id = argmax_prob(l, V, &p);
+      const float p = sel_prob[i];
+      const int32_t id = sel_id[i];
       out->ids[(size_t)s * max_length + t] = id;
       out->prob[(size_t)s * max_length + t] = p;
       if (feat)

@@ -51,7 +51,7 @@ gboolean ufo_vit_decode_begin(UfoVitState *st, gboolean from_grid, int n_rows, i
     if (from_grid) {
       /* row i = grid q = i: its cache sits in slot slot_of[i] */
       if (!vit_tensor_ensure(be, &st->dec_prefix[l], n_rows, 2 * C, e) ||
-          !be->ops->gather_rows(be, ufo_view_sub(ufo_view(st->dec_prefix[l]), 0, 0, st->Q, 2 * C),
+          !ufo_op_gather_rows(be, ufo_view_sub(ufo_view(st->dec_prefix[l]), 0, 0, st->Q, 2 * C),
                                 ufo_view(st->grid_kv[l]), st->slot_of, e))
         return FALSE;
     }
@@ -118,21 +118,21 @@ static gboolean dec_step(void *ctx, const int32_t *tokens, int n, int t, float *
         UfoView p = ufo_view(st->img_kv[l]);
         at.seg[0] = (UfoAttnKeys){.k = vit_k(vit, p), .v = vit_v(vit, p), .n = p.rows};
       }
-      if (!be->ops->attention(be, &at, e) || !vit_post_attention(vit, l, x, a, y, f, e))
+      if (!ufo_op_attention(be, &at, e) || !vit_post_attention(vit, l, x, a, y, f, e))
         return FALSE;
     }
-    if (vit->mean_k[l] >= 0 && !be->ops->mean_acc(be, acc, x, vit->mean_k[l], vit->cfg->n_mean, e))
+    if (vit->mean_k[l] >= 0 && !ufo_op_mean_acc(be, acc, x, vit->mean_k[l], vit->cfg->n_mean, e))
       return FALSE;
   }
   /* §8.12: logits = mean feature · word_embeddings^T (tied, no bias, no LN) */
   UfoView lg = ufo_view_sub(ufo_view(st->logits), 0, 0, n, V);
   UfoGemm g = {
       .a = acc, .b = ufo_view(vit->word_emb), .c = lg, .trans_b = TRUE, .alpha = 1.f, .batch = 1};
-  if (!be->ops->gemm(be, &g, e))
+  if (!ufo_op_gemm(be, &g, e))
     return FALSE;
-  if (logits && !be->ops->download(be, st->logits, 0, logits, (size_t)n * V, e))
+  if (logits && !ufo_tensor_download(st->logits, 0, logits, (size_t)n * V, e))
     return FALSE;
-  if (feat && !be->ops->download(be, st->dec_acc, 0, feat, (size_t)n * C, e))
+  if (feat && !ufo_tensor_download(st->dec_acc, 0, feat, (size_t)n * C, e))
     return FALSE;
   st->dec_live = n;
   st->dec_t = t + 1;
@@ -147,9 +147,9 @@ static gboolean gather_cache(UfoVitState *st, UfoTensor *cache, int64_t row_len,
   UfoView all = ufo_view_at(cache, 0, st->dec_live, row_len, row_stride);
   UfoView dst = ufo_view_at(cache, 0, n_new, row_len, row_stride);
   if (in_place)
-    return be->ops->gather_rows(be, dst, all, src, e);
+    return ufo_op_gather_rows(be, dst, all, src, e);
   UfoView tmp = ufo_view_at(st->dec_tmp, 0, n_new, row_len, row_stride);
-  return be->ops->gather_rows(be, tmp, all, src, e) && be->ops->copy(be, dst, tmp, e);
+  return ufo_op_gather_rows(be, tmp, all, src, e) && ufo_op_copy(be, dst, tmp, e);
 }
 
 static gboolean dec_reorder(void *ctx, const int32_t *src, int n_new, GError **e)
@@ -193,10 +193,25 @@ static gboolean dec_reorder(void *ctx, const int32_t *src, int n_new, GError **e
   return TRUE;
 }
 
+/* greedy selection on the backend over the last step's logits (backend.h argmax_rows) */
+static gboolean dec_select_greedy(void *ctx, int n, const int32_t *force, const float *margin,
+                                  int32_t *ids, float *prob, GError **e)
+{
+  UfoVitState *st = ctx;
+  if (n != st->dec_live) {
+    g_set_error(e, UFO_ERROR, UFO_ERROR_INVALID, "greedy selection of %d rows after a step of %d",
+                n, st->dec_live);
+    return FALSE;
+  }
+  UfoView lg = ufo_view_sub(ufo_view(st->logits), 0, 0, n, st->vit->cfg->vocab_size);
+  return ufo_op_argmax_rows(st->vit->be, lg, force, margin, ids, prob, e);
+}
+
 UfoDecoder ufo_vit_decoder(UfoVitState *st)
 {
   return (UfoDecoder){.step = dec_step,
                       .reorder = dec_reorder,
+                      .select_greedy = dec_select_greedy,
                       .ctx = st,
                       .vocab_size = st->vit->cfg->vocab_size,
                       .feat_dim = st->vit->C};

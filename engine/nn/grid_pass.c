@@ -30,7 +30,7 @@ gboolean ufo_vit_grid_pass(UfoVitState *st, GError **e)
   UfoView a = ufo_view_sub(ufo_view(st->s.a), 0, 0, Q, C);
   UfoView f = ufo_view_sub(ufo_view(st->s.f), 0, 0, Q, vit->F);
   UfoView gpos = ufo_view(st->gpos);
-  if (!be->ops->copy(be, x, gpos, e)) /* x_grid starts as gpos */
+  if (!ufo_op_copy(be, x, gpos, e)) /* x_grid starts as gpos */
     return FALSE;
   for (int l = 0; l < vit->nl; l++) {
     if (cfg->is_global[l])
@@ -40,8 +40,8 @@ gboolean ufo_vit_grid_pass(UfoVitState *st, GError **e)
     UfoView kv = ufo_view(st->grid_kv[l]);
     UfoView ikv = ufo_view(st->img_kv[l]);
     /* §5.5 / §8.15: feat[l] before every processed layer, gpos again for l > 0 */
-    if (!be->ops->add(be, x, x, ufo_view(st->feat[l]), e) ||
-        (l > 0 && !be->ops->add(be, x, x, gpos, e)))
+    if (!ufo_op_add(be, x, x, ufo_view(st->feat[l]), e) ||
+        (l > 0 && !ufo_op_add(be, x, x, gpos, e)))
       return FALSE;
     if (!vit_ln1(vit, l, y, x, e) || !vit_qkv(vit, l, q, kv, y, e))
       return FALSE;
@@ -65,7 +65,7 @@ gboolean ufo_vit_grid_pass(UfoVitState *st, GError **e)
         .self_k = vit_k(vit, kv),
         .self_v = vit_v(vit, kv),
     };
-    if (!be->ops->attention(be, &at, e) || !vit_post_attention(vit, l, x, a, y, f, e))
+    if (!ufo_op_attention(be, &at, e) || !vit_post_attention(vit, l, x, a, y, f, e))
       return FALSE;
     char name[32];
     g_snprintf(name, sizeof name, "grid.layer%d.out", l);

@@ -21,7 +21,7 @@ static gboolean rel_table(UfoVitState *st, UfoTensor *src, UfoTensor **dst, int 
   }
   if (recompute || *dst == NULL || (*dst)->ne[0] != 2 * side - 1) {
     if (!vit_tensor_ensure(vit->be, dst, 2 * side - 1, vit->d, e) ||
-        !vit->be->ops->resize_linear(vit->be, ufo_view(*dst), ufo_view(src), e))
+        !ufo_op_resize_linear(vit->be, ufo_view(*dst), ufo_view(src), e))
       return FALSE;
   }
   *out = ufo_view(*dst);
@@ -90,9 +90,9 @@ static gboolean setup_grid(UfoVitState *st, const float *ref, int Q, int grid_h,
     g_autoptr(UfoTensor) gq = ufo_tensor_new_2d(be, Q, C, e);
     const UfoWeights *w = &vit->model->w;
     if (!gq || !vit_tensor_ensure(be, &st->gpos, Q, C, e) ||
-        !be->ops->resize_bicubic(be, ufo_view(gq), ufo_view(vit->pos_embed), w->pos_h, w->pos_w,
+        !ufo_op_resize_bicubic(be, ufo_view(gq), ufo_view(vit->pos_embed), w->pos_h, w->pos_w,
                                  grid_h, grid_w, e) ||
-        !be->ops->gather_rows(be, ufo_view(st->gpos), ufo_view(gq), st->perm, e))
+        !ufo_op_gather_rows(be, ufo_view(st->gpos), ufo_view(gq), st->perm, e))
       return FALSE;
   }
   return vit_keep(st, "grid.pos", ufo_view(st->gpos), st->slot_of, e);
@@ -105,8 +105,8 @@ static gboolean embed_image(UfoVitState *st, const float *img, gboolean new_size
   UfoBackend *be = vit->be;
   const UfoWeights *w = &vit->model->w;
   int N = st->hp * st->wp, C = vit->C, P = vit->P;
-  if (!be->ops->upload(be, st->img, 0, img, (size_t)3 * st->H * st->W, e) ||
-      !be->ops->patchify(be, ufo_view(st->cols), ufo_view(st->img), st->H, st->W, P, e))
+  if (!ufo_tensor_upload(st->img, 0, img, (size_t)3 * st->H * st->W, e) ||
+      !ufo_op_patchify(be, ufo_view(st->cols), ufo_view(st->img), st->H, st->W, P, e))
     return FALSE;
   /* Conv2d(k = s = P) = patches · W^T + b */
   UfoGemm g = {.a = ufo_view(st->cols),
@@ -116,19 +116,19 @@ static gboolean embed_image(UfoVitState *st, const float *img, gboolean new_size
                .alpha = 1.f,
                .bias = ufo_view(vit->patch_b),
                .batch = 1};
-  if (!be->ops->gemm(be, &g, e))
+  if (!ufo_op_gemm(be, &g, e))
     return FALSE;
   UfoView pos = ufo_view(vit->pos_embed);
   if (st->hp != w->pos_h || st->wp != w->pos_w) {
     /* §5.2: table resized bicubically to (Hp, Wp) once per input size */
     if ((new_size || !st->pos_img) &&
         (!vit_tensor_ensure(be, &st->pos_img, N, C, e) ||
-         !be->ops->resize_bicubic(be, ufo_view(st->pos_img), pos, w->pos_h, w->pos_w, st->hp,
+         !ufo_op_resize_bicubic(be, ufo_view(st->pos_img), pos, w->pos_h, w->pos_w, st->hp,
                                   st->wp, e)))
       return FALSE;
     pos = ufo_view(st->pos_img);
   }
-  return be->ops->add(be, ufo_view(st->x), ufo_view(st->x), pos, e) &&
+  return ufo_op_add(be, ufo_view(st->x), ufo_view(st->x), pos, e) &&
          vit_keep(st, "patch_embed", ufo_view(st->x), NULL, e);
 }
 
@@ -152,14 +152,14 @@ static gboolean image_layer(UfoVitState *st, int l, gboolean new_size, gboolean 
     /* §5.4 step 1: sample the layer's INPUT at the grid points */
     char name[32];
     g_snprintf(name, sizeof name, "grid.feat%d", l);
-    if (!be->ops->grid_sample(be, ufo_view(st->feat[l]), x, st->hp, st->wp, st->ref_sorted, st->Q,
+    if (!ufo_op_grid_sample(be, ufo_view(st->feat[l]), x, st->hp, st->wp, st->ref_sorted, st->Q,
                               e) ||
         !vit_keep(st, name, ufo_view(st->feat[l]), st->slot_of, e))
       return FALSE;
   }
   if (!vit_ln1(vit, l, y, x, e))
     return FALSE;
-  if (!global && !be->ops->window_partition(be, yw, y, st->hp, st->wp, ws, e))
+  if (!global && !ufo_op_window_partition(be, yw, y, st->hp, st->wp, ws, e))
     return FALSE;
   if (!vit_qkv(vit, l, q, kv, global ? y : yw, e))
     return FALSE;
@@ -190,9 +190,9 @@ static gboolean image_layer(UfoVitState *st, int l, gboolean new_size, gboolean 
   };
   if (!rel_table(st, vit->layers[l].rel_h, &st->rel_h[l], rh, &at.rel_h_table, new_size, e) ||
       !rel_table(st, vit->layers[l].rel_w, &st->rel_w[l], rw, &at.rel_w_table, new_size, e) ||
-      !be->ops->attention(be, &at, e))
+      !ufo_op_attention(be, &at, e))
     return FALSE;
-  if (!global && !be->ops->window_unpartition(be, a2, a, st->hp, st->wp, ws, e))
+  if (!global && !ufo_op_window_unpartition(be, a2, a, st->hp, st->wp, ws, e))
     return FALSE;
   if (!vit_post_attention(vit, l, x, global ? a : a2, y, f, e))
     return FALSE;
@@ -202,7 +202,7 @@ static gboolean image_layer(UfoVitState *st, int l, gboolean new_size, gboolean 
     return FALSE;
   /* §5.4 step 5: the mean over the mean layers M */
   if (vit->mean_k[l] >= 0 &&
-      !be->ops->mean_acc(be, ufo_view(st->fmap), x, vit->mean_k[l], cfg->n_mean, e))
+      !ufo_op_mean_acc(be, ufo_view(st->fmap), x, vit->mean_k[l], cfg->n_mean, e))
     return FALSE;
   return TRUE;
 }
@@ -252,7 +252,7 @@ gboolean ufo_vit_image_pass(UfoVitState *st, const float *img, int H, int W, con
     return FALSE;
   if (want_feature_map) {
     st->fmap_host = g_renew(float, st->fmap_host, (size_t)N *C);
-    if (!be->ops->download(be, st->fmap, 0, st->fmap_host, (size_t)N * C, e))
+    if (!ufo_tensor_download(st->fmap, 0, st->fmap_host, (size_t)N * C, e))
       return FALSE;
     st->have_fmap = TRUE;
   }

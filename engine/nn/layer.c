@@ -13,7 +13,7 @@ gboolean vit_ln1(UfoVit *vit, int l, UfoView y, UfoView x, GError **error)
 {
   const VitLayer *L = &vit->layers[l];
   /* inference §8.11: eps 1e-6 in every ViT layer */
-  return vit->be->ops->layer_norm(vit->be, y, x, ufo_view(L->ln1_w), ufo_view(L->ln1_b),
+  return ufo_op_layer_norm(vit->be, y, x, ufo_view(L->ln1_w), ufo_view(L->ln1_b),
                                   vit->cfg->ln_eps, error);
 }
 
@@ -28,7 +28,7 @@ static gboolean linear(UfoVit *vit, UfoView out, UfoView in, UfoView w, UfoView 
                .beta = beta,
                .bias = b,
                .batch = 1};
-  return vit->be->ops->gemm(vit->be, &g, error);
+  return ufo_op_gemm(vit->be, &g, error);
 }
 
 gboolean vit_qkv(UfoVit *vit, int l, UfoView q, UfoView kv, UfoView y, GError **error)
@@ -48,10 +48,10 @@ gboolean vit_post_attention(UfoVit *vit, int l, UfoView x, UfoView a, UfoView y,
   UfoBackend *be = vit->be;
   /* residual adds are GEMMs with beta = 1 onto the stream */
   return linear(vit, x, a, ufo_view(L->proj_w), ufo_view(L->proj_b), 1.f, error) &&
-         be->ops->layer_norm(be, y, x, ufo_view(L->ln2_w), ufo_view(L->ln2_b), vit->cfg->ln_eps,
+         ufo_op_layer_norm(be, y, x, ufo_view(L->ln2_w), ufo_view(L->ln2_b), vit->cfg->ln_eps,
                              error) &&
          linear(vit, f, y, ufo_view(L->fc1_w), ufo_view(L->fc1_b), 0.f, error) &&
-         be->ops->gelu(be, f, f, error) && /* §5.1: exact erf GELU */
+         ufo_op_gelu(be, f, f, error) && /* §5.1: exact erf GELU */
          linear(vit, x, f, ufo_view(L->fc2_w), ufo_view(L->fc2_b), 1.f, error);
 }
 
@@ -79,8 +79,8 @@ gboolean vit_embed_tokens(UfoVit *vit, UfoView x, UfoView tmp, const int32_t *id
   }
   /* §4.4: word + position (past_len shifts the ids), LN eps 1e-12, no token types */
   UfoView pos = ufo_view_sub(ufo_view(vit->pos_emb), pos0, 0, npos, vit->C);
-  return be->ops->embed(be, tmp, ufo_view(vit->word_emb), ids, error) &&
-         be->ops->add(be, tmp, tmp, pos, error) &&
-         be->ops->layer_norm(be, x, tmp, ufo_view(vit->emb_ln_w), ufo_view(vit->emb_ln_b),
+  return ufo_op_embed(be, tmp, ufo_view(vit->word_emb), ids, error) &&
+         ufo_op_add(be, tmp, tmp, pos, error) &&
+         ufo_op_layer_norm(be, x, tmp, ufo_view(vit->emb_ln_w), ufo_view(vit->emb_ln_b),
                              vit->cfg->text_ln_eps, error);
 }

@@ -10,7 +10,7 @@ static gboolean upload_mask(UfoVitState *st, const int32_t *ids, const uint8_t *
   float *m = g_new(float, T);
   for (int j = 0; j < T; j++) /* §4.3: masked keys and any [SEP] (102) become -inf */
     m[j] = (masked && masked[j]) || ids[j] == 102 ? -INFINITY : 0.f;
-  gboolean ok = st->vit->be->ops->upload(st->vit->be, st->text_mask, 0, m, (size_t)T, e);
+  gboolean ok = ufo_tensor_upload(st->text_mask, 0, m, (size_t)T, e);
   g_free(m);
   return ok;
 }
@@ -63,7 +63,7 @@ gboolean ufo_vit_text_pass(UfoVitState *st, const int32_t *ids, const uint8_t *m
                    .n = T,
                    .mask = ufo_view(st->text_mask)},
     };
-    if (!be->ops->attention(be, &at, e) || !vit_post_attention(vit, l, x, a, y, f, e))
+    if (!ufo_op_attention(be, &at, e) || !vit_post_attention(vit, l, x, a, y, f, e))
       return FALSE;
     if (l == 0 && !vit_keep(st, "text.layer0.out", x, NULL, e))
       return FALSE;

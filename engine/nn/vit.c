@@ -176,7 +176,7 @@ gboolean vit_keep(UfoVitState *st, const char *name, UfoView v, const int32_t *p
   size_t n = (size_t)(v.rows * v.cols);
   float *tmp = g_new(float, (size_t)v.rows *v.ld);
   float *out = g_new(float, n);
-  gboolean ok = st->vit->be->ops->download(st->vit->be, v.t, v.off, tmp,
+  gboolean ok = ufo_tensor_download(v.t, v.off, tmp,
                                            (size_t)((v.rows - 1) * v.ld + v.cols), error);
   for (int64_t r = 0; ok && r < v.rows; r++)
     memcpy(out + r * v.cols, tmp + (perm ? perm[r] : r) * v.ld, (size_t)v.cols * sizeof(float));

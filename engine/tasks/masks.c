@@ -2,7 +2,8 @@
  * sigmoid (segmentation spec §2.6–§2.8, §6.1–§6.5). */
 #include "tasks.h"
 
-#include <cblas.h>
+#include "backend/host_blas.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -11,7 +12,7 @@ void ufo_mask_logits(const float *E, const float *F, int Hp, int Wp, int C, floa
   const int HW = Hp * Wp;
   float *S = g_new(float, (size_t)16 * HW);
   /* S (16, HW) = E (16, C) · Fᵀ (C, HW) */
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, 16, HW, C, 1.f, E, C, F, C, 0.f, S, HW);
+  ufo_host_gemm_nt(16, HW, C, E, F, S);
   /* seg §6.3: divide by sqrt(embed_dim) (a float32 scalar, as PyTorch), not sqrt(head_dim) */
   const float scale = (float)sqrt((double)C);
   const int UW = 4 * Wp;

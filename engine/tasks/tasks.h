@@ -59,7 +59,7 @@ int ufo_matrix_nms(const float *area, const float *inter, const int *labels, flo
 
 /* ---- masks (masks.c) ------------------------------------------------------------------- */
 
-/* S = E·Fᵀ / sqrt(C) (cblas_sgemm), then the 4×4 pixel shuffle (token j → sub-row j/4, sub-col
+/* S = E·Fᵀ / sqrt(C) (host_blas.h: one sgemm), then the 4×4 pixel shuffle (token j → sub-row j/4, sub-col
  * j%4): E (16, C), F (Hp·Wp, C) → U (4·Hp, 4·Wp) logits (seg §2.6, §2.7). */
 void ufo_mask_logits(const float *E, const float *F, int Hp, int Wp, int C, float *U);
 /* torch.nn.functional.interpolate(bilinear, align_corners=False) of one (ih, iw) map to

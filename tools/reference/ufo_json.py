@@ -1,13 +1,14 @@
 """JSON form of the reference results (CLI output and fixture metadata)."""
 
 import numpy as np
-from pycocotools import mask as mask_utils
 
 import ufo_tokenizer
 
 
 def rle(mask):
     """COCO RLE {size: [H, W], counts: str} of a boolean (H, W) mask (pycocotools)."""
+    from pycocotools import mask as mask_utils  # only instance masks need it (not on GPU hosts)
+
     r = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
     return {"size": [int(v) for v in r["size"]], "counts": r["counts"].decode("ascii")}
 

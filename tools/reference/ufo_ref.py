@@ -58,6 +58,8 @@ def main():
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--repeat", type=int, default=1,
                     help="run the frame N times in this process and report the last run (warm)")
+    ap.add_argument("--bf16", action="store_true",
+                    help="bf16 autocast (as the original runs on GPUs); timing comparisons only")
     a = ap.parse_args()
     if a.threads > 0:
         torch.set_num_threads(a.threads)
@@ -88,8 +90,12 @@ def main():
         p, m = ufo_plans.make_plan(cfg, a.task, grid_w * grid_w if grid_w else 1, grid_w)
         plan, margin = torch.from_numpy(p).long(), torch.from_numpy(m)
     texts = [a.prompt] if a.task == "grounding" else None
-    for _ in range(max(a.repeat, 1)):
-        results, raw, ms = ufo_pipeline.run(model, a.task, [bgr], texts, plan, margin, a.beam_size)
+    # --bf16: autocast as the original code runs on GPUs (matrix products in bf16)
+    dev_type = torch.device(a.device).type
+    with torch.autocast(device_type=dev_type, dtype=torch.bfloat16, enabled=a.bf16):
+        for _ in range(max(a.repeat, 1)):
+            results, raw, ms = ufo_pipeline.run(model, a.task, [bgr], texts, plan, margin,
+                                                a.beam_size)
     out = result_json(a.task, results[0], cfg)
     out.update(task=a.task, config=cfg.name, image_size=[int(bgr.shape[1]), int(bgr.shape[0])])
     json.dump(out, sys.stdout)

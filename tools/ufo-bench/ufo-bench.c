@@ -17,18 +17,19 @@
  */
 #include "ufo/ufo.h"
 #include "backend/backend.h"
+#include "backend/host_blas.h"
 #include "../common/image_io.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 
 static char *opt_model, *opt_config = "tiny", *opt_task = "detection", *opt_prompt = "the red car";
-static char *opt_image, *opt_precision = "fp32", *opt_gemm;
-static int opt_iters = 3, opt_warmup = 1, opt_threads, opt_width = 640, opt_height = 480;
+static char *opt_image, *opt_precision = "fp32", *opt_gemm, *opt_device = "cpu";
+static int opt_iters = 3, opt_warmup = 1, opt_threads, opt_width = 640, opt_height = 480, opt_gpu;
 static gint64 opt_seed;
+static gboolean opt_profile;
 
 static GOptionEntry entries[] = {
     {"model", 'm', 0, G_OPTION_ARG_FILENAME, &opt_model, "Model file (default: random weights)",
@@ -45,6 +46,11 @@ static GOptionEntry entries[] = {
     {"iterations", 'n', 0, G_OPTION_ARG_INT, &opt_iters, "Timed iterations (default 3)", "N"},
     {"warmup", 0, 0, G_OPTION_ARG_INT, &opt_warmup, "Untimed iterations first (default 1)", "N"},
     {"threads", 'j', 0, G_OPTION_ARG_INT, &opt_threads, "CPU threads (0 = all cores)", "N"},
+    {"device", 'd', 0, G_OPTION_ARG_STRING, &opt_device, "cpu (default), cuda or auto", "DEV"},
+    {"gpu-id", 0, 0, G_OPTION_ARG_INT, &opt_gpu, "CUDA device ordinal (default 0)", "N"},
+    {"profile", 0, 0, G_OPTION_ARG_NONE, &opt_profile,
+     "Per-op profile of the timed frames (UFO_PROFILE=1: every op waited for, frames slower)",
+     NULL},
     {"precision", 0, 0, G_OPTION_ARG_STRING, &opt_precision,
      "Weight-GEMM precision: fp32 (default) or bf16 (AVX512-BF16)", "P"},
     {"gemm", 0, 0, G_OPTION_ARG_STRING, &opt_gemm,
@@ -95,14 +101,13 @@ typedef struct {
 static void run_sgemm(void *ctx)
 {
   GemmBench *b = ctx;
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b->m, b->n, b->k, 1.f, b->a, b->k, b->w,
-              b->k, 0.f, b->c, b->n);
+  ufo_host_gemm_nt(b->m, b->n, b->k, b->a, b->w, b->c); /* one OpenBLAS sgemm */
 }
 
 static void run_engine(void *ctx)
 {
   GemmBench *b = ctx;
-  if (b->ok && !b->be->ops->gemm(b->be, &b->g, &b->error))
+  if (b->ok && !ufo_op_gemm(b->be, &b->g, &b->error))
     b->ok = FALSE;
 }
 
@@ -139,7 +144,7 @@ static int bench_gemm(const char *spec)
   b.a = a;
   b.w = w;
   b.c = c32;
-  openblas_set_num_threads(threads); /* before any backend: it sets 1 process-wide */
+  ufo_host_blas_set_threads(threads); /* before any backend: it sets 1 process-wide */
   double g_sgemm = gflops(run_sgemm, &b, flops);
 
   double g_prec[2] = {0, 0}, pack_ms = 0;
@@ -148,7 +153,7 @@ static int bench_gemm(const char *spec)
     g_autoptr(GError) error = NULL;
     UfoBackend *be = ufo_backend_cpu_new(threads, &error);
     UfoTensor *ta = NULL, *tw = NULL, *tc = NULL;
-    if (be && be->ops->set_precision(be, prec, &error) &&
+    if (be && ufo_backend_set_precision(be, prec, &error) &&
         (ta = host_tensor(be, m, k, a, FALSE, &error)) &&
         (tw = host_tensor(be, n, k, w, TRUE, &error)) &&
         (tc = host_tensor(be, m, n, NULL, FALSE, &error))) {
@@ -167,7 +172,7 @@ static int bench_gemm(const char *spec)
       if (!b.ok)
         g_propagate_error(&error, g_steal_pointer(&b.error));
       else
-        be->ops->download(be, tc, 0, prec ? c16 : c32, (size_t)m * n, &error);
+        ufo_tensor_download(tc, 0, prec ? c16 : c32, (size_t)m * n, &error);
     }
     if (error) {
       fprintf(stderr, "ufo-bench: %s: %s\n", ufo_precision_name(prec), error->message);
@@ -240,8 +245,20 @@ int main(int argc, char **argv)
   } else {
     tool_image_synthetic(opt_width, opt_height, &img);
   }
+  UfoDevice device = UFO_DEVICE_CPU;
+  if (g_strcmp0(opt_device, "cuda") == 0)
+    device = UFO_DEVICE_CUDA;
+  else if (g_strcmp0(opt_device, "auto") == 0)
+    device = UFO_DEVICE_AUTO;
+  else if (g_strcmp0(opt_device, "cpu") != 0) {
+    fprintf(stderr, "ufo-bench: unknown device '%s' (cpu, cuda, auto)\n", opt_device);
+    tool_image_clear(&img);
+    return 2;
+  }
   UfoSessionOptions opts = {
-      .device = UFO_DEVICE_CPU, .threads = opt_threads, .precision = precision};
+      .device = device, .gpu_id = opt_gpu, .threads = opt_threads, .precision = precision};
+  if (opt_profile)
+    g_setenv("UFO_PROFILE", "1", TRUE); /* read when the session's backend is made */
   g_autoptr(UfoSession) session = ufo_session_new(model, &opts, &error);
   if (!session) {
     fprintf(stderr, "ufo-bench: %s\n", error->message);
@@ -255,6 +272,7 @@ int main(int argc, char **argv)
   for (int s = 0; s < N_STAGES; s++)
     stage[s] = g_new0(double, opt_iters);
   int n_steps = 0, n_objects = 0;
+  uint64_t decode_down = 0;
   double *step_ms = NULL;
   int rc = 0;
   for (int it = 0; it < opt_warmup + opt_iters; it++) {
@@ -267,6 +285,8 @@ int main(int argc, char **argv)
     }
     double total = (g_get_monotonic_time() - a) / 1000.0;
     int k = it - opt_warmup;
+    if (k == -1) /* the profile covers the timed frames only */
+      g_free(ufo_session_profile_report(session, TRUE));
     if (k >= 0) {
       double v[N_STAGES] = {res->ms_preprocess, res->ms_text, res->ms_image, res->ms_grid,
                             res->ms_decode,     res->ms_post, total};
@@ -276,6 +296,7 @@ int main(int argc, char **argv)
         n_steps = res->n_decode_steps;
         step_ms = g_memdup2(res->ms_decode_step, sizeof(double) * MAX(n_steps, 1));
         n_objects = res->n_objects;
+        decode_down = res->decode_bytes_down;
       }
     }
     ufo_result_free(res);
@@ -283,9 +304,10 @@ int main(int argc, char **argv)
   if (rc == 0) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("ufo-bench: model %s, task %s, image %dx%d, threads %d, precision %s, iterations %d "
-           "(+%d warm-up)\n",
+    printf("ufo-bench: model %s, task %s, image %dx%d, backend %s, threads %d, precision %s, "
+           "iterations %d (+%d warm-up)\n",
            opt_model ? opt_model : opt_config, opt_task, img.image.width, img.image.height,
+           ufo_session_get_backend_name(session),
            opt_threads ? opt_threads : (int)g_get_num_processors(), ufo_precision_name(precision),
            opt_iters, opt_warmup);
     printf("  model load           %10.1f ms\n", ms_load);
@@ -296,9 +318,14 @@ int main(int argc, char **argv)
       printf("%s%.1f", i ? " " : " [ms: ", step_ms[i]);
     printf("%s\n", n_steps ? "]" : "");
     printf("  objects (last run): %d\n", n_objects);
+    printf("  decode download (last run): %llu bytes, %.0f per step\n",
+           (unsigned long long)decode_down, n_steps ? (double)decode_down / n_steps : 0.0);
     printf("  frames/s             %10.3f\n", 1000.0 / median(stage[TOTAL], opt_iters));
     printf("  peak memory          %10.1f MiB\n", ru.ru_maxrss / 1024.0);
   }
+  g_autofree char *profile = rc == 0 ? ufo_session_profile_report(session, FALSE) : NULL;
+  if (profile)
+    printf("  per-op profile, %d timed frames:\n%s", opt_iters, profile);
   g_free(step_ms);
   for (int s = 0; s < N_STAGES; s++)
     g_free(stage[s]);

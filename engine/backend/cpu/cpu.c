@@ -1,7 +1,7 @@
 /* The CPU backend: host memory, OpenBLAS GEMMs (weight GEMMs at precision=bf16: gemm_bf16.c),
- * a thread pool for the other loops. Every op checks its operands here (bounds, shapes) and then
- * runs the fast kernel, or the plain reference loop for the "cpu-ref" backend used as the
- * yardstick of the parity tests. */
+ * a thread pool for the other loops. Operands arrive checked by the ufo_op_* wrappers
+ * (backend.c); each op runs the fast kernel, or the plain reference loop for the "cpu-ref"
+ * backend used as the yardstick of the parity tests. */
 #include "cpu.h"
 
 #include <cblas.h>
@@ -11,25 +11,6 @@
 #include <sys/mman.h>
 
 #define CPU(be) ((UfoCpu *)(be)->ctx)
-
-static gboolean fail(GError **error, const char *op, const char *why)
-{
-  g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "%s: %s", op, why);
-  return FALSE;
-}
-
-static gboolean check(GError **error, const char *op, int n, const UfoView *v)
-{
-  for (int i = 0; i < n; i++) {
-    if (v[i].t == NULL || ufo_view_check(v[i], op, NULL))
-      continue;
-    g_autofree char *what = g_strdup_printf("%s (operand %d)", op, i);
-    return ufo_view_check(v[i], what, error);
-  }
-  return TRUE;
-}
-#define CHECK(op, ...)                                                                             \
-  check(error, op, sizeof((UfoView[]){__VA_ARGS__}) / sizeof(UfoView), (UfoView[]){__VA_ARGS__})
 
 void ufo_cpu_scratch_reserve(UfoCpu *cpu, size_t n)
 {
@@ -115,23 +96,14 @@ static gboolean cpu_wrap_host(UfoBackend *be, UfoTensor *t, const float *host, G
   return TRUE;
 }
 
-static gboolean range_ok(const UfoTensor *t, size_t off, size_t n, GError **error)
-{
-  if (off > t->n || n > t->n - off) {
-    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID,
-                "transfer of %zu floats at %zu outside a tensor of %zu", n, off, t->n);
-    return FALSE;
-  }
-  return TRUE;
-}
-
 static gboolean cpu_upload(UfoBackend *be, UfoTensor *t, size_t off, const float *host, size_t n,
                            GError **error)
 {
-  if (!range_ok(t, off, n, error))
+  if (t->borrowed) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID,
+                "upload: tensor aliases read-only host memory");
     return FALSE;
-  if (t->borrowed)
-    return fail(error, "upload", "tensor aliases read-only host memory");
+  }
   drop_derived(be, t);
   memcpy((float *)t->data + off, host, n * sizeof(float));
   return TRUE;
@@ -140,24 +112,13 @@ static gboolean cpu_upload(UfoBackend *be, UfoTensor *t, size_t off, const float
 static gboolean cpu_download(UfoBackend *be, const UfoTensor *t, size_t off, float *host, size_t n,
                              GError **error)
 {
-  if (!range_ok(t, off, n, error))
-    return FALSE;
   memcpy(host, (const float *)t->data + off, n * sizeof(float));
   return TRUE;
-}
-
-static gboolean cpu_supports(UfoBackend *be, UfoOp op)
-{
-  return op >= 0 && op < UFO_N_OPS;
 }
 
 static gboolean cpu_set_precision(UfoBackend *be, UfoPrecision precision, GError **error)
 {
   UfoCpu *cpu = CPU(be);
-  if (precision < 0 || precision >= UFO_N_PRECISIONS) {
-    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "unknown precision id %d", (int)precision);
-    return FALSE;
-  }
   /* the reference loops round in plain C: any CPU; the fast kernel needs the instructions */
   if (precision == UFO_PRECISION_BF16 && !cpu->reference && !ufo_cpu_bf16_supported()) {
     g_set_error(error, UFO_ERROR, UFO_ERROR_UNSUPPORTED,
@@ -170,22 +131,6 @@ static gboolean cpu_set_precision(UfoBackend *be, UfoPrecision precision, GError
 
 static gboolean cpu_gemm(UfoBackend *be, const UfoGemm *p, GError **error)
 {
-  if (p->batch < 1)
-    return fail(error, "gemm", "batch < 1");
-  int64_t m = p->trans_a ? p->a.cols : p->a.rows, k = p->trans_a ? p->a.rows : p->a.cols;
-  int64_t kb = p->trans_b ? p->b.cols : p->b.rows, n = p->trans_b ? p->b.rows : p->b.cols;
-  if (k != kb || p->c.rows != m || p->c.cols != n)
-    return fail(error, "gemm", "operand shapes do not match");
-  if (p->bias.t && (p->bias.rows != 1 || p->bias.cols != n))
-    return fail(error, "gemm", "bias must be (1, N)");
-  for (int b = 0; b < p->batch; b += MAX(p->batch - 1, 1)) {
-    UfoView a = p->a, bm = p->b, c = p->c;
-    a.off += (size_t)b * p->stride_a;
-    bm.off += (size_t)b * p->stride_b;
-    c.off += (size_t)b * p->stride_c;
-    if (!CHECK("gemm", a, bm, c, p->bias))
-      return FALSE;
-  }
   UfoCpu *cpu = CPU(be);
   if (cpu->precision == UFO_PRECISION_BF16 && ufo_cpu_gemm_bf16_applies(p)) {
     if (cpu->reference) {
@@ -201,18 +146,9 @@ static gboolean cpu_gemm(UfoBackend *be, const UfoGemm *p, GError **error)
   return TRUE;
 }
 
-static gboolean same_shape(UfoView a, UfoView b)
-{
-  return a.rows == b.rows && a.cols == b.cols;
-}
-
 static gboolean cpu_layer_norm(UfoBackend *be, UfoView y, UfoView x, UfoView w, UfoView b,
                                float eps, GError **error)
 {
-  if (!CHECK("layer_norm", y, x, w, b))
-    return FALSE;
-  if (!same_shape(y, x) || w.cols != x.cols || b.cols != x.cols || !w.t || !b.t)
-    return fail(error, "layer_norm", "shapes do not match");
   if (CPU(be)->reference)
     ufo_cpu_layer_norm_ref(y, x, w, b, eps);
   else
@@ -222,10 +158,6 @@ static gboolean cpu_layer_norm(UfoBackend *be, UfoView y, UfoView x, UfoView w, 
 
 static gboolean cpu_gelu(UfoBackend *be, UfoView y, UfoView x, GError **error)
 {
-  if (!CHECK("gelu", y, x))
-    return FALSE;
-  if (!same_shape(y, x))
-    return fail(error, "gelu", "shapes do not match");
   if (CPU(be)->reference)
     ufo_cpu_gelu_ref(y, x);
   else
@@ -235,10 +167,6 @@ static gboolean cpu_gelu(UfoBackend *be, UfoView y, UfoView x, GError **error)
 
 static gboolean cpu_add(UfoBackend *be, UfoView y, UfoView a, UfoView b, GError **error)
 {
-  if (!CHECK("add", y, a, b))
-    return FALSE;
-  if (!same_shape(y, a) || b.cols != a.cols || (b.rows != 1 && b.rows != a.rows))
-    return fail(error, "add", "shapes do not match");
   if (CPU(be)->reference)
     ufo_cpu_add_ref(y, a, b);
   else
@@ -248,10 +176,6 @@ static gboolean cpu_add(UfoBackend *be, UfoView y, UfoView a, UfoView b, GError 
 
 static gboolean cpu_copy(UfoBackend *be, UfoView y, UfoView x, GError **error)
 {
-  if (!CHECK("copy", y, x))
-    return FALSE;
-  if (!same_shape(y, x))
-    return fail(error, "copy", "shapes do not match");
   if (CPU(be)->reference)
     ufo_cpu_copy_ref(y, x);
   else
@@ -261,38 +185,6 @@ static gboolean cpu_copy(UfoBackend *be, UfoView y, UfoView x, GError **error)
 
 static gboolean cpu_attention(UfoBackend *be, const UfoAttention *p, GError **error)
 {
-  int d = p->head_dim;
-  if (p->n_groups < 1 || p->group_q < 1 || p->n_heads < 1 || d < 1 || p->n_segs < 0 ||
-      p->n_segs > UFO_ATTN_MAX_SEGS || (p->n_segs == 0 && !p->self_key))
-    return fail(error, "attention", "bad group, head or segment counts");
-  int64_t nq = (int64_t)p->n_groups * p->group_q, c = (int64_t)p->n_heads * d;
-  if (p->q.rows != nq || p->q.cols != c || !same_shape(p->out, p->q))
-    return fail(error, "attention", "q/out must be (groups * group_q, heads * head_dim)");
-  if (!CHECK("attention", p->q, p->out, p->self_k, p->self_v))
-    return FALSE;
-  if (p->self_key && (!same_shape(p->self_k, p->q) || !same_shape(p->self_v, p->q)))
-    return fail(error, "attention", "self_k/self_v must be shaped like q");
-  for (int s = 0; s < p->n_segs; s++) {
-    const UfoAttnKeys *sg = &p->seg[s];
-    if (sg->n < 1 || sg->k.cols != c || sg->v.cols != c || sg->group_stride < 0)
-      return fail(error, "attention", "bad key segment");
-    int64_t rows = (p->n_groups - 1) * sg->group_stride + sg->n;
-    if (sg->k.rows < rows || sg->v.rows < rows)
-      return fail(error, "attention", "key segment has fewer rows than its groups need");
-    if (sg->mask.t && sg->mask.cols != sg->n)
-      return fail(error, "attention", "mask must be (1, n)");
-    if (!CHECK("attention", sg->k, sg->v, sg->mask))
-      return FALSE;
-    if (sg->rel_pos) {
-      if (sg->n != (int64_t)p->rel_h * p->rel_w || p->group_q != sg->n)
-        return fail(error, "attention", "rel-pos needs group_q == n == rel_h * rel_w");
-      if (p->rel_h_table.rows != 2 * p->rel_h - 1 || p->rel_w_table.rows != 2 * p->rel_w - 1 ||
-          p->rel_h_table.cols != d || p->rel_w_table.cols != d)
-        return fail(error, "attention", "rel-pos tables must be (2*size-1, head_dim)");
-      if (!CHECK("attention", p->rel_h_table, p->rel_w_table))
-        return FALSE;
-    }
-  }
   if (CPU(be)->reference)
     ufo_cpu_attention_ref(p);
   else
@@ -303,12 +195,6 @@ static gboolean cpu_attention(UfoBackend *be, const UfoAttention *p, GError **er
 static gboolean partition(UfoBackend *be, UfoView y, UfoView x, int h, int w, int ws,
                           gboolean inverse, GError **error)
 {
-  if (!CHECK("window_partition", y, x))
-    return FALSE;
-  if (ws < 1 || h < 1 || w < 1 || h % ws || w % ws || x.rows != (int64_t)h * w ||
-      !same_shape(y, x) || y.t == x.t)
-    return fail(error, "window_partition",
-                "map must be (h*w, C) with h, w multiples of the window, out of place");
   if (CPU(be)->reference)
     ufo_cpu_window_partition_ref(y, x, h, w, ws, inverse);
   else
@@ -331,10 +217,6 @@ static gboolean cpu_window_unpartition(UfoBackend *be, UfoView y, UfoView x, int
 static gboolean cpu_grid_sample(UfoBackend *be, UfoView y, UfoView x, int h, int w,
                                 const float *ref, int q, GError **error)
 {
-  if (!CHECK("grid_sample", y, x))
-    return FALSE;
-  if (h < 1 || w < 1 || x.rows != (int64_t)h * w || y.rows != q || y.cols != x.cols || !ref)
-    return fail(error, "grid_sample", "shapes do not match");
   if (CPU(be)->reference)
     ufo_cpu_grid_sample_ref(y, x, h, w, ref, q);
   else
@@ -345,11 +227,6 @@ static gboolean cpu_grid_sample(UfoBackend *be, UfoView y, UfoView x, int h, int
 static gboolean cpu_resize_bicubic(UfoBackend *be, UfoView y, UfoView x, int ih, int iw, int oh,
                                    int ow, GError **error)
 {
-  if (!CHECK("resize_bicubic", y, x))
-    return FALSE;
-  if (ih < 1 || iw < 1 || oh < 1 || ow < 1 || x.rows != (int64_t)ih * iw ||
-      y.rows != (int64_t)oh * ow || y.cols != x.cols)
-    return fail(error, "resize_bicubic", "shapes do not match");
   if (CPU(be)->reference)
     ufo_cpu_resize_bicubic_ref(y, x, ih, iw, oh, ow);
   else
@@ -359,27 +236,13 @@ static gboolean cpu_resize_bicubic(UfoBackend *be, UfoView y, UfoView x, int ih,
 
 static gboolean cpu_resize_linear(UfoBackend *be, UfoView y, UfoView x, GError **error)
 {
-  if (!CHECK("resize_linear", y, x))
-    return FALSE;
-  if (y.cols != x.cols)
-    return fail(error, "resize_linear", "shapes do not match");
   ufo_cpu_resize_linear_ref(y, x); /* tables are tiny and resized once per input size */
   return TRUE;
 }
 
-static gboolean cpu_gather(UfoBackend *be, UfoView y, UfoView x, const int32_t *idx, const char *op,
-                           GError **error)
+static gboolean cpu_gather_rows(UfoBackend *be, UfoView y, UfoView x, const int32_t *idx,
+                                GError **error)
 {
-  if (!CHECK(op, y, x))
-    return FALSE;
-  if (y.cols != x.cols || (!idx && y.rows > x.rows))
-    return fail(error, op, "shapes do not match");
-  for (int64_t i = 0; idx && i < y.rows; i++)
-    if (idx[i] < 0 || idx[i] >= x.rows) {
-      g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "%s: index %d of row %lld outside 0..%lld",
-                  op, idx[i], (long long)i, (long long)x.rows - 1);
-      return FALSE;
-    }
   if (CPU(be)->reference)
     ufo_cpu_gather_rows_ref(y, x, idx);
   else
@@ -387,26 +250,15 @@ static gboolean cpu_gather(UfoBackend *be, UfoView y, UfoView x, const int32_t *
   return TRUE;
 }
 
+/* embed is a row gather of the table */
 static gboolean cpu_embed(UfoBackend *be, UfoView y, UfoView table, const int32_t *ids,
                           GError **error)
 {
-  if (!ids)
-    return fail(error, "embed", "no ids");
-  return cpu_gather(be, y, table, ids, "embed", error);
-}
-
-static gboolean cpu_gather_rows(UfoBackend *be, UfoView y, UfoView x, const int32_t *idx,
-                                GError **error)
-{
-  return cpu_gather(be, y, x, idx, "gather_rows", error);
+  return cpu_gather_rows(be, y, table, ids, error);
 }
 
 static gboolean cpu_mean_acc(UfoBackend *be, UfoView acc, UfoView x, int k, int n, GError **error)
 {
-  if (!CHECK("mean_acc", acc, x))
-    return FALSE;
-  if (!same_shape(acc, x) || n < 1 || k < 0 || k >= n)
-    return fail(error, "mean_acc", "shapes or layer index do not match");
   if (CPU(be)->reference)
     ufo_cpu_mean_acc_ref(acc, x, k, n);
   else
@@ -417,15 +269,17 @@ static gboolean cpu_mean_acc(UfoBackend *be, UfoView acc, UfoView x, int k, int 
 static gboolean cpu_patchify(UfoBackend *be, UfoView y, UfoView x, int h, int w, int p,
                              GError **error)
 {
-  if (!CHECK("patchify", y, x))
-    return FALSE;
-  if (p < 1 || h % p || w % p || h < p || w < p || x.rows != 3 * (int64_t)h || x.cols != w ||
-      y.rows != (int64_t)(h / p) * (w / p) || y.cols != 3 * (int64_t)p * p)
-    return fail(error, "patchify", "shapes do not match");
   if (CPU(be)->reference)
     ufo_cpu_patchify_ref(y, x, h, w, p);
   else
     ufo_cpu_patchify(CPU(be), y, x, h, w, p);
+  return TRUE;
+}
+
+static gboolean cpu_argmax_rows(UfoBackend *be, UfoView x, const int32_t *force,
+                                const float *margin, int32_t *ids, float *prob, GError **error)
+{
+  ufo_cpu_argmax_rows(CPU(be), x, force, margin, ids, prob);
   return TRUE;
 }
 
@@ -437,7 +291,6 @@ static const UfoBackendOps cpu_ops = {
     .wrap_host = cpu_wrap_host,                   /* weights are used in place */
     .upload = cpu_upload,                         /* memcpy */
     .download = cpu_download,                     /* memcpy */
-    .supports = cpu_supports,                     /* every op */
     .set_precision = cpu_set_precision,           /* fp32; bf16 with AVX512-BF16 */
     .gemm = cpu_gemm,                             /* gemm.c, OpenBLAS; bf16: gemm_bf16.c */
     .layer_norm = cpu_layer_norm,                 /* elementwise.c */
@@ -454,6 +307,7 @@ static const UfoBackendOps cpu_ops = {
     .gather_rows = cpu_gather_rows,               /* layout.c */
     .mean_acc = cpu_mean_acc,                     /* elementwise.c */
     .patchify = cpu_patchify,                     /* layout.c */
+    .argmax_rows = cpu_argmax_rows,               /* select.c */
 };
 
 static const UfoBackendOps cpu_ref_ops = {
@@ -464,7 +318,6 @@ static const UfoBackendOps cpu_ref_ops = {
     .wrap_host = NULL, /* exercise the alloc + upload path */
     .upload = cpu_upload,
     .download = cpu_download,
-    .supports = cpu_supports,
     .set_precision = cpu_set_precision, /* bf16: the plain rounding loop, on any CPU */
     .gemm = cpu_gemm,
     .layer_norm = cpu_layer_norm,
@@ -481,6 +334,7 @@ static const UfoBackendOps cpu_ref_ops = {
     .gather_rows = cpu_gather_rows,
     .mean_acc = cpu_mean_acc,
     .patchify = cpu_patchify,
+    .argmax_rows = cpu_argmax_rows,
 };
 
 static UfoBackend *cpu_new(int threads, gboolean reference, GError **error)

@@ -1,5 +1,5 @@
 /* CPU backend internals: context, kernels (fast) and their plain reference loops (*_ref).
- * Kernels receive views already checked by cpu.c (bounds and shapes). */
+ * Kernels receive views already checked by the ufo_op_* wrappers (backend.c: bounds, shapes). */
 #ifndef UFO_BACKEND_CPU_CPU_H
 #define UFO_BACKEND_CPU_CPU_H
 
@@ -116,6 +116,10 @@ void ufo_cpu_gather_rows_ref(UfoView y, UfoView x, const int32_t *idx);
 void ufo_cpu_gather_rows(UfoCpu *cpu, UfoView y, UfoView x, const int32_t *idx);
 void ufo_cpu_patchify_ref(UfoView y, UfoView x, int h, int w, int p);
 void ufo_cpu_patchify(UfoCpu *cpu, UfoView y, UfoView x, int h, int w, int p);
+
+/* backend.h argmax_rows (select.c): the same arithmetic on every path */
+void ufo_cpu_argmax_rows(UfoCpu *cpu, UfoView x, const int32_t *force, const float *margin,
+                         int32_t *ids, float *prob);
 
 void ufo_cpu_grid_sample_ref(UfoView y, UfoView x, int h, int w, const float *ref, int q);
 void ufo_cpu_grid_sample(UfoCpu *cpu, UfoView y, UfoView x, int h, int w, const float *ref, int q);

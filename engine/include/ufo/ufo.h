@@ -106,6 +106,7 @@ typedef struct {
   double ms_preprocess, ms_text, ms_image, ms_grid, ms_decode, ms_post;
   int n_decode_steps;
   double *ms_decode_step; /* (n_decode_steps) */
+  uint64_t decode_bytes_down; /* bytes the decode copied from the backend to the host */
 } UfoResult;
 
 void ufo_result_free(UfoResult *result);
@@ -146,6 +147,12 @@ typedef struct {
 
 UfoSession *ufo_session_new(UfoModel *model, const UfoSessionOptions *options, GError **error);
 void ufo_session_free(UfoSession *session);
+/* The backend the session runs on: "cpu", "cuda" (after device auto: which one was picked). */
+const char *ufo_session_get_backend_name(const UfoSession *session);
+/* Per-op profile of the session's backend since the last reset, as text (one line per op and
+ * shape, heaviest first), or NULL unless UFO_PROFILE=1 was set when the session was made. Every
+ * op is waited for, so the frame is slower while profiling. Free with g_free. */
+char *ufo_session_profile_report(UfoSession *session, gboolean reset);
 /* Runs one frame. On success *result is a new UfoResult (free with ufo_result_free). */
 gboolean ufo_session_run(UfoSession *session, const UfoImage *image, const UfoRequest *request,
                          UfoResult **result, GError **error);

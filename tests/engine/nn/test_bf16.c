@@ -40,7 +40,7 @@ static UfoBackend *backend(int threads, gboolean reference, UfoPrecision precisi
   g_autoptr(GError) err = NULL;
   UfoBackend *be = reference ? ufo_backend_cpu_ref_new(&err) : ufo_backend_cpu_new(threads, &err);
   g_assert_no_error(err);
-  g_assert_true(be->ops->set_precision(be, precision, &err));
+  g_assert_true(ufo_backend_set_precision(be, precision, &err));
   g_assert_no_error(err);
   return be;
 }
@@ -61,7 +61,7 @@ static UfoView upload(UfoBackend *be, int64_t rows, int64_t cols, const float *h
   int64_t ne[1] = {(int64_t)n};
   UfoTensor *t = ufo_tensor_new(be, 1, ne, &err);
   g_assert_no_error(err);
-  g_assert_true(be->ops->upload(be, t, 0, h, n, &err));
+  g_assert_true(ufo_tensor_upload(t, 0, h, n, &err));
   t->weight = weight;
   return ufo_view_at(t, 0, rows, cols, ld);
 }
@@ -70,7 +70,7 @@ static UfoView upload(UfoBackend *be, int64_t rows, int64_t cols, const float *h
 static float *fetch(UfoView v)
 {
   g_autofree float *all = g_new(float, v.t->n);
-  g_assert_true(v.t->be->ops->download(v.t->be, v.t, 0, all, v.t->n, NULL));
+  g_assert_true(ufo_tensor_download(v.t, 0, all, v.t->n, NULL));
   float *out = g_new(float, (size_t)(v.rows * v.cols));
   for (size_t i = 0; i < v.t->n; i++) {
     int64_t r = (int64_t)(i - v.off) / v.ld, c = (int64_t)(i - v.off) % v.ld;
@@ -168,7 +168,7 @@ static void test_convert(void)
   UfoView vc = upload(be, M, N, zero, FALSE);
   UfoGemm g = {.a = va, .b = vb, .c = vc, .trans_b = TRUE, .alpha = 1.f, .batch = 1};
   g_autoptr(GError) err = NULL;
-  g_assert_true(be->ops->gemm(be, &g, &err));
+  g_assert_true(ufo_op_gemm(be, &g, &err));
   g_assert_no_error(err);
   g_autofree float *c = fetch(vc);
   for (int i = 0; i < M; i++)
@@ -245,7 +245,7 @@ static float *run_gemm(UfoBackend *be, const GemmCase *gc, const GemmData *d, gb
                .bias = vbias,
                .batch = 1};
   g_autoptr(GError) err = NULL;
-  g_assert_true(be->ops->gemm(be, &g, &err));
+  g_assert_true(ufo_op_gemm(be, &g, &err));
   g_assert_no_error(err);
   float *c = fetch(vc);
   ufo_tensor_free(va.t);
@@ -370,13 +370,13 @@ static void test_gemm_views(void)
     UfoGemm gkv = gq;
     gkv.b = ufo_view_sub(vw, C, 0, 2 * C, C);
     gkv.c = vkv;
-    g_assert_true(bes[b]->ops->gemm(bes[b], &gq, &err) && bes[b]->ops->gemm(bes[b], &gkv, &err));
+    g_assert_true(ufo_op_gemm(bes[b], &gq, &err) && ufo_op_gemm(bes[b], &gkv, &err));
     out[b][0] = fetch(vq);
     out[b][1] = fetch(vkv);
     /* new weight contents (same tensor, same views): the packs must follow */
     for (int r = 0; r < R; r++)
-      g_assert_true(bes[b]->ops->upload(bes[b], vw.t, vw.off + r * vw.ld, w2 + r * C, C, &err));
-    g_assert_true(bes[b]->ops->gemm(bes[b], &gkv, &err));
+      g_assert_true(ufo_tensor_upload(vw.t, vw.off + r * vw.ld, w2 + r * C, C, &err));
+    g_assert_true(ufo_op_gemm(bes[b], &gkv, &err));
     g_assert_no_error(err);
     out[b][2] = fetch(vkv);
     ufo_tensor_free(va.t);
@@ -555,15 +555,15 @@ static void test_unsupported(void)
   g_clear_error(&err);
 
   UfoBackend *be = ufo_backend_cpu_new(1, &err);
-  g_assert_false(be->ops->set_precision(be, UFO_PRECISION_BF16, &err));
+  g_assert_false(ufo_backend_set_precision(be, UFO_PRECISION_BF16, &err));
   expect_unsupported(err);
   g_clear_error(&err);
-  g_assert_true(be->ops->set_precision(be, UFO_PRECISION_FP32, &err));
+  g_assert_true(ufo_backend_set_precision(be, UFO_PRECISION_FP32, &err));
   ufo_backend_free(be);
 
   if (early) { /* the GEMM itself refuses: an error, never an illegal instruction */
     UfoGemm g = {.a = va, .b = vw, .c = vc, .trans_b = TRUE, .alpha = 1.f, .batch = 1};
-    g_assert_false(early->ops->gemm(early, &g, &err));
+    g_assert_false(ufo_op_gemm(early, &g, &err));
     expect_unsupported(err);
     g_clear_error(&err);
     ufo_tensor_free(va.t);
@@ -574,7 +574,7 @@ static void test_unsupported(void)
 
   /* the reference loops round in C: bf16 on any CPU */
   UfoBackend *ref = ufo_backend_cpu_ref_new(&err);
-  g_assert_true(ref->ops->set_precision(ref, UFO_PRECISION_BF16, &err));
+  g_assert_true(ufo_backend_set_precision(ref, UFO_PRECISION_BF16, &err));
   g_assert_no_error(err);
   ufo_backend_free(ref);
 

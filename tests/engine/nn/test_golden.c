@@ -8,8 +8,11 @@
  * With --precision=bf16 the engine's weight GEMMs round their inputs to bfloat16 (CPU backend
  * gemm_bf16.c) and the bound is relative L2 <= 2e-2 against the float32 reference (exit 77 on
  * a CPU without AVX512-BF16).
- * Usage: test-nn-golden [--precision=bf16] FIXTURE... (names without .safetensors); a missing
- * file is a skip. */
+ * The forward runs on the backend named by --backend=NAME (cpu by default; cuda-emu, cuda:
+ * tests/common/backend_by_name.h), held to the same bounds and argmax checks.
+ * Usage: test-nn-golden [--backend=NAME] [--precision=bf16] FIXTURE... (names without
+ * .safetensors); a missing file is a skip. */
+#include "backend_by_name.h"
 #include "fixture.h"
 #include "backend/cpu/cpu.h"
 #include "model/model.h"
@@ -28,6 +31,7 @@
 #define REL_L2_BF16_MAX 2e-2
 
 static UfoPrecision precision = UFO_PRECISION_FP32;
+static const char *backend_name = "cpu";
 static double bound = REL_L2_MAX;
 
 typedef struct {
@@ -188,8 +192,9 @@ static void test_fixture(gconstpointer data)
   g_assert_no_error(err);
   const UfoConfig *cfg = &model->cfg;
   const UfoTaskConfig *tc = &cfg->tasks[task];
-  UfoBackend *be = ufo_backend_cpu_new(0, &err);
-  g_assert_no_error(err);
+  UfoBackend *be = ufo_test_backend_new(backend_name, &err);
+  if (be == NULL)
+    g_error("backend %s: %s", backend_name, err->message);
   g_assert_true(be->ops->set_precision(be, precision, &err));
   g_assert_no_error(err);
   UfoVit *vit = ufo_vit_new(model, be, &err);
@@ -282,19 +287,25 @@ int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
   int first = 1;
-  if (argc > 1 && g_str_has_prefix(argv[1], "--precision=")) {
-    g_autoptr(GError) err = NULL;
-    if (!ufo_precision_from_name(argv[1] + strlen("--precision="), &precision, &err))
-      g_error("%s", err->message);
-    if (precision == UFO_PRECISION_BF16 && !ufo_cpu_bf16_supported()) {
-      g_printerr("SKIP: this CPU has no AVX512-BF16 (precision=bf16)\n");
-      return 77;
+  for (; first < argc && g_str_has_prefix(argv[first], "--"); first++) {
+    if (g_str_has_prefix(argv[first], "--backend=")) {
+      backend_name = argv[first] + strlen("--backend=");
+      continue;
     }
+    g_autoptr(GError) err = NULL;
+    if (!g_str_has_prefix(argv[first], "--precision=") ||
+        !ufo_precision_from_name(argv[first] + strlen("--precision="), &precision, &err))
+      g_error("bad option %s%s%s", argv[first], err ? ": " : "", err ? err->message : "");
     bound = precision == UFO_PRECISION_BF16 ? REL_L2_BF16_MAX : REL_L2_MAX;
-    first = 2;
+  }
+  if (precision == UFO_PRECISION_BF16 && strcmp(backend_name, "cpu") == 0 &&
+      !ufo_cpu_bf16_supported()) {
+    g_printerr("SKIP: this CPU has no AVX512-BF16 (precision=bf16)\n");
+    return 77;
   }
   for (int i = first; i < argc; i++) {
-    g_autofree char *path = g_strdup_printf("/nn/golden/%s%s", precision ? "bf16/" : "", argv[i]);
+    g_autofree char *path =
+        g_strdup_printf("/nn/golden/%s/%s%s", backend_name, precision ? "bf16/" : "", argv[i]);
     g_test_add_data_func(path, argv[i], test_fixture);
   }
   return g_test_run();

@@ -1,15 +1,20 @@
-/* Op tests of the CPU backend (test-backend-ops style, style §4.13):
- *  - parity: every op on small random tensors through the fast backend ("cpu", threads) and the
- *    plain reference loops ("cpu-ref"), compared by normalised MSE with a per-op bound; views
- *    are strided and surrounded by sentinel values that must survive;
+/* Op tests of a backend (test-backend-ops style, style §4.13), named by --backend=NAME (cpu by
+ * default; cuda-emu, cuda: tests/common/backend_by_name.h):
+ *  - parity: every op on random tensors through the named backend and the plain reference loops
+ *    ("cpu-ref"), compared by normalised MSE with a per-op bound (float32 paths: 1e-10, a
+ *    relative L2 error of 1e-5); views are strided and surrounded by sentinel values that must
+ *    survive; sizes include odd ones, partial warps and tiles and several blocks;
  *  - hand-checked cases against PyTorch numbers (op_cases.h, make_op_cases.py): decomposed
  *    rel-pos attention, grid_sample, bicubic and linear resize; window partition order; the
  *    70->14 bicubic case equals pos_embed[2::5, 2::5] (inference §5.2). */
 #include "backend/backend.h"
+#include "backend_by_name.h"
 #include "op_cases.h"
 
 #include <math.h>
 #include <string.h>
+
+static const char *backend_name = "cpu";
 
 #define SENTINEL 1234.5f
 #define PAD 3   /* extra columns per row */
@@ -49,7 +54,7 @@ static UfoView mat(Env *e, int64_t rows, int64_t cols, float a)
   int64_t ne[1] = {(int64_t)n};
   UfoTensor *t = ufo_tensor_new(e->be, 1, ne, &err);
   g_assert_no_error(err);
-  g_assert_true(e->be->ops->upload(e->be, t, 0, h, n, &err));
+  g_assert_true(ufo_tensor_upload(t, 0, h, n, &err));
   g_free(h);
   g_ptr_array_add(e->tensors, t);
   return ufo_view_at(t, 0, rows, cols, ld);
@@ -59,7 +64,7 @@ static UfoView mat_from(Env *e, int64_t rows, int64_t cols, const float *src)
 {
   UfoView v = mat(e, rows, cols, 0.f);
   for (int64_t r = 0; r < rows; r++)
-    g_assert_true(e->be->ops->upload(e->be, v.t, v.off + r * v.ld, src + r * cols, cols, NULL));
+    g_assert_true(ufo_tensor_upload(v.t, v.off + r * v.ld, src + r * cols, cols, NULL));
   return v;
 }
 
@@ -67,7 +72,7 @@ static UfoView mat_from(Env *e, int64_t rows, int64_t cols, const float *src)
 static float *fetch(UfoView v)
 {
   float *all = g_new(float, v.t->n);
-  g_assert_true(v.t->be->ops->download(v.t->be, v.t, 0, all, v.t->n, NULL));
+  g_assert_true(ufo_tensor_download(v.t, 0, all, v.t->n, NULL));
   float *out = g_new(float, v.rows *v.cols);
   for (size_t i = 0; i < v.t->n; i++) {
     gboolean inside =
@@ -103,10 +108,24 @@ static void expect_close(const float *got, const float *want, size_t n, double t
 
 typedef UfoView (*Builder)(Env *e, const void *params);
 
-static void parity(Builder build, const void *params, double bound, const char *what)
+static UfoBackend *named_backend(void)
 {
   g_autoptr(GError) err = NULL;
-  UfoBackend *fast = ufo_backend_cpu_new(2, &err), *ref = ufo_backend_cpu_ref_new(&err);
+  UfoBackend *be = ufo_test_backend_new(backend_name, &err);
+  if (be == NULL)
+    g_error("backend %s: %s", backend_name, err->message);
+  return be;
+}
+
+/* precision = bf16 on both backends first (0: float32) */
+static void parity_at(Builder build, const void *params, double bound, const char *what,
+                      UfoPrecision precision)
+{
+  g_autoptr(GError) err = NULL;
+  UfoBackend *fast = named_backend(), *ref = ufo_backend_cpu_ref_new(&err);
+  g_assert_no_error(err);
+  g_assert_true(ufo_backend_set_precision(fast, precision, &err));
+  g_assert_true(ufo_backend_set_precision(ref, precision, &err));
   g_assert_no_error(err);
   Env ef = env_new(fast, 7), er = env_new(ref, 7);
   UfoView of = build(&ef, params), orf = build(&er, params);
@@ -122,10 +141,26 @@ static void parity(Builder build, const void *params, double bound, const char *
   ufo_backend_free(ref);
 }
 
+static void parity(Builder build, const void *params, double bound, const char *what)
+{
+  parity_at(build, params, bound, what, UFO_PRECISION_FP32);
+}
+
 /* gemm */
 typedef struct {
   int m, n, k, ta, tb, bias, beta, batch;
 } GemmCase;
+
+/* every element of view v = value (NaN: an output that must never be read) */
+static void fill(UfoView v, float value)
+{
+  float *row = g_new(float, v.cols);
+  for (int64_t c = 0; c < v.cols; c++)
+    row[c] = value;
+  for (int64_t r = 0; r < v.rows; r++)
+    g_assert_true(ufo_tensor_upload(v.t, v.off + r * v.ld, row, v.cols, NULL));
+  g_free(row);
+}
 
 static UfoView build_gemm(Env *e, const void *p)
 {
@@ -147,8 +182,42 @@ static UfoView build_gemm(Env *e, const void *p)
                .stride_c = (size_t)(c->m * cc.ld)};
   if (c->bias)
     g.bias = mat(e, 1, c->n, 1.f);
+  if (!c->beta) /* beta == 0 never reads C */
+    for (int b = 0; b < c->batch; b++)
+      fill(ufo_view_sub(cc, b * c->m, 0, c->m, c->n), NAN);
   g_autoptr(GError) err = NULL;
   g_assert_true(e->be->ops->gemm(e->be, &g, &err));
+  return cc;
+}
+
+/* precision=bf16: a linear layer (B a weight, (N, K), transposed) twice, with new weight contents
+ * in between (a backend's cached bf16 copy must follow them); rows [0, m) and [m, 2m) of C */
+static UfoView build_gemm_bf16(Env *e, const void *p)
+{
+  const GemmCase *c = p;
+  UfoView a = mat(e, c->m, c->k, 2.f), b = mat(e, c->n, c->k, 1.f);
+  UfoView cc = mat(e, 2 * (int64_t)c->m, c->n, c->beta ? 1.f : 0.f);
+  b.t->weight = TRUE;
+  UfoGemm g = {
+      .a = a, .b = b, .trans_b = TRUE, .alpha = 0.75f, .beta = c->beta ? 1.f : 0.f, .batch = 1};
+  if (c->bias)
+    g.bias = mat(e, 1, c->n, 1.f);
+  g_autoptr(GError) err = NULL;
+  for (int pass = 0; pass < 2; pass++) {
+    g.c = ufo_view_sub(cc, pass * c->m, 0, c->m, c->n);
+    if (!c->beta)
+      fill(g.c, NAN);
+    g_assert_true(e->be->ops->gemm(e->be, &g, &err));
+    g_assert_no_error(err);
+    float *nb = g_new(float, c->k);
+    for (int64_t r = 0; r < c->n; r++) { /* new weights: row r scaled by (r % 5 - 2) / 2 */
+      g_assert_true(ufo_tensor_download(b.t, b.off + r * b.ld, nb, c->k, NULL));
+      for (int j = 0; j < c->k; j++)
+        nb[j] *= (float)(r % 5 - 2) * 0.5f + (j % 3 == 0 ? 0.3f : 0.f);
+      g_assert_true(ufo_tensor_upload(b.t, b.off + r * b.ld, nb, c->k, NULL));
+    }
+    g_free(nb);
+  }
   return cc;
 }
 
@@ -166,9 +235,33 @@ static void test_gemm(void)
       {2, 300, 100, 0, 1, 0, 1, 2},
       {8, 130, 77, 0, 1, 1, 1, 1},
       {5, 200, 90, 0, 0, 1, 0, 1},
+      /* larger, odd: several tiles of a GPU kernel in every dimension, both transpositions */
+      {129, 67, 257, 1, 0, 1, 0, 1},
+      {33, 257, 129, 1, 1, 1, 1, 2},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(cases); i++)
     parity(build_gemm, &cases[i], 1e-10, "gemm");
+}
+
+static void test_gemm_bf16(void)
+{
+  /* the same bf16 rounding of A and B on both sides: only the order of the float32 (products
+   * of two bf16 are exact) or double sums differs, so the float32 bound holds */
+  g_autoptr(GError) err = NULL;
+  UfoBackend *be = named_backend();
+  gboolean ok = ufo_backend_set_precision(be, UFO_PRECISION_BF16, &err);
+  ufo_backend_free(be);
+  if (!ok) {
+    g_test_skip(err->message); /* the CPU backend without AVX512-BF16 */
+    return;
+  }
+  const GemmCase cases[] = {
+      {37, 50, 70, 0, 1, 1, 0, 1},
+      {1, 300, 64, 0, 1, 0, 1, 1},
+      {130, 96, 33, 0, 1, 1, 1, 1},
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(cases); i++)
+    parity_at(build_gemm_bf16, &cases[i], 1e-10, "gemm bf16", UFO_PRECISION_BF16);
 }
 
 /* row-wise ops */
@@ -216,11 +309,13 @@ static UfoView build_rows(Env *e, const void *p)
 
 static void test_rows(void)
 {
+  /* 48 and 200 columns: partial warps and several columns per thread of a row's warp */
   for (int op = 0; op <= 6; op++)
-    for (int r = 1; r <= 70; r += 23) {
-      RowCase c = {op, r, 48};
-      parity(build_rows, &c, op == 1 ? 1e-12 : 1e-11, "row op");
-    }
+    for (int r = 1; r <= 70; r += 23)
+      for (int cols = 48; cols <= 200; cols += 152) {
+        RowCase c = {op, r, cols};
+        parity(build_rows, &c, op == 1 ? 1e-12 : 1e-11, "row op");
+      }
 }
 
 /* attention */
@@ -294,6 +389,16 @@ static void test_attention(void)
       {6, 1, 2, 8, 0, 0, 0, 0, 2, {1, 3}, {1, 5}},
       /* decode from image: shared prefix */
       {3, 1, 2, 40, 0, 0, 0, 0, 2, {20, 2}, {0, 4}},
+      /* GPU kernel shapes (cuda attention.cu): a 14x14 window, odd head_dim, partial tiles */
+      {2, 196, 1, 12, 14, 14, 0, 1, 2, {7, 196}, {0, 196}},
+      /* 200 decode rows: shared masked keys (>= one key tile: split path) + own KV + own key */
+      {200, 1, 2, 20, 0, 0, 1, 1, 2, {70, 5}, {0, 7}},
+      /* 3 queries per group, all keys shared, own key; head_dim above 64 */
+      {30, 3, 2, 100, 0, 0, 1, 1, 2, {65, 9}, {0, 0}},
+      /* grid-like: 70 queries (a full and a partial query tile) + own key, head_dim 33 */
+      {3, 70, 2, 33, 0, 0, 1, 0, 1, {150, 0}, {150, 0}},
+      /* rel-pos 9x9 over head_dim 100, 1 head */
+      {1, 81, 1, 100, 9, 9, 0, 0, 1, {81, 0}, {0, 0}},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(cases); i++)
     parity(build_attn, &cases[i], 1e-10, "attention");
@@ -363,6 +468,58 @@ static UfoView build_misc(Env *e, const void *p)
     ok = e->be->ops->resize_linear(e->be, y, x, &err);
     break;
   }
+  /* larger shapes: several blocks of a GPU kernel, odd channel counts */
+  case 8: {
+    UfoView x = mat(e, 28 * 21, 9, 1.f);
+    y = mat(e, 28 * 21, 9, 0.f);
+    ok = e->be->ops->window_unpartition(e->be, y, x, 28, 21, 7, &err) &&
+         e->be->ops->window_partition(e->be, x, y, 28, 21, 7, &err);
+    y = x;
+    break;
+  }
+  case 9: { /* in-place compaction: y is the first rows of x, idx[i] >= i */
+    static const int32_t up[] = {0, 2, 3, 3, 5, 8, 8};
+    y = mat(e, 9, 37, 1.f);
+    ok = e->be->ops->gather_rows(e->be, ufo_view_sub(y, 0, 0, 7, 37), y, up, &err);
+    break;
+  }
+  case 10: { /* many points, inside and outside the map */
+    enum { Q = 301 };
+    float pts[2 * Q];
+    for (int i = 0; i < 2 * Q; i++)
+      pts[i] = -0.15f + 1.3f * (float)((i * 7919) % 1000) / 1000.f;
+    UfoView x = mat(e, 13 * 11, 33, 1.f);
+    y = mat(e, Q, 33, 0.f);
+    ok = e->be->ops->grid_sample(e->be, y, x, 13, 11, pts, Q, &err);
+    break;
+  }
+  case 11: {
+    UfoView x = mat(e, 14 * 14, 5, 1.f);
+    y = mat(e, 23 * 17, 5, 0.f);
+    ok = e->be->ops->resize_bicubic(e->be, y, x, 14, 14, 23, 17, &err);
+    break;
+  }
+  case 12: {
+    UfoView x = mat(e, 3 * 24, 40, 1.f);
+    y = mat(e, 3 * 5, 3 * 8 * 8, 0.f);
+    ok = e->be->ops->patchify(e->be, y, x, 24, 40, 8, &err);
+    break;
+  }
+  case 13: {
+    UfoView x = mat(e, 27, 65, 1.f);
+    y = mat(e, 45, 65, 0.f);
+    ok = e->be->ops->resize_linear(e->be, y, x, &err);
+    break;
+  }
+  case 14: { /* embedding rows of a larger table */
+    int32_t ids[300];
+    for (int i = 0; i < 300; i++)
+      ids[i] = (i * 37) % 211;
+    UfoView x = mat(e, 211, 19, 1.f);
+    y = mat(e, 300, 19, 0.f);
+    ok = e->be->ops->embed(e->be, y, x, ids, &err);
+    break;
+  }
   }
   g_assert_no_error(err);
   g_assert_true(ok);
@@ -371,7 +528,7 @@ static UfoView build_misc(Env *e, const void *p)
 
 static void test_misc(void)
 {
-  for (int op = 0; op <= 7; op++) {
+  for (int op = 0; op <= 14; op++) {
     MiscCase c = {op};
     parity(build_misc, &c, 1e-12, "layout/resample");
   }
@@ -381,10 +538,7 @@ static void test_misc(void)
 
 static UfoBackend *fast_backend(void)
 {
-  g_autoptr(GError) err = NULL;
-  UfoBackend *be = ufo_backend_cpu_new(2, &err);
-  g_assert_no_error(err);
-  return be;
+  return named_backend();
 }
 
 static void test_window_order(void)
@@ -514,24 +668,57 @@ static void test_errors(void)
   g_autoptr(GError) err = NULL;
   UfoView a = mat(&e, 4, 5, 1.f), b = mat(&e, 6, 5, 1.f), c = mat(&e, 4, 7, 0.f);
   UfoGemm g = {.a = a, .b = b, .c = c, .trans_b = TRUE, .alpha = 1.f, .batch = 1};
-  g_assert_false(be->ops->gemm(be, &g, &err)); /* N mismatch: 6 vs 7 */
+  g_assert_false(ufo_op_gemm(be, &g, &err)); /* N mismatch: 6 vs 7 */
   g_assert_error(err, UFO_ERROR, UFO_ERROR_INVALID);
   g_clear_error(&err);
   UfoView big = ufo_view_at(a.t, 0, 100, 5, 8); /* beyond the tensor */
-  g_assert_false(be->ops->copy(be, big, big, &err));
+  g_assert_false(ufo_op_copy(be, big, big, &err));
   g_assert_error(err, UFO_ERROR, UFO_ERROR_INVALID);
   g_clear_error(&err);
   static const int32_t bad[] = {0, 9};
-  g_assert_false(be->ops->embed(be, ufo_view_sub(c, 0, 0, 2, 5), a, bad, &err));
+  g_assert_false(ufo_op_embed(be, ufo_view_sub(c, 0, 0, 2, 5), a, bad, &err));
   g_assert_error(err, UFO_ERROR, UFO_ERROR_INVALID);
   env_free(&e);
+  ufo_backend_free(be);
+}
+
+/* CUDA backends: out of device memory is an error that says how much was asked and is free */
+static void test_device_memory(void)
+{
+  if (!g_str_has_prefix(backend_name, "cuda")) {
+    g_test_skip("CUDA backends only");
+    return;
+  }
+  UfoBackend *be = named_backend();
+  g_autoptr(GError) err = NULL;
+  UfoTensor *t = ufo_tensor_new_2d(be, (int64_t)1 << 20, (int64_t)1 << 20, &err); /* 4 TiB */
+  g_assert_null(t);
+  g_assert_error(err, UFO_ERROR, UFO_ERROR_BACKEND);
+  if (!strstr(err->message, "out of GPU memory allocating 4194304.0 MiB") ||
+      !strstr(err->message, "MiB free of"))
+    g_error("unexpected message: %s", err->message);
+  g_clear_error(&err);
+  t = ufo_tensor_new_2d(be, 3, 5, &err); /* the backend still works */
+  g_assert_no_error(err);
+  float in[15], out[15];
+  for (int i = 0; i < 15; i++)
+    in[i] = (float)i;
+  g_assert_true(ufo_tensor_upload(t, 0, in, 15, &err));
+  g_assert_true(ufo_tensor_download(t, 0, out, 15, &err));
+  g_assert_no_error(err);
+  g_assert_cmpmem(in, sizeof in, out, sizeof out);
+  ufo_tensor_free(t);
   ufo_backend_free(be);
 }
 
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
+  for (int i = 1; i < argc; i++)
+    if (g_str_has_prefix(argv[i], "--backend="))
+      backend_name = argv[i] + strlen("--backend=");
   g_test_add_func("/nn/ops/parity/gemm", test_gemm);
+  g_test_add_func("/nn/ops/parity/gemm-bf16", test_gemm_bf16);
   g_test_add_func("/nn/ops/parity/rows", test_rows);
   g_test_add_func("/nn/ops/parity/attention", test_attention);
   g_test_add_func("/nn/ops/parity/layout-resample", test_misc);
@@ -541,5 +728,6 @@ int main(int argc, char **argv)
   g_test_add_func("/nn/ops/bicubic", test_bicubic);
   g_test_add_func("/nn/ops/linear", test_linear);
   g_test_add_func("/nn/ops/errors", test_errors);
+  g_test_add_func("/nn/ops/device-memory", test_device_memory);
   return g_test_run();
 }

@@ -1,0 +1,357 @@
+/* The CUDA backend (backend.h UfoBackendOps): tensors in device memory (cudaMalloc), every op
+ * enqueued on one stream of the backend, errors of the CUDA runtime turned into GErrors naming
+ * the op or kernel. Compiled by nvcc into libufo ("cuda"), or by the host C++ compiler against
+ * the emulation (emu/cuda_emu.h) into the test-only library ufo-cuda-emu ("cuda-emu").
+ * Operands arrive checked by backend.c's wrappers: only CUDA's own failures are checked here. */
+#include "cuda_priv.h"
+
+#include <string.h>
+
+namespace UFO_CUDA_NS
+{
+
+gboolean ufo_cuda_ok(cudaError_t st, const char *what, GError **error)
+{
+  if (st == cudaSuccess)
+    return TRUE;
+  g_set_error(error, UFO_ERROR, UFO_ERROR_BACKEND, "%s: %s: %s", what, cudaGetErrorName(st),
+              cudaGetErrorString(st));
+  return FALSE;
+}
+
+gboolean ufo_cuda_launched(const char *kernel, GError **error)
+{
+  return ufo_cuda_ok(cudaGetLastError(), kernel, error);
+}
+
+void *ufo_cuda_malloc(size_t bytes, const char *what, GError **error)
+{
+  void *p = NULL;
+  cudaError_t st = cudaMalloc(&p, bytes > 0 ? bytes : 1);
+  if (st == cudaSuccess)
+    return p;
+  if (st != cudaErrorMemoryAllocation) {
+    ufo_cuda_ok(st, what, error);
+    return NULL;
+  }
+  (void)cudaGetLastError(); /* not sticky: clear it so later launches do not report it */
+  size_t free_b = 0, total_b = 0;
+  (void)cudaMemGetInfo(&free_b, &total_b);
+  g_set_error(error, UFO_ERROR, UFO_ERROR_BACKEND,
+              "cuda: out of GPU memory allocating %.1f MiB for %s (%.1f MiB free of %.1f)",
+              bytes / 1048576.0, what, free_b / 1048576.0, total_b / 1048576.0);
+  return NULL;
+}
+
+gboolean ufo_cuda_upload_bytes(UfoCuda *cu, void *dst, const void *src, size_t bytes,
+                               const char *what, GError **error)
+{
+  return ufo_cuda_ok(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, cu->stream), what,
+                     error);
+}
+
+void *ufo_cuda_scratch(UfoCuda *cu, int slot, size_t bytes, GError **error)
+{
+  if (cu->scratch_bytes[slot] >= bytes)
+    return cu->scratch[slot];
+  /* the old buffer may still be read by enqueued kernels */
+  if (!ufo_cuda_ok(cudaStreamSynchronize(cu->stream), "scratch", error))
+    return NULL;
+  if (cu->scratch[slot])
+    (void)cudaFree(cu->scratch[slot]);
+  cu->scratch[slot] = NULL;
+  cu->scratch_bytes[slot] = 0;
+  size_t grown = MAX(bytes, (size_t)4096);
+  grown += grown / 2; /* amortise the growth */
+  if (!(cu->scratch[slot] = ufo_cuda_malloc(grown, "scratch", error)))
+    return NULL;
+  cu->scratch_bytes[slot] = grown;
+  return cu->scratch[slot];
+}
+
+/* ---- the vtable ---- */
+
+/* The backend's GPU for the calling thread (ops may come from any thread, e.g. GStreamer's). */
+static gboolean use(UfoBackend *be, GError **error)
+{
+  return ufo_cuda_ok(cudaSetDevice(UFO_CUDA(be)->device), "cudaSetDevice", error);
+}
+
+static void cuda_destroy(UfoBackend *be)
+{
+  UfoCuda *cu = UFO_CUDA(be);
+  if (cu == NULL)
+    return;
+  (void)cudaSetDevice(cu->device);
+  if (cu->stream)
+    (void)cudaStreamSynchronize(cu->stream); /* destroy cannot report: errors are dropped */
+  for (size_t i = 0; i < G_N_ELEMENTS(cu->scratch); i++)
+    if (cu->scratch[i])
+      (void)cudaFree(cu->scratch[i]);
+  ufo_cuda_gemm_fini(cu);
+  if (cu->stream)
+    (void)cudaStreamDestroy(cu->stream);
+  g_free(cu);
+  be->ctx = NULL;
+}
+
+static gboolean cuda_alloc(UfoBackend *be, UfoTensor *t, GError **error)
+{
+  t->borrowed = FALSE;
+  t->derived = NULL;
+  if (t->n > SIZE_MAX / sizeof(float)) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_BACKEND, "cuda: tensor of %zu floats too large", t->n);
+    return FALSE;
+  }
+  if (!use(be, error))
+    return FALSE;
+  t->data = ufo_cuda_malloc(t->n * sizeof(float), "a tensor", error);
+  return t->data != NULL;
+}
+
+/* Drops the bf16 copies derived from a weight's contents (release, or new contents). The
+ * stream is drained first: enqueued GEMMs may still read them. */
+static void drop_derived(UfoBackend *be, UfoTensor *t)
+{
+  if (t->derived == NULL)
+    return;
+  (void)cudaStreamSynchronize(UFO_CUDA(be)->stream);
+  ufo_cuda_derived_free(t);
+}
+
+static void cuda_release(UfoBackend *be, UfoTensor *t)
+{
+  (void)cudaSetDevice(UFO_CUDA(be)->device);
+  if (t->data || t->derived)
+    (void)cudaStreamSynchronize(UFO_CUDA(be)->stream); /* kernels may still use them */
+  ufo_cuda_derived_free(t);
+  if (t->data)
+    (void)cudaFree(t->data);
+  t->data = NULL;
+}
+
+/* upload/download: transfers arrive in range (backend.c ufo_tensor_upload/download) */
+static gboolean cuda_upload(UfoBackend *be, UfoTensor *t, size_t off, const float *host, size_t n,
+                            GError **error)
+{
+  if (!use(be, error))
+    return FALSE;
+  drop_derived(be, t);
+  return ufo_cuda_upload_bytes(UFO_CUDA(be), (float *)t->data + off, host, n * sizeof(float),
+                               "upload", error);
+}
+
+static gboolean cuda_download(UfoBackend *be, const UfoTensor *t, size_t off, float *host, size_t n,
+                              GError **error)
+{
+  UfoCuda *cu = UFO_CUDA(be);
+  if (!use(be, error))
+    return FALSE;
+  /* an asynchronous failure of an earlier kernel surfaces at one of these */
+  return ufo_cuda_ok(cudaMemcpyAsync(host, (const float *)t->data + off, n * sizeof(float),
+                                     cudaMemcpyDeviceToHost, cu->stream),
+                     "download", error) &&
+         ufo_cuda_ok(cudaStreamSynchronize(cu->stream), "download", error);
+}
+
+static gboolean cuda_synchronize(UfoBackend *be, GError **error)
+{
+  return use(be, error) &&
+         ufo_cuda_ok(cudaStreamSynchronize(UFO_CUDA(be)->stream), "synchronize", error);
+}
+
+static gboolean cuda_set_precision(UfoBackend *be, UfoPrecision precision, GError **error)
+{
+  if (precision < 0 || precision >= UFO_N_PRECISIONS) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "unknown precision id %d", (int)precision);
+    return FALSE;
+  }
+  UFO_CUDA(be)->precision = precision; /* bf16 GEMMs run on every supported GPU (sm_80+) */
+  return TRUE;
+}
+
+static gboolean cuda_gemm(UfoBackend *be, const UfoGemm *p, GError **error)
+{
+  return use(be, error) && ufo_cuda_gemm(UFO_CUDA(be), p, error);
+}
+
+static gboolean cuda_layer_norm(UfoBackend *be, UfoView y, UfoView x, UfoView w, UfoView b,
+                                float eps, GError **error)
+{
+  return use(be, error) && ufo_cuda_layer_norm(UFO_CUDA(be), y, x, w, b, eps, error);
+}
+
+static gboolean cuda_gelu(UfoBackend *be, UfoView y, UfoView x, GError **error)
+{
+  return use(be, error) && ufo_cuda_gelu(UFO_CUDA(be), y, x, error);
+}
+
+static gboolean cuda_add(UfoBackend *be, UfoView y, UfoView a, UfoView b, GError **error)
+{
+  return use(be, error) && ufo_cuda_add(UFO_CUDA(be), y, a, b, error);
+}
+
+static gboolean cuda_copy(UfoBackend *be, UfoView y, UfoView x, GError **error)
+{
+  return use(be, error) && ufo_cuda_copy(UFO_CUDA(be), y, x, error);
+}
+
+static gboolean cuda_attention(UfoBackend *be, const UfoAttention *p, GError **error)
+{
+  return use(be, error) && ufo_cuda_attention(UFO_CUDA(be), p, error);
+}
+
+static gboolean cuda_window_partition(UfoBackend *be, UfoView y, UfoView x, int h, int w, int ws,
+                                      GError **error)
+{
+  return use(be, error) && ufo_cuda_window_partition(UFO_CUDA(be), y, x, h, w, ws, FALSE, error);
+}
+
+static gboolean cuda_window_unpartition(UfoBackend *be, UfoView y, UfoView x, int h, int w, int ws,
+                                        GError **error)
+{
+  return use(be, error) && ufo_cuda_window_partition(UFO_CUDA(be), y, x, h, w, ws, TRUE, error);
+}
+
+static gboolean cuda_grid_sample(UfoBackend *be, UfoView y, UfoView x, int h, int w,
+                                 const float *ref, int q, GError **error)
+{
+  return use(be, error) && ufo_cuda_grid_sample(UFO_CUDA(be), y, x, h, w, ref, q, error);
+}
+
+static gboolean cuda_resize_bicubic(UfoBackend *be, UfoView y, UfoView x, int ih, int iw, int oh,
+                                    int ow, GError **error)
+{
+  return use(be, error) && ufo_cuda_resize_bicubic(UFO_CUDA(be), y, x, ih, iw, oh, ow, error);
+}
+
+static gboolean cuda_resize_linear(UfoBackend *be, UfoView y, UfoView x, GError **error)
+{
+  return use(be, error) && ufo_cuda_resize_linear(UFO_CUDA(be), y, x, error);
+}
+
+static gboolean cuda_embed(UfoBackend *be, UfoView y, UfoView table, const int32_t *ids,
+                           GError **error)
+{
+  return use(be, error) && ufo_cuda_gather_rows(UFO_CUDA(be), y, table, ids, error);
+}
+
+static gboolean cuda_gather_rows(UfoBackend *be, UfoView y, UfoView x, const int32_t *idx,
+                                 GError **error)
+{
+  return use(be, error) && ufo_cuda_gather_rows(UFO_CUDA(be), y, x, idx, error);
+}
+
+static gboolean cuda_mean_acc(UfoBackend *be, UfoView acc, UfoView x, int k, int n, GError **error)
+{
+  return use(be, error) && ufo_cuda_mean_acc(UFO_CUDA(be), acc, x, k, n, error);
+}
+
+static gboolean cuda_patchify(UfoBackend *be, UfoView y, UfoView x, int h, int w, int p,
+                              GError **error)
+{
+  return use(be, error) && ufo_cuda_patchify(UFO_CUDA(be), y, x, h, w, p, error);
+}
+
+static gboolean cuda_argmax_rows(UfoBackend *be, UfoView x, const int32_t *force,
+                                 const float *margin, int32_t *ids, float *prob, GError **error)
+{
+  return use(be, error) && ufo_cuda_argmax_rows(UFO_CUDA(be), x, force, margin, ids, prob, error);
+}
+
+static UfoBackendOps make_ops(const char *name)
+{
+  UfoBackendOps o;
+  memset(&o, 0, sizeof o);
+  o.name = name;
+  o.destroy = cuda_destroy;             /* drains the stream, frees scratch, cuBLASLt, stream */
+  o.alloc = cuda_alloc;                 /* cudaMalloc */
+  o.release = cuda_release;             /* cudaFree + the bf16 copies */
+  o.wrap_host = NULL;                   /* weights are uploaded */
+  o.upload = cuda_upload;               /* cudaMemcpyAsync, drops the bf16 copies */
+  o.download = cuda_download;           /* cudaMemcpyAsync + synchronize */
+  o.set_precision = cuda_set_precision; /* fp32; bf16 weight GEMMs (gemm.cu) */
+  o.gemm = cuda_gemm;                   /* gemm.cu, cuBLASLt */
+  o.layer_norm = cuda_layer_norm;       /* elementwise.cu */
+  o.gelu = cuda_gelu;                   /* elementwise.cu */
+  o.add = cuda_add;                     /* elementwise.cu */
+  o.copy = cuda_copy;                   /* elementwise.cu */
+  o.attention = cuda_attention;         /* attention.cu */
+  o.window_partition = cuda_window_partition;     /* layout.cu */
+  o.window_unpartition = cuda_window_unpartition; /* layout.cu */
+  o.grid_sample = cuda_grid_sample;               /* resample.cu */
+  o.resize_bicubic = cuda_resize_bicubic;         /* resample.cu */
+  o.resize_linear = cuda_resize_linear;           /* resample.cu */
+  o.embed = cuda_embed;                           /* layout.cu (row gather) */
+  o.gather_rows = cuda_gather_rows;               /* layout.cu */
+  o.mean_acc = cuda_mean_acc;                     /* elementwise.cu */
+  o.patchify = cuda_patchify;                     /* layout.cu */
+  o.argmax_rows = cuda_argmax_rows;               /* select.cu */
+  o.synchronize = cuda_synchronize;               /* cudaStreamSynchronize */
+  return o;
+}
+
+/* A backend on GPU gpu_id: the device checked, a non-blocking stream, cuBLASLt. */
+static UfoBackend *backend_new(const UfoBackendOps *ops, int gpu_id, GError **error)
+{
+  int count = 0;
+  cudaError_t st = cudaGetDeviceCount(&count);
+  if (st != cudaSuccess || count < 1) {
+    (void)cudaGetLastError();
+    g_set_error(error, UFO_ERROR, UFO_ERROR_BACKEND, "no usable CUDA device: %s: %s",
+                st != cudaSuccess ? cudaGetErrorName(st) : "cudaErrorNoDevice",
+                st != cudaSuccess ? cudaGetErrorString(st) : "no CUDA device found");
+    return NULL;
+  }
+  if (gpu_id < 0 || gpu_id >= count) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_BACKEND, "gpu-id %d out of range (%d devices)", gpu_id,
+                count);
+    return NULL;
+  }
+  cudaDeviceProp prop;
+  if (!ufo_cuda_ok(cudaSetDevice(gpu_id), "cudaSetDevice", error) ||
+      !ufo_cuda_ok(cudaGetDeviceProperties(&prop, gpu_id), "cudaGetDeviceProperties", error))
+    return NULL;
+  UfoCuda *cu = g_new0(UfoCuda, 1);
+  cu->device = gpu_id;
+  cu->precision = UFO_PRECISION_FP32;
+  cu->sm_count = prop.multiProcessorCount;
+  cu->smem_optin = prop.sharedMemPerBlockOptin;
+#ifdef UFO_CUDA_EMU
+  /* emulated: each CUDA thread is a fiber; fewer threads doing more items each run faster on
+   * the CPU and still span several blocks */
+  cu->grid_cap = 8;
+#else
+  cu->grid_cap = 8 * MAX(prop.multiProcessorCount, 1); /* ~2k threads per SM at 256 a block */
+#endif
+  UfoBackend *be = g_new0(UfoBackend, 1);
+  be->ops = ops;
+  be->ctx = cu;
+  if (!ufo_cuda_ok(cudaStreamCreateWithFlags(&cu->stream, cudaStreamNonBlocking),
+                   "cudaStreamCreateWithFlags", error) ||
+      !ufo_cuda_gemm_init(cu, error)) {
+    ufo_backend_free(be);
+    return NULL;
+  }
+  return be;
+}
+
+} /* namespace UFO_CUDA_NS */
+
+using namespace UFO_CUDA_NS;
+
+#ifdef UFO_CUDA_EMU
+static const UfoBackendOps cuda_emu_ops = make_ops("cuda-emu");
+
+extern "C" UfoBackend *ufo_backend_cuda_emu_new(GError **error)
+{
+  return backend_new(&cuda_emu_ops, 0, error);
+}
+#else
+static const UfoBackendOps cuda_ops = make_ops("cuda");
+
+extern "C" UfoBackend *ufo_backend_cuda_new(int gpu_id, GError **error)
+{
+  return backend_new(&cuda_ops, gpu_id, error);
+}
+#endif

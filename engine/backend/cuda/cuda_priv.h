@@ -1,0 +1,113 @@
+/* CUDA backend internals shared by its .cu files (one file per op family). Tensor data is a
+ * device pointer (float *, or the emulation's host memory); ops receive views already checked
+ * (bounds and shapes) and enqueue work on the backend's stream without synchronising. */
+#ifndef UFO_BACKEND_CUDA_PRIV_H
+#define UFO_BACKEND_CUDA_PRIV_H
+
+#include "cuda_compat.h"
+
+extern "C" {
+#include "../backend.h"
+}
+
+namespace UFO_CUDA_NS
+{
+
+typedef struct {
+  int device;             /* CUDA ordinal */
+  cudaStream_t stream;    /* every op of this backend runs on it, in order */
+  UfoPrecision precision; /* of weight GEMMs (set_precision) */
+  void *lt;               /* GEMM wrapper state (gemm.cu): cuBLASLt handle + workspace */
+  int grid_cap;           /* most blocks of a grid-stride kernel (elementwise, layout, resample) */
+  int sm_count;           /* multiprocessors */
+  size_t smem_optin;      /* most dynamic shared memory per block after cudaFuncSetAttribute */
+  /* Device scratch, one buffer per use, grown on demand (a later issue preallocates them at
+   * session creation): stream-ordered, so a buffer is reused only after the ops before it. */
+  void *scratch[5];
+  size_t scratch_bytes[5];
+} UfoCuda;
+
+/* The scratch buffers (ufo_cuda_scratch). */
+enum {
+  UFO_CUDA_SCRATCH_INDEX = 0, /* host int32 indices uploaded (gather_rows, embed) */
+  UFO_CUDA_SCRATCH_TEMP,      /* float rows (gather through a copy, grid_sample points) */
+  UFO_CUDA_SCRATCH_BF16,      /* the bf16 copy of a GEMM's A operand */
+  UFO_CUDA_SCRATCH_HOST,      /* emulated build only: bf16 operands widened for OpenBLAS */
+  UFO_CUDA_SCRATCH_SELECT,    /* argmax_rows: forcing in, ids and probabilities out */
+};
+
+#define UFO_CUDA(be) ((UfoCuda *)(be)->ctx)
+
+/* Device pointer of element (0, 0) of a checked view. */
+static inline float *ufo_cuda_ptr(UfoView v)
+{
+  return (float *)v.t->data + v.off;
+}
+
+/* FALSE with a UFO_ERROR_BACKEND error "<what>: <CUDA error name>: <string>" unless st is
+ * cudaSuccess (cuda_backend.cu). */
+gboolean ufo_cuda_ok(cudaError_t st, const char *what, GError **error);
+/* After a launch: the launch error (bad configuration, too much shared memory), if any. */
+gboolean ufo_cuda_launched(const char *kernel, GError **error);
+
+/* Scratch buffer `slot` of at least `bytes` (cuda_backend.cu); grows it (after the stream's
+ * work so far) when smaller. NULL with an error when out of memory. */
+void *ufo_cuda_scratch(UfoCuda *cu, int slot, size_t bytes, GError **error);
+/* cudaMalloc with the "out of GPU memory allocating X MiB (Y MiB free of Z)" error. */
+void *ufo_cuda_malloc(size_t bytes, const char *what, GError **error);
+/* Host -> device copy on the stream (pageable host memory: returns once staged). */
+gboolean ufo_cuda_upload_bytes(UfoCuda *cu, void *dst, const void *src, size_t bytes,
+                               const char *what, GError **error);
+
+/* Blocks for a grid-stride loop over n items with `threads` per block: at least 1, at most
+ * cu->grid_cap. */
+static inline unsigned ufo_cuda_blocks(const UfoCuda *cu, int64_t n, int threads)
+{
+  int64_t b = (n + threads - 1) / threads;
+  return (unsigned)(b < 1 ? 1 : b > cu->grid_cap ? cu->grid_cap : b);
+}
+
+/* Grid-stride loop of a kernel over the items of a (rows, cols) output, int64: item i is row r,
+ * column c. */
+#define UFO_CUDA_FOR_ITEMS(rows, cols)                                                             \
+  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x, total = (rows) * (cols),        \
+               r = i / (cols), c = i - r * (cols);                                                 \
+       i < total; i += (int64_t)gridDim.x * blockDim.x, r = i / (cols), c = i - r * (cols))
+
+/* Op families, one .cu each; the vtable is in cuda_backend.cu. Operands arrive checked
+ * (backend.c ufo_op_* wrappers); each function enqueues its kernels on cu->stream. */
+gboolean ufo_cuda_gemm_init(UfoCuda *cu, GError **error); /* gemm.cu: cuBLASLt + workspace */
+void ufo_cuda_gemm_fini(UfoCuda *cu);
+void ufo_cuda_derived_free(UfoTensor *t); /* bf16 copies of a weight (t->derived) */
+gboolean ufo_cuda_gemm(UfoCuda *cu, const UfoGemm *p, GError **error);
+gboolean ufo_cuda_layer_norm(UfoCuda *cu, UfoView y, UfoView x, UfoView w, UfoView b, float eps,
+                             GError **error); /* elementwise.cu */
+gboolean ufo_cuda_gelu(UfoCuda *cu, UfoView y, UfoView x, GError **error);
+gboolean ufo_cuda_add(UfoCuda *cu, UfoView y, UfoView a, UfoView b, GError **error);
+gboolean ufo_cuda_copy(UfoCuda *cu, UfoView y, UfoView x, GError **error);
+gboolean ufo_cuda_mean_acc(UfoCuda *cu, UfoView acc, UfoView x, int k, int n, GError **error);
+/* C = beta * C + bias (beta == 0: C = bias, C never read) on `batch` (m, n) blocks of C
+ * stride_c apart: how the GEMM wrapper applies a bias outside cuBLASLt's epilogue. */
+gboolean ufo_cuda_bias_fold(UfoCuda *cu, float *c, int64_t ldc, size_t stride_c, int batch,
+                            int64_t m, int64_t n, float beta, const float *bias, GError **error);
+gboolean ufo_cuda_window_partition(UfoCuda *cu, UfoView y, UfoView x, int h, int w, int ws,
+                                   gboolean inverse, GError **error); /* layout.cu */
+gboolean ufo_cuda_gather_rows(UfoCuda *cu, UfoView y, UfoView x, const int32_t *idx,
+                              GError **error);
+gboolean ufo_cuda_patchify(UfoCuda *cu, UfoView y, UfoView x, int h, int w, int p, GError **error);
+gboolean ufo_cuda_grid_sample(UfoCuda *cu, UfoView y, UfoView x, int h, int w, const float *ref,
+                              int q, GError **error); /* resample.cu */
+gboolean ufo_cuda_resize_bicubic(UfoCuda *cu, UfoView y, UfoView x, int ih, int iw, int oh, int ow,
+                                 GError **error);
+gboolean ufo_cuda_resize_linear(UfoCuda *cu, UfoView y, UfoView x, GError **error);
+gboolean ufo_cuda_attention(UfoCuda *cu, const UfoAttention *p, GError **error); /* attention.cu */
+/* attention_mma.cu: the bf16 tensor-core path (precision bf16, groups of many queries);
+ * ufo_cuda_attention takes it when ufo_cuda_attention_mma_fits. */
+gboolean ufo_cuda_attention_mma_fits(const UfoCuda *cu, const UfoAttention *p);
+gboolean ufo_cuda_attention_mma(UfoCuda *cu, const UfoAttention *p, GError **error);
+gboolean ufo_cuda_argmax_rows(UfoCuda *cu, UfoView x, const int32_t *force, const float *margin,
+                              int32_t *ids, float *prob, GError **error); /* select.cu */
+
+} /* namespace UFO_CUDA_NS */
+
+#endif

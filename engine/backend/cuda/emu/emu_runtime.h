@@ -1,0 +1,199 @@
+/* CUDA emulation (docs/cuda-emulation.md): the host runtime subset — memory (host heap, so
+ * AddressSanitizer's red zones catch out-of-bounds kernel accesses), synchronous streams and
+ * events, one fake device, errors with the real runtime's codes, and the launch entry point that
+ * UFO_LAUNCH expands to. Everything lives in namespace ufo_emu, so these symbols never clash with
+ * the real libcudart linked into the same test binary. */
+#ifndef UFO_CUDA_EMU_RUNTIME_H
+#define UFO_CUDA_EMU_RUNTIME_H
+
+#include "emu_types.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace ufo_emu {
+
+/* Same numeric values as CUDA 13's driver_types.h. */
+enum cudaError {
+  cudaSuccess = 0,
+  cudaErrorInvalidValue = 1,
+  cudaErrorMemoryAllocation = 2,
+  cudaErrorInitializationError = 3,
+  cudaErrorInvalidConfiguration = 9,
+  cudaErrorInvalidPitchValue = 12,
+  cudaErrorInvalidDevicePointer = 17,
+  cudaErrorInvalidMemcpyDirection = 21,
+  cudaErrorNoDevice = 100,
+  cudaErrorInvalidDevice = 101,
+  cudaErrorInvalidResourceHandle = 400,
+  cudaErrorNotReady = 600,
+  cudaErrorIllegalAddress = 700,
+  cudaErrorLaunchOutOfResources = 701,
+  cudaErrorLaunchFailure = 719,
+  cudaErrorNotSupported = 801,
+  cudaErrorUnknown = 999
+};
+typedef enum cudaError cudaError_t;
+
+enum cudaMemcpyKind {
+  cudaMemcpyHostToHost = 0,
+  cudaMemcpyHostToDevice = 1,
+  cudaMemcpyDeviceToHost = 2,
+  cudaMemcpyDeviceToDevice = 3,
+  cudaMemcpyDefault = 4
+};
+
+enum cudaFuncAttribute {
+  cudaFuncAttributeMaxDynamicSharedMemorySize = 8,
+  cudaFuncAttributePreferredSharedMemoryCarveout = 9
+};
+
+#define cudaStreamDefault 0x00
+#define cudaStreamNonBlocking 0x01
+#define cudaEventDefault 0x00
+#define cudaEventBlockingSync 0x01
+#define cudaEventDisableTiming 0x02
+
+struct CUstream_st;
+struct CUevent_st;
+typedef CUstream_st *cudaStream_t;
+typedef CUevent_st *cudaEvent_t;
+
+struct cudaDeviceProp {
+  char name[256];
+  size_t totalGlobalMem;
+  size_t sharedMemPerBlock;
+  size_t sharedMemPerBlockOptin;
+  size_t sharedMemPerMultiprocessor;
+  int regsPerBlock;
+  int warpSize;
+  int maxThreadsPerBlock;
+  int maxThreadsDim[3];
+  int maxGridSize[3];
+  int maxThreadsPerMultiProcessor;
+  size_t totalConstMem;
+  int major;
+  int minor;
+  int multiProcessorCount;
+  int l2CacheSize;
+};
+
+/* ---- the runtime subset ---- */
+cudaError_t cudaMalloc(void **ptr, size_t size);
+cudaError_t cudaFree(void *ptr);
+cudaError_t cudaMallocHost(void **ptr, size_t size);
+cudaError_t cudaFreeHost(void *ptr);
+template <class T> static inline cudaError_t cudaMalloc(T **ptr, size_t size)
+{
+  return cudaMalloc((void **)ptr, size);
+}
+template <class T> static inline cudaError_t cudaMallocHost(T **ptr, size_t size)
+{
+  return cudaMallocHost((void **)ptr, size);
+}
+cudaError_t cudaMemcpy(void *dst, const void *src, size_t count, cudaMemcpyKind kind);
+cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t count, cudaMemcpyKind kind,
+                            cudaStream_t stream = 0);
+cudaError_t cudaMemcpy2DAsync(void *dst, size_t dpitch, const void *src, size_t spitch,
+                              size_t width, size_t height, cudaMemcpyKind kind,
+                              cudaStream_t stream = 0);
+cudaError_t cudaMemcpy2D(void *dst, size_t dpitch, const void *src, size_t spitch, size_t width,
+                         size_t height, cudaMemcpyKind kind);
+cudaError_t cudaMemset(void *ptr, int value, size_t count);
+cudaError_t cudaMemsetAsync(void *ptr, int value, size_t count, cudaStream_t stream = 0);
+cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total_bytes);
+
+cudaError_t cudaStreamCreate(cudaStream_t *stream);
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t *stream, unsigned flags);
+cudaError_t cudaStreamDestroy(cudaStream_t stream);
+cudaError_t cudaStreamSynchronize(cudaStream_t stream);
+cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned flags = 0);
+cudaError_t cudaDeviceSynchronize();
+
+cudaError_t cudaEventCreate(cudaEvent_t *event);
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t *event, unsigned flags);
+cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream = 0);
+cudaError_t cudaEventSynchronize(cudaEvent_t event);
+cudaError_t cudaEventQuery(cudaEvent_t event);
+cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t start, cudaEvent_t end);
+cudaError_t cudaEventDestroy(cudaEvent_t event);
+
+cudaError_t cudaGetLastError();
+cudaError_t cudaPeekAtLastError();
+const char *cudaGetErrorString(cudaError_t error);
+const char *cudaGetErrorName(cudaError_t error);
+
+cudaError_t cudaSetDevice(int device);
+cudaError_t cudaGetDevice(int *device);
+cudaError_t cudaGetDeviceCount(int *count);
+cudaError_t cudaGetDeviceProperties(cudaDeviceProp *prop, int device);
+
+namespace detail {
+cudaError_t func_set_attribute(const void *key, cudaFuncAttribute attr, int value);
+}
+template <class F>
+static inline cudaError_t cudaFuncSetAttribute(F *func, cudaFuncAttribute attr, int value)
+{
+  return detail::func_set_attribute((const void *)func, attr, value);
+}
+
+/* ---- emulation controls (tests; not CUDA API) ---- */
+/* The seed of the per-phase thread order (environment UFO_EMU_SEED: a number, or "random";
+ * default 0x5eed). set_seed also restarts the launch counter, so a sequence of launches after
+ * set_seed(s) is reproducible. */
+void set_seed(uint64_t seed);
+uint64_t get_seed();
+/* The dynamic-shared-memory race detector (environment UFO_EMU_RACECHECK=1; default off). */
+void set_racecheck(bool on);
+/* Pretend there is no device (environment UFO_EMU_NO_DEVICE=1): cudaGetDeviceCount gives 0 and
+ * cudaSetDevice fails with cudaErrorNoDevice, as on a machine without a GPU. */
+void set_no_device(bool on);
+
+/* ---- launch ---- */
+namespace detail {
+struct Launch {
+  const char *name;    /* kernel expression as written at the launch */
+  const void *key;     /* the kernel function, for cudaFuncSetAttribute */
+  dim3 grid, block;
+  size_t smem;         /* dynamic shared memory bytes */
+  cudaStream_t stream;
+  void (*invoke)(void *ctx); /* runs the kernel body for the current CUDA thread */
+  void *ctx;
+};
+void launch(const Launch &l);
+void *dyn_smem();
+} /* namespace detail */
+
+/* UFO_LAUNCH's target: the arguments are converted to the kernel's parameter types once, at the
+ * launch (as CUDA copies them), then every CUDA thread calls the kernel with that copy. */
+template <class... P, class... A>
+static inline void launch_kernel(const char *name, void (*kernel)(P...), dim3 grid, dim3 block,
+                                 size_t smem, cudaStream_t stream, A &&...args)
+{
+  static_assert(sizeof...(P) == sizeof...(A), "kernel launched with the wrong number of arguments");
+  struct Pack {
+    void (*kernel)(P...);
+    std::tuple<typename std::decay<P>::type...> args;
+  };
+  Pack pack{kernel, std::tuple<typename std::decay<P>::type...>(std::forward<A>(args)...)};
+  detail::Launch l;
+  l.name = name;
+  l.key = (const void *)kernel;
+  l.grid = grid;
+  l.block = block;
+  l.smem = smem;
+  l.stream = stream;
+  l.invoke = [](void *ctx) {
+    Pack *p = (Pack *)ctx;
+    std::apply(p->kernel, p->args);
+  };
+  l.ctx = &pack;
+  detail::launch(l);
+}
+
+} /* namespace ufo_emu */
+
+#endif

@@ -1,0 +1,693 @@
+/* CUDA emulation: the host runtime subset (emu_runtime.h, docs/cuda-emulation.md "Runtime").
+ * Device memory is host heap memory (posix_memalign, so ASan's red zones surround every
+ * allocation); the allocations are tracked so that copies, memsets and frees check their device
+ * side like the real runtime. Streams and events are synchronous: every operation has finished
+ * when its call returns. Error codes and strings are the real runtime's. */
+#include "emu_priv.h"
+
+#include <map>
+#include <mutex>
+#include <set>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+namespace ufo_emu {
+
+struct CUstream_st {
+  unsigned flags;
+};
+struct CUevent_st {
+  unsigned flags;
+  bool recorded;
+};
+
+namespace detail {
+
+static const size_t SMEM_DEFAULT = 48 * 1024;   /* without the opt-in attribute */
+static const size_t SMEM_OPTIN = 232448;        /* 227 KiB: sm_90's sharedMemPerBlockOptin */
+
+struct State {
+  std::mutex mu;
+  std::map<uintptr_t, size_t> device; /* start -> bytes */
+  std::set<void *> pinned;
+  std::set<cudaStream_t> streams;
+  std::set<cudaEvent_t> events;
+  std::map<const void *, size_t> smem_optin;
+  size_t device_bytes = 0;
+  cudaError_t async_error = cudaSuccess; /* a failed kernel, until cudaGetLastError */
+  std::string async_report;
+  std::string failure_text = "unspecified launch failure";
+  uint64_t seed = 0x5eed;
+  uint64_t launches = 0;
+  bool racecheck = false;
+  bool no_device = false;
+};
+
+static State &st()
+{
+  static State *s = [] {
+    State *n = new State(); /* never destroyed: kernels may run from static destructors */
+    const char *e = getenv("UFO_EMU_SEED");
+    if (e && !strcmp(e, "random"))
+      n->seed = (uint64_t)time(NULL) * 1000003u ^ (uint64_t)getpid();
+    else if (e && *e)
+      n->seed = strtoull(e, NULL, 0);
+    e = getenv("UFO_EMU_RACECHECK");
+    n->racecheck = e && *e && strcmp(e, "0") != 0;
+    e = getenv("UFO_EMU_NO_DEVICE");
+    n->no_device = e && *e && strcmp(e, "0") != 0;
+    return n;
+  }();
+  return *s;
+}
+
+static __thread cudaError_t last_error = cudaSuccess;
+
+void set_last_error(cudaError_t e)
+{
+  last_error = e;
+}
+
+static cudaError_t fail(cudaError_t e)
+{
+  last_error = e;
+  return e;
+}
+
+void set_kernel_failure(const std::string &report)
+{
+  State &s = st();
+  std::lock_guard<std::mutex> g(s.mu);
+  s.async_error = cudaErrorLaunchFailure;
+  s.async_report = report;
+}
+
+size_t dyn_smem_limit(const void *key)
+{
+  State &s = st();
+  std::lock_guard<std::mutex> g(s.mu);
+  auto it = s.smem_optin.find(key);
+  return it == s.smem_optin.end() ? SMEM_DEFAULT : it->second;
+}
+
+bool stream_valid(cudaStream_t stream)
+{
+  if (!stream)
+    return true;
+  State &s = st();
+  std::lock_guard<std::mutex> g(s.mu);
+  return s.streams.count(stream) != 0;
+}
+
+uint64_t seed_value()
+{
+  return st().seed;
+}
+
+uint64_t next_launch_number()
+{
+  State &s = st();
+  std::lock_guard<std::mutex> g(s.mu);
+  return s.launches++;
+}
+
+bool racecheck_env()
+{
+  return st().racecheck;
+}
+
+cudaError_t func_set_attribute(const void *key, cudaFuncAttribute attr, int value)
+{
+  State &s = st();
+  if (!key)
+    return fail(cudaErrorInvalidValue);
+  if (attr == cudaFuncAttributePreferredSharedMemoryCarveout)
+    return (value >= -1 && value <= 100) ? cudaSuccess : fail(cudaErrorInvalidValue);
+  if (attr != cudaFuncAttributeMaxDynamicSharedMemorySize)
+    return fail(cudaErrorInvalidValue);
+  if (value < 0 || (size_t)value > SMEM_OPTIN)
+    return fail(cudaErrorInvalidValue);
+  std::lock_guard<std::mutex> g(s.mu);
+  s.smem_optin[key] = (size_t)value;
+  return cudaSuccess;
+}
+
+/* [p, p + n) inside one device allocation. */
+static bool device_range(State &s, const void *p, size_t n)
+{
+  uintptr_t a = (uintptr_t)p;
+  auto it = s.device.upper_bound(a);
+  if (it == s.device.begin())
+    return false;
+  --it;
+  return a >= it->first && n <= it->second && a - it->first <= it->second - n;
+}
+
+/* Not inside any device allocation (pageable or pinned host memory). */
+static bool host_ptr(State &s, const void *p)
+{
+  return !device_range(s, p, 1);
+}
+
+static bool pending_async(cudaError_t *e)
+{
+  State &s = st();
+  std::lock_guard<std::mutex> g(s.mu);
+  *e = s.async_error;
+  return s.async_error != cudaSuccess;
+}
+
+} /* namespace detail */
+
+using namespace detail;
+
+void set_seed(uint64_t seed)
+{
+  State &s = st();
+  std::lock_guard<std::mutex> g(s.mu);
+  s.seed = seed;
+  s.launches = 0;
+}
+
+uint64_t get_seed()
+{
+  return st().seed;
+}
+
+void set_racecheck(bool on)
+{
+  racecheck_on = on;
+}
+
+void set_no_device(bool on)
+{
+  st().no_device = on;
+}
+
+/* ---- memory ---- */
+
+static size_t phys_bytes(int name)
+{
+  long pages = sysconf(name), page = sysconf(_SC_PAGESIZE);
+  return pages > 0 && page > 0 ? (size_t)pages * (size_t)page : (size_t)16 << 30;
+}
+
+
+cudaError_t cudaMalloc(void **ptr, size_t size)
+{
+  if (!ptr)
+    return fail(cudaErrorInvalidValue);
+  State &s = st();
+  void *p = NULL;
+  /* the "device" has the host's physical memory (as cudaMemGetInfo says) */
+  if (size > phys_bytes(_SC_PHYS_PAGES)) {
+    *ptr = NULL;
+    return fail(cudaErrorMemoryAllocation);
+  }
+  /* 256-byte aligned like cudaMalloc; ASan's red zone starts right after size bytes */
+  if (posix_memalign(&p, 256, size ? size : 1) != 0) {
+    *ptr = NULL;
+    return fail(cudaErrorMemoryAllocation);
+  }
+  std::lock_guard<std::mutex> g(s.mu);
+  s.device[(uintptr_t)p] = size;
+  s.device_bytes += size;
+  *ptr = p;
+  return cudaSuccess;
+}
+
+cudaError_t cudaFree(void *ptr)
+{
+  if (!ptr)
+    return cudaSuccess;
+  State &s = st();
+  {
+    std::lock_guard<std::mutex> g(s.mu);
+    auto it = s.device.find((uintptr_t)ptr);
+    if (it == s.device.end())
+      return fail(cudaErrorInvalidValue);
+    s.device_bytes -= it->second;
+    s.device.erase(it);
+  }
+  free(ptr);
+  return cudaSuccess;
+}
+
+cudaError_t cudaMallocHost(void **ptr, size_t size)
+{
+  if (!ptr)
+    return fail(cudaErrorInvalidValue);
+  void *p = malloc(size ? size : 1);
+  if (!p) {
+    *ptr = NULL;
+    return fail(cudaErrorMemoryAllocation);
+  }
+  State &s = st();
+  std::lock_guard<std::mutex> g(s.mu);
+  s.pinned.insert(p);
+  *ptr = p;
+  return cudaSuccess;
+}
+
+cudaError_t cudaFreeHost(void *ptr)
+{
+  if (!ptr)
+    return cudaSuccess;
+  State &s = st();
+  {
+    std::lock_guard<std::mutex> g(s.mu);
+    if (!s.pinned.erase(ptr))
+      return fail(cudaErrorInvalidValue);
+  }
+  free(ptr);
+  return cudaSuccess;
+}
+
+/* Check both sides of a copy of n bytes against kind (Default: inferred, as with UVA). */
+static cudaError_t check_copy(State &s, void *dst, const void *src, size_t n, cudaMemcpyKind kind)
+{
+  if (n == 0)
+    return cudaSuccess;
+  if (!dst || !src)
+    return cudaErrorInvalidValue;
+  bool dd = device_range(s, dst, n), sd = device_range(s, src, n);
+  switch (kind) {
+  case cudaMemcpyHostToHost:
+    return host_ptr(s, dst) && host_ptr(s, src) ? cudaSuccess : cudaErrorInvalidValue;
+  case cudaMemcpyHostToDevice:
+    return dd && host_ptr(s, src) ? cudaSuccess : cudaErrorInvalidValue;
+  case cudaMemcpyDeviceToHost:
+    return sd && host_ptr(s, dst) ? cudaSuccess : cudaErrorInvalidValue;
+  case cudaMemcpyDeviceToDevice:
+    return dd && sd ? cudaSuccess : cudaErrorInvalidValue;
+  case cudaMemcpyDefault: /* each side is either a whole device range or host memory */
+    if ((!dd && !host_ptr(s, dst)) || (!sd && !host_ptr(s, src)))
+      return cudaErrorInvalidValue;
+    return cudaSuccess;
+  }
+  return cudaErrorInvalidMemcpyDirection;
+}
+
+cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t count, cudaMemcpyKind kind,
+                            cudaStream_t stream)
+{
+  if (!stream_valid(stream))
+    return fail(cudaErrorInvalidResourceHandle);
+  State &s = st();
+  {
+    std::lock_guard<std::mutex> g(s.mu);
+    cudaError_t e = check_copy(s, dst, src, count, kind);
+    if (e != cudaSuccess)
+      return fail(e);
+  }
+  if (count)
+    memmove(dst, src, count);
+  return cudaSuccess;
+}
+
+cudaError_t cudaMemcpy(void *dst, const void *src, size_t count, cudaMemcpyKind kind)
+{
+  cudaError_t e = cudaMemcpyAsync(dst, src, count, kind, 0);
+  if (e != cudaSuccess)
+    return e;
+  /* a synchronous copy reports an earlier kernel failure, like cudaDeviceSynchronize */
+  return pending_async(&e) ? e : cudaSuccess;
+}
+
+cudaError_t cudaMemcpy2DAsync(void *dst, size_t dpitch, const void *src, size_t spitch,
+                              size_t width, size_t height, cudaMemcpyKind kind,
+                              cudaStream_t stream)
+{
+  if (!stream_valid(stream))
+    return fail(cudaErrorInvalidResourceHandle);
+  if (width > dpitch || width > spitch)
+    return fail(cudaErrorInvalidPitchValue);
+  if (width == 0 || height == 0)
+    return cudaSuccess;
+  State &s = st();
+  {
+    std::lock_guard<std::mutex> g(s.mu);
+    size_t dn = dpitch * (height - 1) + width, sn = spitch * (height - 1) + width;
+    /* check the whole spans the rows lie in */
+    bool dd = device_range(s, dst, dn), sd = device_range(s, src, sn);
+    bool ok;
+    switch (kind) {
+    case cudaMemcpyHostToHost:
+      ok = host_ptr(s, dst) && host_ptr(s, src);
+      break;
+    case cudaMemcpyHostToDevice:
+      ok = dd && host_ptr(s, src);
+      break;
+    case cudaMemcpyDeviceToHost:
+      ok = sd && host_ptr(s, dst);
+      break;
+    case cudaMemcpyDeviceToDevice:
+      ok = dd && sd;
+      break;
+    default:
+      ok = (dd || host_ptr(s, dst)) && (sd || host_ptr(s, src));
+      break;
+    }
+    if (!ok)
+      return fail(cudaErrorInvalidValue);
+  }
+  for (size_t r = 0; r < height; r++)
+    memmove((char *)dst + r * dpitch, (const char *)src + r * spitch, width);
+  return cudaSuccess;
+}
+
+cudaError_t cudaMemcpy2D(void *dst, size_t dpitch, const void *src, size_t spitch, size_t width,
+                         size_t height, cudaMemcpyKind kind)
+{
+  return cudaMemcpy2DAsync(dst, dpitch, src, spitch, width, height, kind, 0);
+}
+
+cudaError_t cudaMemsetAsync(void *ptr, int value, size_t count, cudaStream_t stream)
+{
+  if (!stream_valid(stream))
+    return fail(cudaErrorInvalidResourceHandle);
+  if (count == 0)
+    return cudaSuccess;
+  State &s = st();
+  {
+    std::lock_guard<std::mutex> g(s.mu);
+    if (!device_range(s, ptr, count))
+      return fail(cudaErrorInvalidValue);
+  }
+  memset(ptr, value, count);
+  return cudaSuccess;
+}
+
+cudaError_t cudaMemset(void *ptr, int value, size_t count)
+{
+  return cudaMemsetAsync(ptr, value, count, 0);
+}
+
+cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total_bytes)
+{
+  if (!free_bytes || !total_bytes)
+    return fail(cudaErrorInvalidValue);
+  /* the "device" is the host: its memory, and what the host has available */
+  *total_bytes = phys_bytes(_SC_PHYS_PAGES);
+  *free_bytes = phys_bytes(_SC_AVPHYS_PAGES);
+  if (*free_bytes > *total_bytes)
+    *free_bytes = *total_bytes;
+  return cudaSuccess;
+}
+
+/* ---- streams and events (synchronous) ---- */
+
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t *stream, unsigned flags)
+{
+  if (!stream || (flags & ~1u))
+    return fail(cudaErrorInvalidValue);
+  cudaStream_t p = new CUstream_st{flags};
+  State &s = st();
+  std::lock_guard<std::mutex> g(s.mu);
+  s.streams.insert(p);
+  *stream = p;
+  return cudaSuccess;
+}
+
+cudaError_t cudaStreamCreate(cudaStream_t *stream)
+{
+  return cudaStreamCreateWithFlags(stream, cudaStreamDefault);
+}
+
+cudaError_t cudaStreamDestroy(cudaStream_t stream)
+{
+  State &s = st();
+  {
+    std::lock_guard<std::mutex> g(s.mu);
+    if (!stream || !s.streams.erase(stream))
+      return fail(cudaErrorInvalidResourceHandle);
+  }
+  delete stream;
+  return cudaSuccess;
+}
+
+cudaError_t cudaStreamSynchronize(cudaStream_t stream)
+{
+  if (!stream_valid(stream))
+    return fail(cudaErrorInvalidResourceHandle);
+  cudaError_t e;
+  return pending_async(&e) ? e : cudaSuccess;
+}
+
+cudaError_t cudaDeviceSynchronize()
+{
+  cudaError_t e;
+  return pending_async(&e) ? e : cudaSuccess;
+}
+
+cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned flags)
+{
+  (void)flags;
+  State &s = st();
+  std::lock_guard<std::mutex> g(s.mu);
+  if ((stream && !s.streams.count(stream)) || !s.events.count(event))
+    return fail(cudaErrorInvalidResourceHandle);
+  return cudaSuccess;
+}
+
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t *event, unsigned flags)
+{
+  if (!event || (flags & ~7u))
+    return fail(cudaErrorInvalidValue);
+  cudaEvent_t e = new CUevent_st{flags, false};
+  State &s = st();
+  std::lock_guard<std::mutex> g(s.mu);
+  s.events.insert(e);
+  *event = e;
+  return cudaSuccess;
+}
+
+cudaError_t cudaEventCreate(cudaEvent_t *event)
+{
+  return cudaEventCreateWithFlags(event, cudaEventDefault);
+}
+
+cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream)
+{
+  State &s = st();
+  std::lock_guard<std::mutex> g(s.mu);
+  if (!s.events.count(event) || (stream && !s.streams.count(stream)))
+    return fail(cudaErrorInvalidResourceHandle);
+  event->recorded = true;
+  return cudaSuccess;
+}
+
+cudaError_t cudaEventSynchronize(cudaEvent_t event)
+{
+  {
+    State &s = st();
+    std::lock_guard<std::mutex> g(s.mu);
+    if (!s.events.count(event))
+      return fail(cudaErrorInvalidResourceHandle);
+  }
+  cudaError_t e;
+  return pending_async(&e) ? e : cudaSuccess;
+}
+
+cudaError_t cudaEventQuery(cudaEvent_t event)
+{
+  State &s = st();
+  std::lock_guard<std::mutex> g(s.mu);
+  return s.events.count(event) ? cudaSuccess : fail(cudaErrorInvalidResourceHandle);
+}
+
+/* The emulation makes no timing claims: the elapsed time of two recorded events is 0. */
+cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t start, cudaEvent_t end)
+{
+  if (!ms)
+    return fail(cudaErrorInvalidValue);
+  State &s = st();
+  std::lock_guard<std::mutex> g(s.mu);
+  if (!s.events.count(start) || !s.events.count(end))
+    return fail(cudaErrorInvalidResourceHandle);
+  if ((start->flags | end->flags) & cudaEventDisableTiming)
+    return fail(cudaErrorInvalidResourceHandle);
+  if (!start->recorded || !end->recorded)
+    return fail(cudaErrorInvalidResourceHandle);
+  *ms = 0.0f;
+  return cudaSuccess;
+}
+
+cudaError_t cudaEventDestroy(cudaEvent_t event)
+{
+  State &s = st();
+  {
+    std::lock_guard<std::mutex> g(s.mu);
+    if (!event || !s.events.erase(event))
+      return fail(cudaErrorInvalidResourceHandle);
+  }
+  delete event;
+  return cudaSuccess;
+}
+
+/* ---- errors ---- */
+
+cudaError_t cudaGetLastError()
+{
+  State &s = st();
+  std::lock_guard<std::mutex> g(s.mu);
+  cudaError_t e = last_error;
+  last_error = cudaSuccess;
+  if (s.async_error != cudaSuccess) { /* a kernel failure; cleared here (see docs) */
+    e = s.async_error;
+    s.failure_text = "unspecified launch failure: " + s.async_report;
+    s.async_error = cudaSuccess;
+  }
+  return e;
+}
+
+cudaError_t cudaPeekAtLastError()
+{
+  State &s = st();
+  std::lock_guard<std::mutex> g(s.mu);
+  if (s.async_error != cudaSuccess) {
+    s.failure_text = "unspecified launch failure: " + s.async_report;
+    return s.async_error;
+  }
+  return last_error;
+}
+
+const char *cudaGetErrorName(cudaError_t error)
+{
+  switch (error) {
+#define UFO_EMU_NAME(e)                                                                            \
+  case e:                                                                                          \
+    return #e;
+    UFO_EMU_NAME(cudaSuccess)
+    UFO_EMU_NAME(cudaErrorInvalidValue)
+    UFO_EMU_NAME(cudaErrorMemoryAllocation)
+    UFO_EMU_NAME(cudaErrorInitializationError)
+    UFO_EMU_NAME(cudaErrorInvalidConfiguration)
+    UFO_EMU_NAME(cudaErrorInvalidPitchValue)
+    UFO_EMU_NAME(cudaErrorInvalidDevicePointer)
+    UFO_EMU_NAME(cudaErrorInvalidMemcpyDirection)
+    UFO_EMU_NAME(cudaErrorNoDevice)
+    UFO_EMU_NAME(cudaErrorInvalidDevice)
+    UFO_EMU_NAME(cudaErrorInvalidResourceHandle)
+    UFO_EMU_NAME(cudaErrorNotReady)
+    UFO_EMU_NAME(cudaErrorIllegalAddress)
+    UFO_EMU_NAME(cudaErrorLaunchOutOfResources)
+    UFO_EMU_NAME(cudaErrorLaunchFailure)
+    UFO_EMU_NAME(cudaErrorNotSupported)
+    UFO_EMU_NAME(cudaErrorUnknown)
+#undef UFO_EMU_NAME
+  }
+  return "cudaErrorUnknown";
+}
+
+/* cudaErrorLaunchFailure's string carries the report of the last failed kernel (kernel, block,
+ * thread, what went wrong, seed), fetched with cudaGetLastError or cudaPeekAtLastError. */
+const char *cudaGetErrorString(cudaError_t error)
+{
+  switch (error) {
+  case cudaSuccess:
+    return "no error";
+  case cudaErrorInvalidValue:
+    return "invalid argument";
+  case cudaErrorMemoryAllocation:
+    return "out of memory";
+  case cudaErrorInitializationError:
+    return "initialization error";
+  case cudaErrorInvalidConfiguration:
+    return "invalid configuration argument";
+  case cudaErrorInvalidPitchValue:
+    return "invalid pitch argument";
+  case cudaErrorInvalidDevicePointer:
+    return "invalid device pointer";
+  case cudaErrorInvalidMemcpyDirection:
+    return "invalid copy direction for memcpy";
+  case cudaErrorNoDevice:
+    return "no CUDA-capable device is detected";
+  case cudaErrorInvalidDevice:
+    return "invalid device ordinal";
+  case cudaErrorInvalidResourceHandle:
+    return "invalid resource handle";
+  case cudaErrorNotReady:
+    return "device not ready";
+  case cudaErrorIllegalAddress:
+    return "an illegal memory access was encountered";
+  case cudaErrorLaunchOutOfResources:
+    return "too many resources requested for launch";
+  case cudaErrorLaunchFailure: {
+    State &s = st();
+    std::lock_guard<std::mutex> g(s.mu);
+    if (s.async_error != cudaSuccess) /* not yet fetched: the report of the pending failure */
+      s.failure_text = "unspecified launch failure: " + s.async_report;
+    return s.failure_text.c_str(); /* valid until the next kernel failure is fetched */
+  }
+  case cudaErrorNotSupported:
+    return "operation not supported";
+  default:
+    return "unknown error";
+  }
+}
+
+/* ---- device ---- */
+
+cudaError_t cudaGetDeviceCount(int *count)
+{
+  if (!count)
+    return fail(cudaErrorInvalidValue);
+  *count = st().no_device ? 0 : 1;
+  return st().no_device ? fail(cudaErrorNoDevice) : cudaSuccess;
+}
+
+cudaError_t cudaSetDevice(int device)
+{
+  if (st().no_device)
+    return fail(cudaErrorNoDevice);
+  return device == 0 ? cudaSuccess : fail(cudaErrorInvalidDevice);
+}
+
+cudaError_t cudaGetDevice(int *device)
+{
+  if (!device)
+    return fail(cudaErrorInvalidValue);
+  if (st().no_device)
+    return fail(cudaErrorNoDevice);
+  *device = 0;
+  return cudaSuccess;
+}
+
+cudaError_t cudaGetDeviceProperties(cudaDeviceProp *prop, int device)
+{
+  if (!prop)
+    return fail(cudaErrorInvalidValue);
+  if (st().no_device)
+    return fail(cudaErrorNoDevice);
+  if (device != 0)
+    return fail(cudaErrorInvalidDevice);
+  memset(prop, 0, sizeof *prop);
+  /* an H100/H200-like sm_90 part; the limits are the ones the launch checks enforce */
+  snprintf(prop->name, sizeof prop->name, "ufo CUDA emulation (CPU, sm_90 limits)");
+  prop->totalGlobalMem = phys_bytes(_SC_PHYS_PAGES);
+  prop->sharedMemPerBlock = SMEM_DEFAULT;
+  prop->sharedMemPerBlockOptin = SMEM_OPTIN;
+  prop->sharedMemPerMultiprocessor = 233472;
+  prop->regsPerBlock = 65536;
+  prop->warpSize = 32;
+  prop->maxThreadsPerBlock = 1024;
+  prop->maxThreadsDim[0] = 1024;
+  prop->maxThreadsDim[1] = 1024;
+  prop->maxThreadsDim[2] = 64;
+  prop->maxGridSize[0] = 2147483647;
+  prop->maxGridSize[1] = 65535;
+  prop->maxGridSize[2] = 65535;
+  prop->maxThreadsPerMultiProcessor = 2048;
+  prop->totalConstMem = 65536;
+  prop->major = 9;
+  prop->minor = 0;
+  prop->multiProcessorCount = 132;
+  prop->l2CacheSize = 50 * 1024 * 1024;
+  return cudaSuccess;
+}
+
+} /* namespace ufo_emu */

@@ -1,0 +1,128 @@
+/* Data movement (backend.h; semantics of cpu/layout.c): window partition/unpartition
+ * (inference §5.1), row gathers (embedding lookup, KV-cache reorder and in-place compaction) and
+ * patch extraction for the patch-embedding GEMM (§5.2). Grid-stride loops over the output's
+ * rows * cols items in int64; host indices are uploaded to a device scratch buffer. */
+#include "cuda_priv.h"
+
+namespace UFO_CUDA_NS
+{
+
+#define THREADS 256
+
+/* ---- window partition ---- */
+
+/* Row of the (h*w) map for partitioned row r: window (wy, wx) row-major over windows, token
+ * (ty, tx) row-major inside the window (inference §5.1). */
+__device__ __forceinline__ int64_t window_src_row(int64_t r, int w, int ws)
+{
+  int64_t per = (int64_t)ws * ws, nwx = w / ws;
+  int64_t win = r / per, t = r % per;
+  int64_t y = (win / nwx) * ws + t / ws, x = (win % nwx) * ws + t % ws;
+  return y * w + x;
+}
+
+__global__ void __launch_bounds__(THREADS)
+    partition_kernel(float *__restrict__ y, int64_t ldy, const float *__restrict__ x, int64_t ldx,
+                     int64_t rows, int64_t cols, int w, int ws, int inverse)
+{
+  UFO_CUDA_FOR_ITEMS(rows, cols)
+  {
+    int64_t s = window_src_row(r, w, ws);
+    y[(inverse ? s : r) * ldy + c] = x[(inverse ? r : s) * ldx + c];
+  }
+}
+
+gboolean ufo_cuda_window_partition(UfoCuda *cu, UfoView y, UfoView x, int h, int w, int ws,
+                                   gboolean inverse, GError **error)
+{
+  int64_t rows = (int64_t)h * w;
+  UFO_LAUNCH(partition_kernel, ufo_cuda_blocks(cu, rows * x.cols, THREADS), THREADS, 0, cu->stream,
+             ufo_cuda_ptr(y), y.ld, ufo_cuda_ptr(x), x.ld, rows, x.cols, w, ws, inverse ? 1 : 0);
+  return ufo_cuda_launched(inverse ? "window_unpartition: partition_kernel"
+                                   : "window_partition: partition_kernel",
+                           error);
+}
+
+/* ---- row gather ---- */
+
+/* y row r = x row idx[r] (idx NULL: r) */
+__global__ void __launch_bounds__(THREADS)
+    gather_kernel(float *__restrict__ y, int64_t ldy, const float *__restrict__ x, int64_t ldx,
+                  const int32_t *__restrict__ idx, int64_t rows, int64_t cols)
+{
+  UFO_CUDA_FOR_ITEMS(rows, cols)
+  y[r * ldy + c] = x[(idx ? (int64_t)idx[r] : r) * ldx + c];
+}
+
+/* Whether two views' element spans in one tensor intersect. */
+static gboolean overlap(UfoView a, UfoView b)
+{
+  if (a.t != b.t)
+    return FALSE;
+  size_t a_end = a.off + (size_t)((a.rows - 1) * a.ld + a.cols);
+  size_t b_end = b.off + (size_t)((b.rows - 1) * b.ld + b.cols);
+  return a.off < b_end && b.off < a_end;
+}
+
+gboolean ufo_cuda_gather_rows(UfoCuda *cu, UfoView y, UfoView x, const int32_t *idx, GError **error)
+{
+  if (idx == NULL && ufo_cuda_ptr(y) == ufo_cuda_ptr(x) && y.ld == x.ld)
+    return TRUE; /* identity in place */
+  const int32_t *didx = NULL;
+  if (idx) {
+    size_t bytes = (size_t)y.rows * sizeof(int32_t);
+    int32_t *d = (int32_t *)ufo_cuda_scratch(cu, UFO_CUDA_SCRATCH_INDEX, bytes, error);
+    if (d == NULL || !ufo_cuda_upload_bytes(cu, d, idx, bytes, "gather_rows: indices", error))
+      return FALSE;
+    didx = d;
+  }
+  /* in place (compaction: idx[i] >= i): the threads of a kernel run in no order, so rows that
+   * are still to be read could be overwritten: gather into scratch, then copy over y */
+  gboolean through = overlap(y, x);
+  float *dst = ufo_cuda_ptr(y);
+  int64_t ldd = y.ld;
+  if (through) {
+    dst = (float *)ufo_cuda_scratch(cu, UFO_CUDA_SCRATCH_TEMP,
+                                    (size_t)(y.rows * y.cols) * sizeof(float), error);
+    ldd = y.cols;
+    if (dst == NULL)
+      return FALSE;
+  }
+  UFO_LAUNCH(gather_kernel, ufo_cuda_blocks(cu, y.rows * y.cols, THREADS), THREADS, 0, cu->stream,
+             dst, ldd, ufo_cuda_ptr(x), x.ld, didx, y.rows, y.cols);
+  if (!ufo_cuda_launched("gather_rows: gather_kernel", error))
+    return FALSE;
+  if (!through)
+    return TRUE;
+  return ufo_cuda_ok(cudaMemcpy2DAsync(ufo_cuda_ptr(y), (size_t)y.ld * sizeof(float), dst,
+                                       (size_t)ldd * sizeof(float), (size_t)y.cols * sizeof(float),
+                                       (size_t)y.rows, cudaMemcpyDeviceToDevice, cu->stream),
+                     "gather_rows: cudaMemcpy2DAsync", error);
+}
+
+/* ---- patches: inference §5.2, Conv2d(k = s = P) as a GEMM ---- */
+
+/* y row r = patch (py, px) row-major, column c*P*P + ky*P + kx of the (3, H, W) image x */
+__global__ void __launch_bounds__(THREADS)
+    patchify_kernel(float *__restrict__ y, int64_t ldy, const float *__restrict__ x, int64_t ldx,
+                    int64_t rows, int h, int w, int p)
+{
+  int wp = w / p;
+  int64_t cols = 3 * (int64_t)p * p;
+  UFO_CUDA_FOR_ITEMS(rows, cols)
+  {
+    int64_t py = r / wp, px = r % wp;
+    int ch = (int)(c / ((int64_t)p * p)), ky = (int)(c / p % p), kx = (int)(c % p);
+    y[r * ldy + c] = x[((int64_t)ch * h + py * p + ky) * ldx + px * p + kx];
+  }
+}
+
+gboolean ufo_cuda_patchify(UfoCuda *cu, UfoView y, UfoView x, int h, int w, int p, GError **error)
+{
+  int64_t rows = (int64_t)(h / p) * (w / p);
+  UFO_LAUNCH(patchify_kernel, ufo_cuda_blocks(cu, rows * 3 * p * p, THREADS), THREADS, 0,
+             cu->stream, ufo_cuda_ptr(y), y.ld, ufo_cuda_ptr(x), x.ld, rows, h, w, p);
+  return ufo_cuda_launched("patchify: patchify_kernel", error);
+}
+
+} /* namespace UFO_CUDA_NS */

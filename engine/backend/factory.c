@@ -1,0 +1,58 @@
+/* The backend factory (backend.h ufo_backend_new): one place that maps a UfoDevice to a
+ * backend, so the session, the tools and the tests pick backends the same way. */
+#include "backend.h"
+#include "log.h"
+#include "profile.h"
+
+#ifdef UFO_HAVE_CUDA
+UfoBackend *ufo_backend_cuda_new(int gpu_id, GError **error); /* backend/cuda (nvcc build) */
+#endif
+
+static UfoBackend *backend_new(UfoDevice device, int gpu_id, int threads, GError **error)
+{
+  if (device != UFO_DEVICE_AUTO && device != UFO_DEVICE_CPU && device != UFO_DEVICE_CUDA) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "unknown device id %d", (int)device);
+    return NULL;
+  }
+  if (device != UFO_DEVICE_CPU && gpu_id < 0) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "gpu-id must be >= 0 (got %d)", gpu_id);
+    return NULL;
+  }
+  if (device == UFO_DEVICE_CPU)
+    return ufo_backend_cpu_new(threads, error);
+#ifdef UFO_HAVE_CUDA
+  if (device == UFO_DEVICE_CUDA)
+    return ufo_backend_cuda_new(gpu_id, error);
+  g_autoptr(GError) why = NULL;
+  UfoBackend *be = ufo_backend_cuda_new(gpu_id, &why);
+  if (be) {
+    ufo_log(UFO_LOG_INFO, "device auto: using CUDA GPU %d", gpu_id);
+    return be;
+  }
+  ufo_log(UFO_LOG_INFO, "device auto: using the CPU backend (%s)", why->message);
+  return ufo_backend_cpu_new(threads, error);
+#else
+  if (device == UFO_DEVICE_CUDA) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_UNSUPPORTED,
+                "device 'cuda' requested, but this build of libufo has no CUDA backend (built "
+                "without nvcc and cuBLASLt); use device 'cpu' or 'auto'");
+    return NULL;
+  }
+  ufo_log(UFO_LOG_INFO, "device auto: using the CPU backend (no CUDA backend in this build)");
+  return ufo_backend_cpu_new(threads, error);
+#endif
+}
+
+UfoBackend *ufo_backend_new(UfoDevice device, int gpu_id, int threads, GError **error)
+{
+  UfoBackend *be = backend_new(device, gpu_id, threads, error);
+  const char *prof = g_getenv("UFO_PROFILE");
+  if (be && prof && *prof && g_strcmp0(prof, "0") != 0) /* profile.h */
+    ufo_backend_profile_enable(be);
+  return be;
+}
+
+gboolean ufo_backend_synchronize(UfoBackend *be, GError **error)
+{
+  return be->ops->synchronize ? be->ops->synchronize(be, error) : TRUE;
+}

@@ -1,0 +1,34 @@
+/* Tests pick their backend by name (--backend=NAME), so every backend runs the same suites:
+ * cpu, cpu-ref (the plain reference loops), cuda-emu (the CUDA kernels on the CPU emulation:
+ * executables compiled with -DUFO_TEST_CUDA_EMU and linked with the ufo-cuda-emu library) and
+ * cuda (the GPU, through the factory: an error naming the cause where there is none). */
+#ifndef UFO_TESTS_BACKEND_BY_NAME_H
+#define UFO_TESTS_BACKEND_BY_NAME_H
+
+#include "backend/backend.h"
+
+#include <string.h>
+
+#ifdef UFO_TEST_CUDA_EMU
+UfoBackend *ufo_backend_cuda_emu_new(GError **error);
+#endif
+
+static inline UfoBackend *ufo_test_backend_new(const char *name, GError **error)
+{
+  if (strcmp(name, "cpu") == 0)
+    return ufo_backend_cpu_new(0, error);
+  if (strcmp(name, "cpu-ref") == 0)
+    return ufo_backend_cpu_ref_new(error);
+#ifdef UFO_TEST_CUDA_EMU
+  if (strcmp(name, "cuda-emu") == 0)
+    return ufo_backend_cuda_emu_new(error);
+#endif
+  if (strcmp(name, "cuda") == 0)
+    return ufo_backend_new(UFO_DEVICE_CUDA, 0, 0, error);
+  g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID,
+              "backend '%s' is unknown or not linked into this test (cpu, cpu-ref, cuda-emu, cuda)",
+              name);
+  return NULL;
+}
+
+#endif
