@@ -298,14 +298,15 @@ static UfoBackend *backend_new(const UfoBackendOps *ops, int gpu_id, GError **er
   cudaError_t st = cudaGetDeviceCount(&count);
   if (st != cudaSuccess || count < 1) {
     (void)cudaGetLastError();
-    g_set_error(error, UFO_ERROR, UFO_ERROR_BACKEND, "no usable CUDA device: %s: %s",
+    /* the request cannot be served on this machine: UNSUPPORTED, as a build without CUDA */
+    g_set_error(error, UFO_ERROR, UFO_ERROR_UNSUPPORTED, "no usable CUDA device: %s: %s",
                 st != cudaSuccess ? cudaGetErrorName(st) : "cudaErrorNoDevice",
                 st != cudaSuccess ? cudaGetErrorString(st) : "no CUDA device found");
     return NULL;
   }
   if (gpu_id < 0 || gpu_id >= count) {
-    g_set_error(error, UFO_ERROR, UFO_ERROR_BACKEND, "gpu-id %d out of range (%d devices)", gpu_id,
-                count);
+    g_set_error(error, UFO_ERROR, UFO_ERROR_UNSUPPORTED,
+                "gpu-id %d out of range (this machine has %d CUDA devices)", gpu_id, count);
     return NULL;
   }
   cudaDeviceProp prop;

@@ -304,10 +304,26 @@ static void test_bad_inputs(void)
   g_assert_nonnull(strstr(error->message, "caption"));
   g_clear_error(&error);
 
+  /* device cuda: an UNSUPPORTED error naming CUDA where the build has no CUDA backend or no
+   * GPU is usable; a session where one is */
   UfoSessionOptions cuda = {UFO_DEVICE_CUDA, 0, 0};
-  g_assert_null(ufo_session_new(tiny_model, &cuda, &error));
+  UfoSession *gpu = ufo_session_new(tiny_model, &cuda, &error);
+  if (gpu) {
+    g_assert_cmpstr(ufo_session_get_backend_name(gpu), ==, "cuda");
+    ufo_session_free(gpu);
+  } else {
+    g_assert_error(error, UFO_ERROR, UFO_ERROR_UNSUPPORTED);
+    g_assert_nonnull(strcasestr(error->message, "cuda"));
+    g_clear_error(&error);
+  }
+  /* a GPU that does not exist, or a negative id: refused either way */
+  UfoSessionOptions bad_gpu = {UFO_DEVICE_CUDA, 63, 0};
+  g_assert_null(ufo_session_new(tiny_model, &bad_gpu, &error));
   g_assert_error(error, UFO_ERROR, UFO_ERROR_UNSUPPORTED);
-  g_assert_nonnull(strstr(error->message, "cuda"));
+  g_clear_error(&error);
+  UfoSessionOptions neg_gpu = {UFO_DEVICE_CUDA, -1, 0};
+  g_assert_null(ufo_session_new(tiny_model, &neg_gpu, &error));
+  g_assert_error(error, UFO_ERROR, UFO_ERROR_INVALID);
   g_clear_error(&error);
 }
 
