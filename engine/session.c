@@ -20,8 +20,7 @@ struct _UfoSession {
   UfoVitState *st;
   char *text_prompt; /* prompt whose text pass is in st (seg spec §6.21: reuse per frame) */
   GArray *ids, *mask;
-  float *input; /* (3, S, S) scratch */
-  int input_side;
+  UfoPreprocessor *prep; /* the frame -> input tensor op's state (backend/preprocess.h) */
 };
 
 /* Times every decode step of the wrapped decoder (ufo-bench). */
@@ -59,6 +58,19 @@ static gboolean timed_select(void *ctx, int n, const int32_t *force, const float
   return ok;
 }
 
+static gboolean timed_select_topk(void *ctx, int n, float temperature, const int32_t *force,
+                                  const float *margin, const float *bias, int k, float *val,
+                                  int32_t *idx, GError **error)
+{
+  TimedDecoder *td = ctx;
+  gint64 a = g_get_monotonic_time();
+  gboolean ok = td->inner->select_topk(td->inner->ctx, n, temperature, force, margin, bias, k, val,
+                                       idx, error);
+  if (td->ms->len > 0)
+    g_array_index(td->ms, double, td->ms->len - 1) += (g_get_monotonic_time() - a) / 1000.0;
+  return ok;
+}
+
 /* precision=bf16 (weight GEMMs) where the backend offers it; fp32 needs nothing */
 static gboolean set_precision(UfoBackend *be, UfoPrecision precision, GError **error)
 {
@@ -77,8 +89,7 @@ UfoSession *ufo_session_new(UfoModel *model, const UfoSessionOptions *options, G
     return NULL;
   }
   if (opts.threads < 0) {
-    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "threads must be >= 0 (got %d)",
-                opts.threads);
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "threads must be >= 0 (got %d)", opts.threads);
     return NULL;
   }
   UfoSession *s = g_new0(UfoSession, 1);
@@ -87,7 +98,9 @@ UfoSession *ufo_session_new(UfoModel *model, const UfoSessionOptions *options, G
   s->mask = g_array_new(FALSE, FALSE, sizeof(uint8_t));
   if (!(s->be = ufo_backend_new(opts.device, opts.gpu_id, opts.threads, error)) ||
       !set_precision(s->be, opts.precision, error) ||
-      !(s->vit = ufo_vit_new(model, s->be, error)) || !(s->st = ufo_vit_state_new(s->vit, error))) {
+      !(s->vit = ufo_vit_acquire(model, s->be, error)) ||
+      !(s->st = ufo_vit_state_new(s->vit, error)) ||
+      !(s->prep = ufo_preprocessor_new(s->be, error))) {
     ufo_session_free(s);
     return NULL;
   }
@@ -106,18 +119,29 @@ char *ufo_session_profile_report(UfoSession *s, gboolean reset)
   return ufo_backend_profile_report(s->be, reset);
 }
 
+void ufo_session_get_memory(const UfoSession *s, size_t *weights_bytes, size_t *state_bytes)
+{
+  g_return_if_fail(s != NULL);
+  if (weights_bytes)
+    *weights_bytes = ufo_vit_weight_bytes(s->vit);
+  if (state_bytes)
+    *state_bytes = ufo_vit_state_bytes(s->st); /* the input image is one of its tensors */
+}
+
 void ufo_session_free(UfoSession *s)
 {
   if (!s)
     return;
+  g_clear_pointer(&s->prep, ufo_preprocessor_free);
   g_clear_pointer(&s->st, ufo_vit_state_free);
+  if (s->be && s->vit) /* enqueued work may still read the (shared) weights */
+    (void)ufo_backend_synchronize(s->be, NULL);
   g_clear_pointer(&s->vit, ufo_vit_free);
   g_clear_pointer(&s->be, ufo_backend_free);
   g_clear_pointer(&s->model, ufo_model_unref);
   g_array_unref(s->ids);
   g_array_unref(s->mask);
   g_free(s->text_prompt);
-  g_free(s->input);
   g_free(s);
 }
 
@@ -138,7 +162,7 @@ static gboolean task_uses_grid(UfoTask task)
  * to the network input (inference §5.5). */
 static float *make_grid_refs(int gh, int gw)
 {
-  float *ref = g_new(float, (size_t)gh * gw * 2);
+  float *ref = g_new(float, (size_t)gh *gw * 2);
   for (int gy = 0; gy < gh; gy++)
     for (int gx = 0; gx < gw; gx++) {
       ref[(gy * gw + gx) * 2 + 0] = ((float)gx + 0.5f) / (float)gw;
@@ -177,15 +201,16 @@ gboolean ufo_session_run(UfoSession *s, const UfoImage *image, const UfoRequest 
   const UfoConfig *cfg = &s->model->cfg;
   const UfoTaskConfig *tc = &cfg->tasks[task];
   if (!ufo_model_supports_task(s->model, task)) {
-    g_set_error(error, UFO_ERROR, UFO_ERROR_UNSUPPORTED, "the model '%s' has no %s task",
-                cfg->name, ufo_task_name(task));
+    g_set_error(error, UFO_ERROR, UFO_ERROR_UNSUPPORTED, "the model '%s' has no %s task", cfg->name,
+                ufo_task_name(task));
     return FALSE;
   }
   if (req->beam_size < 0 || req->max_detections < 0) {
     g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "beam size and max detections must be >= 0");
     return FALSE;
   }
-  const UfoLabelSet *labels = tc->label_set[0] ? ufo_model_label_set(s->model, tc->label_set) : NULL;
+  const UfoLabelSet *labels =
+      tc->label_set[0] ? ufo_model_label_set(s->model, tc->label_set) : NULL;
   if (tc->label_set[0] && !labels) {
     g_set_error(error, UFO_ERROR, UFO_ERROR_MODEL, "the model has no label set '%s' for task %s",
                 tc->label_set, ufo_task_name(task));
@@ -194,20 +219,19 @@ gboolean ufo_session_run(UfoSession *s, const UfoImage *image, const UfoRequest 
 
   g_autoptr(UfoResult) res = g_new0(UfoResult, 1);
   res->task = task;
+  const uint64_t frame_down0 = s->be->bytes_down;
   gint64 t = g_get_monotonic_time();
 
-  /* preprocessing (inference §3) */
+  /* preprocessing (inference §3): the frame goes to the backend as it is (its only upload) and
+   * is converted, resized and normalised there into the image pass's input tensor */
   int S = tc->input_size;
-  if (s->input_side != S) {
-    g_free(s->input);
-    s->input = g_try_malloc((size_t)3 * S * S * sizeof(float));
-    s->input_side = s->input ? S : 0;
-    if (!s->input) {
-      g_set_error(error, UFO_ERROR, UFO_ERROR_BACKEND, "out of memory for a %dx%d input", S, S);
-      return FALSE;
-    }
-  }
-  if (!ufo_preprocess(image, tc, cfg->pixel_mean, cfg->pixel_std, s->input, error))
+  UfoPrepParams prep;
+  ufo_task_prep_params(tc, cfg->pixel_mean, cfg->pixel_std, &prep);
+  UfoView input;
+  if (!ufo_image_check(image, error) || !ufo_vit_image_input(s->st, S, S, &input, error) ||
+      !ufo_op_preprocess(s->prep, input, image, &prep, error))
+    return FALSE;
+  if (!ufo_backend_synchronize(s->be, error)) /* stage times of asynchronous backends */
     return FALSE;
   res->ms_preprocess = ms_since(&t);
 
@@ -228,7 +252,7 @@ gboolean ufo_session_run(UfoSession *s, const UfoImage *image, const UfoRequest 
   int gside = grid ? tc->grid_per_window * (Hp / cfg->window_size) : 0;
   int Q = gside * gside;
   g_autofree float *refs = grid ? make_grid_refs(gside, gside) : NULL;
-  if (!ufo_vit_image_pass(s->st, s->input, S, S, refs, Q, gside, gside, seg, error))
+  if (!ufo_vit_image_pass(s->st, NULL, S, S, refs, Q, gside, gside, seg, error))
     return FALSE;
   if (!ufo_backend_synchronize(s->be, error)) /* stage times of asynchronous backends */
     return FALSE;
@@ -242,7 +266,7 @@ gboolean ufo_session_run(UfoSession *s, const UfoImage *image, const UfoRequest 
   /* decoding (§6) */
   int n_seq = grid ? Q : 1;
   int beam = req->beam_size > 0 ? req->beam_size : MAX(tc->beam_size, 1);
-  if (!ufo_vit_decode_begin(s->st, grid, n_seq * beam, tc->max_length, error))
+  if (!ufo_vit_decode_prepare(s->st, grid, n_seq * beam, tc->max_length, beam > 1, error))
     return FALSE;
   const uint64_t down0 = s->be->bytes_down;
   UfoDecoder inner = ufo_vit_decoder(s->st);
@@ -251,6 +275,7 @@ gboolean ufo_session_run(UfoSession *s, const UfoImage *image, const UfoRequest 
   dec.step = timed_step;
   dec.reorder = timed_reorder;
   dec.select_greedy = inner.select_greedy ? timed_select : NULL;
+  dec.select_topk = inner.select_topk ? timed_select_topk : NULL;
   dec.ctx = &td;
   g_autoptr(UfoDecodeOutput) out =
       beam > 1 ? ufo_decode_beam(&dec, n_seq, beam, tc->max_length, tc->temperature, tc->alpha,
@@ -269,30 +294,33 @@ gboolean ufo_session_run(UfoSession *s, const UfoImage *image, const UfoRequest 
   for (int i = 0; i < n_seq; i++)
     first_prob[i] = out->prob[(size_t)i * T];
   const UfoTokenizer *tok = s->model->tokenizer;
-  int W0 = image->width, H0 = image->height, C = cfg->embed_dim;
-  int hp = 0, wp = 0;
-  const float *fmap = seg ? ufo_vit_feature_map(s->st, &hp, &wp) : NULL;
+  int W0 = image->width, H0 = image->height;
+  /* the mask ops read the feature map on the backend (seg §2.6): it is never downloaded */
+  UfoFeatureMap fm = {0};
+  if (seg && !ufo_vit_feature_map_view(s->st, &fm.map, &fm.hp, &fm.wp)) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "no feature map after the image pass");
+    return FALSE;
+  }
   gboolean ok = FALSE;
   switch (task) {
   case UFO_TASK_DETECTION:
-    ok = ufo_task_postprocess_detection(tc, tok, labels, out->ids, first_prob, n_seq, T, refs, S,
-                                        S, W0, H0, req->max_detections, req->nms_iou, res, error);
+    ok = ufo_task_postprocess_detection(tc, tok, labels, out->ids, first_prob, n_seq, T, refs, S, S,
+                                        W0, H0, req->max_detections, req->nms_iou, res, error);
     break;
   case UFO_TASK_GROUNDING:
-    ok = ufo_task_postprocess_grounding(tc, tok, out->ids, first_prob, T, S, S, W0, H0, res,
-                                        error);
+    ok = ufo_task_postprocess_grounding(tc, tok, out->ids, first_prob, T, S, S, W0, H0, res, error);
     break;
   case UFO_TASK_CAPTION:
     ok = ufo_task_postprocess_caption(tok, out->ids, T, res, error);
     break;
   case UFO_TASK_INSTANCE:
     ok = ufo_task_postprocess_instance(tc, tok, labels, out->ids, first_prob, out->feat, n_seq, T,
-                                       fmap, hp, wp, C, W0, H0, req->mask_threshold,
-                                       req->max_detections, res, error);
+                                       &fm, W0, H0, req->mask_threshold, req->max_detections, res,
+                                       error);
     break;
   case UFO_TASK_SEMANTIC:
     ok = ufo_task_postprocess_semantic(tc, tok, labels, out->ids, first_prob, out->feat, n_seq, T,
-                                       fmap, hp, wp, C, W0, H0, res, error);
+                                       &fm, W0, H0, res, error);
     break;
   default:
     g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "unknown task");
@@ -300,6 +328,7 @@ gboolean ufo_session_run(UfoSession *s, const UfoImage *image, const UfoRequest 
   if (!ok)
     return FALSE;
   res->ms_post = ms_since(&t);
+  res->bytes_down = s->be->bytes_down - frame_down0;
   *result = g_steal_pointer(&res);
   return TRUE;
 }

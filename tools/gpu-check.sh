@@ -78,6 +78,9 @@ say "|---|---|---|"
 step "op parity ($BE vs cpu-ref)" tests.log 180 "$TBIN/test-nn-ops" --backend=$BE
 step "decode selection" tests.log 120 "$TBIN/test-nn-select" --backend=$BE
 step "bf16 tensor-core attention" tests.log 120 "$TBIN/test-nn-attention-bf16" --backend=$BE
+step "preprocessing (frame -> input tensor)" tests.log 120 "$TBIN/test-nn-preprocess" --backend=$BE
+step "mask ops" tests.log 120 "$TBIN/test-nn-mask-ops" --backend=$BE
+step "shared weights" tests.log 120 "$TBIN/test-nn-shared" --backend=$BE
 for f in $FIX_F32; do
   step "golden $f" tests.log 180 "$TBIN/test-nn-golden" --backend=$BE "$f"
 done
@@ -95,13 +98,15 @@ if [ "$DRY" = 1 ]; then
 else
   B="--iterations 10 --warmup 3"
   V="--config vit-b"
-  bench "vit-b detection 1120 bf16" $B $V --task detection --width 1120 --height 1120 --precision bf16
+  bench "vit-b detection 1120 bf16 trained" $B $V --task detection --width 1120 --height 1120 --precision bf16 --plan trained
+  bench "vit-b detection 1120 bf16 worst" $B $V --task detection --width 1120 --height 1120 --precision bf16
   if [ "${QUICK:-0}" != 1 ]; then
     bench "vit-b detection 1120 fp32" $B $V --task detection --width 1120 --height 1120
-    bench "vit-b instance 1120 bf16" $B $V --task instance --width 1120 --height 1120 --precision bf16
-    bench "vit-b semantic 672 bf16" $B $V --task semantic --width 672 --height 672 --precision bf16
-    bench "vit-b caption 224 bf16" $B $V --task caption --width 224 --height 224 --precision bf16
-    bench "vit-b grounding 224 bf16" $B $V --task grounding --width 224 --height 224 --precision bf16
+    bench "vit-b instance 1120 bf16 trained" $B $V --task instance --width 1120 --height 1120 --precision bf16 --plan trained
+    bench "vit-b semantic 672 bf16 trained" $B $V --task semantic --width 672 --height 672 --precision bf16 --plan trained
+    bench "vit-b caption 224 bf16 trained" $B $V --task caption --width 224 --height 224 --precision bf16 --plan trained
+    bench "vit-b grounding 224 bf16 trained" $B $V --task grounding --width 224 --height 224 --precision bf16 --plan trained
+    bench "vit-b caption 224 bf16, 4 sessions of one model" $B $V --task caption --width 224 --height 224 --precision bf16 --plan trained --sessions 4
     bench "demo instance 480 fp32" $B --model models/ufo-demo.safetensors --task instance --width 480 --height 480
     step "profile vit-b detection 1120 bf16" profile.log 150 "$BENCH" --device cuda --profile \
       --iterations 2 --warmup 1 $V --task detection --width 1120 --height 1120 --precision bf16

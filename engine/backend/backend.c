@@ -2,6 +2,7 @@
  * wrappers, the one place where operands are checked before a backend computes. */
 #include "backend.h"
 #include "profile.h"
+#include "log.h"
 
 #include <stdio.h>
 
@@ -11,8 +12,37 @@ void ufo_backend_free(UfoBackend *be)
     return;
   if (be->ops->destroy)
     be->ops->destroy(be);
+  if (be->late_error) /* never reported: at least logged, never lost silently */
+    ufo_log(UFO_LOG_ERROR, "%s backend: unreported failure of earlier work: %s", be->ops->name,
+            be->late_error->message);
+  g_clear_error(&be->late_error);
   ufo_backend_profile_free(be);
   g_free(be);
+}
+
+void ufo_backend_report_late(UfoBackend *be, GError *err)
+{
+  if (!be->late_error) {
+    be->late_error = err;
+    return;
+  }
+  ufo_log(UFO_LOG_ERROR, "%s backend: further failure of earlier work: %s", be->ops->name,
+          err->message);
+  g_error_free(err);
+}
+
+/* a recorded late failure, handed to the caller of a wait (synchronize, download) */
+gboolean ufo_backend_take_late_error(UfoBackend *be, GError **error)
+{
+  if (!be->late_error)
+    return TRUE;
+  g_propagate_error(error, g_steal_pointer(&be->late_error));
+  return FALSE;
+}
+
+gboolean ufo_backend_shares_memory(const UfoBackend *a, const UfoBackend *b)
+{
+  return a == b || (a && b && a->ops == b->ops && a->ops->new_peer && a->memory == b->memory);
 }
 
 static gboolean tensor_shape(UfoTensor *t, UfoBackend *be, int ndim, const int64_t *ne,
@@ -144,8 +174,9 @@ static gboolean have_backend(UfoBackend *be, const char *op, GError **error)
   return be && be->ops ? TRUE : fail(error, op, "no backend");
 }
 
-/* Operand i of op: a view of a tensor owned by be lying inside it; shifted by extra elements
- * (a batch of a GEMM). Optional operands may be the empty view. */
+/* Operand i of op: a view of a tensor owned by be (or by a backend sharing its memory) lying
+ * inside it; shifted by extra elements (a batch of a GEMM). Optional operands may be the empty
+ * view. */
 static gboolean operand(UfoBackend *be, const char *op, int i, UfoView v, gboolean required,
                         size_t extra, GError **error)
 {
@@ -155,7 +186,7 @@ static gboolean operand(UfoBackend *be, const char *op, int i, UfoView v, gboole
     g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "%s: operand %d is missing", op, i);
     return FALSE;
   }
-  if (v.t->be != be) {
+  if (!ufo_backend_shares_memory(be, v.t->be)) {
     g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID,
                 "%s: operand %d belongs to another backend (%s) than the op's (%s)", op, i,
                 v.t->be && v.t->be->ops ? v.t->be->ops->name : "none", be->ops->name);
@@ -232,8 +263,8 @@ gboolean ufo_tensor_upload(UfoTensor *t, size_t off, const float *host, size_t n
   if (!transfer_ok("upload", t, off, host, n, error))
     return FALSE;
   t->be->bytes_up += (uint64_t)n * sizeof(float);
-  return n == 0 || UFO_PROFILED(t->be, "upload", t->be->ops->upload(t->be, t, off, host, n, error),
-                                error);
+  return n == 0 ||
+         UFO_PROFILED(t->be, "upload", t->be->ops->upload(t->be, t, off, host, n, error), error);
 }
 
 gboolean ufo_tensor_download(const UfoTensor *t, size_t off, float *host, size_t n, GError **error)
@@ -241,9 +272,10 @@ gboolean ufo_tensor_download(const UfoTensor *t, size_t off, float *host, size_t
   if (!transfer_ok("download", t, off, host, n, error))
     return FALSE;
   t->be->bytes_down += (uint64_t)n * sizeof(float);
-  return n == 0 ||
-         UFO_PROFILED(t->be, "download", t->be->ops->download(t->be, t, off, host, n, error),
-                      error);
+  if (!ufo_backend_take_late_error(t->be, error))
+    return FALSE;
+  return n == 0 || UFO_PROFILED(t->be, "download",
+                                t->be->ops->download(t->be, t, off, host, n, error), error);
 }
 
 gboolean ufo_backend_set_precision(UfoBackend *be, UfoPrecision precision, GError **error)
@@ -297,8 +329,8 @@ gboolean ufo_op_gemm(UfoBackend *be, const UfoGemm *p, GError **error)
     return fail(error, "gemm", "C overlaps an input");
   char name[112];
   if (be->profile)
-    snprintf(name, sizeof name, "gemm %lldx%lldx%lld%s%s", (long long)m, (long long)n,
-             (long long)k, p->batch > 1 ? " batched" : "", p->b.t->weight ? " (weight)" : "");
+    snprintf(name, sizeof name, "gemm %lldx%lldx%lld%s%s", (long long)m, (long long)n, (long long)k,
+             p->batch > 1 ? " batched" : "", p->b.t->weight ? " (weight)" : "");
   return UFO_PROFILED(be, name, be->ops->gemm(be, p, error), error);
 }
 
@@ -411,8 +443,8 @@ gboolean ufo_op_attention(UfoBackend *be, const UfoAttention *p, GError **error)
   }
   char name[112];
   if (be->profile)
-    snprintf(name, sizeof name, "attention %dx%d queries, %d segments%s%s", p->n_groups,
-             p->group_q, p->n_segs, rel_pos ? ", rel-pos" : "", p->self_key ? ", own key" : "");
+    snprintf(name, sizeof name, "attention %dx%d queries, %d segments%s%s", p->n_groups, p->group_q,
+             p->n_segs, rel_pos ? ", rel-pos" : "", p->self_key ? ", own key" : "");
   return UFO_PROFILED(be, name, be->ops->attention(be, p, error), error);
 }
 
@@ -431,14 +463,16 @@ gboolean ufo_op_window_partition(UfoBackend *be, UfoView y, UfoView x, int h, in
                                  GError **error)
 {
   return partition_ok(be, "window_partition", y, x, h, w, ws, error) &&
-         UFO_PROFILED(be, "window_partition", be->ops->window_partition(be, y, x, h, w, ws, error), error);
+         UFO_PROFILED(be, "window_partition", be->ops->window_partition(be, y, x, h, w, ws, error),
+                      error);
 }
 
 gboolean ufo_op_window_unpartition(UfoBackend *be, UfoView y, UfoView x, int h, int w, int ws,
                                    GError **error)
 {
   return partition_ok(be, "window_unpartition", y, x, h, w, ws, error) &&
-         UFO_PROFILED(be, "window_unpartition", be->ops->window_unpartition(be, y, x, h, w, ws, error), error);
+         UFO_PROFILED(be, "window_unpartition",
+                      be->ops->window_unpartition(be, y, x, h, w, ws, error), error);
 }
 
 gboolean ufo_op_grid_sample(UfoBackend *be, UfoView y, UfoView x, int h, int w, const float *ref,
@@ -450,7 +484,8 @@ gboolean ufo_op_grid_sample(UfoBackend *be, UfoView y, UfoView x, int h, int w, 
     return fail(error, "grid_sample", "shapes do not match");
   if (overlap(y, x))
     return fail(error, "grid_sample", "y overlaps x");
-  return UFO_PROFILED(be, "grid_sample", be->ops->grid_sample(be, y, x, h, w, ref, q, error), error);
+  return UFO_PROFILED(be, "grid_sample", be->ops->grid_sample(be, y, x, h, w, ref, q, error),
+                      error);
 }
 
 gboolean ufo_op_resize_bicubic(UfoBackend *be, UfoView y, UfoView x, int ih, int iw, int oh, int ow,
@@ -463,7 +498,8 @@ gboolean ufo_op_resize_bicubic(UfoBackend *be, UfoView y, UfoView x, int ih, int
     return fail(error, "resize_bicubic", "shapes do not match");
   if (overlap(y, x))
     return fail(error, "resize_bicubic", "y overlaps x");
-  return UFO_PROFILED(be, "resize_bicubic", be->ops->resize_bicubic(be, y, x, ih, iw, oh, ow, error), error);
+  return UFO_PROFILED(be, "resize_bicubic",
+                      be->ops->resize_bicubic(be, y, x, ih, iw, oh, ow, error), error);
 }
 
 gboolean ufo_op_resize_linear(UfoBackend *be, UfoView y, UfoView x, GError **error)

@@ -9,8 +9,9 @@
  *
  * Callers (engine/nn/, engine/tasks/, session.c, tools, tests) go through the ufo_op_* and
  * ufo_tensor_upload/download wrappers at the end of this file (backend.c): they check every
- * operand once (views inside their tensors and owned by the backend, shapes, aliasing, index
- * ranges) and only then call the backend's vtable entry. A backend computes; it never re-checks.
+ * operand once (views inside their tensors and owned by the backend or by one sharing its memory,
+ * shapes, aliasing, index ranges) and only then call the backend's vtable entry. A backend
+ * computes; it never re-checks.
  */
 #ifndef UFO_BACKEND_BACKEND_H
 #define UFO_BACKEND_BACKEND_H
@@ -20,6 +21,8 @@
 #include <stdint.h>
 
 typedef struct _UfoBackend UfoBackend;
+/* Frame preprocessing parameters (preprocess.h). */
+typedef struct _UfoPrepParams UfoPrepParams;
 
 #define UFO_TENSOR_MAX_DIMS 4
 
@@ -32,7 +35,9 @@ typedef struct {
   void *data;        /* backend-private storage: never dereferenced outside backend/ */
   gboolean borrowed; /* data aliases host memory the tensor does not own */
   /* Model weights, immutable once uploaded (set by engine/nn/vit.c): a backend may keep copies
-   * derived from the contents (the CPU backend's bf16 GEMM packs) for the tensor's life. */
+   * derived from the contents (the CPU backend's bf16 GEMM packs) for the tensor's life. A
+   * weight may be read by several backends sharing its memory at once (sessions on different
+   * threads): derived copies are made under a lock and published only when complete. */
   gboolean weight;
   void *derived; /* backend-private data derived from a weight's contents; freed by release */
 } UfoTensor;
@@ -166,6 +171,62 @@ typedef struct {
    * ids and prob are host arrays of n: the logits stay on the backend, a step returns 8n bytes. */
   gboolean (*argmax_rows)(UfoBackend *be, UfoView x, const int32_t *force, const float *margin,
                           int32_t *ids, float *prob, GError **error);
+  /* Beam-search selection over the rows of logits x (n, V) (inference §6.3): per row i, the
+   * planted forcing first (as argmax_rows), then lp = log_softmax(x_i / τ) in float32 with the
+   * host decoder's arithmetic (engine/decode/beam.c): y_v = x_v / τ (no division when τ == 1),
+   * mx = max_v y_v, lse = (float)log(Σ_v exp(y_v − mx)) summed in double over v in order,
+   * lp_v = (y_v − mx) − lse; the candidate score c_v = lp_v + bias[i] in float32 (bias NULL: c_v
+   * = lp_v). val[i·k + j], idx[i·k + j] (j < k) = row i's k best (c_v, v), c descending, ties to
+   * the lower v (k in 1..V). Host arrays of n·k: a step returns 8·n·k bytes, not n·V floats. */
+  gboolean (*log_softmax_topk)(UfoBackend *be, UfoView x, float temperature, const int32_t *force,
+                               const float *margin, const float *bias, int k, float *val,
+                               int32_t *idx, GError **error);
+  /* Segmentation masks (seg §2.6-§2.9, §3.5-§3.6; docs/spec/segmentation.md). A mask map is
+   * the pixel-shuffled logits U_m (uh = 4*hp rows, uw = 4*wp columns) of one object; n maps
+   * are stacked in the rows of a view u (n*uh, uw). P_m(y, x) = sigmoid(bilinear(U_m)(y, x)) at
+   * the output size (oh, ow): PyTorch bilinear, align_corners False (per axis scale = in/out in
+   * float, src = max(scale*(d + 0.5) - 0.5, 0), i0 = (int)src, i1 = min(i0 + 1, in - 1),
+   * λ = src - i0; rows blended along x first, then along y), sigmoid 1 / (1 + exp(-x)) in float
+   * (exactly 0 below about -88.7, seg §0 item 2). The feature map stays on the backend; only
+   * bits, sums, crops or class maps come back.
+   * mask_logits: u ((e.rows/16)*4*hp, 4*wp) = the maps of n = e.rows/16 objects from e (16n, C),
+   * 16 mask-token features per object, and the feature map f (hp*wp, C) (seg §2.6-§2.7):
+   * S = e_m · f^T, then U_m[4h + j/4][4w + j%4] = S[j][h*wp + w] / (float)sqrt(C). */
+  gboolean (*mask_logits)(UfoBackend *be, UfoView u, UfoView e, UfoView f, int hp, int wp,
+                          GError **error);
+  /* Instance masks (seg §2.9): per map m of u (n maps), bits[m*oh*words + y*words + x/64] bit
+   * x%64 = P_m(y, x) > thr (strict; words = (ow + 63) / 64, unused bits 0), count[m] = number
+   * of such pixels, sum[m] = Σ of their P_m summed in double (CPU: row-major order). Host
+   * outputs: n*oh*words*8 + 16n bytes come back instead of n*oh*ow floats. */
+  gboolean (*mask_threshold)(UfoBackend *be, UfoView u, int n, int oh, int ow, float thr,
+                             uint64_t *bits, double *sum, int64_t *count, GError **error);
+  /* Probabilities of boxes (seg §2.11, the masks of kept objects): per map m of u (n maps) and
+   * box[4m..4m+3] = (x, y, w, h) inside (oh, ow): prob[o_m + yy*w + xx] = P_m(y + yy, x + xx),
+   * o_m = Σ_{m' < m} w_m' * h_m' (host output; only the crops come back). */
+  gboolean (*mask_probs)(UfoBackend *be, UfoView u, int n, int oh, int ow, const int32_t *box,
+                         float *prob, GError **error);
+  /* Semantic label map (seg §3.6): the n maps of u grouped by class, slot k holding maps
+   * [slot_end[k-1], slot_end[k]) (slot_end[-1] = 0) of class slot_class[k] (ascending). Per
+   * pixel L_k = Σ score[m] * P_m over the slot's maps in order (float32, from 0), labels[y*ow +
+   * x] = slot_class of the first k with the largest L_k > 0, else 0 (all sums 0: class 0). Host
+   * output: 2*oh*ow bytes. */
+  gboolean (*mask_semantic)(UfoBackend *be, UfoView u, int n, int oh, int ow, const float *score,
+                            const int32_t *slot_end, const int32_t *slot_class, int n_slots,
+                            uint16_t *labels, GError **error);
+  /* (optional, NULL = no sharing) A new backend of the same kind on be's device and memory,
+   * with the fewest execution resources (one CPU thread, its own stream): the owner of tensors
+   * that several backends of that device use (the weights shared by sessions, nn/vit.h
+   * ufo_vit_acquire). Its tensors are usable by be and by every backend ufo_backend_shares_memory
+   * accepts. */
+  UfoBackend *(*new_peer)(UfoBackend *be, GError **error);
+  /* Frame preprocessing (preprocess.h, inference §3). prep_new (optional, NULL = no state):
+   * per-session state for preprocess (non-NULL on success); prep_free releases it. preprocess:
+   * y (3, S*S) = the host frame image converted, resized and normalised per p, bit-identical to
+   * ufo_preprocess_host; the frame's bytes are the only host -> backend copy. */
+  void *(*prep_new)(UfoBackend *be, GError **error);
+  void (*prep_free)(UfoBackend *be, void *state);
+  gboolean (*preprocess)(UfoBackend *be, void *state, UfoView y, const UfoImage *image,
+                         const UfoPrepParams *p, GError **error);
   /* (optional, NULL = every op has finished when it returns) Waits for the work enqueued so far.
    * Ops may run asynchronously: an op's failure may surface only at the next synchronize or
    * download, which then returns FALSE with that error (never lost). */
@@ -178,10 +239,29 @@ struct _UfoBackend {
   const UfoBackendOps *ops;
   void *ctx;
   /* Kept by the wrappers (backend.c): bytes copied host -> backend and backend -> host
-   * (uploads, downloads, the results of argmax_rows). */
+   * (uploads, downloads, the results of argmax_rows, log_softmax_topk and the mask ops). */
   uint64_t bytes_up, bytes_down;
   UfoOpProfile *profile; /* profile.h; NULL = off */
+  /* Which memory the tensors live in among backends with the same ops (set by the constructor):
+   * the GPU ordinal for CUDA, 0 for host memory. */
+  int memory;
+  /* A failure of work that an op enqueued and returned TRUE for (ops may be asynchronous),
+   * recorded by the backend with ufo_backend_report_late: the next synchronize or download
+   * returns it (once); one never reported is logged when the backend is freed. Never lost. */
+  GError *late_error;
 };
+
+/* For backends: records a failure of earlier, already-returned work (takes err; the first one
+ * is kept, later ones are logged). */
+void ufo_backend_report_late(UfoBackend *be, GError *err);
+/* TRUE, or FALSE with the recorded late failure (which is then cleared). */
+gboolean ufo_backend_take_late_error(UfoBackend *be, GError **error);
+
+/* Whether tensors of backend b may be operands of a's ops: a == b, or both have the same ops
+ * (with new_peer: a backend that shares) on the same memory (CPU: the host; CUDA: one device,
+ * whose pointers every stream of the process may use). The wrappers accept such operands:
+ * weights uploaded once per device are read by every session's backend. */
+gboolean ufo_backend_shares_memory(const UfoBackend *a, const UfoBackend *b);
 
 /* CPU backend (backend/cpu): OpenBLAS + a thread pool; threads <= 0 = number of cores. */
 UfoBackend *ufo_backend_cpu_new(int threads, GError **error);
@@ -204,6 +284,28 @@ UfoBackend *ufo_backend_new(UfoDevice device, int gpu_id, int threads, GError **
  * outputs given, forced tokens inside the row. */
 gboolean ufo_op_argmax_rows(UfoBackend *be, UfoView x, const int32_t *force, const float *margin,
                             int32_t *ids, float *prob, GError **error);
+/* Validating wrapper of log_softmax_topk (select.c): x inside its tensor, k in 1..V, τ > 0,
+ * host outputs given, forced tokens inside the row; counts 8·n·k bytes down. */
+gboolean ufo_op_log_softmax_topk(UfoBackend *be, UfoView x, float temperature, const int32_t *force,
+                                 const float *margin, const float *bias, int k, float *val,
+                                 int32_t *idx, GError **error);
+/* Validating wrappers of the mask ops (masks.c; contracts in UfoBackendOps). mask_logits: e
+ * (16n, C) with n >= 1, f (hp*wp, C), u (n*4*hp, 4*wp) overlapping neither. The others: u
+ * (n*uh, uw) with n >= 1, oh, ow >= 1, host outputs given; mask_probs: boxes of at least one
+ * pixel inside (oh, ow); mask_semantic: slots of at least one map each, slot_end ending at n,
+ * slot_class strictly ascending in 0..65535. Each counts the bytes its host outputs take. */
+gboolean ufo_op_mask_logits(UfoBackend *be, UfoView u, UfoView e, UfoView f, int hp, int wp,
+                            GError **error);
+gboolean ufo_op_mask_threshold(UfoBackend *be, UfoView u, int n, int oh, int ow, float thr,
+                               uint64_t *bits, double *sum, int64_t *count, GError **error);
+gboolean ufo_op_mask_probs(UfoBackend *be, UfoView u, int n, int oh, int ow, const int32_t *box,
+                           float *prob, GError **error);
+gboolean ufo_op_mask_semantic(UfoBackend *be, UfoView u, int n, int oh, int ow, const float *score,
+                              const int32_t *slot_end, const int32_t *slot_class, int n_slots,
+                              uint16_t *labels, GError **error);
+/* A new backend on the same memory as be whose tensors be's ops accept (backend.h new_peer):
+ * the owner of weights shared between sessions; UNSUPPORTED when the backend cannot share. */
+UfoBackend *ufo_backend_new_peer(UfoBackend *be, GError **error);
 /* Waits for the backend's enqueued work (backend.h synchronize); TRUE at once on synchronous
  * backends. */
 gboolean ufo_backend_synchronize(UfoBackend *be, GError **error);
@@ -230,9 +332,10 @@ gboolean ufo_view_check(UfoView v, const char *what, GError **error);
 /* ---- the validating wrappers (backend.c): the only way callers run an op -------------------
  * Each checks its operands and returns FALSE with UFO_ERROR_INVALID "<op>: ..." before the
  * backend is called when: a required view is missing, a view lies outside its tensor, a view
- * belongs to another backend than be, shapes do not match the op's contract (backend.h
- * UfoBackendOps), an aliasing rule is broken or an index is out of range. Errors of the
- * computation itself (out of memory, device failures) come from the backend. */
+ * belongs to a backend whose memory be cannot use (ufo_backend_shares_memory), shapes do not match
+ * the op's contract (backend.h UfoBackendOps), an aliasing rule is broken or an index is out of
+ * range. Errors of the computation itself (out of memory, device failures) come from the backend.
+ */
 
 /* Host -> tensor elements [off, off + n) (n may be 0). */
 gboolean ufo_tensor_upload(UfoTensor *t, size_t off, const float *host, size_t n, GError **error);

@@ -54,5 +54,20 @@ UfoBackend *ufo_backend_new(UfoDevice device, int gpu_id, int threads, GError **
 
 gboolean ufo_backend_synchronize(UfoBackend *be, GError **error)
 {
-  return be->ops->synchronize ? be->ops->synchronize(be, error) : TRUE;
+  if (be->ops->synchronize && !be->ops->synchronize(be, error))
+    return FALSE;
+  return ufo_backend_take_late_error(be, error); /* backend.h late_error */
+}
+
+UfoBackend *ufo_backend_new_peer(UfoBackend *be, GError **error)
+{
+  if (!be->ops->new_peer) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_UNSUPPORTED,
+                "the %s backend cannot share tensors with another backend", be->ops->name);
+    return NULL;
+  }
+  UfoBackend *peer = be->ops->new_peer(be, error);
+  if (peer && be->profile) /* the peer uploads weights: profiled like its parent */
+    ufo_backend_profile_enable(peer);
+  return peer;
 }

@@ -1,8 +1,8 @@
-/* Host matrix products for the code that still works on host arrays outside the ops API:
- * segmentation mask retrieval (engine/tasks/masks.c, until it runs as backend ops) and
- * ufo-bench's plain OpenBLAS baseline. The only BLAS entry points outside the CPU backend: the
- * implementation (backend/cpu/host_blas.c) owns the cblas calls, so that no other folder calls
- * BLAS directly (tests/tools/check_layering.py). */
+/* Host matrix products for the code that works on host arrays outside the ops API: the host
+ * reference of the segmentation mask ops (engine/tasks/masks.c, the tests' yardstick; the task
+ * code runs the ops) and ufo-bench's plain OpenBLAS baseline. The only BLAS entry points outside
+ * the CPU backend: the implementation (backend/cpu/host_blas.c) owns the cblas calls, so that no
+ * other folder calls BLAS directly (tests/tools/check_layering.py). */
 #ifndef UFO_BACKEND_HOST_BLAS_H
 #define UFO_BACKEND_HOST_BLAS_H
 

@@ -19,7 +19,6 @@ char *ufo_backend_profile_report(UfoBackend *be, gboolean reset);
 
 /* The op call `call` of a wrapper, profiled when the backend's profile is on. */
 #define UFO_PROFILED(be, name, call, error)                                                        \
-  ((be)->profile ? (ufo_profile_begin(be), ufo_profile_end((be), (name), (call), (error)))        \
-                 : (call))
+  ((be)->profile ? (ufo_profile_begin(be), ufo_profile_end((be), (name), (call), (error))) : (call))
 
 #endif

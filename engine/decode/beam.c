@@ -132,6 +132,42 @@ static void topk(const float *cand, int n, int k, int32_t *idx, float *val)
   }
 }
 
+/* the order of topk above on non-NaN candidates: score descending, then the lower flat index */
+static inline gboolean cand_before(float va, int32_t ia, float vb, int32_t ib)
+{
+  return va > vb || (va == vb && ia < ib);
+}
+
+/* The same top-2K from the per-row selections of the decoder (UfoDecoder.select_topk): row b of
+ * sequence j brings its kr = min(2K, V) best (cand, token), cand = lp + beam score computed there
+ * in float32 exactly as above. The host order is (cand descending, flat index b·V + token
+ * ascending); restricted to one row it is (cand descending, token ascending), the per-row order.
+ * A candidate of row b among the sequence's top-2K has fewer than 2K candidates before it, so
+ * fewer than 2K of its own row: it is in row b's kr best. Selecting the best n of the K·kr by the
+ * host order with the flat index as tie-break therefore gives the host's list, ties included
+ * (the per-row lists must carry cand, not lp: adding the beam score may round distinct lp to one
+ * cand, which the host then orders by token). */
+static void topk_merge(const float *val, const int32_t *idx, int K, int kr, int V, int n,
+                       int32_t *top_i, float *top_v)
+{
+  int m = 0;
+  for (int b = 0; b < K; b++)
+    for (int q = 0; q < kr; q++) {
+      const float v = val[b * kr + q];
+      const int32_t f = b * V + idx[b * kr + q];
+      if (m == n && !cand_before(v, f, top_v[m - 1], top_i[m - 1]))
+        continue;
+      int j = m < n ? m++ : n - 1;
+      while (j > 0 && cand_before(v, f, top_v[j - 1], top_i[j - 1])) {
+        top_v[j] = top_v[j - 1];
+        top_i[j] = top_i[j - 1];
+        j--;
+      }
+      top_v[j] = v;
+      top_i[j] = f;
+    }
+}
+
 typedef struct {
   float score;
   int32_t tok;
@@ -164,7 +200,14 @@ UfoDecodeOutput *ufo_decode_beam(const UfoDecoder *dec, int n_seq, int beam, int
   int32_t *src = g_new(int32_t, n_rows_max);
   int32_t *tok = g_new(int32_t, n_rows_max);
   float *bscore = g_new(float, n_rows_max);
-  float *logits = g_new(float, (size_t)n_rows_max *V);
+  /* selection on the decoder's side (only the per-row top-2K come back) or on the host */
+  const gboolean remote = dec->select_topk != NULL;
+  const int kr = MIN(2 * K, V); /* per-row candidates of the remote selection */
+  float *logits = remote ? NULL : g_new(float, (size_t)n_rows_max *V);
+  float *row_v = remote ? g_new(float, (size_t)n_rows_max *kr) : NULL;
+  int32_t *row_i = remote ? g_new(int32_t, (size_t)n_rows_max * kr) : NULL;
+  int32_t *force = remote && plan ? g_new(int32_t, n_rows_max) : NULL;
+  float *margin = remote && plan ? g_new(float, n_rows_max) : NULL;
   float *feat = with_feat ? g_new(float, (size_t)n_rows_max *C) : NULL;
   Path *paths = g_new(Path, n_rows_max), *npaths = g_new(Path, n_rows_max);
   NewBeam *nb = g_new(NewBeam, n_rows_max);
@@ -190,14 +233,22 @@ UfoDecodeOutput *ufo_decode_beam(const UfoDecoder *dec, int n_seq, int beam, int
 
   while (cur < max_length && n_live > 0) {
     const int n_rows = n_live * K;
-    if (!dec->step(dec->ctx, tok, n_rows, cur, logits, feat, error))
+    if (!dec->step(dec->ctx, tok, n_rows, cur, logits, feat, error)) /* NULL when remote */
       goto out;
-    for (int r = 0; r < n_rows; r++) {
-      float *l = logits + (size_t)r * V;
-      ufo_decode_apply_plan(plan, live[r / K], cur, l, V); /* plan row = source sequence */
-      log_softmax_t(l, V, temperature);
-      for (int v = 0; v < V; v++)
-        l[v] += bscore[r]; /* cand = lp + beam_score (f32) */
+    if (remote) {
+      for (int r = 0; plan && r < n_rows; r++) /* plan row = source sequence */
+        ufo_decode_plan_token(plan, live[r / K], cur, V, &force[r], &margin[r]);
+      if (!dec->select_topk(dec->ctx, n_rows, temperature, force, margin, bscore, kr, row_v, row_i,
+                            error))
+        goto out;
+    } else {
+      for (int r = 0; r < n_rows; r++) {
+        float *l = logits + (size_t)r * V;
+        ufo_decode_apply_plan(plan, live[r / K], cur, l, V); /* plan row = source sequence */
+        log_softmax_t(l, V, temperature);
+        for (int v = 0; v < V; v++)
+          l[v] += bscore[r]; /* cand = lp + beam_score (f32) */
+      }
     }
     int n_keep = 0, n_new = 0;
     for (int j = 0; j < n_live; j++) {
@@ -205,7 +256,11 @@ UfoDecodeOutput *ufo_decode_beam(const UfoDecoder *dec, int n_seq, int beam, int
       HypList *hl = &hyps[s];
       /* candidates of sequence j are contiguous: (K, V) flattened = beam·V + token */
       const int n_top = MIN(2 * K, K * V);
-      topk(logits + (size_t)j * K * V, K * V, n_top, top_i, top_v);
+      if (remote)
+        topk_merge(row_v + (size_t)j * K * kr, row_i + (size_t)j * K * kr, K, kr, V, n_top, top_i,
+                   top_v);
+      else
+        topk(logits + (size_t)j * K * V, K * V, n_top, top_i, top_v);
       int got = 0;
       for (int r = 0; r < n_top; r++) {
         const int b = top_i[r] / V;
@@ -298,6 +353,10 @@ out:
   g_free(tok);
   g_free(bscore);
   g_free(logits);
+  g_free(row_v);
+  g_free(row_i);
+  g_free(force);
+  g_free(margin);
   g_free(feat);
   g_free(nb);
   g_free(top_i);

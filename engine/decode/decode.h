@@ -24,6 +24,15 @@ typedef struct {
    * first. NULL: the decoder downloads the logits and selects on the host (same arithmetic). */
   gboolean (*select_greedy)(void *ctx, int n, const int32_t *force, const float *margin,
                             int32_t *ids, float *prob, GError **error);
+  /* (optional) Beam-search selection where the logits live (backend.h log_softmax_topk): after
+   * a step called with logits == NULL, val[i·k + j] / idx[i·k + j] (j < k) = the k best
+   * candidates c_v = log_softmax(logits_i / τ)_v + bias[i] (float32) of row i and their tokens,
+   * c descending, ties to the lower token, with the planted forcing force[i] >= 0 (+ margin[i])
+   * applied first. NULL: the decoder downloads the logits and selects on the host (same
+   * arithmetic). */
+  gboolean (*select_topk)(void *ctx, int n, float temperature, const int32_t *force,
+                          const float *margin, const float *bias, int k, float *val, int32_t *idx,
+                          GError **error);
 } UfoDecoder;
 
 /* Output of a decoding run, one row per input sequence (inference §6.2/§6.3, seg §2.3/§2.4).

@@ -16,6 +16,12 @@ static gboolean processed(UfoVitState *st, int l)
 gboolean ufo_vit_decode_begin(UfoVitState *st, gboolean from_grid, int n_rows, int max_length,
                               GError **e)
 {
+  return ufo_vit_decode_prepare(st, from_grid, n_rows, max_length, TRUE, e);
+}
+
+gboolean ufo_vit_decode_prepare(UfoVitState *st, gboolean from_grid, int n_rows, int max_length,
+                                gboolean permuting, GError **e)
+{
   UfoVit *vit = st->vit;
   UfoBackend *be = vit->be;
   int C = vit->C;
@@ -41,8 +47,14 @@ gboolean ufo_vit_decode_begin(UfoVitState *st, gboolean from_grid, int n_rows, i
       !vit_tensor_ensure(be, &st->dec_acc, n_rows, C, e) ||
       !vit_tensor_ensure(be, &st->logits, n_rows, vit->cfg->vocab_size, e))
     return FALSE;
-  if (st->dec_tmp && (st->dec_rows != n_rows || st->dec_max != max_length))
+  /* a reorder that permutes rows goes through dec_tmp: sized here, never inside a step (one
+   * row is only ever kept or dropped in place) */
+  if (permuting && n_rows > 1) {
+    if (!vit_tensor_ensure(be, &st->dec_tmp, n_rows, (int64_t)max_length * 2 * C, e))
+      return FALSE;
+  } else {
     g_clear_pointer(&st->dec_tmp, ufo_tensor_free);
+  }
   for (int l = 0; l < vit->nl; l++) {
     if (!processed(st, l))
       continue;
@@ -52,7 +64,7 @@ gboolean ufo_vit_decode_begin(UfoVitState *st, gboolean from_grid, int n_rows, i
       /* row i = grid q = i: its cache sits in slot slot_of[i] */
       if (!vit_tensor_ensure(be, &st->dec_prefix[l], n_rows, 2 * C, e) ||
           !ufo_op_gather_rows(be, ufo_view_sub(ufo_view(st->dec_prefix[l]), 0, 0, st->Q, 2 * C),
-                                ufo_view(st->grid_kv[l]), st->slot_of, e))
+                              ufo_view(st->grid_kv[l]), st->slot_of, e))
         return FALSE;
     }
   }
@@ -175,9 +187,11 @@ static gboolean dec_reorder(void *ctx, const int32_t *src, int n_new, GError **e
     st->dec_live = 0;
     return TRUE;
   }
-  if (!in_place && !st->dec_tmp &&
-      !(st->dec_tmp = ufo_tensor_new_2d(vit->be, st->dec_rows, (int64_t)st->dec_max * 2 * C, e)))
+  if (!in_place && st->dec_tmp == NULL) {
+    g_set_error(e, UFO_ERROR, UFO_ERROR_INVALID,
+                "reorder: rows permuted after decode_prepare without permuting (compaction only)");
     return FALSE;
+  }
   int64_t row_stride = (int64_t)st->dec_max * 2 * C;
   for (int l = 0; l < vit->nl; l++) {
     if (!processed(st, l))
@@ -207,11 +221,28 @@ static gboolean dec_select_greedy(void *ctx, int n, const int32_t *force, const 
   return ufo_op_argmax_rows(st->vit->be, lg, force, margin, ids, prob, e);
 }
 
+/* beam-search selection on the backend over the last step's logits (backend.h
+ * log_softmax_topk): per row the k best log_softmax(logits / τ) + bias with their tokens */
+static gboolean dec_select_topk(void *ctx, int n, float temperature, const int32_t *force,
+                                const float *margin, const float *bias, int k, float *val,
+                                int32_t *idx, GError **e)
+{
+  UfoVitState *st = ctx;
+  if (n != st->dec_live) {
+    g_set_error(e, UFO_ERROR, UFO_ERROR_INVALID, "beam selection of %d rows after a step of %d", n,
+                st->dec_live);
+    return FALSE;
+  }
+  UfoView lg = ufo_view_sub(ufo_view(st->logits), 0, 0, n, st->vit->cfg->vocab_size);
+  return ufo_op_log_softmax_topk(st->vit->be, lg, temperature, force, margin, bias, k, val, idx, e);
+}
+
 UfoDecoder ufo_vit_decoder(UfoVitState *st)
 {
   return (UfoDecoder){.step = dec_step,
                       .reorder = dec_reorder,
                       .select_greedy = dec_select_greedy,
+                      .select_topk = dec_select_topk,
                       .ctx = st,
                       .vocab_size = st->vit->cfg->vocab_size,
                       .feat_dim = st->vit->C};

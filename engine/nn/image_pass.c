@@ -91,7 +91,7 @@ static gboolean setup_grid(UfoVitState *st, const float *ref, int Q, int grid_h,
     const UfoWeights *w = &vit->model->w;
     if (!gq || !vit_tensor_ensure(be, &st->gpos, Q, C, e) ||
         !ufo_op_resize_bicubic(be, ufo_view(gq), ufo_view(vit->pos_embed), w->pos_h, w->pos_w,
-                                 grid_h, grid_w, e) ||
+                               grid_h, grid_w, e) ||
         !ufo_op_gather_rows(be, ufo_view(st->gpos), ufo_view(gq), st->perm, e))
       return FALSE;
   }
@@ -105,7 +105,7 @@ static gboolean embed_image(UfoVitState *st, const float *img, gboolean new_size
   UfoBackend *be = vit->be;
   const UfoWeights *w = &vit->model->w;
   int N = st->hp * st->wp, C = vit->C, P = vit->P;
-  if (!ufo_tensor_upload(st->img, 0, img, (size_t)3 * st->H * st->W, e) ||
+  if ((img && !ufo_tensor_upload(st->img, 0, img, (size_t)3 * st->H * st->W, e)) ||
       !ufo_op_patchify(be, ufo_view(st->cols), ufo_view(st->img), st->H, st->W, P, e))
     return FALSE;
   /* Conv2d(k = s = P) = patches · W^T + b */
@@ -123,8 +123,8 @@ static gboolean embed_image(UfoVitState *st, const float *img, gboolean new_size
     /* §5.2: table resized bicubically to (Hp, Wp) once per input size */
     if ((new_size || !st->pos_img) &&
         (!vit_tensor_ensure(be, &st->pos_img, N, C, e) ||
-         !ufo_op_resize_bicubic(be, ufo_view(st->pos_img), pos, w->pos_h, w->pos_w, st->hp,
-                                  st->wp, e)))
+         !ufo_op_resize_bicubic(be, ufo_view(st->pos_img), pos, w->pos_h, w->pos_w, st->hp, st->wp,
+                                e)))
       return FALSE;
     pos = ufo_view(st->pos_img);
   }
@@ -153,7 +153,7 @@ static gboolean image_layer(UfoVitState *st, int l, gboolean new_size, gboolean 
     char name[32];
     g_snprintf(name, sizeof name, "grid.feat%d", l);
     if (!ufo_op_grid_sample(be, ufo_view(st->feat[l]), x, st->hp, st->wp, st->ref_sorted, st->Q,
-                              e) ||
+                            e) ||
         !vit_keep(st, name, ufo_view(st->feat[l]), st->slot_of, e))
       return FALSE;
   }
@@ -207,6 +207,19 @@ static gboolean image_layer(UfoVitState *st, int l, gboolean new_size, gboolean 
   return TRUE;
 }
 
+gboolean ufo_vit_image_input(UfoVitState *st, int H, int W, UfoView *img, GError **e)
+{
+  if (H < 1 || W < 1) {
+    g_set_error(e, UFO_ERROR, UFO_ERROR_INVALID, "image input %dx%d is empty", W, H);
+    return FALSE;
+  }
+  /* (3H, W) = the (3, H*W) planar image, patchify's operand */
+  if (!vit_tensor_ensure(st->vit->be, &st->img, 3 * (int64_t)H, W, e))
+    return FALSE;
+  *img = ufo_view_at(st->img, 0, 3, (int64_t)H * W, (int64_t)H * W);
+  return TRUE;
+}
+
 gboolean ufo_vit_image_pass(UfoVitState *st, const float *img, int H, int W, const float *grid_ref,
                             int Q, int grid_h, int grid_w, gboolean want_feature_map, GError **e)
 {
@@ -218,10 +231,16 @@ gboolean ufo_vit_image_pass(UfoVitState *st, const float *img, int H, int W, con
     g_set_error(e, UFO_ERROR, UFO_ERROR_INVALID, "image pass before the text pass");
     return FALSE;
   }
-  if (img == NULL || H < P * ws || W < P * ws || H % (P * ws) || W % (P * ws)) {
+  if (H < P * ws || W < P * ws || H % (P * ws) || W % (P * ws)) {
     g_set_error(e, UFO_ERROR, UFO_ERROR_UNSUPPORTED,
                 "image %dx%d: sides must be positive multiples of %d (patch x window)", W, H,
                 P * ws);
+    return FALSE;
+  }
+  if (img == NULL && (st->img == NULL || st->img->ne[0] != 3 * (int64_t)H || st->img->ne[1] != W)) {
+    g_set_error(e, UFO_ERROR, UFO_ERROR_INVALID,
+                "image pass without an image: no %dx%d input was written (ufo_vit_image_input)", W,
+                H);
     return FALSE;
   }
   gboolean new_size = H != st->H || W != st->W;
@@ -250,12 +269,9 @@ gboolean ufo_vit_image_pass(UfoVitState *st, const float *img, int H, int W, con
       return FALSE;
   if (full_last && !vit_keep(st, "image.mean", ufo_view(st->fmap), NULL, e))
     return FALSE;
-  if (want_feature_map) {
-    st->fmap_host = g_renew(float, st->fmap_host, (size_t)N *C);
-    if (!ufo_tensor_download(st->fmap, 0, st->fmap_host, (size_t)N * C, e))
-      return FALSE;
-    st->have_fmap = TRUE;
-  }
+  /* the map stays on the backend for the mask ops (seg §2.6); a host copy only on demand */
+  st->have_fmap = want_feature_map;
+  st->fmap_on_host = FALSE;
   st->image_done = TRUE;
   return TRUE;
 }

@@ -13,8 +13,8 @@ gboolean vit_ln1(UfoVit *vit, int l, UfoView y, UfoView x, GError **error)
 {
   const VitLayer *L = &vit->layers[l];
   /* inference §8.11: eps 1e-6 in every ViT layer */
-  return ufo_op_layer_norm(vit->be, y, x, ufo_view(L->ln1_w), ufo_view(L->ln1_b),
-                                  vit->cfg->ln_eps, error);
+  return ufo_op_layer_norm(vit->be, y, x, ufo_view(L->ln1_w), ufo_view(L->ln1_b), vit->cfg->ln_eps,
+                           error);
 }
 
 static gboolean linear(UfoVit *vit, UfoView out, UfoView in, UfoView w, UfoView b, float beta,
@@ -49,7 +49,7 @@ gboolean vit_post_attention(UfoVit *vit, int l, UfoView x, UfoView a, UfoView y,
   /* residual adds are GEMMs with beta = 1 onto the stream */
   return linear(vit, x, a, ufo_view(L->proj_w), ufo_view(L->proj_b), 1.f, error) &&
          ufo_op_layer_norm(be, y, x, ufo_view(L->ln2_w), ufo_view(L->ln2_b), vit->cfg->ln_eps,
-                             error) &&
+                           error) &&
          linear(vit, f, y, ufo_view(L->fc1_w), ufo_view(L->fc1_b), 0.f, error) &&
          ufo_op_gelu(be, f, f, error) && /* §5.1: exact erf GELU */
          linear(vit, x, f, ufo_view(L->fc2_w), ufo_view(L->fc2_b), 1.f, error);
@@ -82,5 +82,5 @@ gboolean vit_embed_tokens(UfoVit *vit, UfoView x, UfoView tmp, const int32_t *id
   return ufo_op_embed(be, tmp, ufo_view(vit->word_emb), ids, error) &&
          ufo_op_add(be, tmp, tmp, pos, error) &&
          ufo_op_layer_norm(be, x, tmp, ufo_view(vit->emb_ln_w), ufo_view(vit->emb_ln_b),
-                             vit->cfg->text_ln_eps, error);
+                           vit->cfg->text_ln_eps, error);
 }

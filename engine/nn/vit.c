@@ -38,6 +38,7 @@ UfoVit *ufo_vit_new(const UfoModel *model, UfoBackend *be, GError **error)
   }
   UfoVit *vit = g_new0(UfoVit, 1);
   vit->be = be;
+  vit->weights = vit;
   vit->model = ufo_model_ref((UfoModel *)model);
   vit->cfg = cfg;
   vit->C = cfg->embed_dim;
@@ -86,25 +87,69 @@ UfoVit *ufo_vit_new(const UfoModel *model, UfoBackend *be, GError **error)
   return vit;
 }
 
-void ufo_vit_free(UfoVit *vit)
+/* Every weight tensor slot of a UfoVit (NULL entries where not loaded); n = how many. */
+static UfoTensor ***vit_weight_slots(UfoVit *vit, size_t *n)
 {
-  if (vit == NULL)
-    return;
+  GPtrArray *all = g_ptr_array_new();
   UfoTensor **g[] = {&vit->pos_embed, &vit->patch_w,  &vit->patch_b, &vit->word_emb,
                      &vit->pos_emb,   &vit->emb_ln_w, &vit->emb_ln_b};
   for (size_t i = 0; i < G_N_ELEMENTS(g); i++)
-    g_clear_pointer(g[i], ufo_tensor_free);
+    g_ptr_array_add(all, g[i]);
   for (int l = 0; l < UFO_MAX_LAYERS; l++) {
     VitLayer *L = &vit->layers[l];
     UfoTensor **t[] = {&L->ln1_w,  &L->ln1_b, &L->qkv_w, &L->qkv_b, &L->proj_w,
                        &L->proj_b, &L->rel_h, &L->rel_w, &L->ln2_w, &L->ln2_b,
                        &L->fc1_w,  &L->fc1_b, &L->fc2_w, &L->fc2_b};
     for (size_t i = 0; i < G_N_ELEMENTS(t); i++)
-      g_clear_pointer(t[i], ufo_tensor_free);
+      g_ptr_array_add(all, t[i]);
   }
+  *n = all->len;
+  return (UfoTensor ***)g_ptr_array_free(all, FALSE);
+}
+
+void ufo_vit_free(UfoVit *vit)
+{
+  if (vit == NULL)
+    return;
+  if (vit->weights == vit || vit->weights == NULL) { /* owns its tensors */
+    size_t n;
+    UfoTensor ***slot = vit_weight_slots(vit, &n);
+    for (size_t i = 0; i < n; i++)
+      g_clear_pointer(slot[i], ufo_tensor_free);
+    g_free(slot);
+  }
+  if (vit->shared)
+    ufo_vit_shared_release(vit->shared);
   if (vit->model)
     ufo_model_unref(vit->model);
   g_free(vit);
+}
+
+size_t ufo_vit_weight_bytes(const UfoVit *vit)
+{
+  size_t n, bytes = 0;
+  UfoTensor ***slot = vit_weight_slots((UfoVit *)vit, &n);
+  for (size_t i = 0; i < n; i++)
+    bytes += *slot[i] ? (*slot[i])->n * sizeof(float) : 0;
+  g_free(slot);
+  return bytes;
+}
+
+UfoVit *ufo_vit_new_sharing(const UfoVit *weights, UfoBackend *be, GError **error)
+{
+  if (!ufo_backend_shares_memory(be, weights->be)) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID,
+                "cannot share weights on a %s backend with a %s backend (another memory)",
+                weights->be->ops->name, be->ops->name);
+    return NULL;
+  }
+  UfoVit *vit = g_new(UfoVit, 1);
+  *vit = *weights; /* the tensor pointers and the dimensions */
+  vit->be = be;
+  vit->weights = weights;
+  vit->shared = NULL;
+  ufo_model_ref(vit->model);
+  return vit;
 }
 
 UfoVitState *ufo_vit_state_new(UfoVit *vit, GError **error)
@@ -115,22 +160,49 @@ UfoVitState *ufo_vit_state_new(UfoVit *vit, GError **error)
   return st;
 }
 
-void ufo_vit_state_free(UfoVitState *st)
+/* Every tensor slot of a state; n = how many. */
+static UfoTensor ***state_slots(UfoVitState *st, size_t *n)
 {
-  if (st == NULL)
-    return;
+  GPtrArray *all = g_ptr_array_new();
   UfoTensor **one[] = {&st->s.y,     &st->s.y2,    &st->s.q,       &st->s.a,   &st->s.a2,
                        &st->s.f,     &st->text_x,  &st->text_mask, &st->img,   &st->cols,
                        &st->x,       &st->pos_img, &st->fmap,      &st->gpos,  &st->grid_x,
                        &st->dec_tmp, &st->dec_x,   &st->dec_acc,   &st->logits};
   for (size_t i = 0; i < G_N_ELEMENTS(one); i++)
-    g_clear_pointer(one[i], ufo_tensor_free);
+    g_ptr_array_add(all, one[i]);
   for (int l = 0; l < UFO_MAX_LAYERS; l++) {
     UfoTensor **t[] = {&st->text_kv[l], &st->img_kv[l],  &st->rel_h[l],      &st->rel_w[l],
                        &st->feat[l],    &st->grid_kv[l], &st->dec_prefix[l], &st->dec_kv[l]};
     for (size_t i = 0; i < G_N_ELEMENTS(t); i++)
-      g_clear_pointer(t[i], ufo_tensor_free);
+      g_ptr_array_add(all, t[i]);
   }
+  *n = all->len;
+  return (UfoTensor ***)g_ptr_array_free(all, FALSE);
+}
+
+size_t ufo_vit_state_bytes(const UfoVitState *st)
+{
+  size_t n, bytes = 0;
+  UfoTensor ***slot = state_slots((UfoVitState *)st, &n);
+  for (size_t i = 0; i < n; i++)
+    bytes += *slot[i] ? (*slot[i])->n * sizeof(float) : 0;
+  g_free(slot);
+  if (st->fmap_host)
+    bytes += (size_t)st->hp * st->wp * st->vit->C * sizeof(float);
+  /* ref_sorted, perm, slot_of */
+  bytes += (size_t)st->Q * (2 * sizeof(float) + 2 * sizeof(int32_t));
+  return bytes;
+}
+
+void ufo_vit_state_free(UfoVitState *st)
+{
+  if (st == NULL)
+    return;
+  size_t n;
+  UfoTensor ***slot = state_slots(st, &n);
+  for (size_t i = 0; i < n; i++)
+    g_clear_pointer(slot[i], ufo_tensor_free);
+  g_free(slot);
   g_free(st->fmap_host);
   g_free(st->ref_sorted);
   g_free(st->perm);
@@ -176,8 +248,7 @@ gboolean vit_keep(UfoVitState *st, const char *name, UfoView v, const int32_t *p
   size_t n = (size_t)(v.rows * v.cols);
   float *tmp = g_new(float, (size_t)v.rows *v.ld);
   float *out = g_new(float, n);
-  gboolean ok = ufo_tensor_download(v.t, v.off, tmp,
-                                           (size_t)((v.rows - 1) * v.ld + v.cols), error);
+  gboolean ok = ufo_tensor_download(v.t, v.off, tmp, (size_t)((v.rows - 1) * v.ld + v.cols), error);
   for (int64_t r = 0; ok && r < v.rows; r++)
     memcpy(out + r * v.cols, tmp + (perm ? perm[r] : r) * v.ld, (size_t)v.cols * sizeof(float));
   g_free(tmp);
@@ -214,9 +285,26 @@ const float *ufo_vit_feature_map(UfoVitState *st, int *hp, int *wp)
 {
   if (!st->have_fmap)
     return NULL;
+  if (!st->fmap_on_host) {
+    size_t n = (size_t)st->hp * st->wp * st->vit->C;
+    st->fmap_host = g_renew(float, st->fmap_host, n);
+    if (!ufo_tensor_download(st->fmap, 0, st->fmap_host, n, NULL))
+      return NULL;
+    st->fmap_on_host = TRUE;
+  }
   if (hp)
     *hp = st->hp;
   if (wp)
     *wp = st->wp;
   return st->fmap_host;
+}
+
+gboolean ufo_vit_feature_map_view(UfoVitState *st, UfoView *map, int *hp, int *wp)
+{
+  if (!st->have_fmap)
+    return FALSE;
+  *map = ufo_view(st->fmap);
+  *hp = st->hp;
+  *wp = st->wp;
+  return TRUE;
 }

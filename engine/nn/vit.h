@@ -10,38 +10,76 @@
 #include "backend/backend.h"
 #include "decode/decode.h"
 
-typedef struct _UfoVit UfoVit; /* weights uploaded to one backend (shared per session) */
+typedef struct _UfoVit UfoVit; /* weights on a device + the backend that computes with them */
 typedef struct _UfoVitState
     UfoVitState; /* one frame: activations, KV caches (reused across frames) */
 
-/* The model must outlive the UfoVit (a reference is taken). */
+/* The model's weights uploaded to be (on the CPU: aliasing the model's memory), computed on be.
+ * A reference to the model is taken. */
 UfoVit *ufo_vit_new(const UfoModel *model, UfoBackend *be, GError **error);
+/* A UfoVit computing on be with the weight tensors of `weights` (no copy): be must share their
+ * memory (backend.h ufo_backend_shares_memory), and `weights` must outlive the result. UfoVits
+ * sharing weights may run at the same time on different threads, each on its own backend. */
+UfoVit *ufo_vit_new_sharing(const UfoVit *weights, UfoBackend *be, GError **error);
+/* The model's weights on be's device, uploaded once per (model, backend kind, device) in the
+ * process and shared by every UfoVit acquired for them (vit_shared.c): a process-wide registry,
+ * refcounted under a lock, whose entry owns the weights on a backend of its own
+ * (UfoBackendOps.new_peer) and goes away with the last UfoVit freed. The result computes on be
+ * (each session its own backend: stream, thread pool, scratch), so sessions run concurrently.
+ * A backend without new_peer gets its own copy (ufo_vit_new). */
+UfoVit *ufo_vit_acquire(UfoModel *model, UfoBackend *be, GError **error);
+/* Frees a UfoVit; its weights go with it unless they are another's (new_sharing) or still used
+ * by another acquired UfoVit. */
 void ufo_vit_free(UfoVit *vit);
+/* Bytes of the weight tensors the UfoVit computes with (shared or not). */
+size_t ufo_vit_weight_bytes(const UfoVit *vit);
+/* The registry (ufo_vit_acquire): weight copies held and their bytes, over all models and
+ * devices (either pointer may be NULL). */
+void ufo_vit_shared_stats(int *copies, size_t *bytes);
+
 UfoVitState *ufo_vit_state_new(UfoVit *vit, GError **error);
 void ufo_vit_state_free(UfoVitState *st);
+/* Bytes of the state's tensors and host buffers as sized so far (activations, caches, scratch). */
+size_t ufo_vit_state_bytes(const UfoVitState *st);
 
 /* inference §4.3-4.4, §5.3: ids/masked of length T (already without the last column);
  * masked[j] != 0 hides key j (ids == [SEP] are hidden too). */
 gboolean ufo_vit_text_pass(UfoVitState *st, const int32_t *ids, const uint8_t *masked, int T,
                            GError **e);
-/* §5.2, §5.4: img is the normalised float32 RGB image (3, H, W) on the host, H and W multiples
- * of 224 (of patch * window). grid_ref: Q (x, y) reference points, q = gy * grid_w + gx (NULL,
- * 0 when there is no grid pass). want_feature_map: keep the mean-layer feature map. */
+/* The image pass's input tensor for an H x W image, as a (3, H*W) view (row c = channel c):
+ * where the backend's preprocess op writes the frame (backend/preprocess.h) before
+ * ufo_vit_image_pass runs with img NULL. Allocated here when the size changes. */
+gboolean ufo_vit_image_input(UfoVitState *st, int H, int W, UfoView *img, GError **e);
+/* §5.2, §5.4: img is the normalised float32 RGB image (3, H, W) on the host, uploaded; or NULL:
+ * the image is already in the input tensor (ufo_vit_image_input with the same H, W). H and W
+ * multiples of 224 (of patch * window). grid_ref: Q (x, y) reference points, q = gy * grid_w +
+ * gx (NULL, 0 when there is no grid pass). want_feature_map: keep the mean-layer feature map. */
 gboolean ufo_vit_image_pass(UfoVitState *st, const float *img, int H, int W, const float *grid_ref,
                             int Q, int grid_h, int grid_w, gboolean want_feature_map, GError **e);
 /* §5.5: grid queries through the window layers (global layers skipped). */
 gboolean ufo_vit_grid_pass(UfoVitState *st, GError **e);
 /* Prepares decode caches for a capacity of n_rows rows (e.g. sequences x beams) and at most
- * max_length steps: from the grid caches (the live rows are the Q grids in q order; global
- * layers skipped: detection/segmentation) or from the image caches (all n_rows rows are live
- * and see the whole image, all layers: caption/grounding). The decoder's reorder may then
- * expand (beams), permute or compact the live rows within the capacity. */
+ * max_length steps, with the scratch of a permuting reorder when n_rows > 1 (all sized here:
+ * nothing is allocated later, inside the steps): from the grid caches (the live rows are the Q
+ * grids in q order; global layers skipped: detection/segmentation) or from the image caches
+ * (all n_rows rows are live and see the whole image, all layers: caption/grounding). The
+ * decoder's reorder may then expand (beams), permute or compact the live rows within the
+ * capacity. */
 gboolean ufo_vit_decode_begin(UfoVitState *st, gboolean from_grid, int n_rows, int max_length,
                               GError **e);
+/* decode_begin; permuting FALSE: reorders only compact (src[i] >= i, greedy decoding), so the
+ * permutation scratch (one layer's cache: 115 MB for ViT-B detection at 1120) is not reserved
+ * and a permuting reorder is an error. */
+gboolean ufo_vit_decode_prepare(UfoVitState *st, gboolean from_grid, int n_rows, int max_length,
+                                gboolean permuting, GError **e);
 /* engine/decode/decode.h: step (t must be the number of steps already taken) + reorder. */
 UfoDecoder ufo_vit_decoder(UfoVitState *st);
-/* Mean-layer feature map (Hp*Wp, C) on the host (segmentation mask retrieval); NULL unless the
- * last image pass had want_feature_map. */
+/* Mean-layer feature map (Hp*Wp, C) where the forward left it, on the backend (seg §2.2; the
+ * mask ops read it there, engine/tasks); FALSE unless the last image pass had
+ * want_feature_map. The view stays valid until the next image pass. */
+gboolean ufo_vit_feature_map_view(UfoVitState *st, UfoView *map, int *hp, int *wp);
+/* The same map copied to the host on the first call after an image pass (tests, tools); NULL
+ * unless the last image pass had want_feature_map, or when the copy fails. */
 const float *ufo_vit_feature_map(UfoVitState *st, int *hp, int *wp);
 
 /* Named intermediates for golden tests: "patch_embed" (patches + position), "image.layer<l>.out",

@@ -19,9 +19,13 @@ typedef struct {
   UfoTensor *fc2_b;         /* (1, C) */
 } VitLayer;
 
+typedef struct _VitShared VitShared; /* vit_shared.c: a registry entry */
+
 struct _UfoVit {
-  UfoBackend *be;
+  UfoBackend *be;  /* computes; the weight tensors may belong to a backend sharing its memory */
   UfoModel *model; /* reference held */
+  const UfoVit *weights; /* owner of the tensors below: this UfoVit, or the one shared */
+  VitShared *shared;     /* registry entry released with this UfoVit (ufo_vit_acquire) */
   const UfoConfig *cfg;
   int C, F, nh, d, nl, ws, P;
   UfoTensor *pos_embed;           /* (pos_h*pos_w, C) */
@@ -64,7 +68,8 @@ struct _UfoVitState {
   UfoTensor *img_kv[UFO_MAX_LAYERS]; /* (hp*wp, 2C); window layers in partitioned order */
   UfoTensor *rel_h[UFO_MAX_LAYERS], *rel_w[UFO_MAX_LAYERS]; /* resized tables or NULL */
   float *fmap_host;
-  gboolean have_fmap;
+  gboolean have_fmap;    /* fmap holds the last image pass's map */
+  gboolean fmap_on_host; /* fmap_host is its copy (ufo_vit_feature_map) */
 
   /* grid queries (§5.5), stored window-major: sorted slot s holds query perm[s] */
   int Q, grid_h, grid_w;
@@ -82,7 +87,7 @@ struct _UfoVitState {
   int dec_rows, dec_max, dec_live, dec_t;
   UfoTensor *dec_prefix[UFO_MAX_LAYERS]; /* from grid: (rows, 2C) own grid K/V, row order */
   UfoTensor *dec_kv[UFO_MAX_LAYERS];     /* (rows * max_len, 2C) */
-  UfoTensor *dec_tmp;                    /* (rows, max_len * 2C) reorder scratch, lazy */
+  UfoTensor *dec_tmp;                    /* (rows, max_len * 2C) permuting-reorder scratch */
   UfoTensor *dec_x, *dec_acc;            /* (rows, C) */
   UfoTensor *logits;                     /* (rows, V) */
 };
@@ -101,6 +106,9 @@ UfoView vit_v(UfoVit *vit, UfoView kv);
  * for every row (decode step), else positions pos0.. per row */
 gboolean vit_embed_tokens(UfoVit *vit, UfoView x, UfoView tmp, const int32_t *ids, int pos0,
                           gboolean same_pos, GError **error);
+
+/* vit_shared.c: drops a UfoVit's use of its registry entry (the last frees the weights) */
+void ufo_vit_shared_release(VitShared *e);
 
 /* vit.c helpers */
 gboolean vit_scratch_reserve(UfoVitState *st, int64_t rows, GError **error);

@@ -1,9 +1,11 @@
-/* Instance segmentation post-processing (segmentation spec §2.5–§2.11, §6). Masks are streamed
- * one grid at a time at the original resolution (§6.19); only binary bitsets, boxes and scores
- * are kept for matrix NMS, and the probabilities of the surviving masks are recomputed and
- * cropped to their box at the end. */
+/* Instance segmentation post-processing (segmentation spec §2.5–§2.11, §6). Masks are computed
+ * by the mask ops on the feature map's backend, a batch of grids at a time at the original
+ * resolution (§6.19); only binary bitsets, foreground sums and counts come back and are kept for
+ * matrix NMS, and the probabilities of the surviving masks are recomputed and come back cropped
+ * to their box at the end. */
 #include "tasks.h"
 
+#include <limits.h>
 #include <string.h>
 
 typedef struct {
@@ -41,13 +43,38 @@ static float bit_inter(const InstMask *a, const InstMask *b, int words)
   return (float)n;
 }
 
-gboolean ufo_task_instance_from_texts(const UfoTaskConfig *tc, const UfoLabelSet *labels,
-                                      char *const *texts, const int32_t *ids,
-                                      const float *first_prob, const float *feat, int n_seq, int T,
-                                      const float *image_feat, int Hp, int Wp, int C, int orig_w,
-                                      int orig_h, float mask_threshold, int max_detections,
-                                      UfoResult *res, GError **error)
+/* Tight box of a binary mask (oh, words): FALSE when empty. */
+static gboolean bits_box(const uint64_t *bits, int oh, int words, InstMask *e)
 {
+  e->x0 = INT_MAX, e->y0 = INT_MAX, e->x1 = -1, e->y1 = -1;
+  for (int y = 0; y < oh; y++)
+    for (int w = 0; w < words; w++) {
+      const uint64_t v = bits[(size_t)y * words + w];
+      if (v == 0)
+        continue;
+      e->x0 = MIN(e->x0, w * 64 + __builtin_ctzll(v));
+      e->x1 = MAX(e->x1, w * 64 + 63 - __builtin_clzll(v));
+      e->y0 = MIN(e->y0, y);
+      e->y1 = y;
+    }
+  return e->x1 >= 0;
+}
+
+/* objects whose maps one batch holds: about 64 MiB of logits at most */
+static int batch_cap(const UfoFeatureMap *fm, int n)
+{
+  const size_t per = (size_t)16 * fm->hp * fm->wp;
+  return (int)MAX(1, MIN((size_t)MIN(n, 64), ((size_t)1 << 24) / per));
+}
+
+gboolean ufo_task_instance_masks(const UfoTaskConfig *tc, const UfoLabelSet *labels,
+                                 char *const *texts, const int32_t *ids, const float *first_prob,
+                                 const float *feat, int n_seq, int T, const UfoFeatureMap *fm,
+                                 int orig_w, int orig_h, float mask_threshold, int max_detections,
+                                 UfoResult *res, GError **error)
+{
+  const int Hp = fm ? fm->hp : 0, Wp = fm ? fm->wp : 0;
+  const int C = fm && fm->map.t ? (int)fm->map.cols : 0;
   if (orig_w <= 0 || orig_h <= 0 || Hp <= 0 || Wp <= 0 || C <= 0 || !labels) {
     g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID,
                 "instance segmentation: bad sizes (image %dx%d, features %dx%dx%d) or no labels",
@@ -57,50 +84,61 @@ gboolean ufo_task_instance_from_texts(const UfoTaskConfig *tc, const UfoLabelSet
   res->task = UFO_TASK_INSTANCE;
   const float thr = mask_threshold > 0.f ? mask_threshold : 0.5f;
   const int words = (orig_w + 63) / 64;
-  const size_t npix = (size_t)orig_w * orig_h;
-  g_autofree float *E = g_new(float, (size_t)16 * C);
-  g_autofree float *U = g_new(float, (size_t)16 * Hp * Wp);
-  g_autofree float *P = g_new(float, npix);
-  InstMask *m = g_new0(InstMask, MAX(n_seq, 1));
-  int n = 0;
-  /* §2.5 steps 1-2: grids in descending first-token probability */
+  /* §2.5 steps 1-2: grids in descending first-token probability; label match, "<MASK>" in the
+   * text, exactly 16 <MASK> ids */
   g_autofree int *order = ufo_order_by_score(first_prob, n_seq);
+  g_autofree int *valid = g_new(int, MAX(n_seq, 1)); /* ranks r of the valid grids */
+  g_autofree int *valid_label = g_new(int, MAX(n_seq, 1));
+  int nv = 0;
   for (int r = 0; r < n_seq; r++) {
     const int q = order[r];
-    /* §2.5: label match, "<MASK>" in the text, exactly 16 <MASK> ids */
     const int label = ufo_parse_seg_label(texts[q], labels);
-    if (label < 0)
+    if (label < 0 ||
+        ufo_mask_gather(ids + (size_t)q * T, feat + (size_t)q * T * C, T, C, 16, NULL) != 16)
       continue;
-    if (ufo_mask_gather(ids + (size_t)q * T, feat + (size_t)q * T * C, T, C, 16, E) != 16)
-      continue;
-    ufo_mask_probs(E, image_feat, Hp, Wp, C, orig_w, orig_h, U, P);
-    double sum = 0.0;
-    size_t cnt = 0;
-    InstMask *e = &m[n];
-    e->bits = g_new0(uint64_t, (size_t)words * orig_h);
-    e->x0 = orig_w, e->y0 = orig_h, e->x1 = -1, e->y1 = -1;
-    for (int y = 0; y < orig_h; y++)
-      for (int x = 0; x < orig_w; x++) {
-        const float p = P[(size_t)y * orig_w + x];
-        if (!(p > thr)) /* strict (seg §6.6) */
-          continue;
-        sum += p;
-        cnt++;
-        e->bits[(size_t)y * words + x / 64] |= 1ull << (x % 64);
-        e->x0 = MIN(e->x0, x), e->x1 = MAX(e->x1, x);
-        e->y0 = MIN(e->y0, y), e->y1 = MAX(e->y1, y);
-      }
-    if (cnt == 0) { /* §2.9: drop masks without foreground */
-      g_free(e->bits);
-      continue;
+    valid[nv] = r;
+    valid_label[nv++] = label;
+  }
+  InstMask *m = g_new0(InstMask, MAX(nv, 1));
+  int n = 0;
+  UfoMaskBatch mb = {0};
+  const int cap = batch_cap(fm, nv);
+  g_autofree uint64_t *bits = g_new(uint64_t, (size_t)cap * orig_h * words);
+  g_autofree double *sum = g_new(double, cap);
+  g_autofree int64_t *cnt = g_new(int64_t, cap);
+  gboolean ok = nv == 0 || ufo_mask_batch_init(&mb, fm, cap, error);
+  /* masks a batch at a time at the original resolution (§6.19): only bits, sums and counts
+   * come back from the backend */
+  for (int b0 = 0; ok && b0 < nv; b0 += cap) {
+    const int k = MIN(cap, nv - b0);
+    for (int i = 0; i < k; i++) {
+      const int q = order[valid[b0 + i]];
+      ufo_mask_gather(ids + (size_t)q * T, feat + (size_t)q * T * C, T, C, 16,
+                      mb.host_e + (size_t)i * 16 * C);
     }
-    e->q = q;
-    e->rank = r;
-    e->label = label;
-    /* §2.9: s = first-token prob × mean foreground probability */
-    e->score = first_prob[q] * (float)(sum / (double)cnt);
-    e->area = (float)cnt;
-    n++;
+    UfoView u;
+    ok = ufo_mask_batch_logits(&mb, k, &u, error) &&
+         ufo_op_mask_threshold(mb.be, u, k, orig_h, orig_w, thr, bits, sum, cnt, error);
+    for (int i = 0; ok && i < k; i++) {
+      if (cnt[i] == 0) /* §2.9: drop masks without foreground */
+        continue;
+      InstMask *e = &m[n++];
+      e->bits = g_memdup2(bits + (size_t)i * orig_h * words, sizeof(uint64_t) * orig_h * words);
+      bits_box(e->bits, orig_h, words, e);
+      e->rank = valid[b0 + i];
+      e->q = order[e->rank];
+      e->label = valid_label[b0 + i];
+      /* §2.9: s = first-token prob × mean foreground probability */
+      e->score = first_prob[e->q] * (float)(sum[i] / (double)cnt[i]);
+      e->area = (float)cnt[i];
+    }
+  }
+  if (!ok) {
+    ufo_mask_batch_clear(&mb);
+    for (int i = 0; i < n; i++)
+      g_free(m[i].bits);
+    g_free(m);
+    return FALSE;
   }
   /* §2.10 step 1: sort by the rescored score */
   qsort(m, n, sizeof(InstMask), cmp_score_desc);
@@ -126,27 +164,67 @@ gboolean ufo_task_instance_from_texts(const UfoTaskConfig *tc, const UfoLabelSet
   if (max_detections > 0)
     nk = MIN(nk, max_detections);
   UfoObject *o = ufo_result_append_objects(res, nk);
-  for (int i = 0; i < nk; i++) {
-    const InstMask *e = &m[keep[i]];
-    o[i].label_id = e->label;
-    o[i].label = labels->names[e->label];
-    o[i].score = score[keep[i]];
-    /* seg §6.20 mask2bbox: [x_min, y_min, x_max + 1, y_max + 1] (derived, the model has none) */
-    o[i].x1 = (float)e->x0, o[i].y1 = (float)e->y0;
-    o[i].x2 = (float)(e->x1 + 1), o[i].y2 = (float)(e->y1 + 1);
-    ufo_mask_gather(ids + (size_t)e->q * T, feat + (size_t)e->q * T * C, T, C, 16, E);
-    ufo_mask_probs(E, image_feat, Hp, Wp, C, orig_w, orig_h, U, P);
-    UfoMask *mk = g_new(UfoMask, 1);
-    mk->x = e->x0, mk->y = e->y0;
-    mk->width = e->x1 - e->x0 + 1, mk->height = e->y1 - e->y0 + 1;
-    mk->prob = g_new(float, (size_t)mk->width * mk->height);
-    for (int y = 0; y < mk->height; y++)
-      memcpy(mk->prob + (size_t)y * mk->width, P + (size_t)(y + mk->y) * orig_w + mk->x,
-             sizeof(float) * mk->width);
-    o[i].mask = mk;
+  g_autofree int32_t *box = g_new(int32_t, 4 * (size_t)cap);
+  for (int b0 = 0; ok && b0 < nk; b0 += cap) {
+    const int k = MIN(cap, nk - b0);
+    size_t total = 0;
+    for (int i = 0; i < k; i++) {
+      const InstMask *e = &m[keep[b0 + i]];
+      ufo_mask_gather(ids + (size_t)e->q * T, feat + (size_t)e->q * T * C, T, C, 16,
+                      mb.host_e + (size_t)i * 16 * C);
+      /* the mask cropped to its box (x, y, w, h): only the crop comes back */
+      int32_t *bx = box + 4 * i;
+      bx[0] = e->x0, bx[1] = e->y0, bx[2] = e->x1 - e->x0 + 1, bx[3] = e->y1 - e->y0 + 1;
+      total += (size_t)bx[2] * bx[3];
+    }
+    g_autofree float *prob = g_try_new(float, total);
+    UfoView u;
+    if (prob == NULL) {
+      g_set_error(error, UFO_ERROR, UFO_ERROR_BACKEND, "out of memory for %zu mask pixels", total);
+      ok = FALSE;
+      break;
+    }
+    ok = ufo_mask_batch_logits(&mb, k, &u, error) &&
+         ufo_op_mask_probs(mb.be, u, k, orig_h, orig_w, box, prob, error);
+    size_t off = 0;
+    for (int i = 0; ok && i < k; i++) {
+      const int j = b0 + i;
+      const InstMask *e = &m[keep[j]];
+      o[j].label_id = e->label;
+      o[j].label = labels->names[e->label];
+      o[j].score = score[keep[j]];
+      /* seg §6.20 mask2bbox: [x_min, y_min, x_max + 1, y_max + 1] (derived, the model has none) */
+      o[j].x1 = (float)e->x0, o[j].y1 = (float)e->y0;
+      o[j].x2 = (float)(e->x1 + 1), o[j].y2 = (float)(e->y1 + 1);
+      UfoMask *mk = g_new(UfoMask, 1);
+      mk->x = box[4 * i], mk->y = box[4 * i + 1];
+      mk->width = box[4 * i + 2], mk->height = box[4 * i + 3];
+      mk->prob = g_memdup2(prob + off, sizeof(float) * mk->width * mk->height);
+      off += (size_t)mk->width * mk->height;
+      o[j].mask = mk;
+    }
   }
+  ufo_mask_batch_clear(&mb);
   for (int i = 0; i < n; i++)
     g_free(m[i].bits);
   g_free(m);
-  return TRUE;
+  return ok;
+}
+
+gboolean ufo_task_instance_from_texts(const UfoTaskConfig *tc, const UfoLabelSet *labels,
+                                      char *const *texts, const int32_t *ids,
+                                      const float *first_prob, const float *feat, int n_seq, int T,
+                                      const float *image_feat, int Hp, int Wp, int C, int orig_w,
+                                      int orig_h, float mask_threshold, int max_detections,
+                                      UfoResult *res, GError **error)
+{
+  UfoFeatureMap fm = {0};
+  if (image_feat && Hp > 0 && Wp > 0 && C > 0 &&
+      !ufo_mask_host_map(image_feat, Hp, Wp, C, &fm, error))
+    return FALSE;
+  gboolean ok = ufo_task_instance_masks(tc, labels, texts, ids, first_prob, feat, n_seq, T,
+                                        fm.map.t ? &fm : NULL, orig_w, orig_h, mask_threshold,
+                                        max_detections, res, error);
+  ufo_mask_host_map_free(&fm);
+  return ok;
 }

@@ -1,8 +1,12 @@
-/* Mask logits by retrieval, pixel shuffle, bilinear upsampling of logits and the reference
- * sigmoid (segmentation spec §2.6–§2.8, §6.1–§6.5). */
+/* The host reference of the mask ops (backend.h mask_*; segmentation spec §2.6–§2.8,
+ * §6.1–§6.5) on host arrays: mask logits by retrieval, pixel shuffle, bilinear upsampling of
+ * logits and the reference sigmoid, with the ops' arithmetic (backend/mask_math.h). The task
+ * code runs the ops (instance.c, semantic.c); the fixture and op tests use these as their
+ * yardstick. Plus the gathering of mask-token features. */
 #include "tasks.h"
 
 #include "backend/host_blas.h"
+#include "backend/mask_math.h"
 
 #include <math.h>
 #include <string.h>
@@ -26,62 +30,20 @@ void ufo_mask_logits(const float *E, const float *F, int Hp, int Wp, int C, floa
   g_free(S);
 }
 
-typedef struct {
-  int *i0, *i1;
-  float *l0, *l1;
-} BiTable;
-
-/* PyTorch area_pixel_compute_source_index (align_corners=False): src = max(scale·(d + 0.5) − 0.5,
- * 0) with scale = in / out in float; i1 = i0 + 1 unless at the last row. */
-static void bi_table(BiTable *t, int in, int out)
-{
-  t->i0 = g_new(int, out);
-  t->i1 = g_new(int, out);
-  t->l0 = g_new(float, out);
-  t->l1 = g_new(float, out);
-  const float scale = (float)in / (float)out;
-  for (int d = 0; d < out; d++) {
-    float src = scale * ((float)d + 0.5f) - 0.5f;
-    if (src < 0.f)
-      src = 0.f;
-    const int i0 = (int)src;
-    const float l1 = CLAMP(src - (float)i0, 0.f, 1.f);
-    t->i0[d] = i0;
-    t->i1[d] = i0 + (i0 < in - 1 ? 1 : 0);
-    t->l1[d] = l1;
-    t->l0[d] = 1.f - l1;
-  }
-}
-
-static void bi_table_free(BiTable *t)
-{
-  g_free(t->i0);
-  g_free(t->i1);
-  g_free(t->l0);
-  g_free(t->l1);
-}
-
 void ufo_resize_bilinear_torch_rows(const float *in, int iw, int ih, float *out, int ow, int oh,
                                     int y0, int y1)
 {
-  BiTable tx, ty;
-  bi_table(&tx, iw, ow);
-  bi_table(&ty, ih, oh);
+  /* seg §2.8: the taps and the blend of the mask ops (backend/mask_math.h) */
+  UfoBilinearTap *tx = g_new(UfoBilinearTap, ow);
+  for (int x = 0; x < ow; x++)
+    tx[x] = ufo_bilinear_tap(iw, ow, x);
   for (int y = y0; y < y1; y++) {
-    const float *r0 = in + (size_t)ty.i0[y] * iw, *r1 = in + (size_t)ty.i1[y] * iw;
-    const float h0 = ty.l0[y], h1 = ty.l1[y];
+    const UfoBilinearTap ty = ufo_bilinear_tap(ih, oh, y);
     float *o = out + (size_t)(y - y0) * ow;
-    for (int x = 0; x < ow; x++) {
-      const int a = tx.i0[x], b = tx.i1[x];
-      const float w0 = tx.l0[x], w1 = tx.l1[x];
-      /* PyTorch's separable order: rows blended along x first, then along y */
-      const float t0 = r0[a] * w0 + r0[b] * w1;
-      const float t1 = r1[a] * w0 + r1[b] * w1;
-      o[x] = t0 * h0 + t1 * h1;
-    }
+    for (int x = 0; x < ow; x++)
+      o[x] = ufo_bilinear_at(in, iw, ty, tx[x]);
   }
-  bi_table_free(&tx);
-  bi_table_free(&ty);
+  g_free(tx);
 }
 
 void ufo_resize_bilinear_torch(const float *in, int iw, int ih, float *out, int ow, int oh)
@@ -91,8 +53,7 @@ void ufo_resize_bilinear_torch(const float *in, int iw, int ih, float *out, int 
 
 float ufo_sigmoid_ref(float x)
 {
-  /* seg §0 item 2: the plain form underflows to exactly 0 below ≈ −88.7, like the reference */
-  return 1.f / (1.f + expf(-x));
+  return ufo_mask_sigmoid(x); /* seg §0 item 2: exactly 0 below ≈ −88.7, like the reference */
 }
 
 void ufo_mask_probs(const float *E, const float *F, int Hp, int Wp, int C, int ow, int oh, float *U,
@@ -118,4 +79,74 @@ int ufo_mask_gather(const int32_t *ids, const float *feat, int T, int C, int wan
     n++;
   }
   return n;
+}
+
+gboolean ufo_mask_host_map(const float *image_feat, int Hp, int Wp, int C, UfoFeatureMap *fm,
+                           GError **error)
+{
+  memset(fm, 0, sizeof *fm);
+  UfoBackend *be = ufo_backend_cpu_new(1, error);
+  if (be == NULL)
+    return FALSE;
+  const int64_t ne[2] = {(int64_t)Hp * Wp, C};
+  UfoTensor *t = ufo_tensor_from_host(be, 2, ne, image_feat, error); /* CPU: used in place */
+  if (t == NULL) {
+    ufo_backend_free(be);
+    return FALSE;
+  }
+  fm->map = ufo_view(t);
+  fm->hp = Hp;
+  fm->wp = Wp;
+  return TRUE;
+}
+
+void ufo_mask_host_map_free(UfoFeatureMap *fm)
+{
+  if (fm->map.t == NULL)
+    return;
+  UfoBackend *be = fm->map.t->be;
+  ufo_tensor_free(fm->map.t);
+  ufo_backend_free(be);
+  fm->map.t = NULL;
+}
+
+gboolean ufo_mask_batch_init(UfoMaskBatch *b, const UfoFeatureMap *fm, int cap, GError **error)
+{
+  memset(b, 0, sizeof *b);
+  b->fm = fm;
+  b->be = fm->map.t->be;
+  b->cap = MAX(cap, 1);
+  const int64_t C = fm->map.cols;
+  b->host_e = g_try_new(float, (size_t)b->cap * 16 * C);
+  if (b->host_e == NULL) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_BACKEND, "out of memory for %d mask embeddings",
+                b->cap);
+    return FALSE;
+  }
+  /* seg §2.6-§2.7: 16 features (16, C) and one (4hp, 4wp) logit map per object */
+  b->e = ufo_tensor_new_2d(b->be, (int64_t)b->cap * 16, C, error);
+  b->u = b->e ? ufo_tensor_new_2d(b->be, (int64_t)b->cap * 4 * fm->hp, 4 * (int64_t)fm->wp, error)
+              : NULL;
+  if (b->u == NULL) {
+    ufo_mask_batch_clear(b);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean ufo_mask_batch_logits(UfoMaskBatch *b, int n, UfoView *u, GError **error)
+{
+  const int64_t C = b->fm->map.cols, hp = b->fm->hp, wp = b->fm->wp;
+  UfoView e = ufo_view_sub(ufo_view(b->e), 0, 0, (int64_t)n * 16, C);
+  *u = ufo_view_sub(ufo_view(b->u), 0, 0, (int64_t)n * 4 * hp, 4 * wp);
+  return ufo_tensor_upload(b->e, 0, b->host_e, (size_t)n * 16 * C, error) &&
+         ufo_op_mask_logits(b->be, *u, e, b->fm->map, (int)hp, (int)wp, error);
+}
+
+void ufo_mask_batch_clear(UfoMaskBatch *b)
+{
+  ufo_tensor_free(b->e);
+  ufo_tensor_free(b->u);
+  g_free(b->host_e);
+  memset(b, 0, sizeof *b);
 }

@@ -6,7 +6,9 @@
  *   first_prob (n_seq)     probability of each sequence's first generated token
  *   grid_ref   (n_seq, 2)  (x, y) grid centre normalised to the network input
  *   feat       (n_seq, T, C) decode features, feat[t] predicted ids[t] (seg §6.1)
- *   image_feat (Hp·Wp, C)  mean-layer image features, row-major patches (seg §2.2)
+ *   image_feat (Hp·Wp, C)  mean-layer image features, row-major patches (seg §2.2): on the
+ *                          host, or where the forward left them (UfoFeatureMap: the mask ops
+ *                          run on that backend and only bits, crops and class maps come back)
  * in_w/in_h: network input size (resized image); orig_w/orig_h: the caller's image size.
  *
  * Every function appends to `res` (res->objects / caption / semantic; the caller owns res and
@@ -19,6 +21,7 @@
 #include "model/config.h"
 #include "model/model.h"
 #include "text/tokenizer.h"
+#include "backend/backend.h"
 
 /* ---- text parsing (parse.c) ------------------------------------------------------------- */
 
@@ -57,10 +60,10 @@ int ufo_batched_soft_nms(const float *boxes, const float *scores, const int *lab
 int ufo_matrix_nms(const float *area, const float *inter, const int *labels, float *scores, int n,
                    float sigma, float filter_thr, int *keep);
 
-/* ---- masks (masks.c) ------------------------------------------------------------------- */
+/* ---- masks (masks.c): the host reference of the mask ops (backend.h mask_*) ------------- */
 
-/* S = E·Fᵀ / sqrt(C) (host_blas.h: one sgemm), then the 4×4 pixel shuffle (token j → sub-row j/4, sub-col
- * j%4): E (16, C), F (Hp·Wp, C) → U (4·Hp, 4·Wp) logits (seg §2.6, §2.7). */
+/* S = E·Fᵀ / sqrt(C) (host_blas.h: one sgemm), then the 4×4 pixel shuffle (token j → sub-row j/4,
+ * sub-col j%4): E (16, C), F (Hp·Wp, C) → U (4·Hp, 4·Wp) logits (seg §2.6, §2.7). */
 void ufo_mask_logits(const float *E, const float *F, int Hp, int Wp, int C, float *U);
 /* torch.nn.functional.interpolate(bilinear, align_corners=False) of one (ih, iw) map to
  * (oh, ow), float32 (seg §2.8). */
@@ -77,6 +80,32 @@ void ufo_mask_probs(const float *E, const float *F, int Hp, int Wp, int C, int o
 int ufo_mask_gather(const int32_t *ids, const float *feat, int T, int C, int want, float *E);
 /* The reference's sigmoid 1 / (1 + exp(−x)) in float: exactly 0 below ≈ −88.7 (seg §0 item 2). */
 float ufo_sigmoid_ref(float x);
+
+/* The mean-layer feature map on a backend (seg §2.2): map is (hp·wp, C), row-major patches. */
+typedef struct {
+  UfoView map;
+  int hp, wp;
+} UfoFeatureMap;
+
+/* fm over a host feature map (Hp·Wp, C): a one-thread CPU backend using image_feat in place;
+ * release with ufo_mask_host_map_free. */
+gboolean ufo_mask_host_map(const float *image_feat, int Hp, int Wp, int C, UfoFeatureMap *fm,
+                           GError **error);
+void ufo_mask_host_map_free(UfoFeatureMap *fm);
+
+/* Mask maps of up to cap objects on the feature map's backend: host_e (cap·16, C) is filled by
+ * the caller (ufo_mask_gather), then ufo_mask_batch_logits uploads the first n objects' rows
+ * and computes their logit maps u (n·4hp, 4wp) with the mask_logits op (seg §2.6-§2.7). */
+typedef struct {
+  UfoBackend *be;
+  const UfoFeatureMap *fm;
+  int cap;
+  UfoTensor *e, *u;
+  float *host_e;
+} UfoMaskBatch;
+gboolean ufo_mask_batch_init(UfoMaskBatch *b, const UfoFeatureMap *fm, int cap, GError **error);
+gboolean ufo_mask_batch_logits(UfoMaskBatch *b, int n, UfoView *u, GError **error);
+void ufo_mask_batch_clear(UfoMaskBatch *b);
 
 /* ---- tasks (detection.c, grounding.c, caption.c, instance.c, semantic.c) -------------- */
 
@@ -98,6 +127,13 @@ gboolean ufo_task_grounding_from_text(const UfoTaskConfig *tc, const char *text,
  * the mean foreground probability, matrix NMS (tc->nms_sigma, tc->nms_filter), boxes from the
  * binary mask (mask2bbox: x_max + 1, y_max + 1), masks cropped to the box. max_detections > 0
  * caps the output after NMS (the original has no cap). */
+gboolean ufo_task_instance_masks(const UfoTaskConfig *tc, const UfoLabelSet *labels,
+                                 char *const *texts, const int32_t *ids, const float *first_prob,
+                                 const float *feat, int n_seq, int T, const UfoFeatureMap *fm,
+                                 int orig_w, int orig_h, float mask_threshold, int max_detections,
+                                 UfoResult *res, GError **error);
+/* The same with the feature map on the host: the mask ops run on a one-thread CPU backend that
+ * uses image_feat in place (the fixture tests). */
 gboolean ufo_task_instance_from_texts(const UfoTaskConfig *tc, const UfoLabelSet *labels,
                                       char *const *texts, const int32_t *ids,
                                       const float *first_prob, const float *feat, int n_seq, int T,
@@ -108,6 +144,11 @@ gboolean ufo_task_instance_from_texts(const UfoTaskConfig *tc, const UfoLabelSet
  * matches (grids with fewer are skipped; the original would crash), score = first_prob,
  * L[c] = Σ score·P, argmax with ties to the lowest class. With no valid grid res->semantic
  * stays NULL (the original crashes; the engine returns an empty result, seg §0 item 6). */
+gboolean ufo_task_semantic_masks(const UfoTaskConfig *tc, const UfoLabelSet *labels,
+                                 char *const *texts, const int32_t *ids, const float *first_prob,
+                                 const float *feat, int n_seq, int T, const UfoFeatureMap *fm,
+                                 int orig_w, int orig_h, UfoResult *res, GError **error);
+/* The same with the feature map on the host (as ufo_task_instance_from_texts). */
 gboolean ufo_task_semantic_from_texts(const UfoTaskConfig *tc, const UfoLabelSet *labels,
                                       char *const *texts, const int32_t *ids,
                                       const float *first_prob, const float *feat, int n_seq, int T,
@@ -135,13 +176,13 @@ gboolean ufo_task_postprocess_caption(const UfoTokenizer *tok, const int32_t *id
 gboolean ufo_task_postprocess_instance(const UfoTaskConfig *tc, const UfoTokenizer *tok,
                                        const UfoLabelSet *labels, const int32_t *ids,
                                        const float *first_prob, const float *feat, int n_seq, int T,
-                                       const float *image_feat, int Hp, int Wp, int C, int orig_w,
-                                       int orig_h, float mask_threshold, int max_detections,
-                                       UfoResult *res, GError **error);
+                                       const UfoFeatureMap *fm, int orig_w, int orig_h,
+                                       float mask_threshold, int max_detections, UfoResult *res,
+                                       GError **error);
 gboolean ufo_task_postprocess_semantic(const UfoTaskConfig *tc, const UfoTokenizer *tok,
                                        const UfoLabelSet *labels, const int32_t *ids,
                                        const float *first_prob, const float *feat, int n_seq, int T,
-                                       const float *image_feat, int Hp, int Wp, int C, int orig_w,
-                                       int orig_h, UfoResult *res, GError **error);
+                                       const UfoFeatureMap *fm, int orig_w, int orig_h,
+                                       UfoResult *res, GError **error);
 
 #endif

@@ -60,27 +60,26 @@ gboolean ufo_task_postprocess_caption(const UfoTokenizer *tok, const int32_t *id
 gboolean ufo_task_postprocess_instance(const UfoTaskConfig *tc, const UfoTokenizer *tok,
                                        const UfoLabelSet *labels, const int32_t *ids,
                                        const float *first_prob, const float *feat, int n_seq, int T,
-                                       const float *image_feat, int Hp, int Wp, int C, int orig_w,
-                                       int orig_h, float mask_threshold, int max_detections,
-                                       UfoResult *res, GError **error)
+                                       const UfoFeatureMap *fm, int orig_w, int orig_h,
+                                       float mask_threshold, int max_detections, UfoResult *res,
+                                       GError **error)
 {
   if (!check_tok(tok, error))
     return FALSE;
   g_auto(GStrv) texts = ufo_task_decode_texts(tok, ids, n_seq, T);
-  return ufo_task_instance_from_texts(tc, labels, texts, ids, first_prob, feat, n_seq, T,
-                                      image_feat, Hp, Wp, C, orig_w, orig_h, mask_threshold,
-                                      max_detections, res, error);
+  return ufo_task_instance_masks(tc, labels, texts, ids, first_prob, feat, n_seq, T, fm, orig_w,
+                                 orig_h, mask_threshold, max_detections, res, error);
 }
 
 gboolean ufo_task_postprocess_semantic(const UfoTaskConfig *tc, const UfoTokenizer *tok,
                                        const UfoLabelSet *labels, const int32_t *ids,
                                        const float *first_prob, const float *feat, int n_seq, int T,
-                                       const float *image_feat, int Hp, int Wp, int C, int orig_w,
-                                       int orig_h, UfoResult *res, GError **error)
+                                       const UfoFeatureMap *fm, int orig_w, int orig_h,
+                                       UfoResult *res, GError **error)
 {
   if (!check_tok(tok, error))
     return FALSE;
   g_auto(GStrv) texts = ufo_task_decode_texts(tok, ids, n_seq, T);
-  return ufo_task_semantic_from_texts(tc, labels, texts, ids, first_prob, feat, n_seq, T,
-                                      image_feat, Hp, Wp, C, orig_w, orig_h, res, error);
+  return ufo_task_semantic_masks(tc, labels, texts, ids, first_prob, feat, n_seq, T, fm, orig_w,
+                                 orig_h, res, error);
 }

@@ -34,6 +34,8 @@ PRIVATE_HEADER_ALLOWED = {
     "(ufo_cpu_bf16_round) and the unsupported-CPU hook",
     "tests/engine/nn/test_golden.c": "skips the bf16 golden runs on a CPU without AVX512-BF16 "
     "(ufo_cpu_bf16_supported)",
+    "tests/engine/nn/test_op_checks.c": "plants a late failure through the CPU backend's test hook "
+    "(ufo_cpu_test_fail_late) to test the asynchrony contract",
 }
 # rule 3: files outside engine/backend/ that may call vtable entries directly
 OPS_CALL_ALLOWED = {
@@ -48,8 +50,12 @@ INTERNAL_INCLUDE_ALLOWED = {
                                  "writes model files with the engine's own model code"),
     "tools/ufo-convert/checkpoint.h": ({"model/dtype.h"}, "tensor dtypes of the model format"),
     "tools/ufo-convert/pickle.h": ({"model/dtype.h"}, "tensor dtypes of the model format"),
-    "tools/ufo-bench/ufo-bench.c": ({"backend/backend.h", "backend/host_blas.h"},
-                                    "--gemm times the backend's GEMM against plain OpenBLAS"),
+    "tools/ufo-bench/ufo-bench.c": ({"backend/backend.h", "backend/host_blas.h", "model/model.h"},
+                                    "--gemm times the backend's GEMM against plain OpenBLAS; "
+                                    "--plan sizes its plan from the model's config"),
+    "tools/ufo-bench/bench_plan.c": ({"model/model.h"},
+                                     "--plan trained encodes planted texts with the model's "
+                                     "tokenizer and label sets"),
 }
 
 BLAS_RE = re.compile(r"\b(cblas_\w+|openblas_\w+)|#\s*include\s*<cblas\.h>")

@@ -4,11 +4,17 @@
  *   ufo-bench --model models/ufo-demo.safetensors --task instance --image frame.png
  *
  *   ufo-bench --gemm 625,30525,768 --threads 2
+ *   ufo-bench --config vit-b --task caption --sessions 4
  *
  * Without --model the weights are the deterministic random weights of docs/weights-prng.md.
  * Prints milliseconds per stage (median over the timed iterations), frames/s, peak memory,
  * threads and the weight-GEMM precision (--precision fp32|bf16). Planted plans are not used:
  * decode lengths follow what the model generates.
+ *
+ * --sessions N makes N sessions of the model (one weight copy for all: nn/vit.h) and runs each
+ * iteration on every session in turn (the stage times are over all N x iterations frames);
+ * the weight bytes are printed once, the state bytes per session, and the peak memory covers
+ * all N.
  *
  * --gemm M,N,K times one weight GEMM C (M, N) = A (M, K) · W (N, K)^T, as the linear layers run
  * it: OpenBLAS sgemm with its own threads, then the CPU backend at fp32 (sgemm per pool worker)
@@ -19,6 +25,8 @@
 #include "backend/backend.h"
 #include "backend/host_blas.h"
 #include "../common/image_io.h"
+#include "bench_plan.h"
+#include "model/model.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -28,6 +36,8 @@
 static char *opt_model, *opt_config = "tiny", *opt_task = "detection", *opt_prompt = "the red car";
 static char *opt_image, *opt_precision = "fp32", *opt_gemm, *opt_device = "cpu";
 static int opt_iters = 3, opt_warmup = 1, opt_threads, opt_width = 640, opt_height = 480, opt_gpu;
+static int opt_sessions = 1;
+static char *opt_plan = "worst";
 static gint64 opt_seed;
 static gboolean opt_profile;
 
@@ -45,6 +55,12 @@ static GOptionEntry entries[] = {
     {"height", 0, 0, G_OPTION_ARG_INT, &opt_height, "Synthetic image height (default 480)", "PX"},
     {"iterations", 'n', 0, G_OPTION_ARG_INT, &opt_iters, "Timed iterations (default 3)", "N"},
     {"warmup", 0, 0, G_OPTION_ARG_INT, &opt_warmup, "Untimed iterations first (default 1)", "N"},
+    {"plan", 0, 0, G_OPTION_ARG_STRING, &opt_plan,
+     "Decode lengths: worst (default: what random weights decode, usually every step) or trained "
+     "(planted like a trained model's frame, docs/performance.md)",
+     "PLAN"},
+    {"sessions", 0, 0, G_OPTION_ARG_INT, &opt_sessions,
+     "Sessions of the model, run in turn (default 1): weights held once, state per session", "N"},
     {"threads", 'j', 0, G_OPTION_ARG_INT, &opt_threads, "CPU threads (0 = all cores)", "N"},
     {"device", 'd', 0, G_OPTION_ARG_STRING, &opt_device, "cpu (default), cuda or auto", "DEV"},
     {"gpu-id", 0, 0, G_OPTION_ARG_INT, &opt_gpu, "CUDA device ordinal (default 0)", "N"},
@@ -216,8 +232,8 @@ int main(int argc, char **argv)
     fprintf(stderr, "ufo-bench: %s\n", error->message);
     return 2;
   }
-  if (opt_iters < 1 || opt_warmup < 0) {
-    fprintf(stderr, "ufo-bench: --iterations must be >= 1 and --warmup >= 0\n");
+  if (opt_iters < 1 || opt_warmup < 0 || opt_sessions < 1) {
+    fprintf(stderr, "ufo-bench: --iterations and --sessions must be >= 1 and --warmup >= 0\n");
     return 2;
   }
   if (opt_gemm)
@@ -236,10 +252,31 @@ int main(int argc, char **argv)
     return 1;
   }
   double ms_load = (g_get_monotonic_time() - t0) / 1000.0;
+  /* --plan trained: one planted sequence per decoded sequence (grids, or the one caption) */
+  BenchPlan plan = {0};
+  if (g_strcmp0(opt_plan, "worst") != 0) {
+    const UfoConfig *cfg = &model->cfg;
+    const UfoTaskConfig *tc = &cfg->tasks[req.task];
+    int hp = tc->input_size / cfg->patch_size;
+    int gside = tc->grid_per_window * (hp / cfg->window_size);
+    int n_seq = req.task == UFO_TASK_DETECTION || req.task == UFO_TASK_INSTANCE ||
+                        req.task == UFO_TASK_SEMANTIC
+                    ? MAX(gside * gside, 1)
+                    : 1;
+    if (!ufo_model_supports_task(model, req.task) ||
+        !bench_plan_make(model, req.task, n_seq, opt_plan, &plan, &error)) {
+      fprintf(stderr, "ufo-bench: %s\n",
+              error ? error->message : "the model does not have this task");
+      bench_plan_clear(&plan);
+      return 2;
+    }
+    req.plan = &plan.plan;
+  }
   ToolImage img = {0};
   if (opt_image) {
     if (!tool_image_load(opt_image, &img, &error)) {
       fprintf(stderr, "ufo-bench: %s\n", error->message);
+      bench_plan_clear(&plan);
       return 1;
     }
   } else {
@@ -253,32 +290,41 @@ int main(int argc, char **argv)
   else if (g_strcmp0(opt_device, "cpu") != 0) {
     fprintf(stderr, "ufo-bench: unknown device '%s' (cpu, cuda, auto)\n", opt_device);
     tool_image_clear(&img);
+    bench_plan_clear(&plan);
     return 2;
   }
   UfoSessionOptions opts = {
       .device = device, .gpu_id = opt_gpu, .threads = opt_threads, .precision = precision};
   if (opt_profile)
     g_setenv("UFO_PROFILE", "1", TRUE); /* read when the session's backend is made */
-  g_autoptr(UfoSession) session = ufo_session_new(model, &opts, &error);
-  if (!session) {
-    fprintf(stderr, "ufo-bench: %s\n", error->message);
-    tool_image_clear(&img);
-    return 1;
-  }
+  UfoSession **sessions = g_new0(UfoSession *, opt_sessions);
+  for (int j = 0; j < opt_sessions; j++)
+    if (!(sessions[j] = ufo_session_new(model, &opts, &error))) {
+      fprintf(stderr, "ufo-bench: %s\n", error->message);
+      for (int i = 0; i < j; i++)
+        ufo_session_free(sessions[i]);
+      g_free(sessions);
+      tool_image_clear(&img);
+      bench_plan_clear(&plan);
+      return 1;
+    }
+  UfoSession *session = sessions[0]; /* the per-step times, profile, decode bytes */
+  const int n_frames = opt_iters * opt_sessions;
   enum { PRE, TEXT, IMAGE, GRID, DECODE, POST, TOTAL, N_STAGES };
   static const char *names[N_STAGES] = {"preprocess", "text pass",  "image pass", "grid pass",
                                         "decode",     "post-proc.", "total"};
   double *stage[N_STAGES];
   for (int s = 0; s < N_STAGES; s++)
-    stage[s] = g_new0(double, opt_iters);
+    stage[s] = g_new0(double, n_frames);
   int n_steps = 0, n_objects = 0;
   uint64_t decode_down = 0;
   double *step_ms = NULL;
   int rc = 0;
-  for (int it = 0; it < opt_warmup + opt_iters; it++) {
+  for (int f = 0; rc == 0 && f < (opt_warmup + opt_iters) * opt_sessions; f++) {
     UfoResult *res = NULL;
+    int it = f / opt_sessions, j = f % opt_sessions; /* round-robin over the sessions */
     gint64 a = g_get_monotonic_time();
-    if (!ufo_session_run(session, &img.image, &req, &res, &error)) {
+    if (!ufo_session_run(sessions[j], &img.image, &req, &res, &error)) {
       fprintf(stderr, "ufo-bench: %s\n", error->message);
       rc = 1;
       break;
@@ -286,13 +332,13 @@ int main(int argc, char **argv)
     double total = (g_get_monotonic_time() - a) / 1000.0;
     int k = it - opt_warmup;
     if (k == -1) /* the profile covers the timed frames only */
-      g_free(ufo_session_profile_report(session, TRUE));
+      g_free(ufo_session_profile_report(sessions[j], TRUE));
     if (k >= 0) {
       double v[N_STAGES] = {res->ms_preprocess, res->ms_text, res->ms_image, res->ms_grid,
                             res->ms_decode,     res->ms_post, total};
       for (int s = 0; s < N_STAGES; s++)
-        stage[s][k] = v[s];
-      if (k == opt_iters - 1) {
+        stage[s][k * opt_sessions + j] = v[s];
+      if (k == opt_iters - 1 && j == 0) {
         n_steps = res->n_decode_steps;
         step_ms = g_memdup2(res->ms_decode_step, sizeof(double) * MAX(n_steps, 1));
         n_objects = res->n_objects;
@@ -305,14 +351,18 @@ int main(int argc, char **argv)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("ufo-bench: model %s, task %s, image %dx%d, backend %s, threads %d, precision %s, "
-           "iterations %d (+%d warm-up)\n",
+           "iterations %d (+%d warm-up), sessions %d\n",
            opt_model ? opt_model : opt_config, opt_task, img.image.width, img.image.height,
            ufo_session_get_backend_name(session),
            opt_threads ? opt_threads : (int)g_get_num_processors(), ufo_precision_name(precision),
-           opt_iters, opt_warmup);
+           opt_iters, opt_warmup, opt_sessions);
+    printf("  decode plan          %s", opt_plan);
+    if (req.plan)
+      printf(" (%d of %d sequences decode an object)", plan.n_decoding, plan.plan.n_seq);
+    printf("\n");
     printf("  model load           %10.1f ms\n", ms_load);
     for (int s = 0; s < N_STAGES; s++)
-      printf("  %-20s %10.1f ms (median)\n", names[s], median(stage[s], opt_iters));
+      printf("  %-20s %10.1f ms (median)\n", names[s], median(stage[s], n_frames));
     printf("  decode steps (last run): %d", n_steps);
     for (int i = 0; i < n_steps; i++)
       printf("%s%.1f", i ? " " : " [ms: ", step_ms[i]);
@@ -320,7 +370,15 @@ int main(int argc, char **argv)
     printf("  objects (last run): %d\n", n_objects);
     printf("  decode download (last run): %llu bytes, %.0f per step\n",
            (unsigned long long)decode_down, n_steps ? (double)decode_down / n_steps : 0.0);
-    printf("  frames/s             %10.3f\n", 1000.0 / median(stage[TOTAL], opt_iters));
+    printf("  frames/s             %10.3f\n", 1000.0 / median(stage[TOTAL], n_frames));
+    size_t weights = 0, state;
+    ufo_session_get_memory(session, &weights, NULL);
+    printf("  weights              %10.1f MiB (one copy for %d session%s)\n", weights / 1048576.0,
+           opt_sessions, opt_sessions > 1 ? "s" : "");
+    for (int j = 0; j < opt_sessions; j++) {
+      ufo_session_get_memory(sessions[j], NULL, &state);
+      printf("  state, session %-4d %10.1f MiB\n", j, state / 1048576.0);
+    }
     printf("  peak memory          %10.1f MiB\n", ru.ru_maxrss / 1024.0);
   }
   g_autofree char *profile = rc == 0 ? ufo_session_profile_report(session, FALSE) : NULL;
@@ -329,6 +387,10 @@ int main(int argc, char **argv)
   g_free(step_ms);
   for (int s = 0; s < N_STAGES; s++)
     g_free(stage[s]);
+  for (int j = 0; j < opt_sessions; j++)
+    ufo_session_free(sessions[j]);
+  g_free(sessions);
   tool_image_clear(&img);
+  bench_plan_clear(&plan);
   return rc;
 }

@@ -64,9 +64,7 @@ static void *alloc_floats(size_t n)
 /* Drops the bf16 packs derived from a weight's contents (release, or new contents). */
 static void drop_derived(UfoBackend *be, UfoTensor *t)
 {
-  UfoCpu *cpu = CPU(be);
-  size_t bytes = ufo_cpu_bf16_packs_free(t->derived);
-  cpu->packed_bytes -= MIN(bytes, cpu->packed_bytes);
+  (void)ufo_cpu_bf16_packs_free(t->derived);
   t->derived = NULL;
 }
 
@@ -129,9 +127,19 @@ static gboolean cpu_set_precision(UfoBackend *be, UfoPrecision precision, GError
   return TRUE;
 }
 
+void ufo_cpu_test_fail_late(UfoBackend *be)
+{
+  CPU(be)->test_fail_late = TRUE;
+}
+
 static gboolean cpu_gemm(UfoBackend *be, const UfoGemm *p, GError **error)
 {
   UfoCpu *cpu = CPU(be);
+  if (cpu->test_fail_late) { /* ufo_cpu_test_fail_late: as an asynchronous backend would */
+    cpu->test_fail_late = FALSE;
+    ufo_backend_report_late(
+        be, g_error_new(UFO_ERROR, UFO_ERROR_BACKEND, "gemm: planted late failure (test hook)"));
+  }
   if (cpu->precision == UFO_PRECISION_BF16 && ufo_cpu_gemm_bf16_applies(p)) {
     if (cpu->reference) {
       ufo_cpu_gemm_bf16_ref(p);
@@ -283,6 +291,52 @@ static gboolean cpu_argmax_rows(UfoBackend *be, UfoView x, const int32_t *force,
   return TRUE;
 }
 
+static gboolean cpu_log_softmax_topk(UfoBackend *be, UfoView x, float temperature,
+                                     const int32_t *force, const float *margin, const float *bias,
+                                     int k, float *val, int32_t *idx, GError **error)
+{
+  ufo_cpu_log_softmax_topk(CPU(be), x, temperature, force, margin, bias, k, val, idx);
+  return TRUE;
+}
+
+static gboolean cpu_mask_logits(UfoBackend *be, UfoView u, UfoView e, UfoView f, int hp, int wp,
+                                GError **error)
+{
+  ufo_cpu_mask_logits(CPU(be), u, e, f, hp, wp);
+  return TRUE;
+}
+
+static gboolean cpu_mask_threshold(UfoBackend *be, UfoView u, int n, int oh, int ow, float thr,
+                                   uint64_t *bits, double *sum, int64_t *count, GError **error)
+{
+  ufo_cpu_mask_threshold(CPU(be), u, n, oh, ow, thr, bits, sum, count);
+  return TRUE;
+}
+
+static gboolean cpu_mask_probs(UfoBackend *be, UfoView u, int n, int oh, int ow, const int32_t *box,
+                               float *prob, GError **error)
+{
+  ufo_cpu_mask_probs(CPU(be), u, n, oh, ow, box, prob);
+  return TRUE;
+}
+
+static gboolean cpu_mask_semantic(UfoBackend *be, UfoView u, int n, int oh, int ow,
+                                  const float *score, const int32_t *slot_end,
+                                  const int32_t *slot_class, int n_slots, uint16_t *labels,
+                                  GError **error)
+{
+  ufo_cpu_mask_semantic(CPU(be), u, n, oh, ow, score, slot_end, slot_class, n_slots, labels);
+  return TRUE;
+}
+
+static UfoBackend *cpu_new(int threads, gboolean reference, GError **error);
+
+/* the owner of shared weights: one thread, no scratch in use */
+static UfoBackend *cpu_new_peer(UfoBackend *be, GError **error)
+{
+  return cpu_new(1, CPU(be)->reference, error);
+}
+
 static const UfoBackendOps cpu_ops = {
     .name = "cpu",
     .destroy = cpu_destroy,                       /* pool, scratch */
@@ -308,6 +362,13 @@ static const UfoBackendOps cpu_ops = {
     .mean_acc = cpu_mean_acc,                     /* elementwise.c */
     .patchify = cpu_patchify,                     /* layout.c */
     .argmax_rows = cpu_argmax_rows,               /* select.c */
+    .log_softmax_topk = cpu_log_softmax_topk,     /* select.c */
+    .mask_logits = cpu_mask_logits,               /* masks.c, one sgemm per object */
+    .mask_threshold = cpu_mask_threshold,         /* masks.c */
+    .mask_probs = cpu_mask_probs,                 /* masks.c */
+    .mask_semantic = cpu_mask_semantic,           /* masks.c */
+    .new_peer = cpu_new_peer,                     /* host memory: every CPU backend's */
+    .preprocess = ufo_cpu_preprocess,             /* preprocess.c: the host path */
 };
 
 static const UfoBackendOps cpu_ref_ops = {
@@ -335,6 +396,13 @@ static const UfoBackendOps cpu_ref_ops = {
     .mean_acc = cpu_mean_acc,
     .patchify = cpu_patchify,
     .argmax_rows = cpu_argmax_rows,
+    .log_softmax_topk = cpu_log_softmax_topk,
+    .mask_logits = cpu_mask_logits,
+    .mask_threshold = cpu_mask_threshold,
+    .mask_probs = cpu_mask_probs,
+    .mask_semantic = cpu_mask_semantic,
+    .new_peer = cpu_new_peer,
+    .preprocess = ufo_cpu_preprocess,
 };
 
 static UfoBackend *cpu_new(int threads, gboolean reference, GError **error)
@@ -356,6 +424,7 @@ static UfoBackend *cpu_new(int threads, gboolean reference, GError **error)
   UfoBackend *be = g_new0(UfoBackend, 1);
   be->ops = reference ? &cpu_ref_ops : &cpu_ops;
   be->ctx = cpu;
+  be->memory = 0; /* the host */
   return be;
 }
 

@@ -12,10 +12,10 @@
 typedef struct {
   gboolean reference;     /* plain loops only */
   UfoPrecision precision; /* of weight GEMMs (set_precision) */
-  size_t packed_bytes;    /* bf16 weight packs held by this backend's tensors */
   int threads;
   UfoPool *pool;
-  float **scratch; /* per worker */
+  gboolean test_fail_late; /* ufo_cpu_test_fail_late: the next gemm reports a late failure */
+  float **scratch;         /* per worker */
   size_t *scratch_n;
 } UfoCpu;
 
@@ -88,10 +88,14 @@ void ufo_cpu_gemm_bf16_ref(const UfoGemm *p);
 /* The AVX512-BF16 kernel on weights packed once per view (cached on the tensor, t->derived);
  * FALSE on a CPU without AVX512-BF16 or when the pack cannot be allocated. */
 gboolean ufo_cpu_gemm_bf16(UfoCpu *cpu, const UfoGemm *p, GError **error);
-/* Frees a tensor's packs (t->derived); returns the bytes released. */
+/* Frees a tensor's packs (t->derived; made thread-safely, as several backends may use one
+ * weight at once); returns the bytes released. */
 size_t ufo_cpu_bf16_packs_free(void *derived);
 /* CPU has AVX512-BF16 (cpuid, OS-enabled AVX-512 state) and no test override is set. */
 gboolean ufo_cpu_bf16_supported(void);
+/* Test hook of the asynchrony contract (backend.h late_error): the next GEMM computes, returns
+ * TRUE and records a failure as an asynchronous backend would, for the next wait to report. */
+void ufo_cpu_test_fail_late(UfoBackend *be);
 /* Test hook: pretend the CPU lacks AVX512-BF16 (the unsupported-CPU error path). */
 void ufo_cpu_bf16_test_pretend_unsupported(gboolean pretend);
 
@@ -120,11 +124,30 @@ void ufo_cpu_patchify(UfoCpu *cpu, UfoView y, UfoView x, int h, int w, int p);
 /* backend.h argmax_rows (select.c): the same arithmetic on every path */
 void ufo_cpu_argmax_rows(UfoCpu *cpu, UfoView x, const int32_t *force, const float *margin,
                          int32_t *ids, float *prob);
+/* backend.h log_softmax_topk (select.c): the host beam search's arithmetic on every path */
+void ufo_cpu_log_softmax_topk(UfoCpu *cpu, UfoView x, float temperature, const int32_t *force,
+                              const float *margin, const float *bias, int k, float *val,
+                              int32_t *idx);
+
+/* backend.h mask ops (masks.c): the host reference's arithmetic; the reference backend
+ * (cpu->reference) computes the mask product with a plain loop instead of OpenBLAS */
+void ufo_cpu_mask_logits(UfoCpu *cpu, UfoView u, UfoView e, UfoView f, int hp, int wp);
+void ufo_cpu_mask_threshold(UfoCpu *cpu, UfoView u, int n, int oh, int ow, float thr,
+                            uint64_t *bits, double *sum, int64_t *count);
+void ufo_cpu_mask_probs(UfoCpu *cpu, UfoView u, int n, int oh, int ow, const int32_t *box,
+                        float *prob);
+void ufo_cpu_mask_semantic(UfoCpu *cpu, UfoView u, int n, int oh, int ow, const float *score,
+                           const int32_t *slot_end, const int32_t *slot_class, int n_slots,
+                           uint16_t *labels);
 
 void ufo_cpu_grid_sample_ref(UfoView y, UfoView x, int h, int w, const float *ref, int q);
 void ufo_cpu_grid_sample(UfoCpu *cpu, UfoView y, UfoView x, int h, int w, const float *ref, int q);
 void ufo_cpu_resize_bicubic_ref(UfoView y, UfoView x, int ih, int iw, int oh, int ow);
 void ufo_cpu_resize_bicubic(UfoCpu *cpu, UfoView y, UfoView x, int ih, int iw, int oh, int ow);
 void ufo_cpu_resize_linear_ref(UfoView y, UfoView x);
+
+/* backend.h preprocess (preprocess.c): the host path (ufo_preprocess_host) into y in place */
+gboolean ufo_cpu_preprocess(UfoBackend *be, void *state, UfoView y, const UfoImage *image,
+                            const UfoPrepParams *p, GError **error);
 
 #endif

@@ -39,8 +39,10 @@
 #define MC 240 /* multiple of MR */
 #define NC 256 /* multiple of NR */
 
-/* One packed view of a weight tensor. */
-typedef struct {
+/* One packed view of a weight tensor; a tensor's packs form a list (t->derived: the head) that
+ * only grows while the tensor lives. */
+typedef struct Bf16Pack {
+  struct Bf16Pack *next;
   size_t off;
   int64_t n, k, ld; /* the view: B (n, k) with leading dimension ld at element off */
   int64_t kp;       /* K pairs, ceil(k / 2) */
@@ -146,22 +148,24 @@ gboolean ufo_cpu_bf16_supported(void)
 
 /* ---- weight packs ---- */
 
-static void pack_free(gpointer data)
-{
-  Bf16Pack *pk = data;
-  free(pk->data);
-  g_free(pk);
-}
+/* A weight tensor may be shared by the backends of several sessions running at once
+ * (backend.h ufo_backend_shares_memory): packs are made under this lock and published whole
+ * (an atomic store of the list head), so lookups read the list without locking. */
+static GMutex pack_lock;
+static size_t packed_total; /* bytes of all packs of the process (under pack_lock) */
 
 size_t ufo_cpu_bf16_packs_free(void *derived)
 {
-  GPtrArray *packs = derived;
-  if (packs == NULL)
-    return 0;
   size_t bytes = 0;
-  for (guint i = 0; i < packs->len; i++)
-    bytes += ((Bf16Pack *)packs->pdata[i])->bytes;
-  g_ptr_array_unref(packs);
+  for (Bf16Pack *pk = derived, *next; pk; pk = next) {
+    next = pk->next;
+    bytes += pk->bytes;
+    free(pk->data);
+    g_free(pk);
+  }
+  g_mutex_lock(&pack_lock);
+  packed_total -= MIN(bytes, packed_total);
+  g_mutex_unlock(&pack_lock);
   return bytes;
 }
 
@@ -189,15 +193,32 @@ static void pack_task(void *ctx, int64_t begin, int64_t end, int worker)
   }
 }
 
+static const Bf16Pack *pack_find(UfoTensor *t, UfoView v)
+{
+  for (const Bf16Pack *pk = g_atomic_pointer_get(&t->derived); pk; pk = pk->next)
+    if (pk->off == v.off && pk->n == v.rows && pk->k == v.cols && pk->ld == v.ld)
+      return pk;
+  return NULL;
+}
+
+static const Bf16Pack *pack_make(UfoCpu *cpu, UfoView v, GError **error);
+
 /* The pack of weight view v, made on first use (a one-off per view: the first frame). */
 static const Bf16Pack *pack_get(UfoCpu *cpu, UfoView v, GError **error)
 {
-  GPtrArray *packs = v.t->derived;
-  for (guint i = 0; packs && i < packs->len; i++) {
-    const Bf16Pack *pk = packs->pdata[i];
-    if (pk->off == v.off && pk->n == v.rows && pk->k == v.cols && pk->ld == v.ld)
-      return pk;
-  }
+  const Bf16Pack *pk = pack_find(v.t, v);
+  if (pk)
+    return pk;
+  g_mutex_lock(&pack_lock);
+  if (!(pk = pack_find(v.t, v))) /* another backend may have made it meanwhile */
+    pk = pack_make(cpu, v, error);
+  g_mutex_unlock(&pack_lock);
+  return pk;
+}
+
+/* (under pack_lock) */
+static const Bf16Pack *pack_make(UfoCpu *cpu, UfoView v, GError **error)
+{
   Bf16Pack *pk = g_new0(Bf16Pack, 1);
   *pk = (Bf16Pack){.off = v.off, .n = v.rows, .k = v.cols, .ld = v.ld};
   pk->kp = (v.cols + 1) / 2;
@@ -213,13 +234,11 @@ static const Bf16Pack *pack_get(UfoCpu *cpu, UfoView v, GError **error)
   }
   PackJob j = {ufo_cpu_ptr(v), pk};
   ufo_pool_run(cpu->pool, pk->panels, 1, pack_task, &j);
-  if (packs == NULL)
-    v.t->derived = packs = g_ptr_array_new_with_free_func(pack_free);
-  g_ptr_array_add(packs, pk);
-  cpu->packed_bytes += pk->bytes;
+  pk->next = v.t->derived;
+  g_atomic_pointer_set(&v.t->derived, pk); /* published complete */
+  packed_total += pk->bytes;
   ufo_log(UFO_LOG_DEBUG, "precision=bf16: packed a %lldx%lld weight (%.2f MiB, %.1f MiB in all)",
-          (long long)v.rows, (long long)v.cols, pk->bytes / 1048576.0,
-          cpu->packed_bytes / 1048576.0);
+          (long long)v.rows, (long long)v.cols, pk->bytes / 1048576.0, packed_total / 1048576.0);
   return pk;
 }
 

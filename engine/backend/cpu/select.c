@@ -1,6 +1,6 @@
-/* Greedy selection on the CPU backend (backend.h argmax_rows, inference §6.2): one row per
- * task, the arithmetic of the host decoder it replaces, so decoded tokens and probabilities
- * are bit-identical to it. */
+/* Decode selection on the CPU backend: greedy (backend.h argmax_rows, inference §6.2) and beam
+ * search (log_softmax_topk, §6.3). One row per task, the arithmetic of the host decoder each
+ * replaces, so decoded tokens, probabilities and beam scores are bit-identical to it. */
 #include "cpu.h"
 
 #include <math.h>
@@ -57,4 +57,79 @@ void ufo_cpu_argmax_rows(UfoCpu *cpu, UfoView x, const int32_t *force, const flo
     select_task(&j, 0, x.rows, 0);
   else
     ufo_pool_run(cpu->pool, x.rows, 1, select_task, &j);
+}
+
+typedef struct {
+  UfoView x;
+  float temperature;
+  const int32_t *force;
+  const float *margin;
+  const float *bias;
+  int k;
+  float *val;
+  int32_t *idx;
+} TopkJob;
+
+/* row i: the k best candidates c_v = log_softmax(x / τ)_v + bias[i], with the arithmetic of
+ * engine/decode/beam.c (log_softmax_t, then cand = lp + beam score, then its insertion top-k:
+ * ties keep the lower index, as the columns are visited in order) */
+static void topk_row(const TopkJob *j, int64_t i)
+{
+  const float *l = ufo_cpu_ptr(j->x) + i * j->x.ld;
+  const int64_t V = j->x.cols;
+  const float tau = j->temperature;
+  int64_t tok = j->force ? j->force[i] : -1;
+  float forced = 0.f;
+  if (tok >= 0) { /* ufo.h planted plan: logit[tok] = max(logits) + margin, before the softmax */
+    float mx = l[0];
+    for (int64_t v = 1; v < V; v++)
+      mx = MAX(mx, l[v]);
+    forced = mx + (j->margin ? j->margin[i] : 0.f);
+  }
+  /* y_v = logits / τ (§6.3; no division at τ == 1, as the host path) */
+#define Y(v) (tau != 1.f ? ((v) == tok ? forced : l[v]) / tau : ((v) == tok ? forced : l[v]))
+  float mx = Y(0);
+  for (int64_t v = 1; v < V; v++)
+    mx = MAX(mx, Y(v));
+  double sum = 0.0;
+  for (int64_t v = 0; v < V; v++)
+    sum += expf(Y(v) - mx);
+  const float lse = (float)log(sum);
+  float *val = j->val + i * j->k;
+  int32_t *idx = j->idx + i * j->k;
+  const int k = j->k;
+  int m = 0;
+  for (int64_t v = 0; v < V; v++) {
+    float c = (Y(v) - mx) - lse; /* lp_v in float32 */
+    if (j->bias)
+      c += j->bias[i]; /* cand = lp + beam score (f32) */
+    if (m == k && !(c > val[m - 1]))
+      continue;
+    int q = m < k ? m++ : k - 1;
+    while (q > 0 && c > val[q - 1]) {
+      val[q] = val[q - 1];
+      idx[q] = idx[q - 1];
+      q--;
+    }
+    val[q] = c;
+    idx[q] = (int32_t)v;
+  }
+#undef Y
+}
+
+static void topk_task(void *ctx, int64_t begin, int64_t end, int worker)
+{
+  for (int64_t i = begin; i < end; i++)
+    topk_row(ctx, i);
+}
+
+void ufo_cpu_log_softmax_topk(UfoCpu *cpu, UfoView x, float temperature, const int32_t *force,
+                              const float *margin, const float *bias, int k, float *val,
+                              int32_t *idx)
+{
+  TopkJob j = {x, temperature, force, margin, bias, k, val, idx};
+  if (cpu->reference)
+    topk_task(&j, 0, x.rows, 0);
+  else
+    ufo_pool_run(cpu->pool, x.rows, 1, topk_task, &j);
 }

@@ -29,7 +29,8 @@
 #define ATT_UNROLL4 _Pragma("unroll 4")
 #endif
 
-namespace UFO_CUDA_NS {
+namespace UFO_CUDA_NS
+{
 
 #define ATT_MAX_HEAD_DIM 128
 #define ATT_ROW_MAX_Q 8 /* groups of at most this many queries go row by row */
@@ -91,16 +92,15 @@ static __device__ __forceinline__ float att_weight(float s, float m)
 
 /* ---- tile kernel: blocks of 64 queries of one (group, head) ---- */
 
-template <int DMAX>
-static __global__ __launch_bounds__(TTHREADS) void attn_tile_kernel(AttArgs a)
+template <int DMAX> static __global__ __launch_bounds__(TTHREADS) void attn_tile_kernel(AttArgs a)
 {
   UFO_DYN_SMEM(float, sm);
-  float *qs = sm;                /* [DMAX][TPAD]: Q^T of the block's queries (zero padded) */
-  float *ks = qs + DMAX * TPAD;  /* [DMAX][TPAD]: K^T of the key tile */
-  float *vs = ks + DMAX * TPAD;  /* [TK][DMAX]: V of the key tile */
-  float *ps = vs + TK * DMAX;    /* [TK][TPAD]: P^T, softmax weights of the tile */
-  float *bias = ps + TK * TPAD;  /* [TK]: mask (0 if none; -inf past the segment's end) */
-  int *kyx = (int *)(bias + TK); /* [TK][2]: (key row, key column) in the rel-pos region */
+  float *qs = sm;                       /* [DMAX][TPAD]: Q^T of the block's queries (zero padded) */
+  float *ks = qs + DMAX * TPAD;         /* [DMAX][TPAD]: K^T of the key tile */
+  float *vs = ks + DMAX * TPAD;         /* [TK][DMAX]: V of the key tile */
+  float *ps = vs + TK * DMAX;           /* [TK][TPAD]: P^T, softmax weights of the tile */
+  float *bias = ps + TK * TPAD;         /* [TK]: mask (0 if none; -inf past the segment's end) */
+  int *kyx = (int *)(bias + TK);        /* [TK][2]: (key row, key column) in the rel-pos region */
   float *rht = (float *)(kyx + 2 * TK); /* [TQ][rel_h]: q·Rh[qi - ky + rel_h - 1] */
   float *rwt = rht + TQ * a.rel_h;      /* [TQ][rel_w]: q·Rw[qj - kx + rel_w - 1] */
 
@@ -108,8 +108,8 @@ static __global__ __launch_bounds__(TTHREADS) void attn_tile_kernel(AttArgs a)
   const int d = a.d, h = blockIdx.y;
   const int ntiles = (a.group_q + TQ - 1) / TQ;
   const int g = blockIdx.x / ntiles;
-  const int q0 = (blockIdx.x % ntiles) * TQ;          /* first query of the block in the group */
-  const int nq = min(TQ, a.group_q - q0);             /* queries of the block */
+  const int q0 = (blockIdx.x % ntiles) * TQ;            /* first query of the block in the group */
+  const int nq = min(TQ, a.group_q - q0);               /* queries of the block */
   const long long row0 = (long long)g * a.group_q + q0; /* its first row of q/out */
   const int hd = h * d;                                 /* the head's first column */
 
@@ -128,10 +128,9 @@ static __global__ __launch_bounds__(TTHREADS) void attn_tile_kernel(AttArgs a)
       int qidx = q0 + i;
       float s = 0.f;
       if (i < nq) {
-        const float *r = k < a.rel_h
-                             ? a.rh + (long long)(qidx / a.rel_w - k + a.rel_h - 1) * a.ldrh
-                             : a.rw + (long long)(qidx % a.rel_w - (k - a.rel_h) + a.rel_w - 1) *
-                                          a.ldrw;
+        const float *r =
+            k < a.rel_h ? a.rh + (long long)(qidx / a.rel_w - k + a.rel_h - 1) * a.ldrh
+                        : a.rw + (long long)(qidx % a.rel_w - (k - a.rel_h) + a.rel_w - 1) * a.ldrw;
         for (int l = 0; l < d; l++)
           s = fmaf(qs[l * TPAD + i], __ldg(r + l), s);
       }
@@ -145,15 +144,15 @@ static __global__ __launch_bounds__(TTHREADS) void attn_tile_kernel(AttArgs a)
   /* running max / sum of the thread's 4 rows, accumulator 4 rows x (DMAX/32 chunks of 4) */
   const int NC = DMAX / 32;
   float m[4], lsum[4], acc[4][NC][4];
-ATT_UNROLL
+  ATT_UNROLL
   for (int r = 0; r < 4; r++) {
     m[r] = -INFINITY;
     lsum[r] = 0.f;
-ATT_UNROLL
+    ATT_UNROLL
     for (int c = 0; c < NC; c++)
-ATT_UNROLL
-      for (int e = 0; e < 4; e++)
-        acc[r][c][e] = 0.f;
+      ATT_UNROLL
+    for (int e = 0; e < 4; e++)
+      acc[r][c][e] = 0.f;
   }
   const int d4 = (d + 3) & ~3; /* Q and K are zero padded to DMAX */
 
@@ -182,31 +181,31 @@ ATT_UNROLL
 
       /* scores of rows ty*4+r, keys tx*4+c and 32+tx*4+c: q·k */
       float s[4][8];
-ATT_UNROLL
+      ATT_UNROLL
       for (int r = 0; r < 4; r++)
-ATT_UNROLL
-        for (int c = 0; c < 8; c++)
-          s[r][c] = 0.f;
-ATT_UNROLL4
+        ATT_UNROLL
+      for (int c = 0; c < 8; c++)
+        s[r][c] = 0.f;
+      ATT_UNROLL4
       for (int l = 0; l < d4; l++) {
         float4 qv = *(const float4 *)&qs[l * TPAD + ty * 4];
         float4 k0v = *(const float4 *)&ks[l * TPAD + tx * 4];
         float4 k1v = *(const float4 *)&ks[l * TPAD + 32 + tx * 4];
         float qr[4] = {qv.x, qv.y, qv.z, qv.w};
         float kc[8] = {k0v.x, k0v.y, k0v.z, k0v.w, k1v.x, k1v.y, k1v.z, k1v.w};
-ATT_UNROLL
+        ATT_UNROLL
         for (int r = 0; r < 4; r++)
-ATT_UNROLL
-          for (int c = 0; c < 8; c++)
-            s[r][c] = fmaf(qr[r], kc[c], s[r][c]);
+          ATT_UNROLL
+        for (int c = 0; c < 8; c++)
+          s[r][c] = fmaf(qr[r], kc[c], s[r][c]);
       }
 
       /* s = q·k * scale + mask + rel-pos (inference §5.1), then the online softmax per row */
-ATT_UNROLL
+      ATT_UNROLL
       for (int r = 0; r < 4; r++) {
         int i = ty * 4 + r;
         float mx = -INFINITY;
-ATT_UNROLL
+        ATT_UNROLL
         for (int c = 0; c < 8; c++) {
           int j = (c < 4 ? 0 : 32) + tx * 4 + (c & 3);
           float v = s[r][c] * a.scale + bias[j];
@@ -221,7 +220,7 @@ ATT_UNROLL
         mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 4));
         float corr = att_rescale(&m[r], mx);
         float ts = 0.f;
-ATT_UNROLL
+        ATT_UNROLL
         for (int c = 0; c < 8; c++) {
           int j = (c < 4 ? 0 : 32) + tx * 4 + (c & 3);
           float p = att_weight(s[r][c], m[r]);
@@ -232,11 +231,11 @@ ATT_UNROLL
         ts += __shfl_xor_sync(0xffffffffu, ts, 2);
         ts += __shfl_xor_sync(0xffffffffu, ts, 4);
         lsum[r] = lsum[r] * corr + ts;
-ATT_UNROLL
+        ATT_UNROLL
         for (int c = 0; c < NC; c++)
-ATT_UNROLL
-          for (int e = 0; e < 4; e++)
-            acc[r][c][e] *= corr;
+          ATT_UNROLL
+        for (int e = 0; e < 4; e++)
+          acc[r][c][e] *= corr;
       }
       /* the P rows a thread reads were written by its own warp */
       __syncwarp(0xffffffffu);
@@ -245,15 +244,15 @@ ATT_UNROLL
       for (int j = 0; j < nk; j++) {
         float4 pv = *(const float4 *)&ps[j * TPAD + ty * 4];
         float pr[4] = {pv.x, pv.y, pv.z, pv.w};
-ATT_UNROLL
+        ATT_UNROLL
         for (int c = 0; c < NC; c++) {
           float4 vv = *(const float4 *)&vs[j * DMAX + c * 32 + tx * 4];
           float vc[4] = {vv.x, vv.y, vv.z, vv.w};
-ATT_UNROLL
+          ATT_UNROLL
           for (int r = 0; r < 4; r++)
-ATT_UNROLL
-            for (int e = 0; e < 4; e++)
-              acc[r][c][e] = fmaf(pr[r], vc[e], acc[r][c][e]);
+            ATT_UNROLL
+          for (int e = 0; e < 4; e++)
+            acc[r][c][e] = fmaf(pr[r], vc[e], acc[r][c][e]);
         }
       }
     }
@@ -262,7 +261,7 @@ ATT_UNROLL
   /* the own key of each query row (self_key): q·k_self * scale, no mask, no rel-pos */
   const gboolean has_self = a.n_segs > 0 && a.seg[a.n_segs - 1].self;
   const AttSeg self = a.seg[has_self ? a.n_segs - 1 : 0];
-ATT_UNROLL
+  ATT_UNROLL
   for (int r = 0; r < 4; r++) {
     int i = ty * 4 + r;
     gboolean live = i < nq;
@@ -278,14 +277,14 @@ ATT_UNROLL
       float corr = att_rescale(&m[r], s);
       float p = att_weight(s, m[r]);
       lsum[r] = lsum[r] * corr + p;
-ATT_UNROLL
+      ATT_UNROLL
       for (int c = 0; c < NC; c++)
-ATT_UNROLL
-        for (int e = 0; e < 4; e++) {
-          int l = c * 32 + tx * 4 + e;
-          float v = live && l < d ? self.v[row * self.ldv + hd + l] : 0.f;
-          acc[r][c][e] = fmaf(p, v, acc[r][c][e] * corr);
-        }
+        ATT_UNROLL
+      for (int e = 0; e < 4; e++) {
+        int l = c * 32 + tx * 4 + e;
+        float v = live && l < d ? self.v[row * self.ldv + hd + l] : 0.f;
+        acc[r][c][e] = fmaf(p, v, acc[r][c][e] * corr);
+      }
     }
     if (live && a.ml_mode == 1) { /* partial: the shared keys' state, normalised */
       if (tx == 0) {
@@ -293,32 +292,31 @@ ATT_UNROLL
         a.ml[(row * a.n_heads + h) * 2 + 1] = lsum[r];
       }
       float inv = lsum[r] == 0.f ? 0.f : 1.f / lsum[r];
-ATT_UNROLL
+      ATT_UNROLL
       for (int c = 0; c < NC; c++)
-ATT_UNROLL
-        for (int e = 0; e < 4; e++) {
-          int l = c * 32 + tx * 4 + e;
-          if (l < d)
-            a.out[row * a.ldo + hd + l] = acc[r][c][e] * inv;
-        }
+        ATT_UNROLL
+      for (int e = 0; e < 4; e++) {
+        int l = c * 32 + tx * 4 + e;
+        if (l < d)
+          a.out[row * a.ldo + hd + l] = acc[r][c][e] * inv;
+      }
     } else if (live) {
       float inv = 1.f / lsum[r];
-ATT_UNROLL
+      ATT_UNROLL
       for (int c = 0; c < NC; c++)
-ATT_UNROLL
-        for (int e = 0; e < 4; e++) {
-          int l = c * 32 + tx * 4 + e;
-          if (l < d)
-            a.out[row * a.ldo + hd + l] = lsum[r] == 0.f ? NAN : acc[r][c][e] * inv; /* ref 0/0 */
-        }
+        ATT_UNROLL
+      for (int e = 0; e < 4; e++) {
+        int l = c * 32 + tx * 4 + e;
+        if (l < d)
+          a.out[row * a.ldo + hd + l] = lsum[r] == 0.f ? NAN : acc[r][c][e] * inv; /* ref 0/0 */
+      }
     }
   }
 }
 
 /* ---- row kernel: one query row of one head per block (decode) ---- */
 
-template <int DPL>
-static __global__ __launch_bounds__(RTHREADS) void attn_row_kernel(AttArgs a)
+template <int DPL> static __global__ __launch_bounds__(RTHREADS) void attn_row_kernel(AttArgs a)
 {
   UFO_DYN_SMEM(float, rel); /* [rel_h + rel_w]: q·Rh[qi - ky + rel_h - 1], q·Rw[...] */
   __shared__ float mrg[RTEAMS][DPL * 8 + 2]; /* per team: acc, max, sum */
@@ -331,7 +329,7 @@ static __global__ __launch_bounds__(RTHREADS) void attn_row_kernel(AttArgs a)
 
   /* lane t of a team holds columns t + 8c */
   float qv[DPL], acc[DPL];
-ATT_UNROLL
+  ATT_UNROLL
   for (int c = 0; c < DPL; c++) {
     int l = t + 8 * c;
     qv[c] = l < d ? qrow[l] : 0.f;
@@ -341,13 +339,13 @@ ATT_UNROLL
   /* inference §5.1 rel-pos terms of this query, unscaled q; one warp per table row */
   if (a.has_rel) {
     for (int k = warp; k < a.rel_h + a.rel_w; k += RTHREADS / 32) {
-      const float *r = k < a.rel_h
-                           ? a.rh + (long long)(qi / a.rel_w - k + a.rel_h - 1) * a.ldrh
-                           : a.rw + (long long)(qi % a.rel_w - (k - a.rel_h) + a.rel_w - 1) * a.ldrw;
+      const float *r =
+          k < a.rel_h ? a.rh + (long long)(qi / a.rel_w - k + a.rel_h - 1) * a.ldrh
+                      : a.rw + (long long)(qi % a.rel_w - (k - a.rel_h) + a.rel_w - 1) * a.ldrw;
       float s = 0.f;
       for (int l = lane; l < d; l += 32)
         s = fmaf(qrow[l], __ldg(r + l), s);
-ATT_UNROLL
+      ATT_UNROLL
       for (int o = 16; o > 0; o >>= 1)
         s += __shfl_xor_sync(0xffffffffu, s, o);
       if (lane == 0)
@@ -360,7 +358,7 @@ ATT_UNROLL
   if (a.ml_mode == 2 && team == 0) { /* resume from the shared keys' partial softmax */
     m = a.ml[(row * a.n_heads + blockIdx.y) * 2];
     lsum = a.ml[(row * a.n_heads + blockIdx.y) * 2 + 1];
-ATT_UNROLL
+    ATT_UNROLL
     for (int c = 0; c < DPL; c++) {
       int l = t + 8 * c;
       acc[c] = l < d ? a.out[row * a.ldo + hd + l] * lsum : 0.f;
@@ -376,7 +374,7 @@ ATT_UNROLL
       gboolean valid = kk < sg.n;
       const float *kr = kb + (valid ? kk : 0) * sg.ldk;
       float s = 0.f;
-ATT_UNROLL
+      ATT_UNROLL
       for (int c = 0; c < DPL; c++) {
         int l = t + 8 * c;
         if (l < d)
@@ -399,7 +397,7 @@ ATT_UNROLL
       float p = expf(s - m);
       lsum = lsum * corr + p;
       const float *vr = vb + kk * sg.ldv;
-ATT_UNROLL
+      ATT_UNROLL
       for (int c = 0; c < DPL; c++) {
         int l = t + 8 * c;
         acc[c] = fmaf(p, l < d ? vr[l] : 0.f, acc[c] * corr);
@@ -408,7 +406,7 @@ ATT_UNROLL
   }
 
   /* merge the teams' partial softmaxes: weights exp(m_team - M) */
-ATT_UNROLL
+  ATT_UNROLL
   for (int c = 0; c < DPL; c++)
     mrg[team][t + 8 * c] = acc[c];
   if (t == 0) {
@@ -452,8 +450,7 @@ static gboolean att_smem(UfoCuda *cu, K kernel, size_t bytes, const char *name, 
       error);
 }
 
-template <int DMAX>
-static gboolean att_launch_tile(UfoCuda *cu, const AttArgs *a, GError **error)
+template <int DMAX> static gboolean att_launch_tile(UfoCuda *cu, const AttArgs *a, GError **error)
 {
   size_t floats = 2 * (size_t)DMAX * TPAD + (size_t)TK * DMAX + (size_t)TK * TPAD + 3 * TK;
   if (a->has_rel)
@@ -467,8 +464,7 @@ static gboolean att_launch_tile(UfoCuda *cu, const AttArgs *a, GError **error)
   return ufo_cuda_launched("attn_tile_kernel", error);
 }
 
-template <int DPL>
-static gboolean att_launch_row(UfoCuda *cu, const AttArgs *a, GError **error)
+template <int DPL> static gboolean att_launch_row(UfoCuda *cu, const AttArgs *a, GError **error)
 {
   size_t bytes = a->has_rel ? (size_t)(a->rel_h + a->rel_w) * sizeof(float) : 0;
   if (!att_smem(cu, attn_row_kernel<DPL>, bytes, "attn_row_kernel", a, error))
@@ -506,8 +502,15 @@ static AttArgs att_args(const UfoAttention *p)
     a.has_rel |= k->rel_pos ? 1 : 0;
   }
   if (p->self_key) {
-    AttSeg sg = {ufo_cuda_ptr(p->self_k), ufo_cuda_ptr(p->self_v), NULL, p->self_k.ld,
-                 p->self_v.ld, 1, 0, 0, 1};
+    AttSeg sg = {ufo_cuda_ptr(p->self_k),
+                 ufo_cuda_ptr(p->self_v),
+                 NULL,
+                 p->self_k.ld,
+                 p->self_v.ld,
+                 1,
+                 0,
+                 0,
+                 1};
     a.seg[a.n_segs++] = sg;
   }
   if (a.has_rel) {
@@ -586,12 +589,13 @@ static gboolean att_run(UfoCuda *cu, const UfoAttention *p, int path, GError **e
     gboolean shared = FALSE;
     for (int s = 0; s < a.n_segs; s++)
       shared |= a.seg[s].gstride == 0 && !a.seg[s].rel && !a.seg[s].self && a.seg[s].n >= TK;
-    path = p->group_q > ATT_ROW_MAX_Q                        ? 1
+    path = p->group_q > ATT_ROW_MAX_Q                                 ? 1
            : shared && rows >= ATT_SPLIT_MIN_ROWS && rows <= G_MAXINT ? 3
-                                                               : 2;
+                                                                      : 2;
   }
-  return path == 1 ? att_tile(cu, &a, error) : path == 2 ? att_row(cu, &a, error)
-                                                         : att_split(cu, &a, error);
+  return path == 1   ? att_tile(cu, &a, error)
+         : path == 2 ? att_row(cu, &a, error)
+                     : att_split(cu, &a, error);
 }
 
 gboolean ufo_cuda_attention(UfoCuda *cu, const UfoAttention *p, GError **error)

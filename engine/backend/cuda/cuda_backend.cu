@@ -259,6 +259,68 @@ static gboolean cuda_argmax_rows(UfoBackend *be, UfoView x, const int32_t *force
   return use(be, error) && ufo_cuda_argmax_rows(UFO_CUDA(be), x, force, margin, ids, prob, error);
 }
 
+static gboolean cuda_log_softmax_topk(UfoBackend *be, UfoView x, float temperature,
+                                      const int32_t *force, const float *margin, const float *bias,
+                                      int k, float *val, int32_t *idx, GError **error)
+{
+  return use(be, error) && ufo_cuda_log_softmax_topk(UFO_CUDA(be), x, temperature, force, margin,
+                                                     bias, k, val, idx, error);
+}
+
+static void *cuda_prep_new(UfoBackend *be, GError **error)
+{
+  return use(be, error) ? ufo_cuda_prep_new(UFO_CUDA(be), error) : NULL;
+}
+
+static void cuda_prep_free(UfoBackend *be, void *state)
+{
+  (void)use(be, NULL);
+  ufo_cuda_prep_free(UFO_CUDA(be), state);
+}
+
+static gboolean cuda_preprocess(UfoBackend *be, void *state, UfoView y, const UfoImage *image,
+                                const UfoPrepParams *p, GError **error)
+{
+  return use(be, error) && ufo_cuda_preprocess(UFO_CUDA(be), state, y, image, p, error);
+}
+
+static UfoBackend *backend_new(const UfoBackendOps *ops, int gpu_id, GError **error);
+
+/* the owner of shared weights: its own stream on the same GPU (device pointers are valid on
+ * every stream of the process) */
+static UfoBackend *cuda_new_peer(UfoBackend *be, GError **error)
+{
+  return backend_new(be->ops, UFO_CUDA(be)->device, error);
+}
+
+static gboolean cuda_mask_logits(UfoBackend *be, UfoView u, UfoView e, UfoView f, int hp, int wp,
+                                 GError **error)
+{
+  return use(be, error) && ufo_cuda_mask_logits(UFO_CUDA(be), u, e, f, hp, wp, error);
+}
+
+static gboolean cuda_mask_threshold(UfoBackend *be, UfoView u, int n, int oh, int ow, float thr,
+                                    uint64_t *bits, double *sum, int64_t *count, GError **error)
+{
+  return use(be, error) &&
+         ufo_cuda_mask_threshold(UFO_CUDA(be), u, n, oh, ow, thr, bits, sum, count, error);
+}
+
+static gboolean cuda_mask_probs(UfoBackend *be, UfoView u, int n, int oh, int ow,
+                                const int32_t *box, float *prob, GError **error)
+{
+  return use(be, error) && ufo_cuda_mask_probs(UFO_CUDA(be), u, n, oh, ow, box, prob, error);
+}
+
+static gboolean cuda_mask_semantic(UfoBackend *be, UfoView u, int n, int oh, int ow,
+                                   const float *score, const int32_t *slot_end,
+                                   const int32_t *slot_class, int n_slots, uint16_t *labels,
+                                   GError **error)
+{
+  return use(be, error) && ufo_cuda_mask_semantic(UFO_CUDA(be), u, n, oh, ow, score, slot_end,
+                                                  slot_class, n_slots, labels, error);
+}
+
 static UfoBackendOps make_ops(const char *name)
 {
   UfoBackendOps o;
@@ -287,7 +349,16 @@ static UfoBackendOps make_ops(const char *name)
   o.mean_acc = cuda_mean_acc;                     /* elementwise.cu */
   o.patchify = cuda_patchify;                     /* layout.cu */
   o.argmax_rows = cuda_argmax_rows;               /* select.cu */
+  o.log_softmax_topk = cuda_log_softmax_topk;     /* select.cu */
+  o.mask_logits = cuda_mask_logits;               /* masks.cu, the product on gemm.cu */
+  o.mask_threshold = cuda_mask_threshold;         /* masks.cu */
+  o.mask_probs = cuda_mask_probs;                 /* masks.cu */
+  o.mask_semantic = cuda_mask_semantic;           /* masks.cu */
   o.synchronize = cuda_synchronize;               /* cudaStreamSynchronize */
+  o.new_peer = cuda_new_peer;                     /* weights shared by sessions on one GPU */
+  o.prep_new = cuda_prep_new;                     /* preprocess.cu: device frame buffers */
+  o.prep_free = cuda_prep_free;
+  o.preprocess = cuda_preprocess; /* preprocess.cu: upload the frame, convert, resize */
   return o;
 }
 
@@ -328,6 +399,7 @@ static UfoBackend *backend_new(const UfoBackendOps *ops, int gpu_id, GError **er
   UfoBackend *be = g_new0(UfoBackend, 1);
   be->ops = ops;
   be->ctx = cu;
+  be->memory = gpu_id; /* tensors of this GPU: ufo_backend_shares_memory */
   if (!ufo_cuda_ok(cudaStreamCreateWithFlags(&cu->stream, cudaStreamNonBlocking),
                    "cudaStreamCreateWithFlags", error) ||
       !ufo_cuda_gemm_init(cu, error)) {

@@ -23,8 +23,8 @@ typedef struct {
   size_t smem_optin;      /* most dynamic shared memory per block after cudaFuncSetAttribute */
   /* Device scratch, one buffer per use, grown on demand (a later issue preallocates them at
    * session creation): stream-ordered, so a buffer is reused only after the ops before it. */
-  void *scratch[5];
-  size_t scratch_bytes[5];
+  void *scratch[6];
+  size_t scratch_bytes[6];
 } UfoCuda;
 
 /* The scratch buffers (ufo_cuda_scratch). */
@@ -33,7 +33,8 @@ enum {
   UFO_CUDA_SCRATCH_TEMP,      /* float rows (gather through a copy, grid_sample points) */
   UFO_CUDA_SCRATCH_BF16,      /* the bf16 copy of a GEMM's A operand */
   UFO_CUDA_SCRATCH_HOST,      /* emulated build only: bf16 operands widened for OpenBLAS */
-  UFO_CUDA_SCRATCH_SELECT,    /* argmax_rows: forcing in, ids and probabilities out */
+  UFO_CUDA_SCRATCH_SELECT,    /* argmax_rows, log_softmax_topk: forcing in, selection out */
+  UFO_CUDA_SCRATCH_MASK,      /* mask ops: the mask product, parameters in, results out */
 };
 
 #define UFO_CUDA(be) ((UfoCuda *)(be)->ctx)
@@ -107,6 +108,26 @@ gboolean ufo_cuda_attention_mma_fits(const UfoCuda *cu, const UfoAttention *p);
 gboolean ufo_cuda_attention_mma(UfoCuda *cu, const UfoAttention *p, GError **error);
 gboolean ufo_cuda_argmax_rows(UfoCuda *cu, UfoView x, const int32_t *force, const float *margin,
                               int32_t *ids, float *prob, GError **error); /* select.cu */
+gboolean ufo_cuda_log_softmax_topk(UfoCuda *cu, UfoView x, float temperature, const int32_t *force,
+                                   const float *margin, const float *bias, int k, float *val,
+                                   int32_t *idx, GError **error); /* select.cu */
+
+/* preprocess.cu: the frame preprocessing op (backend.h prep_new, prep_free, preprocess) */
+void *ufo_cuda_prep_new(UfoCuda *cu, GError **error);
+void ufo_cuda_prep_free(UfoCuda *cu, void *state);
+gboolean ufo_cuda_preprocess(UfoCuda *cu, void *state, UfoView y, const UfoImage *image,
+                             const UfoPrepParams *p, GError **error);
+
+/* masks.cu: the segmentation mask ops (backend.h mask_*) */
+gboolean ufo_cuda_mask_logits(UfoCuda *cu, UfoView u, UfoView e, UfoView f, int hp, int wp,
+                              GError **error);
+gboolean ufo_cuda_mask_threshold(UfoCuda *cu, UfoView u, int n, int oh, int ow, float thr,
+                                 uint64_t *bits, double *sum, int64_t *count, GError **error);
+gboolean ufo_cuda_mask_probs(UfoCuda *cu, UfoView u, int n, int oh, int ow, const int32_t *box,
+                             float *prob, GError **error);
+gboolean ufo_cuda_mask_semantic(UfoCuda *cu, UfoView u, int n, int oh, int ow, const float *score,
+                                const int32_t *slot_end, const int32_t *slot_class, int n_slots,
+                                uint16_t *labels, GError **error);
 
 } /* namespace UFO_CUDA_NS */
 

@@ -78,49 +78,68 @@ static gboolean to_bf16(UfoCuda *cu, __nv_bfloat16 *dst, UfoView v, GError **err
   return ufo_cuda_launched("gemm: to_bf16_kernel", error);
 }
 
-/* The bf16 copy of one view of a weight, kept on the tensor. */
-typedef struct {
+/* The bf16 copy of one view of a weight, kept on the tensor: a list (t->derived: the head)
+ * that only grows while the tensor lives. */
+typedef struct Bf16Copy {
+  struct Bf16Copy *next;
   size_t off;
   int64_t rows, cols, ld;
   __nv_bfloat16 *data; /* (rows, cols), leading dimension bf16_ld(cols) */
 } Bf16Copy;
 
-static void bf16_copy_free(gpointer p)
-{
-  Bf16Copy *bc = (Bf16Copy *)p;
-  (void)cudaFree(bc->data);
-  g_free(bc);
-}
+/* A weight may be read by the backends (streams) of several sessions at once (backend.h
+ * ufo_backend_shares_memory): copies are made under this lock, completed on the making stream
+ * and only then published (an atomic store of the list head), so lookups need no lock. */
+static GMutex copy_lock;
 
 void ufo_cuda_derived_free(UfoTensor *t)
 {
-  if (t->derived)
-    g_ptr_array_unref((GPtrArray *)t->derived);
+  for (Bf16Copy *bc = (Bf16Copy *)t->derived, *next; bc; bc = next) {
+    next = bc->next;
+    (void)cudaFree(bc->data);
+    g_free(bc);
+  }
   t->derived = NULL;
 }
 
-/* The bf16 copy of weight view v, made on first use. */
-static const __nv_bfloat16 *weight_bf16(UfoCuda *cu, UfoView v, GError **error)
+static const __nv_bfloat16 *copy_find(UfoView v)
 {
-  GPtrArray *copies = (GPtrArray *)v.t->derived;
-  for (guint i = 0; copies && i < copies->len; i++) {
-    Bf16Copy *bc = (Bf16Copy *)g_ptr_array_index(copies, i);
+  for (const Bf16Copy *bc = (const Bf16Copy *)g_atomic_pointer_get(&v.t->derived); bc;
+       bc = bc->next)
     if (bc->off == v.off && bc->rows == v.rows && bc->cols == v.cols && bc->ld == v.ld)
       return bc->data;
-  }
+  return NULL;
+}
+
+/* (under copy_lock) */
+static const __nv_bfloat16 *copy_make(UfoCuda *cu, UfoView v, GError **error)
+{
   size_t bytes = (size_t)(v.rows * bf16_ld(v.cols)) * sizeof(__nv_bfloat16);
   __nv_bfloat16 *data = (__nv_bfloat16 *)ufo_cuda_malloc(bytes, "a bf16 weight copy", error);
   if (data == NULL)
     return NULL;
-  if (!to_bf16(cu, data, v, error)) {
+  /* complete before any other stream may find it */
+  if (!to_bf16(cu, data, v, error) ||
+      !ufo_cuda_ok(cudaStreamSynchronize(cu->stream), "gemm: bf16 weight copy", error)) {
     (void)cudaFree(data);
     return NULL;
   }
-  if (copies == NULL)
-    v.t->derived = copies = g_ptr_array_new_with_free_func(bf16_copy_free);
   Bf16Copy *bc = g_new(Bf16Copy, 1);
-  *bc = (Bf16Copy){v.off, v.rows, v.cols, v.ld, data};
-  g_ptr_array_add(copies, bc);
+  *bc = (Bf16Copy){(Bf16Copy *)v.t->derived, v.off, v.rows, v.cols, v.ld, data};
+  g_atomic_pointer_set(&v.t->derived, bc);
+  return data;
+}
+
+/* The bf16 copy of weight view v, made on first use (a one-off per view: the first frame). */
+static const __nv_bfloat16 *weight_bf16(UfoCuda *cu, UfoView v, GError **error)
+{
+  const __nv_bfloat16 *data = copy_find(v);
+  if (data)
+    return data;
+  g_mutex_lock(&copy_lock);
+  if (!(data = copy_find(v))) /* another backend may have made it meanwhile */
+    data = copy_make(cu, v, error);
+  g_mutex_unlock(&copy_lock);
   return data;
 }
 

@@ -2,7 +2,8 @@
  *
  * A UfoModel holds the weights and config of one model file; it is immutable after loading,
  * reference counted and safe to share between threads. A UfoSession owns a backend (CPU or
- * CUDA), scratch memory and KV caches; use one session per thread. Every failure is reported
+ * CUDA), scratch memory and KV caches; use one session per thread. Sessions of one model on one
+ * device share a single copy of its weights. Every failure is reported
  * through a GError in the UFO_ERROR domain; the library never aborts.
  */
 #ifndef UFO_UFO_H
@@ -47,13 +48,37 @@ typedef enum {
   UFO_PIXEL_BGRA,
   UFO_PIXEL_RGBX,
   UFO_PIXEL_BGRX,
+  /* planar YUV 4:2:0, 8 bits (GStreamer I420, NV12): a Y plane of width x height (data, stride)
+   * and chroma planes of ceil(width/2) x ceil(height/2) samples; pixel (x, y) takes the chroma
+   * sample (x/2, y/2) */
+  UFO_PIXEL_I420, /* U plane (planes[0], plane_stride[0]), V plane (planes[1], plane_stride[1]) */
+  UFO_PIXEL_NV12, /* one interleaved UV plane (planes[0], plane_stride[0]: U, V byte pairs) */
 } UfoPixelFormat;
+
+/* Y'CbCr -> R'G'B' matrix of the planar formats (the Kr, Kb of GStreamer's GstVideoColorMatrix
+ * of the same name) */
+typedef enum {
+  UFO_COLOR_MATRIX_BT601 = 0,
+  UFO_COLOR_MATRIX_BT709,
+  UFO_COLOR_MATRIX_BT2020,
+  UFO_COLOR_MATRIX_SMPTE240M,
+  UFO_COLOR_MATRIX_FCC,
+} UfoColorMatrix;
+
+/* Y'CbCr quantisation range: limited (Y 16..235, C 16..240) or full (0..255) */
+typedef enum { UFO_COLOR_RANGE_LIMITED = 0, UFO_COLOR_RANGE_FULL } UfoColorRange;
 
 typedef struct {
   UfoPixelFormat format;
   int width, height;   /* pixels, > 0 */
-  size_t stride;       /* bytes per row */
-  const uint8_t *data; /* borrowed */
+  size_t stride;       /* bytes per row (planar formats: of the Y plane) */
+  const uint8_t *data; /* borrowed (planar formats: the Y plane) */
+  /* Planar formats only (packed formats ignore them; zero-initialise): the chroma planes
+   * (borrowed), their bytes per row, and the conversion to RGB (zero: BT.601, limited range). */
+  const uint8_t *planes[2];
+  size_t plane_stride[2];
+  UfoColorMatrix matrix;
+  UfoColorRange range;
 } UfoImage;
 
 /* Test hook ("planted plan", docs/reference.md): when set, at decode step t of sequence s the
@@ -66,15 +91,18 @@ typedef struct {
 
 typedef struct {
   UfoTask task;
-  const char *prompt;    /* grounding: referring expression (required); others: NULL */
-  int beam_size;         /* 0 = model default for the task */
-  int max_detections;    /* 0 = model default (100 for detection); cap after NMS */
-  float nms_iou;         /* <= 0 = model default */
-  float mask_threshold;  /* <= 0 = 0.5 */
+  const char *prompt;         /* grounding: referring expression (required); others: NULL */
+  int beam_size;              /* 0 = model default for the task */
+  int max_detections;         /* 0 = model default (100 for detection); cap after NMS */
+  float nms_iou;              /* <= 0 = model default */
+  float mask_threshold;       /* <= 0 = 0.5 */
   const UfoPlantedPlan *plan; /* NULL except in tests */
 } UfoRequest;
 
-#define UFO_REQUEST_INIT {UFO_TASK_DETECTION, NULL, 0, 0, 0.f, 0.f, NULL}
+#define UFO_REQUEST_INIT                                                                           \
+  {                                                                                                \
+    UFO_TASK_DETECTION, NULL, 0, 0, 0.f, 0.f, NULL                                                 \
+  }
 
 typedef struct {
   int x, y, width, height; /* rectangle in input-image pixels the mask covers */
@@ -90,8 +118,8 @@ typedef struct {
 } UfoObject;
 
 typedef struct {
-  int width, height;           /* input image size */
-  uint16_t *labels;            /* (height, width) class ids */
+  int width, height; /* input image size */
+  uint16_t *labels;  /* (height, width) class ids */
   int n_classes;
   const char *const *class_names; /* owned by the model */
 } UfoSemanticMap;
@@ -105,8 +133,9 @@ typedef struct {
   /* Milliseconds per stage of the last run, for ufo-bench. */
   double ms_preprocess, ms_text, ms_image, ms_grid, ms_decode, ms_post;
   int n_decode_steps;
-  double *ms_decode_step; /* (n_decode_steps) */
+  double *ms_decode_step;     /* (n_decode_steps) */
   uint64_t decode_bytes_down; /* bytes the decode copied from the backend to the host */
+  uint64_t bytes_down;        /* bytes the whole run copied from the backend to the host */
 } UfoResult;
 
 void ufo_result_free(UfoResult *result);
@@ -149,6 +178,11 @@ UfoSession *ufo_session_new(UfoModel *model, const UfoSessionOptions *options, G
 void ufo_session_free(UfoSession *session);
 /* The backend the session runs on: "cpu", "cuda" (after device auto: which one was picked). */
 const char *ufo_session_get_backend_name(const UfoSession *session);
+/* Memory of a session (either pointer may be NULL): weights_bytes, the model's weight tensors on
+ * the session's device, held once per (model, device) in the process and shared by every
+ * session of that model there (on the CPU they alias the model itself); state_bytes, this
+ * session's own activations, KV caches and scratch as sized by the frames run so far. */
+void ufo_session_get_memory(const UfoSession *session, size_t *weights_bytes, size_t *state_bytes);
 /* Per-op profile of the session's backend since the last reset, as text (one line per op and
  * shape, heaviest first), or NULL unless UFO_PROFILE=1 was set when the session was made. Every
  * op is waited for, so the frame is slower while profiling. Free with g_free. */
@@ -157,7 +191,8 @@ char *ufo_session_profile_report(UfoSession *session, gboolean reset);
 gboolean ufo_session_run(UfoSession *session, const UfoImage *image, const UfoRequest *request,
                          UfoResult **result, GError **error);
 
-typedef void (*UfoLogFunc)(int level /* 0 error .. 3 debug */, const char *message, void *user_data);
+typedef void (*UfoLogFunc)(int level /* 0 error .. 3 debug */, const char *message,
+                           void *user_data);
 void ufo_log_set(UfoLogFunc func, void *user_data);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(UfoModel, ufo_model_unref)

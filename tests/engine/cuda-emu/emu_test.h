@@ -13,7 +13,7 @@ static int emu_test_failures = 0;
 #define CHECK(cond)                                                                                \
   do {                                                                                             \
     if (!(cond)) {                                                                                 \
-      fprintf(stderr, "%s:%d: check failed: %s (UFO_EMU_SEED=%llu)\n", __FILE__, __LINE__, #cond, \
+      fprintf(stderr, "%s:%d: check failed: %s (UFO_EMU_SEED=%llu)\n", __FILE__, __LINE__, #cond,  \
               (unsigned long long)::ufo_emu::get_seed());                                          \
       emu_test_failures++;                                                                         \
     }                                                                                              \

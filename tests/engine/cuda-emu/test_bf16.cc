@@ -44,15 +44,15 @@ static void test_hand_values()
   CHECK(hf(1.0f) == 0x3c00 && hf(-2.0f) == 0xc000 && hf(0.1f) == 0x2e66);
   CHECK(hf(65504.0f) == 0x7bff && hf(65519.99f) == 0x7bff && hf(65520.0f) == 0x7c00);
   CHECK(hf(1e10f) == 0x7c00 && hf(-INFINITY) == 0xfc00);
-  CHECK(hf(ldexpf(1, -24)) == 0x0001);              /* smallest subnormal */
-  CHECK(hf(ldexpf(1, -25)) == 0x0000);              /* tie to even zero */
+  CHECK(hf(ldexpf(1, -24)) == 0x0001); /* smallest subnormal */
+  CHECK(hf(ldexpf(1, -25)) == 0x0000); /* tie to even zero */
   CHECK(hf(ldexpf(1.5f, -25)) == 0x0001);
-  CHECK(hf(ldexpf(3, -25)) == 0x0002);              /* 1.5 ulp: tie to even 2 */
-  CHECK(hf(ldexpf(5, -25)) == 0x0002);              /* 2.5 ulp: tie to even 2 */
-  CHECK(hf(ldexpf(1, -14)) == 0x0400);              /* smallest normal */
+  CHECK(hf(ldexpf(3, -25)) == 0x0002);                  /* 1.5 ulp: tie to even 2 */
+  CHECK(hf(ldexpf(5, -25)) == 0x0002);                  /* 2.5 ulp: tie to even 2 */
+  CHECK(hf(ldexpf(1, -14)) == 0x0400);                  /* smallest normal */
   CHECK(hf(ldexpf(1, -14) - ldexpf(1, -25)) == 0x0400); /* tie between 0x3ff and 0x400 */
-  CHECK(hf(1.0f + ldexpf(1, -11)) == 0x3c00);      /* tie, even below */
-  CHECK(hf(1.0f + ldexpf(3, -11)) == 0x3c02);      /* tie, even above */
+  CHECK(hf(1.0f + ldexpf(1, -11)) == 0x3c00);           /* tie, even below */
+  CHECK(hf(1.0f + ldexpf(3, -11)) == 0x3c02);           /* tie, even above */
   CHECK(hf(NAN) == 0x7fff && hf(-NAN) == 0x7fff);
   CHECK(hf(-0.0f) == 0x8000 && hf(ldexpf(-1, -26)) == 0x8000);
   CHECK(__half2float(__ushort_as_half(0x0001)) == ldexpf(1, -24));
@@ -77,7 +77,7 @@ static uint16_t bf_ref(unsigned u)
   double dl = fabs((double)f - (double)fbits(lo));
   /* the upper neighbour of the largest finite bf16 is inf, at the distance 2^128 would be */
   double dh = (hi & 0x7fffffffu) >= 0x7f800000u ? ldexp(1.0, 128) - fabs((double)f)
-                                                 : fabs((double)f - (double)fbits(hi));
+                                                : fabs((double)f - (double)fbits(hi));
   if (dl < dh || (dl == dh && !((lo >> 16) & 1u)))
     return (uint16_t)(lo >> 16);
   return (uint16_t)(hi >> 16);
@@ -86,7 +86,7 @@ static uint16_t bf_ref(unsigned u)
 static void test_sweep()
 {
   unsigned bad_bf = 0, bad_hf = 0, n = 0;
-  for (uint64_t u = 0; u <= 0xffffffffull; u += 4093) { /* ~1M patterns, all exponents */
+  for (uint64_t u = 0; u <= 0xffffffffull; u += 4093) {     /* ~1M patterns, all exponents */
     unsigned x = (unsigned)u ^ (unsigned)(u >> 7 & 0xffff); /* vary the low bits too */
     float f = fbits(x);
     n++;

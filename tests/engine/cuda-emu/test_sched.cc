@@ -180,8 +180,8 @@ static void test_reduce_and_scan()
       }
     }
   }
-  printf("reduction correct for %d/%d seeds; missing barrier caught for %d/%d seeds\n", good,
-         seeds, caught, seeds);
+  printf("reduction correct for %d/%d seeds; missing barrier caught for %d/%d seeds\n", good, seeds,
+         caught, seeds);
   CHECK(good == seeds);
   CHECK(caught >= seeds - 1); /* "nearly every seed" */
   cudaFree(d);

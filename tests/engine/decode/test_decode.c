@@ -6,6 +6,7 @@
 #include "toy_lm.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- a table decoder for hand traces: logits are log-probs that depend on the input token */
@@ -339,6 +340,162 @@ static void test_greedy_fixture(void)
   }
 }
 
+/* ---- beam search through UfoDecoder.select_topk (the backend's log_softmax_topk) against the
+ * host path: the toy LM behind a wrapper whose step keeps the logits when called with NULL and
+ * whose hook selects per row on that host copy, written from the hook's contract (full sort).
+ * "jitter" makes log-probabilities that differ by ~3e-7 so that adding a beam score rounds them
+ * together (the host then orders them by token); "naive" selects by lp and adds the beam score
+ * afterwards, which must differ somewhere: the check sees such ties. */
+typedef struct {
+  ToyLM lm;
+  UfoDecoder inner;
+  float *logits; /* (rows, TOY_V) of the last step */
+  int n;         /* rows of the last step */
+  gboolean jitter, naive;
+  int selects;
+} RemoteLM;
+
+typedef struct {
+  float c;
+  int32_t v;
+} Cand;
+
+static int cand_cmp(const void *a, const void *b)
+{
+  const Cand *x = a, *y = b;
+  if (x->c != y->c)
+    return x->c > y->c ? -1 : 1;
+  return x->v < y->v ? -1 : x->v > y->v;
+}
+
+static gboolean remote_step(void *ctx, const int32_t *tokens, int n, int t, float *logits,
+                            float *feat, GError **error)
+{
+  RemoteLM *r = ctx;
+  g_free(r->logits);
+  r->logits = g_new(float, (size_t)MAX(n, 1) * TOY_V);
+  r->n = n;
+  if (!r->inner.step(r->inner.ctx, tokens, n, t, r->logits, feat, error))
+    return FALSE;
+  for (int i = 0; r->jitter && i < n * TOY_V; i++)
+    r->logits[i] = roundf(r->logits[i] * 2.f) / 2.f + (float)(i % 5) * 3e-7f;
+  if (logits)
+    memcpy(logits, r->logits, sizeof(float) * n * TOY_V);
+  return TRUE;
+}
+
+static gboolean remote_reorder(void *ctx, const int32_t *src, int n_new, GError **error)
+{
+  RemoteLM *r = ctx;
+  return r->inner.reorder(r->inner.ctx, src, n_new, error);
+}
+
+/* the hook's contract: forcing, log_softmax(l / τ) as beam.c, + bias, the k best by a sort */
+static gboolean remote_select_topk(void *ctx, int n, float tau, const int32_t *force,
+                                   const float *margin, const float *bias, int k, float *val,
+                                   int32_t *idx, GError **error)
+{
+  RemoteLM *r = ctx;
+  g_assert_cmpint(n, ==, r->n);
+  g_assert_cmpint(k, >=, 1);
+  g_assert_cmpint(k, <=, TOY_V);
+  r->selects++;
+  float l[TOY_V];
+  Cand c[TOY_V];
+  for (int i = 0; i < n; i++) {
+    memcpy(l, r->logits + (size_t)i * TOY_V, sizeof l);
+    if (force && force[i] >= 0) {
+      float mx = l[0];
+      for (int v = 1; v < TOY_V; v++)
+        mx = MAX(mx, l[v]);
+      l[force[i]] = mx + margin[i];
+    }
+    if (tau != 1.f)
+      for (int v = 0; v < TOY_V; v++)
+        l[v] = l[v] / tau;
+    float mx = l[0];
+    for (int v = 1; v < TOY_V; v++)
+      mx = MAX(mx, l[v]);
+    double sum = 0.0;
+    for (int v = 0; v < TOY_V; v++)
+      sum += expf(l[v] - mx);
+    const float lse = (float)log(sum);
+    for (int v = 0; v < TOY_V; v++) {
+      c[v].c = (l[v] - mx) - lse;
+      if (bias && !r->naive)
+        c[v].c += bias[i];
+      c[v].v = v;
+    }
+    qsort(c, TOY_V, sizeof(Cand), cand_cmp);
+    for (int j = 0; j < k; j++) {
+      val[(size_t)i * k + j] = c[j].c + (bias && r->naive ? bias[i] : 0.f);
+      idx[(size_t)i * k + j] = c[j].v;
+    }
+  }
+  return TRUE;
+}
+
+static UfoDecodeOutput *remote_beam(int n, int K, float tau, float alpha, double bonus,
+                                    const UfoPlantedPlan *plan, gboolean jitter, gboolean hook,
+                                    gboolean naive)
+{
+  RemoteLM r = {.jitter = jitter, .naive = naive};
+  toy_lm_init(&r.lm, n, bonus, &r.inner);
+  UfoDecoder dec = r.inner;
+  dec.step = remote_step;
+  dec.reorder = remote_reorder;
+  dec.select_topk = hook ? remote_select_topk : NULL;
+  dec.ctx = &r;
+  GError *err = NULL;
+  UfoDecodeOutput *o = ufo_decode_beam(&dec, n, K, 12, tau, alpha, plan, TRUE, &err);
+  g_assert_no_error(err);
+  g_assert_cmpint(r.selects > 0, ==, hook);
+  g_free(r.logits);
+  toy_lm_clear(&r.lm);
+  return o;
+}
+
+static gboolean same_output(const UfoDecodeOutput *a, const UfoDecodeOutput *b)
+{
+  const size_t n = (size_t)a->n_seq * a->max_length;
+  return a->t_out == b->t_out && !memcmp(a->ids, b->ids, 4 * n) &&
+         !memcmp(a->prob, b->prob, 4 * n) && !memcmp(a->feat, b->feat, 4 * n * TOY_C) &&
+         !memcmp(a->length, b->length, 4 * a->n_seq) && !memcmp(a->score, b->score, 4 * a->n_seq);
+}
+
+static void test_beam_select_topk(void)
+{
+  int32_t ptok[3 * 12];
+  float pmargin[3] = {0.f, 1.5f, 0.25f};
+  for (int i = 0; i < 3 * 12; i++) /* forced tokens at some steps, some [SEP] */
+    ptok[i] = i % 4 == 1 ? (i * 37) % 110 : i % 9 == 8 ? UFO_TOKEN_SEP : -1;
+  const UfoPlantedPlan plan = {.tokens = ptok, .margin = pmargin, .n_seq = 3, .max_len = 12};
+  const int beams[] = {1, 2, 3, 4, 8, 56}; /* 56: 2K > V, every row whole */
+  const float taus[] = {1.f, 0.7f, 1.6f};
+  int cases = 0, naive_differs = 0;
+  for (int bi = 0; bi < (int)G_N_ELEMENTS(beams); bi++)
+    for (int ti = 0; ti < 3; ti++)
+      for (int m = 0; m < 4; m++) { /* bit 0: plan; bit 1: jitter */
+        const int K = beams[bi], n = K > 8 ? 2 : 3;
+        const float alpha = ti == 1 ? 0.f : 1.f;
+        const double bonus = 0.05 * (ti + 1);
+        const UfoPlantedPlan *pp = m & 1 ? &plan : NULL;
+        g_autoptr(UfoDecodeOutput) host =
+            remote_beam(n, K, taus[ti], alpha, bonus, pp, m & 2, FALSE, FALSE);
+        g_autoptr(UfoDecodeOutput) dev =
+            remote_beam(n, K, taus[ti], alpha, bonus, pp, m & 2, TRUE, FALSE);
+        if (!same_output(host, dev))
+          g_error("beam %d, tau %g, mode %d: select_topk output differs from the host path", K,
+                  taus[ti], m);
+        g_autoptr(UfoDecodeOutput) naive =
+            remote_beam(n, K, taus[ti], alpha, bonus, pp, m & 2, TRUE, TRUE);
+        naive_differs += !same_output(host, naive);
+        cases++;
+      }
+  g_test_message("%d cases identical; the naive per-row order differs in %d", cases, naive_differs);
+  g_assert_cmpint(naive_differs, >, 0); /* the cases reach beam-score rounding ties */
+}
+
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
@@ -348,5 +505,6 @@ int main(int argc, char **argv)
   g_test_add_func("/decode/greedy/reference", test_greedy_fixture);
   g_test_add_func("/decode/beam/hand", test_beam_hand);
   g_test_add_func("/decode/beam/reference", test_beam_fixture);
+  g_test_add_func("/decode/beam/select-topk", test_beam_select_topk);
   return g_test_run();
 }

@@ -3,6 +3,7 @@
  * backend whose op entries only count their calls, so a refused call must leave the count at
  * zero; well-formed calls reach it, and one runs on the CPU backend to show it still computes. */
 #include "backend/backend.h"
+#include "backend/cpu/cpu.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -617,6 +618,72 @@ static void test_cpu_still_computes(void)
   ufo_backend_free(be);
 }
 
+/* The asynchrony contract (backend.h late_error): a failure of work an op already returned TRUE
+ * for is reported by the next wait (download, synchronize, the selection ops), once; one never
+ * waited for is logged when the backend is freed. The CPU backend plants one through its hook. */
+static int late_logged;
+
+static void count_log(int level, const char *message, void *user_data)
+{
+  if (level == 0 && strstr(message, "planted late failure"))
+    late_logged++;
+}
+
+static void late_gemm(UfoBackend *be, UfoTensor *a, UfoTensor *c)
+{
+  g_autoptr(GError) err = NULL;
+  ufo_cpu_test_fail_late(be);
+  UfoGemm g = {.a = ufo_view(a),
+               .b = ufo_view(a),
+               .c = ufo_view(c),
+               .trans_b = TRUE,
+               .alpha = 1.f,
+               .batch = 1};
+  g_assert_true(ufo_op_gemm(be, &g, &err)); /* the op itself "succeeds" */
+  g_assert_no_error(err);
+}
+
+static void test_late_error(void)
+{
+  g_autoptr(GError) err = NULL;
+  UfoBackend *be = ufo_backend_cpu_new(1, &err);
+  g_assert_no_error(err);
+  UfoTensor *a = ufo_tensor_new_2d(be, 4, 8, &err), *c = ufo_tensor_new_2d(be, 4, 4, &err);
+  g_assert_no_error(err);
+  float h[32] = {0}, out[16];
+  g_assert_true(ufo_tensor_upload(a, 0, h, 32, &err));
+  /* reported by the next download, with the backend's message, and only once */
+  late_gemm(be, a, c);
+  g_assert_false(ufo_tensor_download(c, 0, out, 16, &err));
+  g_assert_error(err, UFO_ERROR, UFO_ERROR_BACKEND);
+  g_assert_nonnull(strstr(err->message, "planted late failure"));
+  g_clear_error(&err);
+  g_assert_true(ufo_tensor_download(c, 0, out, 16, &err));
+  g_assert_no_error(err);
+  /* ... or by synchronize */
+  late_gemm(be, a, c);
+  g_assert_false(ufo_backend_synchronize(be, &err));
+  g_assert_error(err, UFO_ERROR, UFO_ERROR_BACKEND);
+  g_clear_error(&err);
+  g_assert_true(ufo_backend_synchronize(be, &err));
+  /* ... or by a selection op, whose results come back to the host */
+  late_gemm(be, a, c);
+  int32_t ids[4];
+  float prob[4];
+  g_assert_false(ufo_op_argmax_rows(be, ufo_view(c), NULL, NULL, ids, prob, &err));
+  g_assert_error(err, UFO_ERROR, UFO_ERROR_BACKEND);
+  g_clear_error(&err);
+  /* never waited for: logged when the backend goes, not lost */
+  late_gemm(be, a, c);
+  late_logged = 0;
+  ufo_log_set(count_log, NULL);
+  ufo_tensor_free(a);
+  ufo_tensor_free(c);
+  ufo_backend_free(be);
+  ufo_log_set(NULL, NULL);
+  g_assert_cmpint(late_logged, ==, 1);
+}
+
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
@@ -628,5 +695,6 @@ int main(int argc, char **argv)
   g_test_add_func("/nn/op-checks/other-backend", test_other_backend);
   g_test_add_func("/nn/op-checks/transfers", test_transfers);
   g_test_add_func("/nn/op-checks/cpu-still-computes", test_cpu_still_computes);
+  g_test_add_func("/nn/op-checks/late-error", test_late_error);
   return g_test_run();
 }

@@ -1,7 +1,9 @@
 /* UFO-ViT forward behaviour beyond the golden values (tiny config, random weights): decode-cache
  * reorder (in-place compaction, beam-style gathers with repeats, expansion to beams) gives the
  * same logits as the untouched rows of a plain run; argument errors are reported, not crashed
- * on; the feature map exists only when asked for. */
+ * on; the feature map exists only when asked for; beam search selecting on the backend
+ * (UfoDecoder.select_topk) decodes bit-identically to the host path and downloads O(rows·k). */
+#include "decode/decode.h"
 #include "model/model.h"
 #include "nn/vit.h"
 
@@ -204,10 +206,60 @@ static void test_errors(void)
   fx_clear(&f);
 }
 
+/* beam search from the image caches (caption style), on the backend or on the host */
+static UfoDecodeOutput *beam_run(Fx *f, int K, float tau, const UfoPlantedPlan *plan,
+                                 gboolean remote, uint64_t *down)
+{
+  g_autoptr(GError) err = NULL;
+  g_assert_true(ufo_vit_decode_begin(f->st, FALSE, K, 8, &err));
+  UfoDecoder d = ufo_vit_decoder(f->st);
+  g_assert_nonnull(d.select_topk);
+  if (!remote)
+    d.select_topk = NULL;
+  const uint64_t down0 = f->be->bytes_down;
+  UfoDecodeOutput *o = ufo_decode_beam(&d, 1, K, 8, tau, 1.f, plan, TRUE, &err);
+  g_assert_no_error(err);
+  *down = f->be->bytes_down - down0;
+  return o;
+}
+
+static void test_beam_select(void)
+{
+  Fx f;
+  fx_init(&f);
+  int32_t ptok[8] = {-1, 1037, -1, -1, 2001, -1, -1, -1};
+  float pmargin[1] = {0.5f};
+  const UfoPlantedPlan plan = {.tokens = ptok, .margin = pmargin, .n_seq = 1, .max_len = 8};
+  for (int m = 0; m < 4; m++) {
+    const int K = m & 1 ? 4 : 2;
+    const float tau = m & 2 ? 0.8f : 1.f;
+    uint64_t down_host, down_dev;
+    g_autoptr(UfoDecodeOutput) host =
+        beam_run(&f, K, tau, m == 3 ? &plan : NULL, FALSE, &down_host);
+    g_autoptr(UfoDecodeOutput) dev = beam_run(&f, K, tau, m == 3 ? &plan : NULL, TRUE, &down_dev);
+    const size_t n = (size_t)host->max_length;
+    g_assert_cmpint(host->t_out, ==, dev->t_out);
+    g_assert_cmpint(host->length[0], ==, dev->length[0]);
+    g_assert_cmpmem(host->ids, 4 * n, dev->ids, 4 * n);
+    g_assert_cmpmem(host->prob, 4 * n, dev->prob, 4 * n);
+    g_assert_cmpmem(host->score, 4, dev->score, 4);
+    g_assert_cmpmem(host->feat, 4 * n * f.model->cfg.embed_dim, dev->feat,
+                    4 * n * f.model->cfg.embed_dim);
+    /* per step: K rows of 2K candidates (8 bytes) and the K features, not K rows of logits */
+    const uint64_t steps = (uint64_t)host->t_out + 1;
+    g_assert_cmpuint(down_dev, <=, steps * K * (2 * K * 8 + 4 * (uint64_t)f.model->cfg.embed_dim));
+    g_assert_cmpuint(down_host, >=, (uint64_t)host->t_out * K * f.V * 4);
+    g_test_message("beam %d tau %g: %d tokens identical, %.1f KiB down (host path %.1f KiB)", K,
+                   tau, host->length[0], down_dev / 1024.0, down_host / 1024.0);
+  }
+  fx_clear(&f);
+}
+
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/nn/vit/reorder", test_reorder);
   g_test_add_func("/nn/vit/errors", test_errors);
+  g_test_add_func("/nn/vit/beam-select", test_beam_select);
   return g_test_run();
 }

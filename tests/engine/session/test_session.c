@@ -5,6 +5,8 @@
 #include "ufo/ufo.h"
 #include "fixture.h"
 #include "model/config.h"
+#include "nn/vit.h"
+#include "backend/preprocess.h"
 
 #include <math.h>
 #include <string.h>
@@ -186,7 +188,8 @@ static void check_semantic(UfoFixture *fx, const UfoResult *res)
     diff += ABS(got[c] - want);
   }
   if (diff > total / 500)
-    g_error("semantic map: per-class pixel counts differ by %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT,
+    g_error("semantic map: per-class pixel counts differ by %" G_GINT64_FORMAT
+            " of %" G_GINT64_FORMAT,
             diff, total);
   json_node_unref(node);
 }
@@ -354,6 +357,217 @@ static void test_prompt_cache(void)
   }
 }
 
+/* ---- one weight copy per model and device (nn/vit.h ufo_vit_acquire) ---- */
+
+#define N_SHARED_FRAMES 4
+
+/* frame k of the shared-weights test: the four decoding paths (grid greedy, beam caption,
+ * grounding, instance masks) */
+static void shared_frame(int k, UfoRequest *req)
+{
+  static const UfoTask tasks[N_SHARED_FRAMES] = {UFO_TASK_DETECTION, UFO_TASK_CAPTION,
+                                                 UFO_TASK_GROUNDING, UFO_TASK_INSTANCE};
+  *req = (UfoRequest)UFO_REQUEST_INIT;
+  req->task = tasks[k];
+  req->prompt = tasks[k] == UFO_TASK_GROUNDING ? "the red car" : NULL;
+  req->beam_size = tasks[k] == UFO_TASK_CAPTION ? 3 : 0;
+}
+
+static UfoImage shared_image(void)
+{
+  static uint8_t *px;
+  if (px == NULL)
+    px = synthetic(200, 150); /* kept for the process */
+  return (UfoImage){UFO_PIXEL_RGB, 200, 150, 200 * 3, px};
+}
+
+/* bit for bit: the same objects, boxes, scores, masks, captions and class maps */
+static void assert_same_result(const UfoResult *a, const UfoResult *b)
+{
+  g_assert_cmpint(a->task, ==, b->task);
+  g_assert_cmpint(a->n_objects, ==, b->n_objects);
+  for (int i = 0; i < a->n_objects; i++) {
+    const UfoObject *x = &a->objects[i], *y = &b->objects[i];
+    g_assert_cmpint(x->label_id, ==, y->label_id);
+    g_assert_cmpmem(&x->score, 5 * sizeof(float), &y->score, 5 * sizeof(float));
+    g_assert_true((x->mask == NULL) == (y->mask == NULL));
+    if (x->mask) {
+      g_assert_cmpmem(x->mask, 4 * sizeof(int), y->mask, 4 * sizeof(int));
+      g_assert_cmpmem(x->mask->prob, (size_t)x->mask->width * x->mask->height * sizeof(float),
+                      y->mask->prob, (size_t)y->mask->width * y->mask->height * sizeof(float));
+    }
+  }
+  g_assert_cmpstr(a->caption, ==, b->caption);
+  g_assert_true((a->semantic == NULL) == (b->semantic == NULL));
+}
+
+/* Planar frames (I420, NV12; odd sizes, padded planes) give the results of the packed RGB frame
+ * of their converted pixels (backend/preprocess.h ufo_image_to_rgb), bit for bit: the session
+ * hands the frame to the backend as it arrives. */
+static void test_planar_frames(void)
+{
+  const int w = 201, h = 151, cw = (w + 1) / 2, ch = (h + 1) / 2;
+  g_autofree uint8_t *rgb_src = synthetic(w, h);
+  g_autofree uint8_t *yp = g_new(uint8_t, (size_t)(w + 3) * h);
+  g_autofree uint8_t *up = g_new(uint8_t, (size_t)(cw + 1) * ch);
+  g_autofree uint8_t *vp = g_new(uint8_t, (size_t)(cw + 1) * ch);
+  g_autofree uint8_t *uv = g_new(uint8_t, (size_t)(2 * cw + 2) * ch);
+  /* any plane contents will do: the synthetic image's channels as Y, U and V */
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w + 3; x++)
+      yp[y * (w + 3) + x] = rgb_src[((size_t)y * w + MIN(x, w - 1)) * 3];
+  for (int y = 0; y < ch; y++)
+    for (int x = 0; x < cw + 1; x++) {
+      const size_t src = ((size_t)MIN(2 * y, h - 1) * w + MIN(2 * x, w - 1)) * 3;
+      up[y * (cw + 1) + x] = rgb_src[src + 1];
+      vp[y * (cw + 1) + x] = rgb_src[src + 2];
+      if (x < cw) {
+        uv[y * (2 * cw + 2) + 2 * x] = rgb_src[src + 1];
+        uv[y * (2 * cw + 2) + 2 * x + 1] = rgb_src[src + 2];
+      }
+    }
+  const size_t cs = (size_t)cw + 1;
+  UfoImage i420 = {
+      UFO_PIXEL_I420,         w, h, (size_t)w + 3, yp, {up, vp}, {cs, cs}, UFO_COLOR_MATRIX_BT709,
+      UFO_COLOR_RANGE_LIMITED};
+  UfoImage nv12 = {UFO_PIXEL_NV12,
+                   w,
+                   h,
+                   (size_t)w + 3,
+                   yp,
+                   {uv, NULL},
+                   {(size_t)2 * cw + 2, 0},
+                   UFO_COLOR_MATRIX_BT709,
+                   UFO_COLOR_RANGE_LIMITED};
+  g_autofree uint8_t *rgb = g_new(uint8_t, (size_t)w * h * 3);
+  ufo_image_to_rgb(&i420, rgb);
+  UfoImage packed = {UFO_PIXEL_RGB, w, h, (size_t)w * 3, rgb};
+  GError *error = NULL;
+  g_autoptr(UfoSession) s = ufo_session_new(tiny_model, NULL, &error);
+  g_assert_no_error(error);
+  const UfoTask tasks[] = {UFO_TASK_DETECTION, UFO_TASK_CAPTION, UFO_TASK_INSTANCE};
+  for (guint t = 0; t < G_N_ELEMENTS(tasks); t++) {
+    UfoRequest req = UFO_REQUEST_INIT;
+    req.task = tasks[t];
+    UfoResult *want = NULL, *a = NULL, *b = NULL;
+    g_assert_true(ufo_session_run(s, &packed, &req, &want, &error));
+    g_assert_true(ufo_session_run(s, &i420, &req, &a, &error));
+    g_assert_true(ufo_session_run(s, &nv12, &req, &b, &error));
+    g_assert_no_error(error);
+    assert_same_result(a, want);
+    assert_same_result(b, want);
+    ufo_result_free(want);
+    ufo_result_free(a);
+    ufo_result_free(b);
+  }
+}
+
+typedef struct {
+  UfoSession *s;
+  UfoResult *res[N_SHARED_FRAMES];
+  GError *error;
+} SharedRun;
+
+static gpointer shared_thread(gpointer data)
+{
+  SharedRun *r = data;
+  UfoImage img = shared_image();
+  for (int k = 0; k < N_SHARED_FRAMES && !r->error; k++) {
+    UfoRequest req;
+    shared_frame(k, &req);
+    ufo_session_run(r->s, &img, &req, &r->res[k], &r->error);
+  }
+  return NULL;
+}
+
+static void shared_run_clear(SharedRun *r)
+{
+  for (int k = 0; k < N_SHARED_FRAMES; k++)
+    g_clear_pointer(&r->res[k], ufo_result_free);
+  g_clear_error(&r->error);
+}
+
+static int registry_copies(size_t *bytes)
+{
+  int n;
+  ufo_vit_shared_stats(&n, bytes);
+  return n;
+}
+
+/* Two sessions of one model on the CPU hold one copy of its weights, run at the same time on two
+ * threads with the results of a session alone (bit for bit), at fp32 and (with AVX512-BF16)
+ * bf16, where the weight packs are made by whichever session gets there first; the copy goes
+ * with the last session, freed in either order, and outlives the caller's model reference. */
+static void test_shared_weights(void)
+{
+  GError *error = NULL;
+  size_t bytes0;
+  int copies0 = registry_copies(&bytes0);
+  for (int prec = UFO_PRECISION_FP32; prec <= UFO_PRECISION_BF16; prec++) {
+    UfoModel *model = ufo_model_new_random("tiny", 0, &error);
+    g_assert_no_error(error);
+    UfoSessionOptions opts = {UFO_DEVICE_CPU, 0, 1, prec};
+    /* the reference: one session alone */
+    SharedRun alone = {ufo_session_new(model, &opts, &error)};
+    if (alone.s == NULL && prec == UFO_PRECISION_BF16 &&
+        g_error_matches(error, UFO_ERROR, UFO_ERROR_UNSUPPORTED)) {
+      g_test_message("bf16 skipped: %s", error->message);
+      g_clear_error(&error);
+      ufo_model_unref(model);
+      break;
+    }
+    g_assert_no_error(error);
+    size_t w_alone, st_alone, bytes;
+    ufo_session_get_memory(alone.s, &w_alone, &st_alone);
+    g_assert_cmpint(registry_copies(&bytes), ==, copies0 + 1);
+    g_assert_cmpuint(bytes, ==, bytes0 + w_alone);
+    g_assert_cmpuint(st_alone, ==, 0); /* nothing sized before the first frame */
+    shared_thread(&alone);
+    g_assert_no_error(alone.error);
+    ufo_session_get_memory(alone.s, NULL, &st_alone);
+    g_assert_cmpuint(st_alone, >, 0);
+    ufo_session_free(alone.s);
+    g_assert_cmpint(registry_copies(NULL), ==, copies0); /* the last user took it along */
+
+    for (int order = 0; order < 2; order++) {
+      SharedRun run[2] = {{ufo_session_new(model, &opts, &error)}};
+      g_assert_no_error(error);
+      run[1].s = ufo_session_new(model, &opts, &error);
+      g_assert_no_error(error);
+      size_t w[2], st[2];
+      ufo_session_get_memory(run[0].s, &w[0], &st[0]);
+      ufo_session_get_memory(run[1].s, &w[1], &st[1]);
+      g_assert_cmpuint(w[0], ==, w_alone);
+      g_assert_cmpuint(w[1], ==, w_alone);
+      g_assert_cmpint(registry_copies(&bytes), ==, copies0 + 1); /* one copy for both */
+      g_assert_cmpuint(bytes, ==, bytes0 + w_alone);
+      GThread *th[2];
+      for (int i = 0; i < 2; i++)
+        th[i] = g_thread_new("session", shared_thread, &run[i]);
+      for (int i = 0; i < 2; i++) {
+        g_thread_join(th[i]);
+        g_assert_no_error(run[i].error);
+        for (int k = 0; k < N_SHARED_FRAMES; k++)
+          assert_same_result(run[i].res[k], alone.res[k]);
+        ufo_session_get_memory(run[i].s, NULL, &st[i]);
+        g_assert_cmpuint(st[i], ==, st_alone);
+      }
+      if (order == 1) { /* the sessions keep the model (and so their weights) alive */
+        ufo_model_unref(model);
+        model = NULL;
+      }
+      UfoSession *first = run[order].s, *second = run[1 - order].s;
+      ufo_session_free(first);
+      g_assert_cmpint(registry_copies(NULL), ==, copies0 + 1);
+      ufo_session_free(second);
+      g_assert_cmpint(registry_copies(NULL), ==, copies0);
+      shared_run_clear(&run[0]);
+      shared_run_clear(&run[1]);
+    }
+    shared_run_clear(&alone);
+  }
+}
+
 static const Case cases[] = {
     {"tiny-detection-planted", "tiny", UFO_TASK_DETECTION},
     {"tiny-grounding-planted", "tiny", UFO_TASK_GROUNDING},
@@ -386,6 +600,8 @@ int main(int argc, char **argv)
   }
   g_test_add_func("/session/bad-inputs", test_bad_inputs);
   g_test_add_func("/session/prompt-cache", test_prompt_cache);
+  g_test_add_func("/session/planar-frames", test_planar_frames);
+  g_test_add_func("/session/shared-weights", test_shared_weights);
   int rc = g_test_run();
   ufo_model_unref(tiny_model);
   return rc;

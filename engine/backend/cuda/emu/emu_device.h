@@ -16,7 +16,8 @@
 #include <string.h>
 #include <type_traits>
 
-namespace ufo_emu {
+namespace ufo_emu
+{
 
 /* ---- built-in variables: set by the scheduler before it switches into a CUDA thread ---- */
 extern __thread uint3 threadIdx;
@@ -25,7 +26,8 @@ extern __thread uint3 blockDim;
 extern __thread uint3 gridDim;
 constexpr int warpSize = 32;
 
-namespace detail {
+namespace detail
+{
 /* Warp collective kinds and sub-operations (sched.cc). */
 enum { SHFL_IDX, SHFL_UP, SHFL_DOWN, SHFL_XOR };
 enum { VOTE_BALLOT, VOTE_ANY, VOTE_ALL };
@@ -99,8 +101,8 @@ template <class T>
 static inline T __shfl_down_sync(unsigned mask, T var, unsigned delta, int width = warpSize,
                                  const char *file = __builtin_FILE(), int line = __builtin_LINE())
 {
-  return detail::from_u64<T>(detail::shfl(mask, detail::to_u64(var), detail::SHFL_DOWN,
-                                          (int)delta, width, "__shfl_down_sync", file, line));
+  return detail::from_u64<T>(detail::shfl(mask, detail::to_u64(var), detail::SHFL_DOWN, (int)delta,
+                                          width, "__shfl_down_sync", file, line));
 }
 template <class T>
 static inline T __shfl_xor_sync(unsigned mask, T var, int lane_mask, int width = warpSize,
@@ -178,16 +180,16 @@ static inline unsigned atomicSub(unsigned *p, unsigned v)
 template <class T> static inline T ufo_emu_atomic_max(T *p, T v)
 {
   T old = __atomic_load_n(p, __ATOMIC_RELAXED);
-  while (old < v && !__atomic_compare_exchange_n(p, &old, v, false, __ATOMIC_RELAXED,
-                                                 __ATOMIC_RELAXED)) {
+  while (old < v &&
+         !__atomic_compare_exchange_n(p, &old, v, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
   }
   return old;
 }
 template <class T> static inline T ufo_emu_atomic_min(T *p, T v)
 {
   T old = __atomic_load_n(p, __ATOMIC_RELAXED);
-  while (old > v && !__atomic_compare_exchange_n(p, &old, v, false, __ATOMIC_RELAXED,
-                                                 __ATOMIC_RELAXED)) {
+  while (old > v &&
+         !__atomic_compare_exchange_n(p, &old, v, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
   }
   return old;
 }
@@ -330,14 +332,12 @@ template <class T> static inline T __ldg(const T *p)
 }
 
 /* min/max as CUDA's overloads for integers and floats (usual arithmetic conversions). */
-template <class A, class B>
-static inline typename std::common_type<A, B>::type min(A a, B b)
+template <class A, class B> static inline typename std::common_type<A, B>::type min(A a, B b)
 {
   typedef typename std::common_type<A, B>::type C;
   return (C)b < (C)a ? (C)b : (C)a;
 }
-template <class A, class B>
-static inline typename std::common_type<A, B>::type max(A a, B b)
+template <class A, class B> static inline typename std::common_type<A, B>::type max(A a, B b)
 {
   typedef typename std::common_type<A, B>::type C;
   return (C)a < (C)b ? (C)b : (C)a;

@@ -6,8 +6,10 @@
 
 #include <string>
 
-namespace ufo_emu {
-namespace detail {
+namespace ufo_emu
+{
+namespace detail
+{
 
 /* The calling host thread's last error (cudaGetLastError), as the real runtime keeps it. */
 void set_last_error(cudaError_t e);

@@ -14,7 +14,8 @@
 #include <type_traits>
 #include <utility>
 
-namespace ufo_emu {
+namespace ufo_emu
+{
 
 /* Same numeric values as CUDA 13's driver_types.h. */
 enum cudaError {
@@ -131,7 +132,8 @@ cudaError_t cudaGetDevice(int *device);
 cudaError_t cudaGetDeviceCount(int *count);
 cudaError_t cudaGetDeviceProperties(cudaDeviceProp *prop, int device);
 
-namespace detail {
+namespace detail
+{
 cudaError_t func_set_attribute(const void *key, cudaFuncAttribute attr, int value);
 }
 template <class F>
@@ -153,12 +155,13 @@ void set_racecheck(bool on);
 void set_no_device(bool on);
 
 /* ---- launch ---- */
-namespace detail {
+namespace detail
+{
 struct Launch {
-  const char *name;    /* kernel expression as written at the launch */
-  const void *key;     /* the kernel function, for cudaFuncSetAttribute */
+  const char *name; /* kernel expression as written at the launch */
+  const void *key;  /* the kernel function, for cudaFuncSetAttribute */
   dim3 grid, block;
-  size_t smem;         /* dynamic shared memory bytes */
+  size_t smem; /* dynamic shared memory bytes */
   cudaStream_t stream;
   void (*invoke)(void *ctx); /* runs the kernel body for the current CUDA thread */
   void *ctx;

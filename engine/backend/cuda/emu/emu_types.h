@@ -9,7 +9,8 @@
 #include <stdint.h>
 #include <string.h>
 
-namespace ufo_emu {
+namespace ufo_emu
+{
 
 /* ---- index types ---- */
 
@@ -130,7 +131,7 @@ static inline uint16_t f32_to_f16_bits(float f)
   if (a < 0x33000000u) /* < 2^-25: rounds to zero (2^-25 itself ties to even 0) */
     return (uint16_t)sign;
   /* subnormal: value = m * 2^-24 with m = mantissa (with hidden bit) >> shift, rounded RNE */
-  unsigned e = a >> 23;                    /* 102..112 */
+  unsigned e = a >> 23;                     /* 102..112 */
   unsigned m = (a & 0x7fffffu) | 0x800000u; /* 24-bit significand */
   unsigned shift = 126 - e;                 /* 14..24: value = m * 2^(e-150) = (m >> shift) 2^-24 */
   unsigned q = m >> shift;

@@ -23,8 +23,10 @@
 #include <ucontext.h>
 #endif
 
-namespace ufo_emu {
-namespace detail {
+namespace ufo_emu
+{
+namespace detail
+{
 
 /* CUDA threads run shallow kernels; ASan's red zones make frames several times larger. */
 #ifdef UFO_EMU_ASAN
@@ -41,8 +43,8 @@ size_t fiber_stack_size()
 char *fiber_stack_alloc()
 {
   size_t page = (size_t)sysconf(_SC_PAGESIZE);
-  void *p = mmap(NULL, STACK_SIZE + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                 -1, 0);
+  void *p =
+      mmap(NULL, STACK_SIZE + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED)
     return NULL;
   mprotect(p, page, PROT_NONE); /* guard page: a stack overflow faults instead of corrupting */
@@ -51,6 +53,9 @@ char *fiber_stack_alloc()
 
 void fiber_stack_free(char *stack)
 {
+  /* ASan keeps the shadow of unmapped memory: red zones left by exited fibers would poison the
+   * next mapping at this address (a pool of another OS thread, after this one ended) */
+  fiber_stack_clean(stack);
   size_t page = (size_t)sysconf(_SC_PAGESIZE);
   munmap(stack - page, STACK_SIZE + page);
 }

@@ -6,15 +6,17 @@
 
 #include <stddef.h>
 
-namespace ufo_emu {
-namespace detail {
+namespace ufo_emu
+{
+namespace detail
+{
 
 struct FiberCtx {
-  void *sp;         /* saved stack pointer (x86-64) or ucontext_t * (fallback) */
-  char *stack;      /* usable stack [stack, stack + size) */
+  void *sp;    /* saved stack pointer (x86-64) or ucontext_t * (fallback) */
+  char *stack; /* usable stack [stack, stack + size) */
   size_t size;
-  void *asan_fake;  /* ASan fake stack of this fiber while it is switched out */
-  char *dirty;      /* ASan: [dirty, stack + size) holds the poisoned frames of an exited fiber */
+  void *asan_fake; /* ASan fake stack of this fiber while it is switched out */
+  char *dirty;     /* ASan: [dirty, stack + size) holds the poisoned frames of an exited fiber */
 };
 
 /* A stack of fiber_stack_size() bytes below which one guard page faults on overflow. */

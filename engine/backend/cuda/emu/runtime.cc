@@ -14,7 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-namespace ufo_emu {
+namespace ufo_emu
+{
 
 struct CUstream_st {
   unsigned flags;
@@ -24,10 +25,11 @@ struct CUevent_st {
   bool recorded;
 };
 
-namespace detail {
+namespace detail
+{
 
-static const size_t SMEM_DEFAULT = 48 * 1024;   /* without the opt-in attribute */
-static const size_t SMEM_OPTIN = 232448;        /* 227 KiB: sm_90's sharedMemPerBlockOptin */
+static const size_t SMEM_DEFAULT = 48 * 1024; /* without the opt-in attribute */
+static const size_t SMEM_OPTIN = 232448;      /* 227 KiB: sm_90's sharedMemPerBlockOptin */
 
 struct State {
   std::mutex mu;
@@ -195,7 +197,6 @@ static size_t phys_bytes(int name)
   return pages > 0 && page > 0 ? (size_t)pages * (size_t)page : (size_t)16 << 30;
 }
 
-
 cudaError_t cudaMalloc(void **ptr, size_t size)
 {
   if (!ptr)
@@ -318,8 +319,7 @@ cudaError_t cudaMemcpy(void *dst, const void *src, size_t count, cudaMemcpyKind 
 }
 
 cudaError_t cudaMemcpy2DAsync(void *dst, size_t dpitch, const void *src, size_t spitch,
-                              size_t width, size_t height, cudaMemcpyKind kind,
-                              cudaStream_t stream)
+                              size_t width, size_t height, cudaMemcpyKind kind, cudaStream_t stream)
 {
   if (!stream_valid(stream))
     return fail(cudaErrorInvalidResourceHandle);

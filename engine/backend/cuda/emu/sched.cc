@@ -19,14 +19,16 @@
 #include <stdlib.h>
 #include <vector>
 
-namespace ufo_emu {
+namespace ufo_emu
+{
 
 __thread uint3 threadIdx;
 __thread uint3 blockIdx;
 __thread uint3 blockDim;
 __thread uint3 gridDim;
 
-namespace detail {
+namespace detail
+{
 
 bool racecheck_on = false;
 
@@ -86,7 +88,7 @@ struct Runner {
   /* racecheck shadow of the dynamic shared memory, per byte */
   bool race = false;
   uint32_t phase_stamp = 0; /* phases of all launches (shadow entries never need clearing) */
-  unsigned block_phase = 0;  /* phase number inside the running block, for reports */
+  unsigned block_phase = 0; /* phase number inside the running block, for reports */
   std::vector<unsigned char> snap;
   std::vector<uint32_t> sh_phase, sh_epoch, at_phase;
   std::vector<uint16_t> sh_tid;
@@ -129,9 +131,9 @@ static void record(Runner *r, const char *fmt, ...)
   va_end(ap);
   const Launch &l = *r->launch;
   char ctx[512];
-  snprintf(ctx, sizeof ctx, "kernel %s, grid (%u,%u,%u), block (%u,%u,%u), in block (%u,%u,%u): ",
-           l.name, l.grid.x, l.grid.y, l.grid.z, l.block.x, l.block.y, l.block.z, r->bidx.x,
-           r->bidx.y, r->bidx.z);
+  snprintf(ctx, sizeof ctx,
+           "kernel %s, grid (%u,%u,%u), block (%u,%u,%u), in block (%u,%u,%u): ", l.name, l.grid.x,
+           l.grid.y, l.grid.z, l.block.x, l.block.y, l.block.z, r->bidx.x, r->bidx.y, r->bidx.z);
   char tail[160];
   snprintf(tail, sizeof tail, " [emulation order seed UFO_EMU_SEED=%llu, launch #%llu]",
            (unsigned long long)r->seed, (unsigned long long)r->launch_no);
@@ -149,8 +151,7 @@ static std::string thread_name(Runner *r, unsigned lin)
 
 /* An error found by a CUDA thread: record it and leave for good (the fiber is abandoned; it never
  * returns, but is not declared [[noreturn]]: ASan's no-return hook must not run on a fiber). */
-static void thread_fail(Runner *r, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+static void thread_fail(Runner *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void thread_fail(Runner *r, const char *fmt, ...)
 {
   /* no heap objects on this stack: it is abandoned, their destructors would never run */
@@ -399,8 +400,7 @@ static void collective(Runner *r, unsigned mask, Kind kind, const char *what, co
 static void check_width(Runner *r, int width, const char *what, const char *file, int line)
 {
   if (width < 1 || width > 32 || (width & (width - 1)))
-    thread_fail(r, "%s at %s:%d: width %d is not a power of 2 in [1, 32]", what, file, line,
-                width);
+    thread_fail(r, "%s at %s:%d: width %d is not a power of 2 in [1, 32]", what, file, line, width);
 }
 
 uint64_t shfl(unsigned mask, uint64_t v, int sub, int arg, int width, const char *what,

@@ -5,14 +5,7 @@
 #include "preprocess.h"
 
 #include <math.h>
-
-#define PIL_PRECISION_BITS (32 - 8 - 2)
-
-typedef struct {
-  int ksize;
-  int *xmin, *xcount; /* (n) first source index and number of taps */
-  int32_t *k;         /* (n, ksize) fixed-point weights */
-} PilTable;
+#include <string.h>
 
 static double bicubic(double x)
 {
@@ -26,14 +19,15 @@ static double bicubic(double x)
   return 0.0;
 }
 
-static void pil_table(PilTable *t, int in_size, int out_size)
+void ufo_pil_table(UfoPilTable *t, int in_size, int out_size)
 {
+  t->n = out_size;
   const double scale = (double)in_size / out_size;
   const double filterscale = scale < 1.0 ? 1.0 : scale; /* antialias: widen when downscaling */
   const double support = 2.0 * filterscale;             /* bicubic support 2 */
   t->ksize = (int)ceil(support) * 2 + 1;
-  t->xmin = g_new(int, out_size);
-  t->xcount = g_new(int, out_size);
+  t->xmin = g_new(int32_t, out_size);
+  t->xcount = g_new(int32_t, out_size);
   t->k = g_new0(int32_t, (size_t)out_size * t->ksize);
   double *w = g_new(double, t->ksize);
   for (int xx = 0; xx < out_size; xx++) {
@@ -54,7 +48,7 @@ static void pil_table(PilTable *t, int in_size, int out_size)
     for (int x = 0; x < xmax; x++) {
       double v = ww != 0.0 ? w[x] / ww : w[x];
       /* Pillow normalize_coeffs_8bpc: round half away from zero by truncation */
-      double s = v * (1 << PIL_PRECISION_BITS);
+      double s = v * (1 << UFO_PIL_PRECISION_BITS);
       t->k[(size_t)xx * t->ksize + x] = (int32_t)(v < 0 ? -0.5 + s : 0.5 + s);
     }
     t->xmin[xx] = xmin;
@@ -63,24 +57,25 @@ static void pil_table(PilTable *t, int in_size, int out_size)
   g_free(w);
 }
 
-static void pil_table_free(PilTable *t)
+void ufo_pil_table_free(UfoPilTable *t)
 {
   g_free(t->xmin);
   g_free(t->xcount);
   g_free(t->k);
+  memset(t, 0, sizeof *t);
 }
 
 static inline uint8_t clip8(int32_t in)
 {
-  if (in >= (1 << PIL_PRECISION_BITS << 8))
+  if (in >= (1 << UFO_PIL_PRECISION_BITS << 8))
     return 255;
   if (in <= 0)
     return 0;
-  return (uint8_t)(in >> PIL_PRECISION_BITS);
+  return (uint8_t)(in >> UFO_PIL_PRECISION_BITS);
 }
 
 /* Horizontal pass over `rows` rows of src (row stride sstride) into dst (rows, dw, cn). */
-static void pil_hpass(const uint8_t *src, size_t sstride, int rows, int cn, const PilTable *tx,
+static void pil_hpass(const uint8_t *src, size_t sstride, int rows, int cn, const UfoPilTable *tx,
                       int dw, uint8_t *dst)
 {
   const size_t rw = (size_t)dw * cn;
@@ -91,7 +86,7 @@ static void pil_hpass(const uint8_t *src, size_t sstride, int rows, int cn, cons
       const int32_t *k = tx->k + (size_t)xx * tx->ksize;
       const uint8_t *p = s + (size_t)tx->xmin[xx] * cn;
       for (int c = 0; c < cn; c++) {
-        int32_t acc = 1 << (PIL_PRECISION_BITS - 1); /* rounding offset */
+        int32_t acc = 1 << (UFO_PIL_PRECISION_BITS - 1); /* rounding offset */
         for (int x = 0; x < tx->xcount[xx]; x++)
           acc += p[x * cn + c] * k[x];
         r[xx * cn + c] = clip8(acc);
@@ -101,15 +96,15 @@ static void pil_hpass(const uint8_t *src, size_t sstride, int rows, int cn, cons
 }
 
 /* Vertical pass: dst row yy blends src rows ty->xmin[yy] - row0 ... (row width rw bytes). */
-static void pil_vpass(const uint8_t *src, size_t sstride, size_t rw, int row0, const PilTable *ty,
-                      int dh, uint8_t *dst)
+static void pil_vpass(const uint8_t *src, size_t sstride, size_t rw, int row0,
+                      const UfoPilTable *ty, int dh, uint8_t *dst)
 {
   for (int yy = 0; yy < dh; yy++) {
     const int32_t *k = ty->k + (size_t)yy * ty->ksize;
     const uint8_t *base = src + (size_t)(ty->xmin[yy] - row0) * sstride;
     uint8_t *d = dst + (size_t)yy * rw;
     for (size_t x = 0; x < rw; x++) {
-      int32_t acc = 1 << (PIL_PRECISION_BITS - 1);
+      int32_t acc = 1 << (UFO_PIL_PRECISION_BITS - 1);
       for (int y = 0; y < ty->xcount[yy]; y++)
         acc += base[(size_t)y * sstride + x] * k[y];
       d[x] = clip8(acc);
@@ -117,17 +112,21 @@ static void pil_vpass(const uint8_t *src, size_t sstride, size_t rw, int row0, c
   }
 }
 
+/* Pillow 13 ImagingResampleInner: when the height shrinks by more than twice what the width
+ * shrinks, the vertical pass runs first (older Pillow always ran horizontal first; the two orders
+ * differ by at most one grey level). A pass whose size is unchanged is an identity. */
+gboolean ufo_pil_horizontal_first(int sw, int sh, int dw, int dh)
+{
+  return !((sh - dh) > 0 && (sh - dh) > (sw - dw) * 2);
+}
+
 void ufo_resize_bicubic_pil_u8(const uint8_t *src, int sw, int sh, size_t sstride, int cn,
                                uint8_t *dst, int dw, int dh)
 {
-  PilTable tx, ty;
-  pil_table(&tx, sw, dw);
-  pil_table(&ty, sh, dh);
-  /* Pillow 13 ImagingResampleInner: when the height shrinks by more than twice what the width
-   * shrinks, the vertical pass runs first (older Pillow always ran horizontal first; the two
-   * orders differ by at most one grey level). A pass whose size is unchanged is an identity. */
-  const gboolean horizontal_first = !((sh - dh) > 0 && (sh - dh) > (sw - dw) * 2);
-  if (horizontal_first) {
+  UfoPilTable tx, ty;
+  ufo_pil_table(&tx, sw, dw);
+  ufo_pil_table(&ty, sh, dh);
+  if (ufo_pil_horizontal_first(sw, sh, dw, dh)) {
     /* only the source rows the vertical pass reads go through the horizontal pass */
     const int y_first = ty.xmin[0];
     const int y_last = ty.xmin[dh - 1] + ty.xcount[dh - 1];
@@ -143,6 +142,6 @@ void ufo_resize_bicubic_pil_u8(const uint8_t *src, int sw, int sh, size_t sstrid
     pil_hpass(tmp, rw, dh, cn, &tx, dw, dst);
     g_free(tmp);
   }
-  pil_table_free(&tx);
-  pil_table_free(&ty);
+  ufo_pil_table_free(&tx);
+  ufo_pil_table_free(&ty);
 }

@@ -8,27 +8,23 @@
 
 #define CV_COEF_SCALE 2048 /* OpenCV INTER_RESIZE_COEF_SCALE: 11-bit fixed point */
 
-typedef struct {
-  int *i0, *i1;     /* (n) source indices, clamped to [0, src-1] */
-  int16_t *w0, *w1; /* (n) fixed-point weights (uint8 path) */
-  double *f;        /* (n) fractional part (float path) */
-} LinTable;
-
-static void lin_table_free(LinTable *t)
+void ufo_lin_table_free(UfoLinTable *t)
 {
   g_free(t->i0);
   g_free(t->i1);
   g_free(t->w0);
   g_free(t->w1);
   g_free(t->f);
+  memset(t, 0, sizeof *t);
 }
 
 /* OpenCV's fixed-point table. clamp_frac: the x axis zeroes the fraction outside the image; the y
  * axis keeps it and only clamps the row indices (OpenCV resizeGeneric_ builds them that way). */
-static void lin_table_u8(LinTable *t, int src, int dst, gboolean clamp_frac)
+void ufo_lin_table_u8(UfoLinTable *t, int src, int dst, gboolean clamp_frac)
 {
-  t->i0 = g_new(int, dst);
-  t->i1 = g_new(int, dst);
+  t->n = dst;
+  t->i0 = g_new(int32_t, dst);
+  t->i1 = g_new(int32_t, dst);
   t->w0 = g_new(int16_t, dst);
   t->w1 = g_new(int16_t, dst);
   t->f = NULL;
@@ -57,7 +53,7 @@ static void lin_table_u8(LinTable *t, int src, int dst, gboolean clamp_frac)
   }
 }
 
-static void hresize_u8_row(const uint8_t *s, const LinTable *tx, int dw, int cn, int32_t *r)
+static void hresize_u8_row(const uint8_t *s, const UfoLinTable *tx, int dw, int cn, int32_t *r)
 {
   if (cn == 3) { /* the common case, unrolled */
     for (int dx = 0; dx < dw; dx++) {
@@ -80,9 +76,9 @@ static void hresize_u8_row(const uint8_t *s, const LinTable *tx, int dw, int cn,
 void ufo_resize_linear_u8(const uint8_t *src, int sw, int sh, size_t sstride, int cn, uint8_t *dst,
                           int dw, int dh)
 {
-  LinTable tx, ty;
-  lin_table_u8(&tx, sw, dw, TRUE);
-  lin_table_u8(&ty, sh, dh, FALSE);
+  UfoLinTable tx, ty;
+  ufo_lin_table_u8(&tx, sw, dw, TRUE);
+  ufo_lin_table_u8(&ty, sh, dh, FALSE);
   const int rw = dw * cn;
   /* horizontal results of two source rows; rows advance monotonically with dy */
   int32_t *ra = g_new(int32_t, rw), *rb = g_new(int32_t, rw);
@@ -121,18 +117,19 @@ void ufo_resize_linear_u8(const uint8_t *src, int sw, int sh, size_t sstride, in
   }
   g_free(ra);
   g_free(rb);
-  lin_table_free(&tx);
-  lin_table_free(&ty);
+  ufo_lin_table_free(&tx);
+  ufo_lin_table_free(&ty);
 }
 
 /* Float table of the IPP path: double-precision source coordinate, fraction zeroed outside the
- * image on both axes. */
-static void lin_table_f(LinTable *t, int src, int dst)
+ * image on both axes, the weight a float32. */
+void ufo_lin_table_f32(UfoLinTable *t, int src, int dst)
 {
-  t->i0 = g_new(int, dst);
-  t->i1 = g_new(int, dst);
+  t->n = dst;
+  t->i0 = g_new(int32_t, dst);
+  t->i1 = g_new(int32_t, dst);
   t->w0 = t->w1 = NULL;
-  t->f = g_new(double, dst);
+  t->f = g_new(float, dst);
   double scale = (double)src / (double)dst;
   for (int d = 0; d < dst; d++) {
     double fx = (d + 0.5) * scale - 0.5;
@@ -148,15 +145,15 @@ static void lin_table_f(LinTable *t, int src, int dst)
     }
     t->i0[d] = sx;
     t->i1[d] = MIN(sx + 1, src - 1);
-    t->f[d] = (double)(float)fx; /* the weight is a float32 */
+    t->f[d] = (float)fx;
   }
 }
 
 void ufo_resize_linear_f32(const float *src, int sw, int sh, int cn, float *dst, int dw, int dh)
 {
-  LinTable tx, ty;
-  lin_table_f(&tx, sw, dw);
-  lin_table_f(&ty, sh, dh);
+  UfoLinTable tx, ty;
+  ufo_lin_table_f32(&tx, sw, dw);
+  ufo_lin_table_f32(&ty, sh, dh);
   const int rw = dw * cn;
   float *tmp = g_new(float, (size_t)sh *rw);
   /* horizontal: p0·(1 − f) + p1·f evaluated in double, rounded to float */
@@ -165,7 +162,7 @@ void ufo_resize_linear_f32(const float *src, int sw, int sh, int cn, float *dst,
     float *r = tmp + (size_t)y * rw;
     for (int dx = 0; dx < dw; dx++) {
       const float *p0 = s + (size_t)tx.i0[dx] * cn, *p1 = s + (size_t)tx.i1[dx] * cn;
-      const double f = tx.f[dx];
+      const double f = (double)tx.f[dx];
       for (int c = 0; c < cn; c++)
         r[dx * cn + c] = (float)((double)p0[c] * (1.0 - f) + (double)p1[c] * f);
     }
@@ -173,7 +170,7 @@ void ufo_resize_linear_f32(const float *src, int sw, int sh, int cn, float *dst,
   /* vertical: p0 + f·(p1 − p0), the difference in float, the rest in double */
   for (int dy = 0; dy < dh; dy++) {
     const float *r0 = tmp + (size_t)ty.i0[dy] * rw, *r1 = tmp + (size_t)ty.i1[dy] * rw;
-    const double f = ty.f[dy];
+    const double f = (double)ty.f[dy];
     float *d = dst + (size_t)dy * rw;
     for (int x = 0; x < rw; x++) {
       float diff = r1[x] - r0[x];
@@ -181,6 +178,6 @@ void ufo_resize_linear_f32(const float *src, int sw, int sh, int cn, float *dst,
     }
   }
   g_free(tmp);
-  lin_table_free(&tx);
-  lin_table_free(&ty);
+  ufo_lin_table_free(&tx);
+  ufo_lin_table_free(&ty);
 }

@@ -1,0 +1,459 @@
+/* Frame preprocessing on the device (backend.h preprocess, ../preprocess.h; inference §3.1,
+ * §3.2; segmentation §6.14): the frame's planes are copied as they are into a device byte
+ * buffer (the only host -> device copy of a frame), converted to packed RGB uint8, resized and
+ * normalised into the (3, S*S) output. The resize tables are built on the host by the same code
+ * as the host path (ufo_lin_table_*, ufo_pil_table) and uploaded once per frame geometry.
+ *
+ * Every kernel reproduces the host functions' arithmetic operation for operation, so results are
+ * bit-identical: the Y'CbCr conversion and both uint8 resizes are integer fixed point; the
+ * float32 resize evaluates the same double products and sums with explicit rounding (no fused
+ * multiply-add: __dmul_rn/__dadd_rn on the GPU, stores through volatile in the emulation,
+ * whose host compiler may contract C++ expressions); the normalisation is one float subtraction
+ * and one IEEE division, as the host's table. */
+#include "cuda_priv.h"
+
+extern "C" {
+#include "../preprocess.h"
+}
+
+#include <string.h>
+
+namespace UFO_CUDA_NS
+{
+
+#define THREADS 256
+
+/* The state of one preprocessor (backend.h prep_new): device buffers grown on demand and the
+ * tables of the last geometry. */
+typedef struct {
+  uint8_t *frame, *rgb, *tmp;
+  int32_t *tab;
+  size_t frame_cap, rgb_cap, tmp_cap, tab_cap;
+  /* geometry the tables were built for (resize -1: none) */
+  int sw, sh, S, resize;
+  int ksx, ksy;        /* PIL taps per output sample, x and y */
+  int y_first, y_last; /* PIL horizontal-first: source rows the horizontal pass covers */
+  gboolean hfirst;     /* PIL pass order */
+} CudaPrep;
+
+/* mean and std per RGB channel, by value */
+typedef struct {
+  float mean[3], std[3];
+} Norm;
+
+/* §3.2: (x - mean) / std in float32, a true division (the host's table entry) */
+__device__ __forceinline__ float normalise(float v, int ch, const Norm &n)
+{
+  return (v - n.mean[ch]) / n.std[ch];
+}
+
+/* double products and sums rounded one by one, never fused (the host path's C arithmetic) */
+__device__ __forceinline__ double mul_rn(double a, double b)
+{
+#ifdef __CUDA_ARCH__
+  return __dmul_rn(a, b);
+#else
+  volatile double p = a * b;
+  return p;
+#endif
+}
+
+__device__ __forceinline__ double add_rn(double a, double b)
+{
+#ifdef __CUDA_ARCH__
+  return __dadd_rn(a, b);
+#else
+  volatile double s = a + b;
+  return s;
+#endif
+}
+
+/* ---- frame -> packed RGB uint8 (ufo_image_to_rgb) ---- */
+
+__global__ void __launch_bounds__(THREADS)
+    packed_rgb_kernel(uint8_t *__restrict__ rgb, const uint8_t *__restrict__ src, int h, int w,
+                      int bpp, int i0, int i1, int i2)
+{
+  UFO_CUDA_FOR_ITEMS((int64_t)h, (int64_t)w)
+  {
+    const uint8_t *s = src + (r * w + c) * bpp;
+    uint8_t *d = rgb + (r * w + c) * 3;
+    d[0] = s[i0];
+    d[1] = s[i1];
+    d[2] = s[i2];
+  }
+}
+
+/* 4:2:0 -> RGB, chroma sample (x/2, y/2), 16.16 fixed point (preprocess.h ufo_yuv_pixel) */
+__global__ void __launch_bounds__(THREADS)
+    yuv_rgb_kernel(uint8_t *__restrict__ rgb, const uint8_t *__restrict__ yp,
+                   const uint8_t *__restrict__ up, const uint8_t *__restrict__ vp, int64_t cstride,
+                   int step, int h, int w, UfoYuvCoefs k)
+{
+  UFO_CUDA_FOR_ITEMS((int64_t)h, (int64_t)w)
+  {
+    const int64_t co = (r / 2) * cstride + (c / 2) * step;
+    const int32_t du = up[co] - 128, dv = vp[co] - 128;
+    const int32_t yy = (yp[r * w + c] - k.yoff) * k.cy + 32768;
+    const int32_t v[3] = {(yy + k.crv * dv) >> 16, (yy - k.cgu * du - k.cgv * dv) >> 16,
+                          (yy + k.cbu * du) >> 16};
+    uint8_t *d = rgb + (r * w + c) * 3;
+    for (int ch = 0; ch < 3; ch++)
+      d[ch] = (uint8_t)min(max(v[ch], 0), 255);
+  }
+}
+
+/* ---- cv2 INTER_LINEAR on uint8 (resize_cv.c ufo_resize_linear_u8), fused with §3.2 ----
+ * tables: i0, i1, w0, w1 of S entries each, x then y */
+
+__global__ void __launch_bounds__(THREADS)
+    linear_u8_kernel(float *__restrict__ out, int64_t ld, const uint8_t *__restrict__ rgb, int sw,
+                     const int32_t *__restrict__ tx, const int32_t *__restrict__ ty, int S, Norm nm)
+{
+  UFO_CUDA_FOR_ITEMS((int64_t)S, (int64_t)S)
+  {
+    const int x0 = tx[c] * 3, x1 = tx[S + c] * 3, a0 = tx[2 * S + c], a1 = tx[3 * S + c];
+    const int b0 = ty[2 * S + r], b1 = ty[3 * S + r];
+    const uint8_t *s0 = rgb + (int64_t)ty[r] * sw * 3, *s1 = rgb + (int64_t)ty[S + r] * sw * 3;
+    for (int ch = 0; ch < 3; ch++) {
+      /* horizontal: exact int32 with 11-bit weights */
+      const int32_t h0 = s0[x0 + ch] * a0 + s0[x1 + ch] * a1;
+      const int32_t h1 = s1[x0 + ch] * a0 + s1[x1 + ch] * a1;
+      /* OpenCV's SIMD vertical pass: (S >> 4) * beta >> 16 per row, then (sum + 2) >> 2 */
+      int v = (((h0 >> 4) * b0) >> 16) + (((h1 >> 4) * b1) >> 16);
+      v = min(max((v + 2) >> 2, 0), 255);
+      out[ch * ld + r * S + c] = normalise((float)v, ch, nm);
+    }
+  }
+}
+
+/* ---- cv2 INTER_LINEAR on float32 (resize_cv.c ufo_resize_linear_f32), fused with §3.2 ----
+ * tables: i0, i1, float bits of the fraction, S entries each, x then y */
+
+/* the horizontal pass of one source row at output column c: p0·(1 − f) + p1·f in double */
+__device__ __forceinline__ float linear_f32_h(const uint8_t *row, int x0, int x1, double f)
+{
+  return (float)add_rn(mul_rn((double)(float)row[x0], 1.0 - f), mul_rn((double)(float)row[x1], f));
+}
+
+__global__ void __launch_bounds__(THREADS)
+    linear_f32_kernel(float *__restrict__ out, int64_t ld, const uint8_t *__restrict__ rgb, int sw,
+                      const int32_t *__restrict__ tx, const int32_t *__restrict__ ty, int S,
+                      Norm nm)
+{
+  UFO_CUDA_FOR_ITEMS((int64_t)S, (int64_t)S)
+  {
+    const int x0 = tx[c] * 3, x1 = tx[S + c] * 3;
+    const double fx = (double)__int_as_float(tx[2 * S + c]);
+    const double fy = (double)__int_as_float(ty[2 * S + r]);
+    const uint8_t *s0 = rgb + (int64_t)ty[r] * sw * 3, *s1 = rgb + (int64_t)ty[S + r] * sw * 3;
+    for (int ch = 0; ch < 3; ch++) {
+      const float h0 = linear_f32_h(s0, x0 + ch, x1 + ch, fx);
+      const float h1 = linear_f32_h(s1, x0 + ch, x1 + ch, fx);
+      /* vertical: p0 + f·(p1 − p0), the difference in float, the rest in double */
+      const float diff = h1 - h0;
+      const float v = (float)add_rn((double)h0, mul_rn(fy, (double)diff));
+      out[ch * ld + r * S + c] = normalise(v, ch, nm);
+    }
+  }
+}
+
+/* ---- PIL BICUBIC on uint8 (resize_pil.c), the last pass fused with §3.2 ----
+ * tables: xmin, xcount (S each) and the (S, ksize) weights, x then y */
+
+__device__ __forceinline__ int pil_clip8(int32_t in)
+{
+  if (in >= (1 << UFO_PIL_PRECISION_BITS << 8))
+    return 255;
+  if (in <= 0)
+    return 0;
+  return in >> UFO_PIL_PRECISION_BITS;
+}
+
+/* horizontal pass over rows x dw outputs of 3 channels; src rows sstride bytes apart. OUT: the
+ * normalised planar output (rows = S, dw = S), else packed uint8 dst (rows, dw, 3). */
+template <bool OUT>
+__global__ void __launch_bounds__(THREADS)
+    pil_hpass_kernel(uint8_t *__restrict__ dst, float *__restrict__ out, int64_t ld,
+                     const uint8_t *__restrict__ src, int64_t sstride, int rows, int dw,
+                     const int32_t *__restrict__ tab, int ksize, Norm nm)
+{
+  UFO_CUDA_FOR_ITEMS((int64_t)rows, (int64_t)dw)
+  {
+    const int n = tab[dw + c];
+    const int32_t *k = tab + 2 * dw + c * ksize;
+    const uint8_t *p = src + r * sstride + (int64_t)tab[c] * 3;
+    for (int ch = 0; ch < 3; ch++) {
+      int32_t acc = 1 << (UFO_PIL_PRECISION_BITS - 1); /* rounding offset */
+      for (int x = 0; x < n; x++)
+        acc += p[x * 3 + ch] * k[x];
+      const int v = pil_clip8(acc);
+      if (OUT)
+        out[ch * ld + r * dw + c] = normalise((float)v, ch, nm);
+      else
+        dst[(r * dw + c) * 3 + ch] = (uint8_t)v;
+    }
+  }
+}
+
+/* vertical pass: dh output rows of rw bytes; output row yy blends src rows tab.xmin[yy] - row0
+ * ... (sstride bytes apart). OUT: the normalised planar output (rw = 3·S), else packed dst. */
+template <bool OUT>
+__global__ void __launch_bounds__(THREADS)
+    pil_vpass_kernel(uint8_t *__restrict__ dst, float *__restrict__ out, int64_t ld,
+                     const uint8_t *__restrict__ src, int64_t sstride, int row0, int dh, int rw,
+                     const int32_t *__restrict__ tab, int ksize, Norm nm)
+{
+  UFO_CUDA_FOR_ITEMS((int64_t)dh, (int64_t)rw)
+  {
+    const int n = tab[dh + r];
+    const int32_t *k = tab + 2 * dh + r * ksize;
+    const uint8_t *base = src + (int64_t)(tab[r] - row0) * sstride + c;
+    int32_t acc = 1 << (UFO_PIL_PRECISION_BITS - 1);
+    for (int y = 0; y < n; y++)
+      acc += base[y * sstride] * k[y];
+    const int v = pil_clip8(acc);
+    if (OUT) {
+      const int S = rw / 3, ch = (int)(c % 3);
+      out[ch * ld + r * S + c / 3] = normalise((float)v, ch, nm);
+    } else {
+      dst[r * rw + c] = (uint8_t)v;
+    }
+  }
+}
+
+/* ---- host side ---- */
+
+void *ufo_cuda_prep_new(UfoCuda *cu, GError **error)
+{
+  CudaPrep *pp = g_new0(CudaPrep, 1);
+  pp->resize = -1;
+  return pp;
+}
+
+void ufo_cuda_prep_free(UfoCuda *cu, void *state)
+{
+  CudaPrep *pp = (CudaPrep *)state;
+  (void)cudaStreamSynchronize(cu->stream); /* enqueued kernels may still read the buffers */
+  (void)cudaFree(pp->frame);
+  (void)cudaFree(pp->rgb);
+  (void)cudaFree(pp->tmp);
+  (void)cudaFree(pp->tab);
+  g_free(pp);
+}
+
+/* *buf of at least bytes (stream-ordered: the old one is freed after the work that reads it) */
+template <typename T>
+static gboolean ensure(UfoCuda *cu, T **buf, size_t *cap, size_t bytes, const char *what,
+                       GError **error)
+{
+  if (*cap >= bytes)
+    return TRUE;
+  if (*buf) {
+    if (!ufo_cuda_ok(cudaStreamSynchronize(cu->stream), "preprocess", error))
+      return FALSE;
+    (void)cudaFree(*buf);
+    *buf = NULL;
+    *cap = 0;
+  }
+  void *p = ufo_cuda_malloc(bytes, what, error);
+  if (p == NULL)
+    return FALSE;
+  *buf = (T *)p;
+  *cap = bytes;
+  return TRUE;
+}
+
+/* The frame's planes, rows packed, into pp->frame. */
+static gboolean upload_frame(UfoCuda *cu, CudaPrep *pp, const UfoImage *im, GError **error)
+{
+  const size_t w = (size_t)im->width, h = (size_t)im->height, cw = (w + 1) / 2, ch = (h + 1) / 2;
+  if (!ensure(cu, &pp->frame, &pp->frame_cap, ufo_image_bytes(im), "preprocess: frame", error))
+    return FALSE;
+  int bpp, idx[3];
+  const cudaMemcpyKind k = cudaMemcpyHostToDevice;
+  if (ufo_image_packed_layout(im->format, &bpp, idx))
+    return ufo_cuda_ok(
+        cudaMemcpy2DAsync(pp->frame, w * bpp, im->data, im->stride, w * bpp, h, k, cu->stream),
+        "preprocess: frame upload", error);
+  uint8_t *c0 = pp->frame + w * h;
+  cudaError_t st = cudaMemcpy2DAsync(pp->frame, w, im->data, im->stride, w, h, k, cu->stream);
+  if (st == cudaSuccess && im->format == UFO_PIXEL_I420) {
+    st = cudaMemcpy2DAsync(c0, cw, im->planes[0], im->plane_stride[0], cw, ch, k, cu->stream);
+    if (st == cudaSuccess)
+      st = cudaMemcpy2DAsync(c0 + cw * ch, cw, im->planes[1], im->plane_stride[1], cw, ch, k,
+                             cu->stream);
+  } else if (st == cudaSuccess) {
+    st = cudaMemcpy2DAsync(c0, 2 * cw, im->planes[0], im->plane_stride[0], 2 * cw, ch, k,
+                           cu->stream);
+  }
+  return ufo_cuda_ok(st, "preprocess: frame upload", error);
+}
+
+static gboolean to_rgb(UfoCuda *cu, CudaPrep *pp, const UfoImage *im, GError **error)
+{
+  const int w = im->width, h = im->height;
+  const size_t cw = ((size_t)w + 1) / 2, ch = ((size_t)h + 1) / 2;
+  if (!ensure(cu, &pp->rgb, &pp->rgb_cap, (size_t)w * h * 3, "preprocess: RGB image", error))
+    return FALSE;
+  const unsigned blocks = ufo_cuda_blocks(cu, (int64_t)w * h, THREADS);
+  int bpp, idx[3];
+  if (ufo_image_packed_layout(im->format, &bpp, idx)) {
+    UFO_LAUNCH(packed_rgb_kernel, blocks, THREADS, 0, cu->stream, pp->rgb, pp->frame, h, w, bpp,
+               idx[0], idx[1], idx[2]);
+    return ufo_cuda_launched("preprocess: packed_rgb_kernel", error);
+  }
+  UfoYuvCoefs k;
+  ufo_yuv_coefs(im->matrix, im->range, &k);
+  const uint8_t *yp = pp->frame, *c0 = pp->frame + (size_t)w * h;
+  const gboolean nv12 = im->format == UFO_PIXEL_NV12;
+  const uint8_t *up = c0, *vp = nv12 ? c0 + 1 : c0 + cw * ch;
+  UFO_LAUNCH(yuv_rgb_kernel, blocks, THREADS, 0, cu->stream, pp->rgb, yp, up, vp,
+             (int64_t)(nv12 ? 2 * cw : cw), nv12 ? 2 : 1, h, w, k);
+  return ufo_cuda_launched("preprocess: yuv_rgb_kernel", error);
+}
+
+/* appends n int32 (or float bits) to the host table */
+static void put(GArray *a, const void *v, int n)
+{
+  g_array_append_vals(a, v, (guint)n);
+}
+
+static void put16(GArray *a, const int16_t *v, int n)
+{
+  for (int i = 0; i < n; i++) {
+    int32_t x = v[i];
+    g_array_append_val(a, x);
+  }
+}
+
+/* The tables of (sw, sh) -> (S, S) for p->resize, built on the host and uploaded (once per
+ * geometry). */
+static gboolean tables(UfoCuda *cu, CudaPrep *pp, int sw, int sh, const UfoPrepParams *p,
+                       GError **error)
+{
+  const int S = p->size;
+  if (pp->resize == (int)p->resize && pp->sw == sw && pp->sh == sh && pp->S == S)
+    return TRUE;
+  GArray *a = g_array_new(FALSE, FALSE, sizeof(int32_t));
+  if (p->resize == UFO_PREP_LINEAR_U8) {
+    UfoLinTable tx, ty;
+    ufo_lin_table_u8(&tx, sw, S, TRUE);
+    ufo_lin_table_u8(&ty, sh, S, FALSE);
+    const UfoLinTable *t[2] = {&tx, &ty};
+    for (int i = 0; i < 2; i++) {
+      put(a, t[i]->i0, S);
+      put(a, t[i]->i1, S);
+      put16(a, t[i]->w0, S);
+      put16(a, t[i]->w1, S);
+    }
+    ufo_lin_table_free(&tx);
+    ufo_lin_table_free(&ty);
+  } else if (p->resize == UFO_PREP_LINEAR_F32) {
+    UfoLinTable tx, ty;
+    ufo_lin_table_f32(&tx, sw, S);
+    ufo_lin_table_f32(&ty, sh, S);
+    const UfoLinTable *t[2] = {&tx, &ty};
+    for (int i = 0; i < 2; i++) {
+      put(a, t[i]->i0, S);
+      put(a, t[i]->i1, S);
+      put(a, t[i]->f, S); /* float bits */
+    }
+    ufo_lin_table_free(&tx);
+    ufo_lin_table_free(&ty);
+  } else {
+    UfoPilTable tx, ty;
+    ufo_pil_table(&tx, sw, S);
+    ufo_pil_table(&ty, sh, S);
+    const UfoPilTable *t[2] = {&tx, &ty};
+    for (int i = 0; i < 2; i++) {
+      put(a, t[i]->xmin, S);
+      put(a, t[i]->xcount, S);
+      put(a, t[i]->k, S * t[i]->ksize);
+    }
+    pp->ksx = tx.ksize;
+    pp->ksy = ty.ksize;
+    pp->hfirst = ufo_pil_horizontal_first(sw, sh, S, S);
+    pp->y_first = ty.xmin[0];
+    pp->y_last = ty.xmin[S - 1] + ty.xcount[S - 1];
+    ufo_pil_table_free(&tx);
+    ufo_pil_table_free(&ty);
+  }
+  const size_t bytes = (size_t)a->len * sizeof(int32_t);
+  pp->resize = -1;
+  gboolean ok =
+      ensure(cu, &pp->tab, &pp->tab_cap, bytes, "preprocess: resize tables", error) &&
+      ufo_cuda_upload_bytes(cu, pp->tab, a->data, bytes, "preprocess: resize tables", error);
+  g_array_free(a, TRUE);
+  if (ok) {
+    pp->resize = (int)p->resize;
+    pp->sw = sw;
+    pp->sh = sh;
+    pp->S = S;
+  }
+  return ok;
+}
+
+static gboolean bicubic_pil(UfoCuda *cu, CudaPrep *pp, int sw, float *out, int64_t ld, int S,
+                            const Norm &nm, GError **error)
+{
+  const int32_t *tx = pp->tab, *ty = pp->tab + 2 * S + (size_t)S * pp->ksx;
+  const int64_t sstride = (int64_t)sw * 3;
+  if (pp->hfirst) {
+    /* only the source rows the vertical pass reads go through the horizontal pass */
+    const int rows = pp->y_last - pp->y_first;
+    if (!ensure(cu, &pp->tmp, &pp->tmp_cap, (size_t)rows * S * 3, "preprocess: resize", error))
+      return FALSE;
+    UFO_LAUNCH((pil_hpass_kernel<false>), ufo_cuda_blocks(cu, (int64_t)rows * S, THREADS), THREADS,
+               0, cu->stream, pp->tmp, (float *)NULL, (int64_t)0,
+               pp->rgb + (size_t)pp->y_first * sstride, sstride, rows, S, tx, pp->ksx, nm);
+    if (!ufo_cuda_launched("preprocess: pil_hpass_kernel", error))
+      return FALSE;
+    UFO_LAUNCH((pil_vpass_kernel<true>), ufo_cuda_blocks(cu, (int64_t)S * S * 3, THREADS), THREADS,
+               0, cu->stream, (uint8_t *)NULL, out, ld, (const uint8_t *)pp->tmp, (int64_t)S * 3,
+               pp->y_first, S, 3 * S, ty, pp->ksy, nm);
+    return ufo_cuda_launched("preprocess: pil_vpass_kernel", error);
+  }
+  if (!ensure(cu, &pp->tmp, &pp->tmp_cap, (size_t)S * sstride, "preprocess: resize", error))
+    return FALSE;
+  UFO_LAUNCH((pil_vpass_kernel<false>), ufo_cuda_blocks(cu, (int64_t)S * sstride, THREADS), THREADS,
+             0, cu->stream, pp->tmp, (float *)NULL, (int64_t)0, (const uint8_t *)pp->rgb, sstride,
+             0, S, (int)sstride, ty, pp->ksy, nm);
+  if (!ufo_cuda_launched("preprocess: pil_vpass_kernel", error))
+    return FALSE;
+  UFO_LAUNCH((pil_hpass_kernel<true>), ufo_cuda_blocks(cu, (int64_t)S * S, THREADS), THREADS, 0,
+             cu->stream, (uint8_t *)NULL, out, ld, (const uint8_t *)pp->tmp, sstride, S, S, tx,
+             pp->ksx, nm);
+  return ufo_cuda_launched("preprocess: pil_hpass_kernel", error);
+}
+
+gboolean ufo_cuda_preprocess(UfoCuda *cu, void *state, UfoView y, const UfoImage *image,
+                             const UfoPrepParams *p, GError **error)
+{
+  CudaPrep *pp = (CudaPrep *)state;
+  const int sw = image->width, sh = image->height, S = p->size;
+  if (!upload_frame(cu, pp, image, error) || !to_rgb(cu, pp, image, error) ||
+      !tables(cu, pp, sw, sh, p, error))
+    return FALSE;
+  Norm nm;
+  memcpy(nm.mean, p->mean, sizeof nm.mean);
+  memcpy(nm.std, p->std, sizeof nm.std);
+  float *out = ufo_cuda_ptr(y);
+  const unsigned blocks = ufo_cuda_blocks(cu, (int64_t)S * S, THREADS);
+  switch (p->resize) {
+  case UFO_PREP_LINEAR_U8:
+    UFO_LAUNCH(linear_u8_kernel, blocks, THREADS, 0, cu->stream, out, y.ld,
+               (const uint8_t *)pp->rgb, sw, (const int32_t *)pp->tab,
+               (const int32_t *)pp->tab + 4 * S, S, nm);
+    return ufo_cuda_launched("preprocess: linear_u8_kernel", error);
+  case UFO_PREP_LINEAR_F32:
+    UFO_LAUNCH(linear_f32_kernel, blocks, THREADS, 0, cu->stream, out, y.ld,
+               (const uint8_t *)pp->rgb, sw, (const int32_t *)pp->tab,
+               (const int32_t *)pp->tab + 3 * S, S, nm);
+    return ufo_cuda_launched("preprocess: linear_f32_kernel", error);
+  default:
+    return bicubic_pil(cu, pp, sw, out, y.ld, S, nm, error);
+  }
+}
+
+} /* namespace UFO_CUDA_NS */
