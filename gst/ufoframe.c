@@ -129,3 +129,47 @@ gboolean gst_ufo_frame_to_image(const GstVideoFrame *frame, GstUfoScratch *scrat
   image->stride = stride;
   return TRUE;
 }
+
+gboolean gst_ufo_frame_wrap(const GstVideoFrame *frame, UfoImage *image, GError **error)
+{
+  const GstVideoInfo *info = &frame->info;
+  const GstVideoFormat f = GST_VIDEO_INFO_FORMAT(info);
+  memset(image, 0, sizeof *image);
+  image->width = GST_VIDEO_INFO_WIDTH(info);
+  image->height = GST_VIDEO_INFO_HEIGHT(info);
+  image->data = GST_VIDEO_FRAME_PLANE_DATA(frame, 0);
+  image->stride = GST_VIDEO_FRAME_PLANE_STRIDE(frame, 0);
+  if (packed_format(f, &image->format))
+    return TRUE;
+  if (f != GST_VIDEO_FORMAT_I420 && f != GST_VIDEO_FORMAT_NV12) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_UNSUPPORTED, "unsupported video format %s",
+                gst_video_format_to_string(f));
+    return FALSE;
+  }
+  image->format = f == GST_VIDEO_FORMAT_I420 ? UFO_PIXEL_I420 : UFO_PIXEL_NV12;
+  for (int p = 0; p < (f == GST_VIDEO_FORMAT_I420 ? 2 : 1); p++) {
+    image->planes[p] = GST_VIDEO_FRAME_PLANE_DATA(frame, p + 1);
+    image->plane_stride[p] = GST_VIDEO_FRAME_PLANE_STRIDE(frame, p + 1);
+  }
+  /* the caps' colorimetry, as gst_ufo_frame_to_image converts it */
+  const GstVideoColorimetry *c = &info->colorimetry;
+  switch (c->matrix) {
+  case GST_VIDEO_COLOR_MATRIX_BT709:
+    image->matrix = UFO_COLOR_MATRIX_BT709;
+    break;
+  case GST_VIDEO_COLOR_MATRIX_BT2020:
+    image->matrix = UFO_COLOR_MATRIX_BT2020;
+    break;
+  case GST_VIDEO_COLOR_MATRIX_SMPTE240M:
+    image->matrix = UFO_COLOR_MATRIX_SMPTE240M;
+    break;
+  case GST_VIDEO_COLOR_MATRIX_FCC:
+    image->matrix = UFO_COLOR_MATRIX_FCC;
+    break;
+  default:
+    image->matrix = UFO_COLOR_MATRIX_BT601;
+  }
+  image->range =
+      c->range == GST_VIDEO_COLOR_RANGE_0_255 ? UFO_COLOR_RANGE_FULL : UFO_COLOR_RANGE_LIMITED;
+  return TRUE;
+}

@@ -1,4 +1,5 @@
-/* Video frame → engine image (packed RGB family passed through, I420/NV12 converted). */
+/* Video frame → engine image: borrowed as it is (gst_ufo_frame_wrap: the engine converts planar
+ * YUV on its backend), or converted to packed RGB here (gst_ufo_frame_to_image). */
 #ifndef GST_UFO_FRAME_H
 #define GST_UFO_FRAME_H
 
@@ -24,6 +25,12 @@ gboolean gst_ufo_frame_format_supported(GstVideoFormat format);
  * image->data stays valid while the frame is mapped and scratch is untouched. */
 gboolean gst_ufo_frame_to_image(const GstVideoFrame *frame, GstUfoScratch *scratch, UfoImage *image,
                                 GError **error);
+
+/* Fills *image from a mapped frame without copying any pixel: packed formats as they are, I420
+ * and NV12 as planes with the caps' colorimetry (matrix BT.601 unless the caps say
+ * BT.709/BT.2020/SMPTE 240M/FCC, range limited unless they say full), converted by the engine
+ * on its backend with the arithmetic of gst_ufo_yuv420_to_rgb. Valid while the frame is mapped. */
+gboolean gst_ufo_frame_wrap(const GstVideoFrame *frame, UfoImage *image, GError **error);
 
 /* The conversion itself, exposed for tests: planar/semi-planar 4:2:0 YUV → packed RGB. */
 void gst_ufo_yuv420_to_rgb(const guint8 *y, gint y_stride, const guint8 *u, const guint8 *v,

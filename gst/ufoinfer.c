@@ -78,7 +78,6 @@ typedef struct {
   UfoSession *session;
   gboolean session_failed; /* error already posted: do not retry on every caps query */
   GstVideoInfo info;
-  GstUfoScratch scratch;
   GstUfoFilter filter;
   guint64 frame_count;
   GstUfoResults *last_results;
@@ -349,7 +348,6 @@ static gboolean gst_ufo_infer_stop(GstBaseTransform *trans)
   }
   g_clear_pointer(&p->model_name, g_free);
   g_clear_pointer(&p->last_results, gst_ufo_results_unref);
-  gst_ufo_scratch_clear(&p->scratch);
   gst_ufo_filter_clear(&p->filter);
   gst_ufo_filter_init(&p->filter);
   gst_video_info_init(&p->info);
@@ -565,8 +563,8 @@ static GstUfoResults *infer_frame(GstUfoInfer *self, GstBuffer *buf, const Snaps
   UfoResult *result = NULL;
   if (!gst_video_frame_map(&frame, &p->info, buf, GST_MAP_READ))
     goto map_failed;
-  UfoImage image;
-  gboolean ok = gst_ufo_frame_to_image(&frame, &p->scratch, &image, &err);
+  UfoImage image; /* planar YUV goes to the engine as it is: converted on its backend */
+  gboolean ok = gst_ufo_frame_wrap(&frame, &image, &err);
   if (ok) {
     UfoRequest req = UFO_REQUEST_INIT;
     req.task = s->task;

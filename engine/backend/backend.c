@@ -45,9 +45,15 @@ gboolean ufo_backend_shares_memory(const UfoBackend *a, const UfoBackend *b)
   return a == b || (a && b && a->ops == b->ops && a->ops->new_peer && a->memory == b->memory);
 }
 
-static gboolean tensor_shape(UfoTensor *t, UfoBackend *be, int ndim, const int64_t *ne,
-                             GError **error)
+static gboolean tensor_shape(UfoTensor *t, UfoBackend *be, UfoDType dtype, int ndim,
+                             const int64_t *ne, GError **error)
 {
+  if (dtype != UFO_DTYPE_F32 && dtype != UFO_DTYPE_I32) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "tensors hold F32 or I32 elements, not %s",
+                ufo_dtype_name(dtype));
+    return FALSE;
+  }
+  t->dtype = dtype;
   if (ndim < 1 || ndim > UFO_TENSOR_MAX_DIMS) {
     g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "tensor rank %d outside 1..%d", ndim,
                 UFO_TENSOR_MAX_DIMS);
@@ -58,7 +64,7 @@ static gboolean tensor_shape(UfoTensor *t, UfoBackend *be, int ndim, const int64
   t->n = 1;
   for (int i = 0; i < UFO_TENSOR_MAX_DIMS; i++) {
     t->ne[i] = i < ndim ? ne[i] : 1;
-    if (t->ne[i] <= 0 || (size_t)t->ne[i] > SIZE_MAX / sizeof(float) / t->n) {
+    if (t->ne[i] <= 0 || (size_t)t->ne[i] > SIZE_MAX / ufo_dtype_size(dtype) / t->n) {
       g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "tensor dimension %d has bad size %lld", i,
                   (long long)t->ne[i]);
       return FALSE;
@@ -68,14 +74,20 @@ static gboolean tensor_shape(UfoTensor *t, UfoBackend *be, int ndim, const int64
   return TRUE;
 }
 
-UfoTensor *ufo_tensor_new(UfoBackend *be, int ndim, const int64_t *ne, GError **error)
+UfoTensor *ufo_tensor_new_typed(UfoBackend *be, UfoDType dtype, int ndim, const int64_t *ne,
+                                GError **error)
 {
   UfoTensor *t = g_new0(UfoTensor, 1);
-  if (!tensor_shape(t, be, ndim, ne, error) || !be->ops->alloc(be, t, error)) {
+  if (!tensor_shape(t, be, dtype, ndim, ne, error) || !be->ops->alloc(be, t, error)) {
     g_free(t);
     return NULL;
   }
   return t;
+}
+
+UfoTensor *ufo_tensor_new(UfoBackend *be, int ndim, const int64_t *ne, GError **error)
+{
+  return ufo_tensor_new_typed(be, UFO_DTYPE_F32, ndim, ne, error);
 }
 
 UfoTensor *ufo_tensor_new_2d(UfoBackend *be, int64_t rows, int64_t cols, GError **error)
@@ -89,7 +101,8 @@ UfoTensor *ufo_tensor_from_host(UfoBackend *be, int ndim, const int64_t *ne, con
 {
   if (be->ops->wrap_host) {
     UfoTensor *t = g_new0(UfoTensor, 1);
-    if (!tensor_shape(t, be, ndim, ne, error) || !be->ops->wrap_host(be, t, host, error)) {
+    if (!tensor_shape(t, be, UFO_DTYPE_F32, ndim, ne, error) ||
+        !be->ops->wrap_host(be, t, host, error)) {
       g_free(t);
       return NULL;
     }
@@ -156,9 +169,19 @@ static gboolean view_inside(UfoView v, size_t extra, const char *what, GError **
   return TRUE;
 }
 
+/* An operand of an op on floats: an f32 tensor. */
+static gboolean is_f32(UfoView v, const char *what, GError **error)
+{
+  if (v.t->dtype == UFO_DTYPE_F32)
+    return TRUE;
+  g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "%s: an %s tensor where F32 is expected", what,
+              ufo_dtype_name(v.t->dtype));
+  return FALSE;
+}
+
 gboolean ufo_view_check(UfoView v, const char *what, GError **error)
 {
-  return v.t == NULL || view_inside(v, 0, what, error);
+  return v.t == NULL || (is_f32(v, what, error) && view_inside(v, 0, what, error));
 }
 
 /* ---- the validating wrappers ----------------------------------------------------------------- */
@@ -193,7 +216,48 @@ static gboolean operand(UfoBackend *be, const char *op, int i, UfoView v, gboole
     return FALSE;
   }
   g_autofree char *what = g_strdup_printf("%s (operand %d)", op, i);
-  return view_inside(v, extra, what, error);
+  return is_f32(v, what, error) && view_inside(v, extra, what, error);
+}
+
+/* Index operand i of op (embed, gather_rows): an i32 (rows, 1) column with ld 1 of a tensor be
+ * may use, inside the tensor's last upload (UfoIndexRange), values in [0, bound). */
+static gboolean index_operand(UfoBackend *be, const char *op, int i, UfoView v, int64_t rows,
+                              int64_t bound, GError **error)
+{
+  if (!ufo_backend_shares_memory(be, v.t->be)) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID,
+                "%s: operand %d belongs to another backend (%s) than the op's (%s)", op, i,
+                v.t->be && v.t->be->ops ? v.t->be->ops->name : "none", be->ops->name);
+    return FALSE;
+  }
+  if (v.t->dtype != UFO_DTYPE_I32) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "%s: indices (operand %d) must be I32, not %s",
+                op, i, ufo_dtype_name(v.t->dtype));
+    return FALSE;
+  }
+  if (v.rows != rows || v.cols != 1 || v.ld != 1) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID,
+                "%s: indices (operand %d) must be a (%lld, 1) column with ld 1", op, i,
+                (long long)rows);
+    return FALSE;
+  }
+  g_autofree char *what = g_strdup_printf("%s (operand %d)", op, i);
+  if (!view_inside(v, 0, what, error))
+    return FALSE;
+  const UfoIndexRange *k = &v.t->known;
+  if (v.off < k->off || v.off + (size_t)rows > k->off + k->n) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID,
+                "%s: indices (operand %d) at %zu (%lld) were not all written by the tensor's "
+                "last upload (%zu at %zu)",
+                op, i, v.off, (long long)rows, k->n, k->off);
+    return FALSE;
+  }
+  if (k->min < 0 || k->max >= bound) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "%s: indices %d..%d outside 0..%lld", op,
+                k->min, k->max, (long long)bound - 1);
+    return FALSE;
+  }
+  return TRUE;
 }
 
 /* Required operands (all of them), numbered from 0. */
@@ -244,38 +308,80 @@ static gboolean in_place_or_apart(UfoView y, UfoView x)
   return same_view(y, x) || !overlap(y, x);
 }
 
-/* A transfer of n floats at off: inside the tensor, host memory given (n > 0). */
-static gboolean transfer_ok(const char *op, const UfoTensor *t, size_t off, const void *host,
-                            size_t n, GError **error)
+/* A transfer of n elements of dtype at off: a tensor of that dtype, inside it, host memory
+ * given (n > 0). */
+static gboolean transfer_ok(const char *op, const UfoTensor *t, UfoDType dtype, size_t off,
+                            const void *host, size_t n, GError **error)
 {
   if (t == NULL || t->be == NULL)
     return fail(error, op, "no tensor");
+  if (t->dtype != dtype) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "%s: %s data for an %s tensor", op,
+                ufo_dtype_name(dtype), ufo_dtype_name(t->dtype));
+    return FALSE;
+  }
   if (off > t->n || n > t->n - off) {
     g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID,
-                "%s: transfer of %zu floats at %zu outside a tensor of %zu", op, n, off, t->n);
+                "%s: transfer of %zu elements at %zu outside a tensor of %zu", op, n, off, t->n);
     return FALSE;
   }
   return n == 0 || host != NULL ? TRUE : fail(error, op, "no host memory");
 }
 
-gboolean ufo_tensor_upload(UfoTensor *t, size_t off, const float *host, size_t n, GError **error)
+static gboolean upload(UfoTensor *t, UfoDType dtype, size_t off, const void *host, size_t n,
+                       GError **error)
 {
-  if (!transfer_ok("upload", t, off, host, n, error))
+  if (!transfer_ok("upload", t, dtype, off, host, n, error))
     return FALSE;
-  t->be->bytes_up += (uint64_t)n * sizeof(float);
+  t->be->bytes_up += (uint64_t)n * ufo_dtype_size(dtype);
   return n == 0 ||
          UFO_PROFILED(t->be, "upload", t->be->ops->upload(t->be, t, off, host, n, error), error);
 }
 
-gboolean ufo_tensor_download(const UfoTensor *t, size_t off, float *host, size_t n, GError **error)
+static gboolean download(const UfoTensor *t, UfoDType dtype, size_t off, void *host, size_t n,
+                         GError **error)
 {
-  if (!transfer_ok("download", t, off, host, n, error))
+  if (!transfer_ok("download", t, dtype, off, host, n, error))
     return FALSE;
-  t->be->bytes_down += (uint64_t)n * sizeof(float);
+  t->be->bytes_down += (uint64_t)n * ufo_dtype_size(dtype);
   if (!ufo_backend_take_late_error(t->be, error))
     return FALSE;
   return n == 0 || UFO_PROFILED(t->be, "download",
                                 t->be->ops->download(t->be, t, off, host, n, error), error);
+}
+
+gboolean ufo_tensor_upload(UfoTensor *t, size_t off, const float *host, size_t n, GError **error)
+{
+  return upload(t, UFO_DTYPE_F32, off, host, n, error);
+}
+
+gboolean ufo_tensor_download(const UfoTensor *t, size_t off, float *host, size_t n, GError **error)
+{
+  return download(t, UFO_DTYPE_F32, off, host, n, error);
+}
+
+gboolean ufo_tensor_upload_i32(UfoTensor *t, size_t off, const int32_t *host, size_t n,
+                               GError **error)
+{
+  if (t && t->dtype == UFO_DTYPE_I32)
+    t->known = (UfoIndexRange){0}; /* unknown until this upload succeeds */
+  if (!upload(t, UFO_DTYPE_I32, off, host, n, error))
+    return FALSE;
+  /* the values as the wrappers will know them (backend.h index ranges) */
+  UfoIndexRange k = {.off = off, .n = n, .min = INT32_MAX, .max = INT32_MIN, .ge_position = TRUE};
+  for (size_t j = 0; j < n; j++) {
+    k.min = MIN(k.min, host[j]);
+    k.max = MAX(k.max, host[j]);
+    k.ge_position = k.ge_position && host[j] >= 0 && (size_t)host[j] >= j;
+  }
+  t->known = k;
+  return TRUE;
+}
+
+gboolean ufo_tensor_download_i32(const UfoTensor *t, size_t off, int32_t *host, size_t n,
+                                 GError **error)
+{
+  return download(t, UFO_DTYPE_I32, off, host, n, error);
 }
 
 gboolean ufo_backend_set_precision(UfoBackend *be, UfoPrecision precision, GError **error)
@@ -475,17 +581,17 @@ gboolean ufo_op_window_unpartition(UfoBackend *be, UfoView y, UfoView x, int h, 
                       be->ops->window_unpartition(be, y, x, h, w, ws, error), error);
 }
 
-gboolean ufo_op_grid_sample(UfoBackend *be, UfoView y, UfoView x, int h, int w, const float *ref,
-                            int q, GError **error)
+gboolean ufo_op_grid_sample(UfoBackend *be, UfoView y, UfoView x, int h, int w, UfoView ref,
+                            GError **error)
 {
-  if (!OPERANDS("grid_sample", y, x))
+  if (!OPERANDS("grid_sample", y, x, ref))
     return FALSE;
-  if (h < 1 || w < 1 || x.rows != (int64_t)h * w || y.rows != q || y.cols != x.cols || !ref)
+  if (h < 1 || w < 1 || x.rows != (int64_t)h * w || y.rows != ref.rows || ref.cols != 2 ||
+      y.cols != x.cols)
     return fail(error, "grid_sample", "shapes do not match");
-  if (overlap(y, x))
-    return fail(error, "grid_sample", "y overlaps x");
-  return UFO_PROFILED(be, "grid_sample", be->ops->grid_sample(be, y, x, h, w, ref, q, error),
-                      error);
+  if (overlap(y, x) || overlap(y, ref))
+    return fail(error, "grid_sample", "y overlaps an input");
+  return UFO_PROFILED(be, "grid_sample", be->ops->grid_sample(be, y, x, h, w, ref, error), error);
 }
 
 gboolean ufo_op_resize_bicubic(UfoBackend *be, UfoView y, UfoView x, int ih, int iw, int oh, int ow,
@@ -513,26 +619,20 @@ gboolean ufo_op_resize_linear(UfoBackend *be, UfoView y, UfoView x, GError **err
   return UFO_PROFILED(be, "resize_linear", be->ops->resize_linear(be, y, x, error), error);
 }
 
-/* Shared by embed and gather_rows: shapes and index range. */
-static gboolean gather_ok(UfoBackend *be, const char *op, UfoView y, UfoView x, const int32_t *idx,
+/* Shared by embed and gather_rows: shapes, the index column and its range. */
+static gboolean gather_ok(UfoBackend *be, const char *op, UfoView y, UfoView x, UfoView idx,
                           GError **error)
 {
   if (!OPERANDS(op, y, x))
     return FALSE;
-  if (y.cols != x.cols || (!idx && y.rows > x.rows))
+  if (y.cols != x.cols || (!idx.t && y.rows > x.rows))
     return fail(error, op, "shapes do not match");
-  for (int64_t i = 0; idx && i < y.rows; i++)
-    if (idx[i] < 0 || idx[i] >= x.rows) {
-      g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "%s: index %d of row %lld outside 0..%lld",
-                  op, idx[i], (long long)i, (long long)x.rows - 1);
-      return FALSE;
-    }
-  return TRUE;
+  return !idx.t || index_operand(be, op, 2, idx, y.rows, x.rows, error);
 }
 
-gboolean ufo_op_embed(UfoBackend *be, UfoView y, UfoView table, const int32_t *ids, GError **error)
+gboolean ufo_op_embed(UfoBackend *be, UfoView y, UfoView table, UfoView ids, GError **error)
 {
-  if (!ids)
+  if (!ids.t)
     return fail(error, "embed", "no ids");
   if (!gather_ok(be, "embed", y, table, ids, error))
     return FALSE;
@@ -541,16 +641,14 @@ gboolean ufo_op_embed(UfoBackend *be, UfoView y, UfoView table, const int32_t *i
   return UFO_PROFILED(be, "embed", be->ops->embed(be, y, table, ids, error), error);
 }
 
-gboolean ufo_op_gather_rows(UfoBackend *be, UfoView y, UfoView x, const int32_t *idx,
-                            GError **error)
+gboolean ufo_op_gather_rows(UfoBackend *be, UfoView y, UfoView x, UfoView idx, GError **error)
 {
   if (!gather_ok(be, "gather_rows", y, x, idx, error))
     return FALSE;
   if (overlap(y, x)) {
-    /* in-place compaction: row i is written after every row it reads (idx[j] >= j) */
-    gboolean ok = y.off == x.off && y.ld == x.ld;
-    for (int64_t i = 0; ok && idx && i < y.rows; i++)
-      ok = idx[i] >= i;
+    /* in-place compaction: row i is written after every row it reads (idx[j] >= j; the view
+     * starts at or after its upload's first element, so position j there is >= j) */
+    gboolean ok = y.off == x.off && y.ld == x.ld && (!idx.t || idx.t->known.ge_position);
     if (!ok)
       return fail(error, "gather_rows",
                   "y overlaps x: in place only on the same rows with idx[i] >= i");

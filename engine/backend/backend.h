@@ -1,4 +1,4 @@
-/* The ops API: the small set of float32 tensor operations the UFO-ViT forward (engine/nn/) is
+/* The ops API: the small set of tensor operations the UFO-ViT forward (engine/nn/) is
  * written against, and the vtable every backend (cpu, cuda) fills (style §2 and §4 items 1-4).
  *
  * Tensors are owned by a backend; their data pointer is private to it (engine/nn/ never reads
@@ -10,13 +10,22 @@
  * Callers (engine/nn/, engine/tasks/, session.c, tools, tests) go through the ufo_op_* and
  * ufo_tensor_upload/download wrappers at the end of this file (backend.c): they check every
  * operand once (views inside their tensors and owned by the backend or by one sharing its memory,
- * shapes, aliasing, index ranges) and only then call the backend's vtable entry. A backend
- * computes; it never re-checks.
+ * shapes, dtypes, aliasing, index ranges) and only then call the backend's vtable entry. A
+ * backend computes; it never re-checks.
+ *
+ * Typed tensors: a tensor holds float32 (activations, weights, sample points) or int32 (token
+ * ids, row indices) elements. Index and point operands of embed, gather_rows and grid_sample are
+ * tensors, uploaded once and used by every layer (nothing is re-uploaded per op).
+ * Index ranges: the wrappers cannot read backend memory, so an int32 tensor carries what its
+ * last upload (ufo_tensor_upload_i32, which sees the values) established about them
+ * (UfoIndexRange); an index operand must lie inside that upload and its values inside the
+ * indexed rows. The wrappers refuse anything else, so backends never see an out-of-range index.
  */
 #ifndef UFO_BACKEND_BACKEND_H
 #define UFO_BACKEND_BACKEND_H
 
 #include "ufo/ufo.h"
+#include "../model/dtype.h"
 
 #include <stdint.h>
 
@@ -26,12 +35,27 @@ typedef struct _UfoPrepParams UfoPrepParams;
 
 #define UFO_TENSOR_MAX_DIMS 4
 
-/* A float32 tensor owned by a backend; contiguous, row-major, outermost dimension first. */
+/* Element types of tensors: the model files' enum (model/dtype.h; UFO_DTYPE_F32 is 0, so
+ * zero-initialised tensors are float32). Tensors hold UFO_DTYPE_F32 or UFO_DTYPE_I32 (both 4
+ * bytes); no backend stores f16/bf16 tensors today (the bf16 weight copies are backend-private
+ * derived data, UfoTensor.derived), so those are refused until one does. */
+
+/* What the wrappers know of an int32 tensor's values, set by ufo_tensor_upload_i32 from the
+ * host values it copies (n == 0: nothing known; every upload replaces it). */
+typedef struct {
+  size_t off, n;        /* the elements of the last upload */
+  int32_t min, max;     /* their smallest and largest value */
+  gboolean ge_position; /* element off + j holds a value >= j for every j (in-place gather) */
+} UfoIndexRange;
+
+/* A tensor owned by a backend; contiguous, row-major, outermost dimension first. */
 typedef struct {
   UfoBackend *be;                  /* owner */
+  UfoDType dtype;                  /* element type (UFO_DTYPE_F32 unless made typed) */
   int ndim;                        /* 1..4 */
   int64_t ne[UFO_TENSOR_MAX_DIMS]; /* shape, outermost first; unused dims are 1 */
   size_t n;                        /* number of elements */
+  UfoIndexRange known;             /* i32 tensors: the values' range (index checks) */
   void *data;        /* backend-private storage: never dereferenced outside backend/ */
   gboolean borrowed; /* data aliases host memory the tensor does not own */
   /* Model weights, immutable once uploaded (set by engine/nn/vit.c): a backend may keep copies
@@ -42,7 +66,8 @@ typedef struct {
   void *derived; /* backend-private data derived from a weight's contents; freed by release */
 } UfoTensor;
 
-/* A strided matrix inside a tensor: element (r, c) is t[off + r * ld + c]. */
+/* A strided matrix inside a tensor: element (r, c) is t[off + r * ld + c]. An index operand
+ * (embed, gather_rows) is an int32 column (n, 1) with ld 1: ufo_view of a 1-D i32 tensor. */
 typedef struct {
   UfoTensor *t;
   size_t off;
@@ -104,17 +129,18 @@ typedef struct {
   const char *name;
   /* Releases the backend's context (tensors must be freed first). */
   void (*destroy)(UfoBackend *be);
-  /* Allocates an uninitialised float32 tensor. */
+  /* Allocates an uninitialised tensor of t->n elements of t->dtype (ufo_dtype_size). */
   gboolean (*alloc)(UfoBackend *be, UfoTensor *t, GError **error);
   /* Releases a tensor's storage (t->data may be NULL). */
   void (*release)(UfoBackend *be, UfoTensor *t);
-  /* (optional, NULL = alloc + upload) Makes t alias read-only host memory valid for its life. */
+  /* (optional, NULL = alloc + upload) Makes the f32 tensor t alias read-only host memory valid
+   * for its life. */
   gboolean (*wrap_host)(UfoBackend *be, UfoTensor *t, const float *host, GError **error);
-  /* Host -> tensor elements [off, off + n). */
-  gboolean (*upload)(UfoBackend *be, UfoTensor *t, size_t off, const float *host, size_t n,
+  /* Host -> tensor elements [off, off + n) of t->dtype (host holds n such elements). */
+  gboolean (*upload)(UfoBackend *be, UfoTensor *t, size_t off, const void *host, size_t n,
                      GError **error);
-  /* Tensor elements [off, off + n) -> host. */
-  gboolean (*download)(UfoBackend *be, const UfoTensor *t, size_t off, float *host, size_t n,
+  /* Tensor elements [off, off + n) -> host (n elements of t->dtype). */
+  gboolean (*download)(UfoBackend *be, const UfoTensor *t, size_t off, void *host, size_t n,
                        GError **error);
   /* (optional, NULL = float32 only) Selects the precision of GEMMs whose B operand is a weight
    * tensor (ufo.h UfoPrecision); FALSE with UFO_ERROR_UNSUPPORTED when the backend or the
@@ -141,11 +167,11 @@ typedef struct {
   /* The exact inverse of window_partition. */
   gboolean (*window_unpartition)(UfoBackend *be, UfoView y, UfoView x, int h, int w, int ws,
                                  GError **error);
-  /* y (Q, C) = bilinear samples of the (h*w, C) map x at host points ref (Q, 2) = (x, y) in
-   * [0, 1]: pixel (ref_x*w - 0.5, ref_y*h - 0.5), zero padding (grid_sample, align_corners
+  /* y (Q, C) = bilinear samples of the (h*w, C) map x at the f32 points ref (Q, 2) = (x, y)
+   * in [0, 1]: pixel (ref_x*w - 0.5, ref_y*h - 0.5), zero padding (grid_sample, align_corners
    * False, inference §5.4). */
-  gboolean (*grid_sample)(UfoBackend *be, UfoView y, UfoView x, int h, int w, const float *ref,
-                          int q, GError **error);
+  gboolean (*grid_sample)(UfoBackend *be, UfoView y, UfoView x, int h, int w, UfoView ref,
+                          GError **error);
   /* y (oh*ow, C) = bicubic resize of x (ih*iw, C): A = -0.75, align_corners False, no
    * antialias, taps clamped (inference §5.2). */
   gboolean (*resize_bicubic)(UfoBackend *be, UfoView y, UfoView x, int ih, int iw, int oh, int ow,
@@ -153,11 +179,12 @@ typedef struct {
   /* y (Lo, d) = linear resize of the table x (Li, d) along rows, align_corners False
    * (inference §5.1 rel-pos tables). */
   gboolean (*resize_linear)(UfoBackend *be, UfoView y, UfoView x, GError **error);
-  /* y row i = table row ids[i] (host ids, n = y.rows); FALSE on an id out of range. */
-  gboolean (*embed)(UfoBackend *be, UfoView y, UfoView table, const int32_t *ids, GError **error);
-  /* y row i = x row idx[i] for i < y.rows (host idx; NULL = identity); y must not overlap x
-   * unless idx[i] >= i for all i (in-place compaction). */
-  gboolean (*gather_rows)(UfoBackend *be, UfoView y, UfoView x, const int32_t *idx, GError **error);
+  /* y row i = table row ids[i] (ids an i32 (y.rows, 1) column, every id a row of the table). */
+  gboolean (*embed)(UfoBackend *be, UfoView y, UfoView table, UfoView ids, GError **error);
+  /* y row i = x row idx[i] for i < y.rows (idx an i32 (y.rows, 1) column of rows of x; the
+   * empty view = identity); y does not overlap x unless it is x's first rows with idx[i] >= i
+   * for all i (in-place compaction). */
+  gboolean (*gather_rows)(UfoBackend *be, UfoView y, UfoView x, UfoView idx, GError **error);
   /* Mean over n layers, accumulated: k == 0: acc = x; else acc += x; k == n-1: acc *= 1/n. */
   gboolean (*mean_acc)(UfoBackend *be, UfoView acc, UfoView x, int k, int n, GError **error);
   /* y (Hp*Wp, 3*P*P) = patches of the (3, H, W) image x (a (3*H, W) view), column
@@ -312,6 +339,9 @@ gboolean ufo_backend_synchronize(UfoBackend *be, GError **error);
 
 /* Tensor helpers (backend.c). */
 UfoTensor *ufo_tensor_new(UfoBackend *be, int ndim, const int64_t *ne, GError **error);
+/* A tensor of another element type (ufo_tensor_new: f32). */
+UfoTensor *ufo_tensor_new_typed(UfoBackend *be, UfoDType dtype, int ndim, const int64_t *ne,
+                                GError **error);
 UfoTensor *ufo_tensor_new_2d(UfoBackend *be, int64_t rows, int64_t cols, GError **error);
 /* Tensor holding a copy of (or, when the backend can, aliasing) read-only host data. */
 UfoTensor *ufo_tensor_from_host(UfoBackend *be, int ndim, const int64_t *ne, const float *host,
@@ -326,7 +356,8 @@ UfoView ufo_view_at(UfoTensor *t, size_t off, int64_t rows, int64_t cols, int64_
 /* The empty view (optional operands). */
 #define UFO_VIEW_NONE ((UfoView){NULL, 0, 0, 0, 0})
 
-/* Checks that every element of v lies inside its tensor (TRUE for the empty view). */
+/* Checks that v is an f32 view whose every element lies inside its tensor (TRUE for the empty
+ * view). */
 gboolean ufo_view_check(UfoView v, const char *what, GError **error);
 
 /* ---- the validating wrappers (backend.c): the only way callers run an op -------------------
@@ -337,10 +368,16 @@ gboolean ufo_view_check(UfoView v, const char *what, GError **error);
  * range. Errors of the computation itself (out of memory, device failures) come from the backend.
  */
 
-/* Host -> tensor elements [off, off + n) (n may be 0). */
+/* Host -> tensor elements [off, off + n) (n may be 0) of an f32 tensor. */
 gboolean ufo_tensor_upload(UfoTensor *t, size_t off, const float *host, size_t n, GError **error);
-/* Tensor elements [off, off + n) -> host. */
+/* Tensor elements [off, off + n) of an f32 tensor -> host. */
 gboolean ufo_tensor_download(const UfoTensor *t, size_t off, float *host, size_t n, GError **error);
+/* The same for i32 tensors; the upload records the values' range (t->known, UfoIndexRange). A
+ * transfer of the other element type is refused (UFO_ERROR_INVALID). */
+gboolean ufo_tensor_upload_i32(UfoTensor *t, size_t off, const int32_t *host, size_t n,
+                               GError **error);
+gboolean ufo_tensor_download_i32(const UfoTensor *t, size_t off, int32_t *host, size_t n,
+                                 GError **error);
 /* Precision of weight GEMMs (UfoBackendOps.set_precision); fp32 is always accepted, other
  * precisions fail with UFO_ERROR_UNSUPPORTED on a backend without set_precision. */
 gboolean ufo_backend_set_precision(UfoBackend *be, UfoPrecision precision, GError **error);
@@ -363,20 +400,21 @@ gboolean ufo_op_window_partition(UfoBackend *be, UfoView y, UfoView x, int h, in
                                  GError **error);
 gboolean ufo_op_window_unpartition(UfoBackend *be, UfoView y, UfoView x, int h, int w, int ws,
                                    GError **error);
-/* y (q, C), x (h*w, C), ref q host points; y does not overlap x. */
-gboolean ufo_op_grid_sample(UfoBackend *be, UfoView y, UfoView x, int h, int w, const float *ref,
-                            int q, GError **error);
+/* y (q, C), x (h*w, C), ref an f32 (q, 2) view of points; y does not overlap x or ref. */
+gboolean ufo_op_grid_sample(UfoBackend *be, UfoView y, UfoView x, int h, int w, UfoView ref,
+                            GError **error);
 /* y (oh*ow, C), x (ih*iw, C); y does not overlap x. */
 gboolean ufo_op_resize_bicubic(UfoBackend *be, UfoView y, UfoView x, int ih, int iw, int oh, int ow,
                                GError **error);
 /* y (Lo, d), x (Li, d); y does not overlap x. */
 gboolean ufo_op_resize_linear(UfoBackend *be, UfoView y, UfoView x, GError **error);
-/* ids[i] in [0, table.rows) for i < y.rows; y does not overlap the table. */
-gboolean ufo_op_embed(UfoBackend *be, UfoView y, UfoView table, const int32_t *ids, GError **error);
-/* idx[i] in [0, x.rows) (idx NULL: y.rows <= x.rows); y overlapping x only as the same rows
- * (same offset and ld) with idx[i] >= i (in-place compaction). */
-gboolean ufo_op_gather_rows(UfoBackend *be, UfoView y, UfoView x, const int32_t *idx,
-                            GError **error);
+/* ids an i32 (y.rows, 1) column with ld 1 inside its last upload, whose values lie in
+ * [0, table.rows) (its UfoIndexRange); y does not overlap the table. */
+gboolean ufo_op_embed(UfoBackend *be, UfoView y, UfoView table, UfoView ids, GError **error);
+/* idx like embed's ids with values in [0, x.rows) (the empty view: y.rows <= x.rows); y
+ * overlapping x only as the same rows (same offset and ld) with idx[i] >= i (the upload's
+ * ge_position: in-place compaction). */
+gboolean ufo_op_gather_rows(UfoBackend *be, UfoView y, UfoView x, UfoView idx, GError **error);
 /* acc, x same shape, 0 <= k < n; acc does not overlap x. */
 gboolean ufo_op_mean_acc(UfoBackend *be, UfoView acc, UfoView x, int k, int n, GError **error);
 /* y (h/p*w/p, 3*p*p), x (3*h, w); y does not overlap x. */

@@ -45,6 +45,8 @@ gboolean ufo_vit_decode_prepare(UfoVitState *st, gboolean from_grid, int n_rows,
   st->from_grid = from_grid;
   if (!vit_scratch_reserve(st, n_rows, e) || !vit_tensor_ensure(be, &st->dec_x, n_rows, C, e) ||
       !vit_tensor_ensure(be, &st->dec_acc, n_rows, C, e) ||
+      !vit_indices_ensure(be, &st->dec_ids, n_rows, e) ||
+      !vit_indices_ensure(be, &st->dec_src, n_rows, e) ||
       !vit_tensor_ensure(be, &st->logits, n_rows, vit->cfg->vocab_size, e))
     return FALSE;
   /* a reorder that permutes rows goes through dec_tmp: sized here, never inside a step (one
@@ -64,7 +66,7 @@ gboolean ufo_vit_decode_prepare(UfoVitState *st, gboolean from_grid, int n_rows,
       /* row i = grid q = i: its cache sits in slot slot_of[i] */
       if (!vit_tensor_ensure(be, &st->dec_prefix[l], n_rows, 2 * C, e) ||
           !ufo_op_gather_rows(be, ufo_view_sub(ufo_view(st->dec_prefix[l]), 0, 0, st->Q, 2 * C),
-                              ufo_view(st->grid_kv[l]), st->slot_of, e))
+                              ufo_view(st->grid_kv[l]), ufo_view(st->slot_t), e))
         return FALSE;
     }
   }
@@ -97,8 +99,11 @@ static gboolean dec_step(void *ctx, const int32_t *tokens, int n, int t, float *
   UfoView a = ufo_view_sub(ufo_view(st->s.a), 0, 0, n, C);
   UfoView f = ufo_view_sub(ufo_view(st->s.f), 0, 0, n, vit->F);
   int64_t row_stride = (int64_t)st->dec_max * 2 * C; /* one row's max_length K/V slots */
-  /* §6.1: word + position t (positions restart at 0 with [CLS]), LN eps 1e-12 */
-  if (!vit_embed_tokens(vit, x, y, tokens, t, TRUE, e))
+  /* §6.1: word + position t (positions restart at 0 with [CLS]), LN eps 1e-12; the n tokens
+   * are the step's one upload */
+  UfoView ids = ufo_view_sub(ufo_view(st->dec_ids), 0, 0, n, 1);
+  if (!ufo_tensor_upload_i32(st->dec_ids, 0, tokens, (size_t)n, e) ||
+      !vit_embed_tokens(vit, x, y, ids, t, TRUE, e))
     return FALSE;
   for (int l = 0; l < vit->nl; l++) {
     if (processed(st, l)) {
@@ -153,7 +158,7 @@ static gboolean dec_step(void *ctx, const int32_t *tokens, int n, int t, float *
 
 /* new row i = old row src[i]: in place when src[i] >= i (compaction), else through dec_tmp */
 static gboolean gather_cache(UfoVitState *st, UfoTensor *cache, int64_t row_len, int64_t row_stride,
-                             const int32_t *src, int n_new, gboolean in_place, GError **e)
+                             UfoView src, int n_new, gboolean in_place, GError **e)
 {
   UfoBackend *be = st->vit->be;
   UfoView all = ufo_view_at(cache, 0, st->dec_live, row_len, row_stride);
@@ -193,14 +198,17 @@ static gboolean dec_reorder(void *ctx, const int32_t *src, int n_new, GError **e
     return FALSE;
   }
   int64_t row_stride = (int64_t)st->dec_max * 2 * C;
+  /* the source rows go to the backend once; every layer's gathers read them there */
+  UfoView sv = ufo_view_sub(ufo_view(st->dec_src), 0, 0, n_new, 1);
+  if (!ufo_tensor_upload_i32(st->dec_src, 0, src, (size_t)n_new, e))
+    return FALSE;
   for (int l = 0; l < vit->nl; l++) {
     if (!processed(st, l))
       continue;
     if (st->dec_t > 0 && !gather_cache(st, st->dec_kv[l], (int64_t)st->dec_t * 2 * C, row_stride,
-                                       src, n_new, in_place, e))
+                                       sv, n_new, in_place, e))
       return FALSE;
-    if (st->from_grid &&
-        !gather_cache(st, st->dec_prefix[l], 2 * C, 2 * C, src, n_new, in_place, e))
+    if (st->from_grid && !gather_cache(st, st->dec_prefix[l], 2 * C, 2 * C, sv, n_new, in_place, e))
       return FALSE;
   }
   st->dec_live = n_new;

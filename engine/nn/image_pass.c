@@ -79,7 +79,11 @@ static gboolean setup_grid(UfoVitState *st, const float *ref, int Q, int grid_h,
   st->Q = Q;
   st->grid_h = grid_h;
   st->grid_w = grid_w;
-  if (!vit_tensor_ensure(be, &st->grid_x, Q, C, e))
+  /* the points and the slot of each query go to the backend once per frame: every layer's
+   * grid_sample and the decoders' prefix gathers read them there */
+  if (!vit_tensor_ensure(be, &st->grid_x, Q, C, e) || !vit_tensor_ensure(be, &st->ref_t, Q, 2, e) ||
+      !ufo_tensor_upload(st->ref_t, 0, st->ref_sorted, 2 * (size_t)Q, e) ||
+      !vit_indices_upload(be, &st->slot_t, st->slot_of, Q, e))
     return FALSE;
   for (int l = 0; l < vit->nl; l++)
     if (!vit_tensor_ensure(be, &st->feat[l], Q, C, e))
@@ -90,9 +94,10 @@ static gboolean setup_grid(UfoVitState *st, const float *ref, int Q, int grid_h,
     g_autoptr(UfoTensor) gq = ufo_tensor_new_2d(be, Q, C, e);
     const UfoWeights *w = &vit->model->w;
     if (!gq || !vit_tensor_ensure(be, &st->gpos, Q, C, e) ||
+        !vit_indices_upload(be, &st->perm_t, st->perm, Q, e) ||
         !ufo_op_resize_bicubic(be, ufo_view(gq), ufo_view(vit->pos_embed), w->pos_h, w->pos_w,
                                grid_h, grid_w, e) ||
-        !ufo_op_gather_rows(be, ufo_view(st->gpos), ufo_view(gq), st->perm, e))
+        !ufo_op_gather_rows(be, ufo_view(st->gpos), ufo_view(gq), ufo_view(st->perm_t), e))
       return FALSE;
   }
   return vit_keep(st, "grid.pos", ufo_view(st->gpos), st->slot_of, e);
@@ -152,8 +157,7 @@ static gboolean image_layer(UfoVitState *st, int l, gboolean new_size, gboolean 
     /* §5.4 step 1: sample the layer's INPUT at the grid points */
     char name[32];
     g_snprintf(name, sizeof name, "grid.feat%d", l);
-    if (!ufo_op_grid_sample(be, ufo_view(st->feat[l]), x, st->hp, st->wp, st->ref_sorted, st->Q,
-                            e) ||
+    if (!ufo_op_grid_sample(be, ufo_view(st->feat[l]), x, st->hp, st->wp, ufo_view(st->ref_t), e) ||
         !vit_keep(st, name, ufo_view(st->feat[l]), st->slot_of, e))
       return FALSE;
   }

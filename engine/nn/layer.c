@@ -65,7 +65,7 @@ UfoView vit_v(UfoVit *vit, UfoView kv)
   return ufo_view_sub(kv, 0, vit->C, kv.rows, vit->C);
 }
 
-gboolean vit_embed_tokens(UfoVit *vit, UfoView x, UfoView tmp, const int32_t *ids, int pos0,
+gboolean vit_embed_tokens(UfoVit *vit, UfoView x, UfoView tmp, UfoView ids, int pos0,
                           gboolean same_pos, GError **error)
 {
   UfoBackend *be = vit->be;

@@ -28,7 +28,8 @@ gboolean ufo_vit_text_pass(UfoVitState *st, const int32_t *ids, const uint8_t *m
   st->T = 0; /* invalid until the pass completes */
   st->image_done = st->grid_done = st->dec_ready = FALSE;
   if (!vit_scratch_reserve(st, T, e) || !vit_tensor_ensure(be, &st->text_x, T, C, e) ||
-      !vit_tensor_ensure(be, &st->text_mask, 1, T, e))
+      !vit_tensor_ensure(be, &st->text_mask, 1, T, e) ||
+      !vit_indices_upload(be, &st->text_ids, ids, T, e))
     return FALSE;
   for (int l = 0; l < vit->nl; l++)
     if (!vit_tensor_ensure(be, &st->text_kv[l], T, 2 * C, e))
@@ -40,7 +41,7 @@ gboolean ufo_vit_text_pass(UfoVitState *st, const int32_t *ids, const uint8_t *m
   UfoView q = ufo_view_sub(ufo_view(st->s.q), 0, 0, T, C);
   UfoView a = ufo_view_sub(ufo_view(st->s.a), 0, 0, T, C);
   UfoView f = ufo_view_sub(ufo_view(st->s.f), 0, 0, T, vit->F);
-  if (!vit_embed_tokens(vit, x, y, ids, 0, FALSE, e))
+  if (!vit_embed_tokens(vit, x, y, ufo_view(st->text_ids), 0, FALSE, e))
     return FALSE;
   for (int l = 0; l < vit->nl; l++) {
     UfoView kv = ufo_view(st->text_kv[l]);

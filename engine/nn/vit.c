@@ -130,7 +130,7 @@ size_t ufo_vit_weight_bytes(const UfoVit *vit)
   size_t n, bytes = 0;
   UfoTensor ***slot = vit_weight_slots((UfoVit *)vit, &n);
   for (size_t i = 0; i < n; i++)
-    bytes += *slot[i] ? (*slot[i])->n * sizeof(float) : 0;
+    bytes += *slot[i] ? (*slot[i])->n * ufo_dtype_size((*slot[i])->dtype) : 0;
   g_free(slot);
   return bytes;
 }
@@ -164,10 +164,11 @@ UfoVitState *ufo_vit_state_new(UfoVit *vit, GError **error)
 static UfoTensor ***state_slots(UfoVitState *st, size_t *n)
 {
   GPtrArray *all = g_ptr_array_new();
-  UfoTensor **one[] = {&st->s.y,     &st->s.y2,    &st->s.q,       &st->s.a,   &st->s.a2,
-                       &st->s.f,     &st->text_x,  &st->text_mask, &st->img,   &st->cols,
-                       &st->x,       &st->pos_img, &st->fmap,      &st->gpos,  &st->grid_x,
-                       &st->dec_tmp, &st->dec_x,   &st->dec_acc,   &st->logits};
+  UfoTensor **one[] = {&st->s.y,     &st->s.y2,    &st->s.q,       &st->s.a,     &st->s.a2,
+                       &st->s.f,     &st->text_x,  &st->text_mask, &st->img,     &st->cols,
+                       &st->x,       &st->pos_img, &st->fmap,      &st->gpos,    &st->grid_x,
+                       &st->dec_tmp, &st->dec_x,   &st->dec_acc,   &st->logits,  &st->text_ids,
+                       &st->ref_t,   &st->perm_t,  &st->slot_t,    &st->dec_ids, &st->dec_src};
   for (size_t i = 0; i < G_N_ELEMENTS(one); i++)
     g_ptr_array_add(all, one[i]);
   for (int l = 0; l < UFO_MAX_LAYERS; l++) {
@@ -185,7 +186,7 @@ size_t ufo_vit_state_bytes(const UfoVitState *st)
   size_t n, bytes = 0;
   UfoTensor ***slot = state_slots((UfoVitState *)st, &n);
   for (size_t i = 0; i < n; i++)
-    bytes += *slot[i] ? (*slot[i])->n * sizeof(float) : 0;
+    bytes += *slot[i] ? (*slot[i])->n * ufo_dtype_size((*slot[i])->dtype) : 0;
   g_free(slot);
   if (st->fmap_host)
     bytes += (size_t)st->hp * st->wp * st->vit->C * sizeof(float);
@@ -214,11 +215,28 @@ void ufo_vit_state_free(UfoVitState *st)
 gboolean vit_tensor_ensure(UfoBackend *be, UfoTensor **t, int64_t rows, int64_t cols,
                            GError **error)
 {
-  if (*t && (*t)->ndim == 2 && (*t)->ne[0] == rows && (*t)->ne[1] == cols)
+  if (*t && (*t)->dtype == UFO_DTYPE_F32 && (*t)->ndim == 2 && (*t)->ne[0] == rows &&
+      (*t)->ne[1] == cols)
     return TRUE;
   g_clear_pointer(t, ufo_tensor_free);
   *t = ufo_tensor_new_2d(be, rows, cols, error);
   return *t != NULL;
+}
+
+gboolean vit_indices_ensure(UfoBackend *be, UfoTensor **t, int64_t n, GError **error)
+{
+  if (*t && (*t)->dtype == UFO_DTYPE_I32 && (*t)->ndim == 1 && (*t)->ne[0] == n)
+    return TRUE;
+  g_clear_pointer(t, ufo_tensor_free);
+  *t = ufo_tensor_new_typed(be, UFO_DTYPE_I32, 1, &n, error);
+  return *t != NULL;
+}
+
+gboolean vit_indices_upload(UfoBackend *be, UfoTensor **t, const int32_t *host, int64_t n,
+                            GError **error)
+{
+  return vit_indices_ensure(be, t, n, error) &&
+         ufo_tensor_upload_i32(*t, 0, host, (size_t)n, error);
 }
 
 gboolean vit_scratch_reserve(UfoVitState *st, int64_t rows, GError **error)

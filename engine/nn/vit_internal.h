@@ -53,6 +53,7 @@ struct _UfoVitState {
 
   /* text pass (§5.3) */
   int T;
+  UfoTensor *text_ids;                /* (T) i32 token ids */
   UfoTensor *text_x;                  /* (T, C) */
   UfoTensor *text_mask;               /* (1, T) additive */
   UfoTensor *text_kv[UFO_MAX_LAYERS]; /* (T, 2C) [k | v] */
@@ -71,11 +72,14 @@ struct _UfoVitState {
   gboolean have_fmap;    /* fmap holds the last image pass's map */
   gboolean fmap_on_host; /* fmap_host is its copy (ufo_vit_feature_map) */
 
-  /* grid queries (§5.5), stored window-major: sorted slot s holds query perm[s] */
+  /* grid queries (§5.5), stored window-major: sorted slot s holds query perm[s]; the host
+   * arrays are uploaded once per frame into the tensors the layers' ops read */
   int Q, grid_h, grid_w;
   float *ref_sorted;                  /* (Q, 2) */
   int32_t *perm;                      /* slot -> q */
   int32_t *slot_of;                   /* q -> slot */
+  UfoTensor *ref_t;                   /* (Q, 2) f32 ref_sorted (grid_sample in every layer) */
+  UfoTensor *perm_t, *slot_t;         /* (Q) i32 perm and slot_of */
   UfoTensor *gpos;                    /* (Q, C) window-major */
   UfoTensor *grid_x;                  /* (Q, C) */
   UfoTensor *feat[UFO_MAX_LAYERS];    /* (Q, C) sampled layer inputs, window-major */
@@ -88,6 +92,8 @@ struct _UfoVitState {
   UfoTensor *dec_prefix[UFO_MAX_LAYERS]; /* from grid: (rows, 2C) own grid K/V, row order */
   UfoTensor *dec_kv[UFO_MAX_LAYERS];     /* (rows * max_len, 2C) */
   UfoTensor *dec_tmp;                    /* (rows, max_len * 2C) permuting-reorder scratch */
+  UfoTensor *dec_ids;                    /* (rows) i32 the step's tokens (embed) */
+  UfoTensor *dec_src;                    /* (rows) i32 the reorder's source rows (all layers) */
   UfoTensor *dec_x, *dec_acc;            /* (rows, C) */
   UfoTensor *logits;                     /* (rows, V) */
 };
@@ -102,9 +108,9 @@ gboolean vit_post_attention(UfoVit *vit, int l, UfoView x, UfoView a, UfoView y,
 /* K and V column blocks of a [k | v] view */
 UfoView vit_k(UfoVit *vit, UfoView kv);
 UfoView vit_v(UfoVit *vit, UfoView kv);
-/* BertEmbeddings (§4.4): x = LN_1e-12(word[ids] + pos[pos0 + j]); pos_rows 1 = one position
- * for every row (decode step), else positions pos0.. per row */
-gboolean vit_embed_tokens(UfoVit *vit, UfoView x, UfoView tmp, const int32_t *ids, int pos0,
+/* BertEmbeddings (§4.4): x = LN_1e-12(word[ids] + pos[pos0 + j]) with ids an i32 (x.rows, 1)
+ * column; same_pos = one position for every row (decode step), else positions pos0.. per row */
+gboolean vit_embed_tokens(UfoVit *vit, UfoView x, UfoView tmp, UfoView ids, int pos0,
                           gboolean same_pos, GError **error);
 
 /* vit_shared.c: drops a UfoVit's use of its registry entry (the last frees the weights) */
@@ -115,6 +121,12 @@ gboolean vit_scratch_reserve(UfoVitState *st, int64_t rows, GError **error);
 /* (re)allocates *t as (rows, cols) unless it already has that shape */
 gboolean vit_tensor_ensure(UfoBackend *be, UfoTensor **t, int64_t rows, int64_t cols,
                            GError **error);
+/* (re)allocates *t as an i32 (n) tensor unless it already is one, then uploads n host values:
+ * ufo_view(*t) is the index column the ops take */
+gboolean vit_indices_upload(UfoBackend *be, UfoTensor **t, const int32_t *host, int64_t n,
+                            GError **error);
+/* (re)allocates *t as an i32 (n) tensor unless it already is one (sized before a forward) */
+gboolean vit_indices_ensure(UfoBackend *be, UfoTensor **t, int64_t n, GError **error);
 /* stores a host copy of rows x cols of v (row order perm when not NULL) under name */
 gboolean vit_keep(UfoVitState *st, const char *name, UfoView v, const int32_t *perm,
                   GError **error);

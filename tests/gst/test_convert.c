@@ -122,6 +122,67 @@ GST_START_TEST(test_yuv_opencv)
 }
 GST_END_TEST;
 
+/* gst_ufo_frame_wrap hands I420/NV12 planes and the caps' colorimetry to the engine, which
+ * converts them on its backend with the same integers as gst_ufo_frame_to_image: the engine's
+ * results for the wrapped planes equal those for the converted RGB, bit for bit. */
+GST_START_TEST(test_wrap_planar)
+{
+  g_autoptr(GError) err = NULL;
+  g_autoptr(UfoModel) model = ufo_model_new_random("tiny", 3, &err);
+  fail_unless(model != NULL);
+  UfoSessionOptions o = {UFO_DEVICE_CPU, 0, 1};
+  g_autoptr(UfoSession) s = ufo_session_new(model, &o, &err);
+  fail_unless(s != NULL);
+  const GstVideoFormat fmts[] = {GST_VIDEO_FORMAT_I420, GST_VIDEO_FORMAT_NV12};
+  for (int f = 0; f < 2; f++)
+    for (int full = 0; full < 2; full++) {
+      GstVideoInfo in;
+      gst_video_info_set_format(&in, fmts[f], 37, 23); /* odd: chroma rounds up */
+      in.colorimetry.matrix = full ? GST_VIDEO_COLOR_MATRIX_BT709 : GST_VIDEO_COLOR_MATRIX_BT601;
+      in.colorimetry.range = full ? GST_VIDEO_COLOR_RANGE_0_255 : GST_VIDEO_COLOR_RANGE_16_235;
+      GstBuffer *yuv = gst_buffer_new_allocate(NULL, GST_VIDEO_INFO_SIZE(&in), NULL);
+      GstVideoFrame fr;
+      fail_unless(gst_video_frame_map(&fr, &in, yuv, GST_MAP_READWRITE));
+      GRand *r = g_rand_new_with_seed(11 + f);
+      for (guint p = 0; p < GST_VIDEO_FRAME_N_PLANES(&fr); p++) {
+        guint8 *d = GST_VIDEO_FRAME_PLANE_DATA(&fr, p);
+        gsize n = (gsize)GST_VIDEO_FRAME_PLANE_STRIDE(&fr, p) *
+                  GST_VIDEO_FRAME_COMP_HEIGHT(&fr, p == 0 ? 0 : 1);
+        for (gsize i = 0; i < n; i++)
+          d[i] = (guint8)g_rand_int_range(r, 0, 256);
+      }
+      g_rand_free(r);
+      UfoImage planar, rgb;
+      GstUfoScratch scratch = {0};
+      fail_unless(gst_ufo_frame_wrap(&fr, &planar, &err));
+      fail_unless(gst_ufo_frame_to_image(&fr, &scratch, &rgb, &err));
+      fail_unless_equals_int(planar.format, f == 0 ? UFO_PIXEL_I420 : UFO_PIXEL_NV12);
+      fail_unless(planar.data == GST_VIDEO_FRAME_PLANE_DATA(&fr, 0)); /* borrowed, not copied */
+      fail_unless(planar.planes[0] == GST_VIDEO_FRAME_PLANE_DATA(&fr, 1));
+      fail_unless_equals_int(planar.matrix, full ? UFO_COLOR_MATRIX_BT709 : UFO_COLOR_MATRIX_BT601);
+      fail_unless_equals_int(planar.range, full ? UFO_COLOR_RANGE_FULL : UFO_COLOR_RANGE_LIMITED);
+      for (int t = 0; t < 2; t++) {
+        UfoRequest req = UFO_REQUEST_INIT;
+        req.task = t == 0 ? UFO_TASK_CAPTION : UFO_TASK_DETECTION;
+        UfoResult *a = NULL, *b = NULL;
+        fail_unless(ufo_session_run(s, &planar, &req, &a, &err));
+        fail_unless(ufo_session_run(s, &rgb, &req, &b, &err));
+        fail_unless_equals_int(a->n_objects, b->n_objects);
+        if (t == 0)
+          fail_unless_equals_string(a->caption, b->caption);
+        for (int i = 0; i < a->n_objects; i++)
+          fail_unless(a->objects[i].x1 == b->objects[i].x1 &&
+                      a->objects[i].score == b->objects[i].score);
+        ufo_result_free(a);
+        ufo_result_free(b);
+      }
+      gst_ufo_scratch_clear(&scratch);
+      gst_video_frame_unmap(&fr);
+      gst_buffer_unref(yuv);
+    }
+}
+GST_END_TEST;
+
 GST_START_TEST(test_yuv_hand_values)
 {
   /* 2x2 I420 image, one chroma sample */
@@ -341,6 +402,7 @@ static Suite *convert_suite(void)
   tcase_add_test(tc, test_yuv_vs_gstreamer);
   tcase_add_test(tc, test_yuv_opencv);
   tcase_add_test(tc, test_yuv_hand_values);
+  tcase_add_test(tc, test_wrap_planar);
   tcase_add_test(tc, test_packed_borrowed);
   tcase_add_test(tc, test_filter_parse);
   tcase_add_test(tc, test_from_engine);

@@ -54,11 +54,11 @@ void *ufo_cpu_alloc_bytes(size_t bytes)
   return p;
 }
 
-static void *alloc_floats(size_t n)
+static void *alloc_elements(size_t n, size_t size)
 {
-  if (n > SIZE_MAX / sizeof(float))
+  if (n > SIZE_MAX / size)
     return NULL;
-  return ufo_cpu_alloc_bytes(n * sizeof(float));
+  return ufo_cpu_alloc_bytes(n * size);
 }
 
 /* Drops the bf16 packs derived from a weight's contents (release, or new contents). */
@@ -70,10 +70,11 @@ static void drop_derived(UfoBackend *be, UfoTensor *t)
 
 static gboolean cpu_alloc(UfoBackend *be, UfoTensor *t, GError **error)
 {
-  t->data = alloc_floats(t->n);
+  t->data = alloc_elements(t->n, ufo_dtype_size(t->dtype));
   t->borrowed = FALSE;
   if (t->data == NULL) {
-    g_set_error(error, UFO_ERROR, UFO_ERROR_BACKEND, "out of memory allocating %zu floats", t->n);
+    g_set_error(error, UFO_ERROR, UFO_ERROR_BACKEND, "out of memory allocating %zu %s elements",
+                t->n, ufo_dtype_name(t->dtype));
     return FALSE;
   }
   return TRUE;
@@ -83,7 +84,7 @@ static void cpu_release(UfoBackend *be, UfoTensor *t)
 {
   drop_derived(be, t);
   if (!t->borrowed)
-    free(t->data); /* malloc or posix_memalign (alloc_floats) */
+    free(t->data); /* malloc or posix_memalign (alloc_elements) */
   t->data = NULL;
 }
 
@@ -94,7 +95,7 @@ static gboolean cpu_wrap_host(UfoBackend *be, UfoTensor *t, const float *host, G
   return TRUE;
 }
 
-static gboolean cpu_upload(UfoBackend *be, UfoTensor *t, size_t off, const float *host, size_t n,
+static gboolean cpu_upload(UfoBackend *be, UfoTensor *t, size_t off, const void *host, size_t n,
                            GError **error)
 {
   if (t->borrowed) {
@@ -103,14 +104,16 @@ static gboolean cpu_upload(UfoBackend *be, UfoTensor *t, size_t off, const float
     return FALSE;
   }
   drop_derived(be, t);
-  memcpy((float *)t->data + off, host, n * sizeof(float));
+  size_t size = ufo_dtype_size(t->dtype);
+  memcpy((char *)t->data + off * size, host, n * size);
   return TRUE;
 }
 
-static gboolean cpu_download(UfoBackend *be, const UfoTensor *t, size_t off, float *host, size_t n,
+static gboolean cpu_download(UfoBackend *be, const UfoTensor *t, size_t off, void *host, size_t n,
                              GError **error)
 {
-  memcpy(host, (const float *)t->data + off, n * sizeof(float));
+  size_t size = ufo_dtype_size(t->dtype);
+  memcpy(host, (const char *)t->data + off * size, n * size);
   return TRUE;
 }
 
@@ -222,13 +225,13 @@ static gboolean cpu_window_unpartition(UfoBackend *be, UfoView y, UfoView x, int
   return partition(be, y, x, h, w, ws, TRUE, error);
 }
 
-static gboolean cpu_grid_sample(UfoBackend *be, UfoView y, UfoView x, int h, int w,
-                                const float *ref, int q, GError **error)
+static gboolean cpu_grid_sample(UfoBackend *be, UfoView y, UfoView x, int h, int w, UfoView ref,
+                                GError **error)
 {
   if (CPU(be)->reference)
-    ufo_cpu_grid_sample_ref(y, x, h, w, ref, q);
+    ufo_cpu_grid_sample_ref(y, x, h, w, ref);
   else
-    ufo_cpu_grid_sample(CPU(be), y, x, h, w, ref, q);
+    ufo_cpu_grid_sample(CPU(be), y, x, h, w, ref);
   return TRUE;
 }
 
@@ -248,19 +251,18 @@ static gboolean cpu_resize_linear(UfoBackend *be, UfoView y, UfoView x, GError *
   return TRUE;
 }
 
-static gboolean cpu_gather_rows(UfoBackend *be, UfoView y, UfoView x, const int32_t *idx,
-                                GError **error)
+static gboolean cpu_gather_rows(UfoBackend *be, UfoView y, UfoView x, UfoView idx, GError **error)
 {
+  const int32_t *ix = idx.t ? ufo_cpu_iptr(idx) : NULL; /* a checked (rows, 1) column, ld 1 */
   if (CPU(be)->reference)
-    ufo_cpu_gather_rows_ref(y, x, idx);
+    ufo_cpu_gather_rows_ref(y, x, ix);
   else
-    ufo_cpu_gather_rows(CPU(be), y, x, idx);
+    ufo_cpu_gather_rows(CPU(be), y, x, ix);
   return TRUE;
 }
 
 /* embed is a row gather of the table */
-static gboolean cpu_embed(UfoBackend *be, UfoView y, UfoView table, const int32_t *ids,
-                          GError **error)
+static gboolean cpu_embed(UfoBackend *be, UfoView y, UfoView table, UfoView ids, GError **error)
 {
   return cpu_gather_rows(be, y, table, ids, error);
 }

@@ -19,10 +19,16 @@ typedef struct {
   size_t *scratch_n;
 } UfoCpu;
 
-/* Element pointer of a checked view. */
+/* Element pointer of a checked f32 view. */
 static inline float *ufo_cpu_ptr(UfoView v)
 {
   return (float *)v.t->data + v.off;
+}
+
+/* Element pointer of a checked i32 view (index operands). */
+static inline const int32_t *ufo_cpu_iptr(UfoView v)
+{
+  return (const int32_t *)v.t->data + v.off;
 }
 
 /* exp(x) for x <= 0 (scores minus their maximum, -x^2), Cephes-style: 2^n * P(r) with
@@ -140,8 +146,9 @@ void ufo_cpu_mask_semantic(UfoCpu *cpu, UfoView u, int n, int oh, int ow, const 
                            const int32_t *slot_end, const int32_t *slot_class, int n_slots,
                            uint16_t *labels);
 
-void ufo_cpu_grid_sample_ref(UfoView y, UfoView x, int h, int w, const float *ref, int q);
-void ufo_cpu_grid_sample(UfoCpu *cpu, UfoView y, UfoView x, int h, int w, const float *ref, int q);
+/* ref: the (y.rows, 2) f32 points view */
+void ufo_cpu_grid_sample_ref(UfoView y, UfoView x, int h, int w, UfoView ref);
+void ufo_cpu_grid_sample(UfoCpu *cpu, UfoView y, UfoView x, int h, int w, UfoView ref);
 void ufo_cpu_resize_bicubic_ref(UfoView y, UfoView x, int ih, int iw, int oh, int ow);
 void ufo_cpu_resize_bicubic(UfoCpu *cpu, UfoView y, UfoView x, int ih, int iw, int oh, int ow);
 void ufo_cpu_resize_linear_ref(UfoView y, UfoView x);

@@ -26,29 +26,43 @@ static void sample_one(float *dst, UfoView x, int h, int w, float rx, float ry)
   }
 }
 
-void ufo_cpu_grid_sample_ref(UfoView y, UfoView x, int h, int w, const float *ref, int q)
+/* point i of the (q, 2) points view ref: (x, y) */
+static inline void point(UfoView ref, int64_t i, float *rx, float *ry)
 {
-  for (int i = 0; i < q; i++)
-    sample_one(ufo_cpu_ptr(y) + (int64_t)i * y.ld, x, h, w, ref[2 * i], ref[2 * i + 1]);
+  const float *p = ufo_cpu_ptr(ref) + i * ref.ld;
+  *rx = p[0];
+  *ry = p[1];
+}
+
+void ufo_cpu_grid_sample_ref(UfoView y, UfoView x, int h, int w, UfoView ref)
+{
+  for (int64_t i = 0; i < y.rows; i++) {
+    float rx, ry;
+    point(ref, i, &rx, &ry);
+    sample_one(ufo_cpu_ptr(y) + i * y.ld, x, h, w, rx, ry);
+  }
 }
 
 typedef struct {
   UfoView y, x;
   int h, w;
-  const float *ref;
+  UfoView ref;
 } SampleJob;
 
 static void sample_task(void *ctx, int64_t begin, int64_t end, int worker)
 {
   SampleJob *j = ctx;
-  for (int64_t i = begin; i < end; i++)
-    sample_one(ufo_cpu_ptr(j->y) + i * j->y.ld, j->x, j->h, j->w, j->ref[2 * i], j->ref[2 * i + 1]);
+  for (int64_t i = begin; i < end; i++) {
+    float rx, ry;
+    point(j->ref, i, &rx, &ry);
+    sample_one(ufo_cpu_ptr(j->y) + i * j->y.ld, j->x, j->h, j->w, rx, ry);
+  }
 }
 
-void ufo_cpu_grid_sample(UfoCpu *cpu, UfoView y, UfoView x, int h, int w, const float *ref, int q)
+void ufo_cpu_grid_sample(UfoCpu *cpu, UfoView y, UfoView x, int h, int w, UfoView ref)
 {
   SampleJob j = {y, x, h, w, ref};
-  ufo_pool_run(cpu->pool, q, 8, sample_task, &j);
+  ufo_pool_run(cpu->pool, y.rows, 8, sample_task, &j);
 }
 
 /* ---- bicubic (PyTorch upsample_bicubic2d, A = -0.75) ---- */

@@ -99,13 +99,15 @@ static gboolean cuda_alloc(UfoBackend *be, UfoTensor *t, GError **error)
 {
   t->borrowed = FALSE;
   t->derived = NULL;
-  if (t->n > SIZE_MAX / sizeof(float)) {
-    g_set_error(error, UFO_ERROR, UFO_ERROR_BACKEND, "cuda: tensor of %zu floats too large", t->n);
+  size_t size = ufo_dtype_size(t->dtype);
+  if (t->n > SIZE_MAX / size) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_BACKEND, "cuda: tensor of %zu elements too large",
+                t->n);
     return FALSE;
   }
   if (!use(be, error))
     return FALSE;
-  t->data = ufo_cuda_malloc(t->n * sizeof(float), "a tensor", error);
+  t->data = ufo_cuda_malloc(t->n * size, "a tensor", error);
   return t->data != NULL;
 }
 
@@ -131,24 +133,26 @@ static void cuda_release(UfoBackend *be, UfoTensor *t)
 }
 
 /* upload/download: transfers arrive in range (backend.c ufo_tensor_upload/download) */
-static gboolean cuda_upload(UfoBackend *be, UfoTensor *t, size_t off, const float *host, size_t n,
+static gboolean cuda_upload(UfoBackend *be, UfoTensor *t, size_t off, const void *host, size_t n,
                             GError **error)
 {
   if (!use(be, error))
     return FALSE;
   drop_derived(be, t);
-  return ufo_cuda_upload_bytes(UFO_CUDA(be), (float *)t->data + off, host, n * sizeof(float),
-                               "upload", error);
+  size_t size = ufo_dtype_size(t->dtype);
+  return ufo_cuda_upload_bytes(UFO_CUDA(be), (char *)t->data + off * size, host, n * size, "upload",
+                               error);
 }
 
-static gboolean cuda_download(UfoBackend *be, const UfoTensor *t, size_t off, float *host, size_t n,
+static gboolean cuda_download(UfoBackend *be, const UfoTensor *t, size_t off, void *host, size_t n,
                               GError **error)
 {
   UfoCuda *cu = UFO_CUDA(be);
   if (!use(be, error))
     return FALSE;
+  size_t size = ufo_dtype_size(t->dtype);
   /* an asynchronous failure of an earlier kernel surfaces at one of these */
-  return ufo_cuda_ok(cudaMemcpyAsync(host, (const float *)t->data + off, n * sizeof(float),
+  return ufo_cuda_ok(cudaMemcpyAsync(host, (const char *)t->data + off * size, n * size,
                                      cudaMemcpyDeviceToHost, cu->stream),
                      "download", error) &&
          ufo_cuda_ok(cudaStreamSynchronize(cu->stream), "download", error);
@@ -213,10 +217,10 @@ static gboolean cuda_window_unpartition(UfoBackend *be, UfoView y, UfoView x, in
   return use(be, error) && ufo_cuda_window_partition(UFO_CUDA(be), y, x, h, w, ws, TRUE, error);
 }
 
-static gboolean cuda_grid_sample(UfoBackend *be, UfoView y, UfoView x, int h, int w,
-                                 const float *ref, int q, GError **error)
+static gboolean cuda_grid_sample(UfoBackend *be, UfoView y, UfoView x, int h, int w, UfoView ref,
+                                 GError **error)
 {
-  return use(be, error) && ufo_cuda_grid_sample(UFO_CUDA(be), y, x, h, w, ref, q, error);
+  return use(be, error) && ufo_cuda_grid_sample(UFO_CUDA(be), y, x, h, w, ref, error);
 }
 
 static gboolean cuda_resize_bicubic(UfoBackend *be, UfoView y, UfoView x, int ih, int iw, int oh,
@@ -230,14 +234,12 @@ static gboolean cuda_resize_linear(UfoBackend *be, UfoView y, UfoView x, GError 
   return use(be, error) && ufo_cuda_resize_linear(UFO_CUDA(be), y, x, error);
 }
 
-static gboolean cuda_embed(UfoBackend *be, UfoView y, UfoView table, const int32_t *ids,
-                           GError **error)
+static gboolean cuda_embed(UfoBackend *be, UfoView y, UfoView table, UfoView ids, GError **error)
 {
   return use(be, error) && ufo_cuda_gather_rows(UFO_CUDA(be), y, table, ids, error);
 }
 
-static gboolean cuda_gather_rows(UfoBackend *be, UfoView y, UfoView x, const int32_t *idx,
-                                 GError **error)
+static gboolean cuda_gather_rows(UfoBackend *be, UfoView y, UfoView x, UfoView idx, GError **error)
 {
   return use(be, error) && ufo_cuda_gather_rows(UFO_CUDA(be), y, x, idx, error);
 }

@@ -23,26 +23,31 @@ typedef struct {
   size_t smem_optin;      /* most dynamic shared memory per block after cudaFuncSetAttribute */
   /* Device scratch, one buffer per use, grown on demand (a later issue preallocates them at
    * session creation): stream-ordered, so a buffer is reused only after the ops before it. */
-  void *scratch[6];
-  size_t scratch_bytes[6];
+  void *scratch[5];
+  size_t scratch_bytes[5];
 } UfoCuda;
 
 /* The scratch buffers (ufo_cuda_scratch). */
 enum {
-  UFO_CUDA_SCRATCH_INDEX = 0, /* host int32 indices uploaded (gather_rows, embed) */
-  UFO_CUDA_SCRATCH_TEMP,      /* float rows (gather through a copy, grid_sample points) */
-  UFO_CUDA_SCRATCH_BF16,      /* the bf16 copy of a GEMM's A operand */
-  UFO_CUDA_SCRATCH_HOST,      /* emulated build only: bf16 operands widened for OpenBLAS */
-  UFO_CUDA_SCRATCH_SELECT,    /* argmax_rows, log_softmax_topk: forcing in, selection out */
-  UFO_CUDA_SCRATCH_MASK,      /* mask ops: the mask product, parameters in, results out */
+  UFO_CUDA_SCRATCH_TEMP = 0, /* float rows (gather through a copy, attention partials) */
+  UFO_CUDA_SCRATCH_BF16,     /* the bf16 copy of a GEMM's A operand */
+  UFO_CUDA_SCRATCH_HOST,     /* emulated build only: bf16 operands widened for OpenBLAS */
+  UFO_CUDA_SCRATCH_SELECT,   /* argmax_rows, log_softmax_topk: forcing in, selection out */
+  UFO_CUDA_SCRATCH_MASK,     /* mask ops: the mask product, parameters in, results out */
 };
 
 #define UFO_CUDA(be) ((UfoCuda *)(be)->ctx)
 
-/* Device pointer of element (0, 0) of a checked view. */
+/* Device pointer of element (0, 0) of a checked f32 view. */
 static inline float *ufo_cuda_ptr(UfoView v)
 {
   return (float *)v.t->data + v.off;
+}
+
+/* Device pointer of element 0 of a checked i32 view (index operands), NULL for the empty view. */
+static inline const int32_t *ufo_cuda_iptr(UfoView v)
+{
+  return v.t ? (const int32_t *)v.t->data + v.off : NULL;
 }
 
 /* FALSE with a UFO_ERROR_BACKEND error "<what>: <CUDA error name>: <string>" unless st is
@@ -93,11 +98,10 @@ gboolean ufo_cuda_bias_fold(UfoCuda *cu, float *c, int64_t ldc, size_t stride_c,
                             int64_t m, int64_t n, float beta, const float *bias, GError **error);
 gboolean ufo_cuda_window_partition(UfoCuda *cu, UfoView y, UfoView x, int h, int w, int ws,
                                    gboolean inverse, GError **error); /* layout.cu */
-gboolean ufo_cuda_gather_rows(UfoCuda *cu, UfoView y, UfoView x, const int32_t *idx,
-                              GError **error);
+gboolean ufo_cuda_gather_rows(UfoCuda *cu, UfoView y, UfoView x, UfoView idx, GError **error);
 gboolean ufo_cuda_patchify(UfoCuda *cu, UfoView y, UfoView x, int h, int w, int p, GError **error);
-gboolean ufo_cuda_grid_sample(UfoCuda *cu, UfoView y, UfoView x, int h, int w, const float *ref,
-                              int q, GError **error); /* resample.cu */
+gboolean ufo_cuda_grid_sample(UfoCuda *cu, UfoView y, UfoView x, int h, int w, UfoView ref,
+                              GError **error); /* resample.cu */
 gboolean ufo_cuda_resize_bicubic(UfoCuda *cu, UfoView y, UfoView x, int ih, int iw, int oh, int ow,
                                  GError **error);
 gboolean ufo_cuda_resize_linear(UfoCuda *cu, UfoView y, UfoView x, GError **error);

@@ -1,7 +1,7 @@
 /* Data movement (backend.h; semantics of cpu/layout.c): window partition/unpartition
  * (inference §5.1), row gathers (embedding lookup, KV-cache reorder and in-place compaction) and
  * patch extraction for the patch-embedding GEMM (§5.2). Grid-stride loops over the output's
- * rows * cols items in int64; host indices are uploaded to a device scratch buffer. */
+ * rows * cols items in int64; row indices are i32 tensors already on the device. */
 #include "cuda_priv.h"
 
 namespace UFO_CUDA_NS
@@ -64,18 +64,11 @@ static gboolean overlap(UfoView a, UfoView b)
   return a.off < b_end && b.off < a_end;
 }
 
-gboolean ufo_cuda_gather_rows(UfoCuda *cu, UfoView y, UfoView x, const int32_t *idx, GError **error)
+gboolean ufo_cuda_gather_rows(UfoCuda *cu, UfoView y, UfoView x, UfoView idx, GError **error)
 {
-  if (idx == NULL && ufo_cuda_ptr(y) == ufo_cuda_ptr(x) && y.ld == x.ld)
-    return TRUE; /* identity in place */
-  const int32_t *didx = NULL;
-  if (idx) {
-    size_t bytes = (size_t)y.rows * sizeof(int32_t);
-    int32_t *d = (int32_t *)ufo_cuda_scratch(cu, UFO_CUDA_SCRATCH_INDEX, bytes, error);
-    if (d == NULL || !ufo_cuda_upload_bytes(cu, d, idx, bytes, "gather_rows: indices", error))
-      return FALSE;
-    didx = d;
-  }
+  if (idx.t == NULL && ufo_cuda_ptr(y) == ufo_cuda_ptr(x) && y.ld == x.ld)
+    return TRUE;                            /* identity in place */
+  const int32_t *didx = ufo_cuda_iptr(idx); /* a (rows, 1) column, ld 1; NULL: identity */
   /* in place (compaction: idx[i] >= i): the threads of a kernel run in no order, so rows that
    * are still to be read could be overwritten: gather into scratch, then copy over y */
   gboolean through = overlap(y, x);

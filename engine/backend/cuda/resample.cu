@@ -16,12 +16,13 @@ namespace UFO_CUDA_NS
 
 __global__ void __launch_bounds__(THREADS)
     grid_sample_kernel(float *__restrict__ y, int64_t ldy, const float *__restrict__ x, int64_t ldx,
-                       const float *__restrict__ ref, int64_t q, int64_t cols, int h, int w)
+                       const float *__restrict__ ref, int64_t ldr, int64_t q, int64_t cols, int h,
+                       int w)
 {
   UFO_CUDA_FOR_ITEMS(q, cols)
   {
     /* §5.4: pixel coordinate ref * size - 0.5 (align_corners False) */
-    float fx = ref[2 * r] * (float)w - 0.5f, fy = ref[2 * r + 1] * (float)h - 0.5f;
+    float fx = ref[r * ldr] * (float)w - 0.5f, fy = ref[r * ldr + 1] * (float)h - 0.5f;
     int x0 = (int)floorf(fx), y0 = (int)floorf(fy);
     float ax = fx - (float)x0, ay = fy - (float)y0;
     float wt[4] = {(1.f - ax) * (1.f - ay), ax * (1.f - ay), (1.f - ax) * ay, ax * ay};
@@ -36,16 +37,13 @@ __global__ void __launch_bounds__(THREADS)
   }
 }
 
-gboolean ufo_cuda_grid_sample(UfoCuda *cu, UfoView y, UfoView x, int h, int w, const float *ref,
-                              int q, GError **error)
+gboolean ufo_cuda_grid_sample(UfoCuda *cu, UfoView y, UfoView x, int h, int w, UfoView ref,
+                              GError **error)
 {
-  size_t bytes = (size_t)q * 2 * sizeof(float);
-  float *dref = (float *)ufo_cuda_scratch(cu, UFO_CUDA_SCRATCH_TEMP, bytes, error);
-  if (dref == NULL || !ufo_cuda_upload_bytes(cu, dref, ref, bytes, "grid_sample: points", error))
-    return FALSE;
-  UFO_LAUNCH(grid_sample_kernel, ufo_cuda_blocks(cu, (int64_t)q * x.cols, THREADS), THREADS, 0,
-             cu->stream, ufo_cuda_ptr(y), y.ld, ufo_cuda_ptr(x), x.ld, dref, (int64_t)q, x.cols, h,
-             w);
+  /* the points are an f32 (q, 2) tensor view, uploaded once per frame by the caller */
+  UFO_LAUNCH(grid_sample_kernel, ufo_cuda_blocks(cu, y.rows * x.cols, THREADS), THREADS, 0,
+             cu->stream, ufo_cuda_ptr(y), y.ld, ufo_cuda_ptr(x), x.ld, ufo_cuda_ptr(ref), ref.ld,
+             y.rows, x.cols, h, w);
   return ufo_cuda_launched("grid_sample: grid_sample_kernel", error);
 }
 

@@ -25,7 +25,7 @@ static void fake_destroy(UfoBackend *be)
 
 static gboolean fake_alloc(UfoBackend *be, UfoTensor *t, GError **error)
 {
-  t->data = g_new0(float, t->n);
+  t->data = g_malloc0(t->n * ufo_dtype_size(t->dtype));
   return TRUE;
 }
 
@@ -35,17 +35,19 @@ static void fake_release(UfoBackend *be, UfoTensor *t)
   t->data = NULL;
 }
 
-static gboolean fake_upload(UfoBackend *be, UfoTensor *t, size_t off, const float *host, size_t n,
+static gboolean fake_upload(UfoBackend *be, UfoTensor *t, size_t off, const void *host, size_t n,
                             GError **error)
 {
-  memcpy((float *)t->data + off, host, n * sizeof(float));
+  size_t size = ufo_dtype_size(t->dtype);
+  memcpy((char *)t->data + off * size, host, n * size);
   return REACHED(be, "upload");
 }
 
-static gboolean fake_download(UfoBackend *be, const UfoTensor *t, size_t off, float *host, size_t n,
+static gboolean fake_download(UfoBackend *be, const UfoTensor *t, size_t off, void *host, size_t n,
                               GError **error)
 {
-  memcpy(host, (const float *)t->data + off, n * sizeof(float));
+  size_t size = ufo_dtype_size(t->dtype);
+  memcpy(host, (const char *)t->data + off * size, n * size);
   return REACHED(be, "download");
 }
 
@@ -92,8 +94,8 @@ static gboolean fake_unpartition(UfoBackend *be, UfoView y, UfoView x, int h, in
   return REACHED(be, "window_unpartition");
 }
 
-static gboolean fake_grid_sample(UfoBackend *be, UfoView y, UfoView x, int h, int w,
-                                 const float *ref, int q, GError **error)
+static gboolean fake_grid_sample(UfoBackend *be, UfoView y, UfoView x, int h, int w, UfoView ref,
+                                 GError **error)
 {
   return REACHED(be, "grid_sample");
 }
@@ -109,14 +111,12 @@ static gboolean fake_linear(UfoBackend *be, UfoView y, UfoView x, GError **error
   return REACHED(be, "resize_linear");
 }
 
-static gboolean fake_embed(UfoBackend *be, UfoView y, UfoView table, const int32_t *ids,
-                           GError **error)
+static gboolean fake_embed(UfoBackend *be, UfoView y, UfoView table, UfoView ids, GError **error)
 {
   return REACHED(be, "embed");
 }
 
-static gboolean fake_gather(UfoBackend *be, UfoView y, UfoView x, const int32_t *idx,
-                            GError **error)
+static gboolean fake_gather(UfoBackend *be, UfoView y, UfoView x, UfoView idx, GError **error)
 {
   return REACHED(be, "gather_rows");
 }
@@ -189,6 +189,17 @@ static UfoView mat(Env *e, int64_t rows, int64_t cols)
   g_autoptr(GError) err = NULL;
   UfoTensor *t = ufo_tensor_new_2d(e->be, rows, cols, &err);
   g_assert_no_error(err);
+  g_ptr_array_add(e->tensors, t);
+  return ufo_view(t);
+}
+
+/* An i32 (n, 1) index column holding idx (uploaded with ufo_tensor_upload_i32). */
+static UfoView ids_col(Env *e, const int32_t *idx, int64_t n)
+{
+  g_autoptr(GError) err = NULL;
+  UfoTensor *t = ufo_tensor_new_typed(e->be, UFO_DTYPE_I32, 1, &n, &err);
+  g_assert_no_error(err);
+  g_assert_true(ufo_tensor_upload_i32(t, 0, idx, (size_t)n, &err));
   g_ptr_array_add(e->tensors, t);
   return ufo_view(t);
 }
@@ -342,25 +353,56 @@ static void test_layout(void)
                                   ufo_view_sub(two, 0, 0, 24, 5), 4, 6, 2, error));
   REFUSED(&e, "window_unpartition:", ufo_op_window_unpartition(be, x, x, 4, 6, 2, error));
 
-  /* embed / gather_rows: index ranges */
+  /* embed / gather_rows: i32 index columns, their ranges as their upload recorded them */
   UfoView table = mat(&e, 10, 5), out = mat(&e, 3, 5);
-  static const int32_t ids[] = {0, 9, 4}, high[] = {0, 10, 4}, neg[] = {0, -1, 4};
+  static const int32_t id[] = {0, 9, 4}, hi[] = {0, 10, 4}, ng[] = {0, -1, 4};
+  UfoView ids = ids_col(&e, id, 3), high = ids_col(&e, hi, 3), neg = ids_col(&e, ng, 3);
   PASSED(&e, "embed", ufo_op_embed(be, out, table, ids, error));
   REFUSED(&e, "embed:", ufo_op_embed(be, out, table, high, error));
   REFUSED(&e, "embed:", ufo_op_embed(be, out, table, neg, error));
-  REFUSED(&e, "embed:", ufo_op_embed(be, out, table, NULL, error));
+  REFUSED(&e, "embed:", ufo_op_embed(be, out, table, UFO_VIEW_NONE, error));
   REFUSED(&e, "embed:", ufo_op_embed(be, mat(&e, 3, 4), table, ids, error));
   PASSED(&e, "gather_rows", ufo_op_gather_rows(be, out, table, ids, error));
-  PASSED(&e, "gather_rows", ufo_op_gather_rows(be, out, table, NULL, error)); /* identity */
+  PASSED(&e, "gather_rows", ufo_op_gather_rows(be, out, table, UFO_VIEW_NONE, error)); /* id */
   REFUSED(&e, "gather_rows:", ufo_op_gather_rows(be, out, table, high, error));
-  REFUSED(&e, "gather_rows:", ufo_op_gather_rows(be, table, out, NULL, error)); /* 10 > 3 rows */
+  REFUSED(&e, "gather_rows:", ufo_op_gather_rows(be, table, out, UFO_VIEW_NONE, error)); /* 10 */
+  /* dtype and shape of the index operand: f32 indices, a row instead of a column, a column
+   * with ld > 1, fewer indices than rows */
+  REFUSED(&e, "embed: indices (operand 2) must be I32",
+          ufo_op_embed(be, out, table, mat(&e, 3, 1), error));
+  int64_t n6 = 6;
+  UfoTensor *wide = ufo_tensor_new_typed(be, UFO_DTYPE_I32, 1, &n6, NULL);
+  g_ptr_array_add(e.tensors, wide);
+  static const int32_t six[] = {0, 1, 2, 3, 4, 5};
+  g_assert_true(ufo_tensor_upload_i32(wide, 0, six, 6, NULL));
+  REFUSED(&e, "embed: indices", ufo_op_embed(be, out, table, ufo_view_at(wide, 0, 1, 3, 3), error));
+  REFUSED(&e, "embed: indices", ufo_op_embed(be, out, table, ufo_view_at(wide, 0, 3, 1, 2), error));
+  REFUSED(&e, "gather_rows: indices",
+          ufo_op_gather_rows(be, out, table, ufo_view_at(wide, 0, 2, 1, 1), error));
+  PASSED(&e, "gather_rows",
+         ufo_op_gather_rows(be, out, table, ufo_view_at(wide, 3, 3, 1, 1), error));
+  /* only what the last upload wrote is known: elements 0..1 after an upload of 2..5 */
+  g_assert_true(ufo_tensor_upload_i32(wide, 2, six, 4, NULL));
+  REFUSED(&e, "gather_rows: indices",
+          ufo_op_gather_rows(be, out, table, ufo_view_at(wide, 0, 3, 1, 1), error));
+  PASSED(&e, "gather_rows",
+         ufo_op_gather_rows(be, out, table, ufo_view_at(wide, 2, 3, 1, 1), error));
+  /* a tensor never uploaded holds no known indices */
+  UfoTensor *blank = ufo_tensor_new_typed(be, UFO_DTYPE_I32, 1, &n6, NULL);
+  g_ptr_array_add(e.tensors, blank);
+  REFUSED(&e, "embed: indices",
+          ufo_op_embed(be, out, table, ufo_view_at(blank, 0, 3, 1, 1), error));
   /* in place: compaction (idx[i] >= i) only */
-  static const int32_t compact[] = {1, 4, 9}, backward[] = {1, 0, 9};
+  static const int32_t cp[] = {1, 4, 9}, bw[] = {1, 0, 9};
+  UfoView compact = ids_col(&e, cp, 3), backward = ids_col(&e, bw, 3);
   UfoView head = ufo_view_sub(table, 0, 0, 3, 5);
   PASSED(&e, "gather_rows", ufo_op_gather_rows(be, head, table, compact, error));
   REFUSED(&e, "gather_rows:", ufo_op_gather_rows(be, head, table, backward, error));
   REFUSED(&e, "gather_rows:",
           ufo_op_gather_rows(be, ufo_view_sub(table, 1, 0, 3, 5), table, compact, error));
+  /* an i32 tensor is no operand of an op on floats */
+  REFUSED(&e, "copy (operand 1): an I32 tensor",
+          ufo_op_copy(be, mat(&e, 3, 1), ufo_view(compact.t), error));
 
   /* patchify: (3*h, w) image -> (h/p * w/p, 3*p*p) */
   UfoView img = mat(&e, 3 * 8, 12), cols = mat(&e, 6, 3 * 16);
@@ -375,13 +417,24 @@ static void test_resample(void)
 {
   Env e = env_new(fake_new());
   UfoBackend *be = e.be;
-  UfoView map = mat(&e, 20, 3), samples = mat(&e, 6, 3);
-  static const float ref[12] = {0};
-  PASSED(&e, "grid_sample", ufo_op_grid_sample(be, samples, map, 5, 4, ref, 6, error));
-  REFUSED(&e, "grid_sample:", ufo_op_grid_sample(be, samples, map, 5, 4, ref, 5, error));
-  REFUSED(&e, "grid_sample:", ufo_op_grid_sample(be, samples, map, 4, 4, ref, 6, error));
-  REFUSED(&e, "grid_sample:", ufo_op_grid_sample(be, samples, map, 5, 4, NULL, 6, error));
-  REFUSED(&e, "grid_sample:", ufo_op_grid_sample(be, mat(&e, 6, 2), map, 5, 4, ref, 6, error));
+  UfoView map = mat(&e, 20, 3), samples = mat(&e, 6, 3), ref = mat(&e, 6, 2);
+  PASSED(&e, "grid_sample", ufo_op_grid_sample(be, samples, map, 5, 4, ref, error));
+  REFUSED(&e, "grid_sample:", ufo_op_grid_sample(be, samples, map, 5, 4, mat(&e, 5, 2), error));
+  REFUSED(&e, "grid_sample:", ufo_op_grid_sample(be, samples, map, 5, 4, mat(&e, 6, 3), error));
+  REFUSED(&e, "grid_sample:", ufo_op_grid_sample(be, samples, map, 4, 4, ref, error));
+  REFUSED(&e, "grid_sample:", ufo_op_grid_sample(be, samples, map, 5, 4, UFO_VIEW_NONE, error));
+  REFUSED(&e, "grid_sample:", ufo_op_grid_sample(be, mat(&e, 6, 2), map, 5, 4, ref, error));
+  /* points are f32: an i32 tensor is refused */
+  int64_t n12 = 12;
+  UfoTensor *ipts = ufo_tensor_new_typed(be, UFO_DTYPE_I32, 1, &n12, NULL);
+  g_ptr_array_add(e.tensors, ipts);
+  REFUSED(&e, "grid_sample (operand 2): an I32 tensor",
+          ufo_op_grid_sample(be, samples, map, 5, 4, ufo_view_at(ipts, 0, 6, 2, 2), error));
+  /* the output overlapping the points */
+  UfoView both = mat(&e, 6, 5);
+  REFUSED(&e, "grid_sample:",
+          ufo_op_grid_sample(be, ufo_view_sub(both, 0, 0, 6, 3), map, 5, 4,
+                             ufo_view_sub(both, 0, 2, 6, 2), error));
 
   UfoView big = mat(&e, 63, 3), small = mat(&e, 20, 3);
   PASSED(&e, "resize_bicubic", ufo_op_resize_bicubic(be, small, big, 7, 9, 4, 5, error));
@@ -518,12 +571,16 @@ static void test_other_backend(void)
   at = attention_case(&e);
   at.rel_h_table = mat(&f, 3, 3);
   REFUSED(&e, "attention:", ufo_op_attention(be, &at, error));
-  static const int32_t ids[] = {0, 1, 2, 3};
+  static const int32_t id4[] = {0, 1, 2, 3};
+  UfoView ids = ids_col(&e, id4, 4);
   REFUSED(&e, "embed:", ufo_op_embed(be, y, fx, ids, error));
   REFUSED(&e, "gather_rows:", ufo_op_gather_rows(be, fx, x, ids, error));
+  REFUSED(&e, "gather_rows: operand 2 belongs to another backend",
+          ufo_op_gather_rows(be, y, x, ids_col(&f, id4, 4), error));
   REFUSED(&e, "mean_acc:", ufo_op_mean_acc(be, y, fx, 0, 2, error));
-  /* the other backend's op was never reached either */
-  g_assert_cmpint(FAKE(f.be)->calls, ==, 0);
+  /* the other backend's op was never reached either (its one call: the index upload) */
+  g_assert_cmpint(FAKE(f.be)->calls, ==, 1);
+  g_assert_cmpstr(FAKE(f.be)->last, ==, "upload");
   /* a real CPU backend's tensor on the fake one */
   g_autoptr(GError) err = NULL;
   UfoBackend *cpu = ufo_backend_cpu_new(1, &err);
@@ -552,6 +609,29 @@ static void test_transfers(void)
   REFUSED(&e, "upload: transfer", ufo_tensor_upload(v.t, 2, host, SIZE_MAX, error));
   REFUSED(&e, "upload:", ufo_tensor_upload(v.t, 0, NULL, 4, error));
   REFUSED(&e, "download:", ufo_tensor_download(NULL, 0, host, 4, error));
+  /* typed transfers: each element type only into and out of tensors of that type */
+  int32_t ihost[4] = {3, 1, 4, 1};
+  REFUSED(&e, "upload: I32 data for an F32 tensor", ufo_tensor_upload_i32(v.t, 0, ihost, 4, error));
+  REFUSED(&e, "download: I32 data", ufo_tensor_download_i32(v.t, 0, ihost, 4, error));
+  int64_t n4 = 4;
+  UfoTensor *it = ufo_tensor_new_typed(e.be, UFO_DTYPE_I32, 1, &n4, NULL);
+  g_ptr_array_add(e.tensors, it);
+  REFUSED(&e, "upload: F32 data for an I32 tensor", ufo_tensor_upload(it, 0, host, 4, error));
+  REFUSED(&e, "download: F32 data", ufo_tensor_download(it, 0, host, 4, error));
+  REFUSED(&e, "upload: transfer", ufo_tensor_upload_i32(it, 1, ihost, 4, error));
+  const uint64_t up0 = e.be->bytes_up;
+  PASSED(&e, "upload", ufo_tensor_upload_i32(it, 0, ihost, 4, error));
+  g_assert_cmpuint(e.be->bytes_up - up0, ==, 16);
+  g_assert_cmpint(it->known.min, ==, 1);
+  g_assert_cmpint(it->known.max, ==, 4);
+  g_assert_false(it->known.ge_position); /* ihost[3] = 1 < 3 */
+  int32_t iback[4] = {0};
+  PASSED(&e, "download", ufo_tensor_download_i32(it, 0, iback, 4, error));
+  g_assert_cmpmem(iback, sizeof iback, ihost, sizeof ihost);
+  /* tensors hold F32 or I32 only */
+  g_autoptr(GError) terr = NULL;
+  g_assert_null(ufo_tensor_new_typed(e.be, UFO_DTYPE_BF16, 1, &n4, &terr));
+  g_assert_error(terr, UFO_ERROR, UFO_ERROR_INVALID);
   /* an empty transfer at the end is fine and needs no backend call */
   g_autoptr(GError) err = NULL;
   g_assert_true(ufo_tensor_download(v.t, 12, host, 0, &err));
@@ -564,7 +644,7 @@ static void test_transfers(void)
   g_clear_error(&err);
   g_assert_false(ufo_backend_set_precision(e.be, (UfoPrecision)UFO_N_PRECISIONS, &err));
   g_assert_error(err, UFO_ERROR, UFO_ERROR_INVALID);
-  g_assert_cmpint(FAKE(e.be)->calls, ==, 2);
+  g_assert_cmpint(FAKE(e.be)->calls, ==, 4);
   env_free(&e);
 }
 

@@ -68,6 +68,22 @@ static UfoView mat_from(Env *e, int64_t rows, int64_t cols, const float *src)
   return v;
 }
 
+/* An i32 index column (n, 1) at element offset 2 of its tensor (elements 0, 1 hold 0): the
+ * index operand of embed and gather_rows, uploaded once. */
+static UfoView idx_col(Env *e, const int32_t *idx, int n)
+{
+  int32_t *h = g_new0(int32_t, n + 2);
+  memcpy(h + 2, idx, (size_t)n * sizeof(int32_t));
+  g_autoptr(GError) err = NULL;
+  int64_t ne[1] = {n + 2};
+  UfoTensor *t = ufo_tensor_new_typed(e->be, UFO_DTYPE_I32, 1, ne, &err);
+  g_assert_no_error(err);
+  g_assert_true(ufo_tensor_upload_i32(t, 0, h, (size_t)n + 2, &err));
+  g_free(h);
+  g_ptr_array_add(e->tensors, t);
+  return ufo_view_at(t, 2, n, 1, 1);
+}
+
 /* Downloads the view's elements (row-major, packed) and checks the sentinels around it. */
 static float *fetch(UfoView v)
 {
@@ -435,13 +451,13 @@ static UfoView build_misc(Env *e, const void *p)
   case 2: {
     UfoView x = mat(e, 5, 7, 1.f);
     y = mat(e, 5, 7, 0.f);
-    ok = e->be->ops->gather_rows(e->be, y, x, idx, &err);
+    ok = e->be->ops->gather_rows(e->be, y, x, idx_col(e, idx, 5), &err);
     break;
   }
   case 3: {
     UfoView x = mat(e, 5, 7, 1.f);
     y = mat(e, 5, 7, 0.f);
-    ok = e->be->ops->embed(e->be, y, x, idx, &err);
+    ok = e->be->ops->embed(e->be, y, x, idx_col(e, idx, 5), &err);
     break;
   }
   case 4: {
@@ -453,7 +469,7 @@ static UfoView build_misc(Env *e, const void *p)
   case 5: {
     UfoView x = mat(e, 5 * 4, 6, 1.f);
     y = mat(e, 6, 6, 0.f);
-    ok = e->be->ops->grid_sample(e->be, y, x, 5, 4, grid_ref, 6, &err);
+    ok = e->be->ops->grid_sample(e->be, y, x, 5, 4, mat_from(e, 6, 2, grid_ref), &err);
     break;
   }
   case 6: {
@@ -480,7 +496,7 @@ static UfoView build_misc(Env *e, const void *p)
   case 9: { /* in-place compaction: y is the first rows of x, idx[i] >= i */
     static const int32_t up[] = {0, 2, 3, 3, 5, 8, 8};
     y = mat(e, 9, 37, 1.f);
-    ok = e->be->ops->gather_rows(e->be, ufo_view_sub(y, 0, 0, 7, 37), y, up, &err);
+    ok = e->be->ops->gather_rows(e->be, ufo_view_sub(y, 0, 0, 7, 37), y, idx_col(e, up, 7), &err);
     break;
   }
   case 10: { /* many points, inside and outside the map */
@@ -490,7 +506,7 @@ static UfoView build_misc(Env *e, const void *p)
       pts[i] = -0.15f + 1.3f * (float)((i * 7919) % 1000) / 1000.f;
     UfoView x = mat(e, 13 * 11, 33, 1.f);
     y = mat(e, Q, 33, 0.f);
-    ok = e->be->ops->grid_sample(e->be, y, x, 13, 11, pts, Q, &err);
+    ok = e->be->ops->grid_sample(e->be, y, x, 13, 11, mat_from(e, Q, 2, pts), &err);
     break;
   }
   case 11: {
@@ -517,7 +533,7 @@ static UfoView build_misc(Env *e, const void *p)
       ids[i] = (i * 37) % 211;
     UfoView x = mat(e, 211, 19, 1.f);
     y = mat(e, 300, 19, 0.f);
-    ok = e->be->ops->embed(e->be, y, x, ids, &err);
+    ok = e->be->ops->embed(e->be, y, x, idx_col(e, ids, 300), &err);
     break;
   }
   }
@@ -604,7 +620,7 @@ static void test_grid_sample(void)
   UfoBackend *be = fast_backend();
   Env e = env_new(be, 1);
   UfoView x = mat_from(&e, 20, 3, gs_map), y = mat(&e, 7, 3, 0.f);
-  g_assert_true(be->ops->grid_sample(be, y, x, 5, 4, gs_ref, 7, NULL));
+  g_assert_true(be->ops->grid_sample(be, y, x, 5, 4, mat_from(&e, 7, 2, gs_ref), NULL));
   float *got = fetch(y);
   expect_close(got, gs_out, 21, 1e-6);
   g_free(got);
@@ -676,8 +692,24 @@ static void test_errors(void)
   g_assert_error(err, UFO_ERROR, UFO_ERROR_INVALID);
   g_clear_error(&err);
   static const int32_t bad[] = {0, 9};
-  g_assert_false(ufo_op_embed(be, ufo_view_sub(c, 0, 0, 2, 5), a, bad, &err));
+  g_assert_false(ufo_op_embed(be, ufo_view_sub(c, 0, 0, 2, 5), a, idx_col(&e, bad, 2), &err));
   g_assert_error(err, UFO_ERROR, UFO_ERROR_INVALID);
+  g_clear_error(&err);
+  /* typed transfers: floats into an i32 tensor and back are refused, i32 round-trips */
+  UfoView ix = idx_col(&e, bad, 2);
+  float f2[2] = {0.f, 1.f};
+  g_assert_false(ufo_tensor_upload(ix.t, 0, f2, 2, &err));
+  g_assert_error(err, UFO_ERROR, UFO_ERROR_INVALID);
+  g_clear_error(&err);
+  g_assert_false(ufo_tensor_download(ix.t, 0, f2, 2, &err));
+  g_assert_error(err, UFO_ERROR, UFO_ERROR_INVALID);
+  g_clear_error(&err);
+  int32_t back[4];
+  g_assert_true(ufo_tensor_download_i32(ix.t, 0, back, 4, &err));
+  g_assert_no_error(err);
+  g_assert_cmpint(back[0], ==, 0);
+  g_assert_cmpint(back[2], ==, 0);
+  g_assert_cmpint(back[3], ==, 9);
   env_free(&e);
   ufo_backend_free(be);
 }

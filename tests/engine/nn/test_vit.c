@@ -2,7 +2,8 @@
  * reorder (in-place compaction, beam-style gathers with repeats, expansion to beams) gives the
  * same logits as the untouched rows of a plain run; argument errors are reported, not crashed
  * on; the feature map exists only when asked for; beam search selecting on the backend
- * (UfoDecoder.select_topk) decodes bit-identically to the host path and downloads O(rows·k). */
+ * (UfoDecoder.select_topk) decodes bit-identically to the host path and downloads O(rows·k);
+ * token ids, cache indices and grid points go to the backend once, not once per layer. */
 #include "decode/decode.h"
 #include "model/model.h"
 #include "nn/vit.h"
@@ -255,11 +256,65 @@ static void test_beam_select(void)
   fx_clear(&f);
 }
 
+/* Index and point operands are tensors uploaded once (backend.h typed tensors): bytes copied to
+ * the backend per text pass, per frame, per decode step and per reorder do not grow with the
+ * number of layers (before: the points, and the indices of every layer's gathers, went to a GPU
+ * once per layer). */
+static void test_uploads(void)
+{
+  Fx f;
+  fx_init(&f);
+  g_autoptr(GError) err = NULL;
+  const uint64_t Q = (uint64_t)f.Q, S = (uint64_t)f.S;
+  g_assert_cmpint(f.model->cfg.num_layers, >=, 2);
+  uint64_t up0 = f.be->bytes_up;
+  int32_t ids[5] = {101, 2000, 2001, 2002, 102};
+  g_assert_true(ufo_vit_text_pass(f.st, ids, NULL, 5, &err));
+  g_assert_cmpuint(f.be->bytes_up - up0, ==, 5 * 4 + 5 * 4); /* the ids and the mask */
+  /* a frame: the image, the grid points (8 bytes) and slots (4 bytes) of the Q queries */
+  up0 = f.be->bytes_up;
+  g_assert_true(ufo_vit_image_pass(f.st, f.img, f.S, f.S, f.ref, f.Q, f.gw, f.gw, FALSE, &err));
+  g_assert_true(ufo_vit_grid_pass(f.st, &err));
+  g_assert_no_error(err);
+  g_assert_cmpuint(f.be->bytes_up - up0, ==, 3 * S * S * 4 + Q * 12);
+  g_test_message("frame: %.1f KiB up, of which %" G_GUINT64_FORMAT " B points and slots",
+                 (f.be->bytes_up - up0) / 1024.0, Q * 12);
+  /* decoding from the grid: nothing at begin, n ids per step, n sources per reorder */
+  up0 = f.be->bytes_up;
+  g_assert_true(ufo_vit_decode_begin(f.st, TRUE, f.Q, STEPS, &err));
+  g_assert_cmpuint(f.be->bytes_up - up0, ==, 0);
+  UfoDecoder d = ufo_vit_decoder(f.st);
+  int32_t *tok = g_new(int32_t, f.Q), *src = g_new(int32_t, f.Q);
+  for (int t = 0; t < 2; t++) {
+    int n = t == 0 ? f.Q : f.Q / 2;
+    for (int r = 0; r < n; r++)
+      tok[r] = token(r, t);
+    up0 = f.be->bytes_up;
+    g_assert_true(d.step(d.ctx, tok, n, t, NULL, NULL, &err));
+    g_assert_no_error(err);
+    g_assert_cmpuint(f.be->bytes_up - up0, ==, (uint64_t)n * 4);
+    if (t == 0) {
+      for (int r = 0; r < f.Q / 2; r++)
+        src[r] = f.Q - 1 - 2 * r; /* backwards: through the scratch, every layer's caches */
+      up0 = f.be->bytes_up;
+      g_assert_true(d.reorder(d.ctx, src, f.Q / 2, &err));
+      g_assert_no_error(err);
+      g_assert_cmpuint(f.be->bytes_up - up0, ==, (uint64_t)(f.Q / 2) * 4);
+    }
+  }
+  g_test_message("decode: %d B up per step of %d rows, %d B per reorder (%d layers)", 4 * f.Q, f.Q,
+                 4 * (f.Q / 2), f.model->cfg.num_layers);
+  g_free(tok);
+  g_free(src);
+  fx_clear(&f);
+}
+
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/nn/vit/reorder", test_reorder);
   g_test_add_func("/nn/vit/errors", test_errors);
   g_test_add_func("/nn/vit/beam-select", test_beam_select);
+  g_test_add_func("/nn/vit/uploads", test_uploads);
   return g_test_run();
 }
