@@ -10,6 +10,7 @@
 #include "tasks/preprocess.h"
 #include "tasks/prompt.h"
 #include "tasks/tasks.h"
+#include "text/tokenizer.h"
 
 #include <string.h>
 
@@ -301,6 +302,8 @@ gboolean ufo_session_run(UfoSession *s, const UfoImage *image, const UfoRequest 
     g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "no feature map after the image pass");
     return FALSE;
   }
+  if (seg) /* the mask batches' tensors are the state's: sized once, kept */
+    ufo_vit_mask_tensors(s->st, &fm.keep_e, &fm.keep_u);
   gboolean ok = FALSE;
   switch (task) {
   case UFO_TASK_DETECTION:
@@ -331,4 +334,93 @@ gboolean ufo_session_run(UfoSession *s, const UfoImage *image, const UfoRequest 
   res->bytes_down = s->be->bytes_down - frame_down0;
   *result = g_steal_pointer(&res);
   return TRUE;
+}
+
+uint64_t ufo_session_get_allocations(const UfoSession *s)
+{
+  g_return_val_if_fail(s != NULL, 0);
+  return s->be->allocs;
+}
+
+/* The first word piece of text (no [CLS], [SEP]), or fallback. */
+static int32_t first_piece(const UfoTokenizer *tok, const char *text, int32_t fallback)
+{
+  g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(int32_t));
+  if (!ufo_tokenizer_encode(tok, text, 16, ids, NULL) || ids->len < 3)
+    return fallback;
+  return g_array_index(ids, int32_t, 1);
+}
+
+/* The warm-up frame's plan (ufo_session_prepare): every sequence decodes every step (a filler
+ * word), sequence 0 ends ([SEP]) at the second-to-last step so that the compaction gather runs
+ * at its largest; for the mask tasks the first grids (at least 64: a full mask batch, else all)
+ * decode `label , <MASK>×16` first, so that the mask ops see their largest batch. */
+static void warmup_plan(UfoSession *s, UfoTask task, int n_seq, int T, int32_t *tokens,
+                        float *margin)
+{
+  const UfoTokenizer *tok = s->model->tokenizer;
+  const int32_t filler = first_piece(tok, "a", UFO_TOKEN_COMMA);
+  const UfoTaskConfig *tc = &s->model->cfg.tasks[task];
+  const UfoLabelSet *labels =
+      tc->label_set[0] ? ufo_model_label_set(s->model, tc->label_set) : NULL;
+  const gboolean masks =
+      (task == UFO_TASK_INSTANCE || task == UFO_TASK_SEMANTIC) && labels && labels->n > 0;
+  for (int q = 0; q < n_seq; q++) {
+    int32_t *row = tokens + (size_t)q * T;
+    for (int t = 0; t < T; t++)
+      row[t] = filler;
+    margin[q] = 50.f;
+    if (masks) {
+      g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(int32_t));
+      if (ufo_tokenizer_encode(tok, labels->names[q % labels->n], T, ids, NULL) && ids->len > 2) {
+        int t = 0;
+        for (guint i = 1; i + 1 < ids->len && t < T; i++) /* without [CLS], [SEP] */
+          row[t++] = g_array_index(ids, int32_t, i);
+        if (t < T)
+          row[t++] = UFO_TOKEN_COMMA;
+        for (int i = 0; i < 16 && t < T; i++)
+          row[t++] = UFO_TOKEN_MASK;
+      }
+    }
+  }
+  if (n_seq > 0 && T >= 2)
+    tokens[T - 2] = UFO_TOKEN_SEP;
+}
+
+gboolean ufo_session_prepare(UfoSession *s, UfoTask task, GError **error)
+{
+  g_return_val_if_fail(s != NULL, FALSE);
+  if (task < 0 || task >= UFO_N_TASKS) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "unknown task id %d", (int)task);
+    return FALSE;
+  }
+  if (!ufo_model_supports_task(s->model, task)) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_UNSUPPORTED, "the model '%s' has no %s task",
+                s->model->cfg.name, ufo_task_name(task));
+    return FALSE;
+  }
+  const UfoConfig *cfg = &s->model->cfg;
+  const UfoTaskConfig *tc = &cfg->tasks[task];
+  const int S = tc->input_size, T = MAX(tc->max_length, 1);
+  int n_seq = 1;
+  if (task_uses_grid(task) && tc->grid_per_window > 0) {
+    int gside = tc->grid_per_window * ((S / cfg->patch_size) / cfg->window_size);
+    n_seq = MAX(gside * gside, 1);
+  }
+  g_autofree uint8_t *pixels = g_new0(uint8_t, (size_t)S * S * 3);
+  UfoImage image = {
+      .format = UFO_PIXEL_RGB, .width = S, .height = S, .stride = (size_t)S * 3, .data = pixels};
+  g_autofree int32_t *tokens = g_new(int32_t, (size_t)n_seq * T);
+  g_autofree float *margin = g_new(float, n_seq);
+  warmup_plan(s, task, n_seq, T, tokens, margin);
+  UfoPlantedPlan plan = {tokens, margin, n_seq, T};
+  UfoRequest req = UFO_REQUEST_INIT;
+  req.task = task;
+  req.plan = &plan;
+  req.prompt = task == UFO_TASK_GROUNDING ? "object" : NULL;
+  req.mask_threshold = 1e-30f; /* every mask covers its map: the mask ops' largest crops */
+  UfoResult *res = NULL;
+  gboolean ok = ufo_session_run(s, &image, &req, &res, error);
+  ufo_result_free(res);
+  return ok;
 }

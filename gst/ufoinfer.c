@@ -493,6 +493,28 @@ no_session:
   return FALSE;
 }
 
+/* Sizes the new session for the configured task (ufo_session_prepare): frames then allocate
+ * nothing on the device. */
+static gboolean prepare_session(GstUfoInfer *self)
+{
+  GstUfoInferPrivate *p = PRIV(self);
+  g_autoptr(GError) err = NULL;
+  GST_OBJECT_LOCK(self);
+  const UfoTask task = p->task;
+  GST_OBJECT_UNLOCK(self);
+  const gint64 t0 = g_get_monotonic_time();
+  if (!ufo_session_prepare(p->session, task, &err)) {
+    GST_ELEMENT_ERROR(
+        self, LIBRARY, INIT,
+        ("Could not prepare the inference engine for task '%s'.", ufo_task_name(task)),
+        ("%s", err->message));
+    return FALSE;
+  }
+  GST_CAT_INFO_OBJECT(CAT(self), self, "prepared task '%s' in %.1f ms", ufo_task_name(task),
+                      (g_get_monotonic_time() - t0) / 1000.0);
+  return TRUE;
+}
+
 static gboolean gst_ufo_infer_set_caps(GstBaseTransform *trans, GstCaps *incaps, GstCaps *outcaps)
 {
   GstUfoInfer *self = GST_UFO_INFER(trans);
@@ -506,7 +528,7 @@ static gboolean gst_ufo_infer_set_caps(GstBaseTransform *trans, GstCaps *incaps,
     return FALSE; /* start failed and already posted the error */
   if (p->session_failed)
     return FALSE;
-  if (!p->session && !create_session(self)) {
+  if (!p->session && !(create_session(self) && prepare_session(self))) {
     p->session_failed = TRUE;
     return FALSE;
   }

@@ -82,6 +82,7 @@ UfoTensor *ufo_tensor_new_typed(UfoBackend *be, UfoDType dtype, int ndim, const 
     g_free(t);
     return NULL;
   }
+  be->allocs++;
   return t;
 }
 

@@ -268,6 +268,10 @@ struct _UfoBackend {
   /* Kept by the wrappers (backend.c): bytes copied host -> backend and backend -> host
    * (uploads, downloads, the results of argmax_rows, log_softmax_topk and the mask ops). */
   uint64_t bytes_up, bytes_down;
+  /* Allocations of backend memory made for this backend: tensors (ufo_tensor_new/_typed) and
+   * the backend's own buffers (scratch growth, bf16 weight copies, workspaces). Frames of a
+   * prepared task (ufo_session_prepare) leave it unchanged. */
+  uint64_t allocs;
   UfoOpProfile *profile; /* profile.h; NULL = off */
   /* Which memory the tensors live in among backends with the same ops (set by the constructor):
    * the GPU ordinal for CUDA, 0 for host memory. */

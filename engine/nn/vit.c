@@ -168,7 +168,8 @@ static UfoTensor ***state_slots(UfoVitState *st, size_t *n)
                        &st->s.f,     &st->text_x,  &st->text_mask, &st->img,     &st->cols,
                        &st->x,       &st->pos_img, &st->fmap,      &st->gpos,    &st->grid_x,
                        &st->dec_tmp, &st->dec_x,   &st->dec_acc,   &st->logits,  &st->text_ids,
-                       &st->ref_t,   &st->perm_t,  &st->slot_t,    &st->dec_ids, &st->dec_src};
+                       &st->ref_t,   &st->perm_t,  &st->slot_t,    &st->dec_ids, &st->dec_src,
+                       &st->mask_e,  &st->mask_u};
   for (size_t i = 0; i < G_N_ELEMENTS(one); i++)
     g_ptr_array_add(all, one[i]);
   for (int l = 0; l < UFO_MAX_LAYERS; l++) {
@@ -315,6 +316,12 @@ const float *ufo_vit_feature_map(UfoVitState *st, int *hp, int *wp)
   if (wp)
     *wp = st->wp;
   return st->fmap_host;
+}
+
+void ufo_vit_mask_tensors(UfoVitState *st, UfoTensor ***e, UfoTensor ***u)
+{
+  *e = &st->mask_e;
+  *u = &st->mask_u;
 }
 
 gboolean ufo_vit_feature_map_view(UfoVitState *st, UfoView *map, int *hp, int *wp)

@@ -78,6 +78,9 @@ UfoDecoder ufo_vit_decoder(UfoVitState *st);
  * mask ops read it there, engine/tasks); FALSE unless the last image pass had
  * want_feature_map. The view stays valid until the next image pass. */
 gboolean ufo_vit_feature_map_view(UfoVitState *st, UfoView *map, int *hp, int *wp);
+/* The state's slots for the mask batches' tensors (engine/tasks UfoFeatureMap keep_e, keep_u):
+ * kept, grown to the largest batch, freed with the state. */
+void ufo_vit_mask_tensors(UfoVitState *st, UfoTensor ***e, UfoTensor ***u);
 /* The same map copied to the host on the first call after an image pass (tests, tools); NULL
  * unless the last image pass had want_feature_map, or when the copy fails. */
 const float *ufo_vit_feature_map(UfoVitState *st, int *hp, int *wp);

@@ -96,6 +96,9 @@ struct _UfoVitState {
   UfoTensor *dec_src;                    /* (rows) i32 the reorder's source rows (all layers) */
   UfoTensor *dec_x, *dec_acc;            /* (rows, C) */
   UfoTensor *logits;                     /* (rows, V) */
+
+  /* mask ops (engine/tasks UfoMaskBatch): object features and logit maps, largest batch */
+  UfoTensor *mask_e, *mask_u;
 };
 
 /* layer.c: the pieces of one pre-LN transformer layer (inference §5.1). */

@@ -110,6 +110,17 @@ void ufo_mask_host_map_free(UfoFeatureMap *fm)
   fm->map.t = NULL;
 }
 
+/* *t as (at least rows, exactly cols): kept when large enough, else replaced */
+static gboolean keep_tensor(UfoBackend *be, UfoTensor **t, int64_t rows, int64_t cols,
+                            GError **error)
+{
+  if (*t && (*t)->ndim == 2 && (*t)->ne[0] >= rows && (*t)->ne[1] == cols)
+    return TRUE;
+  g_clear_pointer(t, ufo_tensor_free);
+  *t = ufo_tensor_new_2d(be, rows, cols, error);
+  return *t != NULL;
+}
+
 gboolean ufo_mask_batch_init(UfoMaskBatch *b, const UfoFeatureMap *fm, int cap, GError **error)
 {
   memset(b, 0, sizeof *b);
@@ -124,9 +135,21 @@ gboolean ufo_mask_batch_init(UfoMaskBatch *b, const UfoFeatureMap *fm, int cap, 
     return FALSE;
   }
   /* seg §2.6-§2.7: 16 features (16, C) and one (4hp, 4wp) logit map per object */
-  b->e = ufo_tensor_new_2d(b->be, (int64_t)b->cap * 16, C, error);
-  b->u = b->e ? ufo_tensor_new_2d(b->be, (int64_t)b->cap * 4 * fm->hp, 4 * (int64_t)fm->wp, error)
-              : NULL;
+  const int64_t e_rows = (int64_t)b->cap * 16, u_rows = (int64_t)b->cap * 4 * fm->hp,
+                u_cols = 4 * (int64_t)fm->wp;
+  if (fm->keep_e && fm->keep_u) { /* the caller's tensors, grown when too small */
+    b->kept = TRUE;
+    if (!keep_tensor(b->be, fm->keep_e, e_rows, C, error) ||
+        !keep_tensor(b->be, fm->keep_u, u_rows, u_cols, error)) {
+      ufo_mask_batch_clear(b);
+      return FALSE;
+    }
+    b->e = *fm->keep_e;
+    b->u = *fm->keep_u;
+    return TRUE;
+  }
+  b->e = ufo_tensor_new_2d(b->be, e_rows, C, error);
+  b->u = b->e ? ufo_tensor_new_2d(b->be, u_rows, u_cols, error) : NULL;
   if (b->u == NULL) {
     ufo_mask_batch_clear(b);
     return FALSE;
@@ -145,8 +168,10 @@ gboolean ufo_mask_batch_logits(UfoMaskBatch *b, int n, UfoView *u, GError **erro
 
 void ufo_mask_batch_clear(UfoMaskBatch *b)
 {
-  ufo_tensor_free(b->e);
-  ufo_tensor_free(b->u);
+  if (!b->kept) {
+    ufo_tensor_free(b->e);
+    ufo_tensor_free(b->u);
+  }
   g_free(b->host_e);
   memset(b, 0, sizeof *b);
 }

@@ -85,6 +85,10 @@ float ufo_sigmoid_ref(float x);
 typedef struct {
   UfoView map;
   int hp, wp;
+  /* Optional (NULL: each batch allocates and frees its own): tensors of the caller's that the
+   * mask batches use for e and u, grown to the largest batch and kept (a session's state, so
+   * that frames of a prepared task allocate nothing). */
+  UfoTensor **keep_e, **keep_u;
 } UfoFeatureMap;
 
 /* fm over a host feature map (Hp·Wp, C): a one-thread CPU backend using image_feat in place;
@@ -101,6 +105,7 @@ typedef struct {
   const UfoFeatureMap *fm;
   int cap;
   UfoTensor *e, *u;
+  gboolean kept; /* e and u are the feature map's keep_e, keep_u (not freed by clear) */
   float *host_e;
 } UfoMaskBatch;
 gboolean ufo_mask_batch_init(UfoMaskBatch *b, const UfoFeatureMap *fm, int cap, GError **error);

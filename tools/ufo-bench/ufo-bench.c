@@ -308,6 +308,19 @@ int main(int argc, char **argv)
       bench_plan_clear(&plan);
       return 1;
     }
+  for (int j = 0; j < opt_sessions; j++) { /* size every session for the task first */
+    gint64 t0 = g_get_monotonic_time();
+    if (!ufo_session_prepare(sessions[j], req.task, &error)) {
+      fprintf(stderr, "ufo-bench: %s\n", error->message);
+      for (int i = 0; i < opt_sessions; i++)
+        ufo_session_free(sessions[i]);
+      g_free(sessions);
+      tool_image_clear(&img);
+      bench_plan_clear(&plan);
+      return 1;
+    }
+    printf("prepare %.0f ms\n", (g_get_monotonic_time() - t0) / 1000.0);
+  }
   UfoSession *session = sessions[0]; /* the per-step times, profile, decode bytes */
   const int n_frames = opt_iters * opt_sessions;
   enum { PRE, TEXT, IMAGE, GRID, DECODE, POST, TOTAL, N_STAGES };

@@ -19,6 +19,7 @@ void ufo_cpu_scratch_reserve(UfoCpu *cpu, size_t n)
       g_free(cpu->scratch[w]);
       cpu->scratch[w] = g_new(float, n);
       cpu->scratch_n[w] = n;
+      (*cpu->allocs)++;
     }
 }
 
@@ -427,6 +428,7 @@ static UfoBackend *cpu_new(int threads, gboolean reference, GError **error)
   be->ops = reference ? &cpu_ref_ops : &cpu_ops;
   be->ctx = cpu;
   be->memory = 0; /* the host */
+  cpu->allocs = &be->allocs;
   return be;
 }
 

@@ -17,6 +17,7 @@ typedef struct {
   gboolean test_fail_late; /* ufo_cpu_test_fail_late: the next gemm reports a late failure */
   float **scratch;         /* per worker */
   size_t *scratch_n;
+  uint64_t *allocs; /* the backend's allocation counter (backend.h UfoBackend.allocs) */
 } UfoCpu;
 
 /* Element pointer of a checked f32 view. */

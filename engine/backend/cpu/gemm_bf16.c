@@ -232,6 +232,7 @@ static const Bf16Pack *pack_make(UfoCpu *cpu, UfoView v, GError **error)
     g_free(pk);
     return NULL;
   }
+  (*cpu->allocs)++;
   PackJob j = {ufo_cpu_ptr(v), pk};
   ufo_pool_run(cpu->pool, pk->panels, 1, pack_task, &j);
   pk->next = v.t->derived;

@@ -24,12 +24,15 @@ gboolean ufo_cuda_launched(const char *kernel, GError **error)
   return ufo_cuda_ok(cudaGetLastError(), kernel, error);
 }
 
-void *ufo_cuda_malloc(size_t bytes, const char *what, GError **error)
+void *ufo_cuda_malloc(UfoCuda *cu, size_t bytes, const char *what, GError **error)
 {
   void *p = NULL;
   cudaError_t st = cudaMalloc(&p, bytes > 0 ? bytes : 1);
-  if (st == cudaSuccess)
+  if (st == cudaSuccess) {
+    if (cu && cu->allocs)
+      (*cu->allocs)++;
     return p;
+  }
   if (st != cudaErrorMemoryAllocation) {
     ufo_cuda_ok(st, what, error);
     return NULL;
@@ -63,7 +66,7 @@ void *ufo_cuda_scratch(UfoCuda *cu, int slot, size_t bytes, GError **error)
   cu->scratch_bytes[slot] = 0;
   size_t grown = MAX(bytes, (size_t)4096);
   grown += grown / 2; /* amortise the growth */
-  if (!(cu->scratch[slot] = ufo_cuda_malloc(grown, "scratch", error)))
+  if (!(cu->scratch[slot] = ufo_cuda_malloc(cu, grown, "scratch", error)))
     return NULL;
   cu->scratch_bytes[slot] = grown;
   return cu->scratch[slot];
@@ -107,7 +110,7 @@ static gboolean cuda_alloc(UfoBackend *be, UfoTensor *t, GError **error)
   }
   if (!use(be, error))
     return FALSE;
-  t->data = ufo_cuda_malloc(t->n * size, "a tensor", error);
+  t->data = ufo_cuda_malloc(NULL, t->n * size, "a tensor", error);
   return t->data != NULL;
 }
 
@@ -402,6 +405,7 @@ static UfoBackend *backend_new(const UfoBackendOps *ops, int gpu_id, GError **er
   be->ops = ops;
   be->ctx = cu;
   be->memory = gpu_id; /* tensors of this GPU: ufo_backend_shares_memory */
+  cu->allocs = &be->allocs;
   if (!ufo_cuda_ok(cudaStreamCreateWithFlags(&cu->stream, cudaStreamNonBlocking),
                    "cudaStreamCreateWithFlags", error) ||
       !ufo_cuda_gemm_init(cu, error)) {

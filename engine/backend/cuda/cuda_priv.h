@@ -21,10 +21,12 @@ typedef struct {
   int grid_cap;           /* most blocks of a grid-stride kernel (elementwise, layout, resample) */
   int sm_count;           /* multiprocessors */
   size_t smem_optin;      /* most dynamic shared memory per block after cudaFuncSetAttribute */
-  /* Device scratch, one buffer per use, grown on demand (a later issue preallocates them at
-   * session creation): stream-ordered, so a buffer is reused only after the ops before it. */
+  /* Device scratch, one buffer per use, grown when an op needs more; ufo_session_prepare's
+   * warm-up frame sizes them, so frames after it allocate nothing (counted in allocs).
+   * Stream-ordered: a buffer is reused only after the ops before it. */
   void *scratch[5];
   size_t scratch_bytes[5];
+  uint64_t *allocs; /* the backend's allocation counter (backend.h UfoBackend.allocs) */
 } UfoCuda;
 
 /* The scratch buffers (ufo_cuda_scratch). */
@@ -59,8 +61,9 @@ gboolean ufo_cuda_launched(const char *kernel, GError **error);
 /* Scratch buffer `slot` of at least `bytes` (cuda_backend.cu); grows it (after the stream's
  * work so far) when smaller. NULL with an error when out of memory. */
 void *ufo_cuda_scratch(UfoCuda *cu, int slot, size_t bytes, GError **error);
-/* cudaMalloc with the "out of GPU memory allocating X MiB (Y MiB free of Z)" error. */
-void *ufo_cuda_malloc(size_t bytes, const char *what, GError **error);
+/* cudaMalloc with the "out of GPU memory allocating X MiB (Y MiB free of Z)" error; counted in
+ * cu's backend's allocs (cu NULL: tensors, which ufo_tensor_new counts). */
+void *ufo_cuda_malloc(UfoCuda *cu, size_t bytes, const char *what, GError **error);
 /* Host -> device copy on the stream (pageable host memory: returns once staged). */
 gboolean ufo_cuda_upload_bytes(UfoCuda *cu, void *dst, const void *src, size_t bytes,
                                const char *what, GError **error);

@@ -115,7 +115,7 @@ static const __nv_bfloat16 *copy_find(UfoView v)
 static const __nv_bfloat16 *copy_make(UfoCuda *cu, UfoView v, GError **error)
 {
   size_t bytes = (size_t)(v.rows * bf16_ld(v.cols)) * sizeof(__nv_bfloat16);
-  __nv_bfloat16 *data = (__nv_bfloat16 *)ufo_cuda_malloc(bytes, "a bf16 weight copy", error);
+  __nv_bfloat16 *data = (__nv_bfloat16 *)ufo_cuda_malloc(cu, bytes, "a bf16 weight copy", error);
   if (data == NULL)
     return NULL;
   /* complete before any other stream may find it */
@@ -248,7 +248,7 @@ gboolean ufo_cuda_gemm_init(UfoCuda *cu, GError **error)
   lt->algos = g_hash_table_new_full(key_hash, key_equal, g_free, g_free);
   if (!lt_ok(cublasLtCreate(&lt->handle), "cublasLtCreate", error))
     return FALSE;
-  lt->workspace = ufo_cuda_malloc(LT_WORKSPACE_BYTES, "the cuBLASLt workspace", error);
+  lt->workspace = ufo_cuda_malloc(cu, LT_WORKSPACE_BYTES, "the cuBLASLt workspace", error);
   return lt->workspace != NULL;
 }
 

@@ -256,7 +256,7 @@ static gboolean ensure(UfoCuda *cu, T **buf, size_t *cap, size_t bytes, const ch
     *buf = NULL;
     *cap = 0;
   }
-  void *p = ufo_cuda_malloc(bytes, what, error);
+  void *p = ufo_cuda_malloc(cu, bytes, what, error);
   if (p == NULL)
     return FALSE;
   *buf = (T *)p;

@@ -187,6 +187,20 @@ void ufo_session_get_memory(const UfoSession *session, size_t *weights_bytes, si
  * shape, heaviest first), or NULL unless UFO_PROFILE=1 was set when the session was made. Every
  * op is waited for, so the frame is slower while profiling. Free with g_free. */
 char *ufo_session_profile_report(UfoSession *session, gboolean reset);
+/* Sizes everything one frame of `task` needs on this session (activations, KV caches, decode
+ * buffers, the backend's scratch, bf16 weight packs) by running one warm-up frame: a blank
+ * image of the task's input size whose decoding runs every step at the largest sizes. After it,
+ * frames of that task allocate no backend memory (ufo_session_get_allocations stays put), as
+ * long as they keep the model's defaults for beam size and the input size's grid, frames are no
+ * larger than the task's input size (the frame upload and the mask ops at the original
+ * resolution grow with a larger one) and, for grounding, the prompt keeps its token count
+ * (the text pass is sized by it). Another task's frame resizes the state for that task. A
+ * session serves every task: prepare the ones it will run; unprepared tasks size themselves at
+ * their first frame. */
+gboolean ufo_session_prepare(UfoSession *session, UfoTask task, GError **error);
+/* Backend memory allocations the session has made so far (tensors and the backend's own
+ * buffers): constant over frames of a prepared task. */
+uint64_t ufo_session_get_allocations(const UfoSession *session);
 /* Runs one frame. On success *result is a new UfoResult (free with ufo_result_free). */
 gboolean ufo_session_run(UfoSession *session, const UfoImage *image, const UfoRequest *request,
                          UfoResult **result, GError **error);

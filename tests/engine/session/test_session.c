@@ -5,6 +5,8 @@
 #include "ufo/ufo.h"
 #include "fixture.h"
 #include "model/config.h"
+#include "model/model.h"
+#include "text/tokenizer.h"
 #include "nn/vit.h"
 #include "backend/preprocess.h"
 
@@ -357,6 +359,60 @@ static void test_prompt_cache(void)
   }
 }
 
+/* ---- ufo_session_prepare: frames of a prepared task allocate nothing ---- */
+
+/* frame k: a different image of the task's input size each frame */
+static uint8_t *prepare_image(int S, int k)
+{
+  uint8_t *px = g_malloc((size_t)S * S * 3);
+  guint32 x = 2463534242u + 977u * (guint32)k;
+  for (size_t i = 0; i < (size_t)S * S * 3; i++) {
+    x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+    px[i] = (uint8_t)(k % 2 ? x >> 24 : (i / 3 % S) * 255 / S + k * 40);
+  }
+  return px;
+}
+
+static void test_prepare(gconstpointer data)
+{
+  const UfoTask task = (UfoTask)GPOINTER_TO_INT(data);
+  GError *error = NULL;
+  g_autoptr(UfoSession) s = ufo_session_new(tiny_model, NULL, &error);
+  g_assert_no_error(error);
+  const UfoConfig *cfg = &tiny_model->cfg;
+  const UfoTaskConfig *tc = &cfg->tasks[task];
+  const int S = tc->input_size, T = tc->max_length;
+  const int gside = tc->grid_per_window * ((S / cfg->patch_size) / cfg->window_size);
+  const int Q = MAX(gside * gside, 1);
+  g_assert_true(ufo_session_prepare(s, task, &error));
+  g_assert_no_error(error);
+  const uint64_t allocs = ufo_session_get_allocations(s);
+  g_assert_cmpuint(allocs, >, 0);
+  for (int k = 0; k < 4; k++) {
+    g_autofree uint8_t *px = prepare_image(S, k);
+    UfoImage img = {UFO_PIXEL_RGB, S, S, (size_t)S * 3, px};
+    UfoRequest req = UFO_REQUEST_INIT;
+    req.task = task;
+    /* detection: sequences end at various steps (compaction of every size), frame 0 free */
+    g_autofree int32_t *tokens = g_new(int32_t, (size_t)Q * T);
+    g_autofree float *margin = g_new(float, Q);
+    UfoPlantedPlan plan = {tokens, margin, Q, T};
+    if (task == UFO_TASK_DETECTION && k > 0) {
+      for (int q = 0; q < Q; q++) {
+        margin[q] = 50.f;
+        for (int t = 0; t < T; t++)
+          tokens[(size_t)q * T + t] = t == (q * k + k) % T ? UFO_TOKEN_SEP : -1;
+      }
+      req.plan = &plan;
+    }
+    UfoResult *res = NULL;
+    g_assert_true(ufo_session_run(s, &img, &req, &res, &error));
+    g_assert_no_error(error);
+    ufo_result_free(res);
+    g_assert_cmpuint(ufo_session_get_allocations(s), ==, allocs);
+  }
+}
+
 /* ---- one weight copy per model and device (nn/vit.h ufo_vit_acquire) ---- */
 
 #define N_SHARED_FRAMES 4
@@ -597,6 +653,12 @@ int main(int argc, char **argv)
       continue;
     g_autofree char *path = g_strdup_printf("/session/planted/%s", cases[i].fixture);
     g_test_add_data_func(path, &cases[i], test_planted);
+  }
+  const UfoTask prepared[] = {UFO_TASK_DETECTION, UFO_TASK_CAPTION, UFO_TASK_INSTANCE,
+                              UFO_TASK_SEMANTIC};
+  for (guint i = 0; i < G_N_ELEMENTS(prepared); i++) {
+    g_autofree char *path = g_strdup_printf("/session/prepare/%s", ufo_task_name(prepared[i]));
+    g_test_add_data_func(path, GINT_TO_POINTER(prepared[i]), test_prepare);
   }
   g_test_add_func("/session/bad-inputs", test_bad_inputs);
   g_test_add_func("/session/prompt-cache", test_prompt_cache);
