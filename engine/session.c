@@ -41,6 +41,12 @@ static gboolean timed_step(void *ctx, const int32_t *tokens, int n, int t, float
   return ok;
 }
 
+static gboolean timed_keep_feat(void *ctx, int n, int *row0, GError **error)
+{
+  TimedDecoder *td = ctx;
+  return td->inner->keep_feat(td->inner->ctx, n, row0, error);
+}
+
 static gboolean timed_reorder(void *ctx, const int32_t *src, int n_new, GError **error)
 {
   TimedDecoder *td = ctx;
@@ -269,6 +275,9 @@ gboolean ufo_session_run(UfoSession *s, const UfoImage *image, const UfoRequest 
   int beam = req->beam_size > 0 ? req->beam_size : MAX(tc->beam_size, 1);
   if (!ufo_vit_decode_prepare(s->st, grid, n_seq * beam, tc->max_length, beam > 1, error))
     return FALSE;
+  /* greedy segmentation: the mask-token features stay on the backend (feature history) */
+  if (seg && beam == 1 && !ufo_vit_decode_keep_features(s->st, error))
+    return FALSE;
   const uint64_t down0 = s->be->bytes_down;
   UfoDecoder inner = ufo_vit_decoder(s->st);
   TimedDecoder td = {&inner, g_array_new(FALSE, FALSE, sizeof(double))};
@@ -277,6 +286,7 @@ gboolean ufo_session_run(UfoSession *s, const UfoImage *image, const UfoRequest 
   dec.reorder = timed_reorder;
   dec.select_greedy = inner.select_greedy ? timed_select : NULL;
   dec.select_topk = inner.select_topk ? timed_select_topk : NULL;
+  dec.keep_feat = inner.keep_feat ? timed_keep_feat : NULL;
   dec.ctx = &td;
   g_autoptr(UfoDecodeOutput) out =
       beam > 1 ? ufo_decode_beam(&dec, n_seq, beam, tc->max_length, tc->temperature, tc->alpha,
@@ -304,6 +314,9 @@ gboolean ufo_session_run(UfoSession *s, const UfoImage *image, const UfoRequest 
   }
   if (seg) /* the mask batches' tensors are the state's: sized once, kept */
     ufo_vit_mask_tensors(s->st, &fm.keep_e, &fm.keep_u);
+  /* greedy: the object features are gathered from the decode's feature history */
+  if (seg && out->feat_row && ufo_vit_feature_history(s->st, &fm.hist, &fm.keep_idx))
+    fm.hist_row = out->feat_row;
   gboolean ok = FALSE;
   switch (task) {
   case UFO_TASK_DETECTION:

@@ -33,22 +33,30 @@ typedef struct {
   gboolean (*select_topk)(void *ctx, int n, float temperature, const int32_t *force,
                           const float *margin, const float *bias, int k, float *val, int32_t *idx,
                           GError **error);
+  /* (optional) Features kept where they live: after a step called with feat == NULL, appends
+   * the step's n rows of features (row i = live row i) to the decoder's feature history and
+   * sets *row0 to the history row of live row 0 (rows row0 .. row0 + n − 1). Greedy decoding
+   * with features uses it when set (out->feat_row instead of out->feat); NULL: the features
+   * come back through step(feat). */
+  gboolean (*keep_feat)(void *ctx, int n, int *row0, GError **error);
 } UfoDecoder;
 
 /* Output of a decoding run, one row per input sequence (inference §6.2/§6.3, seg §2.3/§2.4).
  * Row s holds sequence s's tokens without the leading [CLS]. */
 typedef struct {
   int n_seq;
-  int max_length; /* row width of ids / prob / feat */
-  int t_out;      /* columns in use: steps run (greedy) or the longest hypothesis (beam) */
-  int32_t *ids;   /* (n_seq, max_length); after a sequence's end: [SEP] (greedy, as the
-                     original's forced rows) or [PAD] (beam, as the original's padding) */
-  float *prob;    /* (n_seq, max_length) greedy: max softmax prob of step t (the raw argmax,
-                     0 after the end); beam: exp(score_t − score_{t−1}) of the chosen path */
-  float *feat;    /* (n_seq, max_length, feat_dim) or NULL: feat[t] is the state that
-                     predicted ids[t] (seg §6.1); zeros after the end */
-  int *length;    /* (n_seq) tokens before the end ([SEP] excluded) */
-  float *score;   /* (n_seq) beam: length-penalised score of the chosen hypothesis; greedy: 0 */
+  int max_length;    /* row width of ids / prob / feat */
+  int t_out;         /* columns in use: steps run (greedy) or the longest hypothesis (beam) */
+  int32_t *ids;      /* (n_seq, max_length); after a sequence's end: [SEP] (greedy, as the
+                        original's forced rows) or [PAD] (beam, as the original's padding) */
+  float *prob;       /* (n_seq, max_length) greedy: max softmax prob of step t (the raw argmax,
+                        0 after the end); beam: exp(score_t − score_{t−1}) of the chosen path */
+  float *feat;       /* (n_seq, max_length, feat_dim) or NULL: feat[t] is the state that
+                        predicted ids[t] (seg §6.1); zeros after the end */
+  int32_t *feat_row; /* (n_seq, max_length) or NULL: with decoder->keep_feat (greedy), the
+                        history row that holds feat[t]; -1 after the end (feat is then NULL) */
+  int *length;       /* (n_seq) tokens before the end ([SEP] excluded) */
+  float *score;      /* (n_seq) beam: length-penalised score of the chosen hypothesis; greedy: 0 */
 } UfoDecodeOutput;
 
 /* Allocates an output with ids filled with `fill` and everything else zero. */

@@ -13,6 +13,7 @@ void ufo_decode_output_free(UfoDecodeOutput *out)
   g_free(out->ids);
   g_free(out->prob);
   g_free(out->feat);
+  g_free(out->feat_row);
   g_free(out->length);
   g_free(out->score);
   g_free(out);
@@ -122,7 +123,17 @@ UfoDecodeOutput *ufo_decode_greedy(const UfoDecoder *dec, int n_seq, int max_len
   g_autofree float *sel_prob = g_new(float, MAX(n_seq, 1));
   g_autofree int32_t *force = plan ? g_new(int32_t, MAX(n_seq, 1)) : NULL;
   g_autofree float *margin = plan ? g_new(float, MAX(n_seq, 1)) : NULL;
-  g_autofree float *feat = with_feat ? g_new(float, (size_t)MAX(n_seq, 1) * C) : NULL;
+  /* features stay on the decoder's side (history rows) or come back to the host */
+  const gboolean keep = with_feat && dec->keep_feat != NULL;
+  g_autofree float *feat = with_feat && !keep ? g_new(float, (size_t)MAX(n_seq, 1) * C) : NULL;
+  if (keep) {
+    g_clear_pointer(&out->feat, g_free);
+    const size_t n = (size_t)n_seq * max_length;
+    out->feat_row = g_new(int32_t, MAX(n, 1));
+    for (size_t i = 0; i < n; i++)
+      out->feat_row[i] = -1;
+  }
+  int row0 = 0;
   for (int s = 0; s < n_seq; s++) {
     seq[s] = s;
     tok[s] = UFO_TOKEN_CLS; /* start token of every sequence (§6.1) */
@@ -130,7 +141,8 @@ UfoDecodeOutput *ufo_decode_greedy(const UfoDecoder *dec, int n_seq, int max_len
   }
   int n_live = n_seq;
   for (int t = 0; t < max_length && n_live > 0; t++) {
-    if (!dec->step(dec->ctx, tok, n_live, t, logits, feat, error))
+    if (!dec->step(dec->ctx, tok, n_live, t, logits, feat, error) ||
+        (keep && !dec->keep_feat(dec->ctx, n_live, &row0, error)))
       return NULL;
     if (remote) {
       for (int i = 0; plan && i < n_live; i++) /* the plan's token for (sequence, step) */
@@ -155,6 +167,8 @@ UfoDecodeOutput *ufo_decode_greedy(const UfoDecoder *dec, int n_seq, int max_len
       if (feat)
         memcpy(out->feat + ((size_t)s * max_length + t) * C, feat + (size_t)i * C,
                sizeof(float) * C);
+      if (keep)
+        out->feat_row[(size_t)s * max_length + t] = row0 + i;
       if (id == UFO_TOKEN_SEP) {
         out->length[s] = t;
       } else {

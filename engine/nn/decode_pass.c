@@ -26,6 +26,8 @@ gboolean ufo_vit_decode_prepare(UfoVitState *st, gboolean from_grid, int n_rows,
   UfoBackend *be = vit->be;
   int C = vit->C;
   st->dec_ready = FALSE;
+  st->dec_keep = FALSE;
+  st->dec_hist_n = 0;
   if (from_grid ? !st->grid_done : !st->image_done) {
     g_set_error(e, UFO_ERROR, UFO_ERROR_INVALID, "decode_begin before the %s pass",
                 from_grid ? "grid" : "image");
@@ -75,6 +77,21 @@ gboolean ufo_vit_decode_prepare(UfoVitState *st, gboolean from_grid, int n_rows,
   st->dec_max = max_length;
   st->dec_t = 0;
   st->dec_ready = TRUE;
+  return TRUE;
+}
+
+gboolean ufo_vit_decode_keep_features(UfoVitState *st, GError **e)
+{
+  if (!st->dec_ready || st->dec_t != 0) {
+    g_set_error(e, UFO_ERROR, UFO_ERROR_INVALID,
+                "decode_keep_features after decode_begin, before the first step");
+    return FALSE;
+  }
+  if (!vit_tensor_ensure(st->vit->be, &st->dec_hist, (int64_t)st->dec_rows * st->dec_max,
+                         st->vit->C, e))
+    return FALSE;
+  st->dec_keep = TRUE;
+  st->dec_hist_n = 0;
   return TRUE;
 }
 
@@ -153,6 +170,26 @@ static gboolean dec_step(void *ctx, const int32_t *tokens, int n, int t, float *
     return FALSE;
   st->dec_live = n;
   st->dec_t = t + 1;
+  return TRUE;
+}
+
+/* the last step's n live rows of dec_acc → the next n history rows (device to device) */
+static gboolean dec_keep_feat(void *ctx, int n, int *row0, GError **e)
+{
+  UfoVitState *st = ctx;
+  int C = st->vit->C;
+  if (!st->dec_keep || n != st->dec_live || st->dec_hist_n + n > st->dec_hist->ne[0]) {
+    g_set_error(e, UFO_ERROR, UFO_ERROR_INVALID,
+                "keep_feat of %d rows after a step of %d (history %s, %lld rows used)", n,
+                st->dec_live, st->dec_keep ? "kept" : "not kept", (long long)st->dec_hist_n);
+    return FALSE;
+  }
+  UfoView dst = ufo_view_sub(ufo_view(st->dec_hist), st->dec_hist_n, 0, n, C);
+  UfoView acc = ufo_view_sub(ufo_view(st->dec_acc), 0, 0, n, C);
+  if (!ufo_op_copy(st->vit->be, dst, acc, e))
+    return FALSE;
+  *row0 = (int)st->dec_hist_n;
+  st->dec_hist_n += n;
   return TRUE;
 }
 
@@ -251,6 +288,7 @@ UfoDecoder ufo_vit_decoder(UfoVitState *st)
                       .reorder = dec_reorder,
                       .select_greedy = dec_select_greedy,
                       .select_topk = dec_select_topk,
+                      .keep_feat = st->dec_keep ? dec_keep_feat : NULL,
                       .ctx = st,
                       .vocab_size = st->vit->cfg->vocab_size,
                       .feat_dim = st->vit->C};

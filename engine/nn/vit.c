@@ -169,7 +169,7 @@ static UfoTensor ***state_slots(UfoVitState *st, size_t *n)
                        &st->x,       &st->pos_img, &st->fmap,      &st->gpos,    &st->grid_x,
                        &st->dec_tmp, &st->dec_x,   &st->dec_acc,   &st->logits,  &st->text_ids,
                        &st->ref_t,   &st->perm_t,  &st->slot_t,    &st->dec_ids, &st->dec_src,
-                       &st->mask_e,  &st->mask_u};
+                       &st->mask_e,  &st->mask_u,  &st->dec_hist,  &st->mask_idx};
   for (size_t i = 0; i < G_N_ELEMENTS(one); i++)
     g_ptr_array_add(all, one[i]);
   for (int l = 0; l < UFO_MAX_LAYERS; l++) {
@@ -322,6 +322,17 @@ void ufo_vit_mask_tensors(UfoVitState *st, UfoTensor ***e, UfoTensor ***u)
 {
   *e = &st->mask_e;
   *u = &st->mask_u;
+}
+
+gboolean ufo_vit_feature_history(UfoVitState *st, UfoView *hist, UfoTensor ***idx)
+{
+  *idx = &st->mask_idx;
+  if (!st->dec_keep || st->dec_hist == NULL || st->dec_hist_n == 0) {
+    *hist = (UfoView){0};
+    return FALSE;
+  }
+  *hist = ufo_view_sub(ufo_view(st->dec_hist), 0, 0, st->dec_hist_n, st->vit->C);
+  return TRUE;
 }
 
 gboolean ufo_vit_feature_map_view(UfoVitState *st, UfoView *map, int *hp, int *wp)

@@ -73,6 +73,10 @@ gboolean ufo_vit_decode_begin(UfoVitState *st, gboolean from_grid, int n_rows, i
 gboolean ufo_vit_decode_prepare(UfoVitState *st, gboolean from_grid, int n_rows, int max_length,
                                 gboolean permuting, GError **e);
 /* engine/decode/decode.h: step (t must be the number of steps already taken) + reorder. */
+/* After decode_begin / decode_prepare, before the first step: keeps the decode features on the
+ * backend in a history of rows · max_length rows (allocated here, never inside a step); the
+ * decoder then has keep_feat (decode.h), each step appending its live rows. */
+gboolean ufo_vit_decode_keep_features(UfoVitState *st, GError **e);
 UfoDecoder ufo_vit_decoder(UfoVitState *st);
 /* Mean-layer feature map (Hp*Wp, C) where the forward left it, on the backend (seg §2.2; the
  * mask ops read it there, engine/tasks); FALSE unless the last image pass had
@@ -81,6 +85,9 @@ gboolean ufo_vit_feature_map_view(UfoVitState *st, UfoView *map, int *hp, int *w
 /* The state's slots for the mask batches' tensors (engine/tasks UfoFeatureMap keep_e, keep_u):
  * kept, grown to the largest batch, freed with the state. */
 void ufo_vit_mask_tensors(UfoVitState *st, UfoTensor ***e, UfoTensor ***u);
+/* The last decoding's feature history (the rows in use, (n, C)) when it was kept, FALSE (hist
+ * zeroed) otherwise; *idx: the state's i32 tensor for the mask batches' history rows. */
+gboolean ufo_vit_feature_history(UfoVitState *st, UfoView *hist, UfoTensor ***idx);
 /* The same map copied to the host on the first call after an image pass (tests, tools); NULL
  * unless the last image pass had want_feature_map, or when the copy fails. */
 const float *ufo_vit_feature_map(UfoVitState *st, int *hp, int *wp);

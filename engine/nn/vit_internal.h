@@ -96,9 +96,15 @@ struct _UfoVitState {
   UfoTensor *dec_src;                    /* (rows) i32 the reorder's source rows (all layers) */
   UfoTensor *dec_x, *dec_acc;            /* (rows, C) */
   UfoTensor *logits;                     /* (rows, V) */
+  /* feature history (ufo_vit_decode_keep_features): each step appends its live rows of
+   * dec_acc; dec_hist_n rows in use, NULL / not kept when features are not wanted */
+  UfoTensor *dec_hist; /* (rows * max_len, C) */
+  gboolean dec_keep;
+  int64_t dec_hist_n;
 
   /* mask ops (engine/tasks UfoMaskBatch): object features and logit maps, largest batch */
   UfoTensor *mask_e, *mask_u;
+  UfoTensor *mask_idx; /* (largest batch · 16) i32 history rows of the object features */
 };
 
 /* layer.c: the pieces of one pre-LN transformer layer (inference §5.1). */

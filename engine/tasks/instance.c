@@ -93,8 +93,7 @@ gboolean ufo_task_instance_masks(const UfoTaskConfig *tc, const UfoLabelSet *lab
   for (int r = 0; r < n_seq; r++) {
     const int q = order[r];
     const int label = ufo_parse_seg_label(texts[q], labels);
-    if (label < 0 ||
-        ufo_mask_gather(ids + (size_t)q * T, feat + (size_t)q * T * C, T, C, 16, NULL) != 16)
+    if (label < 0 || ufo_mask_gather(ids + (size_t)q * T, NULL, T, C, 16, NULL) != 16)
       continue;
     valid[nv] = r;
     valid_label[nv++] = label;
@@ -113,8 +112,7 @@ gboolean ufo_task_instance_masks(const UfoTaskConfig *tc, const UfoLabelSet *lab
     const int k = MIN(cap, nv - b0);
     for (int i = 0; i < k; i++) {
       const int q = order[valid[b0 + i]];
-      ufo_mask_gather(ids + (size_t)q * T, feat + (size_t)q * T * C, T, C, 16,
-                      mb.host_e + (size_t)i * 16 * C);
+      ufo_mask_batch_set(&mb, i, ids, feat, q, T);
     }
     UfoView u;
     ok = ufo_mask_batch_logits(&mb, k, &u, error) &&
@@ -170,8 +168,7 @@ gboolean ufo_task_instance_masks(const UfoTaskConfig *tc, const UfoLabelSet *lab
     size_t total = 0;
     for (int i = 0; i < k; i++) {
       const InstMask *e = &m[keep[b0 + i]];
-      ufo_mask_gather(ids + (size_t)e->q * T, feat + (size_t)e->q * T * C, T, C, 16,
-                      mb.host_e + (size_t)i * 16 * C);
+      ufo_mask_batch_set(&mb, i, ids, feat, e->q, T);
       /* the mask cropped to its box (x, y, w, h): only the crop comes back */
       int32_t *bx = box + 4 * i;
       bx[0] = e->x0, bx[1] = e->y0, bx[2] = e->x1 - e->x0 + 1, bx[3] = e->y1 - e->y0 + 1;

@@ -128,8 +128,12 @@ gboolean ufo_mask_batch_init(UfoMaskBatch *b, const UfoFeatureMap *fm, int cap, 
   b->be = fm->map.t->be;
   b->cap = MAX(cap, 1);
   const int64_t C = fm->map.cols;
-  b->host_e = g_try_new(float, (size_t)b->cap * 16 * C);
-  if (b->host_e == NULL) {
+  const gboolean hist = fm->hist.t != NULL;
+  if (hist)
+    b->host_idx = g_try_new(int32_t, (size_t)b->cap * 16);
+  else
+    b->host_e = g_try_new(float, (size_t)b->cap * 16 * C);
+  if (hist ? b->host_idx == NULL : b->host_e == NULL) {
     g_set_error(error, UFO_ERROR, UFO_ERROR_BACKEND, "out of memory for %d mask embeddings",
                 b->cap);
     return FALSE;
@@ -137,6 +141,23 @@ gboolean ufo_mask_batch_init(UfoMaskBatch *b, const UfoFeatureMap *fm, int cap, 
   /* seg §2.6-§2.7: 16 features (16, C) and one (4hp, 4wp) logit map per object */
   const int64_t e_rows = (int64_t)b->cap * 16, u_rows = (int64_t)b->cap * 4 * fm->hp,
                 u_cols = 4 * (int64_t)fm->wp;
+  if (hist) { /* the history rows' index tensor: the caller's (grown) or the batch's own */
+    if (fm->keep_idx) {
+      b->kept_idx = TRUE;
+      if (!(*fm->keep_idx && (*fm->keep_idx)->dtype == UFO_DTYPE_I32 &&
+            (*fm->keep_idx)->ndim == 1 && (*fm->keep_idx)->ne[0] >= e_rows)) {
+        g_clear_pointer(fm->keep_idx, ufo_tensor_free);
+        *fm->keep_idx = ufo_tensor_new_typed(b->be, UFO_DTYPE_I32, 1, &e_rows, error);
+      }
+      b->idx = *fm->keep_idx;
+    } else {
+      b->idx = ufo_tensor_new_typed(b->be, UFO_DTYPE_I32, 1, &e_rows, error);
+    }
+    if (b->idx == NULL) {
+      ufo_mask_batch_clear(b);
+      return FALSE;
+    }
+  }
   if (fm->keep_e && fm->keep_u) { /* the caller's tensors, grown when too small */
     b->kept = TRUE;
     if (!keep_tensor(b->be, fm->keep_e, e_rows, C, error) ||
@@ -162,8 +183,31 @@ gboolean ufo_mask_batch_logits(UfoMaskBatch *b, int n, UfoView *u, GError **erro
   const int64_t C = b->fm->map.cols, hp = b->fm->hp, wp = b->fm->wp;
   UfoView e = ufo_view_sub(ufo_view(b->e), 0, 0, (int64_t)n * 16, C);
   *u = ufo_view_sub(ufo_view(b->u), 0, 0, (int64_t)n * 4 * hp, 4 * wp);
-  return ufo_tensor_upload(b->e, 0, b->host_e, (size_t)n * 16 * C, error) &&
-         ufo_op_mask_logits(b->be, *u, e, b->fm->map, (int)hp, (int)wp, error);
+  if (b->host_idx) { /* seg §2.6: the features stay on the backend, gathered by row */
+    UfoView idx = ufo_view_sub(ufo_view(b->idx), 0, 0, (int64_t)n * 16, 1);
+    if (!ufo_tensor_upload_i32(b->idx, 0, b->host_idx, (size_t)n * 16, error) ||
+        !ufo_op_gather_rows(b->be, e, b->fm->hist, idx, error))
+      return FALSE;
+  } else if (!ufo_tensor_upload(b->e, 0, b->host_e, (size_t)n * 16 * C, error)) {
+    return FALSE;
+  }
+  return ufo_op_mask_logits(b->be, *u, e, b->fm->map, (int)hp, (int)wp, error);
+}
+
+void ufo_mask_batch_set(UfoMaskBatch *b, int i, const int32_t *ids, const float *feat, int q, int T)
+{
+  const int64_t C = b->fm->map.cols;
+  const int32_t *row = ids + (size_t)q * T;
+  if (b->host_idx == NULL) {
+    ufo_mask_gather(row, feat + (size_t)q * T * C, T, (int)C, 16, b->host_e + (size_t)i * 16 * C);
+    return;
+  }
+  /* seg §6.1: feat[t] is the state that predicted ids[t], kept in history row hist_row[q][t] */
+  const int32_t *hr = b->fm->hist_row + (size_t)q * T;
+  int32_t *dst = b->host_idx + (size_t)i * 16;
+  for (int t = 0, n = 0; t < T && n < 16; t++)
+    if (row[t] == UFO_TOKEN_MASK)
+      dst[n++] = hr[t];
 }
 
 void ufo_mask_batch_clear(UfoMaskBatch *b)
@@ -172,6 +216,9 @@ void ufo_mask_batch_clear(UfoMaskBatch *b)
     ufo_tensor_free(b->e);
     ufo_tensor_free(b->u);
   }
+  if (!b->kept_idx)
+    ufo_tensor_free(b->idx);
   g_free(b->host_e);
+  g_free(b->host_idx);
   memset(b, 0, sizeof *b);
 }

@@ -37,7 +37,7 @@ gboolean ufo_task_semantic_masks(const UfoTaskConfig *tc, const UfoLabelSet *lab
     if (label < 0)
       continue;
     /* §3.4: the first 16 <MASK> features; fewer than 16 would crash the original: skipped */
-    if (ufo_mask_gather(ids + (size_t)q * T, feat + (size_t)q * T * C, T, C, 16, NULL) < 16)
+    if (ufo_mask_gather(ids + (size_t)q * T, NULL, T, C, 16, NULL) < 16)
       continue;
     valid_q[n_valid] = q;
     valid_label[n_valid++] = label;
@@ -65,8 +65,7 @@ gboolean ufo_task_semantic_masks(const UfoTaskConfig *tc, const UfoLabelSet *lab
   for (int i = 0; i < n_valid; i++) {
     const int m = first[valid_label[i]]++, q = valid_q[i];
     score[m] = first_prob[q]; /* §3.4: the score is the first-token probability */
-    ufo_mask_gather(ids + (size_t)q * T, feat + (size_t)q * T * C, T, C, 16,
-                    mb.host_e + (size_t)m * 16 * C);
+    ufo_mask_batch_set(&mb, m, ids, feat, q, T);
   }
   UfoSemanticMap *map = g_new0(UfoSemanticMap, 1);
   map->width = orig_w;

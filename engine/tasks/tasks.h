@@ -89,6 +89,14 @@ typedef struct {
    * mask batches use for e and u, grown to the largest batch and kept (a session's state, so
    * that frames of a prepared task allocate nothing). */
   UfoTensor **keep_e, **keep_u;
+  /* Optional (hist.t NULL: the tasks' host feat is used): the decode features kept on the same
+   * backend, rows (n, C) of a feature history, and hist_row (n_seq, T) the history row of
+   * feat[q][t] (decode.h feat_row); the mask batches then gather their object features there
+   * (gather_rows) and the tasks' feat may be NULL. keep_idx: as keep_e, for the (cap·16) i32
+   * row indices (NULL: each batch allocates its own). */
+  UfoView hist;
+  const int32_t *hist_row;
+  UfoTensor **keep_idx;
 } UfoFeatureMap;
 
 /* fm over a host feature map (Hp·Wp, C): a one-thread CPU backend using image_feat in place;
@@ -97,9 +105,11 @@ gboolean ufo_mask_host_map(const float *image_feat, int Hp, int Wp, int C, UfoFe
                            GError **error);
 void ufo_mask_host_map_free(UfoFeatureMap *fm);
 
-/* Mask maps of up to cap objects on the feature map's backend: host_e (cap·16, C) is filled by
- * the caller (ufo_mask_gather), then ufo_mask_batch_logits uploads the first n objects' rows
- * and computes their logit maps u (n·4hp, 4wp) with the mask_logits op (seg §2.6-§2.7). */
+/* Mask maps of up to cap objects on the feature map's backend: ufo_mask_batch_set fills object
+ * i's 16 features (host_e (cap·16, C), or host_idx (cap·16) history rows when fm->hist is
+ * set), then ufo_mask_batch_logits uploads the first n objects' rows (or gathers them from the
+ * history) and computes their logit maps u (n·4hp, 4wp) with the mask_logits op (seg
+ * §2.6-§2.7). */
 typedef struct {
   UfoBackend *be;
   const UfoFeatureMap *fm;
@@ -107,8 +117,15 @@ typedef struct {
   UfoTensor *e, *u;
   gboolean kept; /* e and u are the feature map's keep_e, keep_u (not freed by clear) */
   float *host_e;
+  UfoTensor *idx;    /* (cap·16) i32, with fm->hist */
+  gboolean kept_idx; /* idx is the feature map's keep_idx */
+  int32_t *host_idx; /* (cap·16) history rows, with fm->hist */
 } UfoMaskBatch;
 gboolean ufo_mask_batch_init(UfoMaskBatch *b, const UfoFeatureMap *fm, int cap, GError **error);
+/* Object i of the batch = the first 16 <MASK> features of sequence q: ids row q (length T) and
+ * feat (n_seq, T, C) host features, or the history rows fm->hist_row (feat unused). */
+void ufo_mask_batch_set(UfoMaskBatch *b, int i, const int32_t *ids, const float *feat, int q,
+                        int T);
 gboolean ufo_mask_batch_logits(UfoMaskBatch *b, int n, UfoView *u, GError **error);
 void ufo_mask_batch_clear(UfoMaskBatch *b);
 

@@ -1,8 +1,11 @@
-/* Segmentation downloads only its results (seg §2.6-§3.6 through the mask ops, backend.h
- * mask_*): on the tiny planted fixtures, the bytes a run copies from the backend to the host
- * beyond the decode's are exactly the class map (semantic: 2 bytes a pixel) or the instance
- * results (per valid grid its bit mask and foreground sum/count, plus the kept masks'
- * probabilities cropped to their boxes); the mean-layer feature map stays on the backend.
+/* The decode downloads at most 8 bytes per live row and step (the selected token and its
+ * probability; the token features stay on the backend, decode.h keep_feat), for detection,
+ * instance and semantic segmentation alike. Segmentation downloads only its results (seg §2.6-§3.6
+ * through the mask ops, backend.h mask_*): on the tiny planted fixtures, the bytes a run copies
+ * from the backend to the host beyond the decode's are exactly the class map (semantic: 2 bytes a
+ * pixel) or the instance results (per valid grid its bit mask and foreground sum/count, plus the
+ * kept masks' probabilities cropped to their boxes); the mean-layer feature map stays on the
+ * backend.
  * --device=cuda runs the same on the GPU (suite cuda-gpu). */
 #include "ufo/ufo.h"
 #include "fixture.h"
@@ -50,7 +53,16 @@ static void run(const char *fixture, UfoTask task, int W, int H)
   g_assert_true(ufo_config_builtin("tiny", &conf, &error));
   const int hp = conf.tasks[task].input_size / conf.patch_size;
   const uint64_t fmap = (uint64_t)hp * hp * conf.embed_dim * sizeof(float);
+  /* the decode: at most the token and its probability per live row and step (≤ n_seq rows) */
+  g_assert_cmpint(res->n_decode_steps, >, 0);
+  g_assert_cmpuint(res->decode_bytes_down, <=, (uint64_t)8 * shape[0] * res->n_decode_steps);
+  g_test_message("%s: %" G_GUINT64_FORMAT " bytes down in %d decode steps (%d sequences)", fixture,
+                 res->decode_bytes_down, res->n_decode_steps, (int)shape[0]);
   const uint64_t post = res->bytes_down - res->decode_bytes_down;
+  if (task == UFO_TASK_DETECTION) {
+    ufo_result_free(res);
+    return;
+  }
   if (task == UFO_TASK_SEMANTIC) {
     g_assert_nonnull(res->semantic);
     g_assert_cmpuint(post, ==, (uint64_t)W * H * sizeof(uint16_t));
@@ -74,6 +86,11 @@ static void run(const char *fixture, UfoTask task, int W, int H)
   ufo_result_free(res);
 }
 
+static void test_detection(void)
+{
+  run("tiny-detection-planted", UFO_TASK_DETECTION, 301, 197);
+}
+
 static void test_instance(void)
 {
   run("tiny-instance-planted", UFO_TASK_INSTANCE, 301, 197);
@@ -93,6 +110,8 @@ int main(int argc, char **argv)
   const char *dev = device == UFO_DEVICE_CUDA ? "cuda" : "cpu";
   g_autofree char *a = g_strdup_printf("/session/seg-download/%s/instance", dev);
   g_autofree char *b = g_strdup_printf("/session/seg-download/%s/semantic", dev);
+  g_autofree char *d = g_strdup_printf("/session/seg-download/%s/detection-decode", dev);
+  g_test_add_func(d, test_detection);
   g_test_add_func(a, test_instance);
   g_test_add_func(b, test_semantic);
   return g_test_run();
