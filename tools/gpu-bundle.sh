@@ -13,12 +13,14 @@ if [ ! -d "$BUILD" ]; then
     -Dgpu_archs="$ARCHS" -Dgst=disabled >/dev/null
 fi
 meson compile -C "$BUILD" test-nn-ops test-nn-golden test-nn-select test-nn-attention-bf16 \
-  test-nn-preprocess test-nn-mask-ops test-nn-shared ufo-bench ufo-infer >/dev/null
+  test-nn-preprocess test-nn-mask-ops test-nn-shared test-seg-download ufo-bench ufo-infer \
+  >"$BUILD/gpu-bundle.log" 2>&1 || { tail -30 "$BUILD/gpu-bundle.log"; exit 1; }
 rm -rf .gpu
 mkdir -p .gpu/bin .gpu/lib
 for b in tests/engine/nn/test-nn-ops tests/engine/nn/test-nn-golden tests/engine/nn/test-nn-select \
   tests/engine/nn/test-nn-attention-bf16 tests/engine/nn/test-nn-preprocess \
-  tests/engine/nn/test-nn-mask-ops tests/engine/nn/test-nn-shared tools/ufo-bench/ufo-bench tools/ufo-infer/ufo-infer; do
+  tests/engine/nn/test-nn-mask-ops tests/engine/nn/test-nn-shared \
+  tests/engine/session/test-seg-download tools/ufo-bench/ufo-bench tools/ufo-infer/ufo-infer; do
   cp "$BUILD/$b" .gpu/bin/
 done
 # every shared library the binaries load, except glibc's own and the CUDA libraries (the GPU

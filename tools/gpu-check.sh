@@ -81,6 +81,9 @@ step "bf16 tensor-core attention" tests.log 120 "$TBIN/test-nn-attention-bf16" -
 step "preprocessing (frame -> input tensor)" tests.log 120 "$TBIN/test-nn-preprocess" --backend=$BE
 step "mask ops" tests.log 120 "$TBIN/test-nn-mask-ops" --backend=$BE
 step "shared weights" tests.log 120 "$TBIN/test-nn-shared" --backend=$BE
+if [ "$DRY" = 0 ]; then # sessions reach the GPU through the factory (no emulated device there)
+  step "downloads per frame and decode step" tests.log 120 "$TBIN/test-seg-download" --device=cuda
+fi
 for f in $FIX_F32; do
   step "golden $f" tests.log 180 "$TBIN/test-nn-golden" --backend=$BE "$f"
 done
