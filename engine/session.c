@@ -2,6 +2,8 @@
  * preprocess → prompt/text pass (cached while the prompt is unchanged) → image pass → grid pass →
  * decoding → task post-processing. */
 #include "ufo/ufo.h"
+
+#include <math.h>
 #include "log.h"
 #include "backend/profile.h"
 #include "model/model.h"
@@ -216,6 +218,19 @@ gboolean ufo_session_run(UfoSession *s, const UfoImage *image, const UfoRequest 
     g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "beam size and max detections must be >= 0");
     return FALSE;
   }
+  /* logits / τ stays finite in float32 down to τ = 1e-6 */
+  if (!(req->temperature == 0.f || (req->temperature >= 1e-6f && req->temperature <= 100.f))) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID,
+                "beam temperature %g is outside 1e-06..100 (0 = the task's value)",
+                req->temperature);
+    return FALSE;
+  }
+  if (!(fabsf(req->length_penalty) <= 100.f)) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID,
+                "beam length penalty %g is outside -100..100 (0 = the task's value)",
+                req->length_penalty);
+    return FALSE;
+  }
   const UfoLabelSet *labels =
       tc->label_set[0] ? ufo_model_label_set(s->model, tc->label_set) : NULL;
   if (tc->label_set[0] && !labels) {
@@ -289,7 +304,9 @@ gboolean ufo_session_run(UfoSession *s, const UfoImage *image, const UfoRequest 
   dec.keep_feat = inner.keep_feat ? timed_keep_feat : NULL;
   dec.ctx = &td;
   g_autoptr(UfoDecodeOutput) out =
-      beam > 1 ? ufo_decode_beam(&dec, n_seq, beam, tc->max_length, tc->temperature, tc->alpha,
+      beam > 1 ? ufo_decode_beam(&dec, n_seq, beam, tc->max_length,
+                                 req->temperature > 0.f ? req->temperature : tc->temperature,
+                                 req->length_penalty != 0.f ? req->length_penalty : tc->alpha,
                                  req->plan, seg, error)
                : ufo_decode_greedy(&dec, n_seq, tc->max_length, req->plan, seg, error);
   res->n_decode_steps = (int)td.ms->len;

@@ -24,6 +24,8 @@ enum {
   PROP_MAX_DETECTIONS,
   PROP_NMS_IOU,
   PROP_BEAM_SIZE,
+  PROP_TEMPERATURE,
+  PROP_LENGTH_PENALTY,
   PROP_INFERENCE_INTERVAL,
   PROP_REUSE_RESULTS,
   PROP_LATE_FRAMES,
@@ -42,6 +44,8 @@ enum {
 #define DEFAULT_MAX_DETECTIONS 100
 #define DEFAULT_NMS_IOU -1.0
 #define DEFAULT_BEAM_SIZE 0
+#define DEFAULT_TEMPERATURE 0.0
+#define DEFAULT_LENGTH_PENALTY 0.0
 #define DEFAULT_INFERENCE_INTERVAL 1
 #define DEFAULT_REUSE_RESULTS TRUE
 #define DEFAULT_LATE_FRAMES GST_UFO_LATE_FRAMES_PROCESS
@@ -64,6 +68,7 @@ typedef struct {
   guint max_detections;
   gdouble nms_iou;
   guint beam_size;
+  gdouble temperature, length_penalty;
   guint inference_interval;
   gboolean reuse_results;
   GstUfoLateFrames late_frames;
@@ -95,6 +100,7 @@ typedef struct {
   guint max_detections;
   gdouble nms_iou;
   guint beam_size;
+  gdouble temperature, length_penalty;
   guint inference_interval;
   gboolean reuse_results;
   GstUfoLateFrames late_frames;
@@ -116,6 +122,8 @@ static void snapshot_take(GstUfoInfer *self, Snapshot *s)
   s->max_detections = p->max_detections;
   s->nms_iou = p->nms_iou;
   s->beam_size = p->beam_size;
+  s->temperature = p->temperature;
+  s->length_penalty = p->length_penalty;
   s->inference_interval = p->inference_interval;
   s->reuse_results = p->reuse_results;
   s->late_frames = p->late_frames;
@@ -185,6 +193,12 @@ static void gst_ufo_infer_set_property(GObject *object, guint prop_id, const GVa
   case PROP_BEAM_SIZE:
     p->beam_size = g_value_get_uint(value);
     break;
+  case PROP_TEMPERATURE:
+    p->temperature = g_value_get_double(value);
+    break;
+  case PROP_LENGTH_PENALTY:
+    p->length_penalty = g_value_get_double(value);
+    break;
   case PROP_INFERENCE_INTERVAL:
     p->inference_interval = g_value_get_uint(value);
     break;
@@ -251,6 +265,12 @@ static void gst_ufo_infer_get_property(GObject *object, guint prop_id, GValue *v
     break;
   case PROP_BEAM_SIZE:
     g_value_set_uint(value, p->beam_size);
+    break;
+  case PROP_TEMPERATURE:
+    g_value_set_double(value, p->temperature);
+    break;
+  case PROP_LENGTH_PENALTY:
+    g_value_set_double(value, p->length_penalty);
     break;
   case PROP_INFERENCE_INTERVAL:
     g_value_set_uint(value, p->inference_interval);
@@ -592,6 +612,8 @@ static GstUfoResults *infer_frame(GstUfoInfer *self, GstBuffer *buf, const Snaps
     req.task = s->task;
     req.prompt = s->task == UFO_TASK_GROUNDING ? s->prompt : NULL;
     req.beam_size = (int)s->beam_size;
+    req.temperature = (float)s->temperature;
+    req.length_penalty = (float)s->length_penalty;
     req.max_detections = (int)s->max_detections;
     req.nms_iou = (float)s->nms_iou;
     req.mask_threshold = (float)s->mask_threshold;
@@ -833,6 +855,36 @@ static void gst_ufo_infer_class_init(GstUfoInferClass *klass)
                         "Beam width of the decoder, 1..16 (0 = the model's value)", 0, 16,
                         DEFAULT_BEAM_SIZE, playing));
   /**
+   * GstUfoInfer:temperature:
+   *
+   * Beam search (beam-size > 1) only: log-probabilities are those of logits / temperature. The
+   * model's value follows the original code's heads (detection 0.3; caption 1.0; others 1.0).
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_TEMPERATURE,
+      g_param_spec_double("temperature", "Beam temperature",
+                          "Beam search: softmax temperature, 1e-6..100 (0 = the model's value "
+                          "for the task)",
+                          0.0, 100.0, DEFAULT_TEMPERATURE, playing));
+  /**
+   * GstUfoInfer:length-penalty:
+   *
+   * Beam search (beam-size > 1) only: a finished hypothesis scores its summed log-probability
+   * divided by length^length-penalty. The model's value follows the original code's heads
+   * (detection 10.0; caption 0.7; others 1.0). The published beam recipe for detection and
+   * instance segmentation is beam-size=3 temperature=1.5 length-penalty=10.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_LENGTH_PENALTY,
+      g_param_spec_double("length-penalty", "Beam length penalty",
+                          "Beam search: score = log-probability sum / length^value, -100..100 "
+                          "(0 = the model's value for the task)",
+                          -100.0, 100.0, DEFAULT_LENGTH_PENALTY, playing));
+  /**
    * GstUfoInfer:inference-interval:
    *
    * Infer every Nth frame (DL Streamer meaning; DeepStream's `interval` is N-1). The other
@@ -927,6 +979,8 @@ static void gst_ufo_infer_init(GstUfoInfer *self)
   p->max_detections = DEFAULT_MAX_DETECTIONS;
   p->nms_iou = DEFAULT_NMS_IOU;
   p->beam_size = DEFAULT_BEAM_SIZE;
+  p->temperature = DEFAULT_TEMPERATURE;
+  p->length_penalty = DEFAULT_LENGTH_PENALTY;
   p->inference_interval = DEFAULT_INFERENCE_INTERVAL;
   p->reuse_results = DEFAULT_REUSE_RESULTS;
   p->late_frames = DEFAULT_LATE_FRAMES;

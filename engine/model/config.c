@@ -3,17 +3,20 @@
 #include "config.h"
 
 #include <json-glib/json-glib.h>
+#include <math.h>
 #include <string.h>
 
 /* ---------------------------------------------------------------- built-in configs */
 
-static void task_defaults(UfoTaskConfig *t)
+static void task_defaults(UfoTaskConfig *t, UfoTask task)
 {
   memset(t, 0, sizeof *t);
   t->resize = UFO_RESIZE_BILINEAR;
   t->beam_size = 1;
-  t->temperature = 1.0f;
-  t->alpha = 1.0f;
+  /* beam settings of the original's heads (inference §1.2): the detection head's constructor
+   * defaults are τ 0.3, α 10.0; the other heads' 1.0 / 1.0 (caption's config sets its own) */
+  t->temperature = task == UFO_TASK_DETECTION ? 0.3f : 1.0f;
+  t->alpha = task == UFO_TASK_DETECTION ? 10.0f : 1.0f;
   t->nms = UFO_NMS_NONE;
   t->nms_iou = 0.5f;        /* mmcv soft_nms iou_threshold (inference §1.2) */
   t->nms_min_score = 1e-3f; /* mmcv soft_nms min_score default */
@@ -27,7 +30,7 @@ static void builtin_tasks(UfoConfig *cfg, int det_size, int sem_size)
 {
   UfoTaskConfig *t;
   for (int i = 0; i < UFO_N_TASKS; i++)
-    task_defaults(&cfg->tasks[i]);
+    task_defaults(&cfg->tasks[i], (UfoTask)i);
 
   /* inference §1.2, detection column */
   t = &cfg->tasks[UFO_TASK_DETECTION];
@@ -301,7 +304,7 @@ static gboolean parse_task(JsonObject *obj, UfoTask task, UfoConfig *cfg, GError
   g_autofree char *where = g_strdup_printf("tasks.%s.", ufo_task_name(task));
   Reader r = {obj, where, error};
   UfoTaskConfig *t = &cfg->tasks[task];
-  task_defaults(t);
+  task_defaults(t, task);
   t->enabled = TRUE;
   const char *resize = "bilinear", *nms = "none", *label_set = "";
   if (!check_keys(&r, task_keys) ||
@@ -433,7 +436,7 @@ static gboolean parse_root(JsonObject *obj, UfoConfig *cfg, GError **error)
   int n_enabled = 0;
   for (int i = 0; i < UFO_N_TASKS; i++) {
     JsonNode *n = json_object_get_member(tasks, names[i]);
-    task_defaults(&cfg->tasks[i]);
+    task_defaults(&cfg->tasks[i], (UfoTask)i);
     if (!n)
       continue;
     if (!JSON_NODE_HOLDS_OBJECT(n))
@@ -444,6 +447,19 @@ static gboolean parse_root(JsonObject *obj, UfoConfig *cfg, GError **error)
   }
   if (n_enabled == 0)
     return fail(&r, "tasks", "must enable at least one task", NULL);
+  /* inference §6.1: grid rows skip the global layers, so their decode-step mean is over the
+   * window layers of mean_layers; without one a grid task would have no feature */
+  gboolean window_mean = FALSE;
+  for (int k = 0; k < cfg->n_mean; k++)
+    window_mean |= !cfg->is_global[cfg->mean_layers[k]];
+  for (int i = 0; i < UFO_N_TASKS && !window_mean; i++)
+    if (cfg->tasks[i].enabled && cfg->tasks[i].grid_per_window > 0) {
+      g_set_error(error, UFO_ERROR, UFO_ERROR_FORMAT,
+                  "config key 'mean_layers': lists only global layers, which the decode steps "
+                  "of the grid task '%s' skip; include at least one window layer",
+                  names[i]);
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -479,7 +495,9 @@ static void append_float(GString *out, float v)
     char fmt[8];
     g_snprintf(fmt, sizeof fmt, "%%.%dg", prec);
     g_ascii_formatd(buf, sizeof buf, fmt, (double)v); /* locale-independent '.' */
-    if ((float)g_ascii_strtod(buf, NULL) == v)
+    /* plain notation where it reads naturally (10.0, not 1e+01) */
+    gboolean plain_ok = strchr(buf, 'e') == NULL || fabsf(v) < 1e-4f || fabsf(v) >= 1e15f;
+    if ((float)g_ascii_strtod(buf, NULL) == v && (plain_ok || prec == 9))
       break;
   }
   g_string_append(out, buf);

@@ -39,6 +39,12 @@ gboolean ufo_vit_decode_prepare(UfoVitState *st, gboolean from_grid, int n_rows,
                 max_length, st->Q);
     return FALSE;
   }
+  if (from_grid && vit->n_mean_grid == 0) { /* §6.1: config.c refuses such configs already */
+    g_set_error(e, UFO_ERROR, UFO_ERROR_MODEL,
+                "config '%s': every mean layer is global, so grid rows have no decode feature",
+                vit->cfg->name);
+    return FALSE;
+  }
   if (max_length > vit->cfg->max_position) {
     g_set_error(e, UFO_ERROR, UFO_ERROR_UNSUPPORTED, "max_length %d exceeds %d positions",
                 max_length, vit->cfg->max_position);
@@ -155,7 +161,10 @@ static gboolean dec_step(void *ctx, const int32_t *tokens, int n, int t, float *
       if (!ufo_op_attention(be, &at, e) || !vit_post_attention(vit, l, x, a, y, f, e))
         return FALSE;
     }
-    if (vit->mean_k[l] >= 0 && !ufo_op_mean_acc(be, acc, x, vit->mean_k[l], vit->cfg->n_mean, e))
+    /* §6.1: the mean over the mean layers that ran (grid rows: the window layers of M) */
+    const int k = st->from_grid ? vit->mean_k_grid[l] : vit->mean_k[l];
+    const int n_mean = st->from_grid ? vit->n_mean_grid : vit->cfg->n_mean;
+    if (k >= 0 && !ufo_op_mean_acc(be, acc, x, k, n_mean, e))
       return FALSE;
   }
   /* §8.12: logits = mean feature · word_embeddings^T (tied, no bias, no LN) */

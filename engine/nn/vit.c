@@ -74,6 +74,7 @@ UfoVit *ufo_vit_new(const UfoModel *model, UfoBackend *be, GError **error)
     W(L->fc2_w, s->fc2_w, C, F, l);
     W(L->fc2_b, s->fc2_b, 1, C, l);
     vit->mean_k[l] = -1;
+    vit->mean_k_grid[l] = -1;
   }
   for (int k = 0; k < cfg->n_mean; k++) {
     int l = cfg->mean_layers[k];
@@ -83,6 +84,9 @@ UfoVit *ufo_vit_new(const UfoModel *model, UfoBackend *be, GError **error)
       return NULL;
     }
     vit->mean_k[l] = k;
+  }
+  for (int l = 0; l < vit->nl; l++) {
+    vit->mean_k_grid[l] = vit->mean_k[l] >= 0 && !cfg->is_global[l] ? vit->n_mean_grid++ : -1;
   }
   return vit;
 }

@@ -36,6 +36,10 @@ struct _UfoVit {
   UfoTensor *emb_ln_w, *emb_ln_b; /* (1, C) */
   VitLayer layers[UFO_MAX_LAYERS];
   int mean_k[UFO_MAX_LAYERS]; /* position of layer l in the mean-layer list, -1 if absent */
+  /* the same for grid rows' decode steps, whose skipped global layers neither add nor count
+   * (inference §6.1: the mean over the mean layers that ran); n_mean_grid of them */
+  int mean_k_grid[UFO_MAX_LAYERS];
+  int n_mean_grid;
 };
 
 /* Activation scratch shared by the passes, grown (never per step) to the largest row count. */

@@ -15,22 +15,15 @@ typedef struct {
 } PropDefault;
 
 static const PropDefault infer_props[] = {
-    {"model", NULL},
-    {"device", "auto"},
-    {"gpu-id", "0"},
-    {"threads", "0"},
-    {"precision", "fp32"},
-    {"threshold", "-1"},
-    {"class-thresholds", ""},
-    {"classes", ""},
-    {"max-detections", "100"},
-    {"nms-iou", "-1"},
-    {"beam-size", "0"},
-    {"inference-interval", "1"},
-    {"reuse-results", "true"},
-    {"late-frames", "process"},
-    {"unique-id", "1"},
-    {"attach-roi-meta", "true"},
+    {"model", NULL},           {"device", "auto"},
+    {"gpu-id", "0"},           {"threads", "0"},
+    {"precision", "fp32"},     {"threshold", "-1"},
+    {"class-thresholds", ""},  {"classes", ""},
+    {"max-detections", "100"}, {"nms-iou", "-1"},
+    {"beam-size", "0"},        {"temperature", "0"},
+    {"length-penalty", "0"},   {"inference-interval", "1"},
+    {"reuse-results", "true"}, {"late-frames", "process"},
+    {"unique-id", "1"},        {"attach-roi-meta", "true"},
 };
 
 static const PropDefault overlay_props[] = {
@@ -343,6 +336,30 @@ GST_START_TEST(test_error_bad_class_list)
 {
   GstElement *p = error_pipeline("ufodetect model=random:tiny class-thresholds=person");
   assert_error(run_to_error(p), GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS, "class-thresholds");
+  gst_object_unref(p);
+}
+GST_END_TEST;
+
+/* temperature / length-penalty reach the engine: a temperature it refuses is its error */
+GST_START_TEST(test_beam_settings_reach_engine)
+{
+  GstElement *p = error_pipeline("ufodetect model=random:tiny task=caption beam-size=2 "
+                                 "temperature=1e-9 length-penalty=10");
+  GstMessage *msg = run_to_error(p);
+  fail_unless(msg != NULL, "no error for temperature=1e-9");
+  GError *err = NULL;
+  gchar *dbg = NULL;
+  gst_message_parse_error(msg, &err, &dbg);
+  fail_unless(dbg && strstr(dbg, "temperature 1e-09"), "'%s' / '%s'", err->message, dbg);
+  g_error_free(err);
+  g_free(dbg);
+  gst_message_unref(msg);
+  gst_object_unref(p);
+  /* in range: the frame runs */
+  p = error_pipeline("ufodetect model=random:tiny task=caption beam-size=3 temperature=1.5 "
+                     "length-penalty=10");
+  msg = run_to_error(p);
+  fail_unless(msg == NULL, "the published recipe failed");
   gst_object_unref(p);
 }
 GST_END_TEST;
@@ -679,6 +696,7 @@ static Suite *elements_suite(void)
   tcase_add_test(tc, test_error_grounding_without_prompt);
   tcase_add_test(tc, test_error_bad_class_list);
   tcase_add_test(tc, test_error_unsupported_caps);
+  tcase_add_test(tc, test_beam_settings_reach_engine);
   tcase_add_test(tc, test_error_cuda_without_gpu);
   tcase_add_test(tc, test_precision_bf16);
   tcase_add_test(tc, test_overlay_after_videoscale);

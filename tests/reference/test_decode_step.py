@@ -20,7 +20,7 @@ def naive_decode(m, tok, t, prefix, skip_global):
     e = bb.embed
     x = F.layer_norm(e.word_embeddings.weight[tok] + e.position_embeddings.weight[t], (C,),
                      e.LayerNorm.weight, e.LayerNorm.bias, cfg.text_ln_eps)
-    acc = torch.zeros(C)
+    acc, n_mean = torch.zeros(C), 0
     for i, L in enumerate(bb.layers):
         if skip_global and i in cfg.global_layers:
             continue
@@ -38,7 +38,8 @@ def naive_decode(m, tok, t, prefix, skip_global):
         x = hres + L.ffn(F.layer_norm(hres, (C,), L.ln2.weight, L.ln2.bias, cfg.ln_eps))
         if i in cfg.mean_layers:
             acc = acc + x
-    feat = acc / len(cfg.mean_layers)
+            n_mean += 1
+    feat = acc / n_mean  # the mean layers that ran (inference §6.1)
     return bb.embed.word_embeddings.weight @ feat, feat
 
 

@@ -50,6 +50,19 @@ check(r.returncode == 0 and isinstance(json.loads(r.stdout).get("caption"), str)
 r2 = run(infer, "--random", "tiny", "--task", "caption", "synthetic:64x64")
 check(json.loads(r.stdout)["caption"] == json.loads(r2.stdout)["caption"], "deterministic caption")
 
+# beam settings (inference §6.3): accepted, reach the engine (an out-of-range value is its error)
+r = run(infer, "--random", "tiny", "--task", "caption", "--beam-size", "3", "--temperature", "1.5",
+        "--length-penalty", "10", "synthetic:64x64")
+check(r.returncode == 0 and isinstance(json.loads(r.stdout).get("caption"), str), "beam recipe flags")
+r = run(infer, "--random", "tiny", "--task", "caption", "--beam-size", "2", "--temperature", "1e-9",
+        "synthetic:64x64")
+check(r.returncode == 1 and "temperature 1e-09" in r.stderr, f"bad temperature named: {r.stderr.strip()}")
+r = run(infer, "--random", "tiny", "--task", "caption", "--length-penalty", "1000", "synthetic:64x64")
+check(r.returncode == 1 and "length penalty 1000" in r.stderr, f"bad length penalty named: {r.stderr.strip()}")
+r = run(bench, "--config", "tiny", "--task", "caption", "--beam-size", "3", "--temperature", "1.5",
+        "--length-penalty", "10", "-n", "1", "--warmup", "0", "--width", "64", "--height", "64")
+check(r.returncode == 0, f"ufo-bench beam flags ({r.stderr.strip()[-200:]})")
+
 # bad arguments: clear messages, non-zero exit
 r = run(infer, "--random", "tiny", "--task", "panoptic", "synthetic:64x64")
 check(r.returncode == 2 and "panoptic" in r.stderr, f"unknown task rejected: {r.stderr.strip()}")

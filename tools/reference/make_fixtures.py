@@ -1,7 +1,14 @@
 #!/usr/bin/env python3
 """Golden fixtures for the C engine: tests/data/fixtures/<config>-<task>-<case>.safetensors.
 
-Usage: python3 tools/reference/make_fixtures.py [--configs tiny,vit-b] [--tasks ...] [--threads N]
+Usage: python3 tools/reference/make_fixtures.py [--configs tiny,vit-b] [--tasks ...] [--cases ...]
+       [--threads N]
+
+Cases: free (the model decodes as it likes), planted (a planted plan forces tokens, see
+docs/reference.md), and for detection beam-head / beam-recipe (planted, beam search with 3 beams at
+the detection head's temperature 0.3 / length penalty 10.0, and at the published recipe 1.5 / 10.0).
+Configs: the built-in names, and tiny-mean-global (tiny with a global layer among its mean layers,
+inference §6.1: grid rows average only the mean layers that ran).
 
 Every file holds, for the synthetic image at the task's input size and deterministic random
 weights (seed 0): sampled intermediates (`X.sample` = flatten(X)[::stride], <= 4096 values, with
@@ -63,8 +70,22 @@ class Fixture:
         }
 
 
+# beam cases: (beam size, temperature, length penalty); None = the task's config (inference §1.2)
+BEAM_CASES = {"beam-head": (3, None, None), "beam-recipe": (3, 1.5, 10.0)}
+
+
+def config_for(name):
+    """A built-in config, or a test variant of one."""
+    if name == "tiny-mean-global":
+        cfg = ufo_config.builtin("tiny")
+        cfg.name, cfg.mean_layers = name, [3, 4, 5]  # layer 3 is global
+        cfg.validate()
+        return cfg
+    return ufo_config.builtin(name)
+
+
 def build_model(name):
-    cfg = ufo_config.builtin(name)
+    cfg = config_for(name)
     model = ufo_model.UfoViT(cfg)
     model.load_state_dict(ufo_prng.random_torch_state_dict(cfg, SEED), strict=True)
     return model.eval()
@@ -93,10 +114,13 @@ def generate(model, task, case, out_dir):
     grid_w = tc.grid_per_window * (Hp // cfg.window_size) if tc.grid_per_window else 0
     n_seq = grid_w * grid_w if grid_w else 1
     plan = margin = None
-    if case == "planted":
+    beam, tau, alpha = BEAM_CASES.get(case, (tc.beam_size if task == "caption" else 1, None, None))
+    if case == "planted" or case in BEAM_CASES:
         plan, margin = ufo_plans.make_plan(cfg, task, n_seq, grid_w)
-    n_rows = n_seq * (tc.beam_size if task == "caption" else 1)
+    n_rows = n_seq * beam
     rows = rec_rows(task, n_rows, plan, grid_w)
+    if case in BEAM_CASES:  # the beams of the first planted sequences; decode.src has every row
+        rows = sorted({r for s in rec_rows(task, n_seq, plan, grid_w)[:3] for r in range(s * beam, s * beam + beam)})
     V, C = cfg.vocab_size, cfg.embed_dim
     rec = {}
     t0 = time.perf_counter()
@@ -104,7 +128,8 @@ def generate(model, task, case, out_dir):
         model, task, [bgr], texts,
         None if plan is None else torch.from_numpy(plan).long(),
         None if margin is None else torch.from_numpy(margin),
-        rec=rec, rec_rows=rows, logit_stride=math.ceil(V / 256), feat_stride=math.ceil(C / 64),
+        beam_size=beam, rec=rec, rec_rows=rows, logit_stride=math.ceil(V / 256),
+        feat_stride=math.ceil(C / 64), temperature=tau, length_penalty=alpha,
     )
     wall = time.perf_counter() - t0
     fx = Fixture()
@@ -136,6 +161,8 @@ def generate(model, task, case, out_dir):
     fx.full("decode.feat.l2", torch.stack([s["feat_l2"] for s in steps]))
     if "src" in steps[0]:
         fx.full("decode.src", torch.stack([s["src"] for s in steps]), np.int32)
+    if case in BEAM_CASES:  # recorded rows are a subset: the teacher forcing needs every row's input
+        fx.full("decode.input_all", torch.stack([s["input_all"] for s in steps]), np.int32)
     fx.full("result.ids", raw["ids"], np.int32)
     fx.full("result.prob", raw["prob"])
     if plan is not None:
@@ -161,6 +188,10 @@ def generate(model, task, case, out_dir):
         "config_json": cfg.to_json(),
         "task": task,
         "case": case,
+        # the decoder settings the results were made with (inference §6.3)
+        "beam_size": str(beam),
+        "temperature": repr(float(tau if tau is not None else tc.temperature)) if beam > 1 else "",
+        "length_penalty": repr(float(alpha if alpha is not None else tc.alpha)) if beam > 1 else "",
         "seed": str(SEED),
         "torch": torch.__version__,
         "precision": "float32 (CPU)",

@@ -275,7 +275,7 @@ def decode_teacher(model, ids, caches, skip_global, vocab=None):
     N, L = ids.shape
     x = bb.embed(ids, 0)
     causal = torch.full((L, L), float("-inf"), device=ids.device).triu(1)
-    acc = None
+    acc, n_mean = None, 0
     for i, layer in enumerate(bb.layers):
         if skip_global and layer.is_global:  # global_only_image (§5.6)
             continue
@@ -285,7 +285,8 @@ def decode_teacher(model, ids, caches, skip_global, vocab=None):
         x = layer.finish(x, attend(q, torch.cat([pk, k], 2), torch.cat([pv, v], 2), bias))
         if i in cfg.mean_layers:
             acc = x if acc is None else acc + x
-    feat = acc * (1.0 / len(cfg.mean_layers))  # inference §0 item 8
+            n_mean += 1
+    feat = acc * (1.0 / n_mean)  # mean over the mean layers that ran (inference §6.1, §0 item 8)
     E = bb.embed.word_embeddings.weight
     logits = torch.matmul(feat, (E if vocab is None else E[vocab]).t())  # tied (§8.12)
     return feat, logits

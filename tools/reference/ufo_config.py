@@ -11,6 +11,10 @@ from typing import Dict, List
 
 TASKS = ("detection", "grounding", "caption", "instance", "semantic")
 
+# Beam settings a config JSON may leave out, per task: those of the original's heads (inference
+# §1.2). The dataclass defaults (1.0 / 1.0) are the other heads' values.
+HEAD_BEAM_DEFAULTS = {"detection": {"temperature": 0.3, "alpha": 10.0}}
+
 
 @dataclass
 class TaskConfig:
@@ -66,7 +70,7 @@ class UfoConfig:
     @staticmethod
     def from_json(text):
         d = json.loads(text) if isinstance(text, str) else copy.deepcopy(text)
-        tasks = {k: TaskConfig(**v) for k, v in d.pop("tasks", {}).items()}
+        tasks = {k: TaskConfig(**{**HEAD_BEAM_DEFAULTS.get(k, {}), **v}) for k, v in d.pop("tasks", {}).items()}
         cfg = UfoConfig(**d, tasks=tasks)
         cfg.validate()
         return cfg
@@ -88,8 +92,10 @@ class UfoConfig:
 
 def _tasks(det_size, inst_size, sem_size, num_bins_det):
     return {
+        # beam settings of the original's detection head (UFOViTDetHead: temperature 0.3,
+        # length penalty 10.0; used only with beam_size > 1, inference §1.2)
         "detection": TaskConfig(
-            det_size, "bilinear", False, 5, num_bins_det, 30, 1, nms="soft", label_set="coco"
+            det_size, "bilinear", False, 5, num_bins_det, 30, 1, 0.3, 10.0, nms="soft", label_set="coco"
         ),
         "grounding": TaskConfig(224, "bicubic", False, 0, 448, 20, 1),
         "caption": TaskConfig(224, "bicubic", False, 0, 0, 20, 2, 1.0, 0.7),

@@ -158,6 +158,7 @@ def beam_search(step, reorder, n, k, max_length, temperature, alpha, plan=None, 
         if recorder is not None:
             recorder.add(cur, ids[:, -1], raw, feat, tk)
             recorder.steps[-1]["src"] = src.clone()
+            recorder.steps[-1]["input_all"] = ids[:, -1].clone()  # every row's input token
         hist_feat = [hist_feat[int(s)] + [feat[int(s)]] for s in src]
         hist_cum = [hist_cum[int(s)] + [float(v)] for s, v in zip(src, sc)]
         ids = torch.cat([ids[src], tk[:, None]], 1)

@@ -322,7 +322,7 @@ class UfoViT(nn.Module):
         Returns logits (N, V) (f32 on CPU), the mean-layer feature (N, C), updated caches."""
         cfg, bb = self.cfg, self.backbone
         x = bb.embed(ids[:, None], t)
-        acc, new = None, []
+        acc, new, n_mean = None, [], 0
         for i, layer in enumerate(bb.layers):
             if skip_global and layer.is_global:
                 new.append(None)
@@ -334,6 +334,11 @@ class UfoViT(nn.Module):
             new.append((K, V))
             if i in cfg.mean_layers:
                 acc = x if acc is None else acc + x
-        feat = (acc * (1.0 / len(cfg.mean_layers)))[:, 0]
+                n_mean += 1
+        # inference §6.1: the mean over the mean layers that ran (skipped global layers add
+        # nothing and do not count), a sum times 1/n (§0 item 8)
+        if acc is None:
+            raise ValueError("decode step: no mean layer ran (every mean layer is a skipped global layer)")
+        feat = (acc * (1.0 / n_mean))[:, 0]
         logits = torch.matmul(feat, bb.embed.word_embeddings.weight.t())  # tied, no bias (§8.12)
         return logits, feat, new

@@ -96,8 +96,10 @@ def _autocast(device):
 
 @torch.no_grad()
 def run(model, task, images_bgr, texts=None, plan=None, margin=None, beam_size=None, rec=None,
-        rec_rows=None, logit_stride=8, feat_stride=1):
+        rec_rows=None, logit_stride=8, feat_stride=1, temperature=None, length_penalty=None):
     """Run `task` on a list of BGR uint8 images (one prompt text per image for grounding).
+
+    beam_size / temperature / length_penalty: None = the task's config (inference §1.2).
 
     Returns (results per image, raw dict with decoded ids/probs, timings in ms)."""
     cfg = model.cfg
@@ -177,7 +179,9 @@ def run(model, task, images_bgr, texts=None, plan=None, margin=None, beam_size=N
             if K == 1:
                 out_ids, out_prob, out_feat = ufo_decode.greedy(step, N, tc.max_length, plan, margin, recorder)
             else:
-                res = ufo_decode.beam_search(step, reorder, N, K, tc.max_length, tc.temperature, tc.alpha,
+                tau = temperature if temperature is not None else tc.temperature
+                alpha = length_penalty if length_penalty is not None else tc.alpha
+                res = ufo_decode.beam_search(step, reorder, N, K, tc.max_length, tau, alpha,
                                              plan, margin, recorder)
                 T = max(1, max(len(r[0]) for r in res))
                 C = cfg.embed_dim

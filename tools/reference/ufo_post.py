@@ -102,7 +102,7 @@ def to_pixels(cxcywh, img_shape, scale):
 def detection(texts, first_prob, refs, classes, num_bins, img_shape, scale, max_per_img,
               iou_threshold, min_score):
     """texts/first_prob/refs per grid. Returns dict(boxes, labels, scores) after soft-NMS."""
-    order = np.argsort(-np.asarray(first_prob, dtype=f32), kind="stable")  # topk(Q), ties: lower q
+    order = np.argsort(-np.asarray(first_prob, dtype=f32), kind="stable")  # the original topk(Q); ties: lower q (our choice)
     boxes, labels, scores = [], [], []
     nb = f32(num_bins)
     for q in order:

@@ -3,7 +3,7 @@
 
   python3 tools/reference/ufo_ref.py --config vit-b --task detection --random-weights 0 \
       --image synthetic [--prompt TEXT] [--checkpoint file.pth|.safetensors] [--plan planted] \
-      [--threads N] [--beam-size K] [--device cpu|cuda]
+      [--threads N] [--beam-size K] [--temperature T] [--length-penalty A] [--device cpu|cuda]
 """
 
 import argparse
@@ -54,6 +54,10 @@ def main():
     ap.add_argument("--prompt", help="grounding: referring expression")
     ap.add_argument("--plan", choices=["planted"], help="planted-plan test hook (docs/reference.md)")
     ap.add_argument("--beam-size", type=int)
+    ap.add_argument("--temperature", type=float,
+                    help="beam search: logits / T before the log-softmax (default: the task's config)")
+    ap.add_argument("--length-penalty", type=float,
+                    help="beam search: hypothesis score sum / len^A (default: the task's config)")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--repeat", type=int, default=1,
@@ -61,6 +65,8 @@ def main():
     ap.add_argument("--bf16", action="store_true",
                     help="bf16 autocast (as the original runs on GPUs); timing comparisons only")
     a = ap.parse_args()
+    if a.temperature is not None and not a.temperature > 0:
+        ap.error("--temperature must be > 0")
     if a.threads > 0:
         torch.set_num_threads(a.threads)
     cfg = config_for(a)
@@ -95,7 +101,8 @@ def main():
     with torch.autocast(device_type=dev_type, dtype=torch.bfloat16, enabled=a.bf16):
         for _ in range(max(a.repeat, 1)):
             results, raw, ms = ufo_pipeline.run(model, a.task, [bgr], texts, plan, margin,
-                                                a.beam_size)
+                                                a.beam_size, temperature=a.temperature,
+                                                length_penalty=a.length_penalty)
     out = result_json(a.task, results[0], cfg)
     out.update(task=a.task, config=cfg.name, image_size=[int(bgr.shape[1]), int(bgr.shape[0])])
     json.dump(out, sys.stdout)

@@ -36,7 +36,8 @@
 static char *opt_model, *opt_config = "tiny", *opt_task = "detection", *opt_prompt = "the red car";
 static char *opt_image, *opt_precision = "fp32", *opt_gemm, *opt_device = "cpu";
 static int opt_iters = 3, opt_warmup = 1, opt_threads, opt_width = 640, opt_height = 480, opt_gpu;
-static int opt_sessions = 1;
+static int opt_sessions = 1, opt_beam;
+static double opt_temperature, opt_length_penalty;
 static char *opt_plan = "worst";
 static gint64 opt_seed;
 static gboolean opt_profile;
@@ -62,6 +63,11 @@ static GOptionEntry entries[] = {
     {"sessions", 0, 0, G_OPTION_ARG_INT, &opt_sessions,
      "Sessions of the model, run in turn (default 1): weights held once, state per session", "N"},
     {"threads", 'j', 0, G_OPTION_ARG_INT, &opt_threads, "CPU threads (0 = all cores)", "N"},
+    {"beam-size", 0, 0, G_OPTION_ARG_INT, &opt_beam, "Beam size (0 = model default)", "N"},
+    {"temperature", 0, 0, G_OPTION_ARG_DOUBLE, &opt_temperature,
+     "Beam search: logits / T before the log-softmax (0 = the task's value)", "T"},
+    {"length-penalty", 0, 0, G_OPTION_ARG_DOUBLE, &opt_length_penalty,
+     "Beam search: hypothesis score sum / length^A (0 = the task's value)", "A"},
     {"device", 'd', 0, G_OPTION_ARG_STRING, &opt_device, "cpu (default), cuda or auto", "DEV"},
     {"gpu-id", 0, 0, G_OPTION_ARG_INT, &opt_gpu, "CUDA device ordinal (default 0)", "N"},
     {"profile", 0, 0, G_OPTION_ARG_NONE, &opt_profile,
@@ -244,6 +250,9 @@ int main(int argc, char **argv)
     return 2;
   }
   req.prompt = req.task == UFO_TASK_GROUNDING ? opt_prompt : NULL;
+  req.beam_size = opt_beam;
+  req.temperature = (float)opt_temperature;
+  req.length_penalty = (float)opt_length_penalty;
   gint64 t0 = g_get_monotonic_time();
   g_autoptr(UfoModel) model = opt_model ? ufo_model_load(opt_model, &error)
                                         : ufo_model_new_random(opt_config, opt_seed, &error);

@@ -97,11 +97,18 @@ typedef struct {
   float nms_iou;              /* <= 0 = model default */
   float mask_threshold;       /* <= 0 = 0.5 */
   const UfoPlantedPlan *plan; /* NULL except in tests */
+  /* Beam search only (beam size > 1), 0 = the task's value in the model config (the original's
+   * heads: detection 0.3 / 10.0, caption 1.0 / 0.7, others 1.0 / 1.0; docs/elements.md has the
+   * published recipe). temperature: 0 or 1e-6..100; log-probabilities are of logits / temperature.
+   * Hypotheses score sum / length^length_penalty (finite, |value| <= 100; an exact 0 cannot be
+   * asked for: 1e-6 scores the same to float precision). */
+  float temperature;
+  float length_penalty;
 } UfoRequest;
 
 #define UFO_REQUEST_INIT                                                                           \
   {                                                                                                \
-    UFO_TASK_DETECTION, NULL, 0, 0, 0.f, 0.f, NULL                                                 \
+    UFO_TASK_DETECTION, NULL, 0, 0, 0.f, 0.f, NULL, 0.f, 0.f                                       \
   }
 
 typedef struct {

@@ -35,7 +35,14 @@ static void test_builtin_values(void)
   g_assert_cmpfloat(det->nms_iou, ==, 0.5f);
   g_assert_cmpfloat(det->nms_min_score, ==, 0.001f);
   g_assert_cmpstr(det->label_set, ==, "coco");
+  /* beam settings of the original's heads (inference §1.2) */
+  g_assert_cmpfloat(det->temperature, ==, 0.3f);
+  g_assert_cmpfloat(det->alpha, ==, 10.0f);
+  g_assert_cmpfloat(c.tasks[UFO_TASK_INSTANCE].temperature, ==, 1.0f);
+  g_assert_cmpfloat(c.tasks[UFO_TASK_INSTANCE].alpha, ==, 1.0f);
+  g_assert_cmpfloat(c.tasks[UFO_TASK_GROUNDING].temperature, ==, 1.0f);
   const UfoTaskConfig *cap = &c.tasks[UFO_TASK_CAPTION];
+  g_assert_cmpfloat(cap->temperature, ==, 1.0f);
   g_assert_cmpint(cap->beam_size, ==, 2);
   g_assert_cmpfloat(cap->alpha, ==, 0.7f);
   g_assert_cmpint(cap->resize, ==, UFO_RESIZE_BICUBIC);
@@ -102,8 +109,8 @@ static const char *python_tiny =
     " \"tasks\": {\"detection\": {\"input_size\": 448, \"resize\": \"bilinear\", \"resize_float\": "
     "false, \""
     "grid_per_window\": 5, \"num_bins\": 896, \"max_length\": 30, \"beam_size\": 1, "
-    "\"temperature\": 1.0"
-    ", \"alpha\": 1.0, \"nms\": \"soft\", \"nms_iou\": 0.5, \"nms_min_score\": 0.001, "
+    "\"temperature\": 0.3"
+    ", \"alpha\": 10.0, \"nms\": \"soft\", \"nms_iou\": 0.5, \"nms_min_score\": 0.001, "
     "\"nms_sigma\": 2.0, \""
     "nms_filter\": 0.05, \"max_per_img\": 100, \"label_set\": \"coco\"}, \"grounding\": "
     "{\"input_size\": 2"
@@ -201,6 +208,37 @@ static void test_bad_values(void)
              "'tasks.detection.grid_per_window'");
   expect_bad("\"tasks\": {", "\"tasks\": {\"pose\": {}, ", "'tasks.pose': unknown key");
   expect_bad("\"name\": \"tiny\"", "\"name\": \"a-name-that-is-far-too-long-for-us\"", "'name'");
+  /* grid tasks skip global layers in decoding: their mean needs a window layer (§6.1) */
+  expect_bad("\"mean_layers\": [4, 5]", "\"mean_layers\": [1, 3]",
+             "'mean_layers': lists only global layers");
+}
+
+/* A config JSON without beam settings gets the original heads' values per task (§1.2); a global
+ * layer among the mean layers is accepted while a window layer is there too (§6.1). */
+static void test_beam_defaults(void)
+{
+  UfoConfig c;
+  g_assert_true(ufo_config_builtin("tiny", &c, NULL));
+  g_autofree char *json = ufo_config_to_json(&c);
+  GRegex *re = g_regex_new(", \"temperature\": [0-9.]+, \"alpha\": [0-9.]+", 0, 0, NULL);
+  g_autofree char *bare = g_regex_replace_literal(re, json, -1, 0, "", 0, NULL);
+  g_regex_unref(re);
+  g_assert_null(strstr(bare, "temperature")); /* every task's pair went */
+  g_assert_nonnull(strstr(json, "\"temperature\": 0.3, \"alpha\": 10.0")); /* plain numbers */
+  g_autofree char *mixed = g_strdup(bare);
+  char *at = strstr(mixed, "\"mean_layers\": [4, 5]");
+  g_assert_nonnull(at);
+  memcpy(at, "\"mean_layers\": [3, 5]", strlen("\"mean_layers\": [3, 5]"));
+  UfoConfig p;
+  g_autoptr(GError) err = NULL;
+  g_assert_true(ufo_config_parse(mixed, &p, &err));
+  g_assert_no_error(err);
+  g_assert_cmpfloat(p.tasks[UFO_TASK_DETECTION].temperature, ==, 0.3f);
+  g_assert_cmpfloat(p.tasks[UFO_TASK_DETECTION].alpha, ==, 10.0f);
+  g_assert_cmpfloat(p.tasks[UFO_TASK_INSTANCE].temperature, ==, 1.0f);
+  g_assert_cmpfloat(p.tasks[UFO_TASK_CAPTION].alpha, ==, 1.0f); /* caption's 0.7 is its config's */
+  g_assert_true(p.is_global[3]);
+  g_assert_cmpint(p.mean_layers[0], ==, 3);
 }
 
 static void test_bad_json(void)
@@ -244,6 +282,7 @@ int main(int argc, char **argv)
   g_test_add_func("/model/config/python-json", test_python_json);
   g_test_add_func("/model/config/bad-values", test_bad_values);
   g_test_add_func("/model/config/bad-json", test_bad_json);
+  g_test_add_func("/model/config/beam-defaults", test_beam_defaults);
   g_test_add_func("/model/config/segmentation-vocab", test_segmentation_needs_mask_token);
   return g_test_run();
 }

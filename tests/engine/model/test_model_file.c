@@ -12,7 +12,7 @@
 /* A small config (word embeddings 30525 x 8) so files stay near 1 MB. */
 static const char *small_config =
     "{\"name\": \"small\", \"embed_dim\": 8, \"num_heads\": 2, \"ffn_dim\": 16, \"num_layers\": 2, "
-    "\"global_layers\": [1], \"mean_layers\": [1], \"window_size\": 14, \"patch_size\": 16, "
+    "\"global_layers\": [1], \"mean_layers\": [0, 1], \"window_size\": 14, \"patch_size\": 16, "
     "\"img_size\": 224, \"vocab_size\": 30525, \"max_position\": 16, \"ln_eps\": 1e-6, "
     "\"text_ln_eps\": 1e-12, \"pixel_mean\": [1, 2, 3], \"pixel_std\": [4, 5, 6], \"tasks\": {"
     "\"detection\": {\"input_size\": 224, \"grid_per_window\": 1, \"num_bins\": 448, "
