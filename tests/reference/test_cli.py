@@ -38,3 +38,20 @@ def test_checkpoints_match_random_weights(tmp_path):
     assert ref["text"] == "204, 229, 149, 112"
     assert run(*args, "--checkpoint", str(st))[0] == ref
     assert run(*args, "--checkpoint", str(pth))[0] == ref
+
+
+def test_beam_flags_reproduce_the_recipe_fixture():
+    """--beam-size/--temperature/--length-penalty give the beam-recipe fixture's results."""
+    from safetensors import safe_open
+
+    fix = os.path.join(os.path.dirname(__file__), "..", "data", "fixtures", "tiny-detection-beam-recipe.safetensors")
+    with safe_open(fix, "np") as f:
+        want = json.loads(f.metadata()["results"])
+    out, _ = run("--task", "detection", "--random-weights", "0", "--image", "synthetic", "--plan", "planted",
+                 "--beam-size", "3", "--temperature", "1.5", "--length-penalty", "10")
+    assert out["labels"] == want["labels"] and len(out["scores"]) == len(want["scores"])
+    for a, b in zip(out["scores"], want["scores"]):
+        assert abs(a - b) <= 1e-5
+    p = subprocess.run([sys.executable, CLI, "--config", "tiny", "--task", "caption", "--random-weights", "0",
+                        "--image", "synthetic", "--temperature", "0"], capture_output=True, text=True)
+    assert p.returncode == 2 and "--temperature must be > 0" in p.stderr
