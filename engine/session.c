@@ -218,6 +218,12 @@ gboolean ufo_session_run(UfoSession *s, const UfoImage *image, const UfoRequest 
     g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "beam size and max detections must be >= 0");
     return FALSE;
   }
+  if (req->instance_boxes != UFO_INSTANCE_BOXES_REGION &&
+      req->instance_boxes != UFO_INSTANCE_BOXES_MASK) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "unknown instance box mode %d",
+                (int)req->instance_boxes);
+    return FALSE;
+  }
   /* logits / τ stays finite in float32 down to τ = 1e-6 */
   if (!(req->temperature == 0.f || (req->temperature >= 1e-6f && req->temperature <= 100.f))) {
     g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID,
@@ -348,8 +354,8 @@ gboolean ufo_session_run(UfoSession *s, const UfoImage *image, const UfoRequest 
     break;
   case UFO_TASK_INSTANCE:
     ok = ufo_task_postprocess_instance(tc, tok, labels, out->ids, first_prob, out->feat, n_seq, T,
-                                       &fm, W0, H0, req->mask_threshold, req->max_detections, res,
-                                       error);
+                                       &fm, W0, H0, req->mask_threshold, req->max_detections,
+                                       req->instance_boxes, res, error);
     break;
   case UFO_TASK_SEMANTIC:
     ok = ufo_task_postprocess_semantic(tc, tok, labels, out->ids, first_prob, out->feat, n_seq, T,

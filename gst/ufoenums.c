@@ -40,6 +40,13 @@ DEFINE_ENUM(gst_ufo_seg_task_get_type, "GstUfoSegTask",
             {GST_UFO_SEG_TASK_INSTANCE, "Instance segmentation: boxes plus masks", "instance"},
             {GST_UFO_SEG_TASK_SEMANTIC, "Semantic segmentation: one class per pixel", "semantic"})
 
+DEFINE_ENUM(gst_ufo_instance_boxes_get_type, "GstUfoInstanceBoxes",
+            {GST_UFO_INSTANCE_BOXES_REGION,
+             "Box of the mask's largest connected region (tight on the object)", "region"},
+            {GST_UFO_INSTANCE_BOXES_MASK,
+             "Box of every mask pixel, stray fragments included (the original's mask2bbox)",
+             "mask"})
+
 DEFINE_ENUM(gst_ufo_color_by_get_type, "GstUfoColorBy",
             {GST_UFO_COLOR_BY_CLASS, "Colour per class (label id)", "class"},
             {GST_UFO_COLOR_BY_TRACK, "Colour per track id (class when untracked)", "track"},

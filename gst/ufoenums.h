@@ -37,6 +37,12 @@ typedef enum {
   GST_UFO_SEG_TASK_SEMANTIC = 4,
 } GstUfoSegTask;
 
+/* ufoseg instance-boxes; values equal UfoInstanceBoxes. */
+typedef enum {
+  GST_UFO_INSTANCE_BOXES_REGION = 0,
+  GST_UFO_INSTANCE_BOXES_MASK = 1,
+} GstUfoInstanceBoxes;
+
 /* ufooverlay color-by: where palette colours come from. */
 typedef enum {
   GST_UFO_COLOR_BY_CLASS = 0,
@@ -55,6 +61,7 @@ GType gst_ufo_precision_get_type(void);
 GType gst_ufo_late_frames_get_type(void);
 GType gst_ufo_detect_task_get_type(void);
 GType gst_ufo_seg_task_get_type(void);
+GType gst_ufo_instance_boxes_get_type(void);
 GType gst_ufo_color_by_get_type(void);
 GType gst_ufo_sources_get_type(void);
 #define GST_TYPE_UFO_COLOR_BY (gst_ufo_color_by_get_type())
@@ -64,6 +71,7 @@ GType gst_ufo_sources_get_type(void);
 #define GST_TYPE_UFO_LATE_FRAMES (gst_ufo_late_frames_get_type())
 #define GST_TYPE_UFO_DETECT_TASK (gst_ufo_detect_task_get_type())
 #define GST_TYPE_UFO_SEG_TASK (gst_ufo_seg_task_get_type())
+#define GST_TYPE_UFO_INSTANCE_BOXES (gst_ufo_instance_boxes_get_type())
 
 G_END_DECLS
 

@@ -75,6 +75,7 @@ typedef struct {
   guint unique_id;
   gboolean attach_roi_meta;
   gdouble mask_threshold;
+  UfoInstanceBoxes instance_boxes;
   GstClockTime earliest_time; /* from QoS events, for late-frames=skip-inference */
 
   /* streaming state: start/set_caps/transform_ip/stop only */
@@ -107,6 +108,7 @@ typedef struct {
   guint unique_id;
   gboolean attach_roi_meta;
   gdouble mask_threshold;
+  UfoInstanceBoxes instance_boxes;
   gdouble threshold;
   gboolean filter_dirty;
   gchar *class_thresholds, *classes;
@@ -130,6 +132,7 @@ static void snapshot_take(GstUfoInfer *self, Snapshot *s)
   s->unique_id = p->unique_id;
   s->attach_roi_meta = p->attach_roi_meta;
   s->mask_threshold = p->mask_threshold;
+  s->instance_boxes = p->instance_boxes;
   s->threshold = p->threshold;
   s->filter_dirty = p->filter_dirty;
   s->class_thresholds = s->filter_dirty ? g_strdup(p->class_thresholds) : NULL;
@@ -338,6 +341,21 @@ gdouble gst_ufo_infer_get_mask_threshold(GstUfoInfer *self)
   gdouble t = PRIV(self)->mask_threshold;
   GST_OBJECT_UNLOCK(self);
   return t;
+}
+
+void gst_ufo_infer_set_instance_boxes(GstUfoInfer *self, UfoInstanceBoxes boxes)
+{
+  GST_OBJECT_LOCK(self);
+  PRIV(self)->instance_boxes = boxes;
+  GST_OBJECT_UNLOCK(self);
+}
+
+UfoInstanceBoxes gst_ufo_infer_get_instance_boxes(GstUfoInfer *self)
+{
+  GST_OBJECT_LOCK(self);
+  UfoInstanceBoxes b = PRIV(self)->instance_boxes;
+  GST_OBJECT_UNLOCK(self);
+  return b;
 }
 
 /* ---- lifecycle ---- */
@@ -617,6 +635,7 @@ static GstUfoResults *infer_frame(GstUfoInfer *self, GstBuffer *buf, const Snaps
     req.max_detections = (int)s->max_detections;
     req.nms_iou = (float)s->nms_iou;
     req.mask_threshold = (float)s->mask_threshold;
+    req.instance_boxes = s->instance_boxes;
     ok = ufo_session_run(p->session, &image, &req, &result, &err);
   }
   gst_video_frame_unmap(&frame);

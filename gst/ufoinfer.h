@@ -32,6 +32,8 @@ void gst_ufo_infer_set_prompt(GstUfoInfer *self, const gchar *prompt);
 gchar *gst_ufo_infer_dup_prompt(GstUfoInfer *self);
 void gst_ufo_infer_set_mask_threshold(GstUfoInfer *self, gdouble threshold);
 gdouble gst_ufo_infer_get_mask_threshold(GstUfoInfer *self);
+void gst_ufo_infer_set_instance_boxes(GstUfoInfer *self, UfoInstanceBoxes boxes);
+UfoInstanceBoxes gst_ufo_infer_get_instance_boxes(GstUfoInfer *self);
 
 #define GST_UFO_DEFAULT_MASK_THRESHOLD 0.5
 

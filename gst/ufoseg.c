@@ -26,10 +26,12 @@ enum {
   PROP_0,
   PROP_TASK,
   PROP_MASK_THRESHOLD,
+  PROP_INSTANCE_BOXES,
 };
 
 #define DEFAULT_TASK GST_UFO_SEG_TASK_INSTANCE
 #define DEFAULT_MASK_THRESHOLD GST_UFO_DEFAULT_MASK_THRESHOLD
+#define DEFAULT_INSTANCE_BOXES GST_UFO_INSTANCE_BOXES_REGION
 
 struct _GstUfoSeg {
   GstUfoInfer parent;
@@ -49,6 +51,9 @@ static void gst_ufo_seg_set_property(GObject *object, guint prop_id, const GValu
   case PROP_MASK_THRESHOLD:
     gst_ufo_infer_set_mask_threshold(infer, g_value_get_double(value));
     break;
+  case PROP_INSTANCE_BOXES:
+    gst_ufo_infer_set_instance_boxes(infer, (UfoInstanceBoxes)g_value_get_enum(value));
+    break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
     break;
@@ -65,6 +70,9 @@ static void gst_ufo_seg_get_property(GObject *object, guint prop_id, GValue *val
     break;
   case PROP_MASK_THRESHOLD:
     g_value_set_double(value, gst_ufo_infer_get_mask_threshold(infer));
+    break;
+  case PROP_INSTANCE_BOXES:
+    g_value_set_enum(value, (gint)gst_ufo_infer_get_instance_boxes(infer));
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -110,11 +118,29 @@ static void gst_ufo_seg_class_init(GstUfoSegClass *klass)
                           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING |
                               GST_PARAM_CONTROLLABLE));
 
+  /**
+   * GstUfoSeg:instance-boxes:
+   *
+   * Where task=instance takes each object's box from: the largest connected region of its
+   * binary mask (tight on the object), or every mask pixel as the original code's mask2bbox
+   * (a stray mask fragment widens the box). The mask itself is kept whole either way.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_INSTANCE_BOXES,
+      g_param_spec_enum("instance-boxes", "Instance boxes",
+                        "Instance box from the mask's largest connected region (region) or from "
+                        "all its pixels as the original code (mask)",
+                        GST_TYPE_UFO_INSTANCE_BOXES, DEFAULT_INSTANCE_BOXES,
+                        G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
+
   gst_element_class_set_static_metadata(
       element_class, "UFO-ViT segmenter", "Filter/Analyzer/Video",
       "Instance or semantic segmentation with a UFO-ViT model; results attached as metadata",
       "gst-ufo contributors");
   gst_type_mark_as_plugin_api(GST_TYPE_UFO_SEG_TASK, 0);
+  gst_type_mark_as_plugin_api(GST_TYPE_UFO_INSTANCE_BOXES, 0);
 }
 
 static void gst_ufo_seg_init(GstUfoSeg *self)

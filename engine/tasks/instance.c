@@ -4,6 +4,7 @@
  * matrix NMS, and the probabilities of the surviving masks are recomputed and come back cropped
  * to their box at the end. */
 #include "tasks.h"
+#include "mask_region.h"
 
 #include <limits.h>
 #include <string.h>
@@ -71,7 +72,7 @@ gboolean ufo_task_instance_masks(const UfoTaskConfig *tc, const UfoLabelSet *lab
                                  char *const *texts, const int32_t *ids, const float *first_prob,
                                  const float *feat, int n_seq, int T, const UfoFeatureMap *fm,
                                  int orig_w, int orig_h, float mask_threshold, int max_detections,
-                                 UfoResult *res, GError **error)
+                                 UfoInstanceBoxes boxes, UfoResult *res, GError **error)
 {
   const int Hp = fm ? fm->hp : 0, Wp = fm ? fm->wp : 0;
   const int C = fm && fm->map.t ? (int)fm->map.cols : 0;
@@ -190,9 +191,17 @@ gboolean ufo_task_instance_masks(const UfoTaskConfig *tc, const UfoLabelSet *lab
       o[j].label_id = e->label;
       o[j].label = labels->names[e->label];
       o[j].score = score[keep[j]];
-      /* seg §6.20 mask2bbox: [x_min, y_min, x_max + 1, y_max + 1] (derived, the model has none) */
-      o[j].x1 = (float)e->x0, o[j].y1 = (float)e->y0;
-      o[j].x2 = (float)(e->x1 + 1), o[j].y2 = (float)(e->y1 + 1);
+      /* seg §6.20 mask2bbox: [x_min, y_min, x_max + 1, y_max + 1] (derived, the model has none),
+       * of every foreground pixel (the original) or of the largest region (the default) */
+      int r[4] = {e->x0, e->y0, e->x1, e->y1};
+      if (boxes == UFO_INSTANCE_BOXES_REGION &&
+          !ufo_mask_largest_region(e->bits, words, e->x0, e->y0, e->x1, e->y1, r)) {
+        g_set_error(error, UFO_ERROR, UFO_ERROR_BACKEND, "out of memory labelling mask regions");
+        ok = FALSE;
+        break;
+      }
+      o[j].x1 = (float)r[0], o[j].y1 = (float)r[1];
+      o[j].x2 = (float)(r[2] + 1), o[j].y2 = (float)(r[3] + 1);
       UfoMask *mk = g_new(UfoMask, 1);
       mk->x = box[4 * i], mk->y = box[4 * i + 1];
       mk->width = box[4 * i + 2], mk->height = box[4 * i + 3];
@@ -213,7 +222,7 @@ gboolean ufo_task_instance_from_texts(const UfoTaskConfig *tc, const UfoLabelSet
                                       const float *first_prob, const float *feat, int n_seq, int T,
                                       const float *image_feat, int Hp, int Wp, int C, int orig_w,
                                       int orig_h, float mask_threshold, int max_detections,
-                                      UfoResult *res, GError **error)
+                                      UfoInstanceBoxes boxes, UfoResult *res, GError **error)
 {
   UfoFeatureMap fm = {0};
   if (image_feat && Hp > 0 && Wp > 0 && C > 0 &&
@@ -221,7 +230,7 @@ gboolean ufo_task_instance_from_texts(const UfoTaskConfig *tc, const UfoLabelSet
     return FALSE;
   gboolean ok = ufo_task_instance_masks(tc, labels, texts, ids, first_prob, feat, n_seq, T,
                                         fm.map.t ? &fm : NULL, orig_w, orig_h, mask_threshold,
-                                        max_detections, res, error);
+                                        max_detections, boxes, res, error);
   ufo_mask_host_map_free(&fm);
   return ok;
 }

@@ -147,13 +147,14 @@ gboolean ufo_task_grounding_from_text(const UfoTaskConfig *tc, const char *text,
 /* Instance segmentation (seg §2.5–§2.11): exactly 16 <MASK> ids, label match, masks streamed one
  * grid at a time at the original resolution, P > mask_threshold (0.5 when <= 0), rescoring by
  * the mean foreground probability, matrix NMS (tc->nms_sigma, tc->nms_filter), boxes from the
- * binary mask (mask2bbox: x_max + 1, y_max + 1), masks cropped to the box. max_detections > 0
- * caps the output after NMS (the original has no cap). */
+ * binary mask (`boxes`: its largest 8-connected region, or every foreground pixel as the
+ * original's mask2bbox; x_max + 1, y_max + 1), masks cropped to the box of all their pixels.
+ * max_detections > 0 caps the output after NMS (the original has no cap). */
 gboolean ufo_task_instance_masks(const UfoTaskConfig *tc, const UfoLabelSet *labels,
                                  char *const *texts, const int32_t *ids, const float *first_prob,
                                  const float *feat, int n_seq, int T, const UfoFeatureMap *fm,
                                  int orig_w, int orig_h, float mask_threshold, int max_detections,
-                                 UfoResult *res, GError **error);
+                                 UfoInstanceBoxes boxes, UfoResult *res, GError **error);
 /* The same with the feature map on the host: the mask ops run on a one-thread CPU backend that
  * uses image_feat in place (the fixture tests). */
 gboolean ufo_task_instance_from_texts(const UfoTaskConfig *tc, const UfoLabelSet *labels,
@@ -161,7 +162,7 @@ gboolean ufo_task_instance_from_texts(const UfoTaskConfig *tc, const UfoLabelSet
                                       const float *first_prob, const float *feat, int n_seq, int T,
                                       const float *image_feat, int Hp, int Wp, int C, int orig_w,
                                       int orig_h, float mask_threshold, int max_detections,
-                                      UfoResult *res, GError **error);
+                                      UfoInstanceBoxes boxes, UfoResult *res, GError **error);
 /* Semantic segmentation (seg §3.4–§3.6): the first 16 <MASK> ids of each grid whose label
  * matches (grids with fewer are skipped; the original would crash), score = first_prob,
  * L[c] = Σ score·P, argmax with ties to the lowest class. With no valid grid res->semantic
@@ -199,8 +200,8 @@ gboolean ufo_task_postprocess_instance(const UfoTaskConfig *tc, const UfoTokeniz
                                        const UfoLabelSet *labels, const int32_t *ids,
                                        const float *first_prob, const float *feat, int n_seq, int T,
                                        const UfoFeatureMap *fm, int orig_w, int orig_h,
-                                       float mask_threshold, int max_detections, UfoResult *res,
-                                       GError **error);
+                                       float mask_threshold, int max_detections,
+                                       UfoInstanceBoxes boxes, UfoResult *res, GError **error);
 gboolean ufo_task_postprocess_semantic(const UfoTaskConfig *tc, const UfoTokenizer *tok,
                                        const UfoLabelSet *labels, const int32_t *ids,
                                        const float *first_prob, const float *feat, int n_seq, int T,

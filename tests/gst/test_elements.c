@@ -97,8 +97,9 @@ GST_START_TEST(test_properties)
   check_props("ufooverlay", overlay_props, G_N_ELEMENTS(overlay_props));
   const PropDefault detect_extra[] = {{"task", "detection"}, {"prompt", NULL}};
   check_props("ufodetect", detect_extra, 2);
-  const PropDefault seg_extra[] = {{"task", "instance"}, {"mask-threshold", "0.5"}};
-  check_props("ufoseg", seg_extra, 2);
+  const PropDefault seg_extra[] = {
+      {"task", "instance"}, {"mask-threshold", "0.5"}, {"instance-boxes", "region"}};
+  check_props("ufoseg", seg_extra, 3);
 
   GstElementFactory *f = gst_element_factory_find("ufodetect");
   fail_unless_equals_string(gst_element_factory_get_metadata(f, GST_ELEMENT_METADATA_KLASS),
@@ -132,7 +133,8 @@ GST_START_TEST(test_enum_values)
         fail_unless_equals_int(got, ec->values[k].value);
       }
     }
-    fail_unless_equals_int(n_enums, 4); /* device, precision, late-frames, task */
+    /* device, precision, late-frames, task (+ ufoseg's instance-boxes) */
+    fail_unless_equals_int(n_enums, fi == 0 ? 4 : 5);
     g_free(specs);
     gst_object_unref(e);
   }

@@ -4,7 +4,9 @@ Predictions come from the reference inference (ufo_pipeline.run: the same prepro
 decoding and post-processing as the golden fixtures); metrics:
 
   detection   pycocotools COCOeval "bbox": AP (0.50:0.95) and AP50
-  instance    pycocotools COCOeval "segm": mask AP and AP50
+  instance    pycocotools COCOeval "segm": mask AP and AP50; and "bbox" AP50 of the instance
+              boxes, both as the engine makes them by default (the box of each mask's largest
+              connected region) and as the original's mask2bbox (every mask pixel)
   semantic    mIoU over the 9 semantic classes (background included; classes absent from both
               ground truth and prediction are left out of the mean); no valid grid -> all background
   caption     corpus BLEU-4 (Papineni et al. 2002: clipped n-gram precisions n = 1..4, uniform
@@ -35,6 +37,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import scenes  # noqa: E402
 import train_demo  # noqa: E402
 import ufo_pipeline  # noqa: E402
+import ufo_post  # noqa: E402
 
 TASKS = ("detection", "instance", "semantic", "caption", "grounding")
 
@@ -149,9 +152,14 @@ def model_predictions(model, test, tasks, batch=4, refs_per_image=2, log=print):
                         out[t].append({"image_id": img_id, "category_id": int(lab) + 1,
                                        "bbox": [x1, y1, x2 - x1, y2 - y1], "score": float(sc)})
                 elif t == "instance":
+                    boxes = out.setdefault("instance-boxes", {"region": [], "mask": []})
                     for m, lab, sc in zip(r["masks"], r["labels"], r["scores"]):
                         out[t].append({"image_id": img_id, "category_id": int(lab) + 1,
                                        "segmentation": scenes.rle(m), "score": float(sc)})
+                        for mode in ("region", "mask"):
+                            x1, y1, x2, y2 = (float(v) for v in ufo_post.mask_box(m, mode))
+                            boxes[mode].append({"image_id": img_id, "category_id": int(lab) + 1,
+                                                "bbox": [x1, y1, x2 - x1, y2 - y1], "score": float(sc)})
                 elif t == "semantic":
                     m = r["map"]
                     out[t].append(np.zeros_like(chunk[k]["semantic"]) if m is None else m)
@@ -170,6 +178,9 @@ def evaluate(test, preds, refs_per_image=2):
         m["detection"] = dict(zip(("AP", "AP50"), coco_eval(gt, preds["detection"], "bbox")))
     if "instance" in preds:
         m["instance"] = dict(zip(("mask AP", "mask AP50"), coco_eval(gt, preds["instance"], "segm")))
+        for mode, name in (("region", "box AP50"), ("mask", "box AP50 mask2bbox")):
+            if "instance-boxes" in preds:
+                m["instance"][name] = coco_eval(gt, preds["instance-boxes"][mode], "bbox")[1]
     if "semantic" in preds:
         n = len(scenes.SEMANTIC_CLASSES)
         conf = sum(confusion(p, s["semantic"], n) for p, s in zip(preds["semantic"], test))

@@ -96,10 +96,12 @@ def _autocast(device):
 
 @torch.no_grad()
 def run(model, task, images_bgr, texts=None, plan=None, margin=None, beam_size=None, rec=None,
-        rec_rows=None, logit_stride=8, feat_stride=1, temperature=None, length_penalty=None):
+        rec_rows=None, logit_stride=8, feat_stride=1, temperature=None, length_penalty=None,
+        instance_boxes="region"):
     """Run `task` on a list of BGR uint8 images (one prompt text per image for grounding).
 
     beam_size / temperature / length_penalty: None = the task's config (inference §1.2).
+    instance_boxes: "region" (largest connected region of each mask) or "mask" (mask2bbox).
 
     Returns (results per image, raw dict with decoded ids/probs, timings in ms)."""
     cfg = model.cfg
@@ -218,7 +220,8 @@ def run(model, task, images_bgr, texts=None, plan=None, margin=None, beam_size=N
                 parsed = ufo_post.seg_parse(texts_b, out_ids[rows].numpy(), prob0, labels, task == "instance")
                 fm = fmap[b].float().cpu()
                 if task == "instance":
-                    r = ufo_post.instance(parsed, out_feat[rows], prob0, fm, ori, tc.nms_sigma, tc.nms_filter)
+                    r = ufo_post.instance(parsed, out_feat[rows], prob0, fm, ori, tc.nms_sigma, tc.nms_filter,
+                                          instance_boxes)
                 else:
                     r = {"map": ufo_post.semantic(parsed, out_feat[rows], prob0, fm, ori, len(labels))}
                 r["valid_grids"] = [p[0] for p in parsed]

@@ -208,8 +208,26 @@ def matrix_nms(masks, labels, scores, sigma=2.0, filter_thr=0.05):
     return keep[o].numpy(), scores.numpy()
 
 
-def instance(parsed, feats, first_prob, fmap, ori_hw, sigma, filter_thr):
-    """seg §2.6-§2.11. feats (Q, T, C). Returns dict(masks bool (n,H0,W0), labels, scores)."""
+def mask_box(mask, mode="region"):
+    """Box [x1, y1, x2, y2] (float32, x2 = x_max + 1 as mask2bbox, seg §6.20) of a bool (H, W) mask:
+    of every foreground pixel ("mask", the original), or of its largest 8-connected region
+    ("region"; equal areas: the region whose first pixel comes first in raster order)."""
+    m = np.asarray(mask, dtype=np.uint8)
+    if mode == "region":
+        import cv2  # noqa: PLC0415 (only this post-processing needs OpenCV)
+
+        n, lab, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
+        areas = stats[1:, cv2.CC_STAT_AREA]
+        big = np.nonzero(areas == areas.max())[0] + 1
+        first = [int(np.argmax(lab.reshape(-1) == b)) for b in big]  # raster index of the first pixel
+        m = (lab == big[int(np.argmin(first))]).astype(np.uint8)
+    ys, xs = np.nonzero(m)
+    return np.asarray([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], dtype=f32)
+
+
+def instance(parsed, feats, first_prob, fmap, ori_hw, sigma, filter_thr, boxes="region"):
+    """seg §2.6-§2.11. feats (Q, T, C). Returns dict(masks bool (n,H0,W0), labels, scores, boxes
+    (n, 4) from mask_box(·, boxes))."""
     masks, labels, scores = [], [], []
     for q, label, pos in parsed:
         logit = mask_logits(feats[q, pos].float(), fmap, ori_hw)
@@ -222,10 +240,13 @@ def instance(parsed, feats, first_prob, fmap, ori_hw, sigma, filter_thr):
         labels.append(label)
     if not masks:
         return {"masks": np.zeros((0,) + tuple(ori_hw), dtype=bool),
-                "labels": np.zeros(0, dtype=np.int64), "scores": np.zeros(0, dtype=f32)}
+                "labels": np.zeros(0, dtype=np.int64), "scores": np.zeros(0, dtype=f32),
+                "boxes": np.zeros((0, 4), dtype=f32)}
     m = torch.stack(masks)
     keep, dec = matrix_nms(m, labels, scores, sigma, filter_thr)
-    return {"masks": m[keep].numpy(), "labels": np.asarray(labels)[keep], "scores": dec}
+    kept = m[keep].numpy()
+    box = np.stack([mask_box(k, boxes) for k in kept]) if len(kept) else np.zeros((0, 4), dtype=f32)
+    return {"masks": kept, "labels": np.asarray(labels)[keep], "scores": dec, "boxes": box}
 
 
 def semantic(parsed, feats, first_prob, fmap, ori_hw, n_classes):

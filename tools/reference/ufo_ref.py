@@ -56,6 +56,8 @@ def main():
     ap.add_argument("--beam-size", type=int)
     ap.add_argument("--temperature", type=float,
                     help="beam search: logits / T before the log-softmax (default: the task's config)")
+    ap.add_argument("--instance-boxes", choices=["region", "mask"], default="region",
+                    help="instance boxes: largest connected region of the mask, or all of it (mask2bbox)")
     ap.add_argument("--length-penalty", type=float,
                     help="beam search: hypothesis score sum / len^A (default: the task's config)")
     ap.add_argument("--threads", type=int, default=0)
@@ -102,7 +104,8 @@ def main():
         for _ in range(max(a.repeat, 1)):
             results, raw, ms = ufo_pipeline.run(model, a.task, [bgr], texts, plan, margin,
                                                 a.beam_size, temperature=a.temperature,
-                                                length_penalty=a.length_penalty)
+                                                length_penalty=a.length_penalty,
+                                                instance_boxes=a.instance_boxes)
     out = result_json(a.task, results[0], cfg)
     out.update(task=a.task, config=cfg.name, image_size=[int(bgr.shape[1]), int(bgr.shape[0])])
     json.dump(out, sys.stdout)

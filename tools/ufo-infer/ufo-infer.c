@@ -13,7 +13,7 @@
 
 static char *opt_model, *opt_random, *opt_draw, *opt_task = "detection", *opt_prompt,
                                                 *opt_device = "cpu";
-static char *opt_precision = "fp32";
+static char *opt_precision = "fp32", *opt_instance_boxes = "region";
 static gint64 opt_seed;
 static int opt_threads, opt_beam, opt_max_det;
 static double opt_mask_thr = 0.5, opt_temperature, opt_length_penalty;
@@ -39,6 +39,10 @@ static GOptionEntry entries[] = {
      "Beam search: hypothesis score sum / length^A (0 = the task's value)", "A"},
     {"max-detections", 0, 0, G_OPTION_ARG_INT, &opt_max_det, "Cap on objects (0 = default)", "N"},
     {"mask-threshold", 0, 0, G_OPTION_ARG_DOUBLE, &opt_mask_thr, "Mask probability threshold", "P"},
+    {"instance-boxes", 0, 0, G_OPTION_ARG_STRING, &opt_instance_boxes,
+     "Instance boxes: region (largest connected region of the mask, default) or mask (all of "
+     "it, as the original's mask2bbox)",
+     "MODE"},
     {"pretty", 0, 0, G_OPTION_ARG_NONE, &opt_pretty, "Indent the JSON", NULL},
     {"draw", 0, 0, G_OPTION_ARG_FILENAME, &opt_draw, "Also draw the result over the image (PNG)",
      "OUT.png"},
@@ -89,6 +93,13 @@ int main(int argc, char **argv)
     return 2;
   }
   req.prompt = opt_prompt;
+  if (g_strcmp0(opt_instance_boxes, "mask") == 0) {
+    req.instance_boxes = UFO_INSTANCE_BOXES_MASK;
+  } else if (g_strcmp0(opt_instance_boxes, "region") != 0) {
+    fprintf(stderr, "ufo-infer: unknown --instance-boxes '%s' (region, mask)\n",
+            opt_instance_boxes);
+    return 2;
+  }
   req.beam_size = opt_beam;
   req.temperature = (float)opt_temperature;
   req.length_penalty = (float)opt_length_penalty;

@@ -89,6 +89,15 @@ typedef struct {
   int n_seq, max_len;
 } UfoPlantedPlan;
 
+/* Boxes of instance-segmentation objects (docs/elements.md "Instance boxes"). */
+typedef enum {
+  /* the box of the mask's largest 8-connected region: tight on the object, not widened by stray
+   * mask fragments (the default) */
+  UFO_INSTANCE_BOXES_REGION = 0,
+  /* the box of every foreground pixel (the original code's mask2bbox, seg §6.20) */
+  UFO_INSTANCE_BOXES_MASK,
+} UfoInstanceBoxes;
+
 typedef struct {
   UfoTask task;
   const char *prompt;         /* grounding: referring expression (required); others: NULL */
@@ -104,11 +113,12 @@ typedef struct {
    * asked for: 1e-6 scores the same to float precision). */
   float temperature;
   float length_penalty;
+  UfoInstanceBoxes instance_boxes; /* instance segmentation only */
 } UfoRequest;
 
 #define UFO_REQUEST_INIT                                                                           \
   {                                                                                                \
-    UFO_TASK_DETECTION, NULL, 0, 0, 0.f, 0.f, NULL, 0.f, 0.f                                       \
+    UFO_TASK_DETECTION, NULL, 0, 0, 0.f, 0.f, NULL, 0.f, 0.f, UFO_INSTANCE_BOXES_REGION            \
   }
 
 typedef struct {

@@ -170,8 +170,8 @@ static void test_instance(void)
     g_autoptr(UfoResult) res = g_new0(UfoResult, 1);
     GError *err = NULL;
     g_assert_true(ufo_task_instance_from_texts(&tc, &f.labels, f.texts, f.ids, f.prob, f.feat, f.n,
-                                               f.T, f.F, f.Hp, f.Wp, f.C, ow, oh, 0.f, 0, res,
-                                               &err));
+                                               f.T, f.F, f.Hp, f.Wp, f.C, ow, oh, 0.f, 0,
+                                               UFO_INSTANCE_BOXES_MASK, res, &err));
     g_assert_no_error(err);
     g_assert_cmpint(res->n_objects, ==, (int)json_array_get_length(objs));
     for (int i = 0; i < res->n_objects; i++) {
@@ -201,14 +201,14 @@ static void test_instance(void)
     /* a cap after NMS keeps the best ones */
     g_autoptr(UfoResult) r2 = g_new0(UfoResult, 1);
     g_assert_true(ufo_task_instance_from_texts(&tc, &f.labels, f.texts, f.ids, f.prob, f.feat, f.n,
-                                               f.T, f.F, f.Hp, f.Wp, f.C, ow, oh, 0.f, 2, r2,
-                                               &err));
+                                               f.T, f.F, f.Hp, f.Wp, f.C, ow, oh, 0.f, 2,
+                                               UFO_INSTANCE_BOXES_MASK, r2, &err));
     g_assert_cmpint(r2->n_objects, ==, MIN(2, res->n_objects));
     /* a threshold so high that no pixel passes: nothing survives */
     g_autoptr(UfoResult) r3 = g_new0(UfoResult, 1);
     g_assert_true(ufo_task_instance_from_texts(&tc, &f.labels, f.texts, f.ids, f.prob, f.feat, f.n,
-                                               f.T, f.F, f.Hp, f.Wp, f.C, ow, oh, 1.f, 0, r3,
-                                               &err));
+                                               f.T, f.F, f.Hp, f.Wp, f.C, ow, oh, 1.f, 0,
+                                               UFO_INSTANCE_BOXES_REGION, r3, &err));
     g_assert_cmpint(r3->n_objects, ==, 0);
   }
   seg_clear(&f);
