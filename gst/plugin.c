@@ -1,4 +1,4 @@
-/* The "ufo" plugin: ufodetect, ufoseg, ufooverlay.
+/* The "ufo" plugin: ufodetect, ufoseg, ufooverlay, ufotrack.
  *
  * Copyright (C) 2026 gst-ufo contributors
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -14,6 +14,7 @@
 #include "ufodetect.h"
 #include "ufooverlay.h"
 #include "ufoseg.h"
+#include "ufotrack.h"
 
 GST_DEBUG_CATEGORY_STATIC(ufoengine_debug);
 
@@ -34,6 +35,7 @@ static gboolean plugin_init(GstPlugin *plugin)
   ret |= GST_ELEMENT_REGISTER(ufodetect, plugin);
   ret |= GST_ELEMENT_REGISTER(ufoseg, plugin);
   ret |= GST_ELEMENT_REGISTER(ufooverlay, plugin);
+  ret |= GST_ELEMENT_REGISTER(ufotrack, plugin);
   return ret;
 }
 
