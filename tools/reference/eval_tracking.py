@@ -8,7 +8,12 @@ the tracked objects (those with a track id, "object_id") of one of:
   --run          runs that pipeline with ufo-dump (--model, --task, --interval, --threshold);
   --replay       the ground-truth boxes themselves as detections (score 0.9, optional --jitter
                  pixels of Gaussian noise and --drop probability), through the tracker core with
-                 build/tools/ufo-track-replay (no model, no video): the tracker on its own.
+                 build/tools/ufo-track-replay (no model, no video): the tracker on its own;
+  --replay-dump FILE  the detections recorded in a ufo-dump file (every object on its inferred
+                 frames, tracked or not: run the dump with inference-interval=1) through
+                 ufo-track-replay with --interval: tunes the tracker without running the model
+                 again (ufodetect is deterministic, so --interval 3 here equals
+                 inference-interval=3 in the pipeline).
 
 Boxes predicted on frames without inference (inference-interval > 1) count like the others.
 
@@ -72,8 +77,8 @@ def run_pipeline(a, out):
     subprocess.run(cmd, check=True, env=env)
 
 
-def replay(a, gt):
-    """GT boxes → ufo-track-replay → {frame: [(id, box)]}"""
+def gt_detections(a, gt):
+    """GT boxes as detection lines (frame,x,y,w,h,score,label)"""
     rng = np.random.default_rng(a.seed)
     lines = []
     for k in sorted(gt):
@@ -82,9 +87,31 @@ def replay(a, gt):
                 continue
             x, y, w, h = (np.array(box) + rng.normal(0, a.jitter, 4)) if a.jitter else box
             lines.append(f"{k},{x:.2f},{y:.2f},{max(w, 1):.2f},{max(h, 1):.2f},0.9,0\n")
-    last = max(gt) if gt else 0
+    return lines
+
+
+def dump_detections(path):
+    """Every detected (not predicted) object of a ufo-dump file as detection lines"""
+    lines = []
+    with open(path) as f:
+        for k, line in enumerate(f):
+            d = json.loads(line)
+            W, H = d["resolution"]["width"], d["resolution"]["height"]
+            for o in d["objects"]:
+                if o.get("predicted"):
+                    continue
+                det = o["detection"]
+                bb = det["bounding_box"]
+                x0, y0, x1, y1 = bb["x_min"] * W, bb["y_min"] * H, bb["x_max"] * W, bb["y_max"] * H
+                lines.append(f"{k},{x0:.2f},{y0:.2f},{x1 - x0:.2f},{y1 - y0:.2f},"
+                             f"{det.get('confidence', 1.0):.4f},{det.get('label_id', 0)}\n")
+    return lines
+
+
+def replay(a, lines, last):
+    """detection lines → ufo-track-replay → {frame: [(id, box)]}"""
     cmd = [os.path.join(a.build, "tools", "ufo-track-replay", "ufo-track-replay"),
-           "--interval", str(a.interval)]
+           "--interval", str(a.interval)] + a.replay_args.split()
     res = subprocess.run(cmd, input="".join(lines), capture_output=True, text=True, check=True)
     frames = {k: [] for k in range(last + 1)}
     for r in csv.DictReader(res.stdout.splitlines()):
@@ -123,6 +150,7 @@ def main():
     src.add_argument("--dump", help="ufo-dump JSON lines of a pipeline ending in ufotrack")
     src.add_argument("--run", action="store_true", help="run the pipeline with ufo-dump")
     src.add_argument("--replay", action="store_true", help="GT boxes through ufo-track-replay")
+    src.add_argument("--replay-dump", help="detections of a ufo-dump through ufo-track-replay")
     ap.add_argument("--build", default="build", help="meson build directory")
     ap.add_argument("--video", default="demo.mp4")
     ap.add_argument("--model", default="models/ufo-demo.safetensors")
@@ -132,6 +160,8 @@ def main():
     ap.add_argument("--track-props", default="", help="extra ufotrack properties, e.g. min-hits=1")
     ap.add_argument("--interval", type=int, default=1, help="inference-interval")
     ap.add_argument("--out", default="track-dump.jsonl", help="dump written by --run")
+    ap.add_argument("--replay-args", default="",
+                    help="ufo-track-replay options, e.g. '--min-hits 1 --buffer 60'")
     ap.add_argument("--jitter", type=float, default=0.0, help="--replay: box noise (pixels)")
     ap.add_argument("--drop", type=float, default=0.0, help="--replay: detection drop rate")
     ap.add_argument("--seed", type=int, default=0)
@@ -139,7 +169,9 @@ def main():
     a = ap.parse_args()
     gt = read_gt(a.gt)
     if a.replay:
-        hyp = replay(a, gt)
+        hyp = replay(a, gt_detections(a, gt), max(gt))
+    elif a.replay_dump:
+        hyp = replay(a, dump_detections(a.replay_dump), max(gt))
     else:
         if a.run:
             run_pipeline(a, a.out)
