@@ -2,7 +2,9 @@
  * ufotrack, unit-tested on its own (tests/track).
  *
  * Each update takes the detections of one frame:
- *  1. every track is predicted one frame ahead (constant-velocity Kalman filter, kalman.h);
+ *  1. every track is predicted one frame ahead (constant-velocity Kalman filter, kalman.h; the
+ *     velocities of aspect and height are zeroed first, so only the position moves: visible-part
+ *     boxes change size by jumps under occlusion, not by sustained motion);
  *  2. high-score detections (score ≥ track_high_thresh) are matched to confirmed tracks, both
  *     tracked and lost, on cost 1 − IoU·score (ByteTrack's score fusion), pairs cheaper than
  *     match_thresh only; a matched lost track is re-activated with its old id;
@@ -12,9 +14,10 @@
  *  4. tracked tracks still unmatched become lost; unconfirmed tracks are matched to the
  *     high-score detections left (1 − IoU·score ≤ 0.7) and are removed when unmatched;
  *  5. high-score detections still unmatched with score ≥ new_track_thresh start new
- *     (unconfirmed) tracks; a track is confirmed after min_hits matched frames (its birth
- *     counts as one), and gets its id then, so ids are consecutive; tracks born on the first
- *     frame after a reset are confirmed at once (as ByteTrack does);
+ *     (unconfirmed) tracks, unless they overlap a track matched on this frame by IoU > 0.7
+ *     (a duplicate box of one object, e.g. under a second label); a track is confirmed after
+ * min_hits matched frames (its birth counts as one), and gets its id then, so ids are consecutive;
+ * tracks born on the first frame after a reset are confirmed at once (as ByteTrack does);
  *  6. lost tracks not matched for more than track_buffer frames are removed.
  * Frames without detector results (inference-interval) go through ufo_tracker_predict(),
  * which only advances the filters; ids then persist and the boxes follow the motion.

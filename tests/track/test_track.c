@@ -289,6 +289,30 @@ static void test_min_hits(void)
   ufo_tracker_free(t);
 }
 
+static void test_duplicate_birth(void)
+{
+  /* the detector boxes one object twice (two labels): the duplicate starts no track */
+  UfoTracker *t = tracker_new(30, 2, 0.1f);
+  for (int k = 0; k < 5; k++) {
+    UfoTrackDet d[2] = {{100.0f + k, 100, 60, 60, 0.9f, 0}, {103.0f + k, 98, 58, 62, 0.8f, 3}};
+    guint64 ids[2];
+    g_assert_cmpint(ufo_tracker_update(t, d, k == 0 ? 1 : 2, ids), ==, 0);
+    g_assert_cmpuint(ids[0], ==, 1);
+    if (k > 0)
+      g_assert_cmpuint(ids[1], ==, 0);
+  }
+  size_t n;
+  ufo_tracker_get_tracks(t, &n);
+  g_assert_cmpuint(n, ==, 1);
+  /* a second object overlapping less (IoU 0.33) is a new track */
+  UfoTrackDet d[2] = {{105, 100, 60, 60, 0.9f, 0}, {135, 100, 60, 60, 0.9f, 0}};
+  for (int k = 0; k < 2; k++)
+    g_assert_cmpint(ufo_tracker_update(t, d, 2, NULL), ==, 0);
+  ufo_tracker_get_tracks(t, &n);
+  g_assert_cmpuint(n, ==, 2);
+  ufo_tracker_free(t);
+}
+
 static void test_predict_and_reset(void)
 {
   /* interval 3: updates on every third frame, predictions in between follow the motion */
@@ -352,6 +376,7 @@ int main(int argc, char **argv)
   g_test_add_func("/track/bytetrack/occlusion", test_occlusion);
   g_test_add_func("/track/bytetrack/low-score", test_low_score_pass);
   g_test_add_func("/track/bytetrack/min-hits", test_min_hits);
+  g_test_add_func("/track/bytetrack/duplicate-birth", test_duplicate_birth);
   g_test_add_func("/track/bytetrack/predict-reset", test_predict_and_reset);
   return g_test_run();
 }
