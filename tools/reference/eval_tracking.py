@@ -68,6 +68,9 @@ def run_pipeline(a, out):
     env = dict(os.environ)
     env.setdefault("GST_PLUGIN_PATH_1_0", os.path.join(a.build, "gst"))
     env.setdefault("ASAN_OPTIONS", "detect_leaks=0")
+    # in-process registry scan: a sanitizer build cannot load plugins in gst-plugin-scanner
+    env.setdefault("GST_REGISTRY_FORK", "no")
+    env.setdefault("GST_REGISTRY", os.path.join(a.build, "eval-tracking-registry.bin"))
     elem = "ufoseg" if a.task in ("instance", "semantic") else "ufodetect"
     pipe = (f"filesrc location={a.video} ! qtdemux ! h264parse ! avdec_h264 ! videoconvert ! "
             f"{elem} model={a.model} task={a.task} threshold={a.threshold} "
