@@ -1,4 +1,5 @@
-/* One JSON object per frame in DL Streamer's gvametaconvert layout (anchors §6.3 item 4). */
+/* One JSON object per frame in DL Streamer's gvametaconvert layout (anchors §6.3 item 4), shared by
+ * tools/ufo-dump and the ufometaconvert element. */
 #ifndef UFO_DUMP_JSON_H
 #define UFO_DUMP_JSON_H
 
