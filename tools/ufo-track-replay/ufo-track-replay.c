@@ -73,6 +73,7 @@ int main(int argc, char **argv)
   UfoTracker *t = ufo_tracker_new(&p);
   if (!t || interval < 1) {
     fprintf(stderr, "ufo-track-replay: invalid parameters\n");
+    ufo_tracker_free(t);
     return 1;
   }
   size_t cap = 64, n = 0;
@@ -88,6 +89,8 @@ int main(int argc, char **argv)
                &r.d.label) != 7 ||
         r.frame < cur) {
       fprintf(stderr, "ufo-track-replay: bad line: %s", line);
+      free(rows);
+      ufo_tracker_free(t);
       return 1;
     }
     while (cur < r.frame) { /* frames up to this one, with the rows gathered so far */
