@@ -1,6 +1,9 @@
 """Tracking quality of ufotrack on the procedural demo video: MOTA, IDF1 and ID switches
 (CLEAR MOT and identity metrics from the PyPI package `motmetrics`, IoU ≥ 0.5 for a match).
 
+Needs `pip install motmetrics` (not in tools/setup-deps.sh: no test runs this script; the
+NumPy 2 incompatibility of motmetrics 1.4.0, np.asfarray, is patched here).
+
 Ground truth comes from make_demo_video.py --tracks (CSV frame,id,x,y,w,h,cls). Hypotheses are
 the tracked objects (those with a track id, "object_id") of one of:
 
