@@ -1,4 +1,4 @@
-/* The "ufo" plugin: ufodetect, ufoseg, ufooverlay.
+/* The "ufo" plugin: ufodetect, ufoseg, ufooverlay, ufotrack, ufometaconvert.
  *
  * Copyright (C) 2026 gst-ufo contributors
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -12,8 +12,10 @@
  * Since: 0.1
  */
 #include "ufodetect.h"
+#include "ufometaconvert.h"
 #include "ufooverlay.h"
 #include "ufoseg.h"
+#include "ufotrack.h"
 
 GST_DEBUG_CATEGORY_STATIC(ufoengine_debug);
 
@@ -34,6 +36,8 @@ static gboolean plugin_init(GstPlugin *plugin)
   ret |= GST_ELEMENT_REGISTER(ufodetect, plugin);
   ret |= GST_ELEMENT_REGISTER(ufoseg, plugin);
   ret |= GST_ELEMENT_REGISTER(ufooverlay, plugin);
+  ret |= GST_ELEMENT_REGISTER(ufotrack, plugin);
+  ret |= GST_ELEMENT_REGISTER(ufometaconvert, plugin);
   return ret;
 }
 

@@ -23,6 +23,8 @@ struct _GstUfoResults {
   gint width, height; /* frame the coordinates below refer to */
   GArray *objects;    /* GstUfoObject */
   GArray *masks;      /* UfoMaskEntry, one per object */
+  GArray *flags;      /* guint (GstUfoObjectFlags), one per object; apart from GstUfoObject so
+                       * that its caller-allocated layout stays the same */
   GstVideoFormat sem_format;
   GBytes *sem_data;
   gint sem_width, sem_height, sem_stride;
@@ -60,6 +62,7 @@ GstUfoResults *gst_ufo_results_new(gint width, gint height)
   r->objects = g_array_new(FALSE, TRUE, sizeof(GstUfoObject));
   r->masks = g_array_new(FALSE, TRUE, sizeof(UfoMaskEntry));
   g_array_set_clear_func(r->masks, mask_entry_clear);
+  r->flags = g_array_new(FALSE, TRUE, sizeof(guint));
   r->sem_format = GST_VIDEO_FORMAT_UNKNOWN;
   return r;
 }
@@ -93,6 +96,7 @@ void gst_ufo_results_unref(GstUfoResults *results)
     return;
   g_array_unref(results->objects);
   g_array_unref(results->masks);
+  g_array_unref(results->flags);
   g_clear_pointer(&results->sem_data, g_bytes_unref);
   g_strfreev(results->class_names);
   g_free(results->caption);
@@ -124,6 +128,7 @@ GstUfoResults *gst_ufo_results_copy(const GstUfoResults *results)
       g_bytes_ref(m.data);
     g_array_append_val(r->masks, m);
   }
+  g_array_append_vals(r->flags, results->flags->data, results->flags->len);
   r->sem_format = results->sem_format;
   r->sem_data = results->sem_data ? g_bytes_ref(results->sem_data) : NULL;
   r->sem_width = results->sem_width;
@@ -192,8 +197,10 @@ guint gst_ufo_results_add_object(GstUfoResults *results, gint label_id, const gc
       .roi_id = -1,
   };
   UfoMaskEntry m = {0};
+  guint flags = 0;
   g_array_append_val(results->objects, o);
   g_array_append_val(results->masks, m);
+  g_array_append_val(results->flags, flags);
   return results->objects->len - 1;
 }
 
@@ -213,6 +220,26 @@ gboolean gst_ufo_results_set_track_id(GstUfoResults *results, guint index, guint
   RETURN_IF_SEALED(results, FALSE);
   g_return_val_if_fail(index < results->objects->len, FALSE);
   g_array_index(results->objects, GstUfoObject, index).track_id = track_id;
+  return TRUE;
+}
+
+/**
+ * gst_ufo_results_set_object_flags:
+ * @results: a writable #GstUfoResults
+ * @index: object index
+ * @flags: #GstUfoObjectFlags of the object
+ *
+ * Returns: %FALSE on a bad index or a sealed block.
+ *
+ * Since: 0.1
+ */
+gboolean gst_ufo_results_set_object_flags(GstUfoResults *results, guint index,
+                                          GstUfoObjectFlags flags)
+{
+  g_return_val_if_fail(results != NULL, FALSE);
+  RETURN_IF_SEALED(results, FALSE);
+  g_return_val_if_fail(index < results->objects->len, FALSE);
+  g_array_index(results->flags, guint, index) = flags;
   return TRUE;
 }
 
@@ -322,15 +349,27 @@ gboolean gst_ufo_results_set_prompt(GstUfoResults *results, const gchar *prompt)
   return TRUE;
 }
 
-static gint max_roi_id(GstBuffer *buffer)
+/* the ROI ids already on @buffer (a set), and the largest of them (0 when none) */
+static GHashTable *roi_ids(GstBuffer *buffer, gint *max_id)
 {
+  GHashTable *ids = g_hash_table_new(g_direct_hash, g_direct_equal);
   gpointer state = NULL;
   GstMeta *m;
-  gint max_id = 0;
+  *max_id = 0;
   while ((m = gst_buffer_iterate_meta_filtered(buffer, &state,
-                                               GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE)))
-    max_id = MAX(max_id, ((GstVideoRegionOfInterestMeta *)m)->id);
-  return max_id;
+                                               GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE))) {
+    const gint id = ((GstVideoRegionOfInterestMeta *)m)->id;
+    *max_id = MAX(*max_id, id);
+    g_hash_table_add(ids, GINT_TO_POINTER(id));
+  }
+  return ids;
+}
+
+/* a tracked object's ROI takes its track id when that is a free positive gint */
+static gboolean track_id_usable(guint64 track_id, GHashTable *taken)
+{
+  return track_id != 0 && track_id <= G_MAXINT &&
+         !g_hash_table_contains(taken, GINT_TO_POINTER((gint)track_id));
 }
 
 /**
@@ -341,10 +380,15 @@ static gint max_roi_id(GstBuffer *buffer)
  * @model_name: (nullable): written into each `detection` structure
  *
  * Adds one #GstVideoRegionOfInterestMeta per object (anchors §6.3 item 2): `roi_type` = label,
- * box clipped to the frame, `id` unique in the buffer (continuing after the largest id already
- * there) and stored as the object's `roi_id`, `parent_id` = -1, and a `detection` structure in
- * DL Streamer's layout (label_id, label, confidence, x_min, y_min, x_max, y_max normalised to
- * 0..1, model_name, producer_id).
+ * box clipped to the frame, `id` unique in the buffer and stored as the object's `roi_id`,
+ * `parent_id` = -1, and a `detection` structure in DL Streamer's layout (label_id, label,
+ * confidence, x_min, y_min, x_max, y_max normalised to 0..1, model_name, producer_id).
+ *
+ * A tracked object (track_id ≠ 0) gets its track id as ROI `id` (as gvatrack does) when that id
+ * fits a #gint and is not already taken in the buffer, an `object_id` structure with field `id`
+ * (gvatrack's layout) and `track_id` (int) in its `detection` structure; an object flagged
+ * %GST_UFO_OBJECT_FLAG_PREDICTED also has `predicted` = %TRUE there. The other objects get ids
+ * continuing after the largest id already in the buffer and the largest track id.
  *
  * Returns: the number of metas added.
  *
@@ -356,10 +400,18 @@ guint gst_ufo_results_add_roi_metas(GstUfoResults *results, GstBuffer *buffer, g
   g_return_val_if_fail(results != NULL && GST_IS_BUFFER(buffer), 0);
   RETURN_IF_SEALED(results, 0);
   g_return_val_if_fail(gst_buffer_is_writable(buffer), 0);
-  gint next_id = max_roi_id(buffer) + 1;
+  gint max_id;
+  GHashTable *taken = roi_ids(buffer, &max_id);
+  for (guint i = 0; i < results->objects->len; i++) {
+    const GstUfoObject *o = &g_array_index(results->objects, GstUfoObject, i);
+    if (track_id_usable(o->track_id, taken))
+      max_id = MAX(max_id, (gint)o->track_id);
+  }
+  gint next_id = max_id + 1;
   const gdouble fw = results->width, fh = results->height;
   for (guint i = 0; i < results->objects->len; i++) {
     GstUfoObject *o = &g_array_index(results->objects, GstUfoObject, i);
+    const guint flags = g_array_index(results->flags, guint, i);
     /* ROI boxes are whole pixels: the smallest integer box containing the clipped float box */
     gdouble x0 = CLAMP(o->x, 0.0, fw), y0 = CLAMP(o->y, 0.0, fh);
     gdouble x1 = CLAMP(o->x + o->w, 0.0, fw), y1 = CLAMP(o->y + o->h, 0.0, fh);
@@ -367,7 +419,11 @@ guint gst_ufo_results_add_roi_metas(GstUfoResults *results, GstBuffer *buffer, g
     guint ix1 = (guint)ceil(x1), iy1 = (guint)ceil(y1);
     GstVideoRegionOfInterestMeta *roi = gst_buffer_add_video_region_of_interest_meta(
         buffer, o->label, ix0, iy0, ix1 - ix0, iy1 - iy0);
-    roi->id = next_id++;
+    if (track_id_usable(o->track_id, taken))
+      roi->id = (gint)o->track_id;
+    else
+      roi->id = next_id++;
+    g_hash_table_add(taken, GINT_TO_POINTER(roi->id));
     roi->parent_id = -1;
     GstStructure *s = gst_structure_new(
         "detection", "label_id", G_TYPE_INT, o->label_id, "label", G_TYPE_STRING, o->label,
@@ -375,12 +431,18 @@ guint gst_ufo_results_add_roi_metas(GstUfoResults *results, GstBuffer *buffer, g
         G_TYPE_DOUBLE, y0 / fh, "x_max", G_TYPE_DOUBLE, x1 / fw, "y_max", G_TYPE_DOUBLE, y1 / fh,
         "model_name", G_TYPE_STRING, model_name ? model_name : "", "producer_id", G_TYPE_UINT,
         producer_id, NULL);
+    if (o->track_id)
+      gst_structure_set(s, "track_id", G_TYPE_INT, (gint)MIN(o->track_id, G_MAXINT), NULL);
+    if (flags & GST_UFO_OBJECT_FLAG_PREDICTED)
+      gst_structure_set(s, "predicted", G_TYPE_BOOLEAN, TRUE, NULL);
     gst_video_region_of_interest_meta_add_param(roi, s);
     if (o->track_id)
       gst_video_region_of_interest_meta_add_param(
-          roi, gst_structure_new("object_id", "id", G_TYPE_INT, (gint)o->track_id, NULL));
+          roi,
+          gst_structure_new("object_id", "id", G_TYPE_INT, (gint)MIN(o->track_id, G_MAXINT), NULL));
     o->roi_id = roi->id;
   }
+  g_hash_table_unref(taken);
   return results->objects->len;
 }
 
@@ -572,6 +634,65 @@ gboolean gst_ufo_meta_get_object(const GstUfoMeta *meta, guint index, GstUfoObje
   object->w = r.w;
   object->h = r.h;
   return TRUE;
+}
+
+/**
+ * gst_ufo_meta_get_object_flags:
+ * @meta: a #GstUfoMeta
+ * @index: object index
+ *
+ * Returns: the object's #GstUfoObjectFlags (0 when @index is out of range).
+ *
+ * Since: 0.1
+ */
+GstUfoObjectFlags gst_ufo_meta_get_object_flags(const GstUfoMeta *meta, guint index)
+{
+  g_return_val_if_fail(meta != NULL, 0);
+  if (!meta->results || index >= meta->results->flags->len)
+    return 0;
+  return (GstUfoObjectFlags)g_array_index(meta->results->flags, guint, index);
+}
+
+/**
+ * gst_ufo_meta_copy_results:
+ * @meta: a #GstUfoMeta
+ *
+ * A writable copy of the meta's results in the meta's own frame coordinates (boxes, mask and
+ * map rectangles rescaled when the meta went through a scale transform; mask and map pixels
+ * are shared). ROI ids are reset to -1. Elements that refine results downstream (ufotrack)
+ * attach the copy in place of the meta.
+ *
+ * Returns: (transfer full) (nullable): the copy, %NULL when the meta holds no results.
+ *
+ * Since: 0.1
+ */
+GstUfoResults *gst_ufo_meta_copy_results(const GstUfoMeta *meta)
+{
+  g_return_val_if_fail(meta != NULL, NULL);
+  if (!meta->results)
+    return NULL;
+  GstUfoResults *r = gst_ufo_results_copy(meta->results);
+  if (meta->width == r->width && meta->height == r->height)
+    return r;
+  gdouble sx, sy;
+  meta_scale(meta, &sx, &sy);
+  r->width = meta->width;
+  r->height = meta->height;
+  for (guint i = 0; i < r->objects->len; i++) {
+    GstUfoObject *o = &g_array_index(r->objects, GstUfoObject, i);
+    GstUfoRect b = {o->x, o->y, o->w, o->h};
+    scale_rect(&b, sx, sy, &b);
+    o->x = b.x;
+    o->y = b.y;
+    o->w = b.w;
+    o->h = b.h;
+    UfoMaskEntry *m = &g_array_index(r->masks, UfoMaskEntry, i);
+    if (m->data)
+      scale_rect(&m->rect, sx, sy, &m->rect);
+  }
+  if (r->sem_data)
+    scale_rect(&r->sem_rect, sx, sy, &r->sem_rect);
+  return r;
 }
 
 /**

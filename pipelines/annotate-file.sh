@@ -4,11 +4,12 @@
 #   pipelines/annotate-file.sh INPUT OUTPUT.mp4 MODEL [ELEMENT PROPERTIES...]
 #   pipelines/annotate-file.sh in.mp4 out.mp4 models/demo.safetensors threshold=0.4
 #   ELEMENT=ufoseg pipelines/annotate-file.sh in.mp4 out.mp4 m.safetensors task=semantic
+#   TRACK=1 pipelines/annotate-file.sh in.mp4 out.mp4 m.safetensors threshold=0.1   # + ufotrack
 #
 # INPUT may be a path or a URI. Uses the plugin from ./build (or $GST_PLUGIN_PATH).
 set -euo pipefail
 if [ $# -lt 3 ]; then
-  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 fi
 in=$1 out=$2 model=$3
@@ -25,9 +26,15 @@ case "$in" in
   *) uri="file://$(realpath "$in")" ;;
 esac
 element=${ELEMENT:-ufodetect}
+# TRACK=1: ufotrack between the analyzer and the overlay (track ids in the labels, colour by track)
+track=() overlay=(ufooverlay)
+if [ -n "${TRACK:-}" ]; then
+  track=(ufotrack !)
+  overlay=(ufooverlay min-score=0.3 color-by=track)
+fi
 # late-frames=process (default): a file is annotated frame by frame, however slow the model
 exec gst-launch-1.0 -e \
   uridecodebin uri="$uri" ! videoconvert ! \
-  "$element" model="$model" "$@" ! \
-  ufooverlay ! videoconvert ! x264enc tune=zerolatency speed-preset=veryfast ! h264parse ! \
+  "$element" model="$model" "$@" ! "${track[@]}" \
+  "${overlay[@]}" ! videoconvert ! x264enc tune=zerolatency speed-preset=veryfast ! h264parse ! \
   mp4mux ! filesink location="$out"

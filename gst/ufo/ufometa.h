@@ -64,10 +64,12 @@ typedef struct {
  * @y: box top edge in frame pixels
  * @w: box width in pixels
  * @h: box height in pixels
- * @track_id: tracking id, 0 = not tracked
+ * @track_id: tracking id set by a tracker (ufotrack), 1, 2, …; 0 = not tracked
  * @roi_id: id of the matching #GstVideoRegionOfInterestMeta, -1 = none
  *
- * One detected object, as returned by gst_ufo_meta_get_object().
+ * One detected object, as returned by gst_ufo_meta_get_object(). Per-object flags (such as
+ * %GST_UFO_OBJECT_FLAG_PREDICTED) are read with gst_ufo_meta_get_object_flags(); they are kept
+ * outside this caller-allocated struct so that its size does not change.
  *
  * Since: 0.1
  */
@@ -79,6 +81,19 @@ typedef struct {
   guint64 track_id;
   gint roi_id;
 } GstUfoObject;
+
+/**
+ * GstUfoObjectFlags:
+ * @GST_UFO_OBJECT_FLAG_NONE: no flag
+ * @GST_UFO_OBJECT_FLAG_PREDICTED: the box was predicted by a tracker (ufotrack) on a frame
+ *   without fresh detector results (inference-interval > 1), not detected on this frame
+ *
+ * Since: 0.1
+ */
+typedef enum {
+  GST_UFO_OBJECT_FLAG_NONE = 0,
+  GST_UFO_OBJECT_FLAG_PREDICTED = 1 << 0,
+} GstUfoObjectFlags;
 
 /**
  * GstUfoResults:
@@ -159,6 +174,8 @@ UFO_API guint gst_ufo_results_add_object(GstUfoResults *results, gint label_id, 
                                          gfloat score, gfloat x, gfloat y, gfloat w, gfloat h);
 UFO_API gboolean gst_ufo_results_set_track_id(GstUfoResults *results, guint index,
                                               guint64 track_id);
+UFO_API gboolean gst_ufo_results_set_object_flags(GstUfoResults *results, guint index,
+                                                  GstUfoObjectFlags flags);
 UFO_API gboolean gst_ufo_results_set_mask(GstUfoResults *results, guint index, GBytes *data,
                                           gint width, gint height, gint stride,
                                           const GstUfoRect *rect);
@@ -179,6 +196,8 @@ UFO_API GstUfoMeta *gst_buffer_get_ufo_meta_for_producer(GstBuffer *buffer, guin
 /* Reading results (consumers). */
 UFO_API guint gst_ufo_meta_get_n_objects(const GstUfoMeta *meta);
 UFO_API gboolean gst_ufo_meta_get_object(const GstUfoMeta *meta, guint index, GstUfoObject *object);
+UFO_API GstUfoObjectFlags gst_ufo_meta_get_object_flags(const GstUfoMeta *meta, guint index);
+UFO_API GstUfoResults *gst_ufo_meta_copy_results(const GstUfoMeta *meta);
 UFO_API gboolean gst_ufo_meta_get_mask(const GstUfoMeta *meta, guint index, gint *width,
                                        gint *height, gint *stride, const guint8 **data,
                                        GstUfoRect *rect);

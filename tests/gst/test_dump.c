@@ -85,6 +85,46 @@ GST_START_TEST(test_roi_only_json)
 }
 GST_END_TEST;
 
+GST_START_TEST(test_tracked_json)
+{
+  /* track ids as "object_id", predicted boxes flagged, from GstUfoMeta and from ROI metas */
+  for (gint from_roi = 0; from_roi < 2; from_roi++) {
+    GstBuffer *buf = gst_buffer_new();
+    GstUfoResults *r = gst_ufo_results_new(100, 50);
+    gst_ufo_results_add_object(r, 0, "car", 0.9f, 10, 10, 20, 10);
+    gst_ufo_results_add_object(r, 0, "car", 0.9f, 50, 10, 20, 10);
+    gst_ufo_results_add_object(r, 0, "car", 0.3f, 70, 30, 20, 10);
+    gst_ufo_results_set_track_id(r, 0, 4);
+    gst_ufo_results_set_track_id(r, 1, 6);
+    gst_ufo_results_set_object_flags(r, 1, GST_UFO_OBJECT_FLAG_PREDICTED);
+    gst_ufo_results_add_roi_metas(r, buf, 1, NULL);
+    if (!from_roi)
+      gst_buffer_add_ufo_meta(buf, r, 1, "detection", TRUE, 0);
+    gst_ufo_results_unref(r);
+    gchar *line = ufo_dump_frame_json(buf, 100, 50, NULL, NULL);
+    JsonNode *root = json_from_string(line, NULL);
+    JsonArray *objs = json_object_get_array_member(json_node_get_object(root), "objects");
+    fail_unless_equals_int(json_array_get_length(objs), 3);
+    const gint64 want_id[3] = {4, 6, 0};
+    for (guint i = 0; i < 3; i++) {
+      JsonObject *oi = json_array_get_object_element(objs, i);
+      /* ROI metas may come in any order: find the object by its x */
+      const gint64 x = json_object_get_int_member(oi, "x");
+      const guint k = x == 10 ? 0 : (x == 50 ? 1 : 2);
+      if (want_id[k]) {
+        fail_unless_equals_int(json_object_get_int_member(oi, "object_id"), want_id[k]);
+      } else {
+        fail_if(json_object_has_member(oi, "object_id"));
+      }
+      fail_unless_equals_int(json_object_has_member(oi, "predicted"), k == 1);
+    }
+    json_node_unref(root);
+    g_free(line);
+    gst_buffer_unref(buf);
+  }
+}
+GST_END_TEST;
+
 static Suite *dump_suite(void)
 {
   Suite *s = suite_create("ufodump");
@@ -92,6 +132,7 @@ static Suite *dump_suite(void)
   suite_add_tcase(s, tc);
   tcase_add_test(tc, test_frame_json);
   tcase_add_test(tc, test_roi_only_json);
+  tcase_add_test(tc, test_tracked_json);
   return s;
 }
 

@@ -257,6 +257,102 @@ GST_START_TEST(test_rotation_drops_meta)
 }
 GST_END_TEST;
 
+GST_START_TEST(test_tracked_rois_and_flags)
+{
+  GstBuffer *buf = gst_buffer_new();
+  /* another producer's ROI with id 3 */
+  GstVideoRegionOfInterestMeta *other =
+      gst_buffer_add_video_region_of_interest_meta(buf, "face", 1, 1, 2, 2);
+  other->id = 3;
+  GstUfoResults *r = gst_ufo_results_new(64, 48);
+  gst_ufo_results_add_object(r, 0, "person", 0.9f, 1, 1, 10, 10);
+  gst_ufo_results_add_object(r, 0, "person", 0.8f, 20, 1, 10, 10);
+  gst_ufo_results_add_object(r, 0, "person", 0.7f, 40, 1, 10, 10);
+  gst_ufo_results_add_object(r, 0, "person", 0.2f, 40, 30, 10, 10);
+  fail_unless(gst_ufo_results_set_track_id(r, 0, 7));
+  fail_unless(gst_ufo_results_set_track_id(r, 1, 3)); /* taken by the other producer */
+  fail_unless(gst_ufo_results_set_track_id(r, 2, 5));
+  fail_unless(gst_ufo_results_set_object_flags(r, 2, GST_UFO_OBJECT_FLAG_PREDICTED));
+  fail_if(gst_ufo_results_set_object_flags(r, 9, GST_UFO_OBJECT_FLAG_PREDICTED));
+  fail_unless_equals_int(gst_ufo_results_add_roi_metas(r, buf, 1, NULL), 4);
+  gst_buffer_add_ufo_meta(buf, r, 1, "detection", FALSE, 0);
+  fail_if(gst_ufo_results_set_object_flags(r, 0, GST_UFO_OBJECT_FLAG_PREDICTED)); /* sealed */
+  gst_ufo_results_unref(r);
+
+  GstUfoMeta *m = gst_buffer_get_ufo_meta(buf);
+  /* tracked objects take their track id as ROI id when free; the others continue after the
+   * largest id and track id (7): 8, 9 */
+  const gint want_roi[4] = {7, 8, 5, 9};
+  for (guint i = 0; i < 4; i++) {
+    GstUfoObject o;
+    gst_ufo_meta_get_object(m, i, &o);
+    fail_unless_equals_int(o.roi_id, want_roi[i]);
+    GstVideoRegionOfInterestMeta *roi =
+        gst_buffer_get_video_region_of_interest_meta_id(buf, o.roi_id);
+    fail_unless(roi != NULL);
+    const GstStructure *det = detection_of(roi);
+    gint tid = 0;
+    gboolean predicted = FALSE;
+    gst_structure_get_boolean(det, "predicted", &predicted);
+    fail_unless_equals_int(predicted, i == 2);
+    if (o.track_id) {
+      fail_unless(gst_structure_get_int(det, "track_id", &tid));
+      fail_unless_equals_int(tid, (gint)o.track_id);
+      fail_unless(gst_structure_get_int(
+          gst_video_region_of_interest_meta_get_param(roi, "object_id"), "id", &tid));
+      fail_unless_equals_int(tid, (gint)o.track_id);
+    } else {
+      fail_if(gst_structure_has_field(det, "track_id"));
+      fail_unless(gst_video_region_of_interest_meta_get_param(roi, "object_id") == NULL);
+    }
+    fail_unless_equals_int(gst_ufo_meta_get_object_flags(m, i),
+                           i == 2 ? GST_UFO_OBJECT_FLAG_PREDICTED : 0);
+  }
+  fail_unless_equals_int(gst_ufo_meta_get_object_flags(m, 4), 0);
+  gst_buffer_unref(buf);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_copy_results_in_meta_frame)
+{
+  GstHarness *h = gst_harness_new("videoscale");
+  gst_harness_set_caps_str(h, "video/x-raw,format=RGBx,width=64,height=48,framerate=30/1",
+                           "video/x-raw,format=RGBx,width=160,height=72,framerate=30/1");
+  GstBuffer *in = gst_buffer_new_allocate(NULL, 64 * 48 * 4, NULL);
+  GstUfoResults *r = make_results();
+  gst_ufo_results_set_track_id(r, 1, 4);
+  gst_ufo_results_set_object_flags(r, 1, GST_UFO_OBJECT_FLAG_PREDICTED);
+  gst_buffer_add_ufo_meta(in, r, 1, "instance", TRUE, 0);
+  gst_ufo_results_unref(r);
+  GstBuffer *out = gst_harness_push_and_pull(h, in);
+  GstUfoMeta *m = gst_buffer_get_ufo_meta(out);
+  GstUfoResults *c = gst_ufo_meta_copy_results(m);
+  fail_unless(c != NULL);
+  fail_if(gst_ufo_results_is_sealed(c));
+  /* the copy is in the meta's 160x72 frame: attached to a new buffer it reads the same */
+  GstBuffer *b2 = gst_buffer_new();
+  GstUfoMeta *m2 = gst_buffer_add_ufo_meta(b2, c, 2, "instance", TRUE, 0);
+  gst_ufo_results_unref(c);
+  fail_unless_equals_int(m2->width, 160);
+  fail_unless_equals_int(m2->height, 72);
+  GstUfoObject o;
+  gst_ufo_meta_get_object(m2, 0, &o);
+  fail_unless_equals_float(o.x, 25.f);
+  fail_unless_equals_float(o.h, 24.f);
+  fail_unless_equals_int(o.roi_id, -1);
+  gst_ufo_meta_get_object(m2, 1, &o);
+  fail_unless_equals_uint64(o.track_id, 4);
+  fail_unless_equals_int(gst_ufo_meta_get_object_flags(m2, 1), GST_UFO_OBJECT_FLAG_PREDICTED);
+  GstUfoRect rect;
+  fail_unless(gst_ufo_meta_get_mask(m2, 0, NULL, NULL, NULL, NULL, &rect));
+  fail_unless_equals_float(rect.x, 25.f);
+  fail_unless_equals_float(rect.w, 50.f);
+  gst_buffer_unref(b2);
+  gst_buffer_unref(out);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
 static Suite *ufometa_suite(void)
 {
   Suite *s = suite_create("ufometa");
@@ -266,6 +362,8 @@ static Suite *ufometa_suite(void)
   tcase_add_test(tc, test_sealed);
   tcase_add_test(tc, test_semantic);
   tcase_add_test(tc, test_roi_metas);
+  tcase_add_test(tc, test_tracked_rois_and_flags);
+  tcase_add_test(tc, test_copy_results_in_meta_frame);
   tcase_add_test(tc, test_copy_shares_results);
   tcase_add_test(tc, test_videoscale_transform);
   tcase_add_test(tc, test_videoconvert_same_size);

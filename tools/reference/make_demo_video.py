@@ -17,6 +17,12 @@ keeping the aspect ratio (as the original UFO does), so a 640x480 frame squeezes
 ellipses; on the step-5800 detection checkpoint 10 frames gave AP50 0.66 at 480x480 against
 0.38 at 640x480.
     python3 tools/reference/make_demo_video.py --out demo.mp4 --labels demo.json   # + per-frame boxes
+    python3 tools/reference/make_demo_video.py --out demo.mp4 --tracks demo-gt.csv # + GT tracks
+
+Ground-truth tracks (--tracks, for tools/reference/eval_tracking.py): one CSV line per visible
+object and frame, `frame,id,x,y,w,h,cls`: id = the shape's index in the scene (0-based, stable
+over the video), box = the visible part (pixels, x/y/w/h). A shape hidden behind others (less
+than MIN_AREA visible pixels) has no line on that frame. --labels also carries the id per box.
 """
 
 import argparse
@@ -59,7 +65,7 @@ def _bounce(x, lo, hi):
 
 
 def frames(seed=7, W=480, H=480, fps=15, seconds=10.0):
-    """Yield (RGB uint8 frame, list of {cls, name, colour, box}) for each frame."""
+    """Yield (RGB uint8 frame, list of {id, cls, name, colour, box}) for each frame."""
     rng = np.random.default_rng(seed)
     objs = movers(rng, W, H, int(rng.integers(4, 8)))
     bg = scenes.background(rng, H, W)
@@ -75,11 +81,11 @@ def frames(seed=7, W=480, H=480, fps=15, seconds=10.0):
             img[m] = scenes.COLOURS[o["colour"]]
             masks.append(m)
         labels = []
-        for o, m in zip(reversed(objs), reversed(masks)):  # visible parts, front to back
-            v = m & ~cover
+        for i, o, m in zip(reversed(range(len(objs))), reversed(objs), reversed(masks)):
+            v = m & ~cover  # visible parts, front to back
             cover |= m
             if v.sum() >= scenes.MIN_AREA:
-                labels.append({"cls": o["cls"], "name": scenes.CLASSES[o["cls"]], "colour": o["colour"],
+                labels.append({"id": i, "cls": o["cls"], "name": scenes.CLASSES[o["cls"]], "colour": o["colour"],
                                "box": scenes.mask_box(v)})
         noise = np.random.default_rng([seed, k]).normal(0, 2.5, (H, W, 3))
         yield np.clip(np.rint(img + noise), 0, 255).astype(np.uint8), labels[::-1]
@@ -131,6 +137,16 @@ def encode(out, seed=7, W=480, H=480, fps=15, seconds=10.0, bitrate=1200):
     return labels
 
 
+def write_tracks(path, labels):
+    """Ground-truth tracks as CSV: frame,id,x,y,w,h,cls (box = visible part, x2/y2 exclusive)."""
+    with open(path, "w") as f:
+        f.write("frame,id,x,y,w,h,cls\n")
+        for k, lab in enumerate(labels):
+            for o in lab:
+                x1, y1, x2, y2 = o["box"]
+                f.write(f"{k},{o['id']},{x1},{y1},{x2 - x1},{y2 - y1},{o['cls']}\n")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default="demo.mp4")
@@ -141,11 +157,14 @@ def main():
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--bitrate", type=int, default=1200, help="kbit/s (10 s at 1200 ≈ 1.5 MiB max)")
     ap.add_argument("--labels", help="also write per-frame boxes (JSON)")
+    ap.add_argument("--tracks", help="also write ground-truth tracks (CSV: frame,id,x,y,w,h,cls)")
     a = ap.parse_args()
     labels = encode(a.out, a.seed, a.width, a.height, a.fps, a.seconds, a.bitrate)
     if a.labels:
         with open(a.labels, "w") as f:
             json.dump({"classes": scenes.CLASSES, "fps": a.fps, "frames": labels}, f)
+    if a.tracks:
+        write_tracks(a.tracks, labels)
     print(f"{a.out}: {os.path.getsize(a.out)} bytes, {len(labels)} frames")
 
 

@@ -6,7 +6,7 @@
 
 static void add_object(JsonBuilder *b, const gchar *label, gint label_id, gdouble score, gdouble x,
                        gdouble y, gdouble w, gdouble h, gint fw, gint fh, gint id, gint64 producer,
-                       guint64 track_id)
+                       guint64 track_id, gboolean predicted)
 {
   /* boxes clipped to the frame; bounding_box normalised to 0..1 as gvametaconvert does */
   gdouble x0 = CLAMP(x, 0, fw), y0 = CLAMP(y, 0, fh);
@@ -56,6 +56,10 @@ static void add_object(JsonBuilder *b, const gchar *label, gint label_id, gdoubl
     json_builder_set_member_name(b, "object_id");
     json_builder_add_int_value(b, (gint64)track_id);
   }
+  if (predicted) {
+    json_builder_set_member_name(b, "predicted");
+    json_builder_add_boolean_value(b, TRUE);
+  }
   json_builder_end_object(b);
 }
 
@@ -78,7 +82,8 @@ gchar *ufo_dump_frame_json(GstBuffer *buffer, gint width, gint height, const gch
       GstUfoObject o;
       gst_ufo_meta_get_object(m, i, &o);
       add_object(b, o.label, o.label_id, o.score, o.x, o.y, o.w, o.h, fw, fh, o.roi_id,
-                 m->producer_id, o.track_id);
+                 m->producer_id, o.track_id,
+                 (gst_ufo_meta_get_object_flags(m, i) & GST_UFO_OBJECT_FLAG_PREDICTED) != 0);
     }
   }
   if (!have_ufo) {
@@ -90,14 +95,21 @@ gchar *ufo_dump_frame_json(GstBuffer *buffer, gint width, gint height, const gch
       gdouble score = -1;
       gint label_id = -1;
       guint producer = 0;
-      gboolean has_producer = FALSE;
+      gboolean has_producer = FALSE, predicted = FALSE;
       if (det) {
         gst_structure_get_double(det, "confidence", &score);
         gst_structure_get_int(det, "label_id", &label_id);
         has_producer = gst_structure_get_uint(det, "producer_id", &producer);
+        gst_structure_get_boolean(det, "predicted", &predicted);
       }
+      /* gvatrack's layout: an "object_id" structure with the track id in "id" */
+      const GstStructure *oid = gst_video_region_of_interest_meta_get_param(roi, "object_id");
+      gint track_id = 0;
+      if (oid)
+        gst_structure_get_int(oid, "id", &track_id);
       add_object(b, g_quark_to_string(roi->roi_type), label_id, score, roi->x, roi->y, roi->w,
-                 roi->h, width, height, roi->id, has_producer ? (gint64)producer : -1, 0);
+                 roi->h, width, height, roi->id, has_producer ? (gint64)producer : -1,
+                 track_id > 0 ? (guint64)track_id : 0, predicted);
     }
   }
   json_builder_end_array(b);

@@ -1,4 +1,5 @@
-/* One JSON object per frame in DL Streamer's gvametaconvert layout (anchors §6.3 item 4). */
+/* One JSON object per frame in DL Streamer's gvametaconvert layout (anchors §6.3 item 4), shared by
+ * tools/ufo-dump and the ufometaconvert element. */
 #ifndef UFO_DUMP_JSON_H
 #define UFO_DUMP_JSON_H
 
@@ -8,7 +9,8 @@
 G_BEGIN_DECLS
 
 /* {"objects":[{"detection":{"bounding_box":{x_min,y_min,x_max,y_max (0..1)},"confidence",
- *   "label","label_id"},"roi_type","x","y","w","h" (px),"id","producer_id"}...],
+ *   "label","label_id"},"roi_type","x","y","w","h" (px),"id","producer_id","object_id" (track id,
+ *   tracked objects only),"predicted" (true on boxes ufotrack predicted)}...],
  *  "resolution":{"width","height"},"timestamp" (PTS ns),"source","tags",
  *  "ufo":[{"producer_id","task","inferred","result_timestamp","caption"}...]}
  * Objects come from every GstUfoMeta; a buffer without one is described from its ROI metas.
