@@ -1,6 +1,6 @@
 /* ufoanalytics: properties, GstUfoAnalyticsMeta and bus messages on hand-made tracked results,
  * reset on flush / stream start (and reset-on-flush=false), config files and their errors, the
- * meta through copy and scale, and ufometaconvert's JSON of it. */
+ * meta through copy and scale, ufometaconvert's JSON of it, and ufooverlay drawing it. */
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 #include <gst/ufo/ufoanalyticsmeta.h>
@@ -319,11 +319,11 @@ GST_START_TEST(test_errors_and_config)
   g_free(props);
 
   /* a valid JSON config gives the same results as the properties */
-  fail_unless(
-      g_file_set_contents(path,
-                          "{\"lines\":[{\"name\":\"door\",\"points\":[[100,200],[300,200]]}],"
-                          "\"zones\":[{\"name\":\"lot\",\"points\":[0,200,200,200,200,239,0,239]}]}",
-                          -1, NULL));
+  fail_unless(g_file_set_contents(
+      path,
+      "{\"lines\":[{\"name\":\"door\",\"points\":[[100,200],[300,200]]}],"
+      "\"zones\":[{\"name\":\"lot\",\"points\":[0,200,200,200,200,239,0,239]}]}",
+      -1, NULL));
   props = g_strdup_printf("config=%s post-counts=true", path);
   GstBus *bus;
   GstHarness *h = analytics_harness(props, &bus);
@@ -410,6 +410,41 @@ GST_START_TEST(test_meta_copy_scale_and_json)
 }
 GST_END_TEST;
 
+/* The RGB pixel at (x, y) of a frame. */
+static guint32 rgb_at(GstBuffer *buf, gint x, gint y)
+{
+  GstMapInfo map;
+  fail_unless(gst_buffer_map(buf, &map, GST_MAP_READ));
+  const guint8 *p = map.data + (gsize)y * W * 3 + (gsize)x * 3;
+  const guint32 v = ((guint32)p[0] << 16) | ((guint32)p[1] << 8) | p[2];
+  gst_buffer_unmap(buf, &map);
+  return v;
+}
+
+/* ufooverlay draws the line of the analytics meta (and nothing with draw-analytics=false). */
+GST_START_TEST(test_overlay)
+{
+  for (gint draw = 0; draw < 2; draw++) {
+    gchar *desc = g_strdup_printf("ufoanalytics lines=\"door:100,200,300,200\" ! ufooverlay "
+                                  "draw-boxes=false draw-labels=false draw-analytics=%s",
+                                  draw ? "true" : "false");
+    GstHarness *h = gst_harness_new_parse(desc);
+    g_free(desc);
+    gst_harness_set_src_caps_str(h, CAPS);
+    const Obj far[] = {{20, 40, 1}};
+    GstBuffer *out = gst_harness_push_and_pull(h, frame_with(0, far, 1));
+    /* on the line, away from its start (the count tag) and its midpoint (the arrow) */
+    fail_unless(draw ? rgb_at(out, 260, 200) != 0 : rgb_at(out, 260, 200) == 0);
+    fail_unless(draw ? rgb_at(out, 160, 200) != 0 : rgb_at(out, 160, 200) == 0);
+    /* away from the line */
+    fail_unless_equals_int(rgb_at(out, 260, 150), 0);
+    fail_unless_equals_int(rgb_at(out, 260, 230), 0);
+    gst_buffer_unref(out);
+    gst_harness_teardown(h);
+  }
+}
+GST_END_TEST;
+
 static Suite *ufoanalytics_suite(void)
 {
   Suite *s = suite_create("ufoanalytics");
@@ -422,6 +457,7 @@ static Suite *ufoanalytics_suite(void)
   tcase_add_test(tc, test_classes);
   tcase_add_test(tc, test_errors_and_config);
   tcase_add_test(tc, test_meta_copy_scale_and_json);
+  tcase_add_test(tc, test_overlay);
   return s;
 }
 
