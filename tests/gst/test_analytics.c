@@ -445,6 +445,39 @@ GST_START_TEST(test_overlay)
 }
 GST_END_TEST;
 
+/* anchor=center moves the tested point to the box centre: a box whose bottom stays below the
+ * line crosses it with its centre only. A key-file config gives the line. */
+GST_START_TEST(test_anchor_and_keyfile)
+{
+  gchar *path = NULL;
+  gint fd = g_file_open_tmp("ufoanalytics-XXXXXX.ini", &path, NULL);
+  fail_unless(fd >= 0);
+  close(fd);
+  fail_unless(g_file_set_contents(path, "[line door]\npoints=100,200,300,200\nclasses=person;\n",
+                                  -1, NULL));
+  const Obj f0[] = {{150, 205, 1}}, f1[] = {{150, 215, 1}}; /* centres y 195 → 205 */
+  for (gint center = 0; center < 2; center++) {
+    gchar *props =
+        g_strdup_printf("config=%s anchor=%s", path, center ? "center" : "bottom-center");
+    GstBus *bus;
+    GstHarness *h = analytics_harness(props, &bus);
+    g_free(props);
+    gst_buffer_unref(gst_harness_push_and_pull(h, frame_with(0, f0, 1)));
+    GstBuffer *out = gst_harness_push_and_pull(h, frame_with(1, f1, 1));
+    fail_unless_equals_uint64(rule_of(out, "door").total_in, center ? 1 : 0);
+    gst_buffer_unref(out);
+    GstMessage *msg = next_message(bus);
+    fail_unless(center ? msg != NULL : msg == NULL);
+    if (msg)
+      gst_message_unref(msg);
+    gst_harness_teardown(h);
+    gst_object_unref(bus);
+  }
+  g_unlink(path);
+  g_free(path);
+}
+GST_END_TEST;
+
 static Suite *ufoanalytics_suite(void)
 {
   Suite *s = suite_create("ufoanalytics");
@@ -458,6 +491,7 @@ static Suite *ufoanalytics_suite(void)
   tcase_add_test(tc, test_errors_and_config);
   tcase_add_test(tc, test_meta_copy_scale_and_json);
   tcase_add_test(tc, test_overlay);
+  tcase_add_test(tc, test_anchor_and_keyfile);
   return s;
 }
 
