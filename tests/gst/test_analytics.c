@@ -1,6 +1,7 @@
 /* ufoanalytics: properties, GstUfoAnalyticsMeta and bus messages on hand-made tracked results,
  * reset on flush / stream start (and reset-on-flush=false), config files and their errors, the
- * meta through copy and scale, ufometaconvert's JSON of it, and ufooverlay drawing it. */
+ * meta through copy and scale, ufometaconvert's JSON of it, ufooverlay drawing it; and
+ * ufodetect ! ufotrack ! ufoanalytics with the demo model when it is in the tree. */
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 #include <gst/ufo/ufoanalyticsmeta.h>
@@ -478,11 +479,61 @@ GST_START_TEST(test_anchor_and_keyfile)
 }
 GST_END_TEST;
 
+/* A frame of the demo model's world (as in the ufotrack test): a red square on grey, its centre
+ * at x = 62 + 4k. */
+static GstBuffer *shape_frame(gint k)
+{
+  GstBuffer *buf = gst_buffer_new_allocate(NULL, 224 * 224 * 3, NULL);
+  GstMapInfo map;
+  gst_buffer_map(buf, &map, GST_MAP_WRITE);
+  for (gint y = 0; y < 224; y++)
+    for (gint x = 0; x < 224; x++) {
+      guint8 *p = map.data + (y * 224 + x) * 3;
+      const gboolean in = x >= 40 + 4 * k && x < 84 + 4 * k && y >= 75 && y < 119;
+      p[0] = in ? 220 : 128;
+      p[1] = in ? 35 : 128;
+      p[2] = in ? 35 : 128;
+    }
+  gst_buffer_unmap(buf, &map);
+  GST_BUFFER_PTS(buf) = k * (GST_SECOND / 15);
+  GST_BUFFER_DURATION(buf) = GST_SECOND / 15;
+  return buf;
+}
+
+/* End to end: ufodetect ! ufotrack ! ufoanalytics with the demo model; the square moves right
+ * across the upward line "gate" (its normal points right: "in") exactly once. */
+GST_START_TEST(test_detect_pipeline)
+{
+  if (!g_file_test(UFO_DEMO_MODEL, G_FILE_TEST_EXISTS)) {
+    GST_INFO("no demo model at %s: ufodetect ! ufoanalytics not checked", UFO_DEMO_MODEL);
+    return;
+  }
+  gchar *desc = g_strdup_printf("ufodetect model=%s task=detection threshold=0.3 ! ufotrack ! "
+                                "ufoanalytics lines=\"gate:70,223,70,0\" "
+                                "zones=\"all:0,0,223,0,223,223,0,223\"",
+                                UFO_DEMO_MODEL);
+  GstHarness *h = gst_harness_new_parse(desc);
+  g_free(desc);
+  gst_harness_set_src_caps_str(h, "video/x-raw,format=RGB,width=224,height=224,framerate=15/1");
+  GstUfoAnalyticsRule gate = {0}, all = {0};
+  for (gint k = 0; k < 8; k++) {
+    GstBuffer *out = gst_harness_push_and_pull(h, shape_frame(k));
+    gate = rule_of(out, "gate");
+    all = rule_of(out, "all");
+    fail_unless(all.occupancy >= 1, "frame %d: nothing in the frame-wide zone", k);
+    gst_buffer_unref(out);
+  }
+  fail_unless_equals_uint64(gate.total_in, 1);
+  fail_unless_equals_uint64(gate.total_out, 0);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
 static Suite *ufoanalytics_suite(void)
 {
   Suite *s = suite_create("ufoanalytics");
   TCase *tc = tcase_create("general");
-  tcase_set_timeout(tc, 120);
+  tcase_set_timeout(tc, 300);
   suite_add_tcase(s, tc);
   tcase_add_test(tc, test_properties);
   tcase_add_test(tc, test_meta_and_messages);
@@ -492,6 +543,7 @@ static Suite *ufoanalytics_suite(void)
   tcase_add_test(tc, test_meta_copy_scale_and_json);
   tcase_add_test(tc, test_overlay);
   tcase_add_test(tc, test_anchor_and_keyfile);
+  tcase_add_test(tc, test_detect_pipeline);
   return s;
 }
 
