@@ -226,8 +226,8 @@ static gboolean add_spec(UfoAnalytics *a, UfoRuleKind kind, const char *spec, GE
     if (!new_rule(added, a->rules, kind, parts[0], xy, n, classes, what, error))
       return FALSE;
   }
-  for (guint i = 0; i < added->len; i++)
-    g_ptr_array_add(a->rules, g_ptr_array_steal_index(added, i--));
+  while (added->len)
+    g_ptr_array_add(a->rules, g_ptr_array_steal_index(added, 0));
   g_hash_table_remove_all(a->tracks); /* per-track state is sized by the rule count */
   return TRUE;
 }
@@ -439,8 +439,8 @@ gboolean ufo_analytics_load_config_data(UfoAnalytics *a, const char *data, gsize
     if (!keyfile_rules(added, a->rules, kf, what, error))
       return FALSE;
   }
-  for (guint k = 0; k < added->len; k++)
-    g_ptr_array_add(a->rules, g_ptr_array_steal_index(added, k--));
+  while (added->len)
+    g_ptr_array_add(a->rules, g_ptr_array_steal_index(added, 0));
   g_hash_table_remove_all(a->tracks);
   return TRUE;
 }
