@@ -14,9 +14,10 @@ static void set_argb(cairo_t *cr, uint32_t argb, double alpha)
                         (argb & 0xFF) / 255.0, alpha * ((argb >> 24) & 0xFF) / 255.0);
 }
 
-/* Text with a filled background; its top-left at (x, y), kept inside the frame. */
+/* Text with a filled background, its top-left at (x, y) (bottom-left with @above), kept inside
+ * the frame. */
 static void tag(cairo_t *cr, const UfoOverlayStyle *style, const char *text, double x, double y,
-                uint32_t bg, int fw, int fh)
+                bool above, uint32_t bg, int fw, int fh)
 {
   const double size = ufo_overlay_font_size(style, fh);
   cairo_select_font_face(cr, style->font_family ? style->font_family : "Sans",
@@ -28,6 +29,8 @@ static void tag(cairo_t *cr, const UfoOverlayStyle *style, const char *text, dou
   cairo_font_extents(cr, &fe);
   const double pad = fmax(1.0, size * 0.2);
   const double w = te.x_advance + 2 * pad, h = fe.ascent + fe.descent + 2 * pad;
+  if (above)
+    y -= h;
   x = fmax(0.0, fmin(x, fw - w));
   y = fmax(0.0, fmin(y, fh - h));
   cairo_rectangle(cr, x, y, w, h);
@@ -61,7 +64,7 @@ void ufo_overlay_draw_rule(cairo_t *cr, const UfoOverlayStyle *style, const UfoO
     if (len > 0) {
       const double nx = -dy / len, ny = dx / len, ux = dx / len, uy = dy / len;
       const double mx = (p[0] + p[2]) / 2, my = (p[1] + p[3]) / 2;
-      const double al = fmax(4 * lw, ufo_overlay_font_size(style, frame_height));
+      const double al = fmax(6 * lw, 2 * ufo_overlay_font_size(style, frame_height));
       const double tx = mx + nx * al, ty = my + ny * al, head = al / 3;
       cairo_move_to(cr, mx, my);
       cairo_line_to(cr, tx, ty);
@@ -87,7 +90,9 @@ void ufo_overlay_draw_rule(cairo_t *cr, const UfoOverlayStyle *style, const UfoO
              rule->occupancy, (unsigned long long)rule->count_in,
              (unsigned long long)rule->count_out);
   }
+  /* a line's tag sits above its first point, a zone's inside its first vertex */
   if (style->draw_labels)
-    tag(cr, style, text, p[0], p[1], color, frame_width, frame_height);
+    tag(cr, style, text, p[0], rule->is_line ? p[1] - lw : p[1], rule->is_line, color, frame_width,
+        frame_height);
   cairo_restore(cr);
 }
