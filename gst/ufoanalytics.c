@@ -228,23 +228,17 @@ config_unreadable:
                     ("%s", err->message));
   goto fail;
 config_invalid:
-  GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS,
-                    ("Invalid analytics config file \"%s\" (see docs/elements.md, "
-                     "ufoanalytics).",
-                     config),
-                    ("%s", err->message));
+  GST_ELEMENT_ERROR(
+      self, LIBRARY, SETTINGS, ("Invalid analytics config: %s.", err->message),
+      ("config file \"%s\"; its format is in docs/elements.md, ufoanalytics", config));
   goto fail;
 lines_invalid:
-  GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS,
-                    ("Invalid 'lines' property: expected NAME:x1,y1,x2,y2[:CLASSES] entries "
-                     "separated by ';'."),
-                    ("%s", err->message));
+  GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("Invalid 'lines' property: %s.", err->message),
+                    ("expected NAME:x1,y1,x2,y2[:CLASSES] entries separated by ';'"));
   goto fail;
 zones_invalid:
-  GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS,
-                    ("Invalid 'zones' property: expected NAME:x1,y1,x2,y2,x3,y3[,...][:CLASSES] "
-                     "entries separated by ';'."),
-                    ("%s", err->message));
+  GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("Invalid 'zones' property: %s.", err->message),
+                    ("expected NAME:x1,y1,x2,y2,x3,y3[,...][:CLASSES] entries separated by ';'"));
   goto fail;
 fail:
   g_clear_error(&err);
