@@ -118,8 +118,22 @@ typedef struct {
 } GstUfoAnalyticsMeta;
 
 UFO_API GType gst_ufo_analytics_meta_api_get_type(void);
+/**
+ * GST_UFO_ANALYTICS_META_API_TYPE:
+ *
+ * The #GType of the #GstUfoAnalyticsMeta API ("GstUfoAnalyticsMetaAPI").
+ *
+ * Since: 0.1
+ */
 #define GST_UFO_ANALYTICS_META_API_TYPE (gst_ufo_analytics_meta_api_get_type())
 UFO_API const GstMetaInfo *gst_ufo_analytics_meta_get_info(void);
+/**
+ * GST_UFO_ANALYTICS_META_INFO:
+ *
+ * The #GstMetaInfo of #GstUfoAnalyticsMeta.
+ *
+ * Since: 0.1
+ */
 #define GST_UFO_ANALYTICS_META_INFO (gst_ufo_analytics_meta_get_info())
 
 /**
