@@ -1,4 +1,4 @@
-/* The "ufo" plugin: ufodetect, ufoseg, ufooverlay, ufotrack, ufometaconvert.
+/* The "ufo" plugin: ufodetect, ufoseg, ufooverlay, ufotrack, ufometaconvert, ufoanalytics.
  *
  * Copyright (C) 2026 gst-ufo contributors
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -11,6 +11,7 @@
  *
  * Since: 0.1
  */
+#include "ufoanalytics.h"
 #include "ufodetect.h"
 #include "ufometaconvert.h"
 #include "ufooverlay.h"
@@ -38,6 +39,7 @@ static gboolean plugin_init(GstPlugin *plugin)
   ret |= GST_ELEMENT_REGISTER(ufooverlay, plugin);
   ret |= GST_ELEMENT_REGISTER(ufotrack, plugin);
   ret |= GST_ELEMENT_REGISTER(ufometaconvert, plugin);
+  ret |= GST_ELEMENT_REGISTER(ufoanalytics, plugin);
   return ret;
 }
 

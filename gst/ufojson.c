@@ -1,6 +1,7 @@
 /* Frame metadata → gvametaconvert-style JSON. */
 #include "ufojson.h"
 
+#include <gst/ufo/ufoanalyticsmeta.h>
 #include <gst/ufo/ufometa.h>
 #include <gst/video/video.h>
 
@@ -61,6 +62,94 @@ static void add_object(JsonBuilder *b, const gchar *label, gint label_id, gdoubl
     json_builder_add_boolean_value(b, TRUE);
   }
   json_builder_end_object(b);
+}
+
+/* "analytics":[{"version":1,"width","height","rules":[{"name","type":"line"|"zone","points":[[x,y]…],
+ * line: "in","out","frame_in","frame_out"; zone: "occupancy","entered","left","frame_entered",
+ * "frame_left"}],"events":[{"type","rule","object_id","direction" (lines),"label","label_id"}]}] */
+static void add_analytics(JsonBuilder *b, GstBuffer *buffer)
+{
+  gpointer state = NULL;
+  GstMeta *meta;
+  gboolean open = FALSE;
+  while (
+      (meta = gst_buffer_iterate_meta_filtered(buffer, &state, GST_UFO_ANALYTICS_META_API_TYPE))) {
+    const GstUfoAnalyticsMeta *m = (const GstUfoAnalyticsMeta *)meta;
+    if (!open) {
+      json_builder_set_member_name(b, "analytics");
+      json_builder_begin_array(b);
+      open = TRUE;
+    }
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "version");
+    json_builder_add_int_value(b, 1);
+    json_builder_set_member_name(b, "width");
+    json_builder_add_int_value(b, m->width);
+    json_builder_set_member_name(b, "height");
+    json_builder_add_int_value(b, m->height);
+    json_builder_set_member_name(b, "rules");
+    json_builder_begin_array(b);
+    GstUfoAnalyticsRule r;
+    for (guint i = 0; gst_ufo_analytics_meta_get_rule(m, i, &r); i++) {
+      const gboolean line = r.kind == GST_UFO_ANALYTICS_RULE_LINE;
+      json_builder_begin_object(b);
+      json_builder_set_member_name(b, "name");
+      json_builder_add_string_value(b, r.name);
+      json_builder_set_member_name(b, "type");
+      json_builder_add_string_value(b, line ? "line" : "zone");
+      json_builder_set_member_name(b, "points");
+      json_builder_begin_array(b);
+      for (guint k = 0; k < r.n_points; k++) {
+        json_builder_begin_array(b);
+        json_builder_add_double_value(b, r.points[2 * k]);
+        json_builder_add_double_value(b, r.points[2 * k + 1]);
+        json_builder_end_array(b);
+      }
+      json_builder_end_array(b);
+      if (!line) {
+        json_builder_set_member_name(b, "occupancy");
+        json_builder_add_int_value(b, r.occupancy);
+      }
+      json_builder_set_member_name(b, line ? "in" : "entered");
+      json_builder_add_int_value(b, (gint64)r.total_in);
+      json_builder_set_member_name(b, line ? "out" : "left");
+      json_builder_add_int_value(b, (gint64)r.total_out);
+      json_builder_set_member_name(b, line ? "frame_in" : "frame_entered");
+      json_builder_add_int_value(b, r.frame_in);
+      json_builder_set_member_name(b, line ? "frame_out" : "frame_left");
+      json_builder_add_int_value(b, r.frame_out);
+      json_builder_end_object(b);
+    }
+    json_builder_end_array(b);
+    json_builder_set_member_name(b, "events");
+    json_builder_begin_array(b);
+    GstUfoAnalyticsEvent e;
+    for (guint i = 0; gst_ufo_analytics_meta_get_event(m, i, &e); i++) {
+      gst_ufo_analytics_meta_get_rule(m, e.rule, &r);
+      json_builder_begin_object(b);
+      json_builder_set_member_name(b, "type");
+      json_builder_add_string_value(b, gst_ufo_analytics_event_type_get_name(e.type));
+      json_builder_set_member_name(b, "rule");
+      json_builder_add_string_value(b, r.name);
+      json_builder_set_member_name(b, "object_id");
+      json_builder_add_int_value(b, (gint64)e.track_id);
+      if (e.direction) {
+        json_builder_set_member_name(b, "direction");
+        json_builder_add_string_value(b, e.direction > 0 ? "in" : "out");
+      }
+      if (e.label) {
+        json_builder_set_member_name(b, "label");
+        json_builder_add_string_value(b, e.label);
+      }
+      json_builder_set_member_name(b, "label_id");
+      json_builder_add_int_value(b, e.label_id);
+      json_builder_end_object(b);
+    }
+    json_builder_end_array(b);
+    json_builder_end_object(b);
+  }
+  if (open)
+    json_builder_end_array(b);
 }
 
 gchar *ufo_dump_frame_json(GstBuffer *buffer, gint width, gint height, const gchar *source,
@@ -163,6 +252,7 @@ gchar *ufo_dump_frame_json(GstBuffer *buffer, gint width, gint height, const gch
     }
     json_builder_end_array(b);
   }
+  add_analytics(b, buffer);
   json_builder_end_object(b);
   g_autoptr(JsonNode) root = json_builder_get_root(b);
   return json_to_string(root, FALSE);

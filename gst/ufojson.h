@@ -12,7 +12,9 @@ G_BEGIN_DECLS
  *   "label","label_id"},"roi_type","x","y","w","h" (px),"id","producer_id","object_id" (track id,
  *   tracked objects only),"predicted" (true on boxes ufotrack predicted)}...],
  *  "resolution":{"width","height"},"timestamp" (PTS ns),"source","tags",
- *  "ufo":[{"producer_id","task","inferred","result_timestamp","caption"}...]}
+ *  "ufo":[{"producer_id","task","inferred","result_timestamp","caption"}...],
+ *  "analytics":[{"version":1,"width","height","rules":[...],"events":[...]}] (ufoanalytics, only
+ *  when a GstUfoAnalyticsMeta is attached; layout in docs/elements.md)}
  * Objects come from every GstUfoMeta; a buffer without one is described from its ROI metas.
  * width/height: frame size; source and tags may be NULL. Returns a newly allocated line
  * without the trailing newline. */

@@ -29,6 +29,8 @@
 
 #include "ufojson.h"
 
+#include <gst/ufo/ufoanalyticsmeta.h>
+
 #include <gst/ufo/ufometa.h>
 #include <stdio.h>
 
@@ -208,6 +210,8 @@ static gboolean has_results(GstBuffer *buf)
       return TRUE;
   }
   state = NULL;
+  if (gst_buffer_get_ufo_analytics_meta(buf))
+    return TRUE; /* counts and events of ufoanalytics */
   return gst_buffer_iterate_meta_filtered(buf, &state,
                                           GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE) != NULL;
 }

@@ -8,10 +8,11 @@
  * @title: ufooverlay
  *
  * Draws boxes, labels with scores, translucent instance masks with outlines, the semantic map
- * and the caption found in #GstUfoMeta. Buffers without a #GstUfoMeta from a producer are drawn
- * from their #GstVideoRegionOfInterestMeta (gvadetect, onnxobjectdetector, …). The drawing is a
- * #GstVideoOverlayComposition: attached as a meta when downstream says in the allocation query
- * that it can composite, blended into the frame otherwise.
+ * and the caption found in #GstUfoMeta, and the lines and zones of a #GstUfoAnalyticsMeta
+ * (ufoanalytics) with their counts (`draw-analytics`). Buffers without a #GstUfoMeta from a
+ * producer are drawn from their #GstVideoRegionOfInterestMeta (gvadetect, onnxobjectdetector, …).
+ * The drawing is a #GstVideoOverlayComposition: attached as a meta when downstream says in the
+ * allocation query that it can composite, blended into the frame otherwise.
  *
  * ## Example launch line
  * |[
@@ -26,6 +27,7 @@
 #include "ufoenums.h"
 #include "uforesults.h"
 
+#include <gst/ufo/ufoanalyticsmeta.h>
 #include <gst/ufo/ufometa.h>
 #include <overlay.h>
 #include <string.h>
@@ -55,6 +57,7 @@ enum {
   PROP_UNIQUE_ID,
   PROP_COLOR_BY,
   PROP_SOURCES,
+  PROP_DRAW_ANALYTICS,
 };
 
 #define DEFAULT_DRAW TRUE
@@ -72,6 +75,7 @@ enum {
 #define DEFAULT_UNIQUE_ID -1
 #define DEFAULT_COLOR_BY GST_UFO_COLOR_BY_CLASS
 #define DEFAULT_SOURCES (GST_UFO_SOURCES_UFO | GST_UFO_SOURCES_ROI)
+#define DEFAULT_DRAW_ANALYTICS TRUE
 
 struct _GstUfoOverlay {
   GstVideoFilter parent;
@@ -84,6 +88,7 @@ struct _GstUfoOverlay {
   gint unique_id;
   GstUfoColorBy color_by;
   GstUfoSources sources;
+  gboolean draw_analytics;
   /* streaming state */
   GstUfoFilter filter; /* classes only */
   gboolean check_downstream;
@@ -160,6 +165,9 @@ static void gst_ufo_overlay_set_property(GObject *object, guint prop_id, const G
   case PROP_COLOR_BY:
     self->color_by = g_value_get_enum(value);
     break;
+  case PROP_DRAW_ANALYTICS:
+    self->draw_analytics = g_value_get_boolean(value);
+    break;
   case PROP_SOURCES:
     self->sources = g_value_get_flags(value);
     break;
@@ -234,6 +242,9 @@ static void gst_ufo_overlay_get_property(GObject *object, guint prop_id, GValue 
   case PROP_COLOR_BY:
     g_value_set_enum(value, self->color_by);
     break;
+  case PROP_DRAW_ANALYTICS:
+    g_value_set_boolean(value, self->draw_analytics);
+    break;
   case PROP_SOURCES:
     g_value_set_flags(value, self->sources);
     break;
@@ -251,6 +262,8 @@ typedef struct {
   GArray *mask_of;   /* gint per object: index into masks or -1 */
   GArray *semantics; /* UfoOverlaySemantic */
   GString *caption;
+  GArray *rules;     /* UfoOverlayRule of ufoanalytics */
+  GPtrArray *points; /* the rules' points (gdouble arrays) */
 } Scene;
 
 static void scene_init(Scene *sc)
@@ -260,6 +273,8 @@ static void scene_init(Scene *sc)
   sc->mask_of = g_array_new(FALSE, TRUE, sizeof(gint));
   sc->semantics = g_array_new(FALSE, TRUE, sizeof(UfoOverlaySemantic));
   sc->caption = g_string_new(NULL);
+  sc->rules = g_array_new(FALSE, TRUE, sizeof(UfoOverlayRule));
+  sc->points = g_ptr_array_new_with_free_func(g_free);
 }
 
 static void scene_clear(Scene *sc)
@@ -269,6 +284,33 @@ static void scene_clear(Scene *sc)
   g_array_unref(sc->mask_of);
   g_array_unref(sc->semantics);
   g_string_free(sc->caption, TRUE);
+  g_array_unref(sc->rules);
+  g_ptr_array_unref(sc->points);
+}
+
+/* Lines and zones of a GstUfoAnalyticsMeta, mapped to a frame of w×h pixels. */
+static void scene_add_analytics(Scene *sc, const GstUfoAnalyticsMeta *m, gint w, gint h)
+{
+  const gdouble sx = m->width > 0 ? (gdouble)w / m->width : 1.0;
+  const gdouble sy = m->height > 0 ? (gdouble)h / m->height : 1.0;
+  GstUfoAnalyticsRule r;
+  for (guint i = 0; gst_ufo_analytics_meta_get_rule(m, i, &r); i++) {
+    gdouble *xy = g_new(gdouble, 2 * r.n_points);
+    for (guint k = 0; k < r.n_points; k++) {
+      xy[2 * k] = r.points[2 * k] * sx;
+      xy[2 * k + 1] = r.points[2 * k + 1] * sy;
+    }
+    g_ptr_array_add(sc->points, xy);
+    const UfoOverlayRule rule = {.is_line = r.kind == GST_UFO_ANALYTICS_RULE_LINE,
+                                 .xy = xy,
+                                 .n_points = (int)r.n_points,
+                                 .name = r.name,
+                                 .count_in = r.total_in,
+                                 .count_out = r.total_out,
+                                 .occupancy = r.occupancy,
+                                 .active = r.frame_in + r.frame_out > 0};
+    g_array_append_val(sc->rules, rule);
+  }
 }
 
 /* Palette index of an object under color-by (ids folded into the non-negative int range). */
@@ -409,7 +451,9 @@ static GstVideoOverlayComposition *render(const UfoOverlayStyle *style, Scene *s
                            .objects = (const UfoOverlayObject *)sc->objects->data,
                            .n_objects = (int)sc->objects->len,
                            .semantic = NULL,
-                           .caption = sc->caption->len ? sc->caption->str : NULL};
+                           .caption = sc->caption->len ? sc->caption->str : NULL,
+                           .rules = (const UfoOverlayRule *)sc->rules->data,
+                           .n_rules = (int)sc->rules->len};
   /* only the part of the frame that gets paint is rasterised and blended (semantic maps
    * usually cover the whole frame) */
   gint bx = 0, by = 0, bw = w, bh = h;
@@ -476,6 +520,7 @@ static GstFlowReturn gst_ufo_overlay_transform_frame_ip(GstVideoFilter *filter,
   gint unique_id = self->unique_id;
   GstUfoColorBy color_by = self->color_by;
   GstUfoSources sources = self->sources;
+  const gboolean draw_analytics = self->draw_analytics;
   g_autofree gchar *classes = self->classes_dirty ? g_strdup(self->classes) : NULL;
   gboolean classes_dirty = self->classes_dirty;
   self->classes_dirty = FALSE;
@@ -510,7 +555,14 @@ static GstFlowReturn gst_ufo_overlay_transform_frame_ip(GstVideoFilter *filter,
   if (sources & GST_UFO_SOURCES_ROI)
     scene_add_roi_metas(self, &sc, buf, unique_id, min_score, color_by, use_ufo);
 
-  if (sc.objects->len || sc.semantics->len || sc.caption->len) {
+  if (draw_analytics) {
+    state = NULL;
+    while ((meta = gst_buffer_iterate_meta_filtered(buf, &state, GST_UFO_ANALYTICS_META_API_TYPE)))
+      scene_add_analytics(&sc, (GstUfoAnalyticsMeta *)meta, GST_VIDEO_FRAME_WIDTH(frame),
+                          GST_VIDEO_FRAME_HEIGHT(frame));
+  }
+
+  if (sc.objects->len || sc.semantics->len || sc.caption->len || sc.rules->len) {
     GstVideoOverlayComposition *comp =
         render(&style, &sc, GST_VIDEO_FRAME_WIDTH(frame), GST_VIDEO_FRAME_HEIGHT(frame));
     if (comp) {
@@ -607,6 +659,19 @@ static void gst_ufo_overlay_class_init(GstUfoOverlayClass *klass)
                "Draw tracking ids (#N) of tracked objects");
   install_bool(gobject_class, PROP_DRAW_CAPTIONS, "draw-captions", "Draw captions",
                "Draw the caption in a banner at the bottom of the frame");
+  /**
+   * GstUfoOverlay:draw-analytics:
+   *
+   * Draw the lines (with an arrow towards "in") and zones of a #GstUfoAnalyticsMeta
+   * (ufoanalytics) with their names and counts; rules with an event on the frame are red.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_DRAW_ANALYTICS,
+      g_param_spec_boolean("draw-analytics", "Draw analytics",
+                           "Draw ufoanalytics lines (arrow = 'in'), zones and their counts",
+                           DEFAULT_DRAW_ANALYTICS, playing));
   install_double(gobject_class, PROP_MASK_ALPHA, "mask-alpha", "Mask opacity",
                  "Fill opacity of instance masks, 0..1 (outlines are opaque)", 0.0, 1.0,
                  DEFAULT_MASK_ALPHA);
@@ -729,6 +794,7 @@ static void gst_ufo_overlay_init(GstUfoOverlay *self)
   self->unique_id = DEFAULT_UNIQUE_ID;
   self->color_by = DEFAULT_COLOR_BY;
   self->sources = DEFAULT_SOURCES;
+  self->draw_analytics = DEFAULT_DRAW_ANALYTICS;
   gst_ufo_filter_init(&self->filter);
   /* QoS would drop late frames from a recording: off, as for the analyzers */
   gst_base_transform_set_qos_enabled(GST_BASE_TRANSFORM(self), FALSE);

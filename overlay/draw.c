@@ -197,6 +197,8 @@ void ufo_overlay_draw_frame(cairo_t *cr, const UfoOverlayStyle *style, const Ufo
                                                : ufo_overlay_class_color(o->class_id));
     }
   }
+  for (int i = 0; i < frame->n_rules; i++)
+    ufo_overlay_draw_rule(cr, style, &frame->rules[i], frame->width, frame->height);
   for (int i = 0; i < frame->n_objects; i++)
     ufo_overlay_draw_object(cr, style, &frame->objects[i], frame->width, frame->height);
   if (style->draw_captions)
@@ -224,6 +226,8 @@ bool ufo_overlay_frame_bounds(const UfoOverlayStyle *style, const UfoOverlayFram
   double margin = 2.0;
   if (frame->semantic && style->draw_masks)
     grow(b, frame->semantic->x, frame->semantic->y, frame->semantic->w, frame->semantic->h);
+  if (frame->n_rules > 0) /* rules, arrows and count tags: the whole frame */
+    grow(b, 0, 0, frame->width, frame->height);
   for (int i = 0; i < frame->n_objects; i++) {
     const UfoOverlayObject *o = &frame->objects[i];
     if (o->mask && style->draw_masks)

@@ -72,15 +72,32 @@ void ufo_overlay_draw_object(cairo_t *cr, const UfoOverlayStyle *style,
 void ufo_overlay_draw_caption(cairo_t *cr, const UfoOverlayStyle *style, const char *caption,
                               int frame_width, int frame_height);
 
+/* A ufoanalytics rule: a directed line (2 points, an arrow along its normal marks "in") or a zone
+ * (polygon, outlined and lightly filled), with its name and counts as a tag at the first point. */
+typedef struct {
+  bool is_line;
+  const double *xy; /* (n_points, 2) frame pixels */
+  int n_points;
+  const char *name;
+  uint64_t count_in, count_out; /* lines: crossings in/out; zones: entries/exits */
+  unsigned occupancy;           /* zones: objects inside on this frame */
+  bool active;                  /* an event on this frame: drawn in red */
+} UfoOverlayRule;
+
+void ufo_overlay_draw_rule(cairo_t *cr, const UfoOverlayStyle *style, const UfoOverlayRule *rule,
+                           int frame_width, int frame_height);
+
 typedef struct {
   int width, height;
   const UfoOverlayObject *objects;
   int n_objects;
   const UfoOverlaySemantic *semantic; /* NULL = none */
   const char *caption;                /* NULL = none */
+  const UfoOverlayRule *rules;        /* analytics rules, NULL = none */
+  int n_rules;
 } UfoOverlayFrame;
 
-/* Everything in order: semantic map, masks, boxes and labels, caption. */
+/* Everything in order: semantic map, masks, analytics rules, boxes and labels, caption. */
 void ufo_overlay_draw_frame(cairo_t *cr, const UfoOverlayStyle *style,
                             const UfoOverlayFrame *frame);
 /* The smallest pixel rectangle of the frame (with a small antialiasing margin) outside of which

@@ -47,6 +47,7 @@ static const PropDefault overlay_props[] = {
     {"unique-id", "-1"},
     {"color-by", "class"},
     {"sources", "ufo+roi"},
+    {"draw-analytics", "true"},
 };
 
 static void check_props(const gchar *factory, const PropDefault *props, gsize n)

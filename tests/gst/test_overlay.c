@@ -346,6 +346,46 @@ static void test_bounds(void)
   g_assert_false(ufo_overlay_frame_bounds(&st, &empty, &x, &y, &w, &h));
 }
 
+/* Analytics rules: a horizontal line 20,60 → 180,60 is painted along its length, its "in" arrow
+ * (normal (−dy, dx) = down) below the midpoint and nothing above it; a zone is filled lightly
+ * inside and nothing outside; the bounds of a frame with rules cover the frame. */
+static void test_rules(void)
+{
+  UfoOverlayStyle st;
+  ufo_overlay_style_init(&st);
+  st.draw_labels = false;
+  st.line_width = 3;
+  st.font_size = 12;
+  const double line[] = {20, 60, 180, 60};
+  const double zone[] = {20, 80, 60, 80, 60, 110, 20, 110};
+  UfoOverlayRule rules[2] = {
+      {.is_line = true, .xy = line, .n_points = 2, .name = "door", .count_in = 2},
+      {.is_line = false, .xy = zone, .n_points = 4, .name = "lot", .occupancy = 1}};
+  Canvas c = canvas_new(200, 120, 0);
+  ufo_overlay_draw_rule(c.cr, &st, &rules[0], 200, 120);
+  for (int x = 25; x <= 175; x += 10)
+    g_assert_cmphex(px(&c, x, 60) >> 24, ==, 0xFF);
+  g_assert_cmphex(px(&c, 100, 50), ==, 0);          /* nothing above the line */
+  g_assert_cmphex(px(&c, 100, 68) >> 24, ==, 0xFF); /* the arrow points down ("in") */
+  g_assert_cmphex(px(&c, 100, 90), ==, 0);
+  ufo_overlay_draw_rule(c.cr, &st, &rules[1], 200, 120);
+  const uint32_t inside = px(&c, 40, 95), outside = px(&c, 100, 95);
+  g_assert_cmpuint(inside >> 24, >, 0x10); /* 15 % fill */
+  g_assert_cmpuint(inside >> 24, <, 0x80);
+  g_assert_cmphex(outside, ==, 0);
+  g_assert_cmphex(px(&c, 20, 95) >> 24, ==, 0xFF); /* outline */
+  canvas_free(&c);
+
+  /* through ufo_overlay_draw_frame, with labels (tags) on: bounds are the whole frame */
+  st.draw_labels = true;
+  UfoOverlayFrame f = {.width = 200, .height = 120, .rules = rules, .n_rules = 2};
+  int bx, by, bw, bh;
+  g_assert_true(ufo_overlay_frame_bounds(&st, &f, &bx, &by, &bw, &bh));
+  g_assert_cmpint(bw, ==, 200);
+  g_assert_cmpint(bh, ==, 120);
+  check_bounds(&st, &f);
+}
+
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
@@ -360,5 +400,6 @@ int main(int argc, char **argv)
   g_test_add_func("/overlay/caption", test_caption);
   g_test_add_func("/overlay/frame-toggles", test_frame_toggles);
   g_test_add_func("/overlay/bounds", test_bounds);
+  g_test_add_func("/overlay/rules", test_rules);
   return g_test_run();
 }
