@@ -592,7 +592,8 @@ static GstUfoResults *infer_frame(GstUfoInfer *self, GstBuffer *buf, const Snaps
     req.task = s->task;
     req.prompt = s->task == UFO_TASK_GROUNDING ? s->prompt : NULL;
     req.beam_size = (int)s->beam_size;
-    req.max_detections = (int)s->max_detections;
+    /* filters first, then the best max-detections (gst_ufo_results_from_engine) */
+    req.max_detections = (int)gst_ufo_filter_engine_cap(&p->filter);
     req.nms_iou = (float)s->nms_iou;
     req.mask_threshold = (float)s->mask_threshold;
     ok = ufo_session_run(p->session, &image, &req, &result, &err);

@@ -120,6 +120,13 @@ gboolean gst_ufo_filter_accepts(const GstUfoFilter *filter, gint label_id, const
   return thr < 0.0 || score >= thr;
 }
 
+guint gst_ufo_filter_engine_cap(const GstUfoFilter *filter)
+{
+  const gboolean filtering =
+      filter->classes || filter->class_thresholds || filter->threshold >= 0.0;
+  return filtering ? 0 : filter->max_detections;
+}
+
 static int by_score_desc(const void *a, const void *b)
 {
   const UfoObject *x = *(const UfoObject *const *)a, *y = *(const UfoObject *const *)b;

@@ -32,6 +32,11 @@ gboolean gst_ufo_filter_set_classes(GstUfoFilter *filter, const gchar *spec, GEr
 gboolean gst_ufo_filter_accepts(const GstUfoFilter *filter, gint label_id, const gchar *label,
                                 gdouble score);
 
+/* The cap to pass to the engine (UfoRequest.max_detections): max_detections while no class or
+ * threshold filter is set; 0 (every object the model keeps) otherwise, since the filters run
+ * after the engine and max_detections must keep the best objects that pass them. */
+guint gst_ufo_filter_engine_cap(const GstUfoFilter *filter);
+
 /* Converts an engine result for a width x height frame: filter, keep the max_detections best
  * (highest score first), masks as GRAY8 probabilities, semantic map as GRAY8/GRAY16_LE ids.
  * Never fails; the returned block is writable. */
