@@ -77,6 +77,7 @@ typedef struct {
   gchar *model_name;
   UfoSession *session;
   gboolean session_failed; /* error already posted: do not retry on every caps query */
+  gchar *checked_prompt;   /* last grounding prompt that ufo_model_check_prompt accepted */
   GstVideoInfo info;
   GstUfoFilter filter;
   guint64 frame_count;
@@ -347,6 +348,7 @@ static gboolean gst_ufo_infer_stop(GstBaseTransform *trans)
     p->model = NULL;
   }
   g_clear_pointer(&p->model_name, g_free);
+  g_clear_pointer(&p->checked_prompt, g_free);
   g_clear_pointer(&p->last_results, gst_ufo_results_unref);
   gst_ufo_filter_clear(&p->filter);
   gst_ufo_filter_init(&p->filter);
@@ -365,6 +367,34 @@ static gchar *model_display_name(const gchar *path)
   if (dot && dot != base)
     *dot = '\0';
   return base;
+}
+
+/* A grounding prompt must fit the model's text context: checked when the element starts and
+ * whenever the prompt changes, before any frame runs with it. Posts the error. */
+static gboolean check_prompt(GstUfoInfer *self, const gchar *prompt)
+{
+  GstUfoInferPrivate *p = PRIV(self);
+  g_autoptr(GError) err = NULL;
+  gint n_tokens = 0, max_tokens = 0;
+  if (g_strcmp0(prompt, p->checked_prompt) == 0)
+    return TRUE;
+  if (!ufo_model_check_prompt(p->model, UFO_TASK_GROUNDING, prompt, &n_tokens, &max_tokens, &err)) {
+    if (n_tokens > max_tokens)
+      GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS,
+                        ("The prompt is too long: it has %d tokens and model \"%s\" takes at "
+                         "most %d. Shorten the 'prompt' property.",
+                         n_tokens, p->model_name, max_tokens),
+                        ("%s", err->message));
+    else
+      GST_ELEMENT_ERROR(
+          self, LIBRARY, SETTINGS,
+          ("The 'prompt' property is not a usable referring expression: %s.", err->message),
+          ("%s", err->message));
+    return FALSE;
+  }
+  g_free(p->checked_prompt);
+  p->checked_prompt = g_strdup(prompt);
+  return TRUE;
 }
 
 static gboolean gst_ufo_infer_start(GstBaseTransform *trans)
@@ -399,6 +429,8 @@ static gboolean gst_ufo_infer_start(GstBaseTransform *trans)
     goto task_unsupported;
   if (task == UFO_TASK_GROUNDING && (!prompt || !g_strstrip(prompt)[0]))
     goto no_prompt;
+  if (task == UFO_TASK_GROUNDING && !check_prompt(self, prompt))
+    goto fail;
   if (!parse_filter(self, class_thresholds, classes))
     goto fail;
   GST_CAT_INFO_OBJECT(CAT(self), self, "loaded model '%s' for task %s", path, ufo_task_name(task));
@@ -639,6 +671,10 @@ static GstFlowReturn gst_ufo_infer_transform_ip(GstBaseTransform *trans, GstBuff
                          "inference."),
                         (NULL));
     infer = FALSE;
+  }
+  if (infer && s.task == UFO_TASK_GROUNDING && !check_prompt(self, s.prompt)) {
+    ret = GST_FLOW_ERROR;
+    goto done;
   }
   if (infer && s.late_frames == GST_UFO_LATE_FRAMES_SKIP_INFERENCE &&
       is_late(trans, buf, s.earliest_time)) {

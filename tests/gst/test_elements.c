@@ -339,6 +339,34 @@ GST_START_TEST(test_error_grounding_without_prompt)
 }
 GST_END_TEST;
 
+/* 2,000 x "the red circle": LIBRARY/SETTINGS saying the prompt is too long, with its token
+ * count and the model's limit, at READY->PAUSED (not "Inference failed on a frame."). */
+GST_START_TEST(test_error_prompt_too_long)
+{
+  GstElement *p = error_pipeline("ufodetect name=d task=grounding model=random:tiny");
+  GstElement *d = gst_bin_get_by_name(GST_BIN(p), "d");
+  GString *prompt = g_string_new(NULL);
+  for (int i = 0; i < 2000; i++)
+    g_string_append(prompt, "the red circle ");
+  g_object_set(d, "prompt", prompt->str, NULL);
+  gst_object_unref(d);
+  g_string_free(prompt, TRUE);
+  GstStateChangeReturn ret;
+  GstMessage *msg = gst_ufo_test_state_error(p, GST_STATE_PAUSED, &ret);
+  fail_unless_equals_int(ret, GST_STATE_CHANGE_FAILURE);
+  fail_unless(msg != NULL);
+  GError *err = NULL;
+  gst_message_parse_error(msg, &err, NULL);
+  fail_unless(strstr(err->message, "too long") && strstr(err->message, "at most 512") &&
+                  g_regex_match_simple("has [0-9]{4,} tokens", err->message, 0, 0),
+              "%s", err->message);
+  g_error_free(err);
+  assert_error(msg, GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS, "prompt");
+  gst_element_set_state(p, GST_STATE_NULL);
+  gst_object_unref(p);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_error_bad_class_list)
 {
   GstElement *p = error_pipeline("ufodetect model=random:tiny class-thresholds=person");
@@ -733,6 +761,7 @@ static Suite *elements_suite(void)
   tcase_add_test(tc, test_error_corrupt_model);
   tcase_add_test(tc, test_error_task_missing);
   tcase_add_test(tc, test_error_grounding_without_prompt);
+  tcase_add_test(tc, test_error_prompt_too_long);
   tcase_add_test(tc, test_error_bad_class_list);
   tcase_add_test(tc, test_error_unsupported_caps);
   tcase_add_test(tc, test_error_cuda_without_gpu);

@@ -207,6 +207,39 @@ GST_START_TEST(test_prompt_change)
 }
 GST_END_TEST;
 
+/* A prompt set while PLAYING that is too long for the model: the next inferred frame fails with
+ * an error saying so (token count and limit), not "Inference failed on a frame.". */
+GST_START_TEST(test_prompt_too_long_while_playing)
+{
+  GstHarness *h = detect_harness("task=grounding prompt=\"red car\"");
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(h->element, bus);
+  GstBuffer *out = gst_harness_push_and_pull(h, frame_at(0));
+  gst_buffer_unref(out);
+  GString *prompt = g_string_new(NULL);
+  for (int i = 0; i < 2000; i++)
+    g_string_append(prompt, "the red circle ");
+  GstElement *det = gst_harness_find_element(h, "ufodetect");
+  g_object_set(det, "prompt", prompt->str, NULL);
+  gst_object_unref(det);
+  g_string_free(prompt, TRUE);
+  fail_unless_equals_int(gst_harness_push(h, frame_at(1)), GST_FLOW_ERROR);
+  GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+  fail_unless(msg != NULL);
+  GError *err = NULL;
+  gst_message_parse_error(msg, &err, NULL);
+  fail_unless(err->domain == GST_LIBRARY_ERROR && strstr(err->message, "too long") &&
+                  strstr(err->message, "at most 512") &&
+                  g_regex_match_simple("has [0-9]{4,} tokens", err->message, 0, 0),
+              "%s", err->message);
+  g_error_free(err);
+  gst_message_unref(msg);
+  gst_element_set_bus(h->element, NULL);
+  gst_object_unref(bus);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_unique_id_and_meta_flags)
 {
   GstHarness *h = detect_harness("unique-id=42 attach-roi-meta=false");
@@ -373,6 +406,7 @@ static Suite *inference_suite(void)
   tcase_add_test(tc, test_inference_interval);
   tcase_add_test(tc, test_reuse_results_off);
   tcase_add_test(tc, test_prompt_change);
+  tcase_add_test(tc, test_prompt_too_long_while_playing);
   tcase_add_test(tc, test_unique_id_and_meta_flags);
   tcase_add_test(tc, test_late_frames);
   tcase_add_test(tc, test_seg_instance);
