@@ -323,15 +323,31 @@ gdouble gst_ufo_infer_get_mask_threshold(GstUfoInfer *self)
 
 /* ---- lifecycle ---- */
 
-static gboolean parse_filter(GstUfoInfer *self, const gchar *class_thresholds, const gchar *classes)
+/* Parses the class lists and checks their names and ids against the task's label set (the model
+ * is loaded: start, transform_ip). Posts the error. */
+static gboolean parse_filter(GstUfoInfer *self, UfoTask task, const gchar *class_thresholds,
+                             const gchar *classes)
 {
   GstUfoInferPrivate *p = PRIV(self);
   g_autoptr(GError) err = NULL;
+  g_autofree gchar *all_names = NULL;
   if (!gst_ufo_filter_set_class_thresholds(&p->filter, class_thresholds, &err) ||
       !gst_ufo_filter_set_classes(&p->filter, classes, &err)) {
     GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("Invalid class list: %s.", err->message),
                       ("class-thresholds='%s' classes='%s'",
                        class_thresholds ? class_thresholds : "", classes ? classes : ""));
+    return FALSE;
+  }
+  int n_labels = 0;
+  const char *const *labels = ufo_model_get_labels(p->model, task, &n_labels);
+  if (labels && n_labels > 0 &&
+      !gst_ufo_filter_check_labels(&p->filter, labels, n_labels, &all_names, &err)) {
+    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS,
+                      ("Invalid class list for model \"%s\", task '%s': %s.", p->model_name,
+                       ufo_task_name(task), err->message),
+                      ("class-thresholds='%s' classes='%s'; all %d classes of the task: %s",
+                       class_thresholds ? class_thresholds : "", classes ? classes : "", n_labels,
+                       all_names));
     return FALSE;
   }
   return TRUE;
@@ -431,7 +447,7 @@ static gboolean gst_ufo_infer_start(GstBaseTransform *trans)
     goto no_prompt;
   if (task == UFO_TASK_GROUNDING && !check_prompt(self, prompt))
     goto fail;
-  if (!parse_filter(self, class_thresholds, classes))
+  if (!parse_filter(self, task, class_thresholds, classes))
     goto fail;
   GST_CAT_INFO_OBJECT(CAT(self), self, "loaded model '%s' for task %s", path, ufo_task_name(task));
   return TRUE;
@@ -658,7 +674,7 @@ static GstFlowReturn gst_ufo_infer_transform_ip(GstBaseTransform *trans, GstBuff
   snapshot_take(self, &s);
   p->filter.threshold = s.threshold;
   p->filter.max_detections = s.max_detections;
-  if (s.filter_dirty && !parse_filter(self, s.class_thresholds, s.classes)) {
+  if (s.filter_dirty && !parse_filter(self, s.task, s.class_thresholds, s.classes)) {
     ret = GST_FLOW_ERROR;
     goto done;
   }

@@ -28,6 +28,11 @@ gboolean gst_ufo_filter_set_class_thresholds(GstUfoFilter *filter, const gchar *
                                              GError **error);
 /* "person,car,2" (names or ids). Empty/NULL = all. */
 gboolean gst_ufo_filter_set_classes(GstUfoFilter *filter, const gchar *spec, GError **error);
+/* Checks every name and id of the class lists against a task's label set (n_labels names):
+ * FALSE naming the first unknown entry, the property it is in, and the valid names (the first
+ * ones in error->message; all of them are in *all_names when given, for debug output). */
+gboolean gst_ufo_filter_check_labels(const GstUfoFilter *filter, const gchar *const *labels,
+                                     gint n_labels, gchar **all_names, GError **error);
 /* Whether an object passes the class list and its (class or global) threshold. */
 gboolean gst_ufo_filter_accepts(const GstUfoFilter *filter, gint label_id, const gchar *label,
                                 gdouble score);

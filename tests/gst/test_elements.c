@@ -250,6 +250,26 @@ static void assert_error(GstMessage *msg, GQuark domain, gint code, const gchar 
   gst_message_unref(msg);
 }
 
+/* Runs the pipeline to EOS, failing on an error or when EOS does not come. */
+static void assert_runs_to_eos(GstElement *p)
+{
+  GstStateChangeReturn ret;
+  GstMessage *msg = gst_ufo_test_state_error(p, GST_STATE_PLAYING, &ret);
+  if (!msg) {
+    GstBus *bus = gst_element_get_bus(p);
+    msg = gst_bus_timed_pop_filtered(bus, 60 * GST_SECOND, GST_MESSAGE_ERROR | GST_MESSAGE_EOS);
+    gst_object_unref(bus);
+  }
+  gst_element_set_state(p, GST_STATE_NULL);
+  fail_unless(msg != NULL, "the pipeline neither ended nor failed within a minute");
+  if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
+    GError *err = NULL;
+    gst_message_parse_error(msg, &err, NULL);
+    fail("expected the pipeline to run, got error '%s'", err->message);
+  }
+  gst_message_unref(msg);
+}
+
 GST_START_TEST(test_error_missing_model)
 {
   const gchar *path = "/nonexistent/dir/ufo-missing.safetensors";
@@ -375,6 +395,40 @@ GST_START_TEST(test_error_bad_class_list)
 }
 GST_END_TEST;
 
+/* Class names and ids the model does not have: LIBRARY/SETTINGS at READY->PAUSED naming the
+ * entry, the property and the valid names; known names and ids run. */
+GST_START_TEST(test_error_unknown_class)
+{
+  const gchar *cases[][2] = {{"classes=nosuchclass", "'nosuchclass'"},
+                             {"classes=person,nosuchclass", "'nosuchclass'"},
+                             {"class-thresholds=person=0.5,nosuchclass=0.2", "'nosuchclass'"},
+                             {"classes=999", "unknown class 999"}};
+  for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+    gchar *desc = g_strdup_printf("ufodetect model=random:tiny %s", cases[i][0]);
+    GstElement *p = error_pipeline(desc);
+    GstStateChangeReturn ret;
+    GstMessage *msg = gst_ufo_test_state_error(p, GST_STATE_PAUSED, &ret);
+    fail_unless_equals_int(ret, GST_STATE_CHANGE_FAILURE);
+    fail_unless(msg != NULL, "%s: no error", cases[i][0]);
+    GError *err = NULL;
+    gst_message_parse_error(msg, &err, NULL);
+    /* the property, and where the valid names are: listed */
+    const gchar *prop = g_str_has_prefix(cases[i][0], "classes") ? "classes:" : "class-thresholds:";
+    fail_unless(strstr(err->message, prop) && strstr(err->message, "person, bicycle, car"),
+                "%s: %s", cases[i][0], err->message);
+    g_error_free(err);
+    assert_error(msg, GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS, cases[i][1]);
+    gst_element_set_state(p, GST_STATE_NULL);
+    gst_object_unref(p);
+    g_free(desc);
+  }
+  GstElement *p = error_pipeline(
+      "ufodetect model=random:tiny classes=person,car,2 class-thresholds=person=0.5,79=0.3");
+  assert_runs_to_eos(p);
+  gst_object_unref(p);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_error_unsupported_caps)
 {
   GstHarness *h = gst_harness_new_parse("ufodetect model=random:tiny");
@@ -420,26 +474,6 @@ static gboolean expect_bf16_runs(void)
   }
   g_free(text);
   return ok;
-}
-
-/* Runs the pipeline to EOS, failing on an error or when EOS does not come. */
-static void assert_runs_to_eos(GstElement *p)
-{
-  GstStateChangeReturn ret;
-  GstMessage *msg = gst_ufo_test_state_error(p, GST_STATE_PLAYING, &ret);
-  if (!msg) {
-    GstBus *bus = gst_element_get_bus(p);
-    msg = gst_bus_timed_pop_filtered(bus, 60 * GST_SECOND, GST_MESSAGE_ERROR | GST_MESSAGE_EOS);
-    gst_object_unref(bus);
-  }
-  gst_element_set_state(p, GST_STATE_NULL);
-  fail_unless(msg != NULL, "the pipeline neither ended nor failed within a minute");
-  if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
-    GError *err = NULL;
-    gst_message_parse_error(msg, &err, NULL);
-    fail("expected the pipeline to run, got error '%s'", err->message);
-  }
-  gst_message_unref(msg);
 }
 
 /* device=cuda: without a CUDA backend in libufo or without a GPU it is LIBRARY/INIT naming
@@ -763,6 +797,7 @@ static Suite *elements_suite(void)
   tcase_add_test(tc, test_error_grounding_without_prompt);
   tcase_add_test(tc, test_error_prompt_too_long);
   tcase_add_test(tc, test_error_bad_class_list);
+  tcase_add_test(tc, test_error_unknown_class);
   tcase_add_test(tc, test_error_unsupported_caps);
   tcase_add_test(tc, test_error_cuda_without_gpu);
   tcase_add_test(tc, test_precision_bf16);

@@ -240,6 +240,33 @@ GST_START_TEST(test_prompt_too_long_while_playing)
 }
 GST_END_TEST;
 
+/* classes set while PLAYING to a name the model lacks: the next frame fails with an error naming
+ * it (the setter does not validate: style §4.8). */
+GST_START_TEST(test_unknown_class_while_playing)
+{
+  GstHarness *h = detect_harness("classes=person");
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(h->element, bus);
+  gst_buffer_unref(gst_harness_push_and_pull(h, frame_at(0)));
+  GstElement *det = gst_harness_find_element(h, "ufodetect");
+  g_object_set(det, "classes", "person,nosuchclass", NULL);
+  gst_object_unref(det);
+  fail_unless_equals_int(gst_harness_push(h, frame_at(1)), GST_FLOW_ERROR);
+  GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+  fail_unless(msg != NULL);
+  GError *err = NULL;
+  gst_message_parse_error(msg, &err, NULL);
+  fail_unless(g_error_matches(err, GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS) &&
+                  strstr(err->message, "'nosuchclass'") && strstr(err->message, "person, bicycle"),
+              "%s", err->message);
+  g_error_free(err);
+  gst_message_unref(msg);
+  gst_element_set_bus(h->element, NULL);
+  gst_object_unref(bus);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_unique_id_and_meta_flags)
 {
   GstHarness *h = detect_harness("unique-id=42 attach-roi-meta=false");
@@ -407,6 +434,7 @@ static Suite *inference_suite(void)
   tcase_add_test(tc, test_reuse_results_off);
   tcase_add_test(tc, test_prompt_change);
   tcase_add_test(tc, test_prompt_too_long_while_playing);
+  tcase_add_test(tc, test_unknown_class_while_playing);
   tcase_add_test(tc, test_unique_id_and_meta_flags);
   tcase_add_test(tc, test_late_frames);
   tcase_add_test(tc, test_seg_instance);
