@@ -612,6 +612,16 @@ static gboolean gst_ufo_infer_src_event(GstBaseTransform *trans, GstEvent *event
   return GST_BASE_TRANSFORM_CLASS(gst_ufo_infer_parent_class)->src_event(trans, event);
 }
 
+/* Control bindings (GST_PARAM_CONTROLLABLE properties) take their values at the buffer's stream
+ * time, before the frame's property snapshot. */
+static void gst_ufo_infer_before_transform(GstBaseTransform *trans, GstBuffer *buf)
+{
+  GstClockTime ts =
+      gst_segment_to_stream_time(&trans->segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buf));
+  if (GST_CLOCK_TIME_IS_VALID(ts))
+    gst_object_sync_values(GST_OBJECT(trans), ts);
+}
+
 static gboolean is_late(GstBaseTransform *trans, GstBuffer *buf, GstClockTime earliest)
 {
   if (!GST_CLOCK_TIME_IS_VALID(earliest) || !GST_BUFFER_PTS_IS_VALID(buf))
@@ -754,7 +764,10 @@ static void gst_ufo_infer_class_init(GstUfoInferClass *klass)
   GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
   const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS;
   const GParamFlags ready = rw | GST_PARAM_MUTABLE_READY;
+  /* numbers, booleans and enums may be driven by control bindings (synced per buffer in
+   * before_transform); strings may not: no control source interpolates text */
   const GParamFlags playing = rw | GST_PARAM_MUTABLE_PLAYING | GST_PARAM_CONTROLLABLE;
+  const GParamFlags playing_text = rw | GST_PARAM_MUTABLE_PLAYING;
 
   gobject_class->set_property = gst_ufo_infer_set_property;
   gobject_class->get_property = gst_ufo_infer_get_property;
@@ -841,7 +854,7 @@ static void gst_ufo_infer_class_init(GstUfoInferClass *klass)
       g_param_spec_string("class-thresholds", "Per-class thresholds",
                           "Comma-separated class=score overrides of 'threshold', classes by name "
                           "or id, e.g. \"person=0.5,car=0.35,2=0.4\" (empty = none)",
-                          DEFAULT_CLASS_THRESHOLDS, playing));
+                          DEFAULT_CLASS_THRESHOLDS, playing_text));
   /**
    * GstUfoInfer:classes:
    *
@@ -852,7 +865,7 @@ static void gst_ufo_infer_class_init(GstUfoInferClass *klass)
       g_param_spec_string("classes", "Classes",
                           "Keep only these classes: comma-separated names or ids, e.g. "
                           "\"person,car,2\" (empty = all)",
-                          DEFAULT_CLASSES, playing));
+                          DEFAULT_CLASSES, playing_text));
   /**
    * GstUfoInfer:max-detections:
    *
@@ -954,6 +967,7 @@ static void gst_ufo_infer_class_init(GstUfoInferClass *klass)
   bt_class->stop = GST_DEBUG_FUNCPTR(gst_ufo_infer_stop);
   bt_class->set_caps = GST_DEBUG_FUNCPTR(gst_ufo_infer_set_caps);
   bt_class->transform_ip = GST_DEBUG_FUNCPTR(gst_ufo_infer_transform_ip);
+  bt_class->before_transform = GST_DEBUG_FUNCPTR(gst_ufo_infer_before_transform);
   bt_class->src_event = GST_DEBUG_FUNCPTR(gst_ufo_infer_src_event);
   bt_class->passthrough_on_same_caps = FALSE;
   bt_class->transform_ip_on_passthrough = FALSE;

@@ -1,9 +1,12 @@
 /* ufodetect / ufoseg / ufooverlay: registration, properties, enums, gst-inspect, error paths and
  * overlay drawing. Nothing here depends on what the model infers. */
 #include <gst/check/gstharness.h>
+#include <gst/controller/gstdirectcontrolbinding.h>
+#include <gst/controller/gstinterpolationcontrolsource.h>
 #include <gst/ufo/ufometa.h>
 #include <gst/video/video.h>
 #include <glib/gstdio.h>
+#include <math.h>
 #include <string.h>
 
 #include "gstufotest.h"
@@ -782,6 +785,79 @@ GST_START_TEST(test_overlay_all_blend_formats)
 }
 GST_END_TEST;
 
+/* A linear GstInterpolationControlSource on `prop` of `element`: `from` at 0 s, `to` at 1 s
+ * (absolute values). */
+static void control_linear(GstElement *element, const gchar *prop, gdouble from, gdouble to)
+{
+  GstControlSource *cs = gst_interpolation_control_source_new();
+  g_object_set(cs, "mode", GST_INTERPOLATION_MODE_LINEAR, NULL);
+  GstTimedValueControlSource *tv = GST_TIMED_VALUE_CONTROL_SOURCE(cs);
+  fail_unless(gst_timed_value_control_source_set(tv, 0, from));
+  fail_unless(gst_timed_value_control_source_set(tv, GST_SECOND, to));
+  fail_unless(gst_object_add_control_binding(
+      GST_OBJECT(element), gst_direct_control_binding_new_absolute(GST_OBJECT(element), prop, cs)));
+  gst_object_unref(cs);
+}
+
+/* Control bindings drive `threshold` of ufodetect: the value follows the buffers' stream
+ * time (synced before every frame). */
+GST_START_TEST(test_control_binding_threshold)
+{
+  GstHarness *h = gst_harness_new_parse("ufodetect model=random:tiny task=caption");
+  gst_harness_set_src_caps_str(h, "video/x-raw,format=RGB,width=32,height=24,framerate=2/1");
+  GstElement *det = gst_harness_find_element(h, "ufodetect");
+  control_linear(det, "threshold", 0.1, 0.9);
+  const gdouble want[] = {0.1, 0.5, 0.9};
+  for (guint i = 0; i < G_N_ELEMENTS(want); i++) {
+    GstBuffer *in = gst_buffer_new_allocate(NULL, 32 * 24 * 3, NULL);
+    gst_buffer_memset(in, 0, 0x40, 32 * 24 * 3);
+    GST_BUFFER_PTS(in) = i * GST_SECOND / 2;
+    GST_BUFFER_DURATION(in) = GST_SECOND / 2;
+    gst_buffer_unref(gst_harness_push_and_pull(h, in));
+    gdouble got;
+    g_object_get(det, "threshold", &got, NULL);
+    fail_unless(fabs(got - want[i]) < 1e-6, "frame %u: threshold %g, want %g", i, got, want[i]);
+  }
+  gst_object_unref(det);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+/* ufooverlay: a controlled min-score hides a 0.8 box from the frame where it passes 0.8. */
+GST_START_TEST(test_control_binding_overlay)
+{
+  GstHarness *h = thin_box_overlay_32x24();
+  control_linear(h->element, "min-score", 0.0, 1.0);
+  const gboolean drawn[] = {TRUE, TRUE, FALSE}; /* min-score 0, 0.5, 1 */
+  for (guint i = 0; i < G_N_ELEMENTS(drawn); i++) {
+    GstBuffer *in = black_frame_with_meta(32, 24, one_box(32, 24, 2, 2, 20, 20), 1);
+    GST_BUFFER_PTS(in) = i * GST_SECOND / 2;
+    GstBuffer *out = gst_harness_push_and_pull(h, in);
+    fail_unless_equals_int(bgrx(out, 32, 2, 10) != 0, drawn[i]);
+    gst_buffer_unref(out);
+  }
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+/* Controllable properties are numbers, booleans, enums and flags: strings cannot be driven. */
+GST_START_TEST(test_controllable_flags)
+{
+  const gchar *factories[] = {"ufodetect", "ufoseg", "ufooverlay"};
+  for (gsize fi = 0; fi < G_N_ELEMENTS(factories); fi++) {
+    GstElement *e = gst_element_factory_make(factories[fi], NULL);
+    guint n;
+    GParamSpec **specs = g_object_class_list_properties(G_OBJECT_GET_CLASS(e), &n);
+    for (guint i = 0; i < n; i++)
+      if (specs[i]->flags & GST_PARAM_CONTROLLABLE)
+        fail_if(G_IS_PARAM_SPEC_STRING(specs[i]), "%s.%s: a controllable string", factories[fi],
+                specs[i]->name);
+    g_free(specs);
+    gst_object_unref(e);
+  }
+}
+GST_END_TEST;
+
 static Suite *elements_suite(void)
 {
   Suite *s = suite_create("ufoelements");
@@ -808,6 +884,9 @@ static Suite *elements_suite(void)
   tcase_add_test(tc, test_overlay_sources);
   tcase_add_test(tc, test_overlay_composition_meta);
   tcase_add_test(tc, test_overlay_all_blend_formats);
+  tcase_add_test(tc, test_control_binding_threshold);
+  tcase_add_test(tc, test_control_binding_overlay);
+  tcase_add_test(tc, test_controllable_flags);
   return s;
 }
 
