@@ -12,8 +12,10 @@
  * Since: 0.1
  */
 #include "ufodetect.h"
-#include "ufooverlay.h"
 #include "ufoseg.h"
+#ifdef GST_UFO_HAVE_OVERLAY
+#include "ufooverlay.h" /* not built with -Doverlay=disabled */
+#endif
 
 GST_DEBUG_CATEGORY_STATIC(ufoengine_debug);
 
@@ -33,7 +35,9 @@ static gboolean plugin_init(GstPlugin *plugin)
   gboolean ret = FALSE;
   ret |= GST_ELEMENT_REGISTER(ufodetect, plugin);
   ret |= GST_ELEMENT_REGISTER(ufoseg, plugin);
+#ifdef GST_UFO_HAVE_OVERLAY
   ret |= GST_ELEMENT_REGISTER(ufooverlay, plugin);
+#endif
   return ret;
 }
 
