@@ -180,16 +180,22 @@ GST_END_TEST;
 /* gst-inspect-1.0 (a separate process with this test's environment) lists every property. */
 GST_START_TEST(test_gst_inspect)
 {
+  gchar **envp = g_get_environ();
 #ifdef GST_UFO_SANITIZED
-  /* the system gst-inspect-1.0 cannot load a sanitizer-instrumented plugin */
-  return;
+  /* the system gst-inspect-1.0 loads the sanitizer-instrumented plugin with the runtimes
+   * preloaded (tests/gst/meson.build) and without forking the registry scanner */
+  const gchar *preload = g_getenv("UFO_SANITIZER_PRELOAD");
+  fail_unless(preload && *preload, "UFO_SANITIZER_PRELOAD is not set");
+  envp = g_environ_setenv(envp, "LD_PRELOAD", preload, TRUE);
+  envp = g_environ_setenv(envp, "ASAN_OPTIONS", "detect_leaks=0", TRUE);
+  envp = g_environ_setenv(envp, "GST_REGISTRY_FORK", "no", TRUE);
 #endif
   const gchar *factories[] = {"ufodetect", "ufoseg", "ufooverlay"};
   for (int fi = 0; fi < 3; fi++) {
     gchar *argv[] = {"gst-inspect-1.0", (gchar *)factories[fi], NULL};
     gchar *out = NULL;
     gint status;
-    fail_unless(g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL,
+    fail_unless(g_spawn_sync(NULL, argv, envp, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL,
                              NULL, NULL, &out, NULL, &status, NULL));
     fail_unless(g_spawn_check_wait_status(status, NULL), "gst-inspect-1.0 %s failed",
                 factories[fi]);
@@ -206,6 +212,7 @@ GST_START_TEST(test_gst_inspect)
     gst_object_unref(e);
     g_free(out);
   }
+  g_strfreev(envp);
 }
 GST_END_TEST;
 
