@@ -13,14 +13,15 @@ if [ -n "${UFO_SANITIZER_PRELOAD:-}" ]; then
     chmod +x "$tmp/bin/$t"
   done
   export PATH="$tmp/bin:$PATH"
-  export ASAN_OPTIONS=detect_leaks=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}
+  export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 # the last setting wins
   export GST_REGISTRY_FORK=no # the scanner helper would load the plugin without the runtimes
 fi
 
 # require_elements E...: every element must exist (else FAIL, or SKIP with UFO_TEST_ALLOW_SKIP=1)
 require_elements() {
   for e in "$@"; do
-    if ! gst-inspect-1.0 "$e" > /dev/null 2>&1; then
+    if ! gst-inspect-1.0 "$e" > "$tmp/inspect.log" 2>&1; then
+      tail -5 "$tmp/inspect.log"
       if [ "${UFO_TEST_ALLOW_SKIP:-}" = 1 ]; then
         echo "SKIP: no GStreamer element $e (UFO_TEST_ALLOW_SKIP=1)"
         exit 77
