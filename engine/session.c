@@ -185,11 +185,60 @@ static gboolean ensure_text_pass(UfoSession *s, UfoTask task, const char *prompt
   if (s->text_prompt && strcmp(s->text_prompt, prompt) == 0)
     return TRUE;
   g_clear_pointer(&s->text_prompt, g_free);
-  if (!ufo_prompt_encode(s->model->tokenizer, task, prompt, s->ids, s->mask, error) ||
+  if (!ufo_prompt_encode(s->model->tokenizer, task, prompt,
+                         ufo_prompt_max_tokens(s->model->cfg.max_position), s->ids, s->mask,
+                         error) ||
       !ufo_vit_text_pass(s->st, (const int32_t *)s->ids->data, (const uint8_t *)s->mask->data,
                          (int)s->ids->len, error))
     return FALSE;
   s->text_prompt = g_strdup(prompt);
+  return TRUE;
+}
+
+/* The whole prompt string of a task (inference §4.1); NULL with the error set. */
+static char *build_task_prompt(const UfoModel *model, UfoTask task, const char *text,
+                               GError **error)
+{
+  const UfoTaskConfig *tc = &model->cfg.tasks[task];
+  const UfoLabelSet *labels = tc->label_set[0] ? ufo_model_label_set(model, tc->label_set) : NULL;
+  return ufo_prompt_build(task, labels ? (const char *const *)labels->names : NULL,
+                          labels ? labels->n : 0, tc->num_bins, text, error);
+}
+
+gboolean ufo_model_check_prompt(const UfoModel *model, UfoTask task, const char *prompt,
+                                int *n_tokens, int *max_tokens, GError **error)
+{
+  g_return_val_if_fail(model != NULL, FALSE);
+  const int limit = ufo_prompt_max_tokens(model->cfg.max_position);
+  if (n_tokens)
+    *n_tokens = 0;
+  if (max_tokens)
+    *max_tokens = limit;
+  if (task < 0 || task >= UFO_N_TASKS || !ufo_model_supports_task(model, task)) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_UNSUPPORTED, "the model '%s' has no %s task",
+                model->cfg.name, task >= 0 && task < UFO_N_TASKS ? ufo_task_name(task) : "such");
+    return FALSE;
+  }
+  g_autofree char *full = build_task_prompt(model, task, prompt, error);
+  if (!full)
+    return FALSE;
+  if (!model->tokenizer) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_MODEL, "the model '%s' has no tokenizer",
+                model->cfg.name);
+    return FALSE;
+  }
+  g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(int32_t));
+  if (!ufo_tokenizer_encode(model->tokenizer, full, G_MAXINT / 2, ids, error))
+    return FALSE;
+  if (n_tokens)
+    *n_tokens = (int)ids->len;
+  if (ids->len > (guint)limit) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_UNSUPPORTED,
+                "the %s prompt is too long: it has %u tokens and the model's text context takes "
+                "at most %d (shorten the prompt)",
+                ufo_task_name(task), ids->len, limit);
+    return FALSE;
+  }
   return TRUE;
 }
 
@@ -264,9 +313,7 @@ gboolean ufo_session_run(UfoSession *s, const UfoImage *image, const UfoRequest 
   res->ms_preprocess = ms_since(&t);
 
   /* prompt and text pass (inference §4) */
-  g_autofree char *prompt =
-      ufo_prompt_build(task, labels ? (const char *const *)labels->names : NULL,
-                       labels ? labels->n : 0, tc->num_bins, req->prompt, error);
+  g_autofree char *prompt = build_task_prompt(s->model, task, req->prompt, error);
   if (!prompt || !ensure_text_pass(s, task, prompt, error))
     return FALSE;
   if (!ufo_backend_synchronize(s->be, error)) /* stage times of asynchronous backends */

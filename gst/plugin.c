@@ -14,9 +14,11 @@
 #include "ufoanalytics.h"
 #include "ufodetect.h"
 #include "ufometaconvert.h"
-#include "ufooverlay.h"
 #include "ufoseg.h"
 #include "ufotrack.h"
+#ifdef GST_UFO_HAVE_OVERLAY
+#include "ufooverlay.h" /* not built with -Doverlay=disabled */
+#endif
 
 GST_DEBUG_CATEGORY_STATIC(ufoengine_debug);
 
@@ -36,7 +38,9 @@ static gboolean plugin_init(GstPlugin *plugin)
   gboolean ret = FALSE;
   ret |= GST_ELEMENT_REGISTER(ufodetect, plugin);
   ret |= GST_ELEMENT_REGISTER(ufoseg, plugin);
+#ifdef GST_UFO_HAVE_OVERLAY
   ret |= GST_ELEMENT_REGISTER(ufooverlay, plugin);
+#endif
   ret |= GST_ELEMENT_REGISTER(ufotrack, plugin);
   ret |= GST_ELEMENT_REGISTER(ufometaconvert, plugin);
   ret |= GST_ELEMENT_REGISTER(ufoanalytics, plugin);

@@ -109,8 +109,7 @@ static void gst_ufo_detect_class_init(GstUfoDetectClass *klass)
                           "Text to ground (task=grounding, required); UTF-8, takes effect on the "
                           "next inferred frame",
                           DEFAULT_PROMPT,
-                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING |
-                              GST_PARAM_CONTROLLABLE));
+                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
 
   gst_element_class_set_static_metadata(
       element_class, "UFO-ViT detector", "Filter/Analyzer/Video",

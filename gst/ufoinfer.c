@@ -83,6 +83,7 @@ typedef struct {
   gchar *model_name;
   UfoSession *session;
   gboolean session_failed; /* error already posted: do not retry on every caps query */
+  gchar *checked_prompt;   /* last grounding prompt that ufo_model_check_prompt accepted */
   GstVideoInfo info;
   GstUfoFilter filter;
   guint64 frame_count;
@@ -360,15 +361,31 @@ UfoInstanceBoxes gst_ufo_infer_get_instance_boxes(GstUfoInfer *self)
 
 /* ---- lifecycle ---- */
 
-static gboolean parse_filter(GstUfoInfer *self, const gchar *class_thresholds, const gchar *classes)
+/* Parses the class lists and checks their names and ids against the task's label set (the model
+ * is loaded: start, transform_ip). Posts the error. */
+static gboolean parse_filter(GstUfoInfer *self, UfoTask task, const gchar *class_thresholds,
+                             const gchar *classes)
 {
   GstUfoInferPrivate *p = PRIV(self);
   g_autoptr(GError) err = NULL;
+  g_autofree gchar *all_names = NULL;
   if (!gst_ufo_filter_set_class_thresholds(&p->filter, class_thresholds, &err) ||
       !gst_ufo_filter_set_classes(&p->filter, classes, &err)) {
     GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("Invalid class list: %s.", err->message),
                       ("class-thresholds='%s' classes='%s'",
                        class_thresholds ? class_thresholds : "", classes ? classes : ""));
+    return FALSE;
+  }
+  int n_labels = 0;
+  const char *const *labels = ufo_model_get_labels(p->model, task, &n_labels);
+  if (labels && n_labels > 0 &&
+      !gst_ufo_filter_check_labels(&p->filter, labels, n_labels, &all_names, &err)) {
+    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS,
+                      ("Invalid class list for model \"%s\", task '%s': %s.", p->model_name,
+                       ufo_task_name(task), err->message),
+                      ("class-thresholds='%s' classes='%s'; all %d classes of the task: %s",
+                       class_thresholds ? class_thresholds : "", classes ? classes : "", n_labels,
+                       all_names));
     return FALSE;
   }
   return TRUE;
@@ -385,6 +402,7 @@ static gboolean gst_ufo_infer_stop(GstBaseTransform *trans)
     p->model = NULL;
   }
   g_clear_pointer(&p->model_name, g_free);
+  g_clear_pointer(&p->checked_prompt, g_free);
   g_clear_pointer(&p->last_results, gst_ufo_results_unref);
   gst_ufo_filter_clear(&p->filter);
   gst_ufo_filter_init(&p->filter);
@@ -403,6 +421,34 @@ static gchar *model_display_name(const gchar *path)
   if (dot && dot != base)
     *dot = '\0';
   return base;
+}
+
+/* A grounding prompt must fit the model's text context: checked when the element starts and
+ * whenever the prompt changes, before any frame runs with it. Posts the error. */
+static gboolean check_prompt(GstUfoInfer *self, const gchar *prompt)
+{
+  GstUfoInferPrivate *p = PRIV(self);
+  g_autoptr(GError) err = NULL;
+  gint n_tokens = 0, max_tokens = 0;
+  if (g_strcmp0(prompt, p->checked_prompt) == 0)
+    return TRUE;
+  if (!ufo_model_check_prompt(p->model, UFO_TASK_GROUNDING, prompt, &n_tokens, &max_tokens, &err)) {
+    if (n_tokens > max_tokens)
+      GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS,
+                        ("The prompt is too long: it has %d tokens and model \"%s\" takes at "
+                         "most %d. Shorten the 'prompt' property.",
+                         n_tokens, p->model_name, max_tokens),
+                        ("%s", err->message));
+    else
+      GST_ELEMENT_ERROR(
+          self, LIBRARY, SETTINGS,
+          ("The 'prompt' property is not a usable referring expression: %s.", err->message),
+          ("%s", err->message));
+    return FALSE;
+  }
+  g_free(p->checked_prompt);
+  p->checked_prompt = g_strdup(prompt);
+  return TRUE;
 }
 
 static gboolean gst_ufo_infer_start(GstBaseTransform *trans)
@@ -437,7 +483,9 @@ static gboolean gst_ufo_infer_start(GstBaseTransform *trans)
     goto task_unsupported;
   if (task == UFO_TASK_GROUNDING && (!prompt || !g_strstrip(prompt)[0]))
     goto no_prompt;
-  if (!parse_filter(self, class_thresholds, classes))
+  if (task == UFO_TASK_GROUNDING && !check_prompt(self, prompt))
+    goto fail;
+  if (!parse_filter(self, task, class_thresholds, classes))
     goto fail;
   GST_CAT_INFO_OBJECT(CAT(self), self, "loaded model '%s' for task %s", path, ufo_task_name(task));
   return TRUE;
@@ -602,6 +650,16 @@ static gboolean gst_ufo_infer_src_event(GstBaseTransform *trans, GstEvent *event
   return GST_BASE_TRANSFORM_CLASS(gst_ufo_infer_parent_class)->src_event(trans, event);
 }
 
+/* Control bindings (GST_PARAM_CONTROLLABLE properties) take their values at the buffer's stream
+ * time, before the frame's property snapshot. */
+static void gst_ufo_infer_before_transform(GstBaseTransform *trans, GstBuffer *buf)
+{
+  GstClockTime ts =
+      gst_segment_to_stream_time(&trans->segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buf));
+  if (GST_CLOCK_TIME_IS_VALID(ts))
+    gst_object_sync_values(GST_OBJECT(trans), ts);
+}
+
 static gboolean is_late(GstBaseTransform *trans, GstBuffer *buf, GstClockTime earliest)
 {
   if (!GST_CLOCK_TIME_IS_VALID(earliest) || !GST_BUFFER_PTS_IS_VALID(buf))
@@ -632,7 +690,8 @@ static GstUfoResults *infer_frame(GstUfoInfer *self, GstBuffer *buf, const Snaps
     req.beam_size = (int)s->beam_size;
     req.temperature = (float)s->temperature;
     req.length_penalty = (float)s->length_penalty;
-    req.max_detections = (int)s->max_detections;
+    /* filters first, then the best max-detections (gst_ufo_results_from_engine) */
+    req.max_detections = (int)gst_ufo_filter_engine_cap(&p->filter);
     req.nms_iou = (float)s->nms_iou;
     req.mask_threshold = (float)s->mask_threshold;
     req.instance_boxes = s->instance_boxes;
@@ -666,7 +725,7 @@ static GstFlowReturn gst_ufo_infer_transform_ip(GstBaseTransform *trans, GstBuff
   snapshot_take(self, &s);
   p->filter.threshold = s.threshold;
   p->filter.max_detections = s.max_detections;
-  if (s.filter_dirty && !parse_filter(self, s.class_thresholds, s.classes)) {
+  if (s.filter_dirty && !parse_filter(self, s.task, s.class_thresholds, s.classes)) {
     ret = GST_FLOW_ERROR;
     goto done;
   }
@@ -679,6 +738,10 @@ static GstFlowReturn gst_ufo_infer_transform_ip(GstBaseTransform *trans, GstBuff
                          "inference."),
                         (NULL));
     infer = FALSE;
+  }
+  if (infer && s.task == UFO_TASK_GROUNDING && !check_prompt(self, s.prompt)) {
+    ret = GST_FLOW_ERROR;
+    goto done;
   }
   if (infer && s.late_frames == GST_UFO_LATE_FRAMES_SKIP_INFERENCE &&
       is_late(trans, buf, s.earliest_time)) {
@@ -742,7 +805,10 @@ static void gst_ufo_infer_class_init(GstUfoInferClass *klass)
   GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
   const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS;
   const GParamFlags ready = rw | GST_PARAM_MUTABLE_READY;
+  /* numbers, booleans and enums may be driven by control bindings (synced per buffer in
+   * before_transform); strings may not: no control source interpolates text */
   const GParamFlags playing = rw | GST_PARAM_MUTABLE_PLAYING | GST_PARAM_CONTROLLABLE;
+  const GParamFlags playing_text = rw | GST_PARAM_MUTABLE_PLAYING;
 
   gobject_class->set_property = gst_ufo_infer_set_property;
   gobject_class->get_property = gst_ufo_infer_get_property;
@@ -829,7 +895,7 @@ static void gst_ufo_infer_class_init(GstUfoInferClass *klass)
       g_param_spec_string("class-thresholds", "Per-class thresholds",
                           "Comma-separated class=score overrides of 'threshold', classes by name "
                           "or id, e.g. \"person=0.5,car=0.35,2=0.4\" (empty = none)",
-                          DEFAULT_CLASS_THRESHOLDS, playing));
+                          DEFAULT_CLASS_THRESHOLDS, playing_text));
   /**
    * GstUfoInfer:classes:
    *
@@ -840,7 +906,7 @@ static void gst_ufo_infer_class_init(GstUfoInferClass *klass)
       g_param_spec_string("classes", "Classes",
                           "Keep only these classes: comma-separated names or ids, e.g. "
                           "\"person,car,2\" (empty = all)",
-                          DEFAULT_CLASSES, playing));
+                          DEFAULT_CLASSES, playing_text));
   /**
    * GstUfoInfer:max-detections:
    *
@@ -972,6 +1038,7 @@ static void gst_ufo_infer_class_init(GstUfoInferClass *klass)
   bt_class->stop = GST_DEBUG_FUNCPTR(gst_ufo_infer_stop);
   bt_class->set_caps = GST_DEBUG_FUNCPTR(gst_ufo_infer_set_caps);
   bt_class->transform_ip = GST_DEBUG_FUNCPTR(gst_ufo_infer_transform_ip);
+  bt_class->before_transform = GST_DEBUG_FUNCPTR(gst_ufo_infer_before_transform);
   bt_class->src_event = GST_DEBUG_FUNCPTR(gst_ufo_infer_src_event);
   bt_class->passthrough_on_same_caps = FALSE;
   bt_class->transform_ip_on_passthrough = FALSE;

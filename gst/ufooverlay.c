@@ -507,6 +507,16 @@ static gboolean downstream_composites(GstUfoOverlay *self)
   return ok;
 }
 
+/* Control bindings (GST_PARAM_CONTROLLABLE properties) take their values at the buffer's stream
+ * time, before the frame's style snapshot. */
+static void gst_ufo_overlay_before_transform(GstBaseTransform *trans, GstBuffer *buf)
+{
+  GstClockTime ts =
+      gst_segment_to_stream_time(&trans->segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buf));
+  if (GST_CLOCK_TIME_IS_VALID(ts))
+    gst_object_sync_values(GST_OBJECT(trans), ts);
+}
+
 static GstFlowReturn gst_ufo_overlay_transform_frame_ip(GstVideoFilter *filter,
                                                         GstVideoFrame *frame)
 {
@@ -639,8 +649,12 @@ static void gst_ufo_overlay_class_init(GstUfoOverlayClass *klass)
   GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
   GstBaseTransformClass *bt_class = GST_BASE_TRANSFORM_CLASS(klass);
   GstVideoFilterClass *vf_class = GST_VIDEO_FILTER_CLASS(klass);
+  /* numbers, booleans, enums and flags may be driven by control bindings (synced per buffer in
+   * before_transform); strings may not: no control source interpolates text */
   const GParamFlags playing = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
                               GST_PARAM_MUTABLE_PLAYING | GST_PARAM_CONTROLLABLE;
+  const GParamFlags playing_text =
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING;
 
   GST_DEBUG_CATEGORY_INIT(ufooverlay_debug, "ufooverlay", 0, "UFO-ViT result overlay");
   gobject_class->set_property = gst_ufo_overlay_set_property;
@@ -686,7 +700,7 @@ static void gst_ufo_overlay_class_init(GstUfoOverlayClass *klass)
   g_object_class_install_property(gobject_class, PROP_FONT_FAMILY,
                                   g_param_spec_string("font-family", "Font family",
                                                       "Label font family (Cairo toy font)",
-                                                      DEFAULT_FONT_FAMILY, playing));
+                                                      DEFAULT_FONT_FAMILY, playing_text));
   install_double(gobject_class, PROP_FONT_SIZE, "font-size", "Font size",
                  "Label font size in pixels, 0..500 (0 = frame height / 40, at least 8)", 0.0,
                  500.0, DEFAULT_FONT_SIZE);
@@ -714,7 +728,7 @@ static void gst_ufo_overlay_class_init(GstUfoOverlayClass *klass)
       gobject_class, PROP_CLASSES,
       g_param_spec_string("classes", "Classes",
                           "Draw only these classes: comma-separated names or ids (empty = all)",
-                          DEFAULT_CLASSES, playing));
+                          DEFAULT_CLASSES, playing_text));
   g_object_class_install_property(
       gobject_class, PROP_UNIQUE_ID,
       g_param_spec_int("unique-id", "Producer id",
@@ -772,6 +786,7 @@ static void gst_ufo_overlay_class_init(GstUfoOverlayClass *klass)
 
   bt_class->start = GST_DEBUG_FUNCPTR(gst_ufo_overlay_start);
   bt_class->stop = GST_DEBUG_FUNCPTR(gst_ufo_overlay_stop);
+  bt_class->before_transform = GST_DEBUG_FUNCPTR(gst_ufo_overlay_before_transform);
   vf_class->set_info = GST_DEBUG_FUNCPTR(gst_ufo_overlay_set_info);
   vf_class->transform_frame_ip = GST_DEBUG_FUNCPTR(gst_ufo_overlay_transform_frame_ip);
 }

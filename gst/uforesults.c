@@ -100,6 +100,55 @@ gboolean gst_ufo_filter_set_classes(GstUfoFilter *filter, const gchar *spec, GEr
   return TRUE;
 }
 
+/* The first entry of list that names no class of labels, or NULL. */
+static const GstUfoClassValue *unknown_entry(const GArray *list, const gchar *const *labels,
+                                             gint n_labels)
+{
+  for (guint i = 0; list && i < list->len; i++) {
+    const GstUfoClassValue *cv = &g_array_index(list, GstUfoClassValue, i);
+    gboolean known = cv->id >= 0 && cv->id < n_labels;
+    for (gint k = 0; cv->name && !known && k < n_labels; k++)
+      known = labels[k] && strcmp(labels[k], cv->name) == 0;
+    if (!known)
+      return cv;
+  }
+  return NULL;
+}
+
+gboolean gst_ufo_filter_check_labels(const GstUfoFilter *filter, const gchar *const *labels,
+                                     gint n_labels, gchar **all_names, GError **error)
+{
+  const gchar *what = "classes";
+  const GstUfoClassValue *bad = unknown_entry(filter->classes, labels, n_labels);
+  if (!bad) {
+    what = "class-thresholds";
+    bad = unknown_entry(filter->class_thresholds, labels, n_labels);
+  }
+  if (!bad)
+    return TRUE;
+  /* the valid names: up to 20 in the message, all of them for the debug output */
+  const gint shown = MIN(n_labels, 20);
+  GString *some = g_string_new(NULL), *all = g_string_new(NULL);
+  for (gint k = 0; k < n_labels; k++) {
+    if (k < shown)
+      g_string_append_printf(some, "%s%s", k ? ", " : "", labels[k]);
+    g_string_append_printf(all, "%s%s", k ? ", " : "", labels[k]);
+  }
+  if (n_labels > shown)
+    g_string_append_printf(some, ", ... (%d in all)", n_labels);
+  gchar *entry = bad->name ? g_strdup_printf("'%s'", bad->name) : g_strdup_printf("%d", bad->id);
+  g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID,
+              "%s: unknown class %s; the model's classes are %s (or ids 0..%d)", what, entry,
+              some->str, n_labels - 1);
+  g_free(entry);
+  g_string_free(some, TRUE);
+  if (all_names)
+    *all_names = g_string_free(all, FALSE);
+  else
+    g_string_free(all, TRUE);
+  return FALSE;
+}
+
 static const GstUfoClassValue *find_class(const GArray *list, gint label_id, const gchar *label)
 {
   for (guint i = 0; list && i < list->len; i++) {
@@ -118,6 +167,13 @@ gboolean gst_ufo_filter_accepts(const GstUfoFilter *filter, gint label_id, const
   const GstUfoClassValue *ct = find_class(filter->class_thresholds, label_id, label);
   gdouble thr = ct ? ct->value : filter->threshold;
   return thr < 0.0 || score >= thr;
+}
+
+guint gst_ufo_filter_engine_cap(const GstUfoFilter *filter)
+{
+  const gboolean filtering =
+      filter->classes || filter->class_thresholds || filter->threshold >= 0.0;
+  return filtering ? 0 : filter->max_detections;
 }
 
 static int by_score_desc(const void *a, const void *b)

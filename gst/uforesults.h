@@ -28,9 +28,19 @@ gboolean gst_ufo_filter_set_class_thresholds(GstUfoFilter *filter, const gchar *
                                              GError **error);
 /* "person,car,2" (names or ids). Empty/NULL = all. */
 gboolean gst_ufo_filter_set_classes(GstUfoFilter *filter, const gchar *spec, GError **error);
+/* Checks every name and id of the class lists against a task's label set (n_labels names):
+ * FALSE naming the first unknown entry, the property it is in, and the valid names (the first
+ * ones in error->message; all of them are in *all_names when given, for debug output). */
+gboolean gst_ufo_filter_check_labels(const GstUfoFilter *filter, const gchar *const *labels,
+                                     gint n_labels, gchar **all_names, GError **error);
 /* Whether an object passes the class list and its (class or global) threshold. */
 gboolean gst_ufo_filter_accepts(const GstUfoFilter *filter, gint label_id, const gchar *label,
                                 gdouble score);
+
+/* The cap to pass to the engine (UfoRequest.max_detections): max_detections while no class or
+ * threshold filter is set; 0 (every object the model keeps) otherwise, since the filters run
+ * after the engine and max_detections must keep the best objects that pass them. */
+guint gst_ufo_filter_engine_cap(const GstUfoFilter *filter);
 
 /* Converts an engine result for a width x height frame: filter, keep the max_detections best
  * (highest score first), masks as GRAY8 probabilities, semantic map as GRAY8/GRAY16_LE ids.

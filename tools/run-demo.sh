@@ -13,13 +13,19 @@
 # task's boxes). Without that file
 # the deterministic RANDOM-WEIGHT "tiny" model is used with the caption task: its output is
 # meaningless, but the pipeline runs for real.
+#
+# CI (the run-demo test, tests/gst/meson.build) runs it on its own build with SKIP_SETUP_DEPS=1
+# SKIP_BUILD=1 BUILD_DIR=<build> DEMO_SECONDS=1 OUT_DIR=<dir>: same steps, a shorter video.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash tools/setup-deps.sh
+[ -n "${SKIP_SETUP_DEPS:-}" ] || bash tools/setup-deps.sh
 BUILD=${BUILD_DIR:-build-demo}
-[ -d "$BUILD" ] || meson setup "$BUILD" --buildtype=release -Dtests=false
-meson compile -C "$BUILD"
-mkdir -p out
+if [ -z "${SKIP_BUILD:-}" ]; then
+  [ -d "$BUILD" ] || meson setup "$BUILD" --buildtype=release -Dtests=false
+  meson compile -C "$BUILD"
+fi
+out=${OUT_DIR:-out}
+mkdir -p "$out"
 if [ -n "${MODEL:-}" ]; then
   model=$MODEL
 elif [ -f models/ufo-demo.safetensors ]; then
@@ -34,11 +40,13 @@ case "$task" in
   instance|semantic) element=ufoseg ;;
   *) element=ufodetect ;;
 esac
-[ -f out/demo-input.mp4 ] || python3 tools/reference/make_demo_video.py --out out/demo-input.mp4 --seconds 4
-BUILD_DIR=$BUILD ELEMENT=$element pipelines/annotate-file.sh out/demo-input.mp4 out/demo-annotated.mp4 \
+[ -f "$out/demo-input.mp4" ] ||
+  python3 tools/reference/make_demo_video.py --out "$out/demo-input.mp4" --seconds "${DEMO_SECONDS:-4}"
+BUILD_DIR=$BUILD ELEMENT=$element pipelines/annotate-file.sh "$out/demo-input.mp4" "$out/demo-annotated.mp4" \
   "$model" task="$task" threshold="${THRESHOLD:-0.3}"
 # one annotated frame as a picture
-GST_PLUGIN_PATH="$BUILD/gst" gst-launch-1.0 -q filesrc location=out/demo-annotated.mp4 ! qtdemux ! \
+GST_PLUGIN_PATH="$BUILD/gst" gst-launch-1.0 -q filesrc location="$out/demo-annotated.mp4" ! qtdemux ! \
   h264parse ! avdec_h264 ! videoconvert ! videorate ! video/x-raw,framerate=1/1 ! \
-  pngenc snapshot=true ! filesink location=out/demo-frame.png
-echo "annotated video: out/demo-annotated.mp4 ($(stat -c %s out/demo-annotated.mp4) bytes), frame: out/demo-frame.png"
+  pngenc snapshot=true ! filesink location="$out/demo-frame.png"
+echo "annotated video: $out/demo-annotated.mp4 ($(stat -c %s "$out/demo-annotated.mp4") bytes)," \
+  "frame: $out/demo-frame.png ($(stat -c %s "$out/demo-frame.png") bytes)"

@@ -22,10 +22,15 @@ char *ufo_clean_caption(const char *text);
 char *ufo_prompt_build(UfoTask task, const char *const *labels, int n_labels, int num_bins,
                        const char *text, GError **error);
 
-/* Tokenizes a prompt ([CLS] pieces [SEP]), refuses one longer than 512 tokens (naming the task
- * and the count), drops the last column and builds the key mask (1 = ignored: any [SEP] left).
- * ids: int32 GArray, mask: uint8 GArray; both are cleared first. */
-gboolean ufo_prompt_encode(const UfoTokenizer *tok, UfoTask task, const char *prompt, GArray *ids,
-                           GArray *mask, GError **error);
+/* The most tokens a prompt of a model with max_position text positions may have:
+ * MIN(UFO_PROMPT_MAX_TOKENS, max_position). */
+int ufo_prompt_max_tokens(int max_position);
+
+/* Tokenizes a prompt ([CLS] pieces [SEP]), refuses one longer than max_tokens tokens
+ * (UFO_ERROR_UNSUPPORTED naming the task, the count and the limit), drops the last column and
+ * builds the key mask (1 = ignored: any [SEP] left). ids: int32 GArray, mask: uint8 GArray; both
+ * are cleared first. */
+gboolean ufo_prompt_encode(const UfoTokenizer *tok, UfoTask task, const char *prompt,
+                           int max_tokens, GArray *ids, GArray *mask, GError **error);
 
 #endif

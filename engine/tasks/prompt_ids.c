@@ -1,8 +1,13 @@
 /* Prompt → text ids and key mask (inference spec §4.2, §4.3). */
 #include "prompt.h"
 
-gboolean ufo_prompt_encode(const UfoTokenizer *tok, UfoTask task, const char *prompt, GArray *ids,
-                           GArray *mask, GError **error)
+int ufo_prompt_max_tokens(int max_position)
+{
+  return MIN(UFO_PROMPT_MAX_TOKENS, max_position);
+}
+
+gboolean ufo_prompt_encode(const UfoTokenizer *tok, UfoTask task, const char *prompt,
+                           int max_tokens, GArray *ids, GArray *mask, GError **error)
 {
   g_array_set_size(ids, 0);
   g_array_set_size(mask, 0);
@@ -13,10 +18,11 @@ gboolean ufo_prompt_encode(const UfoTokenizer *tok, UfoTask task, const char *pr
   /* tokenize without truncation first, so that an over-long prompt is reported, not cut */
   if (!ufo_tokenizer_encode(tok, prompt, G_MAXINT / 2, ids, error))
     return FALSE;
-  if (ids->len > UFO_PROMPT_MAX_TOKENS) {
+  if (ids->len > (guint)max_tokens) {
     g_set_error(error, UFO_ERROR, UFO_ERROR_UNSUPPORTED,
-                "the %s prompt has %u tokens, more than the %d text positions of the model",
-                ufo_task_name(task), ids->len, UFO_PROMPT_MAX_TOKENS);
+                "the %s prompt is too long: it has %u tokens and the model's text context takes "
+                "at most %d (shorten the prompt)",
+                ufo_task_name(task), ids->len, max_tokens);
     g_array_set_size(ids, 0);
     return FALSE;
   }

@@ -23,6 +23,11 @@ typedef struct _UfoFixture UfoFixture;
 /* name: a file name ("tiny_detection.safetensors"; ".safetensors" may be left out) looked up in
  * $UFO_FIXTURES_DIR, else the build-time tests/data/fixtures; or a path containing '/'. */
 UfoFixture *ufo_fixture_open(const char *name, GError **error);
+/* A missing fixture is a test failure unless the suite runs without fixtures on purpose: the
+ * environment variable UFO_TEST_ALLOW_MISSING_FIXTURES=1 (docs/reference.md). Returns TRUE when
+ * err says the fixture is missing and that is allowed (the caller then skips); otherwise FALSE
+ * (the caller fails). */
+gboolean ufo_fixture_missing_allowed(const GError *err);
 void ufo_fixture_free(UfoFixture *fixture);
 const char *ufo_fixture_path(const UfoFixture *fixture);
 

@@ -2,6 +2,9 @@
 #include <gst/check/gstcheck.h>
 #include <gst/ufo/ufometa.h>
 
+#include <string.h>
+#include <sys/wait.h>
+
 #include "ufojson.h"
 
 GST_START_TEST(test_frame_json)
@@ -125,6 +128,39 @@ GST_START_TEST(test_tracked_json)
 }
 GST_END_TEST;
 
+/* Runs the ufo-dump program of this build; returns its exit status, stderr in *err_out. */
+static gint run_ufo_dump(const gchar *arg, gchar **err_out)
+{
+  gchar *prog = g_build_filename(BUILD_ROOT, "tools", "ufo-dump", "ufo-dump", NULL);
+  gchar *argv[] = {prog, (gchar *)arg, NULL};
+  gint status = -1;
+  GError *err = NULL;
+  fail_unless(g_spawn_sync(NULL, argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, err_out,
+                           &status, &err),
+              "%s", err ? err->message : "");
+  g_free(prog);
+  fail_unless(WIFEXITED(status), "ufo-dump did not exit normally: %s", *err_out);
+  return WEXITSTATUS(status);
+}
+
+/* A model path (or anything that is not a pipeline) instead of a pipeline description: a
+ * one-sentence usage error, exit status 2, and no GStreamer assertion. */
+GST_START_TEST(test_cli_not_a_pipeline)
+{
+  const gchar *args[] = {DEMO_MODEL, "/nonexistent/model.safetensors", "nosuchelement0 ! identity"};
+  for (gsize i = 0; i < G_N_ELEMENTS(args); i++) {
+    gchar *err = NULL;
+    gint rc = run_ufo_dump(args[i], &err);
+    fail_unless(rc == 2, "'%s': exit status %d, not 2: %s", args[i], rc, err);
+    fail_if(strstr(err, "CRITICAL") || strstr(err, "WARNING") || strstr(err, "runtime error"),
+            "'%s': %s", args[i], err);
+    fail_unless(g_str_has_prefix(err, "ufo-dump: ") && strstr(err, "pipeline"), "'%s': %s", args[i],
+                err);
+    g_free(err);
+  }
+}
+GST_END_TEST;
+
 static Suite *dump_suite(void)
 {
   Suite *s = suite_create("ufodump");
@@ -133,6 +169,7 @@ static Suite *dump_suite(void)
   tcase_add_test(tc, test_frame_json);
   tcase_add_test(tc, test_roi_only_json);
   tcase_add_test(tc, test_tracked_json);
+  tcase_add_test(tc, test_cli_not_a_pipeline);
   return s;
 }
 

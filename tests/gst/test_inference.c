@@ -207,6 +207,66 @@ GST_START_TEST(test_prompt_change)
 }
 GST_END_TEST;
 
+/* A prompt set while PLAYING that is too long for the model: the next inferred frame fails with
+ * an error saying so (token count and limit), not "Inference failed on a frame.". */
+GST_START_TEST(test_prompt_too_long_while_playing)
+{
+  GstHarness *h = detect_harness("task=grounding prompt=\"red car\"");
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(h->element, bus);
+  GstBuffer *out = gst_harness_push_and_pull(h, frame_at(0));
+  gst_buffer_unref(out);
+  GString *prompt = g_string_new(NULL);
+  for (int i = 0; i < 2000; i++)
+    g_string_append(prompt, "the red circle ");
+  GstElement *det = gst_harness_find_element(h, "ufodetect");
+  g_object_set(det, "prompt", prompt->str, NULL);
+  gst_object_unref(det);
+  g_string_free(prompt, TRUE);
+  fail_unless_equals_int(gst_harness_push(h, frame_at(1)), GST_FLOW_ERROR);
+  GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+  fail_unless(msg != NULL);
+  GError *err = NULL;
+  gst_message_parse_error(msg, &err, NULL);
+  fail_unless(err->domain == GST_LIBRARY_ERROR && strstr(err->message, "too long") &&
+                  strstr(err->message, "at most 512") &&
+                  g_regex_match_simple("has [0-9]{4,} tokens", err->message, 0, 0),
+              "%s", err->message);
+  g_error_free(err);
+  gst_message_unref(msg);
+  gst_element_set_bus(h->element, NULL);
+  gst_object_unref(bus);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+/* classes set while PLAYING to a name the model lacks: the next frame fails with an error naming
+ * it (the setter does not validate: style §4.8). */
+GST_START_TEST(test_unknown_class_while_playing)
+{
+  GstHarness *h = detect_harness("classes=person");
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(h->element, bus);
+  gst_buffer_unref(gst_harness_push_and_pull(h, frame_at(0)));
+  GstElement *det = gst_harness_find_element(h, "ufodetect");
+  g_object_set(det, "classes", "person,nosuchclass", NULL);
+  gst_object_unref(det);
+  fail_unless_equals_int(gst_harness_push(h, frame_at(1)), GST_FLOW_ERROR);
+  GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+  fail_unless(msg != NULL);
+  GError *err = NULL;
+  gst_message_parse_error(msg, &err, NULL);
+  fail_unless(g_error_matches(err, GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS) &&
+                  strstr(err->message, "'nosuchclass'") && strstr(err->message, "person, bicycle"),
+              "%s", err->message);
+  g_error_free(err);
+  gst_message_unref(msg);
+  gst_element_set_bus(h->element, NULL);
+  gst_object_unref(bus);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_unique_id_and_meta_flags)
 {
   GstHarness *h = detect_harness("unique-id=42 attach-roi-meta=false");
@@ -292,6 +352,77 @@ GST_START_TEST(test_seg_instance)
 }
 GST_END_TEST;
 
+/* One frame of ufo-infer's synthetic:128x96 picture (tools/common/image_io.c) through
+ * ufodetect with the demo model: many rings and stars of spread scores. */
+static GstUfoMeta *demo_detect(const gchar *props, GstBuffer **out)
+{
+  const gint w = 128, h = 96;
+  gchar *desc = g_strdup_printf("ufodetect model=%s %s", DEMO_MODEL, props);
+  GstHarness *hn = gst_harness_new_parse(desc);
+  g_free(desc);
+  gst_harness_set_src_caps_str(hn, "video/x-raw,format=RGB,width=128,height=96,framerate=30/1");
+  GstBuffer *in = gst_buffer_new_allocate(NULL, w * h * 3, NULL);
+  GstMapInfo map;
+  gst_buffer_map(in, &map, GST_MAP_WRITE);
+  for (gint y = 0; y < h; y++)
+    for (gint x = 0; x < w; x++)
+      for (gint c = 0; c < 3; c++)
+        map.data[(y * w + x) * 3 + c] =
+            (guint8)((x * (3 + c) + y * (5 + 2 * c) + ((x * y) >> 4) + 85 * c) & 255);
+  gst_buffer_unmap(in, &map);
+  GST_BUFFER_PTS(in) = 0;
+  *out = gst_harness_push_and_pull(hn, in);
+  gst_harness_teardown(hn);
+  fail_unless(*out != NULL);
+  GstUfoMeta *m = gst_buffer_get_ufo_meta(*out);
+  fail_unless(m != NULL && m->inferred);
+  return m;
+}
+
+/* max-detections keeps the best objects among those the class and threshold filters let
+ * through: a frame shows max-detections objects whenever that many pass the filters. */
+GST_START_TEST(test_max_detections_after_filters)
+{
+  if (!g_file_test(DEMO_MODEL, G_FILE_TEST_EXISTS))
+    fail("%s is missing", DEMO_MODEL);
+  const guint K = 3;
+  /* every object, best first: the star scores, and a non-star among the best K */
+  GstBuffer *all_buf;
+  GstUfoMeta *all = demo_detect("max-detections=0", &all_buf);
+  gdouble star[16];
+  guint n_star = 0, other_in_top = 0;
+  for (guint i = 0; i < gst_ufo_meta_get_n_objects(all); i++) {
+    GstUfoObject o;
+    gst_ufo_meta_get_object(all, i, &o);
+    if (g_str_equal(o.label, "star") && n_star < G_N_ELEMENTS(star))
+      star[n_star++] = o.score;
+    else if (i < K)
+      other_in_top++;
+  }
+  fail_unless(n_star > K && other_in_top > 0,
+              "the test picture no longer fits this test: %u stars, %u others in the best %u",
+              n_star, other_in_top, K);
+  gst_buffer_unref(all_buf);
+
+  const gchar *props[] = {"classes=star", "class-thresholds=ring=1,circle=1,square=1,"
+                                          "triangle=1,cross=1,hexagon=1,heart=1"};
+  for (guint k = 0; k < G_N_ELEMENTS(props); k++) {
+    gchar *p = g_strdup_printf("%s max-detections=%u", props[k], K);
+    GstBuffer *buf;
+    GstUfoMeta *m = demo_detect(p, &buf);
+    fail_unless_equals_int(gst_ufo_meta_get_n_objects(m), K);
+    for (guint i = 0; i < K; i++) {
+      GstUfoObject o;
+      gst_ufo_meta_get_object(m, i, &o);
+      fail_unless_equals_string(o.label, "star");
+      fail_unless_equals_float(o.score, star[i]);
+    }
+    gst_buffer_unref(buf);
+    g_free(p);
+  }
+}
+GST_END_TEST;
+
 static Suite *inference_suite(void)
 {
   Suite *s = suite_create("ufoinference");
@@ -302,9 +433,12 @@ static Suite *inference_suite(void)
   tcase_add_test(tc, test_inference_interval);
   tcase_add_test(tc, test_reuse_results_off);
   tcase_add_test(tc, test_prompt_change);
+  tcase_add_test(tc, test_prompt_too_long_while_playing);
+  tcase_add_test(tc, test_unknown_class_while_playing);
   tcase_add_test(tc, test_unique_id_and_meta_flags);
   tcase_add_test(tc, test_late_frames);
   tcase_add_test(tc, test_seg_instance);
+  tcase_add_test(tc, test_max_detections_after_filters);
   return s;
 }
 

@@ -3,12 +3,10 @@
 # one JSON line per frame. Usage (meson): test_pipelines.sh SOURCE_ROOT BUILD_ROOT
 set -euo pipefail
 src=$1 build=$2
-[ -n "${UFO_SKIP_PIPELINES:-}" ] && { echo "SKIP: sanitizer build"; exit 77; }
-for e in x264enc mp4mux avdec_h264 qtdemux; do
-  gst-inspect-1.0 "$e" > /dev/null 2>&1 || { echo "SKIP: no $e"; exit 77; }
-done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+. "$src/tests/gst/gst-tools-env.sh"
+require_elements x264enc mp4mux avdec_h264 qtdemux
 gst-launch-1.0 -q videotestsrc num-buffers=6 ! video/x-raw,width=96,height=64,framerate=15/1 ! \
   x264enc ! mp4mux ! filesink location="$tmp/in.mp4"
 export BUILD_DIR=$build

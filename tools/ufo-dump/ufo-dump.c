@@ -5,10 +5,12 @@
  *   ufo-dump 'filesrc location=in.mp4 ! decodebin ! videoconvert ! ufodetect model=m.safetensors'
  *
  * The pipeline description must end with an element with a free video src pad; ufo-dump links
- * a fakesink to it and reads every buffer there. Exit status: 0 at end of stream, 1 on error. */
+ * a fakesink to it and reads every buffer there. Exit status: 0 at end of stream, 1 on error, 2
+ * for bad usage (no pipeline, a file instead of a pipeline, a description that does not parse). */
 #include <gst/gst.h>
 #include <gst/video/video.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "ufojson.h"
 
@@ -60,6 +62,7 @@ int main(int argc, char **argv)
   }
   g_option_context_free(ctx);
 
+  int rc = 0;
   Dump d = {stdout, source, NULL, 0};
   if (tags) {
     d.tags = json_from_string(tags, &err);
@@ -73,27 +76,50 @@ int main(int argc, char **argv)
     perror(output);
     return 2;
   }
-  gchar *desc = g_strjoinv(" ", argv + 1);
-  gchar *full = g_strdup_printf("%s ! fakesink name=ufodumpsink sync=false", desc);
-  GstElement *pipeline = gst_parse_launch(full, &err);
-  g_free(full);
-  g_free(desc);
-  if (!pipeline) {
-    fprintf(stderr, "ufo-dump: bad pipeline: %s\n", err->message);
-    return 2;
+  g_autofree gchar *desc = g_strjoinv(" ", argv + 1);
+  /* a model or media file instead of a pipeline description (a common slip) */
+  if (!strchr(desc, '!') && !strchr(desc, '=') &&
+      (g_file_test(desc, G_FILE_TEST_EXISTS) || strchr(desc, '/') || strchr(desc, '.'))) {
+    fprintf(stderr,
+            "ufo-dump: '%s' looks like a file, not a pipeline description: give a quoted "
+            "pipeline, e.g. ufo-dump 'filesrc location=in.mp4 ! decodebin ! videoconvert ! "
+            "ufodetect model=MODEL.safetensors'.\n",
+            desc);
+    rc = 2;
+    goto out;
   }
-  GstElement *sink = gst_bin_get_by_name(GST_BIN(pipeline), "ufodumpsink");
+  gchar *full = g_strdup_printf("%s ! fakesink name=ufodumpsink sync=false", desc);
+  GstElement *pipeline = gst_parse_launch_full(full, NULL, GST_PARSE_FLAG_FATAL_ERRORS, &err);
+  g_free(full);
+  if (!pipeline || err) {
+    fprintf(stderr, "ufo-dump: bad pipeline description '%s': %s.\n", desc,
+            err ? err->message : "it could not be built");
+    g_clear_error(&err);
+    g_clear_object(&pipeline);
+    rc = 2;
+    goto out;
+  }
+  GstElement *sink =
+      GST_IS_BIN(pipeline) ? gst_bin_get_by_name(GST_BIN(pipeline), "ufodumpsink") : NULL;
+  if (!sink) {
+    fprintf(stderr,
+            "ufo-dump: '%s' is not a pipeline description ending in an element with a free "
+            "video src pad.\n",
+            desc);
+    gst_object_unref(pipeline);
+    rc = 2;
+    goto out;
+  }
   GstPad *pad = gst_element_get_static_pad(sink, "sink");
   gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_buffer, &d, NULL);
   gst_object_unref(pad);
   gst_object_unref(sink);
 
-  int rc = 0;
   gst_element_set_state(pipeline, GST_STATE_PLAYING);
   GstBus *bus = gst_element_get_bus(pipeline);
   GstMessage *msg =
       gst_bus_timed_pop_filtered(bus, GST_CLOCK_TIME_NONE, GST_MESSAGE_ERROR | GST_MESSAGE_EOS);
-  if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
+  if (msg && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
     GError *e = NULL;
     gchar *dbg = NULL;
     gst_message_parse_error(msg, &e, &dbg);
@@ -103,11 +129,12 @@ int main(int argc, char **argv)
     g_free(dbg);
     rc = 1;
   }
-  gst_message_unref(msg);
+  gst_clear_message(&msg);
   gst_object_unref(bus);
   gst_element_set_state(pipeline, GST_STATE_NULL);
   gst_object_unref(pipeline);
   fprintf(stderr, "ufo-dump: %" G_GUINT64_FORMAT " frames\n", d.frames);
+out:
   if (d.out != stdout)
     fclose(d.out);
   if (d.tags)

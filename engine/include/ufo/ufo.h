@@ -171,6 +171,16 @@ gboolean ufo_model_supports_task(const UfoModel *model, UfoTask task);
 /* Label names of a task's label set; NULL when the task has none. */
 const char *const *ufo_model_get_labels(const UfoModel *model, UfoTask task, int *n_labels);
 
+/* Checks the prompt of a task before any frame: the task's prompt string (for grounding
+ * "Task: grounding; Description: " and the cleaned referring expression `prompt`; other tasks
+ * ignore `prompt`) must fit the model's text context. Returns FALSE with UFO_ERROR_INVALID for a
+ * missing or empty grounding expression, UFO_ERROR_UNSUPPORTED for a task the model lacks or a
+ * prompt that is too long (the message names its token count and the limit). n_tokens and
+ * max_tokens (both nullable) receive the prompt's token count ([CLS] and [SEP] included; 0 when
+ * it was not tokenized) and the limit. ufo_session_run refuses the same prompts the same way. */
+gboolean ufo_model_check_prompt(const UfoModel *model, UfoTask task, const char *prompt,
+                                int *n_tokens, int *max_tokens, GError **error);
+
 typedef enum { UFO_DEVICE_AUTO = 0, UFO_DEVICE_CPU, UFO_DEVICE_CUDA } UfoDevice;
 
 /* Precision of the GEMMs against weight matrices (linear layers, tied-embedding logits).

@@ -11,7 +11,8 @@
  * The forward runs on the backend named by --backend=NAME (cpu by default; cuda-emu, cuda:
  * tests/common/backend_by_name.h), held to the same bounds and argmax checks.
  * Usage: test-nn-golden [--backend=NAME] [--precision=bf16] FIXTURE... (names without
- * .safetensors); a missing file is a skip. */
+ * .safetensors); a missing file is a failure unless UFO_TEST_ALLOW_MISSING_FIXTURES=1 (then a
+ * skip). */
 #include "backend_by_name.h"
 #include "fixture.h"
 #include "backend/cpu/cpu.h"
@@ -202,10 +203,14 @@ static void test_fixture(gconstpointer data)
   const char *name = data;
   g_autoptr(GError) err = NULL;
   g_autoptr(UfoFixture) fx = ufo_fixture_open(name, &err);
-  if (fx == NULL) {
-    g_test_skip(err->message);
+  if (fx == NULL && ufo_fixture_missing_allowed(err)) {
+    g_test_skip(err->message); /* UFO_TEST_ALLOW_MISSING_FIXTURES=1: on purpose */
     return;
   }
+  if (fx == NULL)
+    g_error("%s (a missing fixture fails the test; set UFO_TEST_ALLOW_MISSING_FIXTURES=1 to run "
+            "without fixtures on purpose)",
+            err->message);
   /* the config the fixture was made with (a built-in, or a test variant of one) */
   const char *config = ufo_fixture_meta(fx, "config_json");
   UfoTask task;

@@ -376,6 +376,72 @@ static void test_bad_inputs(void)
   g_clear_error(&error);
 }
 
+/* A prompt longer than the model's text context is refused up front by
+ * ufo_model_check_prompt and by ufo_session_run, both naming its token count and the limit. */
+static void test_prompt_too_long(void)
+{
+  GError *error = NULL;
+  int n = -1, max = -1;
+  g_assert_true(
+      ufo_model_check_prompt(tiny_model, UFO_TASK_GROUNDING, "the red circle", &n, &max, &error));
+  g_assert_no_error(error);
+  g_assert_cmpint(n, >, 3);
+  g_assert_cmpint(max, ==, 512);
+  g_assert_true(ufo_model_check_prompt(tiny_model, UFO_TASK_CAPTION, NULL, NULL, NULL, &error));
+  g_assert_false(ufo_model_check_prompt(tiny_model, UFO_TASK_GROUNDING, "?!", NULL, NULL, &error));
+  g_assert_error(error, UFO_ERROR, UFO_ERROR_INVALID);
+  g_clear_error(&error);
+
+  GString *longp = g_string_new(NULL);
+  for (int i = 0; i < 2000; i++)
+    g_string_append(longp, "the red circle ");
+  g_assert_false(
+      ufo_model_check_prompt(tiny_model, UFO_TASK_GROUNDING, longp->str, &n, &max, &error));
+  g_assert_error(error, UFO_ERROR, UFO_ERROR_UNSUPPORTED);
+  g_assert_cmpint(max, ==, 512);
+  g_assert_cmpint(n, >, 6000); /* 3 words each, plus the task prefix */
+  g_autofree char *count = g_strdup_printf("%d tokens", n);
+  if (!strstr(error->message, "too long") || !strstr(error->message, count) ||
+      !strstr(error->message, "at most 512"))
+    g_error("unexpected message: %s", error->message);
+  g_clear_error(&error);
+
+  /* ufo_session_run: the same refusal, not a failure deep in the text pass */
+  g_autofree uint8_t *px = synthetic(64, 48);
+  UfoImage img = {UFO_PIXEL_RGB, 64, 48, 64 * 3, px};
+  UfoRequest req = UFO_REQUEST_INIT;
+  req.task = UFO_TASK_GROUNDING;
+  req.prompt = longp->str;
+  g_autoptr(UfoSession) s = ufo_session_new(tiny_model, NULL, &error);
+  g_assert_no_error(error);
+  UfoResult *res = NULL;
+  g_assert_false(ufo_session_run(s, &img, &req, &res, &error));
+  g_assert_error(error, UFO_ERROR, UFO_ERROR_UNSUPPORTED);
+  if (!strstr(error->message, count) || !strstr(error->message, "at most 512"))
+    g_error("unexpected message: %s", error->message);
+  g_clear_error(&error);
+
+  /* a model with fewer text positions: the limit is its own */
+  UfoConfig conf;
+  g_assert_true(ufo_config_builtin("tiny", &conf, &error));
+  conf.max_position = 128;
+  g_autofree char *json = ufo_config_to_json(&conf);
+  g_autoptr(UfoModel) m = ufo_model_new_random(json, 0, &error);
+  g_assert_no_error(error);
+  g_string_truncate(longp, 15 * 50); /* 150 words */
+  g_assert_false(ufo_model_check_prompt(m, UFO_TASK_GROUNDING, longp->str, &n, &max, &error));
+  g_assert_cmpint(max, ==, 128);
+  g_assert_nonnull(strstr(error->message, "at most 128"));
+  g_clear_error(&error);
+  g_autoptr(UfoSession) s2 = ufo_session_new(m, NULL, &error);
+  g_assert_no_error(error);
+  g_assert_false(ufo_session_run(s2, &img, &req, &res, &error) && (ufo_result_free(res), TRUE));
+  g_assert_error(error, UFO_ERROR, UFO_ERROR_UNSUPPORTED);
+  g_assert_nonnull(strstr(error->message, "at most 128"));
+  g_clear_error(&error);
+  g_string_free(longp, TRUE);
+}
+
 /* The text pass is cached per prompt: alternating prompts in one session gives the results of
  * fresh sessions, and repeated frames give identical results. */
 static void test_prompt_cache(void)
@@ -713,6 +779,7 @@ int main(int argc, char **argv)
   }
   g_test_add_func("/session/bad-inputs", test_bad_inputs);
   g_test_add_func("/session/prompt-cache", test_prompt_cache);
+  g_test_add_func("/session/prompt-too-long", test_prompt_too_long);
   g_test_add_func("/session/planar-frames", test_planar_frames);
   g_test_add_func("/session/shared-weights", test_shared_weights);
   int rc = g_test_run();

@@ -62,7 +62,7 @@ static void test_prompt_fixture(void)
     g_assert_cmpstr(prompt, ==, json_object_get_string_member(c, "prompt"));
     g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(int32_t));
     g_autoptr(GArray) mask = g_array_new(FALSE, FALSE, sizeof(uint8_t));
-    g_assert_true(ufo_prompt_encode(tok, task, prompt, ids, mask, &err));
+    g_assert_true(ufo_prompt_encode(tok, task, prompt, UFO_PROMPT_MAX_TOKENS, ids, mask, &err));
     g_assert_no_error(err);
     guint n;
     g_autofree int32_t *want = post_json_ints(json_object_get_array_member(c, "ids"), &n);
@@ -95,9 +95,11 @@ static void test_prompt_errors(void)
     g_string_append(s, " dog");
   g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(int32_t));
   g_autoptr(GArray) mask = g_array_new(FALSE, FALSE, sizeof(uint8_t));
-  g_assert_false(ufo_prompt_encode(tok, UFO_TASK_GROUNDING, s->str, ids, mask, &err));
+  g_assert_false(
+      ufo_prompt_encode(tok, UFO_TASK_GROUNDING, s->str, UFO_PROMPT_MAX_TOKENS, ids, mask, &err));
   g_assert_error(err, UFO_ERROR, UFO_ERROR_UNSUPPORTED);
-  if (!strstr(err->message, "grounding prompt has 609 tokens"))
+  if (!strstr(err->message, "grounding prompt is too long: it has 609 tokens") ||
+      !strstr(err->message, "at most 512"))
     g_error("unexpected message: %s", err->message);
   g_clear_error(&err);
   g_string_free(s, TRUE);
