@@ -11,7 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static char *opt_model, *opt_random, *opt_draw, *opt_task = "detection", *opt_prompt, *opt_device = "cpu";
+static char *opt_model, *opt_random, *opt_draw, *opt_task = "detection", *opt_prompt,
+                                                *opt_device = "cpu";
 static char *opt_precision = "fp32";
 static gint64 opt_seed;
 static int opt_threads, opt_beam, opt_max_det;
@@ -25,15 +26,15 @@ static GOptionEntry entries[] = {
     {"seed", 0, 0, G_OPTION_ARG_INT64, &opt_seed, "Seed of the random weights (default 0)", "N"},
     {"task", 't', 0, G_OPTION_ARG_STRING, &opt_task,
      "detection, grounding, caption, instance or semantic", "TASK"},
-    {"prompt", 'p', 0, G_OPTION_ARG_STRING, &opt_prompt, "Referring expression (grounding)", "TEXT"},
+    {"prompt", 'p', 0, G_OPTION_ARG_STRING, &opt_prompt, "Referring expression (grounding)",
+     "TEXT"},
     {"device", 'd', 0, G_OPTION_ARG_STRING, &opt_device, "cpu, cuda or auto (default cpu)", "DEV"},
     {"threads", 'j', 0, G_OPTION_ARG_INT, &opt_threads, "CPU threads (0 = all cores)", "N"},
     {"precision", 0, 0, G_OPTION_ARG_STRING, &opt_precision,
-     "Weight-GEMM precision: fp32 (default) or bf16 (needs AVX512-BF16)", "P"},
+     "Weight-GEMM precision: fp32 (default) or bf16 (fp32 without AVX512-BF16/AMX)", "P"},
     {"beam-size", 0, 0, G_OPTION_ARG_INT, &opt_beam, "Beam size (0 = model default)", "N"},
     {"max-detections", 0, 0, G_OPTION_ARG_INT, &opt_max_det, "Cap on objects (0 = default)", "N"},
-    {"mask-threshold", 0, 0, G_OPTION_ARG_DOUBLE, &opt_mask_thr, "Mask probability threshold",
-     "P"},
+    {"mask-threshold", 0, 0, G_OPTION_ARG_DOUBLE, &opt_mask_thr, "Mask probability threshold", "P"},
     {"pretty", 0, 0, G_OPTION_ARG_NONE, &opt_pretty, "Indent the JSON", NULL},
     {"draw", 0, 0, G_OPTION_ARG_FILENAME, &opt_draw, "Also draw the result over the image (PNG)",
      "OUT.png"},
