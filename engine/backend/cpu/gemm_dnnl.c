@@ -173,8 +173,10 @@ static const WeightPack *pack_find(UfoTensor *t, UfoView v, const dnnl_memory_de
 
 /* ---- per-backend state: primitives per shape, buffers per worker ---- */
 
+/* One block of C: rows [m0, m0 + m) x columns [n0, n0 + nn) of a GEMM with N columns; the
+ * matmul writes a dense (m, nn) matrix (C itself when that block is dense, else a buffer). */
 typedef struct {
-  int64_t m, n, k, ldc; /* one column slice: C (m, n) with ldc, from bf16 A (m, k) dense */
+  int64_t m, nn, k, n, n0;
   float alpha, beta;
   int bias;
 } GemmKey;
@@ -183,15 +185,26 @@ typedef struct {
   dnnl_primitive_t matmul;
   dnnl_memory_desc_t a_md, w_md, bias_md, c_md, scratch_md;
   size_t scratch_bytes;
+  size_t w_off; /* bytes from the pack's start to the block's columns (w_md has offset 0) */
   int bias_arg; /* DNNL_ARG_BIAS or the binary post-op's source */
 } GemmPrim;
+
+/* The layout oneDNN chooses for the bf16 weights (K, N) of a shape ("any"; it does not depend
+ * on M), keyed by (N, K). */
+typedef struct {
+  int64_t n, k;
+  dnnl_memory_desc_t md;
+} WeightLayout;
 
 struct _UfoCpuDnnl {
   int threads;
   dnnl_stream_t *stream; /* per pool worker */
   void **scratch;        /* per pool worker */
   size_t *scratch_bytes;
-  GHashTable *prims; /* GemmKey -> GemmPrim, executed concurrently (user scratchpads) */
+  float **cbuf; /* per pool worker: a dense C block when C's block is strided */
+  size_t *cbuf_bytes;
+  GHashTable *prims; /* GemmKey -> GemmPrim */
+  GArray *layouts;   /* WeightLayout */
   uint16_t *a16;     /* A in bf16, grown to the largest M * K */
   size_t a16_bytes;
 };
@@ -200,8 +213,8 @@ static guint key_hash(gconstpointer p)
 {
   const GemmKey *k = p;
   guint h = 2166136261u;
-  int64_t v[4] = {k->m, k->n, k->k, k->ldc};
-  for (int i = 0; i < 4; i++)
+  int64_t v[5] = {k->m, k->nn, k->k, k->n, k->n0};
+  for (int i = 0; i < 5; i++)
     h = (h ^ (guint)(v[i] ^ (v[i] >> 32))) * 16777619u;
   return h ^ (guint)k->bias;
 }
@@ -209,8 +222,8 @@ static guint key_hash(gconstpointer p)
 static gboolean key_equal(gconstpointer a, gconstpointer b)
 {
   const GemmKey *x = a, *y = b;
-  return x->m == y->m && x->n == y->n && x->k == y->k && x->ldc == y->ldc && x->alpha == y->alpha &&
-         x->beta == y->beta && x->bias == y->bias;
+  return x->m == y->m && x->nn == y->nn && x->k == y->k && x->n == y->n && x->n0 == y->n0 &&
+         x->alpha == y->alpha && x->beta == y->beta && x->bias == y->bias;
 }
 
 static void prim_free(gpointer p)
@@ -226,14 +239,18 @@ void ufo_cpu_dnnl_free(UfoCpuDnnl *d)
   if (d == NULL)
     return;
   g_hash_table_destroy(d->prims);
+  g_array_free(d->layouts, TRUE);
   for (int w = 0; w < d->threads; w++) {
     if (d->stream[w])
       dnnl_stream_destroy(d->stream[w]);
     free(d->scratch[w]);
+    free(d->cbuf[w]);
   }
   g_free(d->stream);
   g_free(d->scratch);
   g_free(d->scratch_bytes);
+  g_free(d->cbuf);
+  g_free(d->cbuf_bytes);
   free(d->a16);
   g_free(d);
 }
@@ -252,7 +269,10 @@ static UfoCpuDnnl *state_get(UfoCpu *cpu, GError **error)
   d->stream = g_new0(dnnl_stream_t, d->threads);
   d->scratch = g_new0(void *, d->threads);
   d->scratch_bytes = g_new0(size_t, d->threads);
+  d->cbuf = g_new0(float *, d->threads);
+  d->cbuf_bytes = g_new0(size_t, d->threads);
   d->prims = g_hash_table_new_full(key_hash, key_equal, g_free, prim_free);
+  d->layouts = g_array_new(FALSE, FALSE, sizeof(WeightLayout));
   for (int w = 0; w < d->threads; w++)
     if (dnnl_failed(dnnl_stream_create(&d->stream[w], engine, dnnl_stream_default_flags),
                     "stream creation", error)) {
@@ -270,26 +290,53 @@ static gboolean md_2d(dnnl_memory_desc_t *md, int64_t rows, int64_t cols, int64_
   return dnnl_memory_desc_init_by_strides(md, 2, dims, dt, strides) == dnnl_success;
 }
 
-/* The matmul of one shape (the weights layout chosen by oneDNN: "any"). */
-static GemmPrim *prim_make(const GemmKey *key, GError **error)
+/* The bf16 weights layout of (N, K): what a plain matmul of that shape picks (format "any"). */
+static const dnnl_memory_desc_t *layout_get(UfoCpuDnnl *d, int64_t n, int64_t k, GError **error)
+{
+  for (guint i = 0; i < d->layouts->len; i++) {
+    const WeightLayout *l = &g_array_index(d->layouts, WeightLayout, i);
+    if (l->n == n && l->k == k)
+      return &l->md;
+  }
+  dnnl_memory_desc_t a, w, c;
+  dnnl_dims_t wdims = {k, n};
+  dnnl_matmul_desc_t desc;
+  dnnl_primitive_desc_t pd = NULL;
+  enum { M_PROBE = 256 };
+  if (!md_2d(&a, M_PROBE, k, k, 1, dnnl_bf16) || !md_2d(&c, M_PROBE, n, n, 1, dnnl_f32) ||
+      dnnl_failed(dnnl_memory_desc_init_by_tag(&w, 2, wdims, dnnl_bf16, dnnl_format_tag_any),
+                  "weights description", error) ||
+      dnnl_failed(dnnl_matmul_desc_init(&desc, &a, &w, NULL, &c), "matmul description", error) ||
+      dnnl_failed(dnnl_primitive_desc_create(&pd, &desc, NULL, engine, NULL), "matmul creation",
+                  error))
+    return NULL;
+  WeightLayout l = {n, k, *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0)};
+  dnnl_primitive_desc_destroy(pd);
+  g_array_append_val(d->layouts, l);
+  return &g_array_index(d->layouts, WeightLayout, d->layouts->len - 1).md;
+}
+
+/* The matmul of one block: weights = columns [n0, n0 + nn) of the (K, N) layout full. */
+static GemmPrim *prim_make(const GemmKey *key, const dnnl_memory_desc_t *full, GError **error)
 {
   GemmPrim *g = g_new0(GemmPrim, 1);
-  dnnl_memory_desc_t w_any;
   dnnl_primitive_attr_t attr = NULL;
   dnnl_post_ops_t po = NULL;
   dnnl_primitive_desc_t pd = NULL;
   gboolean ok = FALSE;
-  dnnl_dims_t wdims = {key->k, key->n};
+  dnnl_dims_t wdims = {key->k, key->nn}, woff = {0, key->n0};
   if (!md_2d(&g->a_md, key->m, key->k, key->k, 1, dnnl_bf16) ||
-      !md_2d(&g->bias_md, 1, key->n, key->n, 1, dnnl_f32) ||
-      !md_2d(&g->c_md, key->m, key->n, key->ldc, 1, dnnl_f32) ||
-      dnnl_memory_desc_init_by_tag(&w_any, 2, wdims, dnnl_bf16, dnnl_format_tag_any) !=
-          dnnl_success) {
+      !md_2d(&g->bias_md, 1, key->nn, key->nn, 1, dnnl_f32) ||
+      !md_2d(&g->c_md, key->m, key->nn, key->nn, 1, dnnl_f32) ||
+      dnnl_memory_desc_init_submemory(&g->w_md, full, wdims, woff) != dnnl_success) {
     g_set_error(error, UFO_ERROR, UFO_ERROR_BACKEND,
                 "precision=bf16: oneDNN refused the memory layout of a %lldx%lldx%lld GEMM",
-                (long long)key->m, (long long)key->n, (long long)key->k);
+                (long long)key->m, (long long)key->nn, (long long)key->k);
     goto out;
   }
+  /* the block's columns by pointer: brgemm ignores a weights offset0 */
+  g->w_off = (size_t)g->w_md.offset0 * sizeof(uint16_t);
+  g->w_md.offset0 = 0;
   if (dnnl_failed(dnnl_primitive_attr_create(&attr), "attribute creation", error) ||
       dnnl_failed(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user),
                   "scratchpad mode", error) ||
@@ -315,7 +362,7 @@ static GemmPrim *prim_make(const GemmKey *key, GError **error)
   }
   dnnl_matmul_desc_t desc;
   if (dnnl_failed(dnnl_primitive_attr_set_post_ops(attr, po), "post-ops", error) ||
-      dnnl_failed(dnnl_matmul_desc_init(&desc, &g->a_md, &w_any,
+      dnnl_failed(dnnl_matmul_desc_init(&desc, &g->a_md, &g->w_md,
                                         bias_in_matmul ? &g->bias_md : NULL, &g->c_md),
                   "matmul description", error) ||
       dnnl_failed(dnnl_primitive_desc_create(&pd, &desc, attr, engine, NULL), "matmul creation",
@@ -329,8 +376,10 @@ static GemmPrim *prim_make(const GemmKey *key, GError **error)
       ufo_log(UFO_LOG_INFO, "precision=bf16: weight GEMMs on oneDNN matmul %s", impl_name);
     }
     g_mutex_unlock(&impl_lock);
+    if (strncmp(impl, "brg", 3) != 0)
+      ufo_log(UFO_LOG_DEBUG, "precision=bf16: %lldx%lldx%lld GEMM block on oneDNN %s",
+              (long long)key->m, (long long)key->nn, (long long)key->k, impl);
   }
-  g->w_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
   g->scratch_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
   g->scratch_bytes = dnnl_memory_desc_get_size(&g->scratch_md);
   if (dnnl_failed(dnnl_primitive_create(&g->matmul, pd), "matmul primitive", error))
@@ -474,30 +523,40 @@ static void conv_task(void *ctx, int64_t begin, int64_t end, int worker)
 }
 #endif
 
-/* ---- the GEMM: column slices of C, one matmul per slice, one slice per pool worker ---- */
+/* ---- the GEMM: blocks of C, one single-threaded matmul per block and pool worker ---- */
 
 #define SLICE_ALIGN 64 /* columns: the N block of oneDNN's bf16 weight layouts */
+#define MIN_ROWS 64    /* rows per block, at least, when splitting along M */
 
 typedef struct {
   const UfoGemm *p;
   UfoCpuDnnl *d;
+  gboolean split_n;
   int64_t part_len;
-  const GemmPrim **prim;   /* per part */
-  const WeightPack **pack; /* per part */
-  dnnl_status_t *status;   /* per part */
+  const WeightPack *pack;
+  const GemmPrim **prim; /* per part */
+  dnnl_status_t *status; /* per part */
 } DnnlJob;
 
 static dnnl_status_t run_part(const DnnlJob *j, int64_t u, int worker)
 {
   const UfoGemm *p = j->p;
   const GemmPrim *g = j->prim[u];
-  int64_t n0 = u * j->part_len;
+  int64_t m0 = j->split_n ? 0 : u * j->part_len, n0 = j->split_n ? u * j->part_len : 0;
+  int64_t m = g->c_md.dims[0], nn = g->c_md.dims[1], ldc = p->c.ld;
+  float *c = ufo_cpu_ptr(p->c) + m0 * ldc + n0;
+  float *out = ldc == nn ? c : j->d->cbuf[worker]; /* brgemm writes dense matrices only */
+  if (out != c && p->beta != 0.f)
+    for (int64_t i = 0; i < m; i++)
+      memcpy(out + i * nn, c + i * ldc, (size_t)nn * sizeof(float));
   dnnl_memory_t ma = NULL, mw = NULL, mc = NULL, mb = NULL, msp = NULL;
   dnnl_status_t s;
   omp_set_num_threads(1); /* the pool is the parallelism: no OpenMP team per worker */
-  if ((s = dnnl_memory_create(&ma, &g->a_md, engine, j->d->a16)) == dnnl_success &&
-      (s = dnnl_memory_create(&mw, &g->w_md, engine, j->pack[u]->data)) == dnnl_success &&
-      (s = dnnl_memory_create(&mc, &g->c_md, engine, ufo_cpu_ptr(p->c) + n0)) == dnnl_success &&
+  if ((s = dnnl_memory_create(&ma, &g->a_md, engine, j->d->a16 + m0 * g->a_md.dims[1])) ==
+          dnnl_success &&
+      (s = dnnl_memory_create(&mw, &g->w_md, engine, (char *)j->pack->data + g->w_off)) ==
+          dnnl_success &&
+      (s = dnnl_memory_create(&mc, &g->c_md, engine, out)) == dnnl_success &&
       (s = dnnl_memory_create(&msp, &g->scratch_md, engine, j->d->scratch[worker])) ==
           dnnl_success &&
       (!p->bias.t || (s = dnnl_memory_create(&mb, &g->bias_md, engine,
@@ -515,6 +574,9 @@ static dnnl_status_t run_part(const DnnlJob *j, int64_t u, int worker)
   for (size_t i = 0; i < G_N_ELEMENTS(mems); i++)
     if (mems[i])
       dnnl_memory_destroy(mems[i]);
+  if (s == dnnl_success && out != c)
+    for (int64_t i = 0; i < m; i++)
+      memcpy(c + i * ldc, out + i * nn, (size_t)nn * sizeof(float));
   return s;
 }
 
@@ -535,43 +597,51 @@ gboolean ufo_cpu_gemm_bf16(UfoCpu *cpu, const UfoGemm *p, GError **error)
   UfoCpuDnnl *d = state_get(cpu, error);
   if (d == NULL)
     return FALSE;
-  /* one slice of C's columns (= weight rows, with their own reordered copy) per worker, on
-   * 64-column boundaries: the same slices, hence the same weight copies, for every M */
-  int64_t parts = MIN((int64_t)d->threads, (n + SLICE_ALIGN - 1) / SLICE_ALIGN);
-  int64_t part_len = ((n + parts - 1) / parts + SLICE_ALIGN - 1) / SLICE_ALIGN * SLICE_ALIGN;
-  parts = (n + part_len - 1) / part_len;
+  const dnnl_memory_desc_t *full = layout_get(d, n, k, error);
+  const WeightPack *pack = full ? pack_get(cpu, d, p->b, full, error) : NULL;
+  if (pack == NULL)
+    return FALSE;
+  /* blocks of rows (A read once, weights once per block) when there are enough rows for every
+   * worker; else blocks of columns on the weights layout's 64-column boundaries (decode steps) */
+  DnnlJob j = {.p = p, .d = d, .pack = pack, .split_n = m < (int64_t)d->threads * MIN_ROWS};
+  int64_t parts, unit = j.split_n ? SLICE_ALIGN : 1, len = j.split_n ? n : m;
+  parts = MAX(1, MIN((int64_t)d->threads, (len + unit - 1) / unit));
+  j.part_len = ((len + parts - 1) / parts + unit - 1) / unit * unit;
+  parts = (len + j.part_len - 1) / j.part_len;
   const GemmPrim *prim[parts];
-  const WeightPack *pack[parts];
   dnnl_status_t status[parts];
-  size_t scratch = 1;
+  j.prim = prim;
+  j.status = status;
+  size_t scratch = 1, cbuf = 1;
   for (int64_t u = 0; u < parts; u++) {
-    int64_t n0 = u * part_len, nn = MIN(part_len, n - n0);
-    GemmKey key = {.m = m,
-                   .n = nn,
+    int64_t lo = u * j.part_len, hi = MIN(len, lo + j.part_len);
+    GemmKey key = {.m = j.split_n ? m : hi - lo,
+                   .nn = j.split_n ? hi - lo : n,
                    .k = k,
-                   .ldc = p->c.ld,
+                   .n = n,
+                   .n0 = j.split_n ? lo : 0,
                    .alpha = p->alpha,
                    .beta = p->beta,
                    .bias = p->bias.t != NULL};
     GemmPrim *g = g_hash_table_lookup(d->prims, &key);
     if (g == NULL) {
-      if ((g = prim_make(&key, error)) == NULL)
+      if ((g = prim_make(&key, full, error)) == NULL)
         return FALSE;
       g_hash_table_insert(d->prims, g_memdup2(&key, sizeof key), g);
     }
     prim[u] = g;
-    if ((pack[u] = pack_get(cpu, d, ufo_view_sub(p->b, n0, 0, nn, k), &g->w_md, error)) == NULL)
-      return FALSE;
     scratch = MAX(scratch, g->scratch_bytes);
+    if (p->c.ld != key.nn)
+      cbuf = MAX(cbuf, (size_t)key.m * (size_t)key.nn * sizeof(float));
   }
   if (!grow(cpu, (void **)&d->a16, &d->a16_bytes, (size_t)m * (size_t)k * sizeof(uint16_t), error))
     return FALSE;
   for (int w = 0; w < d->threads; w++)
-    if (!grow(cpu, &d->scratch[w], &d->scratch_bytes[w], scratch, error))
+    if (!grow(cpu, &d->scratch[w], &d->scratch_bytes[w], scratch, error) ||
+        !grow(cpu, (void **)&d->cbuf[w], &d->cbuf_bytes[w], cbuf, error))
       return FALSE;
   ConvJob cj = {ufo_cpu_ptr(p->a), p->a.ld, k, d->a16};
   ufo_pool_run(cpu->pool, m, UFO_CPU_ROWS_PER_TASK, conv_task, &cj);
-  DnnlJob j = {p, d, part_len, prim, pack, status};
   ufo_pool_run(cpu->pool, parts, 1, part_task, &j);
   for (int64_t u = 0; u < parts; u++)
     if (dnnl_failed(status[u], "matmul", error))
