@@ -18,10 +18,12 @@ DEFINE_ENUM(gst_ufo_device_get_type, "GstUfoDevice",
             {GST_UFO_DEVICE_CPU, "CPU (OpenBLAS + threads)", "cpu"},
             {GST_UFO_DEVICE_CUDA, "CUDA GPU (error when none is usable)", "cuda"})
 
-DEFINE_ENUM(gst_ufo_precision_get_type, "GstUfoPrecision",
-            {GST_UFO_PRECISION_FP32, "float32 throughout", "fp32"},
-            {GST_UFO_PRECISION_BF16,
-             "bfloat16 inputs, float32 sums in the weight GEMMs (CPU: needs AVX512-BF16)", "bf16"})
+DEFINE_ENUM(
+    gst_ufo_precision_get_type, "GstUfoPrecision",
+    {GST_UFO_PRECISION_FP32, "float32 throughout", "fp32"},
+    {GST_UFO_PRECISION_BF16,
+     "bfloat16 inputs, float32 sums in the weight GEMMs (CPU: fp32 without AVX512-BF16/AMX)",
+     "bf16"})
 
 DEFINE_ENUM(gst_ufo_late_frames_get_type, "GstUfoLateFrames",
             {GST_UFO_LATE_FRAMES_PROCESS, "Run inference on every frame, however late", "process"},

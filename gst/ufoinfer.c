@@ -864,8 +864,8 @@ static void gst_ufo_infer_class_init(GstUfoInferClass *klass)
    * GstUfoInfer:precision:
    *
    * Precision of the matrix products against model weights (linear layers, output logits):
-   * `fp32`, or `bf16` (inputs rounded to bfloat16, float32 sums; about twice the throughput on
-   * CPUs with AVX512-BF16, an error at caps time on other CPUs). Everything else stays float32.
+   * `fp32`, or `bf16` (inputs rounded to bfloat16, float32 sums; oneDNN on CPUs with AVX512-BF16
+   * or AMX; other CPUs compute fp32, never slower). Everything else stays float32.
    *
    * Since: 0.1
    */
@@ -873,7 +873,7 @@ static void gst_ufo_infer_class_init(GstUfoInferClass *klass)
       gobject_class, PROP_PRECISION,
       g_param_spec_enum("precision", "Precision",
                         "Weight matrix products: fp32, or bf16 (bfloat16 inputs, float32 sums; "
-                        "CPU needs AVX512-BF16)",
+                        "CPU: fp32 without AVX512-BF16/AMX)",
                         GST_TYPE_UFO_PRECISION, DEFAULT_PRECISION, ready));
   /**
    * GstUfoInfer:threshold:

@@ -5,7 +5,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 APT_PACKAGES=(
   build-essential meson ninja-build pkg-config python3
-  libglib2.0-dev libjson-glib-dev libopenblas-dev
+  libglib2.0-dev libjson-glib-dev libopenblas-dev libdnnl-dev
   libpng-dev libjpeg-dev libgdk-pixbuf-2.0-dev libcairo2-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstrtspserver-1.0-dev check
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad

@@ -59,7 +59,7 @@ typedef struct {
   void *data;        /* backend-private storage: never dereferenced outside backend/ */
   gboolean borrowed; /* data aliases host memory the tensor does not own */
   /* Model weights, immutable once uploaded (set by engine/nn/vit.c): a backend may keep copies
-   * derived from the contents (the CPU backend's bf16 GEMM packs) for the tensor's life. A
+   * derived from the contents (the CPU backend's bf16 weight reorders) for the tensor's life. A
    * weight may be read by several backends sharing its memory at once (sessions on different
    * threads): derived copies are made under a lock and published only when complete. */
   gboolean weight;
@@ -294,8 +294,15 @@ gboolean ufo_backend_take_late_error(UfoBackend *be, GError **error);
  * weights uploaded once per device are read by every session's backend. */
 gboolean ufo_backend_shares_memory(const UfoBackend *a, const UfoBackend *b);
 
-/* CPU backend (backend/cpu): OpenBLAS + a thread pool; threads <= 0 = number of cores. */
+/* CPU backend (backend/cpu): OpenBLAS (fp32), oneDNN (bf16 weight GEMMs) + a thread pool;
+ * threads <= 0 = number of cores. */
 UfoBackend *ufo_backend_cpu_new(int threads, GError **error);
+/* The oneDNN implementation of the CPU backend's bf16 weight GEMMs (its impl_info_str, e.g.
+ * "brg:avx512_core_bf16"), known once the process made its first one; NULL before. */
+const char *ufo_backend_cpu_gemm_impl(void);
+/* Whether the CPU backend's precision=bf16 runs bf16 (oneDNN with native bf16: AVX512-BF16 or
+ * AMX, within ONEDNN_MAX_CPU_ISA); FALSE: its bf16 sessions compute in fp32. */
+gboolean ufo_backend_cpu_bf16_native(void);
 /* The CPU backend's plain reference loops only (single thread, no BLAS): the yardstick of the
  * op-parity tests. */
 UfoBackend *ufo_backend_cpu_ref_new(GError **error);

@@ -30,9 +30,9 @@ BLAS_ALLOWED = {
 }
 # rule 2: files outside engine/backend/ that may include a backend-private header
 PRIVATE_HEADER_ALLOWED = {
-    "tests/engine/nn/test_bf16.c": "tests the CPU backend's bf16 kernel itself: its rounding "
-    "(ufo_cpu_bf16_round) and the unsupported-CPU hook",
-    "tests/engine/nn/test_golden.c": "skips the bf16 golden runs on a CPU without AVX512-BF16 "
+    "tests/engine/nn/test_bf16.c": "tests the CPU backend's bf16 GEMM itself: its rounding "
+    "(ufo_cpu_bf16_round) and the fp32-fallback hook",
+    "tests/engine/nn/test_golden.c": "checks the bf16 golden runs' fp32 fallback without native bf16 "
     "(ufo_cpu_bf16_supported)",
     "tests/engine/nn/test_op_checks.c": "plants a late failure through the CPU backend's test hook "
     "(ufo_cpu_test_fail_late) to test the asynchrony contract",

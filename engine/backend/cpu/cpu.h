@@ -9,6 +9,9 @@
 #include <math.h>
 #include <string.h>
 
+/* precision=bf16 state of a backend (gemm_dnnl.c): oneDNN stream, primitives per shape, buffers */
+typedef struct _UfoCpuDnnl UfoCpuDnnl;
+
 typedef struct {
   gboolean reference;     /* plain loops only */
   UfoPrecision precision; /* of weight GEMMs (set_precision) */
@@ -18,6 +21,7 @@ typedef struct {
   float **scratch;         /* per worker */
   size_t *scratch_n;
   uint64_t *allocs; /* the backend's allocation counter (backend.h UfoBackend.allocs) */
+  UfoCpuDnnl *dnnl; /* made by the first bf16 GEMM; NULL before */
 } UfoCpu;
 
 /* Element pointer of a checked f32 view. */
@@ -84,7 +88,7 @@ void ufo_cpu_scratch_reserve(UfoCpu *cpu, size_t n);
 void ufo_cpu_gemm_ref(const UfoGemm *p);
 void ufo_cpu_gemm(UfoCpu *cpu, const UfoGemm *p);
 
-/* precision=bf16 (gemm_bf16.c). A weight GEMM (backend.h UfoGemm) rounds A and B to bfloat16,
+/* precision=bf16 (gemm_dnnl.c). A weight GEMM (backend.h UfoGemm) rounds A and B to bfloat16,
  * round to nearest even with fp32 denormals flushed to zero (as the AVX512-BF16 instructions
  * do), and accumulates in float32. */
 float ufo_cpu_bf16_round(float x);
@@ -92,18 +96,22 @@ float ufo_cpu_bf16_round(float x);
 gboolean ufo_cpu_gemm_bf16_applies(const UfoGemm *p);
 /* Plain loop: double sums of the bf16-rounded inputs. */
 void ufo_cpu_gemm_bf16_ref(const UfoGemm *p);
-/* The AVX512-BF16 kernel on weights packed once per view (cached on the tensor, t->derived);
- * FALSE on a CPU without AVX512-BF16 or when the pack cannot be allocated. */
+/* oneDNN matmul on bf16 weights reordered once per view (cached on the tensor, t->derived) and
+ * primitives cached per shape in cpu->dnnl; FALSE (error set) when oneDNN or memory fails.
+ * Called only where ufo_cpu_bf16_supported() (the backend falls back to fp32 elsewhere). */
 gboolean ufo_cpu_gemm_bf16(UfoCpu *cpu, const UfoGemm *p, GError **error);
-/* Frees a tensor's packs (t->derived; made thread-safely, as several backends may use one
- * weight at once); returns the bytes released. */
+/* Releases a backend's oneDNN state (NULL: nothing). */
+void ufo_cpu_dnnl_free(UfoCpuDnnl *d);
+/* Frees a tensor's bf16 weight copies (t->derived; made thread-safely, as several backends may
+ * use one weight at once); returns the bytes released. */
 size_t ufo_cpu_bf16_packs_free(void *derived);
-/* CPU has AVX512-BF16 (cpuid, OS-enabled AVX-512 state) and no test override is set. */
+/* oneDNN runs bf16 natively here (effective ISA with AVX512-BF16 or AMX, which
+ * ONEDNN_MAX_CPU_ISA may cap) and no test override is set. */
 gboolean ufo_cpu_bf16_supported(void);
 /* Test hook of the asynchrony contract (backend.h late_error): the next GEMM computes, returns
  * TRUE and records a failure as an asynchronous backend would, for the next wait to report. */
 void ufo_cpu_test_fail_late(UfoBackend *be);
-/* Test hook: pretend the CPU lacks AVX512-BF16 (the unsupported-CPU error path). */
+/* Test hook: pretend the CPU lacks native bf16 (the fp32 fallback of set_precision). */
 void ufo_cpu_bf16_test_pretend_unsupported(gboolean pretend);
 
 void ufo_cpu_layer_norm_ref(UfoView y, UfoView x, UfoView w, UfoView b, float eps);
