@@ -32,6 +32,7 @@
 #include "ufoanalytics.h"
 
 #include "analytics/lines_zones.h"
+#include "uforesults.h"
 
 #include <gst/ufo/ufoanalyticsmeta.h>
 #include <gst/ufo/ufometa.h>
@@ -287,25 +288,6 @@ static gboolean gst_ufo_analytics_sink_event(GstBaseTransform *trans, GstEvent *
   return GST_BASE_TRANSFORM_CLASS(gst_ufo_analytics_parent_class)->sink_event(trans, event);
 }
 
-static gboolean has_objects_task(GQuark task)
-{
-  const gchar *t = g_quark_to_string(task);
-  return t && (!strcmp(t, "detection") || !strcmp(t, "grounding") || !strcmp(t, "instance"));
-}
-
-/* the meta to analyse: that of producer unique_id, or the first one with object results */
-static GstUfoMeta *find_meta(GstBuffer *buf, gint unique_id)
-{
-  if (unique_id >= 0)
-    return gst_buffer_get_ufo_meta_for_producer(buf, (guint)unique_id);
-  gpointer state = NULL;
-  GstMeta *m;
-  while ((m = gst_buffer_iterate_meta_filtered(buf, &state, GST_UFO_META_API_TYPE)))
-    if (has_objects_task(((GstUfoMeta *)m)->task))
-      return (GstUfoMeta *)m;
-  return NULL;
-}
-
 static const gchar *direction_name(gint direction)
 {
   return direction > 0 ? "in" : direction < 0 ? "out" : NULL;
@@ -412,7 +394,7 @@ static GstFlowReturn gst_ufo_analytics_transform_ip(GstBaseTransform *trans, Gst
   const gint unique_id = self->unique_id;
   GST_OBJECT_UNLOCK(self);
 
-  GstUfoMeta *meta = find_meta(buf, unique_id);
+  GstUfoMeta *meta = gst_ufo_find_object_meta(buf, unique_id);
   const guint n = meta ? gst_ufo_meta_get_n_objects(meta) : 0;
   UfoAnalyticsObject *objs = g_new0(UfoAnalyticsObject, MAX(n, 1));
   g_mutex_lock(&self->lock);

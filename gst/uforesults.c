@@ -260,3 +260,21 @@ GstUfoResults *gst_ufo_results_from_engine(const UfoResult *result, gint width, 
     gst_ufo_results_set_prompt(res, prompt);
   return res;
 }
+
+static gboolean has_objects_task(GQuark task)
+{
+  const gchar *t = g_quark_to_string(task);
+  return t && (!strcmp(t, "detection") || !strcmp(t, "grounding") || !strcmp(t, "instance"));
+}
+
+GstUfoMeta *gst_ufo_find_object_meta(GstBuffer *buf, gint unique_id)
+{
+  if (unique_id >= 0)
+    return gst_buffer_get_ufo_meta_for_producer(buf, (guint)unique_id);
+  gpointer state = NULL;
+  GstMeta *m;
+  while ((m = gst_buffer_iterate_meta_filtered(buf, &state, GST_UFO_META_API_TYPE)))
+    if (has_objects_task(((GstUfoMeta *)m)->task))
+      return (GstUfoMeta *)m;
+  return NULL;
+}

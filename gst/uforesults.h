@@ -48,6 +48,10 @@ guint gst_ufo_filter_engine_cap(const GstUfoFilter *filter);
 GstUfoResults *gst_ufo_results_from_engine(const UfoResult *result, gint width, gint height,
                                            const GstUfoFilter *filter, const gchar *prompt);
 
+/* The meta ufotrack and ufoanalytics work on: that of producer unique_id (>= 0), else the first
+ * one whose task has objects (detection, grounding, instance); NULL when there is none. */
+GstUfoMeta *gst_ufo_find_object_meta(GstBuffer *buf, gint unique_id);
+
 G_END_DECLS
 
 #endif

@@ -34,6 +34,7 @@
 #include "ufotrack.h"
 
 #include "track/bytetrack.h"
+#include "uforesults.h"
 
 #include <gst/ufo/ufometa.h>
 #include <string.h>
@@ -256,25 +257,6 @@ static gboolean gst_ufo_track_sink_event(GstBaseTransform *trans, GstEvent *even
   return GST_BASE_TRANSFORM_CLASS(gst_ufo_track_parent_class)->sink_event(trans, event);
 }
 
-static gboolean has_objects_task(GQuark task)
-{
-  const gchar *t = g_quark_to_string(task);
-  return t && (!strcmp(t, "detection") || !strcmp(t, "grounding") || !strcmp(t, "instance"));
-}
-
-/* the meta to track: that of producer unique_id, or the first one with object results */
-static GstUfoMeta *find_meta(GstBuffer *buf, gint unique_id)
-{
-  if (unique_id >= 0)
-    return gst_buffer_get_ufo_meta_for_producer(buf, (guint)unique_id);
-  gpointer state = NULL;
-  GstMeta *m;
-  while ((m = gst_buffer_iterate_meta_filtered(buf, &state, GST_UFO_META_API_TYPE)))
-    if (has_objects_task(((GstUfoMeta *)m)->task))
-      return (GstUfoMeta *)m;
-  return NULL;
-}
-
 /* Remembers label and mask of each object matched to a confirmed track. */
 static void remember_extras(GstUfoTrack *self, const GstUfoMeta *meta, const guint64 *ids, guint n)
 {
@@ -425,7 +407,7 @@ static GstFlowReturn gst_ufo_track_transform_ip(GstBaseTransform *trans, GstBuff
   self->params_dirty = FALSE;
   GST_OBJECT_UNLOCK(self);
 
-  GstUfoMeta *meta = find_meta(buf, unique_id);
+  GstUfoMeta *meta = gst_ufo_find_object_meta(buf, unique_id);
   if (!meta) {
     GST_LOG_OBJECT(self, "no results to track on this buffer");
     return GST_FLOW_OK;
