@@ -199,6 +199,25 @@ GST_START_TEST(test_file_errors)
                     GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_WRITE, "/nonexistent-dir/x.jsonl");
   check_start_error("videotestsrc ! ufometapublish ! fakesink", GST_RESOURCE_ERROR,
                     GST_RESOURCE_ERROR_NOT_FOUND, "location");
+  /* a write that fails in the worker (full disk): an element error naming the file; the stream
+   * itself is not blocked */
+  GstHarness *h = gst_harness_new_parse("ufometapublish location=/dev/full");
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(h->element, bus);
+  gst_harness_set_src_caps_str(h, CAPS);
+  gst_buffer_unref(gst_harness_push_and_pull(h, frame(0)));
+  GstMessage *msg = gst_bus_timed_pop_filtered(bus, 10 * GST_SECOND, GST_MESSAGE_ERROR);
+  fail_unless(msg != NULL, "no error for /dev/full");
+  GError *err = NULL;
+  gst_message_parse_error(msg, &err, NULL);
+  fail_unless(g_error_matches(err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_WRITE), "%s",
+              err->message);
+  fail_unless(strstr(err->message, "/dev/full") != NULL, "%s", err->message);
+  g_error_free(err);
+  gst_message_unref(msg);
+  gst_buffer_unref(gst_harness_push_and_pull(h, frame(1)));
+  gst_harness_teardown(h);
+  gst_object_unref(bus);
 #ifdef GST_UFO_HAVE_MOSQUITTO
   /* TLS options reach libmosquitto: a missing CA file is refused at start */
   check_start_error("videotestsrc ! ufometapublish method=mqtt cafile=/nonexistent/ca.pem ! "
@@ -364,16 +383,15 @@ GST_START_TEST(test_mqtt_broker_restart)
     g_usleep(10000);
   }
 
-  gchar *desc = g_strdup_printf("ufometapublish method=mqtt host=127.0.0.1 port=%u "
-                                "topic=ufo/{source} source-id=cam7 qos=1 max-queue=10 "
-                                "reconnect-min=100 reconnect-max=400",
-                                port);
-  GstHarness *h = gst_harness_new_parse(desc);
-  g_free(desc);
+  /* the bus is set before the harness starts the element: the first connection message */
+  GstElement *e = gst_object_ref_sink(gst_element_factory_make("ufometapublish", NULL));
+  gst_util_set_object_arg(G_OBJECT(e), "method", "mqtt");
+  g_object_set(e, "host", "127.0.0.1", "port", port, "topic", "ufo/{source}", "source-id", "cam7",
+               "qos", 1, "max-queue", 10, "reconnect-min", 100, "reconnect-max", 400, NULL);
   GstBus *bus = gst_bus_new();
-  gst_element_set_bus(h->element, bus);
+  gst_element_set_bus(e, bus);
+  GstHarness *h = gst_harness_new_with_element(e, "sink", "src");
   gst_harness_set_src_caps_str(h, CAPS);
-  GstElement *e = gst_harness_find_element(h, "ufometapublish");
   fail_unless(wait_connection(bus, TRUE, 10000), "no connection message");
 
   /* 1. connected: every frame arrives, in order */
