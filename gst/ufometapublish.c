@@ -42,6 +42,9 @@
 #ifdef GST_UFO_HAVE_MOSQUITTO
 #include <mosquitto.h>
 #endif
+#ifdef GST_UFO_HAVE_HIREDIS
+#include <hiredis/hiredis.h>
+#endif
 
 GST_DEBUG_CATEGORY_STATIC(ufometapublish_debug);
 #define GST_CAT_DEFAULT ufometapublish_debug
@@ -66,6 +69,7 @@ enum {
   PROP_KEYFILE,
   PROP_RECONNECT_MIN,
   PROP_RECONNECT_MAX,
+  PROP_REDIS_MAXLEN,
   PROP_MAX_QUEUE,
   PROP_ADD_EMPTY_RESULTS,
   PROP_QUEUE_DEPTH,
@@ -79,7 +83,7 @@ enum {
 #define DEFAULT_MAX_FILES 5
 #define DEFAULT_FLUSH_EVERY 1
 #define DEFAULT_HOST "localhost"
-#define DEFAULT_PORT 1883
+#define DEFAULT_PORT 0 /* the method's: 1883 (mqtt), 6379 (redis) */
 #define DEFAULT_TOPIC "ufo/{source}"
 #define DEFAULT_SOURCE_ID "default"
 #define DEFAULT_QOS 1
@@ -91,13 +95,14 @@ enum {
 #define DEFAULT_KEYFILE NULL
 #define DEFAULT_RECONNECT_MIN 500
 #define DEFAULT_RECONNECT_MAX 30000
+#define DEFAULT_REDIS_MAXLEN 100000
 #define DEFAULT_MAX_QUEUE 1000
 #define DEFAULT_ADD_EMPTY_RESULTS FALSE
 
 /* QoS 1 documents handed to libmosquitto and not yet acknowledged, at most */
 #define MQTT_MAX_INFLIGHT 20
 #define MQTT_KEEPALIVE_S 30
-/* how long stop waits for a connected broker to take the queued documents */
+/* how long stop waits for a connected broker or server to take the queued documents */
 #define MQTT_DRAIN_US (2 * G_USEC_PER_SEC)
 
 struct _GstUfoMetaPublish {
@@ -122,6 +127,7 @@ struct _GstUfoMetaPublish {
   gchar *keyfile;
   guint reconnect_min;
   guint reconnect_max;
+  guint redis_maxlen;
   guint max_queue;
   gboolean add_empty_results;
 
@@ -148,16 +154,23 @@ struct _GstUfoMetaPublish {
   guint64 file_size;
   guint unflushed;
   gboolean failed;
-#ifdef GST_UFO_HAVE_MOSQUITTO
-  struct mosquitto *mosq;
+  /* mqtt and redis */
   gchar *run_host;
   guint run_port;
-  gchar *run_topic; /* with {source} replaced */
-  gint run_qos;
+  gchar *run_topic; /* with {source} replaced: MQTT topic or Redis stream key */
   guint run_reconnect_min, run_reconnect_max;
-  gboolean connected; /* CONNACK received, worker thread only */
+  gboolean connected; /* worker thread only */
+#ifdef GST_UFO_HAVE_MOSQUITTO
+  struct mosquitto *mosq;
+  gint run_qos;
   gboolean ever_connected;
   guint inflight; /* worker thread only (callbacks run in mosquitto_loop) */
+#endif
+#ifdef GST_UFO_HAVE_HIREDIS
+  gboolean use_redis;
+  redisContext *redis;
+  gchar *run_username, *run_password;
+  gchar *run_maxlen; /* XADD MAXLEN ~ argument */
 #endif
 };
 
@@ -176,6 +189,7 @@ GType gst_ufo_publish_method_get_type(void)
   static const GEnumValue values[] = {
       {GST_UFO_PUBLISH_METHOD_FILE, "JSON lines appended to a file (rotated by size)", "file"},
       {GST_UFO_PUBLISH_METHOD_MQTT, "MQTT broker (libmosquitto)", "mqtt"},
+      {GST_UFO_PUBLISH_METHOD_REDIS, "Redis stream, XADD (hiredis)", "redis"},
       {0, NULL, NULL},
   };
   if (g_once_init_enter(&type))
@@ -312,7 +326,7 @@ static void file_worker(GstUfoMetaPublish *self)
 
 /* -- method=mqtt -- */
 
-#ifdef GST_UFO_HAVE_MOSQUITTO
+#if defined(GST_UFO_HAVE_MOSQUITTO) || defined(GST_UFO_HAVE_HIREDIS)
 static void post_connection(GstUfoMetaPublish *self, gboolean connected, const gchar *reason)
 {
   GstStructure *s = gst_structure_new(
@@ -321,6 +335,21 @@ static void post_connection(GstUfoMetaPublish *self, gboolean connected, const g
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
 }
 
+/* waits up to ms or until stop; returns FALSE when stopping (lock not held) */
+static gboolean backoff_wait(GstUfoMetaPublish *self, guint ms)
+{
+  g_mutex_lock(&self->lock);
+  const gint64 end = g_get_monotonic_time() + (gint64)ms * G_TIME_SPAN_MILLISECOND;
+  while (!self->stopping && g_cond_wait_until(&self->cond, &self->lock, end))
+    ;
+  const gboolean go_on = !self->stopping;
+  g_mutex_unlock(&self->lock);
+  return go_on;
+}
+
+#endif
+
+#ifdef GST_UFO_HAVE_MOSQUITTO
 static void on_connect(struct mosquitto *mosq, void *user, int rc)
 {
   GstUfoMetaPublish *self = user;
@@ -345,18 +374,6 @@ static void on_publish(struct mosquitto *mosq, void *user, int mid)
   g_mutex_lock(&self->lock);
   self->published++;
   g_mutex_unlock(&self->lock);
-}
-
-/* waits up to ms or until stop; returns FALSE when stopping (lock not held) */
-static gboolean backoff_wait(GstUfoMetaPublish *self, guint ms)
-{
-  g_mutex_lock(&self->lock);
-  const gint64 end = g_get_monotonic_time() + (gint64)ms * G_TIME_SPAN_MILLISECOND;
-  while (!self->stopping && g_cond_wait_until(&self->cond, &self->lock, end))
-    ;
-  const gboolean go_on = !self->stopping;
-  g_mutex_unlock(&self->lock);
-  return go_on;
 }
 
 static void mqtt_lost(GstUfoMetaPublish *self, int rc)
@@ -447,9 +464,118 @@ static void mqtt_worker(GstUfoMetaPublish *self)
 }
 #endif
 
+/* -- method=redis -- */
+
+#ifdef GST_UFO_HAVE_HIREDIS
+/* a connected, authenticated context or NULL with why set */
+static redisContext *redis_open(GstUfoMetaPublish *self, gchar **why)
+{
+  const struct timeval timeout = {2, 0};
+  redisContext *c = redisConnectWithTimeout(self->run_host, (int)self->run_port, timeout);
+  if (!c || c->err) {
+    *why = g_strdup(c ? c->errstr : "out of memory");
+    if (c)
+      redisFree(c);
+    return NULL;
+  }
+  redisSetTimeout(c, timeout);
+  if (self->run_password) {
+    redisReply *r = self->run_username
+                        ? redisCommand(c, "AUTH %s %s", self->run_username, self->run_password)
+                        : redisCommand(c, "AUTH %s", self->run_password);
+    const gboolean ok = r && r->type == REDIS_REPLY_STATUS;
+    *why = ok ? NULL : g_strdup_printf("AUTH: %s", r ? r->str : c->errstr);
+    if (r)
+      freeReplyObject(r);
+    if (!ok) {
+      redisFree(c);
+      return NULL;
+    }
+  }
+  return c;
+}
+
+/* one XADD per document (MAXLEN ~ redis-maxlen); a document leaves the queue once Redis has
+ * answered with its entry id */
+static void redis_worker(GstUfoMetaPublish *self)
+{
+  guint delay = self->run_reconnect_min;
+  gboolean reported_down = FALSE;
+  gint64 drain_end = 0;
+  for (;;) {
+    if (!self->redis) { /* connect at start and after a loss, documents waiting or not */
+      g_mutex_lock(&self->lock);
+      const gboolean stopping = self->stopping;
+      g_mutex_unlock(&self->lock);
+      if (stopping)
+        break; /* at stop: only what a live connection takes */
+      gchar *why = NULL;
+      self->redis = redis_open(self, &why);
+      if (!self->redis) {
+        GST_DEBUG_OBJECT(self, "connecting to %s:%u failed (%s), next try in %u ms", self->run_host,
+                         self->run_port, why, delay);
+        if (!reported_down) {
+          reported_down = TRUE;
+          post_connection(self, FALSE, why);
+        }
+        g_free(why);
+        if (!backoff_wait(self, delay))
+          break;
+        delay = MIN(delay * 2, self->run_reconnect_max);
+        continue;
+      }
+      GST_INFO_OBJECT(self, "connected to %s:%u", self->run_host, self->run_port);
+      post_connection(self, TRUE, "connected");
+      reported_down = FALSE;
+      delay = self->run_reconnect_min;
+    }
+    g_mutex_lock(&self->lock);
+    while (!self->stopping && !peek_locked(self))
+      g_cond_wait(&self->cond, &self->lock);
+    if (self->stopping && !drain_end)
+      drain_end = g_get_monotonic_time() + MQTT_DRAIN_US;
+    gchar *doc =
+        drain_end && g_get_monotonic_time() > drain_end ? NULL : g_strdup(peek_locked(self));
+    g_mutex_unlock(&self->lock);
+    if (!doc)
+      break; /* stopping with an empty queue, or after 2 s of draining */
+    redisReply *r = redisCommand(self->redis, "XADD %s MAXLEN ~ %s * json %s", self->run_topic,
+                                 self->run_maxlen, doc);
+    g_free(doc);
+    if (!r) { /* connection lost: the document stays queued */
+      GST_WARNING_OBJECT(self, "lost the connection to %s:%u: %s", self->run_host, self->run_port,
+                         self->redis->errstr);
+      post_connection(self, FALSE, self->redis->errstr);
+      reported_down = TRUE;
+      g_clear_pointer(&self->redis, redisFree);
+      continue; /* reconnects at once, then backs off */
+    }
+    const gboolean ok = r->type == REDIS_REPLY_STRING;
+    if (!ok)
+      GST_WARNING_OBJECT(self, "XADD %s refused: %s", self->run_topic,
+                         r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+    freeReplyObject(r);
+    g_mutex_lock(&self->lock);
+    g_free(g_queue_pop_head(&self->queue));
+    if (ok)
+      self->published++;
+    else
+      self->dropped++; /* refused by the server (e.g. the key holds another type) */
+    g_mutex_unlock(&self->lock);
+  }
+  g_clear_pointer(&self->redis, redisFree);
+}
+#endif
+
 static gpointer worker_main(gpointer data)
 {
   GstUfoMetaPublish *self = data;
+#ifdef GST_UFO_HAVE_HIREDIS
+  if (self->use_redis) {
+    redis_worker(self);
+    return NULL;
+  }
+#endif
 #ifdef GST_UFO_HAVE_MOSQUITTO
   if (self->mosq) {
     mqtt_worker(self);
@@ -515,6 +641,9 @@ static void gst_ufo_meta_publish_set_property(GObject *object, guint prop_id, co
     break;
   case PROP_RECONNECT_MAX:
     self->reconnect_max = g_value_get_uint(value);
+    break;
+  case PROP_REDIS_MAXLEN:
+    self->redis_maxlen = g_value_get_uint(value);
     break;
   case PROP_MAX_QUEUE:
     self->max_queue = g_value_get_uint(value);
@@ -609,6 +738,9 @@ static void gst_ufo_meta_publish_get_property(GObject *object, guint prop_id, GV
   case PROP_RECONNECT_MAX:
     g_value_set_uint(value, self->reconnect_max);
     break;
+  case PROP_REDIS_MAXLEN:
+    g_value_set_uint(value, self->redis_maxlen);
+    break;
   case PROP_MAX_QUEUE:
     g_value_set_uint(value, self->max_queue);
     break;
@@ -646,9 +778,16 @@ static gboolean gst_ufo_meta_publish_stop(GstBaseTransform *trans)
   }
 #ifdef GST_UFO_HAVE_MOSQUITTO
   g_clear_pointer(&self->mosq, mosquitto_destroy);
+#endif
+#ifdef GST_UFO_HAVE_HIREDIS
+  self->use_redis = FALSE;
+  g_clear_pointer(&self->run_username, g_free);
+  g_clear_pointer(&self->run_password, g_free);
+  g_clear_pointer(&self->run_maxlen, g_free);
+#endif
   g_clear_pointer(&self->run_host, g_free);
   g_clear_pointer(&self->run_topic, g_free);
-#endif
+  self->connected = FALSE;
   g_clear_pointer(&self->run_location, g_free);
   g_clear_pointer(&self->run_source, g_free);
   self->failed = FALSE;
@@ -667,14 +806,7 @@ static gboolean mqtt_setup(GstUfoMetaPublish *self)
     g_once_init_leave(&mosquitto_once, 1);
   }
   GST_OBJECT_LOCK(self);
-  self->run_host = g_strdup(self->host ? self->host : DEFAULT_HOST);
-  self->run_port = self->port;
-  gchar **parts = g_strsplit(self->topic ? self->topic : DEFAULT_TOPIC, "{source}", -1);
-  self->run_topic = g_strjoinv(self->run_source, parts);
-  g_strfreev(parts);
   self->run_qos = (gint)self->qos;
-  self->run_reconnect_min = MAX(self->reconnect_min, 1);
-  self->run_reconnect_max = MAX(self->reconnect_max, self->run_reconnect_min);
   gchar *client_id = self->client_id && self->client_id[0]
                          ? g_strdup(self->client_id)
                          : g_strdup_printf("ufometapublish-%d-%p", (int)getpid(), (void *)self);
@@ -733,6 +865,18 @@ static gboolean gst_ufo_meta_publish_start(GstBaseTransform *trans)
   self->run_max_files = self->max_files;
   self->run_flush_every = MAX(self->flush_every, 1);
   const guint bound = MAX(self->max_queue, 1);
+  self->run_host = g_strdup(self->host ? self->host : DEFAULT_HOST);
+  self->run_port = self->port ? self->port : method == GST_UFO_PUBLISH_METHOD_REDIS ? 6379 : 1883;
+  gchar **parts = g_strsplit(self->topic ? self->topic : DEFAULT_TOPIC, "{source}", -1);
+  self->run_topic = g_strjoinv(self->run_source, parts);
+  g_strfreev(parts);
+  self->run_reconnect_min = MAX(self->reconnect_min, 1);
+  self->run_reconnect_max = MAX(self->reconnect_max, self->run_reconnect_min);
+#ifdef GST_UFO_HAVE_HIREDIS
+  self->run_username = g_strdup(self->username);
+  self->run_password = g_strdup(self->password);
+  self->run_maxlen = g_strdup_printf("%u", MAX(self->redis_maxlen, 1));
+#endif
   GST_OBJECT_UNLOCK(self);
   g_mutex_lock(&self->lock);
   self->queue_bound = bound;
@@ -755,6 +899,16 @@ static gboolean gst_ufo_meta_publish_start(GstBaseTransform *trans)
     }
     self->file_size = (guint64)MAX(ftell(self->file), 0);
     self->unflushed = 0;
+  } else if (method == GST_UFO_PUBLISH_METHOD_REDIS) {
+#ifdef GST_UFO_HAVE_HIREDIS
+    self->use_redis = TRUE; /* connecting is the worker's job */
+#else
+    GST_ELEMENT_ERROR(self, CORE, NOT_IMPLEMENTED,
+                      ("method=redis is not available: gst-ufo was built without hiredis "
+                       "(install libhiredis-dev and rebuild; meson option -Dredis=enabled)."),
+                      (NULL));
+    goto fail;
+#endif
   } else {
 #ifdef GST_UFO_HAVE_MOSQUITTO
     if (!mqtt_setup(self))
@@ -911,10 +1065,25 @@ static void gst_ufo_meta_publish_class_init(GstUfoMetaPublishClass *klass)
    *
    * Since: 0.1
    */
-  g_object_class_install_property(gobject_class, PROP_PORT,
-                                  g_param_spec_uint("port", "Port",
-                                                    "method=mqtt: broker TCP port, 1-65535", 1,
-                                                    65535, DEFAULT_PORT, RW_READY));
+  g_object_class_install_property(
+      gobject_class, PROP_PORT,
+      g_param_spec_uint("port", "Port",
+                        "method=mqtt/redis: server TCP port, 1-65535 (0 = 1883 for mqtt, 6379 "
+                        "for redis)",
+                        0, 65535, DEFAULT_PORT, RW_READY));
+  /**
+   * GstUfoMetaPublish:redis-maxlen:
+   *
+   * method=redis: approximate length the stream is trimmed to (`XADD key MAXLEN ~ N`).
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_REDIS_MAXLEN,
+      g_param_spec_uint("redis-maxlen", "Redis max length",
+                        "method=redis: entries the stream is trimmed to, approximately "
+                        "(XADD MAXLEN ~), 1-4294967295",
+                        1, G_MAXUINT, DEFAULT_REDIS_MAXLEN, RW_READY));
   /**
    * GstUfoMetaPublish:topic:
    *
@@ -1119,6 +1288,7 @@ static void gst_ufo_meta_publish_init(GstUfoMetaPublish *self)
   self->keyfile = g_strdup(DEFAULT_KEYFILE);
   self->reconnect_min = DEFAULT_RECONNECT_MIN;
   self->reconnect_max = DEFAULT_RECONNECT_MAX;
+  self->redis_maxlen = DEFAULT_REDIS_MAXLEN;
   self->max_queue = DEFAULT_MAX_QUEUE;
   self->add_empty_results = DEFAULT_ADD_EMPTY_RESULTS;
   g_mutex_init(&self->lock);

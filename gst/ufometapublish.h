@@ -10,6 +10,7 @@ G_BEGIN_DECLS
 typedef enum {
   GST_UFO_PUBLISH_METHOD_FILE = 0,
   GST_UFO_PUBLISH_METHOD_MQTT = 1,
+  GST_UFO_PUBLISH_METHOD_REDIS = 2,
 } GstUfoPublishMethod;
 
 #define GST_TYPE_UFO_PUBLISH_METHOD (gst_ufo_publish_method_get_type())

@@ -1,7 +1,8 @@
 /* ufometapublish: JSON lines in order, rotation by size, unwritable location; with libmosquitto
  * a real broker (mosquitto on 127.0.0.1, a free port) stopped and restarted mid-stream: the
  * pipeline does not block, queued QoS 1 documents arrive after the reconnection, drops counted
- * beyond max-queue. A missing broker binary fails the test unless UFO_TEST_ALLOW_SKIP=1. */
+ * beyond max-queue; the same with a real redis-server (XADD to a stream). A missing server binary
+ * fails the test unless UFO_TEST_ALLOW_SKIP=1. */
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 #include <gst/ufo/ufometa.h>
@@ -10,14 +11,20 @@
 
 #include "gstufotest.h"
 
-#ifdef GST_UFO_HAVE_MOSQUITTO
+#if defined(GST_UFO_HAVE_MOSQUITTO) || defined(GST_UFO_HAVE_HIREDIS)
+#define NEED_SERVERS 1
 #include <arpa/inet.h>
-#include <mosquitto.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#endif
+#ifdef GST_UFO_HAVE_MOSQUITTO
+#include <mosquitto.h>
+#endif
+#ifdef GST_UFO_HAVE_HIREDIS
+#include <hiredis/hiredis.h>
 #endif
 
 #define CAPS "video/x-raw,format=RGB,width=100,height=50,framerate=30/1"
@@ -227,8 +234,66 @@ GST_START_TEST(test_file_errors)
   check_start_error("videotestsrc ! ufometapublish method=mqtt ! fakesink", GST_CORE_ERROR,
                     GST_CORE_ERROR_NOT_IMPLEMENTED, "libmosquitto");
 #endif
+#ifndef GST_UFO_HAVE_HIREDIS
+  check_start_error("videotestsrc ! ufometapublish method=redis ! fakesink", GST_CORE_ERROR,
+                    GST_CORE_ERROR_NOT_IMPLEMENTED, "hiredis");
+#endif
 }
 GST_END_TEST;
+
+#ifdef NEED_SERVERS
+static guint free_port(void)
+{
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  fail_unless(bind(fd, (struct sockaddr *)&a, sizeof a) == 0);
+  socklen_t len = sizeof a;
+  getsockname(fd, (struct sockaddr *)&a, &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+static gboolean port_open(guint port)
+{
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {
+      .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  const gboolean ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+  close(fd);
+  return ok;
+}
+
+/* the next ufometapublish-connection message, within timeout_ms */
+static gboolean wait_connection(GstBus *bus, gboolean connected, guint timeout_ms)
+{
+  const gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+  while (g_get_monotonic_time() < end) {
+    GstMessage *msg = gst_bus_timed_pop_filtered(bus, 10 * GST_MSECOND, GST_MESSAGE_ELEMENT);
+    if (!msg)
+      continue;
+    const GstStructure *s = gst_message_get_structure(msg);
+    gboolean c = !connected;
+    const gboolean match = gst_structure_has_name(s, "ufometapublish-connection") &&
+                           gst_structure_get_boolean(s, "connected", &c) && c == connected;
+    gst_message_unref(msg);
+    if (match)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* a server binary that is missing fails the test unless UFO_TEST_ALLOW_SKIP=1; FALSE = skip */
+static gboolean require_binary(const gchar *bin, const gchar *package)
+{
+  if (g_file_test(bin, G_FILE_TEST_IS_EXECUTABLE))
+    return TRUE;
+  if (g_strcmp0(g_getenv("UFO_TEST_ALLOW_SKIP"), "1") == 0)
+    return FALSE;
+  fail("%s is missing: install %s (tools/setup-deps.sh does) or set UFO_TEST_ALLOW_SKIP=1", bin,
+       package);
+  return FALSE;
+}
+#endif
 
 #ifdef GST_UFO_HAVE_MOSQUITTO
 #define MOSQUITTO_BIN "/usr/sbin/mosquitto"
@@ -283,27 +348,6 @@ static gboolean wait_count(Subscriber *s, guint want, guint timeout_ms)
   return sub_count(s) >= want;
 }
 
-static guint free_port(void)
-{
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  fail_unless(bind(fd, (struct sockaddr *)&a, sizeof a) == 0);
-  socklen_t len = sizeof a;
-  getsockname(fd, (struct sockaddr *)&a, &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
-static gboolean port_open(guint port)
-{
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {
-      .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  const gboolean ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-  close(fd);
-  return ok;
-}
-
 /* mosquitto with persistence, so that the test subscriber's session (clean_session false) and its
  * pending QoS 1 messages survive the restart */
 static GPid start_broker(const gchar *conf, guint port)
@@ -326,34 +370,10 @@ static void stop_broker(GPid pid)
   g_spawn_close_pid(pid);
 }
 
-/* the next ufometapublish-connection message, within timeout_ms */
-static gboolean wait_connection(GstBus *bus, gboolean connected, guint timeout_ms)
-{
-  const gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-  while (g_get_monotonic_time() < end) {
-    GstMessage *msg = gst_bus_timed_pop_filtered(bus, 10 * GST_MSECOND, GST_MESSAGE_ELEMENT);
-    if (!msg)
-      continue;
-    const GstStructure *s = gst_message_get_structure(msg);
-    gboolean c = !connected;
-    const gboolean match = gst_structure_has_name(s, "ufometapublish-connection") &&
-                           gst_structure_get_boolean(s, "connected", &c) && c == connected;
-    gst_message_unref(msg);
-    if (match)
-      return TRUE;
-  }
-  return FALSE;
-}
-
 GST_START_TEST(test_mqtt_broker_restart)
 {
-  if (!g_file_test(MOSQUITTO_BIN, G_FILE_TEST_IS_EXECUTABLE)) {
-    if (g_strcmp0(g_getenv("UFO_TEST_ALLOW_SKIP"), "1") == 0)
-      return;
-    fail("%s is missing: install the broker (tools/setup-deps.sh installs mosquitto) or set "
-         "UFO_TEST_ALLOW_SKIP=1",
-         MOSQUITTO_BIN);
-  }
+  if (!require_binary(MOSQUITTO_BIN, "mosquitto"))
+    return;
   mosquitto_lib_init();
   gchar *dir = g_dir_make_tmp("ufometapublish-mqtt-XXXXXX", NULL);
   const guint port = free_port();
@@ -396,9 +416,11 @@ GST_START_TEST(test_mqtt_broker_restart)
 
   /* 1. connected: every frame arrives, in order */
   const gint n1 = 20, n2 = 30, bound = 10;
-  for (gint k = 0; k < n1; k++)
+  for (gint k = 0; k < n1; k++) { /* one at a time: max-queue is small */
     gst_buffer_unref(gst_harness_push_and_pull(h, frame(k)));
-  fail_unless(wait_u64(e, "published", n1, 10000));
+    fail_unless(wait_u64(e, "published", k + 1, 10000));
+  }
+  fail_unless_equals_uint64(get_u64(e, "dropped"), 0);
   fail_unless(wait_count(&sub, n1, 10000), "received %u of %d", sub_count(&sub), n1);
 
   /* 2. broker down: pushing goes on without blocking, the queue keeps the last max-queue */
@@ -456,6 +478,112 @@ GST_START_TEST(test_mqtt_broker_restart)
 GST_END_TEST;
 #endif
 
+#ifdef GST_UFO_HAVE_HIREDIS
+#define REDIS_BIN "/usr/bin/redis-server"
+
+static GPid start_redis(guint port)
+{
+  gchar *port_s = g_strdup_printf("%u", port);
+  gchar *argv[] = {(gchar *)REDIS_BIN,
+                   (gchar *)"--port",
+                   port_s,
+                   (gchar *)"--bind",
+                   (gchar *)"127.0.0.1",
+                   (gchar *)"--save",
+                   (gchar *)"",
+                   (gchar *)"--appendonly",
+                   (gchar *)"no",
+                   NULL};
+  GPid pid = 0;
+  GError *err = NULL;
+  fail_unless(g_spawn_async(NULL, argv, NULL,
+                            G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+                            &pid, &err),
+              "cannot start %s: %s", REDIS_BIN, err ? err->message : "");
+  g_free(port_s);
+  for (gint t = 0; t < 500 && !port_open(port); t++)
+    g_usleep(10000);
+  fail_unless(port_open(port), "redis-server does not listen on %u", port);
+  return pid;
+}
+
+static void stop_redis(GPid pid)
+{
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  g_spawn_close_pid(pid);
+}
+
+/* checks that the stream holds exactly the documents of frames first .. first + n - 1 */
+static void check_stream(guint port, const gchar *key, gint first, gint n)
+{
+  redisContext *c = redisConnect("127.0.0.1", (int)port);
+  fail_unless(c && !c->err);
+  redisReply *r = redisCommand(c, "XRANGE %s - +", key);
+  fail_unless(r && r->type == REDIS_REPLY_ARRAY);
+  fail_unless_equals_int(r->elements, n);
+  for (gint k = 0; k < n; k++) {
+    redisReply *fields = r->element[k]->element[1]; /* [id, [field, value]] */
+    fail_unless_equals_int(fields->elements, 2);
+    fail_unless_equals_string(fields->element[0]->str, "json");
+    check_doc(fields->element[1]->str, TS(first + k), "cam9");
+  }
+  freeReplyObject(r);
+  redisFree(c);
+}
+
+GST_START_TEST(test_redis_server_restart)
+{
+  if (!require_binary(REDIS_BIN, "redis-server"))
+    return;
+  const guint port = free_port();
+  GPid server = start_redis(port);
+  GstElement *e = gst_object_ref_sink(gst_element_factory_make("ufometapublish", NULL));
+  gst_util_set_object_arg(G_OBJECT(e), "method", "redis");
+  g_object_set(e, "host", "127.0.0.1", "port", port, "topic", "ufo:{source}", "source-id", "cam9",
+               "max-queue", 10, "reconnect-min", 100, "reconnect-max", 400, "redis-maxlen", 1000,
+               NULL);
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(e, bus);
+  GstHarness *h = gst_harness_new_with_element(e, "sink", "src");
+  gst_harness_set_src_caps_str(h, CAPS);
+  fail_unless(wait_connection(bus, TRUE, 10000), "no connection message");
+
+  /* 1. connected: every document in the stream, in order */
+  const gint n1 = 20, n2 = 30, bound = 10;
+  for (gint k = 0; k < n1; k++) { /* one at a time: max-queue is small */
+    gst_buffer_unref(gst_harness_push_and_pull(h, frame(k)));
+    fail_unless(wait_u64(e, "published", k + 1, 10000));
+  }
+  fail_unless_equals_uint64(get_u64(e, "dropped"), 0);
+  check_stream(port, "ufo:cam9", 0, n1);
+
+  /* 2. server gone: pushing does not block, the queue keeps the last max-queue documents */
+  stop_redis(server);
+  const gint64 t0 = g_get_monotonic_time();
+  for (gint k = n1; k < n1 + n2; k++)
+    gst_buffer_unref(gst_harness_push_and_pull(h, frame(k)));
+  const gint64 push_us = g_get_monotonic_time() - t0;
+  fail_unless(push_us < G_USEC_PER_SEC, "pushing took %" G_GINT64_FORMAT " us", push_us);
+  fail_unless(wait_connection(bus, FALSE, 10000), "no disconnection message");
+  guint depth = 0;
+  g_object_get(e, "queue-depth", &depth, NULL);
+  fail_unless_equals_int(depth, bound);
+  fail_unless_equals_uint64(get_u64(e, "dropped"), n2 - bound);
+
+  /* 3. a new server on the same port (empty: no persistence) receives the queued documents */
+  server = start_redis(port);
+  fail_unless(wait_connection(bus, TRUE, 10000), "no reconnection message");
+  fail_unless(wait_u64(e, "published", n1 + bound, 10000));
+  check_stream(port, "ufo:cam9", n1 + n2 - bound, bound);
+  gst_object_unref(e);
+  gst_harness_teardown(h);
+  gst_object_unref(bus);
+  stop_redis(server);
+}
+GST_END_TEST;
+#endif
+
 static Suite *metapublish_suite(void)
 {
   Suite *s = suite_create("ufometapublish");
@@ -466,6 +594,9 @@ static Suite *metapublish_suite(void)
   tcase_add_test(tc, test_file_errors);
 #ifdef GST_UFO_HAVE_MOSQUITTO
   tcase_add_test(tc, test_mqtt_broker_restart);
+#endif
+#ifdef GST_UFO_HAVE_HIREDIS
+  tcase_add_test(tc, test_redis_server_restart);
 #endif
   return s;
 }
