@@ -1,4 +1,4 @@
-/* ufometapublish: publishes each frame's JSON document to a file or an MQTT broker.
+/* ufometapublish: publishes each frame's JSON document to a file, an MQTT broker or Redis.
  *
  * Copyright (C) 2026 gst-ufo contributors
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -14,12 +14,13 @@
  * worker thread; when the queue is full the oldest document is dropped and counted (`dropped`).
  *
  * Methods: `file` appends JSON lines to `location`, rotated by size (`max-file-size`,
- * `max-files`); `mqtt` publishes to `topic` on an MQTT broker through libmosquitto, reconnecting
- * with exponential back-off while documents wait in the queue.
+ * `max-files`); `mqtt` publishes to `topic` on an MQTT broker through libmosquitto, `redis`
+ * appends to the Redis stream `topic` (XADD MAXLEN ~ `redis-maxlen`) through hiredis; both
+ * reconnect with exponential back-off while documents wait in the queue.
  *
  * Element messages: `ufometapublish-drops` (fields `dropped`, `max-queue`) when the queue starts
  * dropping (again after it has drained), `ufometapublish-connection` (fields `connected`,
- * `host`, `port`, `reason`) when the MQTT connection comes up or goes down.
+ * `host`, `port`, `reason`) when the MQTT or Redis connection comes up or goes down.
  *
  * ## Example launch line
  * |[
@@ -989,18 +990,19 @@ static void gst_ufo_meta_publish_class_init(GstUfoMetaPublishClass *klass)
   gobject_class->get_property = gst_ufo_meta_publish_get_property;
   gobject_class->finalize = gst_ufo_meta_publish_finalize;
   GST_DEBUG_CATEGORY_INIT(ufometapublish_debug, "ufometapublish", 0,
-                          "UFO-ViT JSON documents to a file or an MQTT broker");
+                          "UFO-ViT JSON documents to a file, an MQTT broker or Redis");
 
   /**
    * GstUfoMetaPublish:method:
    *
-   * Where the documents go: `file` (JSON lines) or `mqtt` (needs a build with libmosquitto).
+   * Where the documents go: `file` (JSON lines), `mqtt` (a build with libmosquitto) or `redis`
+   * (a build with hiredis).
    *
    * Since: 0.1
    */
   g_object_class_install_property(
       gobject_class, PROP_METHOD,
-      g_param_spec_enum("method", "Method", "Where the JSON documents go: file or mqtt",
+      g_param_spec_enum("method", "Method", "Where the JSON documents go: file, mqtt or redis",
                         GST_TYPE_UFO_PUBLISH_METHOD, DEFAULT_METHOD, RW_READY));
   /**
    * GstUfoMetaPublish:location:
@@ -1052,16 +1054,16 @@ static void gst_ufo_meta_publish_class_init(GstUfoMetaPublishClass *klass)
   /**
    * GstUfoMetaPublish:host:
    *
-   * method=mqtt: broker host name or address.
+   * method=mqtt/redis: server host name or address.
    *
    * Since: 0.1
    */
-  install_string(gobject_class, PROP_HOST, "host", "Host", "method=mqtt: broker host",
+  install_string(gobject_class, PROP_HOST, "host", "Host", "method=mqtt/redis: server host",
                  DEFAULT_HOST);
   /**
    * GstUfoMetaPublish:port:
    *
-   * method=mqtt: broker TCP port.
+   * method=mqtt/redis: server TCP port; 0 = the method's default (1883, 6379).
    *
    * Since: 0.1
    */
@@ -1087,12 +1089,13 @@ static void gst_ufo_meta_publish_class_init(GstUfoMetaPublishClass *klass)
   /**
    * GstUfoMetaPublish:topic:
    *
-   * method=mqtt: topic; `{source}` is replaced by #GstUfoMetaPublish:source-id.
+   * MQTT topic or Redis stream key; `{source}` is replaced by #GstUfoMetaPublish:source-id.
    *
    * Since: 0.1
    */
   install_string(gobject_class, PROP_TOPIC, "topic", "Topic",
-                 "method=mqtt: topic, {source} is replaced by source-id", DEFAULT_TOPIC);
+                 "MQTT topic or Redis stream key, {source} is replaced by source-id",
+                 DEFAULT_TOPIC);
   /**
    * GstUfoMetaPublish:source-id:
    *
@@ -1126,21 +1129,21 @@ static void gst_ufo_meta_publish_class_init(GstUfoMetaPublishClass *klass)
   /**
    * GstUfoMetaPublish:username:
    *
-   * method=mqtt: user name (NULL = none).
+   * method=mqtt/redis: user name (NULL = none; Redis: AUTH user password).
    *
    * Since: 0.1
    */
   install_string(gobject_class, PROP_USERNAME, "username", "User name",
-                 "method=mqtt: user name (NULL = anonymous)", DEFAULT_USERNAME);
+                 "method=mqtt/redis: user name (NULL = anonymous)", DEFAULT_USERNAME);
   /**
    * GstUfoMetaPublish:password:
    *
-   * method=mqtt: password, with #GstUfoMetaPublish:username.
+   * method=mqtt/redis: password (MQTT: with #GstUfoMetaPublish:username; Redis: AUTH).
    *
    * Since: 0.1
    */
   install_string(gobject_class, PROP_PASSWORD, "password", "Password",
-                 "method=mqtt: password (with username)", DEFAULT_PASSWORD);
+                 "method=mqtt/redis: password", DEFAULT_PASSWORD);
   /**
    * GstUfoMetaPublish:cafile:
    *
@@ -1171,26 +1174,28 @@ static void gst_ufo_meta_publish_class_init(GstUfoMetaPublishClass *klass)
   /**
    * GstUfoMetaPublish:reconnect-min:
    *
-   * method=mqtt: first delay before reconnecting; doubles up to reconnect-max.
+   * method=mqtt/redis: first delay before reconnecting; doubles up to reconnect-max.
    *
    * Since: 0.1
    */
   g_object_class_install_property(
       gobject_class, PROP_RECONNECT_MIN,
-      g_param_spec_uint("reconnect-min", "Reconnect min",
-                        "method=mqtt: first reconnection delay, ms (doubles up to reconnect-max)",
-                        1, 3600000, DEFAULT_RECONNECT_MIN, RW_READY));
+      g_param_spec_uint(
+          "reconnect-min", "Reconnect min",
+          "method=mqtt/redis: first reconnection delay, ms (doubles up to reconnect-max)", 1,
+          3600000, DEFAULT_RECONNECT_MIN, RW_READY));
   /**
    * GstUfoMetaPublish:reconnect-max:
    *
-   * method=mqtt: longest delay between reconnection attempts.
+   * method=mqtt/redis: longest delay between reconnection attempts.
    *
    * Since: 0.1
    */
-  g_object_class_install_property(gobject_class, PROP_RECONNECT_MAX,
-                                  g_param_spec_uint("reconnect-max", "Reconnect max",
-                                                    "method=mqtt: longest reconnection delay, ms",
-                                                    1, 3600000, DEFAULT_RECONNECT_MAX, RW_READY));
+  g_object_class_install_property(
+      gobject_class, PROP_RECONNECT_MAX,
+      g_param_spec_uint("reconnect-max", "Reconnect max",
+                        "method=mqtt/redis: longest reconnection delay, ms", 1, 3600000,
+                        DEFAULT_RECONNECT_MAX, RW_READY));
   /**
    * GstUfoMetaPublish:max-queue:
    *
@@ -1258,7 +1263,7 @@ static void gst_ufo_meta_publish_class_init(GstUfoMetaPublishClass *klass)
   gst_element_class_set_static_metadata(
       element_class, "UFO-ViT metadata publisher", "Filter/Metadata/Video",
       "Publishes each frame's UFO-ViT results as a JSON document (ufometaconvert layout) to a "
-      "file or an MQTT broker from a bounded queue, without blocking the stream",
+      "file, an MQTT broker or a Redis stream from a bounded queue, without blocking the stream",
       "gst-ufo contributors");
 
   bt_class->start = GST_DEBUG_FUNCPTR(gst_ufo_meta_publish_start);
