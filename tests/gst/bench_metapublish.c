@@ -3,9 +3,11 @@
  *
  *   /usr/sbin/mosquitto -p 18830 &
  *   build/tests/gst/bench-metapublish 18830 [frames]
+ *   redis-server --port 16390 --save '' &
+ *   build/tests/gst/bench-metapublish 16390 [frames] redis
  *
  * Prints the streaming-thread time per frame (push to pull) of both pipelines, their difference,
- * and how long the worker took to have every document acknowledged (QoS 1). */
+ * and how long the worker took to have every document acknowledged (QoS 1) or stored (Redis). */
 #include <gst/check/gstharness.h>
 #include <gst/ufo/ufometa.h>
 #include <stdio.h>
@@ -45,19 +47,21 @@ int main(int argc, char **argv)
 {
   gst_init(&argc, &argv);
   if (argc < 2) {
-    fprintf(stderr, "usage: %s PORT [FRAMES]  (a broker listening on 127.0.0.1:PORT)\n", argv[0]);
+    fprintf(stderr, "usage: %s PORT [FRAMES [mqtt|redis]]  (a server on 127.0.0.1:PORT)\n",
+            argv[0]);
     return 2;
   }
   const gint port = atoi(argv[1]), frames = argc > 2 ? atoi(argv[2]) : 2000;
+  const gchar *method = argc > 3 ? argv[3] : "mqtt";
   GstBuffer *buf = frame20();
 
   GstHarness *base = gst_harness_new("identity");
   const gdouble t_base = run(base, buf, frames);
   gst_harness_teardown(base);
 
-  gchar *desc = g_strdup_printf("ufometaconvert post-messages=false ! ufometapublish method=mqtt "
-                                "host=127.0.0.1 port=%d qos=1 max-queue=%d source-id=bench",
-                                port, frames + 100);
+  gchar *desc = g_strdup_printf("ufometaconvert post-messages=false ! ufometapublish method=%s "
+                                "host=127.0.0.1 port=%d max-queue=%d source-id=bench",
+                                method, port, frames + 100);
   GstHarness *h = gst_harness_new_parse(desc);
   g_free(desc);
   GstElement *pub = gst_harness_find_element(h, "ufometapublish");
@@ -69,7 +73,7 @@ int main(int argc, char **argv)
     g_usleep(10000);
   }
   const gdouble drain = (g_get_monotonic_time() - t0) / 1e6;
-  printf("frames %d, 20 objects each\n", frames);
+  printf("method %s, frames %d, 20 objects each\n", method, frames);
   printf("identity:                          %.4f ms/frame\n", t_base * 1e3);
   printf("ufometaconvert ! ufometapublish:   %.4f ms/frame\n", t_pub * 1e3);
   printf("added by the pair:                 %.4f ms/frame\n", (t_pub - t_base) * 1e3);
