@@ -176,6 +176,28 @@ GST_START_TEST(test_file_rotation)
   gchar *third = g_strconcat(path, ".3", NULL);
   fail_if(g_file_test(third, G_FILE_TEST_EXISTS), "max-files=2 kept %s", third);
   g_free(third);
+
+  /* max-files=0: truncated instead, 2 lines a file: 5 lines → out (4) and no out.1 */
+  desc = g_strdup_printf("ufometapublish location=%s source-id=cam1 max-file-size=%" G_GINT64_FORMAT
+                         " max-files=0",
+                         path, 2 * len);
+  h = gst_harness_new_parse(desc);
+  g_free(desc);
+  gst_harness_set_src_caps_str(h, CAPS);
+  e = gst_harness_find_element(h, "ufometapublish");
+  for (gint k = 0; k < 5; k++)
+    gst_buffer_unref(gst_harness_push_and_pull(h, frame(k)));
+  fail_unless(wait_u64(e, "published", 5, 10000));
+  gst_object_unref(e);
+  gst_harness_teardown(h);
+  gchar **lines = read_lines(path);
+  fail_unless_equals_int(g_strv_length(lines), 1);
+  check_doc(lines[0], TS(4), "cam1");
+  g_strfreev(lines);
+  gchar *first = g_strconcat(path, ".1", NULL);
+  fail_if(g_file_test(first, G_FILE_TEST_EXISTS), "max-files=0 kept %s", first);
+  g_free(first);
+  g_unlink(path);
   g_rmdir(dir);
   g_free(path);
   g_free(dir);
