@@ -1,4 +1,5 @@
-/* The "ufo" plugin: ufodetect, ufoseg, ufooverlay, ufotrack, ufometaconvert, ufoanalytics.
+/* The "ufo" plugin: ufodetect, ufoseg, ufooverlay, ufotrack, ufometaconvert, ufometapublish,
+ * ufoanalytics.
  *
  * Copyright (C) 2026 gst-ufo contributors
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -14,6 +15,7 @@
 #include "ufoanalytics.h"
 #include "ufodetect.h"
 #include "ufometaconvert.h"
+#include "ufometapublish.h"
 #include "ufoseg.h"
 #include "ufotrack.h"
 #ifdef GST_UFO_HAVE_OVERLAY
@@ -43,6 +45,7 @@ static gboolean plugin_init(GstPlugin *plugin)
 #endif
   ret |= GST_ELEMENT_REGISTER(ufotrack, plugin);
   ret |= GST_ELEMENT_REGISTER(ufometaconvert, plugin);
+  ret |= GST_ELEMENT_REGISTER(ufometapublish, plugin);
   ret |= GST_ELEMENT_REGISTER(ufoanalytics, plugin);
   return ret;
 }

@@ -257,3 +257,21 @@ gchar *ufo_dump_frame_json(GstBuffer *buffer, gint width, gint height, const gch
   g_autoptr(JsonNode) root = json_builder_get_root(b);
   return json_to_string(root, FALSE);
 }
+
+/* anything to describe: objects, a caption, a semantic map, or ROI metas of other producers */
+gboolean ufo_frame_has_results(GstBuffer *buf)
+{
+  gpointer state = NULL;
+  GstMeta *m;
+  while ((m = gst_buffer_iterate_meta_filtered(buf, &state, GST_UFO_META_API_TYPE))) {
+    const GstUfoMeta *u = (const GstUfoMeta *)m;
+    if (gst_ufo_meta_get_n_objects(u) > 0 || gst_ufo_meta_get_caption(u) ||
+        gst_ufo_meta_get_semantic_map(u, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL))
+      return TRUE;
+  }
+  state = NULL;
+  if (gst_buffer_get_ufo_analytics_meta(buf))
+    return TRUE; /* counts and events of ufoanalytics */
+  return gst_buffer_iterate_meta_filtered(buf, &state,
+                                          GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE) != NULL;
+}

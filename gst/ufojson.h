@@ -21,6 +21,11 @@ G_BEGIN_DECLS
 gchar *ufo_dump_frame_json(GstBuffer *buffer, gint width, gint height, const gchar *source,
                            JsonNode *tags);
 
+/* Whether the buffer has anything to describe: objects, a caption or a semantic map in a
+ * GstUfoMeta, a GstUfoAnalyticsMeta, or ROI metas of other producers (ufometaconvert and
+ * ufometapublish skip other frames unless add-empty-results). */
+gboolean ufo_frame_has_results(GstBuffer *buf);
+
 G_END_DECLS
 
 #endif

@@ -198,24 +198,6 @@ static gboolean gst_ufo_meta_convert_set_caps(GstBaseTransform *trans, GstCaps *
   return TRUE;
 }
 
-/* anything to describe: objects, a caption, a semantic map, or ROI metas of other producers */
-static gboolean has_results(GstBuffer *buf)
-{
-  gpointer state = NULL;
-  GstMeta *m;
-  while ((m = gst_buffer_iterate_meta_filtered(buf, &state, GST_UFO_META_API_TYPE))) {
-    const GstUfoMeta *u = (const GstUfoMeta *)m;
-    if (gst_ufo_meta_get_n_objects(u) > 0 || gst_ufo_meta_get_caption(u) ||
-        gst_ufo_meta_get_semantic_map(u, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL))
-      return TRUE;
-  }
-  state = NULL;
-  if (gst_buffer_get_ufo_analytics_meta(buf))
-    return TRUE; /* counts and events of ufoanalytics */
-  return gst_buffer_iterate_meta_filtered(buf, &state,
-                                          GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE) != NULL;
-}
-
 static GstFlowReturn gst_ufo_meta_convert_transform_ip(GstBaseTransform *trans, GstBuffer *buf)
 {
   GstUfoMetaConvert *self = GST_UFO_META_CONVERT(trans);
@@ -224,7 +206,7 @@ static GstFlowReturn gst_ufo_meta_convert_transform_ip(GstBaseTransform *trans, 
   const gboolean add_empty = self->add_empty_results, post = self->post_messages;
   GST_OBJECT_UNLOCK(self);
   GstFlowReturn ret = GST_FLOW_OK;
-  if ((!self->file && !post) || (!add_empty && !has_results(buf)))
+  if ((!self->file && !post) || (!add_empty && !ufo_frame_has_results(buf)))
     goto done;
   gchar *json = ufo_dump_frame_json(buf, self->width, self->height, source, self->tags_node);
   if (self->file &&
