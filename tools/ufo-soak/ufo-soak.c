@@ -200,6 +200,12 @@ int main(int argc, char **argv)
     if (!build(&variants[i], opt_model))
       return 1;
 
+  if (leaks) {
+    /* the tracer does see the pipelines' objects (a count of 0 at the end means something) */
+    GPtrArray *built = live_objects(leaks);
+    printf("# leaks tracer: %u live objects with the pipelines built\n", built->len);
+    g_ptr_array_unref(built);
+  }
   const gint64 t0 = g_get_monotonic_time();
   long rss_warm = -1, rss_max_after = 0;
   gint next_sample = 0;
