@@ -129,41 +129,90 @@ typedef struct {
   "videotestsrc num-buffers=" #n " pattern=ball ! video/x-raw,format=" fmt ",width=" #w            \
   ",height=" #h " ! %s ! fakesink name=sink"
 #define FRAME_ROW(fmt, w, h)                                                                       \
-  {fmt " " #w "x" #h,                                                                              \
-   SRC(fmt, w, h, 2),                                                                              \
-   "model=TINY inference-interval=2",                                                              \
-   NULL,                                                                                           \
-   NULL,                                                                                           \
-   OK,                                                                                             \
-   0,                                                                                              \
-   {NULL},                                                                                         \
-   2,                                                                                              \
-   w,                                                                                              \
-   h}
+  {                                                                                                \
+    fmt " " #w "x" #h, SRC(fmt, w, h, 2), "model=TINY inference-interval=2", NULL, NULL, OK, 0,    \
+        {NULL}, 2, w, h                                                                            \
+  }
 #define FRAME_ROWS(fmt) FRAME_ROW(fmt, 1, 1), FRAME_ROW(fmt, 33, 17), FRAME_ROW(fmt, 17, 33)
 
 static BadInput rows[] = {
     /* model files */
-    {"truncated model file", SRC("RGB", 32, 24, 2), "model=%s", make_truncated, NULL, LIBRARY,
-     GST_LIBRARY_ERROR_SETTINGS, {"truncated.safetensors", "not a usable UFO-ViT model", NULL}},
-    {"garbage model file", SRC("RGB", 32, 24, 2), "model=%s", make_garbage, NULL, LIBRARY,
-     GST_LIBRARY_ERROR_SETTINGS, {"garbage.safetensors", "not a usable UFO-ViT model", NULL}},
-    {"model file with a wrong tensor shape", SRC("RGB", 32, 24, 2), "model=%s", make_wrong_shape,
-     NULL, LIBRARY, GST_LIBRARY_ERROR_SETTINGS, {"wrong-shape.safetensors", "has shape", "expected"}},
-    {"model file that does not exist", SRC("RGB", 32, 24, 2),
-     "model=/nonexistent/ufo-bad-input.safetensors", NULL, NULL, RESOURCE, GST_RESOURCE_ERROR_NOT_FOUND,
+    {"truncated model file",
+     SRC("RGB", 32, 24, 2),
+     "model=%s",
+     make_truncated,
+     NULL,
+     LIBRARY,
+     GST_LIBRARY_ERROR_SETTINGS,
+     {"truncated.safetensors", "not a usable UFO-ViT model", NULL}},
+    {"garbage model file",
+     SRC("RGB", 32, 24, 2),
+     "model=%s",
+     make_garbage,
+     NULL,
+     LIBRARY,
+     GST_LIBRARY_ERROR_SETTINGS,
+     {"garbage.safetensors", "not a usable UFO-ViT model", NULL}},
+    {"model file with a wrong tensor shape",
+     SRC("RGB", 32, 24, 2),
+     "model=%s",
+     make_wrong_shape,
+     NULL,
+     LIBRARY,
+     GST_LIBRARY_ERROR_SETTINGS,
+     {"wrong-shape.safetensors", "has shape", "expected"}},
+    {"model file that does not exist",
+     SRC("RGB", 32, 24, 2),
+     "model=/nonexistent/ufo-bad-input.safetensors",
+     NULL,
+     NULL,
+     RESOURCE,
+     GST_RESOURCE_ERROR_NOT_FOUND,
      {"/nonexistent/ufo-bad-input.safetensors", "does not exist", NULL}},
-    {"unknown random config", SRC("RGB", 32, 24, 2), "model=random:nosuch", NULL, NULL, LIBRARY,
-     GST_LIBRARY_ERROR_SETTINGS, {"random:nosuch", "nosuch", NULL}},
+    {"unknown random config",
+     SRC("RGB", 32, 24, 2),
+     "model=random:nosuch",
+     NULL,
+     NULL,
+     LIBRARY,
+     GST_LIBRARY_ERROR_SETTINGS,
+     {"random:nosuch", "nosuch", NULL}},
     /* prompts (grounding) */
-    {"empty prompt", SRC("RGB", 32, 24, 2), "model=TINY task=grounding prompt=\"\"", NULL,
-     NULL, LIBRARY, GST_LIBRARY_ERROR_SETTINGS, {"needs a text prompt", "'prompt'", NULL}},
-    {"blank prompt", SRC("RGB", 32, 24, 2), "model=TINY task=grounding prompt=\"   \"",
-     NULL, NULL, LIBRARY, GST_LIBRARY_ERROR_SETTINGS, {"needs a text prompt", NULL}},
-    {"huge prompt (30,000 characters)", SRC("RGB", 32, 24, 2), "model=TINY task=grounding",
-     NULL, huge_prompt, LIBRARY, GST_LIBRARY_ERROR_SETTINGS, {"too long", "at most 512", "'prompt'"}},
-    {"one-word prompt", SRC("RGB", 32, 24, 2), "model=TINY task=grounding prompt=x", NULL,
-     NULL, OK, 0, {NULL}, 2, 32, 24},
+    {"empty prompt",
+     SRC("RGB", 32, 24, 2),
+     "model=TINY task=grounding prompt=\"\"",
+     NULL,
+     NULL,
+     LIBRARY,
+     GST_LIBRARY_ERROR_SETTINGS,
+     {"needs a text prompt", "'prompt'", NULL}},
+    {"blank prompt",
+     SRC("RGB", 32, 24, 2),
+     "model=TINY task=grounding prompt=\"   \"",
+     NULL,
+     NULL,
+     LIBRARY,
+     GST_LIBRARY_ERROR_SETTINGS,
+     {"needs a text prompt", NULL}},
+    {"huge prompt (30,000 characters)",
+     SRC("RGB", 32, 24, 2),
+     "model=TINY task=grounding",
+     NULL,
+     huge_prompt,
+     LIBRARY,
+     GST_LIBRARY_ERROR_SETTINGS,
+     {"too long", "at most 512", "'prompt'"}},
+    {"one-word prompt",
+     SRC("RGB", 32, 24, 2),
+     "model=TINY task=grounding prompt=x",
+     NULL,
+     NULL,
+     OK,
+     0,
+     {NULL},
+     2,
+     32,
+     24},
     /* frame sizes in every accepted format */
     FRAME_ROWS("RGB"),
     FRAME_ROWS("BGR"),
@@ -174,10 +223,28 @@ static BadInput rows[] = {
     FRAME_ROWS("I420"),
     FRAME_ROWS("NV12"),
     /* one frame of 8000x8000 (244 MiB in RGBx, 92 MiB in I420) */
-    {"RGBx 8000x8000", SRC("RGBx", 8000, 8000, 1), "model=TINY", NULL, NULL, OK, 0, {NULL}, 1,
-     8000, 8000},
-    {"I420 8000x8000", SRC("I420", 8000, 8000, 1), "model=TINY", NULL, NULL, OK, 0, {NULL}, 1,
-     8000, 8000},
+    {"RGBx 8000x8000",
+     SRC("RGBx", 8000, 8000, 1),
+     "model=TINY",
+     NULL,
+     NULL,
+     OK,
+     0,
+     {NULL},
+     1,
+     8000,
+     8000},
+    {"I420 8000x8000",
+     SRC("I420", 8000, 8000, 1),
+     "model=TINY",
+     NULL,
+     NULL,
+     OK,
+     0,
+     {NULL},
+     1,
+     8000,
+     8000},
 };
 
 static GQuark row_domain(const BadInput *r)
@@ -241,8 +308,7 @@ static void run_row(const BadInput *r)
   gst_element_set_state(p, GST_STATE_PLAYING);
   GstMessage *msg =
       gst_bus_timed_pop_filtered(bus, 120 * GST_SECOND, GST_MESSAGE_ERROR | GST_MESSAGE_EOS);
-  fail_unless(gst_element_set_state(p, GST_STATE_NULL) == GST_STATE_CHANGE_SUCCESS, "%s",
-              r->name);
+  fail_unless(gst_element_set_state(p, GST_STATE_NULL) == GST_STATE_CHANGE_SUCCESS, "%s", r->name);
   fail_unless(msg != NULL, "%s: neither EOS nor an error within 120 s", r->name);
   const GQuark domain = row_domain(r);
   if (domain) {
@@ -251,13 +317,13 @@ static void run_row(const BadInput *r)
     GError *err = NULL;
     gchar *dbg = NULL;
     gst_message_parse_error(msg, &err, &dbg);
-    fail_unless(err->domain == domain && err->code == r->code, "%s: error %s:%d '%s' (%s)",
-                r->name, g_quark_to_string(err->domain), err->code, err->message, dbg);
+    fail_unless(err->domain == domain && err->code == r->code, "%s: error %s:%d '%s' (%s)", r->name,
+                g_quark_to_string(err->domain), err->code, err->message, dbg);
     for (int i = 0; i < 3 && r->needles[i]; i++) {
       /* not-negotiated is only in the debug text of basesrc's error */
       const gchar *hay = strstr(r->needles[i], "negotiated") ? dbg : err->message;
-      fail_unless(hay && strstr(hay, r->needles[i]), "%s: '%s' (%s) does not mention '%s'",
-                  r->name, err->message, dbg, r->needles[i]);
+      fail_unless(hay && strstr(hay, r->needles[i]), "%s: '%s' (%s) does not mention '%s'", r->name,
+                  err->message, dbg, r->needles[i]);
     }
     GST_INFO("%s: %s", r->name, err->message);
     g_error_free(err);
@@ -338,8 +404,8 @@ static GstBuffer *frame(GstHarness *h, const gchar *fmt, gint w, gint hgt)
 
 static void push_and_check(GstHarness *h, const gchar *fmt, gint w, gint hgt, int n)
 {
-  gchar *caps = g_strdup_printf("video/x-raw,format=%s,width=%d,height=%d,framerate=30/1", fmt, w,
-                                hgt);
+  gchar *caps =
+      g_strdup_printf("video/x-raw,format=%s,width=%d,height=%d,framerate=30/1", fmt, w, hgt);
   gst_harness_set_src_caps_str(h, caps);
   g_free(caps);
   for (int i = 0; i < n; i++) {
@@ -363,9 +429,9 @@ GST_START_TEST(test_caps_change_mid_stream)
     g_free(desc);
     gst_harness_play(h);
     push_and_check(h, "RGB", 64, 48, 3);
-    push_and_check(h, "RGB", 33, 17, 3);   /* resolution */
-    push_and_check(h, "NV12", 33, 17, 3);  /* format */
-    push_and_check(h, "BGRx", 1, 1, 3);    /* both */
+    push_and_check(h, "RGB", 33, 17, 3);  /* resolution */
+    push_and_check(h, "NV12", 33, 17, 3); /* format */
+    push_and_check(h, "BGRx", 1, 1, 3);   /* both */
     push_and_check(h, "I420", 640, 480, 3);
     gst_harness_teardown(h);
   }

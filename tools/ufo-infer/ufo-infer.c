@@ -73,7 +73,8 @@ static gboolean load_input(const char *arg, ToolImage *img, GError **error)
     if (sscanf(arg + 10, "%dx%d%c", &w, &h, &end) != 2 || w < 1 || h < 1 || w > 16384 ||
         h > 16384) {
       g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID,
-                  "bad synthetic image size '%s' (expected synthetic:WxH, 1..16384 each)", arg + 10);
+                  "bad synthetic image size '%s' (expected synthetic:WxH, 1..16384 each)",
+                  arg + 10);
       return FALSE;
     }
     tool_image_synthetic(w, h, img);

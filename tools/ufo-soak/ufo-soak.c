@@ -266,9 +266,8 @@ int main(int argc, char **argv)
         }
         seeks++;
         /* and a task change while playing */
-        gst_util_set_object_arg(
-            G_OBJECT(v->infer), "task",
-            v->tasks[(round / 2 + 1) % g_strv_length((gchar **)v->tasks)]);
+        gst_util_set_object_arg(G_OBJECT(v->infer), "task",
+                                v->tasks[(round / 2 + 1) % g_strv_length((gchar **)v->tasks)]);
         changes++;
         break;
       default:
@@ -300,8 +299,8 @@ int main(int argc, char **argv)
     printf("# RSS KiB: warm-up sample (frame %d) %ld, highest up to it %ld, highest after it %ld, "
            "last %ld; growth (highest after - highest up to the warm-up) %ld KiB (limit %d), "
            "last - warm-up sample %ld KiB\n",
-           opt_warmup, rss_warm, rss_peak_warm, rss_max_after, rss_last, growth,
-           opt_max_growth_kib, rss_last - rss_warm);
+           opt_warmup, rss_warm, rss_peak_warm, rss_max_after, rss_last, growth, opt_max_growth_kib,
+           rss_last - rss_warm);
     if (growth > opt_max_growth_kib) {
       fprintf(stderr, "ufo-soak: RSS grew by %ld KiB after the warm-up\n", growth);
       ok = FALSE;
