@@ -67,8 +67,16 @@ static gboolean parse_device(const char *s, UfoDevice *d, GError **error)
 static gboolean load_input(const char *arg, ToolImage *img, GError **error)
 {
   int w, h;
-  if (g_str_has_prefix(arg, "synthetic:") && sscanf(arg + 10, "%dx%d", &w, &h) == 2 && w > 0 &&
-      h > 0 && w <= 16384 && h <= 16384) {
+  char end;
+  if (g_str_has_prefix(arg, "synthetic:")) {
+    /* a bad size is named, not reported as a file that cannot be opened */
+    if (sscanf(arg + 10, "%dx%d%c", &w, &h, &end) != 2 || w < 1 || h < 1 || w > 16384 ||
+        h > 16384) {
+      g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID,
+                  "bad synthetic image size '%s' (expected synthetic:WxH, 1..16384 each)",
+                  arg + 10);
+      return FALSE;
+    }
     tool_image_synthetic(w, h, img);
     return TRUE;
   }
