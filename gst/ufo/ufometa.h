@@ -20,6 +20,12 @@
  * Producers build a #GstUfoResults with gst_ufo_results_new() and the `add`/`set` functions,
  * optionally call gst_ufo_results_add_roi_metas(), then attach it with gst_buffer_add_ufo_meta().
  *
+ * Language bindings see the library through GObject introspection (namespace GstUfo, version
+ * 1.0: `GstUfo-1.0.typelib`): gst_buffer_get_ufo_metas() lists the metas of a buffer,
+ * gst_ufo_meta_get_object() fills a boxed #GstUfoObject, gst_ufo_meta_get_mask_bytes() and
+ * gst_ufo_meta_get_semantic_map_bytes() return the pixels as #GBytes and gst_ufo_meta_get_task()
+ * the task name; the raw-pointer accessors are skipped.
+ *
  * Since: 0.1
  */
 #ifndef GST_UFO_META_H
