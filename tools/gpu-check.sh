@@ -98,11 +98,13 @@ bench() { # NAME ARGS...
 }
 if [ "$DRY" = 1 ]; then
   bench "tiny detection (dry run: cpu)" --config tiny --task detection --iterations 1 --warmup 0 --profile
+  bench "tiny detection batch 2 (dry run: cpu)" --config tiny --task detection --iterations 1 --warmup 0 --batch 2
 else
   B="--iterations 10 --warmup 3"
   V="--config vit-b"
   bench "vit-b detection 1120 bf16 trained" $B $V --task detection --width 1120 --height 1120 --precision bf16 --plan trained
   bench "vit-b detection 1120 bf16 worst" $B $V --task detection --width 1120 --height 1120 --precision bf16
+  bench "vit-b detection 1120 bf16 trained, batch 8" --iterations 4 --warmup 1 $V --task detection --width 1120 --height 1120 --precision bf16 --plan trained --batch 8
   if [ "${QUICK:-0}" != 1 ]; then
     bench "vit-b detection 1120 fp32" $B $V --task detection --width 1120 --height 1120
     bench "vit-b instance 1120 bf16 trained" $B $V --task instance --width 1120 --height 1120 --precision bf16 --plan trained

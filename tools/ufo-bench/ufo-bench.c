@@ -16,6 +16,10 @@
  * the weight bytes are printed once, the state bytes per session, and the peak memory covers
  * all N.
  *
+ * --batch N runs N copies of the frame as one batch (ufo_session_run_batch: the grid tasks
+ * decode the frames' rows together); stage times are then per batch and frames/s counts the
+ * N frames.
+ *
  * --gemm M,N,K times one weight GEMM C (M, N) = A (M, K) · W (N, K)^T, as the linear layers run
  * it: OpenBLAS sgemm with its own threads, then the CPU backend at fp32 (sgemm per pool worker)
  * and at bf16 (oneDNN matmul, engine/backend/cpu/gemm_dnnl.c), in GFLOP/s (best of the timed
@@ -36,7 +40,7 @@
 static char *opt_model, *opt_config = "tiny", *opt_task = "detection", *opt_prompt = "the red car";
 static char *opt_image, *opt_precision = "fp32", *opt_gemm, *opt_device = "cpu";
 static int opt_iters = 3, opt_warmup = 1, opt_threads, opt_width = 640, opt_height = 480, opt_gpu;
-static int opt_sessions = 1, opt_beam;
+static int opt_sessions = 1, opt_beam, opt_batch = 1;
 static double opt_temperature, opt_length_penalty;
 static char *opt_plan = "worst";
 static gint64 opt_seed;
@@ -60,6 +64,8 @@ static GOptionEntry entries[] = {
      "Decode lengths: worst (default: what random weights decode, usually every step) or trained "
      "(planted like a trained model's frame, docs/performance.md)",
      "PLAN"},
+    {"batch", 0, 0, G_OPTION_ARG_INT, &opt_batch,
+     "Frames per batch (ufo_session_run_batch; default 1)", "N"},
     {"sessions", 0, 0, G_OPTION_ARG_INT, &opt_sessions,
      "Sessions of the model, run in turn (default 1): weights held once, state per session", "N"},
     {"threads", 'j', 0, G_OPTION_ARG_INT, &opt_threads, "CPU threads (0 = all cores)", "N"},
@@ -247,8 +253,9 @@ int main(int argc, char **argv)
     fprintf(stderr, "ufo-bench: %s\n", error->message);
     return 2;
   }
-  if (opt_iters < 1 || opt_warmup < 0 || opt_sessions < 1) {
-    fprintf(stderr, "ufo-bench: --iterations and --sessions must be >= 1 and --warmup >= 0\n");
+  if (opt_iters < 1 || opt_warmup < 0 || opt_sessions < 1 || opt_batch < 1 || opt_batch > 1024) {
+    fprintf(stderr, "ufo-bench: --iterations and --sessions must be >= 1, --batch 1..1024 and "
+                    "--warmup >= 0\n");
     return 2;
   }
   if (opt_gemm)
@@ -328,7 +335,7 @@ int main(int argc, char **argv)
     }
   for (int j = 0; j < opt_sessions; j++) { /* size every session for the task first */
     gint64 t0 = g_get_monotonic_time();
-    if (!ufo_session_prepare(sessions[j], req.task, &error)) {
+    if (!ufo_session_prepare_batch(sessions[j], req.task, opt_batch, &error)) {
       fprintf(stderr, "ufo-bench: %s\n", error->message);
       for (int i = 0; i < opt_sessions; i++)
         ufo_session_free(sessions[i]);
@@ -351,22 +358,29 @@ int main(int argc, char **argv)
   uint64_t decode_down = 0;
   double *step_ms = NULL;
   int rc = 0;
+  UfoImage *batch = g_new(UfoImage, opt_batch);
+  UfoResult **results = g_new0(UfoResult *, opt_batch);
+  for (int i = 0; i < opt_batch; i++)
+    batch[i] = img.image;
   for (int f = 0; rc == 0 && f < (opt_warmup + opt_iters) * opt_sessions; f++) {
-    UfoResult *res = NULL;
     int it = f / opt_sessions, j = f % opt_sessions; /* round-robin over the sessions */
     gint64 a = g_get_monotonic_time();
-    if (!ufo_session_run(sessions[j], &img.image, &req, &res, &error)) {
+    if (!ufo_session_run_batch(sessions[j], batch, opt_batch, &req, results, &error)) {
       fprintf(stderr, "ufo-bench: %s\n", error->message);
       rc = 1;
       break;
     }
     double total = (g_get_monotonic_time() - a) / 1000.0;
+    UfoResult *res = results[0];
+    double post = 0; /* each frame's own post-processing; the other stages are the batch's */
+    for (int i = 0; i < opt_batch; i++)
+      post += results[i]->ms_post;
     int k = it - opt_warmup;
     if (k == -1) /* the profile covers the timed frames only */
       g_free(ufo_session_profile_report(sessions[j], TRUE));
     if (k >= 0) {
       double v[N_STAGES] = {res->ms_preprocess, res->ms_text, res->ms_image, res->ms_grid,
-                            res->ms_decode,     res->ms_post, total};
+                            res->ms_decode,     post,         total};
       for (int s = 0; s < N_STAGES; s++)
         stage[s][k * opt_sessions + j] = v[s];
       if (k == opt_iters - 1 && j == 0) {
@@ -376,17 +390,20 @@ int main(int argc, char **argv)
         decode_down = res->decode_bytes_down;
       }
     }
-    ufo_result_free(res);
+    for (int i = 0; i < opt_batch; i++)
+      g_clear_pointer(&results[i], ufo_result_free);
   }
+  g_free(batch);
+  g_free(results);
   if (rc == 0) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("ufo-bench: model %s, task %s, image %dx%d, backend %s, threads %d, precision %s, "
-           "iterations %d (+%d warm-up), sessions %d\n",
+           "iterations %d (+%d warm-up), sessions %d, batch %d\n",
            opt_model ? opt_model : opt_config, opt_task, img.image.width, img.image.height,
            ufo_session_get_backend_name(session),
            opt_threads ? opt_threads : (int)g_get_num_processors(), ufo_precision_name(precision),
-           opt_iters, opt_warmup, opt_sessions);
+           opt_iters, opt_warmup, opt_sessions, opt_batch);
     print_gemm_impl();
     printf("  decode plan          %s", opt_plan);
     if (req.plan)
@@ -394,7 +411,8 @@ int main(int argc, char **argv)
     printf("\n");
     printf("  model load           %10.1f ms\n", ms_load);
     for (int s = 0; s < N_STAGES; s++)
-      printf("  %-20s %10.1f ms (median)\n", names[s], median(stage[s], n_frames));
+      printf("  %-20s %10.1f ms (median%s)\n", names[s], median(stage[s], n_frames),
+             opt_batch > 1 ? ", per batch" : "");
     printf("  decode steps (last run): %d", n_steps);
     for (int i = 0; i < n_steps; i++)
       printf("%s%.1f", i ? " " : " [ms: ", step_ms[i]);
@@ -402,7 +420,7 @@ int main(int argc, char **argv)
     printf("  objects (last run): %d\n", n_objects);
     printf("  decode download (last run): %llu bytes, %.0f per step\n",
            (unsigned long long)decode_down, n_steps ? (double)decode_down / n_steps : 0.0);
-    printf("  frames/s             %10.3f\n", 1000.0 / median(stage[TOTAL], n_frames));
+    printf("  frames/s             %10.3f\n", opt_batch * 1000.0 / median(stage[TOTAL], n_frames));
     size_t weights = 0, state;
     ufo_session_get_memory(session, &weights, NULL);
     printf("  weights              %10.1f MiB (one copy for %d session%s)\n", weights / 1048576.0,

@@ -83,10 +83,14 @@ void ufo_cpu_scratch_reserve(UfoCpu *cpu, size_t n);
 #define UFO_CPU_BLAS_MIN_FLOPS 32768.0 /* 2*M*N*K: smaller GEMMs use the loop */
 #define UFO_CPU_ROWS_PER_TASK 16       /* row-wise ops: grain of the thread pool */
 #define UFO_CPU_GEMM_MIN_PART 64       /* GEMM rows/columns per pool work unit, at least */
-#define UFO_CPU_SMALL_M 8              /* up to this many rows: weight-streaming kernel */
+#define UFO_CPU_SMALL_M 8              /* up to this many rows: gemm_rows.c, no packing of A */
 
 void ufo_cpu_gemm_ref(const UfoGemm *p);
 void ufo_cpu_gemm(UfoCpu *cpu, const UfoGemm *p);
+/* gemm_rows.c: weight GEMMs (op(A) = A, op(B) = W^T) whose every element is one multiply-add
+ * chain over k in order, independent of the other rows (UfoGemm.row_stable) */
+gboolean ufo_cpu_gemm_rows_applies(const UfoGemm *p);
+void ufo_cpu_gemm_rows(UfoCpu *cpu, const UfoGemm *p);
 
 /* precision=bf16 (gemm_dnnl.c). A weight GEMM (backend.h UfoGemm) rounds A and B to bfloat16,
  * round to nearest even with fp32 denormals flushed to zero (as the AVX512-BF16 instructions

@@ -1,0 +1,121 @@
+/* Weight GEMMs by rows: C (M, N) = alpha · A (M, K) · W (N, K)^T + beta C + bias, where every
+ * element of C is one multiply-add chain over k = 0 .. K-1 in order, started from zero: its
+ * value depends on row i of A and row j of W only, whatever M, the tiling and the threads
+ * (backend.h UfoGemm.row_stable: decode steps, whose rows from several frames share a step in
+ * ufo_session_run_batch). Also the kernel of GEMMs of a few rows.
+ * A is transposed once per call into (K, M rounded up to 16, zero rows past M); a block of 16
+ * rows x 12 columns of C keeps 12 vector accumulators (lanes = rows) fed by one vector of A^T
+ * and 12 broadcast elements of W per k. Columns split over the workers; W is read once. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O3", "fp-contract=fast") /* the multiply-adds fuse, as in gemm.c */
+#endif
+#include "cpu.h"
+
+#define LANES 16 /* rows of C per block: one vector */
+#define COLS 12  /* columns of C per block */
+
+/* 16 floats, GCC/Clang vector extension: lane-wise arithmetic, scalars broadcast */
+typedef float V16 __attribute__((vector_size(64)));
+
+static inline V16 load16(const float *p)
+{
+  V16 v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+/* out[c][r] = sum over l of at[l·ldt + r] · w[c·ldw + l], each lane one chain in l order */
+static void block(const float *at, int64_t ldt, const float *w, int64_t ldw, int64_t k,
+                  float out[COLS][LANES])
+{
+  V16 acc[COLS];
+  memset(acc, 0, sizeof acc);
+  for (int64_t l = 0; l < k; l++) {
+    const V16 a = load16(at + l * ldt);
+    for (int c = 0; c < COLS; c++)
+      acc[c] += a * w[c * ldw + l];
+  }
+  memcpy(out, acc, sizeof acc);
+}
+
+typedef struct {
+  const UfoGemm *p;
+  const float *at; /* (batch, K, mpad) A transposed */
+  int64_t mpad;
+  int64_t part_len; /* columns per part, a multiple of COLS */
+  int parts;
+} RowsJob;
+
+static void rows_task(void *ctx, int64_t begin, int64_t end, int worker)
+{
+  (void)worker;
+  RowsJob *j = ctx;
+  const UfoGemm *p = j->p;
+  const int64_t m = p->c.rows, n = p->c.cols, k = p->a.cols;
+  const int64_t ldw = p->b.ld, ldc = p->c.ld;
+  float *wpad = g_new0(float, (size_t)COLS *k); /* the last columns, zero rows beside them */
+  for (int64_t u = begin; u < end; u++) {
+    const int b = (int)(u / j->parts);
+    const float *at = j->at + (size_t)b * k * j->mpad;
+    const float *w = ufo_cpu_ptr(p->b) + (size_t)b * p->stride_b;
+    float *c = ufo_cpu_ptr(p->c) + (size_t)b * p->stride_c;
+    const float *bias = p->bias.t ? ufo_cpu_ptr(p->bias) : NULL;
+    const int64_t lo = (u % j->parts) * j->part_len, hi = MIN(n, lo + j->part_len);
+    for (int64_t j0 = lo; j0 < hi; j0 += COLS) {
+      const int64_t nj = MIN(COLS, hi - j0);
+      const float *wb = w + j0 * ldw;
+      int64_t ld = ldw;
+      if (nj < COLS) { /* columns are independent: zero columns beside them change nothing */
+        memset(wpad, 0, sizeof(float) * COLS * k);
+        for (int64_t c0 = 0; c0 < nj; c0++)
+          memcpy(wpad + c0 * k, wb + c0 * ldw, sizeof(float) * k);
+        wb = wpad;
+        ld = k;
+      }
+      for (int64_t i0 = 0; i0 < m; i0 += LANES) {
+        float out[COLS][LANES];
+        block(at + i0, j->mpad, wb, ld, k, out);
+        const int64_t ni = MIN(LANES, m - i0);
+        for (int64_t r = 0; r < ni; r++) {
+          float *crow = c + (i0 + r) * ldc + j0;
+          for (int64_t c0 = 0; c0 < nj; c0++) {
+            float v = p->alpha * out[c0][r];
+            if (p->beta != 0.f) /* beta == 0 never reads C */
+              v += p->beta * crow[c0];
+            crow[c0] = bias ? v + bias[j0 + c0] : v;
+          }
+        }
+      }
+    }
+  }
+  g_free(wpad);
+}
+
+gboolean ufo_cpu_gemm_rows_applies(const UfoGemm *p)
+{
+  return !p->trans_a && p->trans_b;
+}
+
+void ufo_cpu_gemm_rows(UfoCpu *cpu, const UfoGemm *p)
+{
+  const int64_t m = p->c.rows, n = p->c.cols, k = p->a.cols;
+  const int64_t mpad = (m + LANES - 1) / LANES * LANES;
+  /* A^T with zero rows past M: rows are independent, so the padding changes nothing */
+  float *at = g_new0(float, (size_t)p->batch *k *mpad);
+  for (int b = 0; b < p->batch; b++) {
+    const float *a = ufo_cpu_ptr(p->a) + (size_t)b * p->stride_a;
+    float *t = at + (size_t)b * k * mpad;
+    for (int64_t i = 0; i < m; i++)
+      for (int64_t l = 0; l < k; l++)
+        t[l * mpad + i] = a[i * p->a.ld + l];
+  }
+  /* parts along the columns, whole blocks, at least 4 blocks each */
+  const int64_t blocks = (n + COLS - 1) / COLS;
+  int64_t parts = MIN(2 * (int64_t)ufo_pool_threads(cpu->pool), (blocks + 3) / 4);
+  parts = MAX(parts, 1);
+  RowsJob j = {.p = p, .at = at, .mpad = mpad};
+  j.part_len = (blocks + parts - 1) / parts * COLS;
+  j.parts = (int)((n + j.part_len - 1) / j.part_len);
+  ufo_pool_run(cpu->pool, (int64_t)j.parts * p->batch, 1, rows_task, &j);
+  g_free(at);
+}
