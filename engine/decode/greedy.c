@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "text/tokenizer.h"
+#include "backend/select_math.h"
 
 void ufo_decode_output_free(UfoDecodeOutput *out)
 {
@@ -47,24 +48,11 @@ void ufo_decode_plan_token(const UfoPlantedPlan *plan, int s, int t, int vocab, 
   *margin = plan->margin ? plan->margin[s] : 0.f;
 }
 
-/* argmax (first maximum on ties, as torch.max) and its softmax probability 1 / Σ exp(l − max) */
+/* argmax (first maximum on ties, as torch.max) and its softmax probability 1 / Σ exp(l − max),
+ * the CPU backend's arithmetic (backend/select_math.h) */
 static int32_t argmax_prob(const float *l, int vocab, float *prob)
 {
-  int32_t best = 0;
-  for (int v = 1; v < vocab; v++)
-    if (l[v] > l[best])
-      best = v;
-  const float mx = l[best];
-  double sum = 0.0;
-  for (int v = 0; v < vocab; v++) {
-    /* terms below e^-87 (1.6e-38) cannot change a sum >= 1 in float32; skipping them avoids
-     * libm's slow underflow path, which dominated this loop with random-weight logits */
-    const float d = l[v] - mx;
-    if (d > -87.0f)
-      sum += expf(d);
-  }
-  *prob = (float)(1.0 / sum);
-  return best;
+  return ufo_select_argmax_prob(l, vocab, prob);
 }
 
 UfoDecodeOutput *ufo_decode_output_new(int n_seq, int max_length, int feat_dim, gboolean with_feat,

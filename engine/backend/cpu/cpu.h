@@ -5,6 +5,7 @@
 
 #include "../backend.h"
 #include "threadpool.h"
+#include "../select_math.h"
 
 #include <math.h>
 #include <string.h>
@@ -36,24 +37,10 @@ static inline const int32_t *ufo_cpu_iptr(UfoView v)
   return (const int32_t *)v.t->data + v.off;
 }
 
-/* exp(x) for x <= 0 (scores minus their maximum, -x^2), Cephes-style: 2^n * P(r) with
- * |r| <= ln2/2, about 1 ulp; branch-free so loops over it vectorise; exp(-inf) = 0 */
+/* exp(x) for x <= 0, about 1 ulp, branch-free (select_math.h) */
 static inline float ufo_cpu_exp_neg(float x)
 {
-  float xc = x > -87.f ? x : -87.f;
-  float n = __builtin_rintf(xc * 1.44269504088896341f);
-  float r = xc - n * 0.693359375f + n * 2.12194440e-4f; /* ln2 split in two (Cody-Waite) */
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.f;
-  int32_t bits = ((int32_t)n + 127) << 23;
-  float scale;
-  memcpy(&scale, &bits, sizeof scale);
-  return x < -87.f ? 0.f : p * scale;
+  return ufo_exp_neg(x);
 }
 
 /* a · b over n floats with 16 partial sums (vectorises without -ffast-math) */

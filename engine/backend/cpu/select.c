@@ -1,6 +1,10 @@
 /* Decode selection on the CPU backend: greedy (backend.h argmax_rows, inference §6.2) and beam
  * search (log_softmax_topk, §6.3). One row per task, the arithmetic of the host decoder each
- * replaces, so decoded tokens, probabilities and beam scores are bit-identical to it. */
+ * replaces (greedy: backend/select_math.h, shared), so decoded tokens, probabilities and beam
+ * scores are bit-identical to it. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O3", "no-trapping-math") /* select_math.h's lanes vectorise */
+#endif
 #include "cpu.h"
 
 #include <math.h>
@@ -18,29 +22,19 @@ static void select_row(const SelectJob *j, int64_t i)
 {
   const float *l = ufo_cpu_ptr(j->x) + i * j->x.ld;
   const int64_t V = j->x.cols;
-  int64_t tok = j->force ? j->force[i] : -1;
-  float forced = 0.f;
-  if (tok >= 0) { /* ufo.h planted plan: logit[tok] = max(logits) + margin */
-    float mx = l[0];
-    for (int64_t v = 1; v < V; v++)
-      mx = MAX(mx, l[v]);
-    forced = mx + (j->margin ? j->margin[i] : 0.f);
+  const int64_t tok = j->force ? j->force[i] : -1;
+  if (tok < 0) {
+    j->ids[i] = ufo_select_argmax_prob(l, V, &j->prob[i]);
+    return;
   }
-#define VAL(v) ((v) == tok ? forced : l[v])
-  int64_t best = 0;
+  /* ufo.h planted plan (tests): logit[tok] = max(logits) + margin, on a copy of the row */
+  float *row = g_memdup2(l, sizeof(float) * (size_t)V);
+  float mx = l[0];
   for (int64_t v = 1; v < V; v++)
-    if (VAL(v) > VAL(best))
-      best = v;
-  const float mx = VAL(best);
-  double sum = 0.0;
-  for (int64_t v = 0; v < V; v++) {
-    const float d = VAL(v) - mx; /* terms below e^-87 cannot change a sum >= 1 */
-    if (d > -87.0f)
-      sum += expf(d);
-  }
-#undef VAL
-  j->ids[i] = (int32_t)best;
-  j->prob[i] = (float)(1.0 / sum);
+    mx = MAX(mx, l[v]);
+  row[tok] = mx + (j->margin ? j->margin[i] : 0.f);
+  j->ids[i] = ufo_select_argmax_prob(row, V, &j->prob[i]);
+  g_free(row);
 }
 
 static void select_task(void *ctx, int64_t begin, int64_t end, int worker)

@@ -1,6 +1,7 @@
 /* The decode-selection ops on a named backend against plain loops.
  * argmax_rows (greedy): ids exact (first index among ties), probabilities against a double
- * reference (1e-6 relative; bit-identical to the host decoder's arithmetic on the CPU backends),
+ * reference (libm exp, 1e-6 relative) and, on the CPU backends, bit-identical to the host
+ * decoder's arithmetic (backend/select_math.h),
  * the planted forcing with margin 0 (a tie: the lower index wins) and > 0, strided rows, a
  * 30,525-wide vocabulary, many rows, and bad operands refused by the wrapper.
  * log_softmax_topk (beam search): against beam.c's arithmetic followed by a full sort (score
@@ -12,6 +13,7 @@
  * Usage: test-nn-select [--backend=cpu|cpu-ref|cuda-emu|cuda] */
 #include "backend/backend.h"
 #include "backend_by_name.h"
+#include "backend/select_math.h"
 
 #include <float.h>
 #include <math.h>
@@ -20,8 +22,10 @@
 
 static const char *backend_name = "cpu";
 
-/* the host decoder's arithmetic (engine/decode/greedy.c) on a row with the forcing applied */
-static int32_t host_select(const float *row, int V, int tok, float margin, float *prob)
+/* a row with the forcing applied: the first maximum (plain loop), the probability in double
+ * (libm exp) and the host decoder's float bits (engine/decode/greedy.c: backend/select_math.h) */
+static int32_t host_select(const float *row, int V, int tok, float margin, double *ref_prob,
+                           float *host_prob)
 {
   float *l = g_memdup2(row, sizeof(float) * V);
   if (tok >= 0) {
@@ -35,12 +39,10 @@ static int32_t host_select(const float *row, int V, int tok, float margin, float
     if (l[v] > l[best])
       best = v;
   double sum = 0.0;
-  for (int v = 0; v < V; v++) {
-    const float d = l[v] - l[best];
-    if (d > -87.0f)
-      sum += expf(d);
-  }
-  *prob = (float)(1.0 / sum);
+  for (int v = 0; v < V; v++)
+    sum += exp((double)l[v] - (double)l[best]);
+  *ref_prob = 1.0 / sum;
+  g_assert_cmpint(ufo_select_argmax_prob(l, V, host_prob), ==, best);
   g_free(l);
   return best;
 }
@@ -76,14 +78,16 @@ static void check_case(UfoBackend *be, int n, int V, int ld, gboolean ties, gboo
   g_assert_no_error(err);
   gboolean exact = g_str_has_prefix(be->ops->name, "cpu");
   for (int i = 0; i < n; i++) {
-    float want_p;
-    int32_t want =
-        host_select(h + (size_t)i * ld, V, plan ? force[i] : -1, plan ? margin[i] : 0.f, &want_p);
+    double want_p;
+    float host_p;
+    int32_t want = host_select(h + (size_t)i * ld, V, plan ? force[i] : -1, plan ? margin[i] : 0.f,
+                               &want_p, &host_p);
     if (ids[i] != want)
       g_error("%s: row %d of %d (V %d): id %d, want %d", backend_name, i, n, V, ids[i], want);
     double rel = fabs((double)prob[i] - want_p) / want_p;
-    if (exact ? prob[i] != want_p : rel > 1e-6)
-      g_error("%s: row %d: prob %.9g, want %.9g (rel %.3g)", backend_name, i, prob[i], want_p, rel);
+    if (rel > 1e-6 || (exact && prob[i] != host_p))
+      g_error("%s: row %d: prob %.9g, want %.9g (rel %.3g), host decoder %.9g", backend_name, i,
+              prob[i], want_p, rel, host_p);
   }
   g_free(h);
   g_free(force);
