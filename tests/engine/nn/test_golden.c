@@ -36,6 +36,9 @@
 
 static UfoPrecision precision = UFO_PRECISION_FP32;
 static const char *backend_name = "cpu";
+/* --batched (greedy grid fixtures): the fixture's frame is frame 1 of a batch of two whose frame
+ * 0 is another image (ufo_vit_decode_stash_grid): its grids decode from rows Q .. 2Q − 1 */
+static gboolean batched;
 static double bound = REL_L2_MAX;
 
 typedef struct {
@@ -105,7 +108,7 @@ static float *synthetic_input(const UfoConfig *cfg, int S)
 }
 
 static void run_decode(Golden *g, const UfoConfig *cfg, const UfoTaskConfig *tc, gboolean grid,
-                       int Q)
+                       int Q, int n_frames)
 {
   g_autoptr(GError) err = NULL;
   UfoFixture *fx = g->fx;
@@ -113,7 +116,8 @@ static void run_decode(Golden *g, const UfoConfig *cfg, const UfoTaskConfig *tc,
   /* beam fixtures say their beam size (make_fixtures.py); else caption's config beams, else 1 */
   const char *bs = ufo_fixture_meta(fx, "beam_size");
   int beam = bs && *bs ? atoi(bs) : (!grid && tc->beam_size > 1 ? tc->beam_size : 1);
-  int nd, n_rows = (grid ? Q : 1) * beam;
+  int nd, n_rows = (grid ? Q : 1) * beam * n_frames;
+  const int row0 = (n_frames - 1) * (grid ? Q : 1); /* the fixture's frame is the last */
   int64_t shp[8];
   g_assert_true(ufo_fixture_shape(fx, "decode.input", &nd, shp, &err));
   int steps = (int)shp[0], nrec = (int)shp[1];
@@ -136,8 +140,13 @@ static void run_decode(Golden *g, const UfoConfig *cfg, const UfoTaskConfig *tc,
     g_assert_true(ufo_fixture_shape(fx, "decode.src", &nd, shp, &err));
     g_assert_cmpint((int)shp[1], ==, n_rows); /* beam search: every row's source, every step */
   }
-  g_assert_true(ufo_vit_decode_begin(g->st, grid, n_rows, tc->max_length, &err));
+  g_assert_true(n_frames == 1 ? ufo_vit_decode_begin(g->st, grid, n_rows, tc->max_length, &err)
+                              : ufo_vit_decode_prepare_stashed(g->st, n_frames, n_rows,
+                                                               tc->max_length, TRUE, &err));
   g_assert_no_error(err);
+  g_autofree int32_t *rows_in_batch = g_new(int32_t, MAX(nrec, 1));
+  for (int j = 0; j < nrec; j++)
+    rows_in_batch[j] = rows[j] + row0;
   UfoDecoder dec = ufo_vit_decoder(g->st);
   if (grid && beam > 1) { /* inference §6.3: row s·K + b starts from grid s (repeat_cache) */
     g_autofree int32_t *rep = g_new(int32_t, n_rows);
@@ -150,7 +159,7 @@ static void run_decode(Golden *g, const UfoConfig *cfg, const UfoTaskConfig *tc,
    * compaction to them (ascending rows: the in-place reorder path); beam search keeps every row
    * and replays the reference's reorders */
   if (!src && nrec < n_rows) {
-    g_assert_true(dec.reorder(dec.ctx, rows, nrec, &err));
+    g_assert_true(dec.reorder(dec.ctx, rows_in_batch, nrec, &err));
     g_assert_no_error(err);
   }
   int live = src ? n_rows : nrec;
@@ -272,6 +281,21 @@ static void test_fixture(gconstpointer data)
     g_assert_true(ufo_vit_grid_pass(st, &err));
     g_assert_no_error(err);
   }
+  const int n_frames = batched ? 2 : 1;
+  if (batched) {
+    g_assert_true(grid && !ufo_fixture_has(fx, "decode.src"));
+    /* frame 0: the image mirrored left to right; then the fixture's frame again, as frame 1 */
+    g_autofree float *other = g_new(float, (size_t)3 * S * S);
+    for (size_t r = 0; r < (size_t)3 * S; r++)
+      for (int x = 0; x < S; x++)
+        other[r * S + x] = img[r * S + (S - 1 - x)];
+    g_assert_true(
+        ufo_vit_image_pass(st, other, S, S, ref, Q, gw, gw, TRUE, &err) &&
+        ufo_vit_grid_pass(st, &err) && ufo_vit_decode_stash_grid(st, 0, n_frames * Q, &err) &&
+        ufo_vit_image_pass(st, img, S, S, ref, Q, gw, gw, TRUE, &err) &&
+        ufo_vit_grid_pass(st, &err) && ufo_vit_decode_stash_grid(st, 1, n_frames * Q, &err));
+    g_assert_no_error(err);
+  }
   g_test_message("%s: text + image + grid passes %.1f ms", name,
                  (g_get_monotonic_time() - t0) / 1000.0);
 
@@ -300,7 +324,7 @@ static void test_fixture(gconstpointer data)
   g_assert_nonnull(ufo_vit_feature_map(st, &fhp, &fwp));
   g_assert_cmpint(fhp, ==, hp);
   t0 = g_get_monotonic_time();
-  run_decode(&g, cfg, tc, grid, Q);
+  run_decode(&g, cfg, tc, grid, Q, n_frames);
   g_test_message("%s: decode %.1f ms; worst relative L2 %.3g (%s)", name,
                  (g_get_monotonic_time() - t0) / 1000.0, g.worst, g.worst_name);
   if (precision == UFO_PRECISION_FP32 &&
@@ -322,6 +346,10 @@ int main(int argc, char **argv)
         g_error("--expect-fp32-fallback: oneDNN still reports native bf16");
       continue;
     }
+    if (strcmp(argv[first], "--batched") == 0) {
+      batched = TRUE;
+      continue;
+    }
     if (g_str_has_prefix(argv[first], "--backend=")) {
       backend_name = argv[first] + strlen("--backend=");
       continue;
@@ -336,7 +364,8 @@ int main(int argc, char **argv)
     g_test_message("cpu bf16: %s", ufo_cpu_bf16_supported() ? "oneDNN bf16" : "fp32 fallback");
   for (int i = first; i < argc; i++) {
     g_autofree char *path =
-        g_strdup_printf("/nn/golden/%s/%s%s", backend_name, precision ? "bf16/" : "", argv[i]);
+        g_strdup_printf("/nn/golden/%s/%s%s%s", backend_name, precision ? "bf16/" : "",
+                        batched ? "batched/" : "", argv[i]);
     g_test_add_data_func(path, argv[i], test_fixture);
   }
   return g_test_run();
