@@ -32,6 +32,8 @@
 namespace UFO_CUDA_NS
 {
 
+#include "attention_args.cuh"
+
 #define ATT_MAX_HEAD_DIM 128
 #define ATT_ROW_MAX_Q 8 /* groups of at most this many queries go row by row */
 
@@ -45,33 +47,7 @@ namespace UFO_CUDA_NS
 #define RTHREADS 128
 #define RTEAMS (RTHREADS / 8) /* teams of 8 lanes, one key at a time each */
 
-/* One key segment as the kernels see it (self_key becomes a last segment whose rows follow the
- * query rows). */
-typedef struct {
-  const float *k, *v, *mask; /* mask NULL: none */
-  long long ldk, ldv;
-  long long n, gstride; /* keys per group, rows between groups' blocks */
-  int rel;              /* add the decomposed rel-pos bias */
-  int self;             /* key row = the query row (self_key) */
-} AttSeg;
-
-typedef struct {
-  const float *q;
-  float *out;
-  long long ldq, ldo;
-  int n_groups, group_q, n_heads, d;
-  float scale;
-  int n_segs; /* including the self segment */
-  AttSeg seg[UFO_ATTN_MAX_SEGS + 1];
-  const float *rh, *rw; /* rel-pos tables (2*rel_h-1, d), (2*rel_w-1, d) */
-  long long ldrh, ldrw;
-  int rel_h, rel_w, has_rel;
-  /* split softmax (decode, keys shared by all groups): per (row, head) the (max, sum) of the
-   * keys done so far, with out holding their normalised partial result; ml_mode 1: the tile
-   * kernel writes them, 2: the row kernel starts from them */
-  float *ml;
-  int ml_mode;
-} AttArgs;
+/* AttSeg, AttArgs: attention_args.cuh */
 
 /* Online softmax step (inference §5.1 softmax, streamed): folds a block maximum into the
  * running maximum; returns the factor that rescales the old sum and accumulator. */
@@ -474,52 +450,13 @@ template <int DPL> static gboolean att_launch_row(UfoCuda *cu, const AttArgs *a,
   return ufo_cuda_launched("attn_row_kernel", error);
 }
 
-/* The kernels' view of the operands. */
+/* The kernels' view of the operands: the own key (self_key) as a last segment. */
 static AttArgs att_args(const UfoAttention *p)
 {
-  AttArgs a = {};
-  a.q = ufo_cuda_ptr(p->q);
-  a.out = ufo_cuda_ptr(p->out);
-  a.ldq = p->q.ld;
-  a.ldo = p->out.ld;
-  a.n_groups = p->n_groups;
-  a.group_q = p->group_q;
-  a.n_heads = p->n_heads;
-  a.d = p->head_dim;
-  a.scale = p->scale;
-  for (int s = 0; s < p->n_segs; s++) {
-    const UfoAttnKeys *k = &p->seg[s];
-    AttSeg sg = {ufo_cuda_ptr(k->k),
-                 ufo_cuda_ptr(k->v),
-                 k->mask.t ? ufo_cuda_ptr(k->mask) : NULL,
-                 k->k.ld,
-                 k->v.ld,
-                 k->n,
-                 k->group_stride,
-                 k->rel_pos ? 1 : 0,
-                 0};
+  AttArgs a = att_operands(p);
+  if (a.self_k) {
+    AttSeg sg = {a.self_k, a.self_v, NULL, a.ldsk, a.ldsv, 1, 0, 0, 1};
     a.seg[a.n_segs++] = sg;
-    a.has_rel |= k->rel_pos ? 1 : 0;
-  }
-  if (p->self_key) {
-    AttSeg sg = {ufo_cuda_ptr(p->self_k),
-                 ufo_cuda_ptr(p->self_v),
-                 NULL,
-                 p->self_k.ld,
-                 p->self_v.ld,
-                 1,
-                 0,
-                 0,
-                 1};
-    a.seg[a.n_segs++] = sg;
-  }
-  if (a.has_rel) {
-    a.rh = ufo_cuda_ptr(p->rel_h_table);
-    a.rw = ufo_cuda_ptr(p->rel_w_table);
-    a.ldrh = p->rel_h_table.ld;
-    a.ldrw = p->rel_w_table.ld;
-    a.rel_h = p->rel_h;
-    a.rel_w = p->rel_w;
   }
   return a;
 }

@@ -37,6 +37,8 @@
 namespace UFO_CUDA_NS
 {
 
+#include "attention_args.cuh"
+
 #define MQ 64 /* queries per block, 16 per warp */
 #define MK 64 /* keys per tile */
 #define MTHREADS 128
@@ -54,28 +56,9 @@ namespace UFO_CUDA_NS
 #define MMA_BLOCKS_SMALL 3
 #endif
 
-/* One key segment (UfoAttnKeys) as the kernel sees it. */
-typedef struct {
-  const float *k, *v, *mask; /* mask NULL: none */
-  long long ldk, ldv;
-  long long n, gstride; /* keys per group, rows between groups' blocks */
-  int rel;              /* add the decomposed rel-pos bias */
-} MmaSeg;
-
-typedef struct {
-  const float *q;
-  float *out;
-  long long ldq, ldo;
-  int n_groups, group_q, n_heads, d;
-  float scale;
-  int n_segs;
-  MmaSeg seg[UFO_ATTN_MAX_SEGS];
-  const float *self_k, *self_v; /* the own key (self_key), NULL: none */
-  long long ldsk, ldsv;
-  const float *rh, *rw; /* rel-pos tables (2*rel_h-1, d), (2*rel_w-1, d) */
-  long long ldrh, ldrw;
-  int rel_h, rel_w, has_rel;
-} MmaArgs;
+/* The kernel's view of the operands: attention_args.cuh (the own key in self_k, not a
+ * segment; no split softmax) */
+typedef AttArgs MmaArgs;
 
 /* Shared memory of the kernel for head-dim tile D, in 4-byte words. */
 static inline size_t mma_smem_words(int D, const MmaArgs *a)
@@ -180,7 +163,7 @@ static __global__ __launch_bounds__(MTHREADS,
   const float sl2 = a.scale * LOG2E;
 
   for (int si = 0; si < a.n_segs; si++) {
-    const MmaSeg sg = a.seg[si];
+    const AttSeg sg = a.seg[si];
     const float *kb = sg.k + (long long)g * sg.gstride * sg.ldk + hd;
     const float *vb = sg.v + (long long)g * sg.gstride * sg.ldv + hd;
     for (long long k0 = 0; k0 < sg.n; k0 += MK) {
@@ -342,45 +325,7 @@ static __global__ __launch_bounds__(MTHREADS,
 
 static MmaArgs mma_args(const UfoAttention *p)
 {
-  MmaArgs a = {};
-  a.q = ufo_cuda_ptr(p->q);
-  a.out = ufo_cuda_ptr(p->out);
-  a.ldq = p->q.ld;
-  a.ldo = p->out.ld;
-  a.n_groups = p->n_groups;
-  a.group_q = p->group_q;
-  a.n_heads = p->n_heads;
-  a.d = p->head_dim;
-  a.scale = p->scale;
-  a.n_segs = p->n_segs;
-  for (int s = 0; s < p->n_segs; s++) {
-    const UfoAttnKeys *k = &p->seg[s];
-    MmaSeg sg = {ufo_cuda_ptr(k->k),
-                 ufo_cuda_ptr(k->v),
-                 k->mask.t ? ufo_cuda_ptr(k->mask) : NULL,
-                 k->k.ld,
-                 k->v.ld,
-                 k->n,
-                 k->group_stride,
-                 k->rel_pos ? 1 : 0};
-    a.seg[s] = sg;
-    a.has_rel |= k->rel_pos ? 1 : 0;
-  }
-  if (p->self_key) {
-    a.self_k = ufo_cuda_ptr(p->self_k);
-    a.self_v = ufo_cuda_ptr(p->self_v);
-    a.ldsk = p->self_k.ld;
-    a.ldsv = p->self_v.ld;
-  }
-  if (a.has_rel) {
-    a.rh = ufo_cuda_ptr(p->rel_h_table);
-    a.rw = ufo_cuda_ptr(p->rel_w_table);
-    a.ldrh = p->rel_h_table.ld;
-    a.ldrw = p->rel_w_table.ld;
-    a.rel_h = p->rel_h;
-    a.rel_w = p->rel_w;
-  }
-  return a;
+  return att_operands(p);
 }
 
 /* The head-dim tile: head_dim zero padded to 32, 64 or 128 (exact: padded columns add 0). */
