@@ -24,6 +24,31 @@ static inline V16 load16(const float *p)
   return v;
 }
 
+/* 8 floats: the last rows of C when no more than 8 are left (the same chain per element) */
+typedef float V8 __attribute__((vector_size(32)));
+
+static inline V8 load8(const float *p)
+{
+  V8 v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+/* block() for 8 rows: out[c][r] for r < 8 */
+static void block8(const float *at, int64_t ldt, const float *w, int64_t ldw, int64_t k,
+                   float out[COLS][LANES])
+{
+  V8 acc[COLS];
+  memset(acc, 0, sizeof acc);
+  for (int64_t l = 0; l < k; l++) {
+    const V8 a = load8(at + l * ldt);
+    for (int c = 0; c < COLS; c++)
+      acc[c] += a * w[c * ldw + l];
+  }
+  for (int c = 0; c < COLS; c++)
+    memcpy(out[c], &acc[c], sizeof acc[c]);
+}
+
 /* out[c][r] = sum over l of at[l·ldt + r] · w[c·ldw + l], each lane one chain in l order */
 static void block(const float *at, int64_t ldt, const float *w, int64_t ldw, int64_t k,
                   float out[COLS][LANES])
@@ -74,8 +99,11 @@ static void rows_task(void *ctx, int64_t begin, int64_t end, int worker)
       }
       for (int64_t i0 = 0; i0 < m; i0 += LANES) {
         float out[COLS][LANES];
-        block(at + i0, j->mpad, wb, ld, k, out);
         const int64_t ni = MIN(LANES, m - i0);
+        if (ni <= 8) /* no zero rows computed for nothing */
+          block8(at + i0, j->mpad, wb, ld, k, out);
+        else
+          block(at + i0, j->mpad, wb, ld, k, out);
         for (int64_t r = 0; r < ni; r++) {
           float *crow = c + (i0 + r) * ldc + j0;
           for (int64_t c0 = 0; c0 < nj; c0++) {
