@@ -37,7 +37,7 @@ enum {
 #define DEFAULT_DEVICE GST_UFO_DEVICE_AUTO
 #define DEFAULT_GPU_ID 0
 #define DEFAULT_THREADS 0
-#define DEFAULT_PRECISION GST_UFO_PRECISION_FP32
+#define DEFAULT_PRECISION GST_UFO_PRECISION_AUTO
 #define DEFAULT_THRESHOLD -1.0
 #define DEFAULT_CLASS_THRESHOLDS ""
 #define DEFAULT_CLASSES ""
@@ -539,7 +539,8 @@ static gboolean create_session(GstUfoInfer *self)
     o.device = UFO_DEVICE_CUDA;
     p->session = ufo_session_new(p->model, &o, &err);
     if (p->session) {
-      GST_CAT_INFO_OBJECT(CAT(self), self, "device=auto: using CUDA GPU %d", o.gpu_id);
+      GST_CAT_INFO_OBJECT(CAT(self), self, "device=auto: using CUDA GPU %d, precision %s", o.gpu_id,
+                          ufo_precision_name(ufo_session_get_precision(p->session)));
       return TRUE;
     }
     GST_CAT_INFO_OBJECT(CAT(self), self, "device=auto: no usable CUDA GPU (%s); using the CPU",
@@ -555,10 +556,12 @@ static gboolean create_session(GstUfoInfer *self)
       goto no_gpu;
     goto no_session;
   }
-  GST_CAT_INFO_OBJECT(CAT(self), self, "device=%s: using %s",
+  GST_CAT_INFO_OBJECT(CAT(self), self, "device=%s: using %s, precision %s%s",
                       asked == GST_UFO_DEVICE_AUTO ? "auto"
                                                    : (asked == GST_UFO_DEVICE_CPU ? "cpu" : "cuda"),
-                      o.device == UFO_DEVICE_CUDA ? "CUDA" : "the CPU");
+                      o.device == UFO_DEVICE_CUDA ? "CUDA" : "the CPU",
+                      ufo_precision_name(ufo_session_get_precision(p->session)),
+                      o.precision == UFO_PRECISION_AUTO ? " (precision=auto)" : "");
   return TRUE;
 
   /* ERRORS */
@@ -865,16 +868,19 @@ static void gst_ufo_infer_class_init(GstUfoInferClass *klass)
    *
    * Precision of the matrix products against model weights (linear layers, output logits):
    * `fp32`, or `bf16` (inputs rounded to bfloat16, float32 sums; oneDNN on CPUs with AVX512-BF16
-   * or AMX; other CPUs compute fp32, never slower). Everything else stays float32.
+   * or AMX; other CPUs compute fp32, never slower), or `auto` (the default): bf16
+   * where the device runs it natively (CUDA; CPUs with AVX512-BF16 or AMX), else fp32. Set
+   * `fp32` for results equal to the float32 reference. Everything else stays float32.
    *
    * Since: 0.1
    */
   g_object_class_install_property(
       gobject_class, PROP_PRECISION,
-      g_param_spec_enum("precision", "Precision",
-                        "Weight matrix products: fp32, or bf16 (bfloat16 inputs, float32 sums; "
-                        "CPU: fp32 without AVX512-BF16/AMX)",
-                        GST_TYPE_UFO_PRECISION, DEFAULT_PRECISION, ready));
+      g_param_spec_enum(
+          "precision", "Precision",
+          "Weight matrix products: fp32, bf16 (bfloat16 inputs, float32 sums; "
+          "CPU: fp32 without AVX512-BF16/AMX), or auto (bf16 where native, else fp32)",
+          GST_TYPE_UFO_PRECISION, DEFAULT_PRECISION, ready));
   /**
    * GstUfoInfer:threshold:
    *

@@ -20,7 +20,7 @@ typedef struct {
 static const PropDefault infer_props[] = {
     {"model", NULL},           {"device", "auto"},
     {"gpu-id", "0"},           {"threads", "0"},
-    {"precision", "fp32"},     {"threshold", "-1"},
+    {"precision", "auto"},     {"threshold", "-1"},
     {"class-thresholds", ""},  {"classes", ""},
     {"max-detections", "100"}, {"nms-iou", "-1"},
     {"beam-size", "0"},        {"temperature", "0"},
@@ -504,6 +504,21 @@ GST_START_TEST(test_precision_bf16)
 }
 GST_END_TEST;
 
+/* precision=auto (the default) and an explicit fp32 run on every CPU: auto is bf16 where oneDNN
+ * has native bf16, else fp32 (never an error) */
+GST_START_TEST(test_precision_auto_fp32)
+{
+  const gchar *launch[] = {"ufodetect model=random:tiny precision=auto task=caption",
+                           "ufodetect model=random:tiny task=caption",
+                           "ufodetect model=random:tiny precision=fp32 task=caption"};
+  for (guint i = 0; i < G_N_ELEMENTS(launch); i++) {
+    GstElement *p = error_pipeline(launch[i]);
+    assert_runs_to_eos(p);
+    gst_object_unref(p);
+  }
+}
+GST_END_TEST;
+
 /* ---- overlay (results made by the test, no inference) ---- */
 
 static GstBuffer *black_frame_with_meta(gint w, gint h, GstUfoResults *r, guint producer)
@@ -878,6 +893,7 @@ static Suite *elements_suite(void)
   tcase_add_test(tc, test_beam_settings_reach_engine);
   tcase_add_test(tc, test_error_cuda_without_gpu);
   tcase_add_test(tc, test_precision_bf16);
+  tcase_add_test(tc, test_precision_auto_fp32);
   tcase_add_test(tc, test_overlay_after_videoscale);
   tcase_add_test(tc, test_overlay_mask_after_videoscale);
   tcase_add_test(tc, test_overlay_roi_fallback_and_filters);
