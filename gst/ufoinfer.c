@@ -550,7 +550,8 @@ static gboolean create_session(GstUfoInfer *self)
   }
   p->session = ufo_session_new(p->model, &o, &err);
   if (!p->session) {
-    if (o.precision != UFO_PRECISION_FP32 && g_error_matches(err, UFO_ERROR, UFO_ERROR_UNSUPPORTED))
+    /* auto never fails: it resolves to what the backend has */
+    if (o.precision == UFO_PRECISION_BF16 && g_error_matches(err, UFO_ERROR, UFO_ERROR_UNSUPPORTED))
       goto no_precision;
     if (o.device == UFO_DEVICE_CUDA)
       goto no_gpu;
