@@ -4,21 +4,24 @@
  * (leading dimension ldb), C float32; bf16 products summed in float32 by oneDNN (brgemm on
  * AVX512-BF16 / AMX).
  *
- * Threads: the backend's pool is the only parallelism. A is converted to dense bf16 (M, K) by
- * the pool's workers (vcvtneps2bf16: round to nearest even, denormals to zero); then C is cut
- * into one column slice per worker (on 64-column boundaries) and each worker runs a
- * single-threaded matmul (omp_set_num_threads(1): Debian's oneDNN runs on OpenMP, whose teams
- * would spin beside the pool's threads). threads = N therefore means N busy threads.
+ * Threads: the backend's pool is the only parallelism. A is converted to dense bf16 (M, K)
+ * (vcvtneps2bf16: round to nearest even, denormals to zero); C is cut into one block per worker
+ * (blocks of rows, each converting its own rows of A, or column slices on 64-column boundaries
+ * after A's conversion) and each worker runs a single-threaded matmul (omp_set_num_threads(1):
+ * Debian's oneDNN runs on OpenMP, whose teams would spin beside the pool's threads).
+ * threads = N therefore means N busy threads. GEMMs below INLINE_FLOPS (decode steps of small
+ * models) run whole on the calling thread, without a pool dispatch.
  * Weights: each slice of a weight (a sub-view of B) is reordered once into the blocked bf16
  * layout its matmul chose (format "any"), kept on the weight tensor (t->derived: a list that
  * only grows while the tensor lives, made under a process lock and published whole), so every
  * session sharing the model's weights (nn/vit_shared.c) uses one copy. The slices depend on N
  * and the thread count only, never on M.
  * Primitives: one matmul per slice shape (M, N, K, ldc, alpha, beta, bias), created on first use
- * and cached per backend; scratchpads are per worker (user mode), so workers run one primitive
- * at once. alpha == 1: the bias is the matmul's bias; otherwise (oneDNN's output scale applies
- * to the bias too) a binary add post-op after the output scale; beta != 0: a sum post-op.
- * GEMMs below UFO_CPU_BLAS_MIN_FLOPS run the plain rounding loop (ufo_cpu_gemm_bf16_ref). */
+ * and cached per backend with its memory objects per worker (a call only sets their pointers);
+ * scratchpads are per worker (user mode), so workers run one primitive at once. alpha == 1: the
+ * bias is the matmul's bias; otherwise (oneDNN's output scale applies to the bias too) a binary add
+ * post-op after the output scale; beta != 0: a sum post-op. GEMMs below UFO_CPU_BLAS_MIN_FLOPS run
+ * the plain rounding loop (ufo_cpu_gemm_bf16_ref). */
 #include "cpu.h"
 #include "log.h"
 
