@@ -83,7 +83,8 @@ static gboolean timed_select_topk(void *ctx, int n, float temperature, const int
   return ok;
 }
 
-/* precision=bf16 (weight GEMMs) where the backend offers it; fp32 needs nothing */
+/* precision=bf16 (weight GEMMs) where the backend offers it, auto resolved by the backend;
+ * fp32 needs nothing */
 static gboolean set_precision(UfoBackend *be, UfoPrecision precision, GError **error)
 {
   return ufo_backend_set_precision(be, precision, error);
@@ -123,6 +124,12 @@ const char *ufo_session_get_backend_name(const UfoSession *s)
 {
   g_return_val_if_fail(s != NULL, NULL);
   return s->be->ops->name;
+}
+
+UfoPrecision ufo_session_get_precision(const UfoSession *s)
+{
+  g_return_val_if_fail(s != NULL, UFO_PRECISION_FP32);
+  return s->be->precision;
 }
 
 char *ufo_session_profile_report(UfoSession *s, gboolean reset)

@@ -31,7 +31,7 @@ gboolean ufo_task_from_name(const char *name, UfoTask *task, GError **error)
   return FALSE;
 }
 
-static const char *const precision_names[UFO_N_PRECISIONS] = {"fp32", "bf16"};
+static const char *const precision_names[UFO_N_PRECISIONS] = {"fp32", "bf16", "auto"};
 
 const char *ufo_precision_name(UfoPrecision precision)
 {
@@ -46,8 +46,8 @@ gboolean ufo_precision_from_name(const char *name, UfoPrecision *precision, GErr
       return TRUE;
     }
   }
-  g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "unknown precision '%s' (expected fp32 or bf16)",
-              name ? name : "(null)");
+  g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID,
+              "unknown precision '%s' (expected fp32, bf16 or auto)", name ? name : "(null)");
   return FALSE;
 }
 

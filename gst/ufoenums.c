@@ -23,7 +23,9 @@ DEFINE_ENUM(
     {GST_UFO_PRECISION_FP32, "float32 throughout", "fp32"},
     {GST_UFO_PRECISION_BF16,
      "bfloat16 inputs, float32 sums in the weight GEMMs (CPU: fp32 without AVX512-BF16/AMX)",
-     "bf16"})
+     "bf16"},
+    {GST_UFO_PRECISION_AUTO,
+     "bf16 where the device runs it natively (CPU: AVX512-BF16/AMX; CUDA), else fp32", "auto"})
 
 DEFINE_ENUM(gst_ufo_late_frames_get_type, "GstUfoLateFrames",
             {GST_UFO_LATE_FRAMES_PROCESS, "Run inference on every frame, however late", "process"},

@@ -17,6 +17,7 @@ typedef enum {
 typedef enum {
   GST_UFO_PRECISION_FP32 = 0,
   GST_UFO_PRECISION_BF16 = 1,
+  GST_UFO_PRECISION_AUTO = 2,
 } GstUfoPrecision;
 
 typedef enum {

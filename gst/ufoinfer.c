@@ -42,7 +42,7 @@ enum {
 #define DEFAULT_DEVICE GST_UFO_DEVICE_AUTO
 #define DEFAULT_GPU_ID 0
 #define DEFAULT_THREADS 0
-#define DEFAULT_PRECISION GST_UFO_PRECISION_FP32
+#define DEFAULT_PRECISION GST_UFO_PRECISION_AUTO
 #define DEFAULT_THRESHOLD -1.0
 #define DEFAULT_CLASS_THRESHOLDS ""
 #define DEFAULT_CLASSES ""
@@ -606,7 +606,7 @@ static gboolean join_instance(GstUfoInfer *self, const UfoSessionOptions *o, con
   return TRUE;
 }
 
-static gboolean create_session(GstUfoInfer *self)
+static gboolean open_engine(GstUfoInfer *self)
 {
   GstUfoInferPrivate *p = PRIV(self);
   g_autoptr(GError) err = NULL;
@@ -624,7 +624,8 @@ static gboolean create_session(GstUfoInfer *self)
       return TRUE;
     if (g_error_matches(err, UFO_ERROR, UFO_ERROR_INVALID))
       goto bad_instance;
-    if (o.precision != UFO_PRECISION_FP32 && g_error_matches(err, UFO_ERROR, UFO_ERROR_UNSUPPORTED))
+    /* auto never fails: it resolves to what the backend has */
+    if (o.precision == UFO_PRECISION_BF16 && g_error_matches(err, UFO_ERROR, UFO_ERROR_UNSUPPORTED))
       goto no_precision;
     if (o.device == UFO_DEVICE_CUDA)
       goto no_gpu;
@@ -636,7 +637,8 @@ static gboolean create_session(GstUfoInfer *self)
     o.device = UFO_DEVICE_CUDA;
     p->session = ufo_session_new(p->model, &o, &err);
     if (p->session) {
-      GST_CAT_INFO_OBJECT(CAT(self), self, "device=auto: using CUDA GPU %d", o.gpu_id);
+      GST_CAT_INFO_OBJECT(CAT(self), self, "device=auto: using CUDA GPU %d, precision %s", o.gpu_id,
+                          ufo_precision_name(ufo_session_get_precision(p->session)));
       return TRUE;
     }
     GST_CAT_INFO_OBJECT(CAT(self), self, "device=auto: no usable CUDA GPU (%s); using the CPU",
@@ -646,16 +648,19 @@ static gboolean create_session(GstUfoInfer *self)
   }
   p->session = ufo_session_new(p->model, &o, &err);
   if (!p->session) {
-    if (o.precision != UFO_PRECISION_FP32 && g_error_matches(err, UFO_ERROR, UFO_ERROR_UNSUPPORTED))
+    /* auto never fails: it resolves to what the backend has */
+    if (o.precision == UFO_PRECISION_BF16 && g_error_matches(err, UFO_ERROR, UFO_ERROR_UNSUPPORTED))
       goto no_precision;
     if (o.device == UFO_DEVICE_CUDA)
       goto no_gpu;
     goto no_session;
   }
-  GST_CAT_INFO_OBJECT(CAT(self), self, "device=%s: using %s",
+  GST_CAT_INFO_OBJECT(CAT(self), self, "device=%s: using %s, precision %s%s",
                       asked == GST_UFO_DEVICE_AUTO ? "auto"
                                                    : (asked == GST_UFO_DEVICE_CPU ? "cpu" : "cuda"),
-                      o.device == UFO_DEVICE_CUDA ? "CUDA" : "the CPU");
+                      o.device == UFO_DEVICE_CUDA ? "CUDA" : "the CPU",
+                      ufo_precision_name(ufo_session_get_precision(p->session)),
+                      o.precision == UFO_PRECISION_AUTO ? " (precision=auto)" : "");
   return TRUE;
 
   /* ERRORS */
@@ -678,6 +683,37 @@ no_session:
   GST_ELEMENT_ERROR(self, LIBRARY, INIT, ("Could not start the inference engine on the CPU."),
                     ("%s", err->message));
   return FALSE;
+}
+
+/* The engine for the element (a session of its own, or its model instance's), then an element
+ * message `ufo-device` on the bus saying where it runs: device ("cpu", "cuda"), requested
+ * ("auto", "cpu", "cuda"), gpu-id (-1 on the CPU), precision (what runs: "fp32", "bf16"),
+ * requested-precision, model-instance-id (NULL: the element's own session). */
+static gboolean create_session(GstUfoInfer *self)
+{
+  GstUfoInferPrivate *p = PRIV(self);
+  if (!open_engine(self))
+    return FALSE;
+  const char *backend = p->instance ? gst_ufo_instance_backend_name(p->instance)
+                                    : ufo_session_get_backend_name(p->session);
+  const UfoPrecision ran =
+      p->instance ? gst_ufo_instance_precision(p->instance) : ufo_session_get_precision(p->session);
+  GST_OBJECT_LOCK(self);
+  const GstUfoDevice asked = p->device;
+  const gint gpu = g_strcmp0(backend, "cuda") == 0 ? p->gpu_id : -1;
+  const UfoPrecision asked_precision = (UfoPrecision)p->precision;
+  g_autofree gchar *id = p->instance && p->model_instance_id && p->model_instance_id[0]
+                             ? g_strdup(p->model_instance_id)
+                             : NULL;
+  GST_OBJECT_UNLOCK(self);
+  GstStructure *st = gst_structure_new(
+      "ufo-device", "device", G_TYPE_STRING, backend, "requested", G_TYPE_STRING,
+      asked == GST_UFO_DEVICE_AUTO ? "auto" : (asked == GST_UFO_DEVICE_CPU ? "cpu" : "cuda"),
+      "gpu-id", G_TYPE_INT, gpu, "precision", G_TYPE_STRING, ufo_precision_name(ran),
+      "requested-precision", G_TYPE_STRING, ufo_precision_name(asked_precision),
+      "model-instance-id", G_TYPE_STRING, id, NULL);
+  gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), st));
+  return TRUE;
 }
 
 /* Sizes the new session for the configured task (ufo_session_prepare): frames then allocate
@@ -980,16 +1016,19 @@ static void gst_ufo_infer_class_init(GstUfoInferClass *klass)
    *
    * Precision of the matrix products against model weights (linear layers, output logits):
    * `fp32`, or `bf16` (inputs rounded to bfloat16, float32 sums; oneDNN on CPUs with AVX512-BF16
-   * or AMX; other CPUs compute fp32, never slower). Everything else stays float32.
+   * or AMX; other CPUs compute fp32, never slower), or `auto` (the default): bf16
+   * where the device runs it natively (CUDA; CPUs with AVX512-BF16 or AMX), else fp32. Set
+   * `fp32` for results equal to the float32 reference. Everything else stays float32.
    *
    * Since: 0.1
    */
   g_object_class_install_property(
       gobject_class, PROP_PRECISION,
-      g_param_spec_enum("precision", "Precision",
-                        "Weight matrix products: fp32, or bf16 (bfloat16 inputs, float32 sums; "
-                        "CPU: fp32 without AVX512-BF16/AMX)",
-                        GST_TYPE_UFO_PRECISION, DEFAULT_PRECISION, ready));
+      g_param_spec_enum(
+          "precision", "Precision",
+          "Weight matrix products: fp32, bf16 (bfloat16 inputs, float32 sums; "
+          "CPU: fp32 without AVX512-BF16/AMX), or auto (bf16 where native, else fp32)",
+          GST_TYPE_UFO_PRECISION, DEFAULT_PRECISION, ready));
   /**
    * GstUfoInfer:threshold:
    *

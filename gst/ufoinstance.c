@@ -254,6 +254,11 @@ const char *gst_ufo_instance_backend_name(GstUfoInstance *inst)
   return ufo_session_get_backend_name(inst->session);
 }
 
+UfoPrecision gst_ufo_instance_precision(GstUfoInstance *inst)
+{
+  return ufo_session_get_precision(inst->session);
+}
+
 gboolean gst_ufo_instance_prepare(GstUfoInstance *inst, UfoTask task, GError **error)
 {
   g_mutex_lock(&inst->run_lock);

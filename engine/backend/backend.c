@@ -385,6 +385,25 @@ gboolean ufo_tensor_download_i32(const UfoTensor *t, size_t off, int32_t *host, 
   return download(t, UFO_DTYPE_I32, off, host, n, error);
 }
 
+/* precision=auto: the backend's answer, logged the first time each backend name gets it */
+static UfoPrecision resolve_auto(UfoBackend *be)
+{
+  const char *why = "the backend has no bf16 path";
+  UfoPrecision p = be->ops->auto_precision ? be->ops->auto_precision(be, &why) : UFO_PRECISION_FP32;
+  static GMutex lock;
+  static GHashTable *logged; /* "name/precision" strings, for the process */
+  g_autofree char *key = g_strdup_printf("%s/%d", be->ops->name, (int)p);
+  g_mutex_lock(&lock);
+  if (logged == NULL)
+    logged = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  gboolean first = g_hash_table_add(logged, g_steal_pointer(&key));
+  g_mutex_unlock(&lock);
+  if (first)
+    ufo_log(UFO_LOG_INFO, "precision=auto on the %s backend: %s (%s)", be->ops->name,
+            ufo_precision_name(p), why);
+  return p;
+}
+
 gboolean ufo_backend_set_precision(UfoBackend *be, UfoPrecision precision, GError **error)
 {
   if (!have_backend(be, "set_precision", error))
@@ -393,6 +412,9 @@ gboolean ufo_backend_set_precision(UfoBackend *be, UfoPrecision precision, GErro
     g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "unknown precision id %d", (int)precision);
     return FALSE;
   }
+  if (precision == UFO_PRECISION_AUTO)
+    precision = resolve_auto(be);
+  be->precision = precision; /* a backend computing fp32 instead lowers it */
   if (be->ops->set_precision)
     return be->ops->set_precision(be, precision, error);
   if (precision == UFO_PRECISION_FP32)

@@ -147,9 +147,15 @@ typedef struct {
   gboolean (*download)(UfoBackend *be, const UfoTensor *t, size_t off, void *host, size_t n,
                        GError **error);
   /* (optional, NULL = float32 only) Selects the precision of GEMMs whose B operand is a weight
-   * tensor (ufo.h UfoPrecision); FALSE with UFO_ERROR_UNSUPPORTED when the backend or the
-   * machine cannot compute in it. */
+   * tensor (ufo.h UfoPrecision: fp32 or bf16; auto never reaches it, ufo_backend_set_precision
+   * resolves it with auto_precision); FALSE with UFO_ERROR_UNSUPPORTED when the backend or the
+   * machine cannot compute in it. A backend that computes another precision than asked (the
+   * CPU's fp32 for bf16 without native bf16) says so in UfoBackend.precision. */
   gboolean (*set_precision)(UfoBackend *be, UfoPrecision precision, GError **error);
+  /* (optional, NULL = fp32) What precision=auto picks on this backend and machine: bf16 where
+   * its bf16 path is native and faster than fp32, else fp32; plus a few words of why, for the
+   * log (static string). */
+  UfoPrecision (*auto_precision)(UfoBackend *be, const char **why);
   /* UfoGemm. */
   gboolean (*gemm)(UfoBackend *be, const UfoGemm *p, GError **error);
   /* y = LN(x) * w + b over each row (biased variance, eps inside the sqrt); y may be x. */
@@ -280,6 +286,9 @@ struct _UfoBackend {
   /* Which memory the tensors live in among backends with the same ops (set by the constructor):
    * the GPU ordinal for CUDA, 0 for host memory. */
   int memory;
+  /* What weight GEMMs run in (fp32 or bf16): set by ufo_backend_set_precision, lowered to fp32
+   * by a backend that cannot honour bf16 (set_precision). */
+  UfoPrecision precision;
   /* A failure of work that an op enqueued and returned TRUE for (ops may be asynchronous),
    * recorded by the backend with ufo_backend_report_late: the next synchronize or download
    * returns it (once); one never reported is logged when the backend is freed. Never lost. */
@@ -393,8 +402,10 @@ gboolean ufo_tensor_upload_i32(UfoTensor *t, size_t off, const int32_t *host, si
                                GError **error);
 gboolean ufo_tensor_download_i32(const UfoTensor *t, size_t off, int32_t *host, size_t n,
                                  GError **error);
-/* Precision of weight GEMMs (UfoBackendOps.set_precision); fp32 is always accepted, other
- * precisions fail with UFO_ERROR_UNSUPPORTED on a backend without set_precision. */
+/* Precision of weight GEMMs (UfoBackendOps.set_precision); fp32 is always accepted, bf16 fails
+ * with UFO_ERROR_UNSUPPORTED on a backend without set_precision, auto takes the backend's
+ * auto_precision (fp32 without one) and logs the choice once per process and backend.
+ * be->precision then holds what runs. */
 gboolean ufo_backend_set_precision(UfoBackend *be, UfoPrecision precision, GError **error);
 
 /* UfoGemm; C must not overlap A, B or the bias. */

@@ -11,6 +11,7 @@
 
 #include "gstufotest.h"
 #include "model/model.h"
+#include "backend/cpu/cpu.h" /* ufo_cpu_bf16_supported */
 
 typedef struct {
   const gchar *name;
@@ -20,7 +21,7 @@ typedef struct {
 static const PropDefault infer_props[] = {
     {"model", NULL},           {"device", "auto"},
     {"gpu-id", "0"},           {"threads", "0"},
-    {"precision", "fp32"},     {"threshold", "-1"},
+    {"precision", "auto"},     {"threshold", "-1"},
     {"class-thresholds", ""},  {"classes", ""},
     {"max-detections", "100"}, {"nms-iou", "-1"},
     {"beam-size", "0"},        {"temperature", "0"},
@@ -504,6 +505,76 @@ GST_START_TEST(test_precision_bf16)
 }
 GST_END_TEST;
 
+/* precision=auto (the default) and an explicit fp32 run on every CPU: auto is bf16 where oneDNN
+ * has native bf16, else fp32 (never an error) */
+GST_START_TEST(test_precision_auto_fp32)
+{
+  const gchar *launch[] = {"ufodetect model=random:tiny precision=auto task=caption",
+                           "ufodetect model=random:tiny task=caption",
+                           "ufodetect model=random:tiny precision=fp32 task=caption"};
+  for (guint i = 0; i < G_N_ELEMENTS(launch); i++) {
+    GstElement *p = error_pipeline(launch[i]);
+    assert_runs_to_eos(p);
+    gst_object_unref(p);
+  }
+}
+GST_END_TEST;
+
+/* The element says on the bus where it runs (element message ufo-device): the one outcome of
+ * this build and machine for device=auto / cpu, the precision auto resolved to, and the
+ * model-instance-id when it shares one. */
+static GstStructure *device_message(const gchar *element_desc)
+{
+  GstElement *p = error_pipeline(element_desc);
+  GstBus *bus = gst_element_get_bus(p);
+  fail_unless(gst_element_set_state(p, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+  GstStructure *found = NULL;
+  for (;;) {
+    GstMessage *msg = gst_bus_timed_pop_filtered(
+        bus, 60 * GST_SECOND, GST_MESSAGE_ELEMENT | GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+    fail_unless(msg != NULL, "no EOS within a minute");
+    const GstMessageType type = GST_MESSAGE_TYPE(msg);
+    fail_if(type == GST_MESSAGE_ERROR, "the pipeline failed");
+    const GstStructure *st = gst_message_get_structure(msg);
+    if (type == GST_MESSAGE_ELEMENT && gst_structure_has_name(st, "ufo-device")) {
+      fail_unless(found == NULL, "two ufo-device messages");
+      found = gst_structure_copy(st);
+    }
+    gst_message_unref(msg);
+    if (type == GST_MESSAGE_EOS)
+      break;
+  }
+  gst_element_set_state(p, GST_STATE_NULL);
+  gst_object_unref(bus);
+  gst_object_unref(p);
+  fail_unless(found != NULL, "no ufo-device message");
+  return found;
+}
+
+GST_START_TEST(test_device_message)
+{
+  const gboolean gpu = expect_cuda_usable();
+  GstStructure *st = device_message("ufodetect model=random:tiny task=caption");
+  fail_unless_equals_string(gst_structure_get_string(st, "requested"), "auto");
+  fail_unless_equals_string(gst_structure_get_string(st, "device"), gpu ? "cuda" : "cpu");
+  gint gpu_id = 7;
+  fail_unless(gst_structure_get_int(st, "gpu-id", &gpu_id));
+  fail_unless_equals_int(gpu_id, gpu ? 0 : -1);
+  fail_unless_equals_string(gst_structure_get_string(st, "requested-precision"), "auto");
+  fail_unless_equals_string(gst_structure_get_string(st, "precision"),
+                            gpu || ufo_cpu_bf16_supported() ? "bf16" : "fp32");
+  fail_unless(gst_structure_get_string(st, "model-instance-id") == NULL);
+  gst_structure_free(st);
+  st = device_message(
+      "ufodetect model=random:tiny task=caption device=cpu precision=fp32 model-instance-id=m1");
+  fail_unless_equals_string(gst_structure_get_string(st, "requested"), "cpu");
+  fail_unless_equals_string(gst_structure_get_string(st, "device"), "cpu");
+  fail_unless_equals_string(gst_structure_get_string(st, "precision"), "fp32");
+  fail_unless_equals_string(gst_structure_get_string(st, "model-instance-id"), "m1");
+  gst_structure_free(st);
+}
+GST_END_TEST;
+
 /* ---- overlay (results made by the test, no inference) ---- */
 
 static GstBuffer *black_frame_with_meta(gint w, gint h, GstUfoResults *r, guint producer)
@@ -878,6 +949,8 @@ static Suite *elements_suite(void)
   tcase_add_test(tc, test_beam_settings_reach_engine);
   tcase_add_test(tc, test_error_cuda_without_gpu);
   tcase_add_test(tc, test_precision_bf16);
+  tcase_add_test(tc, test_precision_auto_fp32);
+  tcase_add_test(tc, test_device_message);
   tcase_add_test(tc, test_overlay_after_videoscale);
   tcase_add_test(tc, test_overlay_mask_after_videoscale);
   tcase_add_test(tc, test_overlay_roi_fallback_and_filters);

@@ -8,7 +8,8 @@
  *
  * Without --model the weights are the deterministic random weights of docs/weights-prng.md.
  * Prints milliseconds per stage (median over the timed iterations), frames/s, peak memory,
- * threads and the weight-GEMM precision (--precision fp32|bf16). Planted plans are not used:
+ * threads and the weight-GEMM precision (--precision fp32|bf16|auto: what auto picked, e.g.
+ * "auto -> bf16"). Planted plans are not used:
  * decode lengths follow what the model generates.
  *
  * --sessions N makes N sessions of the model (one weight copy for all: nn/vit.h) and runs each
@@ -80,7 +81,9 @@ static GOptionEntry entries[] = {
      "Per-op profile of the timed frames (UFO_PROFILE=1: every op waited for, frames slower)",
      NULL},
     {"precision", 0, 0, G_OPTION_ARG_STRING, &opt_precision,
-     "Weight-GEMM precision: fp32 (default) or bf16 (oneDNN; fp32 without native bf16)", "P"},
+     "Weight-GEMM precision: fp32 (default), bf16 (oneDNN; fp32 without native bf16) or auto "
+     "(bf16 where native; the pick is printed)",
+     "P"},
     {"gemm", 0, 0, G_OPTION_ARG_STRING, &opt_gemm,
      "Time one weight GEMM A(M,K)·W(N,K)^T instead of a task: sgemm vs the engine's fp32 and bf16",
      "M,N,K"},
@@ -398,12 +401,17 @@ int main(int argc, char **argv)
   if (rc == 0) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
+    UfoPrecision ran = ufo_session_get_precision(session);
+    g_autofree char *prec =
+        precision == ran
+            ? g_strdup(ufo_precision_name(ran))
+            : g_strdup_printf("%s -> %s", ufo_precision_name(precision), ufo_precision_name(ran));
     printf("ufo-bench: model %s, task %s, image %dx%d, backend %s, threads %d, precision %s, "
            "iterations %d (+%d warm-up), sessions %d, batch %d\n",
            opt_model ? opt_model : opt_config, opt_task, img.image.width, img.image.height,
            ufo_session_get_backend_name(session),
-           opt_threads ? opt_threads : (int)g_get_num_processors(), ufo_precision_name(precision),
-           opt_iters, opt_warmup, opt_sessions, opt_batch);
+           opt_threads ? opt_threads : (int)g_get_num_processors(), prec, opt_iters, opt_warmup,
+           opt_sessions, opt_batch);
     print_gemm_impl();
     printf("  decode plan          %s", opt_plan);
     if (req.plan)

@@ -31,7 +31,9 @@ static GOptionEntry entries[] = {
     {"device", 'd', 0, G_OPTION_ARG_STRING, &opt_device, "cpu, cuda or auto (default cpu)", "DEV"},
     {"threads", 'j', 0, G_OPTION_ARG_INT, &opt_threads, "CPU threads (0 = all cores)", "N"},
     {"precision", 0, 0, G_OPTION_ARG_STRING, &opt_precision,
-     "Weight-GEMM precision: fp32 (default) or bf16 (fp32 without AVX512-BF16/AMX)", "P"},
+     "Weight-GEMM precision: fp32 (default), bf16 (fp32 without AVX512-BF16/AMX) or auto (bf16 "
+     "where native, else fp32)",
+     "P"},
     {"beam-size", 0, 0, G_OPTION_ARG_INT, &opt_beam, "Beam size (0 = model default)", "N"},
     {"temperature", 0, 0, G_OPTION_ARG_DOUBLE, &opt_temperature,
      "Beam search: logits / T before the log-softmax (0 = the task's value)", "T"},

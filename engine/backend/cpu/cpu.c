@@ -136,7 +136,24 @@ static gboolean cpu_set_precision(UfoBackend *be, UfoPrecision precision, GError
     precision = UFO_PRECISION_FP32;
   }
   cpu->precision = precision;
+  be->precision = precision;
   return TRUE;
+}
+
+/* bf16 where oneDNN runs it natively: there every weight GEMM shape measured 1.5-7x OpenBLAS
+ * fp32 (docs/performance.md §8); the reference loops stay fp32, the exact yardstick */
+static UfoPrecision cpu_auto_precision(UfoBackend *be, const char **why)
+{
+  if (CPU(be)->reference) {
+    *why = "the reference loops";
+    return UFO_PRECISION_FP32;
+  }
+  if (!ufo_cpu_bf16_supported()) {
+    *why = "no native bf16 in oneDNN's ISA (AVX512-BF16, AMX)";
+    return UFO_PRECISION_FP32;
+  }
+  *why = "oneDNN with native bf16";
+  return UFO_PRECISION_BF16;
 }
 
 void ufo_cpu_test_fail_late(UfoBackend *be)
@@ -357,6 +374,7 @@ static const UfoBackendOps cpu_ops = {
     .upload = cpu_upload,                         /* memcpy */
     .download = cpu_download,                     /* memcpy */
     .set_precision = cpu_set_precision,           /* fp32; bf16 where oneDNN has it natively */
+    .auto_precision = cpu_auto_precision,         /* bf16 where oneDNN has it natively */
     .gemm = cpu_gemm,                             /* gemm.c, OpenBLAS; bf16: gemm_dnnl.c */
     .layer_norm = cpu_layer_norm,                 /* elementwise.c */
     .gelu = cpu_gelu,                             /* elementwise.c */
@@ -390,7 +408,8 @@ static const UfoBackendOps cpu_ref_ops = {
     .wrap_host = NULL, /* exercise the alloc + upload path */
     .upload = cpu_upload,
     .download = cpu_download,
-    .set_precision = cpu_set_precision, /* bf16: the plain rounding loop, on any CPU */
+    .set_precision = cpu_set_precision,   /* bf16: the plain rounding loop, on any CPU */
+    .auto_precision = cpu_auto_precision, /* fp32: the exact yardstick */
     .gemm = cpu_gemm,
     .layer_norm = cpu_layer_norm,
     .gelu = cpu_gelu,

@@ -4,21 +4,24 @@
  * (leading dimension ldb), C float32; bf16 products summed in float32 by oneDNN (brgemm on
  * AVX512-BF16 / AMX).
  *
- * Threads: the backend's pool is the only parallelism. A is converted to dense bf16 (M, K) by
- * the pool's workers (vcvtneps2bf16: round to nearest even, denormals to zero); then C is cut
- * into one column slice per worker (on 64-column boundaries) and each worker runs a
- * single-threaded matmul (omp_set_num_threads(1): Debian's oneDNN runs on OpenMP, whose teams
- * would spin beside the pool's threads). threads = N therefore means N busy threads.
+ * Threads: the backend's pool is the only parallelism. A is converted to dense bf16 (M, K)
+ * (vcvtneps2bf16: round to nearest even, denormals to zero); C is cut into one block per worker
+ * (blocks of rows, each converting its own rows of A, or column slices on 64-column boundaries
+ * after A's conversion) and each worker runs a single-threaded matmul (omp_set_num_threads(1):
+ * Debian's oneDNN runs on OpenMP, whose teams would spin beside the pool's threads).
+ * threads = N therefore means N busy threads. GEMMs below INLINE_FLOPS (decode steps of small
+ * models) run whole on the calling thread, without a pool dispatch.
  * Weights: each slice of a weight (a sub-view of B) is reordered once into the blocked bf16
  * layout its matmul chose (format "any"), kept on the weight tensor (t->derived: a list that
  * only grows while the tensor lives, made under a process lock and published whole), so every
  * session sharing the model's weights (nn/vit_shared.c) uses one copy. The slices depend on N
  * and the thread count only, never on M.
  * Primitives: one matmul per slice shape (M, N, K, ldc, alpha, beta, bias), created on first use
- * and cached per backend; scratchpads are per worker (user mode), so workers run one primitive
- * at once. alpha == 1: the bias is the matmul's bias; otherwise (oneDNN's output scale applies
- * to the bias too) a binary add post-op after the output scale; beta != 0: a sum post-op.
- * GEMMs below UFO_CPU_BLAS_MIN_FLOPS run the plain rounding loop (ufo_cpu_gemm_bf16_ref). */
+ * and cached per backend with its memory objects per worker (a call only sets their pointers);
+ * scratchpads are per worker (user mode), so workers run one primitive at once. alpha == 1: the
+ * bias is the matmul's bias; otherwise (oneDNN's output scale applies to the bias too) a binary add
+ * post-op after the output scale; beta != 0: a sum post-op. GEMMs below UFO_CPU_BLAS_MIN_FLOPS run
+ * the plain rounding loop (ufo_cpu_gemm_bf16_ref). */
 #include "cpu.h"
 #include "log.h"
 
@@ -181,12 +184,17 @@ typedef struct {
   int bias;
 } GemmKey;
 
+/* the memory objects of one matmul call, in this order (MEM_BIAS only with a bias) */
+enum { MEM_A, MEM_W, MEM_C, MEM_SCRATCH, MEM_BIAS, N_MEM };
+
 typedef struct {
   dnnl_primitive_t matmul;
   dnnl_memory_desc_t a_md, w_md, bias_md, c_md, scratch_md;
   size_t scratch_bytes;
   size_t w_off; /* bytes from the pack's start to the block's columns (w_md has offset 0) */
   int bias_arg; /* DNNL_ARG_BIAS or the binary post-op's source */
+  int threads;
+  dnnl_memory_t *mem; /* per pool worker: N_MEM objects made once, their pointers set per call */
 } GemmPrim;
 
 /* The layout oneDNN chooses for the bf16 weights (K, N) of a shape ("any"; it does not depend
@@ -231,6 +239,10 @@ static void prim_free(gpointer p)
   GemmPrim *g = p;
   if (g->matmul)
     dnnl_primitive_destroy(g->matmul);
+  for (int i = 0; g->mem && i < g->threads * N_MEM; i++)
+    if (g->mem[i])
+      dnnl_memory_destroy(g->mem[i]);
+  g_free(g->mem);
   g_free(g);
 }
 
@@ -317,7 +329,8 @@ static const dnnl_memory_desc_t *layout_get(UfoCpuDnnl *d, int64_t n, int64_t k,
 }
 
 /* The matmul of one block: weights = columns [n0, n0 + nn) of the (K, N) layout full. */
-static GemmPrim *prim_make(const GemmKey *key, const dnnl_memory_desc_t *full, GError **error)
+static GemmPrim *prim_make(const GemmKey *key, const dnnl_memory_desc_t *full, int threads,
+                           GError **error)
 {
   GemmPrim *g = g_new0(GemmPrim, 1);
   dnnl_primitive_attr_t attr = NULL;
@@ -384,6 +397,25 @@ static GemmPrim *prim_make(const GemmKey *key, const dnnl_memory_desc_t *full, G
   g->scratch_bytes = dnnl_memory_desc_get_size(&g->scratch_md);
   if (dnnl_failed(dnnl_primitive_create(&g->matmul, pd), "matmul primitive", error))
     goto out;
+  /* memory objects once per worker (a creation per call cost more than the small GEMMs of
+   * decode steps); each call only sets their pointers */
+  g->threads = threads;
+  g->mem = g_new0(dnnl_memory_t, (size_t)threads * N_MEM);
+  for (int w = 0; w < threads; w++) {
+    dnnl_memory_t *m = g->mem + w * N_MEM;
+    if (dnnl_failed(dnnl_memory_create(&m[MEM_A], &g->a_md, engine, DNNL_MEMORY_NONE), "memory",
+                    error) ||
+        dnnl_failed(dnnl_memory_create(&m[MEM_W], &g->w_md, engine, DNNL_MEMORY_NONE), "memory",
+                    error) ||
+        dnnl_failed(dnnl_memory_create(&m[MEM_C], &g->c_md, engine, DNNL_MEMORY_NONE), "memory",
+                    error) ||
+        dnnl_failed(dnnl_memory_create(&m[MEM_SCRATCH], &g->scratch_md, engine, DNNL_MEMORY_NONE),
+                    "memory", error) ||
+        (key->bias &&
+         dnnl_failed(dnnl_memory_create(&m[MEM_BIAS], &g->bias_md, engine, DNNL_MEMORY_NONE),
+                     "memory", error)))
+      goto out;
+  }
   ok = TRUE;
 out:
   if (pd)
@@ -527,11 +559,20 @@ static void conv_task(void *ctx, int64_t begin, int64_t end, int worker)
 
 #define SLICE_ALIGN 64 /* columns: the N block of oneDNN's bf16 weight layouts */
 #define MIN_ROWS 64    /* rows per block, at least, when splitting along M */
+/* Below this 2*M*N*K the whole GEMM runs on the calling thread: A's conversion inline, one
+ * matmul, no pool dispatch. On this 2-core EPYC one thread does ~250-500 GFLOP/s, so 16 MFLOP
+ * is 30-60 us, about what waking a worker and joining it costs on a loaded machine
+ * (docs/performance.md §8 "Small GEMMs"). */
+#define INLINE_FLOPS 16e6
+/* A's conversion runs on the caller up to this many elements when the pool splits columns
+ * (every worker reads all of A): one dispatch instead of two */
+#define INLINE_CONV 65536
 
 typedef struct {
   const UfoGemm *p;
   UfoCpuDnnl *d;
   gboolean split_n;
+  gboolean conv_in_part; /* blocks of rows: each converts its own rows of A first */
   int64_t part_len;
   const WeightPack *pack;
   const GemmPrim **prim; /* per part */
@@ -543,37 +584,34 @@ static dnnl_status_t run_part(const DnnlJob *j, int64_t u, int worker)
   const UfoGemm *p = j->p;
   const GemmPrim *g = j->prim[u];
   int64_t m0 = j->split_n ? 0 : u * j->part_len, n0 = j->split_n ? u * j->part_len : 0;
-  int64_t m = g->c_md.dims[0], nn = g->c_md.dims[1], ldc = p->c.ld;
+  int64_t m = g->c_md.dims[0], nn = g->c_md.dims[1], k = g->a_md.dims[1], ldc = p->c.ld;
+  if (j->conv_in_part) {
+    ConvJob cj = {ufo_cpu_ptr(p->a), p->a.ld, k, j->d->a16};
+    conv_task(&cj, m0, m0 + m, worker);
+  }
   float *c = ufo_cpu_ptr(p->c) + m0 * ldc + n0;
   float *out = ldc == nn ? c : j->d->cbuf[worker]; /* brgemm writes dense matrices only */
   if (out != c && p->beta != 0.f)
     for (int64_t i = 0; i < m; i++)
       memcpy(out + i * nn, c + i * ldc, (size_t)nn * sizeof(float));
-  dnnl_memory_t ma = NULL, mw = NULL, mc = NULL, mb = NULL, msp = NULL;
-  dnnl_status_t s;
+  dnnl_memory_t *mem = g->mem + worker * N_MEM;
+  void *ptr[N_MEM] = {j->d->a16 + m0 * k, (char *)j->pack->data + g->w_off, out,
+                      j->d->scratch[worker], p->bias.t ? ufo_cpu_ptr(p->bias) + n0 : NULL};
+  dnnl_status_t s = dnnl_success;
+  for (int i = 0; i < N_MEM && s == dnnl_success; i++)
+    if (mem[i])
+      s = dnnl_memory_set_data_handle(mem[i], ptr[i]);
   omp_set_num_threads(1); /* the pool is the parallelism: no OpenMP team per worker */
-  if ((s = dnnl_memory_create(&ma, &g->a_md, engine, j->d->a16 + m0 * g->a_md.dims[1])) ==
-          dnnl_success &&
-      (s = dnnl_memory_create(&mw, &g->w_md, engine, (char *)j->pack->data + g->w_off)) ==
-          dnnl_success &&
-      (s = dnnl_memory_create(&mc, &g->c_md, engine, out)) == dnnl_success &&
-      (s = dnnl_memory_create(&msp, &g->scratch_md, engine, j->d->scratch[worker])) ==
-          dnnl_success &&
-      (!p->bias.t || (s = dnnl_memory_create(&mb, &g->bias_md, engine,
-                                             ufo_cpu_ptr(p->bias) + n0)) == dnnl_success)) {
-    dnnl_exec_arg_t args[] = {{DNNL_ARG_SRC, ma},
-                              {DNNL_ARG_WEIGHTS, mw},
-                              {DNNL_ARG_DST, mc},
-                              {DNNL_ARG_SCRATCHPAD, msp},
-                              {g->bias_arg, mb}};
-    s = dnnl_primitive_execute(g->matmul, j->d->stream[worker], mb ? 5 : 4, args);
+  if (s == dnnl_success) {
+    dnnl_exec_arg_t args[] = {{DNNL_ARG_SRC, mem[MEM_A]},
+                              {DNNL_ARG_WEIGHTS, mem[MEM_W]},
+                              {DNNL_ARG_DST, mem[MEM_C]},
+                              {DNNL_ARG_SCRATCHPAD, mem[MEM_SCRATCH]},
+                              {g->bias_arg, mem[MEM_BIAS]}};
+    s = dnnl_primitive_execute(g->matmul, j->d->stream[worker], p->bias.t ? 5 : 4, args);
     if (s == dnnl_success)
       s = dnnl_stream_wait(j->d->stream[worker]);
   }
-  dnnl_memory_t mems[] = {ma, mw, mc, mb, msp};
-  for (size_t i = 0; i < G_N_ELEMENTS(mems); i++)
-    if (mems[i])
-      dnnl_memory_destroy(mems[i]);
   if (s == dnnl_success && out != c)
     for (int64_t i = 0; i < m; i++)
       memcpy(c + i * ldc, out + i * nn, (size_t)nn * sizeof(float));
@@ -590,7 +628,8 @@ static void part_task(void *ctx, int64_t begin, int64_t end, int worker)
 gboolean ufo_cpu_gemm_bf16(UfoCpu *cpu, const UfoGemm *p, GError **error)
 {
   int64_t m = p->c.rows, n = p->c.cols, k = p->a.cols;
-  if (2.0 * (double)m * (double)n * (double)k < UFO_CPU_BLAS_MIN_FLOPS) {
+  double flops = 2.0 * (double)m * (double)n * (double)k;
+  if (flops < UFO_CPU_BLAS_MIN_FLOPS) {
     ufo_cpu_gemm_bf16_ref(p); /* same rounding, plain loop */
     return TRUE;
   }
@@ -601,11 +640,15 @@ gboolean ufo_cpu_gemm_bf16(UfoCpu *cpu, const UfoGemm *p, GError **error)
   const WeightPack *pack = full ? pack_get(cpu, d, p->b, full, error) : NULL;
   if (pack == NULL)
     return FALSE;
-  /* blocks of rows (A read once, weights once per block) when there are enough rows for every
-   * worker; else blocks of columns on the weights layout's 64-column boundaries (decode steps) */
-  DnnlJob j = {.p = p, .d = d, .pack = pack, .split_n = m < (int64_t)d->threads * MIN_ROWS};
+  /* small GEMMs: one block on the caller. Else blocks of rows (A read once, weights once per
+   * block) when there are enough rows for every worker; else blocks of columns on the weights
+   * layout's 64-column boundaries (decode steps) */
+  gboolean inline_run = d->threads == 1 || flops < INLINE_FLOPS;
+  DnnlJob j = {.p = p, .d = d, .pack = pack};
+  j.split_n = inline_run || m < (int64_t)d->threads * MIN_ROWS;
+  j.conv_in_part = !j.split_n;
   int64_t parts, unit = j.split_n ? SLICE_ALIGN : 1, len = j.split_n ? n : m;
-  parts = MAX(1, MIN((int64_t)d->threads, (len + unit - 1) / unit));
+  parts = inline_run ? 1 : MAX(1, MIN((int64_t)d->threads, (len + unit - 1) / unit));
   j.part_len = ((len + parts - 1) / parts + unit - 1) / unit * unit;
   parts = (len + j.part_len - 1) / j.part_len;
   const GemmPrim *prim[parts];
@@ -625,7 +668,7 @@ gboolean ufo_cpu_gemm_bf16(UfoCpu *cpu, const UfoGemm *p, GError **error)
                    .bias = p->bias.t != NULL};
     GemmPrim *g = g_hash_table_lookup(d->prims, &key);
     if (g == NULL) {
-      if ((g = prim_make(&key, full, error)) == NULL)
+      if ((g = prim_make(&key, full, d->threads, error)) == NULL)
         return FALSE;
       g_hash_table_insert(d->prims, g_memdup2(&key, sizeof key), g);
     }
@@ -636,13 +679,22 @@ gboolean ufo_cpu_gemm_bf16(UfoCpu *cpu, const UfoGemm *p, GError **error)
   }
   if (!grow(cpu, (void **)&d->a16, &d->a16_bytes, (size_t)m * (size_t)k * sizeof(uint16_t), error))
     return FALSE;
-  for (int w = 0; w < d->threads; w++)
+  int workers = parts == 1 ? 1 : d->threads; /* one part runs on the caller (worker 0) */
+  for (int w = 0; w < workers; w++)
     if (!grow(cpu, &d->scratch[w], &d->scratch_bytes[w], scratch, error) ||
         !grow(cpu, (void **)&d->cbuf[w], &d->cbuf_bytes[w], cbuf, error))
       return FALSE;
-  ConvJob cj = {ufo_cpu_ptr(p->a), p->a.ld, k, d->a16};
-  ufo_pool_run(cpu->pool, m, UFO_CPU_ROWS_PER_TASK, conv_task, &cj);
-  ufo_pool_run(cpu->pool, parts, 1, part_task, &j);
+  if (!j.conv_in_part) {
+    ConvJob cj = {ufo_cpu_ptr(p->a), p->a.ld, k, d->a16};
+    if (parts == 1 || m * k <= INLINE_CONV)
+      conv_task(&cj, 0, m, 0);
+    else
+      ufo_pool_run(cpu->pool, m, UFO_CPU_ROWS_PER_TASK, conv_task, &cj);
+  }
+  if (parts == 1)
+    part_task(&j, 0, 1, 0);
+  else
+    ufo_pool_run(cpu->pool, parts, 1, part_task, &j);
   for (int64_t u = 0; u < parts; u++)
     if (dnnl_failed(status[u], "matmul", error))
       return FALSE;

@@ -177,6 +177,14 @@ static gboolean cuda_set_precision(UfoBackend *be, UfoPrecision precision, GErro
   return TRUE;
 }
 
+/* bf16 on every supported GPU (sm_80+ tensor cores): 2.3x the fp32 frame on the H200
+ * (docs/performance.md §5) */
+static UfoPrecision cuda_auto_precision(UfoBackend *be, const char **why)
+{
+  *why = "tensor cores";
+  return UFO_PRECISION_BF16;
+}
+
 static gboolean cuda_gemm(UfoBackend *be, const UfoGemm *p, GError **error)
 {
   return use(be, error) && ufo_cuda_gemm(UFO_CUDA(be), p, error);
@@ -331,19 +339,20 @@ static UfoBackendOps make_ops(const char *name)
   UfoBackendOps o;
   memset(&o, 0, sizeof o);
   o.name = name;
-  o.destroy = cuda_destroy;             /* drains the stream, frees scratch, cuBLASLt, stream */
-  o.alloc = cuda_alloc;                 /* cudaMalloc */
-  o.release = cuda_release;             /* cudaFree + the bf16 copies */
-  o.wrap_host = NULL;                   /* weights are uploaded */
-  o.upload = cuda_upload;               /* cudaMemcpyAsync, drops the bf16 copies */
-  o.download = cuda_download;           /* cudaMemcpyAsync + synchronize */
-  o.set_precision = cuda_set_precision; /* fp32; bf16 weight GEMMs (gemm.cu) */
-  o.gemm = cuda_gemm;                   /* gemm.cu, cuBLASLt */
-  o.layer_norm = cuda_layer_norm;       /* elementwise.cu */
-  o.gelu = cuda_gelu;                   /* elementwise.cu */
-  o.add = cuda_add;                     /* elementwise.cu */
-  o.copy = cuda_copy;                   /* elementwise.cu */
-  o.attention = cuda_attention;         /* attention.cu */
+  o.destroy = cuda_destroy;               /* drains the stream, frees scratch, cuBLASLt, stream */
+  o.alloc = cuda_alloc;                   /* cudaMalloc */
+  o.release = cuda_release;               /* cudaFree + the bf16 copies */
+  o.wrap_host = NULL;                     /* weights are uploaded */
+  o.upload = cuda_upload;                 /* cudaMemcpyAsync, drops the bf16 copies */
+  o.download = cuda_download;             /* cudaMemcpyAsync + synchronize */
+  o.set_precision = cuda_set_precision;   /* fp32; bf16 weight GEMMs (gemm.cu) */
+  o.auto_precision = cuda_auto_precision; /* bf16 */
+  o.gemm = cuda_gemm;                     /* gemm.cu, cuBLASLt */
+  o.layer_norm = cuda_layer_norm;         /* elementwise.cu */
+  o.gelu = cuda_gelu;                     /* elementwise.cu */
+  o.add = cuda_add;                       /* elementwise.cu */
+  o.copy = cuda_copy;                     /* elementwise.cu */
+  o.attention = cuda_attention;           /* attention.cu */
   o.window_partition = cuda_window_partition;     /* layout.cu */
   o.window_unpartition = cuda_window_unpartition; /* layout.cu */
   o.grid_sample = cuda_grid_sample;               /* resample.cu */

@@ -187,12 +187,22 @@ gboolean ufo_model_check_prompt(const UfoModel *model, UfoTask task, const char 
 typedef enum { UFO_DEVICE_AUTO = 0, UFO_DEVICE_CPU, UFO_DEVICE_CUDA } UfoDevice;
 
 /* Precision of the GEMMs against weight matrices (linear layers, tied-embedding logits).
- * FP32: everything in float32 (the default). BF16: those GEMMs round both inputs to bfloat16
- * (round to nearest even) and accumulate in float32; every other op (layer norm, softmax,
- * attention, GELU, residuals) stays float32. The CPU backend needs AVX512-BF16 for it. */
-typedef enum { UFO_PRECISION_FP32 = 0, UFO_PRECISION_BF16, UFO_N_PRECISIONS } UfoPrecision;
+ * FP32: everything in float32 (the default of zero-initialised options). BF16: those GEMMs round
+ * both inputs to bfloat16 (round to nearest even) and accumulate in float32; every other op
+ * (layer norm, softmax, attention, GELU, residuals) stays float32. The CPU backend needs
+ * AVX512-BF16 or AMX for it (elsewhere it computes fp32). AUTO: the session's backend picks,
+ * once, when the session is made: bf16 where its bf16 path is native and faster (CPU: oneDNN
+ * with AVX512-BF16 or AMX; CUDA: always), else fp32; ufo_session_get_precision says which, and
+ * the choice is logged once per process and backend. Ask for FP32 where results must be
+ * exactly the float32 ones (parity with the reference). */
+typedef enum {
+  UFO_PRECISION_FP32 = 0,
+  UFO_PRECISION_BF16,
+  UFO_PRECISION_AUTO,
+  UFO_N_PRECISIONS
+} UfoPrecision;
 
-/* "fp32", "bf16" */
+/* "fp32", "bf16", "auto" */
 const char *ufo_precision_name(UfoPrecision precision);
 /* Returns FALSE (and sets error) for an unknown name. */
 gboolean ufo_precision_from_name(const char *name, UfoPrecision *precision, GError **error);
@@ -208,6 +218,9 @@ UfoSession *ufo_session_new(UfoModel *model, const UfoSessionOptions *options, G
 void ufo_session_free(UfoSession *session);
 /* The backend the session runs on: "cpu", "cuda" (after device auto: which one was picked). */
 const char *ufo_session_get_backend_name(const UfoSession *session);
+/* The precision the session's weight GEMMs run in: UFO_PRECISION_FP32 or _BF16 (precision=auto
+ * resolved; precision=bf16 on a CPU without native bf16 runs fp32). */
+UfoPrecision ufo_session_get_precision(const UfoSession *session);
 /* Memory of a session (either pointer may be NULL): weights_bytes, the model's weight tensors on
  * the session's device, held once per (model, device) in the process and shared by every
  * session of that model there (on the CPU they alias the model itself); state_bytes, this

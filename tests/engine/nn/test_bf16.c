@@ -213,6 +213,8 @@ static const GemmCase cases[] = {
     {600, 40, 770, 1.f, 0.f, TRUE},   /* many rows, few columns */
     {3, 5, 4, 1.f, 0.5f, TRUE},       /* below the BLAS threshold: the plain loop */
     {130, 1100, 96, 1.f, 0.f, TRUE},  /* split along N into several panels per part */
+    {100, 700, 800, 1.f, 0.f, TRUE},  /* few rows, past the caller-only size: A converted by
+                                         the pool, then split along N */
 };
 
 typedef struct {
@@ -590,12 +592,57 @@ static void test_names(void)
   g_assert_true(ufo_precision_from_name("fp32", &p, &err));
   g_assert_cmpint(p, ==, UFO_PRECISION_FP32);
   g_assert_cmpstr(ufo_precision_name(UFO_PRECISION_BF16), ==, "bf16");
+  g_assert_true(ufo_precision_from_name("auto", &p, &err));
+  g_assert_cmpint(p, ==, UFO_PRECISION_AUTO);
+  g_assert_cmpstr(ufo_precision_name(UFO_PRECISION_AUTO), ==, "auto");
   g_assert_false(ufo_precision_from_name("fp16", &p, &err));
   g_assert_error(err, UFO_ERROR, UFO_ERROR_INVALID);
   g_clear_error(&err);
   /* zero-initialised options mean fp32 */
   UfoSessionOptions opts = {0};
   g_assert_cmpint(opts.precision, ==, UFO_PRECISION_FP32);
+}
+
+/* ---- precision=auto ---- */
+
+static UfoPrecision auto_on(UfoBackend *be)
+{
+  GError *err = NULL;
+  g_assert_true(ufo_backend_set_precision(be, UFO_PRECISION_AUTO, &err));
+  g_assert_no_error(err);
+  UfoPrecision p = be->precision;
+  ufo_backend_free(be);
+  return p;
+}
+
+/* auto is bf16 exactly where oneDNN runs it natively, fp32 on the reference loops and without
+ * native bf16 (the AVX2-capped run of this test covers a real such CPU); sessions report it */
+static void test_auto(void)
+{
+  GError *err = NULL;
+  UfoPrecision native = have_bf16 ? UFO_PRECISION_BF16 : UFO_PRECISION_FP32;
+  g_assert_cmpint(auto_on(ufo_backend_cpu_new(2, &err)), ==, native);
+  g_assert_cmpint(auto_on(ufo_backend_cpu_ref_new(&err)), ==, UFO_PRECISION_FP32);
+  g_assert_no_error(err);
+
+  g_autoptr(UfoModel) model = ufo_model_new_random("tiny", 3, NULL);
+  g_assert_nonnull(model);
+  const UfoPrecision asked[] = {UFO_PRECISION_FP32, UFO_PRECISION_BF16, UFO_PRECISION_AUTO};
+  for (int pretend = 0; pretend <= 1; pretend++) {
+    ufo_cpu_bf16_test_pretend_unsupported(pretend);
+    for (size_t i = 0; i < G_N_ELEMENTS(asked); i++) {
+      UfoSessionOptions opts = {.device = UFO_DEVICE_CPU, .threads = 1, .precision = asked[i]};
+      g_autoptr(UfoSession) s = ufo_session_new(model, &opts, &err);
+      g_assert_no_error(err);
+      UfoPrecision want = asked[i] == UFO_PRECISION_FP32 || pretend ? UFO_PRECISION_FP32 : native;
+      g_assert_cmpint(ufo_session_get_precision(s), ==, want);
+    }
+  }
+  ufo_cpu_bf16_test_pretend_unsupported(FALSE);
+  /* zero-initialised options stay fp32 (exact) */
+  g_autoptr(UfoSession) s = ufo_session_new(model, NULL, &err);
+  g_assert_no_error(err);
+  g_assert_cmpint(ufo_session_get_precision(s), ==, UFO_PRECISION_FP32);
 }
 
 int main(int argc, char **argv)
@@ -610,6 +657,7 @@ int main(int argc, char **argv)
   g_test_add_func("/nn/bf16/gemm-views", test_gemm_views);
   g_test_add_func("/nn/bf16/model", test_model);
   g_test_add_func("/nn/bf16/fallback", test_fallback);
+  g_test_add_func("/nn/bf16/auto", test_auto);
   int rc = g_test_run();
   if (rc == 0 && !have_bf16) {
     g_printerr("SKIP: %s (the CPU-independent parts passed)\n", SKIP_MSG);
