@@ -69,6 +69,7 @@ static GOptionEntry entries[] = {
      "Frames per batch (ufo_session_run_batch; default 1)", "N"},
     {"sessions", 0, 0, G_OPTION_ARG_INT, &opt_sessions,
      "Sessions of the model, run in turn (default 1): weights held once, state per session", "N"},
+    {"streams", 0, 0, G_OPTION_ARG_INT, &opt_sessions, "Same as --sessions (one per stream)", "N"},
     {"threads", 'j', 0, G_OPTION_ARG_INT, &opt_threads, "CPU threads (0 = all cores)", "N"},
     {"beam-size", 0, 0, G_OPTION_ARG_INT, &opt_beam, "Beam size (0 = model default)", "N"},
     {"temperature", 0, 0, G_OPTION_ARG_DOUBLE, &opt_temperature,
