@@ -291,6 +291,12 @@ static gboolean json_rules(GPtrArray *added, const GPtrArray *existing, JsonObje
           return FALSE;
         }
         double d = json_node_get_double(v);
+        if (!isfinite(d)) { /* 1e999 parses as infinity */
+          g_set_error(error, UFO_ANALYTICS_ERROR, UFO_ANALYTICS_ERROR_SYNTAX,
+                      "%s: points[%u] is not a finite number", what, k);
+          g_array_unref(xy);
+          return FALSE;
+        }
         g_array_append_val(xy, d);
       }
       if (pair && m != 2) {

@@ -289,6 +289,9 @@ static void test_config(void)
       {"{\"lines\":[{\"name\":\"d\",\"points\":[1,2,3]}]}", "lines[0]: a line takes 4"},
       {"{\"lines\":[{\"points\":[1,2,3,4]}]}", "lines[0]: needs a string \"name\""},
       {"{\"zones\":[{\"name\":\"z\",\"points\":[[1,2],[3]]}]}", "zones[0]: points[1] must"},
+      /* 1e999 parses as infinity (found by tests/fuzz/fuzz_properties.c) */
+      {"{\"zones\":[{\"name\":\"z\",\"points\":[0,0,1e999,0,0,1]}]}",
+       "zones[0]: points[2] is not a finite number"},
       {"{\"line\":[]}", "unknown member \"line\""},
       {"{\"lines\":[{\"name\":\"d\",\"points\":[1,2,3,4],\"classes\":[1.5]}]}", "classes[0]"},
       {"{", "invalid JSON"},

@@ -57,8 +57,11 @@ static gboolean materialize(UfoZip *zip, const char *prefix_dir, const char *nam
   }
   if (numel && last >= (uint64_t)st->numel)
     return ck_error(error, name, "view reaches past the end of its storage");
-  if (numel > (uint64_t)G_MAXSIZE / 8)
-    return ck_error(error, name, "too large");
+  /* a view with more elements than its storage repeats elements (a zero or overlapping stride):
+   * no parameter is saved that way, and the copy would be unbounded by the file's size */
+  if (numel > (uint64_t)st->numel)
+    return ck_error(error, name,
+                    "view has more elements than its storage (expanded or overlapping strides)");
 
   gboolean is_float = st->dtype == UFO_DTYPE_F32 || st->dtype == UFO_DTYPE_F16 ||
                       st->dtype == UFO_DTYPE_BF16 || st->dtype == UFO_DTYPE_F64;
