@@ -173,7 +173,6 @@ static void gst_ufo_infer_set_property(GObject *object, guint prop_id, const GVa
   switch (prop_id) {
   case PROP_MODEL:
     g_free(p->model_path);
-    g_free(p->model_instance_id);
     p->model_path = g_value_dup_string(value);
     break;
   case PROP_DEVICE:
@@ -943,6 +942,7 @@ static void gst_ufo_infer_finalize(GObject *object)
   gst_ufo_infer_stop(GST_BASE_TRANSFORM(object));
   gst_ufo_filter_clear(&p->filter);
   g_free(p->model_path);
+  g_free(p->model_instance_id);
   g_free(p->prompt);
   g_free(p->class_thresholds);
   g_free(p->classes);

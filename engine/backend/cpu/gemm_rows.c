@@ -35,8 +35,8 @@ static inline V8 load8(const float *p)
 }
 
 /* block() for 8 rows: out[c][r] for r < 8 */
-static void block8(const float *at, int64_t ldt, const float *w, int64_t ldw, int64_t k,
-                   float out[COLS][LANES])
+UFO_HOT_LOOP static void block8(const float *at, int64_t ldt, const float *w, int64_t ldw,
+                                int64_t k, float out[COLS][LANES])
 {
   V8 acc[COLS];
   memset(acc, 0, sizeof acc);
@@ -50,8 +50,8 @@ static void block8(const float *at, int64_t ldt, const float *w, int64_t ldw, in
 }
 
 /* out[c][r] = sum over l of at[l·ldt + r] · w[c·ldw + l], each lane one chain in l order */
-static void block(const float *at, int64_t ldt, const float *w, int64_t ldw, int64_t k,
-                  float out[COLS][LANES])
+UFO_HOT_LOOP static void block(const float *at, int64_t ldt, const float *w, int64_t ldw, int64_t k,
+                               float out[COLS][LANES])
 {
   V16 acc[COLS];
   memset(acc, 0, sizeof acc);
