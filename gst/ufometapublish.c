@@ -20,7 +20,11 @@
  *
  * Element messages: `ufometapublish-drops` (fields `dropped`, `max-queue`) when the queue starts
  * dropping (again after it has drained), `ufometapublish-connection` (fields `connected`,
- * `host`, `port`, `reason`) when the MQTT or Redis connection comes up or goes down.
+ * `host`, `port`, `reason`) when the MQTT or Redis connection comes up or goes down. An MQTT
+ * connection attempt that fails (unreachable, TLS handshake, credentials refused) is counted in
+ * `connect-failures`; the first of a disconnected period also posts a warning that names the
+ * cause and what to check (RESOURCE/NOT_AUTHORIZED for refused credentials, else
+ * RESOURCE/OPEN_WRITE): never an error, the stream goes on.
  *
  * ## Example launch line
  * |[
