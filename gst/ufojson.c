@@ -328,7 +328,7 @@ static void add_analytics(GString *s, GstBuffer *buffer)
 gchar *ufo_dump_frame_json(GstBuffer *buffer, gint width, gint height, const gchar *source,
                            JsonNode *tags)
 {
-  GString *s = g_string_sized_new(4096);
+  GString *s = g_string_sized_new(1024); /* a queued document keeps its capacity */
   APPEND_LIT(s, "{\"objects\":[");
   gpointer state = NULL;
   GstMeta *meta;
