@@ -113,15 +113,20 @@ static gboolean on_sigint(gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
-/* a quoted property value for gst_parse_launch */
+/* a quoted property value for gst_parse_launch, which takes \" and \\ inside quotes */
 static gchar *prop(const gchar *name, const gchar *value)
 {
   if (!value)
     return g_strdup("");
-  gchar *esc = g_strescape(value, NULL);
-  gchar *s = g_strdup_printf(" %s=\"%s\"", name, esc);
-  g_free(esc);
-  return s;
+  GString *s = g_string_new(NULL);
+  g_string_append_printf(s, " %s=\"", name);
+  for (const gchar *p = value; *p; p++) {
+    if (*p == '"' || *p == '\\')
+      g_string_append_c(s, '\\');
+    g_string_append_c(s, *p);
+  }
+  g_string_append_c(s, '"');
+  return g_string_free(s, FALSE);
 }
 
 int main(int argc, char **argv)
@@ -194,7 +199,15 @@ int main(int argc, char **argv)
     g_free(src);
     g_free(uri);
   }
-  fprintf(stderr, "multicam-mqtt: %d camera%s\n%s", argc - 1, argc > 2 ? "s" : "", desc->str);
+  gchar *shown = desc->str; /* the description without the password */
+  if (password) {
+    gchar **parts = g_strsplit(desc->str, p_pass, -1);
+    shown = g_strjoinv(" password=***", parts);
+    g_strfreev(parts);
+  }
+  fprintf(stderr, "multicam-mqtt: %d camera%s\n%s", argc - 1, argc > 2 ? "s" : "", shown);
+  if (shown != desc->str)
+    g_free(shown);
   App app = {0};
   app.pipeline = gst_parse_launch(desc->str, &err);
   if (!app.pipeline || err) {
