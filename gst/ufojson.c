@@ -101,9 +101,28 @@ static gboolean format_g17(gdouble v, gchar *out)
     const gint p = 16 - x;
     if (p < 0 || p > 21 || tries == 4)
       return FALSE;
-    unsigned __int128 p10 = 1;
-    for (gint k = 0; k < p; k++)
-      p10 *= 10;
+    static const guint64 pow10_u64[20] = {1ULL,
+                                          10ULL,
+                                          100ULL,
+                                          1000ULL,
+                                          10000ULL,
+                                          100000ULL,
+                                          1000000ULL,
+                                          10000000ULL,
+                                          100000000ULL,
+                                          1000000000ULL,
+                                          10000000000ULL,
+                                          100000000000ULL,
+                                          1000000000000ULL,
+                                          10000000000000ULL,
+                                          100000000000000ULL,
+                                          1000000000000000ULL,
+                                          10000000000000000ULL,
+                                          100000000000000000ULL,
+                                          1000000000000000000ULL,
+                                          10000000000000000000ULL};
+    const unsigned __int128 p10 =
+        p < 20 ? pow10_u64[p] : (unsigned __int128)pow10_u64[19] * pow10_u64[p - 19];
     if (q >= 0) {
       n = ((unsigned __int128)m << q) * p10; /* |v| >= 2^52: p <= 1 */
     } else {
@@ -122,9 +141,10 @@ static gboolean format_g17(gdouble v, gchar *out)
       break;
   }
   gchar d[17];
+  guint64 n64 = (guint64)n; /* < 10^17: 64-bit divisions from here */
   for (gint k = 16; k >= 0; k--) {
-    d[k] = (gchar)('0' + (gint)(n % 10));
-    n /= 10;
+    d[k] = (gchar)('0' + (gint)(n64 % 10));
+    n64 /= 10;
   }
   gint nd = 17; /* significant digits without trailing zeros */
   while (nd > 1 && d[nd - 1] == '0')
