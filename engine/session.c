@@ -24,6 +24,9 @@ struct _UfoSession {
   char *text_prompt; /* prompt whose text pass is in st (seg spec §6.21: reuse per frame) */
   GArray *ids, *mask;
   UfoPreprocessor *prep; /* the frame -> input tensor op's state (backend/preprocess.h) */
+  /* the largest batch run or prepared (ufo_session_run_batch): the decode caches keep room for
+   * it, so that smaller batches and single frames reuse them */
+  int batch_cap;
 };
 
 /* Times every decode step of the wrapped decoder (ufo-bench). */
@@ -242,15 +245,10 @@ gboolean ufo_model_check_prompt(const UfoModel *model, UfoTask task, const char 
   return TRUE;
 }
 
-gboolean ufo_session_run(UfoSession *s, const UfoImage *image, const UfoRequest *req,
-                         UfoResult **result, GError **error)
+/* The request's checks (ufo.h UfoRequest); the task's label set (NULL when it has none). */
+static gboolean check_request(UfoSession *s, const UfoRequest *req, const UfoLabelSet **labels,
+                              GError **error)
 {
-  g_return_val_if_fail(s != NULL && result != NULL, FALSE);
-  *result = NULL;
-  if (!image || !req) {
-    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "no %s given", image ? "request" : "image");
-    return FALSE;
-  }
   if (req->task < 0 || req->task >= UFO_N_TASKS) {
     g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "unknown task id %d", (int)req->task);
     return FALSE;
@@ -286,69 +284,131 @@ gboolean ufo_session_run(UfoSession *s, const UfoImage *image, const UfoRequest 
                 req->length_penalty);
     return FALSE;
   }
-  const UfoLabelSet *labels =
-      tc->label_set[0] ? ufo_model_label_set(s->model, tc->label_set) : NULL;
-  if (tc->label_set[0] && !labels) {
+  *labels = tc->label_set[0] ? ufo_model_label_set(s->model, tc->label_set) : NULL;
+  if (tc->label_set[0] && !*labels) {
     g_set_error(error, UFO_ERROR, UFO_ERROR_MODEL, "the model has no label set '%s' for task %s",
                 tc->label_set, ufo_task_name(task));
     return FALSE;
   }
+  return TRUE;
+}
 
-  g_autoptr(UfoResult) res = g_new0(UfoResult, 1);
-  res->task = task;
+/* The request's planted plan (per frame: sequence q) for n frames of Q sequences each. */
+static UfoPlantedPlan *batch_plan(const UfoPlantedPlan *plan, int n, int Q, int32_t **tokens,
+                                  float **margin)
+{
+  const int L = plan->max_len;
+  *tokens = g_new(int32_t, (size_t)n * Q * MAX(L, 1));
+  *margin = g_new0(float, (size_t)n *Q);
+  for (int b = 0; b < n; b++)
+    for (int q = 0; q < Q; q++) {
+      int32_t *row = *tokens + ((size_t)b * Q + q) * L;
+      for (int t = 0; t < L; t++)
+        row[t] = q < plan->n_seq && plan->tokens ? plan->tokens[(size_t)q * L + t] : -1;
+      (*margin)[(size_t)b * Q + q] = q < plan->n_seq && plan->margin ? plan->margin[q] : 0.f;
+    }
+  UfoPlantedPlan *p = g_new(UfoPlantedPlan, 1);
+  *p = (UfoPlantedPlan){*tokens, *margin, n * Q, L};
+  return p;
+}
+
+/* n frames of one request through the engine (n > 1: a grid task, the frames' decode rows in
+ * one batch); results[i] set on success. */
+static gboolean run_frames(UfoSession *s, const UfoImage *images, int n, const UfoRequest *req,
+                           const UfoLabelSet *labels, UfoResult **results, GError **error)
+{
+  UfoTask task = req->task;
+  const UfoConfig *cfg = &s->model->cfg;
+  const UfoTaskConfig *tc = &cfg->tasks[task];
+  for (int i = 0; i < n; i++)
+    if (!ufo_image_check(&images[i], error)) {
+      if (n > 1)
+        g_prefix_error(error, "frame %d of the batch: ", i);
+      return FALSE;
+    }
+  UfoResult **res = g_new0(UfoResult *, (size_t)MAX(n, 1));
+  gboolean ok = FALSE;
+  UfoDecodeOutput *out = NULL;
+  float *refs = NULL, *first_prob = NULL, *plan_margin = NULL;
+  int32_t *plan_tokens = NULL;
+  UfoPlantedPlan *plan = NULL;
+  char *prompt = NULL;
+  TimedDecoder td = {NULL, g_array_new(FALSE, FALSE, sizeof(double))};
+  double ms_pre = 0, ms_text = 0, ms_image = 0, ms_grid = 0, ms_decode = 0;
   const uint64_t frame_down0 = s->be->bytes_down;
   gint64 t = g_get_monotonic_time();
+  for (int i = 0; i < n; i++) {
+    res[i] = g_new0(UfoResult, 1);
+    res[i]->task = task;
+    res[i]->batch_size = n;
+  }
 
-  /* preprocessing (inference §3): the frame goes to the backend as it is (its only upload) and
-   * is converted, resized and normalised there into the image pass's input tensor */
-  int S = tc->input_size;
-  UfoPrepParams prep;
-  ufo_task_prep_params(tc, cfg->pixel_mean, cfg->pixel_std, &prep);
-  UfoView input;
-  if (!ufo_image_check(image, error) || !ufo_vit_image_input(s->st, S, S, &input, error) ||
-      !ufo_op_preprocess(s->prep, input, image, &prep, error))
-    return FALSE;
-  if (!ufo_backend_synchronize(s->be, error)) /* stage times of asynchronous backends */
-    return FALSE;
-  res->ms_preprocess = ms_since(&t);
-
-  /* prompt and text pass (inference §4) */
-  g_autofree char *prompt = build_task_prompt(s->model, task, req->prompt, error);
+  /* prompt and text pass (inference §4), once for the batch */
+  prompt = build_task_prompt(s->model, task, req->prompt, error);
   if (!prompt || !ensure_text_pass(s, task, prompt, error))
-    return FALSE;
+    goto out;
   if (!ufo_backend_synchronize(s->be, error)) /* stage times of asynchronous backends */
-    return FALSE;
-  res->ms_text = ms_since(&t);
+    goto out;
+  ms_text = ms_since(&t);
 
-  /* image pass (§5.4) and grid pass (§5.5) */
+  int S = tc->input_size;
   gboolean grid = task_uses_grid(task) && tc->grid_per_window > 0;
   gboolean seg = task == UFO_TASK_INSTANCE || task == UFO_TASK_SEMANTIC;
   int Hp = S / cfg->patch_size;
   int gside = grid ? tc->grid_per_window * (Hp / cfg->window_size) : 0;
   int Q = gside * gside;
-  g_autofree float *refs = grid ? make_grid_refs(gside, gside) : NULL;
-  if (!ufo_vit_image_pass(s->st, NULL, S, S, refs, Q, gside, gside, seg, error))
-    return FALSE;
-  if (!ufo_backend_synchronize(s->be, error)) /* stage times of asynchronous backends */
-    return FALSE;
-  res->ms_image = ms_since(&t);
-  if (grid && !ufo_vit_grid_pass(s->st, error))
-    return FALSE;
-  if (!ufo_backend_synchronize(s->be, error)) /* stage times of asynchronous backends */
-    return FALSE;
-  res->ms_grid = ms_since(&t);
-
-  /* decoding (§6) */
+  refs = grid ? make_grid_refs(gside, gside) : NULL;
   int n_seq = grid ? Q : 1;
   int beam = req->beam_size > 0 ? req->beam_size : MAX(tc->beam_size, 1);
-  if (!ufo_vit_decode_prepare(s->st, grid, n_seq * beam, tc->max_length, beam > 1, error))
-    return FALSE;
+  if (n > 1 && !grid) { /* ufo_session_run_batch runs these frame by frame */
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "the %s task decodes frame by frame",
+                ufo_task_name(task));
+    goto out;
+  }
+  UfoPrepParams prep;
+  ufo_task_prep_params(tc, cfg->pixel_mean, cfg->pixel_std, &prep);
+  /* the grid tasks' decode caches have room for the largest batch so far */
+  s->batch_cap = MAX(s->batch_cap, n);
+  const gboolean stash = grid && s->batch_cap > 1;
+  const int n_rows = (grid ? s->batch_cap * Q : n_seq) * beam;
+  for (int b = 0; b < n; b++) {
+    /* preprocessing (inference §3): the frame goes to the backend as it is (its only upload)
+     * and is converted, resized and normalised there into the image pass's input tensor */
+    UfoView input;
+    if (!ufo_vit_image_input(s->st, S, S, &input, error) ||
+        !ufo_op_preprocess(s->prep, input, &images[b], &prep, error) ||
+        !ufo_backend_synchronize(s->be, error))
+      goto out;
+    ms_pre += ms_since(&t);
+    /* image pass (§5.4) and grid pass (§5.5) */
+    if (!ufo_vit_image_pass(s->st, NULL, S, S, refs, Q, gside, gside, seg, error) ||
+        !ufo_backend_synchronize(s->be, error))
+      goto out;
+    ms_image += ms_since(&t);
+    if (grid && !ufo_vit_grid_pass(s->st, error))
+      goto out;
+    /* a batch: the frame's grid K/V into its rows of the decode, its feature map kept */
+    if (stash && (!ufo_vit_decode_stash_grid(s->st, b, n_rows, error) ||
+                  (seg && !ufo_vit_stash_feature_map(s->st, b, s->batch_cap, error))))
+      goto out;
+    if (!ufo_backend_synchronize(s->be, error))
+      goto out;
+    ms_grid += ms_since(&t);
+  }
+
+  /* decoding (§6): the rows of every frame together */
+  if (!(stash ? ufo_vit_decode_prepare_stashed(s->st, n, n_rows, tc->max_length, beam > 1, error)
+              : ufo_vit_decode_prepare(s->st, grid, n_rows, tc->max_length, beam > 1, error)))
+    goto out;
   /* greedy segmentation: the mask-token features stay on the backend (feature history) */
   if (seg && beam == 1 && !ufo_vit_decode_keep_features(s->st, error))
-    return FALSE;
+    goto out;
+  const UfoPlantedPlan *use_plan = req->plan;
+  if (req->plan && n > 1)
+    use_plan = plan = batch_plan(req->plan, n, Q, &plan_tokens, &plan_margin);
   const uint64_t down0 = s->be->bytes_down;
   UfoDecoder inner = ufo_vit_decoder(s->st);
-  TimedDecoder td = {&inner, g_array_new(FALSE, FALSE, sizeof(double))};
+  td.inner = &inner;
   UfoDecoder dec = inner;
   dec.step = timed_step;
   dec.reorder = timed_reorder;
@@ -356,67 +416,146 @@ gboolean ufo_session_run(UfoSession *s, const UfoImage *image, const UfoRequest 
   dec.select_topk = inner.select_topk ? timed_select_topk : NULL;
   dec.keep_feat = inner.keep_feat ? timed_keep_feat : NULL;
   dec.ctx = &td;
-  g_autoptr(UfoDecodeOutput) out =
-      beam > 1 ? ufo_decode_beam(&dec, n_seq, beam, tc->max_length,
-                                 req->temperature > 0.f ? req->temperature : tc->temperature,
-                                 req->length_penalty != 0.f ? req->length_penalty : tc->alpha,
-                                 req->plan, seg, error)
-               : ufo_decode_greedy(&dec, n_seq, tc->max_length, req->plan, seg, error);
-  res->n_decode_steps = (int)td.ms->len;
-  res->ms_decode_step = (double *)g_array_free(td.ms, FALSE);
+  const int n_all = n * n_seq;
+  out = beam > 1 ? ufo_decode_beam(&dec, n_all, beam, tc->max_length,
+                                   req->temperature > 0.f ? req->temperature : tc->temperature,
+                                   req->length_penalty != 0.f ? req->length_penalty : tc->alpha,
+                                   use_plan, seg, error)
+                 : ufo_decode_greedy(&dec, n_all, tc->max_length, use_plan, seg, error);
+  for (int i = 0; i < n; i++) {
+    res[i]->n_decode_steps = (int)td.ms->len;
+    res[i]->ms_decode_step = g_memdup2(td.ms->data, sizeof(double) * td.ms->len);
+  }
   if (!out)
-    return FALSE;
-  res->ms_decode = ms_since(&t);
-  res->decode_bytes_down = s->be->bytes_down - down0;
+    goto out;
+  ms_decode = ms_since(&t);
+  const uint64_t decode_down = s->be->bytes_down - down0;
 
-  /* post-processing (§7; seg §2.5-§3.6) */
+  /* post-processing (§7; seg §2.5-§3.6), frame by frame */
   int T = out->max_length;
-  g_autofree float *first_prob = g_new(float, n_seq);
-  for (int i = 0; i < n_seq; i++)
+  first_prob = g_new(float, (size_t)MAX(n_all, 1));
+  for (int i = 0; i < n_all; i++)
     first_prob[i] = out->prob[(size_t)i * T];
   const UfoTokenizer *tok = s->model->tokenizer;
-  int W0 = image->width, H0 = image->height;
-  /* the mask ops read the feature map on the backend (seg §2.6): it is never downloaded */
-  UfoFeatureMap fm = {0};
-  if (seg && !ufo_vit_feature_map_view(s->st, &fm.map, &fm.hp, &fm.wp)) {
-    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "no feature map after the image pass");
+  for (int b = 0; b < n; b++) {
+    UfoResult *r = res[b];
+    int W0 = images[b].width, H0 = images[b].height;
+    const size_t row0 = (size_t)b * n_seq; /* the frame's first sequence */
+    const int32_t *ids = out->ids + row0 * T;
+    const float *fprob = first_prob + row0;
+    const float *feat = out->feat ? out->feat + row0 * T * (size_t)inner.feat_dim : NULL;
+    /* the mask ops read the feature map on the backend (seg §2.6): it is never downloaded */
+    UfoFeatureMap fm = {0};
+    if (seg && !(stash ? ufo_vit_stashed_feature_map_view(s->st, b, &fm.map, &fm.hp, &fm.wp)
+                       : ufo_vit_feature_map_view(s->st, &fm.map, &fm.hp, &fm.wp))) {
+      g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "no feature map after the image pass");
+      goto out;
+    }
+    if (seg) /* the mask batches' tensors are the state's: sized once, kept */
+      ufo_vit_mask_tensors(s->st, &fm.keep_e, &fm.keep_u);
+    /* greedy: the object features are gathered from the decode's feature history */
+    if (seg && out->feat_row && ufo_vit_feature_history(s->st, &fm.hist, &fm.keep_idx))
+      fm.hist_row = out->feat_row + row0 * T;
+    gboolean done = FALSE;
+    switch (task) {
+    case UFO_TASK_DETECTION:
+      done = ufo_task_postprocess_detection(tc, tok, labels, ids, fprob, n_seq, T, refs, S, S, W0,
+                                            H0, req->max_detections, req->nms_iou, r, error);
+      break;
+    case UFO_TASK_GROUNDING:
+      done = ufo_task_postprocess_grounding(tc, tok, ids, fprob, T, S, S, W0, H0, r, error);
+      break;
+    case UFO_TASK_CAPTION:
+      done = ufo_task_postprocess_caption(tok, ids, T, r, error);
+      break;
+    case UFO_TASK_INSTANCE:
+      done = ufo_task_postprocess_instance(tc, tok, labels, ids, fprob, feat, n_seq, T, &fm, W0, H0,
+                                           req->mask_threshold, req->max_detections,
+                                           req->instance_boxes, r, error);
+      break;
+    case UFO_TASK_SEMANTIC:
+      done = ufo_task_postprocess_semantic(tc, tok, labels, ids, fprob, feat, n_seq, T, &fm, W0, H0,
+                                           r, error);
+      break;
+    default:
+      g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "unknown task");
+    }
+    if (!done) {
+      if (n > 1)
+        g_prefix_error(error, "frame %d of the batch: ", b);
+      goto out;
+    }
+    r->ms_post = ms_since(&t);
+    r->ms_preprocess = ms_pre;
+    r->ms_text = ms_text;
+    r->ms_image = ms_image;
+    r->ms_grid = ms_grid;
+    r->ms_decode = ms_decode;
+    r->decode_bytes_down = decode_down;
+  }
+  for (int b = 0; b < n; b++) {
+    res[b]->bytes_down = s->be->bytes_down - frame_down0;
+    results[b] = res[b];
+    res[b] = NULL;
+  }
+  ok = TRUE;
+out:
+  for (int i = 0; i < n; i++)
+    ufo_result_free(res[i]);
+  g_free(res);
+  ufo_decode_output_free(out);
+  g_array_free(td.ms, TRUE);
+  g_free(refs);
+  g_free(first_prob);
+  g_free(plan);
+  g_free(plan_tokens);
+  g_free(plan_margin);
+  g_free(prompt);
+  return ok;
+}
+
+gboolean ufo_session_run(UfoSession *s, const UfoImage *image, const UfoRequest *req,
+                         UfoResult **result, GError **error)
+{
+  g_return_val_if_fail(s != NULL && result != NULL, FALSE);
+  *result = NULL;
+  if (!image || !req) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "no %s given", image ? "request" : "image");
     return FALSE;
   }
-  if (seg) /* the mask batches' tensors are the state's: sized once, kept */
-    ufo_vit_mask_tensors(s->st, &fm.keep_e, &fm.keep_u);
-  /* greedy: the object features are gathered from the decode's feature history */
-  if (seg && out->feat_row && ufo_vit_feature_history(s->st, &fm.hist, &fm.keep_idx))
-    fm.hist_row = out->feat_row;
-  gboolean ok = FALSE;
-  switch (task) {
-  case UFO_TASK_DETECTION:
-    ok = ufo_task_postprocess_detection(tc, tok, labels, out->ids, first_prob, n_seq, T, refs, S, S,
-                                        W0, H0, req->max_detections, req->nms_iou, res, error);
-    break;
-  case UFO_TASK_GROUNDING:
-    ok = ufo_task_postprocess_grounding(tc, tok, out->ids, first_prob, T, S, S, W0, H0, res, error);
-    break;
-  case UFO_TASK_CAPTION:
-    ok = ufo_task_postprocess_caption(tok, out->ids, T, res, error);
-    break;
-  case UFO_TASK_INSTANCE:
-    ok = ufo_task_postprocess_instance(tc, tok, labels, out->ids, first_prob, out->feat, n_seq, T,
-                                       &fm, W0, H0, req->mask_threshold, req->max_detections,
-                                       req->instance_boxes, res, error);
-    break;
-  case UFO_TASK_SEMANTIC:
-    ok = ufo_task_postprocess_semantic(tc, tok, labels, out->ids, first_prob, out->feat, n_seq, T,
-                                       &fm, W0, H0, res, error);
-    break;
-  default:
-    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "unknown task");
-  }
-  if (!ok)
+  const UfoLabelSet *labels = NULL;
+  return check_request(s, req, &labels, error) &&
+         run_frames(s, image, 1, req, labels, result, error);
+}
+
+gboolean ufo_session_run_batch(UfoSession *s, const UfoImage *images, int n_images,
+                               const UfoRequest *req, UfoResult **results, GError **error)
+{
+  g_return_val_if_fail(s != NULL && results != NULL, FALSE);
+  for (int i = 0; i < n_images; i++)
+    results[i] = NULL;
+  if (!images || !req || n_images < 1) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "a batch needs %s",
+                !req ? "a request" : "at least one image");
     return FALSE;
-  res->ms_post = ms_since(&t);
-  res->bytes_down = s->be->bytes_down - frame_down0;
-  *result = g_steal_pointer(&res);
-  return TRUE;
+  }
+  const UfoLabelSet *labels = NULL;
+  if (!check_request(s, req, &labels, error))
+    return FALSE;
+  const UfoTaskConfig *tc = &s->model->cfg.tasks[req->task];
+  if (n_images == 1 || !(task_uses_grid(req->task) && tc->grid_per_window > 0)) {
+    /* caption and grounding rows attend to their own image's keys: frame by frame */
+    for (int i = 0; i < n_images; i++)
+      if (!run_frames(s, &images[i], 1, req, labels, &results[i], error)) {
+        if (n_images > 1)
+          g_prefix_error(error, "frame %d of the batch: ", i);
+        for (int j = 0; j < i; j++)
+          g_clear_pointer(&results[j], ufo_result_free);
+        return FALSE;
+      }
+    return TRUE;
+  }
+  return run_frames(s, images, n_images, req, labels, results, error);
 }
 
 uint64_t ufo_session_get_allocations(const UfoSession *s)
@@ -472,7 +611,16 @@ static void warmup_plan(UfoSession *s, UfoTask task, int n_seq, int T, int32_t *
 
 gboolean ufo_session_prepare(UfoSession *s, UfoTask task, GError **error)
 {
+  return ufo_session_prepare_batch(s, task, 1, error);
+}
+
+gboolean ufo_session_prepare_batch(UfoSession *s, UfoTask task, int batch, GError **error)
+{
   g_return_val_if_fail(s != NULL, FALSE);
+  if (batch < 1 || batch > 1024) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "batch of %d frames (1..1024)", batch);
+    return FALSE;
+  }
   if (task < 0 || task >= UFO_N_TASKS) {
     g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "unknown task id %d", (int)task);
     return FALSE;
@@ -502,8 +650,14 @@ gboolean ufo_session_prepare(UfoSession *s, UfoTask task, GError **error)
   req.plan = &plan;
   req.prompt = task == UFO_TASK_GROUNDING ? "object" : NULL;
   req.mask_threshold = 1e-30f; /* every mask covers its map: the mask ops' largest crops */
-  UfoResult *res = NULL;
-  gboolean ok = ufo_session_run(s, &image, &req, &res, error);
-  ufo_result_free(res);
+  /* the grid tasks decode a batch's rows together: the warm-up runs a whole batch */
+  const int n = task_uses_grid(task) && tc->grid_per_window > 0 ? batch : 1;
+  g_autofree UfoImage *images = g_new(UfoImage, n);
+  g_autofree UfoResult **res = g_new0(UfoResult *, n);
+  for (int i = 0; i < n; i++)
+    images[i] = image;
+  gboolean ok = ufo_session_run_batch(s, images, n, &req, res, error);
+  for (int i = 0; i < n; i++)
+    ufo_result_free(res[i]);
   return ok;
 }

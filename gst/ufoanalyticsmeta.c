@@ -6,6 +6,20 @@
 GST_DEBUG_CATEGORY_STATIC(ufoanalyticsmeta_debug);
 #define GST_CAT_DEFAULT ufoanalyticsmeta_debug
 
+/* shallow copies: names and labels are interned, rule points stay owned by the meta */
+static gpointer rule_copy(gpointer p)
+{
+  return g_memdup2(p, sizeof(GstUfoAnalyticsRule));
+}
+
+static gpointer event_copy(gpointer p)
+{
+  return g_memdup2(p, sizeof(GstUfoAnalyticsEvent));
+}
+
+G_DEFINE_BOXED_TYPE(GstUfoAnalyticsRule, gst_ufo_analytics_rule, rule_copy, g_free)
+G_DEFINE_BOXED_TYPE(GstUfoAnalyticsEvent, gst_ufo_analytics_event, event_copy, g_free)
+
 static void rule_clear(gpointer p)
 {
   GstUfoAnalyticsRule *r = p;
@@ -121,6 +135,23 @@ GstUfoAnalyticsMeta *gst_buffer_add_ufo_analytics_meta(GstBuffer *buffer, gint w
 }
 
 /**
+ * gst_buffer_get_ufo_analytics_meta:
+ * @buffer: a #GstBuffer
+ *
+ * A function (not a macro) so that language bindings can call it: from Python
+ * `GstUfo.buffer_get_ufo_analytics_meta(buf)`.
+ *
+ * Returns: (nullable) (transfer none): the first #GstUfoAnalyticsMeta on @buffer.
+ *
+ * Since: 0.1
+ */
+GstUfoAnalyticsMeta *gst_buffer_get_ufo_analytics_meta(GstBuffer *buffer)
+{
+  g_return_val_if_fail(GST_IS_BUFFER(buffer), NULL);
+  return (GstUfoAnalyticsMeta *)gst_buffer_get_meta(buffer, GST_UFO_ANALYTICS_META_API_TYPE);
+}
+
+/**
  * gst_ufo_analytics_meta_add_rule:
  * @meta: a #GstUfoAnalyticsMeta
  * @rule: the rule and its counts; name and points are copied
@@ -196,6 +227,31 @@ gboolean gst_ufo_analytics_meta_get_rule(const GstUfoAnalyticsMeta *meta, guint 
     return FALSE;
   *rule = g_array_index(meta->rules, GstUfoAnalyticsRule, index);
   return TRUE;
+}
+
+/**
+ * gst_ufo_analytics_meta_get_rule_points:
+ * @meta: a #GstUfoAnalyticsMeta
+ * @index: rule index
+ * @n_values: (out): number of floats: 2 × the rule's number of points
+ *
+ * The rule's points for language bindings (#GstUfoAnalyticsRule.points as an array).
+ *
+ * Returns: (transfer none) (array length=n_values) (nullable): x, y pairs in frame pixels,
+ * %NULL when @index is out of range.
+ *
+ * Since: 0.1
+ */
+const gfloat *gst_ufo_analytics_meta_get_rule_points(const GstUfoAnalyticsMeta *meta, guint index,
+                                                     guint *n_values)
+{
+  g_return_val_if_fail(meta && n_values, NULL);
+  *n_values = 0;
+  if (index >= meta->rules->len)
+    return NULL;
+  const GstUfoAnalyticsRule *r = &g_array_index(meta->rules, GstUfoAnalyticsRule, index);
+  *n_values = 2 * r->n_points;
+  return r->points;
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 #include "ufoinfer.h"
 #include "ufomodelcache.h"
+#include "ufoinstance.h"
 
 #include <gst/ufo/ufometa.h>
 #include <string.h>
@@ -31,6 +32,10 @@ enum {
   PROP_LATE_FRAMES,
   PROP_UNIQUE_ID,
   PROP_ATTACH_ROI_META,
+  PROP_MODEL_INSTANCE_ID,
+  PROP_BATCH_SIZE,
+  PROP_BATCH_TIMEOUT,
+  PROP_INSTANCE_STATS,
 };
 
 #define DEFAULT_MODEL NULL
@@ -51,6 +56,9 @@ enum {
 #define DEFAULT_LATE_FRAMES GST_UFO_LATE_FRAMES_PROCESS
 #define DEFAULT_UNIQUE_ID 1
 #define DEFAULT_ATTACH_ROI_META TRUE
+#define DEFAULT_MODEL_INSTANCE_ID NULL
+#define DEFAULT_BATCH_SIZE 1
+#define DEFAULT_BATCH_TIMEOUT 10
 
 typedef struct {
   /* properties, under the object lock */
@@ -59,6 +67,8 @@ typedef struct {
   gint gpu_id;
   guint threads;
   GstUfoPrecision precision;
+  gchar *model_instance_id;
+  guint batch_size, batch_timeout;
   UfoTask task;
   gchar *prompt;
   gdouble threshold;
@@ -82,8 +92,10 @@ typedef struct {
   UfoModel *model;
   gchar *model_name;
   UfoSession *session;
-  gboolean session_failed; /* error already posted: do not retry on every caps query */
-  gchar *checked_prompt;   /* last grounding prompt that ufo_model_check_prompt accepted */
+  GstUfoInstance *instance; /* instead of session: model-instance-id or batch-size > 1 */
+  gboolean instance_active; /* streaming: the instance's batches wait for this element */
+  gboolean session_failed;  /* error already posted: do not retry on every caps query */
+  gchar *checked_prompt;    /* last grounding prompt that ufo_model_check_prompt accepted */
   GstVideoInfo info;
   GstUfoFilter filter;
   guint64 frame_count;
@@ -161,6 +173,7 @@ static void gst_ufo_infer_set_property(GObject *object, guint prop_id, const GVa
   switch (prop_id) {
   case PROP_MODEL:
     g_free(p->model_path);
+    g_free(p->model_instance_id);
     p->model_path = g_value_dup_string(value);
     break;
   case PROP_DEVICE:
@@ -174,6 +187,16 @@ static void gst_ufo_infer_set_property(GObject *object, guint prop_id, const GVa
     break;
   case PROP_PRECISION:
     p->precision = g_value_get_enum(value);
+    break;
+  case PROP_MODEL_INSTANCE_ID:
+    g_free(p->model_instance_id);
+    p->model_instance_id = g_value_dup_string(value);
+    break;
+  case PROP_BATCH_SIZE:
+    p->batch_size = g_value_get_uint(value);
+    break;
+  case PROP_BATCH_TIMEOUT:
+    p->batch_timeout = g_value_get_uint(value);
     break;
   case PROP_THRESHOLD:
     p->threshold = g_value_get_double(value);
@@ -231,6 +254,21 @@ static void gst_ufo_infer_set_property(GObject *object, guint prop_id, const GVa
                                        late == GST_UFO_LATE_FRAMES_DROP);
 }
 
+/* the instance-stats property: the shared instance's counters, NULL without one */
+static GstStructure *instance_stats(GstUfoInstance *inst)
+{
+  if (!inst)
+    return NULL;
+  GstUfoInstanceStats st;
+  gst_ufo_instance_get_stats(inst, &st);
+  return gst_structure_new("ufo-instance-stats", "backend", G_TYPE_STRING,
+                           gst_ufo_instance_backend_name(inst), "elements", G_TYPE_UINT, st.users,
+                           "streaming", G_TYPE_UINT, st.active, "frames", G_TYPE_UINT64, st.frames,
+                           "batches", G_TYPE_UINT64, st.batches, "timeouts", G_TYPE_UINT64,
+                           st.timeouts, "largest-batch", G_TYPE_UINT, st.largest, "state-bytes",
+                           G_TYPE_UINT64, (guint64)st.state_bytes, NULL);
+}
+
 static void gst_ufo_infer_get_property(GObject *object, guint prop_id, GValue *value,
                                        GParamSpec *pspec)
 {
@@ -248,6 +286,18 @@ static void gst_ufo_infer_get_property(GObject *object, guint prop_id, GValue *v
     break;
   case PROP_THREADS:
     g_value_set_uint(value, p->threads);
+    break;
+  case PROP_MODEL_INSTANCE_ID:
+    g_value_set_string(value, p->model_instance_id);
+    break;
+  case PROP_BATCH_SIZE:
+    g_value_set_uint(value, p->batch_size);
+    break;
+  case PROP_BATCH_TIMEOUT:
+    g_value_set_uint(value, p->batch_timeout);
+    break;
+  case PROP_INSTANCE_STATS:
+    g_value_take_boxed(value, instance_stats(p->instance));
     break;
   case PROP_PRECISION:
     g_value_set_enum(value, p->precision);
@@ -396,6 +446,14 @@ static gboolean gst_ufo_infer_stop(GstBaseTransform *trans)
 {
   GstUfoInferPrivate *p = PRIV(trans);
   g_clear_pointer(&p->session, ufo_session_free);
+  GST_OBJECT_LOCK(trans); /* instance-stats reads it under the lock */
+  GstUfoInstance *inst = p->instance;
+  p->instance = NULL;
+  GST_OBJECT_UNLOCK(trans);
+  if (inst) {
+    gst_ufo_instance_set_active(inst, &p->instance_active, FALSE);
+    gst_ufo_instance_release(inst);
+  }
   p->session_failed = FALSE;
   if (p->model) {
     gst_ufo_model_cache_release(p->model);
@@ -524,6 +582,30 @@ fail:
   return FALSE;
 }
 
+/* model-instance-id / batch-size > 1: the element joins a shared instance (ufoinstance.h);
+ * without an id a batch-size > 1 gets an instance of its own */
+static gboolean join_instance(GstUfoInfer *self, const UfoSessionOptions *o, const gchar *id,
+                              guint batch_size, guint batch_timeout, GError **err)
+{
+  GstUfoInferPrivate *p = PRIV(self);
+  g_autofree gchar *own = id ? NULL : g_strdup_printf("\x01%s-%p", GST_OBJECT_NAME(self), self);
+  GST_OBJECT_LOCK(self);
+  GstUfoInstanceConfig c = {p->model_path, p->model, *o, batch_size, batch_timeout};
+  g_autofree gchar *path = g_strdup(p->model_path);
+  c.model_path = path;
+  GST_OBJECT_UNLOCK(self);
+  GstUfoInstance *inst = gst_ufo_instance_acquire(id ? id : own, &c, err);
+  if (!inst)
+    return FALSE;
+  GST_OBJECT_LOCK(self);
+  p->instance = inst;
+  GST_OBJECT_UNLOCK(self);
+  GST_CAT_INFO_OBJECT(
+      CAT(self), self, "model-instance-id '%s' (batch-size %u, batch-timeout %u ms): %s",
+      id ? id : "(own)", batch_size, batch_timeout, gst_ufo_instance_backend_name(p->instance));
+  return TRUE;
+}
+
 static gboolean create_session(GstUfoInfer *self)
 {
   GstUfoInferPrivate *p = PRIV(self);
@@ -531,8 +613,23 @@ static gboolean create_session(GstUfoInfer *self)
   GST_OBJECT_LOCK(self);
   UfoSessionOptions o = {(UfoDevice)p->device, p->gpu_id, (int)p->threads,
                          (UfoPrecision)p->precision};
+  g_autofree gchar *instance_id =
+      p->model_instance_id && p->model_instance_id[0] ? g_strdup(p->model_instance_id) : NULL;
+  const guint batch_size = p->batch_size, batch_timeout = p->batch_timeout;
   GST_OBJECT_UNLOCK(self);
   const GstUfoDevice asked = (GstUfoDevice)o.device;
+
+  if (instance_id || batch_size > 1) {
+    if (join_instance(self, &o, instance_id, batch_size, batch_timeout, &err))
+      return TRUE;
+    if (g_error_matches(err, UFO_ERROR, UFO_ERROR_INVALID))
+      goto bad_instance;
+    if (o.precision != UFO_PRECISION_FP32 && g_error_matches(err, UFO_ERROR, UFO_ERROR_UNSUPPORTED))
+      goto no_precision;
+    if (o.device == UFO_DEVICE_CUDA)
+      goto no_gpu;
+    goto no_session;
+  }
 
   if (asked == GST_UFO_DEVICE_AUTO) {
     /* auto: try the GPU first and say which one we got */
@@ -562,6 +659,10 @@ static gboolean create_session(GstUfoInfer *self)
   return TRUE;
 
   /* ERRORS */
+bad_instance:
+  GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("Cannot share the model instance: %s.", err->message),
+                    ("%s", err->message));
+  return FALSE;
 no_gpu:
   GST_ELEMENT_ERROR(self, LIBRARY, INIT,
                     ("device=cuda was requested but CUDA GPU %d is not usable.", o.gpu_id),
@@ -589,7 +690,8 @@ static gboolean prepare_session(GstUfoInfer *self)
   const UfoTask task = p->task;
   GST_OBJECT_UNLOCK(self);
   const gint64 t0 = g_get_monotonic_time();
-  if (!ufo_session_prepare(p->session, task, &err)) {
+  if (!(p->instance ? gst_ufo_instance_prepare(p->instance, task, &err)
+                    : ufo_session_prepare(p->session, task, &err))) {
     GST_ELEMENT_ERROR(
         self, LIBRARY, INIT,
         ("Could not prepare the inference engine for task '%s'.", ufo_task_name(task)),
@@ -614,7 +716,7 @@ static gboolean gst_ufo_infer_set_caps(GstBaseTransform *trans, GstCaps *incaps,
     return FALSE; /* start failed and already posted the error */
   if (p->session_failed)
     return FALSE;
-  if (!p->session && !(create_session(self) && prepare_session(self))) {
+  if (!p->session && !p->instance && !(create_session(self) && prepare_session(self))) {
     p->session_failed = TRUE;
     return FALSE;
   }
@@ -631,6 +733,17 @@ bad_caps:
                      "I420, NV12 in system memory",
                      incaps));
   return FALSE;
+}
+
+/* EOS and flushes: no frame will come from this element for a while, so the batches of a
+ * shared instance stop waiting for it (ufoinstance.h) */
+static gboolean gst_ufo_infer_sink_event(GstBaseTransform *trans, GstEvent *event)
+{
+  GstUfoInferPrivate *p = PRIV(trans);
+  if ((GST_EVENT_TYPE(event) == GST_EVENT_EOS || GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_START) &&
+      p->instance)
+    gst_ufo_instance_set_active(p->instance, &p->instance_active, FALSE);
+  return GST_BASE_TRANSFORM_CLASS(gst_ufo_infer_parent_class)->sink_event(trans, event);
 }
 
 static gboolean gst_ufo_infer_src_event(GstBaseTransform *trans, GstEvent *event)
@@ -695,7 +808,9 @@ static GstUfoResults *infer_frame(GstUfoInfer *self, GstBuffer *buf, const Snaps
     req.nms_iou = (float)s->nms_iou;
     req.mask_threshold = (float)s->mask_threshold;
     req.instance_boxes = s->instance_boxes;
-    ok = ufo_session_run(p->session, &image, &req, &result, &err);
+    ok = p->instance
+             ? gst_ufo_instance_run(p->instance, &p->instance_active, &image, &req, &result, &err)
+             : ufo_session_run(p->session, &image, &req, &result, &err);
   }
   gst_video_frame_unmap(&frame);
   if (!ok)
@@ -1026,6 +1141,66 @@ static void gst_ufo_infer_class_init(GstUfoInferClass *klass)
                            "Also attach one GstVideoRegionOfInterestMeta per object with a "
                            "DL Streamer 'detection' structure",
                            DEFAULT_ATTACH_ROI_META, playing));
+  /**
+   * GstUfoInfer:model-instance-id:
+   *
+   * Elements with the same id in one process share one loaded model, one engine session (one
+   * weight copy per device) and one inference queue whose frames are batched (batch-size), as
+   * DL Streamer's model-instance-id. They must agree on model, device, gpu-id, threads,
+   * precision, batch-size and batch-timeout.
+   *
+   * Since: 0.2
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_MODEL_INSTANCE_ID,
+      g_param_spec_string("model-instance-id", "Model instance id",
+                          "Elements with the same id share one model, session and inference "
+                          "queue (empty: this element's own)",
+                          DEFAULT_MODEL_INSTANCE_ID, ready));
+  /**
+   * GstUfoInfer:batch-size:
+   *
+   * Frames of one request (same task, prompt and decoding settings) from the elements of a
+   * model instance run as one batch of up to this many (ufo_session_run_batch).
+   *
+   * Since: 0.2
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_BATCH_SIZE,
+      g_param_spec_uint("batch-size", "Batch size",
+                        "Frames of the streams sharing model-instance-id run together, up to "
+                        "this many",
+                        1, 256, DEFAULT_BATCH_SIZE, ready));
+  /**
+   * GstUfoInfer:batch-timeout:
+   *
+   * Milliseconds a frame waits for other streams' frames to fill its batch; a batch starts
+   * earlier when it is full or when every element of the instance is waiting.
+   *
+   * Since: 0.2
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_BATCH_TIMEOUT,
+      g_param_spec_uint("batch-timeout", "Batch timeout",
+                        "Milliseconds a frame waits for frames of other streams to fill its batch "
+                        "(a full batch, or every stream waiting, starts at once)",
+                        0, 60000, DEFAULT_BATCH_TIMEOUT, ready));
+  /**
+   * GstUfoInfer:instance-stats:
+   *
+   * The counters of the element's model instance (model-instance-id or batch-size > 1) while
+   * it is streaming, NULL otherwise: backend, elements (attached), streaming, frames, batches,
+   * timeouts (batches started by batch-timeout), largest-batch, state-bytes (the shared
+   * session's activations and caches).
+   *
+   * Since: 0.2
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_INSTANCE_STATS,
+      g_param_spec_boxed("instance-stats", "Instance statistics",
+                         "Counters of the shared model instance: elements, streaming, frames, "
+                         "batches, timeouts, largest-batch, state-bytes",
+                         GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
   GstCaps *caps = gst_caps_from_string(GST_UFO_INFER_CAPS);
   gst_element_class_add_pad_template(
@@ -1040,6 +1215,7 @@ static void gst_ufo_infer_class_init(GstUfoInferClass *klass)
   bt_class->transform_ip = GST_DEBUG_FUNCPTR(gst_ufo_infer_transform_ip);
   bt_class->before_transform = GST_DEBUG_FUNCPTR(gst_ufo_infer_before_transform);
   bt_class->src_event = GST_DEBUG_FUNCPTR(gst_ufo_infer_src_event);
+  bt_class->sink_event = GST_DEBUG_FUNCPTR(gst_ufo_infer_sink_event);
   bt_class->passthrough_on_same_caps = FALSE;
   bt_class->transform_ip_on_passthrough = FALSE;
 
@@ -1057,6 +1233,9 @@ static void gst_ufo_infer_init(GstUfoInfer *self)
   p->gpu_id = DEFAULT_GPU_ID;
   p->threads = DEFAULT_THREADS;
   p->precision = DEFAULT_PRECISION;
+  p->model_instance_id = g_strdup(DEFAULT_MODEL_INSTANCE_ID);
+  p->batch_size = DEFAULT_BATCH_SIZE;
+  p->batch_timeout = DEFAULT_BATCH_TIMEOUT;
   p->task = UFO_TASK_DETECTION;
   p->prompt = NULL;
   p->threshold = DEFAULT_THRESHOLD;

@@ -35,6 +35,60 @@ struct _GstUfoResults {
 };
 
 G_DEFINE_BOXED_TYPE(GstUfoResults, gst_ufo_results, gst_ufo_results_ref, gst_ufo_results_unref)
+G_DEFINE_BOXED_TYPE(GstUfoRect, gst_ufo_rect, gst_ufo_rect_copy, gst_ufo_rect_free)
+G_DEFINE_BOXED_TYPE(GstUfoObject, gst_ufo_object, gst_ufo_object_copy, gst_ufo_object_free)
+
+/**
+ * gst_ufo_rect_copy:
+ * @rect: a #GstUfoRect
+ *
+ * Returns: (transfer full): a newly allocated copy of @rect, freed with gst_ufo_rect_free().
+ *
+ * Since: 0.1
+ */
+GstUfoRect *gst_ufo_rect_copy(const GstUfoRect *rect)
+{
+  g_return_val_if_fail(rect != NULL, NULL);
+  return g_memdup2(rect, sizeof(*rect));
+}
+
+/**
+ * gst_ufo_rect_free:
+ * @rect: (transfer full) (nullable): a #GstUfoRect from gst_ufo_rect_copy()
+ *
+ * Since: 0.1
+ */
+void gst_ufo_rect_free(GstUfoRect *rect)
+{
+  g_free(rect);
+}
+
+/**
+ * gst_ufo_object_copy:
+ * @object: a #GstUfoObject
+ *
+ * The label is an interned string, so the copy shares it and outlives the meta it came from.
+ *
+ * Returns: (transfer full): a newly allocated copy of @object, freed with gst_ufo_object_free().
+ *
+ * Since: 0.1
+ */
+GstUfoObject *gst_ufo_object_copy(const GstUfoObject *object)
+{
+  g_return_val_if_fail(object != NULL, NULL);
+  return g_memdup2(object, sizeof(*object));
+}
+
+/**
+ * gst_ufo_object_free:
+ * @object: (transfer full) (nullable): a #GstUfoObject from gst_ufo_object_copy()
+ *
+ * Since: 0.1
+ */
+void gst_ufo_object_free(GstUfoObject *object)
+{
+  g_free(object);
+}
 
 static void mask_entry_clear(gpointer p)
 {
@@ -561,6 +615,46 @@ GstUfoMeta *gst_buffer_add_ufo_meta(GstBuffer *buffer, GstUfoResults *results, g
 }
 
 /**
+ * gst_buffer_get_ufo_meta:
+ * @buffer: a #GstBuffer
+ *
+ * A function (not a macro) so that language bindings can call it: from Python
+ * `GstUfo.buffer_get_ufo_meta(buf)`.
+ *
+ * Returns: (transfer none) (nullable): the first #GstUfoMeta on @buffer, %NULL when there is
+ * none.
+ *
+ * Since: 0.1
+ */
+GstUfoMeta *gst_buffer_get_ufo_meta(GstBuffer *buffer)
+{
+  g_return_val_if_fail(GST_IS_BUFFER(buffer), NULL);
+  return (GstUfoMeta *)gst_buffer_get_meta(buffer, GST_UFO_META_API_TYPE);
+}
+
+/**
+ * gst_buffer_get_ufo_metas:
+ * @buffer: a #GstBuffer
+ *
+ * Every #GstUfoMeta on @buffer (one per producer), in the order they were attached.
+ *
+ * Returns: (transfer container) (element-type GstUfoMeta): the metas, valid while @buffer
+ * lives; free the list with g_list_free().
+ *
+ * Since: 0.1
+ */
+GList *gst_buffer_get_ufo_metas(GstBuffer *buffer)
+{
+  g_return_val_if_fail(GST_IS_BUFFER(buffer), NULL);
+  GList *list = NULL;
+  gpointer state = NULL;
+  GstMeta *m;
+  while ((m = gst_buffer_iterate_meta_filtered(buffer, &state, GST_UFO_META_API_TYPE)))
+    list = g_list_prepend(list, m);
+  return g_list_reverse(list);
+}
+
+/**
  * gst_buffer_get_ufo_meta_for_producer:
  * @buffer: a #GstBuffer
  * @producer_id: the producer's `unique-id`
@@ -696,7 +790,7 @@ GstUfoResults *gst_ufo_meta_copy_results(const GstUfoMeta *meta)
 }
 
 /**
- * gst_ufo_meta_get_mask:
+ * gst_ufo_meta_get_mask: (skip)
  * @meta: a #GstUfoMeta
  * @index: object index
  * @width: (out) (optional): mask width in mask pixels
@@ -704,6 +798,8 @@ GstUfoResults *gst_ufo_meta_copy_results(const GstUfoMeta *meta)
  * @stride: (out) (optional): bytes per mask row
  * @data: (out) (optional) (transfer none): GRAY8 probabilities 0..255
  * @rect: (out caller-allocates) (optional): where the mask lies in the meta's frame
+ *
+ * Language bindings use gst_ufo_meta_get_mask_bytes() instead.
  *
  * Returns: %FALSE when the object has no mask or @index is out of range.
  *
@@ -734,7 +830,7 @@ gboolean gst_ufo_meta_get_mask(const GstUfoMeta *meta, guint index, gint *width,
 }
 
 /**
- * gst_ufo_meta_get_semantic_map:
+ * gst_ufo_meta_get_semantic_map: (skip)
  * @meta: a #GstUfoMeta
  * @format: (out) (optional): %GST_VIDEO_FORMAT_GRAY8 or %GST_VIDEO_FORMAT_GRAY16_LE
  * @width: (out) (optional): map width
@@ -744,6 +840,8 @@ gboolean gst_ufo_meta_get_mask(const GstUfoMeta *meta, guint index, gint *width,
  * @rect: (out caller-allocates) (optional): where the map lies in the meta's frame
  * @n_classes: (out) (optional): number of class names
  * @class_names: (out) (optional) (transfer none) (array zero-terminated=1): class names
+ *
+ * Language bindings use gst_ufo_meta_get_semantic_map_bytes() instead.
  *
  * Returns: %FALSE when there is no semantic map.
  *
@@ -805,4 +903,86 @@ const gchar *gst_ufo_meta_get_prompt(const GstUfoMeta *meta)
 {
   g_return_val_if_fail(meta != NULL, NULL);
   return meta->results ? meta->results->prompt : NULL;
+}
+
+/**
+ * gst_ufo_meta_get_task:
+ * @meta: a #GstUfoMeta
+ *
+ * Returns: (transfer none): the task name of #GstUfoMeta.task ("detection", "grounding",
+ * "caption", "instance", "semantic"), or %NULL when no task is set.
+ *
+ * Since: 0.1
+ */
+const gchar *gst_ufo_meta_get_task(const GstUfoMeta *meta)
+{
+  g_return_val_if_fail(meta != NULL, NULL);
+  return g_quark_to_string(meta->task);
+}
+
+/**
+ * gst_ufo_meta_get_mask_bytes:
+ * @meta: a #GstUfoMeta
+ * @index: object index
+ * @width: (out) (optional): mask width in mask pixels
+ * @height: (out) (optional): mask height
+ * @stride: (out) (optional): bytes per mask row; pixel (x, y) is byte y × @stride + x
+ * @rect: (out caller-allocates) (optional): where the mask lies in the meta's frame
+ *
+ * gst_ufo_meta_get_mask() for language bindings: the mask's GRAY8 probabilities (0..255) as
+ * #GBytes of (@height − 1) × @stride + @width bytes, sharing the meta's pixels (no copy). From
+ * Python: `data, w, h, stride, rect = meta.get_mask_bytes(i)`, then `data.get_data()`.
+ *
+ * Returns: (transfer full) (nullable): the mask pixels, %NULL when the object has no mask or
+ * @index is out of range (the out values are then left alone).
+ *
+ * Since: 0.1
+ */
+GBytes *gst_ufo_meta_get_mask_bytes(const GstUfoMeta *meta, guint index, gint *width, gint *height,
+                                    gint *stride, GstUfoRect *rect)
+{
+  g_return_val_if_fail(meta != NULL, NULL);
+  if (!meta->results || index >= meta->results->masks->len)
+    return NULL;
+  const UfoMaskEntry *m = &g_array_index(meta->results->masks, UfoMaskEntry, index);
+  if (!m->data)
+    return NULL;
+  if (!gst_ufo_meta_get_mask(meta, index, width, height, stride, NULL, rect))
+    return NULL;
+  return g_bytes_new_from_bytes(m->data, 0, (gsize)m->stride * (m->height - 1) + m->width);
+}
+
+/**
+ * gst_ufo_meta_get_semantic_map_bytes:
+ * @meta: a #GstUfoMeta
+ * @format: (out) (optional): %GST_VIDEO_FORMAT_GRAY8 or %GST_VIDEO_FORMAT_GRAY16_LE
+ * @width: (out) (optional): map width
+ * @height: (out) (optional): map height
+ * @stride: (out) (optional): bytes per row
+ * @rect: (out caller-allocates) (optional): where the map lies in the meta's frame
+ * @class_names: (out) (optional) (transfer none) (array zero-terminated=1): class names, by
+ *   class id
+ *
+ * gst_ufo_meta_get_semantic_map() for language bindings: the class-id map as #GBytes of
+ * (@height − 1) × @stride + @width × bytes-per-pixel bytes, sharing the meta's pixels.
+ *
+ * Returns: (transfer full) (nullable): the map, %NULL when there is none (the out values are
+ * then left alone).
+ *
+ * Since: 0.1
+ */
+GBytes *gst_ufo_meta_get_semantic_map_bytes(const GstUfoMeta *meta, GstVideoFormat *format,
+                                            gint *width, gint *height, gint *stride,
+                                            GstUfoRect *rect, gchar ***class_names)
+{
+  g_return_val_if_fail(meta != NULL, NULL);
+  const GstUfoResults *r = meta->results;
+  const gchar *const *names = NULL;
+  if (!gst_ufo_meta_get_semantic_map(meta, format, width, height, stride, NULL, rect, NULL, &names))
+    return NULL;
+  if (class_names)
+    *class_names = (gchar **)names;
+  const gsize bpp = r->sem_format == GST_VIDEO_FORMAT_GRAY8 ? 1 : 2;
+  return g_bytes_new_from_bytes(r->sem_data, 0,
+                                (gsize)r->sem_stride * (r->sem_height - 1) + r->sem_width * bpp);
 }

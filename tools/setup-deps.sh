@@ -12,6 +12,10 @@ APT_PACKAGES=(
   gstreamer1.0-plugins-ugly gstreamer1.0-libav
   libmosquitto-dev mosquitto mosquitto-clients libhiredis-dev redis-server openssl
   python3-jsonschema
+  # GstUfo-1.0 typelib of the metadata library, and Python pad probes reading it
+  # (pipelines/ufo-meta-probe.py, test python-meta)
+  gobject-introspection libgirepository1.0-dev python3-gi gir1.2-gstreamer-1.0
+  gir1.2-gst-plugins-base-1.0
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

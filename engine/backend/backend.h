@@ -87,6 +87,10 @@ typedef struct {
   UfoView bias;
   int batch;                           /* >= 1 */
   size_t stride_a, stride_b, stride_c; /* elements between batches */
+  /* Each row of C must come out the same whatever the other rows and their number (decode
+   * steps: a row's results must not depend on which rows of which frames share the step,
+   * ufo_session_run_batch). fp32 only: the bf16 path ignores it. */
+  gboolean row_stable;
 } UfoGemm;
 
 /* One block of keys of an attention (inference §5.1). Group g's keys are rows

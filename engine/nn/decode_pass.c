@@ -19,8 +19,39 @@ gboolean ufo_vit_decode_begin(UfoVitState *st, gboolean from_grid, int n_rows, i
   return ufo_vit_decode_prepare(st, from_grid, n_rows, max_length, TRUE, e);
 }
 
-gboolean ufo_vit_decode_prepare(UfoVitState *st, gboolean from_grid, int n_rows, int max_length,
-                                gboolean permuting, GError **e)
+gboolean ufo_vit_decode_stash_grid(UfoVitState *st, int b, int n_rows, GError **e)
+{
+  UfoVit *vit = st->vit;
+  int C = vit->C, Q = st->Q;
+  if (!st->grid_done || b < 0 ||
+      (b > 0 && (b != st->stash_n || Q != st->stash_q || n_rows != st->stash_rows)) ||
+      (int64_t)(b + 1) * Q > n_rows) {
+    g_set_error(e, UFO_ERROR, UFO_ERROR_INVALID,
+                "stash of frame %d (%d grids, %d rows): frames go in order after their grid "
+                "pass, with one grid size and capacity",
+                b, Q, n_rows);
+    return FALSE;
+  }
+  for (int l = 0; l < vit->nl; l++) {
+    if (vit->cfg->is_global[l])
+      continue; /* §8.16: grid rows skip the global layers */
+    /* row b·Q + q = frame b's grid q: its cache sits in slot slot_of[q] */
+    if (!vit_tensor_ensure(vit->be, &st->dec_prefix[l], n_rows, 2 * C, e) ||
+        !ufo_op_gather_rows(vit->be,
+                            ufo_view_sub(ufo_view(st->dec_prefix[l]), (int64_t)b * Q, 0, Q, 2 * C),
+                            ufo_view(st->grid_kv[l]), ufo_view(st->slot_t), e))
+      return FALSE;
+  }
+  st->stash_n = b + 1;
+  st->stash_q = Q;
+  st->stash_rows = n_rows;
+  return TRUE;
+}
+
+/* decode caches for n_rows rows; stashed > 0: the live rows are the grids of that many stashed
+ * frames (already in dec_prefix), else those of the last grid pass are gathered here */
+static gboolean prepare(UfoVitState *st, gboolean from_grid, int stashed, int n_rows,
+                        int max_length, gboolean permuting, GError **e)
 {
   UfoVit *vit = st->vit;
   UfoBackend *be = vit->be;
@@ -33,10 +64,14 @@ gboolean ufo_vit_decode_prepare(UfoVitState *st, gboolean from_grid, int n_rows,
                 from_grid ? "grid" : "image");
     return FALSE;
   }
-  if (n_rows < 1 || max_length < 1 || (from_grid && n_rows < st->Q)) {
+  const int64_t live = from_grid ? (int64_t)MAX(stashed, 1) * st->Q : n_rows;
+  if (n_rows < 1 || max_length < 1 || n_rows < live ||
+      (stashed > 0 &&
+       (stashed != st->stash_n || n_rows != st->stash_rows || st->Q != st->stash_q))) {
     g_set_error(e, UFO_ERROR, UFO_ERROR_INVALID,
-                "decode_begin: %d rows, %d steps (from the grid at least the %d grids)", n_rows,
-                max_length, st->Q);
+                "decode_begin: %d rows, %d steps (from the grid at least the %lld grids of %d "
+                "frames, as stashed)",
+                n_rows, max_length, (long long)live, MAX(stashed, 1));
     return FALSE;
   }
   if (from_grid && vit->n_mean_grid == 0) { /* §6.1: config.c refuses such configs already */
@@ -70,7 +105,7 @@ gboolean ufo_vit_decode_prepare(UfoVitState *st, gboolean from_grid, int n_rows,
       continue;
     if (!vit_tensor_ensure(be, &st->dec_kv[l], (int64_t)n_rows * max_length, 2 * C, e))
       return FALSE;
-    if (from_grid) {
+    if (from_grid && stashed == 0) {
       /* row i = grid q = i: its cache sits in slot slot_of[i] */
       if (!vit_tensor_ensure(be, &st->dec_prefix[l], n_rows, 2 * C, e) ||
           !ufo_op_gather_rows(be, ufo_view_sub(ufo_view(st->dec_prefix[l]), 0, 0, st->Q, 2 * C),
@@ -79,11 +114,27 @@ gboolean ufo_vit_decode_prepare(UfoVitState *st, gboolean from_grid, int n_rows,
     }
   }
   st->dec_rows = n_rows;
-  st->dec_live = from_grid ? st->Q : n_rows;
+  st->dec_live = (int)live;
   st->dec_max = max_length;
   st->dec_t = 0;
   st->dec_ready = TRUE;
   return TRUE;
+}
+
+gboolean ufo_vit_decode_prepare(UfoVitState *st, gboolean from_grid, int n_rows, int max_length,
+                                gboolean permuting, GError **e)
+{
+  return prepare(st, from_grid, 0, n_rows, max_length, permuting, e);
+}
+
+gboolean ufo_vit_decode_prepare_stashed(UfoVitState *st, int n_frames, int n_rows, int max_length,
+                                        gboolean permuting, GError **e)
+{
+  if (n_frames < 1) {
+    g_set_error(e, UFO_ERROR, UFO_ERROR_INVALID, "decode of %d stashed frames", n_frames);
+    return FALSE;
+  }
+  return prepare(st, TRUE, n_frames, n_rows, max_length, permuting, e);
 }
 
 gboolean ufo_vit_decode_keep_features(UfoVitState *st, GError **e)
@@ -133,7 +184,7 @@ static gboolean dec_step(void *ctx, const int32_t *tokens, int n, int t, float *
       /* this step's [k | v] goes straight into slot t of every row */
       UfoView slot = ufo_view_at(st->dec_kv[l], (size_t)t * 2 * C, n, 2 * C, row_stride);
       UfoView own = ufo_view_at(st->dec_kv[l], 0, (int64_t)n * st->dec_max, 2 * C, 2 * C);
-      if (!vit_ln1(vit, l, y, x, e) || !vit_qkv(vit, l, q, slot, y, e))
+      if (!vit_ln1(vit, l, y, x, e) || !vit_qkv(vit, l, q, slot, y, TRUE, e))
         return FALSE;
       UfoAttention at = {
           .q = q,
@@ -158,7 +209,7 @@ static gboolean dec_step(void *ctx, const int32_t *tokens, int n, int t, float *
         UfoView p = ufo_view(st->img_kv[l]);
         at.seg[0] = (UfoAttnKeys){.k = vit_k(vit, p), .v = vit_v(vit, p), .n = p.rows};
       }
-      if (!ufo_op_attention(be, &at, e) || !vit_post_attention(vit, l, x, a, y, f, e))
+      if (!ufo_op_attention(be, &at, e) || !vit_post_attention(vit, l, x, a, y, f, TRUE, e))
         return FALSE;
     }
     /* §6.1: the mean over the mean layers that ran (grid rows: the window layers of M) */
@@ -169,8 +220,13 @@ static gboolean dec_step(void *ctx, const int32_t *tokens, int n, int t, float *
   }
   /* §8.12: logits = mean feature · word_embeddings^T (tied, no bias, no LN) */
   UfoView lg = ufo_view_sub(ufo_view(st->logits), 0, 0, n, V);
-  UfoGemm g = {
-      .a = acc, .b = ufo_view(vit->word_emb), .c = lg, .trans_b = TRUE, .alpha = 1.f, .batch = 1};
+  UfoGemm g = {.a = acc,
+               .b = ufo_view(vit->word_emb),
+               .c = lg,
+               .trans_b = TRUE,
+               .alpha = 1.f,
+               .batch = 1,
+               .row_stable = TRUE};
   if (!ufo_op_gemm(be, &g, e))
     return FALSE;
   if (logits && !ufo_tensor_download(st->logits, 0, logits, (size_t)n * V, e))

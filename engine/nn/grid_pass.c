@@ -43,7 +43,7 @@ gboolean ufo_vit_grid_pass(UfoVitState *st, GError **e)
     if (!ufo_op_add(be, x, x, ufo_view(st->feat[l]), e) ||
         (l > 0 && !ufo_op_add(be, x, x, gpos, e)))
       return FALSE;
-    if (!vit_ln1(vit, l, y, x, e) || !vit_qkv(vit, l, q, kv, y, e))
+    if (!vit_ln1(vit, l, y, x, e) || !vit_qkv(vit, l, q, kv, y, FALSE, e))
       return FALSE;
     if (l == last && !st->keep)
       break; /* the grid output after the last processed layer is unused */
@@ -65,7 +65,7 @@ gboolean ufo_vit_grid_pass(UfoVitState *st, GError **e)
         .self_k = vit_k(vit, kv),
         .self_v = vit_v(vit, kv),
     };
-    if (!ufo_op_attention(be, &at, e) || !vit_post_attention(vit, l, x, a, y, f, e))
+    if (!ufo_op_attention(be, &at, e) || !vit_post_attention(vit, l, x, a, y, f, FALSE, e))
       return FALSE;
     char name[32];
     g_snprintf(name, sizeof name, "grid.layer%d.out", l);

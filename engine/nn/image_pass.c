@@ -165,7 +165,7 @@ static gboolean image_layer(UfoVitState *st, int l, gboolean new_size, gboolean 
     return FALSE;
   if (!global && !ufo_op_window_partition(be, yw, y, st->hp, st->wp, ws, e))
     return FALSE;
-  if (!vit_qkv(vit, l, q, kv, global ? y : yw, e))
+  if (!vit_qkv(vit, l, q, kv, global ? y : yw, FALSE, e))
     return FALSE;
   if (!last_needed)
     return TRUE; /* only this layer's K/V is used downstream */
@@ -198,7 +198,7 @@ static gboolean image_layer(UfoVitState *st, int l, gboolean new_size, gboolean 
     return FALSE;
   if (!global && !ufo_op_window_unpartition(be, a2, a, st->hp, st->wp, ws, e))
     return FALSE;
-  if (!vit_post_attention(vit, l, x, global ? a : a2, y, f, e))
+  if (!vit_post_attention(vit, l, x, global ? a : a2, y, f, FALSE, e))
     return FALSE;
   char name[32];
   g_snprintf(name, sizeof name, "image.layer%d.out", l);

@@ -18,7 +18,7 @@ gboolean vit_ln1(UfoVit *vit, int l, UfoView y, UfoView x, GError **error)
 }
 
 static gboolean linear(UfoVit *vit, UfoView out, UfoView in, UfoView w, UfoView b, float beta,
-                       GError **error)
+                       gboolean row_stable, GError **error)
 {
   UfoGemm g = {.a = in,
                .b = w,
@@ -27,32 +27,36 @@ static gboolean linear(UfoVit *vit, UfoView out, UfoView in, UfoView w, UfoView 
                .alpha = 1.f,
                .beta = beta,
                .bias = b,
-               .batch = 1};
+               .batch = 1,
+               .row_stable = row_stable};
   return ufo_op_gemm(vit->be, &g, error);
 }
 
-gboolean vit_qkv(UfoVit *vit, int l, UfoView q, UfoView kv, UfoView y, GError **error)
+gboolean vit_qkv(UfoVit *vit, int l, UfoView q, UfoView kv, UfoView y, gboolean row_stable,
+                 GError **error)
 {
   const VitLayer *L = &vit->layers[l];
   int C = vit->C;
   UfoView w = ufo_view(L->qkv_w);
   /* inference §5.1: qkv rows [q; k; v], so q and [k | v] are row blocks of the weight */
-  return linear(vit, q, y, ufo_view_sub(w, 0, 0, C, C), vec(L->qkv_b, 0, C), 0.f, error) &&
-         linear(vit, kv, y, ufo_view_sub(w, C, 0, 2 * C, C), vec(L->qkv_b, C, 2 * C), 0.f, error);
+  return linear(vit, q, y, ufo_view_sub(w, 0, 0, C, C), vec(L->qkv_b, 0, C), 0.f, row_stable,
+                error) &&
+         linear(vit, kv, y, ufo_view_sub(w, C, 0, 2 * C, C), vec(L->qkv_b, C, 2 * C), 0.f,
+                row_stable, error);
 }
 
 gboolean vit_post_attention(UfoVit *vit, int l, UfoView x, UfoView a, UfoView y, UfoView f,
-                            GError **error)
+                            gboolean row_stable, GError **error)
 {
   const VitLayer *L = &vit->layers[l];
   UfoBackend *be = vit->be;
   /* residual adds are GEMMs with beta = 1 onto the stream */
-  return linear(vit, x, a, ufo_view(L->proj_w), ufo_view(L->proj_b), 1.f, error) &&
+  return linear(vit, x, a, ufo_view(L->proj_w), ufo_view(L->proj_b), 1.f, row_stable, error) &&
          ufo_op_layer_norm(be, y, x, ufo_view(L->ln2_w), ufo_view(L->ln2_b), vit->cfg->ln_eps,
                            error) &&
-         linear(vit, f, y, ufo_view(L->fc1_w), ufo_view(L->fc1_b), 0.f, error) &&
+         linear(vit, f, y, ufo_view(L->fc1_w), ufo_view(L->fc1_b), 0.f, row_stable, error) &&
          ufo_op_gelu(be, f, f, error) && /* §5.1: exact erf GELU */
-         linear(vit, x, f, ufo_view(L->fc2_w), ufo_view(L->fc2_b), 1.f, error);
+         linear(vit, x, f, ufo_view(L->fc2_w), ufo_view(L->fc2_b), 1.f, row_stable, error);
 }
 
 UfoView vit_k(UfoVit *vit, UfoView kv)

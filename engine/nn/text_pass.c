@@ -45,7 +45,7 @@ gboolean ufo_vit_text_pass(UfoVitState *st, const int32_t *ids, const uint8_t *m
     return FALSE;
   for (int l = 0; l < vit->nl; l++) {
     UfoView kv = ufo_view(st->text_kv[l]);
-    if (!vit_ln1(vit, l, y, x, e) || !vit_qkv(vit, l, q, kv, y, e))
+    if (!vit_ln1(vit, l, y, x, e) || !vit_qkv(vit, l, q, kv, y, FALSE, e))
       return FALSE;
     /* §5.3: the text output is never used; the last layer only needs its K/V */
     if (l == vit->nl - 1 && !st->keep)
@@ -64,7 +64,7 @@ gboolean ufo_vit_text_pass(UfoVitState *st, const int32_t *ids, const uint8_t *m
                    .n = T,
                    .mask = ufo_view(st->text_mask)},
     };
-    if (!ufo_op_attention(be, &at, e) || !vit_post_attention(vit, l, x, a, y, f, e))
+    if (!ufo_op_attention(be, &at, e) || !vit_post_attention(vit, l, x, a, y, f, FALSE, e))
       return FALSE;
     if (l == 0 && !vit_keep(st, "text.layer0.out", x, NULL, e))
       return FALSE;

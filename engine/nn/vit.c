@@ -168,12 +168,12 @@ UfoVitState *ufo_vit_state_new(UfoVit *vit, GError **error)
 static UfoTensor ***state_slots(UfoVitState *st, size_t *n)
 {
   GPtrArray *all = g_ptr_array_new();
-  UfoTensor **one[] = {&st->s.y,     &st->s.y2,    &st->s.q,       &st->s.a,     &st->s.a2,
-                       &st->s.f,     &st->text_x,  &st->text_mask, &st->img,     &st->cols,
-                       &st->x,       &st->pos_img, &st->fmap,      &st->gpos,    &st->grid_x,
-                       &st->dec_tmp, &st->dec_x,   &st->dec_acc,   &st->logits,  &st->text_ids,
-                       &st->ref_t,   &st->perm_t,  &st->slot_t,    &st->dec_ids, &st->dec_src,
-                       &st->mask_e,  &st->mask_u,  &st->dec_hist,  &st->mask_idx};
+  UfoTensor **one[] = {&st->s.y,     &st->s.y2,    &st->s.q,       &st->s.a,      &st->s.a2,
+                       &st->s.f,     &st->text_x,  &st->text_mask, &st->img,      &st->cols,
+                       &st->x,       &st->pos_img, &st->fmap,      &st->gpos,     &st->grid_x,
+                       &st->dec_tmp, &st->dec_x,   &st->dec_acc,   &st->logits,   &st->text_ids,
+                       &st->ref_t,   &st->perm_t,  &st->slot_t,    &st->dec_ids,  &st->dec_src,
+                       &st->mask_e,  &st->mask_u,  &st->dec_hist,  &st->mask_idx, &st->fmap_batch};
   for (size_t i = 0; i < G_N_ELEMENTS(one); i++)
     g_ptr_array_add(all, one[i]);
   for (int l = 0; l < UFO_MAX_LAYERS; l++) {
@@ -336,6 +336,34 @@ gboolean ufo_vit_feature_history(UfoVitState *st, UfoView *hist, UfoTensor ***id
     return FALSE;
   }
   *hist = ufo_view_sub(ufo_view(st->dec_hist), 0, 0, st->dec_hist_n, st->vit->C);
+  return TRUE;
+}
+
+gboolean ufo_vit_stash_feature_map(UfoVitState *st, int b, int n_frames, GError **e)
+{
+  int64_t N = (int64_t)st->hp * st->wp;
+  if (!st->have_fmap || b < 0 || b >= n_frames || b != (b == 0 ? 0 : st->fmap_batch_n)) {
+    g_set_error(e, UFO_ERROR, UFO_ERROR_INVALID,
+                "stash of frame %d's feature map (of %d, %d stashed) without a feature map", b,
+                n_frames, st->fmap_batch_n);
+    return FALSE;
+  }
+  if (!vit_tensor_ensure(st->vit->be, &st->fmap_batch, n_frames * N, st->vit->C, e) ||
+      !ufo_op_copy(st->vit->be, ufo_view_sub(ufo_view(st->fmap_batch), b * N, 0, N, st->vit->C),
+                   ufo_view(st->fmap), e))
+    return FALSE;
+  st->fmap_batch_n = b + 1;
+  return TRUE;
+}
+
+gboolean ufo_vit_stashed_feature_map_view(UfoVitState *st, int b, UfoView *map, int *hp, int *wp)
+{
+  if (b < 0 || b >= st->fmap_batch_n || st->fmap_batch == NULL)
+    return FALSE;
+  int64_t N = (int64_t)st->hp * st->wp;
+  *map = ufo_view_sub(ufo_view(st->fmap_batch), b * N, 0, N, st->vit->C);
+  *hp = st->hp;
+  *wp = st->wp;
   return TRUE;
 }
 

@@ -72,6 +72,16 @@ gboolean ufo_vit_decode_begin(UfoVitState *st, gboolean from_grid, int n_rows, i
  * and a permuting reorder is an error. */
 gboolean ufo_vit_decode_prepare(UfoVitState *st, gboolean from_grid, int n_rows, int max_length,
                                 gboolean permuting, GError **e);
+/* A batch of frames decoded together (grid tasks: every grid row attends only to its own
+ * grid's K/V and its own tokens, so rows of different frames share the steps). After frame b's
+ * grid pass (b = 0, 1, .. in order; b = 0 starts a batch), its Q grids' K/V go to rows
+ * b·Q .. b·Q + Q − 1 of decode caches with a capacity of n_rows rows (n_frames · Q · beams),
+ * allocated at b = 0. The frames must share the grid (same input size). */
+gboolean ufo_vit_decode_stash_grid(UfoVitState *st, int b, int n_rows, GError **e);
+/* decode_prepare from the grid for the n_frames stashed frames: n_frames · Q live rows in frame
+ * order, frame b's grid q at row b·Q + q; n_rows as given to the stash. */
+gboolean ufo_vit_decode_prepare_stashed(UfoVitState *st, int n_frames, int n_rows, int max_length,
+                                        gboolean permuting, GError **e);
 /* engine/decode/decode.h: step (t must be the number of steps already taken) + reorder. */
 /* After decode_begin / decode_prepare, before the first step: keeps the decode features on the
  * backend in a history of rows · max_length rows (allocated here, never inside a step); the
@@ -82,6 +92,11 @@ UfoDecoder ufo_vit_decoder(UfoVitState *st);
  * mask ops read it there, engine/tasks); FALSE unless the last image pass had
  * want_feature_map. The view stays valid until the next image pass. */
 gboolean ufo_vit_feature_map_view(UfoVitState *st, UfoView *map, int *hp, int *wp);
+/* Keeps frame b of n_frames' feature map (after its image pass with want_feature_map) in the
+ * state's batch store, b = 0, 1, .. in order; the view of frame b stays valid until the next
+ * stash of frame 0. */
+gboolean ufo_vit_stash_feature_map(UfoVitState *st, int b, int n_frames, GError **e);
+gboolean ufo_vit_stashed_feature_map_view(UfoVitState *st, int b, UfoView *map, int *hp, int *wp);
 /* The state's slots for the mask batches' tensors (engine/tasks UfoFeatureMap keep_e, keep_u):
  * kept, grown to the largest batch, freed with the state. */
 void ufo_vit_mask_tensors(UfoVitState *st, UfoTensor ***e, UfoTensor ***u);

@@ -106,6 +106,12 @@ struct _UfoVitState {
   gboolean dec_keep;
   int64_t dec_hist_n;
 
+  /* a batch of frames decoded together (ufo_vit_decode_stash_grid): frames stashed so far, the
+   * grids of each, and the frames' feature maps, frame b at rows b·hp·wp (seg §2.6) */
+  int stash_n, stash_q, stash_rows;
+  UfoTensor *fmap_batch; /* (frames · hp·wp, C) */
+  int fmap_batch_n;      /* frames whose map is in fmap_batch */
+
   /* mask ops (engine/tasks UfoMaskBatch): object features and logit maps, largest batch */
   UfoTensor *mask_e, *mask_u;
   UfoTensor *mask_idx; /* (largest batch · 16) i32 history rows of the object features */
@@ -113,11 +119,13 @@ struct _UfoVitState {
 
 /* layer.c: the pieces of one pre-LN transformer layer (inference §5.1). */
 gboolean vit_ln1(UfoVit *vit, int l, UfoView y, UfoView x, GError **error);
-/* q = y·Wq^T + bq (N, C); kv = y·[Wk; Wv]^T + [bk; bv] (N, 2C), written straight into a cache */
-gboolean vit_qkv(UfoVit *vit, int l, UfoView q, UfoView kv, UfoView y, GError **error);
+/* q = y·Wq^T + bq (N, C); kv = y·[Wk; Wv]^T + [bk; bv] (N, 2C), written straight into a cache.
+ * row_stable: each row's result independent of the other rows (backend.h UfoGemm; decode). */
+gboolean vit_qkv(UfoVit *vit, int l, UfoView q, UfoView kv, UfoView y, gboolean row_stable,
+                 GError **error);
 /* x += a·Wp^T + bp; x += fc2(GELU(fc1(LN2(x)))) with scratch y (N, C), f (N, F) */
 gboolean vit_post_attention(UfoVit *vit, int l, UfoView x, UfoView a, UfoView y, UfoView f,
-                            GError **error);
+                            gboolean row_stable, GError **error);
 /* K and V column blocks of a [k | v] view */
 UfoView vit_k(UfoVit *vit, UfoView kv);
 UfoView vit_v(UfoVit *vit, UfoView kv);

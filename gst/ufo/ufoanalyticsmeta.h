@@ -42,7 +42,8 @@ typedef enum {
  * @name: rule name, an interned string
  * @kind: line or zone
  * @n_points: number of points (2 for a line)
- * @points: (array): @n_points x, y pairs in frame pixels
+ * @points: (skip): @n_points x, y pairs in frame pixels (language bindings read them with
+ *   gst_ufo_analytics_meta_get_rule_points())
  * @total_in: lines: crossings "in" since the last reset; zones: entries
  * @total_out: lines: crossings "out" since the last reset; zones: exits
  * @frame_in: like @total_in, on this frame only
@@ -63,6 +64,17 @@ typedef struct {
   guint frame_in, frame_out;
   guint occupancy;
 } GstUfoAnalyticsRule;
+
+UFO_API GType gst_ufo_analytics_rule_get_type(void);
+/**
+ * GST_TYPE_UFO_ANALYTICS_RULE:
+ *
+ * The boxed #GType of #GstUfoAnalyticsRule (for language bindings; a copy shares @points with
+ * the meta it was read from).
+ *
+ * Since: 0.1
+ */
+#define GST_TYPE_UFO_ANALYTICS_RULE (gst_ufo_analytics_rule_get_type())
 
 /**
  * GstUfoAnalyticsEventType:
@@ -97,6 +109,16 @@ typedef struct {
   gint label_id;
   const gchar *label;
 } GstUfoAnalyticsEvent;
+
+UFO_API GType gst_ufo_analytics_event_get_type(void);
+/**
+ * GST_TYPE_UFO_ANALYTICS_EVENT:
+ *
+ * The boxed #GType of #GstUfoAnalyticsEvent (for language bindings).
+ *
+ * Since: 0.1
+ */
+#define GST_TYPE_UFO_ANALYTICS_EVENT (gst_ufo_analytics_event_get_type())
 
 /**
  * GstUfoAnalyticsMeta:
@@ -136,17 +158,7 @@ UFO_API const GstMetaInfo *gst_ufo_analytics_meta_get_info(void);
  */
 #define GST_UFO_ANALYTICS_META_INFO (gst_ufo_analytics_meta_get_info())
 
-/**
- * gst_buffer_get_ufo_analytics_meta:
- * @b: a #GstBuffer
- *
- * Returns: (nullable) (transfer none): the first #GstUfoAnalyticsMeta on @b.
- *
- * Since: 0.1
- */
-#define gst_buffer_get_ufo_analytics_meta(b)                                                       \
-  ((GstUfoAnalyticsMeta *)gst_buffer_get_meta((b), GST_UFO_ANALYTICS_META_API_TYPE))
-
+UFO_API GstUfoAnalyticsMeta *gst_buffer_get_ufo_analytics_meta(GstBuffer *buffer);
 UFO_API GstUfoAnalyticsMeta *gst_buffer_add_ufo_analytics_meta(GstBuffer *buffer, gint width,
                                                                gint height);
 UFO_API guint gst_ufo_analytics_meta_add_rule(GstUfoAnalyticsMeta *meta,
@@ -156,6 +168,8 @@ UFO_API gboolean gst_ufo_analytics_meta_add_event(GstUfoAnalyticsMeta *meta,
 UFO_API guint gst_ufo_analytics_meta_get_n_rules(const GstUfoAnalyticsMeta *meta);
 UFO_API gboolean gst_ufo_analytics_meta_get_rule(const GstUfoAnalyticsMeta *meta, guint index,
                                                  GstUfoAnalyticsRule *rule);
+UFO_API const gfloat *gst_ufo_analytics_meta_get_rule_points(const GstUfoAnalyticsMeta *meta,
+                                                             guint index, guint *n_values);
 UFO_API guint gst_ufo_analytics_meta_get_n_events(const GstUfoAnalyticsMeta *meta);
 UFO_API gboolean gst_ufo_analytics_meta_get_event(const GstUfoAnalyticsMeta *meta, guint index,
                                                   GstUfoAnalyticsEvent *event);

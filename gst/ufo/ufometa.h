@@ -20,6 +20,12 @@
  * Producers build a #GstUfoResults with gst_ufo_results_new() and the `add`/`set` functions,
  * optionally call gst_ufo_results_add_roi_metas(), then attach it with gst_buffer_add_ufo_meta().
  *
+ * Language bindings see the library through GObject introspection (namespace GstUfo, version
+ * 1.0: `GstUfo-1.0.typelib`): gst_buffer_get_ufo_metas() lists the metas of a buffer,
+ * gst_ufo_meta_get_object() fills a boxed #GstUfoObject, gst_ufo_meta_get_mask_bytes() and
+ * gst_ufo_meta_get_semantic_map_bytes() return the pixels as #GBytes and gst_ufo_meta_get_task()
+ * the task name; the raw-pointer accessors are skipped.
+ *
  * Since: 0.1
  */
 #ifndef GST_UFO_META_H
@@ -55,6 +61,18 @@ typedef struct {
   gfloat x, y, w, h;
 } GstUfoRect;
 
+UFO_API GType gst_ufo_rect_get_type(void);
+/**
+ * GST_TYPE_UFO_RECT:
+ *
+ * The boxed #GType of #GstUfoRect (for language bindings).
+ *
+ * Since: 0.1
+ */
+#define GST_TYPE_UFO_RECT (gst_ufo_rect_get_type())
+UFO_API GstUfoRect *gst_ufo_rect_copy(const GstUfoRect *rect);
+UFO_API void gst_ufo_rect_free(GstUfoRect *rect);
+
 /**
  * GstUfoObject:
  * @label_id: index of the class in the producer's label set (-1 = none, e.g. grounding)
@@ -81,6 +99,18 @@ typedef struct {
   guint64 track_id;
   gint roi_id;
 } GstUfoObject;
+
+UFO_API GType gst_ufo_object_get_type(void);
+/**
+ * GST_TYPE_UFO_OBJECT:
+ *
+ * The boxed #GType of #GstUfoObject (for language bindings).
+ *
+ * Since: 0.1
+ */
+#define GST_TYPE_UFO_OBJECT (gst_ufo_object_get_type())
+UFO_API GstUfoObject *gst_ufo_object_copy(const GstUfoObject *object);
+UFO_API void gst_ufo_object_free(GstUfoObject *object);
 
 /**
  * GstUfoObjectFlags:
@@ -151,17 +181,17 @@ UFO_API const GstMetaInfo *gst_ufo_meta_get_info(void);
  */
 #define GST_UFO_META_INFO (gst_ufo_meta_get_info())
 
+UFO_API GstUfoMeta *gst_buffer_get_ufo_meta(GstBuffer *buffer);
+UFO_API GList *gst_buffer_get_ufo_metas(GstBuffer *buffer);
+
+UFO_API GType gst_ufo_results_get_type(void);
 /**
- * gst_buffer_get_ufo_meta:
- * @b: a #GstBuffer
+ * GST_TYPE_UFO_RESULTS:
  *
- * Returns: (nullable) (transfer none): the first #GstUfoMeta on @b.
+ * The boxed #GType of #GstUfoResults.
  *
  * Since: 0.1
  */
-#define gst_buffer_get_ufo_meta(b) ((GstUfoMeta *)gst_buffer_get_meta((b), GST_UFO_META_API_TYPE))
-
-UFO_API GType gst_ufo_results_get_type(void);
 #define GST_TYPE_UFO_RESULTS (gst_ufo_results_get_type())
 
 /* Building results (producers). */
@@ -207,6 +237,14 @@ UFO_API gboolean gst_ufo_meta_get_semantic_map(const GstUfoMeta *meta, GstVideoF
                                                guint *n_classes, const gchar *const **class_names);
 UFO_API const gchar *gst_ufo_meta_get_caption(const GstUfoMeta *meta);
 UFO_API const gchar *gst_ufo_meta_get_prompt(const GstUfoMeta *meta);
+/* The same for language bindings (GObject introspection, gstreamer-ufo-1.0's GstUfo-1.0
+ * typelib): GBytes instead of raw pointers, the task as a string. */
+UFO_API const gchar *gst_ufo_meta_get_task(const GstUfoMeta *meta);
+UFO_API GBytes *gst_ufo_meta_get_mask_bytes(const GstUfoMeta *meta, guint index, gint *width,
+                                            gint *height, gint *stride, GstUfoRect *rect);
+UFO_API GBytes *gst_ufo_meta_get_semantic_map_bytes(const GstUfoMeta *meta, GstVideoFormat *format,
+                                                    gint *width, gint *height, gint *stride,
+                                                    GstUfoRect *rect, gchar ***class_names);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(GstUfoResults, gst_ufo_results_unref)
 

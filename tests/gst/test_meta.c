@@ -1,6 +1,7 @@
 /* gstreamer-ufo-1.0: GstUfoMeta building, reading, ROI metas, copy and scale transforms. */
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
+#include <gst/ufo/ufoanalyticsmeta.h>
 #include <gst/ufo/ufometa.h>
 
 static GstUfoResults *make_results(void)
@@ -353,6 +354,98 @@ GST_START_TEST(test_copy_results_in_meta_frame)
 }
 GST_END_TEST;
 
+/* the accessors for language bindings (GstUfo-1.0 typelib): GBytes masks and maps sharing the
+ * meta's pixels, the task as a string, every meta of a buffer, boxed copies, rule points */
+GST_START_TEST(test_binding_accessors)
+{
+  GstBuffer *buf = gst_buffer_new_allocate(NULL, 16, NULL);
+  fail_unless(gst_buffer_get_ufo_meta(buf) == NULL);
+  fail_unless(gst_buffer_get_ufo_metas(buf) == NULL);
+  GstUfoResults *r = make_results();
+  guint8 map[3 * 2] = {0, 1, 2, 9, 2, 1};
+  GBytes *mb = g_bytes_new(map, sizeof map);
+  const gchar *names[] = {"bg", "road", "car", NULL};
+  GstUfoRect mrect = {0, 0, 64, 48};
+  fail_unless(
+      gst_ufo_results_set_semantic_map(r, GST_VIDEO_FORMAT_GRAY8, mb, 2, 2, 3, &mrect, names));
+  g_bytes_unref(mb);
+  GstUfoMeta *m1 = gst_buffer_add_ufo_meta(buf, r, 1, "instance", TRUE, 0);
+  gst_ufo_results_unref(r);
+  r = gst_ufo_results_new(32, 24);
+  gst_ufo_results_set_prompt(r, "the red car");
+  gst_ufo_results_add_object(r, -1, "the red car", 0.5f, 1, 2, 3, 4);
+  GstUfoMeta *m2 = gst_buffer_add_ufo_meta(buf, r, 2, "grounding", TRUE, 0);
+  gst_ufo_results_unref(r);
+
+  GList *metas = gst_buffer_get_ufo_metas(buf);
+  fail_unless_equals_int(g_list_length(metas), 2);
+  fail_unless(metas->data == m1 && metas->next->data == m2);
+  g_list_free(metas);
+  fail_unless(gst_buffer_get_ufo_meta(buf) == m1);
+  fail_unless_equals_string(gst_ufo_meta_get_task(m1), "instance");
+  fail_unless_equals_string(gst_ufo_meta_get_task(m2), "grounding");
+
+  gint w = 0, h = 0, stride = 0;
+  GstUfoRect rect = {0};
+  GBytes *mask = gst_ufo_meta_get_mask_bytes(m1, 0, &w, &h, &stride, &rect);
+  fail_unless(mask != NULL);
+  fail_unless_equals_int(w, 3);
+  fail_unless_equals_int(h, 2);
+  fail_unless_equals_int(stride, 4);
+  fail_unless_equals_int(g_bytes_get_size(mask), 4 + 3); /* no padding after the last row */
+  const guint8 *raw;
+  fail_unless(gst_ufo_meta_get_mask(m1, 0, NULL, NULL, NULL, &raw, NULL));
+  fail_unless(g_bytes_get_data(mask, NULL) == raw); /* shared, not copied */
+  fail_unless_equals_float(rect.x, 10);
+  fail_unless_equals_float(rect.h, 16);
+  g_bytes_unref(mask);
+  fail_unless(gst_ufo_meta_get_mask_bytes(m1, 1, NULL, NULL, NULL, NULL) == NULL); /* no mask */
+  fail_unless(gst_ufo_meta_get_mask_bytes(m1, 2, NULL, NULL, NULL, NULL) == NULL); /* no object */
+
+  GstVideoFormat fmt = GST_VIDEO_FORMAT_UNKNOWN;
+  gchar **cls = NULL;
+  GBytes *sem = gst_ufo_meta_get_semantic_map_bytes(m1, &fmt, &w, &h, &stride, &rect, &cls);
+  fail_unless(sem != NULL);
+  fail_unless_equals_int(fmt, GST_VIDEO_FORMAT_GRAY8);
+  fail_unless_equals_int(g_bytes_get_size(sem), 3 + 2);
+  fail_unless_equals_int(((const guint8 *)g_bytes_get_data(sem, NULL))[3], 9);
+  fail_unless_equals_string(cls[2], "car");
+  fail_unless(cls[3] == NULL);
+  g_bytes_unref(sem);
+  fail_unless(gst_ufo_meta_get_semantic_map_bytes(m2, NULL, NULL, NULL, NULL, NULL, NULL) == NULL);
+
+  GstUfoObject o;
+  fail_unless(gst_ufo_meta_get_object(m2, 0, &o));
+  GstUfoObject *oc = g_boxed_copy(GST_TYPE_UFO_OBJECT, &o);
+  fail_unless(oc->label == g_intern_string("the red car"));
+  fail_unless_equals_float(oc->h, 4);
+  g_boxed_free(GST_TYPE_UFO_OBJECT, oc);
+  GstUfoRect *rc = g_boxed_copy(GST_TYPE_UFO_RECT, &rect);
+  fail_unless_equals_float(rc->w, 64);
+  g_boxed_free(GST_TYPE_UFO_RECT, rc);
+
+  fail_unless(gst_buffer_get_ufo_analytics_meta(buf) == NULL);
+  GstUfoAnalyticsMeta *a = gst_buffer_add_ufo_analytics_meta(buf, 64, 48);
+  const gfloat pts[] = {1, 2, 3, 4};
+  GstUfoAnalyticsRule rule = {
+      .name = "door", .kind = GST_UFO_ANALYTICS_RULE_LINE, .n_points = 2, .points = pts};
+  fail_unless_equals_int(gst_ufo_analytics_meta_add_rule(a, &rule), 0);
+  fail_unless(gst_buffer_get_ufo_analytics_meta(buf) == a);
+  guint n = 99;
+  const gfloat *p = gst_ufo_analytics_meta_get_rule_points(a, 0, &n);
+  fail_unless_equals_int(n, 4);
+  fail_unless_equals_float(p[3], 4);
+  fail_unless(gst_ufo_analytics_meta_get_rule_points(a, 1, &n) == NULL);
+  fail_unless_equals_int(n, 0);
+  GstUfoAnalyticsRule got;
+  fail_unless(gst_ufo_analytics_meta_get_rule(a, 0, &got));
+  GstUfoAnalyticsRule *gc = g_boxed_copy(GST_TYPE_UFO_ANALYTICS_RULE, &got);
+  fail_unless_equals_string(gc->name, "door");
+  g_boxed_free(GST_TYPE_UFO_ANALYTICS_RULE, gc);
+  gst_buffer_unref(buf);
+}
+GST_END_TEST;
+
 static Suite *ufometa_suite(void)
 {
   Suite *s = suite_create("ufometa");
@@ -368,6 +461,7 @@ static Suite *ufometa_suite(void)
   tcase_add_test(tc, test_videoscale_transform);
   tcase_add_test(tc, test_videoconvert_same_size);
   tcase_add_test(tc, test_rotation_drops_meta);
+  tcase_add_test(tc, test_binding_accessors);
   return s;
 }
 

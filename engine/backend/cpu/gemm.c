@@ -63,8 +63,9 @@ static void gemm_tile(const UfoGemm *p, int b, int64_t m0, int64_t m1, int64_t n
     }
     beta = 1.f;
   }
-  if (m <= UFO_CPU_SMALL_M && !p->trans_a && p->trans_b) {
-    /* a few rows (decode steps): stream each weight row once for all rows, no packing */
+  if ((m <= UFO_CPU_SMALL_M || p->row_stable) && !p->trans_a && p->trans_b) {
+    /* a few rows (decode steps): stream each weight row once for all rows, no packing; row
+     * stable: every element is the one dot product of its row and column, whatever M */
     for (int64_t j = 0; j < n; j++) {
       const float *w = bm + j * p->b.ld;
       for (int64_t i = 0; i < m; i++) {
@@ -107,14 +108,15 @@ static void gemm_task(void *ctx, int64_t begin, int64_t end, int worker)
 void ufo_cpu_gemm(UfoCpu *cpu, const UfoGemm *p)
 {
   int64_t m = p->c.rows, n = p->c.cols, k = p->trans_a ? p->a.rows : p->a.cols;
-  if (2.0 * (double)m * (double)n * (double)k < UFO_CPU_BLAS_MIN_FLOPS) {
+  const gboolean stable = p->row_stable && !p->trans_a && p->trans_b; /* the dot kernel */
+  if (!stable && 2.0 * (double)m * (double)n * (double)k < UFO_CPU_BLAS_MIN_FLOPS) {
     ufo_cpu_gemm_ref(p);
     return;
   }
   /* OpenBLAS runs single-threaded inside the pool's workers (no BLAS threads spinning beside
    * the pool's). Each part repacks the operand that is not split, so split the dimension whose
    * other operand is the smaller one: the columns (weight rows) when M < N, else the rows. */
-  GemmJob j = {.p = p, .split_n = m < n || m <= UFO_CPU_SMALL_M};
+  GemmJob j = {.p = p, .split_n = m < n || m <= UFO_CPU_SMALL_M || stable};
   int64_t len = j.split_n ? n : m;
   int64_t parts = MIN(2 * (int64_t)ufo_pool_threads(cpu->pool),
                       (len + UFO_CPU_GEMM_MIN_PART - 1) / UFO_CPU_GEMM_MIN_PART);

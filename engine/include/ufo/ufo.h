@@ -153,6 +153,9 @@ typedef struct {
   double *ms_decode_step;     /* (n_decode_steps) */
   uint64_t decode_bytes_down; /* bytes the decode copied from the backend to the host */
   uint64_t bytes_down;        /* bytes the whole run copied from the backend to the host */
+  /* frames that ran together (ufo_session_run_batch; 1 for ufo_session_run): the stage times
+   * except ms_post, the decode steps and the byte counts are then the whole batch's */
+  int batch_size;
 } UfoResult;
 
 void ufo_result_free(UfoResult *result);
@@ -231,6 +234,19 @@ uint64_t ufo_session_get_allocations(const UfoSession *session);
 /* Runs one frame. On success *result is a new UfoResult (free with ufo_result_free). */
 gboolean ufo_session_run(UfoSession *session, const UfoImage *image, const UfoRequest *request,
                          UfoResult **result, GError **error);
+
+/* Runs n_images frames of one request together: every frame goes through preprocessing and
+ * the image and grid passes, then the decode steps of all the frames' grids run as one batch
+ * (detection, instance and semantic segmentation: a grid row attends only to its own grid and
+ * tokens, so each frame's results are those of ufo_session_run on it, bit for bit on the CPU
+ * backend); caption and grounding frames decode one after another. The frames may differ in
+ * size and format. On success results[i] is a new UfoResult for images[i]; on failure every
+ * results[i] is NULL and the error names the frame. Decode memory grows with the batch:
+ * ufo_session_prepare_batch sizes it. */
+gboolean ufo_session_run_batch(UfoSession *session, const UfoImage *images, int n_images,
+                               const UfoRequest *request, UfoResult **results, GError **error);
+/* ufo_session_prepare for batches of up to `batch` frames (ufo_session_run_batch). */
+gboolean ufo_session_prepare_batch(UfoSession *session, UfoTask task, int batch, GError **error);
 
 typedef void (*UfoLogFunc)(int level /* 0 error .. 3 debug */, const char *message,
                            void *user_data);
