@@ -1,73 +1,272 @@
-/* Frame metadata → gvametaconvert-style JSON. */
+/* Frame metadata → gvametaconvert-style JSON, written straight into a GString.
+ *
+ * The document used to be built as a json-glib tree (JsonBuilder) and then serialised; at 20
+ * objects a frame that was most of ufometapublish's cost on the streaming thread (allocations,
+ * hash lookups, printf of every double). The writer below produces the same bytes as that
+ * json-glib 1.6 code (tests/gst/json_reference.c keeps it as the oracle, tests/gst/test_dump.c
+ * compares both), except where json-glib's output was not JSON: a double printed with an
+ * exponent and no '.' (|v| >= 1e17) gets no ".0" ("1e+17", not "1e+17.0"), NaN and infinities
+ * are null, and the control character 0x1f is escaped. */
 #include "ufojson.h"
 
 #include <gst/ufo/ufoanalyticsmeta.h>
 #include <gst/ufo/ufometa.h>
 #include <gst/video/video.h>
+#include <math.h> /* isfinite, signbit, fabs: no libm */
+#include <string.h>
 
-static void add_object(JsonBuilder *b, const gchar *label, gint label_id, gdouble score, gdouble x,
-                       gdouble y, gdouble w, gdouble h, gint fw, gint fh, gint id, gint64 producer,
-                       guint64 track_id, gboolean predicted)
+#define APPEND_LIT(s, lit) g_string_append_len((s), (lit), sizeof(lit) - 1)
+
+void ufo_json_append_string(GString *s, const gchar *str)
+{
+  if (!str) {
+    APPEND_LIT(s, "null");
+    return;
+  }
+  g_string_append_c(s, '"');
+  const gchar *run = str; /* bytes copied as they are, in one go */
+  for (const gchar *p = str; *p; p++) {
+    const guchar c = (guchar)*p;
+    if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
+      continue;
+    g_string_append_len(s, run, p - run);
+    run = p + 1;
+    switch (c) {
+    case '"':
+      APPEND_LIT(s, "\\\"");
+      break;
+    case '\\':
+      APPEND_LIT(s, "\\\\");
+      break;
+    case '\b':
+      APPEND_LIT(s, "\\b");
+      break;
+    case '\f':
+      APPEND_LIT(s, "\\f");
+      break;
+    case '\n':
+      APPEND_LIT(s, "\\n");
+      break;
+    case '\r':
+      APPEND_LIT(s, "\\r");
+      break;
+    case '\t':
+      APPEND_LIT(s, "\\t");
+      break;
+    default: {
+      static const gchar hex[] = "0123456789abcdef";
+      const gchar u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+      g_string_append_len(s, u, 6);
+      break;
+    }
+    }
+  }
+  g_string_append_len(s, run, strlen(run));
+  g_string_append_c(s, '"');
+}
+
+void ufo_json_append_int(GString *s, gint64 v)
+{
+  gchar buf[24], *p = buf + sizeof buf;
+  guint64 u = v < 0 ? (guint64)0 - (guint64)v : (guint64)v;
+  do {
+    *--p = (gchar)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  if (v < 0)
+    *--p = '-';
+  g_string_append_len(s, p, buf + sizeof buf - p);
+}
+
+#ifdef __SIZEOF_INT128__
+/* printf("%.17g", v) for 1e-5 <= |v| < 1e16, exactly (correctly rounded, ties to even, as
+ * glibc rounds), from v = m·2^q: N = round(|v|·10^(16-X)) is the 17-digit significand for the
+ * decimal exponent X, all in 128-bit integers (m < 2^53, 10^21 < 2^70). FALSE outside that
+ * range: the caller falls back to g_ascii_dtostr. */
+static gboolean format_g17(gdouble v, gchar *out)
+{
+  const gdouble a = fabs(v);
+  if (!(a >= 1e-5 && a < 1e16))
+    return FALSE;
+  guint64 bits;
+  memcpy(&bits, &v, sizeof bits);
+  const guint64 m = (bits & ((G_GUINT64_CONSTANT(1) << 52) - 1)) | (G_GUINT64_CONSTANT(1) << 52);
+  const gint q = (gint)((bits >> 52) & 0x7ff) - 1075;
+  const unsigned __int128 e16 = 10000000000000000ULL, e17 = e16 * 10;
+  /* floor(log10(2^e2)), the decimal exponent or one less; the loop below settles it */
+  const gint e2 = (gint)((bits >> 52) & 0x7ff) - 1023;
+  gint x = (e2 * 78913) >> 18;
+  unsigned __int128 n = 0;
+  for (gint tries = 0;; tries++) {
+    const gint p = 16 - x;
+    if (p < 0 || p > 21 || tries == 4)
+      return FALSE;
+    static const guint64 pow10_u64[20] = {1ULL,
+                                          10ULL,
+                                          100ULL,
+                                          1000ULL,
+                                          10000ULL,
+                                          100000ULL,
+                                          1000000ULL,
+                                          10000000ULL,
+                                          100000000ULL,
+                                          1000000000ULL,
+                                          10000000000ULL,
+                                          100000000000ULL,
+                                          1000000000000ULL,
+                                          10000000000000ULL,
+                                          100000000000000ULL,
+                                          1000000000000000ULL,
+                                          10000000000000000ULL,
+                                          100000000000000000ULL,
+                                          1000000000000000000ULL,
+                                          10000000000000000000ULL};
+    const unsigned __int128 p10 =
+        p < 20 ? pow10_u64[p] : (unsigned __int128)pow10_u64[19] * pow10_u64[p - 19];
+    if (q >= 0) {
+      n = ((unsigned __int128)m << q) * p10; /* |v| >= 2^52: p <= 1 */
+    } else {
+      const unsigned __int128 num = (unsigned __int128)m * p10;
+      const unsigned __int128 half = (unsigned __int128)1 << (-q - 1);
+      const unsigned __int128 rem = num & ((half << 1) - 1);
+      n = num >> -q;
+      if (rem > half || (rem == half && (n & 1)))
+        n++;
+    }
+    if (n >= e17)
+      x++;
+    else if (n < e16)
+      x--;
+    else
+      break;
+  }
+  gchar d[17];
+  guint64 n64 = (guint64)n; /* < 10^17: 64-bit divisions from here */
+  for (gint k = 16; k >= 0; k--) {
+    d[k] = (gchar)('0' + (gint)(n64 % 10));
+    n64 /= 10;
+  }
+  gint nd = 17; /* significant digits without trailing zeros */
+  while (nd > 1 && d[nd - 1] == '0')
+    nd--;
+  gchar *o = out;
+  if (v < 0)
+    *o++ = '-';
+  if (x < -4) { /* %g's exponential form: d.ddde-XX */
+    *o++ = d[0];
+    if (nd > 1) {
+      *o++ = '.';
+      memcpy(o, d + 1, nd - 1);
+      o += nd - 1;
+    }
+    *o++ = 'e';
+    *o++ = '-';
+    *o++ = (gchar)('0' + (-x) / 10);
+    *o++ = (gchar)('0' + (-x) % 10);
+  } else if (x >= 0) { /* x <= 15 < 17: fixed, all integer digits among the 17 */
+    memcpy(o, d, x + 1);
+    o += x + 1;
+    if (nd > x + 1) {
+      *o++ = '.';
+      memcpy(o, d + x + 1, nd - x - 1);
+      o += nd - x - 1;
+    }
+  } else { /* 0.000ddd */
+    *o++ = '0';
+    *o++ = '.';
+    for (gint k = 0; k < -x - 1; k++)
+      *o++ = '0';
+    memcpy(o, d, nd);
+    o += nd;
+  }
+  *o = '\0';
+  return TRUE;
+}
+#else
+static gboolean format_g17(gdouble v, gchar *out)
+{
+  (void)v;
+  (void)out;
+  return FALSE;
+}
+#endif
+
+void ufo_json_append_double(GString *s, gdouble v)
+{
+  if (!isfinite(v)) {
+    APPEND_LIT(s, "null");
+    return;
+  }
+  gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
+  guint64 bits;
+  memcpy(&bits, &v, sizeof bits);
+  if ((bits << 1) == 0) /* ±0 by its bits: a comparison says 0 for subnormals under DAZ */
+    g_strlcpy(buf, bits ? "-0" : "0", sizeof buf);
+  else if (!format_g17(v, buf))
+    g_ascii_dtostr(buf, sizeof buf, v); /* "%.17g" in the C locale */
+  g_string_append(s, buf);
+  /* a double stays a double ("1.0", as json-glib writes it); "1e+17" is JSON as it is */
+  if (!strpbrk(buf, ".eE"))
+    APPEND_LIT(s, ".0");
+}
+
+static void add_object(GString *s, gboolean first, const gchar *label, gint label_id, gdouble score,
+                       gdouble x, gdouble y, gdouble w, gdouble h, gint fw, gint fh, gint id,
+                       gint64 producer, guint64 track_id, gboolean predicted)
 {
   /* boxes clipped to the frame; bounding_box normalised to 0..1 as gvametaconvert does */
   gdouble x0 = CLAMP(x, 0, fw), y0 = CLAMP(y, 0, fh);
   gdouble x1 = CLAMP(x + w, 0, fw), y1 = CLAMP(y + h, 0, fh);
-  json_builder_begin_object(b);
-  json_builder_set_member_name(b, "detection");
-  json_builder_begin_object(b);
-  json_builder_set_member_name(b, "bounding_box");
-  json_builder_begin_object(b);
-  json_builder_set_member_name(b, "x_min");
-  json_builder_add_double_value(b, x0 / fw);
-  json_builder_set_member_name(b, "y_min");
-  json_builder_add_double_value(b, y0 / fh);
-  json_builder_set_member_name(b, "x_max");
-  json_builder_add_double_value(b, x1 / fw);
-  json_builder_set_member_name(b, "y_max");
-  json_builder_add_double_value(b, y1 / fh);
-  json_builder_end_object(b);
+  if (!first)
+    g_string_append_c(s, ',');
+  APPEND_LIT(s, "{\"detection\":{\"bounding_box\":{\"x_min\":");
+  ufo_json_append_double(s, x0 / fw);
+  APPEND_LIT(s, ",\"y_min\":");
+  ufo_json_append_double(s, y0 / fh);
+  APPEND_LIT(s, ",\"x_max\":");
+  ufo_json_append_double(s, x1 / fw);
+  APPEND_LIT(s, ",\"y_max\":");
+  ufo_json_append_double(s, y1 / fh);
+  g_string_append_c(s, '}');
   if (score >= 0) {
-    json_builder_set_member_name(b, "confidence");
-    json_builder_add_double_value(b, score);
+    APPEND_LIT(s, ",\"confidence\":");
+    ufo_json_append_double(s, score);
   }
-  json_builder_set_member_name(b, "label");
-  json_builder_add_string_value(b, label);
-  json_builder_set_member_name(b, "label_id");
-  json_builder_add_int_value(b, label_id);
-  json_builder_end_object(b);
-  json_builder_set_member_name(b, "roi_type");
-  json_builder_add_string_value(b, label);
-  json_builder_set_member_name(b, "x");
-  json_builder_add_int_value(b, (gint64)(x0 + 0.5));
-  json_builder_set_member_name(b, "y");
-  json_builder_add_int_value(b, (gint64)(y0 + 0.5));
-  json_builder_set_member_name(b, "w");
-  json_builder_add_int_value(b, (gint64)(x1 - x0 + 0.5));
-  json_builder_set_member_name(b, "h");
-  json_builder_add_int_value(b, (gint64)(y1 - y0 + 0.5));
+  APPEND_LIT(s, ",\"label\":");
+  ufo_json_append_string(s, label);
+  APPEND_LIT(s, ",\"label_id\":");
+  ufo_json_append_int(s, label_id);
+  APPEND_LIT(s, "},\"roi_type\":");
+  ufo_json_append_string(s, label);
+  APPEND_LIT(s, ",\"x\":");
+  ufo_json_append_int(s, (gint64)(x0 + 0.5));
+  APPEND_LIT(s, ",\"y\":");
+  ufo_json_append_int(s, (gint64)(y0 + 0.5));
+  APPEND_LIT(s, ",\"w\":");
+  ufo_json_append_int(s, (gint64)(x1 - x0 + 0.5));
+  APPEND_LIT(s, ",\"h\":");
+  ufo_json_append_int(s, (gint64)(y1 - y0 + 0.5));
   if (id >= 0) {
-    json_builder_set_member_name(b, "id");
-    json_builder_add_int_value(b, id);
+    APPEND_LIT(s, ",\"id\":");
+    ufo_json_append_int(s, id);
   }
   if (producer >= 0) {
-    json_builder_set_member_name(b, "producer_id");
-    json_builder_add_int_value(b, producer);
+    APPEND_LIT(s, ",\"producer_id\":");
+    ufo_json_append_int(s, producer);
   }
   if (track_id) {
-    json_builder_set_member_name(b, "object_id");
-    json_builder_add_int_value(b, (gint64)track_id);
+    APPEND_LIT(s, ",\"object_id\":");
+    ufo_json_append_int(s, (gint64)track_id);
   }
-  if (predicted) {
-    json_builder_set_member_name(b, "predicted");
-    json_builder_add_boolean_value(b, TRUE);
-  }
-  json_builder_end_object(b);
+  if (predicted)
+    APPEND_LIT(s, ",\"predicted\":true");
+  g_string_append_c(s, '}');
 }
 
 /* "analytics":[{"version":1,"width","height","rules":[{"name","type":"line"|"zone","points":[[x,y]…],
  * line: "in","out","frame_in","frame_out"; zone: "occupancy","entered","left","frame_entered",
  * "frame_left"}],"events":[{"type","rule","object_id","direction" (lines),"label","label_id"}]}] */
-static void add_analytics(JsonBuilder *b, GstBuffer *buffer)
+static void add_analytics(GString *s, GstBuffer *buffer)
 {
   gpointer state = NULL;
   GstMeta *meta;
@@ -75,93 +274,85 @@ static void add_analytics(JsonBuilder *b, GstBuffer *buffer)
   while (
       (meta = gst_buffer_iterate_meta_filtered(buffer, &state, GST_UFO_ANALYTICS_META_API_TYPE))) {
     const GstUfoAnalyticsMeta *m = (const GstUfoAnalyticsMeta *)meta;
-    if (!open) {
-      json_builder_set_member_name(b, "analytics");
-      json_builder_begin_array(b);
-      open = TRUE;
-    }
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "version");
-    json_builder_add_int_value(b, 1);
-    json_builder_set_member_name(b, "width");
-    json_builder_add_int_value(b, m->width);
-    json_builder_set_member_name(b, "height");
-    json_builder_add_int_value(b, m->height);
-    json_builder_set_member_name(b, "rules");
-    json_builder_begin_array(b);
+    if (!open)
+      APPEND_LIT(s, ",\"analytics\":[");
+    else
+      g_string_append_c(s, ',');
+    open = TRUE;
+    APPEND_LIT(s, "{\"version\":1,\"width\":");
+    ufo_json_append_int(s, m->width);
+    APPEND_LIT(s, ",\"height\":");
+    ufo_json_append_int(s, m->height);
+    APPEND_LIT(s, ",\"rules\":[");
     GstUfoAnalyticsRule r;
     for (guint i = 0; gst_ufo_analytics_meta_get_rule(m, i, &r); i++) {
       const gboolean line = r.kind == GST_UFO_ANALYTICS_RULE_LINE;
-      json_builder_begin_object(b);
-      json_builder_set_member_name(b, "name");
-      json_builder_add_string_value(b, r.name);
-      json_builder_set_member_name(b, "type");
-      json_builder_add_string_value(b, line ? "line" : "zone");
-      json_builder_set_member_name(b, "points");
-      json_builder_begin_array(b);
+      if (i > 0)
+        g_string_append_c(s, ',');
+      APPEND_LIT(s, "{\"name\":");
+      ufo_json_append_string(s, r.name);
+      if (line)
+        APPEND_LIT(s, ",\"type\":\"line\",\"points\":[");
+      else
+        APPEND_LIT(s, ",\"type\":\"zone\",\"points\":[");
       for (guint k = 0; k < r.n_points; k++) {
-        json_builder_begin_array(b);
-        json_builder_add_double_value(b, r.points[2 * k]);
-        json_builder_add_double_value(b, r.points[2 * k + 1]);
-        json_builder_end_array(b);
+        g_string_append(s, k > 0 ? ",[" : "[");
+        ufo_json_append_double(s, r.points[2 * k]);
+        g_string_append_c(s, ',');
+        ufo_json_append_double(s, r.points[2 * k + 1]);
+        g_string_append_c(s, ']');
       }
-      json_builder_end_array(b);
+      g_string_append_c(s, ']');
       if (!line) {
-        json_builder_set_member_name(b, "occupancy");
-        json_builder_add_int_value(b, r.occupancy);
+        APPEND_LIT(s, ",\"occupancy\":");
+        ufo_json_append_int(s, r.occupancy);
       }
-      json_builder_set_member_name(b, line ? "in" : "entered");
-      json_builder_add_int_value(b, (gint64)r.total_in);
-      json_builder_set_member_name(b, line ? "out" : "left");
-      json_builder_add_int_value(b, (gint64)r.total_out);
-      json_builder_set_member_name(b, line ? "frame_in" : "frame_entered");
-      json_builder_add_int_value(b, r.frame_in);
-      json_builder_set_member_name(b, line ? "frame_out" : "frame_left");
-      json_builder_add_int_value(b, r.frame_out);
-      json_builder_end_object(b);
+      g_string_append(s, line ? ",\"in\":" : ",\"entered\":");
+      ufo_json_append_int(s, (gint64)r.total_in);
+      g_string_append(s, line ? ",\"out\":" : ",\"left\":");
+      ufo_json_append_int(s, (gint64)r.total_out);
+      g_string_append(s, line ? ",\"frame_in\":" : ",\"frame_entered\":");
+      ufo_json_append_int(s, r.frame_in);
+      g_string_append(s, line ? ",\"frame_out\":" : ",\"frame_left\":");
+      ufo_json_append_int(s, r.frame_out);
+      g_string_append_c(s, '}');
     }
-    json_builder_end_array(b);
-    json_builder_set_member_name(b, "events");
-    json_builder_begin_array(b);
+    APPEND_LIT(s, "],\"events\":[");
     GstUfoAnalyticsEvent e;
     for (guint i = 0; gst_ufo_analytics_meta_get_event(m, i, &e); i++) {
       gst_ufo_analytics_meta_get_rule(m, e.rule, &r);
-      json_builder_begin_object(b);
-      json_builder_set_member_name(b, "type");
-      json_builder_add_string_value(b, gst_ufo_analytics_event_type_get_name(e.type));
-      json_builder_set_member_name(b, "rule");
-      json_builder_add_string_value(b, r.name);
-      json_builder_set_member_name(b, "object_id");
-      json_builder_add_int_value(b, (gint64)e.track_id);
-      if (e.direction) {
-        json_builder_set_member_name(b, "direction");
-        json_builder_add_string_value(b, e.direction > 0 ? "in" : "out");
-      }
+      if (i > 0)
+        g_string_append_c(s, ',');
+      APPEND_LIT(s, "{\"type\":");
+      ufo_json_append_string(s, gst_ufo_analytics_event_type_get_name(e.type));
+      APPEND_LIT(s, ",\"rule\":");
+      ufo_json_append_string(s, r.name);
+      APPEND_LIT(s, ",\"object_id\":");
+      ufo_json_append_int(s, (gint64)e.track_id);
+      if (e.direction)
+        g_string_append(s, e.direction > 0 ? ",\"direction\":\"in\"" : ",\"direction\":\"out\"");
       if (e.label) {
-        json_builder_set_member_name(b, "label");
-        json_builder_add_string_value(b, e.label);
+        APPEND_LIT(s, ",\"label\":");
+        ufo_json_append_string(s, e.label);
       }
-      json_builder_set_member_name(b, "label_id");
-      json_builder_add_int_value(b, e.label_id);
-      json_builder_end_object(b);
+      APPEND_LIT(s, ",\"label_id\":");
+      ufo_json_append_int(s, e.label_id);
+      g_string_append_c(s, '}');
     }
-    json_builder_end_array(b);
-    json_builder_end_object(b);
+    APPEND_LIT(s, "]}");
   }
   if (open)
-    json_builder_end_array(b);
+    g_string_append_c(s, ']');
 }
 
 gchar *ufo_dump_frame_json(GstBuffer *buffer, gint width, gint height, const gchar *source,
                            JsonNode *tags)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new();
-  json_builder_begin_object(b);
-  json_builder_set_member_name(b, "objects");
-  json_builder_begin_array(b);
+  GString *s = g_string_sized_new(1024); /* a queued document keeps its capacity */
+  APPEND_LIT(s, "{\"objects\":[");
   gpointer state = NULL;
   GstMeta *meta;
-  gboolean have_ufo = FALSE;
+  gboolean have_ufo = FALSE, first = TRUE;
   while ((meta = gst_buffer_iterate_meta_filtered(buffer, &state, GST_UFO_META_API_TYPE))) {
     GstUfoMeta *m = (GstUfoMeta *)meta;
     have_ufo = TRUE;
@@ -170,9 +361,10 @@ gchar *ufo_dump_frame_json(GstBuffer *buffer, gint width, gint height, const gch
     for (guint i = 0; i < gst_ufo_meta_get_n_objects(m); i++) {
       GstUfoObject o;
       gst_ufo_meta_get_object(m, i, &o);
-      add_object(b, o.label, o.label_id, o.score, o.x, o.y, o.w, o.h, fw, fh, o.roi_id,
+      add_object(s, first, o.label, o.label_id, o.score, o.x, o.y, o.w, o.h, fw, fh, o.roi_id,
                  m->producer_id, o.track_id,
                  (gst_ufo_meta_get_object_flags(m, i) & GST_UFO_OBJECT_FLAG_PREDICTED) != 0);
+      first = FALSE;
     }
   }
   if (!have_ufo) {
@@ -196,66 +388,64 @@ gchar *ufo_dump_frame_json(GstBuffer *buffer, gint width, gint height, const gch
       gint track_id = 0;
       if (oid)
         gst_structure_get_int(oid, "id", &track_id);
-      add_object(b, g_quark_to_string(roi->roi_type), label_id, score, roi->x, roi->y, roi->w,
-                 roi->h, width, height, roi->id, has_producer ? (gint64)producer : -1,
+      add_object(s, first, g_quark_to_string(roi->roi_type), label_id, score, roi->x, roi->y,
+                 roi->w, roi->h, width, height, roi->id, has_producer ? (gint64)producer : -1,
                  track_id > 0 ? (guint64)track_id : 0, predicted);
+      first = FALSE;
     }
   }
-  json_builder_end_array(b);
-  json_builder_set_member_name(b, "resolution");
-  json_builder_begin_object(b);
-  json_builder_set_member_name(b, "width");
-  json_builder_add_int_value(b, width);
-  json_builder_set_member_name(b, "height");
-  json_builder_add_int_value(b, height);
-  json_builder_end_object(b);
+  APPEND_LIT(s, "],\"resolution\":{\"width\":");
+  ufo_json_append_int(s, width);
+  APPEND_LIT(s, ",\"height\":");
+  ufo_json_append_int(s, height);
+  g_string_append_c(s, '}');
   if (GST_BUFFER_PTS_IS_VALID(buffer)) {
-    json_builder_set_member_name(b, "timestamp");
-    json_builder_add_int_value(b, (gint64)GST_BUFFER_PTS(buffer));
+    APPEND_LIT(s, ",\"timestamp\":");
+    ufo_json_append_int(s, (gint64)GST_BUFFER_PTS(buffer));
   }
   if (source) {
-    json_builder_set_member_name(b, "source");
-    json_builder_add_string_value(b, source);
+    APPEND_LIT(s, ",\"source\":");
+    ufo_json_append_string(s, source);
   }
-  if (tags) {
-    json_builder_set_member_name(b, "tags");
-    json_builder_add_value(b, json_node_copy(tags));
+  if (tags) { /* user-given, any JSON: json-glib writes it */
+    gchar *t = json_to_string(tags, FALSE);
+    APPEND_LIT(s, ",\"tags\":");
+    g_string_append(s, t);
+    g_free(t);
   }
   if (have_ufo) {
-    json_builder_set_member_name(b, "ufo");
-    json_builder_begin_array(b);
+    APPEND_LIT(s, ",\"ufo\":[");
     state = NULL;
+    first = TRUE;
     while ((meta = gst_buffer_iterate_meta_filtered(buffer, &state, GST_UFO_META_API_TYPE))) {
       GstUfoMeta *m = (GstUfoMeta *)meta;
-      json_builder_begin_object(b);
-      json_builder_set_member_name(b, "producer_id");
-      json_builder_add_int_value(b, m->producer_id);
-      json_builder_set_member_name(b, "task");
-      json_builder_add_string_value(b, g_quark_to_string(m->task));
-      json_builder_set_member_name(b, "inferred");
-      json_builder_add_boolean_value(b, m->inferred);
+      g_string_append(s, first ? "{\"producer_id\":" : ",{\"producer_id\":");
+      first = FALSE;
+      ufo_json_append_int(s, m->producer_id);
+      APPEND_LIT(s, ",\"task\":");
+      ufo_json_append_string(s, g_quark_to_string(m->task));
+      g_string_append(s, m->inferred ? ",\"inferred\":true" : ",\"inferred\":false");
       if (GST_CLOCK_TIME_IS_VALID(m->result_pts)) {
-        json_builder_set_member_name(b, "result_timestamp");
-        json_builder_add_int_value(b, (gint64)m->result_pts);
+        APPEND_LIT(s, ",\"result_timestamp\":");
+        ufo_json_append_int(s, (gint64)m->result_pts);
       }
       const gchar *caption = gst_ufo_meta_get_caption(m);
       if (caption) {
-        json_builder_set_member_name(b, "caption");
-        json_builder_add_string_value(b, caption);
+        APPEND_LIT(s, ",\"caption\":");
+        ufo_json_append_string(s, caption);
       }
       const gchar *prompt = gst_ufo_meta_get_prompt(m);
       if (prompt) {
-        json_builder_set_member_name(b, "prompt");
-        json_builder_add_string_value(b, prompt);
+        APPEND_LIT(s, ",\"prompt\":");
+        ufo_json_append_string(s, prompt);
       }
-      json_builder_end_object(b);
+      g_string_append_c(s, '}');
     }
-    json_builder_end_array(b);
+    g_string_append_c(s, ']');
   }
-  add_analytics(b, buffer);
-  json_builder_end_object(b);
-  g_autoptr(JsonNode) root = json_builder_get_root(b);
-  return json_to_string(root, FALSE);
+  add_analytics(s, buffer);
+  g_string_append_c(s, '}');
+  return g_string_free(s, FALSE);
 }
 
 /* anything to describe: objects, a caption, a semantic map, or ROI metas of other producers */

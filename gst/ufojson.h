@@ -21,6 +21,14 @@ G_BEGIN_DECLS
 gchar *ufo_dump_frame_json(GstBuffer *buffer, gint width, gint height, const gchar *source,
                            JsonNode *tags);
 
+/* The writer's pieces (tests/gst/test_dump.c checks them against json-glib): a string in quotes,
+ * escaped as json-glib escapes it (\" \\ \b \f \n \r \t, other control characters and 0x7f as
+ * \u00XX, everything else as it is; NULL is null); an integer; a double as printf's "%.17g" in the
+ * C locale, with ".0" added when that has neither '.' nor an exponent, null when not finite. */
+void ufo_json_append_string(GString *s, const gchar *str);
+void ufo_json_append_int(GString *s, gint64 v);
+void ufo_json_append_double(GString *s, gdouble v);
+
 /* Whether the buffer has anything to describe: objects, a caption or a semantic map in a
  * GstUfoMeta, a GstUfoAnalyticsMeta, or ROI metas of other producers (ufometaconvert and
  * ufometapublish skip other frames unless add-empty-results). */

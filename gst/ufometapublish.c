@@ -20,7 +20,11 @@
  *
  * Element messages: `ufometapublish-drops` (fields `dropped`, `max-queue`) when the queue starts
  * dropping (again after it has drained), `ufometapublish-connection` (fields `connected`,
- * `host`, `port`, `reason`) when the MQTT or Redis connection comes up or goes down.
+ * `host`, `port`, `reason`) when the MQTT or Redis connection comes up or goes down. An MQTT
+ * connection attempt that fails (unreachable, TLS handshake, credentials refused) is counted in
+ * `connect-failures`; the first of a disconnected period also posts a warning that names the
+ * cause and what to check (RESOURCE/NOT_AUTHORIZED for refused credentials, else
+ * RESOURCE/OPEN_WRITE): never an error, the stream goes on.
  *
  * ## Example launch line
  * |[
@@ -76,6 +80,7 @@ enum {
   PROP_QUEUE_DEPTH,
   PROP_DROPPED,
   PROP_PUBLISHED,
+  PROP_CONNECT_FAILURES,
 };
 
 #define DEFAULT_METHOD GST_UFO_PUBLISH_METHOD_FILE
@@ -139,7 +144,8 @@ struct _GstUfoMetaPublish {
   guint queue_bound;
   guint64 dropped;
   guint64 published;
-  gboolean dropping; /* dropped since the queue was last empty */
+  guint64 connect_failures; /* mqtt/redis: failed connection attempts */
+  gboolean dropping;        /* dropped since the queue was last empty */
   gboolean stopping;
 
   /* between start and stop; the worker's own state */
@@ -165,7 +171,10 @@ struct _GstUfoMetaPublish {
   struct mosquitto *mosq;
   gint run_qos;
   gboolean ever_connected;
-  guint inflight; /* worker thread only (callbacks run in mosquitto_loop) */
+  gboolean run_tls;
+  guint inflight;        /* worker thread only (callbacks run in mosquitto_loop) */
+  gchar *mqtt_log_error; /* worker: libmosquitto's last error log line (OpenSSL's reason) */
+  gchar *mqtt_refused;   /* worker: the broker's CONNACK refusal, until reported */
 #endif
 #ifdef GST_UFO_HAVE_HIREDIS
   gboolean use_redis;
@@ -362,7 +371,79 @@ static void on_connect(struct mosquitto *mosq, void *user, int rc)
     post_connection(self, TRUE, "connected");
   } else {
     GST_WARNING_OBJECT(self, "broker refused the connection: %s", mosquitto_connack_string(rc));
+    g_free(self->mqtt_refused);
+    self->mqtt_refused = g_strdup(mosquitto_connack_string(rc));
   }
+}
+
+/* libmosquitto's own log: its error lines carry what its return codes do not, e.g. OpenSSL's
+ * "certificate verify failed" behind MOSQ_ERR_TLS */
+static void on_log(struct mosquitto *mosq, void *user, int level, const char *str)
+{
+  GstUfoMetaPublish *self = user;
+  (void)mosq;
+  GST_LOG_OBJECT(self, "libmosquitto: %s", str);
+  if (level & MOSQ_LOG_ERR) {
+    g_free(self->mqtt_log_error);
+    self->mqtt_log_error = g_strdup(str);
+  }
+}
+
+/* why a connection attempt failed (rc of mosquitto_connect or mosquitto_loop), one sentence;
+ * *auth set when the broker refused the credentials */
+static gchar *mqtt_failure(GstUfoMetaPublish *self, int rc, int errsv, gboolean *auth)
+{
+  gchar *why;
+  *auth = FALSE;
+  if (self->mqtt_refused) {
+    *auth = strstr(self->mqtt_refused, "not authorised") || strstr(self->mqtt_refused, "username");
+    why = g_strdup_printf("the broker refused the connection: %s", self->mqtt_refused);
+  } else if (rc == MOSQ_ERR_TLS ||
+             (rc != MOSQ_ERR_ERRNO && self->run_tls && self->mqtt_log_error)) {
+    why = g_strdup_printf("TLS handshake failed: %s",
+                          self->mqtt_log_error ? self->mqtt_log_error : mosquitto_strerror(rc));
+  } else {
+    why = g_strdup(rc == MOSQ_ERR_ERRNO ? g_strerror(errsv) : mosquitto_strerror(rc));
+  }
+  g_clear_pointer(&self->mqtt_refused, g_free);
+  g_clear_pointer(&self->mqtt_log_error, g_free);
+  for (gsize l = strlen(why); l > 0 && (why[l - 1] == '.' || why[l - 1] == ' '); l--)
+    why[l - 1] = '\0'; /* "not authorised." ends a longer sentence */
+  return why;
+}
+
+/* a failed attempt: counted; the first of a disconnected period is also posted, as a
+ * ufometapublish-connection message and a warning that says what to check */
+static void mqtt_report_failure(GstUfoMetaPublish *self, const gchar *why, gboolean auth,
+                                gboolean first)
+{
+  g_mutex_lock(&self->lock);
+  self->connect_failures++;
+  const guint bound = self->queue_bound;
+  g_mutex_unlock(&self->lock);
+  GST_DEBUG_OBJECT(self, "connecting to %s:%u failed: %s", self->run_host, self->run_port, why);
+  if (!first)
+    return;
+  post_connection(self, FALSE, why);
+  const gchar *hint = auth ? " Check the username and password properties."
+                      : g_str_has_prefix(why, "TLS")
+                          ? " Check that cafile holds the CA that signed the broker's certificate "
+                            "and that the certificate names the host."
+                          : "";
+  if (auth)
+    GST_ELEMENT_WARNING(self, RESOURCE, NOT_AUTHORIZED,
+                        ("Could not connect to the MQTT broker %s:%u%s: %s.%s", self->run_host,
+                         self->run_port, self->run_tls ? " over TLS" : "", why, hint),
+                        ("retrying from %u to %u ms apart; up to %u documents wait meanwhile, the "
+                         "oldest dropped beyond",
+                         self->run_reconnect_min, self->run_reconnect_max, bound));
+  else
+    GST_ELEMENT_WARNING(self, RESOURCE, OPEN_WRITE,
+                        ("Could not connect to the MQTT broker %s:%u%s: %s.%s", self->run_host,
+                         self->run_port, self->run_tls ? " over TLS" : "", why, hint),
+                        ("retrying from %u to %u ms apart; up to %u documents wait meanwhile, the "
+                         "oldest dropped beyond",
+                         self->run_reconnect_min, self->run_reconnect_max, bound));
 }
 
 static void on_publish(struct mosquitto *mosq, void *user, int mid)
@@ -409,13 +490,11 @@ static void mqtt_worker(GstUfoMetaPublish *self)
                          : mosquitto_connect(self->mosq, self->run_host, (int)self->run_port,
                                              MQTT_KEEPALIVE_S);
       if (rc != MOSQ_ERR_SUCCESS) {
-        const gchar *why = rc == MOSQ_ERR_ERRNO ? g_strerror(errno) : mosquitto_strerror(rc);
-        GST_DEBUG_OBJECT(self, "connecting to %s:%u failed (%s), next try in %u ms", self->run_host,
-                         self->run_port, why, delay);
-        if (!reported_down) {
-          reported_down = TRUE;
-          post_connection(self, FALSE, why);
-        }
+        gboolean auth;
+        gchar *why = mqtt_failure(self, rc, errno, &auth);
+        mqtt_report_failure(self, why, auth, !reported_down);
+        reported_down = TRUE;
+        g_free(why);
         if (!backoff_wait(self, delay))
           break;
         delay = MIN(delay * 2, self->run_reconnect_max);
@@ -442,6 +521,12 @@ static void mqtt_worker(GstUfoMetaPublish *self)
     }
     const int rc = mosquitto_loop(self->mosq, 10, 1);
     if (rc != MOSQ_ERR_SUCCESS) {
+      if (!self->connected) { /* refused (CONNACK) or closed before it: a failed attempt */
+        gboolean auth;
+        gchar *why = mqtt_failure(self, rc, errno, &auth);
+        mqtt_report_failure(self, why, auth, !reported_down);
+        g_free(why);
+      }
       mqtt_lost(self, rc);
       socket_open = FALSE;
       reported_down = TRUE;
@@ -680,6 +765,11 @@ static void gst_ufo_meta_publish_get_property(GObject *object, guint prop_id, GV
     g_value_set_uint64(value, self->published);
     g_mutex_unlock(&self->lock);
     return;
+  case PROP_CONNECT_FAILURES:
+    g_mutex_lock(&self->lock);
+    g_value_set_uint64(value, self->connect_failures);
+    g_mutex_unlock(&self->lock);
+    return;
   default:
     break;
   }
@@ -779,6 +869,9 @@ static gboolean gst_ufo_meta_publish_stop(GstBaseTransform *trans)
   }
 #ifdef GST_UFO_HAVE_MOSQUITTO
   g_clear_pointer(&self->mosq, mosquitto_destroy);
+  g_clear_pointer(&self->mqtt_log_error, g_free);
+  g_clear_pointer(&self->mqtt_refused, g_free);
+  self->run_tls = FALSE;
 #endif
 #ifdef GST_UFO_HAVE_HIREDIS
   self->use_redis = FALSE;
@@ -827,6 +920,7 @@ static gboolean mqtt_setup(GstUfoMetaPublish *self)
   }
   mosquitto_connect_callback_set(self->mosq, on_connect);
   mosquitto_publish_callback_set(self->mosq, on_publish);
+  mosquitto_log_callback_set(self->mosq, on_log);
   mosquitto_max_inflight_messages_set(self->mosq, MQTT_MAX_INFLIGHT);
   if (username && (rc = mosquitto_username_pw_set(self->mosq, username, password))) {
     GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("Invalid MQTT username or password."),
@@ -843,6 +937,7 @@ static gboolean mqtt_setup(GstUfoMetaPublish *self)
                       ("mosquitto_tls_set: %s", mosquitto_strerror(rc)));
     goto done;
   }
+  self->run_tls = cafile || certfile || keyfile;
   ok = TRUE;
 done:
   g_free(client_id);
@@ -881,7 +976,7 @@ static gboolean gst_ufo_meta_publish_start(GstBaseTransform *trans)
   GST_OBJECT_UNLOCK(self);
   g_mutex_lock(&self->lock);
   self->queue_bound = bound;
-  self->dropped = self->published = 0;
+  self->dropped = self->published = self->connect_failures = 0;
   g_mutex_unlock(&self->lock);
 
   if (method == GST_UFO_PUBLISH_METHOD_FILE) {
@@ -1257,6 +1352,19 @@ static void gst_ufo_meta_publish_class_init(GstUfoMetaPublishClass *klass)
       g_param_spec_uint64("published", "Published",
                           "Documents written or sent (QoS 1: acknowledged) since start", 0,
                           G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  /**
+   * GstUfoMetaPublish:connect-failures:
+   *
+   * method=mqtt: connection attempts that failed since start (broker unreachable, TLS handshake
+   * failed, credentials refused); each is followed by a back-off and a new attempt.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_CONNECT_FAILURES,
+      g_param_spec_uint64("connect-failures", "Connect failures",
+                          "method=mqtt: failed connection attempts since start", 0, G_MAXUINT64, 0,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);

@@ -10,7 +10,8 @@ APT_PACKAGES=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstrtspserver-1.0-dev check
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav
-  libmosquitto-dev mosquitto mosquitto-clients libhiredis-dev redis-server
+  libmosquitto-dev mosquitto mosquitto-clients libhiredis-dev redis-server openssl
+  python3-jsonschema
   # GstUfo-1.0 typelib of the metadata library, and Python pad probes reading it
   # (pipelines/ufo-meta-probe.py, test python-meta)
   gobject-introspection libgirepository1.0-dev python3-gi gir1.2-gstreamer-1.0

@@ -7,11 +7,16 @@
  *   build/tests/gst/bench-metapublish 16390 [frames] redis
  *
  * Prints the streaming-thread time per frame (push to pull) of both pipelines, their difference,
- * and how long the worker took to have every document acknowledged (QoS 1) or stored (Redis). */
+ * and how long the worker took to have every document acknowledged (QoS 1) or stored (Redis);
+ * then the time to build the frame's document alone, with gst/ufojson.c's writer and with the
+ * json-glib code it replaced (tests/gst/json_reference.c), alternating, median of 7 rounds. */
 #include <gst/check/gstharness.h>
 #include <gst/ufo/ufometa.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#include "json_reference.h"
+#include "ufojson.h"
 
 #define CAPS "video/x-raw,format=RGB,width=640,height=360,framerate=30/1"
 
@@ -41,6 +46,31 @@ static gdouble run(GstHarness *h, GstBuffer *buf, gint frames)
   for (gint k = 0; k < frames; k++)
     gst_buffer_unref(gst_harness_push_and_pull(h, gst_buffer_ref(buf)));
   return (g_get_monotonic_time() - t0) / 1e6 / frames;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+  const gdouble x = *(const gdouble *)a, y = *(const gdouble *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* microseconds per document, median of 7 rounds of n, the two builders alternating */
+static void bench_builders(GstBuffer *buf, gint n)
+{
+  gdouble t[2][7];
+  for (gint round = 0; round < 7; round++)
+    for (gint which = 0; which < 2; which++) {
+      const gint64 t0 = g_get_monotonic_time();
+      for (gint k = 0; k < n; k++)
+        g_free(which ? ufo_dump_frame_json_reference(buf, 640, 360, "bench", NULL)
+                     : ufo_dump_frame_json(buf, 640, 360, "bench", NULL));
+      t[which][round] = (gdouble)(g_get_monotonic_time() - t0) / n;
+    }
+  qsort(t[0], 7, sizeof(gdouble), cmp_double);
+  qsort(t[1], 7, sizeof(gdouble), cmp_double);
+  printf("document of 20 objects: writer %.1f us, json-glib reference %.1f us (median of 7 x %d; "
+         "ranges %.1f-%.1f, %.1f-%.1f)\n",
+         t[0][3], t[1][3], n, t[0][0], t[0][6], t[1][0], t[1][6]);
 }
 
 int main(int argc, char **argv)
@@ -82,6 +112,7 @@ int main(int argc, char **argv)
          published, dropped, drain);
   gst_object_unref(pub);
   gst_harness_teardown(h);
+  bench_builders(buf, 2000);
   gst_buffer_unref(buf);
   return published == (guint64)frames + 50 ? 0 : 1;
 }

@@ -498,6 +498,288 @@ GST_START_TEST(test_mqtt_broker_restart)
   g_free(dir);
 }
 GST_END_TEST;
+
+/* runs a command (argv, NULL-terminated) and fails the test unless it exits 0 */
+static void run_ok(const gchar *const *argv)
+{
+  gchar *out = NULL, *err_text = NULL;
+  gint status = -1;
+  GError *err = NULL;
+  const gboolean spawned = g_spawn_sync(NULL, (gchar **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                                        &out, &err_text, &status, &err);
+  gchar *cmd = g_strjoinv(" ", (gchar **)argv);
+  fail_unless(spawned && g_spawn_check_wait_status(status, NULL), "%s failed: %s%s", cmd,
+              err ? err->message : "", err_text ? err_text : "");
+  g_free(cmd);
+  g_free(out);
+  g_free(err_text);
+  g_clear_error(&err);
+}
+
+/* a throwaway CA (ca.pem), a server certificate for 127.0.0.1 signed by it (server.pem,
+ * server.key) and an unrelated CA (wrong-ca.pem), all P-256, in dir */
+static void make_certs(const gchar *dir)
+{
+#define P(name) g_build_filename(dir, name, NULL)
+  gchar *ca = P("ca.pem"), *ca_key = P("ca.key"), *wrong = P("wrong-ca.pem"),
+        *wrong_key = P("wrong-ca.key"), *srv = P("server.pem"), *srv_key = P("server.key"),
+        *csr = P("server.csr"), *ext = P("ext.cnf"), *serial = P("ca.srl");
+#undef P
+  fail_unless(g_file_set_contents(ext, "subjectAltName=IP:127.0.0.1\n", -1, NULL));
+  const gchar *ca_argv[] = {"openssl",
+                            "req",
+                            "-x509",
+                            "-newkey",
+                            "ec",
+                            "-pkeyopt",
+                            "ec_paramgen_curve:prime256v1",
+                            "-nodes",
+                            "-keyout",
+                            ca_key,
+                            "-out",
+                            ca,
+                            "-days",
+                            "2",
+                            "-subj",
+                            "/CN=gst-ufo test CA",
+                            NULL};
+  run_ok(ca_argv);
+  const gchar *wrong_argv[] = {"openssl",
+                               "req",
+                               "-x509",
+                               "-newkey",
+                               "ec",
+                               "-pkeyopt",
+                               "ec_paramgen_curve:prime256v1",
+                               "-nodes",
+                               "-keyout",
+                               wrong_key,
+                               "-out",
+                               wrong,
+                               "-days",
+                               "2",
+                               "-subj",
+                               "/CN=another CA",
+                               NULL};
+  run_ok(wrong_argv);
+  const gchar *csr_argv[] = {
+      "openssl",       "req",     "-newkey", "ec",   "-pkeyopt", "ec_paramgen_curve:prime256v1",
+      "-nodes",        "-keyout", srv_key,   "-out", csr,        "-subj",
+      "/CN=127.0.0.1", NULL};
+  run_ok(csr_argv);
+  const gchar *sign_argv[] = {"openssl",  "x509",      "-req",  "-in",
+                              csr,        "-CA",       ca,      "-CAkey",
+                              ca_key,     "-CAserial", serial,  "-CAcreateserial",
+                              "-out",     srv,         "-days", "2",
+                              "-extfile", ext,         NULL};
+  run_ok(sign_argv);
+  g_free(ca);
+  g_free(ca_key);
+  g_free(wrong);
+  g_free(wrong_key);
+  g_free(srv);
+  g_free(srv_key);
+  g_free(csr);
+  g_free(ext);
+  g_free(serial);
+}
+
+/* the next warning within timeout_ms, or NULL; messages before it are dropped */
+static GError *wait_warning(GstBus *bus, guint timeout_ms)
+{
+  GstMessage *msg =
+      gst_bus_timed_pop_filtered(bus, (GstClockTime)timeout_ms * GST_MSECOND, GST_MESSAGE_WARNING);
+  if (!msg)
+    return NULL;
+  GError *err = NULL;
+  gst_message_parse_warning(msg, &err, NULL);
+  gst_message_unref(msg);
+  return err;
+}
+
+/* the reason of the next ufometapublish-connection message, or NULL */
+static gchar *wait_connection_reason(GstBus *bus, gboolean *connected, guint timeout_ms)
+{
+  const gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+  while (g_get_monotonic_time() < end) {
+    GstMessage *msg = gst_bus_timed_pop_filtered(bus, 10 * GST_MSECOND, GST_MESSAGE_ELEMENT);
+    if (!msg)
+      continue;
+    const GstStructure *st = gst_message_get_structure(msg);
+    gchar *reason = NULL;
+    if (gst_structure_has_name(st, "ufometapublish-connection")) {
+      gst_structure_get_boolean(st, "connected", connected);
+      reason = g_strdup(gst_structure_get_string(st, "reason"));
+    }
+    gst_message_unref(msg);
+    if (reason)
+      return reason;
+  }
+  return NULL;
+}
+
+/* an mqtt ufometapublish with a private bus; cafile and password may be NULL */
+static GstHarness *tls_publisher(guint port, const gchar *cafile, const gchar *password,
+                                 guint max_queue, GstBus **bus, GstElement **e)
+{
+  *e = gst_object_ref_sink(gst_element_factory_make("ufometapublish", NULL));
+  gst_util_set_object_arg(G_OBJECT(*e), "method", "mqtt");
+  g_object_set(*e, "host", "127.0.0.1", "port", port, "topic", "ufo/{source}", "source-id", "cam5",
+               "qos", 1, "max-queue", max_queue, "reconnect-min", 50, "reconnect-max", 200,
+               "cafile", cafile, "username", "alice", "password", password, NULL);
+  *bus = gst_bus_new();
+  gst_element_set_bus(*e, *bus);
+  GstHarness *h = gst_harness_new_with_element(*e, "sink", "src");
+  gst_harness_set_src_caps_str(h, CAPS);
+  return h;
+}
+
+/* TLS with a certificate made at test time (openssl: a throwaway CA and a server certificate for
+ * 127.0.0.1) and a password file (mosquitto_passwd): the right CA and password deliver every
+ * document; a wrong CA gives a warning naming the TLS failure (certificate verify failed) and
+ * cafile, attempts go on (connect-failures), the stream is not blocked and the overflow is
+ * counted; a wrong password gives a NOT_AUTHORIZED warning naming the credentials. */
+GST_START_TEST(test_mqtt_tls_auth)
+{
+  if (!require_binary(MOSQUITTO_BIN, "mosquitto") ||
+      !require_binary("/usr/bin/mosquitto_passwd", "mosquitto") ||
+      !require_binary("/usr/bin/openssl", "openssl"))
+    return;
+  mosquitto_lib_init();
+  gchar *dir = g_dir_make_tmp("ufometapublish-tls-XXXXXX", NULL);
+  make_certs(dir);
+  gchar *ca = g_build_filename(dir, "ca.pem", NULL),
+        *wrong_ca = g_build_filename(dir, "wrong-ca.pem", NULL),
+        *pwfile = g_build_filename(dir, "passwd", NULL);
+  const gchar *pw_argv[] = {
+      "/usr/bin/mosquitto_passwd", "-b", "-c", pwfile, "alice", "s3cret", NULL};
+  run_ok(pw_argv);
+  const guint port = free_port();
+  gchar *conf = g_build_filename(dir, "mosquitto.conf", NULL);
+  gchar *conf_text = g_strdup_printf(
+      "listener %u 127.0.0.1\ncafile %s/ca.pem\ncertfile %s/server.pem\nkeyfile %s/server.key\n"
+      "allow_anonymous false\npassword_file %s\n%s",
+      port, dir, dir, dir, pwfile, getuid() == 0 ? "user root\n" : "");
+  fail_unless(g_file_set_contents(conf, conf_text, -1, NULL));
+  g_free(conf_text);
+  GPid broker = start_broker(conf, port);
+
+  /* a subscriber over TLS with the password */
+  Subscriber sub = {.payloads = g_ptr_array_new_with_free_func(g_free), .topic = "ufo/cam5"};
+  g_mutex_init(&sub.lock);
+  struct mosquitto *m = mosquitto_new(NULL, true, &sub);
+  mosquitto_connect_callback_set(m, sub_on_connect);
+  mosquitto_subscribe_callback_set(m, sub_on_subscribe);
+  mosquitto_message_callback_set(m, sub_on_message);
+  fail_unless_equals_int(mosquitto_tls_set(m, ca, NULL, NULL, NULL, NULL), MOSQ_ERR_SUCCESS);
+  fail_unless_equals_int(mosquitto_username_pw_set(m, "alice", "s3cret"), MOSQ_ERR_SUCCESS);
+  fail_unless_equals_int(mosquitto_connect(m, "127.0.0.1", (int)port, 30), MOSQ_ERR_SUCCESS);
+  fail_unless_equals_int(mosquitto_loop_start(m), MOSQ_ERR_SUCCESS);
+  for (gint t = 0; t < 500; t++) {
+    g_mutex_lock(&sub.lock);
+    const gboolean ok = sub.subscribed;
+    g_mutex_unlock(&sub.lock);
+    if (ok)
+      break;
+    g_usleep(10000);
+  }
+
+  /* 1. the right CA and password: every document arrives, in order */
+  GstBus *bus;
+  GstElement *e;
+  GstHarness *h = tls_publisher(port, ca, "s3cret", 100, &bus, &e);
+  fail_unless(wait_connection(bus, TRUE, 10000), "no connection over TLS");
+  const gint n = 10;
+  for (gint k = 0; k < n; k++)
+    gst_buffer_unref(gst_harness_push_and_pull(h, frame(k)));
+  fail_unless(wait_u64(e, "published", n, 10000));
+  fail_unless(wait_count(&sub, n, 10000), "received %u of %d", sub_count(&sub), n);
+  for (gint k = 0; k < n; k++)
+    check_doc(g_ptr_array_index(sub.payloads, k), TS(k), "cam5");
+  fail_unless_equals_uint64(get_u64(e, "connect-failures"), 0);
+  fail_if(wait_warning(bus, 0) != NULL);
+  gst_object_unref(e);
+  gst_harness_teardown(h);
+  gst_object_unref(bus);
+
+  /* 2. a CA that did not sign the broker's certificate */
+  const guint bound = 5;
+  h = tls_publisher(port, wrong_ca, "s3cret", bound, &bus, &e);
+  gboolean up = TRUE; /* the connection message comes first, then the warning */
+  gchar *reason = wait_connection_reason(bus, &up, 10000);
+  fail_unless(reason && !up, "no disconnected message");
+  fail_unless(strstr(reason, "certificate verify failed") != NULL, "reason: %s", reason);
+  g_free(reason);
+  GError *warn = wait_warning(bus, 5000);
+  fail_unless(warn != NULL, "no warning for a wrong CA");
+  fail_unless(g_error_matches(warn, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_WRITE), "%s",
+              warn->message);
+  fail_unless(strstr(warn->message, "TLS") && strstr(warn->message, "certificate verify failed") &&
+                  strstr(warn->message, "cafile"),
+              "unclear: %s", warn->message);
+  g_error_free(warn);
+  const gint64 t0 = g_get_monotonic_time();
+  for (gint k = 0; k < 20; k++) /* the stream goes on; the queue keeps the newest `bound` */
+    gst_buffer_unref(gst_harness_push_and_pull(h, frame(k)));
+  fail_unless(g_get_monotonic_time() - t0 < G_USEC_PER_SEC, "pushing was blocked");
+  fail_unless_equals_uint64(get_u64(e, "dropped"), 20 - bound);
+  guint depth = 0;
+  g_object_get(e, "queue-depth", &depth, NULL);
+  fail_unless_equals_int(depth, bound);
+  for (gint t = 0; t < 500 && get_u64(e, "connect-failures") < 3; t++) /* it keeps trying */
+    g_usleep(10000);
+  fail_unless(get_u64(e, "connect-failures") >= 3, "%" G_GUINT64_FORMAT " attempts",
+              get_u64(e, "connect-failures"));
+  fail_unless_equals_uint64(get_u64(e, "published"), 0);
+  fail_if(wait_warning(bus, 0) != NULL); /* one warning per disconnected period */
+  gst_harness_teardown(h);
+  fail_unless_equals_uint64(get_u64(e, "dropped"), 20); /* the queued ones at stop */
+  gst_object_unref(e);
+  gst_object_unref(bus);
+
+  /* 3. the right CA, a wrong password */
+  h = tls_publisher(port, ca, "wrong", bound, &bus, &e);
+  warn = wait_warning(bus, 10000);
+  fail_unless(warn != NULL, "no warning for a wrong password");
+  fail_unless(g_error_matches(warn, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_AUTHORIZED), "%s",
+              warn->message);
+  fail_unless(strstr(warn->message, "not authorised") &&
+                  strstr(warn->message, "username and password"),
+              "unclear: %s", warn->message);
+  g_error_free(warn);
+  gst_buffer_unref(gst_harness_push_and_pull(h, frame(0)));
+  for (gint t = 0; t < 500 && get_u64(e, "connect-failures") < 2; t++)
+    g_usleep(10000);
+  fail_unless(get_u64(e, "connect-failures") >= 2);
+  fail_unless_equals_uint64(get_u64(e, "published"), 0);
+  gst_object_unref(e);
+  gst_harness_teardown(h);
+  gst_object_unref(bus);
+  g_usleep(200000);
+  fail_unless_equals_int(sub_count(&sub), n); /* nothing from the refused publishers */
+
+  mosquitto_disconnect(m);
+  mosquitto_loop_stop(m, false);
+  mosquitto_destroy(m);
+  stop_broker(broker);
+  g_ptr_array_unref(sub.payloads);
+  g_mutex_clear(&sub.lock);
+  const gchar *files[] = {"ca.pem",       "ca.key",     "ca.srl",        "wrong-ca.pem",
+                          "wrong-ca.key", "server.pem", "server.key",    "server.csr",
+                          "ext.cnf",      "passwd",     "mosquitto.conf"};
+  for (guint i = 0; i < G_N_ELEMENTS(files); i++) {
+    gchar *f = g_build_filename(dir, files[i], NULL);
+    g_unlink(f);
+    g_free(f);
+  }
+  fail_unless(g_rmdir(dir) == 0, "files left in %s", dir);
+  g_free(ca);
+  g_free(wrong_ca);
+  g_free(pwfile);
+  g_free(conf);
+  g_free(dir);
+}
+GST_END_TEST;
 #endif
 
 #ifdef GST_UFO_HAVE_HIREDIS
@@ -616,6 +898,7 @@ static Suite *metapublish_suite(void)
   tcase_add_test(tc, test_file_errors);
 #ifdef GST_UFO_HAVE_MOSQUITTO
   tcase_add_test(tc, test_mqtt_broker_restart);
+  tcase_add_test(tc, test_mqtt_tls_auth);
 #endif
 #ifdef GST_UFO_HAVE_HIREDIS
   tcase_add_test(tc, test_redis_server_restart);
