@@ -8,8 +8,9 @@
  *   then: mqtt-events --broker 127.0.0.1:1883      (one line per line crossing / zone event)
  *
  * Camera i (1-based) publishes to the topic with {source} = "cam<i>" (ufo/cam1, ufo/cam2 ...).
- * All cameras run in one pipeline, and every ufodetect names the same model file, so the model
- * is loaded once and shared (gst/ufomodelcache.c): N cameras cost N sessions, not N models.
+ * All cameras run in one pipeline, and every ufodetect names the same model file and
+ * model-instance-id (batch-size N): one loaded model, one engine session and one inference queue
+ * whose batches take the frames of all the cameras (docs/elements.md "Many streams, one model").
  * Each camera has its own tracker (track ids per camera) and its own analytics counts.
  *
  * It prints, from the ufoanalytics bus messages (not from the published JSON), one line per
@@ -190,12 +191,13 @@ int main(int argc, char **argv)
                      : g_strdup_printf("uridecodebin uri=\"%s\"", uri);
     g_string_append_printf(
         desc,
-        "%s ! videoconvert ! ufodetect%s %s ! ufotrack ! ufoanalytics name=cam%d%s%s ! "
+        "%s ! videoconvert ! ufodetect%s model-instance-id=multicam batch-size=%d %s ! ufotrack ! "
+        "ufoanalytics name=cam%d%s%s ! "
         "ufometaconvert post-messages=false source=cam%d ! "
         "ufometapublish name=publish%d method=mqtt host=\"%s\" port=%u%s source-id=cam%d%s%s%s ! "
         "fakesink sync=%s\n",
-        src, p_model, props ? props : "threshold=0.1 inference-interval=3", i, p_line, p_zone, i, i,
-        host, port, p_topic, i, p_cafile, p_user, p_pass, sync ? "true" : "false");
+        src, p_model, argc - 1, props ? props : "threshold=0.1 inference-interval=3", i, p_line,
+        p_zone, i, i, host, port, p_topic, i, p_cafile, p_user, p_pass, sync ? "true" : "false");
     g_free(src);
     g_free(uri);
   }
