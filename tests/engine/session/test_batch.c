@@ -7,6 +7,7 @@
 #include "model/config.h"
 #include "model/model.h"
 #include "text/tokenizer.h"
+#include "same_result.h"
 
 #include <string.h>
 
@@ -67,33 +68,6 @@ static void frames_clear(Frames *f)
     g_free(f->px[k]);
 }
 
-/* bit for bit: objects, boxes, scores, masks, captions and class maps */
-static void assert_same_result(const UfoResult *a, const UfoResult *b)
-{
-  g_assert_cmpint(a->task, ==, b->task);
-  g_assert_cmpint(a->n_objects, ==, b->n_objects);
-  for (int i = 0; i < a->n_objects; i++) {
-    const UfoObject *x = &a->objects[i], *y = &b->objects[i];
-    g_assert_cmpint(x->label_id, ==, y->label_id);
-    g_assert_cmpmem(&x->score, 5 * sizeof(float), &y->score, 5 * sizeof(float));
-    g_assert_true((x->mask == NULL) == (y->mask == NULL));
-    if (x->mask) {
-      g_assert_cmpmem(x->mask, 4 * sizeof(int), y->mask, 4 * sizeof(int));
-      g_assert_cmpmem(x->mask->prob, (size_t)x->mask->width * x->mask->height * sizeof(float),
-                      y->mask->prob, (size_t)y->mask->width * y->mask->height * sizeof(float));
-    }
-  }
-  g_assert_cmpstr(a->caption, ==, b->caption);
-  g_assert_true((a->semantic == NULL) == (b->semantic == NULL));
-  if (a->semantic) {
-    g_assert_cmpint(a->semantic->width, ==, b->semantic->width);
-    g_assert_cmpint(a->semantic->height, ==, b->semantic->height);
-    g_assert_cmpmem(
-        a->semantic->labels, (size_t)a->semantic->width * a->semantic->height * sizeof(uint16_t),
-        b->semantic->labels, (size_t)b->semantic->width * b->semantic->height * sizeof(uint16_t));
-  }
-}
-
 typedef struct {
   const char *name;
   gboolean demo;
@@ -135,7 +109,7 @@ static void test_same_as_alone(gconstpointer data)
     g_assert_true(ufo_session_run_batch(s, f.img, N_FRAMES, &req, batch, &error));
     g_assert_no_error(error);
     for (int k = 0; k < N_FRAMES; k++) {
-      assert_same_result(batch[k], alone[k]);
+      ufo_test_assert_same_result(batch[k], alone[k]);
       const gboolean together = c->task != UFO_TASK_CAPTION && c->task != UFO_TASK_GROUNDING;
       g_assert_cmpint(batch[k]->batch_size, ==, together ? N_FRAMES : 1);
       g_clear_pointer(&batch[k], ufo_result_free);
@@ -144,7 +118,7 @@ static void test_same_as_alone(gconstpointer data)
   /* a batch of one is ufo_session_run */
   g_assert_true(ufo_session_run_batch(s, &f.img[1], 1, &req, batch, &error));
   g_assert_no_error(error);
-  assert_same_result(batch[0], alone[1]);
+  ufo_test_assert_same_result(batch[0], alone[1]);
   ufo_result_free(batch[0]);
   for (int k = 0; k < N_FRAMES; k++)
     ufo_result_free(alone[k]);
@@ -188,7 +162,7 @@ static void test_planted_compaction(void)
   for (int k = 0; k < N_FRAMES; k++) {
     g_assert_cmpint(batch[k]->n_decode_steps, ==, alone[k]->n_decode_steps);
     g_assert_cmpint(batch[k]->n_decode_steps, <=, 8);
-    assert_same_result(batch[k], alone[k]);
+    ufo_test_assert_same_result(batch[k], alone[k]);
     ufo_result_free(alone[k]);
     ufo_result_free(batch[k]);
   }

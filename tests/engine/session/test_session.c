@@ -4,6 +4,7 @@
  * semantic maps up to pixels whose logit sits at the threshold. Plus the bad-input errors. */
 #include "ufo/ufo.h"
 #include "fixture.h"
+#include "same_result.h"
 #include "model/config.h"
 #include "model/model.h"
 #include "text/tokenizer.h"
@@ -547,26 +548,6 @@ static UfoImage shared_image(void)
   return (UfoImage){UFO_PIXEL_RGB, 200, 150, 200 * 3, px};
 }
 
-/* bit for bit: the same objects, boxes, scores, masks, captions and class maps */
-static void assert_same_result(const UfoResult *a, const UfoResult *b)
-{
-  g_assert_cmpint(a->task, ==, b->task);
-  g_assert_cmpint(a->n_objects, ==, b->n_objects);
-  for (int i = 0; i < a->n_objects; i++) {
-    const UfoObject *x = &a->objects[i], *y = &b->objects[i];
-    g_assert_cmpint(x->label_id, ==, y->label_id);
-    g_assert_cmpmem(&x->score, 5 * sizeof(float), &y->score, 5 * sizeof(float));
-    g_assert_true((x->mask == NULL) == (y->mask == NULL));
-    if (x->mask) {
-      g_assert_cmpmem(x->mask, 4 * sizeof(int), y->mask, 4 * sizeof(int));
-      g_assert_cmpmem(x->mask->prob, (size_t)x->mask->width * x->mask->height * sizeof(float),
-                      y->mask->prob, (size_t)y->mask->width * y->mask->height * sizeof(float));
-    }
-  }
-  g_assert_cmpstr(a->caption, ==, b->caption);
-  g_assert_true((a->semantic == NULL) == (b->semantic == NULL));
-}
-
 /* Planar frames (I420, NV12; odd sizes, padded planes) give the results of the packed RGB frame
  * of their converted pixels (backend/preprocess.h ufo_image_to_rgb), bit for bit: the session
  * hands the frame to the backend as it arrives. */
@@ -620,8 +601,8 @@ static void test_planar_frames(void)
     g_assert_true(ufo_session_run(s, &i420, &req, &a, &error));
     g_assert_true(ufo_session_run(s, &nv12, &req, &b, &error));
     g_assert_no_error(error);
-    assert_same_result(a, want);
-    assert_same_result(b, want);
+    ufo_test_assert_same_result(a, want);
+    ufo_test_assert_same_result(b, want);
     ufo_result_free(want);
     ufo_result_free(a);
     ufo_result_free(b);
@@ -714,7 +695,7 @@ static void test_shared_weights(void)
         g_thread_join(th[i]);
         g_assert_no_error(run[i].error);
         for (int k = 0; k < N_SHARED_FRAMES; k++)
-          assert_same_result(run[i].res[k], alone.res[k]);
+          ufo_test_assert_same_result(run[i].res[k], alone.res[k]);
         ufo_session_get_memory(run[i].s, NULL, &st[i]);
         g_assert_cmpuint(st[i], ==, st_alone);
       }
