@@ -956,6 +956,13 @@ static void gst_ufo_infer_class_init(GstUfoInferClass *klass)
   GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
   const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS;
   const GParamFlags ready = rw | GST_PARAM_MUTABLE_READY;
+  /* the ufo-device message's names, interned once here rather than by the first streaming
+   * threads at the same time */
+  static const char *const device_fields[] = {
+      "ufo-device",          "device",           "requested", "gpu-id", "precision",
+      "requested-precision", "model-instance-id"};
+  for (guint i = 0; i < G_N_ELEMENTS(device_fields); i++)
+    g_quark_from_static_string(device_fields[i]);
   /* numbers, booleans and enums may be driven by control bindings (synced per buffer in
    * before_transform); strings may not: no control source interpolates text */
   const GParamFlags playing = rw | GST_PARAM_MUTABLE_PLAYING | GST_PARAM_CONTROLLABLE;

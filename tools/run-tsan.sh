@@ -4,6 +4,8 @@
 # small preloaded library that tells TSan about GLib's futex-based locks (tests/tsan/glib_tsan.c;
 # without it every field guarded by GST_OBJECT_LOCK or a GMutex is reported). System plugins are
 # limited to the few these tests use, so other plugins' own bugs stay out of the report.
+# tests/tsan/suppressions.txt names the uninstrumented libraries whose internal locking TSan
+# cannot see (oneDNN).
 # Usage: bash tools/run-tsan.sh [TEST ...]     (default: threads inference ufotrack ufoanalytics)
 # Exit status 0 only when every test passes with zero ThreadSanitizer reports.
 set -uo pipefail
@@ -28,7 +30,7 @@ for t in "${tests[@]}"; do
   log="$BUILD/tsan-$t.log"
   env LD_PRELOAD="$PWD/$shim" GST_PLUGIN_PATH_1_0="$PWD/$BUILD/gst" \
     GST_PLUGIN_SYSTEM_PATH_1_0="$plugins" GST_REGISTRY="$plugins/registry.bin" \
-    GST_REGISTRY_FORK=no CK_DEFAULT_TIMEOUT=900 TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1" \
+    GST_REGISTRY_FORK=no CK_DEFAULT_TIMEOUT=900 TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1 suppressions=$PWD/tests/tsan/suppressions.txt" \
     "$BUILD/tests/gst/test-gst-$t" > "$log" 2>&1
   rc=$?
   reports=$(grep -c "WARNING: ThreadSanitizer" "$log")

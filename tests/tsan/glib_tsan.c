@@ -125,3 +125,21 @@ void g_cond_broadcast(GCond *c)
   __tsan_release(c);
   real(c);
 }
+
+/* g_once_init_enter's fast path is an atomic load in the caller (instrumented); the store that
+ * publishes the value is inside GLib: make it a release, and the slow path's return an acquire */
+gboolean(g_once_init_enter)(volatile void *location)
+{
+  REAL(g_once_init_enter);
+  gboolean first = real(location);
+  if (!first)
+    __tsan_acquire((void *)location);
+  return first;
+}
+
+void(g_once_init_leave)(volatile void *location, gsize result)
+{
+  REAL(g_once_init_leave);
+  __tsan_release((void *)location);
+  real(location, result);
+}
