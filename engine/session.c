@@ -452,7 +452,7 @@ static gboolean run_frames(UfoSession *s, const UfoImage *images, int n, const U
     const float *fprob = first_prob + row0;
     const float *feat = out->feat ? out->feat + row0 * T * (size_t)inner.feat_dim : NULL;
     /* the mask ops read the feature map on the backend (seg §2.6): it is never downloaded */
-    UfoFeatureMap fm = {0};
+    UfoFeatureMap fm = {.mask_token = ufo_tokenizer_ids(tok)->mask};
     if (seg && !(stash ? ufo_vit_stashed_feature_map_view(s->st, b, &fm.map, &fm.hp, &fm.wp)
                        : ufo_vit_feature_map_view(s->st, &fm.map, &fm.hp, &fm.wp))) {
       g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "no feature map after the image pass");
@@ -588,12 +588,14 @@ static void warmup_plan(UfoSession *s, UfoTask task, int n_seq, int T, int32_t *
                         float *margin)
 {
   const UfoTokenizer *tok = s->model->tokenizer;
-  const int32_t filler = first_piece(tok, "a", UFO_TOKEN_COMMA);
+  const UfoTokenIds *named = ufo_tokenizer_ids(tok);
+  /* a word that is not [SEP]: "a", else the model's "," or [UNK] */
+  const int32_t filler = first_piece(tok, "a", named->comma >= 0 ? named->comma : named->unk);
   const UfoTaskConfig *tc = &s->model->cfg.tasks[task];
   const UfoLabelSet *labels =
       tc->label_set[0] ? ufo_model_label_set(s->model, tc->label_set) : NULL;
-  const gboolean masks =
-      (task == UFO_TASK_INSTANCE || task == UFO_TASK_SEMANTIC) && labels && labels->n > 0;
+  const gboolean masks = (task == UFO_TASK_INSTANCE || task == UFO_TASK_SEMANTIC) && labels &&
+                         labels->n > 0 && named->mask >= 0;
   for (int q = 0; q < n_seq; q++) {
     int32_t *row = tokens + (size_t)q * T;
     for (int t = 0; t < T; t++)
@@ -605,15 +607,15 @@ static void warmup_plan(UfoSession *s, UfoTask task, int n_seq, int T, int32_t *
         int t = 0;
         for (guint i = 1; i + 1 < ids->len && t < T; i++) /* without [CLS], [SEP] */
           row[t++] = g_array_index(ids, int32_t, i);
-        if (t < T)
-          row[t++] = UFO_TOKEN_COMMA;
+        if (t < T && named->comma >= 0)
+          row[t++] = named->comma;
         for (int i = 0; i < 16 && t < T; i++)
-          row[t++] = UFO_TOKEN_MASK;
+          row[t++] = named->mask;
       }
     }
   }
   if (n_seq > 0 && T >= 2)
-    tokens[T - 2] = UFO_TOKEN_SEP;
+    tokens[T - 2] = named->sep;
 }
 
 gboolean ufo_session_prepare(UfoSession *s, UfoTask task, GError **error)

@@ -7,8 +7,6 @@
 #include <math.h>
 #include <string.h>
 
-#include "text/tokenizer.h"
-
 /* A beam's path: tokens after [CLS], cumulative scores and the features that predicted them. */
 typedef struct {
   int len;      /* tokens after [CLS] */
@@ -223,7 +221,7 @@ UfoDecodeOutput *ufo_decode_beam(const UfoDecoder *dec, int n_seq, int beam, int
     live[s] = s;
     for (int k = 0; k < K; k++) {
       src[s * K + k] = s;
-      tok[s * K + k] = UFO_TOKEN_CLS;
+      tok[s * K + k] = dec->start_token; /* [CLS] */
       bscore[s * K + k] = k == 0 ? 0.f : -1e9f;
     }
   }
@@ -266,7 +264,7 @@ UfoDecodeOutput *ufo_decode_beam(const UfoDecoder *dec, int n_seq, int beam, int
         const int b = top_i[r] / V;
         const int32_t t = top_i[r] % V;
         const int row = j * K + b;
-        if (t == UFO_TOKEN_SEP) {
+        if (t == dec->end_token) {
           if (r >= K)
             continue; /* eos ranked below the top K: skipped, no is_done check */
           hyps_add(hl, K, alpha, &paths[row], top_v[r], &ps, with_feat);
@@ -312,7 +310,7 @@ UfoDecodeOutput *ufo_decode_beam(const UfoDecoder *dec, int n_seq, int beam, int
     for (int k = 0; k < K; k++)
       hyps_add(&hyps[live[j]], K, alpha, &paths[j * K + k], bscore[j * K + k], &ps, with_feat);
 
-  out = ufo_decode_output_new(n_seq, max_length, C, with_feat, UFO_TOKEN_PAD);
+  out = ufo_decode_output_new(n_seq, max_length, C, with_feat, dec->pad_token);
   for (int s = 0; s < n_seq; s++) {
     const HypList *hl = &hyps[s];
     if (hl->n == 0)

@@ -18,6 +18,9 @@ typedef struct {
   void *ctx;
   int vocab_size;
   int feat_dim;
+  /* The model's [CLS] (every sequence's first input, §6.1), [SEP] (a sequence's end) and [PAD]
+   * (beam output after a hypothesis' end, §6.3) ids, from its vocabulary (ufo_tokenizer_ids). */
+  int32_t start_token, end_token, pad_token;
   /* (optional) Greedy selection where the logits live (backend.h argmax_rows): after a step
    * called with logits == NULL, ids[i] / prob[i] = the argmax of row i of that step's logits
    * and its softmax probability, with the planted forcing force[i] >= 0 (+ margin[i]) applied
@@ -47,8 +50,9 @@ typedef struct {
   int n_seq;
   int max_length;    /* row width of ids / prob / feat */
   int t_out;         /* columns in use: steps run (greedy) or the longest hypothesis (beam) */
-  int32_t *ids;      /* (n_seq, max_length); after a sequence's end: [SEP] (greedy, as the
-                        original's forced rows) or [PAD] (beam, as the original's padding) */
+  int32_t *ids;      /* (n_seq, max_length); after a sequence's end: end_token ([SEP], greedy,
+                        as the original's forced rows) or pad_token ([PAD], beam, as the
+                        original's padding) */
   float *prob;       /* (n_seq, max_length) greedy: max softmax prob of step t (the raw argmax,
                         0 after the end); beam: exp(score_t − score_{t−1}) of the chosen path */
   float *feat;       /* (n_seq, max_length, feat_dim) or NULL: feat[t] is the state that

@@ -4,7 +4,6 @@
 #include <math.h>
 #include <string.h>
 
-#include "text/tokenizer.h"
 #include "backend/select_math.h"
 
 void ufo_decode_output_free(UfoDecodeOutput *out)
@@ -79,6 +78,15 @@ gboolean ufo_decode_check_args(const UfoDecoder *dec, int n_seq, int max_length,
     g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "decoder is incomplete");
     return FALSE;
   }
+  const int V = dec->vocab_size;
+  if (dec->start_token < 0 || dec->start_token >= V || dec->end_token < 0 || dec->end_token >= V ||
+      dec->pad_token < 0 || dec->pad_token >= V || dec->start_token == dec->end_token) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID,
+                "decoder tokens: start %d, end %d, pad %d (need distinct start and end, all in "
+                "[0, %d))",
+                dec->start_token, dec->end_token, dec->pad_token, V);
+    return FALSE;
+  }
   if (n_seq < 0 || max_length <= 0) {
     g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "bad decode size: %d sequences, %d steps",
                 n_seq, max_length);
@@ -100,7 +108,7 @@ UfoDecodeOutput *ufo_decode_greedy(const UfoDecoder *dec, int n_seq, int max_len
   const int V = dec->vocab_size, C = dec->feat_dim;
   /* finished rows read [SEP] from then on, as the original's forced rows (§6.2) */
   g_autoptr(UfoDecodeOutput) out =
-      ufo_decode_output_new(n_seq, max_length, C, with_feat, UFO_TOKEN_SEP);
+      ufo_decode_output_new(n_seq, max_length, C, with_feat, dec->end_token);
   g_autofree int32_t *seq = g_new(int32_t, MAX(n_seq, 1)); /* live row → sequence */
   g_autofree int32_t *tok = g_new(int32_t, MAX(n_seq, 1)); /* live row → input token */
   g_autofree int32_t *src = g_new(int32_t, MAX(n_seq, 1));
@@ -124,7 +132,7 @@ UfoDecodeOutput *ufo_decode_greedy(const UfoDecoder *dec, int n_seq, int max_len
   int row0 = 0;
   for (int s = 0; s < n_seq; s++) {
     seq[s] = s;
-    tok[s] = UFO_TOKEN_CLS; /* start token of every sequence (§6.1) */
+    tok[s] = dec->start_token; /* [CLS], start token of every sequence (§6.1) */
     out->length[s] = -1;
   }
   int n_live = n_seq;
@@ -157,7 +165,7 @@ UfoDecodeOutput *ufo_decode_greedy(const UfoDecoder *dec, int n_seq, int max_len
                sizeof(float) * C);
       if (keep)
         out->feat_row[(size_t)s * max_length + t] = row0 + i;
-      if (id == UFO_TOKEN_SEP) {
+      if (id == dec->end_token) {
         out->length[s] = t;
       } else {
         src[n_keep] = i;

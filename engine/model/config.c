@@ -362,13 +362,7 @@ static gboolean parse_task(JsonObject *obj, UfoTask task, UfoConfig *cfg, GError
     return fail(&r, "label_set", "required for this task", NULL);
   if (grids && t->grid_per_window < 1)
     return fail(&r, "grid_per_window", "must be positive for this task", NULL);
-  if ((task == UFO_TASK_INSTANCE || task == UFO_TASK_SEMANTIC) && cfg->vocab_size < 30525) {
-    /* segmentation §1: mask_token_id 30524 must be a row of the word embeddings */
-    g_set_error(error, UFO_ERROR, UFO_ERROR_FORMAT,
-                "config key 'vocab_size': task %s needs the <MASK> token (vocab_size >= 30525)",
-                ufo_task_name(task));
-    return FALSE;
-  }
+  /* segmentation §1: the <MASK> token must be in the vocabulary (ufo_model_set_vocab checks) */
   return TRUE;
 }
 
@@ -395,7 +389,7 @@ static gboolean parse_root(JsonObject *obj, UfoConfig *cfg, GError **error)
       !get_int(&r, "window_size", TRUE, 1, 1024, &cfg->window_size) ||
       !get_int(&r, "patch_size", TRUE, 1, 1024, &cfg->patch_size) ||
       !get_int(&r, "img_size", TRUE, 1, 1 << 16, &cfg->img_size) ||
-      !get_int(&r, "vocab_size", TRUE, 30524, 1 << 22, &cfg->vocab_size) ||
+      !get_int(&r, "vocab_size", TRUE, 4, 1 << 22, &cfg->vocab_size) ||
       !get_int(&r, "max_position", TRUE, 1, 1 << 16, &cfg->max_position) ||
       !get_float(&r, "ln_eps", TRUE, 0, TRUE, 1, &cfg->ln_eps) ||
       !get_float(&r, "text_ln_eps", TRUE, 0, TRUE, 1, &cfg->text_ln_eps) ||

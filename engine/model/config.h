@@ -43,7 +43,8 @@ typedef struct {
   int window_size;        /* 14 */
   int patch_size;         /* 16 */
   int img_size;           /* pos_embed table side in px (1120 -> 70x70) */
-  int vocab_size;         /* rows of embed.word_embeddings (30524 or 30525) */
+  int vocab_size;         /* rows of embed.word_embeddings: 30525 (BERT's), or fewer with the
+                             model's own vocabulary (docs/model-format.md) */
   int max_position;       /* 512 */
   float ln_eps;           /* 1e-6 */
   float text_ln_eps;      /* 1e-12 */

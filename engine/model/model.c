@@ -189,6 +189,23 @@ gboolean ufo_model_set_vocab(UfoModel *m, const char *text, size_t len, GError *
     g_clear_error(&terr);
     return FALSE;
   }
+  /* the tokens the engine looks up by name (tokenizer.h) */
+  const UfoTokenIds *named = ufo_tokenizer_ids(tok);
+  if (named->pad < 0) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_FORMAT,
+                "vocabulary has no [PAD] token (a model's vocabulary needs [PAD], [UNK], [CLS] "
+                "and [SEP])");
+    ufo_tokenizer_free(tok);
+    return FALSE;
+  }
+  for (int t = 0; t < UFO_N_TASKS; t++)
+    if (m->cfg.tasks[t].enabled && (t == UFO_TASK_INSTANCE || t == UFO_TASK_SEMANTIC) &&
+        named->mask < 0) { /* segmentation §1: the mask features' token */
+      g_set_error(error, UFO_ERROR, UFO_ERROR_FORMAT,
+                  "vocabulary has no <MASK> token, which task %s needs", ufo_task_name((UfoTask)t));
+      ufo_tokenizer_free(tok);
+      return FALSE;
+    }
   g_clear_pointer(&m->tokenizer, ufo_tokenizer_free);
   g_clear_pointer(&m->vocab, g_bytes_unref);
   m->tokenizer = tok;

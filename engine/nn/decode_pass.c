@@ -349,6 +349,7 @@ static gboolean dec_select_topk(void *ctx, int n, float temperature, const int32
 
 UfoDecoder ufo_vit_decoder(UfoVitState *st)
 {
+  const UfoTokenIds *ids = ufo_tokenizer_ids(st->vit->model->tokenizer);
   return (UfoDecoder){.step = dec_step,
                       .reorder = dec_reorder,
                       .select_greedy = dec_select_greedy,
@@ -356,5 +357,8 @@ UfoDecoder ufo_vit_decoder(UfoVitState *st)
                       .keep_feat = st->dec_keep ? dec_keep_feat : NULL,
                       .ctx = st,
                       .vocab_size = st->vit->cfg->vocab_size,
-                      .feat_dim = st->vit->C};
+                      .feat_dim = st->vit->C,
+                      .start_token = ids->cls,
+                      .end_token = ids->sep,
+                      .pad_token = ids->pad};
 }

@@ -7,9 +7,10 @@
 static gboolean upload_mask(UfoVitState *st, const int32_t *ids, const uint8_t *masked, int T,
                             GError **e)
 {
+  const int32_t sep = ufo_tokenizer_ids(st->vit->model->tokenizer)->sep;
   float *m = g_new(float, T);
-  for (int j = 0; j < T; j++) /* §4.3: masked keys and any [SEP] (102) become -inf */
-    m[j] = (masked && masked[j]) || ids[j] == 102 ? -INFINITY : 0.f;
+  for (int j = 0; j < T; j++) /* §4.3: masked keys and any [SEP] become -inf */
+    m[j] = (masked && masked[j]) || ids[j] == sep ? -INFINITY : 0.f;
   gboolean ok = ufo_tensor_upload(st->text_mask, 0, m, (size_t)T, e);
   g_free(m);
   return ok;

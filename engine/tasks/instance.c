@@ -94,7 +94,8 @@ gboolean ufo_task_instance_masks(const UfoTaskConfig *tc, const UfoLabelSet *lab
   for (int r = 0; r < n_seq; r++) {
     const int q = order[r];
     const int label = ufo_parse_seg_label(texts[q], labels);
-    if (label < 0 || ufo_mask_gather(ids + (size_t)q * T, NULL, T, C, 16, NULL) != 16)
+    if (label < 0 ||
+        ufo_mask_gather(ids + (size_t)q * T, NULL, T, C, 16, fm->mask_token, NULL) != 16)
       continue;
     valid[nv] = r;
     valid_label[nv++] = label;
@@ -220,13 +221,14 @@ gboolean ufo_task_instance_masks(const UfoTaskConfig *tc, const UfoLabelSet *lab
 gboolean ufo_task_instance_from_texts(const UfoTaskConfig *tc, const UfoLabelSet *labels,
                                       char *const *texts, const int32_t *ids,
                                       const float *first_prob, const float *feat, int n_seq, int T,
-                                      const float *image_feat, int Hp, int Wp, int C, int orig_w,
-                                      int orig_h, float mask_threshold, int max_detections,
-                                      UfoInstanceBoxes boxes, UfoResult *res, GError **error)
+                                      int32_t mask_token, const float *image_feat, int Hp, int Wp,
+                                      int C, int orig_w, int orig_h, float mask_threshold,
+                                      int max_detections, UfoInstanceBoxes boxes, UfoResult *res,
+                                      GError **error)
 {
   UfoFeatureMap fm = {0};
   if (image_feat && Hp > 0 && Wp > 0 && C > 0 &&
-      !ufo_mask_host_map(image_feat, Hp, Wp, C, &fm, error))
+      !ufo_mask_host_map(image_feat, Hp, Wp, C, mask_token, &fm, error))
     return FALSE;
   gboolean ok = ufo_task_instance_masks(tc, labels, texts, ids, first_prob, feat, n_seq, T,
                                         fm.map.t ? &fm : NULL, orig_w, orig_h, mask_threshold,

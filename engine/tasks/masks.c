@@ -67,11 +67,12 @@ void ufo_mask_probs(const float *E, const float *F, int Hp, int Wp, int C, int o
     P[i] = ufo_sigmoid_ref(P[i]);
 }
 
-int ufo_mask_gather(const int32_t *ids, const float *feat, int T, int C, int want, float *E)
+int ufo_mask_gather(const int32_t *ids, const float *feat, int T, int C, int want,
+                    int32_t mask_token, float *E)
 {
   int n = 0;
   for (int t = 0; t < T; t++) {
-    if (ids[t] != UFO_TOKEN_MASK)
+    if (ids[t] != mask_token)
       continue;
     /* seg §6.1: feat[t] is the state that predicted ids[t] */
     if (n < want && E)
@@ -81,8 +82,8 @@ int ufo_mask_gather(const int32_t *ids, const float *feat, int T, int C, int wan
   return n;
 }
 
-gboolean ufo_mask_host_map(const float *image_feat, int Hp, int Wp, int C, UfoFeatureMap *fm,
-                           GError **error)
+gboolean ufo_mask_host_map(const float *image_feat, int Hp, int Wp, int C, int32_t mask_token,
+                           UfoFeatureMap *fm, GError **error)
 {
   memset(fm, 0, sizeof *fm);
   UfoBackend *be = ufo_backend_cpu_new(1, error);
@@ -90,6 +91,7 @@ gboolean ufo_mask_host_map(const float *image_feat, int Hp, int Wp, int C, UfoFe
     return FALSE;
   const int64_t ne[2] = {(int64_t)Hp * Wp, C};
   UfoTensor *t = ufo_tensor_from_host(be, 2, ne, image_feat, error); /* CPU: used in place */
+  fm->mask_token = mask_token;
   if (t == NULL) {
     ufo_backend_free(be);
     return FALSE;
@@ -199,14 +201,15 @@ void ufo_mask_batch_set(UfoMaskBatch *b, int i, const int32_t *ids, const float 
   const int64_t C = b->fm->map.cols;
   const int32_t *row = ids + (size_t)q * T;
   if (b->host_idx == NULL) {
-    ufo_mask_gather(row, feat + (size_t)q * T * C, T, (int)C, 16, b->host_e + (size_t)i * 16 * C);
+    ufo_mask_gather(row, feat + (size_t)q * T * C, T, (int)C, 16, b->fm->mask_token,
+                    b->host_e + (size_t)i * 16 * C);
     return;
   }
   /* seg §6.1: feat[t] is the state that predicted ids[t], kept in history row hist_row[q][t] */
   const int32_t *hr = b->fm->hist_row + (size_t)q * T;
   int32_t *dst = b->host_idx + (size_t)i * 16;
   for (int t = 0, n = 0; t < T && n < 16; t++)
-    if (row[t] == UFO_TOKEN_MASK)
+    if (row[t] == b->fm->mask_token)
       dst[n++] = hr[t];
 }
 

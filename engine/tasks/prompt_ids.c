@@ -29,7 +29,8 @@ gboolean ufo_prompt_encode(const UfoTokenizer *tok, UfoTask task, const char *pr
   /* §4.3: drop the LAST column (the [SEP] of a single prompt); any [SEP] left is masked */
   g_array_set_size(ids, ids->len - 1);
   g_array_set_size(mask, ids->len);
+  const int32_t sep = ufo_tokenizer_ids(tok)->sep;
   for (guint i = 0; i < ids->len; i++)
-    g_array_index(mask, uint8_t, i) = g_array_index(ids, int32_t, i) == UFO_TOKEN_SEP;
+    g_array_index(mask, uint8_t, i) = g_array_index(ids, int32_t, i) == sep;
   return TRUE;
 }

@@ -37,7 +37,7 @@ gboolean ufo_task_semantic_masks(const UfoTaskConfig *tc, const UfoLabelSet *lab
     if (label < 0)
       continue;
     /* §3.4: the first 16 <MASK> features; fewer than 16 would crash the original: skipped */
-    if (ufo_mask_gather(ids + (size_t)q * T, NULL, T, C, 16, NULL) < 16)
+    if (ufo_mask_gather(ids + (size_t)q * T, NULL, T, C, 16, fm->mask_token, NULL) < 16)
       continue;
     valid_q[n_valid] = q;
     valid_label[n_valid++] = label;
@@ -94,12 +94,12 @@ gboolean ufo_task_semantic_masks(const UfoTaskConfig *tc, const UfoLabelSet *lab
 gboolean ufo_task_semantic_from_texts(const UfoTaskConfig *tc, const UfoLabelSet *labels,
                                       char *const *texts, const int32_t *ids,
                                       const float *first_prob, const float *feat, int n_seq, int T,
-                                      const float *image_feat, int Hp, int Wp, int C, int orig_w,
-                                      int orig_h, UfoResult *res, GError **error)
+                                      int32_t mask_token, const float *image_feat, int Hp, int Wp,
+                                      int C, int orig_w, int orig_h, UfoResult *res, GError **error)
 {
   UfoFeatureMap fm = {0};
   if (image_feat && Hp > 0 && Wp > 0 && C > 0 &&
-      !ufo_mask_host_map(image_feat, Hp, Wp, C, &fm, error))
+      !ufo_mask_host_map(image_feat, Hp, Wp, C, mask_token, &fm, error))
     return FALSE;
   gboolean ok = ufo_task_semantic_masks(tc, labels, texts, ids, first_prob, feat, n_seq, T,
                                         fm.map.t ? &fm : NULL, orig_w, orig_h, res, error);

@@ -75,9 +75,10 @@ void ufo_resize_bilinear_torch_rows(const float *in, int iw, int ih, float *out,
  * sigmoid. U: scratch (16·Hp·Wp); P: (oh, ow) probabilities. */
 void ufo_mask_probs(const float *E, const float *F, int Hp, int Wp, int C, int ow, int oh, float *U,
                     float *P);
-/* Gathers the feature rows of the first `want` <MASK> ids of row `ids` (length T) into E
- * (want, C); returns how many <MASK> ids the row holds in total. */
-int ufo_mask_gather(const int32_t *ids, const float *feat, int T, int C, int want, float *E);
+/* Gathers the feature rows of the first `want` <MASK> ids (mask_token) of row `ids` (length T)
+ * into E (want, C); returns how many <MASK> ids the row holds in total. */
+int ufo_mask_gather(const int32_t *ids, const float *feat, int T, int C, int want,
+                    int32_t mask_token, float *E);
 /* The reference's sigmoid 1 / (1 + exp(−x)) in float: exactly 0 below ≈ −88.7 (seg §0 item 2). */
 float ufo_sigmoid_ref(float x);
 
@@ -85,6 +86,9 @@ float ufo_sigmoid_ref(float x);
 typedef struct {
   UfoView map;
   int hp, wp;
+  /* The id of <MASK> in the decoded ids (the model's vocabulary): the states that predicted it
+   * are the mask features (seg §6.1). */
+  int32_t mask_token;
   /* Optional (NULL: each batch allocates and frees its own): tensors of the caller's that the
    * mask batches use for e and u, grown to the largest batch and kept (a session's state, so
    * that frames of a prepared task allocate nothing). */
@@ -101,8 +105,8 @@ typedef struct {
 
 /* fm over a host feature map (Hp·Wp, C): a one-thread CPU backend using image_feat in place;
  * release with ufo_mask_host_map_free. */
-gboolean ufo_mask_host_map(const float *image_feat, int Hp, int Wp, int C, UfoFeatureMap *fm,
-                           GError **error);
+gboolean ufo_mask_host_map(const float *image_feat, int Hp, int Wp, int C, int32_t mask_token,
+                           UfoFeatureMap *fm, GError **error);
 void ufo_mask_host_map_free(UfoFeatureMap *fm);
 
 /* Mask maps of up to cap objects on the feature map's backend: ufo_mask_batch_set fills object
@@ -160,9 +164,10 @@ gboolean ufo_task_instance_masks(const UfoTaskConfig *tc, const UfoLabelSet *lab
 gboolean ufo_task_instance_from_texts(const UfoTaskConfig *tc, const UfoLabelSet *labels,
                                       char *const *texts, const int32_t *ids,
                                       const float *first_prob, const float *feat, int n_seq, int T,
-                                      const float *image_feat, int Hp, int Wp, int C, int orig_w,
-                                      int orig_h, float mask_threshold, int max_detections,
-                                      UfoInstanceBoxes boxes, UfoResult *res, GError **error);
+                                      int32_t mask_token, const float *image_feat, int Hp, int Wp,
+                                      int C, int orig_w, int orig_h, float mask_threshold,
+                                      int max_detections, UfoInstanceBoxes boxes, UfoResult *res,
+                                      GError **error);
 /* Semantic segmentation (seg §3.4–§3.6): the first 16 <MASK> ids of each grid whose label
  * matches (grids with fewer are skipped; the original would crash), score = first_prob,
  * L[c] = Σ score·P, argmax with ties to the lowest class. With no valid grid res->semantic
@@ -175,8 +180,9 @@ gboolean ufo_task_semantic_masks(const UfoTaskConfig *tc, const UfoLabelSet *lab
 gboolean ufo_task_semantic_from_texts(const UfoTaskConfig *tc, const UfoLabelSet *labels,
                                       char *const *texts, const int32_t *ids,
                                       const float *first_prob, const float *feat, int n_seq, int T,
-                                      const float *image_feat, int Hp, int Wp, int C, int orig_w,
-                                      int orig_h, UfoResult *res, GError **error);
+                                      int32_t mask_token, const float *image_feat, int Hp, int Wp,
+                                      int C, int orig_w, int orig_h, UfoResult *res,
+                                      GError **error);
 
 /* ---- the same, decoding the ids with the tokenizer first (tasks_text.c) ---------------- */
 

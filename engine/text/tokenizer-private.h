@@ -17,6 +17,7 @@ struct _UfoTokenizer {
   GHashTable *ids;   /* token string (borrowed from tokens) -> id + 1 */
   guint8 *flags;     /* id -> UFO_TOKEN_FLAG_* */
   int32_t unk, cls, sep;
+  UfoTokenIds named; /* ufo_tokenizer_ids */
   /* Special tokens matched case-sensitively in the raw text (inference spec §4.2). */
   int n_special;
   int32_t special_ids[UFO_TOKENIZER_MAX_SPECIAL];

@@ -84,6 +84,12 @@ UfoTokenizer *ufo_tokenizer_new(const char *vocab, size_t len, GError **error)
     if (!tok->mask_norm || !tok->mask_norm[0])
       tok->mask_id = -1;
   }
+  tok->named = (UfoTokenIds){.unk = tok->unk,
+                             .cls = tok->cls,
+                             .sep = tok->sep,
+                             .pad = ufo_tokenizer_token_to_id(tok, "[PAD]"),
+                             .mask = tok->mask_id,
+                             .comma = ufo_tokenizer_token_to_id(tok, ",")};
   return g_steal_pointer(&tok);
 }
 
@@ -116,6 +122,12 @@ void ufo_tokenizer_free(UfoTokenizer *tok)
 int ufo_tokenizer_vocab_size(const UfoTokenizer *tok)
 {
   return tok ? (int)tok->tokens->len : 0;
+}
+
+const UfoTokenIds *ufo_tokenizer_ids(const UfoTokenizer *tok)
+{
+  g_return_val_if_fail(tok != NULL, NULL);
+  return &tok->named;
 }
 
 int32_t ufo_tokenizer_token_to_id(const UfoTokenizer *tok, const char *token)

@@ -1,11 +1,15 @@
 /* BERT uncased WordPiece tokenizer with the three added tokens of UFO
- * ([DEC]=30522, [ENC]=30523, <MASK>=30524). Inference spec §4.2, §4.5. */
+ * ([DEC]=30522, [ENC]=30523, <MASK>=30524). Inference spec §4.2, §4.5.
+ * A model may carry its own, smaller vocabulary (docs/model-format.md): the engine never uses
+ * fixed ids, it looks the tokens it needs up by name (ufo_tokenizer_ids). */
 #ifndef UFO_TEXT_TOKENIZER_H
 #define UFO_TEXT_TOKENIZER_H
 
 #include <glib.h>
 #include <stdint.h>
 
+/* Ids in the BERT vocabulary (engine/data/vocab.txt) only: tests and tools that build token
+ * sequences for that vocabulary use them; the engine uses ufo_tokenizer_ids(). */
 #define UFO_TOKEN_PAD 0
 #define UFO_TOKEN_UNK 100
 #define UFO_TOKEN_CLS 101
@@ -18,12 +22,22 @@
 
 typedef struct _UfoTokenizer UfoTokenizer;
 
+/* The ids of the tokens the engine uses, looked up by name in the vocabulary. */
+typedef struct {
+  int32_t unk, cls, sep; /* [UNK] [CLS] [SEP]: every vocabulary has them */
+  int32_t pad;           /* [PAD] (beam search pads finished hypotheses), -1 if absent */
+  int32_t mask;          /* <MASK> (segmentation, seg spec §1), -1 if absent */
+  int32_t comma;         /* "," (the grid tasks' separator, §7.1), -1 if absent */
+} UfoTokenIds;
+
 /* vocab: one token per line (line index = id), as vocab.txt plus the added tokens. */
 UfoTokenizer *ufo_tokenizer_new(const char *vocab, size_t len, GError **error);
 /* Same, reading the vocabulary from a file (e.g. engine/data/vocab.txt). */
 UfoTokenizer *ufo_tokenizer_new_from_file(const char *path, GError **error);
 void ufo_tokenizer_free(UfoTokenizer *tok);
 int ufo_tokenizer_vocab_size(const UfoTokenizer *tok);
+/* The named ids of tok's vocabulary (never NULL for a tokenizer). */
+const UfoTokenIds *ufo_tokenizer_ids(const UfoTokenizer *tok);
 /* Id of an exact token string, -1 if absent. */
 int32_t ufo_tokenizer_token_to_id(const UfoTokenizer *tok, const char *token);
 const char *ufo_tokenizer_id_to_token(const UfoTokenizer *tok, int32_t id);

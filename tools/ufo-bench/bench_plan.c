@@ -32,14 +32,14 @@ static gboolean plant(BenchPlan *p, const UfoTokenizer *tok, int s, const char *
   g_autoptr(GArray) ids = pieces(tok, text, error);
   if (!ids)
     return FALSE;
+  const UfoTokenIds *named = ufo_tokenizer_ids(tok); /* the model's own ids, by name */
   if (masks) {
-    int32_t comma = UFO_TOKEN_COMMA, mask = UFO_TOKEN_MASK;
-    g_array_append_val(ids, comma);
+    if (named->comma >= 0)
+      g_array_append_val(ids, named->comma);
     for (int i = 0; i < 16; i++)
-      g_array_append_val(ids, mask);
+      g_array_append_val(ids, named->mask);
   }
-  int32_t sep = UFO_TOKEN_SEP;
-  g_array_append_val(ids, sep);
+  g_array_append_val(ids, named->sep);
   int32_t *row = p->tokens + (size_t)s * p->plan.max_len;
   for (guint t = 0; t < ids->len && (int)t < p->plan.max_len; t++)
     row[t] = g_array_index(ids, int32_t, t);

@@ -9,10 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- a table decoder for hand traces: logits are log-probs that depend on the input token */
+/* ---- a table decoder for hand traces: logits are log-probs that depend on the input token.
+ * Its start / end / pad ids are parameters: BERT's (101, 102, 0), or a model vocabulary's own
+ * (the decoder must never assume fixed ids). */
 typedef struct {
   int n;
+  int32_t cls, sep, pad;
 } TableLM;
+
+static const TableLM bert_ids = {0, UFO_TOKEN_CLS, UFO_TOKEN_SEP, UFO_TOKEN_PAD};
+static const TableLM own_ids = {0, 7, 0, 9}; /* [SEP] = 0: BERT's [PAD] */
 
 static void set_lp(float *l, int tok, double p)
 {
@@ -22,22 +28,19 @@ static void set_lp(float *l, int tok, double p)
 static gboolean table_step(void *ctx, const int32_t *tokens, int n, int t, float *logits,
                            float *feat, GError **error)
 {
+  const TableLM *lm = ctx;
   for (int i = 0; i < n; i++) {
     float *l = logits + (size_t)i * 103;
     for (int v = 0; v < 103; v++)
-      l[v] = -1e4f; /* exp underflows to exactly 0 */
-    switch (tokens[i]) {
-    case UFO_TOKEN_CLS: /* step 0: {1: .6, 2: .3, SEP: .1} */
-      set_lp(l, 1, 0.6), set_lp(l, 2, 0.3), set_lp(l, UFO_TOKEN_SEP, 0.1);
-      break;
-    case 1: /* {SEP: .5, 3: .4, 4: .1} */
-      set_lp(l, UFO_TOKEN_SEP, 0.5), set_lp(l, 3, 0.4), set_lp(l, 4, 0.1);
-      break;
-    case 2: /* {SEP: .9, 3: .1} */
-      set_lp(l, UFO_TOKEN_SEP, 0.9), set_lp(l, 3, 0.1);
-      break;
-    default: /* {SEP: 1} */
-      set_lp(l, UFO_TOKEN_SEP, 1.0);
+      l[v] = -1e4f;             /* exp underflows to exactly 0 */
+    if (tokens[i] == lm->cls) { /* step 0: {1: .6, 2: .3, SEP: .1} */
+      set_lp(l, 1, 0.6), set_lp(l, 2, 0.3), set_lp(l, lm->sep, 0.1);
+    } else if (tokens[i] == 1) { /* {SEP: .5, 3: .4, 4: .1} */
+      set_lp(l, lm->sep, 0.5), set_lp(l, 3, 0.4), set_lp(l, 4, 0.1);
+    } else if (tokens[i] == 2) { /* {SEP: .9, 3: .1} */
+      set_lp(l, lm->sep, 0.9), set_lp(l, 3, 0.1);
+    } else { /* {SEP: 1} */
+      set_lp(l, lm->sep, 1.0);
     }
     if (feat)
       feat[i] = (float)(tokens[i] * 10 + t);
@@ -51,10 +54,23 @@ static gboolean table_reorder(void *ctx, const int32_t *src, int n_new, GError *
   return TRUE;
 }
 
-static void test_beam_hand(void)
+static UfoDecoder table_decoder(TableLM *lm)
 {
-  TableLM lm = {1};
-  UfoDecoder dec = {table_step, table_reorder, &lm, 103, 1};
+  return (UfoDecoder){.step = table_step,
+                      .reorder = table_reorder,
+                      .ctx = lm,
+                      .vocab_size = 103,
+                      .feat_dim = 1,
+                      .start_token = lm->cls,
+                      .end_token = lm->sep,
+                      .pad_token = lm->pad};
+}
+
+static void test_beam_hand(gconstpointer ids)
+{
+  TableLM lm = *(const TableLM *)ids;
+  lm.n = 1;
+  UfoDecoder dec = table_decoder(&lm);
   GError *err = NULL;
   g_autoptr(UfoDecodeOutput) o = ufo_decode_beam(&dec, 1, 2, 20, 1.f, 1.f, NULL, TRUE, &err);
   g_assert_no_error(err);
@@ -64,20 +80,21 @@ static void test_beam_hand(void)
   g_assert_cmpint(o->length[0], ==, 1);
   g_assert_cmpint(o->t_out, ==, 1);
   g_assert_cmpint(o->ids[0], ==, 1);
-  g_assert_cmpint(o->ids[1], ==, UFO_TOKEN_PAD);
+  g_assert_cmpint(o->ids[1], ==, lm.pad);
   g_assert_cmpfloat_with_epsilon(o->score[0], log(0.3) / 2, 1e-6);
   g_assert_cmpfloat_with_epsilon(o->prob[0], 0.6, 1e-6);
-  g_assert_cmpfloat(o->feat[0], ==, UFO_TOKEN_CLS * 10 + 0); /* state that predicted ids[0] */
+  g_assert_cmpfloat(o->feat[0], ==, lm.cls * 10 + 0); /* state that predicted ids[0] */
   /* with alpha = 0 the later SEP|2 hypothesis cannot beat ln .3 either */
   g_autoptr(UfoDecodeOutput) o2 = ufo_decode_beam(&dec, 1, 2, 20, 1.f, 0.f, NULL, FALSE, &err);
   g_assert_cmpint(o2->ids[0], ==, 1);
   g_assert_cmpfloat_with_epsilon(o2->score[0], log(0.3), 1e-6);
 }
 
-static void test_greedy_hand(void)
+static void test_greedy_hand(gconstpointer ids)
 {
-  TableLM lm = {2};
-  UfoDecoder dec = {table_step, table_reorder, &lm, 103, 1};
+  TableLM lm = *(const TableLM *)ids;
+  lm.n = 2;
+  UfoDecoder dec = table_decoder(&lm);
   GError *err = NULL;
   g_autoptr(UfoDecodeOutput) o = ufo_decode_greedy(&dec, 2, 5, NULL, TRUE, &err);
   g_assert_no_error(err);
@@ -85,13 +102,27 @@ static void test_greedy_hand(void)
   g_assert_cmpint(o->t_out, ==, 2);
   for (int s = 0; s < 2; s++) {
     g_assert_cmpint(o->ids[s * 5 + 0], ==, 1);
-    g_assert_cmpint(o->ids[s * 5 + 1], ==, UFO_TOKEN_SEP);
-    g_assert_cmpint(o->ids[s * 5 + 2], ==, UFO_TOKEN_SEP);
+    g_assert_cmpint(o->ids[s * 5 + 1], ==, lm.sep);
+    g_assert_cmpint(o->ids[s * 5 + 2], ==, lm.sep);
     g_assert_cmpint(o->length[s], ==, 1);
     g_assert_cmpfloat_with_epsilon(o->prob[s * 5 + 0], 0.6, 1e-6);
     g_assert_cmpfloat_with_epsilon(o->prob[s * 5 + 1], 0.5, 1e-6);
     g_assert_cmpfloat(o->feat[s * 5 + 1], ==, 1 * 10 + 1);
   }
+}
+
+/* A decoder whose start and end tokens coincide, or lie outside its vocabulary, is refused. */
+static void test_bad_token_ids(void)
+{
+  TableLM lm = {1, 5, 5, 0};
+  UfoDecoder dec = table_decoder(&lm);
+  g_autoptr(GError) err = NULL;
+  g_assert_null(ufo_decode_greedy(&dec, 1, 5, NULL, FALSE, &err));
+  g_assert_error(err, UFO_ERROR, UFO_ERROR_INVALID);
+  g_clear_error(&err);
+  dec.end_token = 103;
+  g_assert_null(ufo_decode_beam(&dec, 1, 2, 5, 1.f, 1.f, NULL, FALSE, &err));
+  g_assert_error(err, UFO_ERROR, UFO_ERROR_INVALID);
 }
 
 /* Naive greedy: every row is computed at every step, finished rows are forced to [SEP]. */
@@ -499,11 +530,14 @@ static void test_beam_select_topk(void)
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
-  g_test_add_func("/decode/greedy/hand", test_greedy_hand);
+  g_test_add_data_func("/decode/greedy/hand", &bert_ids, test_greedy_hand);
+  g_test_add_data_func("/decode/greedy/hand-own-ids", &own_ids, test_greedy_hand);
+  g_test_add_func("/decode/bad-token-ids", test_bad_token_ids);
   g_test_add_func("/decode/greedy/compaction", test_greedy_compaction);
   g_test_add_func("/decode/greedy/plan-errors", test_greedy_plan_and_errors);
   g_test_add_func("/decode/greedy/reference", test_greedy_fixture);
-  g_test_add_func("/decode/beam/hand", test_beam_hand);
+  g_test_add_data_func("/decode/beam/hand", &bert_ids, test_beam_hand);
+  g_test_add_data_func("/decode/beam/hand-own-ids", &own_ids, test_beam_hand);
   g_test_add_func("/decode/beam/reference", test_beam_fixture);
   g_test_add_func("/decode/beam/select-topk", test_beam_select_topk);
   return g_test_run();

@@ -56,8 +56,14 @@ void toy_lm_init(ToyLM *lm, int n_seq, double sep_bonus, UfoDecoder *dec)
   lm->n = n_seq;
   lm->sep_bonus = sep_bonus;
   lm->fail_at_step = -1;
-  *dec = (UfoDecoder){
-      .step = toy_step, .reorder = toy_reorder, .ctx = lm, .vocab_size = TOY_V, .feat_dim = TOY_C};
+  *dec = (UfoDecoder){.step = toy_step,
+                      .reorder = toy_reorder,
+                      .ctx = lm,
+                      .vocab_size = TOY_V,
+                      .feat_dim = TOY_C,
+                      .start_token = UFO_TOKEN_CLS,
+                      .end_token = UFO_TOKEN_SEP,
+                      .pad_token = UFO_TOKEN_PAD};
 }
 
 void toy_lm_clear(ToyLM *lm)

@@ -5,6 +5,7 @@
 #define UFO_TESTS_TOY_LM_H
 
 #include "decode/decode.h"
+#include "text/tokenizer.h"
 
 #define TOY_V 110
 #define TOY_C 4

@@ -170,8 +170,8 @@ static void test_instance(void)
     g_autoptr(UfoResult) res = g_new0(UfoResult, 1);
     GError *err = NULL;
     g_assert_true(ufo_task_instance_from_texts(&tc, &f.labels, f.texts, f.ids, f.prob, f.feat, f.n,
-                                               f.T, f.F, f.Hp, f.Wp, f.C, ow, oh, 0.f, 0,
-                                               UFO_INSTANCE_BOXES_MASK, res, &err));
+                                               f.T, UFO_TOKEN_MASK, f.F, f.Hp, f.Wp, f.C, ow, oh,
+                                               0.f, 0, UFO_INSTANCE_BOXES_MASK, res, &err));
     g_assert_no_error(err);
     g_assert_cmpint(res->n_objects, ==, (int)json_array_get_length(objs));
     for (int i = 0; i < res->n_objects; i++) {
@@ -201,14 +201,14 @@ static void test_instance(void)
     /* a cap after NMS keeps the best ones */
     g_autoptr(UfoResult) r2 = g_new0(UfoResult, 1);
     g_assert_true(ufo_task_instance_from_texts(&tc, &f.labels, f.texts, f.ids, f.prob, f.feat, f.n,
-                                               f.T, f.F, f.Hp, f.Wp, f.C, ow, oh, 0.f, 2,
-                                               UFO_INSTANCE_BOXES_MASK, r2, &err));
+                                               f.T, UFO_TOKEN_MASK, f.F, f.Hp, f.Wp, f.C, ow, oh,
+                                               0.f, 2, UFO_INSTANCE_BOXES_MASK, r2, &err));
     g_assert_cmpint(r2->n_objects, ==, MIN(2, res->n_objects));
     /* a threshold so high that no pixel passes: nothing survives */
     g_autoptr(UfoResult) r3 = g_new0(UfoResult, 1);
     g_assert_true(ufo_task_instance_from_texts(&tc, &f.labels, f.texts, f.ids, f.prob, f.feat, f.n,
-                                               f.T, f.F, f.Hp, f.Wp, f.C, ow, oh, 1.f, 0,
-                                               UFO_INSTANCE_BOXES_REGION, r3, &err));
+                                               f.T, UFO_TOKEN_MASK, f.F, f.Hp, f.Wp, f.C, ow, oh,
+                                               1.f, 0, UFO_INSTANCE_BOXES_REGION, r3, &err));
     g_assert_cmpint(r3->n_objects, ==, 0);
   }
   seg_clear(&f);
@@ -228,7 +228,8 @@ static void test_semantic(void)
     g_autoptr(UfoResult) res = g_new0(UfoResult, 1);
     GError *err = NULL;
     g_assert_true(ufo_task_semantic_from_texts(&tc, &f.labels, f.texts, f.ids, f.prob, f.feat, f.n,
-                                               f.T, f.F, f.Hp, f.Wp, f.C, ow, oh, res, &err));
+                                               f.T, UFO_TOKEN_MASK, f.F, f.Hp, f.Wp, f.C, ow, oh,
+                                               res, &err));
     g_assert_no_error(err);
     g_assert_nonnull(res->semantic);
     g_assert_cmpint(res->semantic->width, ==, ow);
@@ -242,8 +243,8 @@ static void test_semantic(void)
   char *bg[] = {"background", "cat, <MASK>", NULL};
   g_autoptr(UfoResult) r2 = g_new0(UfoResult, 1);
   GError *err = NULL;
-  g_assert_true(ufo_task_semantic_from_texts(&tc, &f.labels, bg, f.ids, f.prob, f.feat, 2, f.T, f.F,
-                                             f.Hp, f.Wp, f.C, 8, 8, r2, &err));
+  g_assert_true(ufo_task_semantic_from_texts(&tc, &f.labels, bg, f.ids, f.prob, f.feat, 2, f.T,
+                                             UFO_TOKEN_MASK, f.F, f.Hp, f.Wp, f.C, 8, 8, r2, &err));
   g_assert_null(r2->semantic);
   /* all-zero probabilities everywhere: ties go to class 0 even if only class 2 is predicted */
   const int T = 16, C = 2;
@@ -257,15 +258,15 @@ static void test_semantic(void)
   char *one[] = {"traffic light, <MASK>", NULL};
   const float prob = 0.9f;
   g_autoptr(UfoResult) r3 = g_new0(UfoResult, 1);
-  g_assert_true(ufo_task_semantic_from_texts(&tc, &f.labels, one, ids, &prob, feat, 1, T, F1, 1, 1,
-                                             C, 3, 2, r3, &err));
+  g_assert_true(ufo_task_semantic_from_texts(&tc, &f.labels, one, ids, &prob, feat, 1, T,
+                                             UFO_TOKEN_MASK, F1, 1, 1, C, 3, 2, r3, &err));
   for (int i = 0; i < 6; i++)
     g_assert_cmpint(r3->semantic->labels[i], ==, 0);
   feat[0] = 1000.f; /* token 0 (top-left sub-pixel) is now certain; a 4x4 output is the
                      * identity resize, so only pixel (0, 0) becomes class 2 */
   g_autoptr(UfoResult) r4 = g_new0(UfoResult, 1);
-  g_assert_true(ufo_task_semantic_from_texts(&tc, &f.labels, one, ids, &prob, feat, 1, T, F1, 1, 1,
-                                             C, 4, 4, r4, &err));
+  g_assert_true(ufo_task_semantic_from_texts(&tc, &f.labels, one, ids, &prob, feat, 1, T,
+                                             UFO_TOKEN_MASK, F1, 1, 1, C, 4, 4, r4, &err));
   g_assert_cmpint(r4->semantic->labels[0], ==, 2);
   for (int i = 1; i < 16; i++)
     g_assert_cmpint(r4->semantic->labels[i], ==, 0);
@@ -283,7 +284,8 @@ static void test_semantic_bands(void)
   g_autoptr(UfoResult) res = g_new0(UfoResult, 1);
   GError *err = NULL;
   g_assert_true(ufo_task_semantic_from_texts(&tc, &f.labels, f.texts, f.ids, f.prob, f.feat, f.n,
-                                             f.T, f.F, f.Hp, f.Wp, f.C, ow, oh, res, &err));
+                                             f.T, UFO_TOKEN_MASK, f.F, f.Hp, f.Wp, f.C, ow, oh, res,
+                                             &err));
   const size_t npix = (size_t)ow * oh;
   float *L = g_new0(float, npix *f.labels.n), *P = g_new(float, npix);
   float *E = g_new(float, 16 * f.C), *U = g_new(float, 16 * f.Hp * f.Wp);
@@ -291,8 +293,8 @@ static void test_semantic_bands(void)
   for (int r = 0; r < f.n; r++) {
     const int q = order[r];
     const int label = ufo_parse_seg_label(f.texts[q], &f.labels);
-    if (label < 0 ||
-        ufo_mask_gather(f.ids + q * f.T, f.feat + (size_t)q * f.T * f.C, f.T, f.C, 16, E) < 16)
+    if (label < 0 || ufo_mask_gather(f.ids + q * f.T, f.feat + (size_t)q * f.T * f.C, f.T, f.C, 16,
+                                     UFO_TOKEN_MASK, E) < 16)
       continue;
     ufo_mask_probs(E, f.F, f.Hp, f.Wp, f.C, ow, oh, U, P);
     for (size_t i = 0; i < npix; i++)
