@@ -63,6 +63,26 @@ r = run(bench, "--config", "tiny", "--task", "caption", "--beam-size", "3", "--t
         "--length-penalty", "10", "-n", "1", "--warmup", "0", "--width", "64", "--height", "64")
 check(r.returncode == 0, f"ufo-bench beam flags ({r.stderr.strip()[-200:]})")
 
+# semantic --label-map (the shipped demo model): a PGM whose class counts are the JSON's
+demo = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "models",
+                    "ufo-demo.safetensors")
+pgm = os.path.join(tmp, "map.pgm")
+r = run(infer, "--model", demo, "--task", "semantic", "--label-map", pgm, "synthetic:300x200")
+check(r.returncode == 0, f"ufo-infer semantic --label-map exits 0 ({r.stderr.strip()})")
+counts = json.loads(r.stdout)["semantic"]["class_pixels"]
+with open(pgm, "rb") as f:
+    data = f.read()
+head = b"P5\n300 200\n255\n"
+check(data.startswith(head) and len(data) == len(head) + 300 * 200, "--label-map writes a 300x200 8-bit PGM")
+with open(demo, "rb") as f:  # the label set's names, from the model file's metadata
+    meta = json.loads(f.read(int.from_bytes(f.read(8), "little")))["__metadata__"]
+names = meta["ufo.labels.shapes-semantic"].split()
+pix = data[len(head):]
+got = {names[c]: pix.count(bytes([c])) for c in set(pix)}
+check(got == counts and sum(got.values()) == 300 * 200, f"label map counts {got} == JSON {counts}")
+r = run(infer, "--random", "tiny", "--task", "detection", "--label-map", pgm, "synthetic:64x64")
+check(r.returncode == 2 and "--label-map needs --task semantic" in r.stderr, "--label-map without semantic")
+
 # bad arguments: clear messages, non-zero exit
 r = run(infer, "--random", "tiny", "--task", "panoptic", "synthetic:64x64")
 check(r.returncode == 2 and "panoptic" in r.stderr, f"unknown task rejected: {r.stderr.strip()}")

@@ -29,6 +29,7 @@ Targets (ideas from the original training code, re-written):
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -455,20 +456,37 @@ def state_dict_for_export(model, dtype=torch.float16):
     return out
 
 
-def export(model, path, dtype=torch.float16):
+def own_vocabulary(cfg):
+    """The BERT ids of the demo model's own vocabulary (docs/model-format.md): every id a target
+    or a prompt can contain (target_vocabulary: the ids the training loss scores with
+    `--loss-vocab targets`) plus BERT's other special tokens [PAD] [UNK] [CLS] [MASK], ascending,
+    so <MASK> comes last."""
+    return sorted(set(target_vocabulary(cfg).tolist()) | {PAD, 100, CLS, 103})
+
+
+def export(model, path, dtype=torch.float16, vocab_rows=None):
     """The project's model file (docs/model-format.md): official tensor names, F16, metadata
-    ufo.format "1", ufo.config, ufo.vocab and ufo.labels.<set> for every set a task uses."""
+    ufo.format "1", ufo.config, ufo.vocab and ufo.labels.<set> for every set a task uses.
+    vocab_rows (BERT ids, ascending): the file carries its own vocabulary, those rows of the word
+    embeddings and their tokens (config vocab_size = len(vocab_rows))."""
     from safetensors.torch import save_file
 
     cfg = model.cfg
-    with open(ufo_tokenizer.DEFAULT_VOCAB, encoding="utf-8") as f:
-        vocab = f.read()
-    meta = {"ufo.format": "1", "ufo.config": cfg.to_json(), "ufo.vocab": vocab}
+    lines = ufo_tokenizer._read_lines(ufo_tokenizer.DEFAULT_VOCAB)
+    sd = state_dict_for_export(model, dtype)
+    if vocab_rows is not None:
+        rows = sorted(set(int(r) for r in vocab_rows))
+        key = "backbone.embed.word_embeddings.weight"
+        sd[key] = sd[key][torch.tensor(rows)].contiguous()
+        lines = [lines[r] for r in rows]
+        cfg = dataclasses.replace(cfg, vocab_size=len(rows))
+        ufo_tokenizer.own_vocabulary_tokenizer(lines)  # the C tokenizer's layout rules hold
+    meta = {"ufo.format": "1", "ufo.config": cfg.to_json(), "ufo.vocab": "\n".join(lines) + "\n"}
     for t in cfg.tasks.values():
         if t.label_set:
             meta["ufo.labels." + t.label_set] = "\n".join(LABEL_SETS[t.label_set]) + "\n"
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    save_file(state_dict_for_export(model, dtype), path, metadata=meta)
+    save_file(sd, path, metadata=meta)
     return path
 
 
@@ -482,9 +500,24 @@ def load_model_file(path, device="cpu"):
     if meta.get("ufo.format") != "1":
         raise ValueError(f"{path}: not a ufo.format 1 model file")
     cfg = UfoConfig.from_json(meta["ufo.config"])
-    m = UfoViT(cfg)
     sd = {k: (v.float() if v.is_floating_point() else v) for k, v in sd.items()}
+    lines = meta["ufo.vocab"].split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    own = lines != ufo_tokenizer._read_lines(ufo_tokenizer.DEFAULT_VOCAB)
+    if own:  # its own vocabulary: held in BERT ids (UfoViT.set_own_vocabulary)
+        if len(lines) != cfg.vocab_size:
+            raise ValueError(f"{path}: vocabulary has {len(lines)} tokens, config {cfg.vocab_size}")
+        rows = ufo_tokenizer.bert_ids_of(lines)
+        key = "backbone.embed.word_embeddings.weight"
+        full = torch.zeros(len(ufo_tokenizer._read_lines(ufo_tokenizer.DEFAULT_VOCAB)), sd[key].shape[1])
+        full[torch.tensor(rows)] = sd[key]
+        sd[key] = full
+        cfg = dataclasses.replace(cfg, vocab_size=full.shape[0])
+    m = UfoViT(cfg)
     m.load_state_dict(sd, strict=True)
+    if own:
+        m.set_own_vocabulary(rows, ufo_tokenizer.own_vocabulary_tokenizer(lines))
     return m.to(device).eval(), meta
 
 

@@ -187,6 +187,22 @@ class UfoViT(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.backbone = Backbone(cfg)
+        # A model file with its own vocabulary (docs/model-format.md) is held here in the BERT
+        # id space: its rows scattered into the full table, `vocab_keep` marks them, the decode
+        # logits of every other id are -inf (softmax and argmax over the kept rows only), and
+        # `own_tokenizer` / `own_rows` turn prompts into ids exactly as the model's vocabulary
+        # does (set_own_vocabulary).
+        self.vocab_keep = None
+        self.own_tokenizer = None
+        self.own_rows = None
+
+    def set_own_vocabulary(self, rows, tokenizer):
+        """rows: the BERT id of each line of the model's own vocabulary."""
+        keep = torch.zeros(self.cfg.vocab_size, dtype=torch.bool)
+        keep[torch.as_tensor(rows, dtype=torch.long)] = True
+        self.vocab_keep = keep.to(self.backbone.embed.word_embeddings.weight.device)
+        self.own_rows = torch.as_tensor(rows, dtype=torch.long)
+        self.own_tokenizer = tokenizer
 
     # ---- text (inference §5.3)
     def text_forward(self, ids, mask, rec=None):
@@ -341,4 +357,6 @@ class UfoViT(nn.Module):
             raise ValueError("decode step: no mean layer ran (every mean layer is a skipped global layer)")
         feat = (acc * (1.0 / n_mean))[:, 0]
         logits = torch.matmul(feat, bb.embed.word_embeddings.weight.t())  # tied, no bias (§8.12)
+        if self.vocab_keep is not None:  # own vocabulary: only its rows are outputs
+            logits = logits.masked_fill(~self.vocab_keep.to(logits.device), float("-inf"))
         return logits, feat, new

@@ -65,11 +65,15 @@ def prompt_for(task, cfg, text=None):
     raise ValueError(f"unknown task {task}")
 
 
-def tokenize(prompts):
-    """inference §4.3: padding='longest', drop the LAST column, mask [PAD] and any [SEP] left."""
-    tok = ufo_tokenizer.default_tokenizer()
+def tokenize(prompts, model=None):
+    """inference §4.3: padding='longest', drop the LAST column, mask [PAD] and any [SEP] left.
+    A model with its own vocabulary tokenizes with it; the ids are then mapped to BERT ids."""
+    own = model is not None and getattr(model, "own_tokenizer", None) is not None
+    tok = model.own_tokenizer if own else ufo_tokenizer.default_tokenizer()
     enc = tok(list(prompts), padding="longest", truncation=True, max_length=512, return_tensors="pt")
     ids = enc["input_ids"][:, :-1].long()
+    if own:
+        ids = model.own_rows[ids]
     mask = ~enc["attention_mask"].bool()[:, :-1]
     mask[ids == ufo_decode.SEP] = True
     return ids, mask
@@ -114,7 +118,7 @@ def run(model, task, images_bgr, texts=None, plan=None, margin=None, beam_size=N
         pre = [preprocess(im, cfg, task) for im in images_bgr]
         img = torch.stack([p[0] for p in pre]).to(dev)
         prompts = [prompt_for(task, cfg, texts[b] if texts else None) for b in range(B)]
-        ids, mask = tokenize(prompts)
+        ids, mask = tokenize(prompts, model)
         ids, mask = ids.to(dev), mask.to(dev)
     if rec is not None:
         rec["prompt.ids"], rec["prompt.mask"] = ids.cpu(), mask.cpu()

@@ -73,6 +73,37 @@ def make_tokenizer(vocab_path=None):
     return tok
 
 
+def own_vocabulary_tokenizer(lines):
+    """The tokenizer of a model's own vocabulary (docs/model-format.md): WordPiece over its
+    lines, with [DEC], [ENC] and <MASK> added the way make_tokenizer adds them when the
+    vocabulary holds them (they must then be its last lines, in that order, so that the ids HF
+    gives the added tokens are their line numbers, as in the C tokenizer)."""
+    added = [t for t in ADDED_TOKENS if t in lines]
+    n_wp = len(lines) - len(added)
+    if lines[n_wp:] != added:
+        raise ValueError(f"own vocabulary: {added} must be its last lines, in that order")
+    tok = _bert_tokenizer(lines[:n_wp])
+    if "[DEC]" in added:
+        tok.add_special_tokens({"bos_token": "[DEC]"})
+    if "[ENC]" in added:
+        tok.add_special_tokens({"additional_special_tokens": ["[ENC]"]})
+    if "<MASK>" in added:
+        tok.add_tokens(["<MASK>"])
+    for i, t in enumerate(lines):
+        got = tok.convert_tokens_to_ids(t)
+        assert got == i, f"own vocabulary: {t!r} got id {got}, expected {i}"
+    return tok
+
+
+def bert_ids_of(lines):
+    """The BERT ids (engine/data/vocab.txt) of a model's own vocabulary lines."""
+    full = {t: i for i, t in enumerate(_read_lines(DEFAULT_VOCAB))}
+    missing = [t for t in lines if t not in full]
+    if missing:
+        raise ValueError(f"own vocabulary: {len(missing)} tokens are not BERT tokens, e.g. {missing[:3]}")
+    return [full[t] for t in lines]
+
+
 _DEFAULT = None
 
 

@@ -2,6 +2,7 @@
  *
  *   ufo-infer --model models/ufo-demo.safetensors --task detection image.png
  *   ufo-infer --random tiny --seed 0 --task caption synthetic:224x224
+ *   ufo-infer --model models/ufo-demo.safetensors --task semantic --label-map map.pgm image.png
  */
 #include "ufo/ufo.h"
 #include "../common/image_io.h"
@@ -10,7 +11,9 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+static char *opt_label_map;
 static char *opt_model, *opt_random, *opt_draw, *opt_task = "detection", *opt_prompt,
                                                 *opt_device = "cpu";
 static char *opt_precision = "fp32", *opt_instance_boxes = "region";
@@ -48,6 +51,10 @@ static GOptionEntry entries[] = {
     {"pretty", 0, 0, G_OPTION_ARG_NONE, &opt_pretty, "Indent the JSON", NULL},
     {"draw", 0, 0, G_OPTION_ARG_FILENAME, &opt_draw, "Also draw the result over the image (PNG)",
      "OUT.png"},
+    {"label-map", 0, 0, G_OPTION_ARG_FILENAME, &opt_label_map,
+     "Semantic task: also write the class index of every pixel (binary PGM, 8-bit, or 16-bit "
+     "big-endian beyond 255 classes)",
+     "OUT.pgm"},
     {NULL}};
 
 static gboolean parse_device(const char *s, UfoDevice *d, GError **error)
@@ -60,6 +67,37 @@ static gboolean parse_device(const char *s, UfoDevice *d, GError **error)
     *d = UFO_DEVICE_AUTO;
   else {
     g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "unknown device '%s' (cpu, cuda, auto)", s);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* The semantic map as a binary PGM (P5): one class index a pixel, the label set's order. */
+static gboolean write_label_map(const UfoSemanticMap *map, const char *path, GError **error)
+{
+  const gboolean wide = map->n_classes > 256;
+  const size_t n = (size_t)map->width * map->height, bpp = wide ? 2 : 1;
+  g_autofree char *header =
+      g_strdup_printf("P5\n%d %d\n%d\n", map->width, map->height, wide ? 65535 : 255);
+  const size_t hl = strlen(header);
+  g_autofree guint8 *buf = g_try_malloc(hl + n * bpp);
+  if (!buf) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_BACKEND, "out of memory for the label map");
+    return FALSE;
+  }
+  memcpy(buf, header, hl);
+  for (size_t i = 0; i < n; i++) {
+    if (wide) {
+      buf[hl + 2 * i] = (guint8)(map->labels[i] >> 8); /* PGM: most significant byte first */
+      buf[hl + 2 * i + 1] = (guint8)(map->labels[i] & 0xff);
+    } else {
+      buf[hl + i] = (guint8)map->labels[i];
+    }
+  }
+  GError *e = NULL;
+  if (!g_file_set_contents(path, (const char *)buf, (gssize)(hl + n * bpp), &e)) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_IO, "cannot write the label map: %s", e->message);
+    g_error_free(e);
     return FALSE;
   }
   return TRUE;
@@ -100,6 +138,10 @@ int main(int argc, char **argv)
       !parse_device(opt_device, &opts.device, &error) ||
       !ufo_precision_from_name(opt_precision, &opts.precision, &error)) {
     fprintf(stderr, "ufo-infer: %s\n", error->message);
+    return 2;
+  }
+  if (opt_label_map && req.task != UFO_TASK_SEMANTIC) {
+    fprintf(stderr, "ufo-infer: --label-map needs --task semantic\n");
     return 2;
   }
   req.prompt = opt_prompt;
@@ -144,6 +186,14 @@ int main(int argc, char **argv)
     if (opt_draw && !tool_draw_result_png(&img.image, res, req.mask_threshold, opt_draw, &error)) {
       fprintf(stderr, "ufo-infer: %s\n", error->message);
       rc = 1;
+    }
+    if (rc == 0 && opt_label_map) {
+      if (!res->semantic) { /* seg §0 item 6: no grid named a class */
+        fprintf(stderr, "ufo-infer: no grid named a class: no label map written\n");
+      } else if (!write_label_map(res->semantic, opt_label_map, &error)) {
+        fprintf(stderr, "ufo-infer: %s\n", error->message);
+        rc = 1;
+      }
     }
     ufo_result_free(res);
   } else {
