@@ -16,6 +16,12 @@ decoding and post-processing as the golden fixtures); metrics:
               the target box
 
     python3 tools/reference/eval_demo.py --model models/ufo-demo.safetensors --n 200 --json eval.json
+
+With --ufo-infer PATH the predictions come from the C engine instead (ufo-infer on the same
+scenes saved as PNG; --precision fp32 by default, the reference's arithmetic), the same metrics:
+
+    python3 tools/reference/eval_demo.py --model models/ufo-demo.safetensors --n 200 \
+        --ufo-infer build/tools/ufo-infer/ufo-infer
 """
 
 import argparse
@@ -23,10 +29,13 @@ import contextlib
 import json
 import math
 import os
+import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 
+import cv2
 import numpy as np
 import torch
 from pycocotools.coco import COCO
@@ -170,6 +179,76 @@ def model_predictions(model, test, tasks, batch=4, refs_per_image=2, log=print):
     return out, ms
 
 
+def rle_decode(rle):
+    """ufo-infer's uncompressed COCO RLE (column-major runs, zeros first) -> bool (H, W)."""
+    h, w = rle["size"]
+    flat = np.zeros(h * w, dtype=bool)
+    pos, val = 0, False
+    for run in rle["counts"]:
+        flat[pos : pos + run] = val
+        pos += run
+        val = not val
+    return flat.reshape(w, h).T
+
+
+def engine_predictions(infer, model_path, test, tasks, refs_per_image=2, threads=1,
+                       precision="fp32", log=print):
+    """The same predictions from the C engine: ufo-infer on each scene saved as PNG."""
+    out = {t: [] for t in tasks}
+    ms = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        pngs = []
+        for k, s in enumerate(test):
+            pngs.append(os.path.join(tmp, f"{k}.png"))
+            cv2.imwrite(pngs[-1], np.ascontiguousarray(s["image"][:, :, ::-1]))
+
+        def infer_json(task, png, *extra):
+            cmd = [infer, "--model", model_path, "--task", task, "--threads", str(threads),
+                   "--precision", precision, *extra, png]
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+            if r.returncode != 0:
+                raise RuntimeError(f"{' '.join(cmd)}: {r.stderr.strip()}")
+            return json.loads(r.stdout)
+
+        for t in tasks:
+            t0 = time.time()
+            for k, (png, s) in enumerate(zip(pngs, test)):
+                img_id = k + 1
+                if t == "grounding":
+                    boxes = []
+                    for ref in s["refs"][:refs_per_image]:
+                        objs = infer_json(t, png, "--prompt", ref["text"])["objects"]
+                        boxes.append([float(v) for v in objs[0]["box"]])
+                    out[t].append(boxes)
+                elif t in ("detection", "instance"):
+                    for o in infer_json(t, png)["objects"]:
+                        x1, y1, x2, y2 = (float(v) for v in o["box"])
+                        det = {"image_id": img_id, "category_id": int(o["label_id"]) + 1,
+                               "bbox": [x1, y1, x2 - x1, y2 - y1], "score": float(o["score"])}
+                        if t == "detection":
+                            out[t].append(det)
+                            continue
+                        boxes = out.setdefault("instance-boxes", {"region": [], "mask": []})
+                        m = rle_decode(o["mask"]["rle"])
+                        out[t].append({"image_id": img_id, "category_id": det["category_id"],
+                                       "segmentation": scenes.rle(m), "score": det["score"]})
+                        boxes["region"].append(det)  # ufo-infer's default boxes
+                        x1, y1, x2, y2 = (float(v) for v in ufo_post.mask_box(m, "mask"))
+                        boxes["mask"].append(dict(det, bbox=[x1, y1, x2 - x1, y2 - y1]))
+                elif t == "semantic":
+                    pgm = os.path.join(tmp, "map.pgm")
+                    if os.path.exists(pgm):
+                        os.remove(pgm)
+                    infer_json(t, png, "--label-map", pgm)
+                    m = cv2.imread(pgm, cv2.IMREAD_UNCHANGED) if os.path.exists(pgm) else None
+                    out[t].append(np.zeros_like(s["semantic"]) if m is None else m)
+                else:
+                    out[t].append(infer_json(t, png)["caption"])
+            ms[t] = 1e3 * (time.time() - t0) / max(1, len(test))
+            log(f"{t}: {ms[t]:.0f} ms per image (ufo-infer, one process each)")
+    return out, ms
+
+
 def evaluate(test, preds, refs_per_image=2):
     """Metrics dict from predictions in the form of ground_truth_predictions."""
     gt = scenes.coco_dict(test)
@@ -222,6 +301,10 @@ def main():
     ap.add_argument("--refs-per-image", type=int, default=2)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--ufo-infer", default=None, metavar="PATH",
+                    help="predictions from the C engine (this ufo-infer) instead of the reference")
+    ap.add_argument("--threads", type=int, default=1, help="--ufo-infer: its --threads")
+    ap.add_argument("--precision", default="fp32", help="--ufo-infer: its --precision")
     a = ap.parse_args()
     tasks = a.tasks.split(",")
     test = [scenes.scene(s, a.size, a.size) for s in scenes.split_seeds(a.split, a.n)]
@@ -231,6 +314,10 @@ def main():
     else:
         if not a.model:
             ap.error("--model or --ground-truth")
+    if not a.ground_truth and a.ufo_infer:
+        preds, ms = engine_predictions(a.ufo_infer, a.model, test, tasks, a.refs_per_image,
+                                       a.threads, a.precision, log=lambda s: print(s, file=sys.stderr))
+    elif not a.ground_truth:
         model, _ = train_demo.load_model_file(a.model, a.device)
         with torch.no_grad():
             preds, ms = model_predictions(model, test, tasks, a.batch, a.refs_per_image,
