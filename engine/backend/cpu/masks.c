@@ -64,25 +64,56 @@ void ufo_cpu_mask_logits(UfoCpu *cpu, UfoView u, UfoView e, UfoView f, int hp, i
   ufo_pool_run(cpu->pool, e.rows / 16, 1, logits_run, &j);
 }
 
-/* Taps of every output row and column (seg §2.8), shared by the workers. */
+/* Taps of every output row and column (seg §2.8), shared by the workers; x_from[c] / x_to[c]:
+ * the first output column whose right tap is >= c, the last whose left tap is <= c (the output
+ * columns that read source column c or a later / an earlier one; taps grow with x). */
 typedef struct {
   UfoBilinearTap *ty, *tx;
+  int *x_from, *x_to;
 } Taps;
 
 static void taps_make(Taps *t, int uh, int uw, int oh, int ow)
 {
   t->ty = g_new(UfoBilinearTap, oh);
   t->tx = g_new(UfoBilinearTap, ow);
+  t->x_from = g_new(int, uw);
+  t->x_to = g_new(int, uw);
   for (int y = 0; y < oh; y++)
     t->ty[y] = ufo_bilinear_tap(uh, oh, y);
   for (int x = 0; x < ow; x++)
     t->tx[x] = ufo_bilinear_tap(uw, ow, x);
+  for (int c = 0, x = 0; c < uw; c++) {
+    while (x < ow && t->tx[x].i1 < c)
+      x++;
+    t->x_from[c] = x;
+  }
+  for (int c = uw - 1, x = ow - 1; c >= 0; c--) {
+    while (x >= 0 && t->tx[x].i0 > c)
+      x--;
+    t->x_to[c] = x;
+  }
 }
 
 static void taps_free(Taps *t)
 {
   g_free(t->ty);
   g_free(t->tx);
+  g_free(t->x_from);
+  g_free(t->x_to);
+}
+
+/* The logit below which a pixel is surely background for threshold thr, or -INFINITY where the
+ * shortcut is not taken. For thr in [0.01, 0.99] the logit of thr is within ±4.6, where the
+ * sigmoid's slope is >= 0.0098: a logit 0.01 below it has a probability >= 9.8e-5 below thr, far
+ * more than float rounding of the blend and the sigmoid (~1e-7), so every pixel whose four
+ * source logits lie below the returned value (another 1e-3 down: a convex blend of values
+ * below it stays below lo) tests p <= thr exactly as the full computation would (seg §6.6). */
+static float background_cut(float thr)
+{
+  if (!(thr >= 0.01f && thr <= 0.99f))
+    return -INFINITY;
+  const double lo = log((double)thr / (1.0 - (double)thr)) - 0.01;
+  return (float)(lo - 1e-3);
 }
 
 typedef struct {
@@ -96,6 +127,7 @@ typedef struct {
   const int32_t *box;
   const size_t *off;
   float *prob;
+  gboolean reference; /* the reference backend: no shortcut */
 } MapJob;
 
 /* Map m of u. */
@@ -104,18 +136,45 @@ static const float *map_of(const MapJob *j, int64_t m)
   return ufo_cpu_ptr(j->u) + (size_t)(m * j->uh) * j->u.ld;
 }
 
+/* Source row r's first and last column with a logit >= cut (first > last: none). */
+static void row_spans(const float *um, int64_t ld, int uh, int uw, float cut, int *first, int *last)
+{
+  for (int r = 0; r < uh; r++) {
+    const float *row = um + (size_t)r * ld;
+    int a = 0, b = uw - 1;
+    while (a < uw && !(row[a] >= cut))
+      a++;
+    while (b > a && !(row[b] >= cut))
+      b--;
+    first[r] = a, last[r] = a < uw ? b : -1;
+  }
+}
+
 static void threshold_run(void *ctx, int64_t begin, int64_t end, int worker)
 {
   const MapJob *j = ctx;
-  const int words = (j->ow + 63) / 64;
+  const int words = (j->ow + 63) / 64, uw = (int)j->u.cols;
+  /* the reference backend computes every pixel: the definition the shortcut is tested against */
+  const float cut = j->reference ? -INFINITY : background_cut(j->thr);
+  int *first = g_new(int, 2 * (size_t)j->uh), *last = first + j->uh;
   for (int64_t m = begin; m < end; m++) {
     const float *um = map_of(j, m);
     uint64_t *bits = j->bits + (size_t)m * j->oh * words;
     memset(bits, 0, sizeof(uint64_t) * j->oh * words);
     double sum = 0.0;
     int64_t cnt = 0;
-    for (int y = 0; y < j->oh; y++)
-      for (int x = 0; x < j->ow; x++) {
+    if (cut > -INFINITY)
+      row_spans(um, j->u.ld, j->uh, uw, cut, first, last);
+    for (int y = 0; y < j->oh; y++) {
+      int x0 = 0, x1 = j->ow - 1;
+      if (cut > -INFINITY) { /* only columns that read a source logit >= cut (background_cut) */
+        const UfoBilinearTap ty = j->taps.ty[y];
+        const int c0 = MIN(first[ty.i0], first[ty.i1]), c1 = MAX(last[ty.i0], last[ty.i1]);
+        if (c0 > c1)
+          continue;
+        x0 = j->taps.x_from[c0], x1 = j->taps.x_to[c1];
+      }
+      for (int x = x0; x <= x1; x++) {
         /* seg §2.8: bilinear on the logits, then the sigmoid */
         const float p =
             ufo_mask_sigmoid(ufo_bilinear_at(um, j->u.ld, j->taps.ty[y], j->taps.tx[x]));
@@ -125,15 +184,18 @@ static void threshold_run(void *ctx, int64_t begin, int64_t end, int worker)
         cnt++;
         bits[(size_t)y * words + x / 64] |= 1ull << (x % 64);
       }
+    }
     j->sum[m] = sum;
     j->count[m] = cnt;
   }
+  g_free(first);
 }
 
 void ufo_cpu_mask_threshold(UfoCpu *cpu, UfoView u, int n, int oh, int ow, float thr,
                             uint64_t *bits, double *sum, int64_t *count)
 {
   MapJob j = {.u = u, .uh = (int)(u.rows / n), .oh = oh, .ow = ow, .thr = thr};
+  j.reference = cpu->reference;
   j.bits = bits, j.sum = sum, j.count = count;
   taps_make(&j.taps, j.uh, (int)u.cols, oh, ow);
   ufo_pool_run(cpu->pool, n, 1, threshold_run, &j);

@@ -29,6 +29,11 @@ static const Case cases[] = {
     {4, 3, 40, 5, 5, 130, 8.f, 0.8f, 3},  /* downsampling in y, three words per row */
     {2, 3, 32, 4, 61, 64, 10.f, 0.5f, 1}, /* one class only, rows of exactly one word */
     {1, 1, 2, 1, 3, 2, -1000.f, 0.5f, 1}, /* logits -707: the sigmoid underflows to 0 */
+    /* a demo-like size, mostly background: the CPU backend's background shortcut (cpu/masks.c)
+     * at a low and a high threshold, and one outside its range (every pixel computed) */
+    {7, 7, 24, 4, 150, 140, 3.f, 0.3f, 2},
+    {7, 6, 24, 3, 97, 211, 3.f, 0.95f, 2},
+    {5, 5, 16, 2, 60, 60, 3.f, 0.995f, 1},
 };
 
 static uint32_t rng_state;
