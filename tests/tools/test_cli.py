@@ -83,6 +83,16 @@ check(got == counts and sum(got.values()) == 300 * 200, f"label map counts {got}
 r = run(infer, "--random", "tiny", "--task", "detection", "--label-map", pgm, "synthetic:64x64")
 check(r.returncode == 2 and "--label-map needs --task semantic" in r.stderr, "--label-map without semantic")
 
+# ufo-bench over several images (frames cycle through them): two PNGs of different sizes
+ims = [os.path.join(tmp, f"bench{i}.png") for i in range(2)]
+for i, p in enumerate(ims):
+    run(infer, "--random", "tiny", "--task", "caption", "--draw", p, f"synthetic:{64 + 16 * i}x48")
+r = run(bench, "--config", "tiny", "--task", "caption", "-n", "3", "--warmup", "0", *ims)
+check(r.returncode == 0 and "image 64x48 (first of the images)" in r.stdout,
+      f"ufo-bench with two images ({r.stderr.strip()[-200:]})")
+r = run(bench, "--config", "tiny", "--task", "caption", "-n", "1", os.path.join(tmp, "nope.png"))
+check(r.returncode == 1 and "nope.png" in r.stderr, f"ufo-bench names a missing image: {r.stderr.strip()}")
+
 # bad arguments: clear messages, non-zero exit
 r = run(infer, "--random", "tiny", "--task", "panoptic", "synthetic:64x64")
 check(r.returncode == 2 and "panoptic" in r.stderr, f"unknown task rejected: {r.stderr.strip()}")

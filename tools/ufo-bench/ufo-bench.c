@@ -2,6 +2,7 @@
  *
  *   ufo-bench --config vit-b --task detection --iterations 3 --threads 2
  *   ufo-bench --model models/ufo-demo.safetensors --task instance --image frame.png
+ *   ufo-bench --model models/ufo-demo.safetensors --task detection -n 20 f00.png f03.png …
  *
  *   ufo-bench --gemm 625,30525,768 --threads 2
  *   ufo-bench --config vit-b --task caption --sessions 4
@@ -246,10 +247,19 @@ static int bench_gemm(const char *spec)
   return rc;
 }
 
+static void clear_images(ToolImage *imgs, int n)
+{
+  for (int i = 0; i < n; i++)
+    tool_image_clear(&imgs[i]);
+  g_free(imgs);
+}
+
 int main(int argc, char **argv)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GOptionContext) ctx = g_option_context_new("— time a UFO-ViT task per stage");
+  g_autoptr(GOptionContext) ctx =
+      g_option_context_new("[IMAGE…] — time a UFO-ViT task per stage (frames cycle through the "
+                           "images: --image and these)");
   g_option_context_add_main_entries(ctx, entries, NULL);
   UfoRequest req = UFO_REQUEST_INIT;
   if (!g_option_context_parse(ctx, &argc, &argv, &error) ||
@@ -301,16 +311,24 @@ int main(int argc, char **argv)
     }
     req.plan = &plan.plan;
   }
-  ToolImage img = {0};
-  if (opt_image) {
-    if (!tool_image_load(opt_image, &img, &error)) {
+  /* the frames' images: --image, then the positional ones, cycled through; else synthetic */
+  const int n_img = MAX(1, (opt_image ? 1 : 0) + argc - 1);
+  ToolImage *imgs = g_new0(ToolImage, n_img);
+  ToolImage img = {0}; /* the first, for the report */
+  for (int i = 0; i < n_img; i++) {
+    const char *path = opt_image ? (i == 0 ? opt_image : argv[i]) : argv[i + 1];
+    if (argc == 1 && !opt_image) {
+      tool_image_synthetic(opt_width, opt_height, &imgs[i]);
+    } else if (!tool_image_load(path, &imgs[i], &error)) {
       fprintf(stderr, "ufo-bench: %s\n", error->message);
+      for (int k = 0; k < i; k++)
+        tool_image_clear(&imgs[k]);
+      g_free(imgs);
       bench_plan_clear(&plan);
       return 1;
     }
-  } else {
-    tool_image_synthetic(opt_width, opt_height, &img);
   }
+  img = imgs[0];
   UfoDevice device = UFO_DEVICE_CPU;
   if (g_strcmp0(opt_device, "cuda") == 0)
     device = UFO_DEVICE_CUDA;
@@ -318,7 +336,7 @@ int main(int argc, char **argv)
     device = UFO_DEVICE_AUTO;
   else if (g_strcmp0(opt_device, "cpu") != 0) {
     fprintf(stderr, "ufo-bench: unknown device '%s' (cpu, cuda, auto)\n", opt_device);
-    tool_image_clear(&img);
+    clear_images(imgs, n_img);
     bench_plan_clear(&plan);
     return 2;
   }
@@ -333,7 +351,7 @@ int main(int argc, char **argv)
       for (int i = 0; i < j; i++)
         ufo_session_free(sessions[i]);
       g_free(sessions);
-      tool_image_clear(&img);
+      clear_images(imgs, n_img);
       bench_plan_clear(&plan);
       return 1;
     }
@@ -344,7 +362,7 @@ int main(int argc, char **argv)
       for (int i = 0; i < opt_sessions; i++)
         ufo_session_free(sessions[i]);
       g_free(sessions);
-      tool_image_clear(&img);
+      clear_images(imgs, n_img);
       bench_plan_clear(&plan);
       return 1;
     }
@@ -364,10 +382,10 @@ int main(int argc, char **argv)
   int rc = 0;
   UfoImage *batch = g_new(UfoImage, opt_batch);
   UfoResult **results = g_new0(UfoResult *, opt_batch);
-  for (int i = 0; i < opt_batch; i++)
-    batch[i] = img.image;
   for (int f = 0; rc == 0 && f < (opt_warmup + opt_iters) * opt_sessions; f++) {
     int it = f / opt_sessions, j = f % opt_sessions; /* round-robin over the sessions */
+    for (int i = 0; i < opt_batch; i++)              /* the next images, cycled */
+      batch[i] = imgs[((size_t)f * opt_batch + i) % n_img].image;
     gint64 a = g_get_monotonic_time();
     if (!ufo_session_run_batch(sessions[j], batch, opt_batch, &req, results, &error)) {
       fprintf(stderr, "ufo-bench: %s\n", error->message);
@@ -407,10 +425,10 @@ int main(int argc, char **argv)
         precision == ran
             ? g_strdup(ufo_precision_name(ran))
             : g_strdup_printf("%s -> %s", ufo_precision_name(precision), ufo_precision_name(ran));
-    printf("ufo-bench: model %s, task %s, image %dx%d, backend %s, threads %d, precision %s, "
+    printf("ufo-bench: model %s, task %s, image %dx%d%s, backend %s, threads %d, precision %s, "
            "iterations %d (+%d warm-up), sessions %d, batch %d\n",
            opt_model ? opt_model : opt_config, opt_task, img.image.width, img.image.height,
-           ufo_session_get_backend_name(session),
+           n_img > 1 ? " (first of the images)" : "", ufo_session_get_backend_name(session),
            opt_threads ? opt_threads : (int)g_get_num_processors(), prec, opt_iters, opt_warmup,
            opt_sessions, opt_batch);
     print_gemm_impl();
@@ -449,7 +467,7 @@ int main(int argc, char **argv)
   for (int j = 0; j < opt_sessions; j++)
     ufo_session_free(sessions[j]);
   g_free(sessions);
-  tool_image_clear(&img);
+  clear_images(imgs, n_img);
   bench_plan_clear(&plan);
   return rc;
 }
