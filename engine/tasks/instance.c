@@ -93,7 +93,7 @@ gboolean ufo_task_instance_masks(const UfoTaskConfig *tc, const UfoLabelSet *lab
   int nv = 0;
   for (int r = 0; r < n_seq; r++) {
     const int q = order[r];
-    const int label = ufo_parse_seg_label(texts[q], labels);
+    const int label = ufo_parse_seg_label(texts[q], labels, FALSE);
     if (label < 0 ||
         ufo_mask_gather(ids + (size_t)q * T, NULL, T, C, 16, fm->mask_token, NULL) != 16)
       continue;

@@ -114,14 +114,14 @@ gboolean ufo_parse_grounding(const char *text, int64_t v[4])
   return TRUE;
 }
 
-int ufo_parse_seg_label(const char *text, const UfoLabelSet *labels)
+int ufo_parse_seg_label(const char *text, const UfoLabelSet *labels, gboolean semantic)
 {
   if (!text || !strstr(text, "<MASK>"))
     return -1;
   const char *part[1];
   size_t len[1];
   split_commas(text, part, len, 1);
-  if (len[0] == 10 && memcmp(part[0], "background", 10) == 0)
+  if (!semantic && len[0] == 10 && memcmp(part[0], "background", 10) == 0)
     return -1;
   return label_index(labels, part[0], len[0]);
 }

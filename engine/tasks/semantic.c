@@ -33,7 +33,7 @@ gboolean ufo_task_semantic_masks(const UfoTaskConfig *tc, const UfoLabelSet *lab
   int n_valid = 0, n_slots = 0;
   for (int r = 0; r < n_seq; r++) {
     const int q = order[r];
-    const int label = ufo_parse_seg_label(texts[q], labels);
+    const int label = ufo_parse_seg_label(texts[q], labels, TRUE);
     if (label < 0)
       continue;
     /* §3.4: the first 16 <MASK> features; fewer than 16 would crash the original: skipped */

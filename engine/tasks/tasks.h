@@ -34,9 +34,11 @@ gboolean ufo_parse_int(const char *s, int64_t *out);
 gboolean ufo_parse_detection(const char *text, const UfoLabelSet *labels, int *label, int64_t v[4]);
 /* Grounding text (§7.2): "v0,v1,v2,v3[,...]"; FALSE (→ zero box) on fewer fields or bad ints. */
 gboolean ufo_parse_grounding(const char *text, int64_t v[4]);
-/* Segmentation head (seg §2.5 step 4): text.split(',')[0] is a label (not "background") and the
- * text contains "<MASK>". Returns the label index or -1. */
-int ufo_parse_seg_label(const char *text, const UfoLabelSet *labels);
+/* Segmentation head (seg §2.5 step 4): text.split(',')[0] is a label and the text contains
+ * "<MASK>". Instance (semantic FALSE): "background" is the negative answer and never a label.
+ * Semantic: any label, "background" included when the label set has it as a class (the demo's
+ * shapes-semantic, class 0; ADE20K has no such name). Returns the label index or -1. */
+int ufo_parse_seg_label(const char *text, const UfoLabelSet *labels, gboolean semantic);
 
 /* Indices by descending score, ties keeping the lower index (torch.topk / sort leave tie order
  * unspecified). g_free the result. */

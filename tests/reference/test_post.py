@@ -68,6 +68,22 @@ def test_seg_parse_rules():
     assert sem[0][2] == list(range(2, 18))
 
 
+def test_seg_parse_background_is_a_semantic_class_when_the_label_set_has_it():
+    """The demo's semantic label set (shapes-semantic) holds "background" as class 0 and training
+    teaches "background,<MASK>x16" for the background region: semantic parsing must keep those
+    grids; instance parsing drops "background" (the negative answer, seg §2.5) whatever the set."""
+    classes = ["background", "circle", "square"]
+    ids = np.zeros((3, 20), dtype=np.int64)
+    ids[:, 2:18] = 30524
+    texts = ["background, <MASK>", "circle, <MASK>", "background, <MASK>"]
+    sem = ufo_post.seg_parse(texts, ids, [0.5, 0.4, 0.3], classes, False)
+    assert [(q, l) for q, l, _ in sem] == [(0, 0), (1, 1), (2, 0)]
+    inst = ufo_post.seg_parse(texts, ids, [0.5, 0.4, 0.3], classes, True)
+    assert [(q, l) for q, l, _ in inst] == [(1, 1)]
+    # a set without the name (COCO, ADE20K): dropped in both
+    assert ufo_post.seg_parse(texts, ids, [0.5, 0.4, 0.3], classes[1:], False) == [(1, 0, list(range(2, 18)))]
+
+
 def test_semantic_merge_sum_and_ties():
     fmap = torch.zeros(1, 1, 4)
     fmap[0, 0, 0] = 1.0

@@ -193,6 +193,26 @@ def test_target_vocabulary_holds_every_target_token():
     assert all(len(tok(str(v), add_special_tokens=False)["input_ids"]) == 1 for v in range(342))
 
 
+def test_target_vocabulary_holds_every_fed_token():
+    """Every id the model is fed in training (prompt ids of every task, decoder inputs: [CLS] and
+    the target tokens; padding aside) is a candidate: a fed row is trained as an input embedding
+    and keeps a large norm, so leaving it out of the candidate logits lets the full-vocabulary
+    argmax of inference pick it (the shipped model answered [CLS] on most semantic grids)."""
+    cfg = train_demo.PRESETS["cpu"]()
+    vocab = set(train_demo.target_vocabulary(cfg).tolist())
+    fed = set()
+    s = scenes.scene(3, 448, 448)
+    prompts = [train_demo.prompt(t, cfg, s["refs"][0]["text"] if t == "grounding" else None) for t in cfg.tasks]
+    ids, _ = train_demo.ufo_pipeline.tokenize(prompts)
+    fed |= set(ids.flatten().tolist())
+    tin, _, _ = train_demo.tokenize_targets(["background", "circle," + "<MASK>" * 16, s["caption"]], "cpu")
+    fed |= set(tin.flatten().tolist())
+    fed.discard(train_demo.PAD)  # padding: masked keys / weight 0, no gradient
+    missing = fed - vocab
+    tok = train_demo.ufo_tokenizer.default_tokenizer()
+    assert not missing, tok.convert_ids_to_tokens(sorted(missing))
+
+
 def test_candidate_logits_are_columns_of_the_full_logits(small_model):
     """decode_teacher over the candidate ids == the same columns of the full-vocabulary logits, and
     token_loss maps target ids to those columns (a target outside the set is an error)."""
@@ -251,3 +271,26 @@ def test_cycle_start_restarts_warmup_and_cosine_on_resume(tmp_path):
     lrs = [json.loads(line)["lr"] for line in logs]
     # steps 2..5 are steps 0..3 of a 4-step cycle: warm-up 1/2, 2/2 of the peak, then cosine 1, 1/2
     assert lrs == pytest.approx([2e-4, 4e-4, 4e-4, 2e-4], rel=1e-9)
+
+
+def test_init_starts_from_a_model_file(tmp_path):
+    """--init: the weights of an exported (F16) model file, step 0, a fresh optimiser; a model file
+    of another config is refused, and so is --init together with --resume."""
+    cfg = train_demo.PRESETS["smoke"]()
+    src = train_demo.init_weights(ufo_model.UfoViT(cfg), 7)
+    path = train_demo.export(src, str(tmp_path / "src.safetensors"))
+    want = {k: (v.half().float() if v.is_floating_point() else v) for k, v in src.state_dict().items()}
+    fresh = train_demo.init_weights(ufo_model.UfoViT(cfg), 0).state_dict()
+    common = dict(batch=1, mix="detection:1", fixed_seeds=[1], device="cpu", log_every=0, ckpt_every=0)
+    model, hist = train_demo.train(cfg, 0, str(tmp_path), init=path, **common)
+    assert hist == []
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(v, want[k], rtol=0, atol=0)
+    assert not torch.equal(want["backbone.layers.0.attn.qkv.weight"], fresh["backbone.layers.0.attn.qkv.weight"])
+    model, hist = train_demo.train(cfg, 2, str(tmp_path), lr=1e-3, warmup=1, init=path, **common)
+    assert [h[0] for h in hist] == [0, 1] and all(np.isfinite(h[2]) for h in hist)
+    other = train_demo.demo_config(64, 4, 2, 224, "ufo-demo-smoke", det_bins=224)
+    with pytest.raises(ValueError, match="config"):
+        train_demo.train(other, 1, str(tmp_path), init=path, **common)
+    with pytest.raises(ValueError, match="exclude"):
+        train_demo.train(cfg, 1, str(tmp_path), init=path, resume=path, **common)

@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """The shipped demo model through the C engine (ufo-infer) and through the PyTorch reference on
-held-out procedural scenes: the same detections and instance masks (docs/demo-model.md).
+held-out procedural scenes: the same detections, instance masks and semantic maps
+(docs/demo-model.md).
 
 Per image the two object lists must match one to one: same label, box corners within 1 px,
 scores within 1e-3; for instance segmentation the masks must also agree (IoU >= 0.98), and the
-boxes are those of each mask's largest connected region on both sides. The
+boxes are those of each mask's largest connected region on both sides. For semantic
+segmentation the per-class pixel counts of the two label maps (ufo-infer prints `class_pixels`)
+must name the same classes and differ in at most 0.1 % of the pixels (argmax ties). The
 scenes come from the held-out seeds (scenes.split_seeds("test", ...)), saved as PNG and read
 back by both sides, so both see the same pixels.
 
-Usage: test_demo_parity.py UFO_INFER MODEL TMPDIR [N_DETECTION [N_INSTANCE]]
+Usage: test_demo_parity.py UFO_INFER MODEL TMPDIR [N_DETECTION [N_INSTANCE [N_SEMANTIC]]]
 """
 import json
 import os
@@ -29,6 +32,7 @@ import ufo_pipeline  # noqa: E402
 BOX_TOL = 1.0  # pixels
 SCORE_TOL = 1e-3
 MASK_IOU_MIN = 0.98
+SEMANTIC_PIXELS_MAX = 1e-3  # share of the pixels whose class may differ
 
 
 def rle_decode(rle):
@@ -43,12 +47,35 @@ def rle_decode(rle):
     return flat.reshape(w, h).T
 
 
-def c_objects(infer, model, task, png):
+def c_result(infer, model, task, png):
     r = subprocess.run([infer, "--model", model, "--task", task, "--threads", "1", png],
                        capture_output=True, text=True, timeout=300)
     if r.returncode != 0:
         raise RuntimeError(f"ufo-infer failed on {png}: {r.stderr.strip()}")
-    return json.loads(r.stdout)["objects"]
+    return json.loads(r.stdout)
+
+
+def c_objects(infer, model, task, png):
+    return c_result(infer, model, task, png)["objects"]
+
+
+def semantic_problems(infer, model_path, model, png):
+    """Per-class pixel counts of the C and the reference label maps; returns (problems, pixels)."""
+    c = (c_result(infer, model_path, "semantic", png).get("semantic") or {}).get("class_pixels", {})
+    res, _, _ = ufo_pipeline.run(model, "semantic", [cv2.imread(png, cv2.IMREAD_COLOR)])
+    names = train_demo.LABEL_SETS[model.cfg.tasks["semantic"].label_set]
+    ref = {}
+    if res[0]["map"] is not None:
+        ids, counts = np.unique(res[0]["map"], return_counts=True)
+        ref = {names[int(i)]: int(k) for i, k in zip(ids, counts)}
+    problems = []
+    if set(c) != set(ref):
+        problems.append(f"classes {sorted(c)} from C, {sorted(ref)} from the reference")
+    off = sum(abs(c.get(k, 0) - ref.get(k, 0)) for k in set(c) | set(ref)) // 2
+    npix = max(1, sum(ref.values()) or sum(c.values()))
+    if off > SEMANTIC_PIXELS_MAX * npix:
+        problems.append(f"{off} of {npix} pixels differ in class (C {c}, reference {ref})")
+    return problems, sum(c.values())
 
 
 def ref_objects(model, task, png):
@@ -107,6 +134,7 @@ def main():
         sys.exit(1)
     n_det = int(sys.argv[4]) if len(sys.argv) > 4 else 50
     n_inst = int(sys.argv[5]) if len(sys.argv) > 5 else 20
+    n_sem = int(sys.argv[6]) if len(sys.argv) > 6 else 0
     os.makedirs(tmp, exist_ok=True)
     if not os.path.exists(model_path):
         print(f"FAIL: {model_path} is missing")
@@ -118,11 +146,20 @@ def main():
     failures = checked = n_objects = 0
     worst = {"box": 0.0, "score": 0.0}
     with torch.no_grad():
-        for task, n in (("detection", n_det), ("instance", n_inst)):
+        for task, n in (("detection", n_det), ("instance", n_inst), ("semantic", n_sem)):
             for seed in scenes.split_seeds("test", n):
                 png = os.path.join(tmp, f"scene-{seed}.png")
                 if not os.path.exists(png):
                     cv2.imwrite(png, np.ascontiguousarray(scenes.scene(seed, size, size)["image"][:, :, ::-1]))
+                if task == "semantic":
+                    problems, npix = semantic_problems(infer, model_path, model, png)
+                    checked += 1
+                    if problems:
+                        failures += 1
+                        print(f"FAIL semantic scene {seed}: " + "; ".join(problems))
+                    elif npix == 0:
+                        print(f"note semantic scene {seed}: no valid grid on either side")
+                    continue
                 c_objs = c_objects(infer, model_path, task, png)
                 r_objs = ref_objects(model, task, png)
                 problems = match(c_objs, r_objs, task)
@@ -139,7 +176,7 @@ def main():
             print(f"ok   {task}: {n} held-out scenes compared")
     print(f"{checked} images, {n_objects} objects from C; worst difference: "
           f"box {worst['box']:.4f} px, score {worst['score']:.2e}")
-    if n_objects == 0:
+    if n_objects == 0 and (n_det or n_inst):
         print("FAIL: the model found no object at all: nothing was compared")
         failures += 1
     print(f"{failures} failures")

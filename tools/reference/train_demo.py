@@ -241,13 +241,18 @@ def tokenize_targets(texts, device):
 
 def target_vocabulary(cfg):
     """Sorted ids of every token a target or a prompt of this config can contain: class names,
-    the bin numbers, the caption / expression grammar, every prompt, [SEP] and <MASK>.
+    the bin numbers, the caption / expression grammar, every prompt, [SEP] and <MASK>; and [CLS],
+    which is never a target but starts every decoded sequence.
 
     Training may score the tied logits against these ids only (`--loss-vocab targets`), which
     scores ~60x fewer columns than the 30 525-wide logits. Inference still takes the argmax over
-    the whole vocabulary: the other rows get no gradient and decay towards 0 under AdamW, so
-    their logits stay near 0 while the trained answer's logit is large; the held-out evaluation
-    (eval_demo.py, full vocabulary) is the check."""
+    the whole vocabulary: the rows that are never fed to the model get no gradient and decay
+    towards 0 under AdamW, so their logits stay near 0 while the trained answer's logit is large.
+    A row that is fed (an input embedding) is trained through the input side and keeps a large
+    norm; unless it is in the set, nothing teaches the model not to emit it. Every fed id must
+    therefore be here: [CLS] (decoder position 0) is the one that is not a target or prompt
+    token (left out, the step-13 300 model answered [CLS] at the class position of most semantic
+    grids). The held-out evaluation (eval_demo.py, full vocabulary) is the check."""
     tok = ufo_tokenizer.default_tokenizer()
     words = set(scenes.CLASSES + scenes.SEMANTIC_CLASSES + scenes.COLOUR_NAMES + scenes.COUNT_WORDS)
     words |= {scenes.plural(c) for c in scenes.CLASSES}
@@ -257,7 +262,7 @@ def target_vocabulary(cfg):
     texts = sorted(words) + [str(v) for v in range(nb + 1)] + [","]
     for task in cfg.tasks:
         texts.append(prompt(task, cfg, "the red circle" if task == "grounding" else None))
-    ids = {SEP, MASK_ID}
+    ids = {CLS, SEP, MASK_ID}
     for t in texts:
         ids.update(tok(t, add_special_tokens=False)["input_ids"])
     return torch.tensor(sorted(ids), dtype=torch.long)
@@ -595,13 +600,24 @@ class SceneLoader:
 
 def train(cfg, steps, out, batch=8, lr=5e-4, wd=0.05, warmup=500, mix=DEFAULT_MIX, seed=0,
           device=None, per_win=10, ckpt_every=1000, log_every=50, resume=None, fixed_seeds=None,
-          workers=0, log=print, cpu_bf16=False, loss_vocab="full", class_weight=1.0, cycle_start=0):
+          workers=0, log=print, cpu_bf16=False, loss_vocab="full", class_weight=1.0, cycle_start=0,
+          init=None):
     """Train; returns the model and the list of (step, task, loss, parts). `fixed_seeds` (list) trains
     on the same scenes every step (smoke test). `cycle_start` restarts the warm-up + cosine schedule at
-    that step (a new cycle on a resumed checkpoint)."""
+    that step (a new cycle on a resumed checkpoint). `init`: a model file (export) whose weights start
+    the run at step 0 with a fresh optimiser; its config must be `cfg`."""
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if init and resume:
+        raise ValueError("init and resume exclude each other (a checkpoint holds the weights)")
     torch.manual_seed(seed)
-    model = init_weights(UfoViT(cfg), seed).to(device).train()
+    model = init_weights(UfoViT(cfg), seed)
+    if init:
+        src, meta = load_model_file(init)
+        if UfoConfig.from_json(meta["ufo.config"]).to_json() != cfg.to_json():
+            raise ValueError(f"{init}: its config is not the preset's (pick the --preset it was trained with)")
+        model.load_state_dict(src.state_dict(), strict=True)
+        del src
+    model = model.to(device).train()
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "rel_pos" not in n]
     other = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "rel_pos" not in n)]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": wd}, {"params": other, "weight_decay": 0.0}],
@@ -668,6 +684,8 @@ def main():
     ap.add_argument("--workers", type=int, default=-1, help="scene processes (-1: 6 on GPU, 0 on CPU)")
     ap.add_argument("--out", default="runs/demo")
     ap.add_argument("--resume", default=None)
+    ap.add_argument("--init", default=None, metavar="MODEL.safetensors",
+                    help="start at step 0 from a model file's weights (F16 export) with a fresh optimiser")
     ap.add_argument("--export", default="models/ufo-demo.safetensors")
     ap.add_argument("--overfit", type=int, default=0,
                     help="train on the first N train scenes only, every step (a check of the whole chain)")
@@ -689,7 +707,7 @@ def main():
     model, _ = train(cfg, a.steps, a.out, a.batch, a.lr, warmup=a.warmup, mix=a.tasks, device=dev,
                      per_win=a.grids_per_window, ckpt_every=a.ckpt_every, log_every=a.log_every,
                      resume=a.resume, workers=workers, cpu_bf16=a.bf16, loss_vocab=a.loss_vocab,
-                     class_weight=a.class_weight, cycle_start=a.cycle_start,
+                     class_weight=a.class_weight, cycle_start=a.cycle_start, init=a.init,
                      fixed_seeds=scenes.split_seeds("train", a.overfit) if a.overfit else None)
     path = export(model.float(), a.export)
     print(f"exported {path}: {os.path.getsize(path)} bytes")

@@ -149,8 +149,11 @@ def grounding(text, num_bins, img_shape, scale):
 def seg_parse(texts, ids, first_prob, classes, exact16):
     """Sorted (descending first-token prob) list of (grid, label, positions of the MASK ids).
 
-    exact16=True: instance rule (exactly 16); False: semantic, first 16 of >= 16 (our choice for
-    fewer than 16: skip the grid, docs/reference.md)."""
+    exact16=True: instance rule (exactly 16; a "background" head is the negative answer and
+    dropped, seg §2.5). False: semantic, first 16 of >= 16 (our choice for fewer than 16: skip the
+    grid, docs/reference.md); the head only has to name a class, so a label set that holds
+    "background" as a class (the demo's shapes-semantic, class 0) gets its background grids (the
+    original's ADE20K set has no such name, so its behaviour is unchanged)."""
     order = np.argsort(-np.asarray(first_prob, dtype=f32), kind="stable")
     out = []
     for q in order:
@@ -158,7 +161,7 @@ def seg_parse(texts, ids, first_prob, classes, exact16):
         pos = [t for t, x in enumerate(ids[q]) if int(x) == MASK_ID]
         # "<MASK>" in text  <=>  id 30524 present (only that id decodes to it; checked by id
         # because the tokenizer's decode casing of the added token varies between versions)
-        if head == "background" or head not in classes or not pos:
+        if (exact16 and head == "background") or head not in classes or not pos:
             continue
         if (exact16 and len(pos) != 16) or len(pos) < 16:
             continue

@@ -75,11 +75,14 @@ static void test_parse_detection(void)
   g_assert_true(ufo_parse_grounding("1,2,3,4;5,6,7,8", v) == FALSE); /* "4;5" */
   g_assert_false(ufo_parse_grounding("1,2,3", v));
   g_assert_true(ufo_parse_grounding("1,2,3,4,zz", v));
-  g_assert_cmpint(ufo_parse_seg_label("car, <MASK> <MASK>", &labels), ==, 2);
-  g_assert_cmpint(ufo_parse_seg_label("car,<MASK>", &labels), ==, 2);
-  g_assert_cmpint(ufo_parse_seg_label("car, 1", &labels), ==, -1);
-  g_assert_cmpint(ufo_parse_seg_label("<MASK> car, <MASK>", &labels), ==, -1);
-  g_assert_cmpint(ufo_parse_seg_label("background, <MASK>", &labels), ==, -1);
+  for (int sem = 0; sem <= 1; sem++) {
+    g_assert_cmpint(ufo_parse_seg_label("car, <MASK> <MASK>", &labels, sem), ==, 2);
+    g_assert_cmpint(ufo_parse_seg_label("car,<MASK>", &labels, sem), ==, 2);
+    g_assert_cmpint(ufo_parse_seg_label("car, 1", &labels, sem), ==, -1);
+    g_assert_cmpint(ufo_parse_seg_label("<MASK> car, <MASK>", &labels, sem), ==, -1);
+    /* not a COCO label: dropped by both tasks (the instance task whatever the set) */
+    g_assert_cmpint(ufo_parse_seg_label("background, <MASK>", &labels, sem), ==, -1);
+  }
 }
 
 static UfoTaskConfig det_config(void)

@@ -273,6 +273,38 @@ static void test_semantic(void)
   seg_clear(&f);
 }
 
+/* A label set with "background" as a class (the demo's shapes-semantic): semantic grids that
+ * answer "background" are kept like any class, instance grids that answer it are dropped. */
+static void test_semantic_background_class(void)
+{
+  char *names[] = {"background", "circle", NULL};
+  const UfoLabelSet labels = {"shapes-semantic", 2, names};
+  const int T = 16, C = 2;
+  int32_t ids[2 * 16];
+  float feat[2 * 16 * 2], F1[2] = {1.f, 0.f};
+  for (int t = 0; t < T; t++) {
+    ids[t] = ids[T + t] = UFO_TOKEN_MASK;
+    feat[t * C] = 1000.f;     /* grid 0, background: P = 1 everywhere */
+    feat[(T + t) * C] = -1.f; /* grid 1, circle: P = sigmoid(-1/sqrt(2)) = 0.33 */
+    feat[t * C + 1] = feat[(T + t) * C + 1] = 0.f;
+  }
+  feat[T * C] = 1000.f; /* circle certain at sub-pixel 0: pixel (0, 0) of the 4x4 map */
+  char *texts[] = {"background, <MASK>", "circle, <MASK>", NULL};
+  const float prob[2] = {0.6f, 0.9f};
+  UfoTaskConfig tc = {0};
+  g_autoptr(UfoResult) res = g_new0(UfoResult, 1);
+  GError *err = NULL;
+  g_assert_true(ufo_task_semantic_from_texts(&tc, &labels, texts, ids, prob, feat, 2, T,
+                                             UFO_TOKEN_MASK, F1, 1, 1, C, 4, 4, res, &err));
+  g_assert_no_error(err);
+  g_assert_nonnull(res->semantic);
+  g_assert_cmpint(res->semantic->labels[0], ==, 1); /* 0.9 * 1 > 0.6 * 1 */
+  for (int i = 1; i < 16; i++)
+    g_assert_cmpint(res->semantic->labels[i], ==, 0); /* 0.6 > 0.9 * 0.33 */
+  g_assert_cmpint(ufo_parse_seg_label("background, <MASK>", &labels, TRUE), ==, 0);
+  g_assert_cmpint(ufo_parse_seg_label("background, <MASK>", &labels, FALSE), ==, -1);
+}
+
 /* A wide image splits the label map into several row bands: compare with a straightforward
  * full-image accumulation over the same grids. */
 static void test_semantic_bands(void)
@@ -292,7 +324,7 @@ static void test_semantic_bands(void)
   g_autofree int *order = ufo_order_by_score(f.prob, f.n);
   for (int r = 0; r < f.n; r++) {
     const int q = order[r];
-    const int label = ufo_parse_seg_label(f.texts[q], &f.labels);
+    const int label = ufo_parse_seg_label(f.texts[q], &f.labels, TRUE);
     if (label < 0 || ufo_mask_gather(f.ids + q * f.T, f.feat + (size_t)q * f.T * f.C, f.T, f.C, 16,
                                      UFO_TOKEN_MASK, E) < 16)
       continue;
@@ -325,5 +357,6 @@ int main(int argc, char **argv)
   g_test_add_func("/tasks/instance/fixture", test_instance);
   g_test_add_func("/tasks/semantic/fixture", test_semantic);
   g_test_add_func("/tasks/semantic/bands", test_semantic_bands);
+  g_test_add_func("/tasks/semantic/background-class", test_semantic_background_class);
   return g_test_run();
 }
