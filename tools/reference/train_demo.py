@@ -601,10 +601,11 @@ class SceneLoader:
 def train(cfg, steps, out, batch=8, lr=5e-4, wd=0.05, warmup=500, mix=DEFAULT_MIX, seed=0,
           device=None, per_win=10, ckpt_every=1000, log_every=50, resume=None, fixed_seeds=None,
           workers=0, log=print, cpu_bf16=False, loss_vocab="full", class_weight=1.0, cycle_start=0,
-          init=None):
+          init=None, time_limit=0):
     """Train; returns the model and the list of (step, task, loss, parts). `fixed_seeds` (list) trains
     on the same scenes every step (smoke test). `cycle_start` restarts the warm-up + cosine schedule at
-    that step (a new cycle on a resumed checkpoint). `init`: a model file (export) whose weights start
+    that step (a new cycle on a resumed checkpoint). `time_limit` (seconds, 0 = none): after the
+    step that reaches it, the checkpoint is written and training stops (resume continues). `init`: a model file (export) whose weights start
     the run at step 0 with a fresh optimiser; its config must be `cfg`."""
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     if init and resume:
@@ -613,7 +614,8 @@ def train(cfg, steps, out, batch=8, lr=5e-4, wd=0.05, warmup=500, mix=DEFAULT_MI
     model = init_weights(UfoViT(cfg), seed)
     if init:
         src, meta = load_model_file(init)
-        if UfoConfig.from_json(meta["ufo.config"]).to_json() != cfg.to_json():
+        # src.cfg: an own-vocabulary file is held with BERT's vocabulary size (load_model_file)
+        if src.cfg.to_json() != cfg.to_json():
             raise ValueError(f"{init}: its config is not the preset's (pick the --preset it was trained with)")
         model.load_state_dict(src.state_dict(), strict=True)
         del src
@@ -661,11 +663,16 @@ def train(cfg, steps, out, batch=8, lr=5e-4, wd=0.05, warmup=500, mix=DEFAULT_MI
             log(json.dumps({"step": step, "task": task, "loss": round(float(loss), 4),
                             **{k: round(v, 4) for k, v in parts.items()},
                             "lr": opt.param_groups[0]["lr"], "s": round(time.time() - t0, 1)}))
-        if ckpt_every and ((step + 1) % ckpt_every == 0 or step == steps - 1):
+        out_of_time = time_limit and time.time() - t0 >= time_limit
+        if (ckpt_every or out_of_time) and (out_of_time or (step + 1) % max(ckpt_every, 1) == 0 or
+                                            step == steps - 1):
             path = os.path.join(out, "checkpoint.pth")
             torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step + 1,
                         "config": cfg.to_json()}, path + ".tmp")
             os.replace(path + ".tmp", path)  # a run stopped while saving keeps the last one
+        if out_of_time:
+            log(json.dumps({"stopped": "time limit", "step": step + 1, "s": round(time.time() - t0, 1)}))
+            break
     loader.close()
     return model, history
 
@@ -684,6 +691,10 @@ def main():
     ap.add_argument("--workers", type=int, default=-1, help="scene processes (-1: 6 on GPU, 0 on CPU)")
     ap.add_argument("--out", default="runs/demo")
     ap.add_argument("--resume", default=None)
+    ap.add_argument("--export-vocab", default="own", choices=["own", "bert"],
+                    help="the exported file's vocabulary: the model's own (own_vocabulary) or BERT's")
+    ap.add_argument("--time-limit", type=float, default=0,
+                    help="seconds: stop after the step that reaches it, with a checkpoint (0: none)")
     ap.add_argument("--init", default=None, metavar="MODEL.safetensors",
                     help="start at step 0 from a model file's weights (F16 export) with a fresh optimiser")
     ap.add_argument("--export", default="models/ufo-demo.safetensors")
@@ -708,8 +719,10 @@ def main():
                      per_win=a.grids_per_window, ckpt_every=a.ckpt_every, log_every=a.log_every,
                      resume=a.resume, workers=workers, cpu_bf16=a.bf16, loss_vocab=a.loss_vocab,
                      class_weight=a.class_weight, cycle_start=a.cycle_start, init=a.init,
+                     time_limit=a.time_limit,
                      fixed_seeds=scenes.split_seeds("train", a.overfit) if a.overfit else None)
-    path = export(model.float(), a.export)
+    rows = own_vocabulary(cfg) if a.export_vocab == "own" else None
+    path = export(model.float(), a.export, vocab_rows=rows)
     print(f"exported {path}: {os.path.getsize(path)} bytes")
 
 
