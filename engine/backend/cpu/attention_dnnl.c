@@ -4,13 +4,14 @@
  *
  * Steps: (1) q and every segment's k and v are converted once per call to dense head-major
  * bf16 copies [head][row][d] (a segment shared by all groups, group_stride 0, once); (2) the pool
- * runs tasks (group, head, block of up to qb queries), each on its worker alone: per segment one
+ * runs tasks (group, head, block of qb queries), each on its worker alone: per segment one
  * single-threaded matmul S_s (nb, n_s) = scale * Q·K_s^T (K_s as "ba" weights: no copy), the
  * rel-pos terms q·R in float32 (OpenBLAS, the unscaled fp32 q as the fp32 path), the mask and
  * the softmax row by row in float32 (the own key's score an fp32 dot), the weights converted
  * to bf16, then O (nb, d) = Σ_s P_s·V_s (one matmul per segment, a sum post-op after the
- * first), O scaled by 1/Σ and the own value added in float32. qb keeps a block's scores within
- * ATTN_SCORE_BYTES (L2); the blocks depend on the shapes only, never on the thread count.
+ * first), O scaled by 1/Σ and the own value added in float32. qb: whole groups up to QB_MAX
+ * queries (windows), else blocks of QB_MIN and more; they depend on the shapes only, never on the
+ * thread count.
  * Primitives are cached per (kind, M, N, K, scale, beta) with memory objects per worker, as in
  * gemm_dnnl.c (whose rounding, engine and OpenMP rule, one oneDNN thread per worker, apply). */
 #if defined(__GNUC__) && !defined(__clang__)
@@ -25,11 +26,12 @@
 #include <omp.h>
 #include <stdlib.h>
 
-/* a block's float32 scores, at most (about): with the bf16 weights they stay in L2 */
+/* a block's float32 scores, at most (about), unless that leaves fewer than QB_MIN queries */
 #define ATTN_SCORE_BYTES (192 * 1024)
-#define QB_MIN 32  /* queries per block, at least (long key lists: the global layers) */
+/* queries per block, at least: brgemm re-lays K^T out per call, amortised over the rows (a
+ * 4900-key global layer, CPU time per call: 336 ms at 32 rows, 297 ms at 128, 305 at 256) */
+#define QB_MIN 128
 #define QB_MAX 256 /* ... at most: a 14x14 window (196) is one block */
-#define LANES 16   /* partial maxima / sums of the row loops */
 
 gboolean ufo_cpu_attention_bf16_applies(const UfoAttention *p)
 {
@@ -299,6 +301,80 @@ static size_t scratch_floats(const UfoAttention *p, int64_t qb, int64_t nks)
                   2 * qb);
 }
 
+/* ---- the row loops of the softmax: AVX-512 where this path runs on x86, plain C elsewhere ---- */
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define ROW_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
+
+/* max(m, x[0..n)) */
+ROW_TARGET UFO_HOT_LOOP static float row_max(const float *x, int64_t n, float m)
+{
+  __m512 v = _mm512_set1_ps(m);
+  int64_t k = 0;
+  for (; k + 16 <= n; k += 16)
+    v = _mm512_max_ps(v, _mm512_loadu_ps(x + k));
+  if (k < n) {
+    __mmask16 mk = (__mmask16)((1u << (n - k)) - 1);
+    v = _mm512_mask_max_ps(v, mk, v, _mm512_maskz_loadu_ps(mk, x + k));
+  }
+  return _mm512_reduce_max_ps(v);
+}
+
+/* select_math.h ufo_exp_neg on 16 lanes: 2^n P(r), exp(x < -87) = 0 */
+ROW_TARGET static inline __m512 exp_neg16(__m512 x)
+{
+  __m512 xc = _mm512_max_ps(x, _mm512_set1_ps(-87.f));
+  __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(xc, _mm512_set1_ps(1.44269504088896341f)),
+                                  _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), xc);
+  r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r); /* ln2 in two parts */
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.f)));
+  __m512i e =
+      _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+  __mmask16 live = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.f), _CMP_GE_OQ);
+  return _mm512_maskz_mul_ps(live, p, _mm512_castsi512_ps(e));
+}
+
+/* w = exp(x - m) for x[0..n), w to bf16 into dst; returns Σ w (float32 lanes) */
+ROW_TARGET UFO_HOT_LOOP static float row_exp_bf16(const float *x, int64_t n, float m, uint16_t *dst)
+{
+  __m512 mv = _mm512_set1_ps(m), sum = _mm512_setzero_ps();
+  for (int64_t k = 0; k < n; k += 16) {
+    __mmask16 mk = n - k >= 16 ? 0xffff : (__mmask16)((1u << (n - k)) - 1);
+    __m512 w =
+        _mm512_maskz_mov_ps(mk, exp_neg16(_mm512_sub_ps(_mm512_maskz_loadu_ps(mk, x + k), mv)));
+    sum = _mm512_add_ps(sum, w);
+    _mm256_mask_storeu_epi16(dst + k, mk, (__m256i)_mm512_cvtneps_pbh(w));
+  }
+  return _mm512_reduce_add_ps(sum);
+}
+#else
+static float row_max(const float *x, int64_t n, float m)
+{
+  for (int64_t k = 0; k < n; k++)
+    m = x[k] > m ? x[k] : m;
+  return m;
+}
+
+static float row_exp_bf16(const float *x, int64_t n, float m, uint16_t *dst)
+{
+  float sum = 0.f;
+  for (int64_t k = 0; k < n; k++) {
+    float w = ufo_cpu_exp_neg(x[k] - m);
+    sum += w;
+    ufo_cpu_bf16_convert(dst + k, &w, 1);
+  }
+  return sum;
+}
+#endif
+
 /* Row i of a block: bias (mask, rel-pos) added to the scores in place, max, exp, Σ; weights
  * to bf16. Returns Σ; *self_w: the own key's weight (0 without one). */
 static float softmax_row(const AttnJob *j, int64_t i, int64_t nb, int64_t qidx, float *st,
@@ -307,17 +383,15 @@ static float softmax_row(const AttnJob *j, int64_t i, int64_t nb, int64_t qidx, 
 {
   const UfoAttention *p = j->p;
   int lh = 2 * p->rel_h - 1, lw = 2 * p->rel_w - 1;
-  float mx[LANES], sm[LANES];
-  for (int u = 0; u < LANES; u++)
-    mx[u] = -INFINITY;
+  float m = p->self_key ? self_s : -INFINITY, sum = 0.f;
   int64_t col = 0;
   for (int s = 0; s < p->n_segs; s++) {
     const UfoAttnKeys *sg = &p->seg[s];
     float *row = st + nb * col + i * sg->n; /* segment s: a dense (nb, n_s) block */
     if (sg->mask.t) {
-      const float *m = ufo_cpu_ptr(sg->mask);
+      const float *mk = ufo_cpu_ptr(sg->mask);
       for (int64_t k = 0; k < sg->n; k++)
-        row[k] += m[k]; /* inference §5.1: additive mask (-inf = masked) */
+        row[k] += mk[k]; /* inference §5.1: additive mask (-inf = masked) */
     }
     if (sg->rel_pos) {
       int64_t qi = qidx / p->rel_w, qj = qidx % p->rel_w;
@@ -332,40 +406,17 @@ static float softmax_row(const AttnJob *j, int64_t i, int64_t nb, int64_t qidx, 
           r[kx] += b + rwr[kx];
       }
     }
-    int64_t k = 0;
-    for (; k + LANES <= sg->n; k += LANES)
-      for (int u = 0; u < LANES; u++)
-        mx[u] = row[k + u] > mx[u] ? row[k + u] : mx[u];
-    for (; k < sg->n; k++)
-      mx[0] = row[k] > mx[0] ? row[k] : mx[0];
+    m = row_max(row, sg->n, m); /* softmax: the row maximum */
     col += sg->n;
   }
-  float m = p->self_key ? self_s : -INFINITY;
-  for (int u = 0; u < LANES; u++)
-    m = mx[u] > m ? mx[u] : m;
-  for (int u = 0; u < LANES; u++)
-    sm[u] = 0.f;
   col = 0;
   for (int s = 0; s < p->n_segs; s++) {
     const UfoAttnKeys *sg = &p->seg[s];
     float *row = st + nb * col + i * sg->n;
-    int64_t k = 0;
     /* softmax: w = exp(s - max), Σ w (the division comes after P·V) */
-    for (; k + LANES <= sg->n; k += LANES)
-      for (int u = 0; u < LANES; u++) {
-        row[k + u] = ufo_cpu_exp_neg(row[k + u] - m);
-        sm[u] += row[k + u];
-      }
-    for (; k < sg->n; k++) {
-      row[k] = ufo_cpu_exp_neg(row[k] - m);
-      sm[0] += row[k];
-    }
-    ufo_cpu_bf16_convert(p16 + nb * col + i * sg->n, row, sg->n);
+    sum += row_exp_bf16(row, sg->n, m, p16 + nb * col + i * sg->n);
     col += sg->n;
   }
-  float sum = 0.f;
-  for (int u = 0; u < LANES; u++)
-    sum += sm[u];
   *self_w = p->self_key ? ufo_cpu_exp_neg(self_s - m) : 0.f;
   return sum + *self_w;
 }
