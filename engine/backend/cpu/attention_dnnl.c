@@ -35,7 +35,12 @@
 
 gboolean ufo_cpu_attention_bf16_applies(const UfoAttention *p)
 {
-  return p->group_q >= UFO_CPU_ATTN_BF16_MIN_Q;
+  if (p->group_q < UFO_CPU_ATTN_BF16_MIN_Q || p->n_segs < 1)
+    return FALSE;
+  for (int s = 0; s < p->n_segs; s++)
+    if (p->seg[s].n < 1) /* no empty matmuls */
+      return FALSE;
+  return TRUE;
 }
 
 /* ---- primitives ---- */

@@ -127,7 +127,8 @@ void ufo_cpu_mean_acc(UfoCpu *cpu, UfoView acc, UfoView x, int k, int n);
 void ufo_cpu_attention_ref(const UfoAttention *p);
 void ufo_cpu_attention(UfoCpu *cpu, const UfoAttention *p);
 /* precision=bf16 attention (attention_dnnl.c): whether it applies (groups of at least
- * UFO_CPU_ATTN_BF16_MIN_Q queries: image, grid and text passes; decode steps stay fp32) */
+ * UFO_CPU_ATTN_BF16_MIN_Q queries, every key segment non-empty: image, grid and text passes;
+ * decode steps stay fp32) */
 #define UFO_CPU_ATTN_BF16_MIN_Q 8
 gboolean ufo_cpu_attention_bf16_applies(const UfoAttention *p);
 /* q, k, v and the softmax weights rounded to bf16, products on oneDNN matmuls with float32
