@@ -411,14 +411,14 @@ static float softmax_row(const AttnJob *j, int64_t i, int64_t nb, int64_t qidx, 
           r[kx] += b + rwr[kx];
       }
     }
-    m = row_max(row, sg->n, m); /* softmax: the row maximum */
+    m = row_max(row, sg->n, m); /* inference §5.1 softmax: the row maximum */
     col += sg->n;
   }
   col = 0;
   for (int s = 0; s < p->n_segs; s++) {
     const UfoAttnKeys *sg = &p->seg[s];
     float *row = st + nb * col + i * sg->n;
-    /* softmax: w = exp(s - max), Σ w (the division comes after P·V) */
+    /* inference §5.1 softmax: w = exp(s - max), Σ w (÷ Σ after P·V) */
     sum += row_exp_bf16(row, sg->n, m, p16 + nb * col + i * sg->n);
     col += sg->n;
   }
@@ -467,7 +467,7 @@ static dnnl_status_t run_block(const AttnJob *j, int64_t g, int h, int64_t i0, i
   }
   for (int64_t i = 0; i < nb; i++) {
     float self_s = 0.f;
-    if (p->self_key) /* the own key: scale * q·k in fp32 */
+    if (p->self_key) /* inference §5.1, own key: scale * q·k in fp32 */
       self_s = ufo_cpu_dot(qf + i * p->q.ld,
                            ufo_cpu_ptr(p->self_k) + (row0 + i) * p->self_k.ld + (int64_t)h * d, d) *
                p->scale;
@@ -478,7 +478,7 @@ static dnnl_status_t run_block(const AttnJob *j, int64_t g, int h, int64_t i0, i
     const UfoAttnKeys *sg = &p->seg[sg_i];
     const uint16_t *v16 =
         j->v16[sg_i] + ((int64_t)h * j->seg_rows[sg_i] + g * sg->group_stride) * d;
-    /* O = Σ_s P_s · V_s (a sum post-op after the first segment) */
+    /* inference §5.1: O = Σ_s P_s · V_s (a sum post-op after the first segment) */
     s = prim_run(j->a, j->pv[tail][sg_i], worker, p16 + nb * col, v16, ob);
     col += sg->n;
   }
@@ -491,10 +491,10 @@ static dnnl_status_t run_block(const AttnJob *j, int64_t g, int h, int64_t i0, i
     if (p->self_key) {
       const float *v = ufo_cpu_ptr(p->self_v) + (row0 + i) * p->self_v.ld + (int64_t)h * d;
       for (int l = 0; l < d; l++)
-        o[l] = (a[l] + self_w[i] * v[l]) * inv; /* + w_own v_own, then / Σ */
+        o[l] = (a[l] + self_w[i] * v[l]) * inv; /* §5.1: + w_own v_own, then / Σ */
     } else {
       for (int l = 0; l < d; l++)
-        o[l] = a[l] * inv; /* softmax's division */
+        o[l] = a[l] * inv; /* §5.1: softmax's division */
     }
   }
   return dnnl_success;
