@@ -1,8 +1,9 @@
 /* Micro-benchmark of the CPU backend's attention op (not a test) on ViT-B's image and grid pass
  * shapes at 1120² (70x70 patches, 12 heads of 64, 16 masked text keys): a global layer (4,900
  * queries over text + 4,900 keys, rel-pos), a window layer (25 windows of 196, rel-pos) and the
- * grid pass (25 windows of 25 queries over the window's 196 keys and their own key).
- * Usage: bench-attention fp32|bf16 global|window|grid [threads=2] [iterations=3]
+ * grid pass (25 windows of 25 queries over the window's 196 keys and their own key), a decode step
+ * (625 rows of 1 query over its grid token's key and 10 decoded tokens).
+ * Usage: bench-attention fp32|bf16 global|window|grid|decode [threads=2] [iterations=3]
  * Prints the best wall time and the CPU time per call (the machine may be shared: CPU time is
  * steadier). bf16 without native bf16 runs fp32 (the backend's fallback). */
 #include "backend/backend.h"
@@ -12,7 +13,18 @@
 #include <string.h>
 #include <time.h>
 
-enum { NH = 12, D = 64, C = NH * D, T = 16, P = 70, WS = 14, NW = 25, GQ = 25 };
+enum {
+  NH = 12,
+  D = 64,
+  C = NH * D,
+  T = 16,
+  P = 70,
+  WS = 14,
+  NW = 25,
+  GQ = 25,
+  DEC = 10,
+  DMAX = 32
+};
 
 static double cpu_ms(void)
 {
@@ -44,12 +56,15 @@ static UfoTensor *random_matrix(UfoBackend *be, int64_t rows, int64_t cols, GRan
 int main(int argc, char **argv)
 {
   if (argc < 3 || (strcmp(argv[1], "fp32") && strcmp(argv[1], "bf16")) ||
-      (strcmp(argv[2], "global") && strcmp(argv[2], "window") && strcmp(argv[2], "grid"))) {
-    fprintf(stderr, "usage: %s fp32|bf16 global|window|grid [threads] [iterations]\n", argv[0]);
+      (strcmp(argv[2], "global") && strcmp(argv[2], "window") && strcmp(argv[2], "grid") &&
+       strcmp(argv[2], "decode"))) {
+    fprintf(stderr, "usage: %s fp32|bf16 global|window|grid|decode [threads] [iterations]\n",
+            argv[0]);
     return 2;
   }
   int threads = argc > 3 ? atoi(argv[3]) : 2, iters = argc > 4 ? atoi(argv[4]) : 3;
   gboolean global = strcmp(argv[2], "global") == 0, grid = strcmp(argv[2], "grid") == 0;
+  gboolean decode = strcmp(argv[2], "decode") == 0;
   g_autoptr(GError) err = NULL;
   UfoBackend *be = ufo_backend_cpu_new(threads, &err);
   if (be == NULL ||
@@ -59,16 +74,17 @@ int main(int argc, char **argv)
     return 1;
   }
   GRand *rng = g_rand_new_with_seed(1);
-  int rh = global ? P : WS, groups = global ? 1 : NW, nq = grid ? GQ : rh * rh;
+  int rh = global ? P : WS, groups = global ? 1 : decode ? NW * GQ : NW;
+  int nq = decode ? 1 : grid ? GQ : rh * rh;
   int64_t rows = (int64_t)groups * nq, img = (int64_t)P * P;
   UfoTensor *t[7] = {
-      random_matrix(be, rows, C, rng, &err),       /* q */
-      random_matrix(be, rows, C, rng, &err),       /* out */
-      random_matrix(be, img, 2 * C, rng, &err),    /* image [k | v] */
-      random_matrix(be, T, 2 * C, rng, &err),      /* text [k | v] */
-      random_matrix(be, 2 * rh - 1, D, rng, &err), /* Rh */
-      random_matrix(be, 2 * rh - 1, D, rng, &err), /* Rw */
-      random_matrix(be, rows, 2 * C, rng, &err),   /* own [k | v] (grid) */
+      random_matrix(be, rows, C, rng, &err),                      /* q */
+      random_matrix(be, rows, C, rng, &err),                      /* out */
+      random_matrix(be, MAX(img, rows * DMAX), 2 * C, rng, &err), /* image / decoded [k | v] */
+      random_matrix(be, T, 2 * C, rng, &err),                     /* text [k | v] */
+      random_matrix(be, 2 * rh - 1, D, rng, &err),                /* Rh */
+      random_matrix(be, 2 * rh - 1, D, rng, &err),                /* Rw */
+      random_matrix(be, rows, 2 * C, rng, &err),                  /* own [k | v] (grid) */
   };
   for (int i = 0; i < 7; i++)
     if (t[i] == NULL) {
@@ -86,7 +102,17 @@ int main(int argc, char **argv)
                        .v = ufo_view_at(t[2], C, img, C, 2 * C),
                        .n = (int64_t)rh * rh,
                        .group_stride = global ? 0 : WS * WS};
-  if (grid) { /* the window's image tokens, then the query's own key */
+  if (decode) { /* a row's grid token (its prefix), then its decoded tokens */
+    at.n_segs = 2;
+    at.seg[0] = (UfoAttnKeys){.k = ufo_view_at(t[6], 0, rows, C, 2 * C),
+                              .v = ufo_view_at(t[6], C, rows, C, 2 * C),
+                              .n = 1,
+                              .group_stride = 1};
+    at.seg[1] = (UfoAttnKeys){.k = ufo_view_at(t[2], 0, rows * DMAX, C, 2 * C),
+                              .v = ufo_view_at(t[2], C, rows * DMAX, C, 2 * C),
+                              .n = DEC,
+                              .group_stride = DMAX};
+  } else if (grid) { /* the window's image tokens, then the query's own key */
     at.n_segs = 1;
     at.seg[0] = image;
     at.self_key = TRUE;
