@@ -3,7 +3,8 @@
 CPU next to ufo-bench's image pass of the same config, task and size; prints the ratio.
 
   python3 tools/bench-openvino.py --config vit-b --task detection --threads 2 \
-      --precision bf16 --ufo-bench build/tools/ufo-bench/ufo-bench [--iterations 3]
+      --precision bf16|fp32|both --ufo-bench build/tools/ufo-bench/ufo-bench [--iterations 3] \
+      [--rounds 2]
 
 What is converted: patch embedding + the image pass of every layer (inference §5.2, §5.4:
 ufo_model.UfoViT.patch_forward and img_forward, grid sampling included for grid tasks), with the
@@ -56,7 +57,7 @@ class ImagePass(torch.nn.Module):
 def ufo_bench_image_ms(path, a, size):
     cmd = [path, "--config", a.config, "--task", a.task, "--width", str(size), "--height", str(size),
            "--threads", str(a.threads), "--precision", a.precision, "--iterations",
-           str(a.iterations), "--warmup", "1"]
+           str(a.iterations), "--warmup", "1", "--plan", "trained"]  # short decode: not timed here
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     m = re.search(r"image pass\s+([0-9.]+) ms", out)
     if not m:
@@ -70,9 +71,13 @@ def main():
     ap.add_argument("--config", default="vit-b")
     ap.add_argument("--task", default="detection", choices=ufo_config.TASKS)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "both"],
+                    help="both: fp32 then bf16 on one conversion")
     ap.add_argument("--iterations", type=int, default=3)
     ap.add_argument("--ufo-bench", help="ufo-bench binary: time its image pass too and print the ratio")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="OpenVINO and ufo-bench timed alternately this many times (a shared machine: "
+                         "each round's ratio compares neighbouring runs)")
     a = ap.parse_args()
     import openvino as ov
 
@@ -98,6 +103,14 @@ def main():
         ov_model = ov.convert_model(wrapped, example_input=img)
         conv_s = time.perf_counter() - t0
     core = ov.Core()
+    for prec in ["fp32", "bf16"] if a.precision == "both" else [a.precision]:
+        a.precision = prec
+        run_one(core, ov_model, img, a, S, conv_s)
+
+
+def run_one(core, ov_model, img, a, S, conv_s):
+    import openvino as ov
+
     props = {"INFERENCE_NUM_THREADS": a.threads, "NUM_STREAMS": 1,
              "INFERENCE_PRECISION_HINT": "bf16" if a.precision == "bf16" else "f32",
              "PERFORMANCE_HINT": "LATENCY"}
@@ -105,21 +118,26 @@ def main():
     req = compiled.create_infer_request()
     x = img.numpy()
     req.infer({0: x})  # warm-up
-    times = []
-    for _ in range(a.iterations):
-        t0 = time.perf_counter()
-        req.infer({0: x})
-        times.append(1e3 * (time.perf_counter() - t0))
-    ov_ms = float(np.median(times))
     prec = compiled.get_property("INFERENCE_PRECISION_HINT")
     print(f"bench-openvino: {a.config} {a.task} {S}x{S}, threads {a.threads}, precision {a.precision} "
           f"(OpenVINO {ov.__version__}, inference precision {prec}; conversion {conv_s:.1f} s)")
-    print(f"  openvino image pass   {ov_ms:10.1f} ms (median of {a.iterations})")
-    if a.ufo_bench:
-        ufo_ms, impl = ufo_bench_image_ms(a.ufo_bench, a, S)
-        print(f"  ufo-bench image pass  {ufo_ms:10.1f} ms (median of {a.iterations})"
-              + (f", oneDNN {impl}" if impl else ""))
-        print(f"  ratio ufo / openvino  {ufo_ms / ov_ms:10.2f}  (> 1: OpenVINO faster)")
+    ratios = []
+    for _ in range(a.rounds):
+        times = []
+        for _ in range(a.iterations):
+            t0 = time.perf_counter()
+            req.infer({0: x})
+            times.append(1e3 * (time.perf_counter() - t0))
+        ov_ms = float(np.median(times))
+        print(f"  openvino image pass   {ov_ms:10.1f} ms (median of {a.iterations})", flush=True)
+        if a.ufo_bench:
+            ufo_ms, impl = ufo_bench_image_ms(a.ufo_bench, a, S)
+            ratios.append(ufo_ms / ov_ms)
+            print(f"  ufo-bench image pass  {ufo_ms:10.1f} ms (median of {a.iterations})"
+                  + (f", oneDNN {impl}" if impl else ""))
+            print(f"  ratio ufo / openvino  {ufo_ms / ov_ms:10.2f}  (> 1: OpenVINO faster)", flush=True)
+    if len(ratios) > 1:
+        print(f"  ratio, median of {len(ratios)} rounds {float(np.median(ratios)):6.2f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -79,7 +79,8 @@ typedef struct {
  * C (M, N), bias a (1, N) view or t == NULL (broadcast over rows).
  * Precision (set_precision): with bf16, a GEMM with batch 1, op(A) = A, op(B) = B^T and B a
  * weight tensor (UfoTensor.weight: linear layers, tied logits) rounds A and B to bfloat16 and
- * accumulates in float32; all other GEMMs (attention products) stay float32. */
+ * accumulates in float32; all other GEMMs stay float32. (The attention op has its own bf16 path:
+ * UfoAttention.) */
 typedef struct {
   UfoView a, b, c;
   gboolean trans_a, trans_b;
@@ -111,7 +112,10 @@ typedef struct {
  * keys = the segments in order, then (self_key) the query row's own key/value.
  * Rel-pos (inference §5.1): for query (i, j) and key (i', j') of a rel_h x rel_w region in
  * row-major order: q·Rh[i - i' + rel_h - 1] + q·Rw[j - j' + rel_w - 1] with the unscaled q;
- * requires nq == rel_h * rel_w. */
+ * requires nq == rel_h * rel_w.
+ * Precision bf16 (CUDA; CPU for groups of 8 queries and more, decode steps stay float32): q, k, v
+ * and the softmax weights rounded to bf16, products accumulated in float32; scores, mask,
+ * rel-pos (the fp32 q), the softmax and the own key in float32. */
 typedef struct {
   UfoView q;   /* (G*nq, C) */
   UfoView out; /* (G*nq, C) */

@@ -29,6 +29,7 @@ static void cpu_destroy(UfoBackend *be)
   UfoCpu *cpu = CPU(be);
   ufo_pool_free(cpu->pool);
   ufo_cpu_dnnl_free(cpu->dnnl);
+  ufo_cpu_attn_free(cpu->attn);
   for (int w = 0; w < cpu->threads; w++)
     g_free(cpu->scratch[w]);
   g_free(cpu->scratch);
@@ -222,10 +223,13 @@ static gboolean cpu_copy(UfoBackend *be, UfoView y, UfoView x, GError **error)
 
 static gboolean cpu_attention(UfoBackend *be, const UfoAttention *p, GError **error)
 {
-  if (CPU(be)->reference)
-    ufo_cpu_attention_ref(p);
+  UfoCpu *cpu = CPU(be);
+  if (cpu->reference)
+    ufo_cpu_attention_ref(p); /* float32 at both precisions: the yardstick */
+  else if (cpu->precision == UFO_PRECISION_BF16 && ufo_cpu_attention_bf16_applies(p))
+    return ufo_cpu_attention_bf16(cpu, p, error);
   else
-    ufo_cpu_attention(CPU(be), p);
+    ufo_cpu_attention(cpu, p);
   return TRUE;
 }
 
@@ -380,7 +384,7 @@ static const UfoBackendOps cpu_ops = {
     .gelu = cpu_gelu,                             /* elementwise.c */
     .add = cpu_add,                               /* elementwise.c */
     .copy = cpu_copy,                             /* elementwise.c */
-    .attention = cpu_attention,                   /* attention.c */
+    .attention = cpu_attention,                   /* attention.c; bf16: attention_dnnl.c */
     .window_partition = cpu_window_partition,     /* layout.c */
     .window_unpartition = cpu_window_unpartition, /* layout.c */
     .grid_sample = cpu_grid_sample,               /* resample.c */

@@ -12,6 +12,8 @@
 
 /* precision=bf16 state of a backend (gemm_dnnl.c): oneDNN stream, primitives per shape, buffers */
 typedef struct _UfoCpuDnnl UfoCpuDnnl;
+/* precision=bf16 attention state of a backend (attention_dnnl.c) */
+typedef struct _UfoCpuAttn UfoCpuAttn;
 
 typedef struct {
   gboolean reference;     /* plain loops only */
@@ -23,6 +25,7 @@ typedef struct {
   size_t *scratch_n;
   uint64_t *allocs; /* the backend's allocation counter (backend.h UfoBackend.allocs) */
   UfoCpuDnnl *dnnl; /* made by the first bf16 GEMM; NULL before */
+  UfoCpuAttn *attn; /* made by the first bf16 attention; NULL before */
 } UfoCpu;
 
 /* Element pointer of a checked f32 view. */
@@ -93,6 +96,11 @@ void ufo_cpu_gemm_bf16_ref(const UfoGemm *p);
 gboolean ufo_cpu_gemm_bf16(UfoCpu *cpu, const UfoGemm *p, GError **error);
 /* Releases a backend's oneDNN state (NULL: nothing). */
 void ufo_cpu_dnnl_free(UfoCpuDnnl *d);
+/* The process's oneDNN CPU engine (dnnl_engine_t), NULL when oneDNN has none. */
+struct dnnl_engine *ufo_cpu_dnnl_engine(void);
+/* dst[i] = bf16 bits of src[i] for n floats, rounded as ufo_cpu_bf16_round (AVX512-BF16
+ * instructions on x86: call only where ufo_cpu_bf16_supported()). */
+void ufo_cpu_bf16_convert(uint16_t *dst, const float *src, int64_t n);
 /* Frees a tensor's bf16 weight copies (t->derived; made thread-safely, as several backends may
  * use one weight at once); returns the bytes released. */
 size_t ufo_cpu_bf16_packs_free(void *derived);
@@ -118,6 +126,17 @@ void ufo_cpu_mean_acc(UfoCpu *cpu, UfoView acc, UfoView x, int k, int n);
 
 void ufo_cpu_attention_ref(const UfoAttention *p);
 void ufo_cpu_attention(UfoCpu *cpu, const UfoAttention *p);
+/* precision=bf16 attention (attention_dnnl.c): whether it applies (groups of at least
+ * UFO_CPU_ATTN_BF16_MIN_Q queries, every key segment non-empty: image, grid and text passes;
+ * decode steps stay fp32) */
+#define UFO_CPU_ATTN_BF16_MIN_Q 8
+gboolean ufo_cpu_attention_bf16_applies(const UfoAttention *p);
+/* q, k, v and the softmax weights rounded to bf16, products on oneDNN matmuls with float32
+ * accumulation, scores, rel-pos, softmax and the own key in float32; FALSE (error set) when
+ * oneDNN or memory fails. Called only where ufo_cpu_bf16_supported(). */
+gboolean ufo_cpu_attention_bf16(UfoCpu *cpu, const UfoAttention *p, GError **error);
+/* Releases a backend's bf16 attention state (NULL: nothing). */
+void ufo_cpu_attn_free(UfoCpuAttn *a);
 
 void ufo_cpu_window_partition_ref(UfoView y, UfoView x, int h, int w, int ws, gboolean inverse);
 void ufo_cpu_window_partition(UfoCpu *cpu, UfoView y, UfoView x, int h, int w, int ws,

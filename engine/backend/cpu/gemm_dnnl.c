@@ -114,6 +114,12 @@ gboolean ufo_cpu_bf16_supported(void)
   return have_bf16;
 }
 
+struct dnnl_engine *ufo_cpu_dnnl_engine(void)
+{
+  init_once();
+  return engine;
+}
+
 gboolean ufo_backend_cpu_bf16_native(void)
 {
   return ufo_cpu_bf16_supported();
@@ -531,29 +537,29 @@ typedef struct {
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) static void
-conv_task(void *ctx, int64_t begin, int64_t end, int worker)
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void
+ufo_cpu_bf16_convert(uint16_t *dst, const float *src, int64_t n)
 {
-  const ConvJob *j = ctx;
-  for (int64_t r = begin; r < end; r++) {
-    const float *s = j->a + r * j->lda;
-    uint16_t *d = j->dst + r * j->k;
-    for (int64_t l = 0; l < j->k; l += 16) {
-      __mmask16 mk = j->k - l >= 16 ? 0xffff : (__mmask16)((1u << (j->k - l)) - 1);
-      __m256bh v = _mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(mk, s + l));
-      _mm256_mask_storeu_epi16(d + l, mk, (__m256i)v);
-    }
+  for (int64_t l = 0; l < n; l += 16) {
+    __mmask16 mk = n - l >= 16 ? 0xffff : (__mmask16)((1u << (n - l)) - 1);
+    __m256bh v = _mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(mk, src + l));
+    _mm256_mask_storeu_epi16(dst + l, mk, (__m256i)v);
   }
 }
 #else
+void ufo_cpu_bf16_convert(uint16_t *dst, const float *src, int64_t n)
+{
+  for (int64_t l = 0; l < n; l++)
+    dst[l] = bf16_bits(src[l]);
+}
+#endif
+
 static void conv_task(void *ctx, int64_t begin, int64_t end, int worker)
 {
   const ConvJob *j = ctx;
   for (int64_t r = begin; r < end; r++)
-    for (int64_t l = 0; l < j->k; l++)
-      j->dst[r * j->k + l] = bf16_bits(j->a[r * j->lda + l]);
+    ufo_cpu_bf16_convert(j->dst + r * j->k, j->a + r * j->lda, j->k);
 }
-#endif
 
 /* ---- the GEMM: blocks of C, one single-threaded matmul per block and pool worker ---- */
 

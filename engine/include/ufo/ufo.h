@@ -188,8 +188,9 @@ typedef enum { UFO_DEVICE_AUTO = 0, UFO_DEVICE_CPU, UFO_DEVICE_CUDA } UfoDevice;
 
 /* Precision of the GEMMs against weight matrices (linear layers, tied-embedding logits).
  * FP32: everything in float32 (the default of zero-initialised options). BF16: those GEMMs round
- * both inputs to bfloat16 (round to nearest even) and accumulate in float32; every other op
- * (layer norm, softmax, attention, GELU, residuals) stays float32. The CPU backend needs
+ * both inputs to bfloat16 (round to nearest even) and accumulate in float32, and so do the
+ * attention products (q·K^T, P·V) of the text, image and grid passes; every other op (layer norm,
+ * softmax, decode steps' attention, GELU, residuals) stays float32. The CPU backend needs
  * AVX512-BF16 or AMX for it (elsewhere it computes fp32). AUTO: the session's backend picks,
  * once, when the session is made: bf16 where its bf16 path is native and faster (CPU: oneDNN
  * with AVX512-BF16 or AMX; CUDA: always), else fp32; ufo_session_get_precision says which, and

@@ -1,18 +1,23 @@
-/* precision=bf16 attention of the CUDA backend (engine/backend/cuda/attention_mma.cu: tensor-core
- * flash attention, q, k, v and the softmax weights rounded to bf16, fp32 accumulation and
- * softmax) against the float32 reference loops (cpu-ref, double accumulation), on the backend
- * named by --backend=NAME (cuda-emu, or cuda on a GPU; tests/common/backend_by_name.h).
+/* precision=bf16 attention (q, k, v and the softmax weights rounded to bf16, fp32 accumulation
+ * and softmax) against the float32 reference loops (cpu-ref, double accumulation), on the backend
+ * named by --backend=NAME (tests/common/backend_by_name.h): cuda-emu or cuda (the tensor-core
+ * flash attention, engine/backend/cuda/attention_mma.cu), cpu (oneDNN matmuls,
+ * engine/backend/cpu/attention_dnnl.c; exits 77, skip, where oneDNN has no native bf16, unless
+ * --expect-fp32: then bf16 must fall back to the fp32 kernels, rel. L2 below FLOOR).
  *
  * Bound: relative L2 error <= 2e-2 (issue 16's bf16 bound). The rounding analysis in
  * attention_mma.cu predicts 2^-9..2^-7 (2e-3..8e-3); every case must also be above 1e-4, which
  * the fp32 kernels (rel. L2 ~1e-7) never reach, so a silent fall-back to them is caught. The
  * tolerance catches real bugs: dropping the rel-pos bias (cases with rel-pos) or the mask (cases
- * without) changes the reference result by more than 5x the bound (checked on the reference).
+ * without) or the scale (every case) changes the reference result by more than 5x the bound
+ * (checked on the reference); a wrong head or group offset mixes unrelated random data (rel. L2
+ * about 1).
  *
  * Shapes: 14x14 windows x3 groups with rel-pos (partial key and query tiles: 196 = 3*64 + 4), a
  * 20x20 global region (400 queries), 70 queries with masked shared keys + per-group keys + own
  * key, head_dim 32, 48 (zero padded to 64), 64 and 128, several heads, a text-like group with
- * padding masked at the end, three segments, a region needing more than 48 KiB of shared memory. */
+ * padding masked at the end, three segments, a region needing more than 48 KiB of shared memory,
+ * a long region (1,290 queries and keys: the CPU's blocks of 118 queries and a last one of 110). */
 #include "backend/backend.h"
 #include "backend_by_name.h"
 
@@ -20,6 +25,7 @@
 #include <string.h>
 
 static const char *backend_name = "cuda-emu";
+static gboolean expect_fp32; /* --expect-fp32: bf16 must compute fp32 (no native bf16) */
 
 #define BOUND 2e-2 /* relative L2, bf16 */
 #define FLOOR 1e-4 /* below: not the bf16 path */
@@ -36,7 +42,9 @@ typedef struct {
 } Case;
 
 /* what a reference variant leaves out */
-enum { KEEP_ALL = 0, DROP_REL = 1, DROP_MASK = 2 };
+enum { KEEP_ALL = 0, DROP_REL = 1, DROP_MASK = 2, NO_SCALE = 3 };
+
+static const char *variant_name[] = {"nothing", "rel-pos", "mask", "scale"};
 
 typedef struct {
   UfoBackend *be;
@@ -77,7 +85,7 @@ static float *run(UfoBackend *be, const Case *c, int variant)
                      .group_q = c->gq,
                      .n_heads = c->nh,
                      .head_dim = c->d,
-                     .scale = 1.f / sqrtf((float)c->d),
+                     .scale = variant == NO_SCALE ? 1.f : 1.f / sqrtf((float)c->d),
                      .n_segs = c->nseg,
                      .rel_h = c->rel_h,
                      .rel_w = c->rel_w};
@@ -142,11 +150,10 @@ static void expect_sensitive(UfoBackend *ref, const Case *c, const float *want, 
 {
   float *alt = run(ref, c, variant);
   double e = rel_l2(alt, want, n);
-  g_test_message("%s: reference without %s: rel. L2 %.3g", c->name,
-                 variant == DROP_REL ? "rel-pos" : "mask", e);
+  g_test_message("%s: reference without %s: rel. L2 %.3g", c->name, variant_name[variant], e);
   if (e < 5 * BOUND)
     g_error("%s: dropping the %s changes the result by only %.3g (< 5x the bound %.3g)", c->name,
-            variant == DROP_REL ? "rel-pos" : "mask", e, BOUND);
+            variant_name[variant], e, BOUND);
   g_free(alt);
 }
 
@@ -164,12 +171,15 @@ static void test_case(gconstpointer data)
   float *got = run(be, c, KEEP_ALL), *want = run(ref, c, KEEP_ALL);
   double e = rel_l2(got, want, n);
   g_test_message("%s: bf16 rel. L2 %.3g (bound %.3g)", c->name, e, BOUND);
-  if (e > BOUND || e < FLOOR)
+  if (expect_fp32 && e >= FLOOR)
+    g_error("%s: rel. L2 %.3g: not the fp32 fallback (below %.0e)", c->name, e, FLOOR);
+  if (!expect_fp32 && (e > BOUND || e < FLOOR))
     g_error("%s: rel. L2 %.3g outside [%.0e, %.0e]", c->name, e, FLOOR, BOUND);
   if (c->rel_h)
     expect_sensitive(ref, c, want, n, DROP_REL);
   if ((c->mask_every || c->mask_tail) && !c->rel_h) /* with rel-pos, that bias dominates */
     expect_sensitive(ref, c, want, n, DROP_MASK);
+  expect_sensitive(ref, c, want, n, NO_SCALE);
   g_free(got);
   g_free(want);
   ufo_backend_free(ref);
@@ -192,6 +202,8 @@ static const Case cases[] = {
     /* a 3x60 region at head_dim 128: 52 KiB of shared memory, above the 48 KiB default (the
      * opt-in attribute, as the 70x70 global layers need) */
     {"wide", 1, 180, 2, 128, 3, 60, 0, 1, {180}, {0}, 0, 0},
+    /* a global-like 30x43 region after 9 masked text keys: 1,290 queries, 2 heads */
+    {"long", 1, 1290, 2, 64, 30, 43, 0, 2, {9, 1290}, {0, 0}, 4, 2},
 };
 
 int main(int argc, char **argv)
@@ -200,6 +212,12 @@ int main(int argc, char **argv)
   for (int i = 1; i < argc; i++)
     if (g_str_has_prefix(argv[i], "--backend="))
       backend_name = argv[i] + strlen("--backend=");
+    else if (strcmp(argv[i], "--expect-fp32") == 0)
+      expect_fp32 = TRUE;
+  if (strcmp(backend_name, "cpu") == 0 && ufo_backend_cpu_bf16_native() == expect_fp32) {
+    g_printerr("oneDNN %s native bf16 here: skipped\n", expect_fp32 ? "has" : "has no");
+    return 77;
+  }
   for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
     g_autofree char *path = g_strdup_printf("/nn/attention-bf16/%s", cases[i].name);
     g_test_add_data_func(path, &cases[i], test_case);

@@ -1,0 +1,603 @@
+/* precision=bf16 attention on oneDNN matmul primitives (backend.h UfoAttention, inference §5.1):
+ * per (group, head) out = softmax(bf16(q)·bf16(K)^T * scale + mask + relpos) with the weights
+ * rounded to bf16, times bf16(V); products accumulate in float32 (brgemm, AVX512-BF16 / AMX).
+ *
+ * Steps: (1) q and every segment's k and v are converted once per call to dense head-major
+ * bf16 copies [head][row][d] (a segment shared by all groups, group_stride 0, once); (2) the pool
+ * runs tasks (group, head, block of qb queries), each on its worker alone: per segment one
+ * single-threaded matmul S_s (nb, n_s) = scale * Q·K_s^T (K_s as "ba" weights: no copy), the
+ * rel-pos terms q·R in float32 (OpenBLAS, the unscaled fp32 q as the fp32 path), the mask and
+ * the softmax row by row in float32 (the own key's score an fp32 dot), the weights converted
+ * to bf16, then O (nb, d) = Σ_s P_s·V_s (one matmul per segment, a sum post-op after the
+ * first), O scaled by 1/Σ and the own value added in float32. qb: whole groups up to QB_MAX
+ * queries (windows), else blocks of QB_MIN and more; they depend on the shapes only, never on the
+ * thread count.
+ * Primitives are cached per (kind, M, N, K, scale, beta) with memory objects per worker, as in
+ * gemm_dnnl.c (whose rounding, engine and OpenMP rule, one oneDNN thread per worker, apply). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize(                                                                              \
+    "O3", "fp-contract=fast") /* vectorise the softmax loops in debugoptimized builds too */
+#endif
+#include "cpu.h"
+#include "log.h"
+
+#include <cblas.h>
+#include <oneapi/dnnl/dnnl.h>
+#include <omp.h>
+#include <stdlib.h>
+
+/* a block's float32 scores, at most (about), unless that leaves fewer than QB_MIN queries */
+#define ATTN_SCORE_BYTES (192 * 1024)
+/* queries per block, at least: brgemm re-lays K^T out per call, amortised over the rows (a
+ * 4900-key global layer, CPU time per call: 336 ms at 32 rows, 297 ms at 128, 305 at 256) */
+#define QB_MIN 128
+#define QB_MAX 256 /* ... at most: a 14x14 window (196) is one block */
+
+gboolean ufo_cpu_attention_bf16_applies(const UfoAttention *p)
+{
+  if (p->group_q < UFO_CPU_ATTN_BF16_MIN_Q || p->n_segs < 1)
+    return FALSE;
+  for (int s = 0; s < p->n_segs; s++)
+    if (p->seg[s].n < 1) /* no empty matmuls */
+      return FALSE;
+  return TRUE;
+}
+
+/* ---- primitives ---- */
+
+enum { KIND_QK, KIND_PV };
+
+typedef struct {
+  int kind;
+  int64_t m, n, k;
+  float alpha, beta;
+} AttnKey;
+
+enum { M_SRC, M_W, M_DST, M_SCRATCH, N_M };
+
+typedef struct {
+  dnnl_primitive_t mm;
+  size_t scratch_bytes;
+  int threads;
+  dnnl_memory_t *mem; /* per worker: N_M objects, pointers set per call */
+} AttnPrim;
+
+struct _UfoCpuAttn {
+  int threads;
+  dnnl_stream_t *stream; /* per worker */
+  void **scratch;        /* per worker: oneDNN scratchpads */
+  size_t *scratch_bytes;
+  GHashTable *prims; /* AttnKey -> AttnPrim */
+  uint16_t *buf;     /* the bf16 copies of q, k, v */
+  size_t buf_bytes;
+};
+
+static guint key_hash(gconstpointer p)
+{
+  const AttnKey *k = p;
+  guint h = 2166136261u;
+  int64_t v[4] = {k->kind, k->m, k->n, k->k};
+  for (int i = 0; i < 4; i++)
+    h = (h ^ (guint)(v[i] ^ (v[i] >> 32))) * 16777619u;
+  return h;
+}
+
+static gboolean key_equal(gconstpointer a, gconstpointer b)
+{
+  const AttnKey *x = a, *y = b;
+  return x->kind == y->kind && x->m == y->m && x->n == y->n && x->k == y->k &&
+         x->alpha == y->alpha && x->beta == y->beta;
+}
+
+static void prim_free(gpointer p)
+{
+  AttnPrim *g = p;
+  if (g->mm)
+    dnnl_primitive_destroy(g->mm);
+  for (int i = 0; g->mem && i < g->threads * N_M; i++)
+    if (g->mem[i])
+      dnnl_memory_destroy(g->mem[i]);
+  g_free(g->mem);
+  g_free(g);
+}
+
+void ufo_cpu_attn_free(UfoCpuAttn *a)
+{
+  if (a == NULL)
+    return;
+  g_hash_table_destroy(a->prims);
+  for (int w = 0; w < a->threads; w++) {
+    if (a->stream[w])
+      dnnl_stream_destroy(a->stream[w]);
+    free(a->scratch[w]);
+  }
+  g_free(a->stream);
+  g_free(a->scratch);
+  g_free(a->scratch_bytes);
+  free(a->buf);
+  g_free(a);
+}
+
+static gboolean failed(dnnl_status_t s, const char *what, GError **error)
+{
+  if (s == dnnl_success)
+    return FALSE;
+  g_set_error(error, UFO_ERROR, UFO_ERROR_BACKEND,
+              "precision=bf16 attention: oneDNN %s failed (status %d)", what, (int)s);
+  return TRUE;
+}
+
+static UfoCpuAttn *state_get(UfoCpu *cpu, GError **error)
+{
+  if (cpu->attn)
+    return cpu->attn;
+  dnnl_engine_t engine = ufo_cpu_dnnl_engine();
+  if (engine == NULL) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_BACKEND, "precision=bf16: no oneDNN CPU engine");
+    return NULL;
+  }
+  UfoCpuAttn *a = g_new0(UfoCpuAttn, 1);
+  a->threads = cpu->threads;
+  a->stream = g_new0(dnnl_stream_t, a->threads);
+  a->scratch = g_new0(void *, a->threads);
+  a->scratch_bytes = g_new0(size_t, a->threads);
+  a->prims = g_hash_table_new_full(key_hash, key_equal, g_free, prim_free);
+  for (int w = 0; w < a->threads; w++)
+    if (failed(dnnl_stream_create(&a->stream[w], engine, dnnl_stream_default_flags),
+               "stream creation", error)) {
+      ufo_cpu_attn_free(a);
+      return NULL;
+    }
+  cpu->attn = a;
+  return a;
+}
+
+static gboolean md_2d(dnnl_memory_desc_t *md, int64_t rows, int64_t cols, int64_t s0, int64_t s1,
+                      dnnl_data_type_t dt)
+{
+  dnnl_dims_t dims = {rows, cols}, strides = {s0, s1};
+  return dnnl_memory_desc_init_by_strides(md, 2, dims, dt, strides) == dnnl_success;
+}
+
+/* KIND_QK: S (m, n) f32 = alpha * Q (m, k) · K^T, K rows (n, k) dense = weights (k, n) with
+ * strides (1, k). KIND_PV: O (m, n) f32 (+)= P (m, k) · V, V (k, n) dense. Sources bf16. */
+static AttnPrim *prim_make(const AttnKey *key, int threads, GError **error)
+{
+  dnnl_engine_t engine = ufo_cpu_dnnl_engine();
+  AttnPrim *g = g_new0(AttnPrim, 1);
+  dnnl_primitive_attr_t attr = NULL;
+  dnnl_post_ops_t po = NULL;
+  dnnl_primitive_desc_t pd = NULL;
+  dnnl_memory_desc_t src, w, dst, scratch;
+  gboolean ok = FALSE;
+  gboolean qk = key->kind == KIND_QK;
+  if (!md_2d(&src, key->m, key->k, key->k, 1, dnnl_bf16) ||
+      !md_2d(&w, key->k, key->n, qk ? 1 : key->n, qk ? key->k : 1, dnnl_bf16) ||
+      !md_2d(&dst, key->m, key->n, key->n, 1, dnnl_f32)) {
+    failed(dnnl_invalid_arguments, "memory layout", error);
+    goto out;
+  }
+  dnnl_matmul_desc_t desc;
+  if (failed(dnnl_primitive_attr_create(&attr), "attribute creation", error) ||
+      failed(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user),
+             "scratchpad mode", error) ||
+      failed(dnnl_post_ops_create(&po), "post-op creation", error) ||
+      (key->alpha != 1.f && failed(dnnl_primitive_attr_set_output_scales(attr, 1, 0, &key->alpha),
+                                   "output scale", error)) ||
+      (key->beta != 0.f && failed(dnnl_post_ops_append_sum(po, key->beta), "sum post-op", error)) ||
+      failed(dnnl_primitive_attr_set_post_ops(attr, po), "post-ops", error) ||
+      failed(dnnl_matmul_desc_init(&desc, &src, &w, NULL, &dst), "matmul description", error) ||
+      failed(dnnl_primitive_desc_create(&pd, &desc, attr, engine, NULL), "matmul creation", error))
+    goto out;
+  const char *impl = NULL;
+  if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl) {
+    static gsize logged;
+    if (g_once_init_enter(&logged)) {
+      ufo_log(UFO_LOG_INFO, "precision=bf16: attention products on oneDNN matmul %s", impl);
+      g_once_init_leave(&logged, 1);
+    }
+  }
+  scratch = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+  g->scratch_bytes = dnnl_memory_desc_get_size(&scratch);
+  if (failed(dnnl_primitive_create(&g->mm, pd), "matmul primitive", error))
+    goto out;
+  g->threads = threads;
+  g->mem = g_new0(dnnl_memory_t, (size_t)threads * N_M);
+  for (int t = 0; t < threads; t++) {
+    dnnl_memory_t *m = g->mem + t * N_M;
+    if (failed(dnnl_memory_create(&m[M_SRC], &src, engine, DNNL_MEMORY_NONE), "memory", error) ||
+        failed(dnnl_memory_create(&m[M_W], &w, engine, DNNL_MEMORY_NONE), "memory", error) ||
+        failed(dnnl_memory_create(&m[M_DST], &dst, engine, DNNL_MEMORY_NONE), "memory", error) ||
+        failed(dnnl_memory_create(&m[M_SCRATCH], &scratch, engine, DNNL_MEMORY_NONE), "memory",
+               error))
+      goto out;
+  }
+  ok = TRUE;
+out:
+  if (pd)
+    dnnl_primitive_desc_destroy(pd);
+  if (attr)
+    dnnl_primitive_attr_destroy(attr);
+  if (po)
+    dnnl_post_ops_destroy(po);
+  if (!ok) {
+    prim_free(g);
+    return NULL;
+  }
+  return g;
+}
+
+static AttnPrim *prim_get(UfoCpuAttn *a, AttnKey key, GError **error)
+{
+  AttnPrim *g = g_hash_table_lookup(a->prims, &key);
+  if (g == NULL) {
+    if ((g = prim_make(&key, a->threads, error)) == NULL)
+      return NULL;
+    g_hash_table_insert(a->prims, g_memdup2(&key, sizeof key), g);
+  }
+  return g;
+}
+
+static dnnl_status_t prim_run(const UfoCpuAttn *a, const AttnPrim *g, int worker, const void *src,
+                              const void *w, float *dst)
+{
+  dnnl_memory_t *m = g->mem + worker * N_M;
+  void *ptr[N_M] = {(void *)src, (void *)w, dst, a->scratch[worker]};
+  for (int i = 0; i < N_M; i++) {
+    dnnl_status_t s = dnnl_memory_set_data_handle(m[i], ptr[i]);
+    if (s != dnnl_success)
+      return s;
+  }
+  omp_set_num_threads(1); /* the pool is the parallelism (gemm_dnnl.c) */
+  dnnl_exec_arg_t args[] = {{DNNL_ARG_SRC, m[M_SRC]},
+                            {DNNL_ARG_WEIGHTS, m[M_W]},
+                            {DNNL_ARG_DST, m[M_DST]},
+                            {DNNL_ARG_SCRATCHPAD, m[M_SCRATCH]}};
+  dnnl_status_t s = dnnl_primitive_execute(g->mm, a->stream[worker], 4, args);
+  return s == dnnl_success ? dnnl_stream_wait(a->stream[worker]) : s;
+}
+
+/* ---- step 1: bf16 copies [head][row][d] ---- */
+
+#define N_OPS (1 + 2 * UFO_ATTN_MAX_SEGS) /* q, then k and v of each segment */
+
+typedef struct {
+  int n_ops, n_heads, d;
+  const float *src[N_OPS];
+  int64_t ld[N_OPS], rows[N_OPS], first[N_OPS]; /* first: global row index of the op's row 0 */
+  uint16_t *dst[N_OPS];
+} ConvJob;
+
+static void conv_task(void *ctx, int64_t begin, int64_t end, int worker)
+{
+  const ConvJob *j = ctx;
+  for (int64_t r = begin; r < end; r++) {
+    int o = 0;
+    while (o + 1 < j->n_ops && r >= j->first[o + 1])
+      o++;
+    int64_t i = r - j->first[o];
+    for (int h = 0; h < j->n_heads; h++)
+      ufo_cpu_bf16_convert(j->dst[o] + ((int64_t)h * j->rows[o] + i) * j->d,
+                           j->src[o] + i * j->ld[o] + (int64_t)h * j->d, j->d);
+  }
+}
+
+/* ---- step 2: the blocks ---- */
+
+typedef struct {
+  const UfoAttention *p;
+  UfoCpuAttn *a;
+  int64_t nks; /* keys of all segments (without the own key) */
+  int64_t qb, n_qblocks;
+  const uint16_t *q16, *k16[UFO_ATTN_MAX_SEGS], *v16[UFO_ATTN_MAX_SEGS];
+  int64_t seg_rows[UFO_ATTN_MAX_SEGS];
+  /* [0]: blocks of qb queries, [1]: the group's last block when shorter */
+  const AttnPrim *qk[2][UFO_ATTN_MAX_SEGS], *pv[2][UFO_ATTN_MAX_SEGS];
+  float **scratch; /* per worker (cpu->scratch) */
+  gint status;     /* the first oneDNN failure, dnnl_success while none */
+} AttnJob;
+
+/* per worker: scores (qb, nks) f32 | weights (qb, nks) bf16 | q·Rh (qb, lh) | q·Rw (qb, lw) |
+ * O (qb, d) | Rw reversed (rel_w) | Σ (qb) | own key's weight (qb); floats */
+static size_t scratch_floats(const UfoAttention *p, int64_t qb, int64_t nks)
+{
+  int64_t lh = MAX(2 * p->rel_h - 1, 1), lw = MAX(2 * p->rel_w - 1, 1);
+  return (size_t)(qb * nks + (qb * nks + 1) / 2 + qb * (lh + lw + p->head_dim) + p->rel_w + 1 +
+                  2 * qb);
+}
+
+/* ---- the row loops of the softmax: AVX-512 where this path runs on x86, plain C elsewhere ---- */
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define ROW_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
+
+/* max(m, x[0..n)) */
+ROW_TARGET UFO_HOT_LOOP static float row_max(const float *x, int64_t n, float m)
+{
+  __m512 v = _mm512_set1_ps(m);
+  int64_t k = 0;
+  for (; k + 16 <= n; k += 16)
+    v = _mm512_max_ps(v, _mm512_loadu_ps(x + k));
+  if (k < n) {
+    __mmask16 mk = (__mmask16)((1u << (n - k)) - 1);
+    v = _mm512_mask_max_ps(v, mk, v, _mm512_maskz_loadu_ps(mk, x + k));
+  }
+  return _mm512_reduce_max_ps(v);
+}
+
+/* select_math.h ufo_exp_neg on 16 lanes: 2^n P(r), exp(x < -87) = 0 */
+ROW_TARGET static inline __m512 exp_neg16(__m512 x)
+{
+  __m512 xc = _mm512_max_ps(x, _mm512_set1_ps(-87.f));
+  __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(xc, _mm512_set1_ps(1.44269504088896341f)),
+                                  _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), xc);
+  r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r); /* ln2 in two parts */
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.f)));
+  __m512i e =
+      _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+  __mmask16 live = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.f), _CMP_GE_OQ);
+  return _mm512_maskz_mul_ps(live, p, _mm512_castsi512_ps(e));
+}
+
+/* w = exp(x - m) for x[0..n), w to bf16 into dst; returns Σ w (float32 lanes) */
+ROW_TARGET UFO_HOT_LOOP static float row_exp_bf16(const float *x, int64_t n, float m, uint16_t *dst)
+{
+  __m512 mv = _mm512_set1_ps(m), sum = _mm512_setzero_ps();
+  for (int64_t k = 0; k < n; k += 16) {
+    __mmask16 mk = n - k >= 16 ? 0xffff : (__mmask16)((1u << (n - k)) - 1);
+    __m512 w =
+        _mm512_maskz_mov_ps(mk, exp_neg16(_mm512_sub_ps(_mm512_maskz_loadu_ps(mk, x + k), mv)));
+    sum = _mm512_add_ps(sum, w);
+    _mm256_mask_storeu_epi16(dst + k, mk, (__m256i)_mm512_cvtneps_pbh(w));
+  }
+  return _mm512_reduce_add_ps(sum);
+}
+#else
+static float row_max(const float *x, int64_t n, float m)
+{
+  for (int64_t k = 0; k < n; k++)
+    m = x[k] > m ? x[k] : m;
+  return m;
+}
+
+static float row_exp_bf16(const float *x, int64_t n, float m, uint16_t *dst)
+{
+  float sum = 0.f;
+  for (int64_t k = 0; k < n; k++) {
+    float w = ufo_cpu_exp_neg(x[k] - m);
+    sum += w;
+    ufo_cpu_bf16_convert(dst + k, &w, 1);
+  }
+  return sum;
+}
+#endif
+
+/* Row i of a block: bias (mask, rel-pos) added to the scores in place, max, exp, Σ; weights
+ * to bf16. Returns Σ; *self_w: the own key's weight (0 without one). */
+static float softmax_row(const AttnJob *j, int64_t i, int64_t nb, int64_t qidx, float *st,
+                         uint16_t *p16, const float *rbh, const float *rbw, float *rwr,
+                         float self_s, float *self_w)
+{
+  const UfoAttention *p = j->p;
+  int lh = 2 * p->rel_h - 1, lw = 2 * p->rel_w - 1;
+  float m = p->self_key ? self_s : -INFINITY, sum = 0.f;
+  int64_t col = 0;
+  for (int s = 0; s < p->n_segs; s++) {
+    const UfoAttnKeys *sg = &p->seg[s];
+    float *row = st + nb * col + i * sg->n; /* segment s: a dense (nb, n_s) block */
+    if (sg->mask.t) {
+      const float *mk = ufo_cpu_ptr(sg->mask);
+      for (int64_t k = 0; k < sg->n; k++)
+        row[k] += mk[k]; /* inference §5.1: additive mask (-inf = masked) */
+    }
+    if (sg->rel_pos) {
+      int64_t qi = qidx / p->rel_w, qj = qidx % p->rel_w;
+      /* inference §5.1: bias(k = (ky, kx)) = q·Rh[qi - ky + rel_h - 1] + q·Rw[qj - kx + rel_w - 1]
+       * (unscaled q); the Rw terms of this row reversed first so the inner loop runs forward */
+      for (int kx = 0; kx < p->rel_w; kx++)
+        rwr[kx] = rbw[i * lw + qj - kx + p->rel_w - 1];
+      for (int ky = 0; ky < p->rel_h; ky++) {
+        float b = rbh[i * lh + qi - ky + p->rel_h - 1];
+        float *r = row + (int64_t)ky * p->rel_w;
+        for (int kx = 0; kx < p->rel_w; kx++)
+          r[kx] += b + rwr[kx];
+      }
+    }
+    m = row_max(row, sg->n, m); /* inference §5.1 softmax: the row maximum */
+    col += sg->n;
+  }
+  col = 0;
+  for (int s = 0; s < p->n_segs; s++) {
+    const UfoAttnKeys *sg = &p->seg[s];
+    float *row = st + nb * col + i * sg->n;
+    /* inference §5.1 softmax: w = exp(s - max), Σ w (÷ Σ after P·V) */
+    sum += row_exp_bf16(row, sg->n, m, p16 + nb * col + i * sg->n);
+    col += sg->n;
+  }
+  *self_w = p->self_key ? ufo_cpu_exp_neg(self_s - m) : 0.f;
+  return sum + *self_w;
+}
+
+static dnnl_status_t run_block(const AttnJob *j, int64_t g, int h, int64_t i0, int worker)
+{
+  const UfoAttention *p = j->p;
+  int d = p->head_dim;
+  int64_t nb = MIN(j->qb, p->group_q - i0), nks = j->nks;
+  int tail = nb != j->qb;
+  int lh = 2 * p->rel_h - 1, lw = 2 * p->rel_w - 1;
+  float *st = j->scratch[worker];
+  uint16_t *p16 = (uint16_t *)(st + j->qb * nks);
+  float *rbh = st + j->qb * nks + (j->qb * nks + 1) / 2;
+  float *rbw = rbh + j->qb * MAX(lh, 1);
+  float *ob = rbw + j->qb * MAX(lw, 1);
+  float *rwr = ob + j->qb * d;
+  float *sum = rwr + p->rel_w + 1;
+  float *self_w = sum + j->qb;
+  int64_t row0 = g * p->group_q + i0;
+  const float *qf = ufo_cpu_ptr(p->q) + row0 * p->q.ld + (int64_t)h * d;
+  const uint16_t *q16 = j->q16 + ((int64_t)h * p->n_groups * p->group_q + row0) * d;
+  dnnl_status_t s = dnnl_success;
+  int64_t col = 0;
+  for (int sg_i = 0; sg_i < p->n_segs && s == dnnl_success; sg_i++) {
+    const UfoAttnKeys *sg = &p->seg[sg_i];
+    const uint16_t *k16 =
+        j->k16[sg_i] + ((int64_t)h * j->seg_rows[sg_i] + g * sg->group_stride) * d;
+    /* inference §5.1: S = scale * q·K^T (the scale as the matmul's output scale) */
+    s = prim_run(j->a, j->qk[tail][sg_i], worker, q16, k16, st + nb * col);
+    col += sg->n;
+  }
+  if (s != dnnl_success)
+    return s;
+  if (p->rel_h > 0) {
+    /* inference §5.1: q·R[r] for every table row r, unscaled fp32 q (as attention.c) */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)nb, lh, d, 1.f, qf,
+                (blasint)p->q.ld, ufo_cpu_ptr(p->rel_h_table), (blasint)p->rel_h_table.ld, 0.f, rbh,
+                lh);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)nb, lw, d, 1.f, qf,
+                (blasint)p->q.ld, ufo_cpu_ptr(p->rel_w_table), (blasint)p->rel_w_table.ld, 0.f, rbw,
+                lw);
+  }
+  for (int64_t i = 0; i < nb; i++) {
+    float self_s = 0.f;
+    if (p->self_key) /* inference §5.1, own key: scale * q·k in fp32 */
+      self_s = ufo_cpu_dot(qf + i * p->q.ld,
+                           ufo_cpu_ptr(p->self_k) + (row0 + i) * p->self_k.ld + (int64_t)h * d, d) *
+               p->scale;
+    sum[i] = softmax_row(j, i, nb, i0 + i, st, p16, rbh, rbw, rwr, self_s, &self_w[i]);
+  }
+  col = 0;
+  for (int sg_i = 0; sg_i < p->n_segs && s == dnnl_success; sg_i++) {
+    const UfoAttnKeys *sg = &p->seg[sg_i];
+    const uint16_t *v16 =
+        j->v16[sg_i] + ((int64_t)h * j->seg_rows[sg_i] + g * sg->group_stride) * d;
+    /* inference §5.1: O = Σ_s P_s · V_s (a sum post-op after the first segment) */
+    s = prim_run(j->a, j->pv[tail][sg_i], worker, p16 + nb * col, v16, ob);
+    col += sg->n;
+  }
+  if (s != dnnl_success)
+    return s;
+  float *out = ufo_cpu_ptr(p->out) + row0 * p->out.ld + (int64_t)h * d;
+  for (int64_t i = 0; i < nb; i++) {
+    float *o = out + i * p->out.ld, inv = 1.f / sum[i];
+    const float *a = ob + i * d;
+    if (p->self_key) {
+      const float *v = ufo_cpu_ptr(p->self_v) + (row0 + i) * p->self_v.ld + (int64_t)h * d;
+      for (int l = 0; l < d; l++)
+        o[l] = (a[l] + self_w[i] * v[l]) * inv; /* §5.1: + w_own v_own, then / Σ */
+    } else {
+      for (int l = 0; l < d; l++)
+        o[l] = a[l] * inv; /* §5.1: softmax's division */
+    }
+  }
+  return dnnl_success;
+}
+
+static void block_task(void *ctx, int64_t begin, int64_t end, int worker)
+{
+  AttnJob *j = ctx;
+  const UfoAttention *p = j->p;
+  for (int64_t t = begin; t < end; t++) {
+    if (g_atomic_int_get(&j->status) != dnnl_success)
+      return;
+    int64_t qb = t % j->n_qblocks, gh = t / j->n_qblocks;
+    dnnl_status_t s = run_block(j, gh / p->n_heads, (int)(gh % p->n_heads), qb * j->qb, worker);
+    if (s != dnnl_success)
+      (void)g_atomic_int_compare_and_exchange(&j->status, dnnl_success, s);
+  }
+}
+
+/* Grows a buffer (counted as an allocation of the backend), FALSE when out of memory. */
+static gboolean grow(UfoCpu *cpu, void **buf, size_t *have, size_t bytes, GError **error)
+{
+  if (*have >= bytes)
+    return TRUE;
+  void *b = ufo_cpu_alloc_bytes(bytes);
+  if (b == NULL) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_BACKEND,
+                "out of memory for a precision=bf16 attention buffer (%zu bytes)", bytes);
+    return FALSE;
+  }
+  free(*buf);
+  *buf = b;
+  *have = bytes;
+  (*cpu->allocs)++;
+  return TRUE;
+}
+
+gboolean ufo_cpu_attention_bf16(UfoCpu *cpu, const UfoAttention *p, GError **error)
+{
+  UfoCpuAttn *a = state_get(cpu, error);
+  if (a == NULL)
+    return FALSE;
+  int d = p->head_dim, nh = p->n_heads;
+  AttnJob j = {.p = p, .a = a, .status = dnnl_success};
+  for (int s = 0; s < p->n_segs; s++)
+    j.nks += p->seg[s].n;
+  /* queries per block: the block's scores within ATTN_SCORE_BYTES, equal blocks */
+  int64_t qb = CLAMP(ATTN_SCORE_BYTES / (int64_t)(4 * MAX(j.nks, 1)), QB_MIN, QB_MAX);
+  j.n_qblocks = (p->group_q + qb - 1) / qb;
+  j.qb = (p->group_q + j.n_qblocks - 1) / j.n_qblocks;
+  int64_t tail_nb = p->group_q - (j.n_qblocks - 1) * j.qb;
+  /* the primitives, before the parallel region */
+  for (int t = 0; t < 2; t++) {
+    int64_t nb = t ? tail_nb : j.qb;
+    for (int s = 0; s < p->n_segs; s++) {
+      AttnKey qk = {KIND_QK, nb, p->seg[s].n, d, p->scale, 0.f};
+      AttnKey pv = {KIND_PV, nb, d, p->seg[s].n, 1.f, s ? 1.f : 0.f};
+      if ((j.qk[t][s] = prim_get(a, qk, error)) == NULL ||
+          (j.pv[t][s] = prim_get(a, pv, error)) == NULL)
+        return FALSE;
+    }
+  }
+  size_t scratch = 1;
+  GHashTableIter it;
+  gpointer kp, vp;
+  g_hash_table_iter_init(&it, a->prims);
+  while (g_hash_table_iter_next(&it, &kp, &vp))
+    scratch = MAX(scratch, ((AttnPrim *)vp)->scratch_bytes);
+  for (int w = 0; w < a->threads; w++)
+    if (!grow(cpu, &a->scratch[w], &a->scratch_bytes[w], scratch, error))
+      return FALSE;
+  ufo_cpu_scratch_reserve(cpu, scratch_floats(p, j.qb, j.nks));
+  j.scratch = cpu->scratch;
+  /* step 1: bf16 copies of q and of each segment's k and v */
+  ConvJob cj = {.n_ops = 1 + 2 * p->n_segs, .n_heads = nh, .d = d};
+  cj.src[0] = ufo_cpu_ptr(p->q);
+  cj.ld[0] = p->q.ld;
+  cj.rows[0] = (int64_t)p->n_groups * p->group_q;
+  for (int s = 0; s < p->n_segs; s++) {
+    const UfoAttnKeys *sg = &p->seg[s];
+    j.seg_rows[s] = (int64_t)(p->n_groups - 1) * sg->group_stride + sg->n;
+    cj.src[1 + 2 * s] = ufo_cpu_ptr(sg->k);
+    cj.ld[1 + 2 * s] = sg->k.ld;
+    cj.src[2 + 2 * s] = ufo_cpu_ptr(sg->v);
+    cj.ld[2 + 2 * s] = sg->v.ld;
+    cj.rows[1 + 2 * s] = cj.rows[2 + 2 * s] = j.seg_rows[s];
+  }
+  int64_t total = 0;
+  for (int o = 0; o < cj.n_ops; o++) {
+    cj.first[o] = total;
+    total += cj.rows[o];
+  }
+  if (!grow(cpu, (void **)&a->buf, &a->buf_bytes, (size_t)total * nh * d * sizeof(uint16_t), error))
+    return FALSE;
+  for (int o = 0; o < cj.n_ops; o++)
+    cj.dst[o] = a->buf + cj.first[o] * nh * d;
+  j.q16 = cj.dst[0];
+  for (int s = 0; s < p->n_segs; s++) {
+    j.k16[s] = cj.dst[1 + 2 * s];
+    j.v16[s] = cj.dst[2 + 2 * s];
+  }
+  ufo_pool_run(cpu->pool, total, UFO_CPU_ROWS_PER_TASK, conv_task, &cj);
+  /* step 2: (group, head, query block) tasks, consecutive ones sharing a group and head */
+  ufo_pool_run(cpu->pool, (int64_t)p->n_groups * nh * j.n_qblocks, 1, block_task, &j);
+  return !failed((dnnl_status_t)g_atomic_int_get(&j.status), "matmul", error);
+}
