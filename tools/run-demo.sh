@@ -9,7 +9,7 @@
 #
 # The default model is the project's demo model, models/ufo-demo.safetensors (trained on procedural
 # shapes, docs/demo-model.md), with instance segmentation (ufoseg: masks, boxes taken from the
-# masks, labels, scores; mask AP50 0.85 held-out). TASK=detection runs ufodetect (the detection
+# masks, labels, scores; mask AP50 0.86 held-out). TASK=detection runs ufodetect (the detection
 # task's boxes). Without that file
 # the deterministic RANDOM-WEIGHT "tiny" model is used with the caption task: its output is
 # meaningless, but the pipeline runs for real.
