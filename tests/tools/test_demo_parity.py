@@ -26,6 +26,7 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(REPO, "tools", "reference"))
 
 import scenes  # noqa: E402
+from eval_demo import rle_decode  # noqa: E402
 import train_demo  # noqa: E402
 import ufo_pipeline  # noqa: E402
 
@@ -33,18 +34,6 @@ BOX_TOL = 1.0  # pixels
 SCORE_TOL = 1e-3
 MASK_IOU_MIN = 0.98
 SEMANTIC_PIXELS_MAX = 1e-3  # share of the pixels whose class may differ
-
-
-def rle_decode(rle):
-    """Uncompressed COCO RLE (column-major runs, zeros first) -> bool (H, W)."""
-    h, w = rle["size"]
-    flat = np.zeros(h * w, dtype=bool)
-    pos, val = 0, False
-    for run in rle["counts"]:
-        flat[pos : pos + run] = val
-        pos += run
-        val = not val
-    return flat.reshape(w, h).T
 
 
 def c_result(infer, model, task, png):
