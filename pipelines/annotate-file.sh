@@ -5,11 +5,13 @@
 #   pipelines/annotate-file.sh in.mp4 out.mp4 models/demo.safetensors threshold=0.4
 #   ELEMENT=ufoseg pipelines/annotate-file.sh in.mp4 out.mp4 m.safetensors task=semantic
 #   TRACK=1 pipelines/annotate-file.sh in.mp4 out.mp4 m.safetensors threshold=0.1   # + ufotrack
+#   CAPTION=1 ELEMENT=ufoseg pipelines/annotate-file.sh in.mp4 out.mp4 m.safetensors task=instance
+#                                       # + each frame's caption, from the same model instance
 #
 # INPUT may be a path or a URI. Uses the plugin from ./build (or $GST_PLUGIN_PATH).
 set -euo pipefail
 if [ $# -lt 3 ]; then
-  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 fi
 in=$1 out=$2 model=$3
@@ -33,8 +35,15 @@ if [ -n "${TRACK:-}" ]; then
   overlay=(ufooverlay min-score=0.3 color-by=track)
 fi
 # late-frames=process (default): a file is annotated frame by frame, however slow the model
+# CAPTION=1: a second analyzer, ufodetect task=caption, on the same model instance (one loaded
+# model and session for both tasks: model-instance-id); ufooverlay draws the caption banner too
+caption=() share=()
+if [ "${CAPTION:-0}" = 1 ]; then
+  share=(model-instance-id=annotate-file)
+  caption=(ufodetect model="$model" task=caption "${share[@]}" !)
+fi
 exec gst-launch-1.0 -e \
   uridecodebin uri="$uri" ! videoconvert ! \
-  "$element" model="$model" "$@" ! "${track[@]}" \
+  "$element" model="$model" "${share[@]}" "$@" ! "${caption[@]}" "${track[@]}" \
   "${overlay[@]}" ! videoconvert ! x264enc tune=zerolatency speed-preset=veryfast ! h264parse ! \
   mp4mux ! filesink location="$out"

@@ -9,8 +9,9 @@
 #
 # The default model is the project's demo model, models/ufo-demo.safetensors (trained on procedural
 # shapes, docs/demo-model.md), with instance segmentation (ufoseg: masks, boxes taken from the
-# masks, labels, scores; mask AP50 0.86 held-out). TASK=detection runs ufodetect (the detection
-# task's boxes). Without that file
+# masks, labels, scores; mask AP50 0.86 held-out) and, from the same model instance, each frame's
+# caption (ufodetect task=caption; CAPTION=0 leaves it out). TASK=detection runs ufodetect (the
+# detection task's boxes). Without that file
 # the deterministic RANDOM-WEIGHT "tiny" model is used with the caption task: its output is
 # meaningless, but the pipeline runs for real.
 #
@@ -42,7 +43,10 @@ case "$task" in
 esac
 [ -f "$out/demo-input.mp4" ] ||
   python3 tools/reference/make_demo_video.py --out "$out/demo-input.mp4" --seconds "${DEMO_SECONDS:-4}"
-BUILD_DIR=$BUILD ELEMENT=$element pipelines/annotate-file.sh "$out/demo-input.mp4" "$out/demo-annotated.mp4" \
+# the demo model also captions every frame (a second element on the same model instance); a
+# random-weight model's caption would be noise over the picture. CAPTION=0 leaves it out.
+if [ "$model" = "random:tiny:0" ] || [ "$task" = caption ]; then caption=0; else caption=${CAPTION:-1}; fi
+CAPTION=$caption BUILD_DIR=$BUILD ELEMENT=$element pipelines/annotate-file.sh "$out/demo-input.mp4" "$out/demo-annotated.mp4" \
   "$model" task="$task" threshold="${THRESHOLD:-0.3}"
 # one annotated frame as a picture
 GST_PLUGIN_PATH="$BUILD/gst" gst-launch-1.0 -q filesrc location="$out/demo-annotated.mp4" ! qtdemux ! \

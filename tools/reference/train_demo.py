@@ -349,11 +349,14 @@ def preprocess_batch(cfg, task, images_rgb, device):
     return torch.stack(xs).to(device)
 
 
-def task_loss(model, task, batch, device, gen, per_win=10, mask_w=(20.0, 1.0), vocab=None, class_weight=1.0):
+def task_loss(model, task, batch, device, gen, per_win=10, mask_w=(20.0, 1.0), vocab=None, class_weight=1.0,
+              refs_per_scene=1):
     """Loss of one batch of scenes for one task. Returns (loss, dict of float parts).
     `class_weight` scales the cross-entropy weight of a grid sequence's first target token (the
     class name's first piece, or "background": the decision whether and what), against the
-    box values and commas that otherwise outnumber it 9 to 1."""
+    box values and commas that otherwise outnumber it 9 to 1. `refs_per_scene` (grounding): up to
+    that many distinct expressions of each scene, each its own sample (a scene has 4.7 on average;
+    the scene is made once, the image pass runs per expression since it attends to the text)."""
     cfg = model.cfg
     tc = cfg.tasks[task]
     if task == "grounding":
@@ -363,12 +366,21 @@ def task_loss(model, task, batch, device, gen, per_win=10, mask_w=(20.0, 1.0), v
     B = len(batch)
     img = preprocess_batch(cfg, task, [s["image"] for s in batch], device)
     if task == "grounding":
-        texts_in, targets = [], []
-        for s in batch:
+        texts_in, targets, of_scene = [], [], []
+        for b, s in enumerate(batch):
             H, W = s["semantic"].shape
-            r = s["refs"][int(torch.randint(len(s["refs"]), (1,), generator=gen))]
-            texts_in.append(r["text"])
-            targets.append(grounding_target(r["box"], W, H, tc.num_bins))
+            if refs_per_scene <= 1:
+                picks = [int(torch.randint(len(s["refs"]), (1,), generator=gen))]
+            else:
+                picks = torch.randperm(len(s["refs"]), generator=gen).tolist()[:refs_per_scene]
+            for i in picks:
+                r = s["refs"][i]
+                texts_in.append(r["text"])
+                targets.append(grounding_target(r["box"], W, H, tc.num_bins))
+                of_scene.append(b)
+        if len(of_scene) != B:
+            img = img[torch.tensor(of_scene, device=img.device)]
+            B = len(of_scene)
         prompts = [prompt(task, cfg, t) for t in texts_in]
     else:
         prompts = [prompt(task, cfg)] * B
@@ -601,7 +613,7 @@ class SceneLoader:
 def train(cfg, steps, out, batch=8, lr=5e-4, wd=0.05, warmup=500, mix=DEFAULT_MIX, seed=0,
           device=None, per_win=10, ckpt_every=1000, log_every=50, resume=None, fixed_seeds=None,
           workers=0, log=print, cpu_bf16=False, loss_vocab="full", class_weight=1.0, cycle_start=0,
-          init=None, time_limit=0):
+          init=None, time_limit=0, refs_per_scene=1):
     """Train; returns the model and the list of (step, task, loss, parts). `fixed_seeds` (list) trains
     on the same scenes every step (smoke test). `cycle_start` restarts the warm-up + cosine schedule at
     that step (a new cycle on a resumed checkpoint). `time_limit` (seconds, 0 = none): after the
@@ -652,7 +664,7 @@ def train(cfg, steps, out, batch=8, lr=5e-4, wd=0.05, warmup=500, mix=DEFAULT_MI
             g["lr"] = lr_at(step - cycle_start, steps - cycle_start, lr, warmup)
         with autocast(device, cpu_bf16):
             loss, parts = task_loss(model, task, data, device, gen, per_win, vocab=vocab,
-                                    class_weight=class_weight)
+                                    class_weight=class_weight, refs_per_scene=refs_per_scene)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -705,6 +717,8 @@ def main():
                     help="score the logits over the whole vocabulary or over target_vocabulary()")
     ap.add_argument("--class-weight", type=float, default=1.0,
                     help="loss weight of the first target token of grid sequences (class / background)")
+    ap.add_argument("--refs-per-scene", type=int, default=1,
+                    help="grounding: up to N distinct expressions of each scene per step, each a sample")
     ap.add_argument("--log-every", type=int, default=50)
     ap.add_argument("--ckpt-every", type=int, default=1000)
     ap.add_argument("--cycle-start", type=int, default=0,
@@ -719,7 +733,7 @@ def main():
                      per_win=a.grids_per_window, ckpt_every=a.ckpt_every, log_every=a.log_every,
                      resume=a.resume, workers=workers, cpu_bf16=a.bf16, loss_vocab=a.loss_vocab,
                      class_weight=a.class_weight, cycle_start=a.cycle_start, init=a.init,
-                     time_limit=a.time_limit,
+                     time_limit=a.time_limit, refs_per_scene=a.refs_per_scene,
                      fixed_seeds=scenes.split_seeds("train", a.overfit) if a.overfit else None)
     rows = own_vocabulary(cfg) if a.export_vocab == "own" else None
     path = export(model.float(), a.export, vocab_rows=rows)
