@@ -261,6 +261,40 @@ def test_class_weight_scales_only_the_first_target_token(small_model, monkeypatc
     assert (w1[:, 1:].sum(1) >= 1).all()  # every row has more than its class token
 
 
+def test_refs_per_scene_pairs_each_expression_with_its_own_box_and_image(small_model, monkeypatch):
+    """--refs-per-scene K: up to K distinct expressions of each scene, each a sample whose prompt,
+    target box and image are its own; K = 1 keeps one per scene."""
+    seen = {}
+    real_tok, real_pre = train_demo.tokenize_targets, train_demo.ufo_pipeline.tokenize
+    monkeypatch.setattr(train_demo, "tokenize_targets",
+                        lambda texts, device: seen.setdefault("targets", list(texts)) and real_tok(texts, device))
+    monkeypatch.setattr(train_demo.ufo_pipeline, "tokenize",
+                        lambda prompts: seen.setdefault("prompts", list(prompts)) and real_pre(prompts))
+    real_patch = small_model.patch_forward
+    monkeypatch.setattr(small_model, "patch_forward", lambda img: seen.setdefault("img", img) is not None and real_patch(img))
+    cfg = small_model.cfg
+    tc = cfg.tasks["grounding"]
+    batch = [s for s in (scenes.scene(x, 224, 224) for x in scenes.split_seeds("train", 6)) if len(s["refs"]) >= 2][:2]
+    assert len(batch) == 2
+    for k, want in ((1, 2), (3, sum(min(3, len(s["refs"])) for s in batch))):
+        seen.clear()
+        with torch.no_grad():
+            train_demo.task_loss(small_model, "grounding", batch, "cpu", torch.Generator().manual_seed(k),
+                                 refs_per_scene=k)
+        assert len(seen["targets"]) == len(seen["prompts"]) == seen["img"].shape[0] == want
+        alone = [train_demo.preprocess_batch(cfg, "grounding", [s["image"]], "cpu")[0] for s in batch]
+        used = set()
+        for text, target, im in zip(seen["prompts"], seen["targets"], seen["img"]):
+            hits = [(b, r) for b, s in enumerate(batch) for r in s["refs"]
+                    if train_demo.prompt("grounding", cfg, r["text"]) == text and
+                    train_demo.grounding_target(r["box"], 224, 224, tc.num_bins) == target]
+            assert hits, (text, target)
+            b, r = hits[0]
+            assert torch.equal(im, alone[b])  # the expression's own scene
+            assert (b, r["text"]) not in used  # distinct expressions
+            used.add((b, r["text"]))
+
+
 def test_cycle_start_restarts_warmup_and_cosine_on_resume(tmp_path):
     cfg = train_demo.PRESETS["smoke"]()
     common = dict(batch=1, mix="detection:1", fixed_seeds=[1], device="cpu")
