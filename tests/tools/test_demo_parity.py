@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The shipped demo model through the C engine (ufo-infer) and through the PyTorch reference on
-held-out procedural scenes: the same detections, instance masks and semantic maps
-(docs/demo-model.md).
+held-out procedural scenes: the same detections, instance masks, semantic maps, captions and
+grounding boxes (docs/demo-model.md).
 
 Per image the two object lists must match one to one: same label, box corners within 1 px,
 scores within 1e-3; for instance segmentation the masks must also agree (IoU >= 0.98), and the
@@ -9,9 +9,12 @@ boxes are those of each mask's largest connected region on both sides. For seman
 segmentation the per-class pixel counts of the two label maps (ufo-infer prints `class_pixels`)
 must name the same classes and differ in at most 0.1 % of the pixels (argmax ties). The
 scenes come from the held-out seeds (scenes.split_seeds("test", ...)), saved as PNG and read
-back by both sides, so both see the same pixels.
+back by both sides, so both see the same pixels. Captions must be the same text (beam search over
+the same log-probabilities); grounding, for the first referring expression of each scene that has
+one, the same box within 1 px.
 
-Usage: test_demo_parity.py UFO_INFER MODEL TMPDIR [N_DETECTION [N_INSTANCE [N_SEMANTIC]]]
+Usage: test_demo_parity.py UFO_INFER MODEL TMPDIR [N_DETECTION [N_INSTANCE [N_SEMANTIC [N_CAPTION
+       [N_GROUNDING]]]]]
 """
 import json
 import os
@@ -46,6 +49,29 @@ def c_result(infer, model, task, png):
 
 def c_objects(infer, model, task, png):
     return c_result(infer, model, task, png)["objects"]
+
+
+def text_task_problems(infer, model_path, model, task, png, expression):
+    """Caption: the C caption equals the reference's. Grounding: the C box (the one object) lies
+    within BOX_TOL of the reference's. Returns (problems, what was compared)."""
+    r = subprocess.run([infer, "--model", model_path, "--task", task, "--threads", "1",
+                        *(["--prompt", expression] if expression else []), png],
+                       capture_output=True, text=True, timeout=300)
+    if r.returncode != 0:
+        raise RuntimeError(f"ufo-infer failed on {png}: {r.stderr.strip()}")
+    c = json.loads(r.stdout)
+    res, _, _ = ufo_pipeline.run(model, task, [cv2.imread(png, cv2.IMREAD_COLOR)],
+                                 texts=[expression] if expression else None)
+    if task == "caption":
+        ok = c.get("caption") == res[0]["caption"]
+        return ([] if ok else [f"caption {c.get('caption')!r} from C, {res[0]['caption']!r} from the reference"],
+                c.get("caption"))
+    ref_box = [float(v) for v in res[0]["box"]]
+    if len(c["objects"]) != 1:
+        return [f"{len(c['objects'])} grounding boxes from C, expected 1"], None
+    c_box = [float(v) for v in c["objects"][0]["box"]]
+    d = max(abs(a - b) for a, b in zip(c_box, ref_box))
+    return ([] if d <= BOX_TOL else [f"box {c_box} from C, {ref_box} from the reference ({expression!r})"]), d
 
 
 def semantic_problems(infer, model_path, model, png):
@@ -124,6 +150,8 @@ def main():
     n_det = int(sys.argv[4]) if len(sys.argv) > 4 else 50
     n_inst = int(sys.argv[5]) if len(sys.argv) > 5 else 20
     n_sem = int(sys.argv[6]) if len(sys.argv) > 6 else 0
+    n_cap = int(sys.argv[7]) if len(sys.argv) > 7 else 0
+    n_ground = int(sys.argv[8]) if len(sys.argv) > 8 else 0
     os.makedirs(tmp, exist_ok=True)
     if not os.path.exists(model_path):
         print(f"FAIL: {model_path} is missing")
@@ -133,13 +161,29 @@ def main():
     train_demo.install_label_sets()
     size = model.cfg.tasks["detection"].input_size
     failures = checked = n_objects = 0
-    worst = {"box": 0.0, "score": 0.0}
+    worst = {"box": 0.0, "score": 0.0, "grounding box": 0.0}
     with torch.no_grad():
-        for task, n in (("detection", n_det), ("instance", n_inst), ("semantic", n_sem)):
+        for task, n in (("detection", n_det), ("instance", n_inst), ("semantic", n_sem), ("caption", n_cap),
+                        ("grounding", n_ground)):
             for seed in scenes.split_seeds("test", n):
                 png = os.path.join(tmp, f"scene-{seed}.png")
+                sc = scenes.scene(seed, size, size) if task == "grounding" or not os.path.exists(png) else None
                 if not os.path.exists(png):
-                    cv2.imwrite(png, np.ascontiguousarray(scenes.scene(seed, size, size)["image"][:, :, ::-1]))
+                    cv2.imwrite(png, np.ascontiguousarray(sc["image"][:, :, ::-1]))
+                if task in ("caption", "grounding"):
+                    expression = None
+                    if task == "grounding":
+                        if not sc["refs"]:
+                            continue  # no expression singles out an object of this scene
+                        expression = sc["refs"][0]["text"]
+                    problems, what = text_task_problems(infer, model_path, model, task, png, expression)
+                    checked += 1
+                    if task == "grounding" and what is not None:
+                        worst["grounding box"] = max(worst["grounding box"], what)
+                    if problems:
+                        failures += 1
+                        print(f"FAIL {task} scene {seed}: " + "; ".join(problems))
+                    continue
                 if task == "semantic":
                     problems, npix = semantic_problems(infer, model_path, model, png)
                     checked += 1
@@ -164,7 +208,7 @@ def main():
                     print(f"FAIL {task} scene {seed}: " + "; ".join(problems[:4]))
             print(f"ok   {task}: {n} held-out scenes compared")
     print(f"{checked} images, {n_objects} objects from C; worst difference: "
-          f"box {worst['box']:.4f} px, score {worst['score']:.2e}")
+          f"box {worst['box']:.4f} px, score {worst['score']:.2e}, grounding box {worst['grounding box']:.4f} px")
     if n_objects == 0 and (n_det or n_inst):
         print("FAIL: the model found no object at all: nothing was compared")
         failures += 1
