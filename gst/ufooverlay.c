@@ -58,6 +58,7 @@ enum {
   PROP_COLOR_BY,
   PROP_SOURCES,
   PROP_DRAW_ANALYTICS,
+  PROP_SEMANTIC_HIDE,
 };
 
 #define DEFAULT_DRAW TRUE
@@ -76,6 +77,7 @@ enum {
 #define DEFAULT_COLOR_BY GST_UFO_COLOR_BY_CLASS
 #define DEFAULT_SOURCES (GST_UFO_SOURCES_UFO | GST_UFO_SOURCES_ROI)
 #define DEFAULT_DRAW_ANALYTICS TRUE
+#define DEFAULT_SEMANTIC_HIDE "background"
 
 struct _GstUfoOverlay {
   GstVideoFilter parent;
@@ -89,6 +91,7 @@ struct _GstUfoOverlay {
   GstUfoColorBy color_by;
   GstUfoSources sources;
   gboolean draw_analytics;
+  gchar *semantic_hide;
   /* streaming state */
   GstUfoFilter filter; /* classes only */
   gboolean check_downstream;
@@ -161,6 +164,10 @@ static void gst_ufo_overlay_set_property(GObject *object, guint prop_id, const G
     break;
   case PROP_UNIQUE_ID:
     self->unique_id = g_value_get_int(value);
+    break;
+  case PROP_SEMANTIC_HIDE:
+    g_free(self->semantic_hide);
+    self->semantic_hide = g_value_dup_string(value);
     break;
   case PROP_COLOR_BY:
     self->color_by = g_value_get_enum(value);
@@ -238,6 +245,9 @@ static void gst_ufo_overlay_get_property(GObject *object, guint prop_id, GValue 
     break;
   case PROP_UNIQUE_ID:
     g_value_set_int(value, self->unique_id);
+    break;
+  case PROP_SEMANTIC_HIDE:
+    g_value_set_string(value, self->semantic_hide);
     break;
   case PROP_COLOR_BY:
     g_value_set_enum(value, self->color_by);
@@ -333,7 +343,7 @@ static gboolean keep_object(GstUfoOverlay *self, gdouble min_score, gint label_i
 }
 
 static void scene_add_ufo_meta(GstUfoOverlay *self, Scene *sc, GstUfoMeta *m, gdouble min_score,
-                               GstUfoColorBy color_by)
+                               GstUfoColorBy color_by, const gchar *semantic_hide)
 {
   const guint n = gst_ufo_meta_get_n_objects(m);
   for (guint i = 0; i < n; i++) {
@@ -367,9 +377,15 @@ static void scene_add_ufo_meta(GstUfoOverlay *self, Scene *sc, GstUfoMeta *m, gd
   GstVideoFormat f;
   UfoOverlaySemantic sem;
   GstUfoRect r;
+  guint n_classes = 0;
+  const gchar *const *class_names = NULL;
   if (gst_ufo_meta_get_semantic_map(m, &f, &sem.width, &sem.height, &sem.stride, &sem.data, &r,
-                                    NULL, NULL)) {
+                                    &n_classes, &class_names)) {
     sem.bytes_per_pixel = f == GST_VIDEO_FORMAT_GRAY8 ? 1 : 2;
+    sem.hidden_id = -1; /* semantic-hide: the class left untinted, by name */
+    for (guint k = 0; class_names && k < n_classes && semantic_hide && semantic_hide[0]; k++)
+      if (class_names[k] && !strcmp(class_names[k], semantic_hide))
+        sem.hidden_id = (int)k;
     sem.x = r.x;
     sem.y = r.y;
     sem.w = r.w;
@@ -531,6 +547,7 @@ static GstFlowReturn gst_ufo_overlay_transform_frame_ip(GstVideoFilter *filter,
   GstUfoColorBy color_by = self->color_by;
   GstUfoSources sources = self->sources;
   const gboolean draw_analytics = self->draw_analytics;
+  g_autofree gchar *semantic_hide = g_strdup(self->semantic_hide);
   g_autofree gchar *classes = self->classes_dirty ? g_strdup(self->classes) : NULL;
   gboolean classes_dirty = self->classes_dirty;
   self->classes_dirty = FALSE;
@@ -560,7 +577,7 @@ static GstFlowReturn gst_ufo_overlay_transform_frame_ip(GstVideoFilter *filter,
   while (use_ufo && (meta = gst_buffer_iterate_meta_filtered(buf, &state, GST_UFO_META_API_TYPE))) {
     GstUfoMeta *m = (GstUfoMeta *)meta;
     if (unique_id < 0 || m->producer_id == (guint)unique_id)
-      scene_add_ufo_meta(self, &sc, m, min_score, color_by);
+      scene_add_ufo_meta(self, &sc, m, min_score, color_by, semantic_hide);
   }
   if (sources & GST_UFO_SOURCES_ROI)
     scene_add_roi_metas(self, &sc, buf, unique_id, min_score, color_by, use_ufo);
@@ -620,6 +637,7 @@ static void gst_ufo_overlay_finalize(GObject *object)
   gst_ufo_filter_clear(&self->filter);
   g_free(self->font_family);
   g_free(self->classes);
+  g_free(self->semantic_hide);
   G_OBJECT_CLASS(gst_ufo_overlay_parent_class)->finalize(object);
 }
 
@@ -729,6 +747,19 @@ static void gst_ufo_overlay_class_init(GstUfoOverlayClass *klass)
       g_param_spec_string("classes", "Classes",
                           "Draw only these classes: comma-separated names or ids (empty = all)",
                           DEFAULT_CLASSES, playing_text));
+  /**
+   * GstUfoOverlay:semantic-hide:
+   *
+   * The semantic class whose pixels are left untinted, by name (the model's label, e.g.
+   * "background"); empty = every class is tinted.
+   *
+   * Since: 0.1
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_SEMANTIC_HIDE,
+      g_param_spec_string("semantic-hide", "Untinted semantic class",
+                          "Semantic class left untinted, by name (empty = tint every class)",
+                          DEFAULT_SEMANTIC_HIDE, playing_text));
   g_object_class_install_property(
       gobject_class, PROP_UNIQUE_ID,
       g_param_spec_int("unique-id", "Producer id",
@@ -810,6 +841,7 @@ static void gst_ufo_overlay_init(GstUfoOverlay *self)
   self->color_by = DEFAULT_COLOR_BY;
   self->sources = DEFAULT_SOURCES;
   self->draw_analytics = DEFAULT_DRAW_ANALYTICS;
+  self->semantic_hide = g_strdup(DEFAULT_SEMANTIC_HIDE);
   gst_ufo_filter_init(&self->filter);
   /* QoS would drop late frames from a recording: off, as for the analyzers */
   gst_base_transform_set_qos_enabled(GST_BASE_TRANSFORM(self), FALSE);

@@ -96,7 +96,7 @@ void ufo_overlay_draw_semantic(cairo_t *cr, const UfoOverlayStyle *style,
       int id = map->bytes_per_pixel == 1 ? src[x] : ((const uint16_t *)src)[x];
       if (id != cached_id) {
         cached_id = id;
-        cached = premultiply(ufo_overlay_class_color(id), alpha);
+        cached = id == map->hidden_id ? 0 : premultiply(ufo_overlay_class_color(id), alpha);
       }
       row[x] = cached;
     }

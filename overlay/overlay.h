@@ -48,6 +48,7 @@ typedef struct {
   int bytes_per_pixel; /* 1 (8-bit ids) or 2 (16-bit native-endian ids) */
   int width, height, stride;
   double x, y, w, h;
+  int hidden_id; /* pixels of this class are not tinted (e.g. background); < 0 = none */
 } UfoOverlaySemantic;
 
 /* Stable colour of a class: hue from the id (golden-ratio steps), fixed saturation/value.

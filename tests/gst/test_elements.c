@@ -51,6 +51,7 @@ static const PropDefault overlay_props[] = {
     {"color-by", "class"},
     {"sources", "ufo+roi"},
     {"draw-analytics", "true"},
+    {"semantic-hide", "background"},
 };
 
 static void check_props(const gchar *factory, const PropDefault *props, gsize n)
@@ -674,6 +675,42 @@ GST_START_TEST(test_overlay_mask_after_videoscale)
 }
 GST_END_TEST;
 
+/* The semantic map: every class tinted except the one named by semantic-hide (default
+ * "background"); semantic-hide="" tints them all. */
+GST_START_TEST(test_overlay_semantic_hide)
+{
+  const gchar *hide[] = {"", NULL, "car"}; /* all tinted (the reference), default, car hidden */
+  guint32 tint_bg = 0, tint_car = 0;
+  for (guint t = 0; t < G_N_ELEMENTS(hide); t++) {
+    GstHarness *h = gst_harness_new("ufooverlay");
+    g_object_set(h->element, "semantic-alpha", 1.0, NULL);
+    if (hide[t])
+      g_object_set(h->element, "semantic-hide", hide[t], NULL);
+    gst_harness_set_src_caps_str(h, "video/x-raw,format=BGRx,width=32,height=24,framerate=30/1");
+    GstUfoResults *r = gst_ufo_results_new(32, 24);
+    guint8 map[2] = {0, 2}; /* left half background, right half car */
+    GBytes *b = g_bytes_new(map, sizeof map);
+    const gchar *names[] = {"background", "road", "car", NULL};
+    GstUfoRect rect = {0, 0, 32, 24};
+    fail_unless(
+        gst_ufo_results_set_semantic_map(r, GST_VIDEO_FORMAT_GRAY8, b, 2, 1, 2, &rect, names));
+    g_bytes_unref(b);
+    GstBuffer *out = gst_harness_push_and_pull(h, black_frame_with_meta(32, 24, r, 1));
+    guint32 bg = bgrx(out, 32, 4, 12), car = bgrx(out, 32, 28, 12);
+    if (t == 0) {
+      tint_bg = bg;
+      tint_car = car;
+      fail_unless(bg != 0 && car != 0 && bg != car);
+    } else {
+      fail_unless_equals_int(bg, t == 1 ? 0 : tint_bg);
+      fail_unless_equals_int(car, t == 2 ? 0 : tint_car);
+    }
+    gst_buffer_unref(out);
+    gst_harness_teardown(h);
+  }
+}
+GST_END_TEST;
+
 /* ufooverlay on 32x24 BGRx with 1 px boxes and no text: box colours are read at single pixels */
 static GstHarness *thin_box_overlay_32x24(void)
 {
@@ -967,6 +1004,7 @@ static Suite *elements_suite(void)
   tcase_add_test(tc, test_device_message);
   tcase_add_test(tc, test_overlay_after_videoscale);
   tcase_add_test(tc, test_overlay_mask_after_videoscale);
+  tcase_add_test(tc, test_overlay_semantic_hide);
   tcase_add_test(tc, test_overlay_roi_fallback_and_filters);
   tcase_add_test(tc, test_overlay_color_by);
   tcase_add_test(tc, test_overlay_sources);

@@ -206,7 +206,8 @@ static void test_semantic(void)
                             .x = 0,
                             .y = 0,
                             .w = 8,
-                            .h = 8};
+                            .h = 8,
+                            .hidden_id = -1};
   UfoOverlayStyle st;
   ufo_overlay_style_init(&st);
   st.semantic_alpha = 1.0;
@@ -216,6 +217,16 @@ static void test_semantic(void)
   g_assert_cmphex(px(&c, 5, 2), ==, ufo_overlay_class_color(1));
   g_assert_cmphex(px(&c, 2, 6), ==, ufo_overlay_class_color(2));
   g_assert_cmphex(px(&c, 7, 7), ==, ufo_overlay_class_color(300));
+  canvas_free(&c);
+
+  /* a hidden class leaves its pixels as they were, the others are tinted as before */
+  map.hidden_id = 1;
+  c = canvas_new(8, 8, 0xFFFFFFFF);
+  ufo_overlay_draw_semantic(c.cr, &st, &map);
+  g_assert_cmphex(px(&c, 1, 1), ==, ufo_overlay_class_color(0));
+  g_assert_cmphex(px(&c, 5, 2), ==, 0xFFFFFFFF);
+  g_assert_cmphex(px(&c, 6, 1), ==, 0xFFFFFFFF);
+  g_assert_cmphex(px(&c, 2, 6), ==, ufo_overlay_class_color(2));
   canvas_free(&c);
 
   /* half transparent over black: each channel halves */
@@ -229,7 +240,8 @@ static void test_semantic(void)
                            .x = 0,
                            .y = 0,
                            .w = 4,
-                           .h = 4};
+                           .h = 4,
+                           .hidden_id = -1};
   c = canvas_new(4, 4, 0xFF000000);
   ufo_overlay_draw_semantic(c.cr, &st, &m8);
   /* class 1 = (36, 96, 242) * 128/255 = (18, 48, 121) */

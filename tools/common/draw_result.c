@@ -66,8 +66,14 @@ gboolean tool_draw_result_png(const UfoImage *image, const UfoResult *res, float
   UfoOverlayFrame frame = {image->width, image->height, objs, n, NULL, res->caption};
   if (res->semantic) {
     const UfoSemanticMap *s = res->semantic;
-    sem = (UfoOverlaySemantic){(const uint8_t *)s->labels, 2, s->width, s->height, s->width * 2,
-                               0, 0, image->width, image->height};
+    sem = (UfoOverlaySemantic){.data = (const uint8_t *)s->labels,
+                               .bytes_per_pixel = 2,
+                               .width = s->width,
+                               .height = s->height,
+                               .stride = s->width * 2,
+                               .w = image->width,
+                               .h = image->height,
+                               .hidden_id = -1};
     frame.semantic = &sem;
   }
   UfoOverlayStyle style;
