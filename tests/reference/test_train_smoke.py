@@ -309,7 +309,8 @@ def test_cycle_start_restarts_warmup_and_cosine_on_resume(tmp_path):
 
 def test_init_starts_from_a_model_file(tmp_path):
     """--init: the weights of an exported (F16) model file, step 0, a fresh optimiser; a model file
-    of another config is refused, and so is --init together with --resume."""
+    of another network is refused (other task settings are the preset's), and so is --init
+    together with --resume."""
     cfg = train_demo.PRESETS["smoke"]()
     src = train_demo.init_weights(ufo_model.UfoViT(cfg), 7)
     path = train_demo.export(src, str(tmp_path / "src.safetensors"))
@@ -323,7 +324,14 @@ def test_init_starts_from_a_model_file(tmp_path):
     assert not torch.equal(want["backbone.layers.0.attn.qkv.weight"], fresh["backbone.layers.0.attn.qkv.weight"])
     model, hist = train_demo.train(cfg, 2, str(tmp_path), lr=1e-3, warmup=1, init=path, **common)
     assert [h[0] for h in hist] == [0, 1] and all(np.isfinite(h[2]) for h in hist)
-    other = train_demo.demo_config(64, 4, 2, 224, "ufo-demo-smoke", det_bins=224)
+    # the same network with other task settings (bins) starts from the file, with the preset's
+    # settings; another network is refused
+    bins = train_demo.demo_config(64, 4, 2, 224, "ufo-demo-smoke", det_bins=224, ground_bins=300)
+    model, _ = train_demo.train(bins, 0, str(tmp_path), init=path, **common)
+    assert model.cfg.tasks["grounding"].num_bins == 300 and model.cfg.tasks["detection"].num_bins == 224
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(v, want[k], rtol=0, atol=0)
+    other = train_demo.demo_config(64, 5, 2, 224, "ufo-demo-smoke")
     with pytest.raises(ValueError, match="config"):
         train_demo.train(other, 1, str(tmp_path), init=path, **common)
     with pytest.raises(ValueError, match="exclude"):

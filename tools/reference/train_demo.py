@@ -62,7 +62,7 @@ POINT_COST = 5.0
 # configs and label sets
 
 
-def demo_config(width=256, layers=8, heads=4, size=448, name="ufo-demo", det_bins=None):
+def demo_config(width=256, layers=8, heads=4, size=448, name="ufo-demo", det_bins=None, ground_bins=448):
     """The demo model: window layers with global layers at 1/3 and 2/3 depth, the last two layers
     averaged (mean layers must be window layers: grid decoding skips global layers)."""
     g = [layers // 3 - 1, 2 * layers // 3 - 1]
@@ -70,7 +70,7 @@ def demo_config(width=256, layers=8, heads=4, size=448, name="ufo-demo", det_bin
     tasks = {
         "detection": TaskConfig(size, "bilinear", False, 5, det_bins or 2 * size, 30, 1, nms="soft",
                                 label_set="shapes"),
-        "grounding": TaskConfig(224, "bicubic", False, 0, 448, 20, 1),
+        "grounding": TaskConfig(224, "bicubic", False, 0, ground_bins, 20, 1),
         "caption": TaskConfig(224, "bicubic", False, 0, 0, 20, 2, 1.0, 0.7),
         "instance": TaskConfig(size, "bilinear", True, 5, 0, 30, 1, nms="matrix", label_set="shapes"),
         "semantic": TaskConfig(size, "bilinear", False, 5, 0, 30, 1, label_set=sem),
@@ -86,8 +86,11 @@ PRESETS = {
     "demo": lambda: demo_config(256, 8, 4, 448),
     # the model trained on the CPU (no GPU lent): 6 layers of 192, 448 input. 448 detection bins
     # (1 px): the values targets use (centre residuals near 224, sizes up to ~140) are single BERT
-    # tokens (0-341 all are; most of 342-896 are two pieces)
-    "cpu": lambda: demo_config(192, 6, 3, 448, det_bins=448),
+    # tokens (0-341 all are; most of 342-896 are two pieces). Grounding: 336 bins (2/3 px at its
+    # 224 input), so that every absolute centre and size is one token too: with 448 bins the
+    # centres right of / below 341 took two pieces, and the model trained on them answered a
+    # constant mix of pieces ("372, 372, 37")
+    "cpu": lambda: demo_config(192, 6, 3, 448, det_bins=448, ground_bins=336),
     "smoke": lambda: demo_config(64, 4, 2, 224, "ufo-demo-smoke"),
 }
 
@@ -627,8 +630,10 @@ def train(cfg, steps, out, batch=8, lr=5e-4, wd=0.05, warmup=500, mix=DEFAULT_MI
     if init:
         src, meta = load_model_file(init)
         # src.cfg: an own-vocabulary file is held with BERT's vocabulary size (load_model_file)
-        if src.cfg.to_json() != cfg.to_json():
+        if dataclasses.replace(src.cfg, tasks=cfg.tasks).to_json() != cfg.to_json():
             raise ValueError(f"{init}: its config is not the preset's (pick the --preset it was trained with)")
+        if src.cfg.to_json() != cfg.to_json():  # same network, other task settings (e.g. bins)
+            log(f"{init}: same network, task settings of the preset")
         model.load_state_dict(src.state_dict(), strict=True)
         del src
     model = model.to(device).train()
