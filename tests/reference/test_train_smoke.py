@@ -295,6 +295,36 @@ def test_refs_per_scene_pairs_each_expression_with_its_own_box_and_image(small_m
             used.add((b, r["text"]))
 
 
+def test_soft_number_targets_keep_the_mode_and_rank_near_misses():
+    """--number-sigma: a bin number's target mass is a normalised Gaussian over its neighbours
+    (mode on the number, clipped at 0 and nb); other tokens stay one-hot; sigma -> 0 is the hard
+    cross-entropy; a prediction one bin off costs less than one twenty bins off."""
+    nb = 336
+    nums = train_demo.number_ids(nb)
+    sep, comma = train_demo.SEP, 1010
+    t = torch.tensor([[nums[100], comma, nums[0], nums[336], sep]])
+    is_num, ids, q = train_demo.soft_number_targets(t, nb, 3.0)
+    assert is_num.tolist() == [[True, False, True, True, False]]
+    torch.testing.assert_close(q.sum(-1), torch.ones(1, 5))
+    for p, n in ((0, 100), (2, 0), (3, 336)):
+        assert int(ids[0, p][q[0, p].argmax()]) == int(nums[n])  # the mode is the number itself
+        assert all(int(i) in nums.tolist() for i, w in zip(ids[0, p], q[0, p]) if w > 0)
+    assert q[0, 1].max() == 1 and int(ids[0, 1][q[0, 1].argmax()]) == comma
+    vocab = train_demo.target_vocabulary(train_demo.PRESETS["cpu"]())
+    w = torch.ones(1, 5)
+    logits = torch.randn(1, 5, len(vocab), generator=torch.Generator().manual_seed(0))
+    hard = train_demo.token_loss(logits, t, w, vocab)
+    torch.testing.assert_close(train_demo.token_loss(logits, t, w, vocab, train_demo.soft_number_targets(t, nb, 0.05)), hard)
+    col = {int(i): k for k, i in enumerate(vocab.tolist())}
+
+    def cost(pred):  # a confident prediction of the number `pred` at position 0
+        lg = torch.zeros(1, 5, len(vocab))
+        lg[0, 0, col[int(nums[pred])]] = 10.0
+        return float(train_demo.token_loss(lg, t, w, vocab, (is_num, ids, q)))
+
+    assert cost(100) < cost(101) < cost(120)
+
+
 def test_cycle_start_restarts_warmup_and_cosine_on_resume(tmp_path):
     cfg = train_demo.PRESETS["smoke"]()
     common = dict(batch=1, mix="detection:1", fixed_seeds=[1], device="cpu")

@@ -305,15 +305,57 @@ def decode_teacher(model, ids, caches, skip_global, vocab=None):
 # losses
 
 
-def token_loss(logits, targets, weights, vocab=None):
-    if vocab is not None:  # target ids -> positions in the candidate set
-        pos = torch.searchsorted(vocab, targets.contiguous())
-        pos = pos.clamp(max=len(vocab) - 1)
-        bad = (vocab[pos] != targets) & (weights > 0)
+def number_ids(nb):
+    """BERT ids of the numbers 0..nb, each one word piece (nb <= 341)."""
+    tok = ufo_tokenizer.default_tokenizer()
+    ids = [tok(str(v), add_special_tokens=False)["input_ids"] for v in range(nb + 1)]
+    if any(len(i) != 1 for i in ids):
+        raise ValueError(f"numbers up to {nb} are not all single word pieces")
+    return torch.tensor([i[0] for i in ids], dtype=torch.long)
+
+
+def soft_number_targets(targets, nb, sigma, reach=3):
+    """Soft targets for bin numbers (our training choice for grounding's box values): a target
+    that is the number n spreads its mass over the numbers m in n ± reach·sigma with weight
+    exp(-(m - n)^2 / (2 sigma^2)), normalised; the mode stays n, so greedy decoding is unchanged,
+    but a near miss costs less than a far one. Returns (is_number (B, T) bool, ids (B, T, K),
+    q (B, T, K)); positions that are not numbers keep their own id with q = 1."""
+    nums = number_ids(nb)
+    value = torch.full((int(max(int(nums.max()), int(targets.max())) + 1),), -1, dtype=torch.long)
+    value[nums] = torch.arange(nb + 1)
+    v = value[targets]  # (B, T) number or -1
+    is_num = v >= 0
+    k = int(math.ceil(reach * sigma))
+    off = torch.arange(-k, k + 1)
+    m = v[..., None] + off  # (B, T, K)
+    inside = (m >= 0) & (m <= nb) & is_num[..., None]
+    q = torch.exp(-(off.float() ** 2) / (2 * sigma * sigma)).expand(m.shape) * inside
+    ids = torch.where(inside, nums[m.clamp(0, nb)], targets[..., None].expand(m.shape))
+    own = (~is_num)[..., None] & (off == 0)  # non-numbers: one-hot on their own id
+    q = torch.where(own, torch.ones_like(q), q)
+    return is_num, ids, q / q.sum(-1, keepdim=True)
+
+
+def token_loss(logits, targets, weights, vocab=None, soft=None):
+    """Cross-entropy per target token, weighted, summed and divided by the weights. `soft`
+    (soft_number_targets): those positions score -sum q log p over their ids instead."""
+    def to_columns(ids, check):
+        if vocab is None:
+            return ids
+        pos = torch.searchsorted(vocab, ids.contiguous()).clamp(max=len(vocab) - 1)
+        bad = (vocab[pos] != ids) & check
         if bool(bad.any()):
-            raise ValueError(f"target token {int(targets[bad][0])} is not in the training vocabulary")
-        targets = pos
-    ce = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="none")
+            raise ValueError(f"target token {int(ids[bad][0])} is not in the training vocabulary")
+        return pos
+
+    targets = to_columns(targets, weights > 0)  # target ids -> positions in the candidate set
+    if soft is None:
+        ce = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="none")
+    else:
+        _, ids, q = soft
+        cols = to_columns(ids.to(logits.device), (q > 0) & (weights > 0)[..., None])
+        logp = F.log_softmax(logits.float(), -1)
+        ce = -(logp.gather(-1, cols) * q.to(logits.device)).sum(-1).reshape(-1)
     return (ce * weights.reshape(-1)).sum() / weights.sum().clamp(min=1.0)
 
 
@@ -353,13 +395,14 @@ def preprocess_batch(cfg, task, images_rgb, device):
 
 
 def task_loss(model, task, batch, device, gen, per_win=10, mask_w=(20.0, 1.0), vocab=None, class_weight=1.0,
-              refs_per_scene=1):
+              refs_per_scene=1, number_sigma=0.0):
     """Loss of one batch of scenes for one task. Returns (loss, dict of float parts).
     `class_weight` scales the cross-entropy weight of a grid sequence's first target token (the
     class name's first piece, or "background": the decision whether and what), against the
     box values and commas that otherwise outnumber it 9 to 1. `refs_per_scene` (grounding): up to
     that many distinct expressions of each scene, each its own sample (a scene has 4.7 on average;
-    the scene is made once, the image pass runs per expression since it attends to the text)."""
+    the scene is made once, the image pass runs per expression since it attends to the text).
+    `number_sigma` > 0 (grounding): soft targets for the box values (soft_number_targets)."""
     cfg = model.cfg
     tc = cfg.tasks[task]
     if task == "grounding":
@@ -399,7 +442,8 @@ def task_loss(model, task, batch, device, gen, per_win=10, mask_w=(20.0, 1.0), v
         img_kv, _, _ = model.img_forward(x0, text_kv, mask, None)
         tin, tout, w = tokenize_targets(targets, device)
         _, logits = decode_teacher(model, tin, img_kv, False, vocab)  # §6.1: all image K/V
-        loss = token_loss(logits, tout, w, vocab)
+        soft = soft_number_targets(tout.cpu(), tc.num_bins, number_sigma) if task == "grounding" and number_sigma > 0 else None
+        loss = token_loss(logits, tout, w, vocab, soft)
         parts["tok"] = float(loss.detach())
         return loss, parts
     ref, win, (gh, gw) = grid_layout(Hp, Wp, ws, tc.grid_per_window)
@@ -616,7 +660,7 @@ class SceneLoader:
 def train(cfg, steps, out, batch=8, lr=5e-4, wd=0.05, warmup=500, mix=DEFAULT_MIX, seed=0,
           device=None, per_win=10, ckpt_every=1000, log_every=50, resume=None, fixed_seeds=None,
           workers=0, log=print, cpu_bf16=False, loss_vocab="full", class_weight=1.0, cycle_start=0,
-          init=None, time_limit=0, refs_per_scene=1):
+          init=None, time_limit=0, refs_per_scene=1, number_sigma=0.0):
     """Train; returns the model and the list of (step, task, loss, parts). `fixed_seeds` (list) trains
     on the same scenes every step (smoke test). `cycle_start` restarts the warm-up + cosine schedule at
     that step (a new cycle on a resumed checkpoint). `time_limit` (seconds, 0 = none): after the
@@ -669,7 +713,8 @@ def train(cfg, steps, out, batch=8, lr=5e-4, wd=0.05, warmup=500, mix=DEFAULT_MI
             g["lr"] = lr_at(step - cycle_start, steps - cycle_start, lr, warmup)
         with autocast(device, cpu_bf16):
             loss, parts = task_loss(model, task, data, device, gen, per_win, vocab=vocab,
-                                    class_weight=class_weight, refs_per_scene=refs_per_scene)
+                                    class_weight=class_weight, refs_per_scene=refs_per_scene,
+                                    number_sigma=number_sigma)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -724,6 +769,8 @@ def main():
                     help="loss weight of the first target token of grid sequences (class / background)")
     ap.add_argument("--refs-per-scene", type=int, default=1,
                     help="grounding: up to N distinct expressions of each scene per step, each a sample")
+    ap.add_argument("--number-sigma", type=float, default=0.0,
+                    help="grounding: soft targets for the box values, a Gaussian of this many bins (0: one-hot)")
     ap.add_argument("--log-every", type=int, default=50)
     ap.add_argument("--ckpt-every", type=int, default=1000)
     ap.add_argument("--cycle-start", type=int, default=0,
@@ -738,7 +785,7 @@ def main():
                      per_win=a.grids_per_window, ckpt_every=a.ckpt_every, log_every=a.log_every,
                      resume=a.resume, workers=workers, cpu_bf16=a.bf16, loss_vocab=a.loss_vocab,
                      class_weight=a.class_weight, cycle_start=a.cycle_start, init=a.init,
-                     time_limit=a.time_limit, refs_per_scene=a.refs_per_scene,
+                     time_limit=a.time_limit, refs_per_scene=a.refs_per_scene, number_sigma=a.number_sigma,
                      fixed_seeds=scenes.split_seeds("train", a.overfit) if a.overfit else None)
     rows = own_vocabulary(cfg) if a.export_vocab == "own" else None
     path = export(model.float(), a.export, vocab_rows=rows)
