@@ -11,7 +11,8 @@ decoding and post-processing as the golden fixtures); metrics:
               ground truth and prediction are left out of the mean); no valid grid -> all background
   caption     corpus BLEU-4 (Papineni et al. 2002: clipped n-gram precisions n = 1..4, uniform
               geometric mean, brevity penalty exp(1 - r/c) when c < r; whitespace tokens, one
-              reference per image) and exact match
+              reference per image) and exact match; CIDEr-D too where pycocoevalcap (PyPI) is
+              installed (its x10 scale)
   grounding   Acc@0.5: share of referring expressions whose predicted box has IoU >= 0.5 with
               the target box
 
@@ -270,6 +271,9 @@ def evaluate(test, preds, refs_per_image=2):
         refs = [s["caption"] for s in test]
         exact = np.mean([p == r for p, r in zip(preds["caption"], refs)])
         m["caption"] = {"BLEU-4": bleu4(preds["caption"], refs), "exact": float(exact)}
+        cider = cider_d(preds["caption"], refs)
+        if cider is not None:
+            m["caption"]["CIDEr-D"] = cider
     if "grounding" in preds:
         hits = []
         for boxes, s in zip(preds["grounding"], test):
@@ -277,6 +281,18 @@ def evaluate(test, preds, refs_per_image=2):
                 hits.append(box_iou(b, r["box"]) >= 0.5)
         m["grounding"] = {"Acc@0.5": float(np.mean(hits)) if hits else 0.0, "n": len(hits)}
     return m
+
+
+def cider_d(preds, refs):
+    """CIDEr-D (Vedantam et al. 2015) from pycocoevalcap (PyPI; optional: None without it), on the
+    whitespace tokens (the captions are lowercase words already), one reference per image; the
+    package's scale (x10: 1.0 is printed as 10.0)."""
+    try:
+        from pycocoevalcap.cider.cider import Cider
+    except ImportError:
+        return None
+    score, _ = Cider().compute_score({k: [r] for k, r in enumerate(refs)}, {k: [p] for k, p in enumerate(preds)})
+    return float(score)
 
 
 def table(metrics):
