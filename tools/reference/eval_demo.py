@@ -146,7 +146,7 @@ def model_predictions(model, test, tasks, batch=4, refs_per_image=2, log=print):
             bgr = [np.ascontiguousarray(s["image"][:, :, ::-1]) for s in chunk]
             if t == "grounding":
                 for k, s in enumerate(chunk):
-                    refs = s["refs"][:refs_per_image]
+                    refs = s["refs"][: refs_per_image or None]
                     if not refs:
                         out[t].append([])
                         continue
@@ -217,7 +217,7 @@ def engine_predictions(infer, model_path, test, tasks, refs_per_image=2, threads
                 img_id = k + 1
                 if t == "grounding":
                     boxes = []
-                    for ref in s["refs"][:refs_per_image]:
+                    for ref in s["refs"][: refs_per_image or None]:
                         objs = infer_json(t, png, "--prompt", ref["text"])["objects"]
                         boxes.append([float(v) for v in objs[0]["box"]])
                     out[t].append(boxes)
@@ -314,7 +314,7 @@ def main():
     ap.add_argument("--size", type=int, default=448)
     ap.add_argument("--tasks", default=",".join(TASKS))
     ap.add_argument("--batch", type=int, default=4)
-    ap.add_argument("--refs-per-image", type=int, default=2)
+    ap.add_argument("--refs-per-image", type=int, default=2, help="grounding: expressions per image (0: all)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--json", default=None)
     ap.add_argument("--ufo-infer", default=None, metavar="PATH",
