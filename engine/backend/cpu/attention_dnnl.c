@@ -1,19 +1,22 @@
-/* precision=bf16 attention on oneDNN matmul primitives (backend.h UfoAttention, inference §5.1):
- * per (group, head) out = softmax(bf16(q)·bf16(K)^T * scale + mask + relpos) with the weights
- * rounded to bf16, times bf16(V); products accumulate in float32 (brgemm, AVX512-BF16 / AMX).
+/* Attention on oneDNN matmul primitives (backend.h UfoAttention, inference §5.1), both
+ * precisions. precision=bf16: per (group, head) out = softmax(bf16(q)·bf16(K)^T * scale + mask +
+ * relpos) with the weights rounded to bf16, times bf16(V); products accumulate in float32
+ * (brgemm, AVX512-BF16 / AMX). precision=fp32: the same steps with every operand float32 (f32
+ * matmuls, the exact mode; OpenBLAS's sgemm on these thin products, K = 64 or M = 128 x N = 64,
+ * ran 4x slower than this path on the whole global layer).
  *
  * Steps: (1) q and every segment's k and v are converted once per call to dense head-major
- * bf16 copies [head][row][d] (a segment shared by all groups, group_stride 0, once); (2) the pool
- * runs tasks (group, head, block of qb queries), each on its worker alone: per segment one
- * single-threaded matmul S_s (nb, n_s) = scale * Q·K_s^T (K_s as "ba" weights: no copy), the
+ * copies [head][row][d], bf16 or float32 (a segment shared by all groups, group_stride 0, once);
+ * (2) the pool runs tasks (group, head, block of qb queries), each on its worker alone: per segment
+ * one single-threaded matmul S_s (nb, n_s) = scale * Q·K_s^T (K_s as "ba" weights: no copy), the
  * rel-pos terms q·R in float32 (OpenBLAS, the unscaled fp32 q as the fp32 path), the mask and
  * the softmax row by row in float32 (the own key's score an fp32 dot), the weights converted
- * to bf16, then O (nb, d) = Σ_s P_s·V_s (one matmul per segment, a sum post-op after the
- * first), O scaled by 1/Σ and the own value added in float32. qb: whole groups up to QB_MAX
- * queries (windows), else blocks of QB_MIN and more; they depend on the shapes only, never on the
- * thread count.
- * Primitives are cached per (kind, M, N, K, scale, beta) with memory objects per worker, as in
- * gemm_dnnl.c (whose rounding, engine and OpenMP rule, one oneDNN thread per worker, apply). */
+ * to bf16 (fp32: kept in place), then O (nb, d) = Σ_s P_s·V_s (one matmul per segment, a sum
+ * post-op after the first), O scaled by 1/Σ and the own value added in float32. qb: whole groups up
+ * to QB_MAX queries (windows), else blocks of QB_MIN and more; they depend on the shapes only,
+ * never on the thread count. Primitives are cached per (kind, M, N, K, scale, beta) with memory
+ * objects per worker, as in gemm_dnnl.c (whose rounding, engine and OpenMP rule, one oneDNN thread
+ * per worker, apply). */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize(                                                                              \
     "O3", "fp-contract=fast") /* vectorise the softmax loops in debugoptimized builds too */
@@ -33,9 +36,9 @@
 #define QB_MIN 128
 #define QB_MAX 256 /* ... at most: a 14x14 window (196) is one block */
 
-gboolean ufo_cpu_attention_bf16_applies(const UfoAttention *p)
+gboolean ufo_cpu_attention_dnnl_applies(const UfoAttention *p)
 {
-  if (p->group_q < UFO_CPU_ATTN_BF16_MIN_Q || p->n_segs < 1)
+  if (p->group_q < UFO_CPU_ATTN_DNNL_MIN_Q || p->n_segs < 1 || ufo_cpu_dnnl_engine() == NULL)
     return FALSE;
   for (int s = 0; s < p->n_segs; s++)
     if (p->seg[s].n < 1) /* no empty matmuls */
@@ -48,7 +51,7 @@ gboolean ufo_cpu_attention_bf16_applies(const UfoAttention *p)
 enum { KIND_QK, KIND_PV };
 
 typedef struct {
-  int kind;
+  int kind, dt; /* dt: the sources' dnnl_data_type_t (bf16 or f32) */
   int64_t m, n, k;
   float alpha, beta;
 } AttnKey;
@@ -62,13 +65,26 @@ typedef struct {
   dnnl_memory_t *mem; /* per worker: N_M objects, pointers set per call */
 } AttnPrim;
 
+/* the implementation of the first matmul made per source type: [0] bf16, [1] f32 */
+static char impl_name[2][128];
+static GMutex impl_lock;
+
+const char *ufo_backend_cpu_attention_impl(UfoPrecision precision)
+{
+  int f32 = precision != UFO_PRECISION_BF16;
+  g_mutex_lock(&impl_lock);
+  const char *s = impl_name[f32][0] ? impl_name[f32] : NULL;
+  g_mutex_unlock(&impl_lock);
+  return s;
+}
+
 struct _UfoCpuAttn {
   int threads;
   dnnl_stream_t *stream; /* per worker */
   void **scratch;        /* per worker: oneDNN scratchpads */
   size_t *scratch_bytes;
   GHashTable *prims; /* AttnKey -> AttnPrim */
-  uint16_t *buf;     /* the bf16 copies of q, k, v */
+  void *buf;         /* the head-major copies of q, k, v (bf16 or float32) */
   size_t buf_bytes;
 };
 
@@ -76,8 +92,8 @@ static guint key_hash(gconstpointer p)
 {
   const AttnKey *k = p;
   guint h = 2166136261u;
-  int64_t v[4] = {k->kind, k->m, k->n, k->k};
-  for (int i = 0; i < 4; i++)
+  int64_t v[5] = {k->kind, k->dt, k->m, k->n, k->k};
+  for (int i = 0; i < 5; i++)
     h = (h ^ (guint)(v[i] ^ (v[i] >> 32))) * 16777619u;
   return h;
 }
@@ -85,7 +101,7 @@ static guint key_hash(gconstpointer p)
 static gboolean key_equal(gconstpointer a, gconstpointer b)
 {
   const AttnKey *x = a, *y = b;
-  return x->kind == y->kind && x->m == y->m && x->n == y->n && x->k == y->k &&
+  return x->kind == y->kind && x->dt == y->dt && x->m == y->m && x->n == y->n && x->k == y->k &&
          x->alpha == y->alpha && x->beta == y->beta;
 }
 
@@ -122,8 +138,8 @@ static gboolean failed(dnnl_status_t s, const char *what, GError **error)
 {
   if (s == dnnl_success)
     return FALSE;
-  g_set_error(error, UFO_ERROR, UFO_ERROR_BACKEND,
-              "precision=bf16 attention: oneDNN %s failed (status %d)", what, (int)s);
+  g_set_error(error, UFO_ERROR, UFO_ERROR_BACKEND, "attention: oneDNN %s failed (status %d)", what,
+              (int)s);
   return TRUE;
 }
 
@@ -133,7 +149,7 @@ static UfoCpuAttn *state_get(UfoCpu *cpu, GError **error)
     return cpu->attn;
   dnnl_engine_t engine = ufo_cpu_dnnl_engine();
   if (engine == NULL) {
-    g_set_error(error, UFO_ERROR, UFO_ERROR_BACKEND, "precision=bf16: no oneDNN CPU engine");
+    g_set_error(error, UFO_ERROR, UFO_ERROR_BACKEND, "attention: no oneDNN CPU engine");
     return NULL;
   }
   UfoCpuAttn *a = g_new0(UfoCpuAttn, 1);
@@ -160,7 +176,7 @@ static gboolean md_2d(dnnl_memory_desc_t *md, int64_t rows, int64_t cols, int64_
 }
 
 /* KIND_QK: S (m, n) f32 = alpha * Q (m, k) · K^T, K rows (n, k) dense = weights (k, n) with
- * strides (1, k). KIND_PV: O (m, n) f32 (+)= P (m, k) · V, V (k, n) dense. Sources bf16. */
+ * strides (1, k). KIND_PV: O (m, n) f32 (+)= P (m, k) · V, V (k, n) dense. Sources key->dt. */
 static AttnPrim *prim_make(const AttnKey *key, int threads, GError **error)
 {
   dnnl_engine_t engine = ufo_cpu_dnnl_engine();
@@ -171,8 +187,8 @@ static AttnPrim *prim_make(const AttnKey *key, int threads, GError **error)
   dnnl_memory_desc_t src, w, dst, scratch;
   gboolean ok = FALSE;
   gboolean qk = key->kind == KIND_QK;
-  if (!md_2d(&src, key->m, key->k, key->k, 1, dnnl_bf16) ||
-      !md_2d(&w, key->k, key->n, qk ? 1 : key->n, qk ? key->k : 1, dnnl_bf16) ||
+  if (!md_2d(&src, key->m, key->k, key->k, 1, key->dt) ||
+      !md_2d(&w, key->k, key->n, qk ? 1 : key->n, qk ? key->k : 1, key->dt) ||
       !md_2d(&dst, key->m, key->n, key->n, 1, dnnl_f32)) {
     failed(dnnl_invalid_arguments, "memory layout", error);
     goto out;
@@ -191,11 +207,14 @@ static AttnPrim *prim_make(const AttnKey *key, int threads, GError **error)
     goto out;
   const char *impl = NULL;
   if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl) {
-    static gsize logged;
-    if (g_once_init_enter(&logged)) {
-      ufo_log(UFO_LOG_INFO, "precision=bf16: attention products on oneDNN matmul %s", impl);
-      g_once_init_leave(&logged, 1);
+    int f32 = key->dt == dnnl_f32;
+    g_mutex_lock(&impl_lock);
+    if (!impl_name[f32][0]) {
+      g_strlcpy(impl_name[f32], impl, sizeof impl_name[f32]);
+      ufo_log(UFO_LOG_INFO, "precision=%s: attention products on oneDNN matmul %s",
+              f32 ? "fp32" : "bf16", impl);
     }
+    g_mutex_unlock(&impl_lock);
   }
   scratch = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
   g->scratch_bytes = dnnl_memory_desc_get_size(&scratch);
@@ -257,15 +276,16 @@ static dnnl_status_t prim_run(const UfoCpuAttn *a, const AttnPrim *g, int worker
   return s == dnnl_success ? dnnl_stream_wait(a->stream[worker]) : s;
 }
 
-/* ---- step 1: bf16 copies [head][row][d] ---- */
+/* ---- step 1: bf16 or float32 copies [head][row][d] ---- */
 
 #define N_OPS (1 + 2 * UFO_ATTN_MAX_SEGS) /* q, then k and v of each segment */
 
 typedef struct {
   int n_ops, n_heads, d;
+  gboolean f32; /* float32 copies, else bf16 */
   const float *src[N_OPS];
   int64_t ld[N_OPS], rows[N_OPS], first[N_OPS]; /* first: global row index of the op's row 0 */
-  uint16_t *dst[N_OPS];
+  void *dst[N_OPS];
 } ConvJob;
 
 static void conv_task(void *ctx, int64_t begin, int64_t end, int worker)
@@ -276,9 +296,14 @@ static void conv_task(void *ctx, int64_t begin, int64_t end, int worker)
     while (o + 1 < j->n_ops && r >= j->first[o + 1])
       o++;
     int64_t i = r - j->first[o];
-    for (int h = 0; h < j->n_heads; h++)
-      ufo_cpu_bf16_convert(j->dst[o] + ((int64_t)h * j->rows[o] + i) * j->d,
-                           j->src[o] + i * j->ld[o] + (int64_t)h * j->d, j->d);
+    for (int h = 0; h < j->n_heads; h++) {
+      int64_t at = ((int64_t)h * j->rows[o] + i) * j->d;
+      const float *src = j->src[o] + i * j->ld[o] + (int64_t)h * j->d;
+      if (j->f32)
+        memcpy((float *)j->dst[o] + at, src, (size_t)j->d * sizeof(float));
+      else
+        ufo_cpu_bf16_convert((uint16_t *)j->dst[o] + at, src, j->d);
+    }
   }
 }
 
@@ -289,7 +314,9 @@ typedef struct {
   UfoCpuAttn *a;
   int64_t nks; /* keys of all segments (without the own key) */
   int64_t qb, n_qblocks;
-  const uint16_t *q16, *k16[UFO_ATTN_MAX_SEGS], *v16[UFO_ATTN_MAX_SEGS];
+  gboolean f32; /* float32 operands and weights, else bf16 */
+  size_t es;    /* bytes per element of the copies: 4 or 2 */
+  const char *qh, *kh[UFO_ATTN_MAX_SEGS], *vh[UFO_ATTN_MAX_SEGS]; /* the copies */
   int64_t seg_rows[UFO_ATTN_MAX_SEGS];
   /* [0]: blocks of qb queries, [1]: the group's last block when shorter */
   const AttnPrim *qk[2][UFO_ATTN_MAX_SEGS], *pv[2][UFO_ATTN_MAX_SEGS];
@@ -297,23 +324,62 @@ typedef struct {
   gint status;     /* the first oneDNN failure, dnnl_success while none */
 } AttnJob;
 
-/* per worker: scores (qb, nks) f32 | weights (qb, nks) bf16 | q·Rh (qb, lh) | q·Rw (qb, lw) |
- * O (qb, d) | Rw reversed (rel_w) | Σ (qb) | own key's weight (qb); floats */
-static size_t scratch_floats(const UfoAttention *p, int64_t qb, int64_t nks)
+/* per worker: scores (qb, nks) f32 | weights (qb, nks) bf16 (fp32: none, the weights replace
+ * the scores) | q·Rh (qb, lh) | q·Rw (qb, lw) | O (qb, d) | Rw reversed (rel_w) | Σ (qb) | own
+ * key's weight (qb); floats */
+static int64_t weight_floats(gboolean f32, int64_t qb, int64_t nks)
 {
-  int64_t lh = MAX(2 * p->rel_h - 1, 1), lw = MAX(2 * p->rel_w - 1, 1);
-  return (size_t)(qb * nks + (qb * nks + 1) / 2 + qb * (lh + lw + p->head_dim) + p->rel_w + 1 +
-                  2 * qb);
+  return f32 ? 0 : (qb * nks + 1) / 2;
 }
 
-/* ---- the row loops of the softmax: AVX-512 where this path runs on x86, plain C elsewhere ---- */
+static size_t scratch_floats(const UfoAttention *p, gboolean f32, int64_t qb, int64_t nks)
+{
+  int64_t lh = MAX(2 * p->rel_h - 1, 1), lw = MAX(2 * p->rel_w - 1, 1);
+  return (size_t)(qb * nks + weight_floats(f32, qb, nks) + qb * (lh + lw + p->head_dim) + p->rel_w +
+                  1 + 2 * qb);
+}
+
+/* ---- the row loops of the softmax: AVX-512 where the CPU has it (always with native bf16),
+ * plain C elsewhere (fp32 on AVX2 CPUs) ---- */
+
+static float row_max_c(const float *x, int64_t n, float m)
+{
+  for (int64_t k = 0; k < n; k++)
+    m = x[k] > m ? x[k] : m;
+  return m;
+}
+
+/* x = exp(x - m) in place; returns Σ */
+static float row_exp_f32_c(float *x, int64_t n, float m)
+{
+  float sum = 0.f;
+  for (int64_t k = 0; k < n; k++) {
+    x[k] = ufo_cpu_exp_neg(x[k] - m);
+    sum += x[k];
+  }
+  return sum;
+}
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
+#define F32_TARGET __attribute__((target("avx512f")))
 #define ROW_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
 
+/* AVX-512 on this CPU and within ONEDNN_MAX_CPU_ISA (a cap at AVX2 tests the plain loops) */
+static gboolean have_avx512(void)
+{
+  static gsize v;
+  if (g_once_init_enter(&v)) {
+    unsigned isa = (unsigned)dnnl_get_effective_cpu_isa();
+    gboolean yes = __builtin_cpu_supports("avx512f") &&
+                   (isa & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core;
+    g_once_init_leave(&v, yes ? 2 : 1);
+  }
+  return v == 2;
+}
+
 /* max(m, x[0..n)) */
-ROW_TARGET UFO_HOT_LOOP static float row_max(const float *x, int64_t n, float m)
+F32_TARGET UFO_HOT_LOOP static float row_max16(const float *x, int64_t n, float m)
 {
   __m512 v = _mm512_set1_ps(m);
   int64_t k = 0;
@@ -327,7 +393,7 @@ ROW_TARGET UFO_HOT_LOOP static float row_max(const float *x, int64_t n, float m)
 }
 
 /* select_math.h ufo_exp_neg on 16 lanes: 2^n P(r), exp(x < -87) = 0 */
-ROW_TARGET static inline __m512 exp_neg16(__m512 x)
+F32_TARGET static inline __m512 exp_neg16(__m512 x)
 {
   __m512 xc = _mm512_max_ps(x, _mm512_set1_ps(-87.f));
   __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(xc, _mm512_set1_ps(1.44269504088896341f)),
@@ -347,6 +413,20 @@ ROW_TARGET static inline __m512 exp_neg16(__m512 x)
   return _mm512_maskz_mul_ps(live, p, _mm512_castsi512_ps(e));
 }
 
+/* x = exp(x - m) in place for x[0..n); returns Σ (float32 lanes) */
+F32_TARGET UFO_HOT_LOOP static float row_exp_f32_16(float *x, int64_t n, float m)
+{
+  __m512 mv = _mm512_set1_ps(m), sum = _mm512_setzero_ps();
+  for (int64_t k = 0; k < n; k += 16) {
+    __mmask16 mk = n - k >= 16 ? 0xffff : (__mmask16)((1u << (n - k)) - 1);
+    __m512 w =
+        _mm512_maskz_mov_ps(mk, exp_neg16(_mm512_sub_ps(_mm512_maskz_loadu_ps(mk, x + k), mv)));
+    sum = _mm512_add_ps(sum, w);
+    _mm512_mask_storeu_ps(x + k, mk, w);
+  }
+  return _mm512_reduce_add_ps(sum);
+}
+
 /* w = exp(x - m) for x[0..n), w to bf16 into dst; returns Σ w (float32 lanes) */
 ROW_TARGET UFO_HOT_LOOP static float row_exp_bf16(const float *x, int64_t n, float m, uint16_t *dst)
 {
@@ -360,12 +440,25 @@ ROW_TARGET UFO_HOT_LOOP static float row_exp_bf16(const float *x, int64_t n, flo
   }
   return _mm512_reduce_add_ps(sum);
 }
+
+static float row_max(const float *x, int64_t n, float m)
+{
+  return have_avx512() ? row_max16(x, n, m) : row_max_c(x, n, m);
+}
+
+static float row_exp_f32(float *x, int64_t n, float m)
+{
+  return have_avx512() ? row_exp_f32_16(x, n, m) : row_exp_f32_c(x, n, m);
+}
 #else
 static float row_max(const float *x, int64_t n, float m)
 {
-  for (int64_t k = 0; k < n; k++)
-    m = x[k] > m ? x[k] : m;
-  return m;
+  return row_max_c(x, n, m);
+}
+
+static float row_exp_f32(float *x, int64_t n, float m)
+{
+  return row_exp_f32_c(x, n, m);
 }
 
 static float row_exp_bf16(const float *x, int64_t n, float m, uint16_t *dst)
@@ -381,7 +474,8 @@ static float row_exp_bf16(const float *x, int64_t n, float m, uint16_t *dst)
 #endif
 
 /* Row i of a block: bias (mask, rel-pos) added to the scores in place, max, exp, Σ; weights
- * to bf16. Returns Σ; *self_w: the own key's weight (0 without one). */
+ * to bf16 into p16 (fp32: in place of the scores, p16 unused). Returns Σ; *self_w: the own key's
+ * weight (0 without one). */
 static float softmax_row(const AttnJob *j, int64_t i, int64_t nb, int64_t qidx, float *st,
                          uint16_t *p16, const float *rbh, const float *rbw, float *rwr,
                          float self_s, float *self_w)
@@ -419,7 +513,10 @@ static float softmax_row(const AttnJob *j, int64_t i, int64_t nb, int64_t qidx, 
     const UfoAttnKeys *sg = &p->seg[s];
     float *row = st + nb * col + i * sg->n;
     /* inference §5.1 softmax: w = exp(s - max), Σ w (÷ Σ after P·V) */
-    sum += row_exp_bf16(row, sg->n, m, p16 + nb * col + i * sg->n);
+    if (j->f32)
+      sum += row_exp_f32(row, sg->n, m);
+    else
+      sum += row_exp_bf16(row, sg->n, m, p16 + nb * col + i * sg->n);
     col += sg->n;
   }
   *self_w = p->self_key ? ufo_cpu_exp_neg(self_s - m) : 0.f;
@@ -434,8 +531,8 @@ static dnnl_status_t run_block(const AttnJob *j, int64_t g, int h, int64_t i0, i
   int tail = nb != j->qb;
   int lh = 2 * p->rel_h - 1, lw = 2 * p->rel_w - 1;
   float *st = j->scratch[worker];
-  uint16_t *p16 = (uint16_t *)(st + j->qb * nks);
-  float *rbh = st + j->qb * nks + (j->qb * nks + 1) / 2;
+  uint16_t *p16 = (uint16_t *)(st + j->qb * nks); /* bf16 only */
+  float *rbh = st + j->qb * nks + weight_floats(j->f32, j->qb, nks);
   float *rbw = rbh + j->qb * MAX(lh, 1);
   float *ob = rbw + j->qb * MAX(lw, 1);
   float *rwr = ob + j->qb * d;
@@ -443,15 +540,15 @@ static dnnl_status_t run_block(const AttnJob *j, int64_t g, int h, int64_t i0, i
   float *self_w = sum + j->qb;
   int64_t row0 = g * p->group_q + i0;
   const float *qf = ufo_cpu_ptr(p->q) + row0 * p->q.ld + (int64_t)h * d;
-  const uint16_t *q16 = j->q16 + ((int64_t)h * p->n_groups * p->group_q + row0) * d;
+  const char *qh = j->qh + ((int64_t)h * p->n_groups * p->group_q + row0) * d * j->es;
   dnnl_status_t s = dnnl_success;
   int64_t col = 0;
   for (int sg_i = 0; sg_i < p->n_segs && s == dnnl_success; sg_i++) {
     const UfoAttnKeys *sg = &p->seg[sg_i];
-    const uint16_t *k16 =
-        j->k16[sg_i] + ((int64_t)h * j->seg_rows[sg_i] + g * sg->group_stride) * d;
+    const char *kh =
+        j->kh[sg_i] + ((int64_t)h * j->seg_rows[sg_i] + g * sg->group_stride) * d * j->es;
     /* inference §5.1: S = scale * q·K^T (the scale as the matmul's output scale) */
-    s = prim_run(j->a, j->qk[tail][sg_i], worker, q16, k16, st + nb * col);
+    s = prim_run(j->a, j->qk[tail][sg_i], worker, qh, kh, st + nb * col);
     col += sg->n;
   }
   if (s != dnnl_success)
@@ -476,10 +573,11 @@ static dnnl_status_t run_block(const AttnJob *j, int64_t g, int h, int64_t i0, i
   col = 0;
   for (int sg_i = 0; sg_i < p->n_segs && s == dnnl_success; sg_i++) {
     const UfoAttnKeys *sg = &p->seg[sg_i];
-    const uint16_t *v16 =
-        j->v16[sg_i] + ((int64_t)h * j->seg_rows[sg_i] + g * sg->group_stride) * d;
+    const char *vh =
+        j->vh[sg_i] + ((int64_t)h * j->seg_rows[sg_i] + g * sg->group_stride) * d * j->es;
+    const void *w = j->f32 ? (const void *)(st + nb * col) : (const void *)(p16 + nb * col);
     /* inference §5.1: O = Σ_s P_s · V_s (a sum post-op after the first segment) */
-    s = prim_run(j->a, j->pv[tail][sg_i], worker, p16 + nb * col, v16, ob);
+    s = prim_run(j->a, j->pv[tail][sg_i], worker, w, vh, ob);
     col += sg->n;
   }
   if (s != dnnl_success)
@@ -532,13 +630,15 @@ static gboolean grow(UfoCpu *cpu, void **buf, size_t *have, size_t bytes, GError
   return TRUE;
 }
 
-gboolean ufo_cpu_attention_bf16(UfoCpu *cpu, const UfoAttention *p, GError **error)
+gboolean ufo_cpu_attention_dnnl(UfoCpu *cpu, const UfoAttention *p, GError **error)
 {
   UfoCpuAttn *a = state_get(cpu, error);
   if (a == NULL)
     return FALSE;
   int d = p->head_dim, nh = p->n_heads;
-  AttnJob j = {.p = p, .a = a, .status = dnnl_success};
+  gboolean f32 = cpu->precision != UFO_PRECISION_BF16;
+  int dt = f32 ? dnnl_f32 : dnnl_bf16;
+  AttnJob j = {.p = p, .a = a, .f32 = f32, .es = f32 ? 4 : 2, .status = dnnl_success};
   for (int s = 0; s < p->n_segs; s++)
     j.nks += p->seg[s].n;
   /* queries per block: the block's scores within ATTN_SCORE_BYTES, equal blocks */
@@ -550,8 +650,8 @@ gboolean ufo_cpu_attention_bf16(UfoCpu *cpu, const UfoAttention *p, GError **err
   for (int t = 0; t < 2; t++) {
     int64_t nb = t ? tail_nb : j.qb;
     for (int s = 0; s < p->n_segs; s++) {
-      AttnKey qk = {KIND_QK, nb, p->seg[s].n, d, p->scale, 0.f};
-      AttnKey pv = {KIND_PV, nb, d, p->seg[s].n, 1.f, s ? 1.f : 0.f};
+      AttnKey qk = {KIND_QK, dt, nb, p->seg[s].n, d, p->scale, 0.f};
+      AttnKey pv = {KIND_PV, dt, nb, d, p->seg[s].n, 1.f, s ? 1.f : 0.f};
       if ((j.qk[t][s] = prim_get(a, qk, error)) == NULL ||
           (j.pv[t][s] = prim_get(a, pv, error)) == NULL)
         return FALSE;
@@ -566,10 +666,10 @@ gboolean ufo_cpu_attention_bf16(UfoCpu *cpu, const UfoAttention *p, GError **err
   for (int w = 0; w < a->threads; w++)
     if (!grow(cpu, &a->scratch[w], &a->scratch_bytes[w], scratch, error))
       return FALSE;
-  ufo_cpu_scratch_reserve(cpu, scratch_floats(p, j.qb, j.nks));
+  ufo_cpu_scratch_reserve(cpu, scratch_floats(p, f32, j.qb, j.nks));
   j.scratch = cpu->scratch;
-  /* step 1: bf16 copies of q and of each segment's k and v */
-  ConvJob cj = {.n_ops = 1 + 2 * p->n_segs, .n_heads = nh, .d = d};
+  /* step 1: bf16 or float32 copies of q and of each segment's k and v */
+  ConvJob cj = {.n_ops = 1 + 2 * p->n_segs, .n_heads = nh, .d = d, .f32 = f32};
   cj.src[0] = ufo_cpu_ptr(p->q);
   cj.ld[0] = p->q.ld;
   cj.rows[0] = (int64_t)p->n_groups * p->group_q;
@@ -587,14 +687,14 @@ gboolean ufo_cpu_attention_bf16(UfoCpu *cpu, const UfoAttention *p, GError **err
     cj.first[o] = total;
     total += cj.rows[o];
   }
-  if (!grow(cpu, (void **)&a->buf, &a->buf_bytes, (size_t)total * nh * d * sizeof(uint16_t), error))
+  if (!grow(cpu, &a->buf, &a->buf_bytes, (size_t)total * nh * d * j.es, error))
     return FALSE;
   for (int o = 0; o < cj.n_ops; o++)
-    cj.dst[o] = a->buf + cj.first[o] * nh * d;
-  j.q16 = cj.dst[0];
+    cj.dst[o] = (char *)a->buf + (size_t)cj.first[o] * nh * d * j.es;
+  j.qh = cj.dst[0];
   for (int s = 0; s < p->n_segs; s++) {
-    j.k16[s] = cj.dst[1 + 2 * s];
-    j.v16[s] = cj.dst[2 + 2 * s];
+    j.kh[s] = cj.dst[1 + 2 * s];
+    j.vh[s] = cj.dst[2 + 2 * s];
   }
   ufo_pool_run(cpu->pool, total, UFO_CPU_ROWS_PER_TASK, conv_task, &cj);
   /* step 2: (group, head, query block) tasks, consecutive ones sharing a group and head */

@@ -226,8 +226,8 @@ static gboolean cpu_attention(UfoBackend *be, const UfoAttention *p, GError **er
   UfoCpu *cpu = CPU(be);
   if (cpu->reference)
     ufo_cpu_attention_ref(p); /* float32 at both precisions: the yardstick */
-  else if (cpu->precision == UFO_PRECISION_BF16 && ufo_cpu_attention_bf16_applies(p))
-    return ufo_cpu_attention_bf16(cpu, p, error);
+  else if (ufo_cpu_attention_dnnl_applies(p))
+    return ufo_cpu_attention_dnnl(cpu, p, error); /* fp32 and bf16 */
   else
     ufo_cpu_attention(cpu, p);
   return TRUE;
@@ -384,7 +384,7 @@ static const UfoBackendOps cpu_ops = {
     .gelu = cpu_gelu,                             /* elementwise.c */
     .add = cpu_add,                               /* elementwise.c */
     .copy = cpu_copy,                             /* elementwise.c */
-    .attention = cpu_attention,                   /* attention.c; bf16: attention_dnnl.c */
+    .attention = cpu_attention,                   /* attention_dnnl.c; decode rows: attention.c */
     .window_partition = cpu_window_partition,     /* layout.c */
     .window_unpartition = cpu_window_unpartition, /* layout.c */
     .grid_sample = cpu_grid_sample,               /* resample.c */

@@ -12,7 +12,7 @@
 
 /* precision=bf16 state of a backend (gemm_dnnl.c): oneDNN stream, primitives per shape, buffers */
 typedef struct _UfoCpuDnnl UfoCpuDnnl;
-/* precision=bf16 attention state of a backend (attention_dnnl.c) */
+/* oneDNN attention state of a backend (attention_dnnl.c) */
 typedef struct _UfoCpuAttn UfoCpuAttn;
 
 typedef struct {
@@ -25,7 +25,7 @@ typedef struct {
   size_t *scratch_n;
   uint64_t *allocs; /* the backend's allocation counter (backend.h UfoBackend.allocs) */
   UfoCpuDnnl *dnnl; /* made by the first bf16 GEMM; NULL before */
-  UfoCpuAttn *attn; /* made by the first bf16 attention; NULL before */
+  UfoCpuAttn *attn; /* made by the first oneDNN attention; NULL before */
 } UfoCpu;
 
 /* Element pointer of a checked f32 view. */
@@ -126,16 +126,17 @@ void ufo_cpu_mean_acc(UfoCpu *cpu, UfoView acc, UfoView x, int k, int n);
 
 void ufo_cpu_attention_ref(const UfoAttention *p);
 void ufo_cpu_attention(UfoCpu *cpu, const UfoAttention *p);
-/* precision=bf16 attention (attention_dnnl.c): whether it applies (groups of at least
- * UFO_CPU_ATTN_BF16_MIN_Q queries, every key segment non-empty: image, grid and text passes;
- * decode steps stay fp32) */
-#define UFO_CPU_ATTN_BF16_MIN_Q 8
-gboolean ufo_cpu_attention_bf16_applies(const UfoAttention *p);
-/* q, k, v and the softmax weights rounded to bf16, products on oneDNN matmuls with float32
- * accumulation, scores, rel-pos, softmax and the own key in float32; FALSE (error set) when
- * oneDNN or memory fails. Called only where ufo_cpu_bf16_supported(). */
-gboolean ufo_cpu_attention_bf16(UfoCpu *cpu, const UfoAttention *p, GError **error);
-/* Releases a backend's bf16 attention state (NULL: nothing). */
+/* Attention on oneDNN matmuls (attention_dnnl.c): whether it applies (groups of at least
+ * UFO_CPU_ATTN_DNNL_MIN_Q queries, every key segment non-empty, a oneDNN engine: image, grid and
+ * text passes; decode steps stay on attention.c) */
+#define UFO_CPU_ATTN_DNNL_MIN_Q 8
+gboolean ufo_cpu_attention_dnnl_applies(const UfoAttention *p);
+/* At cpu->precision: bf16 rounds q, k, v and the softmax weights to bf16 (called only where
+ * ufo_cpu_bf16_supported()); fp32 keeps every operand float32 (f32 matmuls). Products on oneDNN
+ * matmuls with float32 accumulation; scores, rel-pos, softmax and the own key in float32; FALSE
+ * (error set) when oneDNN or memory fails. */
+gboolean ufo_cpu_attention_dnnl(UfoCpu *cpu, const UfoAttention *p, GError **error);
+/* Releases a backend's oneDNN attention state (NULL: nothing). */
 void ufo_cpu_attn_free(UfoCpuAttn *a);
 
 void ufo_cpu_window_partition_ref(UfoView y, UfoView x, int h, int w, int ws, gboolean inverse);
