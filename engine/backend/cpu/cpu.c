@@ -30,6 +30,7 @@ static void cpu_destroy(UfoBackend *be)
   ufo_pool_free(cpu->pool);
   ufo_cpu_dnnl_free(cpu->dnnl);
   ufo_cpu_attn_free(cpu->attn);
+  ufo_cpu_mm_free(cpu->mm);
   for (int w = 0; w < cpu->threads; w++)
     g_free(cpu->scratch[w]);
   g_free(cpu->scratch);

@@ -14,6 +14,9 @@
 typedef struct _UfoCpuDnnl UfoCpuDnnl;
 /* oneDNN attention state of a backend (attention_dnnl.c) */
 typedef struct _UfoCpuAttn UfoCpuAttn;
+/* oneDNN matmuls on strided operands, cached per shape (dnnl_mm.c) */
+typedef struct _UfoDnnlMm UfoDnnlMm;
+typedef struct _UfoDnnlMmPrim UfoDnnlMmPrim;
 
 typedef struct {
   gboolean reference;     /* plain loops only */
@@ -26,6 +29,7 @@ typedef struct {
   uint64_t *allocs; /* the backend's allocation counter (backend.h UfoBackend.allocs) */
   UfoCpuDnnl *dnnl; /* made by the first bf16 GEMM; NULL before */
   UfoCpuAttn *attn; /* made by the first oneDNN attention; NULL before */
+  UfoDnnlMm *mm;    /* made by the first oneDNN matmul of dnnl_mm.c; NULL before */
 } UfoCpu;
 
 /* Element pointer of a checked f32 view. */
@@ -123,6 +127,27 @@ void ufo_cpu_copy_ref(UfoView y, UfoView x);
 void ufo_cpu_copy(UfoCpu *cpu, UfoView y, UfoView x);
 void ufo_cpu_mean_acc_ref(UfoView acc, UfoView x, int k, int n);
 void ufo_cpu_mean_acc(UfoCpu *cpu, UfoView acc, UfoView x, int k, int n);
+
+/* dnnl_mm.c: C (m, n) = alpha * A (m, k) · B (k, n) [+ beta * C], A and B of type dt (a
+ * dnnl_data_type_t: f32 or bf16) with strides sa, sb (elements), C f32 with leading dimension ldc;
+ * one single-threaded oneDNN matmul per call on a pool worker. */
+typedef struct {
+  int dt;
+  int64_t m, n, k, sa[2], sb[2], ldc;
+  float alpha, beta;
+} UfoDnnlMmKey;
+/* The backend's cache (made on first use; NULL with error set when oneDNN has no engine). */
+UfoDnnlMm *ufo_cpu_mm_cache(UfoCpu *cpu, GError **error);
+void ufo_cpu_mm_free(UfoDnnlMm *c);
+/* The primitive of a shape, made on first use (NULL, error set, on failure). Call before the
+ * parallel region, then ufo_cpu_mm_reserve (the per-worker scratchpads), then run. */
+const UfoDnnlMmPrim *ufo_cpu_mm_get(UfoDnnlMm *c, const UfoDnnlMmKey *key, GError **error);
+gboolean ufo_cpu_mm_reserve(UfoCpu *cpu, UfoDnnlMm *c, GError **error);
+/* One matmul on worker's stream: FALSE when oneDNN fails. */
+gboolean ufo_cpu_mm_run(UfoDnnlMm *c, const UfoDnnlMmPrim *g, int worker, const void *a,
+                        const void *b, float *dst);
+/* oneDNN's implementation of the primitive (impl_info_str), NULL if unknown. */
+const char *ufo_cpu_mm_impl(const UfoDnnlMmPrim *g);
 
 void ufo_cpu_attention_ref(const UfoAttention *p);
 void ufo_cpu_attention(UfoCpu *cpu, const UfoAttention *p);
