@@ -1,5 +1,6 @@
-/* The CPU backend: host memory, OpenBLAS GEMMs (weight GEMMs at precision=bf16: oneDNN,
- * gemm_dnnl.c), a thread pool for the other loops. Operands arrive checked by the ufo_op_* wrappers
+/* The CPU backend: host memory, GEMMs on oneDNN matmuls (fp32: gemm.c over dnnl_mm.c, OpenBLAS
+ * where oneDNN fails; weight GEMMs at precision=bf16: gemm_dnnl.c), a thread pool for the other
+ * loops. Operands arrive checked by the ufo_op_* wrappers
  * (backend.c); each op runs the fast kernel, or the plain reference loop for the "cpu-ref"
  * backend used as the yardstick of the parity tests. */
 #include "cpu.h"
