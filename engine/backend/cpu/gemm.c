@@ -1,7 +1,8 @@
 /* GEMM: C = alpha * op(A) · op(B) + beta * C + bias, batched (backend.h UfoGemm), float32.
  * Fast path: the pool cuts C into tiles, each one single-threaded oneDNN f32 matmul on the
  * operands as they lie (dnnl_mm.c: strides, no weight copy; brgemm with AVX-512 ran 240-250
- * GFLOP/s per thread on ViT-B's weight GEMMs where OpenBLAS 0.3.21's AVX2 kernels ran 120), or
+ * GFLOP/s per thread on ViT-B's weight GEMMs, as OpenBLAS 0.3.21's AVX-512 kernels, twice its AVX2
+ * ones, whatever OpenBLAS detects or OPENBLAS_CORETYPE says), or
  * OpenBLAS cblas_sgemm where oneDNN is unavailable or fails; GEMMs below UFO_CPU_BLAS_MIN_FLOPS
  * use the plain loop. */
 #if defined(__GNUC__) && !defined(__clang__)
