@@ -116,7 +116,8 @@ static void prims_get(UfoCpu *cpu, const UfoGemm *p, GemmJob *j)
     return;
   int64_t k = p->trans_a ? p->a.rows : p->a.cols;
   int64_t len = j->split_n ? p->c.cols : p->c.rows;
-  int64_t last = len - (int64_t)(j->parts - 1) * j->part_len;
+  /* the last non-empty tile (part_len is rounded up: trailing parts may be empty) */
+  int64_t last = len - ((len - 1) / j->part_len) * j->part_len;
   const UfoDnnlMmPrim *prim[2] = {NULL, NULL};
   for (int t = 0; t < 2; t++) {
     int64_t part = t ? last : MIN(j->part_len, len);
