@@ -317,6 +317,10 @@ UfoBackend *ufo_backend_cpu_new(int threads, GError **error);
 /* The oneDNN implementation of the CPU backend's bf16 weight GEMMs (its impl_info_str, e.g.
  * "brg:avx512_core_bf16"), known once the process made its first one; NULL before. */
 const char *ufo_backend_cpu_gemm_impl(void);
+/* The oneDNN implementation of the CPU backend's attention products (attention_dnnl.c: QK^T and
+ * PV of groups of 8 queries and more) at precision (fp32 or bf16), known once the process made
+ * its first one; NULL before (decode rows run on the plain kernels). */
+const char *ufo_backend_cpu_attention_impl(UfoPrecision precision);
 /* Whether the CPU backend's precision=bf16 runs bf16 (oneDNN with native bf16: AVX512-BF16 or
  * AMX, within ONEDNN_MAX_CPU_ISA); FALSE: its bf16 sessions compute in fp32. */
 gboolean ufo_backend_cpu_bf16_native(void);

@@ -161,6 +161,11 @@ static void print_gemm_impl(void)
   const char *impl = ufo_backend_cpu_gemm_impl();
   if (impl)
     printf("  cpu bf16 GEMMs       oneDNN matmul %s\n", impl);
+  for (int f32 = 0; f32 < 2; f32++) {
+    const char *a = ufo_backend_cpu_attention_impl(f32 ? UFO_PRECISION_FP32 : UFO_PRECISION_BF16);
+    if (a)
+      printf("  cpu %s attention   oneDNN matmul %s\n", f32 ? "fp32" : "bf16", a);
+  }
 }
 
 /* --gemm M,N,K */

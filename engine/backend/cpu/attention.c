@@ -5,7 +5,10 @@
  * [g*group_stride, g*group_stride + n); rel-pos tables (2*rel_h-1, d), (2*rel_w-1, d).
  * The fast kernel works per (group, head, block of up to QB queries) with BLAS for Q·K^T and
  * P·V; only one (QB x keys) score matrix lives per worker. Blocks of fewer than ATTN_MIN_BLOCK
- * queries (decode rows) go query by query with vectorised dot products. */
+ * queries (decode rows) go query by query with vectorised dot products.
+ * Since issue 22, groups of UFO_CPU_ATTN_DNNL_MIN_Q queries and more run on oneDNN matmuls at
+ * both precisions (attention_dnnl.c); this file runs the decode rows and the groups where that
+ * path does not apply (an empty key segment, no oneDNN engine). */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize(                                                                              \
     "O3", "fp-contract=fast") /* vectorise the hot loops in debugoptimized builds too */

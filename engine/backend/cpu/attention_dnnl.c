@@ -1,19 +1,21 @@
-/* precision=bf16 attention on oneDNN matmul primitives (backend.h UfoAttention, inference §5.1):
- * per (group, head) out = softmax(bf16(q)·bf16(K)^T * scale + mask + relpos) with the weights
- * rounded to bf16, times bf16(V); products accumulate in float32 (brgemm, AVX512-BF16 / AMX).
+/* Attention on oneDNN matmul primitives (backend.h UfoAttention, inference §5.1), both
+ * precisions. precision=bf16: per (group, head) out = softmax(bf16(q)·bf16(K)^T * scale + mask +
+ * relpos) with the weights rounded to bf16, times bf16(V); products accumulate in float32
+ * (brgemm, AVX512-BF16 / AMX). precision=fp32: the same steps with every operand float32 (f32
+ * matmuls, the exact mode; OpenBLAS's sgemm on these thin products, K = 64 or M = 128 x N = 64,
+ * ran 4x slower than this path on the whole global layer).
  *
  * Steps: (1) q and every segment's k and v are converted once per call to dense head-major
- * bf16 copies [head][row][d] (a segment shared by all groups, group_stride 0, once); (2) the pool
- * runs tasks (group, head, block of qb queries), each on its worker alone: per segment one
- * single-threaded matmul S_s (nb, n_s) = scale * Q·K_s^T (K_s as "ba" weights: no copy), the
+ * copies [head][row][d], bf16 or float32 (a segment shared by all groups, group_stride 0, once);
+ * (2) the pool runs tasks (group, head, block of qb queries), each on its worker alone: per segment
+ * one single-threaded matmul S_s (nb, n_s) = scale * Q·K_s^T (K_s as "ba" weights: no copy), the
  * rel-pos terms q·R in float32 (OpenBLAS, the unscaled fp32 q as the fp32 path), the mask and
  * the softmax row by row in float32 (the own key's score an fp32 dot), the weights converted
- * to bf16, then O (nb, d) = Σ_s P_s·V_s (one matmul per segment, a sum post-op after the
- * first), O scaled by 1/Σ and the own value added in float32. qb: whole groups up to QB_MAX
- * queries (windows), else blocks of QB_MIN and more; they depend on the shapes only, never on the
- * thread count.
- * Primitives are cached per (kind, M, N, K, scale, beta) with memory objects per worker, as in
- * gemm_dnnl.c (whose rounding, engine and OpenMP rule, one oneDNN thread per worker, apply). */
+ * to bf16 (fp32: kept in place), then O (nb, d) = Σ_s P_s·V_s (one matmul per segment, a sum
+ * post-op after the first), O scaled by 1/Σ and the own value added in float32. qb: whole groups up
+ * to QB_MAX queries (windows), else blocks of QB_MIN and more; they depend on the shapes only,
+ * never on the thread count. The matmuls come from the backend's cache (dnnl_mm.c: per shape,
+ * memory objects per worker, one oneDNN thread per worker); bf16 rounding as in gemm_dnnl.c. */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize(                                                                              \
     "O3", "fp-contract=fast") /* vectorise the softmax loops in debugoptimized builds too */
@@ -23,7 +25,6 @@
 
 #include <cblas.h>
 #include <oneapi/dnnl/dnnl.h>
-#include <omp.h>
 #include <stdlib.h>
 
 /* a block's float32 scores, at most (about), unless that leaves fewer than QB_MIN queries */
@@ -33,9 +34,9 @@
 #define QB_MIN 128
 #define QB_MAX 256 /* ... at most: a 14x14 window (196) is one block */
 
-gboolean ufo_cpu_attention_bf16_applies(const UfoAttention *p)
+gboolean ufo_cpu_attention_dnnl_applies(const UfoAttention *p)
 {
-  if (p->group_q < UFO_CPU_ATTN_BF16_MIN_Q || p->n_segs < 1)
+  if (p->group_q < UFO_CPU_ATTN_DNNL_MIN_Q || p->n_segs < 1 || ufo_cpu_dnnl_engine() == NULL)
     return FALSE;
   for (int s = 0; s < p->n_segs; s++)
     if (p->seg[s].n < 1) /* no empty matmuls */
@@ -43,229 +44,70 @@ gboolean ufo_cpu_attention_bf16_applies(const UfoAttention *p)
   return TRUE;
 }
 
-/* ---- primitives ---- */
+/* ---- state: the products run on the backend's oneDNN matmul cache (dnnl_mm.c) ---- */
 
-enum { KIND_QK, KIND_PV };
+/* the implementation of the first matmul made per source type: [0] bf16, [1] f32 */
+static char impl_name[2][128];
+static GMutex impl_lock;
 
-typedef struct {
-  int kind;
-  int64_t m, n, k;
-  float alpha, beta;
-} AttnKey;
+const char *ufo_backend_cpu_attention_impl(UfoPrecision precision)
+{
+  int f32 = precision != UFO_PRECISION_BF16;
+  g_mutex_lock(&impl_lock);
+  const char *s = impl_name[f32][0] ? impl_name[f32] : NULL;
+  g_mutex_unlock(&impl_lock);
+  return s;
+}
 
-enum { M_SRC, M_W, M_DST, M_SCRATCH, N_M };
-
-typedef struct {
-  dnnl_primitive_t mm;
-  size_t scratch_bytes;
-  int threads;
-  dnnl_memory_t *mem; /* per worker: N_M objects, pointers set per call */
-} AttnPrim;
+static void note_impl(const UfoDnnlMmPrim *g, int f32)
+{
+  const char *impl = ufo_cpu_mm_impl(g);
+  if (impl == NULL)
+    return;
+  g_mutex_lock(&impl_lock);
+  if (!impl_name[f32][0]) {
+    g_strlcpy(impl_name[f32], impl, sizeof impl_name[f32]);
+    ufo_log(UFO_LOG_INFO, "precision=%s: attention products on oneDNN matmul %s",
+            f32 ? "fp32" : "bf16", impl);
+  }
+  g_mutex_unlock(&impl_lock);
+}
 
 struct _UfoCpuAttn {
-  int threads;
-  dnnl_stream_t *stream; /* per worker */
-  void **scratch;        /* per worker: oneDNN scratchpads */
-  size_t *scratch_bytes;
-  GHashTable *prims; /* AttnKey -> AttnPrim */
-  uint16_t *buf;     /* the bf16 copies of q, k, v */
+  void *buf; /* the head-major copies of q, k, v (bf16 or float32) */
   size_t buf_bytes;
 };
-
-static guint key_hash(gconstpointer p)
-{
-  const AttnKey *k = p;
-  guint h = 2166136261u;
-  int64_t v[4] = {k->kind, k->m, k->n, k->k};
-  for (int i = 0; i < 4; i++)
-    h = (h ^ (guint)(v[i] ^ (v[i] >> 32))) * 16777619u;
-  return h;
-}
-
-static gboolean key_equal(gconstpointer a, gconstpointer b)
-{
-  const AttnKey *x = a, *y = b;
-  return x->kind == y->kind && x->m == y->m && x->n == y->n && x->k == y->k &&
-         x->alpha == y->alpha && x->beta == y->beta;
-}
-
-static void prim_free(gpointer p)
-{
-  AttnPrim *g = p;
-  if (g->mm)
-    dnnl_primitive_destroy(g->mm);
-  for (int i = 0; g->mem && i < g->threads * N_M; i++)
-    if (g->mem[i])
-      dnnl_memory_destroy(g->mem[i]);
-  g_free(g->mem);
-  g_free(g);
-}
 
 void ufo_cpu_attn_free(UfoCpuAttn *a)
 {
   if (a == NULL)
     return;
-  g_hash_table_destroy(a->prims);
-  for (int w = 0; w < a->threads; w++) {
-    if (a->stream[w])
-      dnnl_stream_destroy(a->stream[w]);
-    free(a->scratch[w]);
-  }
-  g_free(a->stream);
-  g_free(a->scratch);
-  g_free(a->scratch_bytes);
   free(a->buf);
   g_free(a);
 }
 
-static gboolean failed(dnnl_status_t s, const char *what, GError **error)
+/* QK: S (m, n) f32 = alpha * Q (m, k) · K^T, K rows (n, k) dense (B = K^T: strides (1, k)).
+ * PV: O (m, n) f32 (+)= P (m, k) · V, V (k, n) dense. Sources of type dt, dense. */
+static UfoDnnlMmKey qk_key(int dt, int64_t m, int64_t n, int64_t k, float alpha)
 {
-  if (s == dnnl_success)
-    return FALSE;
-  g_set_error(error, UFO_ERROR, UFO_ERROR_BACKEND,
-              "precision=bf16 attention: oneDNN %s failed (status %d)", what, (int)s);
-  return TRUE;
+  return (UfoDnnlMmKey){dt, m, n, k, {k, 1}, {1, k}, n, alpha, 0.f};
 }
 
-static UfoCpuAttn *state_get(UfoCpu *cpu, GError **error)
+static UfoDnnlMmKey pv_key(int dt, int64_t m, int64_t n, int64_t k, float beta)
 {
-  if (cpu->attn)
-    return cpu->attn;
-  dnnl_engine_t engine = ufo_cpu_dnnl_engine();
-  if (engine == NULL) {
-    g_set_error(error, UFO_ERROR, UFO_ERROR_BACKEND, "precision=bf16: no oneDNN CPU engine");
-    return NULL;
-  }
-  UfoCpuAttn *a = g_new0(UfoCpuAttn, 1);
-  a->threads = cpu->threads;
-  a->stream = g_new0(dnnl_stream_t, a->threads);
-  a->scratch = g_new0(void *, a->threads);
-  a->scratch_bytes = g_new0(size_t, a->threads);
-  a->prims = g_hash_table_new_full(key_hash, key_equal, g_free, prim_free);
-  for (int w = 0; w < a->threads; w++)
-    if (failed(dnnl_stream_create(&a->stream[w], engine, dnnl_stream_default_flags),
-               "stream creation", error)) {
-      ufo_cpu_attn_free(a);
-      return NULL;
-    }
-  cpu->attn = a;
-  return a;
+  return (UfoDnnlMmKey){dt, m, n, k, {k, 1}, {n, 1}, n, 1.f, beta};
 }
 
-static gboolean md_2d(dnnl_memory_desc_t *md, int64_t rows, int64_t cols, int64_t s0, int64_t s1,
-                      dnnl_data_type_t dt)
-{
-  dnnl_dims_t dims = {rows, cols}, strides = {s0, s1};
-  return dnnl_memory_desc_init_by_strides(md, 2, dims, dt, strides) == dnnl_success;
-}
-
-/* KIND_QK: S (m, n) f32 = alpha * Q (m, k) · K^T, K rows (n, k) dense = weights (k, n) with
- * strides (1, k). KIND_PV: O (m, n) f32 (+)= P (m, k) · V, V (k, n) dense. Sources bf16. */
-static AttnPrim *prim_make(const AttnKey *key, int threads, GError **error)
-{
-  dnnl_engine_t engine = ufo_cpu_dnnl_engine();
-  AttnPrim *g = g_new0(AttnPrim, 1);
-  dnnl_primitive_attr_t attr = NULL;
-  dnnl_post_ops_t po = NULL;
-  dnnl_primitive_desc_t pd = NULL;
-  dnnl_memory_desc_t src, w, dst, scratch;
-  gboolean ok = FALSE;
-  gboolean qk = key->kind == KIND_QK;
-  if (!md_2d(&src, key->m, key->k, key->k, 1, dnnl_bf16) ||
-      !md_2d(&w, key->k, key->n, qk ? 1 : key->n, qk ? key->k : 1, dnnl_bf16) ||
-      !md_2d(&dst, key->m, key->n, key->n, 1, dnnl_f32)) {
-    failed(dnnl_invalid_arguments, "memory layout", error);
-    goto out;
-  }
-  dnnl_matmul_desc_t desc;
-  if (failed(dnnl_primitive_attr_create(&attr), "attribute creation", error) ||
-      failed(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user),
-             "scratchpad mode", error) ||
-      failed(dnnl_post_ops_create(&po), "post-op creation", error) ||
-      (key->alpha != 1.f && failed(dnnl_primitive_attr_set_output_scales(attr, 1, 0, &key->alpha),
-                                   "output scale", error)) ||
-      (key->beta != 0.f && failed(dnnl_post_ops_append_sum(po, key->beta), "sum post-op", error)) ||
-      failed(dnnl_primitive_attr_set_post_ops(attr, po), "post-ops", error) ||
-      failed(dnnl_matmul_desc_init(&desc, &src, &w, NULL, &dst), "matmul description", error) ||
-      failed(dnnl_primitive_desc_create(&pd, &desc, attr, engine, NULL), "matmul creation", error))
-    goto out;
-  const char *impl = NULL;
-  if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl) {
-    static gsize logged;
-    if (g_once_init_enter(&logged)) {
-      ufo_log(UFO_LOG_INFO, "precision=bf16: attention products on oneDNN matmul %s", impl);
-      g_once_init_leave(&logged, 1);
-    }
-  }
-  scratch = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
-  g->scratch_bytes = dnnl_memory_desc_get_size(&scratch);
-  if (failed(dnnl_primitive_create(&g->mm, pd), "matmul primitive", error))
-    goto out;
-  g->threads = threads;
-  g->mem = g_new0(dnnl_memory_t, (size_t)threads * N_M);
-  for (int t = 0; t < threads; t++) {
-    dnnl_memory_t *m = g->mem + t * N_M;
-    if (failed(dnnl_memory_create(&m[M_SRC], &src, engine, DNNL_MEMORY_NONE), "memory", error) ||
-        failed(dnnl_memory_create(&m[M_W], &w, engine, DNNL_MEMORY_NONE), "memory", error) ||
-        failed(dnnl_memory_create(&m[M_DST], &dst, engine, DNNL_MEMORY_NONE), "memory", error) ||
-        failed(dnnl_memory_create(&m[M_SCRATCH], &scratch, engine, DNNL_MEMORY_NONE), "memory",
-               error))
-      goto out;
-  }
-  ok = TRUE;
-out:
-  if (pd)
-    dnnl_primitive_desc_destroy(pd);
-  if (attr)
-    dnnl_primitive_attr_destroy(attr);
-  if (po)
-    dnnl_post_ops_destroy(po);
-  if (!ok) {
-    prim_free(g);
-    return NULL;
-  }
-  return g;
-}
-
-static AttnPrim *prim_get(UfoCpuAttn *a, AttnKey key, GError **error)
-{
-  AttnPrim *g = g_hash_table_lookup(a->prims, &key);
-  if (g == NULL) {
-    if ((g = prim_make(&key, a->threads, error)) == NULL)
-      return NULL;
-    g_hash_table_insert(a->prims, g_memdup2(&key, sizeof key), g);
-  }
-  return g;
-}
-
-static dnnl_status_t prim_run(const UfoCpuAttn *a, const AttnPrim *g, int worker, const void *src,
-                              const void *w, float *dst)
-{
-  dnnl_memory_t *m = g->mem + worker * N_M;
-  void *ptr[N_M] = {(void *)src, (void *)w, dst, a->scratch[worker]};
-  for (int i = 0; i < N_M; i++) {
-    dnnl_status_t s = dnnl_memory_set_data_handle(m[i], ptr[i]);
-    if (s != dnnl_success)
-      return s;
-  }
-  omp_set_num_threads(1); /* the pool is the parallelism (gemm_dnnl.c) */
-  dnnl_exec_arg_t args[] = {{DNNL_ARG_SRC, m[M_SRC]},
-                            {DNNL_ARG_WEIGHTS, m[M_W]},
-                            {DNNL_ARG_DST, m[M_DST]},
-                            {DNNL_ARG_SCRATCHPAD, m[M_SCRATCH]}};
-  dnnl_status_t s = dnnl_primitive_execute(g->mm, a->stream[worker], 4, args);
-  return s == dnnl_success ? dnnl_stream_wait(a->stream[worker]) : s;
-}
-
-/* ---- step 1: bf16 copies [head][row][d] ---- */
+/* ---- step 1: bf16 or float32 copies [head][row][d] ---- */
 
 #define N_OPS (1 + 2 * UFO_ATTN_MAX_SEGS) /* q, then k and v of each segment */
 
 typedef struct {
   int n_ops, n_heads, d;
+  gboolean f32; /* float32 copies, else bf16 */
   const float *src[N_OPS];
   int64_t ld[N_OPS], rows[N_OPS], first[N_OPS]; /* first: global row index of the op's row 0 */
-  uint16_t *dst[N_OPS];
+  void *dst[N_OPS];
 } ConvJob;
 
 static void conv_task(void *ctx, int64_t begin, int64_t end, int worker)
@@ -276,9 +118,14 @@ static void conv_task(void *ctx, int64_t begin, int64_t end, int worker)
     while (o + 1 < j->n_ops && r >= j->first[o + 1])
       o++;
     int64_t i = r - j->first[o];
-    for (int h = 0; h < j->n_heads; h++)
-      ufo_cpu_bf16_convert(j->dst[o] + ((int64_t)h * j->rows[o] + i) * j->d,
-                           j->src[o] + i * j->ld[o] + (int64_t)h * j->d, j->d);
+    for (int h = 0; h < j->n_heads; h++) {
+      int64_t at = ((int64_t)h * j->rows[o] + i) * j->d;
+      const float *src = j->src[o] + i * j->ld[o] + (int64_t)h * j->d;
+      if (j->f32)
+        memcpy((float *)j->dst[o] + at, src, (size_t)j->d * sizeof(float));
+      else
+        ufo_cpu_bf16_convert((uint16_t *)j->dst[o] + at, src, j->d);
+    }
   }
 }
 
@@ -286,34 +133,75 @@ static void conv_task(void *ctx, int64_t begin, int64_t end, int worker)
 
 typedef struct {
   const UfoAttention *p;
-  UfoCpuAttn *a;
+  UfoDnnlMm *mm;
   int64_t nks; /* keys of all segments (without the own key) */
   int64_t qb, n_qblocks;
-  const uint16_t *q16, *k16[UFO_ATTN_MAX_SEGS], *v16[UFO_ATTN_MAX_SEGS];
+  gboolean f32; /* float32 operands and weights, else bf16 */
+  size_t es;    /* bytes per element of the copies: 4 or 2 */
+  const char *qh, *kh[UFO_ATTN_MAX_SEGS], *vh[UFO_ATTN_MAX_SEGS]; /* the copies */
   int64_t seg_rows[UFO_ATTN_MAX_SEGS];
   /* [0]: blocks of qb queries, [1]: the group's last block when shorter */
-  const AttnPrim *qk[2][UFO_ATTN_MAX_SEGS], *pv[2][UFO_ATTN_MAX_SEGS];
+  const UfoDnnlMmPrim *qk[2][UFO_ATTN_MAX_SEGS], *pv[2][UFO_ATTN_MAX_SEGS];
   float **scratch; /* per worker (cpu->scratch) */
-  gint status;     /* the first oneDNN failure, dnnl_success while none */
+  gint failed;     /* a oneDNN call failed */
 } AttnJob;
 
-/* per worker: scores (qb, nks) f32 | weights (qb, nks) bf16 | q·Rh (qb, lh) | q·Rw (qb, lw) |
- * O (qb, d) | Rw reversed (rel_w) | Σ (qb) | own key's weight (qb); floats */
-static size_t scratch_floats(const UfoAttention *p, int64_t qb, int64_t nks)
+/* per worker: scores (qb, nks) f32 | weights (qb, nks) bf16 (fp32: none, the weights replace
+ * the scores) | q·Rh (qb, lh) | q·Rw (qb, lw) | O (qb, d) | Rw reversed (rel_w) | Σ (qb) | own
+ * key's weight (qb); floats */
+static int64_t weight_floats(gboolean f32, int64_t qb, int64_t nks)
 {
-  int64_t lh = MAX(2 * p->rel_h - 1, 1), lw = MAX(2 * p->rel_w - 1, 1);
-  return (size_t)(qb * nks + (qb * nks + 1) / 2 + qb * (lh + lw + p->head_dim) + p->rel_w + 1 +
-                  2 * qb);
+  return f32 ? 0 : (qb * nks + 1) / 2;
 }
 
-/* ---- the row loops of the softmax: AVX-512 where this path runs on x86, plain C elsewhere ---- */
+static size_t scratch_floats(const UfoAttention *p, gboolean f32, int64_t qb, int64_t nks)
+{
+  int64_t lh = MAX(2 * p->rel_h - 1, 1), lw = MAX(2 * p->rel_w - 1, 1);
+  return (size_t)(qb * nks + weight_floats(f32, qb, nks) + qb * (lh + lw + p->head_dim) + p->rel_w +
+                  1 + 2 * qb);
+}
+
+/* ---- the row loops of the softmax: AVX-512 where the CPU has it (always with native bf16),
+ * plain C elsewhere (fp32 on AVX2 CPUs) ---- */
+
+static float row_max_c(const float *x, int64_t n, float m)
+{
+  for (int64_t k = 0; k < n; k++)
+    m = x[k] > m ? x[k] : m;
+  return m;
+}
+
+/* x = exp(x - m) in place; returns Σ */
+static float row_exp_f32_c(float *x, int64_t n, float m)
+{
+  float sum = 0.f;
+  for (int64_t k = 0; k < n; k++) {
+    x[k] = ufo_cpu_exp_neg(x[k] - m);
+    sum += x[k];
+  }
+  return sum;
+}
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
+#define F32_TARGET __attribute__((target("avx512f")))
 #define ROW_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
 
+/* AVX-512 on this CPU and within ONEDNN_MAX_CPU_ISA (a cap at AVX2 tests the plain loops) */
+static gboolean have_avx512(void)
+{
+  static gsize v;
+  if (g_once_init_enter(&v)) {
+    unsigned isa = (unsigned)dnnl_get_effective_cpu_isa();
+    gboolean yes = __builtin_cpu_supports("avx512f") &&
+                   (isa & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core;
+    g_once_init_leave(&v, yes ? 2 : 1);
+  }
+  return v == 2;
+}
+
 /* max(m, x[0..n)) */
-ROW_TARGET UFO_HOT_LOOP static float row_max(const float *x, int64_t n, float m)
+F32_TARGET UFO_HOT_LOOP static float row_max16(const float *x, int64_t n, float m)
 {
   __m512 v = _mm512_set1_ps(m);
   int64_t k = 0;
@@ -327,7 +215,7 @@ ROW_TARGET UFO_HOT_LOOP static float row_max(const float *x, int64_t n, float m)
 }
 
 /* select_math.h ufo_exp_neg on 16 lanes: 2^n P(r), exp(x < -87) = 0 */
-ROW_TARGET static inline __m512 exp_neg16(__m512 x)
+F32_TARGET static inline __m512 exp_neg16(__m512 x)
 {
   __m512 xc = _mm512_max_ps(x, _mm512_set1_ps(-87.f));
   __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(xc, _mm512_set1_ps(1.44269504088896341f)),
@@ -347,6 +235,20 @@ ROW_TARGET static inline __m512 exp_neg16(__m512 x)
   return _mm512_maskz_mul_ps(live, p, _mm512_castsi512_ps(e));
 }
 
+/* x = exp(x - m) in place for x[0..n); returns Σ (float32 lanes) */
+F32_TARGET UFO_HOT_LOOP static float row_exp_f32_16(float *x, int64_t n, float m)
+{
+  __m512 mv = _mm512_set1_ps(m), sum = _mm512_setzero_ps();
+  for (int64_t k = 0; k < n; k += 16) {
+    __mmask16 mk = n - k >= 16 ? 0xffff : (__mmask16)((1u << (n - k)) - 1);
+    __m512 w =
+        _mm512_maskz_mov_ps(mk, exp_neg16(_mm512_sub_ps(_mm512_maskz_loadu_ps(mk, x + k), mv)));
+    sum = _mm512_add_ps(sum, w);
+    _mm512_mask_storeu_ps(x + k, mk, w);
+  }
+  return _mm512_reduce_add_ps(sum);
+}
+
 /* w = exp(x - m) for x[0..n), w to bf16 into dst; returns Σ w (float32 lanes) */
 ROW_TARGET UFO_HOT_LOOP static float row_exp_bf16(const float *x, int64_t n, float m, uint16_t *dst)
 {
@@ -360,12 +262,25 @@ ROW_TARGET UFO_HOT_LOOP static float row_exp_bf16(const float *x, int64_t n, flo
   }
   return _mm512_reduce_add_ps(sum);
 }
+
+static float row_max(const float *x, int64_t n, float m)
+{
+  return have_avx512() ? row_max16(x, n, m) : row_max_c(x, n, m);
+}
+
+static float row_exp_f32(float *x, int64_t n, float m)
+{
+  return have_avx512() ? row_exp_f32_16(x, n, m) : row_exp_f32_c(x, n, m);
+}
 #else
 static float row_max(const float *x, int64_t n, float m)
 {
-  for (int64_t k = 0; k < n; k++)
-    m = x[k] > m ? x[k] : m;
-  return m;
+  return row_max_c(x, n, m);
+}
+
+static float row_exp_f32(float *x, int64_t n, float m)
+{
+  return row_exp_f32_c(x, n, m);
 }
 
 static float row_exp_bf16(const float *x, int64_t n, float m, uint16_t *dst)
@@ -381,7 +296,8 @@ static float row_exp_bf16(const float *x, int64_t n, float m, uint16_t *dst)
 #endif
 
 /* Row i of a block: bias (mask, rel-pos) added to the scores in place, max, exp, Σ; weights
- * to bf16. Returns Σ; *self_w: the own key's weight (0 without one). */
+ * to bf16 into p16 (fp32: in place of the scores, p16 unused). Returns Σ; *self_w: the own key's
+ * weight (0 without one). */
 static float softmax_row(const AttnJob *j, int64_t i, int64_t nb, int64_t qidx, float *st,
                          uint16_t *p16, const float *rbh, const float *rbw, float *rwr,
                          float self_s, float *self_w)
@@ -419,14 +335,17 @@ static float softmax_row(const AttnJob *j, int64_t i, int64_t nb, int64_t qidx, 
     const UfoAttnKeys *sg = &p->seg[s];
     float *row = st + nb * col + i * sg->n;
     /* inference §5.1 softmax: w = exp(s - max), Σ w (÷ Σ after P·V) */
-    sum += row_exp_bf16(row, sg->n, m, p16 + nb * col + i * sg->n);
+    if (j->f32)
+      sum += row_exp_f32(row, sg->n, m);
+    else
+      sum += row_exp_bf16(row, sg->n, m, p16 + nb * col + i * sg->n);
     col += sg->n;
   }
   *self_w = p->self_key ? ufo_cpu_exp_neg(self_s - m) : 0.f;
   return sum + *self_w;
 }
 
-static dnnl_status_t run_block(const AttnJob *j, int64_t g, int h, int64_t i0, int worker)
+static gboolean run_block(const AttnJob *j, int64_t g, int h, int64_t i0, int worker)
 {
   const UfoAttention *p = j->p;
   int d = p->head_dim;
@@ -434,8 +353,8 @@ static dnnl_status_t run_block(const AttnJob *j, int64_t g, int h, int64_t i0, i
   int tail = nb != j->qb;
   int lh = 2 * p->rel_h - 1, lw = 2 * p->rel_w - 1;
   float *st = j->scratch[worker];
-  uint16_t *p16 = (uint16_t *)(st + j->qb * nks);
-  float *rbh = st + j->qb * nks + (j->qb * nks + 1) / 2;
+  uint16_t *p16 = (uint16_t *)(st + j->qb * nks); /* bf16 only */
+  float *rbh = st + j->qb * nks + weight_floats(j->f32, j->qb, nks);
   float *rbw = rbh + j->qb * MAX(lh, 1);
   float *ob = rbw + j->qb * MAX(lw, 1);
   float *rwr = ob + j->qb * d;
@@ -443,19 +362,19 @@ static dnnl_status_t run_block(const AttnJob *j, int64_t g, int h, int64_t i0, i
   float *self_w = sum + j->qb;
   int64_t row0 = g * p->group_q + i0;
   const float *qf = ufo_cpu_ptr(p->q) + row0 * p->q.ld + (int64_t)h * d;
-  const uint16_t *q16 = j->q16 + ((int64_t)h * p->n_groups * p->group_q + row0) * d;
-  dnnl_status_t s = dnnl_success;
+  const char *qh = j->qh + ((int64_t)h * p->n_groups * p->group_q + row0) * d * j->es;
+  gboolean ok = TRUE;
   int64_t col = 0;
-  for (int sg_i = 0; sg_i < p->n_segs && s == dnnl_success; sg_i++) {
+  for (int sg_i = 0; sg_i < p->n_segs && ok; sg_i++) {
     const UfoAttnKeys *sg = &p->seg[sg_i];
-    const uint16_t *k16 =
-        j->k16[sg_i] + ((int64_t)h * j->seg_rows[sg_i] + g * sg->group_stride) * d;
+    const char *kh =
+        j->kh[sg_i] + ((int64_t)h * j->seg_rows[sg_i] + g * sg->group_stride) * d * j->es;
     /* inference §5.1: S = scale * q·K^T (the scale as the matmul's output scale) */
-    s = prim_run(j->a, j->qk[tail][sg_i], worker, q16, k16, st + nb * col);
+    ok = ufo_cpu_mm_run(j->mm, j->qk[tail][sg_i], worker, qh, kh, st + nb * col);
     col += sg->n;
   }
-  if (s != dnnl_success)
-    return s;
+  if (!ok)
+    return FALSE;
   if (p->rel_h > 0) {
     /* inference §5.1: q·R[r] for every table row r, unscaled fp32 q (as attention.c) */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)nb, lh, d, 1.f, qf,
@@ -474,16 +393,17 @@ static dnnl_status_t run_block(const AttnJob *j, int64_t g, int h, int64_t i0, i
     sum[i] = softmax_row(j, i, nb, i0 + i, st, p16, rbh, rbw, rwr, self_s, &self_w[i]);
   }
   col = 0;
-  for (int sg_i = 0; sg_i < p->n_segs && s == dnnl_success; sg_i++) {
+  for (int sg_i = 0; sg_i < p->n_segs && ok; sg_i++) {
     const UfoAttnKeys *sg = &p->seg[sg_i];
-    const uint16_t *v16 =
-        j->v16[sg_i] + ((int64_t)h * j->seg_rows[sg_i] + g * sg->group_stride) * d;
+    const char *vh =
+        j->vh[sg_i] + ((int64_t)h * j->seg_rows[sg_i] + g * sg->group_stride) * d * j->es;
+    const void *w = j->f32 ? (const void *)(st + nb * col) : (const void *)(p16 + nb * col);
     /* inference §5.1: O = Σ_s P_s · V_s (a sum post-op after the first segment) */
-    s = prim_run(j->a, j->pv[tail][sg_i], worker, p16 + nb * col, v16, ob);
+    ok = ufo_cpu_mm_run(j->mm, j->pv[tail][sg_i], worker, w, vh, ob);
     col += sg->n;
   }
-  if (s != dnnl_success)
-    return s;
+  if (!ok)
+    return FALSE;
   float *out = ufo_cpu_ptr(p->out) + row0 * p->out.ld + (int64_t)h * d;
   for (int64_t i = 0; i < nb; i++) {
     float *o = out + i * p->out.ld, inv = 1.f / sum[i];
@@ -497,7 +417,7 @@ static dnnl_status_t run_block(const AttnJob *j, int64_t g, int h, int64_t i0, i
         o[l] = a[l] * inv; /* §5.1: softmax's division */
     }
   }
-  return dnnl_success;
+  return TRUE;
 }
 
 static void block_task(void *ctx, int64_t begin, int64_t end, int worker)
@@ -505,12 +425,11 @@ static void block_task(void *ctx, int64_t begin, int64_t end, int worker)
   AttnJob *j = ctx;
   const UfoAttention *p = j->p;
   for (int64_t t = begin; t < end; t++) {
-    if (g_atomic_int_get(&j->status) != dnnl_success)
+    if (g_atomic_int_get(&j->failed))
       return;
     int64_t qb = t % j->n_qblocks, gh = t / j->n_qblocks;
-    dnnl_status_t s = run_block(j, gh / p->n_heads, (int)(gh % p->n_heads), qb * j->qb, worker);
-    if (s != dnnl_success)
-      (void)g_atomic_int_compare_and_exchange(&j->status, dnnl_success, s);
+    if (!run_block(j, gh / p->n_heads, (int)(gh % p->n_heads), qb * j->qb, worker))
+      g_atomic_int_set(&j->failed, 1);
   }
 }
 
@@ -522,7 +441,7 @@ static gboolean grow(UfoCpu *cpu, void **buf, size_t *have, size_t bytes, GError
   void *b = ufo_cpu_alloc_bytes(bytes);
   if (b == NULL) {
     g_set_error(error, UFO_ERROR, UFO_ERROR_BACKEND,
-                "out of memory for a precision=bf16 attention buffer (%zu bytes)", bytes);
+                "out of memory for an attention buffer (%zu bytes)", bytes);
     return FALSE;
   }
   free(*buf);
@@ -532,13 +451,18 @@ static gboolean grow(UfoCpu *cpu, void **buf, size_t *have, size_t bytes, GError
   return TRUE;
 }
 
-gboolean ufo_cpu_attention_bf16(UfoCpu *cpu, const UfoAttention *p, GError **error)
+gboolean ufo_cpu_attention_dnnl(UfoCpu *cpu, const UfoAttention *p, GError **error)
 {
-  UfoCpuAttn *a = state_get(cpu, error);
-  if (a == NULL)
+  UfoDnnlMm *mm = ufo_cpu_mm_cache(cpu, error);
+  if (mm == NULL)
     return FALSE;
+  if (cpu->attn == NULL)
+    cpu->attn = g_new0(UfoCpuAttn, 1);
+  UfoCpuAttn *a = cpu->attn;
   int d = p->head_dim, nh = p->n_heads;
-  AttnJob j = {.p = p, .a = a, .status = dnnl_success};
+  gboolean f32 = cpu->precision != UFO_PRECISION_BF16;
+  int dt = f32 ? dnnl_f32 : dnnl_bf16;
+  AttnJob j = {.p = p, .mm = mm, .f32 = f32, .es = f32 ? 4 : 2};
   for (int s = 0; s < p->n_segs; s++)
     j.nks += p->seg[s].n;
   /* queries per block: the block's scores within ATTN_SCORE_BYTES, equal blocks */
@@ -550,26 +474,20 @@ gboolean ufo_cpu_attention_bf16(UfoCpu *cpu, const UfoAttention *p, GError **err
   for (int t = 0; t < 2; t++) {
     int64_t nb = t ? tail_nb : j.qb;
     for (int s = 0; s < p->n_segs; s++) {
-      AttnKey qk = {KIND_QK, nb, p->seg[s].n, d, p->scale, 0.f};
-      AttnKey pv = {KIND_PV, nb, d, p->seg[s].n, 1.f, s ? 1.f : 0.f};
-      if ((j.qk[t][s] = prim_get(a, qk, error)) == NULL ||
-          (j.pv[t][s] = prim_get(a, pv, error)) == NULL)
+      UfoDnnlMmKey qk = qk_key(dt, nb, p->seg[s].n, d, p->scale);
+      UfoDnnlMmKey pv = pv_key(dt, nb, d, p->seg[s].n, s ? 1.f : 0.f);
+      if ((j.qk[t][s] = ufo_cpu_mm_get(mm, &qk, error)) == NULL ||
+          (j.pv[t][s] = ufo_cpu_mm_get(mm, &pv, error)) == NULL)
         return FALSE;
     }
   }
-  size_t scratch = 1;
-  GHashTableIter it;
-  gpointer kp, vp;
-  g_hash_table_iter_init(&it, a->prims);
-  while (g_hash_table_iter_next(&it, &kp, &vp))
-    scratch = MAX(scratch, ((AttnPrim *)vp)->scratch_bytes);
-  for (int w = 0; w < a->threads; w++)
-    if (!grow(cpu, &a->scratch[w], &a->scratch_bytes[w], scratch, error))
-      return FALSE;
-  ufo_cpu_scratch_reserve(cpu, scratch_floats(p, j.qb, j.nks));
+  note_impl(j.qk[0][0], f32);
+  if (!ufo_cpu_mm_reserve(cpu, mm, error))
+    return FALSE;
+  ufo_cpu_scratch_reserve(cpu, scratch_floats(p, f32, j.qb, j.nks));
   j.scratch = cpu->scratch;
-  /* step 1: bf16 copies of q and of each segment's k and v */
-  ConvJob cj = {.n_ops = 1 + 2 * p->n_segs, .n_heads = nh, .d = d};
+  /* step 1: bf16 or float32 copies of q and of each segment's k and v */
+  ConvJob cj = {.n_ops = 1 + 2 * p->n_segs, .n_heads = nh, .d = d, .f32 = f32};
   cj.src[0] = ufo_cpu_ptr(p->q);
   cj.ld[0] = p->q.ld;
   cj.rows[0] = (int64_t)p->n_groups * p->group_q;
@@ -587,17 +505,21 @@ gboolean ufo_cpu_attention_bf16(UfoCpu *cpu, const UfoAttention *p, GError **err
     cj.first[o] = total;
     total += cj.rows[o];
   }
-  if (!grow(cpu, (void **)&a->buf, &a->buf_bytes, (size_t)total * nh * d * sizeof(uint16_t), error))
+  if (!grow(cpu, &a->buf, &a->buf_bytes, (size_t)total * nh * d * j.es, error))
     return FALSE;
   for (int o = 0; o < cj.n_ops; o++)
-    cj.dst[o] = a->buf + cj.first[o] * nh * d;
-  j.q16 = cj.dst[0];
+    cj.dst[o] = (char *)a->buf + (size_t)cj.first[o] * nh * d * j.es;
+  j.qh = cj.dst[0];
   for (int s = 0; s < p->n_segs; s++) {
-    j.k16[s] = cj.dst[1 + 2 * s];
-    j.v16[s] = cj.dst[2 + 2 * s];
+    j.kh[s] = cj.dst[1 + 2 * s];
+    j.vh[s] = cj.dst[2 + 2 * s];
   }
   ufo_pool_run(cpu->pool, total, UFO_CPU_ROWS_PER_TASK, conv_task, &cj);
   /* step 2: (group, head, query block) tasks, consecutive ones sharing a group and head */
   ufo_pool_run(cpu->pool, (int64_t)p->n_groups * nh * j.n_qblocks, 1, block_task, &j);
-  return !failed((dnnl_status_t)g_atomic_int_get(&j.status), "matmul", error);
+  if (g_atomic_int_get(&j.failed)) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_BACKEND, "attention: a oneDNN matmul failed");
+    return FALSE;
+  }
+  return TRUE;
 }

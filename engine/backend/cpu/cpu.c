@@ -1,5 +1,6 @@
-/* The CPU backend: host memory, OpenBLAS GEMMs (weight GEMMs at precision=bf16: oneDNN,
- * gemm_dnnl.c), a thread pool for the other loops. Operands arrive checked by the ufo_op_* wrappers
+/* The CPU backend: host memory, GEMMs on oneDNN matmuls (fp32: gemm.c over dnnl_mm.c, OpenBLAS
+ * where oneDNN fails; weight GEMMs at precision=bf16: gemm_dnnl.c), a thread pool for the other
+ * loops. Operands arrive checked by the ufo_op_* wrappers
  * (backend.c); each op runs the fast kernel, or the plain reference loop for the "cpu-ref"
  * backend used as the yardstick of the parity tests. */
 #include "cpu.h"
@@ -30,6 +31,7 @@ static void cpu_destroy(UfoBackend *be)
   ufo_pool_free(cpu->pool);
   ufo_cpu_dnnl_free(cpu->dnnl);
   ufo_cpu_attn_free(cpu->attn);
+  ufo_cpu_mm_free(cpu->mm);
   for (int w = 0; w < cpu->threads; w++)
     g_free(cpu->scratch[w]);
   g_free(cpu->scratch);
@@ -226,8 +228,8 @@ static gboolean cpu_attention(UfoBackend *be, const UfoAttention *p, GError **er
   UfoCpu *cpu = CPU(be);
   if (cpu->reference)
     ufo_cpu_attention_ref(p); /* float32 at both precisions: the yardstick */
-  else if (cpu->precision == UFO_PRECISION_BF16 && ufo_cpu_attention_bf16_applies(p))
-    return ufo_cpu_attention_bf16(cpu, p, error);
+  else if (ufo_cpu_attention_dnnl_applies(p))
+    return ufo_cpu_attention_dnnl(cpu, p, error); /* fp32 and bf16 */
   else
     ufo_cpu_attention(cpu, p);
   return TRUE;
@@ -384,7 +386,7 @@ static const UfoBackendOps cpu_ops = {
     .gelu = cpu_gelu,                             /* elementwise.c */
     .add = cpu_add,                               /* elementwise.c */
     .copy = cpu_copy,                             /* elementwise.c */
-    .attention = cpu_attention,                   /* attention.c; bf16: attention_dnnl.c */
+    .attention = cpu_attention,                   /* attention_dnnl.c; decode rows: attention.c */
     .window_partition = cpu_window_partition,     /* layout.c */
     .window_unpartition = cpu_window_unpartition, /* layout.c */
     .grid_sample = cpu_grid_sample,               /* resample.c */

@@ -12,8 +12,11 @@
 
 /* precision=bf16 state of a backend (gemm_dnnl.c): oneDNN stream, primitives per shape, buffers */
 typedef struct _UfoCpuDnnl UfoCpuDnnl;
-/* precision=bf16 attention state of a backend (attention_dnnl.c) */
+/* oneDNN attention state of a backend (attention_dnnl.c) */
 typedef struct _UfoCpuAttn UfoCpuAttn;
+/* oneDNN matmuls on strided operands, cached per shape (dnnl_mm.c) */
+typedef struct _UfoDnnlMm UfoDnnlMm;
+typedef struct _UfoDnnlMmPrim UfoDnnlMmPrim;
 
 typedef struct {
   gboolean reference;     /* plain loops only */
@@ -25,7 +28,8 @@ typedef struct {
   size_t *scratch_n;
   uint64_t *allocs; /* the backend's allocation counter (backend.h UfoBackend.allocs) */
   UfoCpuDnnl *dnnl; /* made by the first bf16 GEMM; NULL before */
-  UfoCpuAttn *attn; /* made by the first bf16 attention; NULL before */
+  UfoCpuAttn *attn; /* made by the first oneDNN attention; NULL before */
+  UfoDnnlMm *mm;    /* made by the first oneDNN matmul of dnnl_mm.c; NULL before */
 } UfoCpu;
 
 /* Element pointer of a checked f32 view. */
@@ -124,18 +128,40 @@ void ufo_cpu_copy(UfoCpu *cpu, UfoView y, UfoView x);
 void ufo_cpu_mean_acc_ref(UfoView acc, UfoView x, int k, int n);
 void ufo_cpu_mean_acc(UfoCpu *cpu, UfoView acc, UfoView x, int k, int n);
 
+/* dnnl_mm.c: C (m, n) = alpha * A (m, k) · B (k, n) [+ beta * C], A and B of type dt (a
+ * dnnl_data_type_t: f32 or bf16) with strides sa, sb (elements), C f32 with leading dimension ldc;
+ * one single-threaded oneDNN matmul per call on a pool worker. */
+typedef struct {
+  int dt;
+  int64_t m, n, k, sa[2], sb[2], ldc;
+  float alpha, beta;
+} UfoDnnlMmKey;
+/* The backend's cache (made on first use; NULL with error set when oneDNN has no engine). */
+UfoDnnlMm *ufo_cpu_mm_cache(UfoCpu *cpu, GError **error);
+void ufo_cpu_mm_free(UfoDnnlMm *c);
+/* The primitive of a shape, made on first use (NULL, error set, on failure). Call before the
+ * parallel region, then ufo_cpu_mm_reserve (the per-worker scratchpads), then run. */
+const UfoDnnlMmPrim *ufo_cpu_mm_get(UfoDnnlMm *c, const UfoDnnlMmKey *key, GError **error);
+gboolean ufo_cpu_mm_reserve(UfoCpu *cpu, UfoDnnlMm *c, GError **error);
+/* One matmul on worker's stream: FALSE when oneDNN fails. */
+gboolean ufo_cpu_mm_run(UfoDnnlMm *c, const UfoDnnlMmPrim *g, int worker, const void *a,
+                        const void *b, float *dst);
+/* oneDNN's implementation of the primitive (impl_info_str), NULL if unknown. */
+const char *ufo_cpu_mm_impl(const UfoDnnlMmPrim *g);
+
 void ufo_cpu_attention_ref(const UfoAttention *p);
 void ufo_cpu_attention(UfoCpu *cpu, const UfoAttention *p);
-/* precision=bf16 attention (attention_dnnl.c): whether it applies (groups of at least
- * UFO_CPU_ATTN_BF16_MIN_Q queries, every key segment non-empty: image, grid and text passes;
- * decode steps stay fp32) */
-#define UFO_CPU_ATTN_BF16_MIN_Q 8
-gboolean ufo_cpu_attention_bf16_applies(const UfoAttention *p);
-/* q, k, v and the softmax weights rounded to bf16, products on oneDNN matmuls with float32
- * accumulation, scores, rel-pos, softmax and the own key in float32; FALSE (error set) when
- * oneDNN or memory fails. Called only where ufo_cpu_bf16_supported(). */
-gboolean ufo_cpu_attention_bf16(UfoCpu *cpu, const UfoAttention *p, GError **error);
-/* Releases a backend's bf16 attention state (NULL: nothing). */
+/* Attention on oneDNN matmuls (attention_dnnl.c): whether it applies (groups of at least
+ * UFO_CPU_ATTN_DNNL_MIN_Q queries, every key segment non-empty, a oneDNN engine: image, grid and
+ * text passes; decode steps stay on attention.c) */
+#define UFO_CPU_ATTN_DNNL_MIN_Q 8
+gboolean ufo_cpu_attention_dnnl_applies(const UfoAttention *p);
+/* At cpu->precision: bf16 rounds q, k, v and the softmax weights to bf16 (called only where
+ * ufo_cpu_bf16_supported()); fp32 keeps every operand float32 (f32 matmuls). Products on oneDNN
+ * matmuls with float32 accumulation; scores, rel-pos, softmax and the own key in float32; FALSE
+ * (error set) when oneDNN or memory fails. */
+gboolean ufo_cpu_attention_dnnl(UfoCpu *cpu, const UfoAttention *p, GError **error);
+/* Releases a backend's oneDNN attention state (NULL: nothing). */
 void ufo_cpu_attn_free(UfoCpuAttn *a);
 
 void ufo_cpu_window_partition_ref(UfoView y, UfoView x, int h, int w, int ws, gboolean inverse);

@@ -124,10 +124,14 @@ static void expect_close(const float *got, const float *want, size_t n, double t
 
 typedef UfoView (*Builder)(Env *e, const void *params);
 
+static int cpu_threads; /* > 0: the cpu backend gets this many threads (test_gemm_tiles) */
+
 static UfoBackend *named_backend(void)
 {
   g_autoptr(GError) err = NULL;
-  UfoBackend *be = ufo_test_backend_new(backend_name, &err);
+  UfoBackend *be = cpu_threads > 0 && strcmp(backend_name, "cpu") == 0
+                       ? ufo_backend_cpu_new(cpu_threads, &err)
+                       : ufo_test_backend_new(backend_name, &err);
   if (be == NULL)
     g_error("backend %s: %s", backend_name, err->message);
   return be;
@@ -282,6 +286,25 @@ static void test_gemm_bf16(void)
   };
   for (size_t i = 0; i < G_N_ELEMENTS(cases); i++)
     parity_at(build_gemm_bf16, &cases[i], 1e-10, "gemm bf16", UFO_PRECISION_BF16);
+}
+
+/* The CPU's fp32 GEMM tiles (gemm.c: 2 per thread, lengths rounded up to 16, one oneDNN matmul
+ * per tile length): 3 threads cut 385 rows (or columns) into tiles of 80 with the sixth empty and
+ * a last one of 65, the case a wrong "last tile" shape would get wrong; 8 threads, 1,025. */
+static void test_gemm_tiles(void)
+{
+  const GemmCase cases[] = {
+      {385, 40, 33, 0, 1, 1, 0, 1},
+      {20, 385, 33, 0, 1, 1, 1, 1},
+      {385, 24, 17, 1, 0, 0, 1, 2},
+      {1025, 30, 16, 0, 1, 1, 0, 1},
+  };
+  for (int t = 0; t < 2; t++) {
+    cpu_threads = t ? 8 : 3;
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++)
+      parity(build_gemm, &cases[i], 1e-10, "gemm tiles");
+  }
+  cpu_threads = 0;
 }
 
 /* row-wise ops */
@@ -757,6 +780,7 @@ int main(int argc, char **argv)
   g_test_add_func("/nn/ops/parity/gemm-bf16", test_gemm_bf16);
   g_test_add_func("/nn/ops/parity/rows", test_rows);
   g_test_add_func("/nn/ops/parity/attention", test_attention);
+  g_test_add_func("/nn/ops/parity/gemm-tiles", test_gemm_tiles);
   g_test_add_func("/nn/ops/parity/layout-resample", test_misc);
   g_test_add_func("/nn/ops/window-order", test_window_order);
   g_test_add_func("/nn/ops/relpos", test_relpos);
