@@ -19,14 +19,16 @@ sys.path.insert(0, os.path.join(REPO, "tools", "reference"))
 import eval_demo  # noqa: E402
 import scenes  # noqa: E402
 
-# (task, metric) -> floor, for the first 20 held-out scenes
+# (task, metric) -> floor, for the first 20 held-out scenes. The shipped file (2026-12-05) gives
+# 0.932, 0.835, 0.882, 0.749, 0.353 and 0.050 (2 of 40 expressions) there; the grounding floor
+# catches a collapse (no hit at all), not the target.
 FLOORS = {
-    ("detection", "AP50"): 0.85,
-    ("instance", "mask AP50"): 0.78,
-    ("instance", "box AP50"): 0.80,
+    ("detection", "AP50"): 0.88,
+    ("instance", "mask AP50"): 0.80,
+    ("instance", "box AP50"): 0.84,
     ("semantic", "mIoU"): 0.70,
-    ("caption", "BLEU-4"): 0.20,
-    ("grounding", "Acc@0.5"): 0.0,
+    ("caption", "BLEU-4"): 0.30,
+    ("grounding", "Acc@0.5"): 0.025,
 }
 
 
