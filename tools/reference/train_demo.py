@@ -30,6 +30,7 @@ Targets (ideas from the original training code, re-written):
 import argparse
 import contextlib
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -305,8 +306,9 @@ def decode_teacher(model, ids, caches, skip_global, vocab=None):
 # losses
 
 
+@functools.lru_cache(maxsize=None)
 def number_ids(nb):
-    """BERT ids of the numbers 0..nb, each one word piece (nb <= 341)."""
+    """BERT ids of the numbers 0..nb, each one word piece (nb <= 341); made once per nb."""
     tok = ufo_tokenizer.default_tokenizer()
     ids = [tok(str(v), add_special_tokens=False)["input_ids"] for v in range(nb + 1)]
     if any(len(i) != 1 for i in ids):
