@@ -366,3 +366,46 @@ def test_init_starts_from_a_model_file(tmp_path):
         train_demo.train(other, 1, str(tmp_path), init=path, **common)
     with pytest.raises(ValueError, match="exclude"):
         train_demo.train(cfg, 1, str(tmp_path), init=path, resume=path, **common)
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_objects_range_makes_the_curriculum_scenes(workers):
+    """`objects` (--objects MIN-MAX): every scene of every step has that many objects (a
+    curriculum stage: one object per scene teaches grounding to read a position), and 1-1 scenes
+    still have their expression and caption; the default stays the held-out range 2-7."""
+    seeds_of = lambda step: scenes.split_seeds("train", 4, step * 4)  # noqa: E731
+    one = train_demo.SceneLoader(seeds_of, 0, 3, 224, workers, objects=(1, 1))
+    try:
+        for _ in range(3):
+            for s in one.next():
+                assert len(s["objects"]) == 1 and len(s["refs"]) == 1
+                assert s["caption"].startswith(("a ", "an ")) and " of " not in s["caption"]
+    finally:
+        one.close()
+    dflt = train_demo.SceneLoader(seeds_of, 0, 3, 224, 0)
+    counts = [len(s["objects"]) for _ in range(3) for s in dflt.next()]
+    assert min(counts) >= 1 and max(counts) <= 7 and max(counts) > 1
+    assert counts == [len(scenes.scene(s, 224, 224)["objects"]) for s in scenes.split_seeds("train", 12)]
+
+
+def test_objects_per_task_follow_the_round_robin(tmp_path, monkeypatch):
+    """--objects 2-7,grounding=1-1: grounding steps train on one-object scenes while the other
+    tasks keep the held-out range; bad ranges and unknown tasks are refused."""
+    assert train_demo.parse_objects("2-7") == {"*": (2, 7)}
+    assert train_demo.parse_objects("2-7,grounding=1-1,caption=1-4") == {
+        "*": (2, 7), "grounding": (1, 1), "caption": (1, 4)}
+    for bad in ("0-3", "5-2", "x-1", "grounding=1", "detecton=1-1"):
+        with pytest.raises(ValueError):
+            train_demo.parse_objects(bad)
+    seen = []
+    real = train_demo._make_batch
+
+    def spy(args):
+        seen.append(args[2])
+        return real(args)
+
+    monkeypatch.setattr(train_demo, "_make_batch", spy)
+    cfg = train_demo.PRESETS["smoke"]()
+    train_demo.train(cfg, 4, str(tmp_path), batch=1, mix="detection:1,grounding:1", device="cpu",
+                     log_every=0, ckpt_every=0, objects=train_demo.parse_objects("2-7,grounding=1-1"))
+    assert seen == [(2, 7), (1, 1), (2, 7), (1, 1)]

@@ -604,6 +604,20 @@ def parse_mix(text):
     return out
 
 
+def parse_objects(text):
+    """'2-7' or '2-7,grounding=1-1,caption=1-4' -> {"*": (2, 7), "grounding": (1, 1), ...}."""
+    out = {}
+    for part in text.split(","):
+        task, _, span = part.rpartition("=")
+        lo, hi = (int(v) for v in span.split("-", 1))
+        if task and task not in ufo_config.TASKS:
+            raise ValueError(f"--objects: unknown task {task!r}")
+        if not 1 <= lo <= hi:
+            raise ValueError(f"--objects: {span!r} is not MIN-MAX with 1 <= MIN <= MAX")
+        out[task or "*"] = (lo, hi)
+    return out
+
+
 def lr_at(step, total, base, warmup):
     if step < warmup:
         return base * (step + 1) / warmup
@@ -621,15 +635,17 @@ def autocast(device, cpu_bf16=False):
 
 
 def _make_batch(args):
-    seeds, size = args
-    return [scenes.scene(s, size, size) for s in seeds]
+    seeds, size, objects = args
+    return [scenes.scene(s, size, size, *objects) for s in seeds]
 
 
 class SceneLoader:
     """Scenes of each step, made by `workers` processes a few steps ahead (0: in this process)."""
 
-    def __init__(self, seeds_of, start, steps, size, workers):
+    def __init__(self, seeds_of, start, steps, size, workers, objects=(2, 7)):
+        """`objects`: (min, max) objects per scene, or a function of the step giving them."""
         self.seeds_of, self.size, self.next_step, self.steps = seeds_of, size, start, steps
+        self.objects_of = objects if callable(objects) else (lambda step, o=tuple(objects): o)
         self.pool, self.queue = None, []
         if workers > 0:
             import multiprocessing as mp
@@ -640,13 +656,13 @@ class SceneLoader:
 
     def _submit(self):
         if self.next_step < self.steps:
-            args = (self.seeds_of(self.next_step), self.size)
+            args = (self.seeds_of(self.next_step), self.size, self.objects_of(self.next_step))
             self.queue.append(self.pool.apply_async(_make_batch, (args,)))
             self.next_step += 1
 
     def next(self):
         if self.pool is None:
-            data = _make_batch((self.seeds_of(self.next_step), self.size))
+            data = _make_batch((self.seeds_of(self.next_step), self.size, self.objects_of(self.next_step)))
             self.next_step += 1
             return data
         data = self.queue.pop(0).get()
@@ -662,12 +678,14 @@ class SceneLoader:
 def train(cfg, steps, out, batch=8, lr=5e-4, wd=0.05, warmup=500, mix=DEFAULT_MIX, seed=0,
           device=None, per_win=10, ckpt_every=1000, log_every=50, resume=None, fixed_seeds=None,
           workers=0, log=print, cpu_bf16=False, loss_vocab="full", class_weight=1.0, cycle_start=0,
-          init=None, time_limit=0, refs_per_scene=1, number_sigma=0.0):
+          init=None, time_limit=0, refs_per_scene=1, number_sigma=0.0, objects=(2, 7)):
     """Train; returns the model and the list of (step, task, loss, parts). `fixed_seeds` (list) trains
     on the same scenes every step (smoke test). `cycle_start` restarts the warm-up + cosine schedule at
     that step (a new cycle on a resumed checkpoint). `time_limit` (seconds, 0 = none): after the
     step that reaches it, the checkpoint is written and training stops (resume continues). `init`: a model file (export) whose weights start
-    the run at step 0 with a fresh optimiser; its config must be `cfg`."""
+    the run at step 0 with a fresh optimiser; its config must be `cfg`. `objects`: the scenes'
+    object counts, (min, max) for every task or a dict task -> (min, max) with "*" for the others
+    (parse_objects; fewer objects: a curriculum stage)."""
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     if init and resume:
         raise ValueError("init and resume exclude each other (a checkpoint holds the weights)")
@@ -706,7 +724,9 @@ def train(cfg, steps, out, batch=8, lr=5e-4, wd=0.05, warmup=500, mix=DEFAULT_MI
         # train seeds walk through the split without repetition
         return scenes.split_seeds("train", batch, (step * batch) % (scenes.TEST_SEED0 - batch))
 
-    loader = SceneLoader(seeds_of, start, steps, size, workers)
+    per_task = objects if isinstance(objects, dict) else {"*": tuple(objects)}
+    loader = SceneLoader(seeds_of, start, steps, size, workers,
+                         lambda step: per_task.get(tasks[step % len(tasks)], per_task.get("*", (2, 7))))
     t0 = time.time()
     for step in range(start, steps):
         task = tasks[step % len(tasks)]
@@ -773,6 +793,9 @@ def main():
                     help="grounding: up to N distinct expressions of each scene per step, each a sample")
     ap.add_argument("--number-sigma", type=float, default=0.0,
                     help="grounding: soft targets for the box values, a Gaussian of this many bins (0: one-hot)")
+    ap.add_argument("--objects", default="2-7", metavar="MIN-MAX[,TASK=MIN-MAX...]",
+                    help="objects per scene, for every task and per task (the held-out scenes have 2-7; "
+                         "fewer: a curriculum stage, e.g. 2-7,grounding=1-1)")
     ap.add_argument("--log-every", type=int, default=50)
     ap.add_argument("--ckpt-every", type=int, default=1000)
     ap.add_argument("--cycle-start", type=int, default=0,
@@ -788,6 +811,7 @@ def main():
                      resume=a.resume, workers=workers, cpu_bf16=a.bf16, loss_vocab=a.loss_vocab,
                      class_weight=a.class_weight, cycle_start=a.cycle_start, init=a.init,
                      time_limit=a.time_limit, refs_per_scene=a.refs_per_scene, number_sigma=a.number_sigma,
+                     objects=parse_objects(a.objects),
                      fixed_seeds=scenes.split_seeds("train", a.overfit) if a.overfit else None)
     rows = own_vocabulary(cfg) if a.export_vocab == "own" else None
     path = export(model.float(), a.export, vocab_rows=rows)
