@@ -147,6 +147,10 @@ static gpointer feed(gpointer data)
     f->n_objects += gst_ufo_meta_get_n_objects(gst_buffer_get_ufo_meta(buf));
     gst_sample_unref(smp);
   }
+  /* then the EOS: the element has seen it before the sink does (it stops counting as streaming
+   * on its way through), so the counters read after this are settled */
+  fail_unless(gst_app_sink_try_pull_sample(GST_APP_SINK(f->st->sink), 300 * GST_SECOND) == NULL);
+  fail_unless(gst_app_sink_is_eos(GST_APP_SINK(f->st->sink)), "stream %d: no EOS", f->s);
   return NULL;
 }
 
