@@ -335,6 +335,10 @@ def test_cycle_start_restarts_warmup_and_cosine_on_resume(tmp_path):
     lrs = [json.loads(line)["lr"] for line in logs]
     # steps 2..5 are steps 0..3 of a 4-step cycle: warm-up 1/2, 2/2 of the peak, then cosine 1, 1/2
     assert lrs == pytest.approx([2e-4, 4e-4, 4e-4, 2e-4], rel=1e-9)
+    # a cycle that starts after the checkpoint's step would give the steps before it a negative rate
+    with pytest.raises(ValueError, match="cycle_start 7 is after the first step of this run"):
+        train_demo.train(cfg, 8, str(tmp_path), lr=4e-4, warmup=2, ckpt_every=0, cycle_start=7,
+                         resume=str(tmp_path / "checkpoint.pth"), **common)
 
 
 def test_init_starts_from_a_model_file(tmp_path):

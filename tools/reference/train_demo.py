@@ -711,6 +711,9 @@ def train(cfg, steps, out, batch=8, lr=5e-4, wd=0.05, warmup=500, mix=DEFAULT_MI
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
         start = ck["step"]
+    if cycle_start > start:  # its steps before the cycle would get a negative learning rate
+        raise ValueError(f"cycle_start {cycle_start} is after the first step of this run ({start}, "
+                         "the checkpoint's step): pass at most that")
     tasks = parse_mix(mix)
     vocab = target_vocabulary(cfg).to(device) if loss_vocab == "targets" else None
     gen = torch.Generator().manual_seed(seed * 1000003 + start)  # a resumed run draws afresh
