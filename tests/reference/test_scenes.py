@@ -115,6 +115,27 @@ def test_eval_ground_truth_is_perfect():
     assert m["grounding"]["Acc@0.5"] == 1.0 and m["grounding"]["n"] == sum(len(s["refs"]) for s in test)
 
 
+def test_caption_parts_split_the_grammar():
+    assert scenes.caption_parts("two red circles to the left of a blue star") == (
+        "two red circles", "to the left of", "a blue star")
+    assert scenes.caption_parts("an orange ring above three green hearts") == (
+        "an orange ring", "above", "three green hearts")
+    assert scenes.caption_parts("two purple crosses") == ("two purple crosses", None, None)
+    for seed in scenes.split_seeds("test", 20):
+        cap = scenes.scene(seed, 224, 224)["caption"]
+        a, r, b = scenes.caption_parts(cap)
+        assert cap == (a if r is None else f"{a} {r} {b}")
+    test = [scenes.scene(s, 224, 224) for s in scenes.split_seeds("test", 4)]
+    assert all(scenes.caption_parts(s["caption"])[1] for s in test[:2])  # two-group captions here
+    p = eval_demo.ground_truth_predictions(test)
+    a, r, b = scenes.caption_parts(p["caption"][0])
+    p["caption"][0] = f"{a} {'below' if r == 'above' else 'above'} {b}"  # the relation wrong
+    a, r, b = scenes.caption_parts(p["caption"][1])
+    p["caption"][1] = f"{a} {r} a black blob"  # the second group wrong
+    m = eval_demo.evaluate(test, {"caption": p["caption"]})["caption"]
+    assert (m["group 1"], m["relation"], m["group 2"], m["exact"]) == (1.0, 0.75, 0.75, 0.5)
+
+
 def test_eval_detects_wrong_predictions():
     test = [scenes.scene(s, 224, 224) for s in scenes.split_seeds("test", 4)]
     p = eval_demo.ground_truth_predictions(test)

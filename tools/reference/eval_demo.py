@@ -12,7 +12,8 @@ decoding and post-processing as the golden fixtures); metrics:
   caption     corpus BLEU-4 (Papineni et al. 2002: clipped n-gram precisions n = 1..4, uniform
               geometric mean, brevity penalty exp(1 - r/c) when c < r; whitespace tokens, one
               reference per image) and exact match; CIDEr-D too where pycocoevalcap (PyPI) is
-              installed (its x10 scale)
+              installed (its x10 scale); and the share of captions whose first noun phrase,
+              relation and second noun phrase (scenes.caption_parts; none for one group) are right
   grounding   Acc@0.5: share of referring expressions whose predicted box has IoU >= 0.5 with
               the target box
 
@@ -271,6 +272,10 @@ def evaluate(test, preds, refs_per_image=2):
         refs = [s["caption"] for s in test]
         exact = np.mean([p == r for p, r in zip(preds["caption"], refs)])
         m["caption"] = {"BLEU-4": bleu4(preds["caption"], refs), "exact": float(exact)}
+        # where captions go wrong: each part of the grammar (scenes.caption_parts) right or not
+        parts = [(scenes.caption_parts(p), scenes.caption_parts(r)) for p, r in zip(preds["caption"], refs)]
+        for k, name in enumerate(("group 1", "relation", "group 2")):
+            m["caption"][name] = float(np.mean([p[k] == r[k] for p, r in parts]))
         cider = cider_d(preds["caption"], refs)
         if cider is not None:
             m["caption"]["CIDEr-D"] = cider

@@ -250,6 +250,20 @@ def _centre(o):
     return (x1 + x2) / 2.0, (y1 + y2) / 2.0
 
 
+# the relation phrases of caption()
+RELATIONS = ("above", "below", "to the left of", "to the right of")
+
+
+def caption_parts(text):
+    """(first noun phrase, relation, second noun phrase) of a caption() sentence; (text, None,
+    None) for a one-group caption."""
+    for r in RELATIONS:
+        a, sep, b = text.partition(f" {r} ")
+        if sep:
+            return a, r, b
+    return text, None, None
+
+
 def caption(objs, W, H):
     groups = {}
     for o in objs:
