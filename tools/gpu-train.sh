@@ -19,6 +19,9 @@
 # grounding expressions per scene and step (train_demo.py --refs-per-scene); NUMBER_SIGMA (3): soft
 # targets for grounding's box values (--number-sigma). OBJECTS (2-7): objects per scene, for all
 # tasks and per task (--objects, e.g. 2-7,grounding=1-1: the curriculum of docs/demo-model.md).
+# CYCLE_START (0): the step where the warm-up + cosine starts (--cycle-start): a new stage of a
+# curriculum resumes the last stage's parts with its own TASKS, OBJECTS, STEPS and CYCLE_START
+# = the step those parts stopped at.
 set -uo pipefail
 out=${1:?usage: gpu-train.sh OUT_DIR}
 cd "$(dirname "$0")/.."
@@ -54,7 +57,7 @@ t0=$(date +%s)
 python3 tools/reference/train_demo.py --preset "${PRESET:-cpu}" --device "$device" \
   --steps "${STEPS:-60000}" --batch "${BATCH:-8}" --lr "${LR:-3e-4}" --warmup "${WARMUP:-200}" \
   --tasks "${TASKS:-detection:1,instance:1,semantic:1,caption:2,grounding:2}" \
-  --refs-per-scene "${REFS_PER_SCENE:-4}" --number-sigma "${NUMBER_SIGMA:-3}" --objects "${OBJECTS:-2-7}" --loss-vocab targets --class-weight 3 --log-every "${LOG_EVERY:-100}" --ckpt-every 1000 \
+  --refs-per-scene "${REFS_PER_SCENE:-4}" --number-sigma "${NUMBER_SIGMA:-3}" --objects "${OBJECTS:-2-7}" --cycle-start "${CYCLE_START:-0}" --loss-vocab targets --class-weight 3 --log-every "${LOG_EVERY:-100}" --ckpt-every 1000 \
   --time-limit "${TRAIN_SECONDS:-360}" --out "$work" "${start[@]}" \
   --export "$out/ufo-demo.safetensors" > "$out/train.log" 2>&1
 rc=$?
