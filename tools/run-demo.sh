@@ -9,7 +9,7 @@
 #
 # The default model is the project's demo model, models/ufo-demo.safetensors (trained on procedural
 # shapes, docs/demo-model.md), with instance segmentation (ufoseg: masks, boxes taken from the
-# masks, labels, scores; mask AP50 0.91 held-out) and, from the same model instance, each frame's
+# masks, labels, scores; mask AP50 0.94 held-out) and, from the same model instance, each frame's
 # caption (ufodetect task=caption; CAPTION=0 leaves it out). TASK=detection runs ufodetect (the
 # detection task's boxes). Without that file
 # the deterministic RANDOM-WEIGHT "tiny" model is used with the caption task: its output is
