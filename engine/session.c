@@ -302,20 +302,25 @@ static gboolean check_request(UfoSession *s, const UfoRequest *req, const UfoLab
 
 /* The request's planted plan (per frame: sequence q) for n frames of Q sequences each. */
 static UfoPlantedPlan *batch_plan(const UfoPlantedPlan *plan, int n, int Q, int32_t **tokens,
-                                  float **margin)
+                                  float **margin, float **step_margin)
 {
   const int L = plan->max_len;
   *tokens = g_new(int32_t, (size_t)n * Q * MAX(L, 1));
   *margin = g_new0(float, (size_t)n *Q);
+  *step_margin = plan->step_margin ? g_new0(float, (size_t)n *Q *MAX(L, 1)) : NULL;
   for (int b = 0; b < n; b++)
     for (int q = 0; q < Q; q++) {
+      const gboolean in = q < plan->n_seq;
       int32_t *row = *tokens + ((size_t)b * Q + q) * L;
       for (int t = 0; t < L; t++)
-        row[t] = q < plan->n_seq && plan->tokens ? plan->tokens[(size_t)q * L + t] : -1;
-      (*margin)[(size_t)b * Q + q] = q < plan->n_seq && plan->margin ? plan->margin[q] : 0.f;
+        row[t] = in && plan->tokens ? plan->tokens[(size_t)q * L + t] : -1;
+      (*margin)[(size_t)b * Q + q] = in && plan->margin ? plan->margin[q] : 0.f;
+      if (*step_margin && in)
+        memcpy(*step_margin + ((size_t)b * Q + q) * L, plan->step_margin + (size_t)q * L,
+               (size_t)L * sizeof(float));
     }
   UfoPlantedPlan *p = g_new(UfoPlantedPlan, 1);
-  *p = (UfoPlantedPlan){*tokens, *margin, n * Q, L};
+  *p = (UfoPlantedPlan){*tokens, *margin, n * Q, L, *step_margin};
   return p;
 }
 
@@ -336,7 +341,7 @@ static gboolean run_frames(UfoSession *s, const UfoImage *images, int n, const U
   UfoResult **res = g_new0(UfoResult *, (size_t)MAX(n, 1));
   gboolean ok = FALSE;
   UfoDecodeOutput *out = NULL;
-  float *refs = NULL, *first_prob = NULL, *plan_margin = NULL;
+  float *refs = NULL, *first_prob = NULL, *plan_margin = NULL, *plan_step_margin = NULL;
   int32_t *plan_tokens = NULL;
   UfoPlantedPlan *plan = NULL;
   char *prompt = NULL;
@@ -412,7 +417,7 @@ static gboolean run_frames(UfoSession *s, const UfoImage *images, int n, const U
     goto out;
   const UfoPlantedPlan *use_plan = req->plan;
   if (req->plan && n > 1)
-    use_plan = plan = batch_plan(req->plan, n, Q, &plan_tokens, &plan_margin);
+    use_plan = plan = batch_plan(req->plan, n, Q, &plan_tokens, &plan_margin, &plan_step_margin);
   const uint64_t down0 = s->be->bytes_down;
   UfoDecoder inner = ufo_vit_decoder(s->st);
   td.inner = &inner;
@@ -517,6 +522,7 @@ out:
   g_free(plan);
   g_free(plan_tokens);
   g_free(plan_margin);
+  g_free(plan_step_margin);
   g_free(prompt);
   return ok;
 }

@@ -19,6 +19,15 @@ void ufo_decode_output_free(UfoDecodeOutput *out)
   g_free(out);
 }
 
+/* margin[s] + step_margin[s, t] (float, as the reference adds them: docs/reference.md) */
+static float plan_margin(const UfoPlantedPlan *plan, int s, int t)
+{
+  float m = plan->margin ? plan->margin[s] : 0.f;
+  if (plan->step_margin)
+    m += plan->step_margin[(size_t)s * plan->max_len + t];
+  return m;
+}
+
 void ufo_decode_apply_plan(const UfoPlantedPlan *plan, int s, int t, float *logits, int vocab)
 {
   if (!plan || !plan->tokens || s < 0 || s >= plan->n_seq || t < 0 || t >= plan->max_len)
@@ -29,8 +38,8 @@ void ufo_decode_apply_plan(const UfoPlantedPlan *plan, int s, int t, float *logi
   float mx = logits[0];
   for (int v = 1; v < vocab; v++)
     mx = MAX(mx, logits[v]);
-  /* ufo.h planted plan: logit[tok] = max(logits) + margin[s], before softmax */
-  logits[tok] = mx + (plan->margin ? plan->margin[s] : 0.f);
+  /* ufo.h planted plan: logit[tok] = max(logits) + margin[s] (+ step margin), before softmax */
+  logits[tok] = mx + plan_margin(plan, s, t);
 }
 
 void ufo_decode_plan_token(const UfoPlantedPlan *plan, int s, int t, int vocab, int32_t *tok,
@@ -44,7 +53,7 @@ void ufo_decode_plan_token(const UfoPlantedPlan *plan, int s, int t, int vocab, 
   if (id < 0 || id >= vocab)
     return;
   *tok = id;
-  *margin = plan->margin ? plan->margin[s] : 0.f;
+  *margin = plan_margin(plan, s, t);
 }
 
 /* argmax (first maximum on ties, as torch.max) and its softmax probability 1 / Σ exp(l − max),

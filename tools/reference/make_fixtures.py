@@ -113,10 +113,13 @@ def generate(model, task, case, out_dir):
     Hp = S // cfg.patch_size
     grid_w = tc.grid_per_window * (Hp // cfg.window_size) if tc.grid_per_window else 0
     n_seq = grid_w * grid_w if grid_w else 1
-    plan = margin = None
+    plan = margin = step_margin = None
     beam, tau, alpha = BEAM_CASES.get(case, (tc.beam_size if task == "caption" else 1, None, None))
     if case == "planted" or case in BEAM_CASES:
         plan, margin = ufo_plans.make_plan(cfg, task, n_seq, grid_w)
+    if case in BEAM_CASES:  # margin[s] + step_margin[s, t] (float32, as the C engine adds them)
+        step_margin = ufo_plans.step_margins(plan)
+    run_margin = margin if step_margin is None else margin[:, None] + step_margin
     n_rows = n_seq * beam
     rows = rec_rows(task, n_rows, plan, grid_w)
     if case in BEAM_CASES:  # the beams of the first planted sequences; decode.src has every row
@@ -127,7 +130,7 @@ def generate(model, task, case, out_dir):
     results, raw, ms = ufo_pipeline.run(
         model, task, [bgr], texts,
         None if plan is None else torch.from_numpy(plan).long(),
-        None if margin is None else torch.from_numpy(margin),
+        None if run_margin is None else torch.from_numpy(run_margin),
         beam_size=beam, rec=rec, rec_rows=rows, logit_stride=math.ceil(V / 256),
         feat_stride=math.ceil(C / 64), temperature=tau, length_penalty=alpha,
     )
@@ -168,6 +171,8 @@ def generate(model, task, case, out_dir):
     if plan is not None:
         fx.full("plan.tokens", plan, np.int32)
         fx.full("plan.margin", margin)
+    if step_margin is not None:
+        fx.full("plan.step_margin", step_margin)
     res = results[0]
     if task == "detection":
         fx.full("result.boxes", res["boxes"].reshape(-1, 4))

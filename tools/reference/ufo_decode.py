@@ -12,7 +12,9 @@ CLS, SEP, PAD = 101, 102, 0
 
 def apply_plan(logits, plan, margin, t, seq_of_row):
     """Planted plan: logits[r, plan[s, t]] = max(logits[r]) + margin[s] with s = seq_of_row[r],
-    applied before softmax/log_softmax; plan entries < 0 (or t beyond the plan) do nothing."""
+    applied before softmax/log_softmax; plan entries < 0 (or t beyond the plan) do nothing.
+    margin (n_seq,) or (n_seq, L): a 2-D margin is margin[s, t] (the beam fixtures' per-step
+    margins, docs/reference.md "Planted plan")."""
     if plan is None or t >= plan.shape[1]:
         return logits
     tok = plan[seq_of_row, t]
@@ -21,7 +23,8 @@ def apply_plan(logits, plan, margin, t, seq_of_row):
         return logits
     logits = logits.clone()
     mx = logits[rows].max(-1).values
-    logits[rows, tok[rows]] = mx + margin[seq_of_row[rows]].to(logits.dtype)
+    m = margin[seq_of_row[rows], t] if margin.dim() == 2 else margin[seq_of_row[rows]]
+    logits[rows, tok[rows]] = mx + m.to(logits.dtype)
     return logits
 
 

@@ -94,6 +94,17 @@ def caption_plan(n_seq, max_len):
     return _plan(n_seq, max_len, {s: _pieces(caps[s % 2]) for s in range(n_seq)})
 
 
+def step_margins(plan):
+    """Per-step margins added to margin[s] at step t (beam fixtures, docs/reference.md "Planted
+    plan"): 0.05·t + 0.0073·t². With one margin per sequence every beam that leaves the plan once
+    pays exactly margin/τ, wherever it left it, so beam scores tie up to rounding and the CPU's
+    float kernels order them; per-step margins whose sums over any two steps all differ (for
+    t < 37: by ≥ 1.1e-3) make those scores distinct."""
+    t = np.arange(plan.shape[1], dtype=np.float32)
+    step = (np.float32(0.05) * t + np.float32(0.0073) * t * t).astype(np.float32)
+    return np.ascontiguousarray(np.where(plan >= 0, step[None, :], np.float32(0)).astype(np.float32))
+
+
 def make_plan(cfg, task, n_seq, grid_w=0):
     tc = cfg.tasks[task]
     if task == "detection":

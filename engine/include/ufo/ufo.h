@@ -82,11 +82,13 @@ typedef struct {
 } UfoImage;
 
 /* Test hook ("planted plan", docs/reference.md): when set, at decode step t of sequence s the
- * logit of tokens[s * max_len + t] (if >= 0) is replaced by max(logits) + margin[s]. */
+ * logit of tokens[s * max_len + t] (if >= 0) is replaced by max(logits) + margin[s]
+ * (+ step_margin[s * max_len + t] when step_margin is set). */
 typedef struct {
   const int32_t *tokens; /* (n_seq, max_len), -1 = no forcing */
   const float *margin;   /* (n_seq) */
   int n_seq, max_len;
+  const float *step_margin; /* (n_seq, max_len) or NULL */
 } UfoPlantedPlan;
 
 /* Boxes of instance-segmentation objects (docs/elements.md "Instance boxes"). */

@@ -202,6 +202,32 @@ static void test_greedy_compaction(void)
   }
 }
 
+/* the planted plan's margin at step t: margin[s] + step_margin[s, t] (docs/reference.md) */
+static void test_plan_step_margin(void)
+{
+  const int32_t tok[2 * 3] = {4, -1, 2, 1, 3, -1};
+  const float margin[2] = {1.5f, 0.25f};
+  const float step[2 * 3] = {0.f, 9.f, 0.5f, 0.125f, 2.f, 7.f};
+  UfoPlantedPlan plan = {tok, margin, 2, 3, step};
+  int32_t id;
+  float m;
+  ufo_decode_plan_token(&plan, 0, 2, 8, &id, &m);
+  g_assert_cmpint(id, ==, 2);
+  g_assert_cmpfloat(m, ==, 2.f);
+  ufo_decode_plan_token(&plan, 1, 1, 8, &id, &m);
+  g_assert_cmpint(id, ==, 3);
+  g_assert_cmpfloat(m, ==, 2.25f);
+  ufo_decode_plan_token(&plan, 0, 1, 8, &id, &m); /* not planted: no margin */
+  g_assert_cmpint(id, ==, -1);
+  g_assert_cmpfloat(m, ==, 0.f);
+  float logits[8] = {0.f, 1.f, -3.f, 0.5f, 2.f, 0.f, -1.f, 0.25f};
+  ufo_decode_apply_plan(&plan, 1, 0, logits, 8); /* max 2 + 0.25 + 0.125 */
+  g_assert_cmpfloat(logits[1], ==, 2.375f);
+  plan.step_margin = NULL; /* without: margin[s] only */
+  ufo_decode_apply_plan(&plan, 0, 2, logits, 8);
+  g_assert_cmpfloat(logits[2], ==, 2.375f + 1.5f);
+}
+
 static void test_greedy_plan_and_errors(void)
 {
   const int n = 3, T = 6;
@@ -534,6 +560,7 @@ int main(int argc, char **argv)
   g_test_add_data_func("/decode/greedy/hand-own-ids", &own_ids, test_greedy_hand);
   g_test_add_func("/decode/bad-token-ids", test_bad_token_ids);
   g_test_add_func("/decode/greedy/compaction", test_greedy_compaction);
+  g_test_add_func("/decode/plan-step-margin", test_plan_step_margin);
   g_test_add_func("/decode/greedy/plan-errors", test_greedy_plan_and_errors);
   g_test_add_func("/decode/greedy/reference", test_greedy_fixture);
   g_test_add_data_func("/decode/beam/hand", &bert_ids, test_beam_hand);

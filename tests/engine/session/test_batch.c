@@ -142,15 +142,20 @@ static void test_planted_compaction(void)
   g_assert_cmpint(T, >, 8);
   UfoRequest req = UFO_REQUEST_INIT;
   req.task = UFO_TASK_DETECTION;
-  /* grid q ends ([SEP]) at step 1, 4 or 7 */
+  /* grid q ends ([SEP]) at step 1, 4 or 7; the margin is all in the per-step margins, so the
+   * batch's copy of the plan must carry them (margin 0 alone would not end a grid there) */
   g_autofree int32_t *tokens = g_new(int32_t, (size_t)Q * T);
   g_autofree float *margin = g_new(float, Q);
+  g_autofree float *step_margin = g_new0(float, (size_t)Q *T);
   for (int q = 0; q < Q; q++) {
-    margin[q] = 50.f;
-    for (int t = 0; t < T; t++)
-      tokens[(size_t)q * T + t] = t == (q * 3 + 1) % 9 ? UFO_TOKEN_SEP : -1;
+    margin[q] = 0.f;
+    for (int t = 0; t < T; t++) {
+      const gboolean end = t == (q * 3 + 1) % 9;
+      tokens[(size_t)q * T + t] = end ? UFO_TOKEN_SEP : -1;
+      step_margin[(size_t)q * T + t] = end ? 50.f : 0.f;
+    }
   }
-  UfoPlantedPlan plan = {tokens, margin, Q, T};
+  UfoPlantedPlan plan = {tokens, margin, Q, T, step_margin};
   req.plan = &plan;
   UfoResult *alone[N_FRAMES] = {0}, *batch[N_FRAMES] = {0};
   for (int k = 0; k < N_FRAMES; k++) {

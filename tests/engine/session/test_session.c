@@ -98,8 +98,14 @@ static UfoResult *run_case(const Case *c, UfoFixture *fx, UfoModel *model)
   g_assert_true(ufo_fixture_shape(fx, "plan.tokens", &ndim, shape, &error));
   g_autofree int32_t *plan_tokens = ufo_fixture_i32(fx, "plan.tokens", NULL, &error);
   g_autofree float *plan_margin = ufo_fixture_f32(fx, "plan.margin", NULL, &error);
+  /* the beam fixtures' per-step margins (docs/reference.md "Planted plan") */
+  size_t n_step = 0;
+  g_autofree float *step_margin =
+      c->beam > 1 ? ufo_fixture_f32(fx, "plan.step_margin", &n_step, &error) : NULL;
   g_assert_no_error(error);
-  UfoPlantedPlan plan = {plan_tokens, plan_margin, (int)shape[0], (int)shape[1]};
+  if (step_margin)
+    g_assert_cmpuint(n_step, ==, (size_t)(shape[0] * shape[1]));
+  UfoPlantedPlan plan = {plan_tokens, plan_margin, (int)shape[0], (int)shape[1], step_margin};
   UfoRequest req = UFO_REQUEST_INIT;
   req.task = c->task;
   req.plan = &plan;
