@@ -11,8 +11,13 @@
 #endif
 #include "cpu.h"
 
-#define LANES 16 /* rows of C per block: one vector */
-#define COLS 12  /* columns of C per block */
+#define COLS 12 /* columns of C per block */
+/* rows of C per block: one vector. 16 rows keep 12 accumulators of 16 floats: 12 of the 32
+ * AVX-512 registers, but 24 of the 16 AVX2 ones, whose spills made the blocks ~10x slower (decode
+ * steps of the demo model on a Zen 3 CPU); without AVX-512 the blocks are of 8 rows. The chain
+ * of each element is the same either way. */
+#if defined(__AVX512F__)
+#define LANES 16
 
 /* 16 floats, GCC/Clang vector extension: lane-wise arithmetic, scalars broadcast */
 typedef float V16 __attribute__((vector_size(64)));
@@ -23,6 +28,9 @@ static inline V16 load16(const float *p)
   memcpy(&v, p, sizeof v);
   return v;
 }
+#else
+#define LANES 8
+#endif
 
 /* 8 floats: the last rows of C when no more than 8 are left (the same chain per element) */
 typedef float V8 __attribute__((vector_size(32)));
@@ -49,6 +57,7 @@ UFO_HOT_LOOP static void block8(const float *at, int64_t ldt, const float *w, in
     memcpy(out[c], &acc[c], sizeof acc[c]);
 }
 
+#if LANES == 16
 /* out[c][r] = sum over l of at[l·ldt + r] · w[c·ldw + l], each lane one chain in l order */
 UFO_HOT_LOOP static void block(const float *at, int64_t ldt, const float *w, int64_t ldw, int64_t k,
                                float out[COLS][LANES])
@@ -62,6 +71,7 @@ UFO_HOT_LOOP static void block(const float *at, int64_t ldt, const float *w, int
   }
   memcpy(out, acc, sizeof acc);
 }
+#endif
 
 typedef struct {
   const UfoGemm *p;
@@ -100,10 +110,14 @@ static void rows_task(void *ctx, int64_t begin, int64_t end, int worker)
       for (int64_t i0 = 0; i0 < m; i0 += LANES) {
         float out[COLS][LANES];
         const int64_t ni = MIN(LANES, m - i0);
+#if LANES == 16
         if (ni <= 8) /* no zero rows computed for nothing */
           block8(at + i0, j->mpad, wb, ld, k, out);
         else
           block(at + i0, j->mpad, wb, ld, k, out);
+#else
+        block8(at + i0, j->mpad, wb, ld, k, out);
+#endif
         for (int64_t r = 0; r < ni; r++) {
           float *crow = c + (i0 + r) * ldc + j0;
           for (int64_t c0 = 0; c0 < nj; c0++) {
