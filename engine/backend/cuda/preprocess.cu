@@ -4,6 +4,14 @@
  * normalised into the (3, S*S) output. The resize tables are built on the host by the same code
  * as the host path (ufo_lin_table_*, ufo_pil_table) and uploaded once per frame geometry.
  *
+ * The frame goes through pinned staging buffers (two, used in turn): the host packs its planes
+ * into one, and one asynchronous copy takes it to the device, so the call returns as soon as the
+ * work is enqueued and the copy runs at full DMA speed (a pageable copy is staged by the driver
+ * synchronously, row by row for 2-D copies). A staging buffer is written again only after the
+ * event recorded behind its last copy (two frames earlier) has completed; the emulation reports a
+ * host write into a buffer whose copy is still in flight. Where pinned memory cannot be had, the
+ * frame is copied straight from its pageable buffer, as before.
+ *
  * Every kernel reproduces the host functions' arithmetic operation for operation, so results are
  * bit-identical: the Y'CbCr conversion and both uint8 resizes are integer fixed point; the
  * float32 resize evaluates the same double products and sums with explicit rounding (no fused
@@ -25,10 +33,20 @@ namespace UFO_CUDA_NS
 
 /* The state of one preprocessor (backend.h prep_new): device buffers grown on demand and the
  * tables of the last geometry. */
+#define STAGES 2 /* pinned staging buffers, used in turn */
+
 typedef struct {
   uint8_t *frame, *rgb, *tmp;
   int32_t *tab;
   size_t frame_cap, rgb_cap, tmp_cap, tab_cap;
+  /* pinned staging: buffers, their sizes, the event behind each one's last copy (recorded:
+   * staged_used), the next one to use; no_pinned once cudaMallocHost has failed */
+  uint8_t *stage[STAGES];
+  size_t stage_cap[STAGES];
+  cudaEvent_t staged[STAGES];
+  gboolean staged_used[STAGES];
+  int next_stage;
+  gboolean no_pinned;
   /* geometry the tables were built for (resize -1: none) */
   int sw, sh, S, resize;
   int ksx, ksy;        /* PIL taps per output sample, x and y */
@@ -224,22 +242,33 @@ __global__ void __launch_bounds__(THREADS)
 
 /* ---- host side ---- */
 
-void *ufo_cuda_prep_new(UfoCuda *cu, GError **error)
-{
-  CudaPrep *pp = g_new0(CudaPrep, 1);
-  pp->resize = -1;
-  return pp;
-}
-
 void ufo_cuda_prep_free(UfoCuda *cu, void *state)
 {
   CudaPrep *pp = (CudaPrep *)state;
   (void)cudaStreamSynchronize(cu->stream); /* enqueued kernels may still read the buffers */
+  for (int i = 0; i < STAGES; i++) {
+    if (pp->staged[i])
+      (void)cudaEventDestroy(pp->staged[i]);
+    (void)cudaFreeHost(pp->stage[i]);
+  }
   (void)cudaFree(pp->frame);
   (void)cudaFree(pp->rgb);
   (void)cudaFree(pp->tmp);
   (void)cudaFree(pp->tab);
   g_free(pp);
+}
+
+void *ufo_cuda_prep_new(UfoCuda *cu, GError **error)
+{
+  CudaPrep *pp = g_new0(CudaPrep, 1);
+  pp->resize = -1;
+  for (int i = 0; i < STAGES; i++)
+    if (!ufo_cuda_ok(cudaEventCreateWithFlags(&pp->staged[i], cudaEventDisableTiming),
+                     "preprocess: staging event", error)) {
+      ufo_cuda_prep_free(cu, pp);
+      return NULL;
+    }
+  return pp;
 }
 
 /* *buf of at least bytes (stream-ordered: the old one is freed after the work that reads it) */
@@ -264,27 +293,103 @@ static gboolean ensure(UfoCuda *cu, T **buf, size_t *cap, size_t bytes, const ch
   return TRUE;
 }
 
-/* The frame's planes, rows packed, into pp->frame. */
+/* rows of width bytes, pitch apart, packed into dst; returns the byte after them */
+static uint8_t *pack_rows(uint8_t *dst, const uint8_t *src, size_t pitch, size_t width, size_t rows)
+{
+  if (pitch == width) {
+    memcpy(dst, src, width * rows);
+    return dst + width * rows;
+  }
+  for (size_t r = 0; r < rows; r++, dst += width)
+    memcpy(dst, src + r * pitch, width);
+  return dst;
+}
+
+/* A staging buffer of at least bytes, free to write (its last copy done): 1 and stage[*k]; 0
+ * where pinned memory cannot be had (the caller copies from pageable memory); -1 on an error. */
+static int take_stage(UfoCuda *cu, CudaPrep *pp, size_t bytes, int *k, GError **error)
+{
+  if (pp->no_pinned)
+    return 0;
+  const int i = pp->next_stage;
+  /* the copy that last read it, two frames ago, must be over before the host writes it */
+  if (pp->staged_used[i] &&
+      !ufo_cuda_ok(cudaEventSynchronize(pp->staged[i]), "preprocess: staging", error))
+    return -1;
+  /* every buffer grows at once, so that a prepared session's later frames of the same size
+   * allocate nothing (cudaFreeHost waits for the copies out of a buffer) */
+  const gboolean grow = pp->stage_cap[i] < bytes;
+  for (int j = 0; grow && j < STAGES; j++) {
+    if (pp->stage_cap[j] >= bytes)
+      continue;
+    (void)cudaFreeHost(pp->stage[j]);
+    pp->stage[j] = NULL;
+    pp->stage_cap[j] = 0;
+    if (cudaMallocHost(&pp->stage[j], bytes) != cudaSuccess) {
+      (void)cudaGetLastError(); /* not an error of the frame: copy it as it is */
+      pp->stage[j] = NULL;
+      pp->no_pinned = TRUE;
+      return 0;
+    }
+    pp->stage_cap[j] = bytes;
+    if (cu->allocs)
+      (*cu->allocs)++;
+  }
+  pp->next_stage = (i + 1) % STAGES;
+  *k = i;
+  return 1;
+}
+
+/* The frame's planes, rows packed, into pp->frame: through a pinned staging buffer (one host
+ * pack, one asynchronous copy), else straight from the frame's memory. */
 static gboolean upload_frame(UfoCuda *cu, CudaPrep *pp, const UfoImage *im, GError **error)
 {
   const size_t w = (size_t)im->width, h = (size_t)im->height, cw = (w + 1) / 2, ch = (h + 1) / 2;
-  if (!ensure(cu, &pp->frame, &pp->frame_cap, ufo_image_bytes(im), "preprocess: frame", error))
+  const size_t bytes = ufo_image_bytes(im);
+  if (!ensure(cu, &pp->frame, &pp->frame_cap, bytes, "preprocess: frame", error))
     return FALSE;
+  int k = -1;
+  const int staged = take_stage(cu, pp, bytes, &k, error);
+  if (staged < 0)
+    return FALSE;
+  if (staged) {
+    int bpp, idx[3];
+    uint8_t *d = pp->stage[k];
+    if (ufo_image_packed_layout(im->format, &bpp, idx)) {
+      d = pack_rows(d, im->data, im->stride, w * bpp, h);
+    } else {
+      d = pack_rows(d, im->data, im->stride, w, h);
+      if (im->format == UFO_PIXEL_I420) {
+        d = pack_rows(d, im->planes[0], im->plane_stride[0], cw, ch);
+        d = pack_rows(d, im->planes[1], im->plane_stride[1], cw, ch);
+      } else {
+        d = pack_rows(d, im->planes[0], im->plane_stride[0], 2 * cw, ch);
+      }
+    }
+    (void)d; /* = stage + bytes: ufo_image_bytes' layout */
+    pp->staged_used[k] = TRUE;
+    return ufo_cuda_ok(
+               cudaMemcpyAsync(pp->frame, pp->stage[k], bytes, cudaMemcpyHostToDevice, cu->stream),
+               "preprocess: frame upload", error) &&
+           ufo_cuda_ok(cudaEventRecord(pp->staged[k], cu->stream), "preprocess: staging event",
+                       error);
+  }
+
   int bpp, idx[3];
-  const cudaMemcpyKind k = cudaMemcpyHostToDevice;
+  const cudaMemcpyKind kind = cudaMemcpyHostToDevice;
   if (ufo_image_packed_layout(im->format, &bpp, idx))
     return ufo_cuda_ok(
-        cudaMemcpy2DAsync(pp->frame, w * bpp, im->data, im->stride, w * bpp, h, k, cu->stream),
+        cudaMemcpy2DAsync(pp->frame, w * bpp, im->data, im->stride, w * bpp, h, kind, cu->stream),
         "preprocess: frame upload", error);
   uint8_t *c0 = pp->frame + w * h;
-  cudaError_t st = cudaMemcpy2DAsync(pp->frame, w, im->data, im->stride, w, h, k, cu->stream);
+  cudaError_t st = cudaMemcpy2DAsync(pp->frame, w, im->data, im->stride, w, h, kind, cu->stream);
   if (st == cudaSuccess && im->format == UFO_PIXEL_I420) {
-    st = cudaMemcpy2DAsync(c0, cw, im->planes[0], im->plane_stride[0], cw, ch, k, cu->stream);
+    st = cudaMemcpy2DAsync(c0, cw, im->planes[0], im->plane_stride[0], cw, ch, kind, cu->stream);
     if (st == cudaSuccess)
-      st = cudaMemcpy2DAsync(c0 + cw * ch, cw, im->planes[1], im->plane_stride[1], cw, ch, k,
+      st = cudaMemcpy2DAsync(c0 + cw * ch, cw, im->planes[1], im->plane_stride[1], cw, ch, kind,
                              cu->stream);
   } else if (st == cudaSuccess) {
-    st = cudaMemcpy2DAsync(c0, 2 * cw, im->planes[0], im->plane_stride[0], 2 * cw, ch, k,
+    st = cudaMemcpy2DAsync(c0, 2 * cw, im->planes[0], im->plane_stride[0], 2 * cw, ch, kind,
                            cu->stream);
   }
   return ufo_cuda_ok(st, "preprocess: frame upload", error);

@@ -1,6 +1,7 @@
 /* CUDA emulation: launch limits with the real runtime's error codes (and their non-stickiness),
  * cudaFuncSetAttribute, memory copies/memsets with device-side checks, streams, events, device
- * properties and error strings. */
+ * properties and error strings; a host write to pinned memory while an asynchronous copy from it
+ * is in flight is reported. */
 #include "emu_test.h"
 
 #include <string.h>
@@ -121,6 +122,68 @@ static void test_memory_streams_events()
   CHECK(cudaGetLastError() == cudaErrorMemoryAllocation);
 }
 
+/* Pinned sources of asynchronous copies are in flight until a synchronisation covers them: a host
+ * write before that fails the synchronisation with a report naming it; pageable sources and
+ * writes after the synchronisation are fine. */
+static bool failed_in_flight(cudaError_t e)
+{
+  if (e != cudaErrorLaunchFailure)
+    return false;
+  bool named = cudaGetLastError() == cudaErrorLaunchFailure &&
+               strstr(cudaGetErrorString(cudaErrorLaunchFailure), "in flight") != nullptr;
+  return named && cudaGetLastError() == cudaSuccess; /* reported once */
+}
+
+static void test_pinned_in_flight()
+{
+  cudaStream_t s;
+  CHECK_CUDA(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  int *d = dev_alloc<int>(64), *pin = nullptr, h[64];
+  CHECK_CUDA(cudaMallocHost(&pin, 64 * sizeof(int)));
+  for (int i = 0; i < 64; i++)
+    pin[i] = h[i] = i;
+  cudaEvent_t ev;
+  CHECK_CUDA(cudaEventCreate(&ev));
+  /* written after the event that follows the copy: fine */
+  CHECK_CUDA(cudaMemcpyAsync(d, pin, 64 * sizeof(int), cudaMemcpyHostToDevice, s));
+  CHECK_CUDA(cudaEventRecord(ev, s));
+  CHECK_CUDA(cudaEventSynchronize(ev));
+  pin[0] = 100;
+  CHECK_CUDA(cudaStreamSynchronize(s));
+  /* written before any synchronisation: the stream's synchronisation fails */
+  CHECK_CUDA(cudaMemcpyAsync(d, pin, 64 * sizeof(int), cudaMemcpyHostToDevice, s));
+  pin[3] = 9;
+  CHECK(failed_in_flight(cudaStreamSynchronize(s)));
+  /* an event recorded before the copy does not cover it */
+  CHECK_CUDA(cudaEventRecord(ev, s));
+  CHECK_CUDA(cudaMemcpyAsync(d, pin, 64 * sizeof(int), cudaMemcpyHostToDevice, s));
+  CHECK_CUDA(cudaEventSynchronize(ev));
+  pin[1] = 8;
+  CHECK(failed_in_flight(cudaDeviceSynchronize()));
+  /* 2-D copies too (2 rows of 8 ints out of a pitch of 16), and cudaFreeHost waits for them */
+  CHECK_CUDA(cudaMemcpy2DAsync(d, 8 * sizeof(int), pin, 16 * sizeof(int), 8 * sizeof(int), 2,
+                               cudaMemcpyHostToDevice, s));
+  pin[12] = 5; /* between the rows: not read by the copy */
+  CHECK_CUDA(cudaStreamSynchronize(s));
+  CHECK_CUDA(cudaMemcpy2DAsync(d, 8 * sizeof(int), pin, 16 * sizeof(int), 8 * sizeof(int), 2,
+                               cudaMemcpyHostToDevice, s));
+  pin[17] = 5;
+  CHECK_CUDA(cudaFreeHost(pin));
+  CHECK(failed_in_flight(cudaStreamSynchronize(s)));
+  /* pageable sources are staged before the call returns; synchronous copies are done at once */
+  CHECK_CUDA(cudaMemcpyAsync(d, h, sizeof h, cudaMemcpyHostToDevice, s));
+  h[0] = 1;
+  CHECK_CUDA(cudaStreamSynchronize(s));
+  CHECK_CUDA(cudaMallocHost(&pin, 64 * sizeof(int)));
+  CHECK_CUDA(cudaMemcpy(d, pin, 64 * sizeof(int), cudaMemcpyHostToDevice));
+  pin[0] = 1;
+  CHECK_CUDA(cudaDeviceSynchronize());
+  CHECK_CUDA(cudaFreeHost(pin));
+  CHECK_CUDA(cudaEventDestroy(ev));
+  CHECK_CUDA(cudaStreamDestroy(s));
+  cudaFree(d);
+}
+
 static void test_device()
 {
   int n = 0, dev = -1;
@@ -152,6 +215,7 @@ int main()
 {
   test_launch_limits();
   test_memory_streams_events();
+  test_pinned_in_flight();
   test_device();
   return emu_test_result("cuda-emu-runtime");
 }

@@ -6,6 +6,10 @@
  * down-scaling, odd sizes, high-contrast frames (clipping), a strided output view; the frame's
  * bytes are the only bytes counted up; one preprocessor across changing geometries. The Y'CbCr
  * conversion against a plain double-precision formula, and bad operands refused by the wrapper.
+ * Frames enqueued back to back with no synchronisation, each frame's memory scribbled over as
+ * soon as the op returns: every output still its own frame's (the CUDA backend's pinned staging
+ * buffers are reused only after their copies are done; the emulation reports a host write into
+ * one whose copy is in flight).
  * Usage: test-nn-preprocess [--backend=cpu|cpu-ref|cuda-emu|cuda] */
 #include "backend/backend.h"
 #include "backend/preprocess.h"
@@ -340,6 +344,66 @@ static void test_errors(void)
   ufo_backend_free(be);
 }
 
+/* Frames back to back, nothing synchronised in between, each frame's buffers overwritten right
+ * after the op returns (the caller may reuse them then): every output bit-identical to the host
+ * path on the untouched frame. More frames than the CUDA backend has staging buffers; the first
+ * is the largest, so that no later frame grows a device buffer (a growth synchronises the
+ * stream, which would hide a staging buffer written too early). */
+static void test_back_to_back(void)
+{
+  g_autoptr(GError) err = NULL;
+  UfoBackend *be = ufo_test_backend_new(backend_name, &err);
+  g_assert_no_error(err);
+  UfoPreprocessor *pp = ufo_preprocessor_new(be, &err);
+  g_assert_no_error(err);
+  GRand *rng = g_rand_new_with_seed(77);
+  enum { N = 7 };
+  const int S = 24;
+  const struct {
+    UfoPixelFormat f;
+    int w, h;
+  } fr_spec[N] = {{UFO_PIXEL_RGB, 120, 100}, {UFO_PIXEL_NV12, 61, 47}, {UFO_PIXEL_BGRA, 33, 20},
+                  {UFO_PIXEL_I420, 90, 71},  {UFO_PIXEL_RGBX, 17, 9},  {UFO_PIXEL_NV12, 64, 48},
+                  {UFO_PIXEL_RGB, 40, 30}};
+  UfoPrepParams p = {.size = S,
+                     .resize = UFO_PREP_LINEAR_U8,
+                     .mean = {123.675f, 116.28f, 103.53f},
+                     .std = {58.395f, 57.12f, 57.375f}};
+  const size_t n = (size_t)S * S;
+  UfoTensor *out[N];
+  float *want[N];
+  for (int i = 0; i < N; i++) {
+    Frame fr;
+    frame_make(&fr, fr_spec[i].f, fr_spec[i].w, fr_spec[i].h, i % 3, UFO_COLOR_MATRIX_BT601, 0,
+               rng);
+    want[i] = g_new(float, 3 * n);
+    g_assert_true(ufo_preprocess_host(&fr.im, &p, want[i], n, &err));
+    out[i] = ufo_tensor_new_2d(be, 3, (int64_t)n, &err);
+    g_assert_no_error(err);
+    g_assert_true(ufo_op_preprocess(pp, ufo_view(out[i]), &fr.im, &p, &err));
+    g_assert_no_error(err);
+    for (int b = 0; b < 3; b++) /* the frame's memory goes back to its owner */
+      if (fr.buf[b])
+        memset(fr.buf[b], 0x5a,
+               b == 0 ? fr.im.stride * fr.im.height
+                      : fr.im.plane_stride[b - 1] * ((fr.im.height + 1) / 2));
+    frame_free(&fr);
+  }
+  g_autofree float *got = g_new(float, 3 * n);
+  for (int i = 0; i < N; i++) {
+    if (!ufo_tensor_download(out[i], 0, got, 3 * n, &err))
+      g_error("%s: frame %d: %s", backend_name, i, err->message);
+    if (memcmp(got, want[i], 3 * n * sizeof(float)) != 0)
+      g_error("%s: frame %d of %d enqueued back to back differs from the host path", backend_name,
+              i, N);
+    ufo_tensor_free(out[i]);
+    g_free(want[i]);
+  }
+  g_rand_free(rng);
+  ufo_preprocessor_free(pp);
+  ufo_backend_free(be);
+}
+
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
@@ -350,5 +414,6 @@ int main(int argc, char **argv)
   g_test_add_func("/nn/preprocess/planar-as-rgb", test_planar_as_rgb);
   g_test_add_func("/nn/preprocess/formats-sizes", test_formats_sizes);
   g_test_add_func("/nn/preprocess/errors", test_errors);
+  g_test_add_func("/nn/preprocess/back-to-back", test_back_to_back);
   return g_test_run();
 }

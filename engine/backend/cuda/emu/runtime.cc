@@ -2,12 +2,16 @@
  * Device memory is host heap memory (posix_memalign, so ASan's red zones surround every
  * allocation); the allocations are tracked so that copies, memsets and frees check their device
  * side like the real runtime. Streams and events are synchronous: every operation has finished
- * when its call returns. Error codes and strings are the real runtime's. */
+ * when its call returns, with one exception modelled: an asynchronous copy out of pinned host
+ * memory stays "in flight" until a stream, event or device synchronisation that covers it, and a
+ * host write to its source before then is reported (see track_flight). Error codes and strings
+ * are the real runtime's. */
 #include "emu_priv.h"
 
 #include <map>
 #include <mutex>
 #include <set>
+#include <vector>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +27,8 @@ struct CUstream_st {
 struct CUevent_st {
   unsigned flags;
   bool recorded;
+  cudaStream_t stream; /* of the last record */
+  uint64_t seq;        /* the stream operations before it have a smaller seq */
 };
 
 namespace detail
@@ -34,7 +40,17 @@ static const size_t SMEM_OPTIN = 232448;      /* 227 KiB: sm_90's sharedMemPerBl
 struct State {
   std::mutex mu;
   std::map<uintptr_t, size_t> device; /* start -> bytes */
-  std::set<void *> pinned;
+  std::map<uintptr_t, size_t> pinned; /* cudaMallocHost: start -> bytes */
+  /* asynchronous copies out of pinned memory not yet covered by a synchronisation: the source
+   * rows and their hash at enqueue time (track_flight) */
+  struct Flight {
+    const char *src;
+    size_t width, pitch, rows;
+    uint64_t hash, seq;
+    cudaStream_t stream;
+  };
+  std::vector<Flight> flights;
+  uint64_t op_seq = 0;
   std::set<cudaStream_t> streams;
   std::set<cudaEvent_t> events;
   std::map<const void *, size_t> smem_optin;
@@ -154,6 +170,70 @@ static bool host_ptr(State &s, const void *p)
   return !device_range(s, p, 1);
 }
 
+/* [p, p + n) inside one cudaMallocHost allocation. */
+static bool pinned_range(State &s, const void *p, size_t n)
+{
+  uintptr_t a = (uintptr_t)p;
+  auto it = s.pinned.upper_bound(a);
+  if (it == s.pinned.begin())
+    return false;
+  --it;
+  return a >= it->first && n <= it->second && a - it->first <= it->second - n;
+}
+
+/* FNV-1a over rows of width bytes, pitch apart */
+static uint64_t hash_rows(const char *p, size_t width, size_t pitch, size_t rows)
+{
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (size_t r = 0; r < rows; r++)
+    for (size_t i = 0; i < width; i++)
+      h = (h ^ (unsigned char)p[r * pitch + i]) * 0x100000001b3ull;
+  return h;
+}
+
+/* A copy on an asynchronous stream out of pinned memory: the real DMA reads the source when the
+ * stream gets to it, so the host must not write it before a synchronisation says the copy is
+ * done. The emulation copies at once and remembers the source's hash; complete_flights checks it
+ * when a synchronisation covers the copy. (Pageable sources are staged by the real runtime before
+ * the call returns: nothing to track.) Called with s.mu held. */
+static void track_flight(State &s, const void *src, size_t width, size_t pitch, size_t rows,
+                         cudaStream_t stream)
+{
+  if (rows == 0 || width == 0 || !pinned_range(s, src, pitch * (rows - 1) + width))
+    return;
+  s.flights.push_back({(const char *)src, width, pitch, rows,
+                       hash_rows((const char *)src, width, pitch, rows), ++s.op_seq, stream});
+}
+
+/* The copies a synchronisation covers are done: a source written meanwhile is a failure that the
+ * synchronisation (and cudaGetLastError) reports. all: every stream; else those on stream
+ * enqueued before seq; in_alloc: only sources inside [in_alloc, in_alloc + alloc_n). Called with
+ * s.mu held. */
+static void complete_flights(State &s, bool all, cudaStream_t stream, uint64_t seq,
+                             uintptr_t in_alloc = 0, size_t alloc_n = 0)
+{
+  for (size_t i = 0; i < s.flights.size();) {
+    const State::Flight &f = s.flights[i];
+    bool covered = in_alloc ? (uintptr_t)f.src - in_alloc < alloc_n
+                            : all || (f.stream == stream && f.seq < seq);
+    if (!covered) {
+      i++;
+      continue;
+    }
+    if (hash_rows(f.src, f.width, f.pitch, f.rows) != f.hash && s.async_error == cudaSuccess) {
+      char msg[200];
+      snprintf(msg, sizeof msg,
+               "pinned host memory %p (%zu rows of %zu bytes) was written while an asynchronous "
+               "copy from it was in flight",
+               (const void *)f.src, f.rows, f.width);
+      s.async_error = cudaErrorLaunchFailure;
+      s.async_report = msg;
+      fprintf(stderr, "cuda emulation: %s\n", msg);
+    }
+    s.flights.erase(s.flights.begin() + (ptrdiff_t)i);
+  }
+}
+
 static bool pending_async(cudaError_t *e)
 {
   State &s = st();
@@ -248,7 +328,7 @@ cudaError_t cudaMallocHost(void **ptr, size_t size)
   }
   State &s = st();
   std::lock_guard<std::mutex> g(s.mu);
-  s.pinned.insert(p);
+  s.pinned[(uintptr_t)p] = size ? size : 1;
   *ptr = p;
   return cudaSuccess;
 }
@@ -260,8 +340,12 @@ cudaError_t cudaFreeHost(void *ptr)
   State &s = st();
   {
     std::lock_guard<std::mutex> g(s.mu);
-    if (!s.pinned.erase(ptr))
+    auto it = s.pinned.find((uintptr_t)ptr);
+    if (it == s.pinned.end())
       return fail(cudaErrorInvalidValue);
+    /* like the real cudaFreeHost, waits for the copies out of the buffer */
+    complete_flights(s, false, 0, 0, it->first, it->second);
+    s.pinned.erase(it);
   }
   free(ptr);
   return cudaSuccess;
@@ -303,6 +387,8 @@ cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t count, cudaMemcpy
     cudaError_t e = check_copy(s, dst, src, count, kind);
     if (e != cudaSuccess)
       return fail(e);
+    if (count && device_range(s, dst, count))
+      track_flight(s, src, count, count, 1, stream);
   }
   if (count)
     memmove(dst, src, count);
@@ -314,6 +400,11 @@ cudaError_t cudaMemcpy(void *dst, const void *src, size_t count, cudaMemcpyKind 
   cudaError_t e = cudaMemcpyAsync(dst, src, count, kind, 0);
   if (e != cudaSuccess)
     return e;
+  { /* synchronous: the copy is done when the call returns */
+    State &s = st();
+    std::lock_guard<std::mutex> g(s.mu);
+    complete_flights(s, false, 0, UINT64_MAX);
+  }
   /* a synchronous copy reports an earlier kernel failure, like cudaDeviceSynchronize */
   return pending_async(&e) ? e : cudaSuccess;
 }
@@ -353,6 +444,8 @@ cudaError_t cudaMemcpy2DAsync(void *dst, size_t dpitch, const void *src, size_t 
     }
     if (!ok)
       return fail(cudaErrorInvalidValue);
+    if (dd)
+      track_flight(s, src, width, spitch, height, stream);
   }
   for (size_t r = 0; r < height; r++)
     memmove((char *)dst + r * dpitch, (const char *)src + r * spitch, width);
@@ -362,7 +455,13 @@ cudaError_t cudaMemcpy2DAsync(void *dst, size_t dpitch, const void *src, size_t 
 cudaError_t cudaMemcpy2D(void *dst, size_t dpitch, const void *src, size_t spitch, size_t width,
                          size_t height, cudaMemcpyKind kind)
 {
-  return cudaMemcpy2DAsync(dst, dpitch, src, spitch, width, height, kind, 0);
+  cudaError_t e = cudaMemcpy2DAsync(dst, dpitch, src, spitch, width, height, kind, 0);
+  if (e == cudaSuccess) { /* synchronous */
+    State &s = st();
+    std::lock_guard<std::mutex> g(s.mu);
+    complete_flights(s, false, 0, UINT64_MAX);
+  }
+  return e;
 }
 
 cudaError_t cudaMemsetAsync(void *ptr, int value, size_t count, cudaStream_t stream)
@@ -433,12 +532,23 @@ cudaError_t cudaStreamSynchronize(cudaStream_t stream)
 {
   if (!stream_valid(stream))
     return fail(cudaErrorInvalidResourceHandle);
+  {
+    State &s = st();
+    std::lock_guard<std::mutex> g(s.mu);
+    /* the legacy default stream synchronises with every blocking stream: all of them, here */
+    complete_flights(s, stream == 0, stream, UINT64_MAX);
+  }
   cudaError_t e;
   return pending_async(&e) ? e : cudaSuccess;
 }
 
 cudaError_t cudaDeviceSynchronize()
 {
+  {
+    State &s = st();
+    std::lock_guard<std::mutex> g(s.mu);
+    complete_flights(s, true, 0, 0);
+  }
   cudaError_t e;
   return pending_async(&e) ? e : cudaSuccess;
 }
@@ -457,7 +567,7 @@ cudaError_t cudaEventCreateWithFlags(cudaEvent_t *event, unsigned flags)
 {
   if (!event || (flags & ~7u))
     return fail(cudaErrorInvalidValue);
-  cudaEvent_t e = new CUevent_st{flags, false};
+  cudaEvent_t e = new CUevent_st{flags, false, 0, 0};
   State &s = st();
   std::lock_guard<std::mutex> g(s.mu);
   s.events.insert(e);
@@ -477,6 +587,8 @@ cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream)
   if (!s.events.count(event) || (stream && !s.streams.count(stream)))
     return fail(cudaErrorInvalidResourceHandle);
   event->recorded = true;
+  event->stream = stream;
+  event->seq = ++s.op_seq;
   return cudaSuccess;
 }
 
@@ -487,6 +599,8 @@ cudaError_t cudaEventSynchronize(cudaEvent_t event)
     std::lock_guard<std::mutex> g(s.mu);
     if (!s.events.count(event))
       return fail(cudaErrorInvalidResourceHandle);
+    if (event->recorded) /* the copies enqueued on its stream before the record are done */
+      complete_flights(s, event->stream == 0, event->stream, event->seq);
   }
   cudaError_t e;
   return pending_async(&e) ? e : cudaSuccess;
@@ -496,7 +610,12 @@ cudaError_t cudaEventQuery(cudaEvent_t event)
 {
   State &s = st();
   std::lock_guard<std::mutex> g(s.mu);
-  return s.events.count(event) ? cudaSuccess : fail(cudaErrorInvalidResourceHandle);
+  if (!s.events.count(event))
+    return fail(cudaErrorInvalidResourceHandle);
+  /* always complete here: what the record covers has finished */
+  if (event->recorded)
+    complete_flights(s, event->stream == 0, event->stream, event->seq);
+  return cudaSuccess;
 }
 
 /* The emulation makes no timing claims: the elapsed time of two recorded events is 0. */
