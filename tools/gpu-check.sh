@@ -3,7 +3,8 @@
 # the CUDA op-parity, selection and golden suites on the GPU, ufo-bench per stage (and one per-op
 # profile) on UFO-ViT-B and the demo model, the PyTorch reference on the same GPU (fp32 and bf16
 # autocast) side by side, and compute-sanitizer (memcheck; racecheck on our kernels) over the
-# op tests. Writes report.md and raw logs into OUTDIR (at most 8 files).
+# op tests; the elements in GStreamer pipelines on a 1080p H.264 file. Writes report.md, raw
+# logs and annotated.mp4 into OUTDIR (at most 10 files).
 #   bash tools/gpu-bundle.sh            # here: build + pack .gpu/bundle.tar.xz
 #   bash tools/gpu-check.sh OUTDIR      # there, from the repository root, with .gpu carried
 #   bash tools/gpu-check.sh --dry-run OUTDIR   # CI: the same script on the cuda-emu backend of
@@ -63,6 +64,7 @@ step() {
   return $rc
 }
 : >"$R"
+rm -f "$OUT"/*.log "$OUT/annotated.mp4" # a rerun into the same folder starts afresh
 say "# gpu-check $(date -u +%FT%TZ) ($(git rev-parse --short HEAD 2>/dev/null || echo '?'))$([ $DRY = 1 ] && echo ', dry run on cuda-emu')"
 say '```'
 if [ "$DRY" = 0 ]; then
@@ -132,6 +134,64 @@ else
     fi
   fi
 fi
+# 3b. the elements in GStreamer pipelines (the bundle's Debian GStreamer as a prefix; the dry run:
+# this machine's GStreamer and the build's plugin on the CPU): a 1080p H.264 file decoded (NVDEC
+# when nvcodec finds it, else openh264 on the CPU), ufodetect device=cuda -> fpsdisplaysink, and
+# ufoseg instance + ufooverlay -> x264 -> annotated.mp4 in OUTDIR
+if [ "${QUICK:-0}" != 1 ]; then
+  GREG=$(mktemp -d)
+  export GST_REGISTRY_1_0="$GREG/registry.bin" GST_REGISTRY="$GREG/registry.bin"
+  if [ "$DRY" = 0 ]; then
+    G=$ROOT/.gpu
+    export GST_PLUGIN_SYSTEM_PATH_1_0="$G/gst/plugins" GST_PLUGIN_PATH= GST_PLUGIN_PATH_1_0= \
+      GST_PLUGIN_SCANNER_1_0="$G/gst/gst-plugin-scanner" GST_PLUGIN_SCANNER="$G/gst/gst-plugin-scanner" \
+      FONTCONFIG_FILE="$G/fonts/fonts.conf"
+    GL="$G/bin/gst-launch-1.0" GI="$G/bin/gst-inspect-1.0" VIDEO="$G/media/demo-1080p.mp4"
+    RES=1080p
+  else # the CI build: system tools, with the sanitizer runtimes preloaded for them if needed
+    GL=$(command -v gst-launch-1.0) GI=$(command -v gst-inspect-1.0) VIDEO="$GREG/clip.mp4"
+    RES="320x240 (dry run)"
+    # the clip first: its encoder runs without the build's (maybe instrumented) plugin
+    python3 tools/reference/make_demo_video.py --out "$VIDEO" --width 320 --height 240 --fps 4 \
+      --seconds 1 >>"$OUT/pipeline.log" 2>&1
+    export GST_PLUGIN_PATH="$BUILD/gst"
+    if [ -n "${UFO_SANITIZER_PRELOAD:-}" ]; then
+      for t in gst-launch-1.0 gst-inspect-1.0; do
+        printf '#!/bin/sh\nLD_PRELOAD="%s" exec "%s" "$@"\n' "$UFO_SANITIZER_PRELOAD" \
+          "$(command -v $t)" >"$GREG/$t"
+        chmod +x "$GREG/$t"
+      done
+      GL="$GREG/gst-launch-1.0" GI="$GREG/gst-inspect-1.0"
+      export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 GST_REGISTRY_FORK=no
+    fi
+  fi
+  DEC=
+  for d in nvh264dec openh264dec avdec_h264; do
+    if "$GI" "$d" >/dev/null 2>&1; then DEC=$d && break; fi
+  done
+  say "| decoder for the pipelines | ${DEC:-none found} | |"
+  M=models/ufo-demo.safetensors
+  IN=(filesrc location="$VIDEO" ! qtdemux ! h264parse ! "${DEC:-nvh264dec}")
+  step "pipeline: $RES H.264 -> $DEC -> ufodetect device=$DEV (demo model) -> fpsdisplaysink" \
+    pipeline.log 120 "$GL" -v "${IN[@]}" ! ufodetect device=$DEV model=$M threshold=0.3 ! \
+    fpsdisplaysink video-sink=fakesink text-overlay=false sync=false
+  step "pipeline: $RES H.264 -> $DEC -> ufoseg task=instance device=$DEV -> ufooverlay -> x264 -> annotated.mp4" \
+    pipeline.log 150 "$GL" -e "${IN[@]}" ! ufoseg device=$DEV model=$M task=instance \
+    threshold=0.3 ! ufooverlay ! videoconvert ! x264enc speed-preset=ultrafast ! h264parse ! \
+    mp4mux ! filesink location="$OUT/annotated.mp4"
+  # 8 streams of the file on one model instance, batched (issue 17: aggregate >= 1.5x batch 1)
+  NS=8
+  [ "$DRY" = 1 ] && NS=2
+  ARGS=()
+  for i in $(seq 1 $NS); do
+    ARGS+=("${IN[@]}" ! ufodetect device=$DEV model=$M threshold=0.3 model-instance-id=fleet
+      batch-size=$NS batch-timeout=50 ! fpsdisplaysink name=s$i video-sink=fakesink
+      text-overlay=false sync=false)
+  done
+  step "pipeline: $NS x $RES streams -> ufodetect device=$DEV, one model instance, batch-size $NS" \
+    pipeline-streams.log 180 "$GL" -v "${ARGS[@]}"
+  rm -rf "$GREG"
+fi
 # 4. compute-sanitizer last: slow, and the numbers above matter more if time runs out. The op
 # tests provoke one out-of-memory cudaMalloc on purpose: API errors are not reported.
 if [ "$DRY" = 0 ] && [ "${QUICK:-0}" != 1 ] && command -v compute-sanitizer >/dev/null; then
@@ -150,6 +210,19 @@ if [ -f "$OUT/torch.log" ]; then
   say "## PyTorch reference (stderr timing lines)"
   say '```'
   grep -vE '^\{|^\[' "$OUT/torch.log" | tail -60 >>"$R"
+  say '```'
+fi
+if [ -f "$OUT/pipeline.log" ]; then
+  say "## Pipelines (fpsdisplaysink's last measurement: frames rendered, fps over the run)"
+  say '```'
+  echo "one stream: $(grep -oE 'rendered: [0-9]+, dropped: [0-9]+, current: [0-9.]+, average: [0-9.]+' \
+    "$OUT/pipeline.log" | tail -1)" >>"$R"
+  if [ -f "$OUT/pipeline-streams.log" ]; then # each sink's last average, summed
+    grep -oE 's[0-9]+: last-message = rendered: [0-9]+, dropped: [0-9]+, current: [0-9.]+, average: [0-9.]+' \
+      "$OUT/pipeline-streams.log" | awk '{s[$1] = $NF; n[$1] = $5} END {for (k in s) {t += s[k]; f += n[k]};
+        printf "streams: %d sinks, %d frames rendered, aggregate average %.2f fps\n", length(s), f, t}' >>"$R"
+  fi
+  grep -hE 'ERROR|WARN' "$OUT"/pipeline*.log | head -10 >>"$R"
   say '```'
 fi
 say "total wall $(($(date +%s) - T0)) s, $FAILED failed steps"
