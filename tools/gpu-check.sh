@@ -101,6 +101,9 @@ bench() { # NAME ARGS...
 if [ "$DRY" = 1 ]; then
   bench "tiny detection (dry run: cpu)" --config tiny --task detection --iterations 1 --warmup 0 --profile
   bench "tiny detection batch 2 (dry run: cpu)" --config tiny --task detection --iterations 1 --warmup 0 --batch 2
+  step "side by side tiny caption trained (dry run: cpu)" torch.log 300 python3 \
+    tools/reference/side_by_side.py --ufo-bench "$BENCH" --config tiny --task caption \
+    --plan trained --device cpu --iterations 1 --warmup 0 --threads 2
 else
   B="--iterations 10 --warmup 3"
   V="--config vit-b"
@@ -119,15 +122,15 @@ else
       --iterations 2 --warmup 1 $V --task detection --width 1120 --height 1120 --precision bf16
     step "profile vit-b caption 224 bf16" profile.log 150 "$BENCH" --device cuda --profile \
       --iterations 2 --warmup 1 $V --task caption --width 224 --height 224 --precision bf16
-    # 3. the PyTorch reference on the same GPU and weights (its CLI's host-side decode loop)
+    # 3. the PyTorch reference on the same GPU, weights, frame and plan, side by side with
+    # ufo-bench (tools/reference/side_by_side.py: bf16 autocast, greedy kept on the GPU)
     if python3 -c 'import torch, cv2, tokenizers, safetensors; assert torch.cuda.is_available()' 2>>"$OUT/torch.log"; then
-      for prec in "" --bf16; do
-        for t in "detection 1120" "caption 224"; do
-          set -- $t
-          step "pytorch vit-b $1 $2 ${prec:-fp32}" torch.log 200 env PYTHONUNBUFFERED=1 python3 \
-            tools/reference/ufo_ref.py --config vit-b --task "$1" --random-weights 0 \
-            --image synthetic --device cuda --repeat 4 $prec
-        done
+      for t in "detection 1120 trained" "detection 1120 worst" "caption 224 trained"; do
+        set -- $t
+        step "side by side vit-b $1 $2 bf16 $3 (ufo-bench, PyTorch)" torch.log 240 env \
+          PYTHONUNBUFFERED=1 python3 tools/reference/side_by_side.py --ufo-bench "$BENCH" \
+          --config vit-b --task "$1" --size "$2" --precision bf16 --plan "$3" --device cuda \
+          --iterations 5 --warmup 2
       done
     else
       say "| pytorch reference | not run: torch, cv2, tokenizers, safetensors or CUDA missing (torch.log) | |"
@@ -207,7 +210,7 @@ say '```'
 grep -E '^### |total|image pass|decode  |decode steps|decode download|frames/s|grid pass|text pass|post-proc|preprocess' "$OUT/bench.log" >>"$R" 2>/dev/null
 say '```'
 if [ -f "$OUT/torch.log" ]; then
-  say "## PyTorch reference (stderr timing lines)"
+  say "## Side by side with the PyTorch reference (tools/reference/side_by_side.py)"
   say '```'
   grep -vE '^\{|^\[' "$OUT/torch.log" | tail -60 >>"$R"
   say '```'

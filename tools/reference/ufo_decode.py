@@ -58,11 +58,14 @@ class StepRecorder:
         )
 
 
-def greedy(step, n, max_length, plan=None, margin=None, recorder=None):
-    """inference §6.2. Returns ids (n, T_out), prob (n, T_out), feats (n, T_out, C)."""
-    tokens = torch.full((n,), CLS, dtype=torch.long)
-    ended = torch.zeros(n, dtype=torch.bool)
-    seq = torch.arange(n)
+def greedy(step, n, max_length, plan=None, margin=None, recorder=None, device=None):
+    """inference §6.2. Returns ids (n, T_out), prob (n, T_out), feats (n, T_out, C), on `device`
+    (default the CPU): with the step's logits on a GPU and device = that GPU, the selection stays
+    there and each step reads back one flag (all ended?), as the original code does; plan and
+    margin must be on that device too."""
+    tokens = torch.full((n,), CLS, dtype=torch.long, device=device)
+    ended = torch.zeros(n, dtype=torch.bool, device=device)
+    seq = torch.arange(n, device=device)
     out_ids, out_prob, out_feat = [], [], []
     for i in range(max_length):
         logits, feat = step(tokens, i)

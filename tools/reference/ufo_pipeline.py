@@ -101,11 +101,15 @@ def _autocast(device):
 @torch.no_grad()
 def run(model, task, images_bgr, texts=None, plan=None, margin=None, beam_size=None, rec=None,
         rec_rows=None, logit_stride=8, feat_stride=1, temperature=None, length_penalty=None,
-        instance_boxes="region"):
+        instance_boxes="region", decode_on_device=False):
     """Run `task` on a list of BGR uint8 images (one prompt text per image for grounding).
 
     beam_size / temperature / length_penalty: None = the task's config (inference §1.2).
     instance_boxes: "region" (largest connected region of each mask) or "mask" (mask2bbox).
+    decode_on_device: greedy decoding selects on the model's device (logits never leave it; the
+    decoded ids, probabilities and features are read back once at the end), as the original
+    code runs on a GPU; the default reads every step's logits back (the fixtures' recorder needs
+    them on the host). Same results either way (tests/reference/test_decode.py).
 
     Returns (results per image, raw dict with decoded ids/probs, timings in ms)."""
     cfg = model.cfg
@@ -168,9 +172,13 @@ def run(model, task, images_bgr, texts=None, plan=None, margin=None, beam_size=N
             rep = torch.arange(N, device=dev).repeat_interleave(K)
             state["caches"] = [None if c is None else (c[0][rep], c[1][rep]) for c in state["caches"]]
 
+        on_dev = decode_on_device and K == 1 and rec is None
+
         def step(tokens, t):
             logits, feat, new = model.decode_step(tokens.to(dev), state["caches"], t, skip_global)
             state["caches"] = new
+            if on_dev:
+                return logits.float(), feat.float()
             return logits.float().cpu(), feat.float().cpu()
 
         def reorder(src):
@@ -182,7 +190,12 @@ def run(model, task, images_bgr, texts=None, plan=None, margin=None, beam_size=N
             rows = rec_rows if rec_rows is not None else list(range(N * K))
             recorder = ufo_decode.StepRecorder(rows, logit_stride, feat_stride)
         with tm("decode"):
-            if K == 1:
+            if K == 1 and on_dev:
+                out_ids, out_prob, out_feat = ufo_decode.greedy(
+                    step, N, tc.max_length, None if plan is None else plan.to(dev),
+                    None if margin is None else margin.to(dev), None, dev)
+                out_ids, out_prob, out_feat = out_ids.cpu(), out_prob.cpu(), out_feat.cpu()
+            elif K == 1:
                 out_ids, out_prob, out_feat = ufo_decode.greedy(step, N, tc.max_length, plan, margin, recorder)
             else:
                 tau = temperature if temperature is not None else tc.temperature

@@ -114,3 +114,45 @@ def make_plan(cfg, task, n_seq, grid_w=0):
     if task == "grounding":
         return grounding_plan(n_seq, tc.max_length, tc.num_bins)
     return caption_plan(n_seq, tc.max_length)
+
+
+def trained_plan(cfg, task, n_seq):
+    """ufo-bench --plan trained (tools/ufo-bench/bench_plan.c, docs/performance.md), token for
+    token: what a trained model decodes on a frame, so that both implementations decode the same
+    steps over the same rows with random weights. Detection: one grid in 100 (at least 7, COCO's
+    mean objects per image) decodes `label,x,y,w,h` [SEP], the others `background` [SEP];
+    instance: the same grids `label , <MASK>x16` [SEP]; semantic: every grid; caption: a 9-word
+    caption; grounding: a box. Labels cycle through the task's label set; margin 20 plus the
+    beam fixtures' per-step margins on planted steps (step_margins: no float ties between beams,
+    whose order would be up to each top-k). Returns plan (n_seq, T) and margin (n_seq, T)."""
+    tc = cfg.tasks[task]
+    T, nb = tc.max_length, tc.num_bins
+    plan = np.full((n_seq, T), -1, dtype=np.int32)
+    margin = np.zeros(n_seq, dtype=np.float32)
+
+    def plant(s, text, masks):
+        toks = _pieces(text) + ([COMMA] + [MASK_ID] * 16 if masks else []) + [SEP]
+        toks = toks[:T]
+        plan[s, : len(toks)] = toks
+        margin[s] = np.float32(20.0)
+
+    def with_steps():
+        return np.ascontiguousarray(margin[:, None] + step_margins(plan), dtype=np.float32)
+
+    if task in ("caption", "grounding"):
+        text = ("a man riding a brown horse along the sandy beach" if task == "caption"
+                else f"{nb // 3},{nb // 4},{2 * nb // 3},{3 * nb // 4}")
+        for s in range(n_seq):
+            plant(s, text, False)
+        return plan, with_steps()
+    labels = ufo_tokenizer.load_labels(tc.label_set)
+    every = 1 if task == "semantic" else min(100, max(1, n_seq // 7))
+    for s in range(n_seq):
+        label = labels[(s // every) % len(labels)]
+        if s % every:
+            plant(s, "background", False)
+        elif task == "detection":  # inference §7.1: centre offsets and size in bins
+            plant(s, f"{label},{nb // 2},{nb // 2},{nb // 10},{nb // 8}", False)
+        else:
+            plant(s, label, True)
+    return plan, with_steps()

@@ -5,7 +5,12 @@
  *    `background` [SEP];
  *  - semantic: every grid decodes `label , <MASK>×16` [SEP] (a class map covers the image);
  *  - caption: a 9-word caption [SEP]; grounding: a box `x1,y1,x2,y2` [SEP] (inference §7.2).
- * Labels cycle through the task's label set; margins are large so the plan wins every step. */
+ * Labels cycle through the task's label set; margins are large so the plan wins every step.
+ * Planted steps also get the per-step margins of the beam fixtures (docs/reference.md "Planted
+ * plan": 0.05·t + 0.0073·t²): with one margin per sequence every beam that leaves the plan pays
+ * exactly that margin, candidates tie in float, and how a top-k orders ties (unspecified in
+ * PyTorch) would decide how many steps beam search runs. tools/reference/ufo_plans.py
+ * trained_plan is the same plan. */
 #include "bench_plan.h"
 
 #include "model/model.h"
@@ -41,8 +46,11 @@ static gboolean plant(BenchPlan *p, const UfoTokenizer *tok, int s, const char *
   }
   g_array_append_val(ids, named->sep);
   int32_t *row = p->tokens + (size_t)s * p->plan.max_len;
-  for (guint t = 0; t < ids->len && (int)t < p->plan.max_len; t++)
+  float *sm = p->step_margin + (size_t)s * p->plan.max_len;
+  for (guint t = 0; t < ids->len && (int)t < p->plan.max_len; t++) {
     row[t] = g_array_index(ids, int32_t, t);
+    sm[t] = 0.05f * (float)t + 0.0073f * (float)t * (float)t; /* float32, as ufo_plans.py */
+  }
   p->margin[s] = 20.f;
   return TRUE;
 }
@@ -67,10 +75,12 @@ gboolean bench_plan_make(const UfoModel *model, UfoTask task, int n_seq, const c
   out->plan.max_len = T;
   out->tokens = g_new(int32_t, (size_t)n_seq * T);
   out->margin = g_new0(float, n_seq);
+  out->step_margin = g_new0(float, (size_t)n_seq *T);
   for (size_t i = 0; i < (size_t)n_seq * T; i++)
     out->tokens[i] = -1;
   out->plan.tokens = out->tokens;
   out->plan.margin = out->margin;
+  out->plan.step_margin = out->step_margin;
   const UfoTokenizer *tok = model->tokenizer;
   gboolean ok = TRUE;
   if (task == UFO_TASK_CAPTION || task == UFO_TASK_GROUNDING) {
@@ -107,4 +117,5 @@ void bench_plan_clear(BenchPlan *p)
 {
   g_clear_pointer(&p->tokens, g_free);
   g_clear_pointer(&p->margin, g_free);
+  g_clear_pointer(&p->step_margin, g_free);
 }

@@ -8,9 +8,10 @@
 
 typedef struct {
   UfoPlantedPlan plan;
-  int32_t *tokens; /* (n_seq, max_len) */
-  float *margin;   /* (n_seq) */
-  int n_decoding;  /* sequences planted with a whole object (the others end after 1-2 tokens) */
+  int32_t *tokens;    /* (n_seq, max_len) */
+  float *margin;      /* (n_seq) */
+  float *step_margin; /* (n_seq, max_len): beam search without ties (bench_plan.c) */
+  int n_decoding;     /* sequences planted with a whole object (the others end after 1-2 tokens) */
 } BenchPlan;
 
 /* kind "trained" (the rule in docs/performance.md) for n_seq sequences of a task (grid tasks:
