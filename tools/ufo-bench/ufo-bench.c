@@ -193,13 +193,15 @@ static int bench_gemm(const char *spec)
   ufo_host_blas_set_threads(threads); /* before any backend: it sets 1 process-wide */
   double g_sgemm = gflops(run_sgemm, &b, flops);
 
-  double g_prec[2] = {0, 0}, pack_ms = 0;
+  /* [0] fp32, [1] bf16, [2] fp32 row-stable (UfoGemm.row_stable: the decode steps' kernel) */
+  double g_prec[3] = {0, 0, 0}, pack_ms = 0;
   int rc = 0;
-  for (int prec = UFO_PRECISION_FP32; prec <= UFO_PRECISION_BF16 && rc == 0; prec++) {
+  for (int prec = 0; prec <= 2 && rc == 0; prec++) {
     g_autoptr(GError) error = NULL;
     UfoBackend *be = ufo_backend_cpu_new(threads, &error);
     UfoTensor *ta = NULL, *tw = NULL, *tc = NULL;
-    if (be && ufo_backend_set_precision(be, prec, &error) &&
+    if (be && ufo_backend_set_precision(be, prec == 1 ? UFO_PRECISION_BF16 : UFO_PRECISION_FP32,
+                                        &error) &&
         (ta = host_tensor(be, m, k, a, FALSE, &error)) &&
         (tw = host_tensor(be, n, k, w, TRUE, &error)) &&
         (tc = host_tensor(be, m, n, NULL, FALSE, &error))) {
@@ -209,15 +211,16 @@ static int bench_gemm(const char *spec)
                       .c = ufo_view(tc),
                       .trans_b = TRUE,
                       .alpha = 1.f,
-                      .batch = 1};
+                      .batch = 1,
+                      .row_stable = prec == 2};
       gint64 t0 = g_get_monotonic_time();
       run_engine(&b); /* bf16: reorders the weight once */
-      if (prec == UFO_PRECISION_BF16)
+      if (prec == 1)
         pack_ms = (g_get_monotonic_time() - t0) / 1000.0;
       g_prec[prec] = gflops(run_engine, &b, flops);
       if (!b.ok)
         g_propagate_error(&error, g_steal_pointer(&b.error));
-      else
+      else if (prec < 2)
         ufo_tensor_download(tc, 0, prec ? c16 : c32, (size_t)m * n, &error);
     }
     if (error) {
@@ -242,6 +245,9 @@ static int bench_gemm(const char *spec)
     printf("  engine bf16          %8.1f GFLOP/s  (x%.2f vs engine fp32; first call with "
            "weight reorder %.1f ms)\n",
            g_prec[1], g_prec[1] / g_prec[0], pack_ms);
+    printf("  engine fp32 rows     %8.1f GFLOP/s  (row-stable: one multiply-add chain per "
+           "element, the decode steps' GEMMs)\n",
+           g_prec[2]);
     printf("  bf16 vs fp32 relative L2 %.3g\n", den > 0 ? sqrt(num / den) : sqrt(num));
     print_gemm_impl();
   }

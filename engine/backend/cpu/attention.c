@@ -326,5 +326,7 @@ void ufo_cpu_attention(UfoCpu *cpu, const UfoAttention *p)
                 (size_t)job.nk;
   ufo_cpu_scratch_reserve(cpu, need);
   int64_t tasks = (int64_t)p->n_groups * p->n_heads * job.n_qblocks;
-  ufo_pool_run(cpu->pool, tasks, 1, attn_task, &job);
+  /* a task: up to QB queries of one group and head over every key (decode rows: one query) */
+  const int64_t work = (int64_t)MIN(QB, p->group_q) * job.nk * p->head_dim;
+  ufo_pool_run(cpu->pool, tasks, ufo_cpu_grain(work, 1), attn_task, &job);
 }

@@ -76,8 +76,20 @@ void ufo_cpu_scratch_reserve(UfoCpu *cpu, size_t n);
 /* Below these sizes the fast kernels run the plain loop / a single thread. */
 #define UFO_CPU_BLAS_MIN_FLOPS 32768.0 /* 2*M*N*K: smaller GEMMs use the loop */
 #define UFO_CPU_ROWS_PER_TASK 16       /* row-wise ops: grain of the thread pool */
-#define UFO_CPU_GEMM_MIN_PART 64       /* GEMM rows/columns per pool work unit, at least */
-#define UFO_CPU_SMALL_M 8              /* up to this many rows: gemm_rows.c, no packing of A */
+/* Handing a chunk to a pool worker costs tens of microseconds (a condition-variable wake-up;
+ * ~60 us measured on a 2-vCPU VM), more than a decode step's row-wise op over a few rows takes:
+ * a pool task gets at least this many elements (multiply-adds for attention), so that small ops
+ * run inline on the calling thread. */
+#define UFO_CPU_MIN_TASK_WORK 32768
+
+/* Pool grain (items per task) for items of work_per_item elements each. */
+static inline int64_t ufo_cpu_grain(int64_t work_per_item, int64_t at_least)
+{
+  const int64_t g = UFO_CPU_MIN_TASK_WORK / (work_per_item > 0 ? work_per_item : 1);
+  return g > at_least ? g : at_least;
+}
+#define UFO_CPU_GEMM_MIN_PART 64 /* GEMM rows/columns per pool work unit, at least */
+#define UFO_CPU_SMALL_M 8        /* up to this many rows: gemm_rows.c, no packing of A */
 
 void ufo_cpu_gemm_ref(const UfoGemm *p);
 void ufo_cpu_gemm(UfoCpu *cpu, const UfoGemm *p);

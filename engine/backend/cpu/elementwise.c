@@ -74,7 +74,7 @@ static void ln_task(void *ctx, int64_t begin, int64_t end, int worker)
 void ufo_cpu_layer_norm(UfoCpu *cpu, UfoView y, UfoView x, UfoView w, UfoView b, float eps)
 {
   RowJob j = {.y = y, .x = x, .w = w, .b = b, .eps = eps};
-  ufo_pool_run(cpu->pool, x.rows, UFO_CPU_ROWS_PER_TASK, ln_task, &j);
+  ufo_pool_run(cpu->pool, x.rows, ufo_cpu_grain(x.cols, UFO_CPU_ROWS_PER_TASK), ln_task, &j);
 }
 
 /* ---- GELU, exact: x * 0.5 * (1 + erf(x / sqrt 2)) ---- */
@@ -114,7 +114,7 @@ static void gelu_task(void *ctx, int64_t begin, int64_t end, int worker)
 void ufo_cpu_gelu(UfoCpu *cpu, UfoView y, UfoView x)
 {
   RowJob j = {.y = y, .x = x};
-  ufo_pool_run(cpu->pool, x.rows, UFO_CPU_ROWS_PER_TASK, gelu_task, &j);
+  ufo_pool_run(cpu->pool, x.rows, ufo_cpu_grain(x.cols, UFO_CPU_ROWS_PER_TASK), gelu_task, &j);
 }
 
 /* ---- add with row broadcast of b ---- */
@@ -142,7 +142,7 @@ static void add_task(void *ctx, int64_t begin, int64_t end, int worker)
 void ufo_cpu_add(UfoCpu *cpu, UfoView y, UfoView a, UfoView b)
 {
   RowJob j = {.y = y, .x = a, .w = b};
-  ufo_pool_run(cpu->pool, a.rows, UFO_CPU_ROWS_PER_TASK, add_task, &j);
+  ufo_pool_run(cpu->pool, a.rows, ufo_cpu_grain(a.cols, UFO_CPU_ROWS_PER_TASK), add_task, &j);
 }
 
 /* ---- copy ---- */
@@ -165,7 +165,7 @@ static void copy_task(void *ctx, int64_t begin, int64_t end, int worker)
 void ufo_cpu_copy(UfoCpu *cpu, UfoView y, UfoView x)
 {
   RowJob j = {.y = y, .x = x};
-  ufo_pool_run(cpu->pool, x.rows, 4 * UFO_CPU_ROWS_PER_TASK, copy_task, &j);
+  ufo_pool_run(cpu->pool, x.rows, ufo_cpu_grain(x.cols, 4 * UFO_CPU_ROWS_PER_TASK), copy_task, &j);
 }
 
 /* ---- mean over layers, accumulated (inference §0.8: a sum times 1/n) ---- */
@@ -196,5 +196,5 @@ static void mean_task(void *ctx, int64_t begin, int64_t end, int worker)
 void ufo_cpu_mean_acc(UfoCpu *cpu, UfoView acc, UfoView x, int k, int n)
 {
   RowJob j = {.acc = acc, .x = x, .k = k, .n = n};
-  ufo_pool_run(cpu->pool, x.rows, UFO_CPU_ROWS_PER_TASK, mean_task, &j);
+  ufo_pool_run(cpu->pool, x.rows, ufo_cpu_grain(x.cols, UFO_CPU_ROWS_PER_TASK), mean_task, &j);
 }
