@@ -200,8 +200,9 @@ static int bench_gemm(const char *spec)
     g_autoptr(GError) error = NULL;
     UfoBackend *be = ufo_backend_cpu_new(threads, &error);
     UfoTensor *ta = NULL, *tw = NULL, *tc = NULL;
-    if (be && ufo_backend_set_precision(be, prec == 1 ? UFO_PRECISION_BF16 : UFO_PRECISION_FP32,
-                                        &error) &&
+    if (be &&
+        ufo_backend_set_precision(be, prec == 1 ? UFO_PRECISION_BF16 : UFO_PRECISION_FP32,
+                                  &error) &&
         (ta = host_tensor(be, m, k, a, FALSE, &error)) &&
         (tw = host_tensor(be, n, k, w, TRUE, &error)) &&
         (tc = host_tensor(be, m, n, NULL, FALSE, &error))) {
