@@ -3,9 +3,11 @@
  * value depends on row i of A and row j of W only, whatever M, the tiling and the threads
  * (backend.h UfoGemm.row_stable: decode steps, whose rows from several frames share a step in
  * ufo_session_run_batch). Also the kernel of GEMMs of a few rows.
- * A is transposed once per call into (K, M rounded up to 16, zero rows past M); a block of 16
- * rows x 12 columns of C keeps 12 vector accumulators (lanes = rows) fed by one vector of A^T
- * and 12 broadcast elements of W per k. Columns split over the workers; W is read once. */
+ * A is transposed once per call into (K, M rounded up to the vector length, zero rows past M);
+ * with AVX-512 a block of 16 rows x 12 columns of C keeps 12 vector accumulators (lanes = rows)
+ * fed by one vector of A^T and 12 broadcast elements of W per k; with AVX2, blocks of 16 rows x 6
+ * columns (two vectors of A^T, 6 broadcasts) while more than 8 rows are left, else 8 rows x 12.
+ * Columns split over the workers. */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("O3", "fp-contract=fast") /* the multiply-adds fuse, as in gemm.c */
 #endif
@@ -57,6 +59,44 @@ UFO_HOT_LOOP static void block8(const float *at, int64_t ldt, const float *w, in
     memcpy(out[c], &acc[c], sizeof acc[c]);
 }
 
+#if LANES == 8
+/* Without AVX-512, 16 rows: two row vectors x 6 columns, twice (12 accumulators, named so that
+ * they stay in registers): per k 2 loads of A and 6 of W feed 12 multiply-adds, where block8
+ * needs 1 + 12 loads for 12; each W element is read once per 16 rows. out[c][r] for r < 16; the
+ * same chain per element as block8. */
+UFO_HOT_LOOP static void block16x6(const float *at, int64_t ldt, const float *w, int64_t ldw,
+                                   int64_t k, float *out0, float *out1, float *out2, float *out3,
+                                   float *out4, float *out5)
+{
+  V8 p0 = {0}, p1 = {0}, p2 = {0}, p3 = {0}, p4 = {0}, p5 = {0};
+  V8 q0 = {0}, q1 = {0}, q2 = {0}, q3 = {0}, q4 = {0}, q5 = {0};
+  const float *w0 = w, *w1 = w + ldw, *w2 = w + 2 * ldw, *w3 = w + 3 * ldw, *w4 = w + 4 * ldw,
+              *w5 = w + 5 * ldw;
+  for (int64_t l = 0; l < k; l++) {
+    const V8 a = load8(at + l * ldt), b = load8(at + l * ldt + 8);
+    const float c0 = w0[l], c1 = w1[l], c2 = w2[l], c3 = w3[l], c4 = w4[l], c5 = w5[l];
+    p0 += a * c0;
+    q0 += b * c0;
+    p1 += a * c1;
+    q1 += b * c1;
+    p2 += a * c2;
+    q2 += b * c2;
+    p3 += a * c3;
+    q3 += b * c3;
+    p4 += a * c4;
+    q4 += b * c4;
+    p5 += a * c5;
+    q5 += b * c5;
+  }
+  const V8 *pv[6] = {&p0, &p1, &p2, &p3, &p4, &p5}, *qv[6] = {&q0, &q1, &q2, &q3, &q4, &q5};
+  float *o[6] = {out0, out1, out2, out3, out4, out5};
+  for (int c = 0; c < 6; c++) {
+    memcpy(o[c], pv[c], sizeof(V8));
+    memcpy(o[c] + 8, qv[c], sizeof(V8));
+  }
+}
+#endif
+
 #if LANES == 16
 /* out[c][r] = sum over l of at[l·ldt + r] · w[c·ldw + l], each lane one chain in l order */
 UFO_HOT_LOOP static void block(const float *at, int64_t ldt, const float *w, int64_t ldw, int64_t k,
@@ -107,16 +147,28 @@ static void rows_task(void *ctx, int64_t begin, int64_t end, int worker)
         wb = wpad;
         ld = k;
       }
-      for (int64_t i0 = 0; i0 < m; i0 += LANES) {
+      for (int64_t i0 = 0; i0 < m;) {
+#if LANES == 16
         float out[COLS][LANES];
         const int64_t ni = MIN(LANES, m - i0);
-#if LANES == 16
         if (ni <= 8) /* no zero rows computed for nothing */
           block8(at + i0, j->mpad, wb, ld, k, out);
         else
           block(at + i0, j->mpad, wb, ld, k, out);
 #else
-        block8(at + i0, j->mpad, wb, ld, k, out);
+        /* 16 rows while more than 8 are left (at has zero rows to a multiple of 8 past M) */
+        float out[COLS][2 * LANES];
+        const int64_t ni = MIN(2 * LANES, m - i0);
+        if (ni > LANES) {
+          for (int c0 = 0; c0 < COLS; c0 += 6)
+            block16x6(at + i0, j->mpad, wb + c0 * ld, ld, k, out[c0], out[c0 + 1], out[c0 + 2],
+                      out[c0 + 3], out[c0 + 4], out[c0 + 5]);
+        } else {
+          float o8[COLS][LANES];
+          block8(at + i0, j->mpad, wb, ld, k, o8);
+          for (int c0 = 0; c0 < COLS; c0++)
+            memcpy(out[c0], o8[c0], sizeof o8[c0]);
+        }
 #endif
         for (int64_t r = 0; r < ni; r++) {
           float *crow = c + (i0 + r) * ldc + j0;
@@ -127,6 +179,7 @@ static void rows_task(void *ctx, int64_t begin, int64_t end, int worker)
             crow[c0] = bias ? v + bias[j0 + c0] : v;
           }
         }
+        i0 += ni;
       }
     }
   }
@@ -141,6 +194,8 @@ gboolean ufo_cpu_gemm_rows_applies(const UfoGemm *p)
 void ufo_cpu_gemm_rows(UfoCpu *cpu, const UfoGemm *p)
 {
   const int64_t m = p->c.rows, n = p->c.cols, k = p->a.cols;
+  /* rows padded to a multiple of 8 (16 with AVX-512): a 16-row AVX2 block starts only where
+   * more than 8 rows are left, so it never reads past the padding */
   const int64_t mpad = (m + LANES - 1) / LANES * LANES;
   /* A^T with zero rows past M: rows are independent, so the padding changes nothing */
   float *at = g_new0(float, (size_t)p->batch *k *mpad);
