@@ -27,7 +27,28 @@ struct _UfoSession {
   /* the largest batch run or prepared (ufo_session_run_batch): the decode caches keep room for
    * it, so that smaller batches and single frames reuse them */
   int batch_cap;
+  /* device timestamps of a run's stage boundaries (backend stamps, reused run after run) */
+  GPtrArray *stamps;
 };
+
+/* Stamp i of the session: recorded behind the work enqueued so far (no-op without stamps). */
+static gboolean stamp_at(UfoSession *s, guint i, GError **error)
+{
+  if (!ufo_backend_has_stamps(s->be))
+    return TRUE;
+  if (s->stamps->len <= i)
+    g_ptr_array_set_size(s->stamps, (gint)(i + 1));
+  return ufo_backend_stamp(s->be, &s->stamps->pdata[i], error);
+}
+
+/* Device milliseconds between stamps a and b (-1 without stamps). */
+static gboolean stamp_ms(UfoSession *s, guint a, guint b, double *ms, GError **error)
+{
+  *ms = -1;
+  if (!ufo_backend_has_stamps(s->be))
+    return TRUE;
+  return ufo_backend_stamp_elapsed(s->be, s->stamps->pdata[a], s->stamps->pdata[b], ms, error);
+}
 
 /* Times every decode step of the wrapped decoder (ufo-bench). */
 typedef struct {
@@ -109,6 +130,7 @@ UfoSession *ufo_session_new(UfoModel *model, const UfoSessionOptions *options, G
   s->model = ufo_model_ref(model);
   s->ids = g_array_new(FALSE, FALSE, sizeof(int32_t));
   s->mask = g_array_new(FALSE, FALSE, sizeof(uint8_t));
+  s->stamps = g_ptr_array_new();
   if (!(s->be = ufo_backend_new(opts.device, opts.gpu_id, opts.threads, error)) ||
       !set_precision(s->be, opts.precision, error) ||
       !(s->vit = ufo_vit_acquire(model, s->be, error)) ||
@@ -152,6 +174,10 @@ void ufo_session_free(UfoSession *s)
   if (!s)
     return;
   g_clear_pointer(&s->prep, ufo_preprocessor_free);
+  for (guint i = 0; s->stamps && s->be && i < s->stamps->len; i++)
+    ufo_backend_stamp_free(s->be, s->stamps->pdata[i]);
+  if (s->stamps)
+    g_ptr_array_free(s->stamps, TRUE);
   g_clear_pointer(&s->st, ufo_vit_state_free);
   if (s->be && s->vit) /* enqueued work may still read the (shared) weights */
     (void)ufo_backend_synchronize(s->be, NULL);
@@ -355,9 +381,13 @@ static gboolean run_frames(UfoSession *s, const UfoImage *images, int n, const U
     res[i]->batch_size = n;
   }
 
+  /* device stamps: 0 before the text pass, 1 after it; frame b: 2 + 3b after preprocessing,
+   * 3 + 3b after the image pass, 4 + 3b after the grid pass; 2 + 3n after decoding */
+  if (!stamp_at(s, 0, error))
+    goto out;
   /* prompt and text pass (inference §4), once for the batch */
   prompt = build_task_prompt(s->model, task, req->prompt, error);
-  if (!prompt || !ensure_text_pass(s, task, prompt, error))
+  if (!prompt || !ensure_text_pass(s, task, prompt, error) || !stamp_at(s, 1, error))
     goto out;
   if (!ufo_backend_synchronize(s->be, error)) /* stage times of asynchronous backends */
     goto out;
@@ -389,12 +419,12 @@ static gboolean run_frames(UfoSession *s, const UfoImage *images, int n, const U
     UfoView input;
     if (!ufo_vit_image_input(s->st, S, S, &input, error) ||
         !ufo_op_preprocess(s->prep, input, &images[b], &prep, error) ||
-        !ufo_backend_synchronize(s->be, error))
+        !stamp_at(s, 2 + 3 * (guint)b, error) || !ufo_backend_synchronize(s->be, error))
       goto out;
     ms_pre += ms_since(&t);
     /* image pass (§5.4) and grid pass (§5.5) */
     if (!ufo_vit_image_pass(s->st, NULL, S, S, refs, Q, gside, gside, seg, error) ||
-        !ufo_backend_synchronize(s->be, error))
+        !stamp_at(s, 3 + 3 * (guint)b, error) || !ufo_backend_synchronize(s->be, error))
       goto out;
     ms_image += ms_since(&t);
     if (grid && !ufo_vit_grid_pass(s->st, error))
@@ -403,7 +433,7 @@ static gboolean run_frames(UfoSession *s, const UfoImage *images, int n, const U
     if (stash && (!ufo_vit_decode_stash_grid(s->st, b, n_rows, error) ||
                   (seg && !ufo_vit_stash_feature_map(s->st, b, s->batch_cap, error))))
       goto out;
-    if (!ufo_backend_synchronize(s->be, error))
+    if (!stamp_at(s, 4 + 3 * (guint)b, error) || !ufo_backend_synchronize(s->be, error))
       goto out;
     ms_grid += ms_since(&t);
   }
@@ -438,9 +468,22 @@ static gboolean run_frames(UfoSession *s, const UfoImage *images, int n, const U
     res[i]->n_decode_steps = (int)td.ms->len;
     res[i]->ms_decode_step = g_memdup2(td.ms->data, sizeof(double) * td.ms->len);
   }
-  if (!out)
+  if (!out || !stamp_at(s, 2 + 3 * (guint)n, error))
     goto out;
   ms_decode = ms_since(&t);
+  /* the device's share of each stage, summed over the frames */
+  double dev_ms[5] = {0, 0, 0, 0, 0}; /* text, preprocess, image, grid, decode */
+  if (!stamp_ms(s, 0, 1, &dev_ms[0], error) ||
+      !stamp_ms(s, 1 + 3 * n, 2 + 3 * n, &dev_ms[4], error))
+    goto out;
+  for (int b = 0; b < n; b++)
+    for (int k = 0; k < 3; k++) { /* from the frame's previous boundary to each of its own */
+      double ms;
+      const guint from = 1 + 3 * (guint)b + (guint)k; /* b = 0, k = 0: after the text pass */
+      if (!stamp_ms(s, from, 2 + 3 * b + k, &ms, error))
+        goto out;
+      dev_ms[1 + k] = ms < 0 ? -1 : dev_ms[1 + k] + ms;
+    }
   const uint64_t decode_down = s->be->bytes_down - down0;
 
   /* post-processing (§7; seg §2.5-§3.6), frame by frame */
@@ -503,6 +546,11 @@ static gboolean run_frames(UfoSession *s, const UfoImage *images, int n, const U
     r->ms_image = ms_image;
     r->ms_grid = ms_grid;
     r->ms_decode = ms_decode;
+    r->device_ms_text = dev_ms[0];
+    r->device_ms_preprocess = dev_ms[1];
+    r->device_ms_image = dev_ms[2];
+    r->device_ms_grid = dev_ms[3];
+    r->device_ms_decode = dev_ms[4];
     r->decode_bytes_down = decode_down;
   }
   for (int b = 0; b < n; b++) {

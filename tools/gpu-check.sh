@@ -130,7 +130,7 @@ else
         step "side by side vit-b $1 $2 bf16 $3 (ufo-bench, PyTorch)" torch.log 240 env \
           PYTHONUNBUFFERED=1 python3 tools/reference/side_by_side.py --ufo-bench "$BENCH" \
           --config vit-b --task "$1" --size "$2" --precision bf16 --plan "$3" --device cuda \
-          --iterations 5 --warmup 2
+          --iterations 3 --warmup 1
       done
     else
       say "| pytorch reference | not run: torch, cv2, tokenizers, safetensors or CUDA missing (torch.log) | |"

@@ -272,6 +272,14 @@ typedef struct {
    * Ops may run asynchronously: an op's failure may surface only at the next synchronize or
    * download, which then returns FALSE with that error (never lost). */
   gboolean (*synchronize)(UfoBackend *be, GError **error);
+  /* (optional, NULL = no device clock: the ops are timed by the host) Device timestamps:
+   * stamp records, behind the work enqueued so far, a timestamp into *stamp (made on first use,
+   * reused after; stamp_free releases it); stamp_elapsed gives the device milliseconds from a to
+   * b, both recorded (waits for b). For the time the device spends on a stage, apart from the
+   * host's time to enqueue it (CUDA: events). */
+  gboolean (*stamp)(UfoBackend *be, void **stamp, GError **error);
+  gboolean (*stamp_elapsed)(UfoBackend *be, void *a, void *b, double *ms, GError **error);
+  void (*stamp_free)(UfoBackend *be, void *stamp);
 } UfoBackendOps;
 
 typedef struct _UfoOpProfile UfoOpProfile;
@@ -368,6 +376,12 @@ UfoBackend *ufo_backend_new_peer(UfoBackend *be, GError **error);
 /* Waits for the backend's enqueued work (backend.h synchronize); TRUE at once on synchronous
  * backends. */
 gboolean ufo_backend_synchronize(UfoBackend *be, GError **error);
+/* Device timestamps (UfoBackendOps.stamp): FALSE without an error and *stamp untouched when the
+ * backend has no device clock; ufo_backend_stamp_elapsed needs two recorded stamps. */
+gboolean ufo_backend_has_stamps(const UfoBackend *be);
+gboolean ufo_backend_stamp(UfoBackend *be, void **stamp, GError **error);
+gboolean ufo_backend_stamp_elapsed(UfoBackend *be, void *a, void *b, double *ms, GError **error);
+void ufo_backend_stamp_free(UfoBackend *be, void *stamp);
 
 /* Tensor helpers (backend.c). */
 UfoTensor *ufo_tensor_new(UfoBackend *be, int ndim, const int64_t *ne, GError **error);

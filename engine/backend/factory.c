@@ -59,6 +59,33 @@ gboolean ufo_backend_synchronize(UfoBackend *be, GError **error)
   return ufo_backend_take_late_error(be, error); /* backend.h late_error */
 }
 
+gboolean ufo_backend_has_stamps(const UfoBackend *be)
+{
+  return be->ops->stamp && be->ops->stamp_elapsed && be->ops->stamp_free;
+}
+
+gboolean ufo_backend_stamp(UfoBackend *be, void **stamp, GError **error)
+{
+  return ufo_backend_has_stamps(be) && be->ops->stamp(be, stamp, error);
+}
+
+gboolean ufo_backend_stamp_elapsed(UfoBackend *be, void *a, void *b, double *ms, GError **error)
+{
+  if (!ufo_backend_has_stamps(be) || !a || !b) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID,
+                "device timestamps: the %s backend has none, or one was never recorded",
+                be->ops->name);
+    return FALSE;
+  }
+  return be->ops->stamp_elapsed(be, a, b, ms, error) && ufo_backend_take_late_error(be, error);
+}
+
+void ufo_backend_stamp_free(UfoBackend *be, void *stamp)
+{
+  if (stamp && be->ops->stamp_free)
+    be->ops->stamp_free(be, stamp);
+}
+
 UfoBackend *ufo_backend_new_peer(UfoBackend *be, GError **error)
 {
   if (!be->ops->new_peer) {

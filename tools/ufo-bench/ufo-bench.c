@@ -10,7 +10,9 @@
  * Without --model the weights are the deterministic random weights of docs/weights-prng.md.
  * Prints milliseconds per stage (median over the timed iterations), frames/s, peak memory,
  * threads and the weight-GEMM precision (--precision fp32|bf16|auto: what auto picked, e.g.
- * "auto -> bf16"). Planted plans are not used:
+ * "auto -> bf16"). On a backend with a device clock (CUDA) each stage line also gives the
+ * device's own milliseconds (events around the stage, UfoResult.device_ms_*): the host
+ * milliseconds minus those are the host's time to enqueue the stage's work. Without --plan,
  * decode lengths follow what the model generates.
  *
  * --sessions N makes N sessions of the model (one weight copy for all: nn/vit.h) and runs each
@@ -24,8 +26,9 @@
  *
  * --gemm M,N,K times one weight GEMM C (M, N) = A (M, K) · W (N, K)^T, as the linear layers run
  * it: OpenBLAS sgemm with its own threads, then the CPU backend at fp32 (sgemm per pool worker)
- * and at bf16 (oneDNN matmul, engine/backend/cpu/gemm_dnnl.c), in GFLOP/s (best of the timed
- * iterations), and the bf16 result's relative L2 distance to fp32.
+ * and at bf16 (oneDNN matmul, engine/backend/cpu/gemm_dnnl.c) and the row-stable kernel of the
+ * decode steps (gemm_rows.c), in GFLOP/s (best of the timed iterations), and the bf16 result's
+ * relative L2 distance to fp32.
  */
 #include "ufo/ufo.h"
 #include "backend/backend.h"
@@ -385,9 +388,11 @@ int main(int argc, char **argv)
   enum { PRE, TEXT, IMAGE, GRID, DECODE, POST, TOTAL, N_STAGES };
   static const char *names[N_STAGES] = {"preprocess", "text pass",  "image pass", "grid pass",
                                         "decode",     "post-proc.", "total"};
-  double *stage[N_STAGES];
-  for (int s = 0; s < N_STAGES; s++)
+  double *stage[N_STAGES], *dstage[N_STAGES]; /* host ms; device ms (-1: no device clock) */
+  for (int s = 0; s < N_STAGES; s++) {
     stage[s] = g_new0(double, n_frames);
+    dstage[s] = g_new0(double, n_frames);
+  }
   int n_steps = 0, n_objects = 0;
   uint64_t decode_down = 0;
   double *step_ms = NULL;
@@ -415,8 +420,17 @@ int main(int argc, char **argv)
     if (k >= 0) {
       double v[N_STAGES] = {res->ms_preprocess, res->ms_text, res->ms_image, res->ms_grid,
                             res->ms_decode,     post,         total};
-      for (int s = 0; s < N_STAGES; s++)
+      double d[N_STAGES] = {res->device_ms_preprocess,
+                            res->device_ms_text,
+                            res->device_ms_image,
+                            res->device_ms_grid,
+                            res->device_ms_decode,
+                            -1,
+                            -1};
+      for (int s = 0; s < N_STAGES; s++) {
         stage[s][k * opt_sessions + j] = v[s];
+        dstage[s][k * opt_sessions + j] = d[s];
+      }
       if (k == opt_iters - 1 && j == 0) {
         n_steps = res->n_decode_steps;
         step_ms = g_memdup2(res->ms_decode_step, sizeof(double) * MAX(n_steps, 1));
@@ -449,9 +463,14 @@ int main(int argc, char **argv)
       printf(" (%d of %d sequences decode an object)", plan.n_decoding, plan.plan.n_seq);
     printf("\n");
     printf("  model load           %10.1f ms\n", ms_load);
-    for (int s = 0; s < N_STAGES; s++)
-      printf("  %-20s %10.1f ms (median%s)\n", names[s], median(stage[s], n_frames),
+    for (int s = 0; s < N_STAGES; s++) {
+      printf("  %-20s %10.1f ms (median%s)", names[s], median(stage[s], n_frames),
              opt_batch > 1 ? ", per batch" : "");
+      const double dev = median(dstage[s], n_frames);
+      if (dev >= 0) /* the device's own time (events), without the host's enqueueing */
+        printf("  device %8.2f ms", dev);
+      printf("\n");
+    }
     printf("  decode steps (last run): %d", n_steps);
     for (int i = 0; i < n_steps; i++)
       printf("%s%.1f", i ? " " : " [ms: ", step_ms[i]);
@@ -474,8 +493,10 @@ int main(int argc, char **argv)
   if (profile)
     printf("  per-op profile, %d timed frames:\n%s", opt_iters, profile);
   g_free(step_ms);
-  for (int s = 0; s < N_STAGES; s++)
+  for (int s = 0; s < N_STAGES; s++) {
     g_free(stage[s]);
+    g_free(dstage[s]);
+  }
   for (int j = 0; j < opt_sessions; j++)
     ufo_session_free(sessions[j]);
   g_free(sessions);

@@ -161,6 +161,39 @@ static gboolean cuda_download(UfoBackend *be, const UfoTensor *t, size_t off, vo
          ufo_cuda_ok(cudaStreamSynchronize(cu->stream), "download", error);
 }
 
+/* device timestamps: CUDA events on the backend's stream (created once per stamp slot) */
+static gboolean cuda_stamp(UfoBackend *be, void **stamp, GError **error)
+{
+  if (!use(be, error))
+    return FALSE;
+  if (*stamp == NULL) {
+    cudaEvent_t ev;
+    if (!ufo_cuda_ok(cudaEventCreate(&ev), "stamp: cudaEventCreate", error))
+      return FALSE;
+    *stamp = ev;
+  }
+  return ufo_cuda_ok(cudaEventRecord((cudaEvent_t)*stamp, UFO_CUDA(be)->stream),
+                     "stamp: cudaEventRecord", error);
+}
+
+static gboolean cuda_stamp_elapsed(UfoBackend *be, void *a, void *b, double *ms, GError **error)
+{
+  float f = 0.f;
+  if (!use(be, error) ||
+      !ufo_cuda_ok(cudaEventSynchronize((cudaEvent_t)b), "stamp: cudaEventSynchronize", error) ||
+      !ufo_cuda_ok(cudaEventElapsedTime(&f, (cudaEvent_t)a, (cudaEvent_t)b),
+                   "stamp: cudaEventElapsedTime", error))
+    return FALSE;
+  *ms = f;
+  return TRUE;
+}
+
+static void cuda_stamp_free(UfoBackend *be, void *stamp)
+{
+  (void)be;
+  (void)cudaEventDestroy((cudaEvent_t)stamp);
+}
+
 static gboolean cuda_synchronize(UfoBackend *be, GError **error)
 {
   return use(be, error) &&
@@ -369,8 +402,11 @@ static UfoBackendOps make_ops(const char *name)
   o.mask_probs = cuda_mask_probs;                 /* masks.cu */
   o.mask_semantic = cuda_mask_semantic;           /* masks.cu */
   o.synchronize = cuda_synchronize;               /* cudaStreamSynchronize */
-  o.new_peer = cuda_new_peer;                     /* weights shared by sessions on one GPU */
-  o.prep_new = cuda_prep_new;                     /* preprocess.cu: device frame buffers */
+  o.stamp = cuda_stamp;                           /* events on the stream */
+  o.stamp_elapsed = cuda_stamp_elapsed;
+  o.stamp_free = cuda_stamp_free;
+  o.new_peer = cuda_new_peer; /* weights shared by sessions on one GPU */
+  o.prep_new = cuda_prep_new; /* preprocess.cu: device frame buffers */
   o.prep_free = cuda_prep_free;
   o.preprocess = cuda_preprocess; /* preprocess.cu: upload the frame, convert, resize */
   return o;

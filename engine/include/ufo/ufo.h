@@ -151,6 +151,10 @@ typedef struct {
   UfoSemanticMap *semantic; /* semantic task, else NULL */
   /* Milliseconds per stage of the last run, for ufo-bench. */
   double ms_preprocess, ms_text, ms_image, ms_grid, ms_decode, ms_post;
+  /* The device's own milliseconds for the stages before post-processing (CUDA: events around
+   * each stage), without the host's time to enqueue the work; -1 where the backend has no device
+   * clock (CPU: its stages are the host times above). */
+  double device_ms_preprocess, device_ms_text, device_ms_image, device_ms_grid, device_ms_decode;
   int n_decode_steps;
   double *ms_decode_step;     /* (n_decode_steps) */
   uint64_t decode_bytes_down; /* bytes the decode copied from the backend to the host */

@@ -770,6 +770,51 @@ static void test_device_memory(void)
   ufo_backend_free(be);
 }
 
+/* Device timestamps (backend.h stamp): CUDA backends record events around work and give their
+ * elapsed time (0 in the emulation, which makes no timing claims; > 0 on a GPU for a 512 x 512 x
+ * 512 GEMM); the CPU backend has none: no stamp, no error, and elapsed time is refused. */
+static void test_stamps(void)
+{
+  UfoBackend *be = named_backend();
+  g_autoptr(GError) err = NULL;
+  void *a = NULL, *b = NULL;
+  double ms = -1;
+  if (!g_str_has_prefix(backend_name, "cuda")) {
+    g_assert_false(ufo_backend_has_stamps(be));
+    g_assert_false(ufo_backend_stamp(be, &a, &err));
+    g_assert_no_error(err);
+    g_assert_null(a);
+    g_assert_false(ufo_backend_stamp_elapsed(be, a, a, &ms, &err));
+    g_assert_error(err, UFO_ERROR, UFO_ERROR_INVALID);
+    ufo_backend_free(be);
+    return;
+  }
+  g_assert_true(ufo_backend_has_stamps(be));
+  UfoTensor *x = ufo_tensor_new_2d(be, 512, 512, &err), *y = ufo_tensor_new_2d(be, 512, 512, &err);
+  g_assert_no_error(err);
+  UfoGemm g = {.a = ufo_view(x), .b = ufo_view(x), .c = ufo_view(y), .alpha = 1.f, .batch = 1};
+  for (int round = 0; round < 2; round++) { /* the second round reuses the stamps */
+    g_assert_true(ufo_backend_stamp(be, &a, &err) && ufo_op_gemm(be, &g, &err) &&
+                  ufo_backend_stamp(be, &b, &err));
+    g_assert_no_error(err);
+    g_assert_nonnull(a);
+    g_assert_true(ufo_backend_stamp_elapsed(be, a, b, &ms, &err));
+    g_assert_no_error(err);
+    g_assert_true(isfinite(ms));
+    if (strcmp(backend_name, "cuda") == 0)
+      g_assert_cmpfloat(ms, >, 0.0);
+    else
+      g_assert_cmpfloat(ms, ==, 0.0);
+  }
+  g_assert_false(ufo_backend_stamp_elapsed(be, a, NULL, &ms, &err)); /* never recorded */
+  g_assert_error(err, UFO_ERROR, UFO_ERROR_INVALID);
+  ufo_backend_stamp_free(be, a);
+  ufo_backend_stamp_free(be, b);
+  ufo_tensor_free(x);
+  ufo_tensor_free(y);
+  ufo_backend_free(be);
+}
+
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
@@ -789,5 +834,6 @@ int main(int argc, char **argv)
   g_test_add_func("/nn/ops/linear", test_linear);
   g_test_add_func("/nn/ops/errors", test_errors);
   g_test_add_func("/nn/ops/device-memory", test_device_memory);
+  g_test_add_func("/nn/ops/stamps", test_stamps);
   return g_test_run();
 }

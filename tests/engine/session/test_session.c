@@ -525,6 +525,12 @@ static void test_prepare(gconstpointer data)
     UfoResult *res = NULL;
     g_assert_true(ufo_session_run(s, &img, &req, &res, &error));
     g_assert_no_error(error);
+    /* the CPU backend has no device clock: no device times (ufo.h device_ms_*) */
+    g_assert_cmpfloat(res->device_ms_text, ==, -1);
+    g_assert_cmpfloat(res->device_ms_preprocess, ==, -1);
+    g_assert_cmpfloat(res->device_ms_image, ==, -1);
+    g_assert_cmpfloat(res->device_ms_grid, ==, -1);
+    g_assert_cmpfloat(res->device_ms_decode, ==, -1);
     ufo_result_free(res);
     g_assert_cmpuint(ufo_session_get_allocations(s), ==, allocs);
   }
