@@ -85,6 +85,9 @@ step "mask ops" tests.log 120 "$TBIN/test-nn-mask-ops" --backend=$BE
 step "shared weights" tests.log 120 "$TBIN/test-nn-shared" --backend=$BE
 if [ "$DRY" = 0 ]; then # sessions reach the GPU through the factory (no emulated device there)
   step "downloads per frame and decode step" tests.log 120 "$TBIN/test-seg-download" --device=cuda
+  step "prepared sessions allocate nothing" tests.log 180 "$TBIN/test-session" --device=cuda \
+    -p /session/prepare/detection -p /session/prepare/caption -p /session/prepare/instance \
+    -p /session/prepare/semantic
 fi
 for f in $FIX_F32; do
   step "golden $f" tests.log 180 "$TBIN/test-nn-golden" --backend=$BE "$f"

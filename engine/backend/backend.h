@@ -342,6 +342,12 @@ UfoBackend *ufo_backend_cuda_new(int gpu_id, GError **error);
 /* The same CUDA sources on the CPU emulation of CUDA, "cuda-emu": exists only in the test-only
  * library ufo-cuda-emu (never in libufo). */
 UfoBackend *ufo_backend_cuda_emu_new(GError **error);
+/* Test seam (tests/common/backend_by_name.h, --device=cuda-emu): a constructor that
+ * ufo_backend_new calls for UFO_DEVICE_CUDA instead of the build's CUDA backend, so that whole
+ * sessions run on the emulated CUDA kernels in CI. NULL (the default) removes it; set it before
+ * sessions are made. Elements and tools never set it. */
+typedef UfoBackend *(*UfoCudaBackendCtor)(int gpu_id, GError **error);
+void ufo_backend_set_test_cuda_ctor(UfoCudaBackendCtor ctor);
 void ufo_backend_free(UfoBackend *be);
 /* The backend for a device (factory.c): cpu (threads <= 0 = all cores), cuda (GPU gpu_id; an
  * error when this build has no CUDA backend or the GPU is not usable), auto (the GPU when one is

@@ -8,6 +8,13 @@
 UfoBackend *ufo_backend_cuda_new(int gpu_id, GError **error); /* backend/cuda (nvcc build) */
 #endif
 
+static UfoCudaBackendCtor test_cuda_ctor; /* backend.h test seam; NULL outside tests */
+
+void ufo_backend_set_test_cuda_ctor(UfoCudaBackendCtor ctor)
+{
+  test_cuda_ctor = ctor;
+}
+
 static UfoBackend *backend_new(UfoDevice device, int gpu_id, int threads, GError **error)
 {
   if (device != UFO_DEVICE_AUTO && device != UFO_DEVICE_CPU && device != UFO_DEVICE_CUDA) {
@@ -20,6 +27,8 @@ static UfoBackend *backend_new(UfoDevice device, int gpu_id, int threads, GError
   }
   if (device == UFO_DEVICE_CPU)
     return ufo_backend_cpu_new(threads, error);
+  if (device == UFO_DEVICE_CUDA && test_cuda_ctor)
+    return test_cuda_ctor(gpu_id, error);
 #ifdef UFO_HAVE_CUDA
   if (device == UFO_DEVICE_CUDA)
     return ufo_backend_cuda_new(gpu_id, error);

@@ -31,4 +31,36 @@ static inline UfoBackend *ufo_test_backend_new(const char *name, GError **error)
   return NULL;
 }
 
+#ifdef UFO_TEST_CUDA_EMU
+static inline UfoBackend *ufo_test_cuda_emu_ctor(int gpu_id, GError **error)
+{
+  (void)gpu_id;
+  return ufo_backend_cuda_emu_new(error);
+}
+#endif
+
+/* --device=NAME of the session tests: cpu, cuda (the GPU) or cuda-emu (sessions made with
+ * UFO_DEVICE_CUDA get the emulated CUDA backend: backend.h ufo_backend_set_test_cuda_ctor).
+ * FALSE with a message for a name this test cannot run. */
+static inline gboolean ufo_test_session_device(const char *name, UfoDevice *device)
+{
+  if (strcmp(name, "cpu") == 0) {
+    *device = UFO_DEVICE_CPU;
+    return TRUE;
+  }
+  if (strcmp(name, "cuda") == 0) {
+    *device = UFO_DEVICE_CUDA;
+    return TRUE;
+  }
+#ifdef UFO_TEST_CUDA_EMU
+  if (strcmp(name, "cuda-emu") == 0) {
+    ufo_backend_set_test_cuda_ctor(ufo_test_cuda_emu_ctor);
+    *device = UFO_DEVICE_CUDA;
+    return TRUE;
+  }
+#endif
+  g_printerr("device '%s' is unknown or not linked into this test (cpu, cuda, cuda-emu)\n", name);
+  return FALSE;
+}
+
 #endif

@@ -6,8 +6,10 @@
  * pixel) or the instance results (per valid grid its bit mask and foreground sum/count, plus the
  * kept masks' probabilities cropped to their boxes); the mean-layer feature map stays on the
  * backend.
- * --device=cuda runs the same on the GPU (suite cuda-gpu). */
+ * --device=cuda runs the same on the GPU (suite cuda-gpu), --device=cuda-emu on the emulated
+ * CUDA backend (suite cuda-emu). */
 #include "ufo/ufo.h"
+#include "backend_by_name.h"
 #include "fixture.h"
 #include "model/config.h"
 
@@ -49,6 +51,18 @@ static void run(const char *fixture, UfoTask task, int W, int H)
   UfoResult *res = NULL;
   g_assert_true(ufo_session_run(s, &img, &req, &res, &error));
   g_assert_no_error(error);
+  /* the backend asked for, and its device clock: CUDA stages get device times (0 in the
+   * emulation, which makes no timing claims), the CPU none (-1) */
+  const char *be_name = ufo_session_get_backend_name(s);
+  if (device == UFO_DEVICE_CUDA) {
+    g_assert_true(g_str_has_prefix(be_name, "cuda"));
+    g_assert_cmpfloat(res->device_ms_image, >=, 0);
+    g_assert_cmpfloat(res->device_ms_decode, >=, 0);
+    g_assert_cmpfloat(res->device_ms_preprocess, >=, 0);
+  } else {
+    g_assert_cmpstr(be_name, ==, "cpu");
+    g_assert_cmpfloat(res->device_ms_image, ==, -1);
+  }
   UfoConfig conf;
   g_assert_true(ufo_config_builtin("tiny", &conf, &error));
   const int hp = conf.tasks[task].input_size / conf.patch_size;
@@ -104,10 +118,13 @@ static void test_semantic(void)
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
+  const char *dev = "cpu";
   for (int i = 1; i < argc; i++)
-    if (strcmp(argv[i], "--device=cuda") == 0)
-      device = UFO_DEVICE_CUDA;
-  const char *dev = device == UFO_DEVICE_CUDA ? "cuda" : "cpu";
+    if (g_str_has_prefix(argv[i], "--device=")) {
+      dev = argv[i] + strlen("--device=");
+      if (!ufo_test_session_device(dev, &device))
+        return 2;
+    }
   g_autofree char *a = g_strdup_printf("/session/seg-download/%s/instance", dev);
   g_autofree char *b = g_strdup_printf("/session/seg-download/%s/semantic", dev);
   g_autofree char *d = g_strdup_printf("/session/seg-download/%s/detection-decode", dev);

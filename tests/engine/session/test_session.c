@@ -3,6 +3,7 @@
  * results: decoded ids exactly, labels exactly, boxes and scores within 1e-4 relative, masks and
  * semantic maps up to pixels whose logit sits at the threshold. Plus the bad-input errors. */
 #include "ufo/ufo.h"
+#include "backend_by_name.h"
 #include "fixture.h"
 #include "same_result.h"
 #include "model/config.h"
@@ -490,11 +491,14 @@ static uint8_t *prepare_image(int S, int k)
   return px;
 }
 
+/* --device=cuda-emu / cuda: the prepare tests' sessions (backend_by_name.h) */
+static UfoSessionOptions prepare_opts;
+
 static void test_prepare(gconstpointer data)
 {
   const UfoTask task = (UfoTask)GPOINTER_TO_INT(data);
   GError *error = NULL;
-  g_autoptr(UfoSession) s = ufo_session_new(tiny_model, NULL, &error);
+  g_autoptr(UfoSession) s = ufo_session_new(tiny_model, &prepare_opts, &error);
   g_assert_no_error(error);
   const UfoConfig *cfg = &tiny_model->cfg;
   const UfoTaskConfig *tc = &cfg->tasks[task];
@@ -525,12 +529,15 @@ static void test_prepare(gconstpointer data)
     UfoResult *res = NULL;
     g_assert_true(ufo_session_run(s, &img, &req, &res, &error));
     g_assert_no_error(error);
-    /* the CPU backend has no device clock: no device times (ufo.h device_ms_*) */
-    g_assert_cmpfloat(res->device_ms_text, ==, -1);
-    g_assert_cmpfloat(res->device_ms_preprocess, ==, -1);
-    g_assert_cmpfloat(res->device_ms_image, ==, -1);
-    g_assert_cmpfloat(res->device_ms_grid, ==, -1);
-    g_assert_cmpfloat(res->device_ms_decode, ==, -1);
+    /* the CPU backend has no device clock: no device times (ufo.h device_ms_*); CUDA has */
+    const double none = prepare_opts.device == UFO_DEVICE_CPU ? -1 : 0;
+    g_assert_cmpfloat(res->device_ms_text, >=, none);
+    g_assert_cmpfloat(res->device_ms_preprocess, >=, none);
+    g_assert_cmpfloat(res->device_ms_image, >=, none);
+    g_assert_cmpfloat(res->device_ms_grid, >=, none);
+    g_assert_cmpfloat(res->device_ms_decode, >=, none);
+    if (prepare_opts.device == UFO_DEVICE_CPU)
+      g_assert_cmpfloat(res->device_ms_image, ==, -1);
     ufo_result_free(res);
     g_assert_cmpuint(ufo_session_get_allocations(s), ==, allocs);
   }
@@ -750,6 +757,10 @@ static const Case cases[] = {
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
+  for (int i = 1; i < argc; i++)
+    if (g_str_has_prefix(argv[i], "--device=") &&
+        !ufo_test_session_device(argv[i] + strlen("--device="), &prepare_opts.device))
+      return 2;
   GError *error = NULL;
   tiny_model = ufo_model_new_random("tiny", 0, &error);
   g_assert_no_error(error);
