@@ -49,11 +49,22 @@ R="$OUT/report.md"
 T0=$(date +%s)
 FAILED=0
 say() { echo "$*" >>"$R"; }
-# step NAME LOG TIMEOUT CMD...: runs CMD, appends its output to LOG, one result line in the report
+# step NAME LOG TIMEOUT CMD...: runs CMD, appends its output to LOG, one result line in the report.
+# Past the time budget (GPU_CHECK_BUDGET seconds, default 480: the device run is limited to 10
+# minutes) the remaining steps are listed as skipped, so that the summaries are still written.
+BUDGET=${GPU_CHECK_BUDGET:-480}
+SKIPPED=0
 step() {
   local name=$1 log=$2 to=$3
   shift 3
   local a b rc
+  if [ $(($(date +%s) - T0)) -ge "$BUDGET" ]; then
+    SKIPPED=$((SKIPPED + 1))
+    say "| $name | skipped: past the ${BUDGET} s budget | |"
+    return 0
+  fi
+  local left=$((BUDGET + 60 - $(date +%s) + T0)) # a step may overrun the budget by a minute
+  [ "$to" -gt "$left" ] && to=$left
   a=$(date +%s.%N)
   echo "### $name: $*" >>"$OUT/$log"
   timeout "$to" "$@" >>"$OUT/$log" 2>&1
@@ -101,6 +112,21 @@ bench() { # NAME ARGS...
   shift
   step "bench $name" bench.log 150 "$BENCH" --device $DEV "$@"
 }
+# the rest of the benchmarks, after the side by side and the pipelines (the time budget may end
+# before them)
+more_benches() {
+  bench "vit-b detection 1120 fp32" $B $V --task detection --width 1120 --height 1120
+  bench "vit-b instance 1120 bf16 trained" $B $V --task instance --width 1120 --height 1120 --precision bf16 --plan trained
+  bench "vit-b semantic 672 bf16 trained" $B $V --task semantic --width 672 --height 672 --precision bf16 --plan trained
+  bench "vit-b caption 224 bf16 trained" $B $V --task caption --width 224 --height 224 --precision bf16 --plan trained
+  bench "vit-b grounding 224 bf16 trained" $B $V --task grounding --width 224 --height 224 --precision bf16 --plan trained
+  bench "vit-b caption 224 bf16, 4 sessions of one model" $B $V --task caption --width 224 --height 224 --precision bf16 --plan trained --sessions 4
+  bench "demo instance 480 fp32" $B --model models/ufo-demo.safetensors --task instance --width 480 --height 480
+  step "profile vit-b detection 1120 bf16" profile.log 150 "$BENCH" --device cuda --profile \
+    --iterations 2 --warmup 1 $V --task detection --width 1120 --height 1120 --precision bf16
+  step "profile vit-b caption 224 bf16" profile.log 150 "$BENCH" --device cuda --profile \
+    --iterations 2 --warmup 1 $V --task caption --width 224 --height 224 --precision bf16
+}
 if [ "$DRY" = 1 ]; then
   bench "tiny detection (dry run: cpu)" --config tiny --task detection --iterations 1 --warmup 0 --profile
   bench "tiny detection batch 2 (dry run: cpu)" --config tiny --task detection --iterations 1 --warmup 0 --batch 2
@@ -114,17 +140,6 @@ else
   bench "vit-b detection 1120 bf16 worst" $B $V --task detection --width 1120 --height 1120 --precision bf16
   bench "vit-b detection 1120 bf16 trained, batch 8" --iterations 4 --warmup 1 $V --task detection --width 1120 --height 1120 --precision bf16 --plan trained --batch 8
   if [ "${QUICK:-0}" != 1 ]; then
-    bench "vit-b detection 1120 fp32" $B $V --task detection --width 1120 --height 1120
-    bench "vit-b instance 1120 bf16 trained" $B $V --task instance --width 1120 --height 1120 --precision bf16 --plan trained
-    bench "vit-b semantic 672 bf16 trained" $B $V --task semantic --width 672 --height 672 --precision bf16 --plan trained
-    bench "vit-b caption 224 bf16 trained" $B $V --task caption --width 224 --height 224 --precision bf16 --plan trained
-    bench "vit-b grounding 224 bf16 trained" $B $V --task grounding --width 224 --height 224 --precision bf16 --plan trained
-    bench "vit-b caption 224 bf16, 4 sessions of one model" $B $V --task caption --width 224 --height 224 --precision bf16 --plan trained --sessions 4
-    bench "demo instance 480 fp32" $B --model models/ufo-demo.safetensors --task instance --width 480 --height 480
-    step "profile vit-b detection 1120 bf16" profile.log 150 "$BENCH" --device cuda --profile \
-      --iterations 2 --warmup 1 $V --task detection --width 1120 --height 1120 --precision bf16
-    step "profile vit-b caption 224 bf16" profile.log 150 "$BENCH" --device cuda --profile \
-      --iterations 2 --warmup 1 $V --task caption --width 224 --height 224 --precision bf16
     # 3. the PyTorch reference on the same GPU, weights, frame and plan, side by side with
     # ufo-bench (tools/reference/side_by_side.py: bf16 autocast, greedy kept on the GPU)
     if python3 -c 'import torch, cv2, tokenizers, safetensors; assert torch.cuda.is_available()' 2>>"$OUT/torch.log"; then
@@ -198,6 +213,9 @@ if [ "${QUICK:-0}" != 1 ]; then
     pipeline-streams.log 180 "$GL" -v "${ARGS[@]}"
   rm -rf "$GREG"
 fi
+if [ "$DRY" = 0 ] && [ "${QUICK:-0}" != 1 ]; then
+  more_benches
+fi
 # 4. compute-sanitizer last: slow, and the numbers above matter more if time runs out. The op
 # tests provoke one out-of-memory cudaMalloc on purpose: API errors are not reported.
 if [ "$DRY" = 0 ] && [ "${QUICK:-0}" != 1 ] && command -v compute-sanitizer >/dev/null; then
@@ -231,6 +249,6 @@ if [ -f "$OUT/pipeline.log" ]; then
   grep -hE 'ERROR|WARN' "$OUT"/pipeline*.log | head -10 >>"$R"
   say '```'
 fi
-say "total wall $(($(date +%s) - T0)) s, $FAILED failed steps"
+say "total wall $(($(date +%s) - T0)) s, $FAILED failed steps, $SKIPPED skipped (budget ${BUDGET} s)"
 cat "$R"
 [ "$FAILED" -eq 0 ]
