@@ -5,8 +5,8 @@ run, stage by stage, with the ratio (issue 17's "35x the PyTorch reference").
   python3 tools/reference/side_by_side.py --ufo-bench build/tools/ufo-bench/ufo-bench \\
       --config vit-b --task detection --size 1120 --precision bf16 --plan trained --device cuda
 
-The reference runs as the original code does on a GPU: bf16 autocast for --precision bf16 (the
-original's matrix products), greedy selection kept on the device (ufo_pipeline.run
+The reference runs as the original code does on a GPU: bf16 autocast (always on a GPU, as the
+original; on the CPU for --precision bf16), greedy selection kept on the device (ufo_pipeline.run
 decode_on_device: no per-step logits download). --plan trained plants what a trained model
 decodes (ufo_plans.trained_plan = tools/ufo-bench/bench_plan.c), so that both decode the same
 steps; worst lets random weights decode every step. The two must report the same number of
@@ -126,7 +126,9 @@ def main():
           f"{dev_name}, median of {a.iterations} after {a.warmup} warm-up ({time.perf_counter() - t0:.0f} s)")
     print(f"  ufo-bench: {cmd}")
     K = ufo_config.builtin(a.config).tasks[a.task].beam_size
-    print(f"  PyTorch reference: ufo_pipeline.run, {'bf16 autocast, ' if a.precision == 'bf16' else ''}"
+    # on a GPU the reference always runs under bf16 autocast, as the original (inference §8.1)
+    ref_bf16 = a.precision == "bf16" or (a.device == "cuda" and torch.cuda.is_bf16_supported())
+    print(f"  PyTorch reference: ufo_pipeline.run, {'bf16 autocast, ' if ref_bf16 else ''}"
           + ("greedy selection on the device" if K == 1 else f"beam search of {K} (its host-side loop)"))
     print(f"  {'stage':<12} {'ufo ms':>10} {'PyTorch ms':>11} {'ratio':>8}")
     for _, key in STAGES + [("total", "total")]:
