@@ -48,15 +48,18 @@ def run_ufo_bench(a):
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
         sys.exit(f"ufo-bench failed ({p.returncode}): {' '.join(cmd)}\n{p.stderr[-2000:]}")
-    ms = {}
+    ms, dev = {}, {}
     for name, key in STAGES + [("total", "total")]:
-        m = re.search(rf"^\s*{re.escape(name)}\s+([0-9.]+) ms \(median", p.stdout, re.M)
+        m = re.search(rf"^\s*{re.escape(name)}\s+([0-9.]+) ms \(median[^)]*\)(?:\s+device\s+([0-9.]+) ms)?",
+                      p.stdout, re.M)
         if m:
             ms[key] = float(m.group(1))
+            if m.group(2):  # the GPU's own time of the stage (CUDA events)
+                dev[key] = float(m.group(2))
     steps = re.search(r"decode steps \(last run\): (\d+)", p.stdout)
     if "total" not in ms or not steps:
         sys.exit(f"cannot read ufo-bench's output:\n{p.stdout[-2000:]}")
-    return ms, int(steps.group(1)), " ".join(cmd)
+    return ms, dev, int(steps.group(1)), " ".join(cmd)
 
 
 def run_reference(a):
@@ -119,7 +122,7 @@ def main():
     if a.size is None:
         a.size = ufo_config.builtin(a.config).tasks[a.task].input_size
     t0 = time.perf_counter()
-    ufo, ufo_steps, cmd = run_ufo_bench(a)
+    ufo, ufo_dev, ufo_steps, cmd = run_ufo_bench(a)
     ref, ref_steps = run_reference(a)
     dev_name = torch.cuda.get_device_name() if a.device == "cuda" else "CPU"
     print(f"side by side: {a.config} {a.task} {a.size}x{a.size} {a.precision} plan {a.plan} on "
@@ -130,11 +133,12 @@ def main():
     ref_bf16 = a.precision == "bf16" or (a.device == "cuda" and torch.cuda.is_bf16_supported())
     print(f"  PyTorch reference: ufo_pipeline.run, {'bf16 autocast, ' if ref_bf16 else ''}"
           + ("greedy selection on the device" if K == 1 else f"beam search of {K} (its host-side loop)"))
-    print(f"  {'stage':<12} {'ufo ms':>10} {'PyTorch ms':>11} {'ratio':>8}")
+    print(f"  {'stage':<12} {'ufo ms':>10} {'PyTorch ms':>11} {'ratio':>8}   ufo device ms")
     for _, key in STAGES + [("total", "total")]:
         u, r = ufo.get(key, 0.0), ref.get(key, 0.0)
         ratio = f"{r / u:8.1f}x" if u > 0 else "       -"
-        print(f"  {key:<12} {u:10.2f} {r:11.2f} {ratio}")
+        d = f"{ufo_dev[key]:14.2f}" if key in ufo_dev else "             -"
+        print(f"  {key:<12} {u:10.2f} {r:11.2f} {ratio} {d}")
     print(f"  decode steps: ufo {ufo_steps}, PyTorch {ref_steps}")
     print(f"  FPS: ufo {1e3 / ufo['total']:.2f}, PyTorch {1e3 / ref['total']:.2f}; "
           f"ratio {ref['total'] / ufo['total']:.2f}x")
