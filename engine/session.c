@@ -148,6 +148,12 @@ const char *ufo_session_get_backend_name(const UfoSession *s)
   return s->be->ops->name;
 }
 
+void *ufo_session_get_cuda_context(const UfoSession *s)
+{
+  g_return_val_if_fail(s != NULL, NULL);
+  return s->be->ops->cuda_context ? s->be->ops->cuda_context(s->be) : NULL;
+}
+
 UfoPrecision ufo_session_get_precision(const UfoSession *s)
 {
   g_return_val_if_fail(s != NULL, UFO_PRECISION_FP32);

@@ -265,6 +265,10 @@ typedef struct {
    * y (3, S*S) = the host frame image converted, resized and normalised per p, bit-identical to
    * ufo_preprocess_host; the frame's bytes are the only host -> backend copy. */
   void *(*prep_new)(UfoBackend *be, GError **error);
+  /* (optional, NULL = host images only) The CUDA context (CUcontext) of the backend's device
+   * memory; preprocess then also takes images in UFO_MEMORY_CUDA of that context, converting
+   * them in place (ufo.h UfoMemory). */
+  void *(*cuda_context)(UfoBackend *be);
   void (*prep_free)(UfoBackend *be, void *state);
   gboolean (*preprocess)(UfoBackend *be, void *state, UfoView y, const UfoImage *image,
                          const UfoPrepParams *p, GError **error);

@@ -49,6 +49,14 @@ gboolean ufo_op_preprocess(UfoPreprocessor *pp, UfoView y, const UfoImage *image
   }
   if (!ufo_image_check(image, error))
     return FALSE;
+  const gboolean on_device = image->memory == UFO_MEMORY_CUDA;
+  if (on_device && (!be->ops->cuda_context || !be->ops->cuda_context(be))) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_UNSUPPORTED,
+                "preprocess: the image is in CUDA device memory but the session runs on the %s "
+                "backend (give it a frame in host memory, or run the session on device=cuda)",
+                be->ops->name);
+    return FALSE;
+  }
   if (y.t == NULL || !ufo_backend_shares_memory(be, y.t->be)) {
     g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID,
                 "preprocess: the output is not a tensor of the preprocessor's backend");
@@ -62,7 +70,8 @@ gboolean ufo_op_preprocess(UfoPreprocessor *pp, UfoView y, const UfoImage *image
                 (long long)y.cols, S, S);
     return FALSE;
   }
-  be->bytes_up += ufo_image_bytes(image);
+  if (!on_device)
+    be->bytes_up += ufo_image_bytes(image); /* device images are read in place */
   return UFO_PROFILED(be, "preprocess", be->ops->preprocess(be, pp->state, y, image, p, error),
                       error);
 }

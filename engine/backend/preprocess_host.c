@@ -36,6 +36,10 @@ gboolean ufo_image_check(const UfoImage *image, GError **error)
     g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "image has no pixel data");
     return FALSE;
   }
+  if ((unsigned)image->memory > UFO_MEMORY_CUDA) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "unknown image memory %d", (int)image->memory);
+    return FALSE;
+  }
   if (image->width <= 0 || image->height <= 0) {
     g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "image size %dx%d is empty", image->width,
                 image->height);
@@ -170,6 +174,11 @@ gboolean ufo_preprocess_host(const UfoImage *image, const UfoPrepParams *p, floa
   }
   if (!ufo_image_check(image, error))
     return FALSE;
+  if (image->memory != UFO_MEMORY_HOST) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_UNSUPPORTED,
+                "preprocess: the host path cannot read an image in device memory");
+    return FALSE;
+  }
   const int w = image->width, h = image->height;
   const size_t n = (size_t)S * S;
   g_autofree uint8_t *rgb = g_new(uint8_t, (size_t)w * h * 3);

@@ -332,6 +332,11 @@ static gboolean cuda_preprocess(UfoBackend *be, void *state, UfoView y, const Uf
 
 static UfoBackend *backend_new(const UfoBackendOps *ops, int gpu_id, GError **error);
 
+static void *cuda_context(UfoBackend *be)
+{
+  return UFO_CUDA(be)->context;
+}
+
 /* the owner of shared weights: its own stream on the same GPU (device pointers are valid on
  * every stream of the process) */
 static UfoBackend *cuda_new_peer(UfoBackend *be, GError **error)
@@ -408,6 +413,7 @@ static UfoBackendOps make_ops(const char *name)
   o.new_peer = cuda_new_peer; /* weights shared by sessions on one GPU */
   o.prep_new = cuda_prep_new; /* preprocess.cu: device frame buffers */
   o.prep_free = cuda_prep_free;
+  o.cuda_context = cuda_context;  /* context.cu: images in device memory */
   o.preprocess = cuda_preprocess; /* preprocess.cu: upload the frame, convert, resize */
   return o;
 }
@@ -457,6 +463,7 @@ static UfoBackend *backend_new(const UfoBackendOps *ops, int gpu_id, GError **er
     ufo_backend_free(be);
     return NULL;
   }
+  ufo_cuda_context_init(cu); /* the primary context, current since cudaSetDevice */
   return be;
 }
 

@@ -27,6 +27,11 @@ typedef struct {
   void *scratch[5];
   size_t scratch_bytes[5];
   uint64_t *allocs; /* the backend's allocation counter (backend.h UfoBackend.allocs) */
+  /* context.cu: the CUcontext of the device memory (the primary context; emulation: a token),
+   * NULL where the driver's entry points could not be had, and the driver's
+   * cuPointerGetAttribute (NULL in the emulation) */
+  void *context;
+  void *pointer_get_attribute;
 } UfoCuda;
 
 /* The scratch buffers (ufo_cuda_scratch). */
@@ -118,6 +123,14 @@ gboolean ufo_cuda_argmax_rows(UfoCuda *cu, UfoView x, const int32_t *force, cons
 gboolean ufo_cuda_log_softmax_topk(UfoCuda *cu, UfoView x, float temperature, const int32_t *force,
                                    const float *margin, const float *bias, int k, float *val,
                                    int32_t *idx, GError **error); /* select.cu */
+
+/* context.cu: the device memory's CUDA context (backend.h cuda_context), found once when the
+ * backend is made (on its device, after the runtime made the primary context current); and the
+ * check that a pointer of an image in UFO_MEMORY_CUDA is device memory of that context
+ * (emulation: not modelled, every pointer passes). */
+void ufo_cuda_context_init(UfoCuda *cu);
+gboolean ufo_cuda_check_device_pointer(UfoCuda *cu, const void *ptr, const char *what,
+                                       GError **error);
 
 /* preprocess.cu: the frame preprocessing op (backend.h prep_new, prep_free, preprocess) */
 void *ufo_cuda_prep_new(UfoCuda *cu, GError **error);

@@ -10,7 +10,8 @@
  * synchronously, row by row for 2-D copies). A staging buffer is written again only after the
  * event recorded behind its last copy (two frames earlier) has completed; the emulation reports a
  * host write into a buffer whose copy is still in flight. Where pinned memory cannot be had, the
- * frame is copied straight from its pageable buffer, as before.
+ * frame is copied straight from its pageable buffer, as before. A frame already in device memory
+ * of the session's context (UFO_MEMORY_CUDA, context.cu) is converted where it is: no copy.
  *
  * Every kernel reproduces the host functions' arithmetic operation for operation, so results are
  * bit-identical: the Y'CbCr conversion and both uint8 resizes are integer fixed point; the
@@ -89,12 +90,12 @@ __device__ __forceinline__ double add_rn(double a, double b)
 /* ---- frame -> packed RGB uint8 (ufo_image_to_rgb) ---- */
 
 __global__ void __launch_bounds__(THREADS)
-    packed_rgb_kernel(uint8_t *__restrict__ rgb, const uint8_t *__restrict__ src, int h, int w,
-                      int bpp, int i0, int i1, int i2)
+    packed_rgb_kernel(uint8_t *__restrict__ rgb, const uint8_t *__restrict__ src, int64_t stride,
+                      int h, int w, int bpp, int i0, int i1, int i2)
 {
   UFO_CUDA_FOR_ITEMS((int64_t)h, (int64_t)w)
   {
-    const uint8_t *s = src + (r * w + c) * bpp;
+    const uint8_t *s = src + r * stride + c * bpp;
     uint8_t *d = rgb + (r * w + c) * 3;
     d[0] = s[i0];
     d[1] = s[i1];
@@ -104,15 +105,15 @@ __global__ void __launch_bounds__(THREADS)
 
 /* 4:2:0 -> RGB, chroma sample (x/2, y/2), 16.16 fixed point (preprocess.h ufo_yuv_pixel) */
 __global__ void __launch_bounds__(THREADS)
-    yuv_rgb_kernel(uint8_t *__restrict__ rgb, const uint8_t *__restrict__ yp,
-                   const uint8_t *__restrict__ up, const uint8_t *__restrict__ vp, int64_t cstride,
-                   int step, int h, int w, UfoYuvCoefs k)
+    yuv_rgb_kernel(uint8_t *__restrict__ rgb, const uint8_t *__restrict__ yp, int64_t ystride,
+                   const uint8_t *__restrict__ up, int64_t ustride, const uint8_t *__restrict__ vp,
+                   int64_t vstride, int step, int h, int w, UfoYuvCoefs k)
 {
   UFO_CUDA_FOR_ITEMS((int64_t)h, (int64_t)w)
   {
-    const int64_t co = (r / 2) * cstride + (c / 2) * step;
-    const int32_t du = up[co] - 128, dv = vp[co] - 128;
-    const int32_t yy = (yp[r * w + c] - k.yoff) * k.cy + 32768;
+    const int64_t cx = (c / 2) * step;
+    const int32_t du = up[(r / 2) * ustride + cx] - 128, dv = vp[(r / 2) * vstride + cx] - 128;
+    const int32_t yy = (yp[r * ystride + c] - k.yoff) * k.cy + 32768;
     const int32_t v[3] = {(yy + k.crv * dv) >> 16, (yy - k.cgu * du - k.cgv * dv) >> 16,
                           (yy + k.cbu * du) >> 16};
     uint8_t *d = rgb + (r * w + c) * 3;
@@ -395,26 +396,70 @@ static gboolean upload_frame(UfoCuda *cu, CudaPrep *pp, const UfoImage *im, GErr
   return ufo_cuda_ok(st, "preprocess: frame upload", error);
 }
 
-static gboolean to_rgb(UfoCuda *cu, CudaPrep *pp, const UfoImage *im, GError **error)
+/* Where the conversion reads the frame: its planes and strides in device memory (the packed copy
+ * in pp->frame, or the image itself when it is in UFO_MEMORY_CUDA). */
+typedef struct {
+  const uint8_t *p[3]; /* packed: p[0]; YUV: Y, U, V (NV12: V = U + 1) */
+  int64_t stride[3];
+} Planes;
+
+/* the planes of the packed copy upload_frame made (ufo_image_bytes' layout) */
+static Planes packed_planes(const CudaPrep *pp, const UfoImage *im)
+{
+  const int64_t w = im->width, h = im->height, cw = (w + 1) / 2, ch = (h + 1) / 2;
+  int bpp, idx[3];
+  Planes f = {{pp->frame, NULL, NULL}, {w, 0, 0}};
+  if (ufo_image_packed_layout(im->format, &bpp, idx)) {
+    f.stride[0] = w * bpp;
+    return f;
+  }
+  const uint8_t *c0 = pp->frame + w * h;
+  const gboolean nv12 = im->format == UFO_PIXEL_NV12;
+  f.p[1] = c0;
+  f.p[2] = nv12 ? c0 + 1 : c0 + cw * ch;
+  f.stride[1] = f.stride[2] = nv12 ? 2 * cw : cw;
+  return f;
+}
+
+/* the planes of an image in UFO_MEMORY_CUDA, each checked to be memory of the session's
+ * context */
+static gboolean device_planes(UfoCuda *cu, const UfoImage *im, Planes *f, GError **error)
+{
+  int bpp, idx[3];
+  const gboolean packed = ufo_image_packed_layout(im->format, &bpp, idx);
+  const gboolean nv12 = im->format == UFO_PIXEL_NV12;
+  f->p[0] = im->data;
+  f->stride[0] = (int64_t)im->stride;
+  f->p[1] = packed ? NULL : im->planes[0];
+  f->stride[1] = packed ? 0 : (int64_t)im->plane_stride[0];
+  f->p[2] = packed ? NULL : nv12 ? im->planes[0] + 1 : im->planes[1];
+  f->stride[2] = packed ? 0 : (int64_t)im->plane_stride[nv12 ? 0 : 1];
+  static const char *what[3] = {"preprocess: the image's first plane",
+                                "preprocess: the image's U plane",
+                                "preprocess: the image's V plane"};
+  for (int i = 0; i < (packed ? 1 : nv12 ? 2 : 3); i++)
+    if (!ufo_cuda_check_device_pointer(cu, f->p[i], what[i], error))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean to_rgb(UfoCuda *cu, CudaPrep *pp, const UfoImage *im, const Planes &f,
+                       GError **error)
 {
   const int w = im->width, h = im->height;
-  const size_t cw = ((size_t)w + 1) / 2, ch = ((size_t)h + 1) / 2;
   if (!ensure(cu, &pp->rgb, &pp->rgb_cap, (size_t)w * h * 3, "preprocess: RGB image", error))
     return FALSE;
   const unsigned blocks = ufo_cuda_blocks(cu, (int64_t)w * h, THREADS);
   int bpp, idx[3];
   if (ufo_image_packed_layout(im->format, &bpp, idx)) {
-    UFO_LAUNCH(packed_rgb_kernel, blocks, THREADS, 0, cu->stream, pp->rgb, pp->frame, h, w, bpp,
-               idx[0], idx[1], idx[2]);
+    UFO_LAUNCH(packed_rgb_kernel, blocks, THREADS, 0, cu->stream, pp->rgb, f.p[0], f.stride[0], h,
+               w, bpp, idx[0], idx[1], idx[2]);
     return ufo_cuda_launched("preprocess: packed_rgb_kernel", error);
   }
   UfoYuvCoefs k;
   ufo_yuv_coefs(im->matrix, im->range, &k);
-  const uint8_t *yp = pp->frame, *c0 = pp->frame + (size_t)w * h;
-  const gboolean nv12 = im->format == UFO_PIXEL_NV12;
-  const uint8_t *up = c0, *vp = nv12 ? c0 + 1 : c0 + cw * ch;
-  UFO_LAUNCH(yuv_rgb_kernel, blocks, THREADS, 0, cu->stream, pp->rgb, yp, up, vp,
-             (int64_t)(nv12 ? 2 * cw : cw), nv12 ? 2 : 1, h, w, k);
+  UFO_LAUNCH(yuv_rgb_kernel, blocks, THREADS, 0, cu->stream, pp->rgb, f.p[0], f.stride[0], f.p[1],
+             f.stride[1], f.p[2], f.stride[2], im->format == UFO_PIXEL_NV12 ? 2 : 1, h, w, k);
   return ufo_cuda_launched("preprocess: yuv_rgb_kernel", error);
 }
 
@@ -537,8 +582,16 @@ gboolean ufo_cuda_preprocess(UfoCuda *cu, void *state, UfoView y, const UfoImage
 {
   CudaPrep *pp = (CudaPrep *)state;
   const int sw = image->width, sh = image->height, S = p->size;
-  if (!upload_frame(cu, pp, image, error) || !to_rgb(cu, pp, image, error) ||
-      !tables(cu, pp, sw, sh, p, error))
+  Planes f;
+  if (image->memory == UFO_MEMORY_CUDA) {
+    if (!device_planes(cu, image, &f, error)) /* read in place: no copy */
+      return FALSE;
+  } else {
+    if (!upload_frame(cu, pp, image, error))
+      return FALSE;
+    f = packed_planes(pp, image);
+  }
+  if (!to_rgb(cu, pp, image, f, error) || !tables(cu, pp, sw, sh, p, error))
     return FALSE;
   Norm nm;
   memcpy(nm.mean, p->mean, sizeof nm.mean);

@@ -68,6 +68,18 @@ typedef enum {
 /* Y'CbCr quantisation range: limited (Y 16..235, C 16..240) or full (0..255) */
 typedef enum { UFO_COLOR_RANGE_LIMITED = 0, UFO_COLOR_RANGE_FULL } UfoColorRange;
 
+/* Where an image's pixels are (UfoImage.memory). */
+typedef enum {
+  UFO_MEMORY_HOST = 0, /* host memory (zero-initialised images) */
+  /* Device memory of the session's GPU in the CUDA context ufo_session_get_cuda_context returns
+   * (the device's primary context, the one the CUDA runtime uses): a CUDA session converts the
+   * planes in place, without copying them. The work that wrote them must be complete when
+   * ufo_session_run is called (the producer synchronised its stream), and they must stay
+   * unchanged until it returns. Sessions without a CUDA device refuse such images
+   * (UFO_ERROR_UNSUPPORTED). */
+  UFO_MEMORY_CUDA,
+} UfoMemory;
+
 typedef struct {
   UfoPixelFormat format;
   int width, height;   /* pixels, > 0 */
@@ -79,6 +91,7 @@ typedef struct {
   size_t plane_stride[2];
   UfoColorMatrix matrix;
   UfoColorRange range;
+  UfoMemory memory; /* where data and planes point (zero: host memory) */
 } UfoImage;
 
 /* Test hook ("planted plan", docs/reference.md): when set, at decode step t of sequence s the
@@ -225,6 +238,11 @@ UfoSession *ufo_session_new(UfoModel *model, const UfoSessionOptions *options, G
 void ufo_session_free(UfoSession *session);
 /* The backend the session runs on: "cpu", "cuda" (after device auto: which one was picked). */
 const char *ufo_session_get_backend_name(const UfoSession *session);
+/* The CUDA context (a CUcontext) that the session's device memory lives in: the primary context
+ * of its GPU. Images in UFO_MEMORY_CUDA must be memory of this context; other CUDA code (such as
+ * GStreamer's CUDA elements, through gst_cuda_context_new_wrapped) can share it to hand frames
+ * over without a copy. NULL for a session that does not run on a CUDA device. */
+void *ufo_session_get_cuda_context(const UfoSession *session);
 /* The precision the session's weight GEMMs run in: UFO_PRECISION_FP32 or _BF16 (precision=auto
  * resolved; precision=bf16 on a CPU without native bf16 runs fp32). */
 UfoPrecision ufo_session_get_precision(const UfoSession *session);

@@ -10,6 +10,9 @@
  * soon as the op returns: every output still its own frame's (the CUDA backend's pinned staging
  * buffers are reused only after their copies are done; the emulation reports a host write into
  * one whose copy is in flight).
+ * Frames already in device memory (UFO_MEMORY_CUDA, padded pitches as a CUDA allocator gives):
+ * read in place by backends with a CUDA context (bit-identical again, no byte counted up),
+ * refused by the others.
  * Usage: test-nn-preprocess [--backend=cpu|cpu-ref|cuda-emu|cuda] */
 #include "backend/backend.h"
 #include "backend/preprocess.h"
@@ -404,6 +407,124 @@ static void test_back_to_back(void)
   ufo_backend_free(be);
 }
 
+/* The frame's planes copied into one tensor of be (padding included), and the image pointing
+ * at them in UFO_MEMORY_CUDA. The tensor holds float32 elements: the bytes only travel. */
+static UfoTensor *frame_to_device(UfoBackend *be, const Frame *fr, UfoImage *dev)
+{
+  const UfoImage *im = &fr->im;
+  const size_t ch = ((size_t)im->height + 1) / 2;
+  size_t size[3] = {im->stride * im->height, 0, 0}, off[3] = {0, 0, 0};
+  const int n_planes = fr->buf[2] ? 3 : fr->buf[1] ? 2 : 1;
+  for (int b = 1; b < n_planes; b++) {
+    size[b] = im->plane_stride[b - 1] * ch;
+    off[b] = (off[b - 1] + size[b - 1] + 255) / 256 * 256; /* planes 256-byte aligned */
+  }
+  const size_t total = off[n_planes - 1] + size[n_planes - 1];
+  const size_t n_floats = (total + 3) / 4;
+  g_autofree uint8_t *host = g_malloc0(n_floats * 4);
+  for (int b = 0; b < n_planes; b++)
+    memcpy(host + off[b], fr->buf[b], size[b]);
+  g_autoptr(GError) err = NULL;
+  UfoTensor *t = ufo_tensor_new_2d(be, 1, (int64_t)n_floats, &err);
+  g_assert_no_error(err);
+  g_assert_true(ufo_tensor_upload(t, 0, (const float *)host, n_floats, &err));
+  g_assert_no_error(err);
+  const uint8_t *base = t->data;
+  *dev = *im;
+  dev->memory = UFO_MEMORY_CUDA;
+  dev->data = base;
+  for (int b = 1; b < n_planes; b++)
+    dev->planes[b - 1] = base + off[b];
+  return t;
+}
+
+static void test_device_frames(void)
+{
+  g_autoptr(GError) err = NULL;
+  UfoBackend *be = ufo_test_backend_new(backend_name, &err);
+  g_assert_no_error(err);
+  UfoPreprocessor *pp = ufo_preprocessor_new(be, &err);
+  g_assert_no_error(err);
+  const gboolean has_context = be->ops->cuda_context && be->ops->cuda_context(be);
+  GRand *rng = g_rand_new_with_seed(91);
+  const Geometry geo[] = {{1, 1, 5}, {61, 47, 32}, {100, 37, 24}, {40, 300, 36}};
+  const UfoPrepResize resizes[] = {UFO_PREP_LINEAR_U8, UFO_PREP_LINEAR_F32, UFO_PREP_BICUBIC_PIL};
+  int n_cases = 0;
+  for (size_t f = 0; f < G_N_ELEMENTS(all_formats); f++)
+    for (size_t g = 0; g < G_N_ELEMENTS(geo); g++) {
+      const int S = geo[g].S;
+      const size_t n = (size_t)S * S;
+      Frame fr;
+      /* a pitch like cuMemAllocPitch's: rows padded well beyond the width */
+      frame_make(&fr, all_formats[f], geo[g].w, geo[g].h, 37 + (int)g * 64, (int)(f + g) % 5,
+                 (int)g % 2, rng);
+      UfoImage dev;
+      UfoTensor *dt = frame_to_device(be, &fr, &dev);
+      const UfoPrepResize resize = resizes[(f + g) % 3];
+      UfoPrepParams p = {.size = S,
+                         .resize = resize,
+                         .mean = {123.675f, 116.28f, 103.53f},
+                         .std = {58.395f, 57.12f, 57.375f}};
+      g_autoptr(UfoTensor) out = ufo_tensor_new_2d(be, 3, (int64_t)n, &err);
+      g_assert_no_error(err);
+      const uint64_t up0 = be->bytes_up;
+      GError *e = NULL;
+      const gboolean ok = ufo_op_preprocess(pp, ufo_view(out), &dev, &p, &e);
+      if (!has_context) {
+        /* host-only backends refuse device memory, naming the way out */
+        g_assert_false(ok);
+        g_assert_error(e, UFO_ERROR, UFO_ERROR_UNSUPPORTED);
+        g_assert_nonnull(strstr(e->message, "CUDA device memory"));
+        g_error_free(e);
+      } else {
+        if (!ok)
+          g_error("%s: device frame %d %dx%d: %s", backend_name, (int)all_formats[f], geo[g].w,
+                  geo[g].h, e->message);
+        g_assert_cmpuint(be->bytes_up, ==, up0); /* read in place */
+        g_autofree float *want = g_new(float, 3 * n);
+        g_autofree float *got = g_new(float, 3 * n);
+        g_assert_true(ufo_preprocess_host(&fr.im, &p, want, n, &err));
+        g_assert_true(ufo_tensor_download(out, 0, got, 3 * n, &err));
+        g_assert_no_error(err);
+        if (memcmp(got, want, 3 * n * sizeof(float)) != 0)
+          g_error("%s: device frame format %d %dx%d -> %d %s differs from the host path",
+                  backend_name, (int)all_formats[f], geo[g].w, geo[g].h, S, resize_name(resize));
+        n_cases++;
+      }
+      ufo_tensor_free(dt);
+      frame_free(&fr);
+    }
+  g_assert_cmpint(n_cases, ==,
+                  has_context ? (int)(G_N_ELEMENTS(all_formats) * G_N_ELEMENTS(geo)) : 0);
+  /* the host path itself never reads device memory */
+  uint8_t px[12] = {0};
+  UfoImage on_dev = {UFO_PIXEL_RGB, 2, 2, 6, px};
+  on_dev.memory = UFO_MEMORY_CUDA;
+  UfoPrepParams p = {.size = 4, .resize = UFO_PREP_LINEAR_U8, .mean = {0, 0, 0}, .std = {1, 1, 1}};
+  float out_host[48];
+  g_assert_false(ufo_preprocess_host(&on_dev, &p, out_host, 16, &err));
+  g_assert_error(err, UFO_ERROR, UFO_ERROR_UNSUPPORTED);
+  g_clear_error(&err);
+  /* an unknown memory kind is a bad argument everywhere */
+  on_dev.memory = (UfoMemory)5;
+  g_autoptr(UfoTensor) y = ufo_tensor_new_2d(be, 3, 16, &err);
+  g_assert_false(ufo_op_preprocess(pp, ufo_view(y), &on_dev, &p, &err));
+  g_assert_error(err, UFO_ERROR, UFO_ERROR_INVALID);
+  g_clear_error(&err);
+  if (g_strcmp0(be->ops->name, "cuda") == 0) {
+    /* on a real GPU: host memory passed as device memory is refused by the driver's check */
+    on_dev.memory = UFO_MEMORY_CUDA;
+    g_assert_false(ufo_op_preprocess(pp, ufo_view(y), &on_dev, &p, &err));
+    g_assert_error(err, UFO_ERROR, UFO_ERROR_INVALID);
+    g_assert_nonnull(strstr(err->message, "not CUDA device memory"));
+    g_clear_error(&err);
+  }
+  g_clear_pointer(&y, ufo_tensor_free);
+  g_rand_free(rng);
+  ufo_preprocessor_free(pp);
+  ufo_backend_free(be);
+}
+
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
@@ -415,5 +536,6 @@ int main(int argc, char **argv)
   g_test_add_func("/nn/preprocess/formats-sizes", test_formats_sizes);
   g_test_add_func("/nn/preprocess/errors", test_errors);
   g_test_add_func("/nn/preprocess/back-to-back", test_back_to_back);
+  g_test_add_func("/nn/preprocess/device-frames", test_device_frames);
   return g_test_run();
 }
