@@ -151,7 +151,20 @@ const char *ufo_session_get_backend_name(const UfoSession *s)
 void *ufo_session_get_cuda_context(const UfoSession *s)
 {
   g_return_val_if_fail(s != NULL, NULL);
-  return s->be->ops->cuda_context ? s->be->ops->cuda_context(s->be) : NULL;
+  return ufo_backend_cuda_context(s->be);
+}
+
+void *ufo_cuda_device_context(int gpu_id, GError **error)
+{
+  UfoBackend *be = ufo_backend_new(UFO_DEVICE_CUDA, gpu_id, 1, error);
+  if (!be)
+    return NULL;
+  void *ctx = ufo_backend_cuda_context(be);
+  ufo_backend_free(be); /* the runtime keeps the primary context */
+  if (!ctx)
+    g_set_error(error, UFO_ERROR, UFO_ERROR_UNSUPPORTED,
+                "CUDA GPU %d: its context could not be had from the CUDA driver", gpu_id);
+  return ctx;
 }
 
 UfoPrecision ufo_session_get_precision(const UfoSession *s)

@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "ufoinfer.h"
+#include "ufocuda.h"
 #include "ufomodelcache.h"
 #include "ufoinstance.h"
 
@@ -101,6 +102,12 @@ typedef struct {
   guint64 frame_count;
   GstUfoResults *last_results;
   GstClockTime last_pts;
+#ifdef GST_UFO_HAVE_CUDA_MEMORY
+  /* READY..NULL: the pipeline's CUDA context (ufocuda.h), under the object lock; copy_warned:
+   * frames in CUDA memory the engine cannot read in place were reported once */
+  GstCudaContext *cuda_ctx;
+  gboolean copy_warned;
+#endif
 } GstUfoInferPrivate;
 
 G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE(GstUfoInfer, gst_ufo_infer, GST_TYPE_BASE_TRANSFORM)
@@ -466,6 +473,9 @@ static gboolean gst_ufo_infer_stop(GstBaseTransform *trans)
   gst_video_info_init(&p->info);
   p->frame_count = 0;
   p->last_pts = GST_CLOCK_TIME_NONE;
+#ifdef GST_UFO_HAVE_CUDA_MEMORY
+  p->copy_warned = FALSE;
+#endif
   return TRUE;
 }
 
@@ -765,7 +775,8 @@ static gboolean gst_ufo_infer_set_caps(GstBaseTransform *trans, GstCaps *incaps,
 bad_caps:
   GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("Unsupported video caps."),
                     ("caps %" GST_PTR_FORMAT " are not one of RGB, BGR, RGBA, BGRA, RGBx, BGRx, "
-                     "I420, NV12 in system memory",
+                     "I420, NV12 in system memory (or RGBA, BGRA, RGBx, BGRx, I420, NV12 in "
+                     "CUDA memory where the plugin is built with GStreamer's CUDA library)",
                      incaps));
   return FALSE;
 }
@@ -820,6 +831,39 @@ static gboolean is_late(GstBaseTransform *trans, GstBuffer *buf, GstClockTime ea
   return rt + dur <= earliest;
 }
 
+#ifdef GST_UFO_HAVE_CUDA_MEMORY
+/* The CUDA context the engine reads device frames in (NULL: a CPU session). */
+static void *engine_cuda_context(GstUfoInferPrivate *p)
+{
+  return p->instance ? gst_ufo_instance_cuda_context(p->instance)
+                     : ufo_session_get_cuda_context(p->session);
+}
+
+/* Frames in CUDA memory: *layout gets the memory's pitched planes; *on_device when the engine
+ * reads them in place (same CUDA context), else they are mapped to system memory (GStreamer's
+ * CUDA library downloads them), which is said once. */
+static void cuda_frame_layout(GstUfoInfer *self, GstBuffer *buf, GstVideoInfo *layout,
+                              gboolean *on_device)
+{
+  GstUfoInferPrivate *p = PRIV(self);
+  void *engine_ctx = engine_cuda_context(p);
+  if (!gst_ufo_cuda_buffer_layout(buf, &p->info, engine_ctx, layout, on_device) || *on_device ||
+      p->copy_warned)
+    return;
+  p->copy_warned = TRUE;
+  if (engine_ctx)
+    GST_ELEMENT_WARNING(self, STREAM, FORMAT,
+                        ("Frames in CUDA memory of another CUDA context than the inference "
+                         "engine's: they are copied through system memory. Let this element "
+                         "provide the pipeline's CUDA context (do not set one from the "
+                         "application) so that they are read in place."),
+                        ("the engine uses the primary context of its GPU"));
+  else
+    GST_CAT_INFO_OBJECT(CAT(self), self,
+                        "frames in CUDA memory, inference on the CPU: mapped to system memory");
+}
+#endif
+
 /* Runs the engine on one frame; NULL after posting an error. */
 static GstUfoResults *infer_frame(GstUfoInfer *self, GstBuffer *buf, const Snapshot *s)
 {
@@ -827,10 +871,20 @@ static GstUfoResults *infer_frame(GstUfoInfer *self, GstBuffer *buf, const Snaps
   GstVideoFrame frame;
   g_autoptr(GError) err = NULL;
   UfoResult *result = NULL;
-  if (!gst_video_frame_map(&frame, &p->info, buf, GST_MAP_READ))
+  GstVideoInfo layout = p->info;
+  gboolean on_device = FALSE;
+#ifdef GST_UFO_HAVE_CUDA_MEMORY
+  cuda_frame_layout(self, buf, &layout, &on_device);
+  if (!gst_video_frame_map(&frame, &layout, buf, GST_MAP_READ | (on_device ? GST_MAP_CUDA : 0)))
     goto map_failed;
+#else
+  if (!gst_video_frame_map(&frame, &layout, buf, GST_MAP_READ))
+    goto map_failed;
+#endif
   UfoImage image; /* planar YUV goes to the engine as it is: converted on its backend */
   gboolean ok = gst_ufo_frame_wrap(&frame, &image, &err);
+  if (on_device)
+    image.memory = UFO_MEMORY_CUDA; /* device pointers of the engine's context: read in place */
   if (ok) {
     UfoRequest req = UFO_REQUEST_INIT;
     req.task = s->task;
@@ -935,6 +989,79 @@ done:
   snapshot_clear(&s);
   return ret;
 }
+
+#ifdef GST_UFO_HAVE_CUDA_MEMORY
+/* A CUDA context from the application or a neighbour (GstContext of type gst.cuda.context):
+ * taken when it is of the element's GPU. */
+static void gst_ufo_infer_set_context(GstElement *element, GstContext *context)
+{
+  GstUfoInferPrivate *p = PRIV(element);
+  GST_OBJECT_LOCK(element);
+  const gint gpu = p->gpu_id;
+  GstCudaContext *ctx = p->cuda_ctx ? gst_object_ref(p->cuda_ctx) : NULL;
+  GST_OBJECT_UNLOCK(element);
+  gst_cuda_handle_set_context(element, context, gpu, &ctx);
+  GST_OBJECT_LOCK(element);
+  gst_clear_object(&p->cuda_ctx);
+  p->cuda_ctx = ctx;
+  GST_OBJECT_UNLOCK(element);
+  GST_ELEMENT_CLASS(gst_ufo_infer_parent_class)->set_context(element, context);
+}
+
+static gboolean has_cuda_context(GstElement *element)
+{
+  GST_OBJECT_LOCK(element);
+  const gboolean has = PRIV(element)->cuda_ctx != NULL;
+  GST_OBJECT_UNLOCK(element);
+  return has;
+}
+
+/* NULL -> READY, before the CUDA elements upstream open (state changes go from the sink up):
+ * the pipeline's CUDA context, or the engine's announced, so that upstream decodes into memory
+ * the engine reads in place. READY -> NULL lets it go. */
+static GstStateChangeReturn gst_ufo_infer_change_state(GstElement *element,
+                                                       GstStateChange transition)
+{
+  GstUfoInfer *self = GST_UFO_INFER(element);
+  GstUfoInferPrivate *p = PRIV(self);
+  if (transition == GST_STATE_CHANGE_NULL_TO_READY) {
+    GST_OBJECT_LOCK(self);
+    const gint gpu = p->gpu_id;
+    const gboolean wants_gpu = p->device != GST_UFO_DEVICE_CPU;
+    GST_OBJECT_UNLOCK(self);
+    g_autofree gchar *why = NULL;
+    if (wants_gpu && gst_ufo_cuda_ensure_context(element, gpu, has_cuda_context, &why))
+      GST_CAT_INFO_OBJECT(CAT(self), self, "CUDA-memory input: the CUDA context of GPU %d", gpu);
+    else if (wants_gpu)
+      GST_CAT_INFO_OBJECT(CAT(self), self, "no CUDA context for CUDA-memory input: %s", why);
+  }
+  GstStateChangeReturn ret =
+      GST_ELEMENT_CLASS(gst_ufo_infer_parent_class)->change_state(element, transition);
+  if (transition == GST_STATE_CHANGE_READY_TO_NULL) {
+    GST_OBJECT_LOCK(self);
+    gst_clear_object(&p->cuda_ctx);
+    GST_OBJECT_UNLOCK(self);
+  }
+  return ret;
+}
+
+/* Answers CUDA context queries with the element's context. */
+static gboolean gst_ufo_infer_query(GstBaseTransform *trans, GstPadDirection direction,
+                                    GstQuery *query)
+{
+  if (GST_QUERY_TYPE(query) == GST_QUERY_CONTEXT) {
+    GstUfoInferPrivate *p = PRIV(trans);
+    GST_OBJECT_LOCK(trans);
+    GstCudaContext *ctx = p->cuda_ctx ? gst_object_ref(p->cuda_ctx) : NULL;
+    GST_OBJECT_UNLOCK(trans);
+    const gboolean answered = ctx && gst_cuda_handle_context_query(GST_ELEMENT(trans), query, ctx);
+    gst_clear_object(&ctx);
+    if (answered)
+      return TRUE;
+  }
+  return GST_BASE_TRANSFORM_CLASS(gst_ufo_infer_parent_class)->query(trans, direction, query);
+}
+#endif
 
 static void gst_ufo_infer_finalize(GObject *object)
 {
@@ -1248,7 +1375,15 @@ static void gst_ufo_infer_class_init(GstUfoInferClass *klass)
                          "batches, timeouts, largest-batch, state-bytes",
                          GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
+#ifdef GST_UFO_HAVE_CUDA_MEMORY
+  /* frames in CUDA memory too (ufocuda.h), read in place when they are in the engine's context */
+  GstCaps *caps = gst_caps_from_string(GST_UFO_INFER_CAPS "; " GST_UFO_CUDA_CAPS);
+  element_class->set_context = GST_DEBUG_FUNCPTR(gst_ufo_infer_set_context);
+  element_class->change_state = GST_DEBUG_FUNCPTR(gst_ufo_infer_change_state);
+  bt_class->query = GST_DEBUG_FUNCPTR(gst_ufo_infer_query);
+#else
   GstCaps *caps = gst_caps_from_string(GST_UFO_INFER_CAPS);
+#endif
   gst_element_class_add_pad_template(
       element_class, gst_pad_template_new("sink", GST_PAD_SINK, GST_PAD_ALWAYS, caps));
   gst_element_class_add_pad_template(

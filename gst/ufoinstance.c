@@ -254,6 +254,11 @@ const char *gst_ufo_instance_backend_name(GstUfoInstance *inst)
   return ufo_session_get_backend_name(inst->session);
 }
 
+void *gst_ufo_instance_cuda_context(GstUfoInstance *inst)
+{
+  return ufo_session_get_cuda_context(inst->session);
+}
+
 UfoPrecision gst_ufo_instance_precision(GstUfoInstance *inst)
 {
   return ufo_session_get_precision(inst->session);

@@ -33,6 +33,8 @@ void gst_ufo_instance_release(GstUfoInstance *inst);
 /* The backend the shared session runs on ("cpu", "cuda"), and the precision it runs at. */
 const char *gst_ufo_instance_backend_name(GstUfoInstance *inst);
 UfoPrecision gst_ufo_instance_precision(GstUfoInstance *inst);
+/* The CUDA context the instance's session reads device frames in (NULL on the CPU). */
+void *gst_ufo_instance_cuda_context(GstUfoInstance *inst);
 /* Whether the element is streaming: an active element is expected to send frames, so a batch
  * does not start before every active element's frame is in (or batch-timeout passed). Elements
  * become active with their first frame (gst_ufo_instance_run) and call this with FALSE at EOS,

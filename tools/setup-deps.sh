@@ -8,6 +8,8 @@ APT_PACKAGES=(
   libglib2.0-dev libjson-glib-dev libopenblas-dev libdnnl-dev
   libpng-dev libjpeg-dev libgdk-pixbuf-2.0-dev libcairo2-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstrtspserver-1.0-dev check
+  # CUDA-memory input (gst/ufocuda.c): GStreamer's CUDA library; its headers include GL/gl.h
+  libgstreamer-plugins-bad1.0-dev libgl-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav
   libmosquitto-dev mosquitto mosquitto-clients libhiredis-dev redis-server openssl

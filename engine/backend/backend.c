@@ -40,6 +40,11 @@ gboolean ufo_backend_take_late_error(UfoBackend *be, GError **error)
   return FALSE;
 }
 
+void *ufo_backend_cuda_context(UfoBackend *be)
+{
+  return be && be->ops->cuda_context ? be->ops->cuda_context(be) : NULL;
+}
+
 gboolean ufo_backend_shares_memory(const UfoBackend *a, const UfoBackend *b)
 {
   return a == b || (a && b && a->ops == b->ops && a->ops->new_peer && a->memory == b->memory);

@@ -322,6 +322,9 @@ gboolean ufo_backend_take_late_error(UfoBackend *be, GError **error);
  * whose pointers every stream of the process may use). The wrappers accept such operands:
  * weights uploaded once per device are read by every session's backend. */
 gboolean ufo_backend_shares_memory(const UfoBackend *a, const UfoBackend *b);
+/* The CUDA context of be's device memory (ops cuda_context), NULL for a host-only backend or
+ * where the driver did not give it. */
+void *ufo_backend_cuda_context(UfoBackend *be);
 
 /* CPU backend (backend/cpu): OpenBLAS (fp32), oneDNN (bf16 weight GEMMs) + a thread pool;
  * threads <= 0 = number of cores. */

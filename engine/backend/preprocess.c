@@ -50,11 +50,17 @@ gboolean ufo_op_preprocess(UfoPreprocessor *pp, UfoView y, const UfoImage *image
   if (!ufo_image_check(image, error))
     return FALSE;
   const gboolean on_device = image->memory == UFO_MEMORY_CUDA;
-  if (on_device && (!be->ops->cuda_context || !be->ops->cuda_context(be))) {
+  if (on_device && !be->ops->cuda_context) {
     g_set_error(error, UFO_ERROR, UFO_ERROR_UNSUPPORTED,
                 "preprocess: the image is in CUDA device memory but the session runs on the %s "
                 "backend (give it a frame in host memory, or run the session on device=cuda)",
                 be->ops->name);
+    return FALSE;
+  }
+  if (on_device && !ufo_backend_cuda_context(be)) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_UNSUPPORTED,
+                "preprocess: the image is in CUDA device memory but the CUDA driver did not give "
+                "the session's context (give it a frame in host memory)");
     return FALSE;
   }
   if (y.t == NULL || !ufo_backend_shares_memory(be, y.t->be)) {

@@ -6,7 +6,8 @@
  * The runtime API has no call that returns a CUcontext, so the driver's cuCtxGetCurrent and
  * cuPointerGetAttribute are taken through cudaGetDriverEntryPointByVersion (no link against
  * libcuda: the library still loads where there is no driver). The emulation has no driver: its
- * context is a token and device pointers are not checked (docs/cuda-emulation.md). */
+ * context is a token, and device memory is its own allocations' or the tests' fake driver's
+ * (emu_runtime.h is_device_pointer; docs/cuda-emulation.md). */
 #include "cuda_priv.h"
 
 #ifndef UFO_CUDA_EMU
@@ -26,12 +27,21 @@ void ufo_cuda_context_init(UfoCuda *cu)
   cu->pointer_get_attribute = NULL;
 }
 
+gboolean ufo_cuda_pointer_is_device(UfoCuda *cu, const void *ptr)
+{
+  (void)cu;
+  return ::ufo_emu::is_device_pointer(ptr);
+}
+
+/* one context: device memory is the emulation's or the tests' fake driver's */
 gboolean ufo_cuda_check_device_pointer(UfoCuda *cu, const void *ptr, const char *what,
                                        GError **error)
 {
-  (void)cu;
-  if (ptr == NULL) {
-    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "%s: no device pointer", what);
+  if (ptr == NULL || !ufo_cuda_pointer_is_device(cu, ptr)) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID,
+                "%s: %p is not CUDA device memory (UFO_MEMORY_CUDA needs a device pointer of "
+                "GPU %d)",
+                what, ptr, cu->device);
     return FALSE;
   }
   return TRUE;
@@ -66,6 +76,16 @@ void ufo_cuda_context_init(UfoCuda *cu)
   /* the backend made the device's primary context current (cudaSetDevice, a stream on it) */
   if (get_current && cu->pointer_get_attribute && get_current(&ctx) == CUDA_SUCCESS)
     cu->context = ctx;
+}
+
+gboolean ufo_cuda_pointer_is_device(UfoCuda *cu, const void *ptr)
+{
+  PointerGetAttributeFn get = (PointerGetAttributeFn)cu->pointer_get_attribute;
+  unsigned int type = 0;
+  return get && ptr &&
+         get(&type, CU_POINTER_ATTRIBUTE_MEMORY_TYPE, (CUdeviceptr)(uintptr_t)ptr) ==
+             CUDA_SUCCESS &&
+         type == CU_MEMORYTYPE_DEVICE;
 }
 
 gboolean ufo_cuda_check_device_pointer(UfoCuda *cu, const void *ptr, const char *what,

@@ -127,8 +127,11 @@ gboolean ufo_cuda_log_softmax_topk(UfoCuda *cu, UfoView x, float temperature, co
 /* context.cu: the device memory's CUDA context (backend.h cuda_context), found once when the
  * backend is made (on its device, after the runtime made the primary context current); and the
  * check that a pointer of an image in UFO_MEMORY_CUDA is device memory of that context
- * (emulation: not modelled, every pointer passes). */
+ * (emulation: one context, device memory its own or the tests' fake driver's);
+ * ufo_cuda_pointer_is_device: whether a pointer is device memory at all (a frame that says it
+ * is in host memory must not be). */
 void ufo_cuda_context_init(UfoCuda *cu);
+gboolean ufo_cuda_pointer_is_device(UfoCuda *cu, const void *ptr);
 gboolean ufo_cuda_check_device_pointer(UfoCuda *cu, const void *ptr, const char *what,
                                        GError **error);
 

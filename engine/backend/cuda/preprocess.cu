@@ -345,6 +345,19 @@ static int take_stage(UfoCuda *cu, CudaPrep *pp, size_t bytes, int *k, GError **
  * pack, one asynchronous copy), else straight from the frame's memory. */
 static gboolean upload_frame(UfoCuda *cu, CudaPrep *pp, const UfoImage *im, GError **error)
 {
+  /* host memory, as the image says (device memory would be read on the host: a crash) */
+  int bpp, idx[3];
+  const int n_planes = ufo_image_packed_layout(im->format, &bpp, idx) ? 1
+                       : im->format == UFO_PIXEL_I420                 ? 3
+                                                                      : 2;
+  const uint8_t *ptrs[3] = {im->data, im->planes[0], im->planes[1]};
+  for (int i = 0; i < n_planes; i++)
+    if (ufo_cuda_pointer_is_device(cu, ptrs[i])) {
+      g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID,
+                  "preprocess: the image's pixels are in CUDA device memory but it says host "
+                  "memory (set UfoImage.memory to UFO_MEMORY_CUDA)");
+      return FALSE;
+    }
   const size_t w = (size_t)im->width, h = (size_t)im->height, cw = (w + 1) / 2, ch = (h + 1) / 2;
   const size_t bytes = ufo_image_bytes(im);
   if (!ensure(cu, &pp->frame, &pp->frame_cap, bytes, "preprocess: frame", error))
@@ -354,7 +367,6 @@ static gboolean upload_frame(UfoCuda *cu, CudaPrep *pp, const UfoImage *im, GErr
   if (staged < 0)
     return FALSE;
   if (staged) {
-    int bpp, idx[3];
     uint8_t *d = pp->stage[k];
     if (ufo_image_packed_layout(im->format, &bpp, idx)) {
       d = pack_rows(d, im->data, im->stride, w * bpp, h);
@@ -376,7 +388,6 @@ static gboolean upload_frame(UfoCuda *cu, CudaPrep *pp, const UfoImage *im, GErr
                        error);
   }
 
-  int bpp, idx[3];
   const cudaMemcpyKind kind = cudaMemcpyHostToDevice;
   if (ufo_image_packed_layout(im->format, &bpp, idx))
     return ufo_cuda_ok(

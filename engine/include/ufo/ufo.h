@@ -243,6 +243,11 @@ const char *ufo_session_get_backend_name(const UfoSession *session);
  * GStreamer's CUDA elements, through gst_cuda_context_new_wrapped) can share it to hand frames
  * over without a copy. NULL for a session that does not run on a CUDA device. */
 void *ufo_session_get_cuda_context(const UfoSession *session);
+/* The CUDA context (a CUcontext) that CUDA sessions on GPU gpu_id use (its primary context), before
+ * any session exists: for code that must share it early (GStreamer elements answer CUDA context
+ * queries before their first frame). NULL with UFO_ERROR_UNSUPPORTED where the build has no
+ * CUDA backend or the GPU is not usable. */
+void *ufo_cuda_device_context(int gpu_id, GError **error);
 /* The precision the session's weight GEMMs run in: UFO_PRECISION_FP32 or _BF16 (precision=auto
  * resolved; precision=bf16 on a CPU without native bf16 runs fp32). */
 UfoPrecision ufo_session_get_precision(const UfoSession *session);

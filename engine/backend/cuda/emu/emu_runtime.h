@@ -153,6 +153,11 @@ void set_racecheck(bool on);
 /* Pretend there is no device (environment UFO_EMU_NO_DEVICE=1): cudaGetDeviceCount gives 0 and
  * cudaSetDevice fails with cudaErrorNoDevice, as on a machine without a GPU. */
 void set_no_device(bool on);
+/* Whether p is device memory, as cuPointerGetAttribute would say: inside an allocation of this
+ * emulation (cudaMalloc) or of another CUDA API user in the process that the emulation can ask
+ * (the tests' fake driver, tests/gst/fakecuda: its ufo_fake_cuda_device_range, found with
+ * dlsym). Copies treat such foreign memory as device memory too. */
+bool is_device_pointer(const void *p);
 
 /* ---- launch ---- */
 namespace detail

@@ -8,6 +8,7 @@
  * are the real runtime's. */
 #include "emu_priv.h"
 
+#include <dlfcn.h>
 #include <map>
 #include <mutex>
 #include <set>
@@ -164,10 +165,19 @@ static bool device_range(State &s, const void *p, size_t n)
   return a >= it->first && n <= it->second && a - it->first <= it->second - n;
 }
 
-/* Not inside any device allocation (pageable or pinned host memory). */
+/* Device memory of another CUDA API user (is_device_pointer): the fake driver's query, or NULL */
+typedef int (*ForeignRangeFn)(const void *p, size_t n);
+static ForeignRangeFn foreign_range()
+{
+  static ForeignRangeFn fn = (ForeignRangeFn)dlsym(RTLD_DEFAULT, "ufo_fake_cuda_device_range");
+  return fn;
+}
+
+/* Not inside any device allocation, ours or foreign (pageable or pinned host memory). */
 static bool host_ptr(State &s, const void *p)
 {
-  return !device_range(s, p, 1);
+  ForeignRangeFn foreign = foreign_range();
+  return !device_range(s, p, 1) && !(foreign && foreign(p, 1));
 }
 
 /* [p, p + n) inside one cudaMallocHost allocation. */
@@ -267,6 +277,13 @@ void set_racecheck(bool on)
 void set_no_device(bool on)
 {
   st().no_device = on;
+}
+
+bool is_device_pointer(const void *p)
+{
+  State &s = st();
+  std::lock_guard<std::mutex> g(s.mu);
+  return !host_ptr(s, p);
 }
 
 /* ---- memory ---- */
