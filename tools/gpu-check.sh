@@ -200,6 +200,14 @@ if [ "${QUICK:-0}" != 1 ]; then
   step "pipeline: $RES H.264 -> $DEC -> ufodetect device=$DEV (demo model) -> fpsdisplaysink" \
     pipeline.log 120 "$GL" -v "${IN[@]}" ! ufodetect device=$DEV model=$M threshold=0.3 ! \
     fpsdisplaysink video-sink=fakesink text-overlay=false sync=false
+  # zero-copy: NVDEC's frames stay in CUDA memory of the context ufodetect announces (the
+  # engine's), read in place (docs/elements.md "CUDA memory"); the element warns if it copies
+  if [ "$DEC" = nvh264dec ] && [ "$DRY" = 0 ]; then
+    step "pipeline: $RES H.264 -> nvh264dec -> CUDAMemory -> ufodetect device=cuda (zero-copy) -> fpsdisplaysink" \
+      pipeline-cuda.log 120 env GST_DEBUG=ufodetect:4,GST_CONTEXT:4 "$GL" -v "${IN[@]}" ! \
+      'video/x-raw(memory:CUDAMemory)' ! ufodetect device=cuda model=$M threshold=0.3 ! \
+      fpsdisplaysink video-sink=fakesink text-overlay=false sync=false
+  fi
   step "pipeline: $RES H.264 -> $DEC -> ufoseg task=instance device=$DEV -> ufooverlay -> x264 -> annotated.mp4" \
     pipeline.log 150 "$GL" -e "${IN[@]}" ! ufoseg device=$DEV model=$M task=instance \
     threshold=0.3 ! ufooverlay ! videoconvert ! x264enc speed-preset=ultrafast ! h264parse ! \
@@ -250,7 +258,13 @@ if [ -f "$OUT/pipeline.log" ]; then
       "$OUT/pipeline-streams.log" | awk '{s[$1] = $NF; n[$1] = $5} END {for (k in s) {t += s[k]; f += n[k]};
         printf "streams: %d sinks, %d frames rendered, aggregate average %.2f fps\n", length(s), f, t}' >>"$R"
   fi
-  grep -hE 'ERROR|WARN' "$OUT"/pipeline*.log | head -10 >>"$R"
+  if [ -f "$OUT/pipeline-cuda.log" ]; then
+    echo "zero-copy (nvh264dec CUDAMemory): $(grep -oE 'rendered: [0-9]+, dropped: [0-9]+, current: [0-9.]+, average: [0-9.]+' \
+      "$OUT/pipeline-cuda.log" | tail -1)" >>"$R"
+    grep -hoE 'CUDA-memory input: .*|no CUDA context for CUDA-memory input: .*|another CUDA context[^.]*' \
+      "$OUT/pipeline-cuda.log" | sort -u | head -3 >>"$R"
+  fi
+  grep -hE 'ERROR|WARN' "$OUT"/pipeline*.log | grep -v GST_CONTEXT | head -10 >>"$R"
   say '```'
 fi
 say "total wall $(($(date +%s) - T0)) s, $FAILED failed steps, $SKIPPED skipped (budget ${BUDGET} s)"
