@@ -87,6 +87,7 @@ gboolean gst_ufo_frame_to_image(const GstVideoFrame *frame, GstUfoScratch *scrat
   const GstVideoInfo *info = &frame->info;
   const GstVideoFormat f = GST_VIDEO_INFO_FORMAT(info);
   const gint w = GST_VIDEO_INFO_WIDTH(info), h = GST_VIDEO_INFO_HEIGHT(info);
+  memset(image, 0, sizeof *image); /* host memory, no chroma planes */
   image->width = w;
   image->height = h;
   if (packed_format(f, &image->format)) {

@@ -18,6 +18,7 @@ gboolean tool_image_load(const char *path, ToolImage *out, GError **error)
     return FALSE;
   }
   out->owner = oriented;
+  out->image = (UfoImage){0};
   out->image.format = gdk_pixbuf_get_has_alpha(oriented) ? UFO_PIXEL_RGBA : UFO_PIXEL_RGB;
   out->image.width = gdk_pixbuf_get_width(oriented);
   out->image.height = gdk_pixbuf_get_height(oriented);
@@ -35,6 +36,7 @@ void tool_image_synthetic(int w, int h, ToolImage *out)
         px[((size_t)y * w + x) * 3 + c] =
             (uint8_t)((x * (3 + c) + y * (5 + 2 * c) + ((x * y) >> 4) + 85 * c) & 255);
   out->owner = NULL;
+  out->image = (UfoImage){0};
   out->image.format = UFO_PIXEL_RGB;
   out->image.width = w;
   out->image.height = h;

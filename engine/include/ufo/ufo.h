@@ -91,7 +91,8 @@ typedef struct {
   size_t plane_stride[2];
   UfoColorMatrix matrix;
   UfoColorRange range;
-  UfoMemory memory; /* where data and planes point (zero: host memory) */
+  UfoMemory memory; /* where data and planes point (zero: host memory); zero-initialise the
+                     * whole struct before filling it */
 } UfoImage;
 
 /* Test hook ("planted plan", docs/reference.md): when set, at decode step t of sequence s the

@@ -154,15 +154,21 @@ cudaError_t func_set_attribute(const void *key, cudaFuncAttribute attr, int valu
   return cudaSuccess;
 }
 
-/* [p, p + n) inside one device allocation. */
-static bool device_range(State &s, const void *p, size_t n)
+/* [p, p + n) inside one allocation of a map start -> bytes. */
+static bool in_one(const std::map<uintptr_t, size_t> &m, const void *p, size_t n)
 {
   uintptr_t a = (uintptr_t)p;
-  auto it = s.device.upper_bound(a);
-  if (it == s.device.begin())
+  auto it = m.upper_bound(a);
+  if (it == m.begin())
     return false;
   --it;
   return a >= it->first && n <= it->second && a - it->first <= it->second - n;
+}
+
+/* [p, p + n) inside one device allocation. */
+static bool device_range(State &s, const void *p, size_t n)
+{
+  return in_one(s.device, p, n);
 }
 
 /* Device memory of another CUDA API user (is_device_pointer): the fake driver's query, or NULL */
@@ -183,12 +189,7 @@ static bool host_ptr(State &s, const void *p)
 /* [p, p + n) inside one cudaMallocHost allocation. */
 static bool pinned_range(State &s, const void *p, size_t n)
 {
-  uintptr_t a = (uintptr_t)p;
-  auto it = s.pinned.upper_bound(a);
-  if (it == s.pinned.begin())
-    return false;
-  --it;
-  return a >= it->first && n <= it->second && a - it->first <= it->second - n;
+  return in_one(s.pinned, p, n);
 }
 
 /* FNV-1a over rows of width bytes, pitch apart */
