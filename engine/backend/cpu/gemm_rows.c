@@ -37,11 +37,11 @@ static inline V16 load16(const float *p)
 /* 8 floats: the last rows of C when no more than 8 are left (the same chain per element) */
 typedef float V8 __attribute__((vector_size(32)));
 
-static inline V8 load8(const float *p)
+/* through a pointer, not returned: a vector return value changes the ABI in builds without AVX
+ * (-Wpsabi), where these blocks still compile as generic vector code */
+static inline void load8(V8 *v, const float *p)
 {
-  V8 v;
-  memcpy(&v, p, sizeof v);
-  return v;
+  memcpy(v, p, sizeof *v);
 }
 
 /* block() for 8 rows: out[c][r] for r < 8 */
@@ -51,7 +51,8 @@ UFO_HOT_LOOP static void block8(const float *at, int64_t ldt, const float *w, in
   V8 acc[COLS];
   memset(acc, 0, sizeof acc);
   for (int64_t l = 0; l < k; l++) {
-    const V8 a = load8(at + l * ldt);
+    V8 a;
+    load8(&a, at + l * ldt);
     for (int c = 0; c < COLS; c++)
       acc[c] += a * w[c * ldw + l];
   }
@@ -73,7 +74,9 @@ UFO_HOT_LOOP static void block16x6(const float *at, int64_t ldt, const float *w,
   const float *w0 = w, *w1 = w + ldw, *w2 = w + 2 * ldw, *w3 = w + 3 * ldw, *w4 = w + 4 * ldw,
               *w5 = w + 5 * ldw;
   for (int64_t l = 0; l < k; l++) {
-    const V8 a = load8(at + l * ldt), b = load8(at + l * ldt + 8);
+    V8 a, b;
+    load8(&a, at + l * ldt);
+    load8(&b, at + l * ldt + 8);
     const float c0 = w0[l], c1 = w1[l], c2 = w2[l], c3 = w3[l], c4 = w4[l], c5 = w5[l];
     p0 += a * c0;
     q0 += b * c0;
