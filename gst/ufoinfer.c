@@ -873,14 +873,14 @@ static GstUfoResults *infer_frame(GstUfoInfer *self, GstBuffer *buf, const Snaps
   UfoResult *result = NULL;
   GstVideoInfo layout = p->info;
   gboolean on_device = FALSE;
+  GstMapFlags flags = GST_MAP_READ;
 #ifdef GST_UFO_HAVE_CUDA_MEMORY
   cuda_frame_layout(self, buf, &layout, &on_device);
-  if (!gst_video_frame_map(&frame, &layout, buf, GST_MAP_READ | (on_device ? GST_MAP_CUDA : 0)))
-    goto map_failed;
-#else
-  if (!gst_video_frame_map(&frame, &layout, buf, GST_MAP_READ))
-    goto map_failed;
+  if (on_device)
+    flags |= GST_MAP_CUDA; /* device pointers */
 #endif
+  if (!gst_video_frame_map(&frame, &layout, buf, flags))
+    goto map_failed;
   UfoImage image; /* planar YUV goes to the engine as it is: converted on its backend */
   gboolean ok = gst_ufo_frame_wrap(&frame, &image, &err);
   if (on_device)
