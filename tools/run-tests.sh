@@ -10,7 +10,8 @@ if [ ! -d "$BUILD" ]; then
   meson setup "$BUILD" -Dsanitize=true -Db_lundef=false || exit 1
 fi
 meson compile -C "$BUILD" || exit 1
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+# intercept_tls_get_addr=0: see lsan_opts in tests/meson.build
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:intercept_tls_get_addr=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # cuda-gpu: the CUDA backend on a real GPU (tools/gpu-check.sh); CI has none
 meson test -C "$BUILD" --print-errorlogs --num-processes 2 -t 4 --no-suite cuda-gpu
