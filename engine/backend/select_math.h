@@ -13,9 +13,27 @@
 #include <stdint.h>
 #include <string.h>
 
+/* The hot arithmetic loops (this header's lanes, cpu/gemm_rows.c's blocks) run over memory the
+ * ops' wrappers validated; UBSan's checks would stop their vectorisation (10x slower in the
+ * sanitizer builds the tests run in). */
+#if defined(__GNUC__) || defined(__clang__)
+#define UFO_HOT_LOOP __attribute__((no_sanitize("address", "undefined")))
+#else
+#define UFO_HOT_LOOP
+#endif
+
+/* Small helpers of those loops: always inlined, so that a sanitizer build (which inlines less)
+ * still vectorises the loops around them (a call per element made the argmax a fifth of a
+ * sanitized decode step). */
+#if defined(__GNUC__) || defined(__clang__)
+#define UFO_HOT_INLINE UFO_HOT_LOOP __attribute__((always_inline))
+#else
+#define UFO_HOT_INLINE
+#endif
+
 /* exp(x) for x <= 0 (scores minus their maximum, -x^2), Cephes-style: 2^n * P(r) with
  * |r| <= ln2/2, about 1 ulp; branch-free so loops over it vectorise; exp(x < -87) = 0 */
-static inline float ufo_exp_neg(float x)
+UFO_HOT_INLINE static inline float ufo_exp_neg(float x)
 {
   float xc = x > -87.f ? x : -87.f;
   float n = __builtin_rintf(xc * 1.44269504088896341f);
@@ -34,15 +52,6 @@ static inline float ufo_exp_neg(float x)
 }
 
 #define UFO_SELECT_LANES 16
-
-/* The hot arithmetic loops (this header's lanes, cpu/gemm_rows.c's blocks) run over memory the
- * ops' wrappers validated; UBSan's checks would stop their vectorisation (10x slower in the
- * sanitizer builds the tests run in). */
-#if defined(__GNUC__) || defined(__clang__)
-#define UFO_HOT_LOOP __attribute__((no_sanitize("address", "undefined")))
-#else
-#define UFO_HOT_LOOP
-#endif
 
 /* Row l of V logits: returns the first index of the maximum and sets *prob = 1 / Σ_v exp(l_v −
  * max) (terms below e^-87 add nothing: they cannot change a sum >= 1 in float32). A planted

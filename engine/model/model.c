@@ -3,6 +3,7 @@
 #include "data.h"
 #include "safetensors.h"
 
+#include <limits.h>
 #include <string.h>
 
 static void label_set_free(gpointer p)
@@ -151,24 +152,36 @@ gboolean ufo_model_bind_tensors(UfoModel *m, const UfoTensorView *views, size_t 
 
 /* ------------------------------------------------------------ text */
 
-/* Splits one-item-a-line text; a final newline does not start an extra item, '\r' is dropped. */
+/* Splits one-item-a-line text; a final newline does not start an extra item, '\r' is dropped.
+ * One pass with memchr: g_strsplit calls strstr per line, which ASan's interceptor makes a strlen
+ * of the rest of the text (seconds for a 30,000-token vocabulary in the sanitized tests). */
 static char **split_lines(const char *text, size_t len, int *n)
 {
-  g_autofree char *copy = g_strndup(text, len);
-  size_t l = strlen(copy);
-  if (l != len) {
+  if (len > 0 && memchr(text, '\0', len)) {
     *n = -1; /* embedded NUL */
     return NULL;
   }
-  if (l > 0 && copy[l - 1] == '\n')
-    copy[l - 1] = '\0';
-  char **lines = l > 0 ? g_strsplit(copy, "\n", -1) : g_new0(char *, 1);
-  for (int i = 0; lines[i]; i++) {
-    size_t k = strlen(lines[i]);
-    if (k > 0 && lines[i][k - 1] == '\r')
-      lines[i][k - 1] = '\0';
+  const char *end = text + (len > 0 && text[len - 1] == '\n' ? len - 1 : len);
+  size_t count = end > text ? 1 : 0;
+  for (const char *p = text; p < end && (p = memchr(p, '\n', (size_t)(end - p))); p++)
+    count++;
+  if (count > INT_MAX) {
+    *n = -1;
+    return NULL;
   }
-  *n = (int)g_strv_length(lines);
+  char **lines = g_new0(char *, count + 1);
+  const char *s = text;
+  for (size_t i = 0; i < count; i++) {
+    const char *e = memchr(s, '\n', (size_t)(end - s));
+    if (!e)
+      e = end; /* the last item */
+    size_t k = (size_t)(e - s);
+    if (k > 0 && s[k - 1] == '\r')
+      k--;
+    lines[i] = g_strndup(s, k);
+    s = e + 1;
+  }
+  *n = (int)count;
   return lines;
 }
 

@@ -45,7 +45,7 @@ static inline const int32_t *ufo_cpu_iptr(UfoView v)
 }
 
 /* exp(x) for x <= 0, about 1 ulp, branch-free (select_math.h) */
-static inline float ufo_cpu_exp_neg(float x)
+UFO_HOT_INLINE static inline float ufo_cpu_exp_neg(float x)
 {
   return ufo_exp_neg(x);
 }
