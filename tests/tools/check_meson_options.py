@@ -15,6 +15,11 @@ enabled/disabled/auto and `boolean` ones true/false; `string` and `combo` option
 absent on this machine ("Dependency ... not found", a missing compiler, fuzzing=true under a
 compiler other than clang), which is reported, not failed.
 
+The configurations share one build directory, reconfigured with every option given (those not under
+test at their defaults): meson keeps its compiler-check and dependency caches across reconfigures,
+so each one evaluates the meson files without repeating the compiler probes (about 4.6 s each when
+every configuration was set up afresh). A configuration that fails starts the next one afresh.
+
 Usage: check_meson_options.py SOURCE_ROOT [TMPDIR]
 """
 import itertools
@@ -89,14 +94,30 @@ MISSING = re.compile(
     r"Unknown compiler|Program .* not found|Compiler .* can not compile|needs clang",
     re.IGNORECASE)
 
+IMPLICIT_DEFAULT = {"feature": "auto", "boolean": "true", "string": ""}  # combo: its first choice
+
+
+def all_args(c):
+    """-D for every option: the configuration's value, else the option's default."""
+    args = []
+    for name, (typ, values, default) in opts.items():
+        if default is None:
+            default = values[0] if typ == "combo" else IMPLICIT_DEFAULT.get(typ)
+        v = c.get(name, default)
+        if v is not None:
+            args.append(f"-D{name}={v}")
+    return args
+
+
 failures = 0
 t0 = time.time()
 with tempfile.TemporaryDirectory(dir=tmp_parent, prefix="meson-options-") as tmp:
+    build = os.path.join(tmp, "b")
     for i, c in enumerate(configs):
         args = [f"-D{k}={v}" for k, v in c.items()]
-        build = os.path.join(tmp, f"b{i}")
-        r = subprocess.run([meson, "setup", build, root, *args], capture_output=True, text=True,
-                           timeout=300)
+        again = os.path.exists(os.path.join(build, "meson-private", "coredata.dat"))
+        r = subprocess.run([meson, "setup", *(["--reconfigure"] if again else []), build, root,
+                            *all_args(c)], capture_output=True, text=True, timeout=300)
         what = " ".join(args)
         if r.returncode == 0:
             print(f"ok   {what}")
@@ -108,6 +129,6 @@ with tempfile.TemporaryDirectory(dir=tmp_parent, prefix="meson-options-") as tmp
             else:
                 print(f"FAIL {what}: {msg}")
                 failures += 1
-        shutil.rmtree(build, ignore_errors=True)
+            shutil.rmtree(build, ignore_errors=True)  # the next configuration starts afresh
 print(f"{len(configs)} configurations in {time.time() - t0:.1f} s, {failures} failed")
 sys.exit(1 if failures else 0)
