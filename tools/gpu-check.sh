@@ -91,6 +91,7 @@ say "|---|---|---|"
 # 1. correctness on the GPU (CI runs the same suites on the emulation)
 step "op parity ($BE vs cpu-ref)" tests.log 180 "$TBIN/test-nn-ops" --backend=$BE
 step "decode selection" tests.log 120 "$TBIN/test-nn-select" --backend=$BE
+step "graph slots (record, replay, fall back)" tests.log 120 "$TBIN/test-nn-graph" --backend=$BE
 ATTN_ARGS=() # the dry run: one case (the cuda-emu suite runs them all)
 [ "$DRY" = 1 ] && ATTN_ARGS=(-p /nn/attention-bf16/windows)
 step "bf16 tensor-core attention" tests.log 120 "$TBIN/test-nn-attention-bf16" --backend=$BE \
@@ -103,6 +104,8 @@ if [ "$DRY" = 0 ]; then # sessions reach the GPU through the factory (no emulate
   step "prepared sessions allocate nothing" tests.log 180 "$TBIN/test-session" --device=cuda \
     -p /session/prepare/detection -p /session/prepare/caption -p /session/prepare/instance \
     -p /session/prepare/semantic
+  step "CUDA graphs replay = op by op" tests.log 180 "$TBIN/test-session" --device=cuda \
+    -p /session/graphs/detection -p /session/graphs/grounding
 fi
 for f in $FIX_F32; do
   step "golden $f" tests.log 180 "$TBIN/test-nn-golden" --backend=$BE "$f"
@@ -141,6 +144,9 @@ else
   B="--iterations 10 --warmup 3"
   V="--config vit-b"
   bench "vit-b detection 1120 bf16 trained" $B $V --task detection --width 1120 --height 1120 --precision bf16 --plan trained
+  # the same without graphs (UFO_GRAPHS=0: every op issued by itself), for the graphs' gain
+  step "bench vit-b detection 1120 bf16 trained, no graphs" bench.log 150 env UFO_GRAPHS=0 \
+    "$BENCH" --device $DEV $B $V --task detection --width 1120 --height 1120 --precision bf16 --plan trained
   bench "vit-b detection 1120 bf16 worst" $B $V --task detection --width 1120 --height 1120 --precision bf16
   bench "vit-b detection 1120 bf16 trained, batch 8" --iterations 4 --warmup 1 $V --task detection --width 1120 --height 1120 --precision bf16 --plan trained --batch 8
   if [ "${QUICK:-0}" != 1 ]; then

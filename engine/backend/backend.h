@@ -284,6 +284,17 @@ typedef struct {
   gboolean (*stamp)(UfoBackend *be, void **stamp, GError **error);
   gboolean (*stamp_elapsed)(UfoBackend *be, void *a, void *b, double *ms, GError **error);
   void (*stamp_free)(UfoBackend *be, void *stamp);
+  /* (optional, NULL = no graphs; all four or none) Graphs of ops (CUDA graphs): between
+   * graph_begin and graph_end the ops issued by this thread are recorded, not run; graph_end
+   * (keep TRUE) gives the recording as a graph, that graph_launch replays with the same operands
+   * at the same addresses, in stream order with the other ops. An op the recording cannot hold
+   * (a host transfer, a synchronisation, an allocation) fails, and graph_end then fails too
+   * (keep FALSE: the recording is discarded, *graph NULL); the backend is usable either way.
+   * graph_free releases a graph. Callers use ufo_backend_run_graph (graph.h). */
+  gboolean (*graph_begin)(UfoBackend *be, GError **error);
+  gboolean (*graph_end)(UfoBackend *be, gboolean keep, void **graph, GError **error);
+  gboolean (*graph_launch)(UfoBackend *be, void *graph, GError **error);
+  void (*graph_free)(UfoBackend *be, void *graph);
 } UfoBackendOps;
 
 typedef struct _UfoOpProfile UfoOpProfile;
@@ -299,6 +310,9 @@ struct _UfoBackend {
    * prepared task (ufo_session_prepare) leave it unchanged. */
   uint64_t allocs;
   UfoOpProfile *profile; /* profile.h; NULL = off */
+  /* Whether ufo_backend_run_graph may record graphs (graph.h): TRUE when the backend has them,
+   * unless the environment says UFO_GRAPHS=0 (set by ufo_backend_new). */
+  gboolean graphs;
   /* Which memory the tensors live in among backends with the same ops (set by the constructor):
    * the GPU ordinal for CUDA, 0 for host memory. */
   int memory;

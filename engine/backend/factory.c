@@ -58,6 +58,10 @@ UfoBackend *ufo_backend_new(UfoDevice device, int gpu_id, int threads, GError **
   const char *prof = g_getenv("UFO_PROFILE");
   if (be && prof && *prof && g_strcmp0(prof, "0") != 0) /* profile.h */
     ufo_backend_profile_enable(be);
+  /* graph.h: fixed-shape runs replayed as graphs where the backend has them; UFO_GRAPHS=0 runs
+   * every op by itself (to compare, or to rule graphs out) */
+  if (be)
+    be->graphs = g_strcmp0(g_getenv("UFO_GRAPHS"), "0") != 0;
   return be;
 }
 

@@ -7,23 +7,18 @@
 
 #include <math.h>
 
-gboolean ufo_vit_grid_pass(UfoVitState *st, GError **e)
+/* The grid pass's ops (a graph body, backend/graph.h): tensors and scratch sized before. */
+static gboolean grid_ops(void *ctx, GError **e)
 {
+  UfoVitState *st = ctx;
   UfoVit *vit = st->vit;
   UfoBackend *be = vit->be;
   const UfoConfig *cfg = vit->cfg;
   int Q = st->Q, C = vit->C, ws = vit->ws;
-  st->grid_done = st->dec_ready = FALSE;
-  if (!st->image_done || Q < 1) {
-    g_set_error(e, UFO_ERROR, UFO_ERROR_INVALID, "grid pass needs an image pass with grid points");
-    return FALSE;
-  }
   int last = -1;
   for (int l = 0; l < vit->nl; l++)
     if (!cfg->is_global[l])
       last = l;
-  if (!vit_scratch_reserve(st, Q, e))
-    return FALSE;
   UfoView x = ufo_view(st->grid_x);
   UfoView y = ufo_view_sub(ufo_view(st->s.y), 0, 0, Q, C);
   UfoView q = ufo_view_sub(ufo_view(st->s.q), 0, 0, Q, C);
@@ -35,8 +30,6 @@ gboolean ufo_vit_grid_pass(UfoVitState *st, GError **e)
   for (int l = 0; l < vit->nl; l++) {
     if (cfg->is_global[l])
       continue; /* §5.5: global_only_image, nothing added, no cache */
-    if (!vit_tensor_ensure(be, &st->grid_kv[l], Q, 2 * C, e))
-      return FALSE;
     UfoView kv = ufo_view(st->grid_kv[l]);
     UfoView ikv = ufo_view(st->img_kv[l]);
     /* §5.5 / §8.15: feat[l] before every processed layer, gpos again for l > 0 */
@@ -72,6 +65,30 @@ gboolean ufo_vit_grid_pass(UfoVitState *st, GError **e)
     if (!vit_keep(st, name, x, st->slot_of, e))
       return FALSE;
   }
+  return TRUE;
+}
+
+gboolean ufo_vit_grid_pass(UfoVitState *st, GError **e)
+{
+  UfoVit *vit = st->vit;
+  UfoBackend *be = vit->be;
+  int Q = st->Q, C = vit->C;
+  st->grid_done = st->dec_ready = FALSE;
+  if (!st->image_done || Q < 1) {
+    g_set_error(e, UFO_ERROR, UFO_ERROR_INVALID, "grid pass needs an image pass with grid points");
+    return FALSE;
+  }
+  if (!vit_scratch_reserve(st, Q, e))
+    return FALSE;
+  for (int l = 0; l < vit->nl; l++)
+    if (!vit->cfg->is_global[l] && !vit_tensor_ensure(be, &st->grid_kv[l], Q, 2 * C, e))
+      return FALSE;
+  /* the ops: one graph per shape (backend/graph.h); kept intermediates are downloaded, op by op */
+  const int64_t key[] = {st->H, st->W, Q, st->nwin};
+  if (!(st->keep
+            ? grid_ops(st, e)
+            : ufo_backend_run_graph(be, &st->grid_graph, ufo_graph_key(key, 4), grid_ops, st, e)))
+    return FALSE;
   st->grid_done = TRUE;
   return TRUE;
 }

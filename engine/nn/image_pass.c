@@ -103,15 +103,36 @@ static gboolean setup_grid(UfoVitState *st, const float *ref, int Q, int grid_h,
   return vit_keep(st, "grid.pos", ufo_view(st->gpos), st->slot_of, e);
 }
 
-/* patch embedding + position (§5.2) into st->x */
-static gboolean embed_image(UfoVitState *st, const float *img, gboolean new_size, GError **e)
+/* What the patch embedding needs before its ops (§5.2): the host image uploaded (img non-NULL),
+ * the position table for this map size (resized bicubically once per input size). */
+static gboolean embed_prepare(UfoVitState *st, const float *img, gboolean new_size, UfoView *pos,
+                              GError **e)
 {
   UfoVit *vit = st->vit;
   UfoBackend *be = vit->be;
   const UfoWeights *w = &vit->model->w;
-  int N = st->hp * st->wp, C = vit->C, P = vit->P;
-  if ((img && !ufo_tensor_upload(st->img, 0, img, (size_t)3 * st->H * st->W, e)) ||
-      !ufo_op_patchify(be, ufo_view(st->cols), ufo_view(st->img), st->H, st->W, P, e))
+  int N = st->hp * st->wp, C = vit->C;
+  if (img && !ufo_tensor_upload(st->img, 0, img, (size_t)3 * st->H * st->W, e))
+    return FALSE;
+  *pos = ufo_view(vit->pos_embed);
+  if (st->hp != w->pos_h || st->wp != w->pos_w) {
+    /* §5.2: table resized bicubically to (Hp, Wp) once per input size */
+    if ((new_size || !st->pos_img) &&
+        (!vit_tensor_ensure(be, &st->pos_img, N, C, e) ||
+         !ufo_op_resize_bicubic(be, ufo_view(st->pos_img), *pos, w->pos_h, w->pos_w, st->hp, st->wp,
+                                e)))
+      return FALSE;
+    *pos = ufo_view(st->pos_img);
+  }
+  return TRUE;
+}
+
+/* patch embedding + position (§5.2) into st->x */
+static gboolean embed_image(UfoVitState *st, UfoView pos, GError **e)
+{
+  UfoVit *vit = st->vit;
+  UfoBackend *be = vit->be;
+  if (!ufo_op_patchify(be, ufo_view(st->cols), ufo_view(st->img), st->H, st->W, vit->P, e))
     return FALSE;
   /* Conv2d(k = s = P) = patches · W^T + b */
   UfoGemm g = {.a = ufo_view(st->cols),
@@ -123,16 +144,6 @@ static gboolean embed_image(UfoVitState *st, const float *img, gboolean new_size
                .batch = 1};
   if (!ufo_op_gemm(be, &g, e))
     return FALSE;
-  UfoView pos = ufo_view(vit->pos_embed);
-  if (st->hp != w->pos_h || st->wp != w->pos_w) {
-    /* §5.2: table resized bicubically to (Hp, Wp) once per input size */
-    if ((new_size || !st->pos_img) &&
-        (!vit_tensor_ensure(be, &st->pos_img, N, C, e) ||
-         !ufo_op_resize_bicubic(be, ufo_view(st->pos_img), pos, w->pos_h, w->pos_w, st->hp, st->wp,
-                                e)))
-      return FALSE;
-    pos = ufo_view(st->pos_img);
-  }
   return ufo_op_add(be, ufo_view(st->x), ufo_view(st->x), pos, e) &&
          vit_keep(st, "patch_embed", ufo_view(st->x), NULL, e);
 }
@@ -211,6 +222,26 @@ static gboolean image_layer(UfoVitState *st, int l, gboolean new_size, gboolean 
   return TRUE;
 }
 
+/* The image pass's ops for one shape (a graph body, backend/graph.h): patch embedding and every
+ * layer; no uploads, no allocations (done before: embed_prepare, rel_table, the tensors). */
+typedef struct {
+  UfoVitState *st;
+  UfoView pos;        /* the position table of this map size */
+  gboolean full_last; /* the last layer's output is wanted (mean map, kept intermediates) */
+} ImageOps;
+
+static gboolean image_ops(void *ctx, GError **e)
+{
+  ImageOps *o = ctx;
+  UfoVitState *st = o->st;
+  if (!embed_image(st, o->pos, e))
+    return FALSE;
+  for (int l = 0; l < st->vit->nl; l++) /* tables ready: rel_table only takes their views */
+    if (!image_layer(st, l, FALSE, l < st->vit->nl - 1 || o->full_last, e))
+      return FALSE;
+  return TRUE;
+}
+
 gboolean ufo_vit_image_input(UfoVitState *st, int H, int W, UfoView *img, GError **e)
 {
   if (H < 1 || W < 1) {
@@ -264,14 +295,27 @@ gboolean ufo_vit_image_pass(UfoVitState *st, const float *img, int H, int W, con
   st->Q = 0;
   if (grid_ref && !setup_grid(st, grid_ref, Q, grid_h, grid_w, e))
     return FALSE;
-  if (!embed_image(st, img, new_size, e))
-    return FALSE;
   /* the last layer's output only feeds the mean map (segmentation) */
-  gboolean full_last = want_feature_map || st->keep;
-  for (int l = 0; l < vit->nl; l++)
-    if (!image_layer(st, l, new_size, l < vit->nl - 1 || full_last, e))
+  ImageOps ops = {st, UFO_VIEW_NONE, want_feature_map || st->keep};
+  if (!embed_prepare(st, img, new_size, &ops.pos, e))
+    return FALSE;
+  /* §5.1: the rel-pos tables of this region size, resized before the ops when needed */
+  for (int l = 0; l < vit->nl; l++) {
+    const gboolean global = vit->cfg->is_global[l];
+    const int rh = global ? st->hp : ws, rw = global ? st->wp : ws;
+    UfoView unused;
+    if ((l < vit->nl - 1 || ops.full_last) &&
+        (!rel_table(st, vit->layers[l].rel_h, &st->rel_h[l], rh, &unused, new_size, e) ||
+         !rel_table(st, vit->layers[l].rel_w, &st->rel_w[l], rw, &unused, new_size, e)))
       return FALSE;
-  if (full_last && !vit_keep(st, "image.mean", ufo_view(st->fmap), NULL, e))
+  }
+  /* the ops: one graph per shape (backend/graph.h); kept intermediates are downloaded, op by op */
+  const int64_t key[] = {H, W, st->Q, grid_h, grid_w, st->T, ops.full_last};
+  if (!(st->keep ? image_ops(&ops, e)
+                 : ufo_backend_run_graph(be, &st->image_graph, ufo_graph_key(key, 7), image_ops,
+                                         &ops, e)))
+    return FALSE;
+  if (ops.full_last && !vit_keep(st, "image.mean", ufo_view(st->fmap), NULL, e))
     return FALSE;
   /* the map stays on the backend for the mask ops (seg §2.6); a host copy only on demand */
   st->have_fmap = want_feature_map;

@@ -186,6 +186,12 @@ static UfoTensor ***state_slots(UfoVitState *st, size_t *n)
   return (UfoTensor ***)g_ptr_array_free(all, FALSE);
 }
 
+void ufo_vit_graph_counts(const UfoVitState *st, unsigned *recorded, unsigned *launched)
+{
+  *recorded = st ? st->image_graph.recorded + st->grid_graph.recorded : 0;
+  *launched = st ? st->image_graph.launched + st->grid_graph.launched : 0;
+}
+
 size_t ufo_vit_state_bytes(const UfoVitState *st)
 {
   size_t n, bytes = 0;
@@ -204,6 +210,8 @@ void ufo_vit_state_free(UfoVitState *st)
 {
   if (st == NULL)
     return;
+  ufo_graph_slot_clear(st->vit->be, &st->image_graph);
+  ufo_graph_slot_clear(st->vit->be, &st->grid_graph);
   size_t n;
   UfoTensor ***slot = state_slots(st, &n);
   for (size_t i = 0; i < n; i++)

@@ -41,6 +41,8 @@ UfoVitState *ufo_vit_state_new(UfoVit *vit, GError **error);
 void ufo_vit_state_free(UfoVitState *st);
 /* Bytes of the state's tensors and host buffers as sized so far (activations, caches, scratch). */
 size_t ufo_vit_state_bytes(const UfoVitState *st);
+/* Graphs of the image and grid passes (backend/graph.h) recorded and launched so far. */
+void ufo_vit_graph_counts(const UfoVitState *st, unsigned *recorded, unsigned *launched);
 
 /* inference §4.3-4.4, §5.3: ids/masked of length T (already without the last column);
  * masked[j] != 0 hides key j (ids == [SEP] are hidden too). */

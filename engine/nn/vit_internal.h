@@ -3,6 +3,7 @@
 #define UFO_NN_VIT_INTERNAL_H
 
 #include "vit.h"
+#include "backend/graph.h"
 #include "model/model.h"
 
 typedef struct {
@@ -61,6 +62,9 @@ struct _UfoVitState {
   UfoTensor *text_x;                  /* (T, C) */
   UfoTensor *text_mask;               /* (1, T) additive */
   UfoTensor *text_kv[UFO_MAX_LAYERS]; /* (T, 2C) [k | v] */
+
+  /* the image and grid passes of one shape, replayed as backend graphs (backend/graph.h) */
+  UfoGraphSlot image_graph, grid_graph;
 
   /* image pass (§5.2, §5.4), sized for (H, W) */
   int H, W, hp, wp, nwin;

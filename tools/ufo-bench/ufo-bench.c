@@ -479,6 +479,10 @@ int main(int argc, char **argv)
     printf("  decode download (last run): %llu bytes, %.0f per step\n",
            (unsigned long long)decode_down, n_steps ? (double)decode_down / n_steps : 0.0);
     printf("  frames/s             %10.3f\n", opt_batch * 1000.0 / median(stage[TOTAL], n_frames));
+    unsigned recorded = 0, launched = 0;
+    ufo_session_get_graph_counts(session, &recorded, &launched);
+    /* the image and grid passes as backend graphs (CUDA; UFO_GRAPHS=0 turns them off) */
+    printf("  graphs               %u recorded, %u launches (session 0)\n", recorded, launched);
     size_t weights = 0, state;
     ufo_session_get_memory(session, &weights, NULL);
     printf("  weights              %10.1f MiB (one copy for %d session%s)\n", weights / 1048576.0,

@@ -407,7 +407,11 @@ template <int DPL> static __global__ __launch_bounds__(RTHREADS) void attn_row_k
 /* ---- host side ---- */
 
 /* Raises the kernel's dynamic shared memory limit above the 48 KiB default when needed; an
- * amount over the device's opt-in maximum is an UNSUPPORTED error naming both. */
+ * amount over the device's opt-in maximum is an UNSUPPORTED error naming both. The limit is the
+ * device's maximum, never just this launch's amount: it is one attribute per kernel, shared by
+ * every session's thread and read again when a graph replays an earlier launch, so a later
+ * call with less must not lower it under an earlier one (occupancy follows the launch's own
+ * amount, not this limit). */
 template <typename K>
 static gboolean att_smem(UfoCuda *cu, K kernel, size_t bytes, const char *name, const AttArgs *a,
                          GError **error)
@@ -421,9 +425,9 @@ static gboolean att_smem(UfoCuda *cu, K kernel, size_t bytes, const char *name, 
                 name, bytes, cu->smem_optin, a->d, a->rel_h, a->rel_w);
     return FALSE;
   }
-  return ufo_cuda_ok(
-      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes), name,
-      error);
+  return ufo_cuda_ok(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                          (int)cu->smem_optin),
+                     name, error);
 }
 
 template <int DMAX> static gboolean att_launch_tile(UfoCuda *cu, const AttArgs *a, GError **error)

@@ -337,9 +337,12 @@ static int mma_tile_dim(int d)
 template <int D> static gboolean mma_launch(UfoCuda *cu, const MmaArgs *a, GError **error)
 {
   size_t bytes = mma_smem_words(D, a) * 4;
+  /* the device's maximum, as attention.cu att_smem: never lowered under an earlier launch's
+   * amount (other sessions' threads, graphs replaying launches) */
   if (bytes > 48 * 1024 &&
       !ufo_cuda_ok(cudaFuncSetAttribute(attn_mma_kernel<D>,
-                                        cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes),
+                                        cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                        (int)cu->smem_optin),
                    "attn_mma_kernel", error))
     return FALSE;
   int ntiles = (a->group_q + MQ - 1) / MQ;

@@ -194,6 +194,27 @@ static void cuda_stamp_free(UfoBackend *be, void *stamp)
   (void)cudaEventDestroy((cudaEvent_t)stamp);
 }
 
+/* graphs (graph.cu) */
+static gboolean cuda_graph_begin(UfoBackend *be, GError **error)
+{
+  return use(be, error) && ufo_cuda_graph_begin(UFO_CUDA(be), error);
+}
+
+static gboolean cuda_graph_end(UfoBackend *be, gboolean keep, void **graph, GError **error)
+{
+  return ufo_cuda_graph_end(UFO_CUDA(be), keep, graph, error);
+}
+
+static gboolean cuda_graph_launch(UfoBackend *be, void *graph, GError **error)
+{
+  return use(be, error) && ufo_cuda_graph_launch(UFO_CUDA(be), graph, error);
+}
+
+static void cuda_graph_free(UfoBackend *be, void *graph)
+{
+  ufo_cuda_graph_free(UFO_CUDA(be), graph);
+}
+
 static gboolean cuda_synchronize(UfoBackend *be, GError **error)
 {
   return use(be, error) &&
@@ -410,6 +431,10 @@ static UfoBackendOps make_ops(const char *name)
   o.stamp = cuda_stamp;                           /* events on the stream */
   o.stamp_elapsed = cuda_stamp_elapsed;
   o.stamp_free = cuda_stamp_free;
+  o.graph_begin = cuda_graph_begin; /* graph.cu: stream capture, CUDA graphs */
+  o.graph_end = cuda_graph_end;
+  o.graph_launch = cuda_graph_launch;
+  o.graph_free = cuda_graph_free;
   o.new_peer = cuda_new_peer; /* weights shared by sessions on one GPU */
   o.prep_new = cuda_prep_new; /* preprocess.cu: device frame buffers */
   o.prep_free = cuda_prep_free;

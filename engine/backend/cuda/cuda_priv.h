@@ -135,6 +135,12 @@ gboolean ufo_cuda_pointer_is_device(UfoCuda *cu, const void *ptr);
 gboolean ufo_cuda_check_device_pointer(UfoCuda *cu, const void *ptr, const char *what,
                                        GError **error);
 
+/* graph.cu: CUDA graphs of the stream's work (backend.h graph_begin .. graph_free) */
+gboolean ufo_cuda_graph_begin(UfoCuda *cu, GError **error);
+gboolean ufo_cuda_graph_end(UfoCuda *cu, gboolean keep, void **graph, GError **error);
+gboolean ufo_cuda_graph_launch(UfoCuda *cu, void *graph, GError **error);
+void ufo_cuda_graph_free(UfoCuda *cu, void *graph);
+
 /* preprocess.cu: the frame preprocessing op (backend.h prep_new, prep_free, preprocess) */
 void *ufo_cuda_prep_new(UfoCuda *cu, GError **error);
 void ufo_cuda_prep_free(UfoCuda *cu, void *state);

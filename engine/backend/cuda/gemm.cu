@@ -173,27 +173,34 @@ static gboolean matmul(UfoCuda *cu, const Matmul *mm, GError **error)
   if (mm->bias && !ufo_cuda_bias_fold(cu, mm->c, mm->ldc, mm->stride_c, mm->batch, mm->m, mm->n,
                                       mm->beta, mm->bias, error))
     return FALSE;
-  float beta = mm->bias ? 1.f : mm->beta;
-  const float *a = (const float *)mm->a.ptr, *b = (const float *)mm->b.ptr;
-  int64_t lda = mm->a.ld, ldb = mm->b.ld;
+  float *host = NULL;
   if (mm->bf16) { /* batch 1 (ufo_cuda_gemm) */
     size_t na = (size_t)(mm->a.rows * mm->a.cols), nb = (size_t)(mm->b.rows * mm->b.cols);
-    float *host =
-        (float *)ufo_cuda_scratch(cu, UFO_CUDA_SCRATCH_HOST, (na + nb) * sizeof(float), error);
+    host = (float *)ufo_cuda_scratch(cu, UFO_CUDA_SCRATCH_HOST, (na + nb) * sizeof(float), error);
     if (host == NULL)
       return FALSE;
-    a = widen(cu, &mm->a, host);
-    b = widen(cu, &mm->b, host + na);
-    lda = mm->a.cols;
-    ldb = mm->b.cols;
   }
-  for (int i = 0; i < mm->batch; i++)
-    cblas_sgemm(CblasRowMajor, mm->a.trans ? CblasTrans : CblasNoTrans,
-                mm->b.trans ? CblasTrans : CblasNoTrans, (blasint)mm->m, (blasint)mm->n,
-                (blasint)mm->k, mm->alpha, a + (size_t)i * mm->a.stride, (blasint)lda,
-                b + (size_t)i * mm->b.stride, (blasint)ldb, beta, mm->c + (size_t)i * mm->stride_c,
-                (blasint)mm->ldc);
-  return TRUE;
+  /* the GEMM is device work on the stream: run now, or recorded into a graph (cuBLASLt's
+   * kernels are captured the same way) */
+  Matmul m = *mm;
+  cudaError_t st = host_work(cu->stream, [cu, m, host]() {
+    float beta = m.bias ? 1.f : m.beta;
+    const float *a = (const float *)m.a.ptr, *b = (const float *)m.b.ptr;
+    int64_t lda = m.a.ld, ldb = m.b.ld;
+    if (m.bf16) {
+      size_t na = (size_t)(m.a.rows * m.a.cols);
+      a = widen(cu, &m.a, host);
+      b = widen(cu, &m.b, host + na);
+      lda = m.a.cols;
+      ldb = m.b.cols;
+    }
+    for (int i = 0; i < m.batch; i++)
+      cblas_sgemm(CblasRowMajor, m.a.trans ? CblasTrans : CblasNoTrans,
+                  m.b.trans ? CblasTrans : CblasNoTrans, (blasint)m.m, (blasint)m.n, (blasint)m.k,
+                  m.alpha, a + (size_t)i * m.a.stride, (blasint)lda, b + (size_t)i * m.b.stride,
+                  (blasint)ldb, beta, m.c + (size_t)i * m.stride_c, (blasint)m.ldc);
+  });
+  return ufo_cuda_ok(st, "gemm", error);
 }
 
 #else /* cuBLASLt */

@@ -275,6 +275,12 @@ gboolean ufo_session_prepare(UfoSession *session, UfoTask task, GError **error);
 /* Backend memory allocations the session has made so far (tensors and the backend's own
  * buffers): constant over frames of a prepared task. */
 uint64_t ufo_session_get_allocations(const UfoSession *session);
+/* Backend graphs (CUDA graphs of the image and grid passes, replayed frame after frame of one
+ * shape; docs/performance.md): how many the session recorded and how many times it launched
+ * them so far. Both stay 0 on backends without graphs (the CPU) and with UFO_GRAPHS=0 in the
+ * environment, which runs every op by itself. */
+void ufo_session_get_graph_counts(const UfoSession *session, unsigned *recorded,
+                                  unsigned *launched);
 /* Runs one frame. On success *result is a new UfoResult (free with ufo_result_free). */
 gboolean ufo_session_run(UfoSession *session, const UfoImage *image, const UfoRequest *request,
                          UfoResult **result, GError **error);

@@ -5,6 +5,7 @@
 #include "emu_test.h"
 
 #include <string.h>
+#include <thread>
 
 __global__ void fill(int *out, int v)
 {
@@ -211,11 +212,121 @@ static void test_device()
   CHECK(!strcmp(cudaGetErrorString(cudaErrorInvalidValue), "invalid argument"));
 }
 
+__global__ void add_one(int *v, int n)
+{
+  int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n)
+    v[i] += 1;
+}
+
+/* Stream capture: recorded work does not run until the graph is launched, then runs in order
+ * with the buffers' contents at launch time; what a graph cannot hold fails and invalidates the
+ * capture (cudaStreamEndCapture: no graph); a thread-local capture leaves other threads free. */
+static void test_graphs()
+{
+  const int n = 100;
+  int *d = dev_alloc<int>(n), *e = dev_alloc<int>(n);
+  int h[n];
+  for (int i = 0; i < n; i++)
+    h[i] = i;
+  CHECK_CUDA(cudaMemcpy(d, h, sizeof h, cudaMemcpyHostToDevice));
+  cudaStream_t s;
+  CHECK_CUDA(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  /* the legacy stream cannot be captured */
+  CHECK(cudaStreamBeginCapture(0, cudaStreamCaptureModeThreadLocal) ==
+        cudaErrorStreamCaptureUnsupported);
+  cudaGetLastError();
+  CHECK_CUDA(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
+  cudaStreamCaptureStatus cs;
+  CHECK_CUDA(cudaStreamIsCapturing(s, &cs));
+  CHECK(cs == cudaStreamCaptureStatusActive);
+  UFO_LAUNCH(add_one, 1, 128, 0, s, d, n);
+  CHECK_CUDA(cudaMemcpyAsync(e, d, sizeof h, cudaMemcpyDeviceToDevice, s));
+  CHECK_CUDA(cudaMemsetAsync(d, 0, sizeof(int), s));
+  bool ran = false;
+  CHECK_CUDA(ufo_emu::host_work(s, [&ran]() { ran = true; }));
+  /* another thread may allocate during a thread-local capture */
+  bool other_ok = false;
+  std::thread t([&other_ok]() {
+    void *p = nullptr;
+    other_ok = cudaMalloc(&p, 64) == cudaSuccess && cudaFree(p) == cudaSuccess;
+  });
+  t.join();
+  CHECK(other_ok);
+  cudaGraph_t g = nullptr;
+  CHECK_CUDA(cudaStreamEndCapture(s, &g));
+  CHECK(g != nullptr && !ran);
+  int back[n];
+  CHECK_CUDA(cudaMemcpy(back, d, sizeof back, cudaMemcpyDeviceToHost));
+  CHECK(back[0] == 0 && back[5] == 5); /* nothing ran yet */
+  cudaGraphExec_t x = nullptr;
+  CHECK_CUDA(cudaGraphInstantiate(&x, g, 0));
+  CHECK_CUDA(cudaGraphDestroy(g));
+  for (int rep = 1; rep <= 2; rep++) { /* each launch reads d as it is then */
+    CHECK_CUDA(cudaGraphLaunch(x, s));
+    CHECK_CUDA(cudaStreamSynchronize(s));
+    CHECK_CUDA(cudaMemcpy(back, e, sizeof back, cudaMemcpyDeviceToHost));
+    CHECK(back[5] == 5 + rep && back[99] == 99 + rep && back[0] == 1);
+    CHECK(ran);
+  }
+  CHECK_CUDA(cudaGraphExecDestroy(x));
+  /* what a capture cannot hold: synchronising, host copies, allocating on the capturing thread */
+  struct Bad {
+    const char *what;
+    cudaError_t (*call)(cudaStream_t s, int *d);
+  } bad[] = {
+      {"stream sync", [](cudaStream_t s, int *) { return cudaStreamSynchronize(s); }},
+      {"device sync", [](cudaStream_t, int *) { return cudaDeviceSynchronize(); }},
+      {"host copy",
+       [](cudaStream_t s, int *d) {
+         static int hb[4];
+         return cudaMemcpyAsync(hb, d, sizeof hb, cudaMemcpyDeviceToHost, s);
+       }},
+      {"malloc",
+       [](cudaStream_t, int *) {
+         void *p = nullptr;
+         return cudaMalloc(&p, 16);
+       }},
+      {"free", [](cudaStream_t, int *d) { return cudaFree(d); }},
+      {"sync copy",
+       [](cudaStream_t, int *d) {
+         int hb[4];
+         return cudaMemcpy(hb, d, sizeof hb, cudaMemcpyDeviceToHost);
+       }},
+  };
+  for (const Bad &b : bad) {
+    CHECK_CUDA(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
+    UFO_LAUNCH(add_one, 1, 128, 0, s, d, n);
+    cudaError_t r = b.call(s, d);
+    if (r != cudaErrorStreamCaptureUnsupported)
+      fprintf(stderr, "capture: %s gave %s\n", b.what, cudaGetErrorName(r));
+    CHECK(r == cudaErrorStreamCaptureUnsupported);
+    CHECK_CUDA(cudaStreamIsCapturing(s, &cs));
+    CHECK(cs == cudaStreamCaptureStatusInvalidated);
+    cudaGraph_t none = (cudaGraph_t)(void *)&cs;
+    CHECK(cudaStreamEndCapture(s, &none) == cudaErrorStreamCaptureInvalidated);
+    CHECK(none == nullptr);
+    cudaGetLastError();
+  }
+  /* the invalidated captures ran nothing: d is as the last launch left it */
+  CHECK_CUDA(cudaMemcpy(back, d, sizeof back, cudaMemcpyDeviceToHost));
+  CHECK(back[0] == 0 && back[99] == 99 + 2);
+  /* ending a capture that was never begun */
+  CHECK(cudaStreamEndCapture(s, &g) == cudaErrorIllegalState);
+  cudaGetLastError();
+  CHECK(!strcmp(cudaGetErrorName(cudaErrorStreamCaptureInvalidated),
+                "cudaErrorStreamCaptureInvalidated"));
+  CHECK_CUDA(cudaStreamDestroy(s));
+  cudaFree(d);
+  cudaFree(e);
+}
+
 int main()
 {
   test_launch_limits();
   test_memory_streams_events();
   test_pinned_in_flight();
   test_device();
+  test_graphs();
   return emu_test_result("cuda-emu-runtime");
 }

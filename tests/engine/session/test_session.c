@@ -544,6 +544,129 @@ static void test_prepare(gconstpointer data)
   }
 }
 
+/* ---- graphs (backend/graph.h): replayed passes give the op-by-op results ---- */
+
+#define N_GRAPH_FRAMES 4
+
+/* Detection: every 8th grid decodes a box text `label,x,y,w,h` [SEP] (bench_plan.c's object),
+ * the others end at once ([SEP] first, so that the emulated decode stays short); grounding: the
+ * one sequence decodes a box `x1,y1,x2,y2` [SEP]. Margins of 0.5: the planted token wins each
+ * step, but its probability, hence the object's score, depends on the logits, i.e. on the
+ * frame's features. */
+static void plant_boxes(const UfoModel *m, UfoTask task, int Q, int T, int32_t *tokens,
+                        float *margin)
+{
+  const UfoTaskConfig *tc = &m->cfg.tasks[task];
+  const UfoLabelSet *labels = tc->label_set[0] ? ufo_model_label_set(m, tc->label_set) : NULL;
+  g_assert_true(task == UFO_TASK_GROUNDING || labels != NULL);
+  const int nb = tc->num_bins;
+  for (int q = 0; q < Q; q++) {
+    if (task == UFO_TASK_DETECTION && q % 8 != 0) {
+      for (int t = 0; t < T; t++)
+        tokens[(size_t)q * T + t] = t == 0 ? UFO_TOKEN_SEP : -1;
+      margin[q] = 50.f;
+      continue;
+    }
+    g_autofree char *text =
+        task == UFO_TASK_DETECTION
+            ? g_strdup_printf("%s,%d,%d,%d,%d", labels->names[q % labels->n], nb / 2, nb / 2,
+                              nb / 10, nb / 8)
+            : g_strdup_printf("%d,%d,%d,%d", nb / 3, nb / 4, 2 * nb / 3, 3 * nb / 4);
+    g_autoptr(GArray) ids = g_array_new(FALSE, FALSE, sizeof(int32_t));
+    GError *error = NULL;
+    g_assert_true(ufo_tokenizer_encode(m->tokenizer, text, 512, ids, &error));
+    g_assert_no_error(error);
+    g_assert_cmpuint(ids->len, <=, (guint)T + 1); /* [CLS] ... [SEP] */
+    for (int t = 0; t < T; t++)                   /* without [CLS]; the text's [SEP] ends it */
+      tokens[(size_t)q * T + t] = t + 1 < (int)ids->len ? g_array_index(ids, int32_t, t + 1) : -1;
+    margin[q] = 0.5f;
+  }
+}
+
+/* The tiny model with detection at 224² (one window, 25 grids): a quarter of its 448² cost in
+ * the emulation, the same ops. */
+static UfoModel *graph_tiny; /* freed by main */
+
+static UfoModel *graph_model(void)
+{
+  UfoModel *m = graph_tiny;
+  if (!m) {
+    UfoConfig cfg;
+    GError *error = NULL;
+    g_assert_true(ufo_config_builtin("tiny", &cfg, &error));
+    cfg.tasks[UFO_TASK_DETECTION].input_size = 224;
+    g_autofree char *json = ufo_config_to_json(&cfg);
+    m = graph_tiny = ufo_model_new_random(json, 0, &error);
+    g_assert_no_error(error);
+  }
+  return m;
+}
+
+/* N_GRAPH_FRAMES frames of task on a new session (graphs FALSE: UFO_GRAPHS=0 when it is made);
+ * frame k is prepare_image(S, k); detection decodes planted boxes (plant_boxes) */
+static void graph_frames(UfoTask task, gboolean graphs, UfoResult **res, unsigned *recorded,
+                         unsigned *launched)
+{
+  GError *error = NULL;
+  if (!graphs)
+    g_setenv("UFO_GRAPHS", "0", TRUE);
+  UfoModel *model = graph_model();
+  g_autoptr(UfoSession) s = ufo_session_new(model, &prepare_opts, &error);
+  g_unsetenv("UFO_GRAPHS");
+  g_assert_no_error(error);
+  const UfoConfig *cfg = &model->cfg;
+  const UfoTaskConfig *tc = &cfg->tasks[task];
+  const int S = tc->input_size, T = tc->max_length;
+  const int gside = tc->grid_per_window * ((S / cfg->patch_size) / cfg->window_size);
+  const int Q = MAX(gside * gside, 1);
+  for (int k = 0; k < N_GRAPH_FRAMES; k++) {
+    g_autofree uint8_t *px = prepare_image(S, k);
+    UfoImage img = {UFO_PIXEL_RGB, S, S, (size_t)S * 3, px};
+    UfoRequest req = UFO_REQUEST_INIT;
+    req.task = task;
+    g_autofree int32_t *tokens = g_new(int32_t, (size_t)Q * T);
+    g_autofree float *margin = g_new(float, Q);
+    UfoPlantedPlan plan = {tokens, margin, Q, T};
+    req.prompt = task == UFO_TASK_GROUNDING ? "the red circle" : NULL;
+    plant_boxes(model, task, Q, T, tokens, margin);
+    req.plan = &plan;
+    const gboolean ran = ufo_session_run(s, &img, &req, &res[k], &error);
+    g_assert_no_error(error);
+    g_assert_true(ran);
+  }
+  ufo_session_get_graph_counts(s, recorded, launched);
+}
+
+static void test_graphs(gconstpointer data)
+{
+  const UfoTask task = (UfoTask)GPOINTER_TO_INT(data);
+  UfoResult *on[N_GRAPH_FRAMES], *off[N_GRAPH_FRAMES];
+  unsigned rec_on, launch_on, rec_off, launch_off;
+  graph_frames(task, TRUE, on, &rec_on, &launch_on);
+  graph_frames(task, FALSE, off, &rec_off, &launch_off);
+  for (int k = 0; k < N_GRAPH_FRAMES; k++)
+    ufo_test_assert_same_result(on[k], off[k]);
+  /* frames differ, so a graph replaying stale inputs would have been caught above */
+  const UfoResult *a = on[N_GRAPH_FRAMES - 2], *b = on[N_GRAPH_FRAMES - 1];
+  g_assert_cmpint(a->n_objects, >, 0);
+  g_assert_cmpint(a->n_objects, ==, b->n_objects);
+  g_assert_true(a->objects[0].score != b->objects[0].score);
+  g_assert_cmpuint(rec_off, ==, 0);
+  g_assert_cmpuint(launch_off, ==, 0);
+  /* the passes: image (+ grid for the grid tasks). Frame 0 runs them op by op and sizes the
+   * state; its decoding allocates after them, so frame 1 runs them op by op again; frame 2
+   * records them and launches the recordings, frames 3.. launch them; no graphs on the CPU */
+  const unsigned passes = task == UFO_TASK_GROUNDING ? 1 : 2;
+  g_autoptr(UfoSession) probe = ufo_session_new(tiny_model, &prepare_opts, NULL);
+  const gboolean has_graphs = g_strcmp0(ufo_session_get_backend_name(probe), "cpu") != 0;
+  g_assert_cmpuint(rec_on, ==, has_graphs ? passes : 0);
+  g_assert_cmpuint(launch_on, ==, has_graphs ? passes * (N_GRAPH_FRAMES - 2) : 0);
+  for (int k = 0; k < N_GRAPH_FRAMES; k++) {
+    ufo_result_free(on[k]);
+    ufo_result_free(off[k]);
+  }
+}
+
 /* ---- one weight copy per model and device (nn/vit.h ufo_vit_acquire) ---- */
 
 #define N_SHARED_FRAMES 4
@@ -782,6 +905,11 @@ int main(int argc, char **argv)
     g_autofree char *path = g_strdup_printf("/session/prepare/%s", ufo_task_name(prepared[i]));
     g_test_add_data_func(path, GINT_TO_POINTER(prepared[i]), test_prepare);
   }
+  const UfoTask graphed[] = {UFO_TASK_DETECTION, UFO_TASK_GROUNDING};
+  for (guint i = 0; i < G_N_ELEMENTS(graphed); i++) {
+    g_autofree char *path = g_strdup_printf("/session/graphs/%s", ufo_task_name(graphed[i]));
+    g_test_add_data_func(path, GINT_TO_POINTER(graphed[i]), test_graphs);
+  }
   g_test_add_func("/session/bad-inputs", test_bad_inputs);
   g_test_add_func("/session/prompt-cache", test_prompt_cache);
   g_test_add_func("/session/prompt-too-long", test_prompt_too_long);
@@ -789,5 +917,6 @@ int main(int argc, char **argv)
   g_test_add_func("/session/shared-weights", test_shared_weights);
   int rc = g_test_run();
   ufo_model_unref(tiny_model);
+  g_clear_pointer(&graph_tiny, ufo_model_unref);
   return rc;
 }

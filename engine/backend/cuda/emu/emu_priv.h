@@ -23,6 +23,9 @@ bool stream_valid(cudaStream_t s);
 uint64_t seed_value();
 uint64_t next_launch_number();
 bool racecheck_env();
+/* Appends recorded work to stream's capture (capturing(stream) was true): cudaSuccess, or
+ * cudaErrorStreamCaptureInvalidated when the capture already failed. */
+cudaError_t record_node(cudaStream_t stream, std::function<void()> work);
 
 } /* namespace detail */
 } /* namespace ufo_emu */

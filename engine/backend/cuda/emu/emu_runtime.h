@@ -8,6 +8,8 @@
 
 #include "emu_types.h"
 
+#include <functional>
+#include <memory>
 #include <stddef.h>
 #include <stdint.h>
 #include <tuple>
@@ -35,6 +37,11 @@ enum cudaError {
   cudaErrorLaunchOutOfResources = 701,
   cudaErrorLaunchFailure = 719,
   cudaErrorNotSupported = 801,
+  cudaErrorIllegalState = 401,
+  cudaErrorStreamCaptureUnsupported = 900,
+  cudaErrorStreamCaptureInvalidated = 901,
+  cudaErrorStreamCaptureUnmatched = 903,
+  cudaErrorStreamCaptureWrongThread = 908,
   cudaErrorUnknown = 999
 };
 typedef enum cudaError cudaError_t;
@@ -60,8 +67,23 @@ enum cudaFuncAttribute {
 
 struct CUstream_st;
 struct CUevent_st;
+struct CUgraph_st;
+struct CUgraphExec_st;
 typedef CUstream_st *cudaStream_t;
 typedef CUevent_st *cudaEvent_t;
+typedef CUgraph_st *cudaGraph_t;
+typedef CUgraphExec_st *cudaGraphExec_t;
+
+enum cudaStreamCaptureMode {
+  cudaStreamCaptureModeGlobal = 0,
+  cudaStreamCaptureModeThreadLocal = 1,
+  cudaStreamCaptureModeRelaxed = 2
+};
+enum cudaStreamCaptureStatus {
+  cudaStreamCaptureStatusNone = 0,
+  cudaStreamCaptureStatusActive = 1,
+  cudaStreamCaptureStatusInvalidated = 2
+};
 
 struct cudaDeviceProp {
   char name[256];
@@ -122,6 +144,26 @@ cudaError_t cudaEventQuery(cudaEvent_t event);
 cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t start, cudaEvent_t end);
 cudaError_t cudaEventDestroy(cudaEvent_t event);
 
+/* Stream capture and graphs. Between cudaStreamBeginCapture and cudaStreamEndCapture the
+ * stream's work (launches, device-to-device copies, 2-D ones too, and memsets, host_work) is
+ * recorded, not run;
+ * cudaGraphLaunch runs the recorded work in order. As with the real runtime, the capture is
+ * invalidated (cudaStreamEndCapture then fails with cudaErrorStreamCaptureInvalidated and gives
+ * no graph) by what a graph cannot hold, which fails with cudaErrorStreamCaptureUnsupported: a
+ * copy to or from host memory on the capturing stream, a synchronisation of it, events on it, and,
+ * from the capturing thread (or any thread in Global mode), allocation, freeing and synchronous
+ * calls (cudaMalloc, cudaFree, cudaMallocHost, cudaFreeHost, cudaMemcpy, cudaMemset,
+ * cudaDeviceSynchronize). Stricter than the GPU in one respect: copies from pinned memory,
+ * which a real graph may hold, are refused too. */
+cudaError_t cudaStreamBeginCapture(cudaStream_t stream, cudaStreamCaptureMode mode);
+cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t *graph);
+cudaError_t cudaStreamIsCapturing(cudaStream_t stream, cudaStreamCaptureStatus *status);
+cudaError_t cudaGraphInstantiate(cudaGraphExec_t *exec, cudaGraph_t graph,
+                                 unsigned long long flags = 0);
+cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream);
+cudaError_t cudaGraphDestroy(cudaGraph_t graph);
+cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec);
+
 cudaError_t cudaGetLastError();
 cudaError_t cudaPeekAtLastError();
 const char *cudaGetErrorString(cudaError_t error);
@@ -158,6 +200,9 @@ void set_no_device(bool on);
  * (the tests' fake driver, tests/gst/fakecuda: its ufo_fake_cuda_device_range, found with
  * dlsym). Copies treat such foreign memory as device memory too. */
 bool is_device_pointer(const void *p);
+/* Host code that stands for device work on a stream (the emulated GEMM's OpenBLAS call): runs
+ * now, or is recorded into the stream's capture. Returns cudaSuccess or the capture error. */
+cudaError_t host_work(cudaStream_t stream, std::function<void()> work);
 
 /* ---- launch ---- */
 namespace detail
@@ -173,6 +218,11 @@ struct Launch {
 };
 void launch(const Launch &l);
 void *dyn_smem();
+/* Whether stream is being captured (cudaStreamBeginCapture). */
+bool capturing(cudaStream_t stream);
+/* Records a launch into its stream's capture (its configuration checked now, as the GPU's
+ * runtime checks it at the launch): replay runs it. */
+void record_launch(const Launch &l, std::function<void()> replay);
 } /* namespace detail */
 
 /* UFO_LAUNCH's target: the arguments are converted to the kernel's parameter types once, at the
@@ -199,6 +249,14 @@ static inline void launch_kernel(const char *name, void (*kernel)(P...), dim3 gr
     std::apply(p->kernel, p->args);
   };
   l.ctx = &pack;
+  if (detail::capturing(stream)) { /* recorded: the launch and its own copy of the arguments */
+    std::shared_ptr<Pack> kept = std::make_shared<Pack>(pack);
+    detail::record_launch(l, [kept, l]() mutable {
+      l.ctx = kept.get();
+      detail::launch(l);
+    });
+    return;
+  }
   detail::launch(l);
 }
 

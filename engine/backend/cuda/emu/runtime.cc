@@ -9,7 +9,9 @@
 #include "emu_priv.h"
 
 #include <dlfcn.h>
+#include <functional>
 #include <map>
+#include <thread>
 #include <mutex>
 #include <set>
 #include <vector>
@@ -30,6 +32,13 @@ struct CUevent_st {
   bool recorded;
   cudaStream_t stream; /* of the last record */
   uint64_t seq;        /* the stream operations before it have a smaller seq */
+};
+/* a captured or instantiated graph: the recorded work, in stream order */
+struct CUgraph_st {
+  std::vector<std::function<void()>> nodes;
+};
+struct CUgraphExec_st {
+  std::vector<std::function<void()>> nodes;
 };
 
 namespace detail
@@ -63,6 +72,15 @@ struct State {
   uint64_t launches = 0;
   bool racecheck = false;
   bool no_device = false;
+  /* streams being captured: the work recorded so far, the mode and thread that began it, and
+   * whether something the graph cannot hold happened (the capture then gives no graph) */
+  struct Capture {
+    std::vector<std::function<void()>> nodes;
+    cudaStreamCaptureMode mode;
+    std::thread::id thread;
+    bool invalid;
+  };
+  std::map<cudaStream_t, Capture> captures;
 };
 
 static State &st()
@@ -245,6 +263,58 @@ static void complete_flights(State &s, bool all, cudaStream_t stream, uint64_t s
   }
 }
 
+/* A call a capture cannot hold, made while captures are active: those it concerns are
+ * invalidated (all Global-mode ones; ThreadLocal ones begun by this thread; Relaxed ones never)
+ * and the call fails with cudaErrorStreamCaptureUnsupported. cudaSuccess when none concerns it.
+ * Called with s.mu held. */
+static cudaError_t unsafe_call(State &s)
+{
+  bool hit = false;
+  for (auto &c : s.captures) {
+    bool concerns = c.second.mode == cudaStreamCaptureModeGlobal ||
+                    (c.second.mode == cudaStreamCaptureModeThreadLocal &&
+                     c.second.thread == std::this_thread::get_id());
+    if (concerns) {
+      c.second.invalid = true;
+      hit = true;
+    }
+  }
+  return hit ? cudaErrorStreamCaptureUnsupported : cudaSuccess;
+}
+
+/* Work on a capturing stream that a graph cannot hold (host copies, synchronisation, events):
+ * the capture is invalidated. Called with s.mu held; true when the stream is capturing. */
+static bool refuse_on_capture(State &s, cudaStream_t stream)
+{
+  auto it = stream ? s.captures.find(stream) : s.captures.end();
+  if (it == s.captures.end())
+    return false;
+  it->second.invalid = true;
+  return true;
+}
+
+bool capturing(cudaStream_t stream)
+{
+  if (!stream)
+    return false;
+  State &s = st();
+  std::lock_guard<std::mutex> g(s.mu);
+  return s.captures.count(stream) != 0;
+}
+
+cudaError_t record_node(cudaStream_t stream, std::function<void()> work)
+{
+  State &s = st();
+  std::lock_guard<std::mutex> g(s.mu);
+  auto it = s.captures.find(stream);
+  if (it == s.captures.end())
+    return cudaErrorStreamCaptureUnmatched;
+  if (it->second.invalid)
+    return cudaErrorStreamCaptureInvalidated;
+  it->second.nodes.push_back(std::move(work));
+  return cudaSuccess;
+}
+
 static bool pending_async(cudaError_t *e)
 {
   State &s = st();
@@ -300,6 +370,13 @@ cudaError_t cudaMalloc(void **ptr, size_t size)
   if (!ptr)
     return fail(cudaErrorInvalidValue);
   State &s = st();
+  {
+    std::lock_guard<std::mutex> g(s.mu);
+    if (unsafe_call(s) != cudaSuccess) {
+      *ptr = NULL;
+      return fail(cudaErrorStreamCaptureUnsupported);
+    }
+  }
   void *p = NULL;
   /* the "device" has the host's physical memory (as cudaMemGetInfo says) */
   if (size > phys_bytes(_SC_PHYS_PAGES)) {
@@ -325,6 +402,8 @@ cudaError_t cudaFree(void *ptr)
   State &s = st();
   {
     std::lock_guard<std::mutex> g(s.mu);
+    if (unsafe_call(s) != cudaSuccess)
+      return fail(cudaErrorStreamCaptureUnsupported);
     auto it = s.device.find((uintptr_t)ptr);
     if (it == s.device.end())
       return fail(cudaErrorInvalidValue);
@@ -339,6 +418,14 @@ cudaError_t cudaMallocHost(void **ptr, size_t size)
 {
   if (!ptr)
     return fail(cudaErrorInvalidValue);
+  {
+    State &s = st();
+    std::lock_guard<std::mutex> g(s.mu);
+    if (unsafe_call(s) != cudaSuccess) {
+      *ptr = NULL;
+      return fail(cudaErrorStreamCaptureUnsupported);
+    }
+  }
   void *p = malloc(size ? size : 1);
   if (!p) {
     *ptr = NULL;
@@ -358,6 +445,8 @@ cudaError_t cudaFreeHost(void *ptr)
   State &s = st();
   {
     std::lock_guard<std::mutex> g(s.mu);
+    if (unsafe_call(s) != cudaSuccess)
+      return fail(cudaErrorStreamCaptureUnsupported);
     auto it = s.pinned.find((uintptr_t)ptr);
     if (it == s.pinned.end())
       return fail(cudaErrorInvalidValue);
@@ -405,6 +494,17 @@ cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t count, cudaMemcpy
     cudaError_t e = check_copy(s, dst, src, count, kind);
     if (e != cudaSuccess)
       return fail(e);
+    if (count && s.captures.count(stream) && stream) { /* recorded: device to device only */
+      if (!device_range(s, dst, count) || !device_range(s, src, count)) {
+        refuse_on_capture(s, stream);
+        return fail(cudaErrorStreamCaptureUnsupported);
+      }
+      auto &c = s.captures[stream];
+      if (c.invalid)
+        return fail(cudaErrorStreamCaptureInvalidated);
+      c.nodes.push_back([dst, src, count]() { memmove(dst, src, count); });
+      return cudaSuccess;
+    }
     if (count && device_range(s, dst, count))
       track_flight(s, src, count, count, 1, stream);
   }
@@ -413,8 +513,19 @@ cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t count, cudaMemcpy
   return cudaSuccess;
 }
 
+/* Called by the synchronous calls: cudaErrorStreamCaptureUnsupported while a capture that
+ * concerns this thread is active (unsafe_call). */
+static cudaError_t sync_call_allowed()
+{
+  State &s = st();
+  std::lock_guard<std::mutex> g(s.mu);
+  return unsafe_call(s);
+}
+
 cudaError_t cudaMemcpy(void *dst, const void *src, size_t count, cudaMemcpyKind kind)
 {
+  if (sync_call_allowed() != cudaSuccess)
+    return fail(cudaErrorStreamCaptureUnsupported);
   cudaError_t e = cudaMemcpyAsync(dst, src, count, kind, 0);
   if (e != cudaSuccess)
     return e;
@@ -462,6 +573,20 @@ cudaError_t cudaMemcpy2DAsync(void *dst, size_t dpitch, const void *src, size_t 
     }
     if (!ok)
       return fail(cudaErrorInvalidValue);
+    auto it = stream ? s.captures.find(stream) : s.captures.end();
+    if (it != s.captures.end()) { /* recorded: device to device only */
+      if (!dd || !sd) {
+        it->second.invalid = true;
+        return fail(cudaErrorStreamCaptureUnsupported);
+      }
+      if (it->second.invalid)
+        return fail(cudaErrorStreamCaptureInvalidated);
+      it->second.nodes.push_back([dst, dpitch, src, spitch, width, height]() {
+        for (size_t r = 0; r < height; r++)
+          memmove((char *)dst + r * dpitch, (const char *)src + r * spitch, width);
+      });
+      return cudaSuccess;
+    }
     if (dd)
       track_flight(s, src, width, spitch, height, stream);
   }
@@ -473,6 +598,8 @@ cudaError_t cudaMemcpy2DAsync(void *dst, size_t dpitch, const void *src, size_t 
 cudaError_t cudaMemcpy2D(void *dst, size_t dpitch, const void *src, size_t spitch, size_t width,
                          size_t height, cudaMemcpyKind kind)
 {
+  if (sync_call_allowed() != cudaSuccess)
+    return fail(cudaErrorStreamCaptureUnsupported);
   cudaError_t e = cudaMemcpy2DAsync(dst, dpitch, src, spitch, width, height, kind, 0);
   if (e == cudaSuccess) { /* synchronous */
     State &s = st();
@@ -493,6 +620,13 @@ cudaError_t cudaMemsetAsync(void *ptr, int value, size_t count, cudaStream_t str
     std::lock_guard<std::mutex> g(s.mu);
     if (!device_range(s, ptr, count))
       return fail(cudaErrorInvalidValue);
+    auto it = stream ? s.captures.find(stream) : s.captures.end();
+    if (it != s.captures.end()) {
+      if (it->second.invalid)
+        return fail(cudaErrorStreamCaptureInvalidated);
+      it->second.nodes.push_back([ptr, value, count]() { memset(ptr, value, count); });
+      return cudaSuccess;
+    }
   }
   memset(ptr, value, count);
   return cudaSuccess;
@@ -500,6 +634,8 @@ cudaError_t cudaMemsetAsync(void *ptr, int value, size_t count, cudaStream_t str
 
 cudaError_t cudaMemset(void *ptr, int value, size_t count)
 {
+  if (sync_call_allowed() != cudaSuccess)
+    return fail(cudaErrorStreamCaptureUnsupported);
   return cudaMemsetAsync(ptr, value, count, 0);
 }
 
@@ -539,8 +675,10 @@ cudaError_t cudaStreamDestroy(cudaStream_t stream)
   State &s = st();
   {
     std::lock_guard<std::mutex> g(s.mu);
-    if (!stream || !s.streams.erase(stream))
+    if (!stream || !s.streams.count(stream))
       return fail(cudaErrorInvalidResourceHandle);
+    s.captures.erase(stream); /* an unfinished capture ends with the stream */
+    s.streams.erase(stream);
   }
   delete stream;
   return cudaSuccess;
@@ -553,6 +691,8 @@ cudaError_t cudaStreamSynchronize(cudaStream_t stream)
   {
     State &s = st();
     std::lock_guard<std::mutex> g(s.mu);
+    if (refuse_on_capture(s, stream) || (stream == 0 && unsafe_call(s) != cudaSuccess))
+      return fail(cudaErrorStreamCaptureUnsupported);
     /* the legacy default stream synchronises with every blocking stream: all of them, here */
     complete_flights(s, stream == 0, stream, UINT64_MAX);
   }
@@ -565,6 +705,8 @@ cudaError_t cudaDeviceSynchronize()
   {
     State &s = st();
     std::lock_guard<std::mutex> g(s.mu);
+    if (unsafe_call(s) != cudaSuccess)
+      return fail(cudaErrorStreamCaptureUnsupported);
     complete_flights(s, true, 0, 0);
   }
   cudaError_t e;
@@ -578,6 +720,8 @@ cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned
   std::lock_guard<std::mutex> g(s.mu);
   if ((stream && !s.streams.count(stream)) || !s.events.count(event))
     return fail(cudaErrorInvalidResourceHandle);
+  if (refuse_on_capture(s, stream)) /* events are not recorded into graphs by this emulation */
+    return fail(cudaErrorStreamCaptureUnsupported);
   return cudaSuccess;
 }
 
@@ -604,6 +748,8 @@ cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream)
   std::lock_guard<std::mutex> g(s.mu);
   if (!s.events.count(event) || (stream && !s.streams.count(stream)))
     return fail(cudaErrorInvalidResourceHandle);
+  if (refuse_on_capture(s, stream))
+    return fail(cudaErrorStreamCaptureUnsupported);
   event->recorded = true;
   event->stream = stream;
   event->seq = ++s.op_seq;
@@ -665,6 +811,112 @@ cudaError_t cudaEventDestroy(cudaEvent_t event)
   return cudaSuccess;
 }
 
+/* ---- stream capture and graphs ---- */
+
+cudaError_t cudaStreamBeginCapture(cudaStream_t stream, cudaStreamCaptureMode mode)
+{
+  if (!stream) /* the legacy default stream cannot be captured */
+    return fail(cudaErrorStreamCaptureUnsupported);
+  if (mode != cudaStreamCaptureModeGlobal && mode != cudaStreamCaptureModeThreadLocal &&
+      mode != cudaStreamCaptureModeRelaxed)
+    return fail(cudaErrorInvalidValue);
+  State &s = st();
+  std::lock_guard<std::mutex> g(s.mu);
+  if (!s.streams.count(stream))
+    return fail(cudaErrorInvalidResourceHandle);
+  if (s.captures.count(stream))
+    return fail(cudaErrorIllegalState);
+  State::Capture &c = s.captures[stream];
+  c.mode = mode;
+  c.thread = std::this_thread::get_id();
+  c.invalid = false;
+  return cudaSuccess;
+}
+
+cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t *graph)
+{
+  if (!graph)
+    return fail(cudaErrorInvalidValue);
+  *graph = NULL;
+  State &s = st();
+  std::lock_guard<std::mutex> g(s.mu);
+  auto it = stream ? s.captures.find(stream) : s.captures.end();
+  if (it == s.captures.end())
+    return fail(cudaErrorIllegalState);
+  if (it->second.mode != cudaStreamCaptureModeRelaxed &&
+      it->second.thread != std::this_thread::get_id())
+    return fail(cudaErrorStreamCaptureWrongThread);
+  bool invalid = it->second.invalid;
+  std::vector<std::function<void()>> nodes = std::move(it->second.nodes);
+  s.captures.erase(it);
+  if (invalid)
+    return fail(cudaErrorStreamCaptureInvalidated);
+  *graph = new CUgraph_st{std::move(nodes)};
+  return cudaSuccess;
+}
+
+cudaError_t cudaStreamIsCapturing(cudaStream_t stream, cudaStreamCaptureStatus *status)
+{
+  if (!status)
+    return fail(cudaErrorInvalidValue);
+  State &s = st();
+  std::lock_guard<std::mutex> g(s.mu);
+  auto it = stream ? s.captures.find(stream) : s.captures.end();
+  *status = it == s.captures.end() ? cudaStreamCaptureStatusNone
+            : it->second.invalid   ? cudaStreamCaptureStatusInvalidated
+                                   : cudaStreamCaptureStatusActive;
+  return cudaSuccess;
+}
+
+cudaError_t cudaGraphInstantiate(cudaGraphExec_t *exec, cudaGraph_t graph, unsigned long long flags)
+{
+  if (!exec || !graph || flags != 0)
+    return fail(cudaErrorInvalidValue);
+  *exec = new CUgraphExec_st{graph->nodes};
+  return cudaSuccess;
+}
+
+cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream)
+{
+  if (!exec)
+    return fail(cudaErrorInvalidValue);
+  if (!stream_valid(stream))
+    return fail(cudaErrorInvalidResourceHandle);
+  {
+    State &s = st();
+    std::lock_guard<std::mutex> g(s.mu);
+    if (refuse_on_capture(s, stream)) /* no child graphs in this emulation */
+      return fail(cudaErrorStreamCaptureUnsupported);
+  }
+  for (auto &n : exec->nodes)
+    n();
+  return cudaSuccess;
+}
+
+cudaError_t cudaGraphDestroy(cudaGraph_t graph)
+{
+  if (!graph)
+    return fail(cudaErrorInvalidValue);
+  delete graph;
+  return cudaSuccess;
+}
+
+cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec)
+{
+  if (!exec)
+    return fail(cudaErrorInvalidValue);
+  delete exec;
+  return cudaSuccess;
+}
+
+cudaError_t host_work(cudaStream_t stream, std::function<void()> work)
+{
+  if (capturing(stream))
+    return record_node(stream, std::move(work));
+  work();
+  return cudaSuccess;
+}
+
 /* ---- errors ---- */
 
 cudaError_t cudaGetLastError()
@@ -714,6 +966,11 @@ const char *cudaGetErrorName(cudaError_t error)
     UFO_EMU_NAME(cudaErrorLaunchOutOfResources)
     UFO_EMU_NAME(cudaErrorLaunchFailure)
     UFO_EMU_NAME(cudaErrorNotSupported)
+    UFO_EMU_NAME(cudaErrorIllegalState)
+    UFO_EMU_NAME(cudaErrorStreamCaptureUnsupported)
+    UFO_EMU_NAME(cudaErrorStreamCaptureInvalidated)
+    UFO_EMU_NAME(cudaErrorStreamCaptureUnmatched)
+    UFO_EMU_NAME(cudaErrorStreamCaptureWrongThread)
     UFO_EMU_NAME(cudaErrorUnknown)
 #undef UFO_EMU_NAME
   }
@@ -762,6 +1019,16 @@ const char *cudaGetErrorString(cudaError_t error)
   }
   case cudaErrorNotSupported:
     return "operation not supported";
+  case cudaErrorIllegalState:
+    return "the operation cannot be performed in the present state";
+  case cudaErrorStreamCaptureUnsupported:
+    return "operation not permitted when stream is capturing";
+  case cudaErrorStreamCaptureInvalidated:
+    return "operation failed due to a previous error during capture";
+  case cudaErrorStreamCaptureUnmatched:
+    return "operation would make the legacy stream depend on a capturing blocking stream";
+  case cudaErrorStreamCaptureWrongThread:
+    return "attempt to terminate a thread-local capture sequence from another thread";
   default:
     return "unknown error";
   }

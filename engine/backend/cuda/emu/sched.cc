@@ -639,6 +639,19 @@ static cudaError_t check_config(const Launch &l)
   return cudaSuccess;
 }
 
+void record_launch(const Launch &l, std::function<void()> replay)
+{
+  if (tl_cur && tl_cur->in_block) {
+    set_last_error(cudaErrorNotSupported);
+    return;
+  }
+  cudaError_t e = check_config(l);
+  if (e == cudaSuccess)
+    e = record_node(l.stream, std::move(replay));
+  if (e != cudaSuccess)
+    set_last_error(e);
+}
+
 void launch(const Launch &l)
 {
   if (tl_cur && tl_cur->in_block) { /* a launch from inside a kernel (dynamic parallelism) */

@@ -1,0 +1,164 @@
+/* Graph slots (backend/graph.h) on a named backend: a short run of ops (add, a row gather, gelu)
+ * through ufo_backend_run_graph five times with new inputs each time gives, bit for bit, what
+ * the same ops give run one by one on a twin backend without graphs; on a backend with graphs
+ * the first run is op by op, the second records and the rest replay (one recording, four
+ * launches); an allocation on the backend or a new key makes the next run op by op and the one
+ * after it record again; a body with a host transfer inside cannot be recorded: it runs op by op,
+ * correctly, from then on. The CPU backends have no graphs: every run is op by op.
+ * Usage: test-nn-graph [--backend=cpu|cpu-ref|cuda-emu|cuda] */
+#include "backend/backend.h"
+#include "backend/graph.h"
+#include "backend_by_name.h"
+
+#include <string.h>
+
+static const char *backend_name = "cpu";
+
+#define ROWS 37
+#define COLS 19
+
+typedef struct {
+  UfoBackend *be;
+  UfoTensor *x, *y, *idx;
+  gboolean download_inside; /* a host transfer in the body: cannot be recorded */
+} Body;
+
+static gboolean body(void *ctx, GError **e)
+{
+  Body *b = ctx;
+  UfoView y = ufo_view(b->y), x = ufo_view(b->x);
+  if (!ufo_op_add(b->be, y, x, x, e) || !ufo_op_gather_rows(b->be, x, y, ufo_view(b->idx), e))
+    return FALSE;
+  if (b->download_inside) {
+    float probe[4];
+    if (!ufo_tensor_download(b->x, 0, probe, 4, e))
+      return FALSE;
+  }
+  return ufo_op_gelu(b->be, y, x, e);
+}
+
+static void body_init(Body *b, UfoBackend *be)
+{
+  GError *e = NULL;
+  memset(b, 0, sizeof *b);
+  b->be = be;
+  b->x = ufo_tensor_new_2d(be, ROWS, COLS, &e);
+  b->y = ufo_tensor_new_2d(be, ROWS, COLS, &e);
+  int64_t n = ROWS;
+  b->idx = ufo_tensor_new_typed(be, UFO_DTYPE_I32, 1, &n, &e);
+  g_assert_no_error(e);
+  int32_t perm[ROWS];
+  for (int i = 0; i < ROWS; i++)
+    perm[i] = (i * 7 + 3) % ROWS; /* 7 is prime to 37: a permutation */
+  g_assert_true(ufo_tensor_upload_i32(b->idx, 0, perm, ROWS, &e));
+  g_assert_no_error(e);
+}
+
+static void body_clear(Body *b)
+{
+  ufo_tensor_free(b->x);
+  ufo_tensor_free(b->y);
+  ufo_tensor_free(b->idx);
+}
+
+/* run r's input: different every run */
+static void input(Body *b, int r)
+{
+  float v[ROWS * COLS];
+  for (int i = 0; i < ROWS * COLS; i++)
+    v[i] = (float)((i * 31 + r * 17) % 101) / 25.f - 2.f;
+  GError *e = NULL;
+  g_assert_true(ufo_tensor_upload(b->x, 0, v, ROWS * COLS, &e));
+  g_assert_no_error(e);
+}
+
+/* runs body through slot (graphs) and on the twin (op by op) with run r's input: same bits */
+static void run_both(Body *g, UfoGraphSlot *slot, uint64_t key, Body *plain, int r)
+{
+  GError *e = NULL;
+  input(g, r);
+  input(plain, r);
+  g_assert_true(ufo_backend_run_graph(g->be, slot, key, body, g, &e));
+  g_assert_no_error(e);
+  g_assert_true(body(plain, &e));
+  g_assert_no_error(e);
+  float a[ROWS * COLS], b[ROWS * COLS];
+  g_assert_true(ufo_tensor_download(g->y, 0, a, ROWS * COLS, &e));
+  g_assert_true(ufo_tensor_download(plain->y, 0, b, ROWS * COLS, &e));
+  g_assert_no_error(e);
+  g_assert_cmpmem(a, sizeof a, b, sizeof b);
+}
+
+static void test_slot(void)
+{
+  GError *e = NULL;
+  UfoBackend *be = ufo_test_backend_new(backend_name, &e),
+             *twin = ufo_test_backend_new(backend_name, &e);
+  g_assert_no_error(e);
+  be->graphs = TRUE;
+  twin->graphs = FALSE;
+  const gboolean has = be->ops->graph_begin != NULL;
+  Body g, plain;
+  body_init(&g, be);
+  body_init(&plain, twin);
+  UfoGraphSlot slot = {0};
+  const int64_t k1[] = {ROWS, COLS}, k2[] = {ROWS, COLS, 1};
+  const uint64_t key = ufo_graph_key(k1, 2), key2 = ufo_graph_key(k2, 3);
+  g_assert_cmpuint(key, !=, key2);
+  int r = 0;
+  for (; r < 5; r++)
+    run_both(&g, &slot, key, &plain, r);
+  g_assert_cmpuint(slot.recorded, ==, has ? 1 : 0);
+  g_assert_cmpuint(slot.launched, ==, has ? 4 : 0);
+  /* an allocation: op by op once (the buffers may have moved), then recorded again */
+  UfoTensor *moved = ufo_tensor_new_2d(be, 3, 3, &e);
+  g_assert_no_error(e);
+  run_both(&g, &slot, key, &plain, r++);
+  g_assert_cmpuint(slot.launched, ==, has ? 4 : 0);
+  run_both(&g, &slot, key, &plain, r++);
+  g_assert_cmpuint(slot.recorded, ==, has ? 2 : 0);
+  g_assert_cmpuint(slot.launched, ==, has ? 5 : 0);
+  ufo_tensor_free(moved);
+  /* a new key: op by op, then recorded for it */
+  run_both(&g, &slot, key2, &plain, r++);
+  run_both(&g, &slot, key2, &plain, r++);
+  run_both(&g, &slot, key2, &plain, r++);
+  g_assert_cmpuint(slot.recorded, ==, has ? 3 : 0);
+  g_assert_cmpuint(slot.launched, ==, has ? 7 : 0);
+  g_assert_false(slot.eager_only);
+  /* a body that cannot be recorded (a download inside): op by op from then on, correctly */
+  g.download_inside = plain.download_inside = TRUE;
+  UfoGraphSlot bad = {0};
+  for (int i = 0; i < 4; i++)
+    run_both(&g, &bad, key, &plain, r++);
+  g_assert_cmpuint(bad.recorded, ==, 0);
+  g_assert_cmpuint(bad.launched, ==, 0);
+  g_assert_true(bad.eager_only == has);
+  /* the backend is fine after the failed recording: the good slot still replays */
+  g.download_inside = plain.download_inside = FALSE;
+  run_both(&g, &slot, key2, &plain, r++);
+  g_assert_cmpuint(slot.launched, ==, has ? 8 : 0);
+  /* UfoBackend.graphs FALSE (UFO_GRAPHS=0): never recorded */
+  be->graphs = FALSE;
+  UfoGraphSlot off = {0};
+  for (int i = 0; i < 3; i++)
+    run_both(&g, &off, key, &plain, r++);
+  g_assert_cmpuint(off.recorded + off.launched, ==, 0);
+  ufo_graph_slot_clear(be, &slot);
+  ufo_graph_slot_clear(be, &bad);
+  ufo_graph_slot_clear(be, &off);
+  body_clear(&g);
+  body_clear(&plain);
+  ufo_backend_free(be);
+  ufo_backend_free(twin);
+}
+
+int main(int argc, char **argv)
+{
+  g_test_init(&argc, &argv, NULL);
+  for (int i = 1; i < argc; i++)
+    if (g_str_has_prefix(argv[i], "--backend="))
+      backend_name = argv[i] + strlen("--backend=");
+  g_test_add_func("/nn/graph/slot", test_slot);
+  return g_test_run();
+}
