@@ -30,8 +30,7 @@ static gboolean give_up(UfoBackend *be, UfoGraphSlot *slot, GError *why, UfoGrap
                         void *ctx, GError **error)
 {
   ufo_log(UFO_LOG_INFO,
-          "%s backend: a run of ops could not be recorded as a graph (%s); it runs "
-          "op by op",
+          "%s backend: a run of ops could not be recorded as a graph (%s); it runs op by op",
           be->ops->name, why ? why->message : "no graph");
   g_clear_error(&why);
   slot->eager_only = TRUE;
@@ -75,9 +74,7 @@ gboolean ufo_backend_run_graph(UfoBackend *be, UfoGraphSlot *slot, uint64_t key,
       be->ops->graph_free(be, graph);
     if (!why)
       why = end_err ? end_err
-                    : g_error_new(UFO_ERROR, UFO_ERROR_BACKEND,
-                                  "allocations while "
-                                  "recording");
+                    : g_error_new(UFO_ERROR, UFO_ERROR_BACKEND, "allocations while recording");
     else
       g_clear_error(&end_err);
     return give_up(be, slot, why, body, ctx, error);

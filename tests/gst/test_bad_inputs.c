@@ -19,15 +19,17 @@ static gchar *tmp_dir;
  * (seconds under ASan); rows write "TINY" for it */
 static gchar *tiny_path;
 
-/* the tiny random model as a file; its detection decodes 8 steps instead of 30: a random model
- * decodes every grid to the end, and the rows test the input side (a third of this test's time
- * under ASan at 30) */
+/* the tiny random model as a file; its detection decodes 8 steps instead of 30 (a random model
+ * decodes every grid to the end) at 224x224 instead of 448x448 (a quarter of the tokens and
+ * grids): the rows test the input side, and every frame is still converted and resized from
+ * its own size */
 static gchar *write_tiny_model(const gchar *name)
 {
   UfoConfig cfg;
   GError *err = NULL;
   fail_unless(ufo_config_builtin("tiny", &cfg, &err));
   cfg.tasks[UFO_TASK_DETECTION].max_length = 8;
+  cfg.tasks[UFO_TASK_DETECTION].input_size = 224;
   gchar *json = ufo_config_to_json(&cfg);
   UfoModel *m = ufo_model_new_random(json, 0, &err);
   fail_unless(m != NULL, "%s", err ? err->message : "");
