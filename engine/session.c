@@ -650,6 +650,13 @@ void ufo_session_get_graph_counts(const UfoSession *s, unsigned *recorded, unsig
   ufo_vit_graph_counts(s->st, recorded, launched);
 }
 
+void ufo_session_get_decode_graph_counts(const UfoSession *s, unsigned *recorded,
+                                         unsigned *launched)
+{
+  g_return_if_fail(s != NULL && recorded != NULL && launched != NULL);
+  ufo_vit_decode_graph_counts(s->st, recorded, launched);
+}
+
 /* The first word piece of text (no [CLS], [SEP]), or fallback. */
 static int32_t first_piece(const UfoTokenizer *tok, const char *text, int32_t fallback)
 {

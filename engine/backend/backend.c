@@ -468,6 +468,80 @@ gboolean ufo_op_gemm(UfoBackend *be, const UfoGemm *p, GError **error)
   return UFO_PROFILED(be, name, be->ops->gemm(be, p, error), error);
 }
 
+/* The UfoGemm of destination `second` (0: y, 1: y2) of a linear: its rows of the weight and
+ * bias; A is LN(x) in ln_out when composed with an LN. */
+static UfoGemm linear_part(const UfoLinear *p, UfoView a, int second)
+{
+  const int64_t n0 = second ? p->y.cols : 0, n = second ? p->y2.cols : p->y.cols;
+  UfoGemm g = {.a = a,
+               .b = ufo_view_sub(p->w, n0, 0, n, p->w.cols),
+               .c = second ? p->y2 : p->y,
+               .trans_b = TRUE, /* nn.Linear: y = x·W^T + b */
+               .alpha = 1.f,
+               .beta = p->beta,
+               .batch = 1,
+               .row_stable = p->row_stable};
+  if (p->bias.t)
+    g.bias = ufo_view_sub(p->bias, 0, n0, 1, n);
+  return g;
+}
+
+gboolean ufo_linear_composed(UfoBackend *be, const UfoLinear *p, GError **error)
+{
+  UfoView a = p->x;
+  if (p->ln_w.t) {
+    if (!ufo_op_layer_norm(be, p->ln_out, p->x, p->ln_w, p->ln_b, p->ln_eps, error))
+      return FALSE;
+    a = p->ln_out;
+  }
+  for (int i = 0; i < (p->y2.t ? 2 : 1); i++) {
+    UfoGemm g = linear_part(p, a, i);
+    if (!ufo_op_gemm(be, &g, error) || (p->gelu && !ufo_op_gelu(be, g.c, g.c, error)))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean ufo_op_linear(UfoBackend *be, const UfoLinear *p, GError **error)
+{
+  if (!have_backend(be, "linear", error))
+    return FALSE;
+  if (p == NULL)
+    return fail(error, "linear", "no parameters");
+  const UfoView v[] = {p->x, p->w, p->y, p->y2, p->bias, p->ln_w, p->ln_b, p->ln_out};
+  for (int i = 0; i < (int)G_N_ELEMENTS(v); i++)
+    if (!operand(be, "linear", i, v[i], i < 3 || (i == 7 && p->ln_w.t), 0, error))
+      return FALSE;
+  const int64_t m = p->x.rows, k = p->x.cols, n = p->w.rows;
+  if (p->w.cols != k || p->y.rows != m || (p->y2.t && p->y2.rows != m) ||
+      p->y.cols + (p->y2.t ? p->y2.cols : 0) != n || (p->bias.t && p->bias.cols != n) ||
+      (p->bias.t && p->bias.rows != 1))
+    return fail(error, "linear", "x (M, K), w (N, K), y and y2 (M, N in all), bias (1, N)");
+  if ((p->ln_b.t != NULL) != (p->ln_w.t != NULL) ||
+      (p->ln_w.t && (p->ln_w.rows != 1 || p->ln_w.cols != k || p->ln_b.rows != 1 ||
+                     p->ln_b.cols != k || !same_shape(p->ln_out, p->x))))
+    return fail(error, "linear", "ln_w and ln_b (1, K) together, with ln_out the shape of x");
+  if ((p->beta != 0.f && p->beta != 1.f) || (p->gelu && p->beta != 0.f))
+    return fail(error, "linear", "beta is 0 or 1, and 0 with gelu");
+  const UfoView ins[] = {p->x, p->w, p->bias, p->ln_w, p->ln_b};
+  for (int i = 0; i < (int)G_N_ELEMENTS(ins); i++)
+    if (overlap(p->y, ins[i]) || overlap(p->y2, ins[i]) ||
+        (p->ln_w.t && i != 0 && overlap(p->ln_out, ins[i])))
+      return fail(error, "linear", "an output overlaps an input");
+  if (overlap(p->y, p->y2) ||
+      (p->ln_w.t &&
+       (overlap(p->ln_out, p->y) || overlap(p->ln_out, p->y2) || overlap(p->ln_out, p->x))))
+    return fail(error, "linear", "y, y2, ln_out and x must not overlap");
+  if (be->ops->linear == NULL || be->ops->linear_fuses == NULL || !be->ops->linear_fuses(be, p))
+    return ufo_linear_composed(be, p, error);
+  char name[112];
+  if (be->profile)
+    snprintf(name, sizeof name, "linear %lldx%lldx%lld%s%s%s", (long long)m, (long long)n,
+             (long long)k, p->ln_w.t ? " +ln" : "", p->gelu ? " +gelu" : "",
+             p->beta != 0.f ? " +residual" : "");
+  return UFO_PROFILED(be, name, be->ops->linear(be, p, error), error);
+}
+
 gboolean ufo_op_layer_norm(UfoBackend *be, UfoView y, UfoView x, UfoView w, UfoView b, float eps,
                            GError **error)
 {

@@ -94,6 +94,23 @@ typedef struct {
   gboolean row_stable;
 } UfoGemm;
 
+/* A linear layer with what surrounds it in a pre-LN block (nn/layer.c, inference §5.1):
+ *   y = act(LN(x) · W^T + bias) + beta · y,  act = GELU (exact erf) or identity.
+ * x (M, K); w (N, K) a weight, its rows [0, y.cols) give y and rows [y.cols, N) give y2 when
+ * y2.t != NULL (one linear, two destinations: q and the K/V cache slot); bias (1, N) or t ==
+ * NULL; ln_w, ln_b (1, K) or t == NULL (no LN); ln_out (M, K): where LN(x) is written when a
+ * backend does not fuse it (its contents are undefined afterwards); beta 0 or 1, and gelu only
+ * with beta 0. Where a backend does not fuse it (UfoBackendOps.linear_fuses), it runs as
+ * layer_norm, one gemm per destination and gelu, in that order (ufo_linear_composed): the same
+ * results as those ops. Precision as UfoGemm's (a weight, batch 1, B^T); row_stable as UfoGemm's.
+ */
+typedef struct {
+  UfoView x, w, bias, y, y2;
+  UfoView ln_w, ln_b, ln_out;
+  float ln_eps, beta;
+  gboolean gelu, row_stable;
+} UfoLinear;
+
 /* One block of keys of an attention (inference §5.1). Group g's keys are rows
  * [g * group_stride, g * group_stride + n) of k and v (group_stride 0: shared by all groups).
  * Head h uses columns h*d .. h*d+d-1. */
@@ -162,6 +179,10 @@ typedef struct {
   UfoPrecision (*auto_precision)(UfoBackend *be, const char **why);
   /* UfoGemm. */
   gboolean (*gemm)(UfoBackend *be, const UfoGemm *p, GError **error);
+  /* UfoLinear fused (optional, with linear_fuses): called only where linear_fuses(p) says it
+   * fuses p; every other linear runs as ufo_linear_composed. */
+  gboolean (*linear_fuses)(UfoBackend *be, const UfoLinear *p);
+  gboolean (*linear)(UfoBackend *be, const UfoLinear *p, GError **error);
   /* y = LN(x) * w + b over each row (biased variance, eps inside the sqrt); y may be x. */
   gboolean (*layer_norm)(UfoBackend *be, UfoView y, UfoView x, UfoView w, UfoView b, float eps,
                          GError **error);
@@ -459,6 +480,10 @@ gboolean ufo_backend_set_precision(UfoBackend *be, UfoPrecision precision, GErro
 
 /* UfoGemm; C must not overlap A, B or the bias. */
 gboolean ufo_op_gemm(UfoBackend *be, const UfoGemm *p, GError **error);
+gboolean ufo_op_linear(UfoBackend *be, const UfoLinear *p, GError **error);
+/* A validated UfoLinear as layer_norm, gemm (one per destination) and gelu ops (ufo_op_*): how
+ * ufo_op_linear runs what the backend does not fuse. */
+gboolean ufo_linear_composed(UfoBackend *be, const UfoLinear *p, GError **error);
 /* y, x (R, C), w, b (1, C); y is x or does not overlap it. */
 gboolean ufo_op_layer_norm(UfoBackend *be, UfoView y, UfoView x, UfoView w, UfoView b, float eps,
                            GError **error);

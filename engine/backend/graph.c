@@ -87,3 +87,47 @@ gboolean ufo_backend_run_graph(UfoBackend *be, UfoGraphSlot *slot, uint64_t key,
   slot->launched++;
   return be->ops->graph_launch(be, graph, error);
 }
+
+/* The slot of key: the one that holds or saw it, else a free one, else the least recently
+ * used (released). */
+static int cache_slot(UfoBackend *be, UfoGraphCache *cache, uint64_t key)
+{
+  int free_slot = -1, oldest = 0;
+  for (int i = 0; i < UFO_GRAPH_CACHE_SLOTS; i++) {
+    const UfoGraphSlot *s = &cache->slot[i];
+    if ((s->graph && s->key == key) || (s->seen && s->seen_key == key))
+      return i;
+    if (!s->graph && !s->seen && free_slot < 0)
+      free_slot = i;
+    if (cache->last_use[i] < cache->last_use[oldest])
+      oldest = i;
+  }
+  if (free_slot >= 0)
+    return free_slot;
+  ufo_graph_slot_clear(be, &cache->slot[oldest]);
+  return oldest;
+}
+
+gboolean ufo_backend_run_graph_cached(UfoBackend *be, UfoGraphCache *cache, uint64_t key,
+                                      UfoGraphBody body, void *ctx, GError **error)
+{
+  if (!has_graphs(be) || cache->eager_only)
+    return body(ctx, error);
+  const int i = cache_slot(be, cache, key);
+  UfoGraphSlot *s = &cache->slot[i];
+  const guint recorded = s->recorded, launched = s->launched;
+  cache->last_use[i] = ++cache->clock;
+  gboolean ok = ufo_backend_run_graph(be, s, key, body, ctx, error);
+  cache->recorded += s->recorded - recorded;
+  cache->launched += s->launched - launched;
+  if (s->eager_only) /* said once by give_up; the other keys would fail alike */
+    cache->eager_only = TRUE;
+  return ok;
+}
+
+void ufo_graph_cache_clear(UfoBackend *be, UfoGraphCache *cache)
+{
+  for (int i = 0; i < UFO_GRAPH_CACHE_SLOTS; i++)
+    ufo_graph_slot_clear(be, &cache->slot[i]);
+  *cache = (UfoGraphCache){0};
+}

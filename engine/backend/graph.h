@@ -41,6 +41,25 @@ gboolean ufo_backend_run_graph(UfoBackend *be, UfoGraphSlot *slot, uint64_t key,
                                void *ctx, GError **error);
 /* Releases the slot's graph and resets it (be: the backend it was recorded on). */
 void ufo_graph_slot_clear(UfoBackend *be, UfoGraphSlot *slot);
+/* Slots for a run whose key takes many values in turn and comes back to them (decode steps:
+ * one key per step index and row count, the same steps frame after frame): a slot per key in
+ * use, the least recently used one given up when all are taken. The slots follow the rules
+ * above one by one; a recording that fails makes the whole cache eager. */
+#define UFO_GRAPH_CACHE_SLOTS 64
+typedef struct {
+  UfoGraphSlot slot[UFO_GRAPH_CACHE_SLOTS];
+  uint64_t last_use[UFO_GRAPH_CACHE_SLOTS]; /* clock at the slot's last run */
+  uint64_t clock;
+  gboolean eager_only;
+  guint recorded, launched; /* over all slots, evicted ones included */
+} UfoGraphCache;
+
+/* Runs body(ctx) on be through the cache's slot for key (ufo_backend_run_graph). */
+gboolean ufo_backend_run_graph_cached(UfoBackend *be, UfoGraphCache *cache, uint64_t key,
+                                      UfoGraphBody body, void *ctx, GError **error);
+/* Releases every graph of the cache and resets it. */
+void ufo_graph_cache_clear(UfoBackend *be, UfoGraphCache *cache);
+
 /* FNV-1a over n 64-bit values: a key from shape parameters. */
 uint64_t ufo_graph_key(const int64_t *v, int n);
 

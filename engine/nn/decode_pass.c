@@ -152,20 +152,14 @@ gboolean ufo_vit_decode_keep_features(UfoVitState *st, GError **e)
   return TRUE;
 }
 
-static gboolean dec_step(void *ctx, const int32_t *tokens, int n, int t, float *logits, float *feat,
-                         GError **e)
+/* The ops of step st->step_t over its st->step_n rows, the tokens already in dec_ids (a graph
+ * body, backend/graph.h: one per step index and row count) */
+static gboolean step_ops(void *ctx, GError **e)
 {
   UfoVitState *st = ctx;
   UfoVit *vit = st->vit;
   UfoBackend *be = vit->be;
-  int C = vit->C, V = vit->cfg->vocab_size;
-  if (!st->dec_ready || n < 1 || n > st->dec_live || t != st->dec_t || t >= st->dec_max) {
-    g_set_error(e, UFO_ERROR, UFO_ERROR_INVALID,
-                "decode step t=%d for %d rows (expected t=%d < %d, rows <= %d, after "
-                "decode_begin)",
-                t, n, st->dec_t, st->dec_max, st->dec_live);
-    return FALSE;
-  }
+  const int C = vit->C, V = vit->cfg->vocab_size, n = st->step_n, t = st->step_t;
   UfoView x = ufo_view_sub(ufo_view(st->dec_x), 0, 0, n, C);
   UfoView acc = ufo_view_sub(ufo_view(st->dec_acc), 0, 0, n, C);
   UfoView y = ufo_view_sub(ufo_view(st->s.y), 0, 0, n, C);
@@ -173,18 +167,16 @@ static gboolean dec_step(void *ctx, const int32_t *tokens, int n, int t, float *
   UfoView a = ufo_view_sub(ufo_view(st->s.a), 0, 0, n, C);
   UfoView f = ufo_view_sub(ufo_view(st->s.f), 0, 0, n, vit->F);
   int64_t row_stride = (int64_t)st->dec_max * 2 * C; /* one row's max_length K/V slots */
-  /* §6.1: word + position t (positions restart at 0 with [CLS]), LN eps 1e-12; the n tokens
-   * are the step's one upload */
+  /* §6.1: word + position t (positions restart at 0 with [CLS]), LN eps 1e-12 */
   UfoView ids = ufo_view_sub(ufo_view(st->dec_ids), 0, 0, n, 1);
-  if (!ufo_tensor_upload_i32(st->dec_ids, 0, tokens, (size_t)n, e) ||
-      !vit_embed_tokens(vit, x, y, ids, t, TRUE, e))
+  if (!vit_embed_tokens(vit, x, y, ids, t, TRUE, e))
     return FALSE;
   for (int l = 0; l < vit->nl; l++) {
     if (processed(st, l)) {
       /* this step's [k | v] goes straight into slot t of every row */
       UfoView slot = ufo_view_at(st->dec_kv[l], (size_t)t * 2 * C, n, 2 * C, row_stride);
       UfoView own = ufo_view_at(st->dec_kv[l], 0, (int64_t)n * st->dec_max, 2 * C, 2 * C);
-      if (!vit_ln1(vit, l, y, x, e) || !vit_qkv(vit, l, q, slot, y, TRUE, e))
+      if (!vit_ln1_qkv(vit, l, q, slot, x, y, TRUE, e))
         return FALSE;
       UfoAttention at = {
           .q = q,
@@ -220,14 +212,34 @@ static gboolean dec_step(void *ctx, const int32_t *tokens, int n, int t, float *
   }
   /* §8.12: logits = mean feature · word_embeddings^T (tied, no bias, no LN) */
   UfoView lg = ufo_view_sub(ufo_view(st->logits), 0, 0, n, V);
-  UfoGemm g = {.a = acc,
-               .b = ufo_view(vit->word_emb),
-               .c = lg,
-               .trans_b = TRUE,
-               .alpha = 1.f,
-               .batch = 1,
-               .row_stable = TRUE};
-  if (!ufo_op_gemm(be, &g, e))
+  UfoLinear g = {.x = acc, .w = ufo_view(vit->word_emb), .y = lg, .row_stable = TRUE};
+  return ufo_op_linear(be, &g, e);
+}
+
+static gboolean dec_step(void *ctx, const int32_t *tokens, int n, int t, float *logits, float *feat,
+                         GError **e)
+{
+  UfoVitState *st = ctx;
+  UfoVit *vit = st->vit;
+  int C = vit->C, V = vit->cfg->vocab_size;
+  if (!st->dec_ready || n < 1 || n > st->dec_live || t != st->dec_t || t >= st->dec_max) {
+    g_set_error(e, UFO_ERROR, UFO_ERROR_INVALID,
+                "decode step t=%d for %d rows (expected t=%d < %d, rows <= %d, after "
+                "decode_begin)",
+                t, n, st->dec_t, st->dec_max, st->dec_live);
+    return FALSE;
+  }
+  /* the n tokens are the step's one upload, before its ops */
+  if (!ufo_tensor_upload_i32(st->dec_ids, 0, tokens, (size_t)n, e))
+    return FALSE;
+  /* the ops: one graph per step index and row count, replayed frame after frame
+   * (backend/graph.h UfoGraphCache); everything they read sits in buffers sized by prepare */
+  st->step_n = n;
+  st->step_t = t;
+  const int64_t key[] = {
+      st->from_grid, n, t, st->dec_max, st->dec_rows, st->Q, (int64_t)st->hp * st->wp, st->T};
+  if (!ufo_backend_run_graph_cached(vit->be, &st->step_graphs,
+                                    ufo_graph_key(key, G_N_ELEMENTS(key)), step_ops, st, e))
     return FALSE;
   if (logits && !ufo_tensor_download(st->logits, 0, logits, (size_t)n * V, e))
     return FALSE;

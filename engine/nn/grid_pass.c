@@ -36,7 +36,7 @@ static gboolean grid_ops(void *ctx, GError **e)
     if (!ufo_op_add(be, x, x, ufo_view(st->feat[l]), e) ||
         (l > 0 && !ufo_op_add(be, x, x, gpos, e)))
       return FALSE;
-    if (!vit_ln1(vit, l, y, x, e) || !vit_qkv(vit, l, q, kv, y, FALSE, e))
+    if (!vit_ln1_qkv(vit, l, q, kv, x, y, FALSE, e))
       return FALSE;
     if (l == last && !st->keep)
       break; /* the grid output after the last processed layer is unused */

@@ -4,11 +4,6 @@
  * The passes (text/image/grid/decode) differ only in how they build the attention. */
 #include "vit_internal.h"
 
-static UfoView vec(UfoTensor *t, int64_t off, int64_t n)
-{
-  return ufo_view_sub(ufo_view(t), 0, off, 1, n);
-}
-
 gboolean vit_ln1(UfoVit *vit, int l, UfoView y, UfoView x, GError **error)
 {
   const VitLayer *L = &vit->layers[l];
@@ -17,32 +12,45 @@ gboolean vit_ln1(UfoVit *vit, int l, UfoView y, UfoView x, GError **error)
                            error);
 }
 
-static gboolean linear(UfoVit *vit, UfoView out, UfoView in, UfoView w, UfoView b, float beta,
-                       gboolean row_stable, GError **error)
+/* nn.Linear y = x·W^T + b (+ y when residual) as a backend linear (backend.h UfoLinear) */
+static UfoLinear linear(UfoView y, UfoView x, UfoTensor *w, UfoTensor *b, gboolean residual,
+                        gboolean row_stable)
 {
-  UfoGemm g = {.a = in,
-               .b = w,
-               .c = out,
-               .trans_b = TRUE, /* nn.Linear: y = x·W^T + b */
-               .alpha = 1.f,
-               .beta = beta,
-               .bias = b,
-               .batch = 1,
-               .row_stable = row_stable};
-  return ufo_op_gemm(vit->be, &g, error);
+  return (UfoLinear){.x = x,
+                     .w = ufo_view(w),
+                     .bias = ufo_view(b),
+                     .y = y,
+                     .beta = residual ? 1.f : 0.f, /* residual adds ride on the product */
+                     .row_stable = row_stable};
+}
+
+/* LN(x) with the layer's (w, b) first, into ln_out where the backend does not fuse it */
+static void with_ln(UfoVit *vit, UfoLinear *p, UfoTensor *w, UfoTensor *b, UfoView ln_out)
+{
+  p->ln_w = ufo_view(w);
+  p->ln_b = ufo_view(b);
+  p->ln_eps = vit->cfg->ln_eps; /* inference §8.11: eps 1e-6 in every ViT layer */
+  p->ln_out = ln_out;
 }
 
 gboolean vit_qkv(UfoVit *vit, int l, UfoView q, UfoView kv, UfoView y, gboolean row_stable,
                  GError **error)
 {
   const VitLayer *L = &vit->layers[l];
-  int C = vit->C;
-  UfoView w = ufo_view(L->qkv_w);
-  /* inference §5.1: qkv rows [q; k; v], so q and [k | v] are row blocks of the weight */
-  return linear(vit, q, y, ufo_view_sub(w, 0, 0, C, C), vec(L->qkv_b, 0, C), 0.f, row_stable,
-                error) &&
-         linear(vit, kv, y, ufo_view_sub(w, C, 0, 2 * C, C), vec(L->qkv_b, C, 2 * C), 0.f,
-                row_stable, error);
+  /* inference §5.1: qkv rows [q; k; v], so q and [k | v] are the two destinations' row blocks */
+  UfoLinear p = linear(q, y, L->qkv_w, L->qkv_b, FALSE, row_stable);
+  p.y2 = kv;
+  return ufo_op_linear(vit->be, &p, error);
+}
+
+gboolean vit_ln1_qkv(UfoVit *vit, int l, UfoView q, UfoView kv, UfoView x, UfoView y,
+                     gboolean row_stable, GError **error)
+{
+  const VitLayer *L = &vit->layers[l];
+  UfoLinear p = linear(q, x, L->qkv_w, L->qkv_b, FALSE, row_stable);
+  p.y2 = kv;
+  with_ln(vit, &p, L->ln1_w, L->ln1_b, y);
+  return ufo_op_linear(vit->be, &p, error);
 }
 
 gboolean vit_post_attention(UfoVit *vit, int l, UfoView x, UfoView a, UfoView y, UfoView f,
@@ -50,13 +58,13 @@ gboolean vit_post_attention(UfoVit *vit, int l, UfoView x, UfoView a, UfoView y,
 {
   const VitLayer *L = &vit->layers[l];
   UfoBackend *be = vit->be;
-  /* residual adds are GEMMs with beta = 1 onto the stream */
-  return linear(vit, x, a, ufo_view(L->proj_w), ufo_view(L->proj_b), 1.f, row_stable, error) &&
-         ufo_op_layer_norm(be, y, x, ufo_view(L->ln2_w), ufo_view(L->ln2_b), vit->cfg->ln_eps,
-                           error) &&
-         linear(vit, f, y, ufo_view(L->fc1_w), ufo_view(L->fc1_b), 0.f, row_stable, error) &&
-         ufo_op_gelu(be, f, f, error) && /* §5.1: exact erf GELU */
-         linear(vit, x, f, ufo_view(L->fc2_w), ufo_view(L->fc2_b), 1.f, row_stable, error);
+  UfoLinear proj = linear(x, a, L->proj_w, L->proj_b, TRUE, row_stable);
+  UfoLinear fc1 = linear(f, x, L->fc1_w, L->fc1_b, FALSE, row_stable);
+  with_ln(vit, &fc1, L->ln2_w, L->ln2_b, y);
+  fc1.gelu = TRUE; /* §5.1: exact erf GELU */
+  UfoLinear fc2 = linear(x, f, L->fc2_w, L->fc2_b, TRUE, row_stable);
+  return ufo_op_linear(be, &proj, error) && ufo_op_linear(be, &fc1, error) &&
+         ufo_op_linear(be, &fc2, error);
 }
 
 UfoView vit_k(UfoVit *vit, UfoView kv)

@@ -46,7 +46,7 @@ gboolean ufo_vit_text_pass(UfoVitState *st, const int32_t *ids, const uint8_t *m
     return FALSE;
   for (int l = 0; l < vit->nl; l++) {
     UfoView kv = ufo_view(st->text_kv[l]);
-    if (!vit_ln1(vit, l, y, x, e) || !vit_qkv(vit, l, q, kv, y, FALSE, e))
+    if (!vit_ln1_qkv(vit, l, q, kv, x, y, FALSE, e))
       return FALSE;
     /* §5.3: the text output is never used; the last layer only needs its K/V */
     if (l == vit->nl - 1 && !st->keep)

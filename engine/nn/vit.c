@@ -192,6 +192,12 @@ void ufo_vit_graph_counts(const UfoVitState *st, unsigned *recorded, unsigned *l
   *launched = st ? st->image_graph.launched + st->grid_graph.launched : 0;
 }
 
+void ufo_vit_decode_graph_counts(const UfoVitState *st, unsigned *recorded, unsigned *launched)
+{
+  *recorded = st ? st->step_graphs.recorded : 0;
+  *launched = st ? st->step_graphs.launched : 0;
+}
+
 size_t ufo_vit_state_bytes(const UfoVitState *st)
 {
   size_t n, bytes = 0;
@@ -212,6 +218,7 @@ void ufo_vit_state_free(UfoVitState *st)
     return;
   ufo_graph_slot_clear(st->vit->be, &st->image_graph);
   ufo_graph_slot_clear(st->vit->be, &st->grid_graph);
+  ufo_graph_cache_clear(st->vit->be, &st->step_graphs);
   size_t n;
   UfoTensor ***slot = state_slots(st, &n);
   for (size_t i = 0; i < n; i++)

@@ -43,6 +43,8 @@ void ufo_vit_state_free(UfoVitState *st);
 size_t ufo_vit_state_bytes(const UfoVitState *st);
 /* Graphs of the image and grid passes (backend/graph.h) recorded and launched so far. */
 void ufo_vit_graph_counts(const UfoVitState *st, unsigned *recorded, unsigned *launched);
+/* Graphs of decode steps (one per step index and row count) recorded and launched so far. */
+void ufo_vit_decode_graph_counts(const UfoVitState *st, unsigned *recorded, unsigned *launched);
 
 /* inference §4.3-4.4, §5.3: ids/masked of length T (already without the last column);
  * masked[j] != 0 hides key j (ids == [SEP] are hidden too). */

@@ -97,6 +97,8 @@ struct _UfoVitState {
   /* decoding (§6.1) */
   gboolean dec_ready, from_grid;
   int dec_rows, dec_max, dec_live, dec_t;
+  int step_n, step_t;                    /* the step that step_ops runs (decode_pass.c) */
+  UfoGraphCache step_graphs;             /* its ops as graphs, one per step index and row count */
   UfoTensor *dec_prefix[UFO_MAX_LAYERS]; /* from grid: (rows, 2C) own grid K/V, row order */
   UfoTensor *dec_kv[UFO_MAX_LAYERS];     /* (rows * max_len, 2C) */
   UfoTensor *dec_tmp;                    /* (rows, max_len * 2C) permuting-reorder scratch */
@@ -127,6 +129,9 @@ gboolean vit_ln1(UfoVit *vit, int l, UfoView y, UfoView x, GError **error);
  * row_stable: each row's result independent of the other rows (backend.h UfoGemm; decode). */
 gboolean vit_qkv(UfoVit *vit, int l, UfoView q, UfoView kv, UfoView y, gboolean row_stable,
                  GError **error);
+/* the same of LN1(x), with y (N, C) where LN1(x) goes when the backend does not fuse it */
+gboolean vit_ln1_qkv(UfoVit *vit, int l, UfoView q, UfoView kv, UfoView x, UfoView y,
+                     gboolean row_stable, GError **error);
 /* x += a·Wp^T + bp; x += fc2(GELU(fc1(LN2(x)))) with scratch y (N, C), f (N, F) */
 gboolean vit_post_attention(UfoVit *vit, int l, UfoView x, UfoView a, UfoView y, UfoView f,
                             gboolean row_stable, GError **error);

@@ -483,6 +483,9 @@ int main(int argc, char **argv)
     ufo_session_get_graph_counts(session, &recorded, &launched);
     /* the image and grid passes as backend graphs (CUDA; UFO_GRAPHS=0 turns them off) */
     printf("  graphs               %u recorded, %u launches (session 0)\n", recorded, launched);
+    /* decode steps as backend graphs: one per step index and row count */
+    ufo_session_get_decode_graph_counts(session, &recorded, &launched);
+    printf("  step graphs          %u recorded, %u launches (session 0)\n", recorded, launched);
     size_t weights = 0, state;
     ufo_session_get_memory(session, &weights, NULL);
     printf("  weights              %10.1f MiB (one copy for %d session%s)\n", weights / 1048576.0,

@@ -244,6 +244,16 @@ static gboolean cuda_gemm(UfoBackend *be, const UfoGemm *p, GError **error)
   return use(be, error) && ufo_cuda_gemm(UFO_CUDA(be), p, error);
 }
 
+static gboolean cuda_linear_fuses(UfoBackend *be, const UfoLinear *p)
+{
+  return ufo_cuda_linear_fuses(UFO_CUDA(be), p);
+}
+
+static gboolean cuda_linear(UfoBackend *be, const UfoLinear *p, GError **error)
+{
+  return use(be, error) && ufo_cuda_linear(UFO_CUDA(be), p, error);
+}
+
 static gboolean cuda_layer_norm(UfoBackend *be, UfoView y, UfoView x, UfoView w, UfoView b,
                                 float eps, GError **error)
 {
@@ -407,6 +417,8 @@ static UfoBackendOps make_ops(const char *name)
   o.set_precision = cuda_set_precision;   /* fp32; bf16 weight GEMMs (gemm.cu) */
   o.auto_precision = cuda_auto_precision; /* bf16 */
   o.gemm = cuda_gemm;                     /* gemm.cu, cuBLASLt */
+  o.linear_fuses = cuda_linear_fuses;     /* linear.cu: few rows at bf16, else composed */
+  o.linear = cuda_linear;                 /* linear.cu */
   o.layer_norm = cuda_layer_norm;         /* elementwise.cu */
   o.gelu = cuda_gelu;                     /* elementwise.cu */
   o.add = cuda_add;                       /* elementwise.cu */

@@ -22,4 +22,12 @@
 #define UFO_DYN_SMEM(T, name) extern __shared__ __align__(16) T name[]
 #endif
 
+/* Unroll the next loop fully under nvcc (constant trip count: register arrays stay registers);
+ * nothing for the host compiler. */
+#ifdef __CUDACC__
+#define UFO_UNROLL _Pragma("unroll")
+#else
+#define UFO_UNROLL
+#endif
+
 #endif

@@ -94,6 +94,18 @@ gboolean ufo_cuda_gemm_init(UfoCuda *cu, GError **error); /* gemm.cu: cuBLASLt +
 void ufo_cuda_gemm_fini(UfoCuda *cu);
 void ufo_cuda_derived_free(UfoTensor *t); /* bf16 copies of a weight (t->derived) */
 gboolean ufo_cuda_gemm(UfoCuda *cu, const UfoGemm *p, GError **error);
+/* Leading dimension of a bf16 weight copy with `cols` columns: whole 16-byte rows (cuBLASLt's
+ * tensor-core kernels, linear.cu's vector loads); the padding columns are never written. */
+static inline int64_t ufo_cuda_bf16_ld(int64_t cols)
+{
+  return (cols + 7) / 8 * 8;
+}
+/* The bf16 copy of weight view v (rows of ufo_cuda_bf16_ld(v.cols)), made once on first use and
+ * kept on the tensor (gemm.cu); NULL with an error when out of memory. */
+const __nv_bfloat16 *ufo_cuda_weight_bf16(UfoCuda *cu, UfoView v, GError **error);
+/* linear.cu: the fused linear of few rows (UfoLinear) at precision bf16 */
+gboolean ufo_cuda_linear_fuses(const UfoCuda *cu, const UfoLinear *p);
+gboolean ufo_cuda_linear(UfoCuda *cu, const UfoLinear *p, GError **error);
 gboolean ufo_cuda_layer_norm(UfoCuda *cu, UfoView y, UfoView x, UfoView w, UfoView b, float eps,
                              GError **error); /* elementwise.cu */
 gboolean ufo_cuda_gelu(UfoCuda *cu, UfoView y, UfoView x, GError **error);

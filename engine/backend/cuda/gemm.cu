@@ -53,14 +53,7 @@ typedef struct {
 
 /* ---- bf16 operands ---- */
 
-/* Leading dimension of a bf16 copy with `cols` columns: whole 16-byte rows, as cuBLASLt's
- * tensor-core kernels want them. */
-static inline int64_t bf16_ld(int64_t cols)
-{
-  return (cols + 7) / 8 * 8;
-}
-
-/* dst (rows, cols) with leading dimension bf16_ld(cols) = bf16(src (rows, cols), leading
+/* dst (rows, cols) with leading dimension ufo_cuda_bf16_ld(cols) = bf16(src (rows, cols), leading
  * dimension ld), round to nearest even (gemm_bf16.c bf16_bits; denormals are kept, where the
  * CPU flushes them to zero). The padding columns are not written (never read). */
 __global__ void __launch_bounds__(256)
@@ -74,7 +67,7 @@ __global__ void __launch_bounds__(256)
 static gboolean to_bf16(UfoCuda *cu, __nv_bfloat16 *dst, UfoView v, GError **error)
 {
   UFO_LAUNCH(to_bf16_kernel, ufo_cuda_blocks(cu, v.rows * v.cols, 256), 256, 0, cu->stream, dst,
-             bf16_ld(v.cols), ufo_cuda_ptr(v), v.ld, v.rows, v.cols);
+             ufo_cuda_bf16_ld(v.cols), ufo_cuda_ptr(v), v.ld, v.rows, v.cols);
   return ufo_cuda_launched("gemm: to_bf16_kernel", error);
 }
 
@@ -84,7 +77,7 @@ typedef struct Bf16Copy {
   struct Bf16Copy *next;
   size_t off;
   int64_t rows, cols, ld;
-  __nv_bfloat16 *data; /* (rows, cols), leading dimension bf16_ld(cols) */
+  __nv_bfloat16 *data; /* (rows, cols), leading dimension ufo_cuda_bf16_ld(cols) */
 } Bf16Copy;
 
 /* A weight may be read by the backends (streams) of several sessions at once (backend.h
@@ -114,7 +107,7 @@ static const __nv_bfloat16 *copy_find(UfoView v)
 /* (under copy_lock) */
 static const __nv_bfloat16 *copy_make(UfoCuda *cu, UfoView v, GError **error)
 {
-  size_t bytes = (size_t)(v.rows * bf16_ld(v.cols)) * sizeof(__nv_bfloat16);
+  size_t bytes = (size_t)(v.rows * ufo_cuda_bf16_ld(v.cols)) * sizeof(__nv_bfloat16);
   __nv_bfloat16 *data = (__nv_bfloat16 *)ufo_cuda_malloc(cu, bytes, "a bf16 weight copy", error);
   if (data == NULL)
     return NULL;
@@ -131,7 +124,7 @@ static const __nv_bfloat16 *copy_make(UfoCuda *cu, UfoView v, GError **error)
 }
 
 /* The bf16 copy of weight view v, made on first use (a one-off per view: the first frame). */
-static const __nv_bfloat16 *weight_bf16(UfoCuda *cu, UfoView v, GError **error)
+const __nv_bfloat16 *ufo_cuda_weight_bf16(UfoCuda *cu, UfoView v, GError **error)
 {
   const __nv_bfloat16 *data = copy_find(v);
   if (data)
@@ -477,11 +470,11 @@ gboolean ufo_cuda_gemm(UfoCuda *cu, const UfoGemm *p, GError **error)
   mm.beta = p->beta;
   mm.bias = p->bias.t ? ufo_cuda_ptr(p->bias) : NULL;
   if (bf16_applies(cu, p)) {
-    /* A (M, K) rounded into scratch; B (N, K) the weight's copy; rows of bf16_ld(K) */
-    int64_t ldk = bf16_ld(mm.k);
+    /* A (M, K) rounded into scratch; B (N, K) the weight's copy; rows of ufo_cuda_bf16_ld(K) */
+    int64_t ldk = ufo_cuda_bf16_ld(mm.k);
     size_t bytes = (size_t)(mm.m * ldk) * sizeof(__nv_bfloat16);
     __nv_bfloat16 *a16 = (__nv_bfloat16 *)ufo_cuda_scratch(cu, UFO_CUDA_SCRATCH_BF16, bytes, error);
-    const __nv_bfloat16 *b16 = a16 ? weight_bf16(cu, p->b, error) : NULL;
+    const __nv_bfloat16 *b16 = a16 ? ufo_cuda_weight_bf16(cu, p->b, error) : NULL;
     if (b16 == NULL || !to_bf16(cu, a16, p->a, error))
       return FALSE;
     mm.bf16 = TRUE;

@@ -281,6 +281,10 @@ uint64_t ufo_session_get_allocations(const UfoSession *session);
  * environment, which runs every op by itself. */
 void ufo_session_get_graph_counts(const UfoSession *session, unsigned *recorded,
                                   unsigned *launched);
+/* The same for decode steps: one graph per step index and row count (the steps of one task
+ * repeat frame after frame), at most 64 kept, the least recently used given up first. */
+void ufo_session_get_decode_graph_counts(const UfoSession *session, unsigned *recorded,
+                                         unsigned *launched);
 /* Runs one frame. On success *result is a new UfoResult (free with ufo_result_free). */
 gboolean ufo_session_run(UfoSession *session, const UfoImage *image, const UfoRequest *request,
                          UfoResult **result, GError **error);

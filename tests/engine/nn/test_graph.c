@@ -4,7 +4,10 @@
  * the first run is op by op, the second records and the rest replay (one recording, four
  * launches); an allocation on the backend or a new key makes the next run op by op and the one
  * after it record again; a body with a host transfer inside cannot be recorded: it runs op by op,
- * correctly, from then on. The CPU backends have no graphs: every run is op by op.
+ * correctly, from then on. A graph cache (UfoGraphCache: decode steps) keeps one slot per key
+ * on the same schedule, gives up the least recently used slot when all are taken, and turns
+ * eager as a whole when a recording fails. The CPU backends have no graphs: every run is op by
+ * op.
  * Usage: test-nn-graph [--backend=cpu|cpu-ref|cuda-emu|cuda] */
 #include "backend/backend.h"
 #include "backend/graph.h"
@@ -20,14 +23,18 @@ static const char *backend_name = "cpu";
 typedef struct {
   UfoBackend *be;
   UfoTensor *x, *y, *idx;
+  int rows;                 /* the ops cover rows 0..rows-1 (a shape that changes with the key) */
   gboolean download_inside; /* a host transfer in the body: cannot be recorded */
 } Body;
 
 static gboolean body(void *ctx, GError **e)
 {
   Body *b = ctx;
-  UfoView y = ufo_view(b->y), x = ufo_view(b->x);
-  if (!ufo_op_add(b->be, y, x, x, e) || !ufo_op_gather_rows(b->be, x, y, ufo_view(b->idx), e))
+  const int n = b->rows ? b->rows : ROWS;
+  UfoView y = ufo_view_sub(ufo_view(b->y), 0, 0, n, COLS),
+          x = ufo_view_sub(ufo_view(b->x), 0, 0, n, COLS);
+  UfoView idx = ufo_view_sub(ufo_view(b->idx), 0, 0, n, 1);
+  if (!ufo_op_add(b->be, y, x, x, e) || !ufo_op_gather_rows(b->be, x, ufo_view(b->y), idx, e))
     return FALSE;
   if (b->download_inside) {
     float probe[4];
@@ -72,13 +79,16 @@ static void input(Body *b, int r)
   g_assert_no_error(e);
 }
 
-/* runs body through slot (graphs) and on the twin (op by op) with run r's input: same bits */
-static void run_both(Body *g, UfoGraphSlot *slot, uint64_t key, Body *plain, int r)
+/* runs body through slot (graphs; through cache when slot is NULL) and on the twin (op by op)
+ * with run r's input: same bits */
+static void run_both_in(Body *g, UfoGraphSlot *slot, UfoGraphCache *cache, uint64_t key,
+                        Body *plain, int r)
 {
   GError *e = NULL;
   input(g, r);
   input(plain, r);
-  g_assert_true(ufo_backend_run_graph(g->be, slot, key, body, g, &e));
+  g_assert_true(slot ? ufo_backend_run_graph(g->be, slot, key, body, g, &e)
+                     : ufo_backend_run_graph_cached(g->be, cache, key, body, g, &e));
   g_assert_no_error(e);
   g_assert_true(body(plain, &e));
   g_assert_no_error(e);
@@ -87,6 +97,74 @@ static void run_both(Body *g, UfoGraphSlot *slot, uint64_t key, Body *plain, int
   g_assert_true(ufo_tensor_download(plain->y, 0, b, ROWS * COLS, &e));
   g_assert_no_error(e);
   g_assert_cmpmem(a, sizeof a, b, sizeof b);
+}
+
+static void run_both(Body *g, UfoGraphSlot *slot, uint64_t key, Body *plain, int r)
+{
+  run_both_in(g, slot, NULL, key, plain, r);
+}
+
+/* the cache's run of key (rows, j) over the first rows rows */
+static void run_cached(Body *g, UfoGraphCache *cache, int rows, int j, Body *plain, int r)
+{
+  const int64_t k[] = {rows, j};
+  g->rows = plain->rows = rows;
+  run_both_in(g, NULL, cache, ufo_graph_key(k, 2), plain, r);
+}
+
+static void test_cache(void)
+{
+  GError *e = NULL;
+  UfoBackend *be = ufo_test_backend_new(backend_name, &e),
+             *twin = ufo_test_backend_new(backend_name, &e);
+  g_assert_no_error(e);
+  be->graphs = TRUE;
+  twin->graphs = FALSE;
+  const gboolean has = be->ops->graph_begin != NULL;
+  Body g, plain;
+  body_init(&g, be);
+  body_init(&plain, twin);
+  UfoGraphCache *cache = g_new0(UfoGraphCache, 1);
+  /* three shapes in turn, as decode steps come frame after frame: op by op, recorded, then
+   * launched, each on its own slot */
+  static const int shapes[] = {ROWS, 20, 9};
+  int r = 0;
+  for (int round = 0; round < 4; round++)
+    for (int i = 0; i < 3; i++)
+      run_cached(&g, cache, shapes[i], 0, &plain, r++);
+  g_assert_cmpuint(cache->recorded, ==, has ? 3 : 0);
+  g_assert_cmpuint(cache->launched, ==, has ? 9 : 0);
+  /* all slots taken by new keys (of one shape): the least recently used are given up, the
+   * three shapes first (their counts stay in the cache's totals) */
+  for (int j = 1; j <= UFO_GRAPH_CACHE_SLOTS; j++)
+    run_cached(&g, cache, 11, j, &plain, r++);
+  g_assert_cmpuint(cache->recorded, ==, has ? 3 : 0);
+  run_cached(&g, cache, ROWS, 0, &plain, r++); /* evicted: op by op again, then recorded */
+  g_assert_cmpuint(cache->launched, ==, has ? 9 : 0);
+  run_cached(&g, cache, ROWS, 0, &plain, r++);
+  g_assert_cmpuint(cache->recorded, ==, has ? 4 : 0);
+  g_assert_cmpuint(cache->launched, ==, has ? 10 : 0);
+  /* the key seen last among the 64 kept its slot: recorded at its second run */
+  run_cached(&g, cache, 11, UFO_GRAPH_CACHE_SLOTS, &plain, r++);
+  g_assert_cmpuint(cache->recorded, ==, has ? 5 : 0);
+  g_assert_false(cache->eager_only);
+  /* a failed recording: the whole cache runs op by op from then on, correctly */
+  g.download_inside = plain.download_inside = TRUE;
+  run_cached(&g, cache, 5, 0, &plain, r++);
+  run_cached(&g, cache, 5, 0, &plain, r++);
+  g_assert_true(cache->eager_only == has);
+  g.download_inside = plain.download_inside = FALSE;
+  const guint launched = cache->launched;
+  for (int i = 0; i < 3; i++)
+    run_cached(&g, cache, ROWS, 0, &plain, r++); /* a recorded key: no longer launched */
+  g_assert_cmpuint(cache->launched, ==, launched);
+  ufo_graph_cache_clear(be, cache);
+  g_assert_cmpuint(cache->recorded + cache->launched, ==, 0);
+  g_free(cache);
+  body_clear(&g);
+  body_clear(&plain);
+  ufo_backend_free(be);
+  ufo_backend_free(twin);
 }
 
 static void test_slot(void)
@@ -160,5 +238,6 @@ int main(int argc, char **argv)
     if (g_str_has_prefix(argv[i], "--backend="))
       backend_name = argv[i] + strlen("--backend=");
   g_test_add_func("/nn/graph/slot", test_slot);
+  g_test_add_func("/nn/graph/cache", test_cache);
   return g_test_run();
 }

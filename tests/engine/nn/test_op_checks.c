@@ -132,6 +132,17 @@ static gboolean fake_patchify(UfoBackend *be, UfoView y, UfoView x, int h, int w
   return REACHED(be, "patchify");
 }
 
+/* the linear op: "fused" up to 2 rows, composed from gemm, layer_norm and gelu above that */
+static gboolean fake_linear_fuses(UfoBackend *be, const UfoLinear *p)
+{
+  return p->x.rows <= 2;
+}
+
+static gboolean fake_linear_layer(UfoBackend *be, const UfoLinear *p, GError **error)
+{
+  return REACHED(be, "linear");
+}
+
 static const UfoBackendOps fake_ops = {
     .name = "fake",
     .destroy = fake_destroy,
@@ -141,6 +152,8 @@ static const UfoBackendOps fake_ops = {
     .download = fake_download,
     .set_precision = NULL, /* fp32 only */
     .gemm = fake_gemm,
+    .linear_fuses = fake_linear_fuses,
+    .linear = fake_linear_layer,
     .layer_norm = fake_layer_norm,
     .gelu = fake_gelu,
     .add = fake_add,
@@ -295,6 +308,86 @@ static void test_gemm(void)
   PASSED(&e, "gemm", ufo_op_gemm(be, &bad, error));
   bad.c = ufo_view_sub(ab, 0, 4, 4, 6); /* shares column 4 with A */
   REFUSED(&e, "gemm:", ufo_op_gemm(be, &bad, error));
+  env_free(&e);
+}
+
+static void test_linear(void)
+{
+  Env e = env_new(fake_new());
+  UfoBackend *be = e.be;
+  /* x (2, 5); w (9, 5): rows 0..5 to y (2, 6), rows 6..8 to y2 (2, 3); LN into ln_out */
+  UfoView x = mat(&e, 2, 5), w = mat(&e, 9, 5), y = mat(&e, 2, 6), y2 = mat(&e, 2, 3);
+  UfoLinear l = {.x = x,
+                 .w = w,
+                 .bias = mat(&e, 1, 9),
+                 .y = y,
+                 .y2 = y2,
+                 .ln_w = mat(&e, 1, 5),
+                 .ln_b = mat(&e, 1, 5),
+                 .ln_out = mat(&e, 2, 5),
+                 .ln_eps = 1e-6f};
+  PASSED(&e, "linear", ufo_op_linear(be, &l, error));
+  /* more rows than the fake fuses: layer_norm, then a gemm per destination */
+  UfoLinear big = l;
+  big.x = mat(&e, 4, 5);
+  big.y = mat(&e, 4, 6);
+  big.y2 = mat(&e, 4, 3);
+  big.ln_out = mat(&e, 4, 5);
+  int before = FAKE(be)->calls;
+  g_assert_true(ufo_op_linear(be, &big, NULL));
+  g_assert_cmpint(FAKE(be)->calls, ==, before + 3);
+  g_assert_cmpstr(FAKE(be)->last, ==, "gemm");
+  big.y2 = UFO_VIEW_NONE; /* one destination of all 9 rows, GELU after it */
+  big.y = mat(&e, 4, 9);
+  big.gelu = TRUE;
+  before = FAKE(be)->calls;
+  g_assert_true(ufo_op_linear(be, &big, NULL));
+  g_assert_cmpint(FAKE(be)->calls, ==, before + 3);
+  g_assert_cmpstr(FAKE(be)->last, ==, "gelu");
+
+  UfoLinear bad = l;
+  bad.w = mat(&e, 9, 4); /* K: 5 vs 4 */
+  REFUSED(&e, "linear:", ufo_op_linear(be, &bad, error));
+  bad = l;
+  bad.y2 = mat(&e, 2, 4); /* 6 + 4 columns for 9 weight rows */
+  REFUSED(&e, "linear:", ufo_op_linear(be, &bad, error));
+  bad = l;
+  bad.y2 = mat(&e, 3, 3); /* y2 with 3 rows for 2 */
+  REFUSED(&e, "linear:", ufo_op_linear(be, &bad, error));
+  bad = l;
+  bad.bias = mat(&e, 1, 6); /* bias of y's columns only */
+  REFUSED(&e, "linear:", ufo_op_linear(be, &bad, error));
+  bad = l;
+  bad.ln_b = UFO_VIEW_NONE; /* LN weight without its bias */
+  REFUSED(&e, "linear:", ufo_op_linear(be, &bad, error));
+  bad = l;
+  bad.ln_out = mat(&e, 2, 4); /* LN output of another shape */
+  REFUSED(&e, "linear:", ufo_op_linear(be, &bad, error));
+  bad = l;
+  bad.ln_out = UFO_VIEW_NONE; /* LN without a place for it */
+  REFUSED(&e, "linear:", ufo_op_linear(be, &bad, error));
+  bad = l;
+  bad.beta = 0.5f; /* residual or nothing */
+  REFUSED(&e, "linear:", ufo_op_linear(be, &bad, error));
+  bad = l;
+  bad.beta = 1.f;
+  bad.gelu = TRUE; /* GELU of a residual sum: not a pre-LN block */
+  REFUSED(&e, "linear:", ufo_op_linear(be, &bad, error));
+  bad = l;
+  UfoView xy = mat(&e, 2, 11); /* x and y column blocks of one buffer */
+  bad.x = ufo_view_sub(xy, 0, 0, 2, 5);
+  bad.y = ufo_view_sub(xy, 0, 5, 2, 6);
+  bad.ln_out = mat(&e, 2, 5);
+  PASSED(&e, "linear", ufo_op_linear(be, &bad, error));
+  bad.y = ufo_view_sub(xy, 0, 4, 2, 6); /* shares column 4 with x */
+  bad.y2 = mat(&e, 2, 3);
+  REFUSED(&e, "linear:", ufo_op_linear(be, &bad, error));
+  bad = l;
+  bad.y2 = ufo_view_sub(y, 0, 3, 2, 3); /* y2 inside y */
+  REFUSED(&e, "linear:", ufo_op_linear(be, &bad, error));
+  bad = l;
+  bad.ln_out = ufo_view_sub(y, 0, 0, 2, 5); /* LN written over the output */
+  REFUSED(&e, "linear:", ufo_op_linear(be, &bad, error));
   env_free(&e);
 }
 
@@ -768,6 +861,7 @@ int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/nn/op-checks/gemm", test_gemm);
+  g_test_add_func("/nn/op-checks/linear", test_linear);
   g_test_add_func("/nn/op-checks/rows", test_rows);
   g_test_add_func("/nn/op-checks/layout", test_layout);
   g_test_add_func("/nn/op-checks/resample", test_resample);

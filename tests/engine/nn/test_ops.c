@@ -288,6 +288,104 @@ static void test_gemm_bf16(void)
     parity_at(build_gemm_bf16, &cases[i], 1e-10, "gemm bf16", UFO_PRECISION_BF16);
 }
 
+/* linear (backend.h UfoLinear): y = act(LN(x)·W^T + bias) + beta·y, W's rows split between y
+ * and y2 (column blocks of one matrix here, returned whole) */
+typedef struct {
+  int m, n0, n1, k, ln, gelu, residual, bias;
+} LinearCase;
+
+static gboolean linear_composed; /* build_linear: ufo_linear_composed instead of ufo_op_linear */
+
+static UfoView build_linear(Env *e, const void *p)
+{
+  const LinearCase *c = p;
+  const int n = c->n0 + c->n1;
+  UfoView x = mat(e, c->m, c->k, 2.f), w = mat(e, n, c->k, 1.f);
+  UfoView y = mat(e, c->m, n, c->residual ? 1.f : 0.f);
+  w.t->weight = TRUE;
+  UfoLinear l = {.x = x,
+                 .w = w,
+                 .y = ufo_view_sub(y, 0, 0, c->m, c->n0),
+                 .beta = c->residual ? 1.f : 0.f,
+                 .gelu = c->gelu};
+  if (c->n1)
+    l.y2 = ufo_view_sub(y, 0, c->n0, c->m, c->n1);
+  if (c->bias)
+    l.bias = mat(e, 1, n, 1.f);
+  if (c->ln) {
+    l.ln_w = mat(e, 1, c->k, 1.5f);
+    l.ln_b = mat(e, 1, c->k, 0.5f);
+    l.ln_out = mat(e, c->m, c->k, 0.f);
+    l.ln_eps = 1e-6f;
+  }
+  if (!c->residual) /* beta == 0 never reads y */
+    fill(y, NAN);
+  g_autoptr(GError) err = NULL;
+  g_assert_true(linear_composed ? ufo_linear_composed(e->be, &l, &err)
+                                : ufo_op_linear(e->be, &l, &err));
+  g_assert_no_error(err);
+  return y;
+}
+
+static const LinearCase linear_cases[] = {
+    {1, 40, 0, 64, 1, 0, 0, 1},   /* one row, LN first */
+    {3, 24, 48, 72, 1, 0, 0, 1},  /* two destinations (q and the K/V slot) */
+    {7, 50, 0, 100, 1, 1, 0, 1},  /* LN and GELU; K % 8 = 4; a partial block of columns */
+    {16, 33, 0, 259, 0, 0, 1, 1}, /* the most rows fused, a residual, K past two lane strides */
+    {5, 70, 0, 31, 0, 0, 0, 0},   /* no bias; K under one lane stride */
+    {17, 20, 12, 40, 1, 1, 0, 1}, /* more rows than any fused kernel: composed */
+};
+
+/* fp32: the composed ops everywhere (the fused kernels are bf16 only) */
+static void test_linear_layer(void)
+{
+  for (size_t i = 0; i < G_N_ELEMENTS(linear_cases); i++)
+    parity(build_linear, &linear_cases[i], 1e-10, "linear");
+}
+
+/* bf16: a backend that fuses gives what its own composed ops give (the same LN values and
+ * bf16 rounding: only the order of the float32 sums differs, so the float32 bound holds) and,
+ * against the reference loops, what the rounding of LN(x) allows (an LN value an ulp apart may
+ * round to the neighbouring bf16: 2^-8 relative on that element). The CUDA backends fuse up to
+ * 16 rows at bf16 (asserted: the path is exercised). */
+static void test_linear_bf16(void)
+{
+  g_autoptr(GError) err = NULL;
+  UfoBackend *be = named_backend();
+  gboolean ok = ufo_backend_set_precision(be, UFO_PRECISION_BF16, &err);
+  if (!ok || (strcmp(backend_name, "cpu") == 0 && !ufo_backend_cpu_bf16_native())) {
+    ufo_backend_free(be);
+    g_test_skip(ok ? "the CPU backend's bf16 runs in fp32 here (no native bf16)" : err->message);
+    return;
+  }
+  const gboolean cuda = g_str_has_prefix(backend_name, "cuda");
+  for (size_t i = 0; i < G_N_ELEMENTS(linear_cases); i++) {
+    const LinearCase *c = &linear_cases[i];
+    Env ea = env_new(be, 7);
+    UfoView probe_x = mat(&ea, c->m, c->k, 1.f), probe_w = mat(&ea, c->n0 + c->n1, c->k, 1.f);
+    probe_w.t->weight = TRUE;
+    UfoLinear probe = {.x = probe_x, .w = probe_w, .y = probe_w};
+    const gboolean fuses = be->ops->linear_fuses && be->ops->linear_fuses(be, &probe);
+    g_assert_true(fuses == (cuda && c->m <= 16));
+    env_free(&ea);
+    Env ef = env_new(be, 7), ec = env_new(be, 7);
+    UfoView yf = build_linear(&ef, c);
+    linear_composed = TRUE;
+    UfoView yc = build_linear(&ec, c);
+    linear_composed = FALSE;
+    float *a = fetch(yf), *b = fetch(yc);
+    double d = nmse(a, b, (size_t)(yf.rows * yf.cols));
+    if (d > 1e-10)
+      g_error("linear bf16 case %zu: fused against composed nmse %.3g", i, d);
+    g_free(a);
+    g_free(b);
+    env_free(&ef);
+    env_free(&ec);
+    parity_at(build_linear, c, c->ln ? 1e-6 : 1e-10, "linear bf16", UFO_PRECISION_BF16);
+  }
+  ufo_backend_free(be);
+}
+
 /* The CPU's fp32 GEMM tiles (gemm.c: 2 per thread, lengths rounded up to 16, one oneDNN matmul
  * per tile length): 3 threads cut 385 rows (or columns) into tiles of 80 with the sixth empty and
  * a last one of 65, the case a wrong "last tile" shape would get wrong; 8 threads, 1,025. */
@@ -823,6 +921,8 @@ int main(int argc, char **argv)
       backend_name = argv[i] + strlen("--backend=");
   g_test_add_func("/nn/ops/parity/gemm", test_gemm);
   g_test_add_func("/nn/ops/parity/gemm-bf16", test_gemm_bf16);
+  g_test_add_func("/nn/ops/parity/linear", test_linear_layer);
+  g_test_add_func("/nn/ops/parity/linear-bf16", test_linear_bf16);
   g_test_add_func("/nn/ops/parity/rows", test_rows);
   g_test_add_func("/nn/ops/parity/attention", test_attention);
   g_test_add_func("/nn/ops/parity/gemm-tiles", test_gemm_tiles);

@@ -605,7 +605,7 @@ static UfoModel *graph_model(void)
 /* N_GRAPH_FRAMES frames of task on a new session (graphs FALSE: UFO_GRAPHS=0 when it is made);
  * frame k is prepare_image(S, k); detection decodes planted boxes (plant_boxes) */
 static void graph_frames(UfoTask task, gboolean graphs, UfoResult **res, unsigned *recorded,
-                         unsigned *launched)
+                         unsigned *launched, unsigned *step_recorded, unsigned *step_launched)
 {
   GError *error = NULL;
   if (!graphs)
@@ -628,24 +628,45 @@ static void graph_frames(UfoTask task, gboolean graphs, UfoResult **res, unsigne
     g_autofree float *margin = g_new(float, Q);
     UfoPlantedPlan plan = {tokens, margin, Q, T};
     req.prompt = task == UFO_TASK_GROUNDING ? "the red circle" : NULL;
-    plant_boxes(model, task, Q, T, tokens, margin);
-    req.plan = &plan;
+    if (task == UFO_TASK_CAPTION) { /* beam search: rows permuted between steps (reorder) */
+      req.beam_size = 3;
+    } else {
+      plant_boxes(model, task, Q, T, tokens, margin);
+      req.plan = &plan;
+    }
     const gboolean ran = ufo_session_run(s, &img, &req, &res[k], &error);
     g_assert_no_error(error);
     g_assert_true(ran);
   }
   ufo_session_get_graph_counts(s, recorded, launched);
+  ufo_session_get_decode_graph_counts(s, step_recorded, step_launched);
 }
 
 static void test_graphs(gconstpointer data)
 {
   const UfoTask task = (UfoTask)GPOINTER_TO_INT(data);
   UfoResult *on[N_GRAPH_FRAMES], *off[N_GRAPH_FRAMES];
-  unsigned rec_on, launch_on, rec_off, launch_off;
-  graph_frames(task, TRUE, on, &rec_on, &launch_on);
-  graph_frames(task, FALSE, off, &rec_off, &launch_off);
+  unsigned rec_on, launch_on, rec_off, launch_off, srec_on, slaunch_on, srec_off, slaunch_off;
+  graph_frames(task, TRUE, on, &rec_on, &launch_on, &srec_on, &slaunch_on);
+  graph_frames(task, FALSE, off, &rec_off, &launch_off, &srec_off, &slaunch_off);
   for (int k = 0; k < N_GRAPH_FRAMES; k++)
     ufo_test_assert_same_result(on[k], off[k]);
+  g_autoptr(UfoSession) probe = ufo_session_new(tiny_model, &prepare_opts, NULL);
+  const gboolean has_graphs = g_strcmp0(ufo_session_get_backend_name(probe), "cpu") != 0;
+  g_print("# step graphs: %u recorded, %u launches\n", srec_on, slaunch_on);
+  if (task == UFO_TASK_CAPTION) {
+    /* beam search's steps (rows permuted by reorder between them) were replayed too; the
+     * frames' captions differ (stale inputs would have shown) */
+    g_assert_cmpstr(on[0]->caption, !=, on[N_GRAPH_FRAMES - 1]->caption);
+    g_assert_cmpuint(srec_off + slaunch_off + rec_off + launch_off, ==, 0);
+    g_assert_cmpuint(rec_on, ==, has_graphs ? 1 : 0);
+    g_assert_true(has_graphs ? srec_on > 0 && slaunch_on > srec_on : slaunch_on == 0);
+    for (int k = 0; k < N_GRAPH_FRAMES; k++) {
+      ufo_result_free(on[k]);
+      ufo_result_free(off[k]);
+    }
+    return;
+  }
   /* frames differ, so a graph replaying stale inputs would have been caught above */
   const UfoResult *a = on[N_GRAPH_FRAMES - 2], *b = on[N_GRAPH_FRAMES - 1];
   g_assert_cmpint(a->n_objects, >, 0);
@@ -653,14 +674,23 @@ static void test_graphs(gconstpointer data)
   g_assert_true(a->objects[0].score != b->objects[0].score);
   g_assert_cmpuint(rec_off, ==, 0);
   g_assert_cmpuint(launch_off, ==, 0);
+  g_assert_cmpuint(srec_off, ==, 0);
+  g_assert_cmpuint(slaunch_off, ==, 0);
   /* the passes: image (+ grid for the grid tasks). Frame 0 runs them op by op and sizes the
    * state; its decoding allocates after them, so frame 1 runs them op by op again; frame 2
    * records them and launches the recordings, frames 3.. launch them; no graphs on the CPU */
   const unsigned passes = task == UFO_TASK_GROUNDING ? 1 : 2;
-  g_autoptr(UfoSession) probe = ufo_session_new(tiny_model, &prepare_opts, NULL);
-  const gboolean has_graphs = g_strcmp0(ufo_session_get_backend_name(probe), "cpu") != 0;
   g_assert_cmpuint(rec_on, ==, has_graphs ? passes : 0);
   g_assert_cmpuint(launch_on, ==, has_graphs ? passes * (N_GRAPH_FRAMES - 2) : 0);
+  /* the decode steps: one graph per step index and row count. The planted plan gives every
+   * frame the same steps: detection 25 rows at t = 0, then its 4 objects' rows for 11 steps;
+   * grounding 1 row for 8 steps. Frame 0's first greedy selection allocates its scratch after
+   * step 0, so step 0 keeps the passes' schedule (recorded at frame 2) while the later steps,
+   * first seen after it, are recorded at frame 1 and launched from then on. */
+  const unsigned steps = task == UFO_TASK_GROUNDING ? 8 : 12;
+  g_assert_cmpuint(srec_on, ==, has_graphs ? steps : 0);
+  g_assert_cmpuint(slaunch_on, ==,
+                   has_graphs ? (steps - 1) * (N_GRAPH_FRAMES - 1) + (N_GRAPH_FRAMES - 2) : 0);
   for (int k = 0; k < N_GRAPH_FRAMES; k++) {
     ufo_result_free(on[k]);
     ufo_result_free(off[k]);
@@ -905,7 +935,7 @@ int main(int argc, char **argv)
     g_autofree char *path = g_strdup_printf("/session/prepare/%s", ufo_task_name(prepared[i]));
     g_test_add_data_func(path, GINT_TO_POINTER(prepared[i]), test_prepare);
   }
-  const UfoTask graphed[] = {UFO_TASK_DETECTION, UFO_TASK_GROUNDING};
+  const UfoTask graphed[] = {UFO_TASK_DETECTION, UFO_TASK_GROUNDING, UFO_TASK_CAPTION};
   for (guint i = 0; i < G_N_ELEMENTS(graphed); i++) {
     g_autofree char *path = g_strdup_printf("/session/graphs/%s", ufo_task_name(graphed[i]));
     g_test_add_data_func(path, GINT_TO_POINTER(graphed[i]), test_graphs);
