@@ -105,7 +105,8 @@ if [ "$DRY" = 0 ]; then # sessions reach the GPU through the factory (no emulate
     -p /session/prepare/detection -p /session/prepare/caption -p /session/prepare/instance \
     -p /session/prepare/semantic
   step "CUDA graphs replay = op by op" tests.log 180 "$TBIN/test-session" --device=cuda \
-    -p /session/graphs/detection -p /session/graphs/grounding -p /session/graphs/caption
+    -p /session/graphs/detection -p /session/graphs/grounding -p /session/graphs/caption \
+    -p /session/graphs-bf16/detection
 fi
 for f in $FIX_F32; do
   step "golden $f" tests.log 180 "$TBIN/test-nn-golden" --backend=$BE "$f"

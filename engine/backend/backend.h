@@ -384,6 +384,8 @@ UfoBackend *ufo_backend_cuda_new(int gpu_id, GError **error);
 /* The same CUDA sources on the CPU emulation of CUDA, "cuda-emu": exists only in the test-only
  * library ufo-cuda-emu (never in libufo). */
 UfoBackend *ufo_backend_cuda_emu_new(GError **error);
+/* Kernels the emulation has launched so far in the process (tests count a step's launches). */
+uint64_t ufo_cuda_emu_launches(void);
 /* Test seam (tests/common/backend_by_name.h, --device=cuda-emu): a constructor that
  * ufo_backend_new calls for UFO_DEVICE_CUDA instead of the build's CUDA backend, so that whole
  * sessions run on the emulated CUDA kernels in CI. NULL (the default) removes it; set it before

@@ -515,6 +515,11 @@ extern "C" UfoBackend *ufo_backend_cuda_emu_new(GError **error)
 {
   return backend_new(&cuda_emu_ops, 0, error);
 }
+
+extern "C" uint64_t ufo_cuda_emu_launches(void)
+{
+  return ufo_emu::launches();
+}
 #else
 static const UfoBackendOps cuda_ops = make_ops("cuda");
 

@@ -13,11 +13,12 @@
  * the composed path), products accumulated in float32 (the order of the sums differs from
  * cuBLASLt's), then bias, GELU (gelu_kernel's formula), beta · y.
  *
- * Mapping: a block of LIN_WARPS warps owns LIN_BLOCK_COLS output columns, LIN_COLS per warp; a
- * warp's lanes split K in 8-element chunks, so a warp reads LIN_COLS weight rows as contiguous
- * 16-byte loads (coalesced) and the rows' x from L1 (every warp of the block reads the same x).
- * The lanes' partial sums meet in shared memory and are added in lane order (deterministic; no
- * shuffle per output). Not yet timed on a GPU. */
+ * Mapping: a block of LIN_WARPS warps computes tiles of LIN_BLOCK_COLS output columns (grid-stride
+ * over the tiles, the grid capped at cu->grid_cap), LIN_COLS per warp; a warp's lanes split K in
+ * 8-element chunks, so a warp reads LIN_COLS weight rows as contiguous 16-byte loads (coalesced)
+ * and the rows' x from L1 (every warp of the block reads the same x). The lanes' partial sums meet
+ * in shared memory and are added in lane order (deterministic; no shuffle per output). Not yet
+ * timed on a GPU. */
 #include "cuda_priv.h"
 
 #include <math.h>
@@ -102,66 +103,72 @@ __global__ void __launch_bounds__(LIN_WARPS * 32) linear_rows_kernel(LinearArgs 
   }
   __syncthreads();
 
-  const int64_t col0 = (int64_t)blockIdx.x * LIN_BLOCK_COLS + warp * LIN_COLS;
-  const __nv_bfloat16 *wrow[LIN_COLS];
-  for (int j = 0; j < LIN_COLS; j++) {
-    const int64_t n = col0 + j;
-    wrow[j] = n < a.n0 ? a.w0 + n * a.ldw0 : n < a.n ? a.w1 + (n - a.n0) * a.ldw1 : NULL;
-  }
-  float acc[LIN_ROWS][LIN_COLS];
-  for (int r = 0; r < LIN_ROWS; r++)
-    for (int j = 0; j < LIN_COLS; j++)
-      acc[r][j] = 0.f;
-  for (int64_t k0 = (int64_t)lane * LIN_CHUNK; k0 < a.k; k0 += 32 * LIN_CHUNK) {
-    const int kn = (int)(a.k - k0 < LIN_CHUNK ? a.k - k0 : LIN_CHUNK);
-    float wv[LIN_COLS][LIN_CHUNK], lw[LIN_CHUNK], lb[LIN_CHUNK];
-    for (int j = 0; j < LIN_COLS; j++)
-      load_weights(wv[j], wrow[j], k0, kn);
-    if (a.ln_w)
-      UFO_UNROLL
-    for (int i = 0; i < LIN_CHUNK; i++) {
-      lw[i] = i < kn ? a.ln_w[k0 + i] : 0.f;
-      lb[i] = i < kn ? a.ln_b[k0 + i] : 0.f;
+  /* column tiles of LIN_BLOCK_COLS, grid-stride (the grid is capped: cu->grid_cap) */
+  const int64_t tiles = (a.n + LIN_BLOCK_COLS - 1) / LIN_BLOCK_COLS;
+  for (int64_t tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
+    const int64_t col0 = tile * LIN_BLOCK_COLS + warp * LIN_COLS;
+    const __nv_bfloat16 *wrow[LIN_COLS];
+    for (int j = 0; j < LIN_COLS; j++) {
+      const int64_t n = col0 + j;
+      wrow[j] = n < a.n0 ? a.w0 + n * a.ldw0 : n < a.n ? a.w1 + (n - a.n0) * a.ldw1 : NULL;
     }
-    UFO_UNROLL
-    for (int r = 0; r < LIN_ROWS; r++) {
-      if (r < a.m) {
-        const float *xr = a.x + r * a.ldx + k0;
+    float acc[LIN_ROWS][LIN_COLS];
+    for (int r = 0; r < LIN_ROWS; r++)
+      for (int j = 0; j < LIN_COLS; j++)
+        acc[r][j] = 0.f;
+    for (int64_t k0 = (int64_t)lane * LIN_CHUNK; k0 < a.k; k0 += 32 * LIN_CHUNK) {
+      const int kn = (int)(a.k - k0 < LIN_CHUNK ? a.k - k0 : LIN_CHUNK);
+      float wv[LIN_COLS][LIN_CHUNK], lw[LIN_CHUNK], lb[LIN_CHUNK];
+      for (int j = 0; j < LIN_COLS; j++)
+        load_weights(wv[j], wrow[j], k0, kn);
+      if (a.ln_w) {
         UFO_UNROLL
         for (int i = 0; i < LIN_CHUNK; i++) {
-          /* past K: x 0 against weights 0 (the sums unchanged) */
-          float v = i < kn ? xr[i] : 0.f;
-          if (a.ln_w) /* layer_norm_kernel's formula (lw, lb 0 past K) */
-            v = (v - mean_s[r]) * inv_s[r] * lw[i] + lb[i];
-          v = __bfloat162float(__float2bfloat16_rn(v)); /* A rounded as gemm.cu's to_bf16 */
+          lw[i] = i < kn ? a.ln_w[k0 + i] : 0.f;
+          lb[i] = i < kn ? a.ln_b[k0 + i] : 0.f;
+        }
+      }
+      UFO_UNROLL
+      for (int r = 0; r < LIN_ROWS; r++) {
+        if (r < a.m) {
+          const float *xr = a.x + r * a.ldx + k0;
           UFO_UNROLL
-          for (int j = 0; j < LIN_COLS; j++)
-            acc[r][j] = fmaf(v, wv[j][i], acc[r][j]);
+          for (int i = 0; i < LIN_CHUNK; i++) {
+            /* past K: x 0 against weights 0 (the sums unchanged) */
+            float v = i < kn ? xr[i] : 0.f;
+            if (a.ln_w) /* layer_norm_kernel's formula (lw, lb 0 past K) */
+              v = (v - mean_s[r]) * inv_s[r] * lw[i] + lb[i];
+            v = __bfloat162float(__float2bfloat16_rn(v)); /* A rounded as gemm.cu's to_bf16 */
+            UFO_UNROLL
+            for (int j = 0; j < LIN_COLS; j++)
+              acc[r][j] = fmaf(v, wv[j][i], acc[r][j]);
+          }
         }
       }
     }
-  }
-  for (int r = 0; r < LIN_ROWS; r++)
-    if (r < a.m)
-      for (int j = 0; j < LIN_COLS; j++)
-        part[warp][r][j][lane] = acc[r][j];
-  __syncthreads();
+    for (int r = 0; r < LIN_ROWS; r++)
+      if (r < a.m)
+        for (int j = 0; j < LIN_COLS; j++)
+          part[warp][r][j][lane] = acc[r][j];
+    __syncthreads();
 
-  /* each (row, column) of the block: its lanes' sums in lane order, then the epilogue */
-  for (int i = threadIdx.x; i < LIN_ROWS * LIN_BLOCK_COLS; i += LIN_WARPS * 32) {
-    const int r = i / LIN_BLOCK_COLS, c = i % LIN_BLOCK_COLS, w = c / LIN_COLS, j = c % LIN_COLS;
-    const int64_t n = (int64_t)blockIdx.x * LIN_BLOCK_COLS + c;
-    if (r >= a.m || n >= a.n)
-      continue;
-    float s = 0.f;
-    for (int l = 0; l < 32; l++)
-      s += part[w][r][j][l];
-    if (a.bias)
-      s += a.bias[n];
-    if (a.gelu) /* §5.1: exact erf GELU, gelu_kernel's formula */
-      s = s * 0.5f * (1.f + erff(s * 0.70710678118654752f));
-    float *out = n < a.n0 ? a.y0 + r * a.ldy0 + n : a.y1 + r * a.ldy1 + (n - a.n0);
-    *out = a.beta != 0.f ? s + *out : s; /* beta 0 never reads y */
+    /* each (row, column) of the tile: its lanes' sums in lane order, then the epilogue */
+    for (int i = threadIdx.x; i < LIN_ROWS * LIN_BLOCK_COLS; i += LIN_WARPS * 32) {
+      const int r = i / LIN_BLOCK_COLS, c = i % LIN_BLOCK_COLS, w = c / LIN_COLS, j = c % LIN_COLS;
+      const int64_t n = tile * LIN_BLOCK_COLS + c;
+      if (r >= a.m || n >= a.n)
+        continue;
+      float s = 0.f;
+      for (int l = 0; l < 32; l++)
+        s += part[w][r][j][l];
+      if (a.bias)
+        s += a.bias[n];
+      if (a.gelu) /* §5.1: exact erf GELU, gelu_kernel's formula */
+        s = s * 0.5f * (1.f + erff(s * 0.70710678118654752f));
+      float *out = n < a.n0 ? a.y0 + r * a.ldy0 + n : a.y1 + r * a.ldy1 + (n - a.n0);
+      *out = a.beta != 0.f ? s + *out : s; /* beta 0 never reads y */
+    }
+    __syncthreads(); /* part is rewritten by the next tile */
   }
 }
 
@@ -207,7 +214,8 @@ gboolean ufo_cuda_linear(UfoCuda *cu, const UfoLinear *p, GError **error)
   a.k = k;
   a.beta = p->beta;
   a.gelu = p->gelu;
-  const unsigned blocks = (unsigned)((n + LIN_BLOCK_COLS - 1) / LIN_BLOCK_COLS);
+  const int64_t tiles = (n + LIN_BLOCK_COLS - 1) / LIN_BLOCK_COLS;
+  const unsigned blocks = (unsigned)MIN(tiles, (int64_t)cu->grid_cap);
   UFO_LAUNCH(linear_rows_kernel, blocks, LIN_WARPS * 32, 0, cu->stream, a);
   return ufo_cuda_launched("linear: linear_rows_kernel", error);
 }

@@ -333,6 +333,7 @@ static const LinearCase linear_cases[] = {
     {7, 50, 0, 100, 1, 1, 0, 1},  /* LN and GELU; K % 8 = 4; a partial block of columns */
     {16, 33, 0, 259, 0, 0, 1, 1}, /* the most rows fused, a residual, K past two lane strides */
     {5, 70, 0, 31, 0, 0, 0, 0},   /* no bias; K under one lane stride */
+    {2, 150, 60, 40, 1, 0, 0, 1}, /* 14 column tiles: more than a capped grid has blocks */
     {17, 20, 12, 40, 1, 1, 0, 1}, /* more rows than any fused kernel: composed */
 };
 

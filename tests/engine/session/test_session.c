@@ -604,6 +604,8 @@ static UfoModel *graph_model(void)
 
 /* N_GRAPH_FRAMES frames of task on a new session (graphs FALSE: UFO_GRAPHS=0 when it is made);
  * frame k is prepare_image(S, k); detection decodes planted boxes (plant_boxes) */
+static UfoPrecision graph_precision; /* the sessions' precision (test_graphs' data) */
+
 static void graph_frames(UfoTask task, gboolean graphs, UfoResult **res, unsigned *recorded,
                          unsigned *launched, unsigned *step_recorded, unsigned *step_launched)
 {
@@ -611,7 +613,9 @@ static void graph_frames(UfoTask task, gboolean graphs, UfoResult **res, unsigne
   if (!graphs)
     g_setenv("UFO_GRAPHS", "0", TRUE);
   UfoModel *model = graph_model();
-  g_autoptr(UfoSession) s = ufo_session_new(model, &prepare_opts, &error);
+  UfoSessionOptions opts = prepare_opts;
+  opts.precision = graph_precision;
+  g_autoptr(UfoSession) s = ufo_session_new(model, &opts, &error);
   g_unsetenv("UFO_GRAPHS");
   g_assert_no_error(error);
   const UfoConfig *cfg = &model->cfg;
@@ -642,9 +646,14 @@ static void graph_frames(UfoTask task, gboolean graphs, UfoResult **res, unsigne
   ufo_session_get_decode_graph_counts(s, step_recorded, step_launched);
 }
 
+/* data: the task, | GRAPHS_BF16 for precision bf16 (CUDA: the fused linears of few rows,
+ * cuda/linear.cu, inside the step graphs; a CPU without native bf16 runs fp32) */
+#define GRAPHS_BF16 0x100
+
 static void test_graphs(gconstpointer data)
 {
-  const UfoTask task = (UfoTask)GPOINTER_TO_INT(data);
+  const UfoTask task = (UfoTask)(GPOINTER_TO_INT(data) & 0xff);
+  graph_precision = GPOINTER_TO_INT(data) & GRAPHS_BF16 ? UFO_PRECISION_BF16 : UFO_PRECISION_FP32;
   UfoResult *on[N_GRAPH_FRAMES], *off[N_GRAPH_FRAMES];
   unsigned rec_on, launch_on, rec_off, launch_off, srec_on, slaunch_on, srec_off, slaunch_off;
   graph_frames(task, TRUE, on, &rec_on, &launch_on, &srec_on, &slaunch_on);
@@ -940,6 +949,8 @@ int main(int argc, char **argv)
     g_autofree char *path = g_strdup_printf("/session/graphs/%s", ufo_task_name(graphed[i]));
     g_test_add_data_func(path, GINT_TO_POINTER(graphed[i]), test_graphs);
   }
+  g_test_add_data_func("/session/graphs-bf16/detection",
+                       GINT_TO_POINTER(UFO_TASK_DETECTION | GRAPHS_BF16), test_graphs);
   g_test_add_func("/session/bad-inputs", test_bad_inputs);
   g_test_add_func("/session/prompt-cache", test_prompt_cache);
   g_test_add_func("/session/prompt-too-long", test_prompt_too_long);

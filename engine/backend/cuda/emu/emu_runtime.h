@@ -190,6 +190,8 @@ static inline cudaError_t cudaFuncSetAttribute(F *func, cudaFuncAttribute attr, 
  * set_seed(s) is reproducible. */
 void set_seed(uint64_t seed);
 uint64_t get_seed();
+/* Kernel launches run so far, graph replays' included (restarted by set_seed). */
+uint64_t launches();
 /* The dynamic-shared-memory race detector (environment UFO_EMU_RACECHECK=1; default off). */
 void set_racecheck(bool on);
 /* Pretend there is no device (environment UFO_EMU_NO_DEVICE=1): cudaGetDeviceCount gives 0 and

@@ -335,6 +335,13 @@ void set_seed(uint64_t seed)
   s.launches = 0;
 }
 
+uint64_t launches()
+{
+  State &s = st();
+  std::lock_guard<std::mutex> g(s.mu);
+  return s.launches;
+}
+
 uint64_t get_seed()
 {
   return st().seed;
