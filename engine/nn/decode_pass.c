@@ -212,8 +212,14 @@ static gboolean step_ops(void *ctx, GError **e)
   }
   /* §8.12: logits = mean feature · word_embeddings^T (tied, no bias, no LN) */
   UfoView lg = ufo_view_sub(ufo_view(st->logits), 0, 0, n, V);
-  UfoLinear g = {.x = acc, .w = ufo_view(vit->word_emb), .y = lg, .row_stable = TRUE};
-  return ufo_op_linear(be, &g, e);
+  UfoGemm g = {.a = acc,
+               .b = ufo_view(vit->word_emb),
+               .c = lg,
+               .trans_b = TRUE,
+               .alpha = 1.f,
+               .batch = 1,
+               .row_stable = TRUE};
+  return ufo_op_gemm(be, &g, e);
 }
 
 static gboolean dec_step(void *ctx, const int32_t *tokens, int n, int t, float *logits, float *feat,
@@ -229,7 +235,15 @@ static gboolean dec_step(void *ctx, const int32_t *tokens, int n, int t, float *
                 t, n, st->dec_t, st->dec_max, st->dec_live);
     return FALSE;
   }
-  /* the n tokens are the step's one upload, before its ops */
+  /* the n tokens are the step's one upload, before its ops; checked here, since a replayed
+   * step's embed does not pass through its wrapper's index check */
+  for (int i = 0; i < n; i++)
+    if (tokens[i] < 0 || tokens[i] >= V) {
+      g_set_error(e, UFO_ERROR, UFO_ERROR_INVALID,
+                  "decode step t=%d: token %d of row %d outside the vocabulary (0..%d)", t,
+                  tokens[i], i, V - 1);
+      return FALSE;
+    }
   if (!ufo_tensor_upload_i32(st->dec_ids, 0, tokens, (size_t)n, e))
     return FALSE;
   /* the ops: one graph per step index and row count, replayed frame after frame

@@ -103,22 +103,23 @@ __global__ void __launch_bounds__(LIN_WARPS * 32) linear_rows_kernel(LinearArgs 
   }
   __syncthreads();
 
+  /* registers on the GPU; declared once here, not per loop iteration (the emulation's
+   * sanitizer re-poisons block-scope arrays at every iteration) */
+  const __nv_bfloat16 *wrow[LIN_COLS];
+  float acc[LIN_ROWS][LIN_COLS], wv[LIN_COLS][LIN_CHUNK], lw[LIN_CHUNK], lb[LIN_CHUNK];
   /* column tiles of LIN_BLOCK_COLS, grid-stride (the grid is capped: cu->grid_cap) */
   const int64_t tiles = (a.n + LIN_BLOCK_COLS - 1) / LIN_BLOCK_COLS;
   for (int64_t tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
     const int64_t col0 = tile * LIN_BLOCK_COLS + warp * LIN_COLS;
-    const __nv_bfloat16 *wrow[LIN_COLS];
     for (int j = 0; j < LIN_COLS; j++) {
       const int64_t n = col0 + j;
       wrow[j] = n < a.n0 ? a.w0 + n * a.ldw0 : n < a.n ? a.w1 + (n - a.n0) * a.ldw1 : NULL;
     }
-    float acc[LIN_ROWS][LIN_COLS];
     for (int r = 0; r < LIN_ROWS; r++)
       for (int j = 0; j < LIN_COLS; j++)
         acc[r][j] = 0.f;
     for (int64_t k0 = (int64_t)lane * LIN_CHUNK; k0 < a.k; k0 += 32 * LIN_CHUNK) {
       const int kn = (int)(a.k - k0 < LIN_CHUNK ? a.k - k0 : LIN_CHUNK);
-      float wv[LIN_COLS][LIN_CHUNK], lw[LIN_CHUNK], lb[LIN_CHUNK];
       for (int j = 0; j < LIN_COLS; j++)
         load_weights(wv[j], wrow[j], k0, kn);
       if (a.ln_w) {

@@ -2,10 +2,10 @@
  * precision bf16: with few rows (≤ 16) a step is the token embedding (embed, add, layer_norm),
  * per processed layer four fused linears (backend.h UfoLinear: LN1 + q + K/V slot, proj +
  * residual, LN2 + fc1 + GELU, fc2 + residual) and its attention, the mean layers' accumulation
- * and the tied logits: nothing else (no to_bf16, no separate layer_norm, gelu or GEMM). The same
- * step of 17 rows runs the composed ops, so it launches more. On the GPU the fused step launches
- * exactly these kernels; the composed one adds cuBLASLt's, which the emulation runs as host work
- * (docs/performance.md §6). */
+ * and the tied logits (a to_bf16 launch; the GEMM itself is cuBLASLt's kernel on the GPU, host
+ * work in the emulation): nothing else (no other to_bf16, no separate layer_norm or gelu). The
+ * same step of 17 rows runs the composed ops, so it launches more (docs/performance.md,
+ * section 6). */
 #include "backend_by_name.h"
 #include "decode/decode.h"
 #include "model/model.h"
@@ -89,8 +89,8 @@ static void test_step_launches(void)
     Fx f;
     fx_init(&f);
     cfg = &f.model->cfg;
-    /* processed layers: all of them from the image, the window layers from the grid (§8.16);
-     * mean layers: those among them */
+    /* processed layers: all of them from the image, the window layers from the grid (inference
+     * §8.16); mean layers: those among them */
     int layers = 0, means = 0;
     for (int l = 0; l < cfg->num_layers; l++) {
       if (grid && cfg->is_global[l])
@@ -107,7 +107,8 @@ static void test_step_launches(void)
     g_print("# %s rows: a step of 4 rows %llu launches, of 17 rows %llu (%d layers, %d mean)\n",
             grid ? "grid" : "image", (unsigned long long)fused, (unsigned long long)composed,
             layers, means);
-    /* embed + add + layer_norm; 4 linears + attention per layer; the means; the logits */
+    /* embed + add + layer_norm; 4 linears + attention per layer; the means; the logits'
+     * to_bf16 */
     g_assert_cmpuint(fused, ==, 3 + 5 * (uint64_t)layers + (uint64_t)means + 1);
     g_assert_cmpuint(composed, >, fused + 4 * (uint64_t)layers);
   }

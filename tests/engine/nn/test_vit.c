@@ -9,6 +9,7 @@
 #include "nn/vit.h"
 
 #include <math.h>
+#include <string.h>
 
 #define STEPS 4
 
@@ -197,6 +198,8 @@ static void test_errors(void)
   int32_t oov[2] = {101, 99999};
   g_assert_false(d.step(d.ctx, oov, 2, 1, lg, NULL, &err)); /* token outside the vocabulary */
   g_assert_error(err, UFO_ERROR, UFO_ERROR_INVALID);
+  /* refused before the step's ops (a replayed step has no embed wrapper to refuse it) */
+  g_assert_nonnull(strstr(err->message, "outside the vocabulary"));
   g_clear_error(&err);
   g_free(lg);
   /* a new text pass invalidates the image caches */
