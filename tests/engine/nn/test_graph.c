@@ -68,6 +68,28 @@ static void body_clear(Body *b)
   ufo_tensor_free(b->idx);
 }
 
+/* The named backend with graphs (g's) and a twin without (plain's), each with its body. */
+static void rig_init(Body *g, Body *plain)
+{
+  GError *e = NULL;
+  UfoBackend *be = ufo_test_backend_new(backend_name, &e),
+             *twin = ufo_test_backend_new(backend_name, &e);
+  g_assert_no_error(e);
+  be->graphs = TRUE;
+  twin->graphs = FALSE;
+  body_init(g, be);
+  body_init(plain, twin);
+}
+
+static void rig_clear(Body *g, Body *plain)
+{
+  UfoBackend *be = g->be, *twin = plain->be;
+  body_clear(g);
+  body_clear(plain);
+  ufo_backend_free(be);
+  ufo_backend_free(twin);
+}
+
 /* run r's input: different every run */
 static void input(Body *b, int r)
 {
@@ -114,16 +136,10 @@ static void run_cached(Body *g, UfoGraphCache *cache, int rows, int j, Body *pla
 
 static void test_cache(void)
 {
-  GError *e = NULL;
-  UfoBackend *be = ufo_test_backend_new(backend_name, &e),
-             *twin = ufo_test_backend_new(backend_name, &e);
-  g_assert_no_error(e);
-  be->graphs = TRUE;
-  twin->graphs = FALSE;
-  const gboolean has = be->ops->graph_begin != NULL;
   Body g, plain;
-  body_init(&g, be);
-  body_init(&plain, twin);
+  rig_init(&g, &plain);
+  UfoBackend *be = g.be;
+  const gboolean has = be->ops->graph_begin != NULL;
   UfoGraphCache *cache = g_new0(UfoGraphCache, 1);
   /* three shapes in turn, as decode steps come frame after frame: op by op, recorded, then
    * launched, each on its own slot */
@@ -161,24 +177,15 @@ static void test_cache(void)
   ufo_graph_cache_clear(be, cache);
   g_assert_cmpuint(cache->recorded + cache->launched, ==, 0);
   g_free(cache);
-  body_clear(&g);
-  body_clear(&plain);
-  ufo_backend_free(be);
-  ufo_backend_free(twin);
+  rig_clear(&g, &plain);
 }
 
 static void test_slot(void)
 {
-  GError *e = NULL;
-  UfoBackend *be = ufo_test_backend_new(backend_name, &e),
-             *twin = ufo_test_backend_new(backend_name, &e);
-  g_assert_no_error(e);
-  be->graphs = TRUE;
-  twin->graphs = FALSE;
-  const gboolean has = be->ops->graph_begin != NULL;
   Body g, plain;
-  body_init(&g, be);
-  body_init(&plain, twin);
+  rig_init(&g, &plain);
+  UfoBackend *be = g.be;
+  const gboolean has = be->ops->graph_begin != NULL;
   UfoGraphSlot slot = {0};
   const int64_t k1[] = {ROWS, COLS}, k2[] = {ROWS, COLS, 1};
   const uint64_t key = ufo_graph_key(k1, 2), key2 = ufo_graph_key(k2, 3);
@@ -189,6 +196,7 @@ static void test_slot(void)
   g_assert_cmpuint(slot.recorded, ==, has ? 1 : 0);
   g_assert_cmpuint(slot.launched, ==, has ? 4 : 0);
   /* an allocation: op by op once (the buffers may have moved), then recorded again */
+  g_autoptr(GError) e = NULL;
   UfoTensor *moved = ufo_tensor_new_2d(be, 3, 3, &e);
   g_assert_no_error(e);
   run_both(&g, &slot, key, &plain, r++);
@@ -225,10 +233,7 @@ static void test_slot(void)
   ufo_graph_slot_clear(be, &slot);
   ufo_graph_slot_clear(be, &bad);
   ufo_graph_slot_clear(be, &off);
-  body_clear(&g);
-  body_clear(&plain);
-  ufo_backend_free(be);
-  ufo_backend_free(twin);
+  rig_clear(&g, &plain);
 }
 
 int main(int argc, char **argv)
