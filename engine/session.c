@@ -50,10 +50,20 @@ static gboolean stamp_ms(UfoSession *s, guint a, guint b, double *ms, GError **e
   return ufo_backend_stamp_elapsed(s->be, s->stamps->pdata[a], s->stamps->pdata[b], ms, error);
 }
 
-/* Times every decode step of the wrapped decoder (ufo-bench). */
+/* segmentation §2.3: the <MASK> tokens a grid with an object emits after `<class>,` */
+#define SEG_MASK_TOKENS 16
+/* rows × positions of a draft pass at most, unless the decode has more rows (its activations:
+ * 13·C floats a row, 164 MB for UFO-ViT-B; 225 semantic grids × 17 positions fit) */
+#define DECODE_AHEAD_ROWS 4096
+
+/* Times every decode step of the wrapped decoder (ufo-bench); a draft pass's time is shared
+ * evenly by the steps it kept. */
 typedef struct {
   const UfoDecoder *inner;
   GArray *ms;
+  int passes;       /* step and step_ahead calls */
+  double ahead_ms;  /* the pending pass's own time */
+  guint ahead_from; /* its first step's entry in ms */
 } TimedDecoder;
 
 static gboolean timed_step(void *ctx, const int32_t *tokens, int n, int t, float *logits,
@@ -62,9 +72,44 @@ static gboolean timed_step(void *ctx, const int32_t *tokens, int n, int t, float
   TimedDecoder *td = ctx;
   gint64 a = g_get_monotonic_time();
   gboolean ok = td->inner->step(td->inner->ctx, tokens, n, t, logits, feat, error);
+  td->passes++;
   double ms = (g_get_monotonic_time() - a) / 1000.0;
   g_array_append_val(td->ms, ms);
   return ok;
+}
+
+static gboolean timed_step_ahead(void *ctx, const int32_t *tokens, int n, int t, int P,
+                                 GError **error)
+{
+  TimedDecoder *td = ctx;
+  gint64 a = g_get_monotonic_time();
+  gboolean ok = td->inner->step_ahead(td->inner->ctx, tokens, n, t, P, error);
+  td->passes++;
+  td->ahead_ms = (g_get_monotonic_time() - a) / 1000.0;
+  td->ahead_from = td->ms->len;
+  return ok;
+}
+
+/* each position selected is a step of its own: its selection's time, plus its share of the pass */
+static gboolean timed_ahead_select(void *ctx, int j, int n, const int32_t *force,
+                                   const float *margin, int32_t *ids, float *prob, int *row0,
+                                   GError **error)
+{
+  TimedDecoder *td = ctx;
+  gint64 a = g_get_monotonic_time();
+  gboolean ok =
+      td->inner->ahead_select(td->inner->ctx, j, n, force, margin, ids, prob, row0, error);
+  double ms = (g_get_monotonic_time() - a) / 1000.0;
+  g_array_append_val(td->ms, ms);
+  return ok;
+}
+
+static gboolean timed_ahead_accept(void *ctx, int k, GError **error)
+{
+  TimedDecoder *td = ctx;
+  for (guint i = td->ahead_from; k > 0 && i < td->ms->len; i++)
+    g_array_index(td->ms, double, i) += td->ahead_ms / k;
+  return td->inner->ahead_accept(td->inner->ctx, k, error);
 }
 
 static gboolean timed_keep_feat(void *ctx, int n, int *row0, GError **error)
@@ -390,7 +435,7 @@ static gboolean run_frames(UfoSession *s, const UfoImage *images, int n, const U
   int32_t *plan_tokens = NULL;
   UfoPlantedPlan *plan = NULL;
   char *prompt = NULL;
-  TimedDecoder td = {NULL, g_array_new(FALSE, FALSE, sizeof(double))};
+  TimedDecoder td = {.ms = g_array_new(FALSE, FALSE, sizeof(double))};
   double ms_pre = 0, ms_text = 0, ms_image = 0, ms_grid = 0, ms_decode = 0;
   const uint64_t frame_down0 = s->be->bytes_down;
   gint64 t = g_get_monotonic_time();
@@ -476,14 +521,27 @@ static gboolean run_frames(UfoSession *s, const UfoImage *images, int n, const U
   dec.select_greedy = inner.select_greedy ? timed_select : NULL;
   dec.select_topk = inner.select_topk ? timed_select_topk : NULL;
   dec.keep_feat = inner.keep_feat ? timed_keep_feat : NULL;
+  dec.step_ahead = inner.step_ahead ? timed_step_ahead : NULL;
+  dec.ahead_select = inner.ahead_select ? timed_ahead_select : NULL;
+  dec.ahead_accept = inner.ahead_accept ? timed_ahead_accept : NULL;
   dec.ctx = &td;
   const int n_all = n * n_seq;
+  /* segmentation §2.3: after `<class>,` a grid emits 16 × <MASK> and [SEP]; those runs go
+   * through the decoder in passes of up to 17 steps (the output is step-by-step greedy's) */
+  const UfoTokenIds *tid = ufo_tokenizer_ids(s->model->tokenizer);
+  const UfoDecodeDraft mask_draft = {.token = tid->mask,
+                                     .after = {tid->comma, -1},
+                                     .max_ahead = SEG_MASK_TOKENS + 1,
+                                     .max_rows = MAX((int64_t)n_rows, DECODE_AHEAD_ROWS)};
+  const gboolean draft = seg && tid->mask >= 0 && tid->comma >= 0;
   out = beam > 1 ? ufo_decode_beam(&dec, n_all, beam, tc->max_length,
                                    req->temperature > 0.f ? req->temperature : tc->temperature,
                                    req->length_penalty != 0.f ? req->length_penalty : tc->alpha,
                                    use_plan, seg, error)
-                 : ufo_decode_greedy(&dec, n_all, tc->max_length, use_plan, seg, error);
+                 : ufo_decode_greedy_ahead(&dec, n_all, tc->max_length, use_plan, seg,
+                                           draft ? &mask_draft : NULL, error);
   for (int i = 0; i < n; i++) {
+    res[i]->n_decode_passes = td.passes;
     res[i]->n_decode_steps = (int)td.ms->len;
     res[i]->ms_decode_step = g_memdup2(td.ms->data, sizeof(double) * td.ms->len);
   }

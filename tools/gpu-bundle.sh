@@ -19,8 +19,9 @@ elif meson configure "$BUILD" | grep -qE '^ +gst +disabled'; then
   meson configure "$BUILD" -Dgst=enabled >/dev/null
 fi
 meson compile -C "$BUILD" test-nn-ops test-nn-golden test-nn-select test-nn-graph test-nn-attention-bf16 \
-  test-nn-preprocess test-nn-mask-ops test-nn-shared test-seg-download test-session ufo-bench \
-  ufo-infer gstufo >"$BUILD/gpu-bundle.log" 2>&1 || { tail -30 "$BUILD/gpu-bundle.log"; exit 1; }
+  test-nn-preprocess test-nn-mask-ops test-nn-shared test-seg-download test-session \
+  test-decode-ahead-session ufo-bench ufo-infer gstufo >"$BUILD/gpu-bundle.log" 2>&1 ||
+  { tail -30 "$BUILD/gpu-bundle.log"; exit 1; }
 rm -rf .gpu
 mkdir -p .gpu/bin .gpu/lib .gpu/gst/plugins .gpu/fonts .gpu/media
 for b in tests/engine/nn/test-nn-ops tests/engine/nn/test-nn-golden tests/engine/nn/test-nn-select \
@@ -28,6 +29,7 @@ for b in tests/engine/nn/test-nn-ops tests/engine/nn/test-nn-golden tests/engine
   tests/engine/nn/test-nn-attention-bf16 tests/engine/nn/test-nn-preprocess \
   tests/engine/nn/test-nn-mask-ops tests/engine/nn/test-nn-shared \
   tests/engine/session/test-seg-download tests/engine/session/test-session \
+  tests/engine/session/test-decode-ahead-session \
   tools/ufo-bench/ufo-bench tools/ufo-infer/ufo-infer; do
   cp "$BUILD/$b" .gpu/bin/
 done

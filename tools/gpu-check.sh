@@ -104,6 +104,8 @@ if [ "$DRY" = 0 ]; then # sessions reach the GPU through the factory (no emulate
   step "prepared sessions allocate nothing" tests.log 180 "$TBIN/test-session" --device=cuda \
     -p /session/prepare/detection -p /session/prepare/caption -p /session/prepare/instance \
     -p /session/prepare/semantic
+  step "<MASK> runs in draft passes = step by step" tests.log 120 \
+    "$TBIN/test-decode-ahead-session" --device=cuda
   step "CUDA graphs replay = op by op" tests.log 180 "$TBIN/test-session" --device=cuda \
     -p /session/graphs/detection -p /session/graphs/grounding -p /session/graphs/caption \
     -p /session/graphs-bf16/detection
@@ -126,6 +128,9 @@ more_benches() {
   bench "vit-b detection 1120 fp32" $B $V --task detection --width 1120 --height 1120
   bench "vit-b instance 1120 bf16 trained" $B $V --task instance --width 1120 --height 1120 --precision bf16 --plan trained
   bench "vit-b semantic 672 bf16 trained" $B $V --task semantic --width 672 --height 672 --precision bf16 --plan trained
+  # the same step by step (UFO_DECODE_AHEAD=0: no draft passes over the <MASK> runs), for their gain
+  step "bench vit-b semantic 672 bf16 trained, step by step" bench.log 150 env UFO_DECODE_AHEAD=0 \
+    "$BENCH" --device $DEV $B $V --task semantic --width 672 --height 672 --precision bf16 --plan trained
   bench "vit-b caption 224 bf16 trained" $B $V --task caption --width 224 --height 224 --precision bf16 --plan trained
   bench "vit-b grounding 224 bf16 trained" $B $V --task grounding --width 224 --height 224 --precision bf16 --plan trained
   bench "vit-b caption 224 bf16, 4 sessions of one model" $B $V --task caption --width 224 --height 224 --precision bf16 --plan trained --sessions 4
@@ -138,6 +143,7 @@ more_benches() {
 if [ "$DRY" = 1 ]; then
   bench "tiny detection (dry run: cpu)" --config tiny --task detection --iterations 1 --warmup 0 --profile
   bench "tiny detection batch 2 (dry run: cpu)" --config tiny --task detection --iterations 1 --warmup 0 --batch 2
+  bench "tiny instance trained (dry run: cpu)" --config tiny --task instance --iterations 1 --warmup 0 --plan trained
   step "side by side tiny caption trained (dry run: cpu)" torch.log 300 python3 \
     tools/reference/side_by_side.py --ufo-bench "$BENCH" --config tiny --task caption \
     --plan trained --device cpu --iterations 1 --warmup 0 --threads 2

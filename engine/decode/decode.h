@@ -42,7 +42,32 @@ typedef struct {
    * with features uses it when set (out->feat_row instead of out->feat); NULL: the features
    * come back through step(feat). */
   gboolean (*keep_feat)(void *ctx, int n, int *row0, GError **error);
+  /* (optional, all three or none; greedy with a draft only) Steps t .. t + P − 1 of the n live
+   * rows in one pass (speculative decoding with a fixed draft): tokens[j·n + i] is row i's input
+   * at step t + j, for j ≥ 1 a guess of what step t + j − 1 will select. Each position's results
+   * are those of a step over the same inputs (bit for bit where the backend's decode products
+   * are row-stable, docs/performance.md section 9; within rounding elsewhere). */
+  gboolean (*step_ahead)(void *ctx, const int32_t *tokens, int n, int t, int P, GError **error);
+  /* After step_ahead: selects position j's rows as select_greedy selects a step's, and, with
+   * keep_feat and row0 != NULL, appends their features to the history (*row0 as keep_feat's). */
+  gboolean (*ahead_select)(void *ctx, int j, int n, const int32_t *force, const float *margin,
+                           int32_t *ids, float *prob, int *row0, GError **error);
+  /* Ends the pass: its first k positions stand (the decoder is at step t + k with the same n
+   * rows, as after k steps), the later ones are forgotten. */
+  gboolean (*ahead_accept)(void *ctx, int k, GError **error);
 } UfoDecoder;
+
+/* A fixed draft for greedy decoding (segmentation §2.3: after `<class>,` a grid emits 16 ×
+ * `<MASK>` and `[SEP]`): when every live row's input token is one of `after` or `token`, the
+ * decoder runs up to max_ahead steps in one pass (UfoDecoder.step_ahead) whose inputs after the
+ * first are `token`, keeps the positions up to the first row whose selection is neither `token`
+ * nor the end token, and goes on from there: the output is that of step-by-step greedy decoding. */
+typedef struct {
+  int32_t token;    /* the draft's input after the first position (<MASK>) */
+  int32_t after[2]; /* tokens that start a run of `token` (the commas), -1 = unused */
+  int max_ahead;    /* positions per pass at most (>= 2) */
+  int64_t max_rows; /* rows × positions per pass at most (the pass's activation memory) */
+} UfoDecodeDraft;
 
 /* Output of a decoding run, one row per input sequence (inference §6.2/§6.3, seg §2.3/§2.4).
  * Row s holds sequence s's tokens without the leading [CLS]. */
@@ -76,6 +101,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(UfoDecodeOutput, ufo_decode_output_free)
  * Returns a new UfoDecodeOutput or NULL with error set (the decoder's own errors pass through). */
 UfoDecodeOutput *ufo_decode_greedy(const UfoDecoder *dec, int n_seq, int max_length,
                                    const UfoPlantedPlan *plan, gboolean with_feat, GError **error);
+/* The same, passing runs of draft->token through UfoDecoder.step_ahead when the decoder has it,
+ * it selects (select_greedy) and features, if wanted, stay there (keep_feat); draft NULL or any
+ * of these missing: ufo_decode_greedy. */
+UfoDecodeOutput *ufo_decode_greedy_ahead(const UfoDecoder *dec, int n_seq, int max_length,
+                                         const UfoPlantedPlan *plan, gboolean with_feat,
+                                         const UfoDecodeDraft *draft, GError **error);
 
 /* Beam search (inference §6.3 with the quirks of §0 items 5/6 and §9.6). The decoder holds n_seq
  * rows on entry; the first reorder call grows them to n_seq·beam rows (src = 0,0,..,1,1,..; row

@@ -109,83 +109,220 @@ gboolean ufo_decode_check_args(const UfoDecoder *dec, int n_seq, int max_length,
   return TRUE;
 }
 
+/* One greedy run's state (ufo_decode_greedy_ahead): the live rows and the host buffers. */
+typedef struct {
+  const UfoDecoder *dec;
+  const UfoPlantedPlan *plan;
+  const UfoDecodeDraft *draft;
+  UfoDecodeOutput *out;
+  int max_length, n_live;
+  gboolean remote, keep;
+  int32_t *seq, *tok, *src;  /* live row → sequence, input token; compaction sources */
+  int32_t *sel_id, *force;   /* per live row */
+  float *sel_prob, *margin;  /* per live row */
+  float *logits, *feat;      /* host logits / features (selection, features on the host) */
+  int32_t *ahead_tok, *last; /* a pass's inputs (P · rows); a row's last selection */
+  gboolean *done;            /* a row ended inside the pass */
+} Greedy;
+
+/* The plan's forcing of the live rows at step t (selection where the logits live). */
+static void plan_rows(Greedy *g, int t)
+{
+  for (int i = 0; g->plan && i < g->n_live; i++)
+    ufo_decode_plan_token(g->plan, g->seq[i], t, g->dec->vocab_size, &g->force[i], &g->margin[i]);
+}
+
+/* Step t's selection of live row i (feature history row feat_row, or -1) into the output. */
+static void record_step(Greedy *g, int i, int t, int feat_row)
+{
+  const int s = g->seq[i], C = g->dec->feat_dim;
+  const size_t at = (size_t)s * g->max_length + t;
+  g->out->ids[at] = g->sel_id[i];
+  g->out->prob[at] = g->sel_prob[i];
+  if (g->feat)
+    memcpy(g->out->feat + at * C, g->feat + (size_t)i * C, sizeof(float) * C);
+  if (g->keep)
+    g->out->feat_row[at] = feat_row;
+  if (g->sel_id[i] == g->dec->end_token)
+    g->out->length[s] = t;
+}
+
+/* Drops the rows that ended (alive[i] FALSE) from the batch; tok = each kept row's next input. */
+static gboolean compact(Greedy *g, const gboolean *ended, const int32_t *next, GError **error)
+{
+  int n_keep = 0;
+  for (int i = 0; i < g->n_live; i++) {
+    if (ended[i])
+      continue;
+    g->src[n_keep] = i;
+    g->seq[n_keep] = g->seq[i]; /* n_keep <= i: in-place compaction is safe */
+    g->tok[n_keep] = next[i];
+    n_keep++;
+  }
+  if (n_keep > 0 && n_keep < g->n_live && !g->dec->reorder(g->dec->ctx, g->src, n_keep, error))
+    return FALSE;
+  g->n_live = n_keep;
+  return TRUE;
+}
+
+/* One step at t (inference §6.2): the live rows' tokens in, their selections out. */
+static gboolean greedy_step(Greedy *g, int t, GError **error)
+{
+  const UfoDecoder *dec = g->dec;
+  const int V = dec->vocab_size, n = g->n_live;
+  int row0 = 0;
+  if (!dec->step(dec->ctx, g->tok, n, t, g->logits, g->feat, error) ||
+      (g->keep && !dec->keep_feat(dec->ctx, n, &row0, error)))
+    return FALSE;
+  if (g->remote) {
+    plan_rows(g, t); /* the plan's token for (sequence, step) */
+    if (!dec->select_greedy(dec->ctx, n, g->force, g->margin, g->sel_id, g->sel_prob, error))
+      return FALSE;
+  } else {
+    for (int i = 0; i < n; i++) {
+      float *l = g->logits + (size_t)i * V;
+      ufo_decode_apply_plan(g->plan, g->seq[i], t, l, V);
+      g->sel_id[i] = argmax_prob(l, V, &g->sel_prob[i]);
+    }
+  }
+  g->out->t_out = t + 1;
+  for (int i = 0; i < n; i++) {
+    record_step(g, i, t, row0 + i);
+    g->done[i] = g->sel_id[i] == dec->end_token;
+  }
+  return compact(g, g->done, g->sel_id, error);
+}
+
+/* Positions of a draft pass at step t, or 0 for an ordinary step: every live row's input starts
+ * or continues the draft's run, and P >= 2 positions fit the steps and the row budget. */
+static int ahead_positions(const Greedy *g, int t)
+{
+  const UfoDecodeDraft *d = g->draft;
+  if (!d)
+    return 0;
+  for (int i = 0; i < g->n_live; i++) {
+    const int32_t x = g->tok[i];
+    if (x != d->token && x != d->after[0] && x != d->after[1])
+      return 0;
+  }
+  int64_t P = MIN(d->max_ahead, g->max_length - t);
+  P = MIN(P, d->max_rows / MAX(g->n_live, 1));
+  return P >= 2 ? (int)P : 0;
+}
+
+/* A draft pass of P positions from step t: position j's selections stand while every earlier
+ * position selected the draft's token (or ended its row); the first position where a live row
+ * selected anything else is the pass's last. Returns the positions kept (t advances by them). */
+static int greedy_ahead(Greedy *g, int t, int P, GError **error)
+{
+  const UfoDecoder *dec = g->dec;
+  const int n = g->n_live;
+  for (int i = 0; i < n; i++) {
+    g->ahead_tok[i] = g->tok[i];
+    for (int j = 1; j < P; j++)
+      g->ahead_tok[(size_t)j * n + i] = g->draft->token;
+    g->done[i] = FALSE;
+  }
+  if (!dec->step_ahead(dec->ctx, g->ahead_tok, n, t, P, error))
+    return -1;
+  int kept = 0, alive = n;
+  gboolean off_draft = FALSE;
+  while (kept < P && alive > 0 && !off_draft) {
+    const int j = kept, tj = t + j;
+    int row0 = 0;
+    plan_rows(g, tj);
+    if (!dec->ahead_select(dec->ctx, j, n, g->force, g->margin, g->sel_id, g->sel_prob,
+                           g->keep ? &row0 : NULL, error))
+      return -1;
+    g->out->t_out = tj + 1;
+    for (int i = 0; i < n; i++) {
+      if (g->done[i])
+        continue; /* ended earlier in the pass: its later positions are not its steps */
+      record_step(g, i, tj, row0 + i);
+      g->last[i] = g->sel_id[i];
+      if (g->sel_id[i] == dec->end_token) {
+        g->done[i] = TRUE;
+        alive--;
+      } else if (g->sel_id[i] != g->draft->token) {
+        off_draft = TRUE; /* position j + 1 was fed the draft, not this token */
+      }
+    }
+    kept++;
+  }
+  if (!dec->ahead_accept(dec->ctx, kept, error) || !compact(g, g->done, g->last, error))
+    return -1;
+  return kept;
+}
+
 UfoDecodeOutput *ufo_decode_greedy(const UfoDecoder *dec, int n_seq, int max_length,
                                    const UfoPlantedPlan *plan, gboolean with_feat, GError **error)
 {
+  return ufo_decode_greedy_ahead(dec, n_seq, max_length, plan, with_feat, NULL, error);
+}
+
+UfoDecodeOutput *ufo_decode_greedy_ahead(const UfoDecoder *dec, int n_seq, int max_length,
+                                         const UfoPlantedPlan *plan, gboolean with_feat,
+                                         const UfoDecodeDraft *draft, GError **error)
+{
   if (!ufo_decode_check_args(dec, n_seq, max_length, with_feat, error))
     return NULL;
-  const int V = dec->vocab_size, C = dec->feat_dim;
+  if (draft && (draft->token < 0 || draft->token >= dec->vocab_size || draft->max_ahead < 2 ||
+                draft->max_rows < 2)) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID,
+                "decode draft: token %d (vocabulary of %d), %d positions, %lld rows per pass",
+                draft->token, dec->vocab_size, draft->max_ahead, (long long)draft->max_rows);
+    return NULL;
+  }
+  const int V = dec->vocab_size, C = dec->feat_dim, rows = MAX(n_seq, 1);
   /* finished rows read [SEP] from then on, as the original's forced rows (§6.2) */
   g_autoptr(UfoDecodeOutput) out =
       ufo_decode_output_new(n_seq, max_length, C, with_feat, dec->end_token);
-  g_autofree int32_t *seq = g_new(int32_t, MAX(n_seq, 1)); /* live row → sequence */
-  g_autofree int32_t *tok = g_new(int32_t, MAX(n_seq, 1)); /* live row → input token */
-  g_autofree int32_t *src = g_new(int32_t, MAX(n_seq, 1));
+  Greedy g = {.dec = dec, .plan = plan, .out = out, .max_length = max_length, .n_live = n_seq};
   /* selection on the decoder's side (logits stay there) or on the host */
-  const gboolean remote = dec->select_greedy != NULL;
-  g_autofree float *logits = remote ? NULL : g_new(float, (size_t)MAX(n_seq, 1) * V);
-  g_autofree int32_t *sel_id = g_new(int32_t, MAX(n_seq, 1));
-  g_autofree float *sel_prob = g_new(float, MAX(n_seq, 1));
-  g_autofree int32_t *force = plan ? g_new(int32_t, MAX(n_seq, 1)) : NULL;
-  g_autofree float *margin = plan ? g_new(float, MAX(n_seq, 1)) : NULL;
+  g.remote = dec->select_greedy != NULL;
   /* features stay on the decoder's side (history rows) or come back to the host */
-  const gboolean keep = with_feat && dec->keep_feat != NULL;
-  g_autofree float *feat = with_feat && !keep ? g_new(float, (size_t)MAX(n_seq, 1) * C) : NULL;
-  if (keep) {
+  g.keep = with_feat && dec->keep_feat != NULL;
+  /* a draft pass selects and keeps its features where they live */
+  const gboolean ahead = draft && dec->step_ahead && dec->ahead_select && dec->ahead_accept &&
+                         g.remote && (g.keep || !with_feat);
+  g.draft = ahead ? draft : NULL;
+  g_autofree int32_t *seq = g.seq = g_new(int32_t, rows);
+  g_autofree int32_t *tok = g.tok = g_new(int32_t, rows);
+  g_autofree int32_t *src = g.src = g_new(int32_t, rows);
+  g_autofree int32_t *sel_id = g.sel_id = g_new(int32_t, rows);
+  g_autofree float *sel_prob = g.sel_prob = g_new(float, rows);
+  g_autofree int32_t *force = g.force = plan ? g_new(int32_t, rows) : NULL;
+  g_autofree float *margin = g.margin = plan ? g_new(float, rows) : NULL;
+  g_autofree gboolean *done = g.done = g_new(gboolean, rows);
+  g_autofree int32_t *last = g.last = ahead ? g_new(int32_t, rows) : NULL;
+  g_autofree int32_t *ahead_tok = g.ahead_tok =
+      ahead ? g_new(int32_t, (size_t)rows * MIN(draft->max_ahead, max_length)) : NULL;
+  g_autofree float *logits = g.logits = g.remote ? NULL : g_new(float, (size_t)rows *V);
+  g_autofree float *feat = g.feat = with_feat && !g.keep ? g_new(float, (size_t)rows *C) : NULL;
+  if (g.keep) {
     g_clear_pointer(&out->feat, g_free);
     const size_t n = (size_t)n_seq * max_length;
     out->feat_row = g_new(int32_t, MAX(n, 1));
     for (size_t i = 0; i < n; i++)
       out->feat_row[i] = -1;
   }
-  int row0 = 0;
   for (int s = 0; s < n_seq; s++) {
     seq[s] = s;
     tok[s] = dec->start_token; /* [CLS], start token of every sequence (§6.1) */
     out->length[s] = -1;
   }
-  int n_live = n_seq;
-  for (int t = 0; t < max_length && n_live > 0; t++) {
-    if (!dec->step(dec->ctx, tok, n_live, t, logits, feat, error) ||
-        (keep && !dec->keep_feat(dec->ctx, n_live, &row0, error)))
-      return NULL;
-    if (remote) {
-      for (int i = 0; plan && i < n_live; i++) /* the plan's token for (sequence, step) */
-        ufo_decode_plan_token(plan, seq[i], t, V, &force[i], &margin[i]);
-      if (!dec->select_greedy(dec->ctx, n_live, force, margin, sel_id, sel_prob, error))
+  for (int t = 0; t < max_length && g.n_live > 0;) {
+    const int P = ahead_positions(&g, t);
+    if (P > 0) {
+      const int kept = greedy_ahead(&g, t, P, error);
+      if (kept < 0)
         return NULL;
+      t += kept;
     } else {
-      for (int i = 0; i < n_live; i++) {
-        float *l = logits + (size_t)i * V;
-        ufo_decode_apply_plan(plan, seq[i], t, l, V);
-        sel_id[i] = argmax_prob(l, V, &sel_prob[i]);
-      }
+      if (!greedy_step(&g, t, error))
+        return NULL;
+      t++;
     }
-    out->t_out = t + 1;
-    int n_keep = 0;
-    for (int i = 0; i < n_live; i++) {
-      const int s = seq[i];
-      const float p = sel_prob[i];
-      const int32_t id = sel_id[i];
-      out->ids[(size_t)s * max_length + t] = id;
-      out->prob[(size_t)s * max_length + t] = p;
-      if (feat)
-        memcpy(out->feat + ((size_t)s * max_length + t) * C, feat + (size_t)i * C,
-               sizeof(float) * C);
-      if (keep)
-        out->feat_row[(size_t)s * max_length + t] = row0 + i;
-      if (id == dec->end_token) {
-        out->length[s] = t;
-      } else {
-        src[n_keep] = i;
-        seq[n_keep] = s; /* n_keep <= i: in-place compaction is safe */
-        tok[n_keep] = id;
-        n_keep++;
-      }
-    }
-    if (n_keep > 0 && n_keep < n_live && !dec->reorder(dec->ctx, src, n_keep, error))
-      return NULL;
-    n_live = n_keep;
   }
   for (int s = 0; s < n_seq; s++)
     if (out->length[s] < 0)

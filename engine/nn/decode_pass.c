@@ -59,6 +59,7 @@ static gboolean prepare(UfoVitState *st, gboolean from_grid, int stashed, int n_
   st->dec_ready = FALSE;
   st->dec_keep = FALSE;
   st->dec_hist_n = 0;
+  st->ahead_P = 0;
   if (from_grid ? !st->grid_done : !st->image_done) {
     g_set_error(e, UFO_ERROR, UFO_ERROR_INVALID, "decode_begin before the %s pass",
                 from_grid ? "grid" : "image");
@@ -152,14 +153,73 @@ gboolean ufo_vit_decode_keep_features(UfoVitState *st, GError **e)
   return TRUE;
 }
 
+/* Layer l's attention of the n rows of q (one query each) at step t into a: each row sees its
+ * prefix (its grid's K/V row, or the whole image's K/V) and its own decoded K/V 0..t, already in
+ * the cache (§6.1). */
+static gboolean step_attention(UfoVitState *st, int l, UfoView q, UfoView a, int t, GError **e)
+{
+  UfoVit *vit = st->vit;
+  const int C = vit->C;
+  const int64_t n = q.rows;
+  UfoView own = ufo_view_at(st->dec_kv[l], 0, n * st->dec_max, 2 * C, 2 * C);
+  UfoAttention at = {
+      .q = q,
+      .out = a,
+      .n_groups = (int)n,
+      .group_q = 1,
+      .n_heads = vit->nh,
+      .head_dim = vit->d,
+      .scale = 1.f / sqrtf((float)vit->d),
+      .n_segs = 2,
+      /* own decoded tokens 0..t (no mask: the new token sees its whole prefix) */
+      .seg[1] = {.k = vit_k(vit, own),
+                 .v = vit_v(vit, own),
+                 .n = t + 1,
+                 .group_stride = st->dec_max},
+  };
+  if (st->from_grid) { /* the row's grid K/V (1 token) */
+    UfoView p = ufo_view_sub(ufo_view(st->dec_prefix[l]), 0, 0, n, 2 * C);
+    at.seg[0] = (UfoAttnKeys){.k = vit_k(vit, p), .v = vit_v(vit, p), .n = 1, .group_stride = 1};
+  } else { /* every row sees all image K/V of the layer */
+    UfoView p = ufo_view(st->img_kv[l]);
+    at.seg[0] = (UfoAttnKeys){.k = vit_k(vit, p), .v = vit_v(vit, p), .n = p.rows};
+  }
+  return ufo_op_attention(vit->be, &at, e);
+}
+
+/* §6.1: after layer l, the mean over the mean layers that ran (grid rows: the window layers of
+ * M) accumulates x into acc */
+static gboolean mean_layer(UfoVitState *st, int l, UfoView acc, UfoView x, GError **e)
+{
+  UfoVit *vit = st->vit;
+  const int k = st->from_grid ? vit->mean_k_grid[l] : vit->mean_k[l];
+  const int n_mean = st->from_grid ? vit->n_mean_grid : vit->cfg->n_mean;
+  return k < 0 || ufo_op_mean_acc(vit->be, acc, x, k, n_mean, e);
+}
+
+/* §8.12: logits (the first acc.rows rows of st->logits) = mean feature · word_embeddings^T
+ * (tied, no bias, no LN) */
+static gboolean step_logits(UfoVitState *st, UfoView acc, GError **e)
+{
+  UfoVit *vit = st->vit;
+  UfoView lg = ufo_view_sub(ufo_view(st->logits), 0, 0, acc.rows, vit->cfg->vocab_size);
+  UfoGemm g = {.a = acc,
+               .b = ufo_view(vit->word_emb),
+               .c = lg,
+               .trans_b = TRUE,
+               .alpha = 1.f,
+               .batch = 1,
+               .row_stable = TRUE};
+  return ufo_op_gemm(vit->be, &g, e);
+}
+
 /* The ops of step st->step_t over its st->step_n rows, the tokens already in dec_ids (a graph
  * body, backend/graph.h: one per step index and row count) */
 static gboolean step_ops(void *ctx, GError **e)
 {
   UfoVitState *st = ctx;
   UfoVit *vit = st->vit;
-  UfoBackend *be = vit->be;
-  const int C = vit->C, V = vit->cfg->vocab_size, n = st->step_n, t = st->step_t;
+  const int C = vit->C, n = st->step_n, t = st->step_t;
   UfoView x = ufo_view_sub(ufo_view(st->dec_x), 0, 0, n, C);
   UfoView acc = ufo_view_sub(ufo_view(st->dec_acc), 0, 0, n, C);
   UfoView y = ufo_view_sub(ufo_view(st->s.y), 0, 0, n, C);
@@ -175,51 +235,15 @@ static gboolean step_ops(void *ctx, GError **e)
     if (processed(st, l)) {
       /* this step's [k | v] goes straight into slot t of every row */
       UfoView slot = ufo_view_at(st->dec_kv[l], (size_t)t * 2 * C, n, 2 * C, row_stride);
-      UfoView own = ufo_view_at(st->dec_kv[l], 0, (int64_t)n * st->dec_max, 2 * C, 2 * C);
       if (!vit_ln1_qkv(vit, l, q, slot, x, y, TRUE, e))
         return FALSE;
-      UfoAttention at = {
-          .q = q,
-          .out = a,
-          .n_groups = n,
-          .group_q = 1,
-          .n_heads = vit->nh,
-          .head_dim = vit->d,
-          .scale = 1.f / sqrtf((float)vit->d),
-          .n_segs = 2,
-          /* own decoded tokens 0..t (no mask: the new token sees its whole prefix) */
-          .seg[1] = {.k = vit_k(vit, own),
-                     .v = vit_v(vit, own),
-                     .n = t + 1,
-                     .group_stride = st->dec_max},
-      };
-      if (st->from_grid) { /* the row's grid K/V (1 token) */
-        UfoView p = ufo_view_sub(ufo_view(st->dec_prefix[l]), 0, 0, n, 2 * C);
-        at.seg[0] =
-            (UfoAttnKeys){.k = vit_k(vit, p), .v = vit_v(vit, p), .n = 1, .group_stride = 1};
-      } else { /* every row sees all image K/V of the layer */
-        UfoView p = ufo_view(st->img_kv[l]);
-        at.seg[0] = (UfoAttnKeys){.k = vit_k(vit, p), .v = vit_v(vit, p), .n = p.rows};
-      }
-      if (!ufo_op_attention(be, &at, e) || !vit_post_attention(vit, l, x, a, y, f, TRUE, e))
+      if (!step_attention(st, l, q, a, t, e) || !vit_post_attention(vit, l, x, a, y, f, TRUE, e))
         return FALSE;
     }
-    /* §6.1: the mean over the mean layers that ran (grid rows: the window layers of M) */
-    const int k = st->from_grid ? vit->mean_k_grid[l] : vit->mean_k[l];
-    const int n_mean = st->from_grid ? vit->n_mean_grid : vit->cfg->n_mean;
-    if (k >= 0 && !ufo_op_mean_acc(be, acc, x, k, n_mean, e))
+    if (!mean_layer(st, l, acc, x, e))
       return FALSE;
   }
-  /* §8.12: logits = mean feature · word_embeddings^T (tied, no bias, no LN) */
-  UfoView lg = ufo_view_sub(ufo_view(st->logits), 0, 0, n, V);
-  UfoGemm g = {.a = acc,
-               .b = ufo_view(vit->word_emb),
-               .c = lg,
-               .trans_b = TRUE,
-               .alpha = 1.f,
-               .batch = 1,
-               .row_stable = TRUE};
-  return ufo_op_gemm(be, &g, e);
+  return step_logits(st, acc, e);
 }
 
 static gboolean dec_step(void *ctx, const int32_t *tokens, int n, int t, float *logits, float *feat,
@@ -261,6 +285,7 @@ static gboolean dec_step(void *ctx, const int32_t *tokens, int n, int t, float *
     return FALSE;
   st->dec_live = n;
   st->dec_t = t + 1;
+  st->ahead_P = 0; /* a pass not accepted is forgotten */
   return TRUE;
 }
 
@@ -281,6 +306,169 @@ static gboolean dec_keep_feat(void *ctx, int n, int *row0, GError **e)
     return FALSE;
   *row0 = (int)st->dec_hist_n;
   st->dec_hist_n += n;
+  return TRUE;
+}
+
+/* ---- draft passes (UfoDecoder.step_ahead): steps t .. t + P − 1 of n rows at once ----
+ * Rows are position-major (row j·n + i = row i at step t + j). Each position runs exactly the
+ * ops of a step over its n rows: the row-wise ops (LN, the linears, the mean) over all P·n rows
+ * at once with row-stable products, and per position the embedding at its own position id, the
+ * copy of its [k | v] into cache slot t + j and the attention over slots 0..t + j, so a
+ * position's results are those of its step (bit for bit where the products are row-stable). */
+
+/* grows the pass's tensors and the scratch to rows (never shrinks) */
+static gboolean ahead_reserve(UfoVitState *st, int64_t rows, GError **e)
+{
+  UfoVit *vit = st->vit;
+  if (!vit_scratch_reserve(st, rows, e))
+    return FALSE;
+  if (rows <= st->ahead_cap)
+    return TRUE;
+  st->ahead_cap = 0;
+  if (!vit_indices_ensure(vit->be, &st->ahead_ids, rows, e) ||
+      !vit_tensor_ensure(vit->be, &st->ahead_x, rows, vit->C, e) ||
+      !vit_tensor_ensure(vit->be, &st->ahead_acc, rows, vit->C, e) ||
+      !vit_tensor_ensure(vit->be, &st->ahead_kv, rows, 2 * vit->C, e))
+    return FALSE;
+  st->ahead_cap = rows;
+  return TRUE;
+}
+
+/* rows of position j of the pending pass in a (cap, cols) tensor */
+static UfoView ahead_rows(UfoVitState *st, UfoTensor *t, int j, int64_t cols)
+{
+  return ufo_view_sub(ufo_view(t), (int64_t)j * st->ahead_n, 0, st->ahead_n, cols);
+}
+
+/* The ops of the pass st->ahead_P positions from st->ahead_t over st->ahead_n rows, the tokens
+ * already in ahead_ids (a graph body, one per step index, row count and positions) */
+static gboolean ahead_ops(void *ctx, GError **e)
+{
+  UfoVitState *st = ctx;
+  UfoVit *vit = st->vit;
+  UfoBackend *be = vit->be;
+  const int C = vit->C, n = st->ahead_n, t = st->ahead_t, P = st->ahead_P;
+  const int64_t rows = (int64_t)P * n;
+  UfoView x = ufo_view_sub(ufo_view(st->ahead_x), 0, 0, rows, C);
+  UfoView acc = ufo_view_sub(ufo_view(st->ahead_acc), 0, 0, rows, C);
+  UfoView kv = ufo_view_sub(ufo_view(st->ahead_kv), 0, 0, rows, 2 * C);
+  UfoView y = ufo_view_sub(ufo_view(st->s.y), 0, 0, rows, C);
+  UfoView q = ufo_view_sub(ufo_view(st->s.q), 0, 0, rows, C);
+  UfoView a = ufo_view_sub(ufo_view(st->s.a), 0, 0, rows, C);
+  UfoView f = ufo_view_sub(ufo_view(st->s.f), 0, 0, rows, vit->F);
+  const int64_t row_stride = (int64_t)st->dec_max * 2 * C; /* one row's max_length K/V slots */
+  for (int j = 0; j < P; j++) {
+    /* §6.1: word + position t + j, LN eps 1e-12 */
+    UfoView ids = ufo_view_sub(ufo_view(st->ahead_ids), (int64_t)j * n, 0, n, 1);
+    if (!vit_embed_tokens(vit, ahead_rows(st, st->ahead_x, j, C), ahead_rows(st, st->s.y, j, C),
+                          ids, t + j, TRUE, e))
+      return FALSE;
+  }
+  for (int l = 0; l < vit->nl; l++) {
+    if (processed(st, l)) {
+      if (!vit_ln1_qkv(vit, l, q, kv, x, y, TRUE, e))
+        return FALSE;
+      /* position j's [k | v] into slot t + j of every row, before any position attends */
+      for (int j = 0; j < P; j++) {
+        UfoView slot = ufo_view_at(st->dec_kv[l], (size_t)(t + j) * 2 * C, n, 2 * C, row_stride);
+        if (!ufo_op_copy(be, slot, ahead_rows(st, st->ahead_kv, j, 2 * C), e))
+          return FALSE;
+      }
+      for (int j = 0; j < P; j++)
+        if (!step_attention(st, l, ahead_rows(st, st->s.q, j, C), ahead_rows(st, st->s.a, j, C),
+                            t + j, e))
+          return FALSE;
+      if (!vit_post_attention(vit, l, x, a, y, f, TRUE, e))
+        return FALSE;
+    }
+    if (!mean_layer(st, l, acc, x, e))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean dec_step_ahead(void *ctx, const int32_t *tokens, int n, int t, int P, GError **e)
+{
+  UfoVitState *st = ctx;
+  UfoVit *vit = st->vit;
+  const int V = vit->cfg->vocab_size;
+  st->ahead_P = 0;
+  if (!st->dec_ready || n < 1 || n > st->dec_live || t != st->dec_t || P < 2 ||
+      t + P > st->dec_max) {
+    g_set_error(e, UFO_ERROR, UFO_ERROR_INVALID,
+                "decode pass of %d steps from t=%d for %d rows (expected t=%d, at least 2 steps "
+                "ending by %d, rows <= %d, after decode_begin)",
+                P, t, n, st->dec_t, st->dec_max, st->dec_live);
+    return FALSE;
+  }
+  const int64_t rows = (int64_t)P * n;
+  for (int64_t i = 0; i < rows; i++)
+    if (tokens[i] < 0 || tokens[i] >= V) {
+      g_set_error(e, UFO_ERROR, UFO_ERROR_INVALID,
+                  "decode pass t=%d: token %d of row %lld at step %lld outside the vocabulary "
+                  "(0..%d)",
+                  t, tokens[i], (long long)(i % n), (long long)(t + i / n), V - 1);
+      return FALSE;
+    }
+  if (!ahead_reserve(st, rows, e) ||
+      !ufo_tensor_upload_i32(st->ahead_ids, 0, tokens, (size_t)rows, e))
+    return FALSE;
+  st->ahead_n = n;
+  st->ahead_t = t;
+  st->ahead_P = P;
+  const int64_t key[] = {
+      -1,   st->from_grid, n, t, P, st->dec_max, st->dec_rows, st->Q, (int64_t)st->hp * st->wp,
+      st->T};
+  if (!ufo_backend_run_graph_cached(vit->be, &st->step_graphs,
+                                    ufo_graph_key(key, G_N_ELEMENTS(key)), ahead_ops, st, e)) {
+    st->ahead_P = 0;
+    return FALSE;
+  }
+  st->dec_live = n;
+  return TRUE;
+}
+
+static gboolean dec_ahead_select(void *ctx, int j, int n, const int32_t *force, const float *margin,
+                                 int32_t *ids, float *prob, int *row0, GError **e)
+{
+  UfoVitState *st = ctx;
+  UfoVit *vit = st->vit;
+  const int C = vit->C;
+  if (st->ahead_P == 0 || j < 0 || j >= st->ahead_P || n != st->ahead_n ||
+      (row0 && (!st->dec_keep || st->dec_hist_n + n > st->dec_hist->ne[0]))) {
+    g_set_error(e, UFO_ERROR, UFO_ERROR_INVALID,
+                "selection of position %d of %d rows after a pass of %d positions of %d rows "
+                "(features %s)",
+                j, n, st->ahead_P, st->ahead_n, st->dec_keep ? "kept" : "not kept");
+    return FALSE;
+  }
+  UfoView acc = ahead_rows(st, st->ahead_acc, j, C);
+  UfoView lg = ufo_view_sub(ufo_view(st->logits), 0, 0, n, vit->cfg->vocab_size);
+  if (!step_logits(st, acc, e) || !ufo_op_argmax_rows(vit->be, lg, force, margin, ids, prob, e))
+    return FALSE;
+  if (row0) { /* the position's features → the next n history rows (device to device) */
+    UfoView dst = ufo_view_sub(ufo_view(st->dec_hist), st->dec_hist_n, 0, n, C);
+    if (!ufo_op_copy(vit->be, dst, acc, e))
+      return FALSE;
+    *row0 = (int)st->dec_hist_n;
+    st->dec_hist_n += n;
+  }
+  return TRUE;
+}
+
+static gboolean dec_ahead_accept(void *ctx, int k, GError **e)
+{
+  UfoVitState *st = ctx;
+  if (st->ahead_P == 0 || k < 1 || k > st->ahead_P) {
+    g_set_error(e, UFO_ERROR, UFO_ERROR_INVALID, "accepting %d positions of a pass of %d", k,
+                st->ahead_P);
+    return FALSE;
+  }
+  /* slots t + k .. of the cache hold forgotten positions: the next step writes its own slot
+   * before it attends, and attends to slots up to its own only */
+  st->dec_t = st->ahead_t + k;
+  st->dec_live = st->ahead_n;
+  st->ahead_P = 0;
   return TRUE;
 }
 
@@ -307,6 +495,7 @@ static gboolean dec_reorder(void *ctx, const int32_t *src, int n_new, GError **e
                 st->dec_rows);
     return FALSE;
   }
+  st->ahead_P = 0; /* a pass not accepted is forgotten */
   gboolean in_place = TRUE;
   for (int i = 0; i < n_new; i++) {
     if (src[i] < 0 || src[i] >= st->dec_live) {
@@ -376,11 +565,16 @@ static gboolean dec_select_topk(void *ctx, int n, float temperature, const int32
 UfoDecoder ufo_vit_decoder(UfoVitState *st)
 {
   const UfoTokenIds *ids = ufo_tokenizer_ids(st->vit->model->tokenizer);
+  const gboolean ahead = g_strcmp0(g_getenv("UFO_DECODE_AHEAD"), "0") != 0;
   return (UfoDecoder){.step = dec_step,
                       .reorder = dec_reorder,
                       .select_greedy = dec_select_greedy,
                       .select_topk = dec_select_topk,
                       .keep_feat = st->dec_keep ? dec_keep_feat : NULL,
+                      /* draft passes; UFO_DECODE_AHEAD=0: step by step */
+                      .step_ahead = ahead ? dec_step_ahead : NULL,
+                      .ahead_select = ahead ? dec_ahead_select : NULL,
+                      .ahead_accept = ahead ? dec_ahead_accept : NULL,
                       .ctx = st,
                       .vocab_size = st->vit->cfg->vocab_size,
                       .feat_dim = st->vit->C,

@@ -111,6 +111,13 @@ struct _UfoVitState {
   UfoTensor *dec_hist; /* (rows * max_len, C) */
   gboolean dec_keep;
   int64_t dec_hist_n;
+  /* a draft pass (UfoDecoder.step_ahead): positions t .. t + P − 1 of n rows, position-major
+   * (row j·n + i = row i at position t + j); the tensors grow to the largest pass so far */
+  int ahead_n, ahead_t, ahead_P;  /* ahead_P 0: no pass pending */
+  int64_t ahead_cap;              /* rows of the tensors below */
+  UfoTensor *ahead_ids;           /* (cap) i32 the pass's input tokens */
+  UfoTensor *ahead_x, *ahead_acc; /* (cap, C) */
+  UfoTensor *ahead_kv; /* (cap, 2C) each position's [k | v] before it goes to the cache */
 
   /* a batch of frames decoded together (ufo_vit_decode_stash_grid): frames stashed so far, the
    * grids of each, and the frames' feature maps, frame b at rows b·hp·wp (seg §2.6) */

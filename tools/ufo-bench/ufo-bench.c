@@ -393,7 +393,7 @@ int main(int argc, char **argv)
     stage[s] = g_new0(double, n_frames);
     dstage[s] = g_new0(double, n_frames);
   }
-  int n_steps = 0, n_objects = 0;
+  int n_steps = 0, n_passes = 0, n_objects = 0;
   uint64_t decode_down = 0;
   double *step_ms = NULL;
   int rc = 0;
@@ -433,6 +433,7 @@ int main(int argc, char **argv)
       }
       if (k == opt_iters - 1 && j == 0) {
         n_steps = res->n_decode_steps;
+        n_passes = res->n_decode_passes;
         step_ms = g_memdup2(res->ms_decode_step, sizeof(double) * MAX(n_steps, 1));
         n_objects = res->n_objects;
         decode_down = res->decode_bytes_down;
@@ -472,6 +473,8 @@ int main(int argc, char **argv)
       printf("\n");
     }
     printf("  decode steps (last run): %d", n_steps);
+    if (n_passes != n_steps) /* <MASK> runs decoded in draft passes of several steps */
+      printf(" in %d passes", n_passes);
     for (int i = 0; i < n_steps; i++)
       printf("%s%.1f", i ? " " : " [ms: ", step_ms[i]);
     printf("%s\n", n_steps ? "]" : "");

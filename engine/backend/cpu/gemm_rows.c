@@ -3,8 +3,12 @@
  * value depends on row i of A and row j of W only, whatever M, the tiling and the threads
  * (backend.h UfoGemm.row_stable: decode steps, whose rows from several frames share a step in
  * ufo_session_run_batch). Also the kernel of GEMMs of a few rows.
- * A is transposed once per call into (K, M rounded up to the vector length, zero rows past M);
- * with AVX-512 a block of 16 rows x 12 columns of C keeps 12 vector accumulators (lanes = rows)
+ * A is transposed once per call into panels of 16 rows, each (K, 16) and contiguous (zero rows
+ * past M), so that a block reads its rows' A^T as one stream whatever M; the rows go through in
+ * groups whose panels fit the L2 cache, each group against every column block of a worker's
+ * part, so that W streams once per group and A^T from the cache (draft passes of thousands of
+ * rows: the whole A^T per column block made a 3,825-row GEMM 5x slower a flop than a 225-row one).
+ * With AVX-512 a block of 16 rows x 12 columns of C keeps 12 vector accumulators (lanes = rows)
  * fed by one vector of A^T and 12 broadcast elements of W per k; with AVX2, blocks of 16 rows x 6
  * columns (two vectors of A^T, 6 broadcasts) while more than 8 rows are left, else 8 rows x 12.
  * Columns split over the workers. */
@@ -13,7 +17,9 @@
 #endif
 #include "cpu.h"
 
-#define COLS 12 /* columns of C per block */
+#define COLS 12                  /* columns of C per block */
+#define PANEL 16                 /* rows of A^T per panel: the largest block */
+#define GROUP_BYTES (256 * 1024) /* A^T panels of one row group: half a Zen 3 / Xeon L2 */
 /* rows of C per block: one vector. 16 rows keep 12 accumulators of 16 floats: 12 of the 32
  * AVX-512 registers, but 24 of the 16 AVX2 ones, whose spills made the blocks ~10x slower (decode
  * steps of the demo model on a Zen 3 CPU); without AVX-512 the blocks are of 8 rows. The chain
@@ -123,8 +129,10 @@ UFO_HOT_LOOP static void block(const float *at, int64_t ldt, const float *w, int
 
 typedef struct {
   const UfoGemm *p;
-  const float *at; /* (batch, K, mpad) A transposed */
-  int64_t mpad;
+  const float *at;  /* (batch, mpad / pw, K, pw) A^T in panels of pw rows */
+  int64_t pw;       /* rows per panel: PANEL, or 8 when M <= 8 (no zero rows read for nothing) */
+  int64_t mpad;     /* rows of at per batch entry, M rounded up to pw */
+  int64_t group;    /* rows per group, a multiple of pw */
   int64_t part_len; /* columns per part, a multiple of COLS */
   int parts;
 } RowsJob;
@@ -147,13 +155,45 @@ UFO_HOT_LOOP static void store_block(float *c, int64_t ldc, int64_t ni, int64_t 
   }
 }
 
+/* rows i0 .. i0 + ni − 1 (ni <= pw, i0 a panel's first row) x one column block into C */
+static void row_block(const RowsJob *j, const float *at, const float *wb, int64_t ld, int64_t i0,
+                      int64_t ni, float *c, int64_t nj, const float *bias)
+{
+  const UfoGemm *p = j->p;
+  const int64_t k = p->a.cols, ldc = p->c.ld;
+  const int64_t pw = j->pw;
+  const float *panel = at + (size_t)(i0 / pw) * k * pw;
+#if LANES == 16
+  float out[COLS][LANES];
+  if (ni <= 8) /* no zero rows computed for nothing */
+    block8(panel, pw, wb, ld, k, out);
+  else
+    block(panel, pw, wb, ld, k, out);
+#else
+  /* 16 rows while more than 8 are left (the panel has zero rows past M) */
+  float out[COLS][2 * LANES];
+  if (ni > LANES) {
+    for (int c0 = 0; c0 < COLS; c0 += 6)
+      block16x6(panel, pw, wb + c0 * ld, ld, k, out[c0], out[c0 + 1], out[c0 + 2], out[c0 + 3],
+                out[c0 + 4], out[c0 + 5]);
+  } else {
+    float o8[COLS][LANES];
+    block8(panel, pw, wb, ld, k, o8);
+    for (int c0 = 0; c0 < COLS; c0++)
+      memcpy(out[c0], o8[c0], sizeof o8[c0]);
+  }
+#endif
+  store_block(c + i0 * ldc, ldc, ni, nj, out[0], (int64_t)(sizeof out[0] / sizeof(float)), p->alpha,
+              p->beta, bias);
+}
+
 static void rows_task(void *ctx, int64_t begin, int64_t end, int worker)
 {
   (void)worker;
   RowsJob *j = ctx;
   const UfoGemm *p = j->p;
   const int64_t m = p->c.rows, n = p->c.cols, k = p->a.cols;
-  const int64_t ldw = p->b.ld, ldc = p->c.ld;
+  const int64_t ldw = p->b.ld;
   float *wpad = g_new0(float, (size_t)COLS *k); /* the last columns, zero rows beside them */
   for (int64_t u = begin; u < end; u++) {
     const int b = (int)(u / j->parts);
@@ -162,44 +202,22 @@ static void rows_task(void *ctx, int64_t begin, int64_t end, int worker)
     float *c = ufo_cpu_ptr(p->c) + (size_t)b * p->stride_c;
     const float *bias = p->bias.t ? ufo_cpu_ptr(p->bias) : NULL;
     const int64_t lo = (u % j->parts) * j->part_len, hi = MIN(n, lo + j->part_len);
-    for (int64_t j0 = lo; j0 < hi; j0 += COLS) {
-      const int64_t nj = MIN(COLS, hi - j0);
-      const float *wb = w + j0 * ldw;
-      int64_t ld = ldw;
-      if (nj < COLS) { /* columns are independent: zero columns beside them change nothing */
-        memset(wpad, 0, sizeof(float) * COLS * k);
-        for (int64_t c0 = 0; c0 < nj; c0++)
-          memcpy(wpad + c0 * k, wb + c0 * ldw, sizeof(float) * k);
-        wb = wpad;
-        ld = k;
-      }
-      for (int64_t i0 = 0; i0 < m;) {
-#if LANES == 16
-        float out[COLS][LANES];
-        const int64_t ni = MIN(LANES, m - i0);
-        if (ni <= 8) /* no zero rows computed for nothing */
-          block8(at + i0, j->mpad, wb, ld, k, out);
-        else
-          block(at + i0, j->mpad, wb, ld, k, out);
-#else
-        /* 16 rows while more than 8 are left (at has zero rows to a multiple of 8 past M) */
-        float out[COLS][2 * LANES];
-        const int64_t ni = MIN(2 * LANES, m - i0);
-        if (ni > LANES) {
-          for (int c0 = 0; c0 < COLS; c0 += 6)
-            block16x6(at + i0, j->mpad, wb + c0 * ld, ld, k, out[c0], out[c0 + 1], out[c0 + 2],
-                      out[c0 + 3], out[c0 + 4], out[c0 + 5]);
-        } else {
-          float o8[COLS][LANES];
-          block8(at + i0, j->mpad, wb, ld, k, o8);
-          for (int c0 = 0; c0 < COLS; c0++)
-            memcpy(out[c0], o8[c0], sizeof o8[c0]);
-        }
-#endif
-        store_block(c + i0 * ldc + j0, ldc, ni, nj, out[0],
-                    (int64_t)(sizeof out[0] / sizeof(float)), p->alpha, p->beta,
-                    bias ? bias + j0 : NULL);
-        i0 += ni;
+    /* a last block of fewer columns: columns are independent, so zero columns beside them
+     * change nothing */
+    const int64_t tail = lo + (hi - lo) / COLS * COLS;
+    if (tail < hi) {
+      memset(wpad, 0, sizeof(float) * COLS * k);
+      for (int64_t c0 = 0; c0 < hi - tail; c0++)
+        memcpy(wpad + c0 * k, w + (tail + c0) * ldw, sizeof(float) * k);
+    }
+    for (int64_t g0 = 0; g0 < m; g0 += j->group) {
+      const int64_t g1 = MIN(m, g0 + j->group);
+      for (int64_t j0 = lo; j0 < hi; j0 += COLS) {
+        const int64_t nj = MIN(COLS, hi - j0);
+        const float *wb = nj < COLS ? wpad : w + j0 * ldw;
+        const int64_t ld = nj < COLS ? k : ldw;
+        for (int64_t i0 = g0; i0 < g1; i0 += j->pw)
+          row_block(j, at, wb, ld, i0, MIN(j->pw, g1 - i0), c + j0, nj, bias ? bias + j0 : NULL);
       }
     }
   }
@@ -214,23 +232,27 @@ gboolean ufo_cpu_gemm_rows_applies(const UfoGemm *p)
 void ufo_cpu_gemm_rows(UfoCpu *cpu, const UfoGemm *p)
 {
   const int64_t m = p->c.rows, n = p->c.cols, k = p->a.cols;
-  /* rows padded to a multiple of 8 (16 with AVX-512): a 16-row AVX2 block starts only where
-   * more than 8 rows are left, so it never reads past the padding */
-  const int64_t mpad = (m + LANES - 1) / LANES * LANES;
-  /* A^T with zero rows past M: rows are independent, so the padding changes nothing */
+  /* rows padded to whole panels: a block never reads past its panel */
+  const int64_t pw = m <= 8 ? 8 : PANEL;
+  const int64_t mpad = (m + pw - 1) / pw * pw;
+  /* A^T in panels, zero rows past M: rows are independent, so the padding changes nothing */
   float *at = g_new0(float, (size_t)p->batch *k *mpad);
   for (int b = 0; b < p->batch; b++) {
     const float *a = ufo_cpu_ptr(p->a) + (size_t)b * p->stride_a;
     float *t = at + (size_t)b * k * mpad;
-    for (int64_t i = 0; i < m; i++)
+    for (int64_t i = 0; i < m; i++) {
+      float *panel = t + (size_t)(i / pw) * k * pw + i % pw;
       for (int64_t l = 0; l < k; l++)
-        t[l * mpad + i] = a[i * p->a.ld + l];
+        panel[l * pw] = a[i * p->a.ld + l];
+    }
   }
   /* parts along the columns, whole blocks, at least 4 blocks each */
   const int64_t blocks = (n + COLS - 1) / COLS;
   int64_t parts = MIN(2 * (int64_t)ufo_pool_threads(cpu->pool), (blocks + 3) / 4);
   parts = MAX(parts, 1);
-  RowsJob j = {.p = p, .at = at, .mpad = mpad};
+  RowsJob j = {.p = p, .at = at, .pw = pw, .mpad = mpad};
+  /* row groups of as many panels as GROUP_BYTES hold (at least one) */
+  j.group = MAX(1, GROUP_BYTES / ((int64_t)sizeof(float) * pw * MAX(k, 1))) * pw;
   j.part_len = (blocks + parts - 1) / parts * COLS;
   j.parts = (int)((n + j.part_len - 1) / j.part_len);
   ufo_pool_run(cpu->pool, (int64_t)j.parts * p->batch, 1, rows_task, &j);

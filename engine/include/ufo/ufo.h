@@ -170,7 +170,9 @@ typedef struct {
    * clock (CPU: its stages are the host times above). */
   double device_ms_preprocess, device_ms_text, device_ms_image, device_ms_grid, device_ms_decode;
   int n_decode_steps;
-  double *ms_decode_step;     /* (n_decode_steps) */
+  double *ms_decode_step; /* (n_decode_steps); the steps of a draft pass share its time evenly */
+  int n_decode_passes;    /* step calls: steps alone, and draft passes of several steps
+                             (segmentation's <MASK> runs, docs/performance.md section 10) */
   uint64_t decode_bytes_down; /* bytes the decode copied from the backend to the host */
   uint64_t bytes_down;        /* bytes the whole run copied from the backend to the host */
   /* frames that ran together (ufo_session_run_batch; 1 for ufo_session_run): the stage times

@@ -406,6 +406,70 @@ static void test_gemm_tiles(void)
   cpu_threads = 0;
 }
 
+/* row-stable GEMMs (backend.h UfoGemm.row_stable: decode steps and draft passes): A (M, K) ·
+ * W (N, K)^T · 0.75 + bias, every M from 1 to thousands of rows (the CPU's gemm_rows.c: panels
+ * of 8 or 16 rows, row groups sized to the cache, a partial last column block) */
+typedef struct {
+  int m, n, k;
+} RowsGemmCase;
+
+static UfoGemm rows_gemm(UfoView a, UfoView w, UfoView bias, UfoView c)
+{
+  return (UfoGemm){.a = a,
+                   .b = w,
+                   .c = c,
+                   .bias = bias,
+                   .trans_b = TRUE,
+                   .alpha = 0.75f,
+                   .batch = 1,
+                   .row_stable = TRUE};
+}
+
+static UfoView build_gemm_row_stable(Env *e, const void *p)
+{
+  const RowsGemmCase *c = p;
+  UfoView a = mat(e, c->m, c->k, 1.f), w = mat(e, c->n, c->k, 1.f), bias = mat(e, 1, c->n, 1.f);
+  UfoView cc = mat(e, c->m, c->n, 0.f);
+  UfoGemm g = rows_gemm(a, w, bias, cc);
+  g_autoptr(GError) err = NULL;
+  g_assert_true(e->be->ops->gemm(e->be, &g, &err));
+  return cc;
+}
+
+static void test_gemm_row_stable(void)
+{
+  const RowsGemmCase cases[] = {{1, 29, 200}, {9, 29, 200}, {700, 29, 200}, {2000, 40, 1000}};
+  for (size_t i = 0; i < G_N_ELEMENTS(cases); i++)
+    parity(build_gemm_row_stable, &cases[i], 1e-10, "row-stable gemm");
+  /* the same rows alone give the same bits (the CPU), or within rounding (other backends) */
+  UfoBackend *be = named_backend();
+  Env e = env_new(be, 11);
+  const int M = 700, N = 29, K = 200, sub[][2] = {{333, 12}, {0, 1}, {690, 10}, {100, 300}};
+  UfoView a = mat(&e, M, K, 1.f), w = mat(&e, N, K, 1.f), bias = mat(&e, 1, N, 1.f);
+  UfoView all = mat(&e, M, N, 0.f);
+  g_autoptr(GError) err = NULL;
+  UfoGemm g = rows_gemm(a, w, bias, all);
+  g_assert_true(be->ops->gemm(be, &g, &err));
+  float *want = fetch(all);
+  const gboolean cpu = strcmp(backend_name, "cpu") == 0;
+  for (size_t s = 0; s < G_N_ELEMENTS(sub); s++) {
+    const int r0 = sub[s][0], n = sub[s][1];
+    UfoView part = mat(&e, n, N, 0.f);
+    g = rows_gemm(ufo_view_sub(a, r0, 0, n, K), w, bias, part);
+    g_assert_true(be->ops->gemm(be, &g, &err));
+    g_assert_no_error(err);
+    float *got = fetch(part);
+    if (cpu)
+      g_assert_cmpmem(got, sizeof(float) * n * N, want + (size_t)r0 * N, sizeof(float) * n * N);
+    else
+      expect_close(got, want + (size_t)r0 * N, (size_t)n * N, 1e-5);
+    g_free(got);
+  }
+  g_free(want);
+  env_free(&e);
+  ufo_backend_free(be);
+}
+
 /* row-wise ops */
 typedef struct {
   int op, rows, cols;
@@ -922,6 +986,7 @@ int main(int argc, char **argv)
       backend_name = argv[i] + strlen("--backend=");
   g_test_add_func("/nn/ops/parity/gemm", test_gemm);
   g_test_add_func("/nn/ops/parity/gemm-bf16", test_gemm_bf16);
+  g_test_add_func("/nn/ops/parity/gemm-row-stable", test_gemm_row_stable);
   g_test_add_func("/nn/ops/parity/linear", test_linear_layer);
   g_test_add_func("/nn/ops/parity/linear-bf16", test_linear_bf16);
   g_test_add_func("/nn/ops/parity/rows", test_rows);
