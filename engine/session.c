@@ -52,9 +52,6 @@ static gboolean stamp_ms(UfoSession *s, guint a, guint b, double *ms, GError **e
 
 /* segmentation §2.3: the <MASK> tokens a grid with an object emits after `<class>,` */
 #define SEG_MASK_TOKENS 16
-/* rows × positions of a draft pass at most, unless the decode has more rows (its activations:
- * 13·C floats a row, 164 MB for UFO-ViT-B; 225 semantic grids × 17 positions fit) */
-#define DECODE_AHEAD_ROWS 4096
 
 /* Times every decode step of the wrapped decoder (ufo-bench); a draft pass's time is shared
  * evenly by the steps it kept. */
@@ -532,7 +529,9 @@ static gboolean run_frames(UfoSession *s, const UfoImage *images, int n, const U
   const UfoDecodeDraft mask_draft = {.token = tid->mask,
                                      .after = {tid->comma, -1},
                                      .max_ahead = SEG_MASK_TOKENS + 1,
-                                     .max_rows = MAX((int64_t)n_rows, DECODE_AHEAD_ROWS)};
+                                     /* where a pass pays, and its activations (13·C
+                                      * floats a row: 164 MB at 4,096 rows of UFO-ViT-B) */
+                                     .max_rows = ufo_backend_decode_pass_rows(s->be)};
   const gboolean draft = seg && tid->mask >= 0 && tid->comma >= 0;
   out = beam > 1 ? ufo_decode_beam(&dec, n_all, beam, tc->max_length,
                                    req->temperature > 0.f ? req->temperature : tc->temperature,

@@ -177,6 +177,10 @@ typedef struct {
    * its bf16 path is native and faster than fp32, else fp32; plus a few words of why, for the
    * log (static string). */
   UfoPrecision (*auto_precision)(UfoBackend *be, const char **why);
+  /* Rows × positions a decode draft pass may hold (decode.h UfoDecodeDraft.max_rows; 0 = 4,096):
+   * one pass streams the weights once for all its positions, which pays where a step's rows are
+   * too few to keep the arithmetic busy (docs/performance.md section 10). */
+  int64_t decode_pass_rows;
   /* UfoGemm. */
   gboolean (*gemm)(UfoBackend *be, const UfoGemm *p, GError **error);
   /* UfoLinear fused (optional, with linear_fuses): called only where linear_fuses(p) says it
@@ -429,6 +433,8 @@ gboolean ufo_backend_synchronize(UfoBackend *be, GError **error);
 /* Device timestamps (UfoBackendOps.stamp): FALSE without an error and *stamp untouched when the
  * backend has no device clock; ufo_backend_stamp_elapsed needs two recorded stamps. */
 gboolean ufo_backend_has_stamps(const UfoBackend *be);
+/* UfoBackendOps.decode_pass_rows, its default resolved (>= 2) */
+int64_t ufo_backend_decode_pass_rows(const UfoBackend *be);
 gboolean ufo_backend_stamp(UfoBackend *be, void **stamp, GError **error);
 gboolean ufo_backend_stamp_elapsed(UfoBackend *be, void *a, void *b, double *ms, GError **error);
 void ufo_backend_stamp_free(UfoBackend *be, void *stamp);

@@ -72,6 +72,12 @@ gboolean ufo_backend_synchronize(UfoBackend *be, GError **error)
   return ufo_backend_take_late_error(be, error); /* backend.h late_error */
 }
 
+int64_t ufo_backend_decode_pass_rows(const UfoBackend *be)
+{
+  const int64_t r = be->ops->decode_pass_rows;
+  return r > 0 ? MAX(r, 2) : 4096;
+}
+
 gboolean ufo_backend_has_stamps(const UfoBackend *be)
 {
   return be->ops->stamp && be->ops->stamp_elapsed && be->ops->stamp_free;

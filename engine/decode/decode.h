@@ -58,10 +58,11 @@ typedef struct {
 } UfoDecoder;
 
 /* A fixed draft for greedy decoding (segmentation §2.3: after `<class>,` a grid emits 16 ×
- * `<MASK>` and `[SEP]`): when every live row's input token is one of `after` or `token`, the
- * decoder runs up to max_ahead steps in one pass (UfoDecoder.step_ahead) whose inputs after the
- * first are `token`, keeps the positions up to the first row whose selection is neither `token`
- * nor the end token, and goes on from there: the output is that of step-by-step greedy decoding. */
+ * `<MASK>` and `[SEP]`): when every live row's input token is one of `after` or `token` and the
+ * live rows × max_ahead positions (or the steps left) fit max_rows, the decoder runs those steps
+ * in one pass (UfoDecoder.step_ahead) whose inputs after the first are `token`, keeps the
+ * positions up to the first row whose selection is neither `token` nor the end token, and goes
+ * on from there: the output is that of step-by-step greedy decoding. */
 typedef struct {
   int32_t token;    /* the draft's input after the first position (<MASK>) */
   int32_t after[2]; /* tokens that start a run of `token` (the commas), -1 = unused */

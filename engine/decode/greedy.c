@@ -194,7 +194,9 @@ static gboolean greedy_step(Greedy *g, int t, GError **error)
 }
 
 /* Positions of a draft pass at step t, or 0 for an ordinary step: every live row's input starts
- * or continues the draft's run, and P >= 2 positions fit the steps and the row budget. */
+ * or continues the draft's run, and the whole draft (max_ahead positions, or the steps left, at
+ * least 2) fits the row budget. A shorter pass is not tried: it would pay for the rows it runs
+ * past their end without the weight reuse that makes a pass worth it. */
 static int ahead_positions(const Greedy *g, int t)
 {
   const UfoDecodeDraft *d = g->draft;
@@ -205,9 +207,8 @@ static int ahead_positions(const Greedy *g, int t)
     if (x != d->token && x != d->after[0] && x != d->after[1])
       return 0;
   }
-  int64_t P = MIN(d->max_ahead, g->max_length - t);
-  P = MIN(P, d->max_rows / MAX(g->n_live, 1));
-  return P >= 2 ? (int)P : 0;
+  const int64_t P = MIN(d->max_ahead, g->max_length - t);
+  return P >= 2 && P * g->n_live <= d->max_rows ? (int)P : 0;
 }
 
 /* A draft pass of P positions from step t: position j's selections stand while every earlier

@@ -373,14 +373,16 @@ static UfoBackend *cpu_new_peer(UfoBackend *be, GError **error)
 
 static const UfoBackendOps cpu_ops = {
     .name = "cpu",
-    .destroy = cpu_destroy,                       /* pool, scratch */
-    .alloc = cpu_alloc,                           /* malloc, huge pages from 4 MiB */
-    .release = cpu_release,                       /* free unless borrowed */
-    .wrap_host = cpu_wrap_host,                   /* weights are used in place */
-    .upload = cpu_upload,                         /* memcpy */
-    .download = cpu_download,                     /* memcpy */
-    .set_precision = cpu_set_precision,           /* fp32; bf16 where oneDNN has it natively */
-    .auto_precision = cpu_auto_precision,         /* bf16 where oneDNN has it natively */
+    .destroy = cpu_destroy,               /* pool, scratch */
+    .alloc = cpu_alloc,                   /* malloc, huge pages from 4 MiB */
+    .release = cpu_release,               /* free unless borrowed */
+    .wrap_host = cpu_wrap_host,           /* weights are used in place */
+    .upload = cpu_upload,                 /* memcpy */
+    .download = cpu_download,             /* memcpy */
+    .set_precision = cpu_set_precision,   /* fp32; bf16 where oneDNN has it natively */
+    .auto_precision = cpu_auto_precision, /* bf16 where oneDNN has it natively */
+    /* from a few hundred rows a step's GEMMs run at the pass's rate (performance.md section 10) */
+    .decode_pass_rows = 512,
     .gemm = cpu_gemm,                             /* gemm.c, OpenBLAS; bf16: gemm_dnnl.c */
     .layer_norm = cpu_layer_norm,                 /* elementwise.c */
     .gelu = cpu_gelu,                             /* elementwise.c */

@@ -281,18 +281,22 @@ static void test_same_as_steps(void)
   check_same(23, 0, 9, NULL, TRUE, &mask_draft, &passes, &positions);
 }
 
-/* a row budget: the passes shrink to what fits (or to steps), the output does not change */
+/* a row budget: a pass runs when all its rows and positions fit, else a step (the output does
+ * not change) */
 static void test_row_budget(void)
 {
   int passes, positions;
   UfoDecodeDraft d = mask_draft;
-  d.max_rows = 46; /* 23 rows: 2 positions a pass */
+  d.max_rows = 17 * 23; /* every row from the start */
   check_same(23, 0, 30, NULL, TRUE, &d, &passes, &positions);
   g_assert_cmpint(passes, >, 0);
-  d.max_rows = 45; /* below 2 positions until rows have ended */
+  int all_passes = passes;
+  d.max_rows = 17 * 5; /* once at most 5 rows are left */
   check_same(23, 0, 30, NULL, TRUE, &d, &passes, &positions);
-  d.max_rows = 2; /* one row: 2 positions */
-  check_same(3, 0, 30, NULL, TRUE, &d, &passes, &positions);
+  g_assert_cmpint(passes, <, all_passes);
+  d.max_rows = 2; /* no pass of more than 2 positions of one row */
+  check_same(23, 0, 30, NULL, TRUE, &d, &passes, &positions);
+  g_assert_cmpint(passes, ==, 0);
   d.max_ahead = 2;
   d.max_rows = 4096;
   check_same(23, 0, 30, NULL, TRUE, &d, &passes, &positions);
