@@ -532,7 +532,12 @@ static gboolean run_frames(UfoSession *s, const UfoImage *images, int n, const U
                                      /* where a pass pays, and its activations (13·C
                                       * floats a row: 164 MB at 4,096 rows of UFO-ViT-B) */
                                      .max_rows = ufo_backend_decode_pass_rows(s->be)};
-  const gboolean draft = seg && tid->mask >= 0 && tid->comma >= 0;
+  const gboolean draft = seg && beam == 1 && tid->mask >= 0 && tid->comma >= 0;
+  /* the largest pass's buffers now (a prepared session's warm-up frame sizes them) */
+  if (draft && inner.step_ahead &&
+      !ufo_vit_decode_reserve_ahead(
+          s->st, MIN(mask_draft.max_rows, (int64_t)n_rows * mask_draft.max_ahead), error))
+    goto out;
   out = beam > 1 ? ufo_decode_beam(&dec, n_all, beam, tc->max_length,
                                    req->temperature > 0.f ? req->temperature : tc->temperature,
                                    req->length_penalty != 0.f ? req->length_penalty : tc->alpha,

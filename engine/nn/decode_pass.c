@@ -334,6 +334,11 @@ static gboolean ahead_reserve(UfoVitState *st, int64_t rows, GError **e)
   return TRUE;
 }
 
+gboolean ufo_vit_decode_reserve_ahead(UfoVitState *st, int64_t rows, GError **e)
+{
+  return rows < 1 || ahead_reserve(st, rows, e);
+}
+
 /* rows of position j of the pending pass in a (cap, cols) tensor */
 static UfoView ahead_rows(UfoVitState *st, UfoTensor *t, int j, int64_t cols)
 {

@@ -91,6 +91,9 @@ gboolean ufo_vit_decode_prepare_stashed(UfoVitState *st, int n_frames, int n_row
  * backend in a history of rows · max_length rows (allocated here, never inside a step); the
  * decoder then has keep_feat (decode.h), each step appending its live rows. */
 gboolean ufo_vit_decode_keep_features(UfoVitState *st, GError **e);
+/* Sizes the buffers of draft passes (UfoDecoder.step_ahead) for up to rows rows × positions now,
+ * so that no pass allocates (prepared sessions allocate nothing while they run). */
+gboolean ufo_vit_decode_reserve_ahead(UfoVitState *st, int64_t rows, GError **e);
 UfoDecoder ufo_vit_decoder(UfoVitState *st);
 /* Mean-layer feature map (Hp*Wp, C) where the forward left it, on the backend (seg §2.2; the
  * mask ops read it there, engine/tasks); FALSE unless the last image pass had

@@ -83,6 +83,40 @@ check(got == counts and sum(got.values()) == 300 * 200, f"label map counts {got}
 r = run(infer, "--random", "tiny", "--task", "detection", "--label-map", pgm, "synthetic:64x64")
 check(r.returncode == 2 and "--label-map needs --task semantic" in r.stderr, "--label-map without semantic")
 
+# --list: one model, a JSON line per listed image in order, each as the image alone; a line
+# that fails is its {"image", "error"} line and the exit status 1; --label-map takes %d
+lst = os.path.join(tmp, "images.list")
+with open(lst, "w") as f:
+    f.write("synthetic:300x200\nsynthetic:64x48\n\n" + os.path.join(tmp, "absent.png") + "\nsynthetic:90x60\n")
+maps = os.path.join(tmp, "map-%d.pgm")
+r = run(infer, "--model", demo, "--task", "semantic", "--label-map", maps, "--list", lst)
+lines = [json.loads(x) for x in r.stdout.splitlines()]
+check(r.returncode == 1 and len(lines) == 4, f"--list: 4 JSON lines, exit 1 for the missing image ({r.returncode}, {len(lines)})")
+check(lines[0]["semantic"]["class_pixels"] == counts, "--list line 0 = the image run alone")
+check(lines[2].get("image", "").endswith("absent.png") and "absent.png" in lines[2].get("error", ""),
+      f"--list names the image that failed: {lines[2]}")
+check([x.get("width") for x in lines] == [300, 64, None, 90], "--list keeps the order")
+with open(maps.replace("%d", "0"), "rb") as f:
+    check(f.read() == data, "--list --label-map map-0.pgm = the image's map alone")
+check(os.path.exists(maps.replace("%d", "3")) and not os.path.exists(maps.replace("%d", "2")),
+      "--list --label-map: one file per line that ran, by its index")
+with open(lst, "w") as f:
+    f.write("synthetic:64x48\tthe red car\nsynthetic:64x48\n")
+r = run(infer, "--random", "tiny", "--task", "grounding", "--prompt", "a dog", "--list", lst)
+alone = run(infer, "--random", "tiny", "--task", "grounding", "--prompt", "the red car", "synthetic:64x48")
+dog = run(infer, "--random", "tiny", "--task", "grounding", "--prompt", "a dog", "synthetic:64x48")
+lines = r.stdout.splitlines()
+check(r.returncode == 0 and len(lines) == 2, f"--list grounding exits 0 ({r.stderr.strip()})")
+strip = lambda j: {k: v for k, v in json.loads(j).items() if k != "timing_ms"}  # noqa: E731
+check(len(lines) == 2 and strip(lines[0]) == strip(alone.stdout) and strip(lines[1]) == strip(dog.stdout),
+      "--list: a line's own prompt, else --prompt")
+r = run(infer, "--random", "tiny", "--task", "caption", "--list", lst, "synthetic:64x48")
+check(r.returncode == 2 and "no IMAGE with --list" in r.stderr, f"--list and an IMAGE: {r.stderr.strip()}")
+r = run(infer, "--model", demo, "--task", "semantic", "--label-map", pgm, "--list", lst)
+check(r.returncode == 2 and "%d" in r.stderr, f"--list --label-map without %d: {r.stderr.strip()}")
+r = run(infer, "--random", "tiny", "--task", "caption", "--list", os.path.join(tmp, "no.list"))
+check(r.returncode == 1 and "no.list" in r.stderr, f"--list of a missing file: {r.stderr.strip()}")
+
 # ufo-bench over several images (frames cycle through them): two PNGs of different sizes
 ims = [os.path.join(tmp, f"bench{i}.png") for i in range(2)]
 for i, p in enumerate(ims):

@@ -39,27 +39,26 @@ MASK_IOU_MIN = 0.98
 SEMANTIC_PIXELS_MAX = 1e-3  # share of the pixels whose class may differ
 
 
-def c_result(infer, model, task, png):
-    r = subprocess.run([infer, "--model", model, "--task", task, "--threads", "1", png],
-                       capture_output=True, text=True, timeout=300)
+def c_results(infer, model, task, items, tmp):
+    """ufo-infer --list: the C results of (png, expression or None) items, one process per task
+    (the model loads once); one JSON object per item, in order."""
+    listing = os.path.join(tmp, f"{task}.list")
+    with open(listing, "w") as f:
+        for png, expression in items:
+            f.write(png + (f"\t{expression}" if expression else "") + "\n")
+    r = subprocess.run([infer, "--model", model, "--task", task, "--threads", "1", "--list", listing],
+                       capture_output=True, text=True, timeout=1200)
     if r.returncode != 0:
-        raise RuntimeError(f"ufo-infer failed on {png}: {r.stderr.strip()}")
-    return json.loads(r.stdout)
+        raise RuntimeError(f"ufo-infer --list {listing} failed: {r.stderr.strip()} {r.stdout[-2000:]}")
+    out = [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+    if len(out) != len(items):
+        raise RuntimeError(f"ufo-infer --list: {len(out)} results for {len(items)} images")
+    return out
 
 
-def c_objects(infer, model, task, png):
-    return c_result(infer, model, task, png)["objects"]
-
-
-def text_task_problems(infer, model_path, model, task, png, expression):
+def text_task_problems(c, model, task, png, expression):
     """Caption: the C caption equals the reference's. Grounding: the C box (the one object) lies
     within BOX_TOL of the reference's. Returns (problems, what was compared)."""
-    r = subprocess.run([infer, "--model", model_path, "--task", task, "--threads", "1",
-                        *(["--prompt", expression] if expression else []), png],
-                       capture_output=True, text=True, timeout=300)
-    if r.returncode != 0:
-        raise RuntimeError(f"ufo-infer failed on {png}: {r.stderr.strip()}")
-    c = json.loads(r.stdout)
     res, _, _ = ufo_pipeline.run(model, task, [cv2.imread(png, cv2.IMREAD_COLOR)],
                                  texts=[expression] if expression else None)
     if task == "caption":
@@ -74,9 +73,9 @@ def text_task_problems(infer, model_path, model, task, png, expression):
     return ([] if d <= BOX_TOL else [f"box {c_box} from C, {ref_box} from the reference ({expression!r})"]), d
 
 
-def semantic_problems(infer, model_path, model, png):
+def semantic_problems(c_json, model, png):
     """Per-class pixel counts of the C and the reference label maps; returns (problems, pixels)."""
-    c = (c_result(infer, model_path, "semantic", png).get("semantic") or {}).get("class_pixels", {})
+    c = (c_json.get("semantic") or {}).get("class_pixels", {})
     res, _, _ = ufo_pipeline.run(model, "semantic", [cv2.imread(png, cv2.IMREAD_COLOR)])
     names = train_demo.LABEL_SETS[model.cfg.tasks["semantic"].label_set]
     ref = {}
@@ -165,18 +164,24 @@ def main():
     with torch.no_grad():
         for task, n in (("detection", n_det), ("instance", n_inst), ("semantic", n_sem), ("caption", n_cap),
                         ("grounding", n_ground)):
+            items = []  # (seed, png, expression)
             for seed in scenes.split_seeds("test", n):
                 png = os.path.join(tmp, f"scene-{seed}.png")
                 sc = scenes.scene(seed, size, size) if task == "grounding" or not os.path.exists(png) else None
                 if not os.path.exists(png):
                     cv2.imwrite(png, np.ascontiguousarray(sc["image"][:, :, ::-1]))
+                expression = None
+                if task == "grounding":
+                    if not sc["refs"]:
+                        continue  # no expression singles out an object of this scene
+                    expression = sc["refs"][0]["text"]
+                items.append((seed, png, expression))
+            c_all = c_results(infer, model_path, task, [(png, e) for _, png, e in items], tmp)
+            for (seed, png, expression), c_json in zip(items, c_all):
+                if "error" in c_json:
+                    raise RuntimeError(f"ufo-infer failed on {png}: {c_json['error']}")
                 if task in ("caption", "grounding"):
-                    expression = None
-                    if task == "grounding":
-                        if not sc["refs"]:
-                            continue  # no expression singles out an object of this scene
-                        expression = sc["refs"][0]["text"]
-                    problems, what = text_task_problems(infer, model_path, model, task, png, expression)
+                    problems, what = text_task_problems(c_json, model, task, png, expression)
                     checked += 1
                     if task == "grounding" and what is not None:
                         worst["grounding box"] = max(worst["grounding box"], what)
@@ -185,7 +190,7 @@ def main():
                         print(f"FAIL {task} scene {seed}: " + "; ".join(problems))
                     continue
                 if task == "semantic":
-                    problems, npix = semantic_problems(infer, model_path, model, png)
+                    problems, npix = semantic_problems(c_json, model, png)
                     checked += 1
                     if problems:
                         failures += 1
@@ -193,7 +198,7 @@ def main():
                     elif npix == 0:
                         print(f"note semantic scene {seed}: no valid grid on either side")
                     continue
-                c_objs = c_objects(infer, model_path, task, png)
+                c_objs = c_json["objects"]
                 r_objs = ref_objects(model, task, png)
                 problems = match(c_objs, r_objs, task)
                 checked += 1

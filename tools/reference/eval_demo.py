@@ -195,7 +195,7 @@ def rle_decode(rle):
 
 def engine_predictions(infer, model_path, test, tasks, refs_per_image=2, threads=1,
                        precision="fp32", log=print):
-    """The same predictions from the C engine: ufo-infer on each scene saved as PNG."""
+    """The same predictions from the C engine: ufo-infer --list over the scenes saved as PNG."""
     out = {t: [] for t in tasks}
     ms = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -204,26 +204,46 @@ def engine_predictions(infer, model_path, test, tasks, refs_per_image=2, threads
             pngs.append(os.path.join(tmp, f"{k}.png"))
             cv2.imwrite(pngs[-1], np.ascontiguousarray(s["image"][:, :, ::-1]))
 
-        def infer_json(task, png, *extra):
+        def infer_list(task, items, *extra):
+            """ufo-infer --list over (png, prompt or None) items: one process, one JSON each."""
+            listing = os.path.join(tmp, f"{task}.list")
+            with open(listing, "w") as f:
+                for png, prompt in items:
+                    f.write(png + (f"\t{prompt}" if prompt else "") + "\n")
             cmd = [infer, "--model", model_path, "--task", task, "--threads", str(threads),
-                   "--precision", precision, *extra, png]
-            r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+                   "--precision", precision, *extra, "--list", listing]
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
             if r.returncode != 0:
-                raise RuntimeError(f"{' '.join(cmd)}: {r.stderr.strip()}")
-            return json.loads(r.stdout)
+                raise RuntimeError(f"{' '.join(cmd)}: {r.stderr.strip()} {r.stdout[-2000:]}")
+            res = [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+            if len(res) != len(items):
+                raise RuntimeError(f"{' '.join(cmd)}: {len(res)} results for {len(items)} images")
+            return iter(res)
 
         for t in tasks:
             t0 = time.time()
-            for k, (png, s) in enumerate(zip(pngs, test)):
-                img_id = k + 1
-                if t == "grounding":
-                    boxes = []
-                    for ref in s["refs"][: refs_per_image or None]:
-                        objs = infer_json(t, png, "--prompt", ref["text"])["objects"]
-                        boxes.append([float(v) for v in objs[0]["box"]])
-                    out[t].append(boxes)
-                elif t in ("detection", "instance"):
-                    for o in infer_json(t, png)["objects"]:
+            if t == "grounding":
+                refs = [s["refs"][: refs_per_image or None] for s in test]
+                res = infer_list(t, [(png, ref["text"]) for png, rs in zip(pngs, refs) for ref in rs])
+                for rs in refs:
+                    out[t].append([[float(v) for v in next(res)["objects"][0]["box"]] for _ in rs])
+            elif t == "semantic":
+                maps = os.path.join(tmp, "map-%d.pgm")
+                res = infer_list(t, [(png, None) for png in pngs], "--label-map", maps)
+                for k, s in enumerate(test):
+                    next(res)
+                    pgm = maps.replace("%d", str(k))
+                    m = cv2.imread(pgm, cv2.IMREAD_UNCHANGED) if os.path.exists(pgm) else None
+                    out[t].append(np.zeros_like(s["semantic"]) if m is None else m)
+            else:
+                res = infer_list(t, [(png, None) for png in pngs])
+                for k in range(len(test)):
+                    img_id = k + 1
+                    r = next(res)
+                    if t == "caption":
+                        out[t].append(r["caption"])
+                        continue
+                    for o in r["objects"]:
                         x1, y1, x2, y2 = (float(v) for v in o["box"])
                         det = {"image_id": img_id, "category_id": int(o["label_id"]) + 1,
                                "bbox": [x1, y1, x2 - x1, y2 - y1], "score": float(o["score"])}
@@ -237,17 +257,8 @@ def engine_predictions(infer, model_path, test, tasks, refs_per_image=2, threads
                         boxes["region"].append(det)  # ufo-infer's default boxes
                         x1, y1, x2, y2 = (float(v) for v in ufo_post.mask_box(m, "mask"))
                         boxes["mask"].append(dict(det, bbox=[x1, y1, x2 - x1, y2 - y1]))
-                elif t == "semantic":
-                    pgm = os.path.join(tmp, "map.pgm")
-                    if os.path.exists(pgm):
-                        os.remove(pgm)
-                    infer_json(t, png, "--label-map", pgm)
-                    m = cv2.imread(pgm, cv2.IMREAD_UNCHANGED) if os.path.exists(pgm) else None
-                    out[t].append(np.zeros_like(s["semantic"]) if m is None else m)
-                else:
-                    out[t].append(infer_json(t, png)["caption"])
             ms[t] = 1e3 * (time.time() - t0) / max(1, len(test))
-            log(f"{t}: {ms[t]:.0f} ms per image (ufo-infer, one process each)")
+            log(f"{t}: {ms[t]:.0f} ms per image (ufo-infer --list, one process per task)")
     return out, ms
 
 

@@ -3,17 +3,21 @@
  *   ufo-infer --model models/ufo-demo.safetensors --task detection image.png
  *   ufo-infer --random tiny --seed 0 --task caption synthetic:224x224
  *   ufo-infer --model models/ufo-demo.safetensors --task semantic --label-map map.pgm image.png
+ *   ufo-infer --model models/ufo-demo.safetensors --task grounding --list images.txt
+ * With --list, every line of the file (IMAGE, or IMAGE<TAB>PROMPT) runs on the one loaded model
+ * and session, and each result is one line of JSON, in order (JSON Lines).
  */
 #include "ufo/ufo.h"
 #include "../common/image_io.h"
 #include "../common/result_json.h"
 #include "../common/draw_result.h"
 
+#include <json-glib/json-glib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static char *opt_label_map;
+static char *opt_label_map, *opt_list;
 static char *opt_model, *opt_random, *opt_draw, *opt_task = "detection", *opt_prompt,
                                                 *opt_device = "cpu";
 static char *opt_precision = "fp32", *opt_instance_boxes = "region";
@@ -53,8 +57,12 @@ static GOptionEntry entries[] = {
      "OUT.png"},
     {"label-map", 0, 0, G_OPTION_ARG_FILENAME, &opt_label_map,
      "Semantic task: also write the class index of every pixel (binary PGM, 8-bit, or 16-bit "
-     "big-endian beyond 255 classes)",
+     "big-endian beyond 255 classes); with --list a path with one %d, the line's index",
      "OUT.pgm"},
+    {"list", 0, 0, G_OPTION_ARG_FILENAME, &opt_list,
+     "Run every image listed in FILE (a line each: IMAGE, or IMAGE<TAB>PROMPT) on one loaded "
+     "model: one JSON line each, in order; a line that fails prints {\"image\", \"error\"}",
+     "FILE"},
     {NULL}};
 
 static gboolean parse_device(const char *s, UfoDevice *d, GError **error)
@@ -123,14 +131,108 @@ static gboolean load_input(const char *arg, ToolImage *img, GError **error)
   return tool_image_load(arg, img, error);
 }
 
+/* {"image": path, "error": message} on one line */
+static void print_error_line(const char *image, const char *message)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new();
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "image");
+  json_builder_add_string_value(b, image);
+  json_builder_set_member_name(b, "error");
+  json_builder_add_string_value(b, message);
+  json_builder_end_object(b);
+  g_autoptr(JsonNode) root = json_builder_get_root(b);
+  g_autofree char *text = json_to_string(root, FALSE);
+  printf("%s\n", text);
+}
+
+/* One image through the session: its JSON on stdout, the draw and the label map if asked for
+ * (label_map: the path, or NULL). FALSE with error set on failure. */
+static gboolean run_image(UfoSession *session, const ToolImage *img, const char *name,
+                          const UfoRequest *req, const char *label_map, GError **error)
+{
+  UfoResult *res = NULL;
+  if (!ufo_session_run(session, &img->image, req, &res, error))
+    return FALSE;
+  g_autofree char *json = tool_result_to_json(res, img->image.width, img->image.height,
+                                              req->mask_threshold, opt_pretty && !opt_list);
+  printf("%s\n", json);
+  gboolean ok = TRUE;
+  if (opt_draw && !tool_draw_result_png(&img->image, res, req->mask_threshold, opt_draw, error))
+    ok = FALSE;
+  if (ok && label_map) {
+    if (!res->semantic) /* seg §0 item 6: no grid named a class */
+      fprintf(stderr, "ufo-infer: %s: no grid named a class: no label map written\n", name);
+    else if (!write_label_map(res->semantic, label_map, error))
+      ok = FALSE;
+  }
+  ufo_result_free(res);
+  return ok;
+}
+
+/* --list: every line of the file on one session; FALSE when a line failed (its error printed as
+ * its JSON line) or the file cannot be read */
+static gboolean run_list(UfoSession *session, const UfoRequest *req, GError **error)
+{
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents(opt_list, &text, NULL, error))
+    return FALSE;
+  g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+  gboolean all = TRUE;
+  int index = 0;
+  for (char **l = lines; *l; l++) {
+    g_strchomp(*l);
+    if (**l == '\0')
+      continue;
+    char *tab = strchr(*l, '\t');
+    UfoRequest r = *req;
+    if (tab) {
+      *tab = '\0';
+      r.prompt = tab + 1;
+    }
+    g_autofree char *map = NULL;
+    if (opt_label_map) { /* validated: exactly one %d */
+      g_autofree char *digits = g_strdup_printf("%d", index);
+      const char *at = strstr(opt_label_map, "%d");
+      map = g_strdup_printf("%.*s%s%s", (int)(at - opt_label_map), opt_label_map, digits, at + 2);
+    }
+    g_autoptr(GError) e = NULL;
+    ToolImage img = {0};
+    if (!load_input(*l, &img, &e) || !run_image(session, &img, *l, &r, map, &e)) {
+      print_error_line(*l, e->message);
+      all = FALSE;
+    }
+    tool_image_clear(&img);
+    fflush(stdout);
+    index++;
+  }
+  return all;
+}
+
 int main(int argc, char **argv)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GOptionContext) ctx = g_option_context_new("IMAGE — run a UFO-ViT task, print JSON");
+  g_autoptr(GOptionContext) ctx =
+      g_option_context_new("IMAGE — run a UFO-ViT task, print JSON (or --list FILE)");
   g_option_context_add_main_entries(ctx, entries, NULL);
-  if (!g_option_context_parse(ctx, &argc, &argv, &error) || argc != 2) {
-    fprintf(stderr, "ufo-infer: %s\n", error ? error->message : "exactly one IMAGE is needed");
+  if (!g_option_context_parse(ctx, &argc, &argv, &error) || argc != (opt_list ? 1 : 2)) {
+    fprintf(stderr, "ufo-infer: %s\n",
+            error      ? error->message
+            : opt_list ? "no IMAGE with --list (the images are the file's lines)"
+                       : "exactly one IMAGE is needed");
     return 2;
+  }
+  if (opt_list && opt_draw) {
+    fprintf(stderr, "ufo-infer: --draw takes one IMAGE, not --list\n");
+    return 2;
+  }
+  if (opt_list && opt_label_map) {
+    const char *at = strstr(opt_label_map, "%d");
+    if (!at || strchr(at + 2, '%') || strchr(opt_label_map, '%') != at) {
+      fprintf(stderr, "ufo-infer: with --list, --label-map needs one %%d (the line's index) and "
+                      "no other %%\n");
+      return 2;
+    }
   }
   UfoRequest req = UFO_REQUEST_INIT;
   UfoSessionOptions opts = {0};
@@ -170,35 +272,20 @@ int main(int argc, char **argv)
     fprintf(stderr, "ufo-infer: %s\n", error->message);
     return 1;
   }
+  /* one image: loaded before the session starts (a bad file costs no session) */
   ToolImage img = {0};
-  if (!load_input(argv[1], &img, &error)) {
+  if (!opt_list && !load_input(argv[1], &img, &error)) {
     fprintf(stderr, "ufo-infer: %s\n", error->message);
     return 1;
   }
   int rc = 1;
   g_autoptr(UfoSession) session = ufo_session_new(model, &opts, &error);
-  UfoResult *res = NULL;
-  if (session && ufo_session_run(session, &img.image, &req, &res, &error)) {
-    g_autofree char *json =
-        tool_result_to_json(res, img.image.width, img.image.height, req.mask_threshold, opt_pretty);
-    printf("%s\n", json);
-    rc = 0;
-    if (opt_draw && !tool_draw_result_png(&img.image, res, req.mask_threshold, opt_draw, &error)) {
-      fprintf(stderr, "ufo-infer: %s\n", error->message);
-      rc = 1;
-    }
-    if (rc == 0 && opt_label_map) {
-      if (!res->semantic) { /* seg §0 item 6: no grid named a class */
-        fprintf(stderr, "ufo-infer: no grid named a class: no label map written\n");
-      } else if (!write_label_map(res->semantic, opt_label_map, &error)) {
-        fprintf(stderr, "ufo-infer: %s\n", error->message);
-        rc = 1;
-      }
-    }
-    ufo_result_free(res);
-  } else {
+  if (session && opt_list)
+    rc = run_list(session, &req, &error) ? 0 : 1;
+  else if (session)
+    rc = run_image(session, &img, argv[1], &req, opt_label_map, &error) ? 0 : 1;
+  if (error)
     fprintf(stderr, "ufo-infer: %s\n", error->message);
-  }
   tool_image_clear(&img);
   return rc;
 }
