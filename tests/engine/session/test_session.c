@@ -5,6 +5,7 @@
 #include "ufo/ufo.h"
 #include "backend_by_name.h"
 #include "fixture.h"
+#include "synthetic_image.h"
 #include "same_result.h"
 #include "model/config.h"
 #include "model/model.h"
@@ -31,13 +32,7 @@ static UfoModel *model_for(const char *config)
 /* The synthetic image of docs/reference.md at w x h, RGB. */
 static uint8_t *synthetic(int w, int h)
 {
-  uint8_t *px = g_malloc((size_t)w * h * 3);
-  for (int y = 0; y < h; y++)
-    for (int x = 0; x < w; x++)
-      for (int c = 0; c < 3; c++)
-        px[((size_t)y * w + x) * 3 + c] =
-            (uint8_t)((x * (3 + c) + y * (5 + 2 * c) + ((x * y) >> 4) + 85 * c) & 255);
-  return px;
+  return ufo_test_synthetic_rgb(w, h);
 }
 
 /* pycocotools compressed RLE string → column-major binary mask (h, w). */
