@@ -147,7 +147,7 @@ static void record_step(Greedy *g, int i, int t, int feat_row)
     g->out->length[s] = t;
 }
 
-/* Drops the rows that ended (alive[i] FALSE) from the batch; tok = each kept row's next input. */
+/* Drops the rows that ended (ended[i]) from the batch; tok = each kept row's next input. */
 static gboolean compact(Greedy *g, const gboolean *ended, const int32_t *next, GError **error)
 {
   int n_keep = 0;
