@@ -58,9 +58,8 @@ static gboolean stamp_ms(UfoSession *s, guint a, guint b, double *ms, GError **e
 typedef struct {
   const UfoDecoder *inner;
   GArray *ms;
-  int passes;       /* step and step_ahead calls */
-  double ahead_ms;  /* the pending pass's own time */
-  guint ahead_from; /* its first step's entry in ms */
+  int passes;      /* step and step_ahead calls */
+  double ahead_ms; /* the pending pass's own time */
 } TimedDecoder;
 
 static gboolean timed_step(void *ctx, const int32_t *tokens, int n, int t, float *logits,
@@ -76,37 +75,31 @@ static gboolean timed_step(void *ctx, const int32_t *tokens, int n, int t, float
 }
 
 static gboolean timed_step_ahead(void *ctx, const int32_t *tokens, int n, int t, int P,
-                                 GError **error)
-{
-  TimedDecoder *td = ctx;
-  gint64 a = g_get_monotonic_time();
-  gboolean ok = td->inner->step_ahead(td->inner->ctx, tokens, n, t, P, error);
-  td->passes++;
-  td->ahead_ms = (g_get_monotonic_time() - a) / 1000.0;
-  td->ahead_from = td->ms->len;
-  return ok;
-}
-
-/* each position selected is a step of its own: its selection's time, plus its share of the pass */
-static gboolean timed_ahead_select(void *ctx, int j, int n, const int32_t *force,
-                                   const float *margin, int32_t *ids, float *prob, int *row0,
-                                   GError **error)
+                                 const int32_t *force, const float *margin, int32_t *ids,
+                                 float *prob, GError **error)
 {
   TimedDecoder *td = ctx;
   gint64 a = g_get_monotonic_time();
   gboolean ok =
-      td->inner->ahead_select(td->inner->ctx, j, n, force, margin, ids, prob, row0, error);
-  double ms = (g_get_monotonic_time() - a) / 1000.0;
-  g_array_append_val(td->ms, ms);
+      td->inner->step_ahead(td->inner->ctx, tokens, n, t, P, force, margin, ids, prob, error);
+  td->passes++;
+  td->ahead_ms = (g_get_monotonic_time() - a) / 1000.0;
   return ok;
 }
 
-static gboolean timed_ahead_accept(void *ctx, int k, GError **error)
+/* each position kept is a step of its own: an even share of the pass (and of the features'
+ * copy) */
+static gboolean timed_ahead_accept(void *ctx, int k, int *row0, GError **error)
 {
   TimedDecoder *td = ctx;
-  for (guint i = td->ahead_from; k > 0 && i < td->ms->len; i++)
-    g_array_index(td->ms, double, i) += td->ahead_ms / k;
-  return td->inner->ahead_accept(td->inner->ctx, k, error);
+  gint64 a = g_get_monotonic_time();
+  gboolean ok = td->inner->ahead_accept(td->inner->ctx, k, row0, error);
+  const double ms = td->ahead_ms + (g_get_monotonic_time() - a) / 1000.0;
+  for (int j = 0; j < k; j++) {
+    double share = ms / k;
+    g_array_append_val(td->ms, share);
+  }
+  return ok;
 }
 
 static gboolean timed_keep_feat(void *ctx, int n, int *row0, GError **error)
@@ -519,7 +512,6 @@ static gboolean run_frames(UfoSession *s, const UfoImage *images, int n, const U
   dec.select_topk = inner.select_topk ? timed_select_topk : NULL;
   dec.keep_feat = inner.keep_feat ? timed_keep_feat : NULL;
   dec.step_ahead = inner.step_ahead ? timed_step_ahead : NULL;
-  dec.ahead_select = inner.ahead_select ? timed_ahead_select : NULL;
   dec.ahead_accept = inner.ahead_accept ? timed_ahead_accept : NULL;
   dec.ctx = &td;
   const int n_all = n * n_seq;

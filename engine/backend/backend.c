@@ -227,8 +227,8 @@ static gboolean operand(UfoBackend *be, const char *op, int i, UfoView v, gboole
 
 /* Index operand i of op (embed, gather_rows): an i32 (rows, 1) column with ld 1 of a tensor be
  * may use, inside the tensor's last upload (UfoIndexRange), values in [0, bound). */
-static gboolean index_operand(UfoBackend *be, const char *op, int i, UfoView v, int64_t rows,
-                              int64_t bound, GError **error)
+static gboolean index_operand_from(UfoBackend *be, const char *op, int i, UfoView v, int64_t rows,
+                                   int32_t lo, int64_t bound, GError **error)
 {
   if (!ufo_backend_shares_memory(be, v.t->be)) {
     g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID,
@@ -258,12 +258,33 @@ static gboolean index_operand(UfoBackend *be, const char *op, int i, UfoView v, 
                 op, i, v.off, (long long)rows, k->n, k->off);
     return FALSE;
   }
-  if (k->min < 0 || k->max >= bound) {
-    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "%s: indices %d..%d outside 0..%lld", op,
-                k->min, k->max, (long long)bound - 1);
+  if (k->min < lo || k->max >= bound) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "%s: indices %d..%d outside %d..%lld", op,
+                k->min, k->max, lo, (long long)bound - 1);
     return FALSE;
   }
   return TRUE;
+}
+
+static gboolean index_operand(UfoBackend *be, const char *op, int i, UfoView v, int64_t rows,
+                              int64_t bound, GError **error)
+{
+  return index_operand_from(be, op, i, v, rows, 0, bound, error);
+}
+
+/* Output column i of op: an (rows, 1) view with ld 1 of a dtype tensor that be may use. */
+static gboolean column_out(UfoBackend *be, const char *op, int i, UfoView v, UfoDType dtype,
+                           int64_t rows, GError **error)
+{
+  if (v.t == NULL || !ufo_backend_shares_memory(be, v.t->be) || v.t->dtype != dtype ||
+      v.rows != rows || v.cols != 1 || v.ld != 1) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID,
+                "%s: operand %d must be a (%lld, 1) %s column with ld 1 of the op's backend", op, i,
+                (long long)rows, ufo_dtype_name(dtype));
+    return FALSE;
+  }
+  g_autofree char *what = g_strdup_printf("%s (operand %d)", op, i);
+  return view_inside(v, 0, what, error);
 }
 
 /* Required operands (all of them), numbered from 0. */
@@ -615,9 +636,10 @@ gboolean ufo_op_attention(UfoBackend *be, const UfoAttention *p, GError **error)
   }
   if (overlap(p->out, p->q))
     return fail(error, "attention", "out overlaps an input");
-  gboolean rel_pos = FALSE;
+  gboolean rel_pos = FALSE, causal = FALSE;
   for (int s = 0; s < p->n_segs; s++) {
     const UfoAttnKeys *sg = &p->seg[s];
+    causal |= sg->causal;
     if (sg->n < 1 || sg->k.cols != c || sg->v.cols != c || sg->group_stride < 0)
       return fail(error, "attention", "bad key segment");
     int64_t rows = (p->n_groups - 1) * sg->group_stride + sg->n;
@@ -625,6 +647,8 @@ gboolean ufo_op_attention(UfoBackend *be, const UfoAttention *p, GError **error)
       return fail(error, "attention", "key segment has fewer rows than its groups need");
     if (sg->mask.t && (sg->mask.rows != 1 || sg->mask.cols != sg->n))
       return fail(error, "attention", "mask must be (1, n)");
+    if (sg->causal && (sg->rel_pos || sg->n < p->group_q))
+      return fail(error, "attention", "a causal segment needs n >= group_q and no rel-pos");
     if (!operand(be, "attention", 4 + 3 * s, sg->k, TRUE, 0, error) ||
         !operand(be, "attention", 5 + 3 * s, sg->v, TRUE, 0, error) ||
         !operand(be, "attention", 6 + 3 * s, sg->mask, FALSE, 0, error))
@@ -651,8 +675,9 @@ gboolean ufo_op_attention(UfoBackend *be, const UfoAttention *p, GError **error)
   }
   char name[112];
   if (be->profile)
-    snprintf(name, sizeof name, "attention %dx%d queries, %d segments%s%s", p->n_groups, p->group_q,
-             p->n_segs, rel_pos ? ", rel-pos" : "", p->self_key ? ", own key" : "");
+    snprintf(name, sizeof name, "attention %dx%d queries, %d segments%s%s%s", p->n_groups,
+             p->group_q, p->n_segs, rel_pos ? ", rel-pos" : "", causal ? ", causal" : "",
+             p->self_key ? ", own key" : "");
   return UFO_PROFILED(be, name, be->ops->attention(be, p, error), error);
 }
 
@@ -730,6 +755,28 @@ static gboolean gather_ok(UfoBackend *be, const char *op, UfoView y, UfoView x, 
   if (y.cols != x.cols || (!idx.t && y.rows > x.rows))
     return fail(error, op, "shapes do not match");
   return !idx.t || index_operand(be, op, 2, idx, y.rows, x.rows, error);
+}
+
+gboolean ufo_op_argmax_rows_to(UfoBackend *be, UfoView x, UfoView force, UfoView margin,
+                               UfoView ids, UfoView prob, GError **error)
+{
+  const char *op = "argmax_rows_to";
+  if (!have_backend(be, op, error) || !operand(be, op, 0, x, TRUE, 0, error) ||
+      (force.t && !index_operand_from(be, op, 1, force, x.rows, -1, x.cols, error)) ||
+      (margin.t && !column_out(be, op, 2, margin, UFO_DTYPE_F32, x.rows, error)) ||
+      !column_out(be, op, 3, ids, UFO_DTYPE_I32, x.rows, error) ||
+      !column_out(be, op, 4, prob, UFO_DTYPE_F32, x.rows, error))
+    return FALSE;
+  if (x.rows < 1 || overlap(prob, x) || (margin.t && overlap(prob, margin)))
+    return fail(error, op, "no rows, or prob overlaps an input");
+  if (be->ops->argmax_rows_to == NULL) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_UNSUPPORTED, "%s: backend %s lacks the op", op,
+                be->ops->name);
+    return FALSE;
+  }
+  ids.t->known = (UfoIndexRange){0}; /* written by the op: not the upload's indices any more */
+  return UFO_PROFILED(be, op, be->ops->argmax_rows_to(be, x, force, margin, ids, prob, error),
+                      error);
 }
 
 gboolean ufo_op_embed(UfoBackend *be, UfoView y, UfoView table, UfoView ids, GError **error)

@@ -120,6 +120,11 @@ typedef struct {
   int64_t group_stride; /* rows between consecutive groups' blocks */
   UfoView mask;         /* (1, n) additive (-inf = masked), or t == NULL */
   gboolean rel_pos;     /* add the decomposed rel-pos bias (requires n == rel_h * rel_w) */
+  /* Query i of a group (0 <= i < group_q) sees only the segment's first n - (group_q - 1 - i)
+   * keys: the last query all n (decode passes, nn/decode_pass.c: positions t .. t+P-1 of a row,
+   * each up to its own cache slot). Requires n >= group_q, no rel_pos. Each query's result is
+   * what a call of one query over those keys gives (the CPU: bit for bit). */
+  gboolean causal;
 } UfoAttnKeys;
 
 #define UFO_ATTN_MAX_SEGS 3
@@ -237,6 +242,13 @@ typedef struct {
    * ids and prob are host arrays of n: the logits stay on the backend, a step returns 8n bytes. */
   gboolean (*argmax_rows)(UfoBackend *be, UfoView x, const int32_t *force, const float *margin,
                           int32_t *ids, float *prob, GError **error);
+  /* argmax_rows with its operands on the backend, enqueued only (a graph may record it): force
+   * (n, 1) i32 (−1 = none) and margin (n, 1) f32, or t == NULL; ids (n, 1) i32 and prob (n, 1)
+   * f32 written (columns with ld 1). The same selection as argmax_rows, bit for bit; the results
+   * are read later by downloads (decode passes select all their positions in their graph and
+   * bring the ids back once: nn/decode_pass.c). */
+  gboolean (*argmax_rows_to)(UfoBackend *be, UfoView x, UfoView force, UfoView margin, UfoView ids,
+                             UfoView prob, GError **error);
   /* Beam-search selection over the rows of logits x (n, V) (inference §6.3): per row i, the
    * planted forcing first (as argmax_rows), then lp = log_softmax(x_i / τ) in float32 with the
    * host decoder's arithmetic (engine/decode/beam.c): y_v = x_v / τ (no division when τ == 1),
@@ -405,6 +417,12 @@ UfoBackend *ufo_backend_new(UfoDevice device, int gpu_id, int threads, GError **
  * outputs given, forced tokens inside the row. */
 gboolean ufo_op_argmax_rows(UfoBackend *be, UfoView x, const int32_t *force, const float *margin,
                             int32_t *ids, float *prob, GError **error);
+/* Validating wrapper of argmax_rows_to (backend.c): x an f32 view (n >= 1 rows) of this
+ * backend's memory; force an i32 column inside its last upload with values in −1..V−1 and margin
+ * an f32 column (or empty views); ids an i32 and prob an f32 column of n rows, ld 1, prob not
+ * overlapping x. ids' tensor no longer counts as uploaded indices (UfoIndexRange cleared). */
+gboolean ufo_op_argmax_rows_to(UfoBackend *be, UfoView x, UfoView force, UfoView margin,
+                               UfoView ids, UfoView prob, GError **error);
 /* Validating wrapper of log_softmax_topk (select.c): x inside its tensor, k in 1..V, τ > 0,
  * host outputs given, forced tokens inside the row; counts 8·n·k bytes down. */
 gboolean ufo_op_log_softmax_topk(UfoBackend *be, UfoView x, float temperature, const int32_t *force,

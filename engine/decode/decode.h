@@ -42,19 +42,21 @@ typedef struct {
    * with features uses it when set (out->feat_row instead of out->feat); NULL: the features
    * come back through step(feat). */
   gboolean (*keep_feat)(void *ctx, int n, int *row0, GError **error);
-  /* (optional, all three or none; greedy with a draft only) Steps t .. t + P − 1 of the n live
-   * rows in one pass (speculative decoding with a fixed draft): tokens[j·n + i] is row i's input
-   * at step t + j, for j ≥ 1 a guess of what step t + j − 1 will select. Each position's results
-   * are those of a step over the same inputs (bit for bit where the backend's decode products
-   * are row-stable, docs/performance.md section 9; within rounding elsewhere). */
-  gboolean (*step_ahead)(void *ctx, const int32_t *tokens, int n, int t, int P, GError **error);
-  /* After step_ahead: selects position j's rows as select_greedy selects a step's, and, with
-   * keep_feat and row0 != NULL, appends their features to the history (*row0 as keep_feat's). */
-  gboolean (*ahead_select)(void *ctx, int j, int n, const int32_t *force, const float *margin,
-                           int32_t *ids, float *prob, int *row0, GError **error);
+  /* (optional, both or none; greedy with a draft only) Steps t .. t + P − 1 of the n live rows
+   * in one pass (speculative decoding with a fixed draft): tokens[j·n + i] is row i's input at
+   * step t + j, for j ≥ 1 a guess of what step t + j − 1 will select; every position is then
+   * selected as select_greedy selects a step (force / margin[j·n + i]: position j's planted
+   * forcing, or NULL) into ids / prob[j·n + i]. Each position's results are those of a step over
+   * the same inputs (bit for bit where the backend's decode products are row-stable,
+   * docs/performance.md section 9; within rounding elsewhere). */
+  gboolean (*step_ahead)(void *ctx, const int32_t *tokens, int n, int t, int P,
+                         const int32_t *force, const float *margin, int32_t *ids, float *prob,
+                         GError **error);
   /* Ends the pass: its first k positions stand (the decoder is at step t + k with the same n
-   * rows, as after k steps), the later ones are forgotten. */
-  gboolean (*ahead_accept)(void *ctx, int k, GError **error);
+   * rows, as after k steps), the later ones are forgotten. With keep_feat and row0 != NULL, the
+   * kept positions' features join the history: row i's at position j (j < k) is history row
+   * *row0 + i·k + j. */
+  gboolean (*ahead_accept)(void *ctx, int k, int *row0, GError **error);
 } UfoDecoder;
 
 /* A fixed draft for greedy decoding (segmentation §2.3: after `<class>,` a grid emits 16 ×

@@ -117,19 +117,22 @@ typedef struct {
   UfoDecodeOutput *out;
   int max_length, n_live;
   gboolean remote, keep;
-  int32_t *seq, *tok, *src;  /* live row → sequence, input token; compaction sources */
-  int32_t *sel_id, *force;   /* per live row */
-  float *sel_prob, *margin;  /* per live row */
-  float *logits, *feat;      /* host logits / features (selection, features on the host) */
-  int32_t *ahead_tok, *last; /* a pass's inputs (P · rows); a row's last selection */
-  gboolean *done;            /* a row ended inside the pass */
+  int32_t *seq, *tok, *src;        /* live row → sequence, input token; compaction sources */
+  int32_t *sel_id, *force;         /* per live row */
+  float *sel_prob, *margin;        /* per live row */
+  float *logits, *feat;            /* host logits / features (selection, features on the host) */
+  int32_t *ahead_tok, *last;       /* a pass's inputs (P · rows); a row's last selection */
+  int32_t *ahead_id, *ahead_force; /* a pass's selections, its planted forcing (P · rows) */
+  float *ahead_prob, *ahead_margin;
+  gboolean *done; /* a row ended inside the pass */
 } Greedy;
 
-/* The plan's forcing of the live rows at step t (selection where the logits live). */
-static void plan_rows(Greedy *g, int t)
+/* The plan's forcing of the live rows at step t into force / margin[i] (selection where the
+ * logits live). */
+static void plan_rows(Greedy *g, int t, int32_t *force, float *margin)
 {
   for (int i = 0; g->plan && i < g->n_live; i++)
-    ufo_decode_plan_token(g->plan, g->seq[i], t, g->dec->vocab_size, &g->force[i], &g->margin[i]);
+    ufo_decode_plan_token(g->plan, g->seq[i], t, g->dec->vocab_size, &force[i], &margin[i]);
 }
 
 /* Step t's selection of live row i (feature history row feat_row, or -1) into the output. */
@@ -175,7 +178,7 @@ static gboolean greedy_step(Greedy *g, int t, GError **error)
       (g->keep && !dec->keep_feat(dec->ctx, n, &row0, error)))
     return FALSE;
   if (g->remote) {
-    plan_rows(g, t); /* the plan's token for (sequence, step) */
+    plan_rows(g, t, g->force, g->margin); /* the plan's token for (sequence, step) */
     if (!dec->select_greedy(dec->ctx, n, g->force, g->margin, g->sel_id, g->sel_prob, error))
       return FALSE;
   } else {
@@ -222,35 +225,51 @@ static int greedy_ahead(Greedy *g, int t, int P, GError **error)
     g->ahead_tok[i] = g->tok[i];
     for (int j = 1; j < P; j++)
       g->ahead_tok[(size_t)j * n + i] = g->draft->token;
-    g->done[i] = FALSE;
   }
-  if (!dec->step_ahead(dec->ctx, g->ahead_tok, n, t, P, error))
+  for (int j = 0; g->plan && j < P; j++)
+    plan_rows(g, t + j, g->ahead_force + (size_t)j * n, g->ahead_margin + (size_t)j * n);
+  if (!dec->step_ahead(dec->ctx, g->ahead_tok, n, t, P, g->plan ? g->ahead_force : NULL,
+                       g->plan ? g->ahead_margin : NULL, g->ahead_id, g->ahead_prob, error))
     return -1;
+  /* the positions that stand: up to the first where a live row selected off the draft (the
+   * next position was fed the draft, not that token), or until every row has ended */
   int kept = 0, alive = n;
   gboolean off_draft = FALSE;
+  for (int i = 0; i < n; i++)
+    g->done[i] = FALSE;
   while (kept < P && alive > 0 && !off_draft) {
-    const int j = kept, tj = t + j;
-    int row0 = 0;
-    plan_rows(g, tj);
-    if (!dec->ahead_select(dec->ctx, j, n, g->force, g->margin, g->sel_id, g->sel_prob,
-                           g->keep ? &row0 : NULL, error))
-      return -1;
-    g->out->t_out = tj + 1;
     for (int i = 0; i < n; i++) {
+      const int32_t id = g->ahead_id[(size_t)kept * n + i];
       if (g->done[i])
         continue; /* ended earlier in the pass: its later positions are not its steps */
-      record_step(g, i, tj, row0 + i);
-      g->last[i] = g->sel_id[i];
-      if (g->sel_id[i] == dec->end_token) {
+      if (id == dec->end_token) {
         g->done[i] = TRUE;
         alive--;
-      } else if (g->sel_id[i] != g->draft->token) {
-        off_draft = TRUE; /* position j + 1 was fed the draft, not this token */
+      } else if (id != g->draft->token) {
+        off_draft = TRUE;
       }
     }
     kept++;
   }
-  if (!dec->ahead_accept(dec->ctx, kept, error) || !compact(g, g->done, g->last, error))
+  int row0 = 0;
+  if (!dec->ahead_accept(dec->ctx, kept, g->keep ? &row0 : NULL, error))
+    return -1;
+  /* the kept positions are steps t .. t + kept − 1 of the rows live at each */
+  for (int i = 0; i < n; i++)
+    g->done[i] = FALSE;
+  for (int j = 0; j < kept; j++) {
+    g->out->t_out = t + j + 1;
+    for (int i = 0; i < n; i++) {
+      if (g->done[i])
+        continue;
+      g->sel_id[i] = g->ahead_id[(size_t)j * n + i];
+      g->sel_prob[i] = g->ahead_prob[(size_t)j * n + i];
+      record_step(g, i, t + j, row0 + i * kept + j);
+      g->last[i] = g->sel_id[i];
+      g->done[i] = g->sel_id[i] == dec->end_token;
+    }
+  }
+  if (!compact(g, g->done, g->last, error))
     return -1;
   return kept;
 }
@@ -284,8 +303,8 @@ UfoDecodeOutput *ufo_decode_greedy_ahead(const UfoDecoder *dec, int n_seq, int m
   /* features stay on the decoder's side (history rows) or come back to the host */
   g.keep = with_feat && dec->keep_feat != NULL;
   /* a draft pass selects and keeps its features where they live */
-  const gboolean ahead = draft && dec->step_ahead && dec->ahead_select && dec->ahead_accept &&
-                         g.remote && (g.keep || !with_feat);
+  const gboolean ahead =
+      draft && dec->step_ahead && dec->ahead_accept && g.remote && (g.keep || !with_feat);
   g.draft = ahead ? draft : NULL;
   g_autofree int32_t *seq = g.seq = g_new(int32_t, rows);
   g_autofree int32_t *tok = g.tok = g_new(int32_t, rows);
@@ -296,8 +315,13 @@ UfoDecodeOutput *ufo_decode_greedy_ahead(const UfoDecoder *dec, int n_seq, int m
   g_autofree float *margin = g.margin = plan ? g_new(float, rows) : NULL;
   g_autofree gboolean *done = g.done = g_new(gboolean, rows);
   g_autofree int32_t *last = g.last = ahead ? g_new(int32_t, rows) : NULL;
-  g_autofree int32_t *ahead_tok = g.ahead_tok =
-      ahead ? g_new(int32_t, (size_t)rows * MIN(draft->max_ahead, max_length)) : NULL;
+  const size_t pass_rows = ahead ? (size_t)rows * MIN(draft->max_ahead, max_length) : 0;
+  g_autofree int32_t *ahead_tok = g.ahead_tok = ahead ? g_new(int32_t, pass_rows) : NULL;
+  g_autofree int32_t *ahead_id = g.ahead_id = ahead ? g_new(int32_t, pass_rows) : NULL;
+  g_autofree float *ahead_prob = g.ahead_prob = ahead ? g_new(float, pass_rows) : NULL;
+  g_autofree int32_t *ahead_force = g.ahead_force =
+      ahead && plan ? g_new(int32_t, pass_rows) : NULL;
+  g_autofree float *ahead_margin = g.ahead_margin = ahead && plan ? g_new(float, pass_rows) : NULL;
   g_autofree float *logits = g.logits = g.remote ? NULL : g_new(float, (size_t)rows *V);
   g_autofree float *feat = g.feat = with_feat && !g.keep ? g_new(float, (size_t)rows *C) : NULL;
   if (g.keep) {

@@ -153,9 +153,23 @@ gboolean ufo_vit_decode_keep_features(UfoVitState *st, GError **e)
   return TRUE;
 }
 
+/* The first key segment of layer l's decode attention for n rows (§6.1): each row's prefix, its
+ * grid's K/V row or the whole image's K/V. */
+static void step_prefix(UfoVitState *st, int l, int64_t n, UfoAttnKeys *seg)
+{
+  UfoVit *vit = st->vit;
+  const int C = vit->C;
+  if (st->from_grid) { /* the row's grid K/V (1 token) */
+    UfoView p = ufo_view_sub(ufo_view(st->dec_prefix[l]), 0, 0, n, 2 * C);
+    *seg = (UfoAttnKeys){.k = vit_k(vit, p), .v = vit_v(vit, p), .n = 1, .group_stride = 1};
+  } else { /* every row sees all image K/V of the layer */
+    UfoView p = ufo_view(st->img_kv[l]);
+    *seg = (UfoAttnKeys){.k = vit_k(vit, p), .v = vit_v(vit, p), .n = p.rows};
+  }
+}
+
 /* Layer l's attention of the n rows of q (one query each) at step t into a: each row sees its
- * prefix (its grid's K/V row, or the whole image's K/V) and its own decoded K/V 0..t, already in
- * the cache (§6.1). */
+ * prefix and its own decoded K/V 0..t, already in the cache (§6.1). */
 static gboolean step_attention(UfoVitState *st, int l, UfoView q, UfoView a, int t, GError **e)
 {
   UfoVit *vit = st->vit;
@@ -177,13 +191,7 @@ static gboolean step_attention(UfoVitState *st, int l, UfoView q, UfoView a, int
                  .n = t + 1,
                  .group_stride = st->dec_max},
   };
-  if (st->from_grid) { /* the row's grid K/V (1 token) */
-    UfoView p = ufo_view_sub(ufo_view(st->dec_prefix[l]), 0, 0, n, 2 * C);
-    at.seg[0] = (UfoAttnKeys){.k = vit_k(vit, p), .v = vit_v(vit, p), .n = 1, .group_stride = 1};
-  } else { /* every row sees all image K/V of the layer */
-    UfoView p = ufo_view(st->img_kv[l]);
-    at.seg[0] = (UfoAttnKeys){.k = vit_k(vit, p), .v = vit_v(vit, p), .n = p.rows};
-  }
+  step_prefix(st, l, n, &at.seg[0]);
   return ufo_op_attention(vit->be, &at, e);
 }
 
@@ -310,11 +318,14 @@ static gboolean dec_keep_feat(void *ctx, int n, int *row0, GError **e)
 }
 
 /* ---- draft passes (UfoDecoder.step_ahead): steps t .. t + P − 1 of n rows at once ----
- * Rows are position-major (row j·n + i = row i at step t + j). Each position runs exactly the
- * ops of a step over its n rows: the row-wise ops (LN, the linears, the mean) over all P·n rows
- * at once with row-stable products, and per position the embedding at its own position id, the
- * copy of its [k | v] into cache slot t + j and the attention over slots 0..t + j, so a
- * position's results are those of its step (bit for bit where the products are row-stable). */
+ * Rows are row-major (row i·P + j = row i at step t + j), so a row's P positions are P
+ * consecutive rows. Each position gets exactly the ops of its step: the row-wise ops (embedding,
+ * LN, the linears, the mean) over all P·n rows at once with row-stable products, the word plus
+ * position embedding of step t + j (positions t .. t+P−1 are one (1, P·C) row added to each
+ * row's P positions), the [k | v] of every position into cache slots t .. t+P−1 of its row in
+ * one copy, and one causal attention in which position j sees slots 0..t + j (backend.h
+ * UfoAttnKeys.causal) — so a position's results are those of its step (bit for bit where the
+ * products are row-stable), in as many launches as one step. */
 
 /* grows the pass's tensors and the scratch to rows (never shrinks) */
 static gboolean ahead_reserve(UfoVitState *st, int64_t rows, GError **e)
@@ -325,10 +336,15 @@ static gboolean ahead_reserve(UfoVitState *st, int64_t rows, GError **e)
   if (rows <= st->ahead_cap)
     return TRUE;
   st->ahead_cap = 0;
+  st->ahead_host = g_renew(int32_t, st->ahead_host, rows);
   if (!vit_indices_ensure(vit->be, &st->ahead_ids, rows, e) ||
       !vit_tensor_ensure(vit->be, &st->ahead_x, rows, vit->C, e) ||
       !vit_tensor_ensure(vit->be, &st->ahead_acc, rows, vit->C, e) ||
-      !vit_tensor_ensure(vit->be, &st->ahead_kv, rows, 2 * vit->C, e))
+      !vit_tensor_ensure(vit->be, &st->ahead_kv, rows, 2 * vit->C, e) ||
+      !vit_indices_ensure(vit->be, &st->ahead_force, rows, e) ||
+      !vit_tensor_ensure(vit->be, &st->ahead_margin, rows, 1, e) ||
+      !vit_indices_ensure(vit->be, &st->ahead_sel, rows, e) ||
+      !vit_tensor_ensure(vit->be, &st->ahead_prob, rows, 1, e))
     return FALSE;
   st->ahead_cap = rows;
   return TRUE;
@@ -339,10 +355,36 @@ gboolean ufo_vit_decode_reserve_ahead(UfoVitState *st, int64_t rows, GError **e)
   return rows < 1 || ahead_reserve(st, rows, e);
 }
 
-/* rows of position j of the pending pass in a (cap, cols) tensor */
+/* rows of position j of the pending pass (rows i·P + j) in a (cap, cols) tensor */
 static UfoView ahead_rows(UfoVitState *st, UfoTensor *t, int j, int64_t cols)
 {
-  return ufo_view_sub(ufo_view(t), (int64_t)j * st->ahead_n, 0, st->ahead_n, cols);
+  return ufo_view_at(t, (size_t)j * (size_t)cols, st->ahead_n, cols, (int64_t)st->ahead_P * cols);
+}
+
+/* Attention of the pass's P·n rows at layer l (§6.1, as step_attention for each position): the
+ * row's prefix, then its cache slots 0..t+P−1, position j seeing slots 0..t+j (causal). */
+static gboolean ahead_attention(UfoVitState *st, int l, UfoView q, UfoView a, GError **e)
+{
+  UfoVit *vit = st->vit;
+  const int C = vit->C, n = st->ahead_n, P = st->ahead_P;
+  UfoView own = ufo_view_at(st->dec_kv[l], 0, (int64_t)n * st->dec_max, 2 * C, 2 * C);
+  UfoAttention at = {
+      .q = q,
+      .out = a,
+      .n_groups = n,
+      .group_q = P,
+      .n_heads = vit->nh,
+      .head_dim = vit->d,
+      .scale = 1.f / sqrtf((float)vit->d),
+      .n_segs = 2,
+      .seg[1] = {.k = vit_k(vit, own),
+                 .v = vit_v(vit, own),
+                 .n = st->ahead_t + P,
+                 .group_stride = st->dec_max,
+                 .causal = TRUE},
+  };
+  step_prefix(st, l, n, &at.seg[0]);
+  return ufo_op_attention(vit->be, &at, e);
 }
 
 /* The ops of the pass st->ahead_P positions from st->ahead_t over st->ahead_n rows, the tokens
@@ -362,37 +404,60 @@ static gboolean ahead_ops(void *ctx, GError **e)
   UfoView a = ufo_view_sub(ufo_view(st->s.a), 0, 0, rows, C);
   UfoView f = ufo_view_sub(ufo_view(st->s.f), 0, 0, rows, vit->F);
   const int64_t row_stride = (int64_t)st->dec_max * 2 * C; /* one row's max_length K/V slots */
-  for (int j = 0; j < P; j++) {
-    /* §6.1: word + position t + j, LN eps 1e-12 */
-    UfoView ids = ufo_view_sub(ufo_view(st->ahead_ids), (int64_t)j * n, 0, n, 1);
-    if (!vit_embed_tokens(vit, ahead_rows(st, st->ahead_x, j, C), ahead_rows(st, st->s.y, j, C),
-                          ids, t + j, TRUE, e))
-      return FALSE;
+  /* §6.1 (§4.4): word + position t + j, LN eps 1e-12: the positions' rows t..t+P−1 of the
+   * table are one (1, P·C) row, added to each row's P consecutive rows */
+  if (t + P > vit->cfg->max_position) {
+    g_set_error(e, UFO_ERROR, UFO_ERROR_UNSUPPORTED,
+                "token positions %d..%d exceed the %d position embeddings", t, t + P - 1,
+                vit->cfg->max_position);
+    return FALSE;
   }
+  UfoView ids = ufo_view_sub(ufo_view(st->ahead_ids), 0, 0, rows, 1);
+  UfoView pos = ufo_view_at(vit->pos_emb, (size_t)t * C, 1, (int64_t)P * C, (int64_t)P * C);
+  UfoView y_rows = ufo_view_at(st->s.y, 0, n, (int64_t)P * C, (int64_t)P * C);
+  if (!ufo_op_embed(be, y, ufo_view(vit->word_emb), ids, e) ||
+      !ufo_op_add(be, y_rows, y_rows, pos, e) ||
+      !ufo_op_layer_norm(be, x, y, ufo_view(vit->emb_ln_w), ufo_view(vit->emb_ln_b),
+                         vit->cfg->text_ln_eps, e))
+    return FALSE;
   for (int l = 0; l < vit->nl; l++) {
     if (processed(st, l)) {
       if (!vit_ln1_qkv(vit, l, q, kv, x, y, TRUE, e))
         return FALSE;
-      /* position j's [k | v] into slot t + j of every row, before any position attends */
-      for (int j = 0; j < P; j++) {
-        UfoView slot = ufo_view_at(st->dec_kv[l], (size_t)(t + j) * 2 * C, n, 2 * C, row_stride);
-        if (!ufo_op_copy(be, slot, ahead_rows(st, st->ahead_kv, j, 2 * C), e))
-          return FALSE;
-      }
-      for (int j = 0; j < P; j++)
-        if (!step_attention(st, l, ahead_rows(st, st->s.q, j, C), ahead_rows(st, st->s.a, j, C),
-                            t + j, e))
-          return FALSE;
+      /* every position's [k | v] into its slot t + j, before any position attends: a row's P
+       * positions are consecutive rows of ahead_kv and consecutive slots of its cache row */
+      UfoView slots =
+          ufo_view_at(st->dec_kv[l], (size_t)t * 2 * C, n, (int64_t)P * 2 * C, row_stride);
+      UfoView from = ufo_view_at(st->ahead_kv, 0, n, (int64_t)P * 2 * C, (int64_t)P * 2 * C);
+      if (!ufo_op_copy(be, slots, from, e) || !ahead_attention(st, l, q, a, e))
+        return FALSE;
       if (!vit_post_attention(vit, l, x, a, y, f, TRUE, e))
         return FALSE;
     }
     if (!mean_layer(st, l, acc, x, e))
       return FALSE;
   }
+  /* §8.12, §6.2: every position's logits and greedy selection (the logits buffer holds one
+   * position's rows at a time; the selections stay on the backend until the pass ends) */
+  UfoView lg = ufo_view_sub(ufo_view(st->logits), 0, 0, n, vit->cfg->vocab_size);
+  for (int j = 0; j < P; j++) {
+    UfoView force = UFO_VIEW_NONE, margin = UFO_VIEW_NONE;
+    if (st->ahead_plan) {
+      force = ufo_view_at(st->ahead_force, (size_t)j * n, n, 1, 1);
+      margin = ufo_view_at(st->ahead_margin, (size_t)j * n, n, 1, 1);
+    }
+    if (!step_logits(st, ahead_rows(st, st->ahead_acc, j, C), e) ||
+        !ufo_op_argmax_rows_to(be, lg, force, margin,
+                               ufo_view_at(st->ahead_sel, (size_t)j * n, n, 1, 1),
+                               ufo_view_at(st->ahead_prob, (size_t)j * n, n, 1, 1), e))
+      return FALSE;
+  }
   return TRUE;
 }
 
-static gboolean dec_step_ahead(void *ctx, const int32_t *tokens, int n, int t, int P, GError **e)
+static gboolean dec_step_ahead(void *ctx, const int32_t *tokens, int n, int t, int P,
+                               const int32_t *force, const float *margin, int32_t *ids, float *prob,
+                               GError **e)
 {
   UfoVitState *st = ctx;
   UfoVit *vit = st->vit;
@@ -407,25 +472,45 @@ static gboolean dec_step_ahead(void *ctx, const int32_t *tokens, int n, int t, i
     return FALSE;
   }
   const int64_t rows = (int64_t)P * n;
+  if ((force == NULL) != (margin == NULL) || ids == NULL || prob == NULL) {
+    g_set_error(e, UFO_ERROR, UFO_ERROR_INVALID,
+                "decode pass: forcing needs both force and margin, selections need ids and prob");
+    return FALSE;
+  }
   for (int64_t i = 0; i < rows; i++)
-    if (tokens[i] < 0 || tokens[i] >= V) {
+    if (tokens[i] < 0 || tokens[i] >= V || (force && force[i] >= V)) {
       g_set_error(e, UFO_ERROR, UFO_ERROR_INVALID,
-                  "decode pass t=%d: token %d of row %lld at step %lld outside the vocabulary "
-                  "(0..%d)",
-                  t, tokens[i], (long long)(i % n), (long long)(t + i / n), V - 1);
+                  "decode pass t=%d: token %d (forced %d) of row %lld at step %lld outside the "
+                  "vocabulary (0..%d)",
+                  t, tokens[i], force ? force[i] : -1, (long long)(i % n), (long long)(t + i / n),
+                  V - 1);
       return FALSE;
     }
-  if (!ahead_reserve(st, rows, e) ||
-      !ufo_tensor_upload_i32(st->ahead_ids, 0, tokens, (size_t)rows, e))
+  if (!ahead_reserve(st, rows, e))
+    return FALSE;
+  for (int j = 0; j < P; j++) /* position-major tokens → rows i·P + j */
+    for (int i = 0; i < n; i++)
+      st->ahead_host[(int64_t)i * P + j] = tokens[(int64_t)j * n + i];
+  if (!ufo_tensor_upload_i32(st->ahead_ids, 0, st->ahead_host, (size_t)rows, e))
+    return FALSE;
+  st->ahead_plan = force != NULL;
+  if (force && (!ufo_tensor_upload_i32(st->ahead_force, 0, force, (size_t)rows, e) ||
+                !ufo_tensor_upload(st->ahead_margin, 0, margin, (size_t)rows, e)))
     return FALSE;
   st->ahead_n = n;
   st->ahead_t = t;
   st->ahead_P = P;
-  const int64_t key[] = {
-      -1,   st->from_grid, n, t, P, st->dec_max, st->dec_rows, st->Q, (int64_t)st->hp * st->wp,
-      st->T};
+  const int64_t key[] = {-1,          st->from_grid,
+                         n,           t,
+                         P,           st->ahead_plan,
+                         st->dec_max, st->dec_rows,
+                         st->Q,       (int64_t)st->hp * st->wp,
+                         st->T};
+  /* one graph: the pass and every position's selection; then the selections come back at once */
   if (!ufo_backend_run_graph_cached(vit->be, &st->step_graphs,
-                                    ufo_graph_key(key, G_N_ELEMENTS(key)), ahead_ops, st, e)) {
+                                    ufo_graph_key(key, G_N_ELEMENTS(key)), ahead_ops, st, e) ||
+      !ufo_tensor_download_i32(st->ahead_sel, 0, ids, (size_t)rows, e) ||
+      !ufo_tensor_download(st->ahead_prob, 0, prob, (size_t)rows, e)) {
     st->ahead_P = 0;
     return FALSE;
   }
@@ -433,41 +518,26 @@ static gboolean dec_step_ahead(void *ctx, const int32_t *tokens, int n, int t, i
   return TRUE;
 }
 
-static gboolean dec_ahead_select(void *ctx, int j, int n, const int32_t *force, const float *margin,
-                                 int32_t *ids, float *prob, int *row0, GError **e)
+static gboolean dec_ahead_accept(void *ctx, int k, int *row0, GError **e)
 {
   UfoVitState *st = ctx;
-  UfoVit *vit = st->vit;
-  const int C = vit->C;
-  if (st->ahead_P == 0 || j < 0 || j >= st->ahead_P || n != st->ahead_n ||
-      (row0 && (!st->dec_keep || st->dec_hist_n + n > st->dec_hist->ne[0]))) {
+  const int C = st->vit->C, n = st->ahead_n;
+  if (st->ahead_P == 0 || k < 1 || k > st->ahead_P ||
+      (row0 && (!st->dec_keep || st->dec_hist_n + (int64_t)n * k > st->dec_hist->ne[0]))) {
     g_set_error(e, UFO_ERROR, UFO_ERROR_INVALID,
-                "selection of position %d of %d rows after a pass of %d positions of %d rows "
-                "(features %s)",
-                j, n, st->ahead_P, st->ahead_n, st->dec_keep ? "kept" : "not kept");
+                "accepting %d positions of a pass of %d (features %s)", k, st->ahead_P,
+                st->dec_keep ? "kept" : "not kept");
     return FALSE;
   }
-  UfoView acc = ahead_rows(st, st->ahead_acc, j, C);
-  UfoView lg = ufo_view_sub(ufo_view(st->logits), 0, 0, n, vit->cfg->vocab_size);
-  if (!step_logits(st, acc, e) || !ufo_op_argmax_rows(vit->be, lg, force, margin, ids, prob, e))
-    return FALSE;
-  if (row0) { /* the position's features → the next n history rows (device to device) */
-    UfoView dst = ufo_view_sub(ufo_view(st->dec_hist), st->dec_hist_n, 0, n, C);
-    if (!ufo_op_copy(vit->be, dst, acc, e))
+  if (row0) { /* the kept positions' features → the next n·k history rows, row i's k together:
+                 its positions are consecutive rows of ahead_acc (device to device, one copy) */
+    UfoView dst =
+        ufo_view_at(st->dec_hist, (size_t)st->dec_hist_n * C, n, (int64_t)k * C, (int64_t)k * C);
+    UfoView src = ufo_view_at(st->ahead_acc, 0, n, (int64_t)k * C, (int64_t)st->ahead_P * C);
+    if (!ufo_op_copy(st->vit->be, dst, src, e))
       return FALSE;
     *row0 = (int)st->dec_hist_n;
-    st->dec_hist_n += n;
-  }
-  return TRUE;
-}
-
-static gboolean dec_ahead_accept(void *ctx, int k, GError **e)
-{
-  UfoVitState *st = ctx;
-  if (st->ahead_P == 0 || k < 1 || k > st->ahead_P) {
-    g_set_error(e, UFO_ERROR, UFO_ERROR_INVALID, "accepting %d positions of a pass of %d", k,
-                st->ahead_P);
-    return FALSE;
+    st->dec_hist_n += (int64_t)n * k;
   }
   /* slots t + k .. of the cache hold forgotten positions: the next step writes its own slot
    * before it attends, and attends to slots up to its own only */
@@ -578,7 +648,6 @@ UfoDecoder ufo_vit_decoder(UfoVitState *st)
                       .keep_feat = st->dec_keep ? dec_keep_feat : NULL,
                       /* draft passes; UFO_DECODE_AHEAD=0: step by step */
                       .step_ahead = ahead ? dec_step_ahead : NULL,
-                      .ahead_select = ahead ? dec_ahead_select : NULL,
                       .ahead_accept = ahead ? dec_ahead_accept : NULL,
                       .ctx = st,
                       .vocab_size = st->vit->cfg->vocab_size,

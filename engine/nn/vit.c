@@ -168,13 +168,16 @@ UfoVitState *ufo_vit_state_new(UfoVit *vit, GError **error)
 static UfoTensor ***state_slots(UfoVitState *st, size_t *n)
 {
   GPtrArray *all = g_ptr_array_new();
-  UfoTensor **one[] = {&st->s.y,       &st->s.y2,    &st->s.q,       &st->s.a,      &st->s.a2,
-                       &st->s.f,       &st->text_x,  &st->text_mask, &st->img,      &st->cols,
-                       &st->x,         &st->pos_img, &st->fmap,      &st->gpos,     &st->grid_x,
-                       &st->dec_tmp,   &st->dec_x,   &st->dec_acc,   &st->logits,   &st->text_ids,
-                       &st->ref_t,     &st->perm_t,  &st->slot_t,    &st->dec_ids,  &st->dec_src,
-                       &st->mask_e,    &st->mask_u,  &st->dec_hist,  &st->mask_idx, &st->fmap_batch,
-                       &st->ahead_ids, &st->ahead_x, &st->ahead_acc, &st->ahead_kv};
+  UfoTensor **one[] = {&st->s.y,       &st->s.y2,       &st->s.q,         &st->s.a,
+                       &st->s.a2,      &st->s.f,        &st->text_x,      &st->text_mask,
+                       &st->img,       &st->cols,       &st->x,           &st->pos_img,
+                       &st->fmap,      &st->gpos,       &st->grid_x,      &st->dec_tmp,
+                       &st->dec_x,     &st->dec_acc,    &st->logits,      &st->text_ids,
+                       &st->ref_t,     &st->perm_t,     &st->slot_t,      &st->dec_ids,
+                       &st->dec_src,   &st->mask_e,     &st->mask_u,      &st->dec_hist,
+                       &st->mask_idx,  &st->fmap_batch, &st->ahead_ids,   &st->ahead_x,
+                       &st->ahead_acc, &st->ahead_kv,   &st->ahead_force, &st->ahead_margin,
+                       &st->ahead_sel, &st->ahead_prob};
   for (size_t i = 0; i < G_N_ELEMENTS(one); i++)
     g_ptr_array_add(all, one[i]);
   for (int l = 0; l < UFO_MAX_LAYERS; l++) {
@@ -227,6 +230,7 @@ void ufo_vit_state_free(UfoVitState *st)
   g_free(slot);
   g_free(st->fmap_host);
   g_free(st->ref_sorted);
+  g_free(st->ahead_host);
   g_free(st->perm);
   g_free(st->slot_of);
   g_hash_table_unref(st->inter);

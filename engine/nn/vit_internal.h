@@ -111,13 +111,18 @@ struct _UfoVitState {
   UfoTensor *dec_hist; /* (rows * max_len, C) */
   gboolean dec_keep;
   int64_t dec_hist_n;
-  /* a draft pass (UfoDecoder.step_ahead): positions t .. t + P − 1 of n rows, position-major
-   * (row j·n + i = row i at position t + j); the tensors grow to the largest pass so far */
+  /* a draft pass (UfoDecoder.step_ahead): positions t .. t + P − 1 of n rows, row-major
+   * (row i·P + j = row i at position t + j); the tensors grow to the largest pass so far */
   int ahead_n, ahead_t, ahead_P;  /* ahead_P 0: no pass pending */
   int64_t ahead_cap;              /* rows of the tensors below */
   UfoTensor *ahead_ids;           /* (cap) i32 the pass's input tokens */
+  int32_t *ahead_host;            /* (cap) the same on the host, reordered to rows i·P + j */
   UfoTensor *ahead_x, *ahead_acc; /* (cap, C) */
   UfoTensor *ahead_kv; /* (cap, 2C) each position's [k | v] before it goes to the cache */
+  /* the selection of every position inside the pass (position-major, row j·n + i): the planted
+   * forcing in (i32, f32; ahead_plan: uploaded for this pass), the tokens and probabilities out */
+  UfoTensor *ahead_force, *ahead_margin, *ahead_sel, *ahead_prob; /* (cap) */
+  gboolean ahead_plan;
 
   /* a batch of frames decoded together (ufo_vit_decode_stash_grid): frames stashed so far, the
    * grids of each, and the frames' feature maps, frame b at rows b·hp·wp (seg §2.6) */

@@ -23,6 +23,13 @@
 #define QB 128
 #define ATTN_MIN_BLOCK 8 /* below this many queries: one query at a time */
 
+/* the keys of segment sg that query i of a group sees (backend.h UfoAttnKeys.causal) */
+static inline int64_t seg_keys(const UfoAttention *p, const UfoAttnKeys *sg, int64_t i)
+{
+  return sg->causal ? sg->n - (p->group_q - 1 - i) : sg->n;
+}
+
+/* the most keys a query sees */
 static int64_t total_keys(const UfoAttention *p)
 {
   int64_t n = p->self_key ? 1 : 0;
@@ -72,7 +79,7 @@ void ufo_cpu_attention_ref(const UfoAttention *p)
             rel_terms_ref(p, q, i, rh, rw);
             rel_done = TRUE;
           }
-          for (int64_t kk = 0; kk < sg->n; kk++, idx++) {
+          for (int64_t kk = 0; kk < seg_keys(p, sg, i); kk++, idx++) {
             int64_t kr = g * sg->group_stride + kk;
             const float *k = ufo_cpu_ptr(sg->k) + kr * sg->k.ld + h * d;
             double s = 0.0;
@@ -96,16 +103,16 @@ void ufo_cpu_attention_ref(const UfoAttention *p)
           vrow[idx++] = ufo_cpu_ptr(p->self_v) + row * p->self_v.ld + h * d;
         }
         double mx = -INFINITY, sum = 0.0;
-        for (int64_t k = 0; k < nk; k++)
+        for (int64_t k = 0; k < idx; k++) /* idx: this query's keys */
           mx = MAX(mx, sc[k]);
-        for (int64_t k = 0; k < nk; k++) {
+        for (int64_t k = 0; k < idx; k++) {
           sc[k] = sc[k] == -INFINITY ? 0.0 : exp(sc[k] - mx);
           sum += sc[k];
         }
         float *o = ufo_cpu_ptr(p->out) + row * p->out.ld + h * d;
         for (int l = 0; l < d; l++) {
           double a = 0.0;
-          for (int64_t k = 0; k < nk; k++)
+          for (int64_t k = 0; k < idx; k++)
             a += sc[k] * vrow[k][l];
           o[l] = (float)(a / sum);
         }
@@ -121,6 +128,7 @@ void ufo_cpu_attention_ref(const UfoAttention *p)
 typedef struct {
   const UfoAttention *p;
   int64_t nk, n_qblocks;
+  gboolean causal; /* a causal segment: every block query by query */
   UfoCpu *cpu;
 } AttnJob;
 
@@ -158,28 +166,30 @@ static void attn_rows(const AttnJob *job, int64_t g, int h, int64_t i0, int nb, 
     int64_t col = 0;
     for (int s = 0; s < p->n_segs; s++) {
       const UfoAttnKeys *sg = &p->seg[s];
+      const int64_t n = seg_keys(p, sg, i0 + i);
       const float *kb = ufo_cpu_ptr(sg->k) + g * sg->group_stride * sg->k.ld + h * d;
       float *ss = st + col;
-      for (int64_t k = 0; k < sg->n; k++)
+      for (int64_t k = 0; k < n; k++)
         ss[k] = dot(q, kb + k * sg->k.ld, d) * p->scale;
       if (sg->mask.t) {
         const float *m = ufo_cpu_ptr(sg->mask);
-        for (int64_t k = 0; k < sg->n; k++)
+        for (int64_t k = 0; k < n; k++)
           ss[k] += m[k];
       }
       if (sg->rel_pos) {
         rel_terms(p, q, i0 + i, rh, 1, rw, 1);
-        for (int64_t k = 0; k < sg->n; k++)
+        for (int64_t k = 0; k < n; k++)
           ss[k] += rh[k / p->rel_w] + rw[k % p->rel_w];
       }
-      col += sg->n;
+      col += n;
     }
     if (p->self_key)
       st[col] = dot(q, ufo_cpu_ptr(p->self_k) + row * p->self_k.ld + h * d, d) * p->scale;
+    const int64_t nk = col + (p->self_key ? 1 : 0); /* this query's keys */
     float mx = -INFINITY, sum = 0.f;
-    for (int64_t k = 0; k < job->nk; k++)
+    for (int64_t k = 0; k < nk; k++)
       mx = st[k] > mx ? st[k] : mx;
-    for (int64_t k = 0; k < job->nk; k++) {
+    for (int64_t k = 0; k < nk; k++) {
       st[k] = ufo_cpu_exp_neg(st[k] - mx);
       sum += st[k];
     }
@@ -188,14 +198,15 @@ static void attn_rows(const AttnJob *job, int64_t g, int h, int64_t i0, int nb, 
     col = 0;
     for (int s = 0; s < p->n_segs; s++) {
       const UfoAttnKeys *sg = &p->seg[s];
+      const int64_t n = seg_keys(p, sg, i0 + i);
       const float *vb = ufo_cpu_ptr(sg->v) + g * sg->group_stride * sg->v.ld + h * d;
-      for (int64_t k = 0; k < sg->n; k++) {
+      for (int64_t k = 0; k < n; k++) {
         const float *v = vb + k * sg->v.ld;
         float w = st[col + k];
         for (int l = 0; l < d; l++)
           acc[l] += w * v[l];
       }
-      col += sg->n;
+      col += n;
     }
     if (p->self_key) {
       const float *v = ufo_cpu_ptr(p->self_v) + row * p->self_v.ld + h * d;
@@ -309,8 +320,9 @@ static void attn_task(void *ctx, int64_t begin, int64_t end, int worker)
     int64_t g = gh / p->n_heads;
     int64_t i0 = qb * QB;
     int nb = (int)MIN((int64_t)QB, p->group_q - i0);
-    /* few queries: lanes would sit idle, go query by query */
-    if (nb < ATTN_MIN_BLOCK)
+    /* few queries: lanes would sit idle, go query by query; causal segments too (each query
+     * as a call of one query over its keys would run, bit for bit) */
+    if (nb < ATTN_MIN_BLOCK || job->causal)
       attn_rows(job, g, h, i0, nb, job->cpu->scratch[worker]);
     else
       attn_block(job, g, h, i0, nb, job->cpu->scratch[worker]);
@@ -321,6 +333,8 @@ void ufo_cpu_attention(UfoCpu *cpu, const UfoAttention *p)
 {
   AttnJob job = {.p = p, .nk = total_keys(p), .cpu = cpu};
   job.n_qblocks = (p->group_q + QB - 1) / QB;
+  for (int s = 0; s < p->n_segs; s++)
+    job.causal |= p->seg[s].causal;
   size_t need = (size_t)QB * ((size_t)job.nk + (size_t)MAX(2 * p->rel_h, 1) +
                               (size_t)MAX(2 * p->rel_w, 1) + (size_t)p->head_dim) +
                 (size_t)job.nk;

@@ -39,7 +39,7 @@ gboolean ufo_cpu_attention_dnnl_applies(const UfoAttention *p)
   if (p->group_q < UFO_CPU_ATTN_DNNL_MIN_Q || p->n_segs < 1 || ufo_cpu_dnnl_engine() == NULL)
     return FALSE;
   for (int s = 0; s < p->n_segs; s++)
-    if (p->seg[s].n < 1) /* no empty matmuls */
+    if (p->seg[s].n < 1 || p->seg[s].causal) /* no empty matmuls; causal: query by query */
       return FALSE;
   return TRUE;
 }

@@ -325,6 +325,16 @@ static gboolean cpu_argmax_rows(UfoBackend *be, UfoView x, const int32_t *force,
   return TRUE;
 }
 
+/* the same selection, its operands in the backend's (host) tensors */
+static gboolean cpu_argmax_rows_to(UfoBackend *be, UfoView x, UfoView force, UfoView margin,
+                                   UfoView ids, UfoView prob, GError **error)
+{
+  ufo_cpu_argmax_rows(CPU(be), x, force.t ? ufo_cpu_iptr(force) : NULL,
+                      margin.t ? ufo_cpu_ptr(margin) : NULL, (int32_t *)ufo_cpu_iptr(ids),
+                      ufo_cpu_ptr(prob));
+  return TRUE;
+}
+
 static gboolean cpu_log_softmax_topk(UfoBackend *be, UfoView x, float temperature,
                                      const int32_t *force, const float *margin, const float *bias,
                                      int k, float *val, int32_t *idx, GError **error)
@@ -399,13 +409,14 @@ static const UfoBackendOps cpu_ops = {
     .mean_acc = cpu_mean_acc,                     /* elementwise.c */
     .patchify = cpu_patchify,                     /* layout.c */
     .argmax_rows = cpu_argmax_rows,               /* select.c */
-    .log_softmax_topk = cpu_log_softmax_topk,     /* select.c */
-    .mask_logits = cpu_mask_logits,               /* masks.c, one sgemm per object */
-    .mask_threshold = cpu_mask_threshold,         /* masks.c */
-    .mask_probs = cpu_mask_probs,                 /* masks.c */
-    .mask_semantic = cpu_mask_semantic,           /* masks.c */
-    .new_peer = cpu_new_peer,                     /* host memory: every CPU backend's */
-    .preprocess = ufo_cpu_preprocess,             /* preprocess.c: the host path */
+    .argmax_rows_to = cpu_argmax_rows_to,
+    .log_softmax_topk = cpu_log_softmax_topk, /* select.c */
+    .mask_logits = cpu_mask_logits,           /* masks.c, one sgemm per object */
+    .mask_threshold = cpu_mask_threshold,     /* masks.c */
+    .mask_probs = cpu_mask_probs,             /* masks.c */
+    .mask_semantic = cpu_mask_semantic,       /* masks.c */
+    .new_peer = cpu_new_peer,                 /* host memory: every CPU backend's */
+    .preprocess = ufo_cpu_preprocess,         /* preprocess.c: the host path */
 };
 
 static const UfoBackendOps cpu_ref_ops = {
@@ -434,6 +445,7 @@ static const UfoBackendOps cpu_ref_ops = {
     .mean_acc = cpu_mean_acc,
     .patchify = cpu_patchify,
     .argmax_rows = cpu_argmax_rows,
+    .argmax_rows_to = cpu_argmax_rows_to,
     .log_softmax_topk = cpu_log_softmax_topk,
     .mask_logits = cpu_mask_logits,
     .mask_threshold = cpu_mask_threshold,

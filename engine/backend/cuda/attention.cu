@@ -344,10 +344,12 @@ template <int DPL> static __global__ __launch_bounds__(RTHREADS) void attn_row_k
     const AttSeg sg = a.seg[si];
     long long krow = sg.self ? row : (long long)g * sg.gstride; /* the group's first key row */
     const float *kb = sg.k + krow * sg.ldk + hd, *vb = sg.v + krow * sg.ldv + hd;
-    long long rounds = (sg.n + RTEAMS - 1) / RTEAMS; /* same trip count for every lane */
+    /* this query's keys (backend.h UfoAttnKeys.causal): the same for the whole block */
+    const long long n = sg.causal ? sg.n - (a.group_q - 1 - qi) : sg.n;
+    long long rounds = (n + RTEAMS - 1) / RTEAMS; /* same trip count for every lane */
     for (long long rd = 0; rd < rounds; rd++) {
       long long kk = rd * RTEAMS + team;
-      gboolean valid = kk < sg.n;
+      gboolean valid = kk < n;
       const float *kr = kb + (valid ? kk : 0) * sg.ldk;
       float s = 0.f;
       ATT_UNROLL
@@ -459,7 +461,7 @@ static AttArgs att_args(const UfoAttention *p)
 {
   AttArgs a = att_operands(p);
   if (a.self_k) {
-    AttSeg sg = {a.self_k, a.self_v, NULL, a.ldsk, a.ldsv, 1, 0, 0, 1};
+    AttSeg sg = {a.self_k, a.self_v, NULL, a.ldsk, a.ldsv, 1, 0, 0, 1, 0};
     a.seg[a.n_segs++] = sg;
   }
   return a;
@@ -491,7 +493,7 @@ static gboolean att_split(UfoCuda *cu, const AttArgs *a, GError **error)
   sh.n_segs = rest.n_segs = 0;
   for (int s = 0; s < a->n_segs; s++) {
     const AttSeg *sg = &a->seg[s];
-    if (sg->gstride == 0 && !sg->rel && !sg->self)
+    if (sg->gstride == 0 && !sg->rel && !sg->self && !sg->causal)
       sh.seg[sh.n_segs++] = *sg;
     else
       rest.seg[rest.n_segs++] = *sg;
@@ -499,6 +501,7 @@ static gboolean att_split(UfoCuda *cu, const AttArgs *a, GError **error)
   long long rows = (long long)a->n_groups * a->group_q;
   sh.group_q = (int)rows;
   sh.n_groups = 1;
+  sh.has_causal = 0;
   if (rest.n_segs == 0) /* nothing per group: one pass */
     return att_tile(cu, &sh, error);
   float *ml = (float *)ufo_cuda_scratch(cu, UFO_CUDA_SCRATCH_TEMP,
@@ -529,10 +532,17 @@ static gboolean att_run(UfoCuda *cu, const UfoAttention *p, int path, GError **e
   if (path == 0) {
     gboolean shared = FALSE;
     for (int s = 0; s < a.n_segs; s++)
-      shared |= a.seg[s].gstride == 0 && !a.seg[s].rel && !a.seg[s].self && a.seg[s].n >= TK;
-    path = p->group_q > ATT_ROW_MAX_Q                                 ? 1
+      shared |= a.seg[s].gstride == 0 && !a.seg[s].rel && !a.seg[s].self && !a.seg[s].causal &&
+                a.seg[s].n >= TK;
+    /* causal segments (decode passes: few queries per group, few keys) go row by row */
+    path = p->group_q > ATT_ROW_MAX_Q && !a.has_causal                ? 1
            : shared && rows >= ATT_SPLIT_MIN_ROWS && rows <= G_MAXINT ? 3
                                                                       : 2;
+  }
+  if (a.has_causal && path == 1) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_UNSUPPORTED,
+                "attention: the tile kernel has no causal segments (row or split path)");
+    return FALSE;
   }
   return path == 1   ? att_tile(cu, &a, error)
          : path == 2 ? att_row(cu, &a, error)

@@ -12,6 +12,7 @@ typedef struct {
   long long n, gstride; /* keys per group, rows between groups' blocks */
   int rel;              /* add the decomposed rel-pos bias */
   int self;             /* key row = the query row (self_key) */
+  int causal;           /* query qi of a group sees the first n - (group_q - 1 - qi) keys */
 } AttSeg;
 
 typedef struct {
@@ -27,6 +28,7 @@ typedef struct {
   const float *rh, *rw; /* rel-pos tables (2*rel_h-1, d), (2*rel_w-1, d) */
   long long ldrh, ldrw;
   int rel_h, rel_w, has_rel;
+  int has_causal; /* a causal segment (the row and split paths only) */
   /* split softmax (fp32 decode, keys shared by all groups): per (row, head) the (max, sum) of
    * the keys done so far, with out holding their normalised partial result; ml_mode 1: the tile
    * kernel writes them, 2: the row kernel starts from them */
@@ -58,9 +60,11 @@ static inline AttArgs att_operands(const UfoAttention *p)
                  k->n,
                  k->group_stride,
                  k->rel_pos ? 1 : 0,
-                 0};
+                 0,
+                 k->causal ? 1 : 0};
     a.seg[a.n_segs++] = sg;
     a.has_rel |= k->rel_pos ? 1 : 0;
+    a.has_causal |= k->causal ? 1 : 0;
   }
   if (p->self_key) {
     a.self_k = ufo_cuda_ptr(p->self_k);

@@ -358,8 +358,11 @@ gboolean ufo_cuda_attention_mma_fits(const UfoCuda *cu, const UfoAttention *p)
       (long long)p->n_groups * ((p->group_q + MQ - 1) / MQ) > G_MAXINT)
     return FALSE;
   MmaArgs a = {};
-  for (int s = 0; s < p->n_segs; s++)
+  for (int s = 0; s < p->n_segs; s++) {
+    if (p->seg[s].causal) /* decode passes: the fp32 row kernel, as decode steps */
+      return FALSE;
     a.has_rel |= p->seg[s].rel_pos ? 1 : 0;
+  }
   a.rel_h = p->rel_h;
   a.rel_w = p->rel_w;
   return mma_smem_words(mma_tile_dim(p->head_dim), &a) * 4 <= cu->smem_optin;

@@ -336,6 +336,13 @@ static gboolean cuda_argmax_rows(UfoBackend *be, UfoView x, const int32_t *force
   return use(be, error) && ufo_cuda_argmax_rows(UFO_CUDA(be), x, force, margin, ids, prob, error);
 }
 
+static gboolean cuda_argmax_rows_to(UfoBackend *be, UfoView x, UfoView force, UfoView margin,
+                                    UfoView ids, UfoView prob, GError **error)
+{
+  return use(be, error) &&
+         ufo_cuda_argmax_rows_to(UFO_CUDA(be), x, force, margin, ids, prob, error);
+}
+
 static gboolean cuda_log_softmax_topk(UfoBackend *be, UfoView x, float temperature,
                                       const int32_t *force, const float *margin, const float *bias,
                                       int k, float *val, int32_t *idx, GError **error)
@@ -434,6 +441,7 @@ static UfoBackendOps make_ops(const char *name)
   o.mean_acc = cuda_mean_acc;                     /* elementwise.cu */
   o.patchify = cuda_patchify;                     /* layout.cu */
   o.argmax_rows = cuda_argmax_rows;               /* select.cu */
+  o.argmax_rows_to = cuda_argmax_rows_to;         /* select.cu */
   o.log_softmax_topk = cuda_log_softmax_topk;     /* select.cu */
   o.mask_logits = cuda_mask_logits;               /* masks.cu, the product on gemm.cu */
   o.mask_threshold = cuda_mask_threshold;         /* masks.cu */

@@ -132,6 +132,8 @@ gboolean ufo_cuda_attention_mma_fits(const UfoCuda *cu, const UfoAttention *p);
 gboolean ufo_cuda_attention_mma(UfoCuda *cu, const UfoAttention *p, GError **error);
 gboolean ufo_cuda_argmax_rows(UfoCuda *cu, UfoView x, const int32_t *force, const float *margin,
                               int32_t *ids, float *prob, GError **error); /* select.cu */
+gboolean ufo_cuda_argmax_rows_to(UfoCuda *cu, UfoView x, UfoView force, UfoView margin, UfoView ids,
+                                 UfoView prob, GError **error); /* select.cu */
 gboolean ufo_cuda_log_softmax_topk(UfoCuda *cu, UfoView x, float temperature, const int32_t *force,
                                    const float *margin, const float *bias, int k, float *val,
                                    int32_t *idx, GError **error); /* select.cu */

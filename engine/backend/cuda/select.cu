@@ -98,6 +98,17 @@ __global__ void __launch_bounds__(THREADS)
   }
 }
 
+/* argmax_rows_to: the kernel over the backend's own columns, nothing copied or waited for */
+gboolean ufo_cuda_argmax_rows_to(UfoCuda *cu, UfoView x, UfoView force, UfoView margin, UfoView ids,
+                                 UfoView prob, GError **error)
+{
+  unsigned grid = (unsigned)MIN(x.rows, (int64_t)8 * cu->grid_cap);
+  UFO_LAUNCH(argmax_kernel, grid, THREADS, 0, cu->stream, ufo_cuda_ptr(x), x.ld, x.rows, x.cols,
+             force.t ? ufo_cuda_iptr(force) : NULL, margin.t ? ufo_cuda_ptr(margin) : NULL,
+             (int32_t *)ufo_cuda_iptr(ids), ufo_cuda_ptr(prob));
+  return ufo_cuda_launched("argmax_rows_to: argmax_kernel", error);
+}
+
 gboolean ufo_cuda_argmax_rows(UfoCuda *cu, UfoView x, const int32_t *force, const float *margin,
                               int32_t *ids, float *prob, GError **error)
 {

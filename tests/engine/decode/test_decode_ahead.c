@@ -135,7 +135,9 @@ static gboolean m_keep_feat(void *ctx, int n, int *row0, GError **error)
   return TRUE;
 }
 
-static gboolean m_step_ahead(void *ctx, const int32_t *tokens, int n, int t, int P, GError **error)
+static gboolean m_step_ahead(void *ctx, const int32_t *tokens, int n, int t, int P,
+                             const int32_t *force, const float *margin, int32_t *ids, float *prob,
+                             GError **error)
 {
   MaskLM *lm = ctx;
   if (lm->passes == lm->fail_pass) {
@@ -160,27 +162,25 @@ static gboolean m_step_ahead(void *ctx, const int32_t *tokens, int n, int t, int
       lm->ahead_row[at] = r;
     }
   }
+  for (int j = 0; j < P; j++) { /* every position's selection, position-major */
+    const size_t at = (size_t)j * n;
+    select_rows(lm->ahead_logits + at * MV, n, force ? force + at : NULL,
+                margin ? margin + at : NULL, ids + at, prob + at);
+  }
   return TRUE;
 }
 
-static gboolean m_ahead_select(void *ctx, int j, int n, const int32_t *force, const float *margin,
-                               int32_t *ids, float *prob, int *row0, GError **error)
-{
-  MaskLM *lm = ctx;
-  g_assert_cmpint(lm->ahead_P, >, 0);
-  g_assert_cmpint(j, <, lm->ahead_P);
-  g_assert_cmpint(n, ==, lm->ahead_n);
-  select_rows(lm->ahead_logits + (size_t)j * n * MV, n, force, margin, ids, prob);
-  if (row0)
-    keep(lm, lm->ahead_feat + (size_t)j * n * MC, n, row0);
-  return TRUE;
-}
-
-static gboolean m_ahead_accept(void *ctx, int k, GError **error)
+static gboolean m_ahead_accept(void *ctx, int k, int *row0, GError **error)
 {
   MaskLM *lm = ctx;
   g_assert_cmpint(k, >=, 1);
   g_assert_cmpint(k, <=, lm->ahead_P);
+  if (row0) { /* row i's kept positions together: history row *row0 + i·k + j */
+    *row0 = (int)(lm->hist->len / MC);
+    for (int i = 0; i < lm->ahead_n; i++)
+      for (int j = 0; j < k; j++)
+        g_array_append_vals(lm->hist, lm->ahead_feat + ((size_t)j * lm->ahead_n + i) * MC, MC);
+  }
   memcpy(lm->row, lm->ahead_row + (size_t)(k - 1) * lm->ahead_n, sizeof(Row) * lm->ahead_n);
   lm->pass_positions += k;
   lm->ahead_P = 0;
@@ -202,7 +202,6 @@ static void mask_lm_init(MaskLM *lm, int n_seq, int first, gboolean ahead, UfoDe
                       .select_greedy = m_select,
                       .keep_feat = m_keep_feat,
                       .step_ahead = ahead ? m_step_ahead : NULL,
-                      .ahead_select = ahead ? m_ahead_select : NULL,
                       .ahead_accept = ahead ? m_ahead_accept : NULL,
                       .ctx = lm,
                       .vocab_size = MV,

@@ -529,11 +529,12 @@ typedef struct {
   int groups, gq, nh, d, rel_h, rel_w, self, masked;
   int nseg;
   int n[2], gstride[2];
+  int causal; /* bit s: segment s is causal */
 } AttnCase;
 
-static UfoView build_attn(Env *e, const void *p)
+/* The attention of case c over tensors made in e (q, out and the keys random; out zero). */
+static UfoAttention make_attn(Env *e, const AttnCase *c)
 {
-  const AttnCase *c = p;
   int C = c->nh * c->d;
   int64_t nq = (int64_t)c->groups * c->gq;
   UfoView q = mat(e, nq, C, 1.5f), out = mat(e, nq, C, 0.f);
@@ -563,6 +564,7 @@ static UfoView build_attn(Env *e, const void *p)
     }
     if (s == c->nseg - 1 && c->rel_h)
       at.seg[s].rel_pos = TRUE;
+    at.seg[s].causal = (c->causal >> s) & 1;
   }
   if (c->rel_h) {
     at.rel_h_table = mat(e, 2 * c->rel_h - 1, c->d, 1.f);
@@ -574,10 +576,16 @@ static UfoView build_attn(Env *e, const void *p)
     at.self_k = ufo_view_sub(kv, 0, 0, nq, C);
     at.self_v = ufo_view_sub(kv, 0, C, nq, C);
   }
+  return at;
+}
+
+static UfoView build_attn(Env *e, const void *p)
+{
+  UfoAttention at = make_attn(e, p);
   g_autoptr(GError) err = NULL;
-  g_assert_true(e->be->ops->attention(e->be, &at, &err));
+  g_assert_true(ufo_op_attention(e->be, &at, &err));
   g_assert_no_error(err);
-  return out;
+  return at.out;
 }
 
 static void test_attention(void)
@@ -605,9 +613,92 @@ static void test_attention(void)
       {3, 70, 2, 33, 0, 0, 1, 0, 1, {150, 0}, {150, 0}},
       /* rel-pos 9x9 over head_dim 100, 1 head */
       {1, 81, 1, 100, 9, 9, 0, 0, 1, {81, 0}, {0, 0}},
+      /* decode passes (causal own keys): grid prefix of 1 + 17 positions over 4 + 17 slots */
+      {6, 17, 2, 8, 0, 0, 0, 0, 2, {1, 21}, {1, 24}, 2},
+      /* shared masked image keys (split path) + causal own keys + own key, head_dim 40 */
+      {40, 3, 2, 40, 0, 0, 1, 1, 2, {70, 5}, {0, 7}, 2},
+      /* a causal segment first, n == group_q, then a per-group one; head_dim 100 */
+      {5, 4, 2, 100, 0, 0, 0, 0, 2, {4, 3}, {6, 3}, 1},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(cases); i++)
     parity(build_attn, &cases[i], 1e-10, "attention");
+}
+
+/* Causal segments (backend.h UfoAttnKeys.causal): each query's result is that of a call of one
+ * query over the keys it sees: bit for bit on the CPU (decode passes keep step-by-step decoding's
+ * results there: nn/decode_pass.c), within 1e-6 on CUDA, where 120 rows over shared keys take
+ * the split path and one row the row kernel (other sums, the same math). */
+static void test_attention_causal(void)
+{
+  const gboolean exact = g_str_has_prefix(backend_name, "cpu");
+  const AttnCase cases[] = {
+      {6, 17, 2, 8, 0, 0, 0, 0, 2, {1, 21}, {1, 24}, 2},
+      {40, 3, 2, 40, 0, 0, 1, 1, 2, {70, 5}, {0, 7}, 2},
+      {5, 4, 2, 100, 0, 0, 0, 0, 2, {4, 3}, {6, 3}, 1},
+  };
+  for (size_t ci = 0; ci < G_N_ELEMENTS(cases); ci++) {
+    const AttnCase *c = &cases[ci];
+    g_autoptr(GError) err = NULL;
+    UfoBackend *be = named_backend();
+    Env e = env_new(be, 11);
+    UfoAttention at = make_attn(&e, c);
+    /* the rows between a causal segment's groups are NaN: nothing reads past a group's keys */
+    for (int s = 0; s < c->nseg; s++)
+      if (at.seg[s].causal)
+        for (int g = 0; g + 1 < c->groups; g++)
+          for (int64_t r = c->n[s]; r < c->gstride[s]; r++)
+            fill(ufo_view_sub(at.seg[s].k, (int64_t)g * c->gstride[s] + r, 0, 1, at.seg[s].k.cols),
+                 NAN);
+    g_assert_true(ufo_op_attention(be, &at, &err));
+    g_assert_no_error(err);
+    float *all = fetch(at.out);
+    const int64_t C = at.q.cols;
+    UfoView one_out = mat(&e, 1, C, 0.f);
+    for (int g = 0; g < c->groups; g++)
+      for (int i = 0; i < c->gq; i++) {
+        const int64_t row = (int64_t)g * c->gq + i;
+        UfoAttention one = at;
+        one.n_groups = 1;
+        one.group_q = 1;
+        one.q = ufo_view_sub(at.q, row, 0, 1, C);
+        one.out = one_out;
+        if (at.self_key) {
+          one.self_k = ufo_view_sub(at.self_k, row, 0, 1, C);
+          one.self_v = ufo_view_sub(at.self_v, row, 0, 1, C);
+        }
+        for (int s = 0; s < c->nseg; s++) {
+          UfoAttnKeys *sg = &one.seg[s];
+          int64_t k0 = (int64_t)g * sg->group_stride;
+          int64_t n = sg->causal ? sg->n - (c->gq - 1 - i) : sg->n;
+          sg->k = ufo_view_sub(sg->k, k0, 0, n, C);
+          sg->v = ufo_view_sub(sg->v, k0, 0, n, C);
+          sg->n = n;
+          sg->group_stride = 0;
+          sg->causal = FALSE;
+          if (sg->mask.t)
+            sg->mask = ufo_view_sub(sg->mask, 0, 0, 1, n);
+        }
+        g_assert_true(ufo_op_attention(be, &one, &err));
+        g_assert_no_error(err);
+        float *got = fetch(one_out);
+        for (int64_t l = 0; l < C; l++)
+          if (exact ? memcmp(&got[l], &all[row * C + l], sizeof(float)) != 0
+                    : fabsf(got[l] - all[row * C + l]) > 1e-6f * (1.f + fabsf(got[l])))
+            g_error("case %zu, group %d, query %d, column %lld: %.9g in the causal call, %.9g "
+                    "alone",
+                    ci, g, i, (long long)l, all[row * C + l], got[l]);
+        g_free(got);
+      }
+    g_free(all);
+    /* validation: a causal segment shorter than the group, or with rel-pos */
+    UfoAttention bad = at;
+    bad.seg[c->nseg - 1].n = c->gq - 1;
+    bad.seg[c->nseg - 1].causal = TRUE;
+    g_assert_false(ufo_op_attention(be, &bad, &err));
+    g_assert_error(err, UFO_ERROR, UFO_ERROR_INVALID);
+    env_free(&e);
+    ufo_backend_free(be);
+  }
 }
 
 /* layout and resampling */
@@ -991,6 +1082,7 @@ int main(int argc, char **argv)
   g_test_add_func("/nn/ops/parity/linear-bf16", test_linear_bf16);
   g_test_add_func("/nn/ops/parity/rows", test_rows);
   g_test_add_func("/nn/ops/parity/attention", test_attention);
+  g_test_add_func("/nn/ops/attention-causal", test_attention_causal);
   g_test_add_func("/nn/ops/parity/gemm-tiles", test_gemm_tiles);
   g_test_add_func("/nn/ops/parity/layout-resample", test_misc);
   g_test_add_func("/nn/ops/window-order", test_window_order);

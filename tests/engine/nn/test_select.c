@@ -4,6 +4,9 @@
  * decoder's arithmetic (backend/select_math.h),
  * the planted forcing with margin 0 (a tie: the lower index wins) and > 0, strided rows, a
  * 30,525-wide vocabulary, many rows, and bad operands refused by the wrapper.
+ * argmax_rows_to (the same with its operands on the backend, decode passes): the same ids and
+ * probabilities as argmax_rows bit for bit, its outputs at an offset inside larger columns (the
+ * elements around them untouched), and bad operands refused.
  * log_softmax_topk (beam search): against beam.c's arithmetic followed by a full sort (score
  * descending, lower token on ties): tokens exact everywhere, scores bit-identical on the CPU
  * backends and within 1e-6 absolute (+ 2 float ulps of the score when a beam score is added) on
@@ -45,6 +48,53 @@ static int32_t host_select(const float *row, int V, int tok, float margin, doubl
   g_assert_cmpint(ufo_select_argmax_prob(l, V, host_prob), ==, best);
   g_free(l);
   return best;
+}
+
+/* argmax_rows_to over x with the same forcing: equal to argmax_rows' ids and prob, bit for bit;
+ * its columns start 3 elements into tensors of n + 5, whose other elements must keep their
+ * sentinels */
+static void check_to(UfoBackend *be, UfoView x, const int32_t *force, const float *margin,
+                     const int32_t *ids, const float *prob)
+{
+  const int n = (int)x.rows, pad = 3, len = n + 5;
+  g_autoptr(GError) err = NULL;
+  int64_t ne[1] = {len};
+  g_autoptr(UfoTensor) ti = ufo_tensor_new_typed(be, UFO_DTYPE_I32, 1, ne, &err);
+  g_autoptr(UfoTensor) tp = ufo_tensor_new(be, 1, ne, &err);
+  g_autoptr(UfoTensor) tf = ufo_tensor_new_typed(be, UFO_DTYPE_I32, 1, ne, &err);
+  g_autoptr(UfoTensor) tm = ufo_tensor_new(be, 1, ne, &err);
+  g_assert_no_error(err);
+  int32_t *hi = g_new(int32_t, len);
+  float *hp = g_new(float, len);
+  for (int i = 0; i < len; i++) {
+    hi[i] = -7;
+    hp[i] = -7.5f;
+  }
+  g_assert_true(ufo_tensor_upload_i32(ti, 0, hi, len, &err));
+  g_assert_true(ufo_tensor_upload(tp, 0, hp, len, &err));
+  UfoView vf = UFO_VIEW_NONE, vm = UFO_VIEW_NONE;
+  if (force) {
+    g_assert_true(ufo_tensor_upload_i32(tf, pad, force, n, &err));
+    g_assert_true(ufo_tensor_upload(tm, pad, margin, n, &err));
+    vf = ufo_view_at(tf, pad, n, 1, 1);
+    vm = ufo_view_at(tm, pad, n, 1, 1);
+  }
+  g_assert_true(ufo_op_argmax_rows_to(be, x, vf, vm, ufo_view_at(ti, pad, n, 1, 1),
+                                      ufo_view_at(tp, pad, n, 1, 1), &err));
+  g_assert_no_error(err);
+  g_assert_true(ufo_tensor_download_i32(ti, 0, hi, len, &err));
+  g_assert_true(ufo_tensor_download(tp, 0, hp, len, &err));
+  g_assert_no_error(err);
+  for (int i = 0; i < len; i++) {
+    const gboolean in = i >= pad && i < pad + n;
+    if (in && (hi[i] != ids[i - pad] || memcmp(&hp[i], &prob[i - pad], sizeof(float)) != 0))
+      g_error("%s: argmax_rows_to row %d: %d %.9g, argmax_rows %d %.9g", backend_name, i - pad,
+              hi[i], hp[i], ids[i - pad], prob[i - pad]);
+    if (!in && (hi[i] != -7 || hp[i] != -7.5f))
+      g_error("%s: argmax_rows_to wrote element %d outside its columns", backend_name, i);
+  }
+  g_free(hi);
+  g_free(hp);
 }
 
 static void check_case(UfoBackend *be, int n, int V, int ld, gboolean ties, gboolean plan,
@@ -89,6 +139,7 @@ static void check_case(UfoBackend *be, int n, int V, int ld, gboolean ties, gboo
       g_error("%s: row %d: prob %.9g, want %.9g (rel %.3g), host decoder %.9g", backend_name, i,
               prob[i], want_p, rel, host_p);
   }
+  check_to(be, x, force, margin, ids, prob);
   g_free(h);
   g_free(force);
   g_free(margin);
@@ -301,6 +352,46 @@ static void test_errors(void)
   g_assert_false(ufo_op_argmax_rows(be, ufo_view(t), NULL, NULL, NULL, prob, &err));
   g_assert_error(err, UFO_ERROR, UFO_ERROR_INVALID); /* no host output */
   g_clear_error(&err);
+  /* argmax_rows_to */
+  int64_t ne[1] = {4};
+  UfoTensor *i32 = ufo_tensor_new_typed(be, UFO_DTYPE_I32, 1, ne, &err);
+  UfoTensor *f32 = ufo_tensor_new(be, 1, ne, &err);
+  g_assert_no_error(err);
+  UfoView ids_v = ufo_view_at(i32, 0, 2, 1, 1), prob_v = ufo_view_at(f32, 0, 2, 1, 1);
+  UfoView force_v = ufo_view_at(i32, 2, 2, 1, 1), margin_v = ufo_view_at(f32, 2, 2, 1, 1);
+  const float zeros[2] = {0.f, 0.f};
+  g_assert_true(ufo_tensor_upload(f32, 2, zeros, 2, &err));
+  g_assert_true(ufo_tensor_upload_i32(i32, 2, bad, 2, &err));
+  g_assert_false(ufo_op_argmax_rows_to(be, ufo_view(t), force_v, margin_v, ids_v, prob_v, &err));
+  g_assert_error(err, UFO_ERROR, UFO_ERROR_INVALID); /* forced token outside the row */
+  g_clear_error(&err);
+  const int32_t below[2] = {-2, 0};
+  g_assert_true(ufo_tensor_upload_i32(i32, 2, below, 2, &err));
+  g_assert_false(ufo_op_argmax_rows_to(be, ufo_view(t), force_v, margin_v, ids_v, prob_v, &err));
+  g_assert_error(err, UFO_ERROR, UFO_ERROR_INVALID); /* forcing below -1 */
+  g_clear_error(&err);
+  g_assert_false(ufo_op_argmax_rows_to(be, ufo_view(t), ufo_view_at(i32, 0, 2, 1, 1), margin_v,
+                                       ufo_view_at(i32, 2, 2, 1, 1), prob_v, &err));
+  g_assert_error(err, UFO_ERROR, UFO_ERROR_INVALID); /* forcing not from the last upload */
+  g_clear_error(&err);
+  g_assert_false(
+      ufo_op_argmax_rows_to(be, ufo_view(t), UFO_VIEW_NONE, UFO_VIEW_NONE, prob_v, prob_v, &err));
+  g_assert_error(err, UFO_ERROR, UFO_ERROR_INVALID); /* ids not i32 */
+  g_clear_error(&err);
+  g_assert_false(ufo_op_argmax_rows_to(be, ufo_view(t), UFO_VIEW_NONE, UFO_VIEW_NONE,
+                                       ufo_view_at(i32, 0, 3, 1, 1), prob_v, &err));
+  g_assert_error(err, UFO_ERROR, UFO_ERROR_INVALID); /* ids of another row count */
+  g_clear_error(&err);
+  g_assert_false(ufo_op_argmax_rows_to(be, ufo_view(t), UFO_VIEW_NONE, UFO_VIEW_NONE, ids_v,
+                                       ufo_view_at(t, 0, 2, 1, 8), &err));
+  g_assert_error(err, UFO_ERROR, UFO_ERROR_INVALID); /* prob a strided column of the logits */
+  g_clear_error(&err);
+  g_assert_false(ufo_op_argmax_rows_to(be, ufo_view(t), UFO_VIEW_NONE, UFO_VIEW_NONE, ids_v,
+                                       ufo_view_at(t, 0, 2, 1, 1), &err));
+  g_assert_error(err, UFO_ERROR, UFO_ERROR_INVALID); /* prob overlaps the logits */
+  g_clear_error(&err);
+  ufo_tensor_free(i32);
+  ufo_tensor_free(f32);
   ufo_tensor_free(t);
   ufo_backend_free(be);
 }

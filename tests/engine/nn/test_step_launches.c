@@ -5,7 +5,10 @@
  * and the tied logits (a to_bf16 launch; the GEMM itself is cuBLASLt's kernel on the GPU, host
  * work in the emulation): nothing else (no other to_bf16, no separate layer_norm or gelu). The
  * same step of 17 rows runs the composed ops, so it launches more (docs/performance.md,
- * section 6). */
+ * section 6). A draft pass (UfoDecoder.step_ahead) of P positions launches what a step of its
+ * P·n rows does, whatever P: one embedding, per layer the linears, ONE copy of the positions'
+ * K/V into the cache (a 2-D memcpy, not a kernel) and ONE causal attention, the means; then
+ * per position the selection's two kernels (docs/performance.md, section 10). */
 #include "backend_by_name.h"
 #include "decode/decode.h"
 #include "model/model.h"
@@ -42,8 +45,9 @@ static void fx_clear(Fx *f)
 }
 
 /* The launches of decode step 1 over n rows (step 0 first: lazy copies and scratch happen
- * there), from the grid's rows or from the whole image */
-static uint64_t step_launches(Fx *f, gboolean from_grid, int n)
+ * there), from the grid's rows or from the whole image; P > 1: of a draft pass of P positions
+ * from step 1 instead (its logits are the selection's, not counted) */
+static uint64_t step_launches(Fx *f, gboolean from_grid, int n, int P)
 {
   g_autoptr(GError) err = NULL;
   const UfoConfig *cfg = &f->model->cfg;
@@ -64,21 +68,29 @@ static uint64_t step_launches(Fx *f, gboolean from_grid, int n)
   g_assert_no_error(err);
   g_assert_true(ok);
   g_assert_true(!from_grid || ufo_vit_grid_pass(f->st, &err));
-  g_assert_true(ufo_vit_decode_begin(f->st, from_grid, from_grid ? Q : n, 2, &err));
+  g_assert_true(ufo_vit_decode_begin(f->st, from_grid, from_grid ? Q : n, 1 + MAX(P, 1), &err));
   g_assert_no_error(err);
   UfoDecoder d = ufo_vit_decoder(f->st);
-  g_autofree int32_t *tok = g_new(int32_t, Q);
+  g_autofree int32_t *tok = g_new(int32_t, MAX(Q, n * P));
   g_autofree int32_t *keep = g_new(int32_t, n);
-  for (int q = 0; q < Q; q++)
+  for (int q = 0; q < MAX(Q, n * P); q++)
     tok[q] = 1000 + (q * 7) % 900;
   for (int i = 0; i < n; i++)
     keep[i] = i;
   g_assert_true(d.step(d.ctx, tok, from_grid ? Q : n, 0, NULL, NULL, &err));
   g_assert_true(!from_grid || d.reorder(d.ctx, keep, n, &err)); /* the grids that go on */
   g_assert_no_error(err);
+  if (P > 1) { /* the pass's buffers first, as sessions reserve them before the decode */
+    g_assert_true(ufo_vit_decode_reserve_ahead(f->st, (int64_t)n * P, &err));
+    g_assert_no_error(err);
+  }
   const uint64_t before = ufo_cuda_emu_launches();
-  g_assert_true(d.step(d.ctx, tok, n, 1, NULL, NULL, &err));
+  g_autofree int32_t *sel = g_new(int32_t, MAX(n * P, 1));
+  g_autofree float *prob = g_new(float, MAX(n * P, 1));
+  gboolean ok2 = P > 1 ? d.step_ahead(d.ctx, tok, n, 1, P, NULL, NULL, sel, prob, &err)
+                       : d.step(d.ctx, tok, n, 1, NULL, NULL, &err);
   g_assert_no_error(err);
+  g_assert_true(ok2);
   return ufo_cuda_emu_launches() - before;
 }
 
@@ -99,11 +111,17 @@ static void test_step_launches(void)
       for (int i = 0; i < cfg->n_mean; i++)
         means += cfg->mean_layers[i] == l;
     }
-    const uint64_t fused = step_launches(&f, grid, 4);
+    const uint64_t fused = step_launches(&f, grid, 4, 0);
     fx_clear(&f);
     fx_init(&f);
-    const uint64_t composed = step_launches(&f, grid, 17);
+    const uint64_t composed = step_launches(&f, grid, 17, 0);
     fx_clear(&f);
+    uint64_t pass[2];
+    for (int k = 0; k < 2; k++) { /* 16 rows (fused linears) as 4 x 4 and as 2 x 8 */
+      fx_init(&f);
+      pass[k] = step_launches(&f, grid, k ? 2 : 4, k ? 8 : 4);
+      fx_clear(&f);
+    }
     g_print("# %s rows: a step of 4 rows %llu launches, of 17 rows %llu (%d layers, %d mean)\n",
             grid ? "grid" : "image", (unsigned long long)fused, (unsigned long long)composed,
             layers, means);
@@ -111,6 +129,16 @@ static void test_step_launches(void)
      * to_bf16 */
     g_assert_cmpuint(fused, ==, 3 + 5 * (uint64_t)layers + (uint64_t)means + 1);
     g_assert_cmpuint(composed, >, fused + 4 * (uint64_t)layers);
+    g_print("# %s rows: a pass of 4 rows x 4 positions %llu launches, of 2 x 8 %llu\n",
+            grid ? "grid" : "image", (unsigned long long)pass[0], (unsigned long long)pass[1]);
+    /* embed + add + layer_norm; per layer 4 linears and the attention (from the image, 16
+     * rows: the shared image keys' tile kernel, then the row kernel, as a step of 16 rows); the
+     * means; per position its logits' to_bf16 and its argmax (the selection inside the pass).
+     * The K/V copy is one cudaMemcpy2DAsync per layer, not a kernel. */
+    const uint64_t attention = grid ? 1 : 2;
+    const uint64_t body = 3 + (4 + attention) * (uint64_t)layers + (uint64_t)means;
+    g_assert_cmpuint(pass[0], ==, body + 2 * 4);
+    g_assert_cmpuint(pass[1], ==, body + 2 * 8);
   }
 }
 
