@@ -478,7 +478,7 @@ static gboolean dec_step_ahead(void *ctx, const int32_t *tokens, int n, int t, i
     return FALSE;
   }
   for (int64_t i = 0; i < rows; i++)
-    if (tokens[i] < 0 || tokens[i] >= V || (force && force[i] >= V)) {
+    if (tokens[i] < 0 || tokens[i] >= V || (force && (force[i] < -1 || force[i] >= V))) {
       g_set_error(e, UFO_ERROR, UFO_ERROR_INVALID,
                   "decode pass t=%d: token %d (forced %d) of row %lld at step %lld outside the "
                   "vocabulary (0..%d)",
