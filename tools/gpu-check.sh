@@ -137,6 +137,9 @@ more_benches() {
   bench "demo instance 480 fp32" $B --model models/ufo-demo.safetensors --task instance --width 480 --height 480
   step "profile vit-b detection 1120 bf16" profile.log 150 "$BENCH" --device cuda --profile \
     --iterations 2 --warmup 1 $V --task detection --width 1120 --height 1120 --precision bf16
+  # a draft pass's ops (one causal attention per layer, the selection inside) against the steps'
+  step "profile vit-b semantic 672 bf16 trained" profile.log 150 "$BENCH" --device cuda --profile \
+    --iterations 2 --warmup 1 $V --task semantic --width 672 --height 672 --precision bf16 --plan trained
   step "profile vit-b caption 224 bf16" profile.log 150 "$BENCH" --device cuda --profile \
     --iterations 2 --warmup 1 $V --task caption --width 224 --height 224 --precision bf16
 }
