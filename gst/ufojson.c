@@ -79,7 +79,7 @@ void ufo_json_append_int(GString *s, gint64 v)
 }
 
 #ifdef __SIZEOF_INT128__
-/* printf("%.17g", v) for 1e-5 <= |v| < 1e16, exactly (correctly rounded, ties to even, as
+/* The "%.17g" formatting of v for 1e-5 <= |v| < 1e16, exactly (correctly rounded, ties to even, as
  * glibc rounds), from v = m·2^q: N = round(|v|·10^(16-X)) is the 17-digit significand for the
  * decimal exponent X, all in 128-bit integers (m < 2^53, 10^21 < 2^70). FALSE outside that
  * range: the caller falls back to g_ascii_dtostr. */

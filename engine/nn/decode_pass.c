@@ -153,45 +153,38 @@ gboolean ufo_vit_decode_keep_features(UfoVitState *st, GError **e)
   return TRUE;
 }
 
-/* The first key segment of layer l's decode attention for n rows (§6.1): each row's prefix, its
- * grid's K/V row or the whole image's K/V. */
-static void step_prefix(UfoVitState *st, int l, int64_t n, UfoAttnKeys *seg)
+/* Layer l's decode attention (§6.1) of n rows × P positions (query row i·P + j: row i at step
+ * t + j; P = 1 for a step) into a: each row sees its prefix (its grid's K/V row, or the whole
+ * image's K/V), then its own decoded K/V in the cache, position j up to slot t + j (no mask: the
+ * new token sees its whole prefix; positions after it are causal). */
+static gboolean decode_attention(UfoVitState *st, int l, UfoView q, UfoView a, int n, int P, int t,
+                                 GError **e)
 {
   UfoVit *vit = st->vit;
   const int C = vit->C;
-  if (st->from_grid) { /* the row's grid K/V (1 token) */
-    UfoView p = ufo_view_sub(ufo_view(st->dec_prefix[l]), 0, 0, n, 2 * C);
-    *seg = (UfoAttnKeys){.k = vit_k(vit, p), .v = vit_v(vit, p), .n = 1, .group_stride = 1};
-  } else { /* every row sees all image K/V of the layer */
-    UfoView p = ufo_view(st->img_kv[l]);
-    *seg = (UfoAttnKeys){.k = vit_k(vit, p), .v = vit_v(vit, p), .n = p.rows};
-  }
-}
-
-/* Layer l's attention of the n rows of q (one query each) at step t into a: each row sees its
- * prefix and its own decoded K/V 0..t, already in the cache (§6.1). */
-static gboolean step_attention(UfoVitState *st, int l, UfoView q, UfoView a, int t, GError **e)
-{
-  UfoVit *vit = st->vit;
-  const int C = vit->C;
-  const int64_t n = q.rows;
-  UfoView own = ufo_view_at(st->dec_kv[l], 0, n * st->dec_max, 2 * C, 2 * C);
+  UfoView own = ufo_view_at(st->dec_kv[l], 0, (int64_t)n * st->dec_max, 2 * C, 2 * C);
   UfoAttention at = {
       .q = q,
       .out = a,
-      .n_groups = (int)n,
-      .group_q = 1,
+      .n_groups = n,
+      .group_q = P,
       .n_heads = vit->nh,
       .head_dim = vit->d,
       .scale = 1.f / sqrtf((float)vit->d),
       .n_segs = 2,
-      /* own decoded tokens 0..t (no mask: the new token sees its whole prefix) */
       .seg[1] = {.k = vit_k(vit, own),
                  .v = vit_v(vit, own),
-                 .n = t + 1,
-                 .group_stride = st->dec_max},
+                 .n = t + P,
+                 .group_stride = st->dec_max,
+                 .causal = P > 1},
   };
-  step_prefix(st, l, n, &at.seg[0]);
+  if (st->from_grid) { /* the row's grid K/V (1 token) */
+    UfoView p = ufo_view_sub(ufo_view(st->dec_prefix[l]), 0, 0, n, 2 * C);
+    at.seg[0] = (UfoAttnKeys){.k = vit_k(vit, p), .v = vit_v(vit, p), .n = 1, .group_stride = 1};
+  } else { /* every row sees all image K/V of the layer */
+    UfoView p = ufo_view(st->img_kv[l]);
+    at.seg[0] = (UfoAttnKeys){.k = vit_k(vit, p), .v = vit_v(vit, p), .n = p.rows};
+  }
   return ufo_op_attention(vit->be, &at, e);
 }
 
@@ -245,7 +238,8 @@ static gboolean step_ops(void *ctx, GError **e)
       UfoView slot = ufo_view_at(st->dec_kv[l], (size_t)t * 2 * C, n, 2 * C, row_stride);
       if (!vit_ln1_qkv(vit, l, q, slot, x, y, TRUE, e))
         return FALSE;
-      if (!step_attention(st, l, q, a, t, e) || !vit_post_attention(vit, l, x, a, y, f, TRUE, e))
+      if (!decode_attention(st, l, q, a, n, 1, t, e) ||
+          !vit_post_attention(vit, l, x, a, y, f, TRUE, e))
         return FALSE;
     }
     if (!mean_layer(st, l, acc, x, e))
@@ -361,32 +355,6 @@ static UfoView ahead_rows(UfoVitState *st, UfoTensor *t, int j, int64_t cols)
   return ufo_view_at(t, (size_t)j * (size_t)cols, st->ahead_n, cols, (int64_t)st->ahead_P * cols);
 }
 
-/* Attention of the pass's P·n rows at layer l (§6.1, as step_attention for each position): the
- * row's prefix, then its cache slots 0..t+P−1, position j seeing slots 0..t+j (causal). */
-static gboolean ahead_attention(UfoVitState *st, int l, UfoView q, UfoView a, GError **e)
-{
-  UfoVit *vit = st->vit;
-  const int C = vit->C, n = st->ahead_n, P = st->ahead_P;
-  UfoView own = ufo_view_at(st->dec_kv[l], 0, (int64_t)n * st->dec_max, 2 * C, 2 * C);
-  UfoAttention at = {
-      .q = q,
-      .out = a,
-      .n_groups = n,
-      .group_q = P,
-      .n_heads = vit->nh,
-      .head_dim = vit->d,
-      .scale = 1.f / sqrtf((float)vit->d),
-      .n_segs = 2,
-      .seg[1] = {.k = vit_k(vit, own),
-                 .v = vit_v(vit, own),
-                 .n = st->ahead_t + P,
-                 .group_stride = st->dec_max,
-                 .causal = TRUE},
-  };
-  step_prefix(st, l, n, &at.seg[0]);
-  return ufo_op_attention(vit->be, &at, e);
-}
-
 /* The ops of the pass st->ahead_P positions from st->ahead_t over st->ahead_n rows, the tokens
  * already in ahead_ids (a graph body, one per step index, row count and positions) */
 static gboolean ahead_ops(void *ctx, GError **e)
@@ -429,7 +397,7 @@ static gboolean ahead_ops(void *ctx, GError **e)
       UfoView slots =
           ufo_view_at(st->dec_kv[l], (size_t)t * 2 * C, n, (int64_t)P * 2 * C, row_stride);
       UfoView from = ufo_view_at(st->ahead_kv, 0, n, (int64_t)P * 2 * C, (int64_t)P * 2 * C);
-      if (!ufo_op_copy(be, slots, from, e) || !ahead_attention(st, l, q, a, e))
+      if (!ufo_op_copy(be, slots, from, e) || !decode_attention(st, l, q, a, n, P, t, e))
         return FALSE;
       if (!vit_post_attention(vit, l, x, a, y, f, TRUE, e))
         return FALSE;
