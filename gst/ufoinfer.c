@@ -36,6 +36,7 @@ enum {
   PROP_MODEL_INSTANCE_ID,
   PROP_BATCH_SIZE,
   PROP_BATCH_TIMEOUT,
+  PROP_NIREQ,
   PROP_INSTANCE_STATS,
 };
 
@@ -60,6 +61,7 @@ enum {
 #define DEFAULT_MODEL_INSTANCE_ID NULL
 #define DEFAULT_BATCH_SIZE 1
 #define DEFAULT_BATCH_TIMEOUT 10
+#define DEFAULT_NIREQ 1
 
 typedef struct {
   /* properties, under the object lock */
@@ -69,7 +71,7 @@ typedef struct {
   guint threads;
   GstUfoPrecision precision;
   gchar *model_instance_id;
-  guint batch_size, batch_timeout;
+  guint batch_size, batch_timeout, nireq;
   UfoTask task;
   gchar *prompt;
   gdouble threshold;
@@ -201,6 +203,9 @@ static void gst_ufo_infer_set_property(GObject *object, guint prop_id, const GVa
   case PROP_BATCH_SIZE:
     p->batch_size = g_value_get_uint(value);
     break;
+  case PROP_NIREQ:
+    p->nireq = g_value_get_uint(value);
+    break;
   case PROP_BATCH_TIMEOUT:
     p->batch_timeout = g_value_get_uint(value);
     break;
@@ -272,7 +277,8 @@ static GstStructure *instance_stats(GstUfoInstance *inst)
                            "streaming", G_TYPE_UINT, st.active, "frames", G_TYPE_UINT64, st.frames,
                            "batches", G_TYPE_UINT64, st.batches, "timeouts", G_TYPE_UINT64,
                            st.timeouts, "largest-batch", G_TYPE_UINT, st.largest, "state-bytes",
-                           G_TYPE_UINT64, (guint64)st.state_bytes, NULL);
+                           G_TYPE_UINT64, (guint64)st.state_bytes, "nireq", G_TYPE_UINT, st.nireq,
+                           "most-in-flight", G_TYPE_UINT, st.most_in_flight, NULL);
 }
 
 static void gst_ufo_infer_get_property(GObject *object, guint prop_id, GValue *value,
@@ -298,6 +304,9 @@ static void gst_ufo_infer_get_property(GObject *object, guint prop_id, GValue *v
     break;
   case PROP_BATCH_SIZE:
     g_value_set_uint(value, p->batch_size);
+    break;
+  case PROP_NIREQ:
+    g_value_set_uint(value, p->nireq);
     break;
   case PROP_BATCH_TIMEOUT:
     g_value_set_uint(value, p->batch_timeout);
@@ -599,7 +608,9 @@ static gboolean join_instance(GstUfoInfer *self, const UfoSessionOptions *o, con
   GstUfoInferPrivate *p = PRIV(self);
   g_autofree gchar *own = id ? NULL : g_strdup_printf("\x01%s-%p", GST_OBJECT_NAME(self), self);
   GST_OBJECT_LOCK(self);
-  GstUfoInstanceConfig c = {p->model_path, p->model, *o, batch_size, batch_timeout};
+  /* an instance of its own serves one stream: one frame at a time, one session */
+  GstUfoInstanceConfig c = {p->model_path, p->model,      *o,
+                            batch_size,    batch_timeout, id ? p->nireq : 1};
   g_autofree gchar *path = g_strdup(p->model_path);
   c.model_path = path;
   GST_OBJECT_UNLOCK(self);
@@ -609,9 +620,10 @@ static gboolean join_instance(GstUfoInfer *self, const UfoSessionOptions *o, con
   GST_OBJECT_LOCK(self);
   p->instance = inst;
   GST_OBJECT_UNLOCK(self);
-  GST_CAT_INFO_OBJECT(
-      CAT(self), self, "model-instance-id '%s' (batch-size %u, batch-timeout %u ms): %s",
-      id ? id : "(own)", batch_size, batch_timeout, gst_ufo_instance_backend_name(p->instance));
+  GST_CAT_INFO_OBJECT(CAT(self), self,
+                      "model-instance-id '%s' (batch-size %u, batch-timeout %u ms, nireq %u): %s",
+                      id ? id : "(own)", batch_size, batch_timeout, c.nireq,
+                      gst_ufo_instance_backend_name(p->instance));
   return TRUE;
 }
 
@@ -624,9 +636,14 @@ static gboolean open_engine(GstUfoInfer *self)
                          (UfoPrecision)p->precision};
   g_autofree gchar *instance_id =
       p->model_instance_id && p->model_instance_id[0] ? g_strdup(p->model_instance_id) : NULL;
-  const guint batch_size = p->batch_size, batch_timeout = p->batch_timeout;
+  const guint batch_size = p->batch_size, batch_timeout = p->batch_timeout, nireq = p->nireq;
   GST_OBJECT_UNLOCK(self);
   const GstUfoDevice asked = (GstUfoDevice)o.device;
+  if (nireq > 1 && !instance_id)
+    GST_CAT_WARNING_OBJECT(CAT(self), self,
+                           "nireq %u without model-instance-id: ignored (one stream sends one "
+                           "frame at a time; nireq runs the frames of several streams at once)",
+                           nireq);
 
   if (instance_id || batch_size > 1) {
     if (join_instance(self, &o, instance_id, batch_size, batch_timeout, &err))
@@ -1320,7 +1337,7 @@ static void gst_ufo_infer_class_init(GstUfoInferClass *klass)
    * Elements with the same id in one process share one loaded model, one engine session (one
    * weight copy per device) and one inference queue whose frames are batched (batch-size), as
    * DL Streamer's model-instance-id. They must agree on model, device, gpu-id, threads,
-   * precision, batch-size and batch-timeout.
+   * precision, batch-size, batch-timeout and nireq.
    *
    * Since: 0.2
    */
@@ -1359,12 +1376,31 @@ static void gst_ufo_infer_class_init(GstUfoInferClass *klass)
                         "(a full batch, or every stream waiting, starts at once)",
                         0, 60000, DEFAULT_BATCH_TIMEOUT, ready));
   /**
+   * GstUfoInfer:nireq:
+   *
+   * Inference requests of the model instance (as DL Streamer's nireq): the instance runs up to
+   * this many batches at once, each on an engine session of its own (its activations; on CUDA
+   * its own stream) over the one weight copy, so that one batch's decode steps, which leave a
+   * GPU mostly idle, overlap the next batch's image pass. Only with model-instance-id (ignored
+   * otherwise, with a warning): a stream sends its next frame when its last one is done, so it
+   * is the streams of an instance that keep several requests busy. On the CPU, give each
+   * session threads = cores / nireq.
+   *
+   * Since: 0.2
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_NIREQ,
+      g_param_spec_uint("nireq", "Inference requests",
+                        "Batches of the model instance's streams run at once, each on a session "
+                        "of its own (weights shared)",
+                        1, 64, DEFAULT_NIREQ, ready));
+  /**
    * GstUfoInfer:instance-stats:
    *
    * The counters of the element's model instance (model-instance-id or batch-size > 1) while
    * it is streaming, NULL otherwise: backend, elements (attached), streaming, frames, batches,
-   * timeouts (batches started by batch-timeout), largest-batch, state-bytes (the shared
-   * session's activations and caches).
+   * timeouts (batches started by batch-timeout), largest-batch, nireq, most-in-flight (the most
+   * batches run at once), state-bytes (the sessions' activations and caches, all of them).
    *
    * Since: 0.2
    */
@@ -1372,7 +1408,7 @@ static void gst_ufo_infer_class_init(GstUfoInferClass *klass)
       gobject_class, PROP_INSTANCE_STATS,
       g_param_spec_boxed("instance-stats", "Instance statistics",
                          "Counters of the shared model instance: elements, streaming, frames, "
-                         "batches, timeouts, largest-batch, state-bytes",
+                         "batches, timeouts, largest-batch, nireq, most-in-flight, state-bytes",
                          GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
 #ifdef GST_UFO_HAVE_CUDA_MEMORY
@@ -1417,6 +1453,7 @@ static void gst_ufo_infer_init(GstUfoInfer *self)
   p->model_instance_id = g_strdup(DEFAULT_MODEL_INSTANCE_ID);
   p->batch_size = DEFAULT_BATCH_SIZE;
   p->batch_timeout = DEFAULT_BATCH_TIMEOUT;
+  p->nireq = DEFAULT_NIREQ;
   p->task = UFO_TASK_DETECTION;
   p->prompt = NULL;
   p->threshold = DEFAULT_THRESHOLD;

@@ -1,4 +1,5 @@
-/* Shared model instances: a registry id → {session, queue, worker thread} (ufoinstance.h). */
+/* Shared model instances: a registry id → {queue, nireq workers: a thread and a session each}
+ * (ufoinstance.h). */
 #include "ufoinstance.h"
 
 #include <string.h>
@@ -12,22 +13,31 @@ typedef struct {
   gint64 arrived; /* monotonic µs */
 } Job;
 
+/* One inference request in flight: a thread running batches on its own session (the weights
+ * are the model's one copy per device, nn/vit_shared.c; on CUDA its own stream). */
+typedef struct {
+  GstUfoInstance *inst;
+  UfoSession *session;
+  GMutex run_lock;  /* the session: one batch or one prepare at a time */
+  guint32 prepared; /* tasks prepared, bit per UfoTask (under run_lock) */
+  GThread *thread;
+} Worker;
+
 struct _GstUfoInstance {
   gchar *id;
   UfoModel *model;
   UfoSessionOptions asked;
-  guint batch_size, batch_timeout_ms;
-  UfoSession *session;
-  GMutex run_lock; /* the session: one batch or one prepare at a time */
+  guint batch_size, batch_timeout_ms, nireq;
+  Worker *workers; /* nireq */
 
   GMutex lock; /* everything below */
-  GCond work;  /* the worker: a job arrived, a user left, quit */
+  GCond work;  /* the workers: a job arrived, a user left, quit */
   GCond done;  /* the callers: a batch finished */
   GQueue pending;
   guint users, active;
-  guint32 prepared; /* tasks prepared, bit per UfoTask */
+  guint running;                   /* frames of the batches being run (their elements wait) */
+  guint in_flight, most_in_flight; /* batches being run; the most at once */
   gboolean quit;
-  GThread *worker;
   guint64 frames, batches, timeouts;
   guint largest;
 };
@@ -54,10 +64,11 @@ static guint compatible(GstUfoInstance *inst)
   return n;
 }
 
-/* Runs one batch: the head and the next jobs of its request, in arrival order. Called with
- * inst->lock held; releases it while the engine runs. */
-static void run_batch(GstUfoInstance *inst, gboolean timed_out)
+/* Runs one batch on w's session: the head and the next jobs of its request, in arrival order.
+ * Called with inst->lock held; releases it while the engine runs. */
+static void run_batch(Worker *w, gboolean timed_out)
 {
+  GstUfoInstance *inst = w->inst;
   const Job *head = g_queue_peek_head(&inst->pending);
   Job **jobs = g_new(Job *, inst->batch_size);
   guint n = 0;
@@ -74,6 +85,9 @@ static void run_batch(GstUfoInstance *inst, gboolean timed_out)
   inst->frames += n;
   inst->timeouts += timed_out;
   inst->largest = MAX(inst->largest, n);
+  inst->running += n;
+  inst->in_flight++;
+  inst->most_in_flight = MAX(inst->most_in_flight, inst->in_flight);
   g_mutex_unlock(&inst->lock);
 
   UfoImage *images = g_new(UfoImage, n);
@@ -81,11 +95,13 @@ static void run_batch(GstUfoInstance *inst, gboolean timed_out)
   for (guint i = 0; i < n; i++)
     images[i] = *jobs[i]->image;
   GError *err = NULL;
-  g_mutex_lock(&inst->run_lock);
-  gboolean ok = ufo_session_run_batch(inst->session, images, (int)n, jobs[0]->req, results, &err);
-  g_mutex_unlock(&inst->run_lock);
+  g_mutex_lock(&w->run_lock);
+  gboolean ok = ufo_session_run_batch(w->session, images, (int)n, jobs[0]->req, results, &err);
+  g_mutex_unlock(&w->run_lock);
 
   g_mutex_lock(&inst->lock);
+  inst->running -= n;
+  inst->in_flight--;
   for (guint i = 0; i < n; i++) {
     jobs[i]->result = results[i];
     jobs[i]->error = ok ? NULL : g_error_copy(err);
@@ -100,7 +116,8 @@ static void run_batch(GstUfoInstance *inst, gboolean timed_out)
 
 static gpointer worker_main(gpointer data)
 {
-  GstUfoInstance *inst = data;
+  Worker *w = data;
+  GstUfoInstance *inst = w->inst;
   g_mutex_lock(&inst->lock);
   while (!inst->quit) {
     if (g_queue_is_empty(&inst->pending)) {
@@ -109,14 +126,15 @@ static gpointer worker_main(gpointer data)
     }
     const Job *head = g_queue_peek_head(&inst->pending);
     const gboolean full = compatible(inst) >= inst->batch_size;
-    /* no other frame can come: every streaming element of the instance waits for its own */
-    const gboolean all_waiting = inst->pending.length >= inst->active;
+    /* no other frame can come: every streaming element of the instance waits for its own
+     * (queued, or running on another worker) */
+    const gboolean all_waiting = inst->pending.length + inst->running >= inst->active;
     const gint64 deadline = head->arrived + (gint64)inst->batch_timeout_ms * 1000;
     if (!full && !all_waiting && g_get_monotonic_time() < deadline) {
       g_cond_wait_until(&inst->work, &inst->lock, deadline);
       continue;
     }
-    run_batch(inst, !full && !all_waiting);
+    run_batch(w, !full && !all_waiting);
   }
   g_mutex_unlock(&inst->lock);
   return NULL;
@@ -124,16 +142,19 @@ static gpointer worker_main(gpointer data)
 
 static void instance_free(GstUfoInstance *inst)
 {
-  if (inst->worker) {
-    g_mutex_lock(&inst->lock);
-    inst->quit = TRUE;
-    g_cond_signal(&inst->work);
-    g_mutex_unlock(&inst->lock);
-    g_thread_join(inst->worker);
+  g_mutex_lock(&inst->lock);
+  inst->quit = TRUE;
+  g_cond_broadcast(&inst->work);
+  g_mutex_unlock(&inst->lock);
+  for (guint i = 0; i < inst->nireq; i++) {
+    Worker *w = &inst->workers[i];
+    if (w->thread)
+      g_thread_join(w->thread);
+    ufo_session_free(w->session);
+    g_mutex_clear(&w->run_lock);
   }
-  ufo_session_free(inst->session);
+  g_free(inst->workers);
   ufo_model_unref(inst->model);
-  g_mutex_clear(&inst->run_lock);
   g_mutex_clear(&inst->lock);
   g_cond_clear(&inst->work);
   g_cond_clear(&inst->done);
@@ -158,6 +179,8 @@ static const char *differs(const GstUfoInstance *inst, const GstUfoInstanceConfi
     return "batch-size";
   if (c->batch_timeout_ms != inst->batch_timeout_ms)
     return "batch-timeout";
+  if (c->nireq != inst->nireq)
+    return "nireq";
   return NULL;
 }
 
@@ -178,8 +201,8 @@ GstUfoInstance *gst_ufo_instance_acquire(const gchar *id, const GstUfoInstanceCo
                                          GError **error)
 {
   g_return_val_if_fail(id != NULL && c != NULL && c->model != NULL, NULL);
-  if (c->batch_size < 1) {
-    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "batch-size must be at least 1");
+  if (c->batch_size < 1 || c->nireq < 1) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "batch-size and nireq must be at least 1");
     return NULL;
   }
   g_mutex_lock(&registry_lock);
@@ -192,7 +215,7 @@ GstUfoInstance *gst_ufo_instance_acquire(const gchar *id, const GstUfoInstanceCo
       g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID,
                   "model-instance-id '%s' is already used by an element with another '%s' (model "
                   "\"%s\"): give every element of one instance the same model, device, gpu-id, "
-                  "threads, precision, batch-size and batch-timeout, or another "
+                  "threads, precision, batch-size, batch-timeout and nireq, or another "
                   "model-instance-id",
                   id, prop, c->model_path ? c->model_path : "");
       inst = NULL;
@@ -204,26 +227,39 @@ GstUfoInstance *gst_ufo_instance_acquire(const gchar *id, const GstUfoInstanceCo
     g_mutex_unlock(&registry_lock);
     return inst;
   }
-  UfoSession *session = new_session(c->model, &c->options, error);
-  if (!session) {
-    g_mutex_unlock(&registry_lock);
-    return NULL;
-  }
   inst = g_new0(GstUfoInstance, 1);
   inst->id = g_strdup(id);
   inst->model = ufo_model_ref(c->model);
   inst->asked = c->options;
   inst->batch_size = c->batch_size;
   inst->batch_timeout_ms = c->batch_timeout_ms;
-  inst->session = session;
+  inst->nireq = c->nireq;
+  inst->workers = g_new0(Worker, c->nireq);
   inst->users = 1;
-  g_mutex_init(&inst->run_lock);
   g_mutex_init(&inst->lock);
   g_cond_init(&inst->work);
   g_cond_init(&inst->done);
   g_queue_init(&inst->pending);
-  inst->worker = g_thread_try_new("ufo-instance", worker_main, inst, error);
-  if (!inst->worker) {
+  for (guint i = 0; i < c->nireq; i++) {
+    Worker *w = &inst->workers[i];
+    w->inst = inst;
+    g_mutex_init(&w->run_lock);
+  }
+  /* the first session resolves device=auto; the others run on the device it got */
+  UfoSessionOptions o = c->options;
+  gboolean ok = TRUE;
+  for (guint i = 0; ok && i < c->nireq; i++) {
+    Worker *w = &inst->workers[i];
+    ok = (w->session = new_session(c->model, &o, error)) != NULL;
+    if (ok && i == 0)
+      o.device = g_strcmp0(ufo_session_get_backend_name(w->session), "cuda") == 0 ? UFO_DEVICE_CUDA
+                                                                                  : UFO_DEVICE_CPU;
+  }
+  for (guint i = 0; ok && i < c->nireq; i++) {
+    Worker *w = &inst->workers[i];
+    ok = (w->thread = g_thread_try_new("ufo-instance", worker_main, w, error)) != NULL;
+  }
+  if (!ok) {
     g_mutex_unlock(&registry_lock);
     instance_free(inst);
     return NULL;
@@ -249,30 +285,35 @@ void gst_ufo_instance_release(GstUfoInstance *inst)
     instance_free(inst);
 }
 
+/* (the workers' sessions run on one device and precision: the first one's) */
 const char *gst_ufo_instance_backend_name(GstUfoInstance *inst)
 {
-  return ufo_session_get_backend_name(inst->session);
+  return ufo_session_get_backend_name(inst->workers[0].session);
 }
 
 void *gst_ufo_instance_cuda_context(GstUfoInstance *inst)
 {
-  return ufo_session_get_cuda_context(inst->session);
+  return ufo_session_get_cuda_context(inst->workers[0].session);
 }
 
 UfoPrecision gst_ufo_instance_precision(GstUfoInstance *inst)
 {
-  return ufo_session_get_precision(inst->session);
+  return ufo_session_get_precision(inst->workers[0].session);
 }
 
 gboolean gst_ufo_instance_prepare(GstUfoInstance *inst, UfoTask task, GError **error)
 {
-  g_mutex_lock(&inst->run_lock);
   const guint32 bit = 1u << (task & 31);
-  gboolean ok = (inst->prepared & bit) ||
-                ufo_session_prepare_batch(inst->session, task, (int)inst->batch_size, error);
-  if (ok)
-    inst->prepared |= bit;
-  g_mutex_unlock(&inst->run_lock);
+  gboolean ok = TRUE;
+  for (guint i = 0; ok && i < inst->nireq; i++) {
+    Worker *w = &inst->workers[i];
+    g_mutex_lock(&w->run_lock);
+    ok = (w->prepared & bit) ||
+         ufo_session_prepare_batch(w->session, task, (int)inst->batch_size, error);
+    if (ok)
+      w->prepared |= bit;
+    g_mutex_unlock(&w->run_lock);
+  }
   return ok;
 }
 
@@ -322,8 +363,15 @@ void gst_ufo_instance_get_stats(GstUfoInstance *inst, GstUfoInstanceStats *stats
   stats->batches = inst->batches;
   stats->timeouts = inst->timeouts;
   stats->largest = inst->largest;
+  stats->nireq = inst->nireq;
+  stats->most_in_flight = inst->most_in_flight;
   g_mutex_unlock(&inst->lock);
-  g_mutex_lock(&inst->run_lock);
-  ufo_session_get_memory(inst->session, NULL, &stats->state_bytes);
-  g_mutex_unlock(&inst->run_lock);
+  for (guint i = 0; i < inst->nireq; i++) {
+    Worker *w = &inst->workers[i];
+    size_t bytes = 0;
+    g_mutex_lock(&w->run_lock);
+    ufo_session_get_memory(w->session, NULL, &bytes);
+    g_mutex_unlock(&w->run_lock);
+    stats->state_bytes += bytes;
+  }
 }

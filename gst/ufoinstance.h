@@ -1,8 +1,9 @@
 /* Shared model instances (`model-instance-id`, docs/elements.md "Many streams, one model"):
- * elements naming the same id in one process share one loaded model, one engine session (so one
- * weight copy per device and one set of activations) and one inference queue, whose worker
- * thread runs the frames of all of them, coalescing up to `batch-size` frames of one request
- * into one ufo_session_run_batch. */
+ * elements naming the same id in one process share one loaded model (one weight copy per
+ * device) and one inference queue, whose `nireq` workers (a thread and an engine session each,
+ * as DL Streamer's inference requests; on CUDA each its own stream) run the frames of all of
+ * them, each batch coalescing up to `batch-size` frames of one request into one
+ * ufo_session_run_batch; with nireq > 1, batches of different streams' frames run at once. */
 #ifndef GST_UFO_INSTANCE_H
 #define GST_UFO_INSTANCE_H
 
@@ -20,15 +21,17 @@ typedef struct {
   UfoSessionOptions options; /* device as asked (auto resolved once, by the first element) */
   guint batch_size;          /* >= 1 */
   guint batch_timeout_ms;    /* how long a frame waits for others to fill its batch */
+  guint nireq;               /* >= 1: batches run at once, each on a session of its own */
 } GstUfoInstanceConfig;
 
-/* The instance named id, made with config on first use (its session created: for device=auto
- * the GPU when usable, else the CPU). A later element must give the same model, device,
- * gpu-id, threads, precision, batch-size and batch-timeout: otherwise NULL with an error naming
- * the property that differs (UFO_ERROR_INVALID). Session errors as ufo_session_new. */
+/* The instance named id, made with config on first use (its nireq sessions created: for
+ * device=auto the GPU when usable, else the CPU, the same for all). A later element must give the
+ * same model, device, gpu-id, threads, precision, batch-size, batch-timeout and nireq: otherwise
+ * NULL with an error naming the property that differs (UFO_ERROR_INVALID). Session errors as
+ * ufo_session_new. */
 GstUfoInstance *gst_ufo_instance_acquire(const gchar *id, const GstUfoInstanceConfig *config,
                                          GError **error);
-/* The element leaves the instance; the last one stops its worker and frees the session. */
+/* The element leaves the instance; the last one stops its workers and frees the sessions. */
 void gst_ufo_instance_release(GstUfoInstance *inst);
 /* The backend the shared session runs on ("cpu", "cuda"), and the precision it runs at. */
 const char *gst_ufo_instance_backend_name(GstUfoInstance *inst);
@@ -40,8 +43,8 @@ void *gst_ufo_instance_cuda_context(GstUfoInstance *inst);
  * become active with their first frame (gst_ufo_instance_run) and call this with FALSE at EOS,
  * flush and stop. */
 void gst_ufo_instance_set_active(GstUfoInstance *inst, gboolean *active, gboolean value);
-/* ufo_session_prepare_batch for task at the instance's batch size (between frames; once per
- * task and instance). */
+/* ufo_session_prepare_batch for task at the instance's batch size on every worker's session
+ * (between frames; once per task and session). */
 gboolean gst_ufo_instance_prepare(GstUfoInstance *inst, UfoTask task, GError **error);
 /* Runs one frame through the queue and waits for its result (ufo_session_run semantics). The
  * frame waits up to batch-timeout for frames of the same request from the other elements,
@@ -52,13 +55,15 @@ gboolean gst_ufo_instance_run(GstUfoInstance *inst, gboolean *active, const UfoI
 
 /* Counters of an instance (the elements' `instance-stats` property). */
 typedef struct {
-  guint users;        /* elements attached */
-  guint active;       /* of them, streaming (gst_ufo_instance_set_active) */
-  guint64 frames;     /* frames run */
-  guint64 batches;    /* ufo_session_run_batch calls */
-  guint64 timeouts;   /* batches started by the timeout, not full */
-  guint largest;      /* largest batch run */
-  size_t state_bytes; /* the shared session's own memory (ufo_session_get_memory) */
+  guint users;          /* elements attached */
+  guint active;         /* of them, streaming (gst_ufo_instance_set_active) */
+  guint64 frames;       /* frames run */
+  guint64 batches;      /* ufo_session_run_batch calls */
+  guint64 timeouts;     /* batches started by the timeout, not full */
+  guint largest;        /* largest batch run */
+  size_t state_bytes;   /* the sessions' own memory (ufo_session_get_memory), all of them */
+  guint nireq;          /* workers (sessions) */
+  guint most_in_flight; /* the most batches run at once */
 } GstUfoInstanceStats;
 void gst_ufo_instance_get_stats(GstUfoInstance *inst, GstUfoInstanceStats *stats);
 

@@ -228,17 +228,22 @@ if [ "${QUICK:-0}" != 1 ]; then
     pipeline.log 150 "$GL" -e "${IN[@]}" ! ufoseg device=$DEV model=$M task=instance \
     threshold=0.3 ! ufooverlay ! videoconvert ! x264enc speed-preset=ultrafast ! h264parse ! \
     mp4mux ! filesink location="$OUT/annotated.mp4"
-  # 8 streams of the file on one model instance, batched (issue 17: aggregate >= 1.5x batch 1)
+  # 8 streams of the file on one model instance, batched (issue 17: aggregate >= 1.5x batch 1);
+  # then the same with two inference requests (nireq 2: two batches at once, two sessions)
   NS=8
   [ "$DRY" = 1 ] && NS=2
-  ARGS=()
-  for i in $(seq 1 $NS); do
-    ARGS+=("${IN[@]}" ! ufodetect device=$DEV model=$M threshold=0.3 model-instance-id=fleet
-      batch-size=$NS batch-timeout=50 ! fpsdisplaysink name=s$i video-sink=fakesink
-      text-overlay=false sync=false)
+  for NIREQ in 1 2; do
+    ARGS=()
+    for i in $(seq 1 $NS); do
+      ARGS+=("${IN[@]}" ! ufodetect device=$DEV model=$M threshold=0.3 model-instance-id=fleet
+        batch-size=$NS batch-timeout=50 nireq=$NIREQ ! fpsdisplaysink name=s$i video-sink=fakesink
+        text-overlay=false sync=false)
+    done
+    LOG=pipeline-streams.log
+    [ $NIREQ = 2 ] && LOG=pipeline-streams-nireq2.log
+    step "pipeline: $NS x $RES streams -> ufodetect device=$DEV, one model instance, batch-size $NS, nireq $NIREQ" \
+      $LOG 180 "$GL" -v "${ARGS[@]}"
   done
-  step "pipeline: $NS x $RES streams -> ufodetect device=$DEV, one model instance, batch-size $NS" \
-    pipeline-streams.log 180 "$GL" -v "${ARGS[@]}"
   rm -rf "$GREG"
 fi
 if [ "$DRY" = 0 ] && [ "${QUICK:-0}" != 1 ]; then
@@ -269,11 +274,12 @@ if [ -f "$OUT/pipeline.log" ]; then
   say '```'
   echo "one stream: $(grep -oE 'rendered: [0-9]+, dropped: [0-9]+, current: [0-9.]+, average: [0-9.]+' \
     "$OUT/pipeline.log" | tail -1)" >>"$R"
-  if [ -f "$OUT/pipeline-streams.log" ]; then # each sink's last average, summed
+  for LOG in pipeline-streams pipeline-streams-nireq2; do # each sink's last average, summed
+    [ -f "$OUT/$LOG.log" ] || continue
     grep -oE 's[0-9]+: last-message = rendered: [0-9]+, dropped: [0-9]+, current: [0-9.]+, average: [0-9.]+' \
-      "$OUT/pipeline-streams.log" | awk '{s[$1] = $NF; n[$1] = $5} END {for (k in s) {t += s[k]; f += n[k]};
-        printf "streams: %d sinks, %d frames rendered, aggregate average %.2f fps\n", length(s), f, t}' >>"$R"
-  fi
+      "$OUT/$LOG.log" | awk -v what="$LOG" '{s[$1] = $NF; n[$1] = $5} END {for (k in s) {t += s[k]; f += n[k]};
+        printf "%s: %d sinks, %d frames rendered, aggregate average %.2f fps\n", what, length(s), f, t}' >>"$R"
+  done
   if [ -f "$OUT/pipeline-cuda.log" ]; then
     echo "zero-copy (nvh264dec CUDAMemory): $(grep -oE 'rendered: [0-9]+, dropped: [0-9]+, current: [0-9.]+, average: [0-9.]+' \
       "$OUT/pipeline-cuda.log" | tail -1)" >>"$R"

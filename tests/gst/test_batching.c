@@ -2,8 +2,10 @@
  * model-instance-id share one session and one queue, whose frames run in batches
  * (ufo_session_run_batch). Each stream gets its own frames' results, in its order, bit for bit
  * the results of an element of its own; a batch waits for other streams' frames no longer than
- * batch-timeout; elements that disagree on the instance's settings get an error naming the
- * property. fp32 (bf16 batches agree within rounding, not bit for bit). The demo model on shape scenes, so that there are objects to compare. */
+ * batch-timeout; with nireq 2, two batches run at once on two sessions; elements that disagree
+ * on the instance's settings get an error naming the property. fp32 (bf16 batches agree within
+ * rounding, not bit for bit). The demo model on shape scenes, so that there are objects to compare.
+ */
 #include "gstufotest.h"
 
 #include <gst/app/gstappsink.h>
@@ -283,6 +285,40 @@ GST_START_TEST(test_timeout)
 }
 GST_END_TEST;
 
+/* nireq 2: the instance runs two batches at once, each on a session of its own (batch-size 1:
+ * every frame a batch, taken by whichever worker is free); each stream still gets its own
+ * frames' results, in its order, bit for bit an element of its own's */
+GST_START_TEST(test_nireq)
+{
+  Feed want[STREAMS] = {{0}}, got[STREAMS] = {{0}};
+  reference("ufodetect", "", want);
+  Stream st[STREAMS];
+  for (int s = 0; s < STREAMS; s++) {
+    st[s] = stream_new("ufodetect", "model-instance-id=req nireq=2");
+    got[s].s = s;
+  }
+  run_streams(st, got, STREAMS);
+  Stats stats = stats_of(st[0].infer);
+  fail_unless_equals_uint64(stats.frames, STREAMS * FRAMES);
+  fail_unless_equals_uint64(stats.batches, STREAMS * FRAMES);
+  GstStructure *gs = NULL;
+  g_object_get(st[0].infer, "instance-stats", &gs, NULL);
+  guint nireq = 0, most = 0;
+  fail_unless(gst_structure_get(gs, "nireq", G_TYPE_UINT, &nireq, "most-in-flight", G_TYPE_UINT,
+                                &most, NULL));
+  gst_structure_free(gs);
+  fail_unless_equals_int(nireq, 2);
+  /* three streams send their frames at once, each frame takes tens of ms or more: the second
+   * worker takes one while the first runs another */
+  fail_unless(most == 2, "most batches at once: %u", most);
+  check_same(got, want);
+  for (int s = 0; s < STREAMS; s++)
+    stream_free(&st[s]);
+  feeds_clear(want);
+  feeds_clear(got);
+}
+GST_END_TEST;
+
 /* one instance: one session. Its memory is counted once, whatever the number of elements */
 GST_START_TEST(test_one_session)
 {
@@ -312,8 +348,9 @@ GST_START_TEST(test_mismatch)
 {
   const gchar *second[] = {"model-instance-id=m batch-size=3",
                            "model-instance-id=m batch-size=2 threads=1",
-                           "model-instance-id=m batch-size=2 batch-timeout=7"};
-  const gchar *names[] = {"'batch-size'", "'threads'", "'batch-timeout'"};
+                           "model-instance-id=m batch-size=2 batch-timeout=7",
+                           "model-instance-id=m batch-size=2 nireq=2"};
+  const gchar *names[] = {"'batch-size'", "'threads'", "'batch-timeout'", "'nireq'"};
   for (guint i = 0; i < G_N_ELEMENTS(second); i++) {
     Stream a = stream_new("ufodetect", "model-instance-id=m batch-size=2");
     GstStateChangeReturn ret;
@@ -352,6 +389,7 @@ static Suite *batching_suite(void)
   tcase_add_test(tc, test_shared_detection);
   tcase_add_test(tc, test_shared_instance_masks);
   tcase_add_test(tc, test_timeout);
+  tcase_add_test(tc, test_nireq);
   tcase_add_test(tc, test_one_session);
   tcase_add_test(tc, test_mismatch);
   return s;
