@@ -1,9 +1,10 @@
 /* Thread safety (issue 20 deliverable 3): two pipelines share one model (the model cache gives
  * both elements the same UfoModel and weights; in the second case one model instance: one
- * session and one batching queue) while a third thread keeps changing `prompt`,
- * `threshold`, `task`, `classes` and `beam-size` on both elements as buffers flow. Every buffer
- * must come out with its GstUfoMeta, both pipelines must reach EOS without an error. Under
- * ThreadSanitizer (tools/run-tsan.sh) this is the race check; under ASan the memory check. */
+ * session and one batching queue; in the third two sessions of one instance, nireq 2) while a third
+ * thread keeps changing `prompt`, `threshold`, `task`, `classes` and `beam-size` on both elements
+ * as buffers flow. Every buffer must come out with its GstUfoMeta, both pipelines must reach EOS
+ * without an error. Under ThreadSanitizer (tools/run-tsan.sh) this is the race check; under ASan
+ * the memory check. */
 #include "gstufotest.h"
 
 #include <gst/ufo/ufometa.h>
@@ -108,6 +109,14 @@ GST_START_TEST(test_shared_instance_while_streaming)
 }
 GST_END_TEST;
 
+/* the same with two inference requests (nireq 2): two workers, each with a session of its own,
+ * run the two streams' frames at once */
+GST_START_TEST(test_nireq_while_streaming)
+{
+  property_changes_while_streaming("model-instance-id=threads2 batch-size=1 nireq=2");
+}
+GST_END_TEST;
+
 static Suite *threads_suite(void)
 {
   Suite *s = suite_create("ufothreads");
@@ -115,6 +124,7 @@ static Suite *threads_suite(void)
   tcase_set_timeout(tc, 600);
   tcase_add_test(tc, test_property_changes_while_streaming);
   tcase_add_test(tc, test_shared_instance_while_streaming);
+  tcase_add_test(tc, test_nireq_while_streaming);
   suite_add_tcase(s, tc);
   return s;
 }
