@@ -1,20 +1,14 @@
-/* The synthetic test image of docs/reference.md (header-only, for the C tests). */
+/* The synthetic test image of docs/reference.md (header-only, for the C tests): the tools' one
+ * definition. */
 #ifndef UFO_TESTS_SYNTHETIC_IMAGE_H
 #define UFO_TESTS_SYNTHETIC_IMAGE_H
 
-#include <glib.h>
-#include <stdint.h>
+#include "../../tools/common/synthetic_rgb.h"
 
 /* w x h RGB pixels, row-major (g_free) */
 static inline uint8_t *ufo_test_synthetic_rgb(int w, int h)
 {
-  uint8_t *px = g_malloc((size_t)w * h * 3);
-  for (int y = 0; y < h; y++)
-    for (int x = 0; x < w; x++)
-      for (int c = 0; c < 3; c++)
-        px[((size_t)y * w + x) * 3 + c] =
-            (uint8_t)((x * (3 + c) + y * (5 + 2 * c) + ((x * y) >> 4) + 85 * c) & 255);
-  return px;
+  return ufo_synthetic_rgb(w, h);
 }
 
 #endif

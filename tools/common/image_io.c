@@ -1,4 +1,5 @@
 #include "image_io.h"
+#include "synthetic_rgb.h"
 
 #include <gdk-pixbuf/gdk-pixbuf.h>
 
@@ -29,12 +30,7 @@ gboolean tool_image_load(const char *path, ToolImage *out, GError **error)
 
 void tool_image_synthetic(int w, int h, ToolImage *out)
 {
-  uint8_t *px = g_malloc((size_t)w * h * 3);
-  for (int y = 0; y < h; y++)
-    for (int x = 0; x < w; x++)
-      for (int c = 0; c < 3; c++)
-        px[((size_t)y * w + x) * 3 + c] =
-            (uint8_t)((x * (3 + c) + y * (5 + 2 * c) + ((x * y) >> 4) + 85 * c) & 255);
+  uint8_t *px = ufo_synthetic_rgb(w, h);
   out->owner = NULL;
   out->image = (UfoImage){0};
   out->image.format = UFO_PIXEL_RGB;
