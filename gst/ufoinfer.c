@@ -104,6 +104,12 @@ typedef struct {
   guint64 frame_count;
   GstUfoResults *last_results;
   GstClockTime last_pts;
+  /* nireq > 1 (frames in flight, docs/elements.md "Frames in flight"): the frames between
+   * their submission and their output, oldest first (InFlight); jobs of them are queued or
+   * running on the instance, at most depth */
+  guint depth;
+  GQueue in_flight;
+  guint jobs;
 #ifdef GST_UFO_HAVE_CUDA_MEMORY
   /* READY..NULL: the pipeline's CUDA context (ufocuda.h), under the object lock; copy_warned:
    * frames in CUDA memory the engine cannot read in place were reported once */
@@ -115,6 +121,9 @@ typedef struct {
 G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE(GstUfoInfer, gst_ufo_infer, GST_TYPE_BASE_TRANSFORM)
 
 #define PRIV(self) ((GstUfoInferPrivate *)gst_ufo_infer_get_instance_private(GST_UFO_INFER(self)))
+
+static GstFlowReturn frames_in_flight_drain(GstUfoInfer *self);
+static void frames_in_flight_discard(GstUfoInfer *self);
 
 /* Values the streaming thread reads once per frame. */
 typedef struct {
@@ -460,6 +469,8 @@ static gboolean parse_filter(GstUfoInfer *self, UfoTask task, const gchar *class
 static gboolean gst_ufo_infer_stop(GstBaseTransform *trans)
 {
   GstUfoInferPrivate *p = PRIV(trans);
+  frames_in_flight_discard(GST_UFO_INFER(trans));
+  p->depth = 0;
   g_clear_pointer(&p->session, ufo_session_free);
   GST_OBJECT_LOCK(trans); /* instance-stats reads it under the lock */
   GstUfoInstance *inst = p->instance;
@@ -600,17 +611,16 @@ fail:
   return FALSE;
 }
 
-/* model-instance-id / batch-size > 1: the element joins a shared instance (ufoinstance.h);
- * without an id a batch-size > 1 gets an instance of its own */
+/* model-instance-id / batch-size > 1 / nireq > 1: the element joins a shared instance
+ * (ufoinstance.h); without an id it gets an instance of its own */
 static gboolean join_instance(GstUfoInfer *self, const UfoSessionOptions *o, const gchar *id,
                               guint batch_size, guint batch_timeout, GError **err)
 {
   GstUfoInferPrivate *p = PRIV(self);
   g_autofree gchar *own = id ? NULL : g_strdup_printf("\x01%s-%p", GST_OBJECT_NAME(self), self);
   GST_OBJECT_LOCK(self);
-  /* an instance of its own serves one stream: one frame at a time, one session */
-  GstUfoInstanceConfig c = {p->model_path, p->model,      *o,
-                            batch_size,    batch_timeout, id ? p->nireq : 1};
+  /* an instance of its own serves one stream: nireq of its frames in flight */
+  GstUfoInstanceConfig c = {p->model_path, p->model, *o, batch_size, batch_timeout, p->nireq};
   g_autofree gchar *path = g_strdup(p->model_path);
   c.model_path = path;
   GST_OBJECT_UNLOCK(self);
@@ -620,6 +630,7 @@ static gboolean join_instance(GstUfoInfer *self, const UfoSessionOptions *o, con
   GST_OBJECT_LOCK(self);
   p->instance = inst;
   GST_OBJECT_UNLOCK(self);
+  p->depth = c.nireq;
   GST_CAT_INFO_OBJECT(CAT(self), self,
                       "model-instance-id '%s' (batch-size %u, batch-timeout %u ms, nireq %u): %s",
                       id ? id : "(own)", batch_size, batch_timeout, c.nireq,
@@ -639,13 +650,7 @@ static gboolean open_engine(GstUfoInfer *self)
   const guint batch_size = p->batch_size, batch_timeout = p->batch_timeout, nireq = p->nireq;
   GST_OBJECT_UNLOCK(self);
   const GstUfoDevice asked = (GstUfoDevice)o.device;
-  if (nireq > 1 && !instance_id)
-    GST_CAT_WARNING_OBJECT(CAT(self), self,
-                           "nireq %u without model-instance-id: ignored (one stream sends one "
-                           "frame at a time; nireq runs the frames of several streams at once)",
-                           nireq);
-
-  if (instance_id || batch_size > 1) {
+  if (instance_id || batch_size > 1 || nireq > 1) {
     if (join_instance(self, &o, instance_id, batch_size, batch_timeout, &err))
       return TRUE;
     if (g_error_matches(err, UFO_ERROR, UFO_ERROR_INVALID))
@@ -799,10 +804,16 @@ bad_caps:
 }
 
 /* EOS and flushes: no frame will come from this element for a while, so the batches of a
- * shared instance stop waiting for it (ufoinstance.h) */
+ * shared instance stop waiting for it (ufoinstance.h). With frames in flight, a serialized
+ * event goes downstream after them (drained first); a flush drops them. */
 static gboolean gst_ufo_infer_sink_event(GstBaseTransform *trans, GstEvent *event)
 {
+  GstUfoInfer *self = GST_UFO_INFER(trans);
   GstUfoInferPrivate *p = PRIV(trans);
+  if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP)
+    frames_in_flight_discard(self);
+  else if (GST_EVENT_IS_SERIALIZED(event))
+    frames_in_flight_drain(self);
   if ((GST_EVENT_TYPE(event) == GST_EVENT_EOS || GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_START) &&
       p->instance)
     gst_ufo_instance_set_active(p->instance, &p->instance_active, FALSE);
@@ -881,130 +892,296 @@ static void cuda_frame_layout(GstUfoInfer *self, GstBuffer *buf, GstVideoInfo *l
 }
 #endif
 
-/* Runs the engine on one frame; NULL after posting an error. */
-static GstUfoResults *infer_frame(GstUfoInfer *self, GstBuffer *buf, const Snapshot *s)
+/* A frame from its submission to its output. The synchronous path (nireq 1) goes through
+ * frame_begin and frame_finish at once; with nireq > 1 up to nireq of them have a job queued or
+ * running on the instance while the element takes the next frames (frames_in_flight_push). */
+typedef struct {
+  GstBuffer *buf; /* writable; its metadata is added by frame_finish */
+  Snapshot s;
+  guint64 index;
+  gboolean infer;
+  gboolean mapped; /* frame: the planes the job reads */
+  GstVideoFrame frame;
+  UfoImage image;
+  UfoRequest req;
+  GstUfoInstanceJob *job; /* queued or running (nireq > 1) */
+} Frame;
+
+/* Maps buf for the engine and wraps its planes (planar YUV goes to the engine as it is:
+ * converted on its backend). FALSE after posting an error. */
+static gboolean frame_map(GstUfoInfer *self, Frame *f)
 {
   GstUfoInferPrivate *p = PRIV(self);
-  GstVideoFrame frame;
   g_autoptr(GError) err = NULL;
-  UfoResult *result = NULL;
   GstVideoInfo layout = p->info;
   gboolean on_device = FALSE;
   GstMapFlags flags = GST_MAP_READ;
 #ifdef GST_UFO_HAVE_CUDA_MEMORY
-  cuda_frame_layout(self, buf, &layout, &on_device);
+  cuda_frame_layout(self, f->buf, &layout, &on_device);
   if (on_device)
     flags |= GST_MAP_CUDA; /* device pointers */
 #endif
-  if (!gst_video_frame_map(&frame, &layout, buf, flags))
+  if (!gst_video_frame_map(&f->frame, &layout, f->buf, flags))
     goto map_failed;
-  UfoImage image; /* planar YUV goes to the engine as it is: converted on its backend */
-  gboolean ok = gst_ufo_frame_wrap(&frame, &image, &err);
-  if (on_device)
-    image.memory = UFO_MEMORY_CUDA; /* device pointers of the engine's context: read in place */
-  if (ok) {
-    UfoRequest req = UFO_REQUEST_INIT;
-    req.task = s->task;
-    req.prompt = s->task == UFO_TASK_GROUNDING ? s->prompt : NULL;
-    req.beam_size = (int)s->beam_size;
-    req.temperature = (float)s->temperature;
-    req.length_penalty = (float)s->length_penalty;
-    /* filters first, then the best max-detections (gst_ufo_results_from_engine) */
-    req.max_detections = (int)gst_ufo_filter_engine_cap(&p->filter);
-    req.nms_iou = (float)s->nms_iou;
-    req.mask_threshold = (float)s->mask_threshold;
-    req.instance_boxes = s->instance_boxes;
-    ok = p->instance
-             ? gst_ufo_instance_run(p->instance, &p->instance_active, &image, &req, &result, &err)
-             : ufo_session_run(p->session, &image, &req, &result, &err);
-  }
-  gst_video_frame_unmap(&frame);
-  if (!ok)
+  f->mapped = TRUE;
+  if (!gst_ufo_frame_wrap(&f->frame, &f->image, &err))
     goto run_failed;
-  GstUfoResults *res = gst_ufo_results_from_engine(
-      result, GST_VIDEO_INFO_WIDTH(&p->info), GST_VIDEO_INFO_HEIGHT(&p->info), &p->filter,
-      s->task == UFO_TASK_GROUNDING ? s->prompt : NULL);
-  ufo_result_free(result);
-  return res;
+  if (on_device)
+    f->image.memory = UFO_MEMORY_CUDA; /* device pointers of the engine's context: read in place */
+  return TRUE;
 
   /* ERRORS */
 map_failed:
   GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Could not map the video frame for reading."), (NULL));
-  return NULL;
+  return FALSE;
+run_failed:
+  GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Inference failed on a frame."), ("%s", err->message));
+  return FALSE;
+}
+
+static void frame_unmap(Frame *f)
+{
+  if (f->mapped)
+    gst_video_frame_unmap(&f->frame);
+  f->mapped = FALSE;
+}
+
+/* The engine request of the frame's snapshot. */
+static void frame_request(GstUfoInfer *self, Frame *f)
+{
+  const Snapshot *s = &f->s;
+  UfoRequest req = UFO_REQUEST_INIT;
+  req.task = s->task;
+  req.prompt = s->task == UFO_TASK_GROUNDING ? s->prompt : NULL;
+  req.beam_size = (int)s->beam_size;
+  req.temperature = (float)s->temperature;
+  req.length_penalty = (float)s->length_penalty;
+  /* filters first, then the best max-detections (gst_ufo_results_from_engine) */
+  req.max_detections = (int)gst_ufo_filter_engine_cap(&PRIV(self)->filter);
+  req.nms_iou = (float)s->nms_iou;
+  req.mask_threshold = (float)s->mask_threshold;
+  req.instance_boxes = s->instance_boxes;
+  f->req = req;
+}
+
+/* The engine's results of the frame as the element's (filtered); NULL after posting an error.
+ * Waits for the frame's job when it has one, else runs it here. */
+static GstUfoResults *frame_infer(GstUfoInfer *self, Frame *f)
+{
+  GstUfoInferPrivate *p = PRIV(self);
+  g_autoptr(GError) err = NULL;
+  UfoResult *result = NULL;
+  gboolean ok;
+  if (f->job) {
+    ok = gst_ufo_instance_wait(p->instance, f->job, &result, &err);
+    f->job = NULL;
+    p->jobs--;
+  } else {
+    if (!frame_map(self, f))
+      return NULL;
+    frame_request(self, f);
+    ok = p->instance ? gst_ufo_instance_run(p->instance, &p->instance_active, &f->image, &f->req,
+                                            &result, &err)
+                     : ufo_session_run(p->session, &f->image, &f->req, &result, &err);
+  }
+  frame_unmap(f); /* before metadata goes on the buffer: the mapping holds a reference */
+  if (!ok)
+    goto run_failed;
+  GstUfoResults *res = gst_ufo_results_from_engine(
+      result, GST_VIDEO_INFO_WIDTH(&p->info), GST_VIDEO_INFO_HEIGHT(&p->info), &p->filter,
+      f->s.task == UFO_TASK_GROUNDING ? f->s.prompt : NULL);
+  ufo_result_free(result);
+  return res;
+
+  /* ERRORS */
 run_failed:
   GST_ELEMENT_ERROR(self, STREAM, FAILED, ("Inference failed on a frame."), ("%s", err->message));
   return NULL;
 }
 
-static GstFlowReturn gst_ufo_infer_transform_ip(GstBaseTransform *trans, GstBuffer *buf)
+/* Decides what happens to the frame (its property snapshot, inference-interval, late frames,
+ * the grounding prompt); with in_flight and inference, maps it and queues its job on the
+ * instance. */
+static GstFlowReturn frame_begin(GstUfoInfer *self, Frame *f, gboolean in_flight)
 {
-  GstUfoInfer *self = GST_UFO_INFER(trans);
+  GstBaseTransform *trans = GST_BASE_TRANSFORM(self);
   GstUfoInferPrivate *p = PRIV(self);
-  Snapshot s;
-  GstUfoResults *res = NULL;
-  GstFlowReturn ret = GST_FLOW_OK;
-  snapshot_take(self, &s);
-  p->filter.threshold = s.threshold;
-  p->filter.max_detections = s.max_detections;
-  if (s.filter_dirty && !parse_filter(self, s.task, s.class_thresholds, s.classes)) {
-    ret = GST_FLOW_ERROR;
-    goto done;
-  }
+  Snapshot *s = &f->s;
+  snapshot_take(self, s);
+  p->filter.threshold = s->threshold;
+  p->filter.max_detections = s->max_detections;
+  if (s->filter_dirty && !parse_filter(self, s->task, s->class_thresholds, s->classes))
+    return GST_FLOW_ERROR;
 
-  const guint64 index = p->frame_count++;
-  gboolean infer = index % MAX(s.inference_interval, 1) == 0;
-  if (infer && s.task == UFO_TASK_GROUNDING && (!s.prompt || !g_strstrip(s.prompt)[0])) {
+  f->index = p->frame_count++;
+  gboolean infer = f->index % MAX(s->inference_interval, 1) == 0;
+  if (infer && s->task == UFO_TASK_GROUNDING && (!s->prompt || !g_strstrip(s->prompt)[0])) {
     GST_ELEMENT_WARNING(self, LIBRARY, SETTINGS,
                         ("Task 'grounding' needs a text prompt: frame passed on without "
                          "inference."),
                         (NULL));
     infer = FALSE;
   }
-  if (infer && s.task == UFO_TASK_GROUNDING && !check_prompt(self, s.prompt)) {
-    ret = GST_FLOW_ERROR;
-    goto done;
-  }
-  if (infer && s.late_frames == GST_UFO_LATE_FRAMES_SKIP_INFERENCE &&
-      is_late(trans, buf, s.earliest_time)) {
+  if (infer && s->task == UFO_TASK_GROUNDING && !check_prompt(self, s->prompt))
+    return GST_FLOW_ERROR;
+  if (infer && s->late_frames == GST_UFO_LATE_FRAMES_SKIP_INFERENCE &&
+      is_late(trans, f->buf, s->earliest_time)) {
     GST_CAT_DEBUG_OBJECT(CAT(self), self, "frame %" G_GUINT64_FORMAT " is late: no inference",
-                         index);
+                         f->index);
     infer = FALSE;
   }
+  f->infer = infer;
+  if (infer && in_flight) {
+    if (!frame_map(self, f))
+      return GST_FLOW_ERROR;
+    frame_request(self, f);
+    f->job = gst_ufo_instance_submit(p->instance, &p->instance_active, &f->image, &f->req);
+    p->jobs++;
+  }
+  return GST_FLOW_OK;
+}
 
-  const gchar *task_name = ufo_task_name(s.task);
+/* The frame's results (its inference's, the last ones carried over, or none) as metadata on
+ * its buffer. */
+static GstFlowReturn frame_finish(GstUfoInfer *self, Frame *f)
+{
+  GstUfoInferPrivate *p = PRIV(self);
+  const Snapshot *s = &f->s;
+  GstUfoResults *res = NULL;
+  /* the frame's own filter settings (a frame in flight: later frames may have changed them) */
+  p->filter.threshold = s->threshold;
+  p->filter.max_detections = s->max_detections;
+  const gchar *task_name = ufo_task_name(s->task);
   const gint w = GST_VIDEO_INFO_WIDTH(&p->info), h = GST_VIDEO_INFO_HEIGHT(&p->info);
   gboolean inferred = FALSE;
   GstClockTime result_pts = GST_CLOCK_TIME_NONE;
-  if (infer) {
-    res = infer_frame(self, buf, &s);
-    if (!res) {
-      ret = GST_FLOW_ERROR;
-      goto done;
-    }
+  if (f->infer) {
+    res = frame_infer(self, f);
+    if (!res)
+      return GST_FLOW_ERROR;
     inferred = TRUE;
-    result_pts = GST_BUFFER_PTS(buf);
+    result_pts = GST_BUFFER_PTS(f->buf);
     g_clear_pointer(&p->last_results, gst_ufo_results_unref);
     p->last_results = gst_ufo_results_ref(res);
     p->last_pts = result_pts;
-  } else if (s.reuse_results && p->last_results) {
+  } else if (s->reuse_results && p->last_results) {
     /* carried-over results: the sealed block is shared unless fresh ROI ids are needed */
-    res = s.attach_roi_meta ? gst_ufo_results_copy(p->last_results)
-                            : gst_ufo_results_ref(p->last_results);
+    res = s->attach_roi_meta ? gst_ufo_results_copy(p->last_results)
+                             : gst_ufo_results_ref(p->last_results);
     result_pts = p->last_pts;
   } else {
     res = gst_ufo_results_new(w, h);
   }
-  if (s.attach_roi_meta && !gst_ufo_results_is_sealed(res))
-    gst_ufo_results_add_roi_metas(res, buf, s.unique_id, p->model_name);
+  if (s->attach_roi_meta && !gst_ufo_results_is_sealed(res))
+    gst_ufo_results_add_roi_metas(res, f->buf, s->unique_id, p->model_name);
   GstUfoMeta *meta =
-      gst_buffer_add_ufo_meta(buf, res, s.unique_id, task_name, inferred, result_pts);
-  GST_CAT_LOG_OBJECT(CAT(self), self, "frame %" G_GUINT64_FORMAT ": inferred=%d, %u objects", index,
-                     inferred, meta ? gst_ufo_meta_get_n_objects(meta) : 0u);
+      gst_buffer_add_ufo_meta(f->buf, res, s->unique_id, task_name, inferred, result_pts);
+  GST_CAT_LOG_OBJECT(CAT(self), self, "frame %" G_GUINT64_FORMAT ": inferred=%d, %u objects",
+                     f->index, inferred, meta ? gst_ufo_meta_get_n_objects(meta) : 0u);
+  gst_ufo_results_unref(res);
+  return GST_FLOW_OK;
+}
 
-done:
-  g_clear_pointer(&res, gst_ufo_results_unref);
-  snapshot_clear(&s);
+/* Lets the frame go without output: its job (it reads the frame) is waited for first. */
+static void frame_free(GstUfoInfer *self, Frame *f)
+{
+  if (f->job) {
+    UfoResult *result = NULL;
+    if (gst_ufo_instance_wait(PRIV(self)->instance, f->job, &result, NULL))
+      ufo_result_free(result);
+    PRIV(self)->jobs--;
+  }
+  frame_unmap(f);
+  gst_clear_buffer(&f->buf);
+  snapshot_clear(&f->s);
+  g_free(f);
+}
+
+static GstFlowReturn gst_ufo_infer_transform_ip(GstBaseTransform *trans, GstBuffer *buf)
+{
+  GstUfoInfer *self = GST_UFO_INFER(trans);
+  Frame f = {.buf = buf};
+  GstFlowReturn ret = frame_begin(self, &f, FALSE);
+  if (ret == GST_FLOW_OK)
+    ret = frame_finish(self, &f);
+  frame_unmap(&f);
+  snapshot_clear(&f.s);
   return ret;
+}
+
+/* ---- frames in flight (nireq > 1) ---- */
+
+/* The oldest frame in flight leaves (*out) when it needs no inference, when its result is in,
+ * or, waiting for it, when nireq jobs are in flight (the element then takes no frame before
+ * one is done). NULL: none can leave yet. */
+static GstFlowReturn frames_in_flight_pop(GstUfoInfer *self, gboolean drain, GstBuffer **out)
+{
+  GstUfoInferPrivate *p = PRIV(self);
+  *out = NULL;
+  Frame *head = g_queue_peek_head(&p->in_flight);
+  if (!head)
+    return GST_FLOW_OK;
+  if (head->job && !drain && p->jobs < p->depth &&
+      !gst_ufo_instance_job_done(p->instance, head->job))
+    return GST_FLOW_OK;
+  g_queue_pop_head(&p->in_flight);
+  GstFlowReturn ret = frame_finish(self, head);
+  if (ret == GST_FLOW_OK) {
+    *out = head->buf;
+    head->buf = NULL;
+  }
+  frame_free(self, head);
+  return ret;
+}
+
+/* Every frame in flight, in order, downstream (before an event or query that must not overtake
+ * them: EOS, caps, segment, gap, drain, allocation). */
+static GstFlowReturn frames_in_flight_drain(GstUfoInfer *self)
+{
+  GstFlowReturn ret = GST_FLOW_OK;
+  while (ret == GST_FLOW_OK && !g_queue_is_empty(&PRIV(self)->in_flight)) {
+    GstBuffer *out;
+    ret = frames_in_flight_pop(self, TRUE, &out);
+    if (out)
+      ret = gst_pad_push(GST_BASE_TRANSFORM_SRC_PAD(self), out);
+  }
+  if (ret != GST_FLOW_OK) /* an error was posted, or downstream stopped taking frames */
+    frames_in_flight_discard(self);
+  return ret;
+}
+
+/* Flush and stop: the frames in flight are dropped (their jobs waited for). */
+static void frames_in_flight_discard(GstUfoInfer *self)
+{
+  GstUfoInferPrivate *p = PRIV(self);
+  Frame *f;
+  while ((f = g_queue_pop_head(&p->in_flight)))
+    frame_free(self, f);
+}
+
+/* nireq > 1: the new frame's job goes into the instance's queue, and the frames in flight that
+ * can leave are handed back one per call (GstBaseTransform pushes them and calls again until
+ * none is left). nireq 1: the base class's in-place path (transform_ip). */
+static GstFlowReturn gst_ufo_infer_generate_output(GstBaseTransform *trans, GstBuffer **outbuf)
+{
+  GstUfoInfer *self = GST_UFO_INFER(trans);
+  GstUfoInferPrivate *p = PRIV(self);
+  if (p->depth <= 1)
+    return GST_BASE_TRANSFORM_CLASS(gst_ufo_infer_parent_class)->generate_output(trans, outbuf);
+  *outbuf = NULL;
+  GstBuffer *in = trans->queued_buf;
+  trans->queued_buf = NULL;
+  if (in) {
+    Frame *f = g_new0(Frame, 1);
+    f->buf = gst_buffer_make_writable(in);
+    GstFlowReturn ret = frame_begin(self, f, TRUE);
+    if (ret != GST_FLOW_OK) {
+      frame_free(self, f);
+      return ret;
+    }
+    g_queue_push_tail(&p->in_flight, f);
+  }
+  return frames_in_flight_pop(self, FALSE, outbuf);
 }
 
 #ifdef GST_UFO_HAVE_CUDA_MEMORY
@@ -1062,12 +1239,19 @@ static GstStateChangeReturn gst_ufo_infer_change_state(GstElement *element,
   return ret;
 }
 
-/* Answers CUDA context queries with the element's context. */
+#endif
+
+/* Frames in flight (nireq > 1): a serialized query from upstream (allocation, drain) comes
+ * after them; the buffers upstream allocates count them in (the pool's minimum grows by the
+ * frames the element holds); the latency grows by the frames it holds. CUDA context queries
+ * get the element's context. */
 static gboolean gst_ufo_infer_query(GstBaseTransform *trans, GstPadDirection direction,
                                     GstQuery *query)
 {
+  GstUfoInfer *self = GST_UFO_INFER(trans);
+  GstUfoInferPrivate *p = PRIV(trans);
+#ifdef GST_UFO_HAVE_CUDA_MEMORY
   if (GST_QUERY_TYPE(query) == GST_QUERY_CONTEXT) {
-    GstUfoInferPrivate *p = PRIV(trans);
     GST_OBJECT_LOCK(trans);
     GstCudaContext *ctx = p->cuda_ctx ? gst_object_ref(p->cuda_ctx) : NULL;
     GST_OBJECT_UNLOCK(trans);
@@ -1076,9 +1260,41 @@ static gboolean gst_ufo_infer_query(GstBaseTransform *trans, GstPadDirection dir
     if (answered)
       return TRUE;
   }
-  return GST_BASE_TRANSFORM_CLASS(gst_ufo_infer_parent_class)->query(trans, direction, query);
-}
 #endif
+  if (direction == GST_PAD_SINK && GST_QUERY_IS_SERIALIZED(query) && p->depth > 1)
+    frames_in_flight_drain(self);
+  gboolean ok =
+      GST_BASE_TRANSFORM_CLASS(gst_ufo_infer_parent_class)->query(trans, direction, query);
+  if (!ok || p->depth <= 1)
+    return ok;
+  if (direction == GST_PAD_SINK && GST_QUERY_TYPE(query) == GST_QUERY_ALLOCATION) {
+    for (guint i = 0; i < gst_query_get_n_allocation_pools(query); i++) {
+      GstBufferPool *pool = NULL;
+      guint size, min, max;
+      gst_query_parse_nth_allocation_pool(query, i, &pool, &size, &min, &max);
+      min += p->depth;
+      if (max != 0)
+        max = MAX(max + p->depth, min);
+      gst_query_set_nth_allocation_pool(query, i, pool, size, min, max);
+      gst_clear_object(&pool);
+    }
+  } else if (direction == GST_PAD_SRC && GST_QUERY_TYPE(query) == GST_QUERY_LATENCY &&
+             GST_VIDEO_INFO_FPS_N(&p->info) > 0) {
+    /* a frame leaves when its result is in or at the latest when nireq - 1 frames more
+     * have come */
+    gboolean live;
+    GstClockTime min, max;
+    gst_query_parse_latency(query, &live, &min, &max);
+    const GstClockTime held =
+        gst_util_uint64_scale_int((guint64)(p->depth - 1) * GST_SECOND,
+                                  GST_VIDEO_INFO_FPS_D(&p->info), GST_VIDEO_INFO_FPS_N(&p->info));
+    min += held;
+    if (GST_CLOCK_TIME_IS_VALID(max))
+      max += held;
+    gst_query_set_latency(query, live, min, max);
+  }
+  return ok;
+}
 
 static void gst_ufo_infer_finalize(GObject *object)
 {
@@ -1416,7 +1632,6 @@ static void gst_ufo_infer_class_init(GstUfoInferClass *klass)
   GstCaps *caps = gst_caps_from_string(GST_UFO_INFER_CAPS "; " GST_UFO_CUDA_CAPS);
   element_class->set_context = GST_DEBUG_FUNCPTR(gst_ufo_infer_set_context);
   element_class->change_state = GST_DEBUG_FUNCPTR(gst_ufo_infer_change_state);
-  bt_class->query = GST_DEBUG_FUNCPTR(gst_ufo_infer_query);
 #else
   GstCaps *caps = gst_caps_from_string(GST_UFO_INFER_CAPS);
 #endif
@@ -1430,6 +1645,8 @@ static void gst_ufo_infer_class_init(GstUfoInferClass *klass)
   bt_class->stop = GST_DEBUG_FUNCPTR(gst_ufo_infer_stop);
   bt_class->set_caps = GST_DEBUG_FUNCPTR(gst_ufo_infer_set_caps);
   bt_class->transform_ip = GST_DEBUG_FUNCPTR(gst_ufo_infer_transform_ip);
+  bt_class->generate_output = GST_DEBUG_FUNCPTR(gst_ufo_infer_generate_output);
+  bt_class->query = GST_DEBUG_FUNCPTR(gst_ufo_infer_query);
   bt_class->before_transform = GST_DEBUG_FUNCPTR(gst_ufo_infer_before_transform);
   bt_class->src_event = GST_DEBUG_FUNCPTR(gst_ufo_infer_src_event);
   bt_class->sink_event = GST_DEBUG_FUNCPTR(gst_ufo_infer_sink_event);

@@ -4,13 +4,15 @@
 
 #include <string.h>
 
-typedef struct {
+/* One frame in the queue (GstUfoInstanceJob): the caller's until gst_ufo_instance_wait. */
+typedef struct _GstUfoInstanceJob {
   const UfoImage *image; /* the caller's, mapped until done */
   const UfoRequest *req; /* the caller's, alive until done */
   UfoResult *result;     /* set by the worker */
   GError *error;         /* set by the worker */
   gboolean done;
-  gint64 arrived; /* monotonic µs */
+  gboolean waited_for; /* its caller waits in gst_ufo_instance_wait (counted in waiting) */
+  gint64 arrived;      /* monotonic µs */
 } Job;
 
 /* One inference request in flight: a thread running batches on its own session (the weights
@@ -35,7 +37,7 @@ struct _GstUfoInstance {
   GCond done;  /* the callers: a batch finished */
   GQueue pending;
   guint users, active;
-  guint running;                   /* frames of the batches being run (their elements wait) */
+  guint waiting; /* callers waiting in gst_ufo_instance_wait for a job not yet done */
   guint in_flight, most_in_flight; /* batches being run; the most at once */
   gboolean quit;
   guint64 frames, batches, timeouts;
@@ -85,7 +87,6 @@ static void run_batch(Worker *w, gboolean timed_out)
   inst->frames += n;
   inst->timeouts += timed_out;
   inst->largest = MAX(inst->largest, n);
-  inst->running += n;
   inst->in_flight++;
   inst->most_in_flight = MAX(inst->most_in_flight, inst->in_flight);
   g_mutex_unlock(&inst->lock);
@@ -100,12 +101,16 @@ static void run_batch(Worker *w, gboolean timed_out)
   g_mutex_unlock(&w->run_lock);
 
   g_mutex_lock(&inst->lock);
-  inst->running -= n;
   inst->in_flight--;
   for (guint i = 0; i < n; i++) {
     jobs[i]->result = results[i];
     jobs[i]->error = ok ? NULL : g_error_copy(err);
     jobs[i]->done = TRUE;
+    /* its caller no longer waits for the instance (before it has woken up: a batch that
+     * starts meanwhile must not count it) */
+    if (jobs[i]->waited_for)
+      inst->waiting--;
+    jobs[i]->waited_for = FALSE;
   }
   g_cond_broadcast(&inst->done);
   g_clear_error(&err);
@@ -126,9 +131,10 @@ static gpointer worker_main(gpointer data)
     }
     const Job *head = g_queue_peek_head(&inst->pending);
     const gboolean full = compatible(inst) >= inst->batch_size;
-    /* no other frame can come: every streaming element of the instance waits for its own
-     * (queued, or running on another worker) */
-    const gboolean all_waiting = inst->pending.length + inst->running >= inst->active;
+    /* no other frame can come: every streaming element of the instance waits for a frame of
+     * its own (queued, or running on another worker); an element with frames in flight that
+     * does not wait (nireq > 1) may still send one */
+    const gboolean all_waiting = inst->waiting >= inst->active;
     const gint64 deadline = head->arrived + (gint64)inst->batch_timeout_ms * 1000;
     if (!full && !all_waiting && g_get_monotonic_time() < deadline) {
       g_cond_wait_until(&inst->work, &inst->lock, deadline);
@@ -331,26 +337,63 @@ void gst_ufo_instance_set_active(GstUfoInstance *inst, gboolean *active, gboolea
   g_mutex_unlock(&inst->lock);
 }
 
-gboolean gst_ufo_instance_run(GstUfoInstance *inst, gboolean *active, const UfoImage *image,
-                              const UfoRequest *request, UfoResult **result, GError **error)
+GstUfoInstanceJob *gst_ufo_instance_submit(GstUfoInstance *inst, gboolean *active,
+                                           const UfoImage *image, const UfoRequest *request)
 {
-  Job job = {.image = image, .req = request, .arrived = g_get_monotonic_time()};
+  Job *job = g_new0(Job, 1);
+  job->image = image;
+  job->req = request;
+  job->arrived = g_get_monotonic_time();
   g_mutex_lock(&inst->lock);
   if (!*active) {
     *active = TRUE;
     inst->active++;
   }
-  g_queue_push_tail(&inst->pending, &job);
+  g_queue_push_tail(&inst->pending, job);
   g_cond_signal(&inst->work);
-  while (!job.done)
-    g_cond_wait(&inst->done, &inst->lock);
   g_mutex_unlock(&inst->lock);
-  *result = job.result;
-  if (job.error) {
-    g_propagate_error(error, job.error);
-    return FALSE;
+  return job;
+}
+
+gboolean gst_ufo_instance_job_done(GstUfoInstance *inst, GstUfoInstanceJob *job)
+{
+  g_mutex_lock(&inst->lock);
+  const gboolean done = job->done;
+  g_mutex_unlock(&inst->lock);
+  return done;
+}
+
+gboolean gst_ufo_instance_wait(GstUfoInstance *inst, GstUfoInstanceJob *job, UfoResult **result,
+                               GError **error)
+{
+  g_mutex_lock(&inst->lock);
+  if (!job->done) {
+    job->waited_for = TRUE;
+    inst->waiting++;
+    g_cond_broadcast(&inst->work); /* a worker may be waiting for this caller's next frame */
+    while (!job->done)
+      g_cond_wait(&inst->done, &inst->lock);
   }
-  return TRUE;
+  g_mutex_unlock(&inst->lock);
+  const gboolean ok = job->error == NULL;
+  if (ok)
+    *result = job->result;
+  else
+    g_propagate_error(error, job->error);
+  g_free(job);
+  return ok;
+}
+
+gboolean gst_ufo_instance_run(GstUfoInstance *inst, gboolean *active, const UfoImage *image,
+                              const UfoRequest *request, UfoResult **result, GError **error)
+{
+  return gst_ufo_instance_wait(inst, gst_ufo_instance_submit(inst, active, image, request), result,
+                               error);
+}
+
+guint gst_ufo_instance_nireq(GstUfoInstance *inst)
+{
+  return inst->nireq;
 }
 
 void gst_ufo_instance_get_stats(GstUfoInstance *inst, GstUfoInstanceStats *stats)

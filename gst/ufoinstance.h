@@ -46,12 +46,28 @@ void gst_ufo_instance_set_active(GstUfoInstance *inst, gboolean *active, gboolea
 /* ufo_session_prepare_batch for task at the instance's batch size on every worker's session
  * (between frames; once per task and session). */
 gboolean gst_ufo_instance_prepare(GstUfoInstance *inst, UfoTask task, GError **error);
-/* Runs one frame through the queue and waits for its result (ufo_session_run semantics). The
- * frame waits up to batch-timeout for frames of the same request from the other elements,
- * unless every active element of the instance is already waiting or the batch is full. *active
- * is the element's flag (set here, see gst_ufo_instance_set_active). */
+/* Runs one frame through the queue and waits for its result (ufo_session_run semantics):
+ * gst_ufo_instance_submit, then gst_ufo_instance_wait. The frame waits up to batch-timeout
+ * for frames of the same request from the other elements, unless every active element of the
+ * instance is already waiting or the batch is full. *active is the element's flag (set here,
+ * see gst_ufo_instance_set_active). */
 gboolean gst_ufo_instance_run(GstUfoInstance *inst, gboolean *active, const UfoImage *image,
                               const UfoRequest *request, UfoResult **result, GError **error);
+
+/* Frames in flight (an element with nireq > 1 keeps up to nireq of its frames queued or
+ * running): submit queues one frame and returns at once; image (its planes mapped) and request
+ * must stay alive until gst_ufo_instance_wait, which every job gets exactly once: it waits for
+ * the result (*result, to free with ufo_result_free; or the error) and frees the job. An
+ * element counts as waiting (a batch need not wait for its next frame) only inside wait. */
+typedef struct _GstUfoInstanceJob GstUfoInstanceJob;
+GstUfoInstanceJob *gst_ufo_instance_submit(GstUfoInstance *inst, gboolean *active,
+                                           const UfoImage *image, const UfoRequest *request);
+/* Whether the job's result is in (wait would return at once). */
+gboolean gst_ufo_instance_job_done(GstUfoInstance *inst, GstUfoInstanceJob *job);
+gboolean gst_ufo_instance_wait(GstUfoInstance *inst, GstUfoInstanceJob *job, UfoResult **result,
+                               GError **error);
+/* Its workers (sessions): the most batches it runs at once. */
+guint gst_ufo_instance_nireq(GstUfoInstance *inst);
 
 /* Counters of an instance (the elements' `instance-stats` property). */
 typedef struct {

@@ -7,6 +7,7 @@
  * rounding, not bit for bit). The demo model on shape scenes, so that there are objects to compare.
  */
 #include "gstufotest.h"
+#include "scene_frames.h"
 
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
@@ -17,37 +18,6 @@
 #define H 240
 #define FRAMES 4
 #define STREAMS 3
-
-/* frame k of stream s: shapes in bright colours on a dark gradient (the demo model's scenes) */
-static GstBuffer *scene(int s, int k)
-{
-  GstBuffer *buf = gst_buffer_new_allocate(NULL, (gsize)W * H * 3, NULL);
-  GstMapInfo map;
-  gst_buffer_map(buf, &map, GST_MAP_WRITE);
-  const int r = 22 + 3 * s + k;
-  const int cx[3] = {60 + 25 * k, 160 + 9 * s, 250 - 17 * k},
-            cy[3] = {70 + 11 * s, 160, 90 + 8 * k};
-  static const guint8 col[4][3] = {{230, 40, 40}, {40, 220, 60}, {50, 80, 240}, {240, 220, 40}};
-  for (int y = 0; y < H; y++)
-    for (int x = 0; x < W; x++) {
-      guint8 *p = map.data + ((gsize)y * W + x) * 3;
-      p[0] = (guint8)(20 + x * 40 / W);
-      p[1] = (guint8)(25 + y * 30 / H);
-      p[2] = (guint8)(30 + 5 * s);
-      for (int i = 0; i < 3; i++) {
-        const int dx = x - cx[i], dy = y - cy[i];
-        const gboolean in = i == 0   ? dx * dx + dy * dy < r * r
-                            : i == 1 ? ABS(dx) < r && ABS(dy) < r
-                                     : ABS(dx) + ABS(dy) < r;
-        if (in)
-          memcpy(p, col[(i + k + s) % 4], 3);
-      }
-    }
-  gst_buffer_unmap(buf, &map);
-  GST_BUFFER_PTS(buf) = (GstClockTime)k * GST_SECOND / 10;
-  GST_BUFFER_DURATION(buf) = GST_SECOND / 10;
-  return buf;
-}
 
 typedef struct {
   GstElement *pipe, *src, *sink, *infer;
@@ -98,34 +68,6 @@ static void stream_free(Stream *st)
   gst_object_unref(st->pipe);
 }
 
-/* every object of a frame as text, floats bit for bit (%a) */
-static gchar *describe(GstBuffer *buf)
-{
-  GstUfoMeta *meta = gst_buffer_get_ufo_meta(buf);
-  fail_unless(meta != NULL);
-  GString *s = g_string_new(NULL);
-  for (guint i = 0; i < gst_ufo_meta_get_n_objects(meta); i++) {
-    GstUfoObject o;
-    fail_unless(gst_ufo_meta_get_object(meta, i, &o));
-    g_string_append_printf(s, "%d %s %a %a %a %a %a", o.label_id, o.label, o.score, o.x, o.y, o.w,
-                           o.h);
-    gint w, h, stride;
-    const guint8 *data;
-    GstUfoRect rect;
-    if (gst_ufo_meta_get_mask(meta, i, &w, &h, &stride, &data, &rect)) {
-      /* the mask: its placement and a checksum of its rows */
-      GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA1);
-      for (gint y = 0; y < h; y++)
-        g_checksum_update(sum, data + (gsize)y * stride, w);
-      g_string_append_printf(s, " mask %dx%d %a %a %s", w, h, rect.x, rect.y,
-                             g_checksum_get_string(sum));
-      g_checksum_free(sum);
-    }
-    g_string_append_c(s, '\n');
-  }
-  return g_string_free(s, FALSE);
-}
-
 typedef struct {
   Stream *st;
   int s;
@@ -138,14 +80,15 @@ static gpointer feed(gpointer data)
 {
   Feed *f = data;
   for (int k = 0; k < FRAMES; k++)
-    fail_unless(gst_app_src_push_buffer(GST_APP_SRC(f->st->src), scene(f->s, k)) == GST_FLOW_OK);
+    fail_unless(gst_app_src_push_buffer(GST_APP_SRC(f->st->src), ufo_test_scene(f->s, k, W, H)) ==
+                GST_FLOW_OK);
   gst_app_src_end_of_stream(GST_APP_SRC(f->st->src));
   for (int k = 0; k < FRAMES; k++) {
     GstSample *smp = gst_app_sink_try_pull_sample(GST_APP_SINK(f->st->sink), 300 * GST_SECOND);
     fail_unless(smp != NULL, "stream %d: frame %d did not come out", f->s, k);
     GstBuffer *buf = gst_sample_get_buffer(smp);
     fail_unless_equals_uint64(GST_BUFFER_PTS(buf), (guint64)k * GST_SECOND / 10);
-    f->out[k] = describe(buf);
+    f->out[k] = ufo_test_describe(buf);
     f->n_objects += gst_ufo_meta_get_n_objects(gst_buffer_get_ufo_meta(buf));
     gst_sample_unref(smp);
   }
@@ -263,7 +206,8 @@ GST_START_TEST(test_timeout)
   Stream idle = stream_new("ufodetect", "model-instance-id=t batch-size=2 batch-timeout=20");
   Stream busy = stream_new("ufodetect", "model-instance-id=t batch-size=2 batch-timeout=20");
   fail_unless(gst_element_set_state(idle.pipe, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
-  fail_unless(gst_app_src_push_buffer(GST_APP_SRC(idle.src), scene(1, 0)) == GST_FLOW_OK);
+  fail_unless(gst_app_src_push_buffer(GST_APP_SRC(idle.src), ufo_test_scene(1, 0, W, H)) ==
+              GST_FLOW_OK);
   GstSample *smp = gst_app_sink_try_pull_sample(GST_APP_SINK(idle.sink), 300 * GST_SECOND);
   fail_unless(smp != NULL);
   gst_sample_unref(smp);
@@ -363,7 +307,8 @@ GST_START_TEST(test_mismatch)
     for (int k = 0; k < FRAMES; k++)
       g_free(fa.out[k]);
     fail_unless(gst_element_set_state(b.pipe, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
-    fail_unless(gst_app_src_push_buffer(GST_APP_SRC(b.src), scene(0, 0)) == GST_FLOW_OK);
+    fail_unless(gst_app_src_push_buffer(GST_APP_SRC(b.src), ufo_test_scene(0, 0, W, H)) ==
+                GST_FLOW_OK);
     GstBus *bus = gst_element_get_bus(b.pipe);
     msg = gst_bus_timed_pop_filtered(bus, 60 * GST_SECOND, GST_MESSAGE_ERROR);
     gst_object_unref(bus);
