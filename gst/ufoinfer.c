@@ -1594,29 +1594,31 @@ static void gst_ufo_infer_class_init(GstUfoInferClass *klass)
   /**
    * GstUfoInfer:nireq:
    *
-   * Inference requests of the model instance (as DL Streamer's nireq): the instance runs up to
-   * this many batches at once, each on an engine session of its own (its activations; on CUDA
-   * its own stream) over the one weight copy, so that one batch's decode steps, which leave a
-   * GPU mostly idle, overlap the next batch's image pass. Only with model-instance-id (ignored
-   * otherwise, with a warning): a stream sends its next frame when its last one is done, so it
-   * is the streams of an instance that keep several requests busy. On the CPU, give each
-   * session threads = cores / nireq.
+   * Inference requests (as DL Streamer's nireq): the element's model instance (its own, or the
+   * model-instance-id's) runs up to this many batches at once, each on an engine session of
+   * its own (its activations; on CUDA its own stream) over the one weight copy, and the element
+   * keeps up to this many of its frames in flight: it takes the next frame while earlier ones
+   * run and pushes them in their order as their results come in, so that one frame's decode
+   * steps, which leave a GPU mostly idle, overlap the next frame's image pass. Frames held add
+   * up to nireq - 1 frame durations of latency (reported in the latency query). On the CPU,
+   * give each session threads = cores / nireq.
    *
    * Since: 0.2
    */
   g_object_class_install_property(
       gobject_class, PROP_NIREQ,
       g_param_spec_uint("nireq", "Inference requests",
-                        "Batches of the model instance's streams run at once, each on a session "
-                        "of its own (weights shared)",
+                        "Frames (batches) in flight at once, each on a session of its own "
+                        "(weights shared); the element pushes its frames in order",
                         1, 64, DEFAULT_NIREQ, ready));
   /**
    * GstUfoInfer:instance-stats:
    *
-   * The counters of the element's model instance (model-instance-id or batch-size > 1) while
-   * it is streaming, NULL otherwise: backend, elements (attached), streaming, frames, batches,
-   * timeouts (batches started by batch-timeout), largest-batch, nireq, most-in-flight (the most
-   * batches run at once), state-bytes (the sessions' activations and caches, all of them).
+   * The counters of the element's model instance (model-instance-id, batch-size > 1 or nireq >
+   * 1) while it is streaming, NULL otherwise: backend, elements (attached), streaming, frames,
+   * batches, timeouts (batches started by batch-timeout), largest-batch, nireq, most-in-flight
+   * (the most batches run at once), state-bytes (the sessions' activations and caches, all of
+   * them).
    *
    * Since: 0.2
    */

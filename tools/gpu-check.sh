@@ -216,6 +216,11 @@ if [ "${QUICK:-0}" != 1 ]; then
   step "pipeline: $RES H.264 -> $DEC -> ufodetect device=$DEV (demo model) -> fpsdisplaysink" \
     pipeline.log 120 "$GL" -v "${IN[@]}" ! ufodetect device=$DEV model=$M threshold=0.3 ! \
     fpsdisplaysink video-sink=fakesink text-overlay=false sync=false
+  # the same stream with two frames in flight (nireq 2: the next frame's image pass overlaps this
+  # one's decode steps, docs/elements.md "Frames in flight")
+  step "pipeline: $RES H.264 -> $DEC -> ufodetect device=$DEV nireq=2 (frames in flight) -> fpsdisplaysink" \
+    pipeline-nireq2.log 120 "$GL" -v "${IN[@]}" ! ufodetect device=$DEV model=$M threshold=0.3 \
+    nireq=2 ! fpsdisplaysink video-sink=fakesink text-overlay=false sync=false
   # zero-copy: NVDEC's frames stay in CUDA memory of the context ufodetect announces (the
   # engine's), read in place (docs/elements.md "CUDA memory"); the element warns if it copies
   if [ "$DEC" = nvh264dec ] && [ "$DRY" = 0 ]; then
@@ -274,6 +279,9 @@ if [ -f "$OUT/pipeline.log" ]; then
   say '```'
   echo "one stream: $(grep -oE 'rendered: [0-9]+, dropped: [0-9]+, current: [0-9.]+, average: [0-9.]+' \
     "$OUT/pipeline.log" | tail -1)" >>"$R"
+  [ -f "$OUT/pipeline-nireq2.log" ] &&
+    echo "one stream, nireq 2: $(grep -oE 'rendered: [0-9]+, dropped: [0-9]+, current: [0-9.]+, average: [0-9.]+' \
+      "$OUT/pipeline-nireq2.log" | tail -1)" >>"$R"
   for LOG in pipeline-streams pipeline-streams-nireq2; do # each sink's last average, summed
     [ -f "$OUT/$LOG.log" ] || continue
     grep -oE 's[0-9]+: last-message = rendered: [0-9]+, dropped: [0-9]+, current: [0-9.]+, average: [0-9.]+' \
