@@ -110,6 +110,7 @@ typedef struct {
   guint depth;
   GQueue in_flight;
   guint jobs;
+  GstClockTime held_latency; /* (depth - 1) frame durations, under the object lock */
 #ifdef GST_UFO_HAVE_CUDA_MEMORY
   /* READY..NULL: the pipeline's CUDA context (ufocuda.h), under the object lock; copy_warned:
    * frames in CUDA memory the engine cannot read in place were reported once */
@@ -471,6 +472,9 @@ static gboolean gst_ufo_infer_stop(GstBaseTransform *trans)
   GstUfoInferPrivate *p = PRIV(trans);
   frames_in_flight_discard(GST_UFO_INFER(trans));
   p->depth = 0;
+  GST_OBJECT_LOCK(trans);
+  p->held_latency = 0;
+  GST_OBJECT_UNLOCK(trans);
   g_clear_pointer(&p->session, ufo_session_free);
   GST_OBJECT_LOCK(trans); /* instance-stats reads it under the lock */
   GstUfoInstance *inst = p->instance;
@@ -790,6 +794,12 @@ static gboolean gst_ufo_infer_set_caps(GstBaseTransform *trans, GstCaps *incaps,
   if (p->info.width != info.width || p->info.height != info.height)
     g_clear_pointer(&p->last_results, gst_ufo_results_unref); /* old coordinates */
   p->info = info;
+  GST_OBJECT_LOCK(self); /* the latency query comes from any thread */
+  p->held_latency =
+      p->depth > 1 && info.fps_n > 0
+          ? gst_util_uint64_scale_int((guint64)(p->depth - 1) * GST_SECOND, info.fps_d, info.fps_n)
+          : 0;
+  GST_OBJECT_UNLOCK(self);
   GST_CAT_DEBUG_OBJECT(CAT(self), self, "caps %" GST_PTR_FORMAT, incaps);
   return TRUE;
 
@@ -1265,9 +1275,9 @@ static gboolean gst_ufo_infer_query(GstBaseTransform *trans, GstPadDirection dir
     frames_in_flight_drain(self);
   gboolean ok =
       GST_BASE_TRANSFORM_CLASS(gst_ufo_infer_parent_class)->query(trans, direction, query);
-  if (!ok || p->depth <= 1)
+  if (!ok)
     return ok;
-  if (direction == GST_PAD_SINK && GST_QUERY_TYPE(query) == GST_QUERY_ALLOCATION) {
+  if (direction == GST_PAD_SINK && GST_QUERY_TYPE(query) == GST_QUERY_ALLOCATION && p->depth > 1) {
     for (guint i = 0; i < gst_query_get_n_allocation_pools(query); i++) {
       GstBufferPool *pool = NULL;
       guint size, min, max;
@@ -1278,16 +1288,15 @@ static gboolean gst_ufo_infer_query(GstBaseTransform *trans, GstPadDirection dir
       gst_query_set_nth_allocation_pool(query, i, pool, size, min, max);
       gst_clear_object(&pool);
     }
-  } else if (direction == GST_PAD_SRC && GST_QUERY_TYPE(query) == GST_QUERY_LATENCY &&
-             GST_VIDEO_INFO_FPS_N(&p->info) > 0) {
+  } else if (direction == GST_PAD_SRC && GST_QUERY_TYPE(query) == GST_QUERY_LATENCY) {
     /* a frame leaves when its result is in or at the latest when nireq - 1 frames more
      * have come */
     gboolean live;
     GstClockTime min, max;
     gst_query_parse_latency(query, &live, &min, &max);
-    const GstClockTime held =
-        gst_util_uint64_scale_int((guint64)(p->depth - 1) * GST_SECOND,
-                                  GST_VIDEO_INFO_FPS_D(&p->info), GST_VIDEO_INFO_FPS_N(&p->info));
+    GST_OBJECT_LOCK(self);
+    const GstClockTime held = p->held_latency;
+    GST_OBJECT_UNLOCK(self);
     min += held;
     if (GST_CLOCK_TIME_IS_VALID(max))
       max += held;

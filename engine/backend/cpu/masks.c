@@ -288,8 +288,11 @@ void ufo_cpu_mask_semantic(UfoCpu *cpu, UfoView u, int n, int oh, int ow, const 
 {
   SemJob j = {.cpu = cpu, .u = u, .uh = (int)(u.rows / n), .oh = oh, .ow = ow, .score = score};
   j.slot_end = slot_end, j.slot_class = slot_class, j.n_slots = n_slots, j.labels = labels;
-  /* bands of rows so that the per-slot accumulators stay small for any image size (seg §6.19) */
-  j.band = MAX(1, MIN(oh, (int)(((size_t)1 << 20) / ((size_t)ow * (n_slots + 1)))));
+  /* bands of rows so that the per-slot accumulators stay small for any image size (seg §6.19),
+   * and at least 4 per worker so that every thread gets some (a pixel's sum does not depend on
+   * the band it is in) */
+  const int per_worker = (oh + 4 * cpu->threads - 1) / (4 * cpu->threads);
+  j.band = MAX(1, MIN(per_worker, (int)(((size_t)1 << 20) / ((size_t)ow * (n_slots + 1)))));
   ufo_cpu_scratch_reserve(cpu, (size_t)(n_slots + 1) * j.band * ow);
   taps_make(&j.taps, j.uh, (int)u.cols, oh, ow);
   ufo_pool_run(cpu->pool, (oh + j.band - 1) / j.band, 1, semantic_run, &j);
