@@ -147,6 +147,7 @@ if [ "$DRY" = 1 ]; then
   bench "tiny detection (dry run: cpu)" --config tiny --task detection --iterations 1 --warmup 0 --profile
   bench "tiny detection batch 2 (dry run: cpu)" --config tiny --task detection --iterations 1 --warmup 0 --batch 2
   bench "tiny instance trained (dry run: cpu)" --config tiny --task instance --iterations 1 --warmup 0 --plan trained
+  bench "tiny detection, 2 in flight (dry run: cpu)" --config tiny --task detection --iterations 1 --warmup 0 --nireq 2 --threads 1
   step "side by side tiny caption trained (dry run: cpu)" torch.log 300 python3 \
     tools/reference/side_by_side.py --ufo-bench "$BENCH" --config tiny --task caption \
     --plan trained --device cpu --iterations 1 --warmup 0 --threads 2
@@ -159,6 +160,9 @@ else
     "$BENCH" --device $DEV $B $V --task detection --width 1120 --height 1120 --precision bf16 --plan trained
   bench "vit-b detection 1120 bf16 worst" $B $V --task detection --width 1120 --height 1120 --precision bf16
   bench "vit-b detection 1120 bf16 trained, batch 8" --iterations 4 --warmup 1 $V --task detection --width 1120 --height 1120 --precision bf16 --plan trained --batch 8
+  # two frames in flight on two sessions (an element's nireq=2): the next frame's image pass
+  # overlaps this one's decode steps; the aggregate against the batch-1 line above
+  bench "vit-b detection 1120 bf16 trained, 2 in flight" $B $V --task detection --width 1120 --height 1120 --precision bf16 --plan trained --nireq 2
   if [ "${QUICK:-0}" != 1 ]; then
     # 3. the PyTorch reference on the same GPU, weights, frame and plan, side by side with
     # ufo-bench (tools/reference/side_by_side.py: bf16 autocast, greedy kept on the GPU)

@@ -5,6 +5,7 @@ Usage: test_cli.py UFO_INFER UFO_BENCH TMPDIR
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import zlib
@@ -144,6 +145,19 @@ check(r.returncode == 0, f"ufo-bench exits 0 ({r.stderr.strip()})")
 for key in ("preprocess", "text pass", "image pass", "grid pass", "decode", "post-proc.", "frames/s",
             "peak memory", "decode steps"):
     check(key in r.stdout, f"ufo-bench prints '{key}'")
+
+# --nireq 2: two sessions at once, each on its own thread; the aggregate over 2 x 2 timed frames
+r = run(bench, "--config", "tiny", "--task", "detection", "--iterations", "2", "--warmup", "1",
+        "--width", "64", "--height", "64", "--threads", "1", "--nireq", "2")
+check(r.returncode == 0, f"ufo-bench --nireq 2 exits 0 ({r.stderr.strip()[-200:]})")
+m = re.search(r"frames/s, 2 in flight +([0-9.]+) \(aggregate: 4 frames in ([0-9.]+) ms\)", r.stdout)
+check(m is not None, f"ufo-bench --nireq 2 prints the aggregate of 4 frames: {r.stdout[-400:]}")
+if m:
+    check(abs(float(m.group(1)) - 4000.0 / float(m.group(2))) < 0.01 * float(m.group(1)),
+          f"aggregate frames/s is 4 frames over the wall time: {m.group(0)}")
+check("state, session 1" in r.stdout, "ufo-bench --nireq 2 made two sessions")
+r = run(bench, "--config", "tiny", "--nireq", "2", "--sessions", "3")
+check(r.returncode == 2 and "--nireq" in r.stderr, f"--nireq 2 --sessions 3 refused: {r.stderr.strip()}")
 
 print(f"{failures} failures")
 sys.exit(1 if failures else 0)

@@ -20,6 +20,12 @@
  * the weight bytes are printed once, the state bytes per session, and the peak memory covers
  * all N.
  *
+ * --nireq N makes N sessions and runs them at once, each on a thread of its own, as an element
+ * with nireq=N keeps N frames in flight (docs/elements.md "Frames in flight"): after every
+ * session's warm-up, the timed frames of all of them start together, and the aggregate rate
+ * (frames / wall time) is printed beside the per-frame stage times; give each session
+ * --threads = cores / N on the CPU.
+ *
  * --batch N runs N copies of the frame as one batch (ufo_session_run_batch: the grid tasks
  * decode the frames' rows together); stage times are then per batch and frames/s counts the
  * N frames.
@@ -45,7 +51,7 @@
 static char *opt_model, *opt_config = "tiny", *opt_task = "detection", *opt_prompt = "the red car";
 static char *opt_image, *opt_precision = "fp32", *opt_gemm, *opt_device = "cpu";
 static int opt_iters = 3, opt_warmup = 1, opt_threads, opt_width = 640, opt_height = 480, opt_gpu;
-static int opt_sessions = 1, opt_beam, opt_batch = 1;
+static int opt_sessions = 1, opt_beam, opt_batch = 1, opt_nireq = 1;
 static double opt_temperature, opt_length_penalty;
 static char *opt_plan = "worst";
 static gint64 opt_seed;
@@ -74,6 +80,10 @@ static GOptionEntry entries[] = {
     {"sessions", 0, 0, G_OPTION_ARG_INT, &opt_sessions,
      "Sessions of the model, run in turn (default 1): weights held once, state per session", "N"},
     {"streams", 0, 0, G_OPTION_ARG_INT, &opt_sessions, "Same as --sessions (one per stream)", "N"},
+    {"nireq", 0, 0, G_OPTION_ARG_INT, &opt_nireq,
+     "Sessions run at once, each on a thread of its own (the elements' nireq: frames in flight); "
+     "prints the aggregate frames/s",
+     "N"},
     {"threads", 'j', 0, G_OPTION_ARG_INT, &opt_threads, "CPU threads (0 = all cores)", "N"},
     {"beam-size", 0, 0, G_OPTION_ARG_INT, &opt_beam, "Beam size (0 = model default)", "N"},
     {"temperature", 0, 0, G_OPTION_ARG_DOUBLE, &opt_temperature,
@@ -269,6 +279,150 @@ static void clear_images(ToolImage *imgs, int n)
   g_free(imgs);
 }
 
+/* ---- the frames of a task benchmark ---- */
+
+enum { PRE, TEXT, IMAGE, GRID, DECODE, POST, TOTAL, N_STAGES };
+
+typedef struct {
+  UfoSession **sessions;
+  const ToolImage *imgs;
+  int n_img;
+  const UfoRequest *req;
+  double **stage, **dstage; /* [stage][k * sessions + j]: host ms; device ms (-1: no clock) */
+  /* session 0's last timed frame */
+  int n_steps, n_passes, n_objects;
+  uint64_t decode_down;
+  double *step_ms;
+  /* --nireq: the threads start the timed frames together; wall time of all of them */
+  GMutex lock;
+  GCond go;
+  int warm, rc;
+  gint64 t_start, t_end;
+  GError *error;
+} Run;
+
+/* Frame f of session j (f counts that session's frames: warm-up first): its stages into the
+ * tables. 0, or 1 with run->error set (the first error). */
+static int run_frame(Run *run, int f, int j, UfoImage *batch, UfoResult **results)
+{
+  const int n = opt_sessions;
+  for (int i = 0; i < opt_batch; i++) /* the next images, cycled */
+    batch[i] = run->imgs[((size_t)(f * n + j) * opt_batch + i) % run->n_img].image;
+  GError *error = NULL;
+  gint64 a = g_get_monotonic_time();
+  if (!ufo_session_run_batch(run->sessions[j], batch, opt_batch, run->req, results, &error)) {
+    g_mutex_lock(&run->lock);
+    if (!run->error)
+      run->error = error;
+    else
+      g_error_free(error);
+    g_mutex_unlock(&run->lock);
+    return 1;
+  }
+  double total = (g_get_monotonic_time() - a) / 1000.0;
+  UfoResult *res = results[0];
+  double post = 0; /* each frame's own post-processing; the other stages are the batch's */
+  for (int i = 0; i < opt_batch; i++)
+    post += results[i]->ms_post;
+  int k = f - opt_warmup;
+  if (k == -1) /* the profile covers the timed frames only */
+    g_free(ufo_session_profile_report(run->sessions[j], TRUE));
+  if (k >= 0) {
+    double v[N_STAGES] = {res->ms_preprocess, res->ms_text, res->ms_image, res->ms_grid,
+                          res->ms_decode,     post,         total};
+    double d[N_STAGES] = {res->device_ms_preprocess,
+                          res->device_ms_text,
+                          res->device_ms_image,
+                          res->device_ms_grid,
+                          res->device_ms_decode,
+                          -1,
+                          -1};
+    for (int s = 0; s < N_STAGES; s++) {
+      run->stage[s][k * n + j] = v[s];
+      run->dstage[s][k * n + j] = d[s];
+    }
+    if (k == opt_iters - 1 && j == 0) {
+      run->n_steps = res->n_decode_steps;
+      run->n_passes = res->n_decode_passes;
+      run->step_ms = g_memdup2(res->ms_decode_step, sizeof(double) * MAX(run->n_steps, 1));
+      run->n_objects = res->n_objects;
+      run->decode_down = res->decode_bytes_down;
+    }
+  }
+  for (int i = 0; i < opt_batch; i++)
+    g_clear_pointer(&results[i], ufo_result_free);
+  return 0;
+}
+
+/* Every iteration on every session in turn, one frame at a time. */
+static int run_in_turn(Run *run)
+{
+  UfoImage *batch = g_new(UfoImage, opt_batch);
+  UfoResult **results = g_new0(UfoResult *, opt_batch);
+  int rc = 0;
+  for (int f = 0; rc == 0 && f < opt_warmup + opt_iters; f++)
+    for (int j = 0; rc == 0 && j < opt_sessions; j++) /* round-robin over the sessions */
+      rc = run_frame(run, f, j, batch, results);
+  g_free(batch);
+  g_free(results);
+  return rc;
+}
+
+typedef struct {
+  Run *run;
+  int j;
+} Worker;
+
+/* --nireq: session j's frames on a thread of its own; the timed frames start when every
+ * thread has done its warm-up */
+static gpointer in_flight_main(gpointer data)
+{
+  Worker *w = data;
+  Run *run = w->run;
+  UfoImage *batch = g_new(UfoImage, opt_batch);
+  UfoResult **results = g_new0(UfoResult *, opt_batch);
+  int rc = 0;
+  for (int f = 0; rc == 0 && f < opt_warmup; f++)
+    rc = run_frame(run, f, w->j, batch, results);
+  g_mutex_lock(&run->lock);
+  run->rc |= rc;
+  if (++run->warm == opt_sessions) {
+    run->t_start = g_get_monotonic_time();
+    g_cond_broadcast(&run->go);
+  }
+  while (run->warm < opt_sessions)
+    g_cond_wait(&run->go, &run->lock);
+  rc = run->rc;
+  g_mutex_unlock(&run->lock);
+  for (int f = opt_warmup; rc == 0 && f < opt_warmup + opt_iters; f++)
+    rc = run_frame(run, f, w->j, batch, results);
+  g_mutex_lock(&run->lock);
+  run->rc |= rc;
+  run->t_end = MAX(run->t_end, g_get_monotonic_time());
+  g_mutex_unlock(&run->lock);
+  g_free(batch);
+  g_free(results);
+  return NULL;
+}
+
+/* --nireq N: the N sessions run at once, each on a thread of its own, as the elements' nireq
+ * requests (docs/elements.md "Frames in flight"); prints the aggregate rate over the timed
+ * frames. */
+static int run_in_flight(Run *run)
+{
+  GThread **threads = g_new(GThread *, opt_sessions);
+  Worker *workers = g_new(Worker, opt_sessions);
+  for (int j = 0; j < opt_sessions; j++) {
+    workers[j] = (Worker){run, j};
+    threads[j] = g_thread_new("ufo-bench", in_flight_main, &workers[j]);
+  }
+  for (int j = 0; j < opt_sessions; j++)
+    g_thread_join(threads[j]);
+  g_free(threads);
+  g_free(workers);
+  return run->rc;
+}
+
 int main(int argc, char **argv)
 {
   g_autoptr(GError) error = NULL;
@@ -287,6 +441,13 @@ int main(int argc, char **argv)
                     "--warmup >= 0\n");
     return 2;
   }
+  if (opt_nireq < 1 || (opt_nireq > 1 && opt_sessions != 1 && opt_sessions != opt_nireq)) {
+    fprintf(stderr, "ufo-bench: --nireq N runs N sessions at once: give it alone (or with "
+                    "--sessions N)\n");
+    return 2;
+  }
+  if (opt_nireq > 1)
+    opt_sessions = opt_nireq;
   if (opt_gemm)
     return bench_gemm(opt_gemm);
   UfoPrecision precision;
@@ -385,7 +546,6 @@ int main(int argc, char **argv)
   }
   UfoSession *session = sessions[0]; /* the per-step times, profile, decode bytes */
   const int n_frames = opt_iters * opt_sessions;
-  enum { PRE, TEXT, IMAGE, GRID, DECODE, POST, TOTAL, N_STAGES };
   static const char *names[N_STAGES] = {"preprocess", "text pass",  "image pass", "grid pass",
                                         "decode",     "post-proc.", "total"};
   double *stage[N_STAGES], *dstage[N_STAGES]; /* host ms; device ms (-1: no device clock) */
@@ -393,57 +553,25 @@ int main(int argc, char **argv)
     stage[s] = g_new0(double, n_frames);
     dstage[s] = g_new0(double, n_frames);
   }
-  int n_steps = 0, n_passes = 0, n_objects = 0;
-  uint64_t decode_down = 0;
-  double *step_ms = NULL;
-  int rc = 0;
-  UfoImage *batch = g_new(UfoImage, opt_batch);
-  UfoResult **results = g_new0(UfoResult *, opt_batch);
-  for (int f = 0; rc == 0 && f < (opt_warmup + opt_iters) * opt_sessions; f++) {
-    int it = f / opt_sessions, j = f % opt_sessions; /* round-robin over the sessions */
-    for (int i = 0; i < opt_batch; i++)              /* the next images, cycled */
-      batch[i] = imgs[((size_t)f * opt_batch + i) % n_img].image;
-    gint64 a = g_get_monotonic_time();
-    if (!ufo_session_run_batch(sessions[j], batch, opt_batch, &req, results, &error)) {
-      fprintf(stderr, "ufo-bench: %s\n", error->message);
-      rc = 1;
-      break;
-    }
-    double total = (g_get_monotonic_time() - a) / 1000.0;
-    UfoResult *res = results[0];
-    double post = 0; /* each frame's own post-processing; the other stages are the batch's */
-    for (int i = 0; i < opt_batch; i++)
-      post += results[i]->ms_post;
-    int k = it - opt_warmup;
-    if (k == -1) /* the profile covers the timed frames only */
-      g_free(ufo_session_profile_report(sessions[j], TRUE));
-    if (k >= 0) {
-      double v[N_STAGES] = {res->ms_preprocess, res->ms_text, res->ms_image, res->ms_grid,
-                            res->ms_decode,     post,         total};
-      double d[N_STAGES] = {res->device_ms_preprocess,
-                            res->device_ms_text,
-                            res->device_ms_image,
-                            res->device_ms_grid,
-                            res->device_ms_decode,
-                            -1,
-                            -1};
-      for (int s = 0; s < N_STAGES; s++) {
-        stage[s][k * opt_sessions + j] = v[s];
-        dstage[s][k * opt_sessions + j] = d[s];
-      }
-      if (k == opt_iters - 1 && j == 0) {
-        n_steps = res->n_decode_steps;
-        n_passes = res->n_decode_passes;
-        step_ms = g_memdup2(res->ms_decode_step, sizeof(double) * MAX(n_steps, 1));
-        n_objects = res->n_objects;
-        decode_down = res->decode_bytes_down;
-      }
-    }
-    for (int i = 0; i < opt_batch; i++)
-      g_clear_pointer(&results[i], ufo_result_free);
+  Run run = {.sessions = sessions,
+             .imgs = imgs,
+             .n_img = n_img,
+             .req = &req,
+             .stage = stage,
+             .dstage = dstage};
+  g_mutex_init(&run.lock);
+  g_cond_init(&run.go);
+  int rc = opt_nireq > 1 ? run_in_flight(&run) : run_in_turn(&run);
+  g_mutex_clear(&run.lock);
+  g_cond_clear(&run.go);
+  if (run.error) {
+    fprintf(stderr, "ufo-bench: %s\n", run.error->message);
+    g_clear_error(&run.error);
   }
-  g_free(batch);
-  g_free(results);
+  const int n_steps = run.n_steps, n_passes = run.n_passes, n_objects = run.n_objects;
+  const uint64_t decode_down = run.decode_down;
+  const double in_flight_ms = opt_nireq > 1 ? (run.t_end - run.t_start) / 1000.0 : 0;
+  double *step_ms = run.step_ms;
   if (rc == 0) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -482,6 +610,9 @@ int main(int argc, char **argv)
     printf("  decode download (last run): %llu bytes, %.0f per step\n",
            (unsigned long long)decode_down, n_steps ? (double)decode_down / n_steps : 0.0);
     printf("  frames/s             %10.3f\n", opt_batch * 1000.0 / median(stage[TOTAL], n_frames));
+    if (opt_nireq > 1) /* all sessions' timed frames over the wall time from their common start */
+      printf("  frames/s, %d in flight %7.3f (aggregate: %d frames in %.1f ms)\n", opt_nireq,
+             n_frames * opt_batch * 1000.0 / in_flight_ms, n_frames * opt_batch, in_flight_ms);
     unsigned recorded = 0, launched = 0;
     ufo_session_get_graph_counts(session, &recorded, &launched);
     /* the image and grid passes as backend graphs (CUDA; UFO_GRAPHS=0 turns them off) */
