@@ -75,13 +75,21 @@ static inline void ufo_yuv_pixel(const UfoYuvCoefs *c, int y, int u, int v, uint
   rgb[2] = (uint8_t)(b < 0 ? 0 : b > 255 ? 255 : b);
 }
 
-/* Any checked UfoImage -> packed RGB uint8 (h, w, 3). */
+/* Any checked UfoImage -> packed RGB uint8 (h, w, 3); _rows: rows [r0, r1) only, rgb holding
+ * row r0 first. */
 void ufo_image_to_rgb(const UfoImage *image, uint8_t *rgb);
+void ufo_image_to_rgb_rows(const UfoImage *image, uint8_t *rgb, int r0, int r1);
 
 /* The whole host path: out (3, S*S) with rows ld floats apart. FALSE + error on a bad image
  * or parameters (as ufo_op_preprocess). */
 gboolean ufo_preprocess_host(const UfoImage *image, const UfoPrepParams *p, float *out, size_t ld,
                              GError **error);
+/* Output rows [y0, y1) of the S x S planes only (out still points at row 0 of each plane), from
+ * the source rows they read (ufo_resize_source_rows): bit for bit those rows of the whole path,
+ * so that bands of rows can run side by side. The image and p must have passed the checks of
+ * ufo_preprocess_host. */
+void ufo_preprocess_host_rows(const UfoImage *image, const UfoPrepParams *p, float *out, size_t ld,
+                              int y0, int y1);
 
 /* cv2.resize(INTER_LINEAR) on uint8: OpenCV's fixed-point path (11-bit coefficients, half-pixel
  * centres, vector rounding of the vertical pass). src (sh, sw, cn) with row stride sstride bytes,
@@ -95,6 +103,17 @@ void ufo_resize_linear_f32(const float *src, int sw, int sh, int cn, float *dst,
  * fixed-point coefficients, rounding to uint8 after each pass). */
 void ufo_resize_bicubic_pil_u8(const uint8_t *src, int sw, int sh, size_t sstride, int cn,
                                uint8_t *dst, int dw, int dh);
+/* The three resizes for output rows [y0, y1) only: src points at source row row0 (it must hold
+ * the rows ufo_resize_source_rows names), dst at output row y0; the results are those rows of
+ * the whole resize, bit for bit. */
+void ufo_resize_linear_u8_rows(const uint8_t *src, int row0, int sw, int sh, size_t sstride, int cn,
+                               uint8_t *dst, int dw, int dh, int y0, int y1);
+void ufo_resize_linear_f32_rows(const float *src, int row0, int sw, int sh, int cn, float *dst,
+                                int dw, int dh, int y0, int y1);
+void ufo_resize_bicubic_pil_u8_rows(const uint8_t *src, int row0, int sw, int sh, size_t sstride,
+                                    int cn, uint8_t *dst, int dw, int dh, int y0, int y1);
+/* The source rows [*r0, *r1) that output rows [y0, y1) of a resize from sh to dh rows read. */
+void ufo_resize_source_rows(UfoPrepResize resize, int sh, int dh, int y0, int y1, int *r0, int *r1);
 
 /* The resize tables of one axis, src -> dst samples (what the resizes above and the CUDA
  * kernels read). */

@@ -105,14 +105,14 @@ void ufo_yuv_coefs(UfoColorMatrix matrix, UfoColorRange range, UfoYuvCoefs *c)
   c->cgv = (int32_t)(2.0 * kr * (1.0 - kr) / kg * cs * 65536.0 + 0.5);
 }
 
-void ufo_image_to_rgb(const UfoImage *image, uint8_t *rgb)
+void ufo_image_to_rgb_rows(const UfoImage *image, uint8_t *rgb, int r0, int r1)
 {
-  const int w = image->width, h = image->height;
+  const int w = image->width;
   int bpp, idx[3];
   if (ufo_image_packed_layout(image->format, &bpp, idx)) {
-    for (int y = 0; y < h; y++) {
+    for (int y = r0; y < r1; y++) {
       const uint8_t *s = image->data + (size_t)y * image->stride;
-      uint8_t *d = rgb + (size_t)y * w * 3;
+      uint8_t *d = rgb + (size_t)(y - r0) * w * 3;
       for (int x = 0; x < w; x++, s += bpp, d += 3) {
         d[0] = s[idx[0]];
         d[1] = s[idx[1]];
@@ -125,15 +125,20 @@ void ufo_image_to_rgb(const UfoImage *image, uint8_t *rgb)
   UfoYuvCoefs c;
   ufo_yuv_coefs(image->matrix, image->range, &c);
   const gboolean nv12 = image->format == UFO_PIXEL_NV12;
-  for (int y = 0; y < h; y++) {
+  for (int y = r0; y < r1; y++) {
     const uint8_t *yr = image->data + (size_t)y * image->stride;
     const uint8_t *ur = image->planes[0] + (size_t)(y / 2) * image->plane_stride[0];
     const uint8_t *vr = nv12 ? ur + 1 : image->planes[1] + (size_t)(y / 2) * image->plane_stride[1];
     const int step = nv12 ? 2 : 1;
-    uint8_t *d = rgb + (size_t)y * w * 3;
+    uint8_t *d = rgb + (size_t)(y - r0) * w * 3;
     for (int x = 0; x < w; x++)
       ufo_yuv_pixel(&c, yr[x], ur[(x / 2) * step], vr[(x / 2) * step], d + (size_t)x * 3);
   }
+}
+
+void ufo_image_to_rgb(const UfoImage *image, uint8_t *rgb)
+{
+  ufo_image_to_rgb_rows(image, rgb, 0, image->height);
 }
 
 /* spec §3.2: cast to float32, (x − mean) / std per RGB channel (a true division, as PyTorch),
@@ -179,27 +184,35 @@ gboolean ufo_preprocess_host(const UfoImage *image, const UfoPrepParams *p, floa
                 "preprocess: the host path cannot read an image in device memory");
     return FALSE;
   }
-  const int w = image->width, h = image->height;
-  const size_t n = (size_t)S * S;
-  g_autofree uint8_t *rgb = g_new(uint8_t, (size_t)w * h * 3);
-  ufo_image_to_rgb(image, rgb);
+  ufo_preprocess_host_rows(image, p, out, ld, 0, S);
+  return TRUE;
+}
+
+void ufo_preprocess_host_rows(const UfoImage *image, const UfoPrepParams *p, float *out, size_t ld,
+                              int y0, int y1)
+{
+  const int S = p->size, w = image->width, h = image->height;
+  int r0, r1; /* the source rows these output rows read */
+  ufo_resize_source_rows(p->resize, h, S, y0, y1, &r0, &r1);
+  const size_t n = (size_t)(y1 - y0) * S, off = (size_t)y0 * S, src_px = (size_t)w * (r1 - r0);
+  g_autofree uint8_t *rgb = g_new(uint8_t, src_px * 3);
+  ufo_image_to_rgb_rows(image, rgb, r0, r1);
   if (p->resize == UFO_PREP_BICUBIC_PIL) {
     /* caption / grounding: PIL BICUBIC on uint8 */
     g_autofree uint8_t *r = g_new(uint8_t, n * 3);
-    ufo_resize_bicubic_pil_u8(rgb, w, h, (size_t)w * 3, 3, r, S, S);
-    normalise_u8(r, (int)n, p->mean, p->std, out, ld);
+    ufo_resize_bicubic_pil_u8_rows(rgb, r0, w, h, (size_t)w * 3, 3, r, S, S, y0, y1);
+    normalise_u8(r, (int)n, p->mean, p->std, out + off, ld);
   } else if (p->resize == UFO_PREP_LINEAR_F32) {
     /* instance segmentation: the image is loaded as float32 before cv2 resize (seg §6.14) */
-    g_autofree float *f = g_new(float, (size_t)w *h * 3);
-    for (size_t i = 0; i < (size_t)w * h * 3; i++)
+    g_autofree float *f = g_new(float, src_px * 3);
+    for (size_t i = 0; i < src_px * 3; i++)
       f[i] = rgb[i];
     g_autofree float *r = g_new(float, n * 3);
-    ufo_resize_linear_f32(f, w, h, 3, r, S, S);
-    normalise_f32(r, (int)n, p->mean, p->std, out, ld);
+    ufo_resize_linear_f32_rows(f, r0, w, h, 3, r, S, S, y0, y1);
+    normalise_f32(r, (int)n, p->mean, p->std, out + off, ld);
   } else {
     g_autofree uint8_t *r = g_new(uint8_t, n * 3);
-    ufo_resize_linear_u8(rgb, w, h, (size_t)w * 3, 3, r, S, S);
-    normalise_u8(r, (int)n, p->mean, p->std, out, ld);
+    ufo_resize_linear_u8_rows(rgb, r0, w, h, (size_t)w * 3, 3, r, S, S, y0, y1);
+    normalise_u8(r, (int)n, p->mean, p->std, out + off, ld);
   }
-  return TRUE;
 }

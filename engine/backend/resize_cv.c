@@ -73,8 +73,8 @@ static void hresize_u8_row(const uint8_t *s, const UfoLinTable *tx, int dw, int 
   }
 }
 
-void ufo_resize_linear_u8(const uint8_t *src, int sw, int sh, size_t sstride, int cn, uint8_t *dst,
-                          int dw, int dh)
+void ufo_resize_linear_u8_rows(const uint8_t *src, int row0, int sw, int sh, size_t sstride, int cn,
+                               uint8_t *dst, int dw, int dh, int y0, int y1)
 {
   UfoLinTable tx, ty;
   ufo_lin_table_u8(&tx, sw, dw, TRUE);
@@ -83,7 +83,7 @@ void ufo_resize_linear_u8(const uint8_t *src, int sw, int sh, size_t sstride, in
   /* horizontal results of two source rows; rows advance monotonically with dy */
   int32_t *ra = g_new(int32_t, rw), *rb = g_new(int32_t, rw);
   int have_a = -1, have_b = -1;
-  for (int dy = 0; dy < dh; dy++) {
+  for (int dy = y0; dy < y1; dy++) {
     const int a = ty.i0[dy], b = ty.i1[dy];
     if (have_a != a) {
       if (have_b == a) {
@@ -93,20 +93,20 @@ void ufo_resize_linear_u8(const uint8_t *src, int sw, int sh, size_t sstride, in
         have_b = have_a;
         have_a = a;
       } else {
-        hresize_u8_row(src + (size_t)a * sstride, &tx, dw, cn, ra);
+        hresize_u8_row(src + (size_t)(a - row0) * sstride, &tx, dw, cn, ra);
         have_a = a;
       }
     }
     const int32_t *r0 = ra, *r1 = ra;
     if (b != a) {
       if (have_b != b) {
-        hresize_u8_row(src + (size_t)b * sstride, &tx, dw, cn, rb);
+        hresize_u8_row(src + (size_t)(b - row0) * sstride, &tx, dw, cn, rb);
         have_b = b;
       }
       r1 = rb;
     }
     const int b0 = ty.w0[dy], b1 = ty.w1[dy];
-    uint8_t *d = dst + (size_t)dy * rw;
+    uint8_t *d = dst + (size_t)(dy - y0) * rw;
     for (int x = 0; x < rw; x++) {
       /* OpenCV's SIMD vertical pass: int16 mulhi of (S >> 4) by each 11-bit beta, then
        * (sum + 2) >> 2 (not the exact (S0*b0 + S1*b1 + 2^21) >> 22) */
@@ -119,6 +119,12 @@ void ufo_resize_linear_u8(const uint8_t *src, int sw, int sh, size_t sstride, in
   g_free(rb);
   ufo_lin_table_free(&tx);
   ufo_lin_table_free(&ty);
+}
+
+void ufo_resize_linear_u8(const uint8_t *src, int sw, int sh, size_t sstride, int cn, uint8_t *dst,
+                          int dw, int dh)
+{
+  ufo_resize_linear_u8_rows(src, 0, sw, sh, sstride, cn, dst, dw, dh, 0, dh);
 }
 
 /* Float table of the IPP path: double-precision source coordinate, fraction zeroed outside the
@@ -149,17 +155,22 @@ void ufo_lin_table_f32(UfoLinTable *t, int src, int dst)
   }
 }
 
-void ufo_resize_linear_f32(const float *src, int sw, int sh, int cn, float *dst, int dw, int dh)
+void ufo_resize_linear_f32_rows(const float *src, int row0, int sw, int sh, int cn, float *dst,
+                                int dw, int dh, int y0, int y1)
 {
   UfoLinTable tx, ty;
   ufo_lin_table_f32(&tx, sw, dw);
   ufo_lin_table_f32(&ty, sh, dh);
   const int rw = dw * cn;
-  float *tmp = g_new(float, (size_t)sh *rw);
+  /* the source rows the output rows blend */
+  int r0 = sh, r1 = 0;
+  for (int y = y0; y < y1; y++)
+    r0 = MIN(r0, MIN(ty.i0[y], ty.i1[y])), r1 = MAX(r1, MAX(ty.i0[y], ty.i1[y]) + 1);
+  float *tmp = g_new(float, (size_t)(r1 - r0) * rw);
   /* horizontal: p0·(1 − f) + p1·f evaluated in double, rounded to float */
-  for (int y = 0; y < sh; y++) {
-    const float *s = src + (size_t)y * sw * cn;
-    float *r = tmp + (size_t)y * rw;
+  for (int y = r0; y < r1; y++) {
+    const float *s = src + (size_t)(y - row0) * sw * cn;
+    float *r = tmp + (size_t)(y - r0) * rw;
     for (int dx = 0; dx < dw; dx++) {
       const float *p0 = s + (size_t)tx.i0[dx] * cn, *p1 = s + (size_t)tx.i1[dx] * cn;
       const double f = (double)tx.f[dx];
@@ -168,16 +179,45 @@ void ufo_resize_linear_f32(const float *src, int sw, int sh, int cn, float *dst,
     }
   }
   /* vertical: p0 + f·(p1 − p0), the difference in float, the rest in double */
-  for (int dy = 0; dy < dh; dy++) {
-    const float *r0 = tmp + (size_t)ty.i0[dy] * rw, *r1 = tmp + (size_t)ty.i1[dy] * rw;
+  for (int dy = y0; dy < y1; dy++) {
+    const float *a = tmp + (size_t)(ty.i0[dy] - r0) * rw, *b = tmp + (size_t)(ty.i1[dy] - r0) * rw;
     const double f = (double)ty.f[dy];
-    float *d = dst + (size_t)dy * rw;
+    float *d = dst + (size_t)(dy - y0) * rw;
     for (int x = 0; x < rw; x++) {
-      float diff = r1[x] - r0[x];
-      d[x] = (float)((double)r0[x] + f * (double)diff);
+      float diff = b[x] - a[x];
+      d[x] = (float)((double)a[x] + f * (double)diff);
     }
   }
   g_free(tmp);
   ufo_lin_table_free(&tx);
+  ufo_lin_table_free(&ty);
+}
+
+void ufo_resize_linear_f32(const float *src, int sw, int sh, int cn, float *dst, int dw, int dh)
+{
+  ufo_resize_linear_f32_rows(src, 0, sw, sh, cn, dst, dw, dh, 0, dh);
+}
+
+/* The source rows [*r0, *r1) that output rows [y0, y1) of a resize of sh rows to dh read. */
+void ufo_resize_source_rows(UfoPrepResize resize, int sh, int dh, int y0, int y1, int *r0, int *r1)
+{
+  if (resize == UFO_PREP_BICUBIC_PIL) {
+    UfoPilTable ty;
+    ufo_pil_table(&ty, sh, dh);
+    *r0 = ty.xmin[y0];
+    *r1 = ty.xmin[y1 - 1] + ty.xcount[y1 - 1];
+    for (int y = y0; y < y1; y++) /* (monotonic; taken over all, to be safe) */
+      *r0 = MIN(*r0, ty.xmin[y]), *r1 = MAX(*r1, ty.xmin[y] + ty.xcount[y]);
+    ufo_pil_table_free(&ty);
+    return;
+  }
+  UfoLinTable ty;
+  if (resize == UFO_PREP_LINEAR_F32)
+    ufo_lin_table_f32(&ty, sh, dh);
+  else
+    ufo_lin_table_u8(&ty, sh, dh, FALSE);
+  *r0 = sh, *r1 = 0;
+  for (int y = y0; y < y1; y++)
+    *r0 = MIN(*r0, MIN(ty.i0[y], ty.i1[y])), *r1 = MAX(*r1, MAX(ty.i0[y], ty.i1[y]) + 1);
   ufo_lin_table_free(&ty);
 }

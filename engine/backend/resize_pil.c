@@ -95,14 +95,15 @@ static void pil_hpass(const uint8_t *src, size_t sstride, int rows, int cn, cons
   }
 }
 
-/* Vertical pass: dst row yy blends src rows ty->xmin[yy] - row0 ... (row width rw bytes). */
+/* Vertical pass: dst rows y0..y1-1 (at dst) blend src rows ty->xmin[yy] - row0 ... (row width rw
+ * bytes). */
 static void pil_vpass(const uint8_t *src, size_t sstride, size_t rw, int row0,
-                      const UfoPilTable *ty, int dh, uint8_t *dst)
+                      const UfoPilTable *ty, int y0, int y1, uint8_t *dst)
 {
-  for (int yy = 0; yy < dh; yy++) {
+  for (int yy = y0; yy < y1; yy++) {
     const int32_t *k = ty->k + (size_t)yy * ty->ksize;
     const uint8_t *base = src + (size_t)(ty->xmin[yy] - row0) * sstride;
-    uint8_t *d = dst + (size_t)yy * rw;
+    uint8_t *d = dst + (size_t)(yy - y0) * rw;
     for (size_t x = 0; x < rw; x++) {
       int32_t acc = 1 << (UFO_PIL_PRECISION_BITS - 1);
       for (int y = 0; y < ty->xcount[yy]; y++)
@@ -120,28 +121,36 @@ gboolean ufo_pil_horizontal_first(int sw, int sh, int dw, int dh)
   return !((sh - dh) > 0 && (sh - dh) > (sw - dw) * 2);
 }
 
-void ufo_resize_bicubic_pil_u8(const uint8_t *src, int sw, int sh, size_t sstride, int cn,
-                               uint8_t *dst, int dw, int dh)
+void ufo_resize_bicubic_pil_u8_rows(const uint8_t *src, int row0, int sw, int sh, size_t sstride,
+                                    int cn, uint8_t *dst, int dw, int dh, int y0, int y1)
 {
   UfoPilTable tx, ty;
   ufo_pil_table(&tx, sw, dw);
   ufo_pil_table(&ty, sh, dh);
   if (ufo_pil_horizontal_first(sw, sh, dw, dh)) {
     /* only the source rows the vertical pass reads go through the horizontal pass */
-    const int y_first = ty.xmin[0];
-    const int y_last = ty.xmin[dh - 1] + ty.xcount[dh - 1];
+    int y_first = sh, y_last = 0;
+    for (int y = y0; y < y1; y++)
+      y_first = MIN(y_first, ty.xmin[y]), y_last = MAX(y_last, ty.xmin[y] + ty.xcount[y]);
     const size_t rw = (size_t)dw * cn;
     uint8_t *tmp = g_new(uint8_t, (size_t)(y_last - y_first) * rw);
-    pil_hpass(src + (size_t)y_first * sstride, sstride, y_last - y_first, cn, &tx, dw, tmp);
-    pil_vpass(tmp, rw, rw, y_first, &ty, dh, dst);
+    pil_hpass(src + (size_t)(y_first - row0) * sstride, sstride, y_last - y_first, cn, &tx, dw,
+              tmp);
+    pil_vpass(tmp, rw, rw, y_first, &ty, y0, y1, dst);
     g_free(tmp);
   } else {
     const size_t rw = (size_t)sw * cn;
-    uint8_t *tmp = g_new(uint8_t, (size_t)dh * rw);
-    pil_vpass(src, sstride, rw, 0, &ty, dh, tmp);
-    pil_hpass(tmp, rw, dh, cn, &tx, dw, dst);
+    uint8_t *tmp = g_new(uint8_t, (size_t)(y1 - y0) * rw);
+    pil_vpass(src, sstride, rw, row0, &ty, y0, y1, tmp);
+    pil_hpass(tmp, rw, y1 - y0, cn, &tx, dw, dst);
     g_free(tmp);
   }
   ufo_pil_table_free(&tx);
   ufo_pil_table_free(&ty);
+}
+
+void ufo_resize_bicubic_pil_u8(const uint8_t *src, int sw, int sh, size_t sstride, int cn,
+                               uint8_t *dst, int dw, int dh)
+{
+  ufo_resize_bicubic_pil_u8_rows(src, 0, sw, sh, sstride, cn, dst, dw, dh, 0, dh);
 }

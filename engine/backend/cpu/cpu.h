@@ -210,7 +210,8 @@ void ufo_cpu_resize_bicubic_ref(UfoView y, UfoView x, int ih, int iw, int oh, in
 void ufo_cpu_resize_bicubic(UfoCpu *cpu, UfoView y, UfoView x, int ih, int iw, int oh, int ow);
 void ufo_cpu_resize_linear_ref(UfoView y, UfoView x);
 
-/* backend.h preprocess (preprocess.c): the host path (ufo_preprocess_host) into y in place */
+/* backend.h preprocess (preprocess.c): the host path (ufo_preprocess_host) into y in place, in
+ * bands of output rows on the pool (the reference backend: in one piece) */
 gboolean ufo_cpu_preprocess(UfoBackend *be, void *state, UfoView y, const UfoImage *image,
                             const UfoPrepParams *p, GError **error);
 

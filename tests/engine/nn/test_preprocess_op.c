@@ -150,10 +150,13 @@ static const Geometry geometries[] = {
     {100, 37, 24}, {40, 300, 36}, {301, 41, 36}, {257, 255, 64}, {333, 250, 112}, {640, 480, 224},
 };
 
+static int cpu_threads; /* > 0: the cpu backend with this many threads (its bands of rows) */
+
 static void test_formats_sizes(void)
 {
   g_autoptr(GError) err = NULL;
-  UfoBackend *be = ufo_test_backend_new(backend_name, &err);
+  UfoBackend *be = cpu_threads ? ufo_backend_cpu_new(cpu_threads, &err)
+                               : ufo_test_backend_new(backend_name, &err);
   g_assert_no_error(err);
   UfoPreprocessor *pp = ufo_preprocessor_new(be, &err);
   g_assert_no_error(err);
@@ -180,6 +183,19 @@ static void test_formats_sizes(void)
   g_rand_free(rng);
   ufo_preprocessor_free(pp);
   ufo_backend_free(be);
+}
+
+/* The CPU backend runs bands of output rows side by side, each from the source rows it reads:
+ * with 3 and with 16 threads (more bands than some outputs have rows of 16), whatever this
+ * machine's cores, every case is still bit for bit the host path */
+static void test_bands(void)
+{
+  const int threads[] = {3, 16};
+  for (guint i = 0; i < G_N_ELEMENTS(threads); i++) {
+    cpu_threads = threads[i];
+    test_formats_sizes();
+  }
+  cpu_threads = 0;
 }
 
 /* Y'CbCr -> RGB (ufo_yuv_pixel) against the plain formula in double (ITU-R BT.601 §2.5
@@ -546,6 +562,8 @@ int main(int argc, char **argv)
   g_test_add_func("/nn/preprocess/yuv-reference", test_yuv_reference);
   g_test_add_func("/nn/preprocess/planar-as-rgb", test_planar_as_rgb);
   g_test_add_func("/nn/preprocess/formats-sizes", test_formats_sizes);
+  if (strcmp(backend_name, "cpu") == 0)
+    g_test_add_func("/nn/preprocess/bands", test_bands);
   g_test_add_func("/nn/preprocess/errors", test_errors);
   g_test_add_func("/nn/preprocess/back-to-back", test_back_to_back);
   g_test_add_func("/nn/preprocess/device-frames", test_device_frames);
