@@ -24,6 +24,7 @@
 
 #include "backend_by_name.h"
 #include "fake_cuda_driver.h"
+#include "scene_frames.h"
 
 GST_PLUGIN_STATIC_DECLARE(ufo);
 
@@ -190,22 +191,6 @@ static GstBufferPool *pool_new(GstCudaContext *ctx, const gchar *format)
   return pool;
 }
 
-/* every object of a frame as text, floats bit for bit (%a) */
-static gchar *describe(GstBuffer *buf, guint *n_objects)
-{
-  GstUfoMeta *meta = gst_buffer_get_ufo_meta(buf);
-  fail_unless(meta != NULL);
-  GString *s = g_string_new(NULL);
-  for (guint i = 0; i < gst_ufo_meta_get_n_objects(meta); i++) {
-    GstUfoObject o;
-    fail_unless(gst_ufo_meta_get_object(meta, i, &o));
-    g_string_append_printf(s, "%d %s %a %a %a %a %a\n", o.label_id, o.label, o.score, o.x, o.y, o.w,
-                           o.h);
-  }
-  *n_objects += gst_ufo_meta_get_n_objects(meta);
-  return g_string_free(s, FALSE);
-}
-
 /* One frame through the pipeline, waited for: its results as text; *warning gets the first
  * warning on the bus so far (if none yet); *d2h the bytes the fake driver copied from device to
  * host meanwhile. Takes buf. */
@@ -228,7 +213,9 @@ static gchar *step(Pipe *p, const gchar *format, gboolean cuda, GstBuffer *buf, 
          err ? err->message : "no error on the bus");
   }
   *d2h = ufo_fake_cuda_bytes(UFO_FAKE_CUDA_DEVICE_TO_HOST);
-  gchar *d = describe(gst_sample_get_buffer(smp), n_objects);
+  GstBuffer *out = gst_sample_get_buffer(smp);
+  gchar *d = ufo_test_describe(out); /* every object bit for bit (%a) */
+  *n_objects += gst_ufo_meta_get_n_objects(gst_buffer_get_ufo_meta(out));
   gst_sample_unref(smp);
   GstMessage *m = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING);
   if (m && !*warning) {
