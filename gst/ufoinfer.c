@@ -105,7 +105,7 @@ typedef struct {
   GstUfoResults *last_results;
   GstClockTime last_pts;
   /* nireq > 1 (frames in flight, docs/elements.md "Frames in flight"): the frames between
-   * their submission and their output, oldest first (InFlight); jobs of them are queued or
+   * their submission and their output, oldest first (Frame); jobs of them are queued or
    * running on the instance, at most depth */
   guint depth;
   GQueue in_flight;
@@ -904,7 +904,7 @@ static void cuda_frame_layout(GstUfoInfer *self, GstBuffer *buf, GstVideoInfo *l
 
 /* A frame from its submission to its output. The synchronous path (nireq 1) goes through
  * frame_begin and frame_finish at once; with nireq > 1 up to nireq of them have a job queued or
- * running on the instance while the element takes the next frames (frames_in_flight_push). */
+ * running on the instance while the element takes the next frames (generate_output). */
 typedef struct {
   GstBuffer *buf; /* writable; its metadata is added by frame_finish */
   Snapshot s;

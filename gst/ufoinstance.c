@@ -391,11 +391,6 @@ gboolean gst_ufo_instance_run(GstUfoInstance *inst, gboolean *active, const UfoI
                                error);
 }
 
-guint gst_ufo_instance_nireq(GstUfoInstance *inst)
-{
-  return inst->nireq;
-}
-
 void gst_ufo_instance_get_stats(GstUfoInstance *inst, GstUfoInstanceStats *stats)
 {
   memset(stats, 0, sizeof *stats);

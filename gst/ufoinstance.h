@@ -66,8 +66,6 @@ GstUfoInstanceJob *gst_ufo_instance_submit(GstUfoInstance *inst, gboolean *activ
 gboolean gst_ufo_instance_job_done(GstUfoInstance *inst, GstUfoInstanceJob *job);
 gboolean gst_ufo_instance_wait(GstUfoInstance *inst, GstUfoInstanceJob *job, UfoResult **result,
                                GError **error);
-/* Its workers (sessions): the most batches it runs at once. */
-guint gst_ufo_instance_nireq(GstUfoInstance *inst);
 
 /* Counters of an instance (the elements' `instance-stats` property). */
 typedef struct {
