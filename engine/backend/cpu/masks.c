@@ -232,51 +232,134 @@ void ufo_cpu_mask_probs(UfoCpu *cpu, UfoView u, int n, int oh, int ow, const int
   g_free(off);
 }
 
+/* Semantic label maps (seg §3.6) with a certified shortcut. A map's logits lie far below zero
+ * over most of the image, and there its term score·sigmoid(logit) is tiny. Each band of rows
+ * sums, per slot, only the terms of pixels whose source cell (the four logits its bilinear taps
+ * read, seg §2.8) has a logit >= SEM_CUT: a sum A_k. The full float sum a_k of every term is
+ * within E_k of it: |a_k − A_k| <= 2γA_k/(1−γ) + D_k(1+γ), with γ = 1.01·n_k·2^-24 (the float
+ * rounding of two sums of at most n_k non-negative terms, each term computed identically in
+ * both) and D_k = Σ score over the slot's maps · sigmoid(SEM_CUT + 1e-3) (every left-out term:
+ * a blend of logits below SEM_CUT stays below SEM_CUT + 1e-3 in float, as background_cut's). A
+ * pixel whose best A_b − E_b is > 0 and above every other A_k + E_k has the label of the full
+ * computation; every other pixel (near-ties, pixels far from every map, NaN sums) is computed
+ * in full, term by term in the same order. So the labels are, bit for bit, those of summing
+ * every term (the reference backend's and engine/tasks/masks.c's path). Scores that are
+ * negative or not finite (never a probability) turn the shortcut off. */
+#define SEM_CUT -10.f
+
 typedef struct {
   UfoCpu *cpu;
   UfoView u;
-  int uh, oh, ow, band;
+  int uh, uw, oh, ow, band;
   Taps taps;
+  int *y_from, *y_to; /* (uh) output rows [y_from, y_to) whose top tap is source row r */
+  int *x_from, *x_to; /* (uw) output columns [x_from, x_to) whose left tap is source column c */
   const float *score;
   const int32_t *slot_end, *slot_class;
   int n_slots;
   uint16_t *labels;
+  float cut;      /* SEM_CUT, or -INFINITY (the reference backend: every term summed) */
+  double *grow;   /* (n_slots, 2) 1 ∓ 2γ/(1−γ): the rounding bounds of the slot's sums */
+  double *missed; /* (n_slots) D_k(1+γ): the most the left-out terms of a pixel add up to */
 } SemJob;
 
-/* Row bands [b*band, ...) of the label map: per slot the score-weighted sum of its maps, then
- * the argmax; scratch: n_slots accumulators and one band of logits. */
+/* Output indices [from[i], to[i]) whose first tap is source index i (taps grow with d; tap i's
+ * second one is i + 1, or i at the last source index, so the cell is set by i alone). */
+static void tap_ranges(const UfoBilinearTap *t, int out, int in, int *from, int *to)
+{
+  for (int i = 0; i < in; i++)
+    from[i] = to[i] = 0;
+  for (int d = out - 1; d >= 0; d--)
+    from[t[d].i0] = d;
+  for (int d = 0; d < out; d++)
+    to[t[d].i0] = d + 1;
+}
+
+/* The full sum L_k at pixel (y, x) for every slot k (seg §3.6, in the sorted grid order of
+ * seg §6.17), and the label: the first slot with the largest L_k > 0, else class 0 (seg
+ * §6.18). */
+static uint16_t semantic_pixel_full(const SemJob *j, int y, int x)
+{
+  float best_v = 0.f;
+  int best = 0;
+  for (int k = 0, m = 0; k < j->n_slots; k++) {
+    float a = 0.f;
+    for (; m < j->slot_end[k]; m++) {
+      const float *um = ufo_cpu_ptr(j->u) + (size_t)(m * j->uh) * j->u.ld;
+      const float p = ufo_bilinear_at(um, j->u.ld, j->taps.ty[y], j->taps.tx[x]);
+      a += j->score[m] * ufo_mask_sigmoid(p);
+    }
+    if (a > best_v)
+      best_v = a, best = j->slot_class[k];
+  }
+  return (uint16_t)best;
+}
+
+/* Map m's terms score·P_m added to its slot's accumulator a (rows [y0, y1) of the label map),
+ * cell by source cell, left-out cells skipped (cut = -INFINITY: none). */
+static void semantic_add_map(const SemJob *j, int64_t m, int y0, int y1, float *a)
+{
+  const float *um = ufo_cpu_ptr(j->u) + (size_t)(m * j->uh) * j->u.ld;
+  const float s = j->score[m], cut = j->cut;
+  for (int r = j->taps.ty[y0].i0; r <= j->taps.ty[y1 - 1].i0; r++) {
+    const int ya = MAX(y0, j->y_from[r]), yb = MIN(y1, j->y_to[r]);
+    if (ya >= yb)
+      continue;
+    const float *r0 = um + (size_t)r * j->u.ld, *r1 = um + (size_t)j->taps.ty[ya].i1 * j->u.ld;
+    for (int c = 0; c < j->uw; c++) {
+      if (j->x_from[c] >= j->x_to[c])
+        continue;
+      const int c1 = j->taps.tx[j->x_from[c]].i1;
+      if (r0[c] < cut && r0[c1] < cut && r1[c] < cut && r1[c1] < cut) /* NaN: kept */
+        continue;
+      for (int y = ya; y < yb; y++) {
+        float *ar = a + (size_t)(y - y0) * j->ow;
+        for (int x = j->x_from[c]; x < j->x_to[c]; x++)
+          /* seg §3.5: bilinear on the logits, then the sigmoid; seg §3.6: L += score_m · P_m */
+          ar[x] += s * ufo_mask_sigmoid(ufo_bilinear_at(um, j->u.ld, j->taps.ty[y], j->taps.tx[x]));
+      }
+    }
+  }
+}
+
+/* Row bands [b*band, ...) of the label map: per slot the sum of its maps' terms (in the sorted
+ * grid order, seg §6.17), then the argmax, certified (above) or computed in full; scratch:
+ * n_slots accumulators of a band. */
 static void semantic_run(void *ctx, int64_t begin, int64_t end, int worker)
 {
   const SemJob *j = ctx;
   const size_t bpix = (size_t)j->band * j->ow;
-  float *acc = j->cpu->scratch[worker], *P = acc + (size_t)j->n_slots * bpix;
+  float *acc = j->cpu->scratch[worker];
   for (int64_t b = begin; b < end; b++) {
     const int y0 = (int)b * j->band, y1 = MIN(j->oh, y0 + j->band);
     const size_t n = (size_t)(y1 - y0) * j->ow;
     for (int k = 0, m = 0; k < j->n_slots; k++) {
       float *a = acc + (size_t)k * bpix;
       memset(a, 0, sizeof(float) * n);
-      for (; m < j->slot_end[k]; m++) {
-        const float *um = ufo_cpu_ptr(j->u) + (size_t)(m * j->uh) * j->u.ld;
-        for (int y = y0; y < y1; y++) /* seg §3.5: bilinear on the logits, then the sigmoid */
-          for (int x = 0; x < j->ow; x++)
-            P[(size_t)(y - y0) * j->ow + x] =
-                ufo_bilinear_at(um, j->u.ld, j->taps.ty[y], j->taps.tx[x]);
-        /* seg §3.6: L[c] += score_m · sigmoid(logit), in the sorted grid order (seg §6.17) */
-        const float s = j->score[m];
-        for (size_t i = 0; i < n; i++)
-          a[i] += s * ufo_mask_sigmoid(P[i]);
-      }
+      for (; m < j->slot_end[k]; m++)
+        semantic_add_map(j, m, y0, y1, a);
     }
     for (size_t i = 0; i < n; i++) {
       /* argmax with ties to the lowest class; all-zero pixels → class 0 (seg §3.6, §6.18) */
       float best_v = 0.f;
-      int best = 0;
+      int best = 0, best_k = -1;
       for (int k = 0; k < j->n_slots; k++) {
         const float v = acc[(size_t)k * bpix + i];
         if (v > best_v)
-          best_v = v, best = j->slot_class[k];
+          best_v = v, best = j->slot_class[k], best_k = k;
       }
+      gboolean sure = j->cut == -INFINITY; /* every term summed: these are the full sums */
+      if (!sure && best_k >= 0) {
+        /* the certificate: the best full sum surely > 0 and > every other slot's */
+        const double lo = best_v * j->grow[2 * best_k] - j->missed[best_k];
+        double hi = 0.0;
+        for (int k = 0; k < j->n_slots; k++)
+          if (k != best_k)
+            hi = MAX(hi, acc[(size_t)k * bpix + i] * j->grow[2 * k + 1] + j->missed[k]);
+        sure = lo > hi; /* a NaN sum compares false */
+      }
+      if (!sure)
+        best = semantic_pixel_full(j, y0 + (int)(i / j->ow), (int)(i % j->ow));
       j->labels[(size_t)y0 * j->ow + i] = (uint16_t)best;
     }
   }
@@ -286,15 +369,41 @@ void ufo_cpu_mask_semantic(UfoCpu *cpu, UfoView u, int n, int oh, int ow, const 
                            const int32_t *slot_end, const int32_t *slot_class, int n_slots,
                            uint16_t *labels)
 {
-  SemJob j = {.cpu = cpu, .u = u, .uh = (int)(u.rows / n), .oh = oh, .ow = ow, .score = score};
-  j.slot_end = slot_end, j.slot_class = slot_class, j.n_slots = n_slots, j.labels = labels;
+  SemJob j = {.cpu = cpu, .u = u, .uh = (int)(u.rows / n), .uw = (int)u.cols, .oh = oh, .ow = ow};
+  j.score = score, j.slot_end = slot_end, j.slot_class = slot_class, j.n_slots = n_slots;
+  j.labels = labels;
+  /* the reference backend sums every term: the definition the shortcut is tested against */
+  j.cut = cpu->reference ? -INFINITY : SEM_CUT;
+  for (int m = 0; m < n; m++)
+    if (!(score[m] >= 0.f && score[m] < INFINITY))
+      j.cut = -INFINITY;
   /* bands of rows so that the per-slot accumulators stay small for any image size (seg §6.19),
    * and at least 4 per worker so that every thread gets some (a pixel's sum does not depend on
    * the band it is in) */
   const int per_worker = (oh + 4 * cpu->threads - 1) / (4 * cpu->threads);
   j.band = MAX(1, MIN(per_worker, (int)(((size_t)1 << 20) / ((size_t)ow * (n_slots + 1)))));
-  ufo_cpu_scratch_reserve(cpu, (size_t)(n_slots + 1) * j.band * ow);
-  taps_make(&j.taps, j.uh, (int)u.cols, oh, ow);
+  ufo_cpu_scratch_reserve(cpu, (size_t)n_slots * j.band * ow);
+  taps_make(&j.taps, j.uh, j.uw, oh, ow);
+  j.y_from = g_new(int, 2 * ((size_t)j.uh + j.uw));
+  j.y_to = j.y_from + j.uh, j.x_from = j.y_to + j.uh, j.x_to = j.x_from + j.uw;
+  tap_ranges(j.taps.ty, oh, j.uh, j.y_from, j.y_to);
+  tap_ranges(j.taps.tx, ow, j.uw, j.x_from, j.x_to);
+  j.grow = g_new(double, 3 * (size_t)n_slots);
+  j.missed = j.grow + 2 * n_slots;
+  /* a left-out term is score · sigmoid(x) with x < SEM_CUT + 1e-3, each factor rounded once */
+  const double tiny = 1.0 / (1.0 + exp(-((double)SEM_CUT + 1e-3))) * (1.0 + 1e-6);
+  for (int k = 0, m = 0; k < n_slots; k++) {
+    const int m0 = m;
+    double sum_score = 0.0;
+    for (; m < slot_end[k]; m++)
+      sum_score += score[m];
+    const double g = (double)(m - m0) * 0x1p-24 * 1.01; /* γ of the slot's n_k terms */
+    j.grow[2 * k] = 1.0 - 2.0 * g / (1.0 - g);
+    j.grow[2 * k + 1] = 1.0 + 2.0 * g / (1.0 - g);
+    j.missed[k] = sum_score * tiny * (1.0 + g);
+  }
   ufo_pool_run(cpu->pool, (oh + j.band - 1) / j.band, 1, semantic_run, &j);
   taps_free(&j.taps);
+  g_free(j.y_from);
+  g_free(j.grow);
 }
