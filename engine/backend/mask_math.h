@@ -9,6 +9,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #if defined(__CUDACC__) || defined(UFO_BACKEND_CUDA_COMPAT_H) /* included after cuda_compat.h */
 #define UFO_MASK_FN static inline __host__ __device__
@@ -50,11 +51,62 @@ UFO_MASK_FN float ufo_bilinear_at(const float *u, int64_t ld, UfoBilinearTap ty,
   return t0 * ty.l0 + t1 * ty.l1;
 }
 
+/* exp(x) rounded to float, computed in double with plain arithmetic (no libm call), so that a
+ * vector version (cpu/mask_vec.h) gives the same bits lane by lane: x·log2(e) = k + r with k
+ * the nearest integer and |r| <= 1/2, 2^r by its Taylor polynomial of degree 11 (relative
+ * error < 1e-14, Horner), 2^k from the exponent bits, one rounding to float at the end
+ * (correct but for values within ~1e-14 of a rounding midpoint: never more than 1 ulp off).
+ * Underflow to 0 and overflow to infinity happen where float's do; NaN stays NaN. */
+#define UFO_EXP_C11 0x1.e8cac7351bb25p-32 /* (ln 2)^n / n! */
+#define UFO_EXP_C10 0x1.e4cf5158b8ecap-28
+#define UFO_EXP_C9 0x1.b5253d395e7c4p-24
+#define UFO_EXP_C8 0x1.62c0223a5c824p-20
+#define UFO_EXP_C7 0x1.ffcbfc588b0c7p-17
+#define UFO_EXP_C6 0x1.430912f86c787p-13
+#define UFO_EXP_C5 0x1.5d87fe78a6731p-10
+#define UFO_EXP_C4 0x1.3b2ab6fba4e77p-7
+#define UFO_EXP_C3 0x1.c6b08d704a0c0p-5
+#define UFO_EXP_C2 0x1.ebfbdff82c58fp-3
+#define UFO_EXP_C1 0x1.62e42fefa39efp-1
+#define UFO_EXP_LOG2E 0x1.71547652b82fep0
+#define UFO_EXP_SHIFT 0x1.8p52 /* y + shift rounds y to an integer, kept in the low bits */
+
+UFO_MASK_FN float ufo_mask_exp(float x)
+{
+  double y = (double)x * UFO_EXP_LOG2E;
+  y = y < -200.0 ? -200.0 : y > 200.0 ? 200.0 : y; /* far past float's range; NaN kept */
+  const double kd = y + UFO_EXP_SHIFT;
+  uint64_t ki;
+  memcpy(&ki, &kd, sizeof ki);
+  const double r = y - (kd - UFO_EXP_SHIFT);
+  double p = UFO_EXP_C11;
+  p = p * r + UFO_EXP_C10;
+  p = p * r + UFO_EXP_C9;
+  p = p * r + UFO_EXP_C8;
+  p = p * r + UFO_EXP_C7;
+  p = p * r + UFO_EXP_C6;
+  p = p * r + UFO_EXP_C5;
+  p = p * r + UFO_EXP_C4;
+  p = p * r + UFO_EXP_C3;
+  p = p * r + UFO_EXP_C2;
+  p = p * r + UFO_EXP_C1;
+  p = p * r + 1.0;
+  const uint64_t sb = (ki + 1023u) << 52; /* 2^k: k + 1023 in the exponent field */
+  double sc;
+  memcpy(&sc, &sb, sizeof sc);
+  return (float)(p * sc);
+}
+
 /* The reference's sigmoid 1 / (1 + exp(−x)) in float: exactly 0 below about −88.7 (seg §0
- * item 2), unlike a numerically stable form. */
+ * item 2), unlike a numerically stable form. On the host, exp is ufo_mask_exp (the CPU
+ * backend's vector loops give the same bits); on a GPU, the device's expf. */
 UFO_MASK_FN float ufo_mask_sigmoid(float x)
 {
+#ifdef __CUDA_ARCH__
   return 1.f / (1.f + expf(-x));
+#else
+  return 1.f / (1.f + ufo_mask_exp(-x));
+#endif
 }
 
 #endif

@@ -36,6 +36,8 @@ PRIVATE_HEADER_ALLOWED = {
     "(ufo_cpu_bf16_supported)",
     "tests/engine/nn/test_op_checks.c": "plants a late failure through the CPU backend's test hook "
     "(ufo_cpu_test_fail_late) to test the asynchrony contract",
+    "tests/engine/nn/test_mask_vec.c": "checks the CPU backend's vector lanes of the mask "
+    "arithmetic (cpu/mask_vec.h) against the scalar functions, bit for bit",
 }
 # rule 3: files outside engine/backend/ that may call vtable entries directly
 OPS_CALL_ALLOWED = {

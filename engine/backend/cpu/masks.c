@@ -9,6 +9,7 @@
 #include "cpu.h"
 
 #include "../mask_math.h"
+#include "mask_vec.h"
 
 #include <cblas.h>
 
@@ -150,6 +151,52 @@ static void row_spans(const float *um, int64_t ld, int uh, int uw, float cut, in
   }
 }
 
+/* Source rows blended along x (ufo_bilinear_at's first step) for n output columns from taps
+ * tx: kept while the rows (map um, top row i0) and the columns stay the same, i.e. for every
+ * output row that reads the same two source rows. */
+typedef struct {
+  const float *um;
+  const UfoBilinearTap *tx;
+  int i0, n;
+  float *t0, *t1; /* (n) each, of the caller's buffer */
+} RowBlend;
+
+/* out[i] = P(y, x + i) for i < n of map um (rows ty; columns tx[0..n-1]): seg §2.8, bilinear
+ * on the logits, then the sigmoid; UFO_MASK_LANES pixels at a time (mask_vec.h: the bits of
+ * ufo_bilinear_at and ufo_mask_sigmoid) */
+static void probs_row(RowBlend *rb, const float *um, int64_t ld, UfoBilinearTap ty,
+                      const UfoBilinearTap *tx, int n, float *out)
+{
+  if (rb->um != um || rb->i0 != ty.i0 || rb->tx != tx || rb->n != n) {
+    const float *r0 = um + (size_t)ty.i0 * ld, *r1 = um + (size_t)ty.i1 * ld;
+    int i = 0;
+    for (; i + UFO_MASK_LANES <= n; i += UFO_MASK_LANES) {
+      ufo_vf_store(rb->t0 + i, ufo_v_blend_x(r0, tx + i));
+      ufo_vf_store(rb->t1 + i, ufo_v_blend_x(r1, tx + i));
+    }
+    for (; i < n; i++) {
+      rb->t0[i] = r0[tx[i].i0] * tx[i].l0 + r0[tx[i].i1] * tx[i].l1;
+      rb->t1[i] = r1[tx[i].i0] * tx[i].l0 + r1[tx[i].i1] * tx[i].l1;
+    }
+    rb->um = um, rb->i0 = ty.i0, rb->tx = tx, rb->n = n;
+  }
+  int i = 0;
+  for (; i + UFO_MASK_LANES <= n; i += UFO_MASK_LANES)
+    ufo_vf_store(out + i,
+                 ufo_v_sigmoid(ufo_vf_load(rb->t0 + i) * ty.l0 + ufo_vf_load(rb->t1 + i) * ty.l1));
+  for (; i < n; i++)
+    out[i] = ufo_mask_sigmoid(rb->t0[i] * ty.l0 + rb->t1[i] * ty.l1);
+}
+
+/* A RowBlend for rows of up to n columns, followed by one more row of n (threshold's
+ * probabilities) */
+static RowBlend row_blend_new(int n)
+{
+  RowBlend rb = {NULL, NULL, -1, -1, g_new(float, 3 * (size_t)MAX(n, 1)), NULL};
+  rb.t1 = rb.t0 + MAX(n, 1);
+  return rb;
+}
+
 static void threshold_run(void *ctx, int64_t begin, int64_t end, int worker)
 {
   const MapJob *j = ctx;
@@ -157,6 +204,8 @@ static void threshold_run(void *ctx, int64_t begin, int64_t end, int worker)
   /* the reference backend computes every pixel: the definition the shortcut is tested against */
   const float cut = j->reference ? -INFINITY : background_cut(j->thr);
   int *first = g_new(int, 2 * (size_t)j->uh), *last = first + j->uh;
+  RowBlend rb = row_blend_new(j->ow);
+  float *prow = rb.t1 + j->ow; /* one row's probabilities */
   for (int64_t m = begin; m < end; m++) {
     const float *um = map_of(j, m);
     uint64_t *bits = j->bits + (size_t)m * j->oh * words;
@@ -174,10 +223,9 @@ static void threshold_run(void *ctx, int64_t begin, int64_t end, int worker)
           continue;
         x0 = j->taps.x_from[c0], x1 = j->taps.x_to[c1];
       }
+      probs_row(&rb, um, j->u.ld, j->taps.ty[y], j->taps.tx + x0, x1 - x0 + 1, prow);
       for (int x = x0; x <= x1; x++) {
-        /* seg §2.8: bilinear on the logits, then the sigmoid */
-        const float p =
-            ufo_mask_sigmoid(ufo_bilinear_at(um, j->u.ld, j->taps.ty[y], j->taps.tx[x]));
+        const float p = prow[x - x0];
         if (!(p > j->thr)) /* strict (seg §6.6) */
           continue;
         sum += p; /* seg §2.9: the mean foreground probability, summed in double */
@@ -189,6 +237,7 @@ static void threshold_run(void *ctx, int64_t begin, int64_t end, int worker)
     j->count[m] = cnt;
   }
   g_free(first);
+  g_free(rb.t0);
 }
 
 void ufo_cpu_mask_threshold(UfoCpu *cpu, UfoView u, int n, int oh, int ow, float thr,
@@ -205,15 +254,16 @@ void ufo_cpu_mask_threshold(UfoCpu *cpu, UfoView u, int n, int oh, int ow, float
 static void probs_run(void *ctx, int64_t begin, int64_t end, int worker)
 {
   const MapJob *j = ctx;
+  RowBlend rb = row_blend_new(j->ow);
   for (int64_t m = begin; m < end; m++) {
     const float *um = map_of(j, m);
     const int32_t *b = j->box + 4 * m; /* x, y, w, h */
     float *o = j->prob + j->off[m];
     for (int yy = 0; yy < b[3]; yy++)
-      for (int xx = 0; xx < b[2]; xx++)
-        o[(size_t)yy * b[2] + xx] = ufo_mask_sigmoid(
-            ufo_bilinear_at(um, j->u.ld, j->taps.ty[b[1] + yy], j->taps.tx[b[0] + xx]));
+      probs_row(&rb, um, j->u.ld, j->taps.ty[b[1] + yy], j->taps.tx + b[0], b[2],
+                o + (size_t)yy * b[2]);
   }
+  g_free(rb.t0);
 }
 
 void ufo_cpu_mask_probs(UfoCpu *cpu, UfoView u, int n, int oh, int ow, const int32_t *box,
@@ -261,6 +311,7 @@ typedef struct {
   float cut;      /* SEM_CUT, or -INFINITY (the reference backend: every term summed) */
   double *grow;   /* (n_slots, 2) 1 ∓ 2γ/(1−γ): the rounding bounds of the slot's sums */
   double *missed; /* (n_slots) D_k(1+γ): the most the left-out terms of a pixel add up to */
+  double grow_max, missed_max; /* the largest 1 + 2γ/(1−γ) and D_k(1+γ) of any slot */
 } SemJob;
 
 /* Output indices [from[i], to[i]) whose first tap is source index i (taps grow with d; tap i's
@@ -295,9 +346,43 @@ static uint16_t semantic_pixel_full(const SemJob *j, int y, int x)
   return (uint16_t)best;
 }
 
+/* Rows t0, t1 (columns xa..xb-1) = source rows r0, r1 blended along x (ufo_bilinear_at's first
+ * step) */
+static void semantic_blend_rows(const SemJob *j, const float *r0, const float *r1, int xa, int xb,
+                                float *t0, float *t1)
+{
+  int x = xa;
+  for (; x + UFO_MASK_LANES <= xb; x += UFO_MASK_LANES) {
+    ufo_vf_store(t0 + x, ufo_v_blend_x(r0, j->taps.tx + x));
+    ufo_vf_store(t1 + x, ufo_v_blend_x(r1, j->taps.tx + x));
+  }
+  for (; x < xb; x++) {
+    const UfoBilinearTap tx = j->taps.tx[x];
+    t0[x] = r0[tx.i0] * tx.l0 + r0[tx.i1] * tx.l1;
+    t1[x] = r1[tx.i0] * tx.l0 + r1[tx.i1] * tx.l1;
+  }
+}
+
+/* ar[x] += s · sigmoid(t0[x]·ly0 + t1[x]·ly1) for x in xa..xb-1: seg §3.5, bilinear on the
+ * logits (its blend along y), then the sigmoid; seg §3.6, L += score_m · P_m */
+static void semantic_add_terms(float *ar, const float *t0, const float *t1, int xa, int xb,
+                               float ly0, float ly1, float s)
+{
+  int x = xa;
+  for (; x + UFO_MASK_LANES <= xb; x += UFO_MASK_LANES) {
+    const UfoVf v = ufo_vf_load(t0 + x) * ly0 + ufo_vf_load(t1 + x) * ly1;
+    ufo_vf_store(ar + x, ufo_vf_load(ar + x) + s * ufo_v_sigmoid(v));
+  }
+  for (; x < xb; x++)
+    ar[x] += s * ufo_mask_sigmoid(t0[x] * ly0 + t1[x] * ly1);
+}
+
 /* Map m's terms score·P_m added to its slot's accumulator a (rows [y0, y1) of the label map),
- * cell by source cell, left-out cells skipped (cut = -INFINITY: none). */
-static void semantic_add_map(const SemJob *j, int64_t m, int y0, int y1, float *a)
+ * by runs of adjacent source cells that are not left out (cut = -INFINITY: none is): the two
+ * source rows of a run blended along x once (into t0, t1: scratch of 2·ow), then along y per
+ * output row, UFO_MASK_LANES pixels at a time (mask_vec.h: the scalar functions' bits). */
+static void semantic_add_map(const SemJob *j, int64_t m, int y0, int y1, float *a, float *t0,
+                             float *t1)
 {
   const float *um = ufo_cpu_ptr(j->u) + (size_t)(m * j->uh) * j->u.ld;
   const float s = j->score[m], cut = j->cut;
@@ -306,17 +391,25 @@ static void semantic_add_map(const SemJob *j, int64_t m, int y0, int y1, float *
     if (ya >= yb)
       continue;
     const float *r0 = um + (size_t)r * j->u.ld, *r1 = um + (size_t)j->taps.ty[ya].i1 * j->u.ld;
-    for (int c = 0; c < j->uw; c++) {
-      if (j->x_from[c] >= j->x_to[c])
+    for (int c = 0; c < j->uw;) {
+      /* the run of cells c..ce-1 (output columns xa..xb-1) */
+      int ce = c, xa = -1, xb = -1;
+      for (; ce < j->uw; ce++) {
+        if (j->x_from[ce] >= j->x_to[ce])
+          continue;
+        const int c1 = j->taps.tx[j->x_from[ce]].i1;
+        if (r0[ce] < cut && r0[c1] < cut && r1[ce] < cut && r1[c1] < cut) /* NaN: kept */
+          break;
+        xa = xa < 0 ? j->x_from[ce] : xa;
+        xb = j->x_to[ce];
+      }
+      c = ce + 1;
+      if (xa < 0)
         continue;
-      const int c1 = j->taps.tx[j->x_from[c]].i1;
-      if (r0[c] < cut && r0[c1] < cut && r1[c] < cut && r1[c1] < cut) /* NaN: kept */
-        continue;
+      semantic_blend_rows(j, r0, r1, xa, xb, t0, t1);
       for (int y = ya; y < yb; y++) {
         float *ar = a + (size_t)(y - y0) * j->ow;
-        for (int x = j->x_from[c]; x < j->x_to[c]; x++)
-          /* seg §3.5: bilinear on the logits, then the sigmoid; seg §3.6: L += score_m · P_m */
-          ar[x] += s * ufo_mask_sigmoid(ufo_bilinear_at(um, j->u.ld, j->taps.ty[y], j->taps.tx[x]));
+        semantic_add_terms(ar, t0, t1, xa, xb, j->taps.ty[y].l0, j->taps.ty[y].l1, s);
       }
     }
   }
@@ -329,7 +422,7 @@ static void semantic_run(void *ctx, int64_t begin, int64_t end, int worker)
 {
   const SemJob *j = ctx;
   const size_t bpix = (size_t)j->band * j->ow;
-  float *acc = j->cpu->scratch[worker];
+  float *acc = j->cpu->scratch[worker], *t0 = acc + (size_t)j->n_slots * bpix, *t1 = t0 + j->ow;
   for (int64_t b = begin; b < end; b++) {
     const int y0 = (int)b * j->band, y1 = MIN(j->oh, y0 + j->band);
     const size_t n = (size_t)(y1 - y0) * j->ow;
@@ -337,26 +430,27 @@ static void semantic_run(void *ctx, int64_t begin, int64_t end, int worker)
       float *a = acc + (size_t)k * bpix;
       memset(a, 0, sizeof(float) * n);
       for (; m < j->slot_end[k]; m++)
-        semantic_add_map(j, m, y0, y1, a);
+        semantic_add_map(j, m, y0, y1, a, t0, t1);
     }
     for (size_t i = 0; i < n; i++) {
       /* argmax with ties to the lowest class; all-zero pixels → class 0 (seg §3.6, §6.18) */
-      float best_v = 0.f;
+      float best_v = 0.f, second = 0.f; /* sums are >= 0 (or NaN) */
       int best = 0, best_k = -1;
+      gboolean nan = FALSE;
       for (int k = 0; k < j->n_slots; k++) {
         const float v = acc[(size_t)k * bpix + i];
         if (v > best_v)
-          best_v = v, best = j->slot_class[k], best_k = k;
+          second = best_v, best_v = v, best = j->slot_class[k], best_k = k;
+        else if (v > second)
+          second = v;
+        nan |= v != v;
       }
       gboolean sure = j->cut == -INFINITY; /* every term summed: these are the full sums */
-      if (!sure && best_k >= 0) {
-        /* the certificate: the best full sum surely > 0 and > every other slot's */
+      if (!sure && best_k >= 0 && !nan) {
+        /* the certificate: the best full sum surely > 0 and > every other slot's (the
+         * largest other sum with the largest bound of any slot) */
         const double lo = best_v * j->grow[2 * best_k] - j->missed[best_k];
-        double hi = 0.0;
-        for (int k = 0; k < j->n_slots; k++)
-          if (k != best_k)
-            hi = MAX(hi, acc[(size_t)k * bpix + i] * j->grow[2 * k + 1] + j->missed[k]);
-        sure = lo > hi; /* a NaN sum compares false */
+        sure = lo > second * j->grow_max + j->missed_max;
       }
       if (!sure)
         best = semantic_pixel_full(j, y0 + (int)(i / j->ow), (int)(i % j->ow));
@@ -382,7 +476,7 @@ void ufo_cpu_mask_semantic(UfoCpu *cpu, UfoView u, int n, int oh, int ow, const 
    * the band it is in) */
   const int per_worker = (oh + 4 * cpu->threads - 1) / (4 * cpu->threads);
   j.band = MAX(1, MIN(per_worker, (int)(((size_t)1 << 20) / ((size_t)ow * (n_slots + 1)))));
-  ufo_cpu_scratch_reserve(cpu, (size_t)n_slots * j.band * ow);
+  ufo_cpu_scratch_reserve(cpu, ((size_t)n_slots * j.band + 2) * ow);
   taps_make(&j.taps, j.uh, j.uw, oh, ow);
   j.y_from = g_new(int, 2 * ((size_t)j.uh + j.uw));
   j.y_to = j.y_from + j.uh, j.x_from = j.y_to + j.uh, j.x_to = j.x_from + j.uw;
@@ -401,6 +495,8 @@ void ufo_cpu_mask_semantic(UfoCpu *cpu, UfoView u, int n, int oh, int ow, const 
     j.grow[2 * k] = 1.0 - 2.0 * g / (1.0 - g);
     j.grow[2 * k + 1] = 1.0 + 2.0 * g / (1.0 - g);
     j.missed[k] = sum_score * tiny * (1.0 + g);
+    j.grow_max = MAX(j.grow_max, j.grow[2 * k + 1]);
+    j.missed_max = MAX(j.missed_max, j.missed[k]);
   }
   ufo_pool_run(cpu->pool, (oh + j.band - 1) / j.band, 1, semantic_run, &j);
   taps_free(&j.taps);

@@ -1,0 +1,86 @@
+/* UFO_MASK_LANES pixels at a time of the mask ops' per-pixel arithmetic (backend/mask_math.h):
+ * the bilinear blend and ufo_mask_sigmoid with the same operations in the same order per
+ * lane, through GCC/Clang vector extensions (8 floats: one AVX2 register, their doubles one
+ * AVX-512 or two AVX2 registers under -march=native; SSE registers otherwise). IEEE operations
+ * round the same in a vector lane as in a scalar register, so every lane gives the bits of the
+ * scalar functions; tests/engine/nn/test_mask_vec.c checks it over every float exponent, the
+ * specials and the blend. */
+#ifndef UFO_CPU_MASK_VEC_H
+#define UFO_CPU_MASK_VEC_H
+
+#include "../mask_math.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#define UFO_MASK_LANES 8
+
+typedef float UfoVf __attribute__((vector_size(4 * UFO_MASK_LANES)));
+typedef double UfoVd __attribute__((vector_size(8 * UFO_MASK_LANES)));
+typedef uint64_t UfoVu __attribute__((vector_size(8 * UFO_MASK_LANES)));
+
+static inline UfoVf ufo_vf_load(const float *p)
+{
+  UfoVf v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+static inline void ufo_vf_store(float *p, UfoVf v)
+{
+  memcpy(p, &v, sizeof v);
+}
+
+typedef int32_t UfoVi __attribute__((vector_size(4 * UFO_MASK_LANES)));
+
+/* ufo_mask_exp, lane by lane. Lanes with |x| <= 128 need none of its clamping (at |x·log2 e|
+ * > 200) and run here; a vector with any other lane (or NaN) goes lane by lane through the
+ * scalar function, which gives the same bits for the others. */
+static inline UfoVf ufo_v_exp(UfoVf x)
+{
+  const UfoVi odd = ~((x >= -128.f) & (x <= 128.f)), none = {0};
+  if (memcmp(&odd, &none, sizeof odd) != 0) {
+    UfoVf e;
+    for (int i = 0; i < UFO_MASK_LANES; i++)
+      e[i] = ufo_mask_exp(x[i]);
+    return e;
+  }
+  const UfoVd y = __builtin_convertvector(x, UfoVd) * UFO_EXP_LOG2E;
+  const UfoVd kd = y + UFO_EXP_SHIFT;
+  const UfoVd r = y - (kd - UFO_EXP_SHIFT);
+  UfoVd p = r * UFO_EXP_C11 + UFO_EXP_C10;
+  p = p * r + UFO_EXP_C9;
+  p = p * r + UFO_EXP_C8;
+  p = p * r + UFO_EXP_C7;
+  p = p * r + UFO_EXP_C6;
+  p = p * r + UFO_EXP_C5;
+  p = p * r + UFO_EXP_C4;
+  p = p * r + UFO_EXP_C3;
+  p = p * r + UFO_EXP_C2;
+  p = p * r + UFO_EXP_C1;
+  p = p * r + 1.0;
+  const UfoVd sc = (UfoVd)(((UfoVu)kd + 1023u) << 52); /* 2^k */
+  return __builtin_convertvector(p * sc, UfoVf);
+}
+
+/* ufo_mask_sigmoid, lane by lane */
+static inline UfoVf ufo_v_sigmoid(UfoVf x)
+{
+  return 1.f / (1.f + ufo_v_exp(-x));
+}
+
+/* ufo_bilinear_at's blend along x of source row src for output columns x..x+LANES-1 (taps
+ * tx[x..]): src[i0]·l0 + src[i1]·l1 */
+static inline UfoVf ufo_v_blend_x(const float *src, const UfoBilinearTap *tx)
+{
+  UfoVf a, b, l0, l1;
+  for (int i = 0; i < UFO_MASK_LANES; i++) {
+    a[i] = src[tx[i].i0];
+    b[i] = src[tx[i].i1];
+    l0[i] = tx[i].l0;
+    l1[i] = tx[i].l1;
+  }
+  return a * l0 + b * l1;
+}
+
+#endif
