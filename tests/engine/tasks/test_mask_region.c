@@ -1,6 +1,6 @@
 /* ufo_mask_largest_region (engine/tasks/mask_region.c) on hand-drawn masks: 8-connectivity, the
  * largest region wins, equal areas go to the region met first in raster order, the window limits
- * the search; and against a flood-fill reference on random masks. */
+ * the search; and against a flood-fill reference on random masks, whole and in random windows. */
 #include "tasks/mask_region.h"
 
 #include <string.h>
@@ -118,6 +118,23 @@ static void test_random_masks(void)
     int want[4], got[4];
     flood_reference(m, w, h, want);
     g_assert_true(ufo_mask_largest_region(bits, WORDS, 0, 0, w - 1, h - 1, got));
+    g_assert_cmpmem(got, sizeof got, want, sizeof want);
+    /* a random window (edges inside words and across the word boundary) */
+    const int wx0 = g_rand_int_range(rng, 0, 70), wx1 = g_rand_int_range(rng, wx0, w);
+    const int wy0 = g_rand_int_range(rng, 0, 20), wy1 = g_rand_int_range(rng, wy0, h);
+    const int ww = wx1 - wx0 + 1, wh = wy1 - wy0 + 1;
+    uint8_t sub[90 * 40];
+    int sub_any = 0;
+    for (int y = 0; y < wh; y++)
+      for (int x = 0; x < ww; x++)
+        sub_any |= sub[y * ww + x] = m[(wy0 + y) * w + wx0 + x];
+    if (!sub_any) {
+      g_assert_false(ufo_mask_largest_region(bits, WORDS, wx0, wy0, wx1, wy1, got));
+      continue;
+    }
+    flood_reference(sub, ww, wh, want);
+    want[0] += wx0, want[1] += wy0, want[2] += wx0, want[3] += wy0;
+    g_assert_true(ufo_mask_largest_region(bits, WORDS, wx0, wy0, wx1, wy1, got));
     g_assert_cmpmem(got, sizeof got, want, sizeof want);
   }
   g_rand_free(rng);
