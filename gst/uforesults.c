@@ -20,9 +20,11 @@ static void add_mask(GstUfoResults *res, guint index, const UfoMask *m)
   const gsize n = (gsize)m->width * m->height;
   guint8 *px = g_malloc(n);
   for (gsize i = 0; i < n; i++) {
-    /* probability 0..1 stored in full as 0..255 (anchors §6.3: GRAY8 probabilities) */
-    float p = m->prob[i];
-    px[i] = (guint8)lrintf((p < 0.f ? 0.f : (p > 1.f ? 1.f : p)) * 255.f);
+    /* probability 0..1 stored in full as 0..255 (anchors §6.3: GRAY8 probabilities), rounded
+     * half to even as lrintf: adding and taking away 2^23 leaves the nearest integer of a
+     * float in [0, 2^23) (one rounding, inline and vectorisable); NaN counts as 0 */
+    const float p = m->prob[i], v = (p > 0.f ? (p < 1.f ? p : 1.f) : 0.f) * 255.f;
+    px[i] = (guint8)((v + 0x1p23f) - 0x1p23f);
   }
   GBytes *b = g_bytes_new_take(px, n);
   GstUfoRect rect = {(gfloat)m->x, (gfloat)m->y, (gfloat)m->width, (gfloat)m->height};

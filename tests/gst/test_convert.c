@@ -3,6 +3,7 @@
 #include <gst/check/gstcheck.h>
 #include <gst/video/video.h>
 
+#include <math.h>
 #include <string.h>
 
 #include "ufoframe.h"
@@ -274,8 +275,8 @@ GST_END_TEST;
 
 GST_START_TEST(test_from_engine)
 {
-  float prob[6] = {0.f, 0.5f, 1.f, 0.25f, 1.2f, -0.1f};
-  UfoMask mask = {.x = 3, .y = 4, .width = 3, .height = 2, .prob = prob};
+  float prob[8] = {0.f, 0.5f, 1.f, 0.25f, 1.2f, -0.1f, NAN, 0.75f};
+  UfoMask mask = {.x = 3, .y = 4, .width = 4, .height = 2, .prob = prob};
   UfoObject objs[4] = {
       {0, "person", 0.30f, 1, 2, 11, 22, NULL},
       {1, "car", 0.90f, 0, 0, 5, 5, &mask},
@@ -307,11 +308,12 @@ GST_START_TEST(test_from_engine)
   GstUfoRect rect;
   gint w, h, stride;
   fail_unless(gst_ufo_meta_get_mask(m, 0, &w, &h, &stride, &d, &rect));
-  fail_unless_equals_int(w, 3);
+  fail_unless_equals_int(w, 4);
   fail_unless_equals_int(h, 2);
-  /* round(p * 255) with p clamped to 0..1: 0, 128 (127.5 rounds to even), 255, 64, 255, 0 */
-  const guint8 want[6] = {0, 128, 255, 64, 255, 0};
-  for (int i = 0; i < 6; i++)
+  /* round(p * 255) with p clamped to 0..1: 0, 128 (127.5 rounds to even), 255, 64, 255, 0;
+   * NaN as 0; 191.25 → 191 */
+  const guint8 want[8] = {0, 128, 255, 64, 255, 0, 0, 191};
+  for (int i = 0; i < 8; i++)
     fail_unless_equals_int(d[i], want[i]);
   fail_unless_equals_float(rect.x, 3.f);
   fail_unless_equals_float(rect.y, 4.f);
