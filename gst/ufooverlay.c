@@ -454,6 +454,44 @@ static void free_surface(gpointer data)
   cairo_surface_destroy(data);
 }
 
+/* Tiles of the overlay surface, in pixels: a tile without paint is not blended. */
+#define OVERLAY_TILE 32
+
+/* Is the (w, h) block at (x, y) of the ARGB32 surface fully transparent (premultiplied: 0)? */
+static gboolean tile_is_clear(const guint8 *data, gint stride, gint x, gint y, gint w, gint h)
+{
+  for (gint r = 0; r < h; r++) {
+    const guint32 *px = (const guint32 *)(data + (gsize)(y + r) * stride) + x;
+    for (gint c = 0; c < w; c++)
+      if (px[c])
+        return FALSE;
+  }
+  return TRUE;
+}
+
+/* A rectangle showing the (w, h) block at (x, y) of surface s at (fx, fy) of the frame: a
+ * buffer over the block's rows (the surface's stride), holding a reference to s. */
+static GstVideoOverlayRectangle *surface_rectangle(cairo_surface_t *s, gint x, gint y, gint w,
+                                                   gint h, gint fx, gint fy)
+{
+  const gint stride = cairo_image_surface_get_stride(s);
+  guint8 *first = cairo_image_surface_get_data(s) + (gsize)y * stride + (gsize)x * 4;
+  const gsize size = (gsize)(h - 1) * stride + (gsize)w * 4;
+  GstBuffer *pix = gst_buffer_new_wrapped_full(GST_MEMORY_FLAG_READONLY, first, size, 0, size,
+                                               cairo_surface_reference(s), free_surface);
+  gsize offset[GST_VIDEO_MAX_PLANES] = {0};
+  gint strides[GST_VIDEO_MAX_PLANES] = {stride};
+  /* cairo ARGB32 is native-endian premultiplied: BGRA on little endian, ARGB on big endian,
+   * which is what GST_VIDEO_OVERLAY_COMPOSITION_FORMAT_RGB names */
+  gst_buffer_add_video_meta_full(pix, GST_VIDEO_FRAME_FLAG_NONE,
+                                 GST_VIDEO_OVERLAY_COMPOSITION_FORMAT_RGB, w, h, 1, offset,
+                                 strides);
+  GstVideoOverlayRectangle *rect = gst_video_overlay_rectangle_new_raw(
+      pix, fx, fy, (guint)w, (guint)h, GST_VIDEO_OVERLAY_FORMAT_FLAG_PREMULTIPLIED_ALPHA);
+  gst_buffer_unref(pix);
+  return rect;
+}
+
 /* Draws the scene into a frame-size ARGB32 surface and wraps it as a composition. */
 static GstVideoOverlayComposition *render(const UfoOverlayStyle *style, Scene *sc, gint w, gint h)
 {
@@ -489,22 +527,33 @@ static GstVideoOverlayComposition *render(const UfoOverlayStyle *style, Scene *s
   cairo_destroy(cr);
   cairo_surface_flush(s);
 
+  GstVideoOverlayComposition *comp = NULL;
+  /* blend only where paint is: tiles of the surface that hold a visible pixel, a rectangle per
+   * run of them in a row of tiles (a fully transparent pixel leaves the frame as it was, so
+   * the frame gets the same bits as from one rectangle over the whole surface) */
   const gint stride = cairo_image_surface_get_stride(s);
-  GstBuffer *pix =
-      gst_buffer_new_wrapped_full(GST_MEMORY_FLAG_READONLY, cairo_image_surface_get_data(s),
-                                  (gsize)stride * h, 0, (gsize)stride * h, s, free_surface);
-  gsize offset[GST_VIDEO_MAX_PLANES] = {0};
-  gint strides[GST_VIDEO_MAX_PLANES] = {stride};
-  /* cairo ARGB32 is native-endian premultiplied: BGRA on little endian, ARGB on big endian,
-   * which is what GST_VIDEO_OVERLAY_COMPOSITION_FORMAT_RGB names */
-  gst_buffer_add_video_meta_full(pix, GST_VIDEO_FRAME_FLAG_NONE,
-                                 GST_VIDEO_OVERLAY_COMPOSITION_FORMAT_RGB, bw, bh, 1, offset,
-                                 strides);
-  GstVideoOverlayRectangle *rect = gst_video_overlay_rectangle_new_raw(
-      pix, bx, by, (guint)bw, (guint)bh, GST_VIDEO_OVERLAY_FORMAT_FLAG_PREMULTIPLIED_ALPHA);
-  gst_buffer_unref(pix);
-  GstVideoOverlayComposition *comp = gst_video_overlay_composition_new(rect);
-  gst_video_overlay_rectangle_unref(rect);
+  const guint8 *data = cairo_image_surface_get_data(s);
+  for (gint ty = 0; ty < bh; ty += OVERLAY_TILE) {
+    const gint th = MIN(OVERLAY_TILE, bh - ty);
+    for (gint tx = 0; tx < bw;) {
+      gint run = tx;
+      while (run < bw && !tile_is_clear(data, stride, run, ty, MIN(OVERLAY_TILE, bw - run), th))
+        run += OVERLAY_TILE;
+      if (run == tx) {
+        tx += OVERLAY_TILE;
+        continue;
+      }
+      const gint rw = MIN(run, bw) - tx;
+      GstVideoOverlayRectangle *rect = surface_rectangle(s, tx, ty, rw, th, bx + tx, by + ty);
+      if (!comp)
+        comp = gst_video_overlay_composition_new(rect);
+      else
+        gst_video_overlay_composition_add_rectangle(comp, rect);
+      gst_video_overlay_rectangle_unref(rect);
+      tx = run;
+    }
+  }
+  cairo_surface_destroy(s);
   return comp;
 }
 

@@ -873,6 +873,120 @@ GST_START_TEST(test_overlay_composition_meta)
 }
 GST_END_TEST;
 
+/* ufooverlay blends tiles of its surface that hold paint (gst/ufooverlay.c render): the frame
+ * gets the same bits as from one rectangle over all of them, in every blend format; boxes at
+ * odd places, labels on, a half-transparent mask. The composition is taken from the meta
+ * (downstream composites) and blended here both ways with GStreamer's own blend. */
+GST_START_TEST(test_overlay_tiles_blend_as_one)
+{
+  const gchar *formats[] = {"I420", "NV12", "YUY2", "BGRx", "RGB", "AYUV"};
+  const gint W = 203, H = 121;
+  for (guint f = 0; f < G_N_ELEMENTS(formats); f++) {
+    GstHarness *h = gst_harness_new("ufooverlay");
+    gst_harness_add_propose_allocation_meta(h, GST_VIDEO_OVERLAY_COMPOSITION_META_API_TYPE, NULL);
+    g_autofree gchar *caps = g_strdup_printf(
+        "video/x-raw,format=%s,width=%d,height=%d,framerate=30/1", formats[f], W, H);
+    gst_harness_set_caps_str(h, caps, caps);
+    GstVideoInfo info;
+    GstCaps *c = gst_caps_from_string(caps);
+    gst_video_info_from_caps(&info, c);
+    gst_caps_unref(c);
+    GstBuffer *in = gst_buffer_new_allocate(NULL, GST_VIDEO_INFO_SIZE(&info), NULL);
+    GstMapInfo m;
+    gst_buffer_map(in, &m, GST_MAP_WRITE);
+    for (gsize i = 0; i < m.size; i++)
+      m.data[i] = (guint8)(i * 37 + 11);
+    gst_buffer_unmap(in, &m);
+    GstUfoResults *r = gst_ufo_results_new(W, H);
+    gst_ufo_results_add_object(r, 0, "person", 0.8f, 3, 5, 41, 27);
+    gst_ufo_results_add_object(r, 1, "car", 0.7f, 97, 61, 77, 49);
+    gst_ufo_results_add_object(r, 2, "dog", 0.6f, 151, 9, 11, 13);
+    /* a mask on the car: half-transparent fill, where blending a pixel twice would show */
+    guint8 *mask = g_malloc(77 * 49);
+    for (gint y = 0; y < 49; y++)
+      for (gint x = 0; x < 77; x++)
+        mask[y * 77 + x] =
+            (x - 38) * (x - 38) * 49 * 49 + (y - 24) * (y - 24) * 77 * 77 < 38 * 38 * 49 * 49 ? 255
+                                                                                              : 0;
+    GBytes *mb = g_bytes_new_take(mask, 77 * 49);
+    GstUfoRect mrect = {97, 61, 77, 49};
+    gst_ufo_results_set_mask(r, 1, mb, 77, 49, 77, &mrect);
+    g_bytes_unref(mb);
+    gst_buffer_add_ufo_meta(in, r, 1, "instance", TRUE, 0);
+    gst_ufo_results_unref(r);
+    GstBuffer *frame_tiles = gst_buffer_copy_deep(in), *frame_one = gst_buffer_copy_deep(in);
+    GstBuffer *out = gst_harness_push_and_pull(h, in);
+    GstVideoOverlayCompositionMeta *cm = gst_buffer_get_video_overlay_composition_meta(out);
+    fail_unless(cm != NULL);
+    const guint n = gst_video_overlay_composition_n_rectangles(cm->overlay);
+    fail_unless(n > 1, "%s: %u rectangles", formats[f], n);
+    /* the union of the rectangles as one */
+    gint ux0 = G_MAXINT, uy0 = G_MAXINT, ux1 = 0, uy1 = 0;
+    guint64 area = 0;
+    for (guint i = 0; i < n; i++) {
+      gint x, y;
+      guint rw, rh;
+      gst_video_overlay_rectangle_get_render_rectangle(
+          gst_video_overlay_composition_get_rectangle(cm->overlay, i), &x, &y, &rw, &rh);
+      ux0 = MIN(ux0, x), uy0 = MIN(uy0, y), ux1 = MAX(ux1, x + (gint)rw),
+      uy1 = MAX(uy1, y + (gint)rh);
+      area += (guint64)rw * rh;
+    }
+    fail_unless(area < (guint64)(ux1 - ux0) * (uy1 - uy0), "%s: no tile left out", formats[f]);
+    const gint uw = ux1 - ux0, uh = uy1 - uy0;
+    GstBuffer *one = gst_buffer_new_allocate(NULL, (gsize)uw * uh * 4, NULL);
+    gst_buffer_memset(one, 0, 0, (gsize)uw * uh * 4);
+    GstMapInfo om;
+    gst_buffer_map(one, &om, GST_MAP_WRITE);
+    for (guint i = 0; i < n; i++) {
+      GstVideoOverlayRectangle *rect = gst_video_overlay_composition_get_rectangle(cm->overlay, i);
+      gint x, y;
+      guint rw, rh;
+      gst_video_overlay_rectangle_get_render_rectangle(rect, &x, &y, &rw, &rh);
+      GstBuffer *px = gst_video_overlay_rectangle_get_pixels_unscaled_raw(
+          rect, GST_VIDEO_OVERLAY_FORMAT_FLAG_PREMULTIPLIED_ALPHA);
+      GstVideoMeta *vm = gst_buffer_get_video_meta(px);
+      GstMapInfo pm;
+      gst_buffer_map(px, &pm, GST_MAP_READ);
+      for (guint yy = 0; yy < rh; yy++)
+        memcpy(om.data + ((gsize)(y - uy0 + yy) * uw + (x - ux0)) * 4,
+               pm.data + vm->offset[0] + (gsize)yy * vm->stride[0], (gsize)rw * 4);
+      gst_buffer_unmap(px, &pm);
+    }
+    gst_buffer_unmap(one, &om);
+    gst_buffer_add_video_meta(one, GST_VIDEO_FRAME_FLAG_NONE,
+                              GST_VIDEO_OVERLAY_COMPOSITION_FORMAT_RGB, uw, uh);
+    GstVideoOverlayRectangle *big = gst_video_overlay_rectangle_new_raw(
+        one, ux0, uy0, uw, uh, GST_VIDEO_OVERLAY_FORMAT_FLAG_PREMULTIPLIED_ALPHA);
+    gst_buffer_unref(one);
+    GstVideoOverlayComposition *one_comp = gst_video_overlay_composition_new(big);
+    gst_video_overlay_rectangle_unref(big);
+    GstVideoFrame vf;
+    fail_unless(gst_video_frame_map(&vf, &info, frame_tiles, GST_MAP_READWRITE));
+    fail_unless(gst_video_overlay_composition_blend(cm->overlay, &vf));
+    gst_video_frame_unmap(&vf);
+    fail_unless(gst_video_frame_map(&vf, &info, frame_one, GST_MAP_READWRITE));
+    fail_unless(gst_video_overlay_composition_blend(one_comp, &vf));
+    gst_video_frame_unmap(&vf);
+    gst_video_overlay_composition_unref(one_comp);
+    GstMapInfo a, b;
+    gst_buffer_map(frame_tiles, &a, GST_MAP_READ);
+    gst_buffer_map(frame_one, &b, GST_MAP_READ);
+    gsize diff = 0;
+    for (gsize i = 0; i < a.size; i++)
+      diff += a.data[i] != b.data[i];
+    fail_unless(diff == 0, "%s: %zu bytes differ between tiles and one rectangle", formats[f],
+                diff);
+    gst_buffer_unmap(frame_tiles, &a);
+    gst_buffer_unmap(frame_one, &b);
+    gst_buffer_unref(frame_tiles);
+    gst_buffer_unref(frame_one);
+    gst_buffer_unref(out);
+    gst_harness_teardown(h);
+  }
+}
+GST_END_TEST;
+
 GST_START_TEST(test_overlay_all_blend_formats)
 {
   /* every negotiated format gets something drawn at the box edge */
@@ -1010,6 +1124,7 @@ static Suite *elements_suite(void)
   tcase_add_test(tc, test_overlay_sources);
   tcase_add_test(tc, test_overlay_composition_meta);
   tcase_add_test(tc, test_overlay_all_blend_formats);
+  tcase_add_test(tc, test_overlay_tiles_blend_as_one);
   tcase_add_test(tc, test_control_binding_threshold);
   tcase_add_test(tc, test_control_binding_overlay);
   tcase_add_test(tc, test_controllable_flags);
