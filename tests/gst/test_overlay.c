@@ -4,6 +4,7 @@
 
 #include <glib.h>
 #include <math.h>
+#include <string.h>
 
 typedef struct {
   cairo_surface_t *s;
@@ -193,6 +194,69 @@ static void test_mask(void)
   g_assert_cmphex(px(&c, 28, 18), ==, 0xFFFFFFFF);
   g_assert_cmphex(px(&c, 24, 18), ==, 0xFFFFFFFF);
   canvas_free(&c);
+}
+
+/* A mask drawn unscaled at whole pixels is composited in place (overlay/masks.c); drawn inside
+ * a group it goes through cairo's compositing: the same bits, on a background of many
+ * colours and alphas, at places that clip it on every side, at thresholds that take each way
+ * of skipping eight outside pixels at once. */
+static void test_mask_in_place(void)
+{
+  enum { MW = 37, MH = 23, W = 64, H = 48 };
+  uint8_t m[MW * MH];
+  for (int y = 0; y < MH; y++)
+    for (int x = 0; x < MW; x++)
+      m[y * MW + x] = x < 12 || (y > 15 && x > 20) ? (uint8_t)(x * 3 + y) /* runs of low values */
+                                                   : (uint8_t)((x * 29 + y * 53 + x * y) % 256);
+  UfoOverlayStyle st;
+  ufo_overlay_style_init(&st);
+  st.mask_alpha = 0.45;
+  const int places[][2] = {{5, 7}, {-9, -4}, {40, 30}, {-20, 35}, {50, -10}};
+  const double thresholds[] = {0.5, 0.2, 0.9, 0.0, 0.01}; /* skipping tests of each kind */
+  for (size_t i = 0; i < G_N_ELEMENTS(places) * G_N_ELEMENTS(thresholds); i++) {
+    st.mask_threshold = thresholds[i / G_N_ELEMENTS(places)];
+    /* rows 4..6 empty but one byte at exactly the threshold: the only inside pixel of its 8 */
+    memset(m + 4 * MW, 0, 3 * MW);
+    m[5 * MW + 9] = (uint8_t)ceil(st.mask_threshold * 255.0);
+    const int *at = places[i % G_N_ELEMENTS(places)];
+    UfoOverlayMask mask = {.data = m,
+                           .width = MW,
+                           .height = MH,
+                           .stride = MW,
+                           .x = at[0],
+                           .y = at[1],
+                           .w = MW,
+                           .h = MH};
+    Canvas a = canvas_new(W, H, 0), b = canvas_new(W, H, 0);
+    cairo_surface_flush(a.s);
+    cairo_surface_flush(b.s);
+    uint8_t *da = cairo_image_surface_get_data(a.s), *db = cairo_image_surface_get_data(b.s);
+    const int stride = cairo_image_surface_get_stride(a.s);
+    for (int y = 0; y < H; y++) /* premultiplied background: each channel <= its alpha */
+      for (int x = 0; x < W; x++) {
+        const uint32_t al = (uint32_t)(x * 7 + y * 11) % 256;
+        const uint32_t v =
+            al << 24 | ((al * (uint32_t)x / W) << 16) | ((al * (uint32_t)y / H) << 8) | (al / 3);
+        *(uint32_t *)(da + (size_t)y * stride + 4 * x) = v;
+        *(uint32_t *)(db + (size_t)y * stride + 4 * x) = v;
+      }
+    cairo_surface_mark_dirty(a.s);
+    cairo_surface_mark_dirty(b.s);
+    ufo_overlay_draw_mask(a.cr, &st, &mask, 0xFF33AA66);
+    cairo_push_group(b.cr); /* a group: cairo composites the mask surface */
+    ufo_overlay_draw_mask(b.cr, &st, &mask, 0xFF33AA66);
+    cairo_pop_group_to_source(b.cr);
+    cairo_paint(b.cr);
+    int off = 0;
+    for (int y = 0; y < H; y++)
+      for (int x = 0; x < W; x++)
+        off += px(&a, x, y) != px(&b, x, y);
+    if (off)
+      g_error("mask at (%d, %d), threshold %g: %d pixels differ from cairo's compositing", at[0],
+              at[1], st.mask_threshold, off);
+    canvas_free(&a);
+    canvas_free(&b);
+  }
 }
 
 static void test_semantic(void)
@@ -408,6 +472,7 @@ int main(int argc, char **argv)
   g_test_add_func("/overlay/label", test_label);
   g_test_add_func("/overlay/label-without-background", test_label_without_background);
   g_test_add_func("/overlay/mask", test_mask);
+  g_test_add_func("/overlay/mask-in-place", test_mask_in_place);
   g_test_add_func("/overlay/semantic", test_semantic);
   g_test_add_func("/overlay/caption", test_caption);
   g_test_add_func("/overlay/frame-toggles", test_frame_toggles);
