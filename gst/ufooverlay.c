@@ -24,6 +24,7 @@
  * Since: 0.1
  */
 #include "ufooverlay.h"
+#include "ufoblend.h"
 #include "ufoenums.h"
 #include "uforesults.h"
 
@@ -492,8 +493,11 @@ static GstVideoOverlayRectangle *surface_rectangle(cairo_surface_t *s, gint x, g
   return rect;
 }
 
-/* Draws the scene into a frame-size ARGB32 surface and wraps it as a composition. */
-static GstVideoOverlayComposition *render(const UfoOverlayStyle *style, Scene *sc, gint w, gint h)
+/* Draws the scene into an ARGB32 surface over the part of the frame that gets paint; with
+ * blend_into, blends it into that frame where gst_ufo_blend_argb takes its format (NULL
+ * returned), else wraps it as a composition. */
+static GstVideoOverlayComposition *render(const UfoOverlayStyle *style, Scene *sc, gint w, gint h,
+                                          GstVideoFrame *blend_into)
 {
   for (guint i = 0; i < sc->objects->len; i++) {
     gint mi = g_array_index(sc->mask_of, gint, i);
@@ -527,31 +531,37 @@ static GstVideoOverlayComposition *render(const UfoOverlayStyle *style, Scene *s
   cairo_destroy(cr);
   cairo_surface_flush(s);
 
-  GstVideoOverlayComposition *comp = NULL;
-  /* blend only where paint is: tiles of the surface that hold a visible pixel, a rectangle per
-   * run of them in a row of tiles (a fully transparent pixel leaves the frame as it was, so
-   * the frame gets the same bits as from one rectangle over the whole surface) */
   const gint stride = cairo_image_surface_get_stride(s);
   const guint8 *data = cairo_image_surface_get_data(s);
+  /* blending: in place where the frame's format allows (gst/ufoblend.c: GStreamer's bits,
+   * painted pixels only) */
+  if (blend_into && gst_ufo_blend_argb(blend_into, data, stride, bx, by, bw, bh)) {
+    cairo_surface_destroy(s);
+    return NULL;
+  }
+  GstVideoOverlayComposition *comp = NULL;
+  /* blend only where paint is: per row of tiles, one rectangle from its first to its last tile
+   * that holds a visible pixel; rows without one are left out. A fully transparent pixel
+   * leaves the frame as it was, so the frame gets the bits of one rectangle over the whole
+   * surface; and one rectangle per row, because GStreamer's blend unpacks and packs the
+   * frame's whole line for every line of every rectangle. */
   for (gint ty = 0; ty < bh; ty += OVERLAY_TILE) {
     const gint th = MIN(OVERLAY_TILE, bh - ty);
-    for (gint tx = 0; tx < bw;) {
-      gint run = tx;
-      while (run < bw && !tile_is_clear(data, stride, run, ty, MIN(OVERLAY_TILE, bw - run), th))
-        run += OVERLAY_TILE;
-      if (run == tx) {
-        tx += OVERLAY_TILE;
-        continue;
+    gint first = -1, last = -1;
+    for (gint tx = 0; tx < bw; tx += OVERLAY_TILE)
+      if (!tile_is_clear(data, stride, tx, ty, MIN(OVERLAY_TILE, bw - tx), th)) {
+        first = first < 0 ? tx : first;
+        last = tx;
       }
-      const gint rw = MIN(run, bw) - tx;
-      GstVideoOverlayRectangle *rect = surface_rectangle(s, tx, ty, rw, th, bx + tx, by + ty);
-      if (!comp)
-        comp = gst_video_overlay_composition_new(rect);
-      else
-        gst_video_overlay_composition_add_rectangle(comp, rect);
-      gst_video_overlay_rectangle_unref(rect);
-      tx = run;
-    }
+    if (first < 0)
+      continue;
+    const gint rw = MIN(last + OVERLAY_TILE, bw) - first;
+    GstVideoOverlayRectangle *rect = surface_rectangle(s, first, ty, rw, th, bx + first, by + ty);
+    if (!comp)
+      comp = gst_video_overlay_composition_new(rect);
+    else
+      gst_video_overlay_composition_add_rectangle(comp, rect);
+    gst_video_overlay_rectangle_unref(rect);
   }
   cairo_surface_destroy(s);
   return comp;
@@ -640,7 +650,8 @@ static GstFlowReturn gst_ufo_overlay_transform_frame_ip(GstVideoFilter *filter,
 
   if (sc.objects->len || sc.semantics->len || sc.caption->len || sc.rules->len) {
     GstVideoOverlayComposition *comp =
-        render(&style, &sc, GST_VIDEO_FRAME_WIDTH(frame), GST_VIDEO_FRAME_HEIGHT(frame));
+        render(&style, &sc, GST_VIDEO_FRAME_WIDTH(frame), GST_VIDEO_FRAME_HEIGHT(frame),
+               self->attach ? NULL : frame);
     if (comp) {
       if (self->attach)
         gst_buffer_add_video_overlay_composition_meta(buf, comp);
