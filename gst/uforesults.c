@@ -19,12 +19,15 @@ static void add_mask(GstUfoResults *res, guint index, const UfoMask *m)
     return;
   const gsize n = (gsize)m->width * m->height;
   guint8 *px = g_malloc(n);
+  guint8 *restrict out = px;
+  const float *restrict prob = m->prob;
   for (gsize i = 0; i < n; i++) {
     /* probability 0..1 stored in full as 0..255 (anchors §6.3: GRAY8 probabilities), rounded
      * half to even as lrintf: adding and taking away 2^23 leaves the nearest integer of a
      * float in [0, 2^23) (one rounding, inline and vectorisable); NaN counts as 0 */
-    const float p = m->prob[i], v = (p > 0.f ? (p < 1.f ? p : 1.f) : 0.f) * 255.f;
-    px[i] = (guint8)((v + 0x1p23f) - 0x1p23f);
+    float v = prob[i] > 0.f ? prob[i] : 0.f; /* (max and min as SIMD does them) */
+    v = (v < 1.f ? v : 1.f) * 255.f;
+    out[i] = (guint8)(gint)((v + 0x1p23f) - 0x1p23f);
   }
   GBytes *b = g_bytes_new_take(px, n);
   GstUfoRect rect = {(gfloat)m->x, (gfloat)m->y, (gfloat)m->width, (gfloat)m->height};
