@@ -20,17 +20,22 @@ static void select_font(cairo_t *cr, const UfoOverlayStyle *style, double size)
 }
 
 /* Text at baseline (x, y): filled in fg; without a background it gets a contrasting outline so
- * it stays readable on any picture. */
+ * it stays readable on any picture (the glyphs as a path, stroked then filled). Filled text
+ * alone goes through cairo_show_text, whose glyphs are rasterised once per font and size and
+ * cached, where a path is filled anew for every label. */
 static void show_text(cairo_t *cr, const char *text, double x, double y, uint32_t fg, bool outline,
                       double size)
 {
   cairo_move_to(cr, x, y);
-  cairo_text_path(cr, text);
-  if (outline) {
-    set_argb(cr, ufo_overlay_contrast_color(fg));
-    cairo_set_line_width(cr, fmax(1.0, size / 8.0));
-    cairo_stroke_preserve(cr);
+  if (!outline) {
+    set_argb(cr, fg);
+    cairo_show_text(cr, text);
+    return;
   }
+  cairo_text_path(cr, text);
+  set_argb(cr, ufo_overlay_contrast_color(fg));
+  cairo_set_line_width(cr, fmax(1.0, size / 8.0));
+  cairo_stroke_preserve(cr);
   set_argb(cr, fg);
   cairo_fill(cr);
 }
