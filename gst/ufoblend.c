@@ -64,6 +64,9 @@ static void blend_420(GstVideoFrame *f, const guint8 *argb, gint stride, gint x0
   const gint sy = GST_VIDEO_FRAME_COMP_STRIDE(f, 0), su = GST_VIDEO_FRAME_COMP_STRIDE(f, 1),
              sv = GST_VIDEO_FRAME_COMP_STRIDE(f, 2), pstu = GST_VIDEO_FRAME_COMP_PSTRIDE(f, 1),
              pstv = GST_VIDEO_FRAME_COMP_PSTRIDE(f, 2);
+  /* the last source pixel converted (masks and class maps repeat one colour over runs) */
+  guint32 last = 0;
+  gint Y = 0, U = 0, V = 0;
   for (gint j = y0; j < y1; j++) {
     const guint32 *src = (const guint32 *)(argb + (gsize)(j - y) * stride) - x;
     guint8 *ry = py + (gsize)j * sy;
@@ -73,17 +76,20 @@ static void blend_420(GstVideoFrame *f, const guint8 *argb, gint stride, gint x0
       if (!p)
         continue;
       const guint a = PA(p);
-      gint r = (gint)PR(p), g = (gint)PG(p), b = (gint)PB(p);
-      if (a) { /* un-premultiplied, rounded */
-        r = (gint)((PR(p) * 255 + a / 2) / a);
-        g = (gint)((PG(p) * 255 + a / 2) / a);
-        b = (gint)((PB(p) * 255 + a / 2) / a);
+      if (p != last) {
+        gint r = (gint)PR(p), g = (gint)PG(p), b = (gint)PB(p);
+        if (a) { /* un-premultiplied, rounded */
+          r = (gint)((PR(p) * 255 + a / 2) / a);
+          g = (gint)((PG(p) * 255 + a / 2) / a);
+          b = (gint)((PB(p) * 255 + a / 2) / a);
+        }
+        Y = clamp255((47 * r + 157 * g + 16 * b + 4096) >> 8);
+        U = clamp255((-26 * r - 87 * g + 112 * b + 32768) >> 8);
+        V = clamp255((112 * r - 102 * g - 10 * b + 32768) >> 8);
+        last = p;
       }
-      const gint Y = clamp255((47 * r + 157 * g + 16 * b + 4096) >> 8);
       ry[i] = blend_straight(Y, a, ry[i]);
       if (chroma_line && (i & 1) == 0) {
-        const gint U = clamp255((-26 * r - 87 * g + 112 * b + 32768) >> 8);
-        const gint V = clamp255((112 * r - 102 * g - 10 * b + 32768) >> 8);
         guint8 *du = pu + (gsize)(j / 2) * su + (gsize)(i / 2) * pstu;
         guint8 *dv = pv + (gsize)(j / 2) * sv + (gsize)(i / 2) * pstv;
         *du = blend_straight(U, a, *du);

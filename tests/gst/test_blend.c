@@ -21,6 +21,9 @@ static guint8 *random_block(GRand *rng, gint w, gint h)
                 b = a ? g_rand_int_range(rng, 0, a + 1) : 0;
     px[i] = a << 24 | r << 16 | g << 8 | b;
   }
+  for (gint i = 0; i < w * h; i++) /* runs of one colour, as masks and class maps have */
+    if (i % 7 < 3 && i > 0)
+      px[i] = px[i - 1];
   return (guint8 *)px;
 }
 
