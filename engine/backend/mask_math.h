@@ -70,6 +70,14 @@ UFO_MASK_FN float ufo_bilinear_at(const float *u, int64_t ld, UfoBilinearTap ty,
 #define UFO_EXP_C1 0x1.62e42fefa39efp-1
 #define UFO_EXP_LOG2E 0x1.71547652b82fep0
 #define UFO_EXP_SHIFT 0x1.8p52 /* y + shift rounds y to an integer, kept in the low bits */
+/* 2^r by Horner's rule, one expression for a double or a vector of doubles (cpu/mask_vec.h),
+ * so both take the same operations in the same order */
+/* clang-format off */
+#define UFO_EXP_POLY(r)                                                                          \
+  (((((((((((((r) * UFO_EXP_C11 + UFO_EXP_C10) * (r) + UFO_EXP_C9) * (r) + UFO_EXP_C8)          \
+      * (r) + UFO_EXP_C7) * (r) + UFO_EXP_C6) * (r) + UFO_EXP_C5) * (r) + UFO_EXP_C4)             \
+      * (r) + UFO_EXP_C3) * (r) + UFO_EXP_C2) * (r) + UFO_EXP_C1) * (r) + 1.0))
+/* clang-format on */
 
 UFO_MASK_FN float ufo_mask_exp(float x)
 {
@@ -79,18 +87,7 @@ UFO_MASK_FN float ufo_mask_exp(float x)
   uint64_t ki;
   memcpy(&ki, &kd, sizeof ki);
   const double r = y - (kd - UFO_EXP_SHIFT);
-  double p = UFO_EXP_C11;
-  p = p * r + UFO_EXP_C10;
-  p = p * r + UFO_EXP_C9;
-  p = p * r + UFO_EXP_C8;
-  p = p * r + UFO_EXP_C7;
-  p = p * r + UFO_EXP_C6;
-  p = p * r + UFO_EXP_C5;
-  p = p * r + UFO_EXP_C4;
-  p = p * r + UFO_EXP_C3;
-  p = p * r + UFO_EXP_C2;
-  p = p * r + UFO_EXP_C1;
-  p = p * r + 1.0;
+  const double p = UFO_EXP_POLY(r);
   const uint64_t sb = (ki + 1023u) << 52; /* 2^k: k + 1023 in the exponent field */
   double sc;
   memcpy(&sc, &sb, sizeof sc);

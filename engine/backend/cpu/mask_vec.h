@@ -48,17 +48,7 @@ static inline UfoVf ufo_v_exp(UfoVf x)
   const UfoVd y = __builtin_convertvector(x, UfoVd) * UFO_EXP_LOG2E;
   const UfoVd kd = y + UFO_EXP_SHIFT;
   const UfoVd r = y - (kd - UFO_EXP_SHIFT);
-  UfoVd p = r * UFO_EXP_C11 + UFO_EXP_C10;
-  p = p * r + UFO_EXP_C9;
-  p = p * r + UFO_EXP_C8;
-  p = p * r + UFO_EXP_C7;
-  p = p * r + UFO_EXP_C6;
-  p = p * r + UFO_EXP_C5;
-  p = p * r + UFO_EXP_C4;
-  p = p * r + UFO_EXP_C3;
-  p = p * r + UFO_EXP_C2;
-  p = p * r + UFO_EXP_C1;
-  p = p * r + 1.0;
+  const UfoVd p = UFO_EXP_POLY(r);
   const UfoVd sc = (UfoVd)(((UfoVu)kd + 1023u) << 52); /* 2^k */
   return __builtin_convertvector(p * sc, UfoVf);
 }
