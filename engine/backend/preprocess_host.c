@@ -3,6 +3,8 @@
  * (preprocess.h). The CPU backend's preprocess op and the reference of the op tests. */
 #include "preprocess.h"
 
+#include <string.h>
+
 gboolean ufo_image_packed_layout(UfoPixelFormat f, int *bpp, int idx[3])
 {
   switch (f) {
@@ -105,6 +107,58 @@ void ufo_yuv_coefs(UfoColorMatrix matrix, UfoColorRange range, UfoYuvCoefs *c)
   c->cgv = (int32_t)(2.0 * kr * (1.0 - kr) / kg * cs * 65536.0 + 0.5);
 }
 
+/* ufo_yuv_pixel's arithmetic, written so that the compiler vectorises it: the clamp of a
+ * 16.16 result to a byte */
+static inline uint8_t clamp_u8(int32_t v)
+{
+  return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+}
+
+/* Packed rows with the channel order and pixel size known at compile time (vectorised) */
+static inline void packed_row(const uint8_t *restrict s, uint8_t *restrict d, int w, int bpp,
+                              int i0, int i1, int i2)
+{
+  for (int x = 0; x < w; x++) {
+    d[3 * x + 0] = s[bpp * x + i0];
+    d[3 * x + 1] = s[bpp * x + i1];
+    d[3 * x + 2] = s[bpp * x + i2];
+  }
+}
+
+#define YUV_CHUNK 64 /* pixels converted per chunk (an even number: chunks start on even x) */
+
+/* One 4:2:0 row (preprocess.h ufo_yuv_pixel for every pixel, the same integers): chroma
+ * differences widened for a chunk of pixels first, each sample twice (pixel x takes sample
+ * x/2), then the chunk's pixels in one loop the compiler vectorises. nv12: u holds the
+ * interleaved UV row (v unused). */
+static void yuv420_row(const UfoYuvCoefs *c, const uint8_t *restrict yr, const uint8_t *restrict u,
+                       const uint8_t *restrict v, gboolean nv12, uint8_t *restrict d, int w)
+{
+  const int32_t yoff = c->yoff, cy = c->cy, crv = c->crv, cbu = c->cbu, cgu = c->cgu, cgv = c->cgv;
+  for (int x0 = 0; x0 < w; x0 += YUV_CHUNK) {
+    const int n = w - x0 < YUV_CHUNK ? w - x0 : YUV_CHUNK, half = (n + 1) / 2, c0 = x0 / 2;
+    int32_t du[YUV_CHUNK], dv[YUV_CHUNK];
+    if (nv12)
+      for (int i = 0; i < half; i++) {
+        du[2 * i] = du[2 * i + 1] = u[2 * (c0 + i)] - 128;
+        dv[2 * i] = dv[2 * i + 1] = u[2 * (c0 + i) + 1] - 128;
+      }
+    else
+      for (int i = 0; i < half; i++) {
+        du[2 * i] = du[2 * i + 1] = u[c0 + i] - 128;
+        dv[2 * i] = dv[2 * i + 1] = v[c0 + i] - 128;
+      }
+    const uint8_t *y = yr + x0;
+    uint8_t *o = d + (size_t)x0 * 3;
+    for (int i = 0; i < n; i++) {
+      const int32_t yy = (y[i] - yoff) * cy + 32768;
+      o[3 * i + 0] = clamp_u8((yy + crv * dv[i]) >> 16);
+      o[3 * i + 1] = clamp_u8((yy - cgu * du[i] - cgv * dv[i]) >> 16);
+      o[3 * i + 2] = clamp_u8((yy + cbu * du[i]) >> 16);
+    }
+  }
+}
+
 void ufo_image_to_rgb_rows(const UfoImage *image, uint8_t *rgb, int r0, int r1)
 {
   const int w = image->width;
@@ -113,11 +167,14 @@ void ufo_image_to_rgb_rows(const UfoImage *image, uint8_t *rgb, int r0, int r1)
     for (int y = r0; y < r1; y++) {
       const uint8_t *s = image->data + (size_t)y * image->stride;
       uint8_t *d = rgb + (size_t)(y - r0) * w * 3;
-      for (int x = 0; x < w; x++, s += bpp, d += 3) {
-        d[0] = s[idx[0]];
-        d[1] = s[idx[1]];
-        d[2] = s[idx[2]];
-      }
+      if (bpp == 3 && idx[0] == 0)
+        memcpy(d, s, (size_t)w * 3);
+      else if (bpp == 3)
+        packed_row(s, d, w, 3, 2, 1, 0);
+      else if (idx[0] == 0)
+        packed_row(s, d, w, 4, 0, 1, 2);
+      else
+        packed_row(s, d, w, 4, 2, 1, 0);
     }
     return;
   }
@@ -128,11 +185,8 @@ void ufo_image_to_rgb_rows(const UfoImage *image, uint8_t *rgb, int r0, int r1)
   for (int y = r0; y < r1; y++) {
     const uint8_t *yr = image->data + (size_t)y * image->stride;
     const uint8_t *ur = image->planes[0] + (size_t)(y / 2) * image->plane_stride[0];
-    const uint8_t *vr = nv12 ? ur + 1 : image->planes[1] + (size_t)(y / 2) * image->plane_stride[1];
-    const int step = nv12 ? 2 : 1;
-    uint8_t *d = rgb + (size_t)(y - r0) * w * 3;
-    for (int x = 0; x < w; x++)
-      ufo_yuv_pixel(&c, yr[x], ur[(x / 2) * step], vr[(x / 2) * step], d + (size_t)x * 3);
+    const uint8_t *vr = nv12 ? NULL : image->planes[1] + (size_t)(y / 2) * image->plane_stride[1];
+    yuv420_row(&c, yr, ur, vr, nv12, rgb + (size_t)(y - r0) * w * 3, w);
   }
 }
 

@@ -292,6 +292,51 @@ static void test_planar_as_rgb(void)
   ufo_backend_free(be);
 }
 
+/* ufo_image_to_rgb_rows (the host path's vectorised conversion: chunks of 64 pixels) against
+ * ufo_yuv_pixel and the packed channel order pixel by pixel: every format, widths around the
+ * chunk size and odd ones (the last chroma sample of an odd row), padded rows and planes, every
+ * matrix and range, row ranges starting on odd rows (chroma row y/2). */
+static void test_to_rgb_rows(void)
+{
+  GRand *rng = g_rand_new_with_seed(64);
+  static const int widths[] = {1, 2, 3, 63, 64, 65, 127, 130, 191};
+  for (size_t f = 0; f < G_N_ELEMENTS(all_formats); f++)
+    for (size_t wi = 0; wi < G_N_ELEMENTS(widths); wi++) {
+      const int w = widths[wi], h = 5, r0 = (int)(wi % 2), r1 = h - (int)(f % 2);
+      Frame fr;
+      frame_make(&fr, all_formats[f], w, h, (int)(wi % 3) * 7, (int)(f + wi) % 5, (int)wi % 2, rng);
+      const UfoImage *im = &fr.im;
+      g_autofree uint8_t *got = g_new(uint8_t, (size_t)w * (r1 - r0) * 3);
+      ufo_image_to_rgb_rows(im, got, r0, r1);
+      UfoYuvCoefs c;
+      ufo_yuv_coefs(im->matrix, im->range, &c);
+      int bpp, idx[3];
+      const gboolean packed = ufo_image_packed_layout(im->format, &bpp, idx);
+      for (int y = r0; y < r1; y++)
+        for (int x = 0; x < w; x++) {
+          uint8_t want[3];
+          const uint8_t *row = im->data + (size_t)y * im->stride;
+          if (packed) {
+            for (int k = 0; k < 3; k++)
+              want[k] = row[(size_t)x * bpp + idx[k]];
+          } else {
+            const gboolean nv12 = im->format == UFO_PIXEL_NV12;
+            const uint8_t *cu = im->planes[0] + (size_t)(y / 2) * im->plane_stride[0];
+            const uint8_t *cv =
+                nv12 ? cu + 1 : im->planes[1] + (size_t)(y / 2) * im->plane_stride[1];
+            const int step = nv12 ? 2 : 1;
+            ufo_yuv_pixel(&c, row[x], cu[(x / 2) * step], cv[(x / 2) * step], want);
+          }
+          const uint8_t *g = got + ((size_t)(y - r0) * w + x) * 3;
+          if (memcmp(g, want, 3) != 0)
+            g_error("format %d width %d: pixel (%d, %d) is (%d, %d, %d), want (%d, %d, %d)",
+                    (int)im->format, w, x, y, g[0], g[1], g[2], want[0], want[1], want[2]);
+        }
+      frame_free(&fr);
+    }
+  g_rand_free(rng);
+}
+
 static void expect_invalid(UfoPreprocessor *pp, UfoView y, const UfoImage *im,
                            const UfoPrepParams *p, const char *needle)
 {
@@ -561,6 +606,7 @@ int main(int argc, char **argv)
       backend_name = argv[i] + strlen("--backend=");
   g_test_add_func("/nn/preprocess/yuv-reference", test_yuv_reference);
   g_test_add_func("/nn/preprocess/planar-as-rgb", test_planar_as_rgb);
+  g_test_add_func("/nn/preprocess/to-rgb-rows", test_to_rgb_rows);
   g_test_add_func("/nn/preprocess/formats-sizes", test_formats_sizes);
   if (strcmp(backend_name, "cpu") == 0)
     g_test_add_func("/nn/preprocess/bands", test_bands);
