@@ -33,19 +33,51 @@ void ufo_cpu_layer_norm_ref(UfoView y, UfoView x, UfoView w, UfoView b, float ep
                x.cols, eps);
 }
 
+/* Sums of a row in UFO_LN_LANES independent partial sums, added up in a fixed order at the end:
+ * the compiler keeps the partial sums in vector registers (one float reduction chain would wait
+ * on every add), and they round no worse than one running sum. */
+#define UFO_LN_LANES 16
+
+static float row_sum(const float *restrict x, int64_t n)
+{
+  float acc[UFO_LN_LANES] = {0};
+  int64_t j = 0;
+  for (; j + UFO_LN_LANES <= n; j += UFO_LN_LANES)
+    for (int k = 0; k < UFO_LN_LANES; k++)
+      acc[k] += x[j + k];
+  for (int k = 0; j < n; j++, k++)
+    acc[k] += x[j];
+  float s = 0.f;
+  for (int k = 0; k < UFO_LN_LANES; k++)
+    s += acc[k];
+  return s;
+}
+
+/* sum of (x - mean)^2 in partial sums as row_sum */
+static float row_sq_dev(const float *restrict x, int64_t n, float mean)
+{
+  float acc[UFO_LN_LANES] = {0};
+  int64_t j = 0;
+  for (; j + UFO_LN_LANES <= n; j += UFO_LN_LANES)
+    for (int k = 0; k < UFO_LN_LANES; k++) {
+      const float d = x[j + k] - mean;
+      acc[k] += d * d;
+    }
+  for (int k = 0; j < n; j++, k++) {
+    const float d = x[j] - mean;
+    acc[k] += d * d;
+  }
+  float s = 0.f;
+  for (int k = 0; k < UFO_LN_LANES; k++)
+    s += acc[k];
+  return s;
+}
+
 static void ln_row(float *restrict y, const float *restrict x, const float *restrict w,
                    const float *restrict b, int64_t n, float eps)
 {
-  float sum = 0.f;
-  for (int64_t j = 0; j < n; j++)
-    sum += x[j];
-  float mean = sum / (float)n;
-  float var = 0.f;
-  for (int64_t j = 0; j < n; j++) {
-    float d = x[j] - mean;
-    var += d * d;
-  }
-  float inv = 1.f / sqrtf(var / (float)n + eps);
+  const float mean = row_sum(x, n) / (float)n;
+  const float inv = 1.f / sqrtf(row_sq_dev(x, n, mean) / (float)n + eps);
   for (int64_t j = 0; j < n; j++)
     y[j] = (x[j] - mean) * inv * w[j] + b[j];
 }
