@@ -106,7 +106,7 @@ gboolean ufo_op_mask_threshold(UfoBackend *be, UfoView u, int n, int oh, int ow,
 }
 
 gboolean ufo_op_mask_probs(UfoBackend *be, UfoView u, int n, int oh, int ow, const int32_t *box,
-                           float *prob, GError **error)
+                           float *const *prob, GError **error)
 {
   const char *op = "mask_probs";
   if (!have_op(be, op, be ? (const void *)be->ops->mask_probs : NULL, error) ||
@@ -120,6 +120,8 @@ gboolean ufo_op_mask_probs(UfoBackend *be, UfoView u, int n, int oh, int ow, con
     if (b[0] < 0 || b[1] < 0 || b[2] < 1 || b[3] < 1 || b[2] > ow - b[0] || b[3] > oh - b[1])
       return fail(error, op, "box %d (%d, %d, %dx%d) not inside %dx%d", m, b[0], b[1], b[2], b[3],
                   ow, oh);
+    if (prob[m] == NULL)
+      return fail(error, op, "box %d has no host output", m);
     total += (uint64_t)b[2] * (uint64_t)b[3];
   }
   be->bytes_down += total * sizeof(float);

@@ -165,27 +165,25 @@ gboolean ufo_task_instance_masks(const UfoTaskConfig *tc, const UfoLabelSet *lab
     nk = MIN(nk, max_detections);
   UfoObject *o = ufo_result_append_objects(res, nk);
   g_autofree int32_t *box = g_new(int32_t, 4 * (size_t)cap);
+  g_autofree float **prob = g_new0(float *, cap);
   for (int b0 = 0; ok && b0 < nk; b0 += cap) {
     const int k = MIN(cap, nk - b0);
-    size_t total = 0;
-    for (int i = 0; i < k; i++) {
+    for (int i = 0; ok && i < k; i++) {
       const InstMask *e = &m[keep[b0 + i]];
       ufo_mask_batch_set(&mb, i, ids, feat, e->q, T);
-      /* the mask cropped to its box (x, y, w, h): only the crop comes back */
+      /* the mask cropped to its box (x, y, w, h): only the crop comes back, straight into the
+       * object's own buffer */
       int32_t *bx = box + 4 * i;
       bx[0] = e->x0, bx[1] = e->y0, bx[2] = e->x1 - e->x0 + 1, bx[3] = e->y1 - e->y0 + 1;
-      total += (size_t)bx[2] * bx[3];
+      const size_t px = (size_t)bx[2] * bx[3];
+      if ((prob[i] = g_try_new(float, px)) == NULL) {
+        g_set_error(error, UFO_ERROR, UFO_ERROR_BACKEND, "out of memory for %zu mask pixels", px);
+        ok = FALSE;
+      }
     }
-    g_autofree float *prob = g_try_new(float, total);
     UfoView u;
-    if (prob == NULL) {
-      g_set_error(error, UFO_ERROR, UFO_ERROR_BACKEND, "out of memory for %zu mask pixels", total);
-      ok = FALSE;
-      break;
-    }
-    ok = ufo_mask_batch_logits(&mb, k, &u, error) &&
+    ok = ok && ufo_mask_batch_logits(&mb, k, &u, error) &&
          ufo_op_mask_probs(mb.be, u, k, orig_h, orig_w, box, prob, error);
-    size_t off = 0;
     for (int i = 0; ok && i < k; i++) {
       const int j = b0 + i;
       const InstMask *e = &m[keep[j]];
@@ -206,10 +204,11 @@ gboolean ufo_task_instance_masks(const UfoTaskConfig *tc, const UfoLabelSet *lab
       UfoMask *mk = g_new(UfoMask, 1);
       mk->x = box[4 * i], mk->y = box[4 * i + 1];
       mk->width = box[4 * i + 2], mk->height = box[4 * i + 3];
-      mk->prob = g_memdup2(prob + off, sizeof(float) * mk->width * mk->height);
-      off += (size_t)mk->width * mk->height;
+      mk->prob = g_steal_pointer(&prob[i]);
       o[j].mask = mk;
     }
+    for (int i = 0; i < k; i++) /* those not handed to an object (an error) */
+      g_clear_pointer(&prob[i], g_free);
   }
   ufo_mask_batch_clear(&mb);
   for (int i = 0; i < n; i++)

@@ -358,7 +358,7 @@ static gboolean cpu_mask_threshold(UfoBackend *be, UfoView u, int n, int oh, int
 }
 
 static gboolean cpu_mask_probs(UfoBackend *be, UfoView u, int n, int oh, int ow, const int32_t *box,
-                               float *prob, GError **error)
+                               float *const *prob, GError **error)
 {
   ufo_cpu_mask_probs(CPU(be), u, n, oh, ow, box, prob);
   return TRUE;

@@ -126,8 +126,7 @@ typedef struct {
   double *sum;
   int64_t *count;
   const int32_t *box;
-  const size_t *off;
-  float *prob;
+  float *const *prob;
   gboolean reference; /* the reference backend: no shortcut */
 } MapJob;
 
@@ -258,7 +257,7 @@ static void probs_run(void *ctx, int64_t begin, int64_t end, int worker)
   for (int64_t m = begin; m < end; m++) {
     const float *um = map_of(j, m);
     const int32_t *b = j->box + 4 * m; /* x, y, w, h */
-    float *o = j->prob + j->off[m];
+    float *o = j->prob[m];
     for (int yy = 0; yy < b[3]; yy++)
       probs_row(&rb, um, j->u.ld, j->taps.ty[b[1] + yy], j->taps.tx + b[0], b[2],
                 o + (size_t)yy * b[2]);
@@ -267,19 +266,12 @@ static void probs_run(void *ctx, int64_t begin, int64_t end, int worker)
 }
 
 void ufo_cpu_mask_probs(UfoCpu *cpu, UfoView u, int n, int oh, int ow, const int32_t *box,
-                        float *prob)
+                        float *const *prob)
 {
   MapJob j = {.u = u, .uh = (int)(u.rows / n), .oh = oh, .ow = ow, .box = box, .prob = prob};
-  size_t *off = g_new(size_t, n);
-  for (int m = 0, o = 0; m < n; m++) {
-    off[m] = (size_t)o;
-    o += box[4 * m + 2] * box[4 * m + 3];
-  }
-  j.off = off;
   taps_make(&j.taps, j.uh, (int)u.cols, oh, ow);
   ufo_pool_run(cpu->pool, n, 1, probs_run, &j);
   taps_free(&j.taps);
-  g_free(off);
 }
 
 /* Semantic label maps (seg §3.6) with a certified shortcut. A map's logits lie far below zero

@@ -212,7 +212,7 @@ __global__ void __launch_bounds__(THREADS)
 }
 
 gboolean ufo_cuda_mask_probs(UfoCuda *cu, UfoView u, int n, int oh, int ow, const int32_t *box,
-                             float *prob, GError **error)
+                             float *const *prob, GError **error)
 {
   int64_t *off = g_new(int64_t, n);
   int64_t total = 0, widest = 1;
@@ -236,9 +236,11 @@ gboolean ufo_cuda_mask_probs(UfoCuda *cu, UfoView u, int n, int oh, int ow, cons
     UFO_LAUNCH(probs_kernel, grid, THREADS, 0, cu->stream, ufo_cuda_ptr(u), u.ld, n,
                (int)(u.rows / n), (int)u.cols, oh, ow, (const int32_t *)buf,
                (const int64_t *)(buf + b_box), d_prob);
-    ok = ufo_cuda_launched("mask_probs: probs_kernel", error) &&
-         download(cu, prob, d_prob, (size_t)total * sizeof(float), "mask_probs", error) &&
-         ufo_cuda_ok(cudaStreamSynchronize(cu->stream), "mask_probs", error);
+    ok = ufo_cuda_launched("mask_probs: probs_kernel", error);
+    for (int m = 0; ok && m < n; m++) /* each crop into its object's own buffer */
+      ok = download(cu, prob[m], d_prob + off[m],
+                    (size_t)box[4 * m + 2] * box[4 * m + 3] * sizeof(float), "mask_probs", error);
+    ok = ok && ufo_cuda_ok(cudaStreamSynchronize(cu->stream), "mask_probs", error);
   }
   g_free(off); /* uploads from pageable memory return once staged */
   return ok;

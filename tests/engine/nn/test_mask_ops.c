@@ -253,23 +253,33 @@ static void check_probs(Fx *x)
     b[3] = m == c->n - 1 ? c->oh : MAX(1, c->oh - b[1] - 1);
     total += (size_t)b[2] * b[3];
   }
-  g_autofree float *prob = g_new(float, total);
+  /* each box its own buffer (as the objects' masks), with a guard float after it that the op
+   * must leave alone */
+  g_autofree float **prob = g_new(float *, c->n);
+  for (int m = 0; m < c->n; m++) {
+    const size_t px = (size_t)box[4 * m + 2] * box[4 * m + 3];
+    prob[m] = g_new(float, px + 1);
+    prob[m][px] = -7.f;
+  }
   const uint64_t down0 = x->be->bytes_down;
   g_assert_true(ufo_op_mask_probs(x->be, x->u, c->n, c->oh, c->ow, box, prob, &err));
   g_assert_no_error(err);
   g_assert_cmpuint(x->be->bytes_down - down0, ==, total * sizeof(float));
   double worst = 0;
-  for (int m = 0, o = 0; m < c->n; m++) {
+  for (int m = 0; m < c->n; m++) {
     const int32_t *b = box + 4 * m;
-    for (int yy = 0; yy < b[3]; yy++)
+    const float *pm = prob[m];
+    for (int yy = 0, o = 0; yy < b[3]; yy++)
       for (int xx = 0; xx < b[2]; xx++, o++) {
         const size_t i = ((size_t)m * c->oh + b[1] + yy) * c->ow + b[0] + xx;
-        worst = MAX(worst, fabs(prob[o] - x->Pref[i]));
+        worst = MAX(worst, fabs(pm[o] - x->Pref[i]));
         if (strcmp(backend_name, "cpu") == 0)
-          g_assert_cmpfloat(prob[o], ==, x->Phost[i]);
+          g_assert_cmpfloat(pm[o], ==, x->Phost[i]);
         if (x->Pref[i] == 0.0) /* underflow to exactly 0 (seg §0 item 2) */
-          g_assert_cmpfloat(prob[o], ==, 0.f);
+          g_assert_cmpfloat(pm[o], ==, 0.f);
       }
+    g_assert_cmpfloat(pm[(size_t)b[2] * b[3]], ==, -7.f);
+    g_free(prob[m]);
   }
   g_test_message("%s: mask_probs worst |P - reference| %.3g", backend_name, worst);
   g_assert_cmpfloat(worst, <=, 2e-6);
@@ -381,9 +391,15 @@ static void test_refused(void)
   g_assert_error(err, UFO_ERROR, UFO_ERROR_INVALID);
   g_clear_error(&err);
   int32_t box[12] = {0, 0, 2, 2, 3, 3, 2, 2, 0, 0, 1, 1};
-  float prob[16];
+  float p0[4], p1[4], p2[1];
+  float *prob[3] = {p0, p1, p2};
   g_assert_false(ufo_op_mask_probs(x.be, x.u, 3, 4, 4, box, prob, &err)); /* box 1 leaves 4x4 */
   g_assert_error(err, UFO_ERROR, UFO_ERROR_INVALID);
+  g_clear_error(&err);
+  box[4] = 2, box[5] = 2, prob[2] = NULL; /* box 1 inside now; box 2 has no output */
+  g_assert_false(ufo_op_mask_probs(x.be, x.u, 3, 4, 4, box, prob, &err));
+  g_assert_error(err, UFO_ERROR, UFO_ERROR_INVALID);
+  g_assert_nonnull(strstr(err->message, "box 2 has no host output"));
   g_clear_error(&err);
   float score[3] = {1, 1, 1};
   int32_t end[2] = {1, 3}, cls[2] = {4, 4}; /* classes must ascend */
