@@ -13,4 +13,9 @@ void ufo_host_gemm_nt(int m, int n, int k, const float *a, const float *b, float
 /* OpenBLAS threads of the process (a CPU backend sets 1: its pool runs BLAS per worker). */
 void ufo_host_blas_set_threads(int threads);
 
+/* The OpenBLAS kernel set in use ("SkylakeX", "Haswell", ...); *fell_back: the set OpenBLAS
+ * chose itself when libufo chose another at load (it did not know this CPU: host_blas.c), else
+ * NULL. */
+const char *ufo_host_blas_core(const char **fell_back);
+
 #endif

@@ -171,6 +171,13 @@ static UfoTensor *host_tensor(UfoBackend *be, int rows, int cols, const float *h
 /* The oneDNN implementation of the CPU backend's bf16 GEMMs, once it ran (printed once). */
 static void print_gemm_impl(void)
 {
+  const char *fell_back, *core = ufo_host_blas_core(&fell_back);
+  if (fell_back)
+    printf("  cpu BLAS             OpenBLAS %s kernels (OpenBLAS chose %s: it does not know "
+           "this CPU; engine/backend/cpu/host_blas.c)\n",
+           core, fell_back);
+  else
+    printf("  cpu BLAS             OpenBLAS %s kernels\n", core ? core : "(unknown)");
   const char *impl = ufo_backend_cpu_gemm_impl();
   if (impl)
     printf("  cpu bf16 GEMMs       oneDNN matmul %s\n", impl);
