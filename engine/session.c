@@ -358,6 +358,11 @@ static gboolean check_request(UfoSession *s, const UfoRequest *req, const UfoLab
                 (int)req->instance_boxes);
     return FALSE;
   }
+  if (req->mask_format != UFO_MASK_FLOAT && req->mask_format != UFO_MASK_GRAY8) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "unknown mask format %d",
+                (int)req->mask_format);
+    return FALSE;
+  }
   /* logits / τ stays finite in float32 down to τ = 1e-6 */
   if (!(req->temperature == 0.f || (req->temperature >= 1e-6f && req->temperature <= 100.f))) {
     g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID,
@@ -599,7 +604,7 @@ static gboolean run_frames(UfoSession *s, const UfoImage *images, int n, const U
     case UFO_TASK_INSTANCE:
       done = ufo_task_postprocess_instance(tc, tok, labels, ids, fprob, feat, n_seq, T, &fm, W0, H0,
                                            req->mask_threshold, req->max_detections,
-                                           req->instance_boxes, r, error);
+                                           req->instance_boxes, req->mask_format, r, error);
       break;
     case UFO_TASK_SEMANTIC:
       done = ufo_task_postprocess_semantic(tc, tok, labels, ids, fprob, feat, n_seq, T, &fm, W0, H0,

@@ -4,12 +4,12 @@
 
 #include <stdarg.h>
 
-G_DEFINE_QUARK(ufo-error-quark, ufo_error)
+G_DEFINE_QUARK(ufo - error - quark, ufo_error)
 
 static const char *const task_names[UFO_N_TASKS] = {
-  [UFO_TASK_DETECTION] = "detection", [UFO_TASK_GROUNDING] = "grounding",
-  [UFO_TASK_CAPTION] = "caption",     [UFO_TASK_INSTANCE] = "instance",
-  [UFO_TASK_SEMANTIC] = "semantic",
+    [UFO_TASK_DETECTION] = "detection", [UFO_TASK_GROUNDING] = "grounding",
+    [UFO_TASK_CAPTION] = "caption",     [UFO_TASK_INSTANCE] = "instance",
+    [UFO_TASK_SEMANTIC] = "semantic",
 };
 
 const char *ufo_task_name(UfoTask task)
@@ -80,6 +80,7 @@ void ufo_result_free(UfoResult *result)
     UfoMask *mask = result->objects[i].mask;
     if (mask) {
       g_free(mask->prob);
+      g_free(mask->gray);
       g_free(mask);
     }
   }

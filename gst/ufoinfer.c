@@ -971,6 +971,8 @@ static void frame_request(GstUfoInfer *self, Frame *f)
   req.nms_iou = (float)s->nms_iou;
   req.mask_threshold = (float)s->mask_threshold;
   req.instance_boxes = s->instance_boxes;
+  /* masks as the metadata carries them, made where the masks are (a quarter of the bytes) */
+  req.mask_format = UFO_MASK_GRAY8;
   f->req = req;
 }
 

@@ -53,7 +53,7 @@ static gboolean same_request(const UfoRequest *a, const UfoRequest *b)
          a->beam_size == b->beam_size && a->max_detections == b->max_detections &&
          a->nms_iou == b->nms_iou && a->mask_threshold == b->mask_threshold && a->plan == b->plan &&
          a->temperature == b->temperature && a->length_penalty == b->length_penalty &&
-         a->instance_boxes == b->instance_boxes;
+         a->instance_boxes == b->instance_boxes && a->mask_format == b->mask_format;
 }
 
 /* Jobs of the queue that can join the head's batch (the head included). */

@@ -13,11 +13,18 @@ static int by_score_desc(const void *a, const void *b)
   return (x > y) - (x < y); /* ties keep the engine's order */
 }
 
-static void add_mask(GstUfoResults *res, guint index, const UfoMask *m)
+static void add_mask(GstUfoResults *res, guint index, UfoMask *m)
 {
-  if (!m || !m->prob || m->width <= 0 || m->height <= 0)
+  if (!m || !(m->prob || m->gray) || m->width <= 0 || m->height <= 0)
     return;
   const gsize n = (gsize)m->width * m->height;
+  if (m->gray) { /* made by the engine (UFO_MASK_GRAY8): taken over as it is */
+    GBytes *b = g_bytes_new_take(g_steal_pointer(&m->gray), n);
+    GstUfoRect rect = {(gfloat)m->x, (gfloat)m->y, (gfloat)m->width, (gfloat)m->height};
+    gst_ufo_results_set_mask(res, index, b, m->width, m->height, m->width, &rect);
+    g_bytes_unref(b);
+    return;
+  }
   guint8 *px = g_malloc(n);
   guint8 *restrict out = px;
   const float *restrict prob = m->prob;
@@ -64,7 +71,7 @@ static void add_semantic(GstUfoResults *res, const UfoSemanticMap *s)
   g_bytes_unref(b);
 }
 
-GstUfoResults *gst_ufo_results_from_engine(const UfoResult *result, gint width, gint height,
+GstUfoResults *gst_ufo_results_from_engine(UfoResult *result, gint width, gint height,
                                            const GstUfoFilter *filter, const gchar *prompt)
 {
   GstUfoResults *res = gst_ufo_results_new(width, height);

@@ -281,9 +281,11 @@ typedef struct {
   /* Probabilities of boxes (seg §2.11, the masks of kept objects): per map m of u (n maps) and
    * box[4m..4m+3] = (x, y, w, h) inside (oh, ow): prob[m][yy*w + xx] = P_m(y + yy, x + xx)
    * (host outputs, one per box, w*h floats each: the objects' own mask buffers, so that only
-   * the crops come back and nothing copies them again). */
+   * the crops come back and nothing copies them again). With gray instead of prob (exactly one
+   * is given): gray[m][yy*w + xx] = ufo_mask_gray8(P_m(y + yy, x + xx)) (mask_math.h), a byte
+   * per pixel made where the maps are. */
   gboolean (*mask_probs)(UfoBackend *be, UfoView u, int n, int oh, int ow, const int32_t *box,
-                         float *const *prob, GError **error);
+                         float *const *prob, uint8_t *const *gray, GError **error);
   /* Semantic label map (seg §3.6): the n maps of u grouped by class, slot k holding maps
    * [slot_end[k-1], slot_end[k]) (slot_end[-1] = 0) of class slot_class[k] (ascending). Per
    * pixel L_k = Σ score[m] * P_m over the slot's maps in order (float32, from 0), labels[y*ow +
@@ -432,15 +434,15 @@ gboolean ufo_op_log_softmax_topk(UfoBackend *be, UfoView x, float temperature, c
 /* Validating wrappers of the mask ops (masks.c; contracts in UfoBackendOps). mask_logits: e
  * (16n, C) with n >= 1, f (hp*wp, C), u (n*4*hp, 4*wp) overlapping neither. The others: u
  * (n*uh, uw) with n >= 1, oh, ow >= 1, host outputs given; mask_probs: boxes of at least one
- * pixel inside (oh, ow), an output for each; mask_semantic: slots of at least one map each,
- * slot_end ending at n, slot_class strictly ascending in 0..65535. Each counts the bytes its host
- * outputs take. */
+ * pixel inside (oh, ow), an output for each (prob or gray, not both); mask_semantic: slots of at
+ * least one map each, slot_end ending at n, slot_class strictly ascending in 0..65535. Each counts
+ * the bytes its host outputs take. */
 gboolean ufo_op_mask_logits(UfoBackend *be, UfoView u, UfoView e, UfoView f, int hp, int wp,
                             GError **error);
 gboolean ufo_op_mask_threshold(UfoBackend *be, UfoView u, int n, int oh, int ow, float thr,
                                uint64_t *bits, double *sum, int64_t *count, GError **error);
 gboolean ufo_op_mask_probs(UfoBackend *be, UfoView u, int n, int oh, int ow, const int32_t *box,
-                           float *const *prob, GError **error);
+                           float *const *prob, uint8_t *const *gray, GError **error);
 gboolean ufo_op_mask_semantic(UfoBackend *be, UfoView u, int n, int oh, int ow, const float *score,
                               const int32_t *slot_end, const int32_t *slot_class, int n_slots,
                               uint16_t *labels, GError **error);

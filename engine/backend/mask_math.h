@@ -71,12 +71,24 @@ UFO_MASK_FN float ufo_bilinear_at(const float *u, int64_t ld, UfoBilinearTap ty,
 #define UFO_EXP_LOG2E 0x1.71547652b82fep0
 #define UFO_EXP_SHIFT 0x1.8p52 /* y + shift rounds y to an integer, kept in the low bits */
 /* 2^r by Horner's rule, one expression for a double or a vector of doubles (cpu/mask_vec.h),
- * so both take the same operations in the same order */
+ * so both take the same operations in the same order: each step a·r + c through STEP(a, r, c),
+ * a fused multiply-add where the target has one (UFO_EXP_FMA: the step rounds once, and the
+ * eleven steps' chain of dependent operations is half as long), else a product and a sum. */
+#if defined(__FMA__) || defined(__ARM_FEATURE_FMA)
+#define UFO_EXP_FMA 1
+#define UFO_EXP_STEP(a, r, c) fma((a), (r), (c))
+#else
+#define UFO_EXP_FMA 0
+#define UFO_EXP_STEP(a, r, c) ((a) * (r) + (c))
+#endif
+/* SPLAT(c): the constant c as the operand type (a double, or a vector of doubles) */
 /* clang-format off */
-#define UFO_EXP_POLY(r)                                                                          \
-  (((((((((((((r) * UFO_EXP_C11 + UFO_EXP_C10) * (r) + UFO_EXP_C9) * (r) + UFO_EXP_C8)          \
-      * (r) + UFO_EXP_C7) * (r) + UFO_EXP_C6) * (r) + UFO_EXP_C5) * (r) + UFO_EXP_C4)             \
-      * (r) + UFO_EXP_C3) * (r) + UFO_EXP_C2) * (r) + UFO_EXP_C1) * (r) + 1.0))
+#define UFO_EXP_POLY(STEP, SPLAT, r)                                                             \
+  STEP(STEP(STEP(STEP(STEP(STEP(STEP(STEP(STEP(STEP(STEP(SPLAT(UFO_EXP_C11), r,                  \
+      SPLAT(UFO_EXP_C10)), r, SPLAT(UFO_EXP_C9)), r, SPLAT(UFO_EXP_C8)), r, SPLAT(UFO_EXP_C7)),   \
+      r, SPLAT(UFO_EXP_C6)), r, SPLAT(UFO_EXP_C5)), r, SPLAT(UFO_EXP_C4)), r, SPLAT(UFO_EXP_C3)), \
+      r, SPLAT(UFO_EXP_C2)), r, SPLAT(UFO_EXP_C1)), r, SPLAT(1.0))
+#define UFO_EXP_SCALAR(c) (c)
 /* clang-format on */
 
 UFO_MASK_FN float ufo_mask_exp(float x)
@@ -87,7 +99,7 @@ UFO_MASK_FN float ufo_mask_exp(float x)
   uint64_t ki;
   memcpy(&ki, &kd, sizeof ki);
   const double r = y - (kd - UFO_EXP_SHIFT);
-  const double p = UFO_EXP_POLY(r);
+  const double p = UFO_EXP_POLY(UFO_EXP_STEP, UFO_EXP_SCALAR, r);
   const uint64_t sb = (ki + 1023u) << 52; /* 2^k: k + 1023 in the exponent field */
   double sc;
   memcpy(&sc, &sb, sizeof sc);
@@ -104,6 +116,17 @@ UFO_MASK_FN float ufo_mask_sigmoid(float x)
 #else
   return 1.f / (1.f + ufo_mask_exp(-x));
 #endif
+}
+
+/* A probability as a byte (ufo.h UFO_MASK_GRAY8, GStreamer's GRAY8 probability masks): NaN and
+ * p <= 0 give 0, p >= 1 gives 255, else 255·p rounded half to even: adding and taking away 2^23
+ * leaves the nearest integer of a float in [0, 2^23) in one rounding (as lrintf; inline and
+ * vectorisable; nvcc does not reassociate the two additions). */
+UFO_MASK_FN uint8_t ufo_mask_gray8(float p)
+{
+  float v = p > 0.f ? p : 0.f;
+  v = (v < 1.f ? v : 1.f) * 255.f;
+  return (uint8_t)(int)((v + 0x1p23f) - 0x1p23f);
 }
 
 #endif

@@ -106,26 +106,26 @@ gboolean ufo_op_mask_threshold(UfoBackend *be, UfoView u, int n, int oh, int ow,
 }
 
 gboolean ufo_op_mask_probs(UfoBackend *be, UfoView u, int n, int oh, int ow, const int32_t *box,
-                           float *const *prob, GError **error)
+                           float *const *prob, uint8_t *const *gray, GError **error)
 {
   const char *op = "mask_probs";
   if (!have_op(be, op, be ? (const void *)be->ops->mask_probs : NULL, error) ||
       !maps(be, op, u, n, oh, ow, error))
     return FALSE;
-  if (box == NULL || prob == NULL)
-    return fail(error, op, "boxes or host output missing");
+  if (box == NULL || (prob == NULL) == (gray == NULL))
+    return fail(error, op, "boxes missing, or not one kind of host output (floats or bytes)");
   uint64_t total = 0;
   for (int m = 0; m < n; m++) {
     const int32_t *b = box + 4 * m; /* x, y, w, h */
     if (b[0] < 0 || b[1] < 0 || b[2] < 1 || b[3] < 1 || b[2] > ow - b[0] || b[3] > oh - b[1])
       return fail(error, op, "box %d (%d, %d, %dx%d) not inside %dx%d", m, b[0], b[1], b[2], b[3],
                   ow, oh);
-    if (prob[m] == NULL)
+    if ((prob ? (const void *)prob[m] : (const void *)gray[m]) == NULL)
       return fail(error, op, "box %d has no host output", m);
     total += (uint64_t)b[2] * (uint64_t)b[3];
   }
-  be->bytes_down += total * sizeof(float);
-  return UFO_PROFILED(be, op, be->ops->mask_probs(be, u, n, oh, ow, box, prob, error), error);
+  be->bytes_down += total * (prob ? sizeof(float) : 1);
+  return UFO_PROFILED(be, op, be->ops->mask_probs(be, u, n, oh, ow, box, prob, gray, error), error);
 }
 
 gboolean ufo_op_mask_semantic(UfoBackend *be, UfoView u, int n, int oh, int ow, const float *score,

@@ -72,10 +72,15 @@ gboolean ufo_task_instance_masks(const UfoTaskConfig *tc, const UfoLabelSet *lab
                                  char *const *texts, const int32_t *ids, const float *first_prob,
                                  const float *feat, int n_seq, int T, const UfoFeatureMap *fm,
                                  int orig_w, int orig_h, float mask_threshold, int max_detections,
-                                 UfoInstanceBoxes boxes, UfoResult *res, GError **error)
+                                 UfoInstanceBoxes boxes, UfoMaskFormat format, UfoResult *res,
+                                 GError **error)
 {
   const int Hp = fm ? fm->hp : 0, Wp = fm ? fm->wp : 0;
   const int C = fm && fm->map.t ? (int)fm->map.cols : 0;
+  if (format != UFO_MASK_FLOAT && format != UFO_MASK_GRAY8) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID, "unknown mask format %d", (int)format);
+    return FALSE;
+  }
   if (orig_w <= 0 || orig_h <= 0 || Hp <= 0 || Wp <= 0 || C <= 0 || !labels) {
     g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID,
                 "instance segmentation: bad sizes (image %dx%d, features %dx%dx%d) or no labels",
@@ -165,7 +170,9 @@ gboolean ufo_task_instance_masks(const UfoTaskConfig *tc, const UfoLabelSet *lab
     nk = MIN(nk, max_detections);
   UfoObject *o = ufo_result_append_objects(res, nk);
   g_autofree int32_t *box = g_new(int32_t, 4 * (size_t)cap);
+  const gboolean gray8 = format == UFO_MASK_GRAY8;
   g_autofree float **prob = g_new0(float *, cap);
+  g_autofree uint8_t **gray = g_new0(uint8_t *, cap);
   for (int b0 = 0; ok && b0 < nk; b0 += cap) {
     const int k = MIN(cap, nk - b0);
     for (int i = 0; ok && i < k; i++) {
@@ -176,14 +183,16 @@ gboolean ufo_task_instance_masks(const UfoTaskConfig *tc, const UfoLabelSet *lab
       int32_t *bx = box + 4 * i;
       bx[0] = e->x0, bx[1] = e->y0, bx[2] = e->x1 - e->x0 + 1, bx[3] = e->y1 - e->y0 + 1;
       const size_t px = (size_t)bx[2] * bx[3];
-      if ((prob[i] = g_try_new(float, px)) == NULL) {
+      if (gray8 ? (gray[i] = g_try_new(uint8_t, px)) == NULL
+                : (prob[i] = g_try_new(float, px)) == NULL) {
         g_set_error(error, UFO_ERROR, UFO_ERROR_BACKEND, "out of memory for %zu mask pixels", px);
         ok = FALSE;
       }
     }
     UfoView u;
     ok = ok && ufo_mask_batch_logits(&mb, k, &u, error) &&
-         ufo_op_mask_probs(mb.be, u, k, orig_h, orig_w, box, prob, error);
+         ufo_op_mask_probs(mb.be, u, k, orig_h, orig_w, box, gray8 ? NULL : prob,
+                           gray8 ? gray : NULL, error);
     for (int i = 0; ok && i < k; i++) {
       const int j = b0 + i;
       const InstMask *e = &m[keep[j]];
@@ -205,10 +214,13 @@ gboolean ufo_task_instance_masks(const UfoTaskConfig *tc, const UfoLabelSet *lab
       mk->x = box[4 * i], mk->y = box[4 * i + 1];
       mk->width = box[4 * i + 2], mk->height = box[4 * i + 3];
       mk->prob = g_steal_pointer(&prob[i]);
+      mk->gray = g_steal_pointer(&gray[i]);
       o[j].mask = mk;
     }
-    for (int i = 0; i < k; i++) /* those not handed to an object (an error) */
+    for (int i = 0; i < k; i++) { /* those not handed to an object (an error) */
       g_clear_pointer(&prob[i], g_free);
+      g_clear_pointer(&gray[i], g_free);
+    }
   }
   ufo_mask_batch_clear(&mb);
   for (int i = 0; i < n; i++)
@@ -231,7 +243,7 @@ gboolean ufo_task_instance_from_texts(const UfoTaskConfig *tc, const UfoLabelSet
     return FALSE;
   gboolean ok = ufo_task_instance_masks(tc, labels, texts, ids, first_prob, feat, n_seq, T,
                                         fm.map.t ? &fm : NULL, orig_w, orig_h, mask_threshold,
-                                        max_detections, boxes, res, error);
+                                        max_detections, boxes, UFO_MASK_FLOAT, res, error);
   ufo_mask_host_map_free(&fm);
   return ok;
 }

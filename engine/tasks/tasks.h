@@ -155,12 +155,14 @@ gboolean ufo_task_grounding_from_text(const UfoTaskConfig *tc, const char *text,
  * the mean foreground probability, matrix NMS (tc->nms_sigma, tc->nms_filter), boxes from the
  * binary mask (`boxes`: its largest 8-connected region, or every foreground pixel as the
  * original's mask2bbox; x_max + 1, y_max + 1), masks cropped to the box of all their pixels.
- * max_detections > 0 caps the output after NMS (the original has no cap). */
+ * max_detections > 0 caps the output after NMS (the original has no cap). The masks come back
+ * as `format` says (UfoMask.prob or UfoMask.gray). */
 gboolean ufo_task_instance_masks(const UfoTaskConfig *tc, const UfoLabelSet *labels,
                                  char *const *texts, const int32_t *ids, const float *first_prob,
                                  const float *feat, int n_seq, int T, const UfoFeatureMap *fm,
                                  int orig_w, int orig_h, float mask_threshold, int max_detections,
-                                 UfoInstanceBoxes boxes, UfoResult *res, GError **error);
+                                 UfoInstanceBoxes boxes, UfoMaskFormat format, UfoResult *res,
+                                 GError **error);
 /* The same with the feature map on the host: the mask ops run on a one-thread CPU backend that
  * uses image_feat in place (the fixture tests). */
 gboolean ufo_task_instance_from_texts(const UfoTaskConfig *tc, const UfoLabelSet *labels,
@@ -209,7 +211,8 @@ gboolean ufo_task_postprocess_instance(const UfoTaskConfig *tc, const UfoTokeniz
                                        const float *first_prob, const float *feat, int n_seq, int T,
                                        const UfoFeatureMap *fm, int orig_w, int orig_h,
                                        float mask_threshold, int max_detections,
-                                       UfoInstanceBoxes boxes, UfoResult *res, GError **error);
+                                       UfoInstanceBoxes boxes, UfoMaskFormat format, UfoResult *res,
+                                       GError **error);
 gboolean ufo_task_postprocess_semantic(const UfoTaskConfig *tc, const UfoTokenizer *tok,
                                        const UfoLabelSet *labels, const int32_t *ids,
                                        const float *first_prob, const float *feat, int n_seq, int T,

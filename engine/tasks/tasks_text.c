@@ -62,13 +62,14 @@ gboolean ufo_task_postprocess_instance(const UfoTaskConfig *tc, const UfoTokeniz
                                        const float *first_prob, const float *feat, int n_seq, int T,
                                        const UfoFeatureMap *fm, int orig_w, int orig_h,
                                        float mask_threshold, int max_detections,
-                                       UfoInstanceBoxes boxes, UfoResult *res, GError **error)
+                                       UfoInstanceBoxes boxes, UfoMaskFormat format, UfoResult *res,
+                                       GError **error)
 {
   if (!check_tok(tok, error))
     return FALSE;
   g_auto(GStrv) texts = ufo_task_decode_texts(tok, ids, n_seq, T);
   return ufo_task_instance_masks(tc, labels, texts, ids, first_prob, feat, n_seq, T, fm, orig_w,
-                                 orig_h, mask_threshold, max_detections, boxes, res, error);
+                                 orig_h, mask_threshold, max_detections, boxes, format, res, error);
 }
 
 gboolean ufo_task_postprocess_semantic(const UfoTaskConfig *tc, const UfoTokenizer *tok,

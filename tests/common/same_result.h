@@ -17,8 +17,13 @@ static inline void ufo_test_assert_same_result(const UfoResult *a, const UfoResu
     g_assert_true((x->mask == NULL) == (y->mask == NULL));
     if (x->mask) {
       g_assert_cmpmem(x->mask, 4 * sizeof(int), y->mask, 4 * sizeof(int));
-      g_assert_cmpmem(x->mask->prob, (size_t)x->mask->width * x->mask->height * sizeof(float),
-                      y->mask->prob, (size_t)y->mask->width * y->mask->height * sizeof(float));
+      const size_t px = (size_t)x->mask->width * x->mask->height;
+      g_assert_true((x->mask->prob == NULL) == (y->mask->prob == NULL));
+      g_assert_true((x->mask->gray == NULL) == (y->mask->gray == NULL));
+      if (x->mask->prob)
+        g_assert_cmpmem(x->mask->prob, px * sizeof(float), y->mask->prob, px * sizeof(float));
+      if (x->mask->gray)
+        g_assert_cmpmem(x->mask->gray, px, y->mask->gray, px);
     }
   }
   g_assert_cmpstr(a->caption, ==, b->caption);

@@ -320,6 +320,26 @@ GST_START_TEST(test_from_engine)
   fail_if(gst_ufo_meta_get_mask(m, 1, NULL, NULL, NULL, NULL, NULL));
   gst_buffer_unref(buf);
   gst_ufo_results_unref(res);
+
+  /* a mask the engine made as bytes (UFO_MASK_GRAY8): taken over as it is (no copy: the
+   * result no longer holds it), the same bytes in the metadata */
+  UfoMask gmask = {.x = 1, .y = 2, .width = 3, .height = 1};
+  gmask.gray = g_malloc(3);
+  memcpy(gmask.gray, (const guint8[]){7, 128, 250}, 3);
+  const guint8 *taken = gmask.gray;
+  objs[1].mask = &gmask;
+  res = gst_ufo_results_from_engine(&r, 40, 30, &f, NULL);
+  fail_unless(gmask.gray == NULL);
+  buf = gst_buffer_new();
+  m = gst_buffer_add_ufo_meta(buf, res, 1, "instance", TRUE, 0);
+  fail_unless(gst_ufo_meta_get_mask(m, 0, &w, &h, &stride, &d, &rect));
+  fail_unless_equals_int(w, 3);
+  fail_unless_equals_int(h, 1);
+  fail_unless(d == taken);
+  fail_unless(d[0] == 7 && d[1] == 128 && d[2] == 250);
+  fail_unless_equals_float(rect.x, 1.f);
+  gst_buffer_unref(buf);
+  gst_ufo_results_unref(res);
   gst_ufo_filter_clear(&f);
 }
 GST_END_TEST;

@@ -56,6 +56,7 @@ static double opt_temperature, opt_length_penalty;
 static char *opt_plan = "worst";
 static gint64 opt_seed;
 static gboolean opt_profile;
+static gboolean opt_gray_masks;
 
 static GOptionEntry entries[] = {
     {"model", 'm', 0, G_OPTION_ARG_FILENAME, &opt_model, "Model file (default: random weights)",
@@ -99,6 +100,8 @@ static GOptionEntry entries[] = {
      "Weight-GEMM precision: fp32 (default), bf16 (oneDNN; fp32 without native bf16) or auto "
      "(bf16 where native; the pick is printed)",
      "P"},
+    {"gray-masks", 0, 0, G_OPTION_ARG_NONE, &opt_gray_masks,
+     "Instance masks as bytes (UFO_MASK_GRAY8, as the elements ask for them), not floats", NULL},
     {"gemm", 0, 0, G_OPTION_ARG_STRING, &opt_gemm,
      "Time one weight GEMM A(M,K)·W(N,K)^T instead of a task: sgemm vs the engine's fp32 and bf16",
      "M,N,K"},
@@ -455,6 +458,7 @@ int main(int argc, char **argv)
   }
   if (opt_nireq > 1)
     opt_sessions = opt_nireq;
+  req.mask_format = opt_gray_masks ? UFO_MASK_GRAY8 : UFO_MASK_FLOAT;
   if (opt_gemm)
     return bench_gemm(opt_gemm);
   UfoPrecision precision;

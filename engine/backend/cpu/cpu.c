@@ -358,9 +358,9 @@ static gboolean cpu_mask_threshold(UfoBackend *be, UfoView u, int n, int oh, int
 }
 
 static gboolean cpu_mask_probs(UfoBackend *be, UfoView u, int n, int oh, int ow, const int32_t *box,
-                               float *const *prob, GError **error)
+                               float *const *prob, uint8_t *const *gray, GError **error)
 {
-  ufo_cpu_mask_probs(CPU(be), u, n, oh, ow, box, prob);
+  ufo_cpu_mask_probs(CPU(be), u, n, oh, ow, box, prob, gray);
   return TRUE;
 }
 

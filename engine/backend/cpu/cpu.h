@@ -198,7 +198,7 @@ void ufo_cpu_mask_logits(UfoCpu *cpu, UfoView u, UfoView e, UfoView f, int hp, i
 void ufo_cpu_mask_threshold(UfoCpu *cpu, UfoView u, int n, int oh, int ow, float thr,
                             uint64_t *bits, double *sum, int64_t *count);
 void ufo_cpu_mask_probs(UfoCpu *cpu, UfoView u, int n, int oh, int ow, const int32_t *box,
-                        float *const *prob);
+                        float *const *prob, uint8_t *const *gray);
 void ufo_cpu_mask_semantic(UfoCpu *cpu, UfoView u, int n, int oh, int ow, const float *score,
                            const int32_t *slot_end, const int32_t *slot_class, int n_slots,
                            uint16_t *labels);

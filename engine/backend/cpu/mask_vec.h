@@ -33,6 +33,29 @@ static inline void ufo_vf_store(float *p, UfoVf v)
 
 typedef int32_t UfoVi __attribute__((vector_size(4 * UFO_MASK_LANES)));
 
+/* c in every lane */
+static inline UfoVd ufo_vd_splat(double c)
+{
+  UfoVd v;
+  for (int i = 0; i < UFO_MASK_LANES; i++)
+    v[i] = c;
+  return v;
+}
+
+/* UFO_EXP_STEP lane by lane: a·r + c, fused where the scalar step is (the compiler makes one
+ * vector fused multiply-add of the lanes' fma calls) */
+static inline UfoVd ufo_vd_step(UfoVd a, UfoVd r, UfoVd c)
+{
+#if UFO_EXP_FMA
+  UfoVd v;
+  for (int i = 0; i < UFO_MASK_LANES; i++)
+    v[i] = fma(a[i], r[i], c[i]);
+  return v;
+#else
+  return a * r + c;
+#endif
+}
+
 /* ufo_mask_exp, lane by lane. Lanes with |x| <= 128 need none of its clamping (at |x·log2 e|
  * > 200) and run here; a vector with any other lane (or NaN) goes lane by lane through the
  * scalar function, which gives the same bits for the others. */
@@ -48,7 +71,7 @@ static inline UfoVf ufo_v_exp(UfoVf x)
   const UfoVd y = __builtin_convertvector(x, UfoVd) * UFO_EXP_LOG2E;
   const UfoVd kd = y + UFO_EXP_SHIFT;
   const UfoVd r = y - (kd - UFO_EXP_SHIFT);
-  const UfoVd p = UFO_EXP_POLY(r);
+  const UfoVd p = UFO_EXP_POLY(ufo_vd_step, ufo_vd_splat, r);
   const UfoVd sc = (UfoVd)(((UfoVu)kd + 1023u) << 52); /* 2^k */
   return __builtin_convertvector(p * sc, UfoVf);
 }

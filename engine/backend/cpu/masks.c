@@ -127,7 +127,9 @@ typedef struct {
   int64_t *count;
   const int32_t *box;
   float *const *prob;
-  gboolean reference; /* the reference backend: no shortcut */
+  uint8_t *const *gray;
+  const int *band_box, *band_row; /* mask_probs work items */
+  gboolean reference;             /* the reference backend: no shortcut */
 } MapJob;
 
 /* Map m of u. */
@@ -250,28 +252,53 @@ void ufo_cpu_mask_threshold(UfoCpu *cpu, UfoView u, int n, int oh, int ow, float
   taps_free(&j.taps);
 }
 
+/* mask_probs work items: bands of PROBS_BAND rows of one box, so that the pool balances boxes of
+ * any size (item i: box band_box[i], rows from band_row[i]) */
+#define PROBS_BAND 16
+
 static void probs_run(void *ctx, int64_t begin, int64_t end, int worker)
 {
   const MapJob *j = ctx;
   RowBlend rb = row_blend_new(j->ow);
-  for (int64_t m = begin; m < end; m++) {
+  float *prow = rb.t1 + j->ow; /* one row's probabilities (bytes out) */
+  for (int64_t it = begin; it < end; it++) {
+    const int m = j->band_box[it];
     const float *um = map_of(j, m);
     const int32_t *b = j->box + 4 * m; /* x, y, w, h */
-    float *o = j->prob[m];
-    for (int yy = 0; yy < b[3]; yy++)
-      probs_row(&rb, um, j->u.ld, j->taps.ty[b[1] + yy], j->taps.tx + b[0], b[2],
-                o + (size_t)yy * b[2]);
+    const int bx = b[0], by = b[1], w = b[2], y1 = MIN(j->band_row[it] + PROBS_BAND, b[3]);
+    for (int yy = j->band_row[it]; yy < y1; yy++) {
+      const UfoBilinearTap ty = j->taps.ty[by + yy];
+      if (j->prob) {
+        probs_row(&rb, um, j->u.ld, ty, j->taps.tx + bx, w, j->prob[m] + (size_t)yy * w);
+        continue;
+      }
+      /* the row's floats stay in cache; only its bytes go out */
+      probs_row(&rb, um, j->u.ld, ty, j->taps.tx + bx, w, prow);
+      uint8_t *restrict g = j->gray[m] + (size_t)yy * w;
+      for (int x = 0; x < w; x++)
+        g[x] = ufo_mask_gray8(prow[x]);
+    }
   }
   g_free(rb.t0);
 }
 
 void ufo_cpu_mask_probs(UfoCpu *cpu, UfoView u, int n, int oh, int ow, const int32_t *box,
-                        float *const *prob)
+                        float *const *prob, uint8_t *const *gray)
 {
-  MapJob j = {.u = u, .uh = (int)(u.rows / n), .oh = oh, .ow = ow, .box = box, .prob = prob};
+  MapJob j = {.u = u, .uh = (int)(u.rows / n), .oh = oh, .ow = ow, .box = box};
+  j.prob = prob, j.gray = gray;
+  int64_t items = 0;
+  for (int m = 0; m < n; m++)
+    items += (box[4 * m + 3] + PROBS_BAND - 1) / PROBS_BAND;
+  int *band_box = g_new(int, 2 * (size_t)items), *band_row = band_box + items;
+  for (int m = 0, i = 0; m < n; m++)
+    for (int y = 0; y < box[4 * m + 3]; y += PROBS_BAND, i++)
+      band_box[i] = m, band_row[i] = y;
+  j.band_box = band_box, j.band_row = band_row;
   taps_make(&j.taps, j.uh, (int)u.cols, oh, ow);
-  ufo_pool_run(cpu->pool, n, 1, probs_run, &j);
+  ufo_pool_run(cpu->pool, items, 1, probs_run, &j);
   taps_free(&j.taps);
+  g_free(band_box);
 }
 
 /* Semantic label maps (seg §3.6) with a certified shortcut. A map's logits lie far below zero

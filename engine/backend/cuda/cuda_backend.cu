@@ -396,9 +396,10 @@ static gboolean cuda_mask_threshold(UfoBackend *be, UfoView u, int n, int oh, in
 }
 
 static gboolean cuda_mask_probs(UfoBackend *be, UfoView u, int n, int oh, int ow,
-                                const int32_t *box, float *const *prob, GError **error)
+                                const int32_t *box, float *const *prob, uint8_t *const *gray,
+                                GError **error)
 {
-  return use(be, error) && ufo_cuda_mask_probs(UFO_CUDA(be), u, n, oh, ow, box, prob, error);
+  return use(be, error) && ufo_cuda_mask_probs(UFO_CUDA(be), u, n, oh, ow, box, prob, gray, error);
 }
 
 static gboolean cuda_mask_semantic(UfoBackend *be, UfoView u, int n, int oh, int ow,

@@ -167,7 +167,7 @@ gboolean ufo_cuda_mask_logits(UfoCuda *cu, UfoView u, UfoView e, UfoView f, int 
 gboolean ufo_cuda_mask_threshold(UfoCuda *cu, UfoView u, int n, int oh, int ow, float thr,
                                  uint64_t *bits, double *sum, int64_t *count, GError **error);
 gboolean ufo_cuda_mask_probs(UfoCuda *cu, UfoView u, int n, int oh, int ow, const int32_t *box,
-                             float *const *prob, GError **error);
+                             float *const *prob, uint8_t *const *gray, GError **error);
 gboolean ufo_cuda_mask_semantic(UfoCuda *cu, UfoView u, int n, int oh, int ow, const float *score,
                                 const int32_t *slot_end, const int32_t *slot_class, int n_slots,
                                 uint16_t *labels, GError **error);

@@ -193,11 +193,12 @@ gboolean ufo_cuda_mask_threshold(UfoCuda *cu, UfoView u, int n, int oh, int ow, 
          ufo_cuda_ok(cudaStreamSynchronize(cu->stream), "mask_threshold", error);
 }
 
-/* Box m of the crops (x, y, w, h; offset off[m] in prob): blockIdx.y strides over the maps. */
+/* Box m of the crops (x, y, w, h; offset off[m] in prob, or in gray when prob is NULL: bytes,
+ * mask_math.h ufo_mask_gray8): blockIdx.y strides over the maps. */
 __global__ void __launch_bounds__(THREADS)
     probs_kernel(const float *__restrict__ u, int64_t ldu, int n, int uh, int uw, int oh, int ow,
                  const int32_t *__restrict__ box, const int64_t *__restrict__ off,
-                 float *__restrict__ prob)
+                 float *__restrict__ prob, uint8_t *__restrict__ gray)
 {
   for (int64_t m = blockIdx.y; m < n; m += gridDim.y) {
     const int32_t *b = box + 4 * m;
@@ -206,14 +207,19 @@ __global__ void __launch_bounds__(THREADS)
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < total;
          i += (int64_t)gridDim.x * blockDim.x) {
       const int yy = (int)(i / b[2]), xx = (int)(i - (int64_t)yy * b[2]);
-      prob[off[m] + i] = mask_prob(um, ldu, uh, uw, oh, ow, b[1] + yy, b[0] + xx);
+      const float pv = mask_prob(um, ldu, uh, uw, oh, ow, b[1] + yy, b[0] + xx);
+      if (prob)
+        prob[off[m] + i] = pv;
+      else
+        gray[off[m] + i] = ufo_mask_gray8(pv);
     }
   }
 }
 
 gboolean ufo_cuda_mask_probs(UfoCuda *cu, UfoView u, int n, int oh, int ow, const int32_t *box,
-                             float *const *prob, GError **error)
+                             float *const *prob, uint8_t *const *gray, GError **error)
 {
+  const size_t px_bytes = prob ? sizeof(float) : 1;
   int64_t *off = g_new(int64_t, n);
   int64_t total = 0, widest = 1;
   for (int m = 0; m < n; m++) {
@@ -224,22 +230,23 @@ gboolean ufo_cuda_mask_probs(UfoCuda *cu, UfoView u, int n, int oh, int ow, cons
   const size_t b_box = align16((size_t)n * 4 * sizeof(int32_t));
   const size_t b_off = align16((size_t)n * sizeof(int64_t));
   char *buf = (char *)ufo_cuda_scratch(cu, UFO_CUDA_SCRATCH_MASK,
-                                       b_box + b_off + (size_t)total * sizeof(float), error);
+                                       b_box + b_off + (size_t)total * px_bytes, error);
   gboolean ok = buf != NULL &&
                 ufo_cuda_upload_bytes(cu, buf, box, (size_t)n * 4 * sizeof(int32_t),
                                       "mask_probs: boxes", error) &&
                 ufo_cuda_upload_bytes(cu, buf + b_box, off, (size_t)n * sizeof(int64_t),
                                       "mask_probs: offsets", error);
   if (ok) {
-    float *d_prob = (float *)(buf + b_box + b_off);
+    char *d_out = buf + b_box + b_off;
     const dim3 grid(ufo_cuda_blocks(cu, widest, THREADS), (unsigned)MIN(n, 65535));
     UFO_LAUNCH(probs_kernel, grid, THREADS, 0, cu->stream, ufo_cuda_ptr(u), u.ld, n,
                (int)(u.rows / n), (int)u.cols, oh, ow, (const int32_t *)buf,
-               (const int64_t *)(buf + b_box), d_prob);
+               (const int64_t *)(buf + b_box), prob ? (float *)d_out : (float *)NULL,
+               prob ? (uint8_t *)NULL : (uint8_t *)d_out);
     ok = ufo_cuda_launched("mask_probs: probs_kernel", error);
     for (int m = 0; ok && m < n; m++) /* each crop into its object's own buffer */
-      ok = download(cu, prob[m], d_prob + off[m],
-                    (size_t)box[4 * m + 2] * box[4 * m + 3] * sizeof(float), "mask_probs", error);
+      ok = download(cu, prob ? (void *)prob[m] : (void *)gray[m], d_out + off[m] * px_bytes,
+                    (size_t)box[4 * m + 2] * box[4 * m + 3] * px_bytes, "mask_probs", error);
     ok = ok && ufo_cuda_ok(cudaStreamSynchronize(cu->stream), "mask_probs", error);
   }
   g_free(off); /* uploads from pageable memory return once staged */

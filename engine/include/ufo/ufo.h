@@ -114,6 +114,15 @@ typedef enum {
   UFO_INSTANCE_BOXES_MASK,
 } UfoInstanceBoxes;
 
+/* How instance masks come back (UfoMask). */
+typedef enum {
+  /* UfoMask.prob: float32 probabilities (the default) */
+  UFO_MASK_FLOAT = 0,
+  /* UfoMask.gray: each probability p as round-half-even(255 · clamp(p, 0, 1)) in a byte (NaN: 0),
+   * GStreamer's GRAY8 probability masks; a quarter of the bytes, computed where the masks are */
+  UFO_MASK_GRAY8,
+} UfoMaskFormat;
+
 typedef struct {
   UfoTask task;
   const char *prompt;         /* grounding: referring expression (required); others: NULL */
@@ -130,16 +139,19 @@ typedef struct {
   float temperature;
   float length_penalty;
   UfoInstanceBoxes instance_boxes; /* instance segmentation only */
+  UfoMaskFormat mask_format;       /* instance segmentation only */
 } UfoRequest;
 
 #define UFO_REQUEST_INIT                                                                           \
   {                                                                                                \
-    UFO_TASK_DETECTION, NULL, 0, 0, 0.f, 0.f, NULL, 0.f, 0.f, UFO_INSTANCE_BOXES_REGION            \
+    UFO_TASK_DETECTION, NULL, 0, 0, 0.f, 0.f, NULL, 0.f, 0.f, UFO_INSTANCE_BOXES_REGION,           \
+        UFO_MASK_FLOAT                                                                             \
   }
 
 typedef struct {
   int x, y, width, height; /* rectangle in input-image pixels the mask covers */
-  float *prob;             /* (height, width) row-major sigmoid probabilities */
+  float *prob;             /* (height, width) row-major sigmoid probabilities; NULL with gray */
+  uint8_t *gray;           /* (height, width) the same as bytes (UFO_MASK_GRAY8), else NULL */
 } UfoMask;
 
 typedef struct {

@@ -261,10 +261,21 @@ static void check_probs(Fx *x)
     prob[m] = g_new(float, px + 1);
     prob[m][px] = -7.f;
   }
-  const uint64_t down0 = x->be->bytes_down;
-  g_assert_true(ufo_op_mask_probs(x->be, x->u, c->n, c->oh, c->ow, box, prob, &err));
+  /* the same boxes as bytes (UFO_MASK_GRAY8): one per pixel, guard byte after each */
+  g_autofree uint8_t **gray = g_new(uint8_t *, c->n);
+  for (int m = 0; m < c->n; m++) {
+    const size_t px = (size_t)box[4 * m + 2] * box[4 * m + 3];
+    gray[m] = g_new(uint8_t, px + 1);
+    gray[m][px] = 0xa5;
+  }
+  uint64_t down0 = x->be->bytes_down;
+  g_assert_true(ufo_op_mask_probs(x->be, x->u, c->n, c->oh, c->ow, box, prob, NULL, &err));
   g_assert_no_error(err);
   g_assert_cmpuint(x->be->bytes_down - down0, ==, total * sizeof(float));
+  down0 = x->be->bytes_down;
+  g_assert_true(ufo_op_mask_probs(x->be, x->u, c->n, c->oh, c->ow, box, NULL, gray, &err));
+  g_assert_no_error(err);
+  g_assert_cmpuint(x->be->bytes_down - down0, ==, total);
   double worst = 0;
   for (int m = 0; m < c->n; m++) {
     const int32_t *b = box + 4 * m;
@@ -277,9 +288,15 @@ static void check_probs(Fx *x)
           g_assert_cmpfloat(pm[o], ==, x->Phost[i]);
         if (x->Pref[i] == 0.0) /* underflow to exactly 0 (seg §0 item 2) */
           g_assert_cmpfloat(pm[o], ==, 0.f);
+        /* the bytes are this backend's floats, quantised (mask_math.h ufo_mask_gray8) */
+        if (gray[m][o] != ufo_mask_gray8(pm[o]))
+          g_error("%s: box %d pixel %d: byte %d, the float %.9g quantises to %d", backend_name, m,
+                  o, gray[m][o], pm[o], ufo_mask_gray8(pm[o]));
       }
     g_assert_cmpfloat(pm[(size_t)b[2] * b[3]], ==, -7.f);
+    g_assert_cmpuint(gray[m][(size_t)b[2] * b[3]], ==, 0xa5);
     g_free(prob[m]);
+    g_free(gray[m]);
   }
   g_test_message("%s: mask_probs worst |P - reference| %.3g", backend_name, worst);
   g_assert_cmpfloat(worst, <=, 2e-6);
@@ -393,11 +410,26 @@ static void test_refused(void)
   int32_t box[12] = {0, 0, 2, 2, 3, 3, 2, 2, 0, 0, 1, 1};
   float p0[4], p1[4], p2[1];
   float *prob[3] = {p0, p1, p2};
-  g_assert_false(ufo_op_mask_probs(x.be, x.u, 3, 4, 4, box, prob, &err)); /* box 1 leaves 4x4 */
+  g_assert_false(
+      ufo_op_mask_probs(x.be, x.u, 3, 4, 4, box, prob, NULL, &err)); /* box 1 leaves 4x4 */
   g_assert_error(err, UFO_ERROR, UFO_ERROR_INVALID);
   g_clear_error(&err);
-  box[4] = 2, box[5] = 2, prob[2] = NULL; /* box 1 inside now; box 2 has no output */
-  g_assert_false(ufo_op_mask_probs(x.be, x.u, 3, 4, 4, box, prob, &err));
+  box[4] = 2, box[5] = 2; /* box 1 inside now */
+  uint8_t g0[4], g1[4], g2[1];
+  uint8_t *gray[3] = {g0, g1, g2};
+  g_assert_false(ufo_op_mask_probs(x.be, x.u, 3, 4, 4, box, prob, gray, &err)); /* both kinds */
+  g_assert_error(err, UFO_ERROR, UFO_ERROR_INVALID);
+  g_clear_error(&err);
+  g_assert_false(ufo_op_mask_probs(x.be, x.u, 3, 4, 4, box, NULL, NULL, &err)); /* neither */
+  g_assert_error(err, UFO_ERROR, UFO_ERROR_INVALID);
+  g_clear_error(&err);
+  gray[2] = NULL; /* box 2 has no output */
+  g_assert_false(ufo_op_mask_probs(x.be, x.u, 3, 4, 4, box, NULL, gray, &err));
+  g_assert_error(err, UFO_ERROR, UFO_ERROR_INVALID);
+  g_assert_nonnull(strstr(err->message, "box 2 has no host output"));
+  g_clear_error(&err);
+  prob[2] = NULL;
+  g_assert_false(ufo_op_mask_probs(x.be, x.u, 3, 4, 4, box, prob, NULL, &err));
   g_assert_error(err, UFO_ERROR, UFO_ERROR_INVALID);
   g_assert_nonnull(strstr(err->message, "box 2 has no host output"));
   g_clear_error(&err);

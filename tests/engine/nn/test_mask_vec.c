@@ -30,10 +30,10 @@ static uint32_t to_bits(float f)
  * the specials and the edges of the vector path's range and of float's exp */
 static float *values(size_t *n)
 {
-  static const float specials[] = {0.f,      -0.f,     INFINITY, -INFINITY, NAN,      -NAN,
-                                   128.f,    -128.f,   128.00002f, -128.00002f, 88.72283f,
-                                   88.72284f, -87.33654f, -103.97208f, -103.97209f,
-                                   138.6f,   -138.6f,  1e-45f,   -1e-45f,   3.4e38f,  -3.4e38f};
+  static const float specials[] = {
+      0.f,         -0.f,       INFINITY,    -INFINITY, NAN,       -NAN,       128.f,
+      -128.f,      128.00002f, -128.00002f, 88.72283f, 88.72284f, -87.33654f, -103.97208f,
+      -103.97209f, 138.6f,     -138.6f,     1e-45f,    -1e-45f,   3.4e38f,    -3.4e38f};
   GArray *a = g_array_new(FALSE, FALSE, sizeof(float));
   g_array_append_vals(a, specials, G_N_ELEMENTS(specials));
   for (uint32_t e = 0; e < 255; e++)
@@ -61,6 +61,32 @@ static gboolean same_bits(float a, float b)
 
 /* vector lanes = scalar calls, for lanes taken in order (runs of the vector path) and with the
  * values shuffled so that in-range and out-of-range lanes share a vector */
+/* ufo_mask_gray8 against lrintf (the current rounding mode: to nearest, ties to even) of
+ * 255·p in float: every 61st float of [0, 1] (their bit patterns), the exact halves k + 0.5 of
+ * the scale, the ends and the specials. */
+static void test_gray8(void)
+{
+  for (uint32_t b = 0; b <= to_bits(1.f); b += 61) {
+    const float p = from_bits(b);
+    if (ufo_mask_gray8(p) != lrintf(p * 255.f))
+      g_error("gray8(%.9g) = %d, lrintf gives %ld", p, ufo_mask_gray8(p), lrintf(p * 255.f));
+  }
+  for (int k = 0; k < 255; k++) { /* p with 255·p exactly k + 0.5: to the even neighbour */
+    const float v = (float)k + 0.5f, p = v / 255.f;
+    if (p * 255.f == v)
+      g_assert_cmpint(ufo_mask_gray8(p), ==, k % 2 ? k + 1 : k);
+  }
+  g_assert_cmpint(ufo_mask_gray8(0.f), ==, 0);
+  g_assert_cmpint(ufo_mask_gray8(-0.f), ==, 0);
+  g_assert_cmpint(ufo_mask_gray8(-1e-3f), ==, 0);
+  g_assert_cmpint(ufo_mask_gray8(-INFINITY), ==, 0);
+  g_assert_cmpint(ufo_mask_gray8(NAN), ==, 0);
+  g_assert_cmpint(ufo_mask_gray8(1.f), ==, 255);
+  g_assert_cmpint(ufo_mask_gray8(1.5f), ==, 255);
+  g_assert_cmpint(ufo_mask_gray8(INFINITY), ==, 255);
+  g_assert_cmpint(ufo_mask_gray8(0.75f), ==, 191); /* 191.25 */
+}
+
 static void test_lanes(void)
 {
   size_t n;
@@ -163,6 +189,7 @@ static void test_blend(void)
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
+  g_test_add_func("/nn/mask-vec/gray8", test_gray8);
   g_test_add_func("/nn/mask-vec/lanes", test_lanes);
   g_test_add_func("/nn/mask-vec/accuracy", test_accuracy);
   g_test_add_func("/nn/mask-vec/sigmoid", test_sigmoid);

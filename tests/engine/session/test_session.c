@@ -11,6 +11,7 @@
 #include "model/model.h"
 #include "text/tokenizer.h"
 #include "nn/vit.h"
+#include "backend/mask_math.h"
 #include "backend/preprocess.h"
 
 #include <math.h>
@@ -83,6 +84,8 @@ typedef struct {
   float temperature, length_penalty;
 } Case;
 
+static UfoMaskFormat case_mask_format = UFO_MASK_FLOAT; /* the requests of run_case */
+
 static UfoResult *run_case(const Case *c, UfoFixture *fx, UfoModel *model)
 {
   GError *error = NULL;
@@ -108,6 +111,7 @@ static UfoResult *run_case(const Case *c, UfoFixture *fx, UfoModel *model)
   req.beam_size = c->beam;
   req.temperature = c->temperature;
   req.length_penalty = c->length_penalty;
+  req.mask_format = case_mask_format;
   const char *text = ufo_fixture_meta(fx, "grounding_text");
   req.prompt = c->task == UFO_TASK_GROUNDING ? text : NULL;
   UfoSessionOptions opts = {UFO_DEVICE_CPU, 0, 0};
@@ -912,6 +916,53 @@ static const Case cases[] = {
     {"vit-b-detection-planted", "vit-b", UFO_TASK_DETECTION},
 };
 
+/* Instance masks as bytes (UFO_MASK_GRAY8): the objects of the float request, each mask's bytes
+ * its probabilities quantised (mask_math.h ufo_mask_gray8, checked against lrintf by
+ * nn-mask-vec), no floats; an unknown format refused. */
+static void test_mask_gray8(void)
+{
+  const Case *c = NULL;
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++)
+    if (strcmp(cases[i].fixture, "tiny-instance-planted") == 0)
+      c = &cases[i];
+  GError *error = NULL;
+  g_autoptr(UfoFixture) fx = ufo_fixture_open(c->fixture, &error);
+  g_assert_no_error(error);
+  g_autoptr(UfoModel) model = model_for(c->config);
+  case_mask_format = UFO_MASK_FLOAT;
+  UfoResult *f = run_case(c, fx, model);
+  case_mask_format = UFO_MASK_GRAY8;
+  UfoResult *g = run_case(c, fx, model);
+  case_mask_format = UFO_MASK_FLOAT;
+  g_assert_cmpint(f->n_objects, >, 0);
+  g_assert_cmpint(g->n_objects, ==, f->n_objects);
+  long mid = 0; /* bytes strictly between 0 and 255: the rounding is exercised */
+  for (int i = 0; i < f->n_objects; i++) {
+    const UfoObject *a = &f->objects[i], *b = &g->objects[i];
+    g_assert_cmpint(a->label_id, ==, b->label_id);
+    g_assert_cmpmem(&a->score, 5 * sizeof(float), &b->score, 5 * sizeof(float));
+    g_assert_cmpmem(a->mask, 4 * sizeof(int), b->mask, 4 * sizeof(int));
+    g_assert_nonnull(a->mask->prob);
+    g_assert_null(a->mask->gray);
+    g_assert_null(b->mask->prob);
+    g_assert_nonnull(b->mask->gray);
+    for (size_t k = 0; k < (size_t)a->mask->width * a->mask->height; k++) {
+      g_assert_cmpuint(b->mask->gray[k], ==, ufo_mask_gray8(a->mask->prob[k]));
+      mid += b->mask->gray[k] > 0 && b->mask->gray[k] < 255;
+    }
+  }
+  g_assert_cmpint(mid, >, 0);
+  ufo_result_free(f);
+  ufo_result_free(g);
+
+  g_autofree uint8_t *px = synthetic(64, 48);
+  UfoImage img = {UFO_PIXEL_RGB, 64, 48, 64 * 3, px};
+  UfoRequest req = UFO_REQUEST_INIT;
+  req.task = UFO_TASK_INSTANCE;
+  req.mask_format = (UfoMaskFormat)7;
+  expect_run_error(&req, &img, UFO_ERROR_INVALID, "mask format 7");
+}
+
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
@@ -950,6 +1001,7 @@ int main(int argc, char **argv)
   g_test_add_func("/session/prompt-cache", test_prompt_cache);
   g_test_add_func("/session/prompt-too-long", test_prompt_too_long);
   g_test_add_func("/session/planar-frames", test_planar_frames);
+  g_test_add_func("/session/mask-gray8", test_mask_gray8);
   g_test_add_func("/session/shared-weights", test_shared_weights);
   int rc = g_test_run();
   ufo_model_unref(tiny_model);
