@@ -84,6 +84,21 @@ static inline UfoVf ufo_v_sigmoid(UfoVf x)
 
 /* ufo_bilinear_at's blend along x of source row src for output columns x..x+LANES-1 (taps
  * tx[x..]): src[i0]·l0 + src[i1]·l1 */
+/* ufo_mask_gray8 lane by lane into dst[0..UFO_MASK_LANES): the same IEEE operations (a lane's
+ * p > 0 selects p, else +0; v < 1 selects v, else 1) */
+static inline void ufo_v_gray8(UfoVf p, uint8_t *dst)
+{
+  const UfoVf one = (UfoVf){0} + 1.f;
+  UfoVf v = (UfoVf)((UfoVi)p & (UfoVi)(p > 0.f));
+  const UfoVi lt = (UfoVi)(v < 1.f);
+  v = (UfoVf)(((UfoVi)v & lt) | ((UfoVi)one & ~lt)) * 255.f;
+  const UfoVi q = __builtin_convertvector((v + 0x1p23f) - 0x1p23f, UfoVi);
+  uint8_t b[UFO_MASK_LANES];
+  for (int i = 0; i < UFO_MASK_LANES; i++)
+    b[i] = (uint8_t)q[i];
+  memcpy(dst, b, sizeof b);
+}
+
 static inline UfoVf ufo_v_blend_x(const float *src, const UfoBilinearTap *tx)
 {
   UfoVf a, b, l0, l1;

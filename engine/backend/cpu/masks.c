@@ -128,8 +128,9 @@ typedef struct {
   const int32_t *box;
   float *const *prob;
   uint8_t *const *gray;
-  const int *band_box, *band_row; /* mask_probs work items */
-  gboolean reference;             /* the reference backend: no shortcut */
+  const int *band_box, *band_row;    /* mask_probs work items */
+  const int *span_first, *span_last; /* mask_probs bytes: row_spans of every map at GRAY_CUT */
+  gboolean reference;                /* the reference backend: no shortcut */
 } MapJob;
 
 /* Map m of u. */
@@ -162,11 +163,9 @@ typedef struct {
   float *t0, *t1; /* (n) each, of the caller's buffer */
 } RowBlend;
 
-/* out[i] = P(y, x + i) for i < n of map um (rows ty; columns tx[0..n-1]): seg §2.8, bilinear
- * on the logits, then the sigmoid; UFO_MASK_LANES pixels at a time (mask_vec.h: the bits of
- * ufo_bilinear_at and ufo_mask_sigmoid) */
-static void probs_row(RowBlend *rb, const float *um, int64_t ld, UfoBilinearTap ty,
-                      const UfoBilinearTap *tx, int n, float *out)
+/* Makes rb hold map um's source rows of ty blended along x for the n output columns of tx. */
+static void row_blend(RowBlend *rb, const float *um, int64_t ld, UfoBilinearTap ty,
+                      const UfoBilinearTap *tx, int n)
 {
   if (rb->um != um || rb->i0 != ty.i0 || rb->tx != tx || rb->n != n) {
     const float *r0 = um + (size_t)ty.i0 * ld, *r1 = um + (size_t)ty.i1 * ld;
@@ -181,12 +180,57 @@ static void probs_row(RowBlend *rb, const float *um, int64_t ld, UfoBilinearTap 
     }
     rb->um = um, rb->i0 = ty.i0, rb->tx = tx, rb->n = n;
   }
+}
+
+/* out[i] = P(y, x + i) for i < n of map um (rows ty; columns tx[0..n-1]): seg §2.8, bilinear
+ * on the logits, then the sigmoid; UFO_MASK_LANES pixels at a time (mask_vec.h: the bits of
+ * ufo_bilinear_at and ufo_mask_sigmoid) */
+static void probs_row(RowBlend *rb, const float *um, int64_t ld, UfoBilinearTap ty,
+                      const UfoBilinearTap *tx, int n, float *out)
+{
+  row_blend(rb, um, ld, ty, tx, n);
   int i = 0;
   for (; i + UFO_MASK_LANES <= n; i += UFO_MASK_LANES)
     ufo_vf_store(out + i,
                  ufo_v_sigmoid(ufo_vf_load(rb->t0 + i) * ty.l0 + ufo_vf_load(rb->t1 + i) * ty.l1));
   for (; i < n; i++)
     out[i] = ufo_mask_sigmoid(rb->t0[i] * ty.l0 + rb->t1[i] * ty.l1);
+}
+
+/* Logits beyond which a probability's byte is known without the sigmoid (ufo.h UFO_MASK_GRAY8):
+ * for x <= -7, exp(-x) >= e^7 (1 - 2^-23) (ufo_mask_exp is within 1 ulp, nn-mask-vec), so
+ * P <= 1 / 1097.5 and 255 P <= 0.233: the byte is 0; for x >= 7, exp(-x) <= e^-7 (1 + 2^-23), so
+ * P >= 0.99909 and 255 P >= 254.77: the byte is 255 (also for ±inf; NaN is neither and is
+ * computed). */
+#define GRAY_ZERO_BELOW -7.f
+#define GRAY_FULL_ABOVE 7.f
+/* a pixel whose four source logits are all below this is below GRAY_ZERO_BELOW: a convex blend
+ * of them stays below the largest, up to float rounding (~1e-6 here), far less than the 1e-3 */
+#define GRAY_CUT (GRAY_ZERO_BELOW - 1e-3f)
+
+/* out[i] = ufo_mask_gray8(P(y, x + i)), as probs_row then the byte, with the sigmoid only for the
+ * lanes of vectors that hold a logit inside (-7, 7) (or NaN) */
+static void gray_row(RowBlend *rb, const float *um, int64_t ld, UfoBilinearTap ty,
+                     const UfoBilinearTap *tx, int n, uint8_t *out)
+{
+  row_blend(rb, um, ld, ty, tx, n);
+  const UfoVi every = (UfoVi){0} - 1;
+  int i = 0;
+  for (; i + UFO_MASK_LANES <= n; i += UFO_MASK_LANES) {
+    const UfoVf x = ufo_vf_load(rb->t0 + i) * ty.l0 + ufo_vf_load(rb->t1 + i) * ty.l1;
+    const UfoVi zero = (UfoVi)(x <= GRAY_ZERO_BELOW), full = (UfoVi)(x >= GRAY_FULL_ABOVE);
+    const UfoVi known = zero | full;
+    if (memcmp(&known, &every, sizeof known) == 0) { /* every lane known */
+      uint8_t b[UFO_MASK_LANES];
+      for (int k = 0; k < UFO_MASK_LANES; k++)
+        b[k] = full[k] ? 255 : 0;
+      memcpy(out + i, b, sizeof b);
+      continue;
+    }
+    ufo_v_gray8(ufo_v_sigmoid(x), out + i);
+  }
+  for (; i < n; i++)
+    out[i] = ufo_mask_gray8(ufo_mask_sigmoid(rb->t0[i] * ty.l0 + rb->t1[i] * ty.l1));
 }
 
 /* A RowBlend for rows of up to n columns, followed by one more row of n (threshold's
@@ -260,7 +304,6 @@ static void probs_run(void *ctx, int64_t begin, int64_t end, int worker)
 {
   const MapJob *j = ctx;
   RowBlend rb = row_blend_new(j->ow);
-  float *prow = rb.t1 + j->ow; /* one row's probabilities (bytes out) */
   for (int64_t it = begin; it < end; it++) {
     const int m = j->band_box[it];
     const float *um = map_of(j, m);
@@ -272,11 +315,17 @@ static void probs_run(void *ctx, int64_t begin, int64_t end, int worker)
         probs_row(&rb, um, j->u.ld, ty, j->taps.tx + bx, w, j->prob[m] + (size_t)yy * w);
         continue;
       }
-      /* the row's floats stay in cache; only its bytes go out */
-      probs_row(&rb, um, j->u.ld, ty, j->taps.tx + bx, w, prow);
-      uint8_t *restrict g = j->gray[m] + (size_t)yy * w;
-      for (int x = 0; x < w; x++)
-        g[x] = ufo_mask_gray8(prow[x]);
+      /* only the columns that read a source logit >= GRAY_CUT (else the byte is 0) */
+      const int *first = j->span_first + (size_t)m * j->uh,
+                *last = j->span_last + (size_t)m * j->uh;
+      const int c0 = MIN(first[ty.i0], first[ty.i1]), c1 = MAX(last[ty.i0], last[ty.i1]);
+      uint8_t *g = j->gray[m] + (size_t)yy * w;
+      const int x0 = c0 > c1 ? w : CLAMP(j->taps.x_from[c0] - bx, 0, w);
+      const int x1 = c0 > c1 ? w : CLAMP(j->taps.x_to[c1] + 1 - bx, x0, w);
+      memset(g, 0, (size_t)x0);
+      if (x1 > x0)
+        gray_row(&rb, um, j->u.ld, ty, j->taps.tx + bx + x0, x1 - x0, g + x0);
+      memset(g + x1, 0, (size_t)(w - x1));
     }
   }
   g_free(rb.t0);
@@ -295,10 +344,19 @@ void ufo_cpu_mask_probs(UfoCpu *cpu, UfoView u, int n, int oh, int ow, const int
     for (int y = 0; y < box[4 * m + 3]; y += PROBS_BAND, i++)
       band_box[i] = m, band_row[i] = y;
   j.band_box = band_box, j.band_row = band_row;
+  int *span = NULL;
+  if (gray) { /* the reference backend too: no shortcut there, every pixel through the sigmoid */
+    span = g_new(int, 2 * (size_t)n * j.uh);
+    for (int m = 0; m < n; m++)
+      row_spans(map_of(&j, m), u.ld, j.uh, (int)u.cols, cpu->reference ? -INFINITY : GRAY_CUT,
+                span + (size_t)m * j.uh, span + (size_t)(n + m) * j.uh);
+    j.span_first = span, j.span_last = span + (size_t)n * j.uh;
+  }
   taps_make(&j.taps, j.uh, (int)u.cols, oh, ow);
   ufo_pool_run(cpu->pool, items, 1, probs_run, &j);
   taps_free(&j.taps);
   g_free(band_box);
+  g_free(span);
 }
 
 /* Semantic label maps (seg §3.6) with a certified shortcut. A map's logits lie far below zero
