@@ -7,6 +7,7 @@
 
 #include <math.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define IMIN(a, b) ((a) < (b) ? (a) : (b))
@@ -57,19 +58,64 @@ static inline uint32_t over(uint32_t src, uint32_t dst)
   return out;
 }
 
-/* Does one of the 8 bytes at p reach thr (1..255)? A word at a time: bytes above n = thr − 1
- * <= 127 carry into their top bit when 127 − n is added (or have it set); above that, only
- * bytes with the top bit set can reach thr. */
-static inline bool any_inside8(const uint8_t *p, int thr)
+/* The row kernels of the in-place path below, written so that the compiler vectorises them. */
+
+/* in[x + 1] = row[x] >= thr for x in [0, n); in[0] = in[n + 1] = 0 (outside the mask). */
+static void inside_row(uint8_t *restrict in, const uint8_t *restrict row, int n, int thr)
 {
-  uint64_t v;
-  memcpy(&v, p, sizeof v);
-  const uint64_t ones = ~(uint64_t)0 / 255, top = ones * 128;
-  if (thr > 128)
-    return (v & top) != 0;
-  if (thr <= 0)
-    return true;
-  return (((v & ~top) + ones * (uint64_t)(128 - thr)) | v) & top;
+  in[0] = in[n + 1] = 0;
+  for (int x = 0; x < n; x++)
+    in[x + 1] = row[x] >= thr;
+}
+
+/* Class of mask pixels x in [x0, x1) of a row (flags up, cur, down as inside_row gives them; an
+ * all-zero row above the first and below the last): 0 outside, 1 fill, 2 outline (inside with a
+ * 4-neighbour outside the mask or past its border) */
+static void class_row(uint8_t *restrict cls, const uint8_t *restrict up,
+                      const uint8_t *restrict cur, const uint8_t *restrict down, int x0, int x1)
+{
+  for (int x = x0; x < x1; x++) {
+    const int c = cur[x + 1], border = !(up[x + 1] & down[x + 1] & cur[x] & cur[x + 2]);
+    cls[x] = (uint8_t)(c + (c & border));
+  }
+}
+
+/* row[x] = over(src, row[x]) with src = 0 (class 0: over(0, d) = d exactly, as 255 · d / 255
+ * rounds to d), fill or edge by class: pixman's OVER arithmetic of over() below for every pixel
+ * of a block, so that the block's loop has no branch; blocks of only class 0 are left alone */
+#define BLEND_BLOCK 16
+
+static inline void blend_block(uint32_t *restrict row, const uint8_t *restrict cls, int n,
+                               uint32_t fill, uint32_t edge)
+{
+  const uint32_t ia_fill = 255 - (fill >> 24), ia_edge = 255 - (edge >> 24);
+  for (int x = 0; x < n; x++) {
+    const uint32_t c = cls[x];
+    const uint32_t src = c == 2 ? edge : c == 1 ? fill : 0u;
+    const uint32_t ia = c == 2 ? ia_edge : c == 1 ? ia_fill : 255u;
+    const uint32_t d = row[x];
+    uint32_t out = 0;
+    for (int sh = 0; sh < 32; sh += 8) {
+      uint32_t t = ((d >> sh) & 0xFF) * ia + 0x80;
+      t = ((t + (t >> 8)) >> 8) + ((src >> sh) & 0xFF);
+      out |= (t > 255 ? 255 : t) << sh;
+    }
+    row[x] = out;
+  }
+}
+
+static void blend_row(uint32_t *restrict row, const uint8_t *restrict cls, int n, uint32_t fill,
+                      uint32_t edge)
+{
+  int x = 0;
+  for (; x + BLEND_BLOCK <= n; x += BLEND_BLOCK) {
+    uint64_t w[BLEND_BLOCK / 8];
+    memcpy(w, cls + x, sizeof w);
+    if ((w[0] | w[1]) == 0) /* sixteen pixels outside */
+      continue;
+    blend_block(row + x, cls + x, BLEND_BLOCK, fill, edge);
+  }
+  blend_block(row + x, cls + x, n - x, fill, edge);
 }
 
 /* Where the mask lands unscaled at whole pixels on the image surface cr draws to (no group,
@@ -122,24 +168,32 @@ void ufo_overlay_draw_mask(cairo_t *cr, const UfoOverlayStyle *style, const UfoO
        : fill)
   uint8_t *td;
   int ts, tw, th, ox, oy;
-  if (direct_target(cr, mask, &td, &ts, &tw, &th, &ox, &oy)) {
-    /* composited in place: the same bits as painting the mask surface below */
+  uint8_t *buf = NULL; /* the in-place path's row flags (without memory: cairo's path) */
+  if (direct_target(cr, mask, &td, &ts, &tw, &th, &ox, &oy) &&
+      (buf = malloc((size_t)4 * (mw + 2))) != NULL) {
+    /* composited in place: the same bits as painting the mask surface below, a row at a time:
+     * inside flags of the rows above, at and below, the pixels' classes, the blend */
     const int y0 = IMAX(0, -oy), y1 = IMIN(mh, th - oy), x0 = IMAX(0, -ox), x1 = IMIN(mw, tw - ox);
-    for (int y = y0; y < y1; y++) {
-      uint32_t *row = (uint32_t *)(td + (size_t)(oy + y) * ts) + ox;
-      const uint8_t *src = mask->data + (size_t)y * mask->stride;
-      for (int x = x0; x < x1; x++) {
-        if (x + 8 <= x1 && !any_inside8(src + x, thr)) { /* eight pixels outside */
-          x += 7;
-          continue;
-        }
-        const uint32_t p = PIXEL(x, y);
-        if (p)
-          row[x] = over(p, row[x]);
-      }
+    if (y1 <= y0 || x1 <= x0) {
+      free(buf);
+      return;
     }
-    if (y1 > y0 && x1 > x0)
-      cairo_surface_mark_dirty_rectangle(cairo_get_target(cr), ox + x0, oy + y0, x1 - x0, y1 - y0);
+    uint8_t *in[3] = {buf, buf + (mw + 2), buf + 2 * (size_t)(mw + 2)}, *cls = in[2] + mw + 2;
+    memset(in[0], 0, (size_t)mw + 2); /* the row above the first */
+    if (y0 > 0)
+      inside_row(in[0], mask->data + (size_t)(y0 - 1) * mask->stride, mw, thr);
+    inside_row(in[1], mask->data + (size_t)y0 * mask->stride, mw, thr);
+    for (int y = y0; y < y1; y++) {
+      uint8_t *up = in[(y - y0) % 3], *cur = in[(y - y0 + 1) % 3], *down = in[(y - y0 + 2) % 3];
+      if (y + 1 < mh)
+        inside_row(down, mask->data + (size_t)(y + 1) * mask->stride, mw, thr);
+      else
+        memset(down, 0, (size_t)mw + 2); /* the row below the last */
+      class_row(cls, up, cur, down, x0, x1);
+      blend_row((uint32_t *)(td + (size_t)(oy + y) * ts) + ox + x0, cls + x0, x1 - x0, fill, edge);
+    }
+    free(buf);
+    cairo_surface_mark_dirty_rectangle(cairo_get_target(cr), ox + x0, oy + y0, x1 - x0, y1 - y0);
     return;
   }
   cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, mw, mh);
