@@ -454,13 +454,69 @@ static void semantic_add_terms(float *ar, const float *t0, const float *t1, int 
     ar[x] += s * ufo_mask_sigmoid(t0[x] * ly0 + t1[x] * ly1);
 }
 
+/* Whole cells at once. A cell (source row r, column c) is the four logits that the taps of its
+ * output pixels read (rows r, r1, columns c, c1); every such pixel's blended logit x lies in
+ * [mn − ε, mx + ε] of the four (a convex blend in float: ε = 2^-19·max(|mn|, |mx|), 4x the
+ * rounding of the two blends and of weights that sum to 1 ± 2^-24), and its term
+ * fl(score·sigmoid(x)) within score·sigmoid(mn − ε)·(1 − 2^-20) and score·sigmoid(mx + ε)·
+ * (1 + 2^-20) (the float sigmoid is within 2^-22 of sigmoid: ufo_mask_exp's ulp, 1 + e, the
+ * division; then the product), ± 1e-37 near the denormals; maps whose four logits lie below
+ * SEM_CUT are the left-out terms of missed[k]. So a slot's float sum lies in [LO_k, HI_k] (the
+ * rounding of the sum: grow[]), and when one slot's LO_b > 0 exceeds every other slot's HI_k,
+ * every pixel of the cell has that slot's label, as the full computation gives it (the largest
+ * sum is unique). */
+#define CELL_EPS 0x1p-19
+#define CELL_DELTA 0x1p-20
+#define CELL_TINY 1e-37
+
+/* The class of every output pixel of cell (r, c) (second row r1, column c1) when the bounds
+ * prove it, else -1 (also for NaN logits). */
+static int semantic_cell_label(const SemJob *j, int r, int r1, int c, int c1)
+{
+  double best_lo = 0.0, hi1 = -1.0, hi2 = -1.0; /* the two largest HI_k */
+  int best = -1, hi1_k = -1;
+  for (int k = 0, m = 0; k < j->n_slots; k++) {
+    double lo = 0.0, hi = 0.0;
+    const int n_k = j->slot_end[k] - m;
+    for (; m < j->slot_end[k]; m++) {
+      const float *um = ufo_cpu_ptr(j->u) + (size_t)(m * j->uh) * j->u.ld;
+      const float *a = um + (size_t)r * j->u.ld, *b = um + (size_t)r1 * j->u.ld;
+      const float v0 = a[c], v1 = a[c1], v2 = b[c], v3 = b[c1];
+      if (v0 != v0 || v1 != v1 || v2 != v2 || v3 != v3)
+        return -1;
+      const float mx = fmaxf(fmaxf(v0, v1), fmaxf(v2, v3));
+      if (mx < j->cut) /* a left-out term (missed[k]) */
+        continue;
+      const float mn = fminf(fminf(v0, v1), fminf(v2, v3));
+      const double eps = CELL_EPS * fmax(fabs((double)mn), fabs((double)mx));
+      const double s = j->score[m];
+      lo += s * ufo_mask_sigmoid((float)((double)mn - eps - eps));
+      hi += s * ufo_mask_sigmoid((float)((double)mx + eps + eps));
+    }
+    const double tiny = CELL_TINY * n_k;
+    lo = lo * (1.0 - CELL_DELTA) * j->grow[2 * k] - tiny;
+    hi = hi * (1.0 + CELL_DELTA) * j->grow[2 * k + 1] + j->missed[k] + tiny;
+    if (lo > best_lo)
+      best_lo = lo, best = k;
+    if (hi > hi1)
+      hi2 = hi1, hi1 = hi, hi1_k = k;
+    else if (hi > hi2)
+      hi2 = hi;
+  }
+  if (best < 0)
+    return -1;
+  const double other = hi1_k == best ? hi2 : hi1; /* the largest HI of the other slots */
+  return best_lo > other ? j->slot_class[best] : -1;
+}
+
 /* Map m's terms score·P_m added to its slot's accumulator a (rows [y0, y1) of the label map),
  * by runs of adjacent source cells that are not left out (cut = -INFINITY: none is): the two
  * source rows of a run blended along x once (into t0, t1: scratch of 2·ow), then along y per
  * output row, UFO_MASK_LANES pixels at a time (mask_vec.h: the scalar functions' bits). */
 static void semantic_add_map(const SemJob *j, int64_t m, int y0, int y1, float *a, float *t0,
-                             float *t1)
+                             float *t1, const uint8_t *cert)
 {
+  const int r_first = j->taps.ty[y0].i0;
   const float *um = ufo_cpu_ptr(j->u) + (size_t)(m * j->uh) * j->u.ld;
   const float s = j->score[m], cut = j->cut;
   for (int r = j->taps.ty[y0].i0; r <= j->taps.ty[y1 - 1].i0; r++) {
@@ -476,6 +532,8 @@ static void semantic_add_map(const SemJob *j, int64_t m, int y0, int y1, float *
           continue;
         const int c1 = j->taps.tx[j->x_from[ce]].i1;
         if (r0[ce] < cut && r0[c1] < cut && r1[ce] < cut && r1[c1] < cut) /* NaN: kept */
+          break;
+        if (cert[(size_t)(r - r_first) * j->uw + ce]) /* labelled as a whole cell */
           break;
         xa = xa < 0 ? j->x_from[ce] : xa;
         xb = j->x_to[ce];
@@ -503,13 +561,37 @@ static void semantic_run(void *ctx, int64_t begin, int64_t end, int worker)
   for (int64_t b = begin; b < end; b++) {
     const int y0 = (int)b * j->band, y1 = MIN(j->oh, y0 + j->band);
     const size_t n = (size_t)(y1 - y0) * j->ow;
+    /* cells whose pixels all get one label (semantic_cell_label): labelled here, left out of
+     * the sums and of the per-pixel argmax below */
+    const int r_first = j->taps.ty[y0].i0, r_last = j->taps.ty[y1 - 1].i0;
+    uint8_t *cert = g_new0(uint8_t, (size_t)(r_last - r_first + 1) * j->uw);
+    for (int r = r_first; j->cut > -INFINITY && r <= r_last; r++) {
+      const int ya = MAX(y0, j->y_from[r]), yb = MIN(y1, j->y_to[r]);
+      if (ya >= yb)
+        continue;
+      for (int c = 0; c < j->uw; c++) {
+        const int xa = j->x_from[c], xb = j->x_to[c];
+        if (xa >= xb)
+          continue;
+        const int label = semantic_cell_label(j, r, j->taps.ty[ya].i1, c, j->taps.tx[xa].i1);
+        if (label < 0)
+          continue;
+        cert[(size_t)(r - r_first) * j->uw + c] = 1;
+        for (int y = ya; y < yb; y++)
+          for (int x = xa; x < xb; x++)
+            j->labels[(size_t)y * j->ow + x] = (uint16_t)label;
+      }
+    }
     for (int k = 0, m = 0; k < j->n_slots; k++) {
       float *a = acc + (size_t)k * bpix;
       memset(a, 0, sizeof(float) * n);
       for (; m < j->slot_end[k]; m++)
-        semantic_add_map(j, m, y0, y1, a, t0, t1);
+        semantic_add_map(j, m, y0, y1, a, t0, t1, cert);
     }
     for (size_t i = 0; i < n; i++) {
+      const int py = y0 + (int)(i / j->ow), px = (int)(i % j->ow);
+      if (cert[(size_t)(j->taps.ty[py].i0 - r_first) * j->uw + j->taps.tx[px].i0])
+        continue; /* labelled with its cell */
       /* argmax with ties to the lowest class; all-zero pixels → class 0 (seg §3.6, §6.18) */
       float best_v = 0.f, second = 0.f; /* sums are >= 0 (or NaN) */
       int best = 0, best_k = -1;
@@ -533,6 +615,7 @@ static void semantic_run(void *ctx, int64_t begin, int64_t end, int worker)
         best = semantic_pixel_full(j, y0 + (int)(i / j->ow), (int)(i % j->ow));
       j->labels[(size_t)y0 * j->ow + i] = (uint16_t)best;
     }
+    g_free(cert);
   }
 }
 
