@@ -469,44 +469,101 @@ static void semantic_add_terms(float *ar, const float *t0, const float *t1, int 
 #define CELL_DELTA 0x1p-20
 #define CELL_TINY 1e-37
 
-/* The class of every output pixel of cell (r, c) (second row r1, column c1) when the bounds
- * prove it, else -1 (also for NaN logits). */
-static int semantic_cell_label(const SemJob *j, int r, int r1, int c, int c1)
+/* Map m's bounds added for cell c of rows a, b (columns c, c1): lo += s·sigmoid(mn − 2ε), hi +=
+ * s·sigmoid(mx + 2ε) unless all four logits lie below cut (2ε: the float subtraction's own
+ * rounding is < ε); FALSE for a NaN logit. */
+static inline gboolean cell_bound(const float *a, const float *b, int c, int c1, float s, float cut,
+                                  double *lo, double *hi)
 {
-  double best_lo = 0.0, hi1 = -1.0, hi2 = -1.0; /* the two largest HI_k */
-  int best = -1, hi1_k = -1;
+  const float v0 = a[c], v1 = a[c1], v2 = b[c], v3 = b[c1];
+  if (v0 != v0 || v1 != v1 || v2 != v2 || v3 != v3)
+    return FALSE;
+  const float mx = fmaxf(fmaxf(v0, v1), fmaxf(v2, v3));
+  if (mx < cut) /* a left-out term (missed[k]) */
+    return TRUE;
+  const float mn = fminf(fminf(v0, v1), fminf(v2, v3));
+  const float eps = CELL_EPS * fmaxf(fabsf(mn), fabsf(mx));
+  *lo += (double)s * ufo_mask_sigmoid(mn - 2.f * eps);
+  *hi += (double)s * ufo_mask_sigmoid(mx + 2.f * eps);
+  return TRUE;
+}
+
+static inline UfoVf vsel(UfoVi m, UfoVf a, UfoVf b)
+{
+  return (UfoVf)(((UfoVi)a & m) | ((UfoVi)b & ~m));
+}
+
+/* The classes of the cells of source row r (second row r1), label[c] (uw), -1 where the bounds
+ * do not prove one (or a logit is NaN); lo, hi: scratch of n_slots·uw doubles each. Each map's
+ * bounds run UFO_MASK_LANES cells at a time (cells c < uw − 1: their second column is c + 1). */
+static void semantic_cell_row(const SemJob *j, int r, int r1, double *lo, double *hi, int *label)
+{
+  const int uw = j->uw;
+  const float cut = j->cut;
+  for (int c = 0; c < uw; c++)
+    label[c] = 0; /* -2: a NaN logit */
   for (int k = 0, m = 0; k < j->n_slots; k++) {
-    double lo = 0.0, hi = 0.0;
-    const int n_k = j->slot_end[k] - m;
+    double *lk = lo + (size_t)k * uw, *hk = hi + (size_t)k * uw;
+    memset(lk, 0, sizeof(double) * uw);
+    memset(hk, 0, sizeof(double) * uw);
     for (; m < j->slot_end[k]; m++) {
       const float *um = ufo_cpu_ptr(j->u) + (size_t)(m * j->uh) * j->u.ld;
       const float *a = um + (size_t)r * j->u.ld, *b = um + (size_t)r1 * j->u.ld;
-      const float v0 = a[c], v1 = a[c1], v2 = b[c], v3 = b[c1];
-      if (v0 != v0 || v1 != v1 || v2 != v2 || v3 != v3)
-        return -1;
-      const float mx = fmaxf(fmaxf(v0, v1), fmaxf(v2, v3));
-      if (mx < j->cut) /* a left-out term (missed[k]) */
-        continue;
-      const float mn = fminf(fminf(v0, v1), fminf(v2, v3));
-      const double eps = CELL_EPS * fmax(fabs((double)mn), fabs((double)mx));
-      const double s = j->score[m];
-      lo += s * ufo_mask_sigmoid((float)((double)mn - eps - eps));
-      hi += s * ufo_mask_sigmoid((float)((double)mx + eps + eps));
+      const float s = j->score[m];
+      int c = 0;
+      for (; c + UFO_MASK_LANES < uw; c += UFO_MASK_LANES) {
+        const UfoVf v0 = ufo_vf_load(a + c), v1 = ufo_vf_load(a + c + 1);
+        const UfoVf v2 = ufo_vf_load(b + c), v3 = ufo_vf_load(b + c + 1);
+        const UfoVi nan = (v0 != v0) | (v1 != v1) | (v2 != v2) | (v3 != v3), none = {0};
+        if (memcmp(&nan, &none, sizeof nan) != 0) { /* cell by cell, marking the NaN ones */
+          for (int i = c; i < c + UFO_MASK_LANES; i++)
+            if (!cell_bound(a, b, i, i + 1, s, cut, lk + i, hk + i))
+              label[i] = -2;
+          continue;
+        }
+        const UfoVf m01 = vsel(v0 > v1, v0, v1), m23 = vsel(v2 > v3, v2, v3);
+        const UfoVf mx = vsel(m01 > m23, m01, m23);
+        const UfoVi above = mx >= cut;
+        if (memcmp(&above, &none, sizeof above) == 0) /* every cell left out */
+          continue;
+        const UfoVf n01 = vsel(v0 < v1, v0, v1), n23 = vsel(v2 < v3, v2, v3);
+        const UfoVf mn = vsel(n01 < n23, n01, n23);
+        const UfoVf amn = (UfoVf)((UfoVi)mn & 0x7fffffff), amx = (UfoVf)((UfoVi)mx & 0x7fffffff);
+        const UfoVf eps = vsel(amn > amx, amn, amx) * CELL_EPS;
+        const UfoVf slo = ufo_v_sigmoid(mn - 2.f * eps), shi = ufo_v_sigmoid(mx + 2.f * eps);
+        for (int i = 0; i < UFO_MASK_LANES; i++)
+          if (above[i]) {
+            lk[c + i] += (double)s * slo[i];
+            hk[c + i] += (double)s * shi[i];
+          }
+      }
+      for (; c < uw; c++)
+        if (!cell_bound(a, b, c, c < uw - 1 ? c + 1 : c, s, cut, lk + c, hk + c))
+          label[c] = -2;
     }
-    const double tiny = CELL_TINY * n_k;
-    lo = lo * (1.0 - CELL_DELTA) * j->grow[2 * k] - tiny;
-    hi = hi * (1.0 + CELL_DELTA) * j->grow[2 * k + 1] + j->missed[k] + tiny;
-    if (lo > best_lo)
-      best_lo = lo, best = k;
-    if (hi > hi1)
-      hi2 = hi1, hi1 = hi, hi1_k = k;
-    else if (hi > hi2)
-      hi2 = hi;
   }
-  if (best < 0)
-    return -1;
-  const double other = hi1_k == best ? hi2 : hi1; /* the largest HI of the other slots */
-  return best_lo > other ? j->slot_class[best] : -1;
+  for (int c = 0; c < uw; c++) {
+    if (label[c] == -2) {
+      label[c] = -1;
+      continue;
+    }
+    double best_lo = 0.0, hi1 = -1.0, hi2 = -1.0; /* the two largest HI_k */
+    int best = -1, hi1_k = -1;
+    for (int k = 0, m0 = 0; k < j->n_slots; m0 = j->slot_end[k], k++) {
+      const double tiny = CELL_TINY * (j->slot_end[k] - m0);
+      const double l = lo[(size_t)k * uw + c] * (1.0 - CELL_DELTA) * j->grow[2 * k] - tiny;
+      const double h =
+          hi[(size_t)k * uw + c] * (1.0 + CELL_DELTA) * j->grow[2 * k + 1] + j->missed[k] + tiny;
+      if (l > best_lo)
+        best_lo = l, best = k;
+      if (h > hi1)
+        hi2 = hi1, hi1 = h, hi1_k = k;
+      else if (h > hi2)
+        hi2 = h;
+    }
+    const double other = hi1_k == best ? hi2 : hi1; /* the largest HI of the other slots */
+    label[c] = best >= 0 && best_lo > other ? j->slot_class[best] : -1;
+  }
 }
 
 /* Map m's terms score·P_m added to its slot's accumulator a (rows [y0, y1) of the label map),
@@ -560,21 +617,25 @@ static void semantic_run(void *ctx, int64_t begin, int64_t end, int worker)
   float *acc = j->cpu->scratch[worker], *t0 = acc + (size_t)j->n_slots * bpix, *t1 = t0 + j->ow;
   for (int64_t b = begin; b < end; b++) {
     const int y0 = (int)b * j->band, y1 = MIN(j->oh, y0 + j->band);
-    const size_t n = (size_t)(y1 - y0) * j->ow;
     /* cells whose pixels all get one label (semantic_cell_label): labelled here, left out of
      * the sums and of the per-pixel argmax below */
     const int r_first = j->taps.ty[y0].i0, r_last = j->taps.ty[y1 - 1].i0;
     uint8_t *cert = g_new0(uint8_t, (size_t)(r_last - r_first + 1) * j->uw);
+    double *lo = NULL, *hi = NULL;
+    int *cell = NULL;
+    if (j->cut > -INFINITY) {
+      lo = g_new(double, 2 * (size_t)j->n_slots * j->uw);
+      hi = lo + (size_t)j->n_slots * j->uw;
+      cell = g_new(int, j->uw);
+    }
     for (int r = r_first; j->cut > -INFINITY && r <= r_last; r++) {
       const int ya = MAX(y0, j->y_from[r]), yb = MIN(y1, j->y_to[r]);
       if (ya >= yb)
         continue;
+      semantic_cell_row(j, r, j->taps.ty[ya].i1, lo, hi, cell);
       for (int c = 0; c < j->uw; c++) {
-        const int xa = j->x_from[c], xb = j->x_to[c];
-        if (xa >= xb)
-          continue;
-        const int label = semantic_cell_label(j, r, j->taps.ty[ya].i1, c, j->taps.tx[xa].i1);
-        if (label < 0)
+        const int xa = j->x_from[c], xb = j->x_to[c], label = cell[c];
+        if (xa >= xb || label < 0)
           continue;
         cert[(size_t)(r - r_first) * j->uw + c] = 1;
         for (int y = ya; y < yb; y++)
@@ -582,40 +643,52 @@ static void semantic_run(void *ctx, int64_t begin, int64_t end, int worker)
             j->labels[(size_t)y * j->ow + x] = (uint16_t)label;
       }
     }
+    /* the accumulators of the pixels still to sum (those of labelled cells are never read) */
+    for (int py = y0; py < y1; py++)
+      for (int c = 0; c < j->uw; c++)
+        if (!cert[(size_t)(j->taps.ty[py].i0 - r_first) * j->uw + c] && j->x_from[c] < j->x_to[c])
+          for (int k = 0; k < j->n_slots; k++)
+            memset(acc + (size_t)k * bpix + (size_t)(py - y0) * j->ow + j->x_from[c], 0,
+                   sizeof(float) * (size_t)(j->x_to[c] - j->x_from[c]));
     for (int k = 0, m = 0; k < j->n_slots; k++) {
       float *a = acc + (size_t)k * bpix;
-      memset(a, 0, sizeof(float) * n);
       for (; m < j->slot_end[k]; m++)
         semantic_add_map(j, m, y0, y1, a, t0, t1, cert);
     }
-    for (size_t i = 0; i < n; i++) {
-      const int py = y0 + (int)(i / j->ow), px = (int)(i % j->ow);
-      if (cert[(size_t)(j->taps.ty[py].i0 - r_first) * j->uw + j->taps.tx[px].i0])
-        continue; /* labelled with its cell */
-      /* argmax with ties to the lowest class; all-zero pixels → class 0 (seg §3.6, §6.18) */
-      float best_v = 0.f, second = 0.f; /* sums are >= 0 (or NaN) */
-      int best = 0, best_k = -1;
-      gboolean nan = FALSE;
-      for (int k = 0; k < j->n_slots; k++) {
-        const float v = acc[(size_t)k * bpix + i];
-        if (v > best_v)
-          second = best_v, best_v = v, best = j->slot_class[k], best_k = k;
-        else if (v > second)
-          second = v;
-        nan |= v != v;
+    /* the pixels of the cells not labelled whole, cell by cell along each row */
+    for (int py = y0; py < y1; py++)
+      for (int c = 0; c < j->uw; c++) {
+        if (cert[(size_t)(j->taps.ty[py].i0 - r_first) * j->uw + c])
+          continue; /* labelled with its cell */
+        for (int px = j->x_from[c]; px < j->x_to[c]; px++) {
+          const size_t i = (size_t)(py - y0) * j->ow + px;
+          /* argmax with ties to the lowest class; all-zero pixels → class 0 (seg §3.6, §6.18) */
+          float best_v = 0.f, second = 0.f; /* sums are >= 0 (or NaN) */
+          int best = 0, best_k = -1;
+          gboolean nan = FALSE;
+          for (int k = 0; k < j->n_slots; k++) {
+            const float v = acc[(size_t)k * bpix + i];
+            if (v > best_v)
+              second = best_v, best_v = v, best = j->slot_class[k], best_k = k;
+            else if (v > second)
+              second = v;
+            nan |= v != v;
+          }
+          gboolean sure = j->cut == -INFINITY; /* every term summed: these are the full sums */
+          if (!sure && best_k >= 0 && !nan) {
+            /* the certificate: the best full sum surely > 0 and > every other slot's (the
+             * largest other sum with the largest bound of any slot) */
+            const double lo = best_v * j->grow[2 * best_k] - j->missed[best_k];
+            sure = lo > second * j->grow_max + j->missed_max;
+          }
+          if (!sure)
+            best = semantic_pixel_full(j, py, px);
+          j->labels[(size_t)y0 * j->ow + i] = (uint16_t)best;
+        }
       }
-      gboolean sure = j->cut == -INFINITY; /* every term summed: these are the full sums */
-      if (!sure && best_k >= 0 && !nan) {
-        /* the certificate: the best full sum surely > 0 and > every other slot's (the
-         * largest other sum with the largest bound of any slot) */
-        const double lo = best_v * j->grow[2 * best_k] - j->missed[best_k];
-        sure = lo > second * j->grow_max + j->missed_max;
-      }
-      if (!sure)
-        best = semantic_pixel_full(j, y0 + (int)(i / j->ow), (int)(i % j->ow));
-      j->labels[(size_t)y0 * j->ow + i] = (uint16_t)best;
-    }
     g_free(cert);
+    g_free(lo);
+    g_free(cell);
   }
 }
 
