@@ -617,7 +617,7 @@ static void semantic_run(void *ctx, int64_t begin, int64_t end, int worker)
   float *acc = j->cpu->scratch[worker], *t0 = acc + (size_t)j->n_slots * bpix, *t1 = t0 + j->ow;
   for (int64_t b = begin; b < end; b++) {
     const int y0 = (int)b * j->band, y1 = MIN(j->oh, y0 + j->band);
-    /* cells whose pixels all get one label (semantic_cell_label): labelled here, left out of
+    /* cells whose pixels all get one label (semantic_cell_row): labelled here, left out of
      * the sums and of the per-pixel argmax below */
     const int r_first = j->taps.ty[y0].i0, r_last = j->taps.ty[y1 - 1].i0;
     uint8_t *cert = g_new0(uint8_t, (size_t)(r_last - r_first + 1) * j->uw);
