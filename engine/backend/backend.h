@@ -182,10 +182,11 @@ typedef struct {
    * its bf16 path is native and faster than fp32, else fp32; plus a few words of why, for the
    * log (static string). */
   UfoPrecision (*auto_precision)(UfoBackend *be, const char **why);
-  /* Rows × positions a decode draft pass may hold (decode.h UfoDecodeDraft.max_rows; 0 = 4,096):
-   * one pass streams the weights once for all its positions, which pays where a step's rows are
-   * too few to keep the arithmetic busy (docs/performance.md section 10). */
-  int64_t decode_pass_rows;
+  /* (optional, NULL = 4,096) Rows × positions a decode draft pass may hold at the backend's
+   * current precision (decode.h UfoDecodeDraft.max_rows): one pass streams the weights once for
+   * all its positions, which pays where a step's rows are too few to keep the arithmetic busy
+   * (docs/performance.md section 10). */
+  int64_t (*decode_pass_rows)(const UfoBackend *be);
   /* UfoGemm. */
   gboolean (*gemm)(UfoBackend *be, const UfoGemm *p, GError **error);
   /* UfoLinear fused (optional, with linear_fuses): called only where linear_fuses(p) says it

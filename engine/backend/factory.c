@@ -74,7 +74,7 @@ gboolean ufo_backend_synchronize(UfoBackend *be, GError **error)
 
 int64_t ufo_backend_decode_pass_rows(const UfoBackend *be)
 {
-  const int64_t r = be->ops->decode_pass_rows;
+  const int64_t r = be->ops->decode_pass_rows ? be->ops->decode_pass_rows(be) : 0;
   return r > 0 ? MAX(r, 2) : 4096;
 }
 

@@ -143,6 +143,21 @@ static gboolean cpu_set_precision(UfoBackend *be, UfoPrecision precision, GError
   return TRUE;
 }
 
+/* Draft passes (performance.md section 10) pay where a decode step's GEMMs of tens to hundreds
+ * of rows run well below the rate of thousands of rows: oneDNN's bf16 (AMX, AVX512-BF16) and the
+ * row-stable fp32 kernel's AVX-512 blocks (gemm_rows.c). With AVX2 blocks a few hundred rows
+ * already reach that rate (Zen 3: UFO-ViT-B semantic 11 % slower in passes of 3,825 rows), so
+ * passes stay within 512 rows there: a few objects' mask runs. */
+static int64_t cpu_decode_pass_rows(const UfoBackend *be)
+{
+#if defined(__AVX512F__)
+  (void)be;
+  return 4096;
+#else
+  return CPU(be)->precision == UFO_PRECISION_BF16 && ufo_cpu_bf16_supported() ? 4096 : 512;
+#endif
+}
+
 /* bf16 where oneDNN runs it natively: there every weight GEMM shape measured 1.5-7x OpenBLAS
  * fp32 (docs/performance.md §8); the reference loops stay fp32, the exact yardstick */
 static UfoPrecision cpu_auto_precision(UfoBackend *be, const char **why)
@@ -383,16 +398,15 @@ static UfoBackend *cpu_new_peer(UfoBackend *be, GError **error)
 
 static const UfoBackendOps cpu_ops = {
     .name = "cpu",
-    .destroy = cpu_destroy,               /* pool, scratch */
-    .alloc = cpu_alloc,                   /* malloc, huge pages from 4 MiB */
-    .release = cpu_release,               /* free unless borrowed */
-    .wrap_host = cpu_wrap_host,           /* weights are used in place */
-    .upload = cpu_upload,                 /* memcpy */
-    .download = cpu_download,             /* memcpy */
-    .set_precision = cpu_set_precision,   /* fp32; bf16 where oneDNN has it natively */
-    .auto_precision = cpu_auto_precision, /* bf16 where oneDNN has it natively */
-    /* from a few hundred rows a step's GEMMs run at the pass's rate (performance.md section 10) */
-    .decode_pass_rows = 512,
+    .destroy = cpu_destroy,                       /* pool, scratch */
+    .alloc = cpu_alloc,                           /* malloc, huge pages from 4 MiB */
+    .release = cpu_release,                       /* free unless borrowed */
+    .wrap_host = cpu_wrap_host,                   /* weights are used in place */
+    .upload = cpu_upload,                         /* memcpy */
+    .download = cpu_download,                     /* memcpy */
+    .set_precision = cpu_set_precision,           /* fp32; bf16 where oneDNN has it natively */
+    .auto_precision = cpu_auto_precision,         /* bf16 where oneDNN has it natively */
+    .decode_pass_rows = cpu_decode_pass_rows,     /* 4,096 with AVX-512 or bf16, else 512 */
     .gemm = cpu_gemm,                             /* gemm.c, OpenBLAS; bf16: gemm_dnnl.c */
     .layer_norm = cpu_layer_norm,                 /* elementwise.c */
     .gelu = cpu_gelu,                             /* elementwise.c */

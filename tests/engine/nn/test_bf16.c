@@ -645,6 +645,40 @@ static void test_auto(void)
   g_assert_cmpint(ufo_session_get_precision(s), ==, UFO_PRECISION_FP32);
 }
 
+/* ---- the draft-pass budget (performance.md sections 10 and 16) ---- */
+
+static int64_t budget_at(UfoBackend *be, UfoPrecision precision)
+{
+  GError *err = NULL;
+  g_assert_true(ufo_backend_set_precision(be, precision, &err));
+  g_assert_no_error(err);
+  return ufo_backend_decode_pass_rows(be);
+}
+
+/* 4,096 rows × positions where a step's GEMMs run below the rate of thousands of rows (oneDNN's
+ * native bf16, the row-stable kernel's AVX-512 blocks), 512 with AVX2 blocks at fp32 */
+static void test_pass_budget(void)
+{
+  GError *err = NULL;
+#if defined(__AVX512F__)
+  const int64_t fp32 = 4096;
+#else
+  const int64_t fp32 = 512;
+#endif
+  UfoBackend *be = ufo_backend_cpu_new(2, &err);
+  g_assert_no_error(err);
+  g_assert_cmpint(budget_at(be, UFO_PRECISION_FP32), ==, fp32);
+  g_assert_cmpint(budget_at(be, UFO_PRECISION_BF16), ==, have_bf16 ? 4096 : fp32);
+  ufo_cpu_bf16_test_pretend_unsupported(TRUE); /* bf16 lowered to fp32, and its budget */
+  g_assert_cmpint(budget_at(be, UFO_PRECISION_BF16), ==, fp32);
+  ufo_cpu_bf16_test_pretend_unsupported(FALSE);
+  ufo_backend_free(be);
+  be = ufo_backend_cpu_ref_new(&err); /* the reference loops: the default */
+  g_assert_no_error(err);
+  g_assert_cmpint(budget_at(be, UFO_PRECISION_FP32), ==, 4096);
+  ufo_backend_free(be);
+}
+
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
@@ -663,6 +697,7 @@ int main(int argc, char **argv)
   g_test_add_func("/nn/bf16/model", test_model);
   g_test_add_func("/nn/bf16/fallback", test_fallback);
   g_test_add_func("/nn/bf16/auto", test_auto);
+  g_test_add_func("/nn/bf16/pass-budget", test_pass_budget);
   int rc = g_test_run();
   if (rc == 0 && !have_bf16 && !expect_no_bf16) {
     g_printerr("SKIP: %s (the CPU-independent parts passed)\n", SKIP_MSG);
