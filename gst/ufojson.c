@@ -8,6 +8,7 @@
  * exponent and no '.' (|v| >= 1e17) gets no ".0" ("1e+17", not "1e+17.0"), NaN and infinities
  * are null, and the control character 0x1f is escaped. */
 #include "ufojson.h"
+#include "ufomaskrle.h"
 
 #include <gst/ufo/ufoanalyticsmeta.h>
 #include <gst/ufo/ufometa.h>
@@ -260,7 +261,68 @@ static void add_object(GString *s, gboolean first, const gchar *label, gint labe
   }
   if (predicted)
     APPEND_LIT(s, ",\"predicted\":true");
+  /* the caller closes the object (after its mask_rle) */
+}
+
+/* "mask_rle":{"size":[fh,fw],"counts":"..."} of counts */
+static void append_rle(GString *s, const GArray *counts, gint fw, gint fh)
+{
+  APPEND_LIT(s, "\"mask_rle\":{\"size\":[");
+  ufo_json_append_int(s, fh);
+  g_string_append_c(s, ',');
+  ufo_json_append_int(s, fw);
+  APPEND_LIT(s, "],\"counts\":");
+  GString *c = g_string_sized_new(4 * counts->len);
+  ufo_mask_rle_append_string(c, counts); /* characters 48..111: '\\' (92) is escaped */
+  ufo_json_append_string(s, c->str);
+  g_string_free(c, TRUE);
   g_string_append_c(s, '}');
+}
+
+/* ,"semantic":[{"label_id","label","area","mask_rle"}...]: each class of the meta's semantic
+ * map in the frame (COCO RLE), by increasing id */
+static void add_semantic_rle(GString *s, const GstUfoMeta *m, gint fw, gint fh)
+{
+  GstVideoFormat format;
+  gint mw, mh, stride;
+  const guint8 *data;
+  GstUfoRect rect;
+  guint n_names;
+  const gchar *const *names;
+  if (!gst_ufo_meta_get_semantic_map(m, &format, &mw, &mh, &stride, &data, &rect, &n_names, &names))
+    return;
+  GArray *classes =
+      ufo_class_rle(data, format == GST_VIDEO_FORMAT_GRAY16_LE, mw, mh, stride, &rect, fw, fh);
+  APPEND_LIT(s, ",\"semantic\":[");
+  for (guint k = 0; k < classes->len; k++) {
+    const UfoClassRle *c = &g_array_index(classes, UfoClassRle, k);
+    g_string_append(s, k ? ",{\"label_id\":" : "{\"label_id\":");
+    ufo_json_append_int(s, c->class_id);
+    APPEND_LIT(s, ",\"label\":");
+    ufo_json_append_string(s, c->class_id < n_names ? names[c->class_id] : NULL);
+    APPEND_LIT(s, ",\"area\":");
+    ufo_json_append_int(s, (gint64)c->area);
+    g_string_append_c(s, ',');
+    append_rle(s, c->counts, fw, fh);
+    g_string_append_c(s, '}');
+  }
+  g_string_append_c(s, ']');
+  ufo_class_rle_free(classes);
+}
+
+/* ,"mask_rle":{"size":[fh,fw],"counts":"..."}: object index's mask in the frame (COCO RLE) */
+static void add_mask_rle(GString *s, const GstUfoMeta *m, guint index, gint fw, gint fh,
+                         guint inside_from)
+{
+  gint mw, mh, stride;
+  const guint8 *data;
+  GstUfoRect rect;
+  if (!gst_ufo_meta_get_mask(m, index, &mw, &mh, &stride, &data, &rect))
+    return;
+  GArray *counts = ufo_mask_rle_counts(data, mw, mh, stride, &rect, fw, fh, inside_from);
+  g_string_append_c(s, ',');
+  append_rle(s, counts, fw, fh);
+  g_array_unref(counts);
 }
 
 /* "analytics":[{"version":1,"width","height","rules":[{"name","type":"line"|"zone","points":[[x,y]…],
@@ -345,9 +407,34 @@ static void add_analytics(GString *s, GstBuffer *buffer)
     g_string_append_c(s, ']');
 }
 
+void ufo_json_install_mask_properties(GObjectClass *klass, guint add_masks_id,
+                                      guint mask_threshold_id)
+{
+  const GParamFlags flags = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING;
+  g_object_class_install_property(
+      klass, add_masks_id,
+      g_param_spec_boolean("add-masks", "Add masks",
+                           "Add each instance mask to its object as \"mask_rle\" (COCO RLE in "
+                           "frame pixels), and each semantic class to its producer's entry",
+                           FALSE, flags));
+  g_object_class_install_property(
+      klass, mask_threshold_id,
+      g_param_spec_double("mask-threshold", "Mask threshold",
+                          "Mask probability from which a pixel is inside in mask_rle", 0.0, 1.0,
+                          0.5, flags));
+}
+
 gchar *ufo_dump_frame_json(GstBuffer *buffer, gint width, gint height, const gchar *source,
                            JsonNode *tags)
 {
+  return ufo_dump_frame_json_with(buffer, width, height, source, tags, NULL);
+}
+
+gchar *ufo_dump_frame_json_with(GstBuffer *buffer, gint width, gint height, const gchar *source,
+                                JsonNode *tags, const UfoJsonOptions *opts)
+{
+  const gboolean masks = opts && opts->masks;
+  const guint inside_from = masks ? ufo_mask_rle_inside_from(opts->mask_threshold) : 0;
   GString *s = g_string_sized_new(1024); /* a queued document keeps its capacity */
   APPEND_LIT(s, "{\"objects\":[");
   gpointer state = NULL;
@@ -364,6 +451,9 @@ gchar *ufo_dump_frame_json(GstBuffer *buffer, gint width, gint height, const gch
       add_object(s, first, o.label, o.label_id, o.score, o.x, o.y, o.w, o.h, fw, fh, o.roi_id,
                  m->producer_id, o.track_id,
                  (gst_ufo_meta_get_object_flags(m, i) & GST_UFO_OBJECT_FLAG_PREDICTED) != 0);
+      if (masks)
+        add_mask_rle(s, m, i, fw, fh, inside_from);
+      g_string_append_c(s, '}');
       first = FALSE;
     }
   }
@@ -391,6 +481,7 @@ gchar *ufo_dump_frame_json(GstBuffer *buffer, gint width, gint height, const gch
       add_object(s, first, g_quark_to_string(roi->roi_type), label_id, score, roi->x, roi->y,
                  roi->w, roi->h, width, height, roi->id, has_producer ? (gint64)producer : -1,
                  track_id > 0 ? (guint64)track_id : 0, predicted);
+      g_string_append_c(s, '}');
       first = FALSE;
     }
   }
@@ -439,6 +530,8 @@ gchar *ufo_dump_frame_json(GstBuffer *buffer, gint width, gint height, const gch
         APPEND_LIT(s, ",\"prompt\":");
         ufo_json_append_string(s, prompt);
       }
+      if (masks)
+        add_semantic_rle(s, m, m->width > 0 ? m->width : width, m->height > 0 ? m->height : height);
       g_string_append_c(s, '}');
     }
     g_string_append_c(s, ']');

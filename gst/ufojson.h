@@ -10,7 +10,8 @@ G_BEGIN_DECLS
 
 /* {"objects":[{"detection":{"bounding_box":{x_min,y_min,x_max,y_max (0..1)},"confidence",
  *   "label","label_id"},"roi_type","x","y","w","h" (px),"id","producer_id","object_id" (track id,
- *   tracked objects only),"predicted" (true on boxes ufotrack predicted)}...],
+ *   tracked objects only),"predicted" (true on boxes ufotrack predicted),"mask_rle" (with
+ *   UfoJsonOptions.masks)}...],
  *  "resolution":{"width","height"},"timestamp" (PTS ns),"source","tags",
  *  "ufo":[{"producer_id","task","inferred","result_timestamp","caption"}...],
  *  "analytics":[{"version":1,"width","height","rules":[...],"events":[...]}] (ufoanalytics, only
@@ -20,6 +21,25 @@ G_BEGIN_DECLS
  * without the trailing newline. */
 gchar *ufo_dump_frame_json(GstBuffer *buffer, gint width, gint height, const gchar *source,
                            JsonNode *tags);
+
+/* What a document may add (ufometaconvert / ufometapublish add-masks, ufo-dump --masks):
+ * masks: each object of a GstUfoMeta that has a mask gets "mask_rle":{"size":[h,w],"counts":"…"},
+ * the mask in the meta's frame (w × h) as a COCO RLE (ufomaskrle.h), inside where its
+ * probability is >= mask_threshold (as ufooverlay draws it); a producer with a semantic map gets
+ * "semantic":[{"label_id","label","area","mask_rle"}...], each class present by increasing id. */
+typedef struct {
+  gboolean masks;
+  gdouble mask_threshold;
+} UfoJsonOptions;
+
+/* The properties of UfoJsonOptions on ufometaconvert and ufometapublish, with the ids given:
+ * "add-masks" (boolean, FALSE) and "mask-threshold" (double 0..1, 0.5), both mutable in PLAYING. */
+void ufo_json_install_mask_properties(GObjectClass *klass, guint add_masks_id,
+                                      guint mask_threshold_id);
+
+/* ufo_dump_frame_json with options (NULL: none). */
+gchar *ufo_dump_frame_json_with(GstBuffer *buffer, gint width, gint height, const gchar *source,
+                                JsonNode *tags, const UfoJsonOptions *opts);
 
 /* The writer's pieces (tests/gst/test_dump.c checks them against json-glib): a string in quotes,
  * escaped as json-glib escapes it (\" \\ \b \f \n \r \t, other control characters and 0x7f as

@@ -44,6 +44,8 @@ enum {
   PROP_TAGS,
   PROP_ADD_EMPTY_RESULTS,
   PROP_POST_MESSAGES,
+  PROP_ADD_MASKS,
+  PROP_MASK_THRESHOLD,
 };
 
 #define DEFAULT_LOCATION NULL
@@ -51,6 +53,8 @@ enum {
 #define DEFAULT_TAGS NULL
 #define DEFAULT_ADD_EMPTY_RESULTS FALSE
 #define DEFAULT_POST_MESSAGES TRUE
+#define DEFAULT_ADD_MASKS FALSE
+#define DEFAULT_MASK_THRESHOLD 0.5
 
 struct _GstUfoMetaConvert {
   GstBaseTransform parent;
@@ -61,6 +65,7 @@ struct _GstUfoMetaConvert {
   gchar *tags;
   gboolean add_empty_results;
   gboolean post_messages;
+  UfoJsonOptions json; /* add-masks, mask-threshold */
 
   /* between start and stop */
   FILE *file;
@@ -98,6 +103,12 @@ static void gst_ufo_meta_convert_set_property(GObject *object, guint prop_id, co
   case PROP_ADD_EMPTY_RESULTS:
     self->add_empty_results = g_value_get_boolean(value);
     break;
+  case PROP_ADD_MASKS:
+    self->json.masks = g_value_get_boolean(value);
+    break;
+  case PROP_MASK_THRESHOLD:
+    self->json.mask_threshold = g_value_get_double(value);
+    break;
   case PROP_POST_MESSAGES:
     self->post_messages = g_value_get_boolean(value);
     break;
@@ -125,6 +136,12 @@ static void gst_ufo_meta_convert_get_property(GObject *object, guint prop_id, GV
     break;
   case PROP_ADD_EMPTY_RESULTS:
     g_value_set_boolean(value, self->add_empty_results);
+    break;
+  case PROP_ADD_MASKS:
+    g_value_set_boolean(value, self->json.masks);
+    break;
+  case PROP_MASK_THRESHOLD:
+    g_value_set_double(value, self->json.mask_threshold);
     break;
   case PROP_POST_MESSAGES:
     g_value_set_boolean(value, self->post_messages);
@@ -204,11 +221,13 @@ static GstFlowReturn gst_ufo_meta_convert_transform_ip(GstBaseTransform *trans, 
   GST_OBJECT_LOCK(self);
   gchar *source = g_strdup(self->source);
   const gboolean add_empty = self->add_empty_results, post = self->post_messages;
+  const UfoJsonOptions json_opts = self->json;
   GST_OBJECT_UNLOCK(self);
   GstFlowReturn ret = GST_FLOW_OK;
   if ((!self->file && !post) || (!add_empty && !ufo_frame_has_results(buf)))
     goto done;
-  gchar *json = ufo_dump_frame_json(buf, self->width, self->height, source, self->tags_node);
+  gchar *json =
+      ufo_dump_frame_json_with(buf, self->width, self->height, source, self->tags_node, &json_opts);
   if (self->file &&
       (fputs(json, self->file) < 0 || fputc('\n', self->file) == EOF || fflush(self->file) != 0)) {
     GST_ELEMENT_ERROR(self, RESOURCE, WRITE, ("Could not write the JSON document to the file."),
@@ -310,6 +329,8 @@ static void gst_ufo_meta_convert_class_init(GstUfoMetaConvertClass *klass)
                            DEFAULT_POST_MESSAGES,
                            G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
 
+  ufo_json_install_mask_properties(gobject_class, PROP_ADD_MASKS, PROP_MASK_THRESHOLD);
+
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
   gst_element_class_set_static_metadata(
@@ -331,6 +352,8 @@ static void gst_ufo_meta_convert_init(GstUfoMetaConvert *self)
   self->tags = g_strdup(DEFAULT_TAGS);
   self->add_empty_results = DEFAULT_ADD_EMPTY_RESULTS;
   self->post_messages = DEFAULT_POST_MESSAGES;
+  self->json.masks = DEFAULT_ADD_MASKS;
+  self->json.mask_threshold = DEFAULT_MASK_THRESHOLD;
   gst_base_transform_set_passthrough(GST_BASE_TRANSFORM(self), TRUE);
   gst_base_transform_set_qos_enabled(GST_BASE_TRANSFORM(self), FALSE);
 }

@@ -77,6 +77,8 @@ enum {
   PROP_REDIS_MAXLEN,
   PROP_MAX_QUEUE,
   PROP_ADD_EMPTY_RESULTS,
+  PROP_ADD_MASKS,
+  PROP_MASK_THRESHOLD,
   PROP_QUEUE_DEPTH,
   PROP_DROPPED,
   PROP_PUBLISHED,
@@ -84,6 +86,8 @@ enum {
 };
 
 #define DEFAULT_METHOD GST_UFO_PUBLISH_METHOD_FILE
+#define DEFAULT_ADD_MASKS FALSE
+#define DEFAULT_MASK_THRESHOLD 0.5
 #define DEFAULT_LOCATION NULL
 #define DEFAULT_MAX_FILE_SIZE 0
 #define DEFAULT_MAX_FILES 5
@@ -136,6 +140,7 @@ struct _GstUfoMetaPublish {
   guint redis_maxlen;
   guint max_queue;
   gboolean add_empty_results;
+  UfoJsonOptions json; /* add-masks, mask-threshold */
 
   /* the queue and its counters, under lock */
   GMutex lock;
@@ -737,6 +742,12 @@ static void gst_ufo_meta_publish_set_property(GObject *object, guint prop_id, co
   case PROP_ADD_EMPTY_RESULTS:
     self->add_empty_results = g_value_get_boolean(value);
     break;
+  case PROP_ADD_MASKS:
+    self->json.masks = g_value_get_boolean(value);
+    break;
+  case PROP_MASK_THRESHOLD:
+    self->json.mask_threshold = g_value_get_double(value);
+    break;
 #undef SET_STRING
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -837,6 +848,12 @@ static void gst_ufo_meta_publish_get_property(GObject *object, guint prop_id, GV
     break;
   case PROP_ADD_EMPTY_RESULTS:
     g_value_set_boolean(value, self->add_empty_results);
+    break;
+  case PROP_ADD_MASKS:
+    g_value_set_boolean(value, self->json.masks);
+    break;
+  case PROP_MASK_THRESHOLD:
+    g_value_set_double(value, self->json.mask_threshold);
     break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -1042,10 +1059,12 @@ static GstFlowReturn gst_ufo_meta_publish_transform_ip(GstBaseTransform *trans, 
   GstUfoMetaPublish *self = GST_UFO_META_PUBLISH(trans);
   GST_OBJECT_LOCK(self);
   const gboolean add_empty = self->add_empty_results;
+  const UfoJsonOptions json_opts = self->json;
   GST_OBJECT_UNLOCK(self);
   if (!add_empty && !ufo_frame_has_results(buf))
     return GST_FLOW_OK;
-  enqueue(self, ufo_dump_frame_json(buf, self->width, self->height, self->run_source, NULL));
+  enqueue(self, ufo_dump_frame_json_with(buf, self->width, self->height, self->run_source, NULL,
+                                         &json_opts));
   return GST_FLOW_OK;
 }
 
@@ -1317,6 +1336,7 @@ static void gst_ufo_meta_publish_class_init(GstUfoMetaPublishClass *klass)
                            "Also publish a document for frames without any result",
                            DEFAULT_ADD_EMPTY_RESULTS,
                            G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
+  ufo_json_install_mask_properties(gobject_class, PROP_ADD_MASKS, PROP_MASK_THRESHOLD);
   /**
    * GstUfoMetaPublish:queue-depth:
    *
@@ -1404,6 +1424,8 @@ static void gst_ufo_meta_publish_init(GstUfoMetaPublish *self)
   self->redis_maxlen = DEFAULT_REDIS_MAXLEN;
   self->max_queue = DEFAULT_MAX_QUEUE;
   self->add_empty_results = DEFAULT_ADD_EMPTY_RESULTS;
+  self->json.masks = DEFAULT_ADD_MASKS;
+  self->json.mask_threshold = DEFAULT_MASK_THRESHOLD;
   g_mutex_init(&self->lock);
   g_cond_init(&self->cond);
   g_queue_init(&self->queue);

@@ -10,6 +10,7 @@
 
 #include "json_reference.h"
 #include "ufojson.h"
+#include "ufomaskrle.h"
 
 GST_START_TEST(test_frame_json)
 {
@@ -386,6 +387,319 @@ GST_START_TEST(test_cli_not_a_pipeline)
 }
 GST_END_TEST;
 
+/* ---- mask_rle: instance masks as COCO run-length encodings (gst/ufomaskrle.c) ---- */
+
+typedef struct {
+  gint mw, mh, stride;
+  GstUfoRect rect;
+  gint fw, fh;
+  const gchar *coco; /* pycocotools.mask.encode of the same mask, rasterised independently */
+  gint area;
+} RleCase;
+
+/* the three masks of the golden cases (tests' own rules; stride padding holds 255, which must
+ * never be read) */
+static guint8 *golden_mask(gint which, const RleCase *c)
+{
+  guint8 *d = g_malloc((gsize)c->stride * c->mh);
+  memset(d, 255, (gsize)c->stride * c->mh);
+  for (gint y = 0; y < c->mh; y++)
+    for (gint x = 0; x < c->mw; x++) {
+      gint v;
+      if (which == 0)
+        v = (37 * x + 71 * y + 11) % 256;
+      else if (which == 1)
+        v = (x + y + 1) % 3 ? 200 : 90;
+      else
+        v = (x - 20) * (x - 20) + (y - 15) * (y - 15) < 144 ? 255 : (x * 7 + y * 3) % 128;
+      d[y * c->stride + x] = (guint8)v;
+    }
+  return d;
+}
+
+/* The expected strings come from pycocotools 2.0 (mask.encode of a numpy rasterisation with the
+ * rule of ufomaskrle.h: nearest mask byte at each pixel centre, inside from 128). */
+static const RleCase rle_golden[] = {
+    /* 5x4 bytes stretched over a fractional rectangle of a 13x9 frame */
+    {5, 4, 8, {2.5f, 1.25f, 7.5f, 6.0f}, 13, 9, "f03600O01000N0200j0", 21},
+    /* covering the frame and beyond: the first pixel is inside (a first run of no 0s) */
+    {6, 5, 6, {-1.0f, -1.0f, 20.0f, 12.0f}, 13, 9, "04230M1200000ON03000OOO3000M11", 80},
+    /* a disc at 1:1 in 64x48: multi-character counts and negative deltas */
+    {40,
+     30,
+     41,
+     {10.0f, 5.0f, 40.0f, 30.0f},
+     64,
+     48,
+     "Pm09U14M2N2N2N2O0O2O0000000000000001N101N2N2N2N3LbP1",
+     437},
+};
+
+GST_START_TEST(test_mask_rle_golden)
+{
+  for (guint i = 0; i < G_N_ELEMENTS(rle_golden); i++) {
+    const RleCase *c = &rle_golden[i];
+    guint8 *d = golden_mask((gint)i, c);
+    GArray *counts = ufo_mask_rle_counts(d, c->mw, c->mh, c->stride, &c->rect, c->fw, c->fh, 128);
+    GString *str = g_string_new(NULL);
+    ufo_mask_rle_append_string(str, counts);
+    fail_unless_equals_string(str->str, c->coco);
+    /* the runs cover the frame; the odd ones (1s) are the area */
+    guint64 total = 0, area = 0;
+    for (guint k = 0; k < counts->len; k++) {
+      total += g_array_index(counts, guint32, k);
+      area += k % 2 ? g_array_index(counts, guint32, k) : 0;
+    }
+    fail_unless_equals_int(total, c->fw * c->fh);
+    fail_unless_equals_int(area, c->area);
+    /* and in a document: the object's mask in its frame */
+    GstBuffer *buf = gst_buffer_new();
+    GstUfoResults *r = gst_ufo_results_new(c->fw, c->fh);
+    gst_ufo_results_add_object(r, 1, "blob", 0.9f, c->rect.x, c->rect.y, c->rect.w, c->rect.h);
+    gst_ufo_results_add_object(r, 2, "box", 0.8f, 1, 1, 2, 2); /* no mask */
+    GBytes *bytes = g_bytes_new_take(d, (gsize)c->stride * c->mh);
+    fail_unless(gst_ufo_results_set_mask(r, 0, bytes, c->mw, c->mh, c->stride, &c->rect));
+    g_bytes_unref(bytes);
+    gst_buffer_add_ufo_meta(buf, r, 1, "instance", TRUE, 0);
+    gst_ufo_results_unref(r);
+    const UfoJsonOptions opts = {.masks = TRUE, .mask_threshold = 0.5};
+    gchar *line = ufo_dump_frame_json_with(buf, c->fw, c->fh, NULL, NULL, &opts);
+    JsonNode *root = json_from_string(line, NULL);
+    fail_unless(root != NULL, "not JSON: %s", line);
+    JsonArray *objs = json_object_get_array_member(json_node_get_object(root), "objects");
+    JsonObject *rle =
+        json_object_get_object_member(json_array_get_object_element(objs, 0), "mask_rle");
+    fail_unless(rle != NULL, "%s", line);
+    JsonArray *size = json_object_get_array_member(rle, "size");
+    fail_unless_equals_int(json_array_get_int_element(size, 0), c->fh);
+    fail_unless_equals_int(json_array_get_int_element(size, 1), c->fw);
+    fail_unless_equals_string(json_object_get_string_member(rle, "counts"), c->coco);
+    fail_if(json_object_has_member(json_array_get_object_element(objs, 1), "mask_rle"));
+    json_node_unref(root);
+    g_free(line);
+    /* without the option, no mask (the document of ufo_dump_frame_json) */
+    line = ufo_dump_frame_json_with(buf, c->fw, c->fh, NULL, NULL, NULL);
+    fail_if(strstr(line, "mask_rle"), "%s", line);
+    gchar *plain = ufo_dump_frame_json(buf, c->fw, c->fh, NULL, NULL);
+    fail_unless_equals_string(line, plain);
+    g_free(plain);
+    g_free(line);
+    g_string_free(str, TRUE);
+    g_array_unref(counts);
+    gst_buffer_unref(buf);
+  }
+}
+GST_END_TEST;
+
+/* pycocotools' rleFrString, written again: the counts of a compressed string */
+static GArray *rle_decode(const gchar *str)
+{
+  GArray *counts = g_array_new(FALSE, FALSE, sizeof(gint64));
+  for (const gchar *p = str; *p;) {
+    gint64 x = 0;
+    gint k = 0, more = 1;
+    while (more) {
+      const gint c = *p++ - 48;
+      x |= (gint64)(c & 0x1f) << (5 * k);
+      more = c & 0x20;
+      k++;
+      if (!more && (c & 0x10))
+        x |= -((gint64)1 << (5 * k)); /* sign-extend */
+    }
+    if (counts->len > 2)
+      x += g_array_index(counts, gint64, counts->len - 2);
+    g_array_append_val(counts, x);
+  }
+  return counts;
+}
+
+/* The binary mask of a compressed string for an fw x fh frame, column-major (pixel (x, y) at
+ * x * fh + y); the runs must cover the frame exactly. */
+static guint8 *rle_pixels(const GString *str, gint fw, gint fh)
+{
+  GArray *runs = rle_decode(str->str);
+  guint8 *px = g_new0(guint8, (gsize)fw * fh);
+  gint64 at = 0;
+  for (guint k = 0; k < runs->len; k++) {
+    const gint64 n = g_array_index(runs, gint64, k);
+    fail_unless(n >= 0 && at + n <= (gint64)fw * fh, "runs past the frame");
+    if (k % 2)
+      memset(px + at, 1, (gsize)n);
+    at += n;
+  }
+  fail_unless(at == (gint64)fw * fh, "runs end before the frame does");
+  g_array_unref(runs);
+  return px;
+}
+
+/* random masks, rectangles (scaled, off the frame, empty) and thresholds: the decoded string
+ * gives, pixel by pixel in column-major order, the nearest-byte rule computed directly */
+GST_START_TEST(test_mask_rle_random)
+{
+  GRand *rand = g_rand_new_with_seed(7);
+  for (gint it = 0; it < 300; it++) {
+    const gint mw = g_rand_int_range(rand, 1, 12), mh = g_rand_int_range(rand, 1, 12);
+    const gint stride = mw + g_rand_int_range(rand, 0, 4);
+    const gint fw = g_rand_int_range(rand, 1, 24), fh = g_rand_int_range(rand, 1, 24);
+    GstUfoRect rect = {
+        (gfloat)g_rand_double_range(rand, -8, fw), (gfloat)g_rand_double_range(rand, -8, fh),
+        (gfloat)g_rand_double_range(rand, 0, 30), (gfloat)g_rand_double_range(rand, 0, 30)};
+    if (it % 10 == 0) /* whole pixels at 1:1, as the elements attach them */
+      rect = (GstUfoRect){(gfloat)g_rand_int_range(rand, -3, fw),
+                          (gfloat)g_rand_int_range(rand, -3, fh), (gfloat)mw, (gfloat)mh};
+    if (it % 37 == 0)
+      rect.w = 0; /* an empty rectangle: nothing inside */
+    guint8 *d = g_malloc((gsize)stride * mh);
+    const gboolean sparse = it % 3 == 0; /* long runs */
+    for (gint k = 0; k < stride * mh; k++)
+      d[k] = (guint8)(sparse ? (g_rand_int_range(rand, 0, 8) ? 0 : 255)
+                             : g_rand_int_range(rand, 0, 256));
+    const guint from = (guint)g_rand_int_range(rand, 0, 257); /* 256: nothing is inside */
+    GArray *counts = ufo_mask_rle_counts(d, mw, mh, stride, &rect, fw, fh, from);
+    GString *str = g_string_new(NULL);
+    ufo_mask_rle_append_string(str, counts);
+    guint8 *px = rle_pixels(str, fw, fh);
+    for (gint x = 0; x < fw; x++)
+      for (gint y = 0; y < fh; y++) {
+        const gdouble tx = (x + 0.5 - rect.x) * mw / rect.w, ty = (y + 0.5 - rect.y) * mh / rect.h;
+        const gboolean on = rect.w > 0 && rect.h > 0 && tx >= 0 && tx < mw && ty >= 0 && ty < mh &&
+                            d[(gint)ty * stride + (gint)tx] >= from;
+        fail_unless(px[x * fh + y] == on, "case %d: pixel %d,%d", it, x, y);
+      }
+    g_free(px);
+    g_string_free(str, TRUE);
+    g_array_unref(counts);
+    g_free(d);
+  }
+  g_rand_free(rand);
+  /* the threshold's byte, as ufooverlay: ceil(t · 255) */
+  fail_unless_equals_int(ufo_mask_rle_inside_from(0.5), 128);
+  fail_unless_equals_int(ufo_mask_rle_inside_from(0.0), 0);
+  fail_unless_equals_int(ufo_mask_rle_inside_from(1.0), 255);
+  fail_unless_equals_int(ufo_mask_rle_inside_from(0.2), 51);
+}
+GST_END_TEST;
+
+/* class maps (GRAY8, GRAY16_LE): every class's runs decoded again give, pixel by pixel, the
+ * pixels whose nearest map id is that class; together they cover the map's pixels once */
+GST_START_TEST(test_class_rle_random)
+{
+  GRand *rand = g_rand_new_with_seed(11);
+  for (gint it = 0; it < 200; it++) {
+    const gboolean gray16 = it % 2;
+    const gint bpp = gray16 ? 2 : 1;
+    const gint mw = g_rand_int_range(rand, 1, 10), mh = g_rand_int_range(rand, 1, 10);
+    const gint stride = mw * bpp + g_rand_int_range(rand, 0, 3);
+    const gint fw = g_rand_int_range(rand, 1, 20), fh = g_rand_int_range(rand, 1, 20);
+    GstUfoRect rect = {(gfloat)g_rand_double_range(rand, -5, fw / 2.0),
+                       (gfloat)g_rand_double_range(rand, -5, fh / 2.0),
+                       (gfloat)g_rand_double_range(rand, 1, 30),
+                       (gfloat)g_rand_double_range(rand, 1, 30)};
+    const guint n_ids = it % 3 == 0 ? 2 : 5; /* ids below 5, or 300 + below 2 in GRAY16 */
+    guint8 *d = g_malloc((gsize)stride * mh);
+    for (gint k = 0; k < stride * mh; k++)
+      d[k] = 0xee; /* padding */
+    for (gint y = 0; y < mh; y++)
+      for (gint x = 0; x < mw; x++) {
+        const guint id = g_rand_int_range(rand, 0, n_ids) + (gray16 ? 300 : 0);
+        guint8 *p = d + y * stride + x * bpp;
+        p[0] = (guint8)(id & 0xff);
+        if (gray16)
+          p[1] = (guint8)(id >> 8);
+      }
+    GArray *classes = ufo_class_rle(d, gray16, mw, mh, stride, &rect, fw, fh);
+    gint *covered = g_new0(gint, fw * fh);
+    guint prev_id = 0;
+    for (guint c = 0; c < classes->len; c++) {
+      const UfoClassRle *cr = &g_array_index(classes, UfoClassRle, c);
+      fail_unless(c == 0 || cr->class_id > prev_id, "ids not increasing");
+      prev_id = cr->class_id;
+      GString *str = g_string_new(NULL);
+      ufo_mask_rle_append_string(str, cr->counts);
+      guint8 *px = rle_pixels(str, fw, fh);
+      guint64 area = 0;
+      for (gint x = 0; x < fw; x++)
+        for (gint y = 0; y < fh; y++) {
+          const gdouble tx = (x + 0.5 - rect.x) * mw / rect.w,
+                        ty = (y + 0.5 - rect.y) * mh / rect.h;
+          gint id = -1;
+          if (tx >= 0 && tx < mw && ty >= 0 && ty < mh) {
+            const guint8 *p = d + (gint)ty * stride + (gint)tx * bpp;
+            id = gray16 ? p[0] | p[1] << 8 : p[0];
+          }
+          const guint8 value = px[x * fh + y];
+          fail_unless(value == (id == (gint)cr->class_id), "case %d class %u: pixel %d,%d", it,
+                      cr->class_id, x, y);
+          covered[x * fh + y] += value;
+          area += value;
+        }
+      fail_unless_equals_int(area, cr->area);
+      g_free(px);
+      g_string_free(str, TRUE);
+    }
+    /* every pixel on the map is in one class, every pixel off it in none */
+    for (gint x = 0; x < fw; x++)
+      for (gint y = 0; y < fh; y++) {
+        const gdouble tx = (x + 0.5 - rect.x) * mw / rect.w, ty = (y + 0.5 - rect.y) * mh / rect.h;
+        const gboolean on = tx >= 0 && tx < mw && ty >= 0 && ty < mh;
+        fail_unless_equals_int(covered[x * fh + y], on ? 1 : 0);
+      }
+    g_free(covered);
+    ufo_class_rle_free(classes);
+    g_free(d);
+  }
+  g_rand_free(rand);
+}
+GST_END_TEST;
+
+/* a semantic map's classes in the producer's entry: "semantic":[{label_id, label, area,
+ * mask_rle}] by id, names from the meta; only with the option */
+GST_START_TEST(test_semantic_json)
+{
+  GstBuffer *buf = gst_buffer_new();
+  GstUfoResults *r = gst_ufo_results_new(4, 2);
+  const guint8 map[8] = {0, 0, 2, 2, 0, 2, 2, 7}; /* 4x2; id 7 has no name */
+  const gchar *names[] = {"sky", "road", "car", NULL};
+  const GstUfoRect rect = {0, 0, 4, 2};
+  GBytes *bytes = g_bytes_new(map, sizeof map);
+  fail_unless(
+      gst_ufo_results_set_semantic_map(r, GST_VIDEO_FORMAT_GRAY8, bytes, 4, 2, 4, &rect, names));
+  g_bytes_unref(bytes);
+  gst_buffer_add_ufo_meta(buf, r, 3, "semantic", TRUE, 0);
+  gst_ufo_results_unref(r);
+  const UfoJsonOptions opts = {.masks = TRUE, .mask_threshold = 0.5};
+  gchar *line = ufo_dump_frame_json_with(buf, 4, 2, NULL, NULL, &opts);
+  JsonNode *root = json_from_string(line, NULL);
+  fail_unless(root != NULL, "not JSON: %s", line);
+  JsonObject *u = json_array_get_object_element(
+      json_object_get_array_member(json_node_get_object(root), "ufo"), 0);
+  JsonArray *sem = json_object_get_array_member(u, "semantic");
+  fail_unless_equals_int(json_array_get_length(sem), 3);
+  /* column-major: sky (0) at pixels 0,1,2 then off; car (2) at 3,4,5,6; 7 at the last */
+  const gint64 want_id[3] = {0, 2, 7}, want_area[3] = {3, 4, 1};
+  const gchar *want_label[3] = {"sky", "car", NULL};
+  const gchar *want_counts[3] = {"035", "341", "71"}; /* pycocotools.mask.encode */
+  for (guint k = 0; k < 3; k++) {
+    JsonObject *c = json_array_get_object_element(sem, k);
+    fail_unless_equals_int(json_object_get_int_member(c, "label_id"), want_id[k]);
+    fail_unless_equals_int(json_object_get_int_member(c, "area"), want_area[k]);
+    if (want_label[k]) {
+      fail_unless_equals_string(json_object_get_string_member(c, "label"), want_label[k]);
+    } else {
+      fail_unless(json_object_get_null_member(c, "label"));
+    }
+    JsonObject *rle = json_object_get_object_member(c, "mask_rle");
+    fail_unless_equals_string(json_object_get_string_member(rle, "counts"), want_counts[k]);
+  }
+  json_node_unref(root);
+  g_free(line);
+  line = ufo_dump_frame_json(buf, 4, 2, NULL, NULL);
+  fail_if(strstr(line, "\"semantic\":["), "%s", line);
+  g_free(line);
+  gst_buffer_unref(buf);
+}
+GST_END_TEST;
+
 static Suite *dump_suite(void)
 {
   Suite *s = suite_create("ufodump");
@@ -398,6 +712,10 @@ static Suite *dump_suite(void)
   tcase_add_test(tc, test_string_escape);
   tcase_add_test(tc, test_json_matches_json_glib);
   tcase_add_test(tc, test_cli_not_a_pipeline);
+  tcase_add_test(tc, test_mask_rle_golden);
+  tcase_add_test(tc, test_mask_rle_random);
+  tcase_add_test(tc, test_class_rle_random);
+  tcase_add_test(tc, test_semantic_json);
   return s;
 }
 

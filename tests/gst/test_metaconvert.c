@@ -5,6 +5,7 @@
 #include <gst/ufo/ufometa.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include <string.h>
 
 #include "gstufotest.h"
 
@@ -108,6 +109,73 @@ GST_START_TEST(test_empty_results)
 }
 GST_END_TEST;
 
+/* add-masks: the instance mask as "mask_rle" (COCO RLE of the 100x50 frame; the strings are
+ * pycocotools' mask.encode of the same masks), its threshold changed while playing */
+static gchar *masked_doc(GstHarness *h, GstBus *bus)
+{
+  GstBuffer *buf = gst_buffer_new_allocate(NULL, 100 * 50 * 3, NULL);
+  GstUfoResults *r = gst_ufo_results_new(100, 50);
+  gst_ufo_results_add_object(r, 1, "car", 0.8f, 10, 10, 4, 3);
+  guint8 px[12];
+  memset(px, 255, sizeof px);
+  px[1 * 4 + 2] = 254; /* inside from threshold 0.5, outside at 1.0 */
+  const GstUfoRect rect = {10, 10, 4, 3};
+  GBytes *bytes = g_bytes_new(px, sizeof px);
+  fail_unless(gst_ufo_results_set_mask(r, 0, bytes, 4, 3, 4, &rect));
+  g_bytes_unref(bytes);
+  gst_buffer_add_ufo_meta(buf, r, 1, "instance", TRUE, 0);
+  gst_ufo_results_unref(r);
+  gst_buffer_unref(gst_harness_push_and_pull(h, buf));
+  GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ELEMENT);
+  fail_unless(msg != NULL);
+  gchar *json = g_strdup(gst_structure_get_string(gst_message_get_structure(msg), "json"));
+  gst_message_unref(msg);
+  return json;
+}
+
+static const gchar *mask_counts(JsonNode *root)
+{
+  JsonObject *o0 = json_array_get_object_element(
+      json_object_get_array_member(json_node_get_object(root), "objects"), 0);
+  if (!json_object_has_member(o0, "mask_rle"))
+    return NULL;
+  JsonObject *rle = json_object_get_object_member(o0, "mask_rle");
+  JsonArray *size = json_object_get_array_member(rle, "size");
+  fail_unless_equals_int(json_array_get_int_element(size, 0), 50);
+  fail_unless_equals_int(json_array_get_int_element(size, 1), 100);
+  return json_object_get_string_member(rle, "counts");
+}
+
+GST_START_TEST(test_masks)
+{
+  GstHarness *h = gst_harness_new("ufometaconvert");
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(h->element, bus);
+  gst_harness_set_src_caps_str(h, CAPS);
+  const gchar *want[] = {NULL, "n?3_100000RV4", "n?3_100NbN0^12RV4"};
+  for (gint step = 0; step < 3; step++) {
+    if (step == 1)
+      g_object_set(h->element, "add-masks", TRUE, NULL); /* threshold 0.5 by default */
+    if (step == 2)
+      g_object_set(h->element, "mask-threshold", 1.0, NULL);
+    gchar *json = masked_doc(h, bus);
+    JsonNode *root = json_from_string(json, NULL);
+    fail_unless(root != NULL, "not JSON: %s", json);
+    const gchar *counts = mask_counts(root);
+    if (want[step]) {
+      fail_unless(counts != NULL, "%s", json);
+      fail_unless_equals_string(counts, want[step]);
+    } else {
+      fail_unless(counts == NULL, "%s", json);
+    }
+    json_node_unref(root);
+    g_free(json);
+  }
+  gst_harness_teardown(h);
+  gst_object_unref(bus);
+}
+GST_END_TEST;
+
 static void check_start_error(const gchar *desc, GQuark domain, gint code)
 {
   GstElement *pipeline = gst_parse_launch(desc, NULL);
@@ -142,6 +210,7 @@ static Suite *metaconvert_suite(void)
   tcase_add_test(tc, test_file_and_messages);
   tcase_add_test(tc, test_empty_results);
   tcase_add_test(tc, test_start_errors);
+  tcase_add_test(tc, test_masks);
   return s;
 }
 

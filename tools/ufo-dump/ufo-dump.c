@@ -1,7 +1,8 @@
 /* ufo-dump: runs a pipeline and prints one JSON line per frame (gvametaconvert layout) with the
  * UFO-ViT results that reach its end.
  *
- *   ufo-dump [--source NAME] [--tags JSON] [--output FILE] 'PIPELINE'
+ *   ufo-dump [--source NAME] [--tags JSON] [--output FILE] [--masks [--mask-threshold P]]
+ *            'PIPELINE'
  *   ufo-dump 'filesrc location=in.mp4 ! decodebin ! videoconvert ! ufodetect model=m.safetensors'
  *
  * The pipeline description must end with an element with a free video src pad; ufo-dump links
@@ -18,6 +19,7 @@ typedef struct {
   FILE *out;
   const gchar *source;
   JsonNode *tags;
+  UfoJsonOptions opts; /* --masks, --mask-threshold */
   guint64 frames;
 } Dump;
 
@@ -35,7 +37,7 @@ static GstPadProbeReturn on_buffer(GstPad *pad, GstPadProbeInfo *info, gpointer 
     }
     gst_caps_unref(caps);
   }
-  gchar *line = ufo_dump_frame_json(buf, w, h, d->source, d->tags);
+  gchar *line = ufo_dump_frame_json_with(buf, w, h, d->source, d->tags, &d->opts);
   fprintf(d->out, "%s\n", line);
   fflush(d->out);
   g_free(line);
@@ -46,10 +48,18 @@ static GstPadProbeReturn on_buffer(GstPad *pad, GstPadProbeInfo *info, gpointer 
 int main(int argc, char **argv)
 {
   gchar *source = NULL, *tags = NULL, *output = NULL;
+  gboolean masks = FALSE;
+  gdouble mask_threshold = 0.5;
   GOptionEntry entries[] = {
       {"source", 's', 0, G_OPTION_ARG_STRING, &source, "Value of the \"source\" field", "NAME"},
       {"tags", 't', 0, G_OPTION_ARG_STRING, &tags, "JSON object copied into every line", "JSON"},
       {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Write to FILE instead of stdout", "FILE"},
+      {"masks", 'm', 0, G_OPTION_ARG_NONE, &masks,
+       "Add each instance mask to its object as \"mask_rle\" (COCO RLE in frame pixels), and each "
+       "semantic class to its producer's entry",
+       NULL},
+      {"mask-threshold", 0, 0, G_OPTION_ARG_DOUBLE, &mask_threshold,
+       "Mask probability from which a pixel is inside in mask_rle (default 0.5)", "P"},
       {NULL}};
   GOptionContext *ctx = g_option_context_new("'PIPELINE' - one JSON line per frame");
   g_option_context_add_main_entries(ctx, entries, NULL);
@@ -63,7 +73,11 @@ int main(int argc, char **argv)
   g_option_context_free(ctx);
 
   int rc = 0;
-  Dump d = {stdout, source, NULL, 0};
+  if (!(mask_threshold >= 0.0 && mask_threshold <= 1.0)) {
+    fprintf(stderr, "ufo-dump: --mask-threshold must be between 0 and 1\n");
+    return 2;
+  }
+  Dump d = {stdout, source, NULL, {masks, mask_threshold}, 0};
   if (tags) {
     d.tags = json_from_string(tags, &err);
     if (!d.tags || !JSON_NODE_HOLDS_OBJECT(d.tags)) {
