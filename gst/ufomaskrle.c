@@ -1,6 +1,8 @@
 /* COCO run-length encodings of instance masks (ufomaskrle.h). */
 #include "ufomaskrle.h"
 
+#include <string.h>
+
 guint ufo_mask_rle_inside_from(gdouble threshold)
 {
   const gdouble v = (threshold >= 0.0 ? MIN(threshold, 1.0) : 0.0) * 255.0; /* NaN: 0 */
@@ -18,44 +20,110 @@ static gint mask_index(gint p, gdouble r0, gdouble len, gint n)
   return (gint)t;
 }
 
-static void push_run(GArray *counts, gboolean *value, guint32 *run, gboolean inside)
+/* The runs being written: the current one's value and length. */
+typedef struct {
+  GArray *counts;
+  gboolean value; /* the runs start with 0s */
+  guint32 run;
+} Runs;
+
+static void emit(Runs *r, gboolean value, guint32 n)
 {
-  if (inside != *value) {
-    g_array_append_val(counts, *run);
-    *run = 0;
-    *value = inside;
+  if (n == 0)
+    return;
+  if (value != r->value) {
+    g_array_append_val(r->counts, r->run);
+    r->run = 0;
+    r->value = value;
   }
-  (*run)++;
+  r->run += n;
+}
+
+/* Calls back (or counts, when tr is NULL) the frame row at which each mask column's value
+ * changes, walking the mask rows as the frame rows y0..y1 meet them (row[y]: non-decreasing):
+ * a column's k-th change (from outside, alternately) at frame row tr[start[mx] + k]; the last
+ * change back to outside at y1 + 1. Rows are compared 8 columns at a time (most columns never
+ * change from one row to the next). */
+static void column_changes(const guint8 *data, gint mw, gint stride, const gint *row, gint y0,
+                           gint y1, guint inside_from, guint8 *prev, guint8 *cur, guint32 *n,
+                           const guint32 *start, guint32 *tr)
+{
+  const gint words = (mw + 7) / 8;
+  memset(prev, 0, (gsize)words * 8);
+  memset(cur, 0, (gsize)words * 8);
+  for (gint y = y0; y <= y1 + 1; y++) {
+    if (y <= y1 && y > y0 && row[y] == row[y - 1])
+      continue; /* the same mask row: no change */
+    if (y <= y1 && inside_from <= 255) {
+      const guint8 *src = data + (gsize)row[y] * stride, from = (guint8)inside_from;
+      for (gint x = 0; x < mw; x++) /* byte compares, 64 a vector */
+        cur[x] = src[x] >= from;
+    } else {
+      memset(cur, 0, (gsize)mw); /* below the mask (or nothing inside): outside */
+    }
+    for (gint w = 0; w < words; w++) {
+      guint64 a, b;
+      memcpy(&a, cur + 8 * w, 8);
+      memcpy(&b, prev + 8 * w, 8);
+      for (guint64 d = a ^ b; d; d &= d - 1) { /* bytes of 0 or 1: one bit per changed column */
+        const gint mx = 8 * w + __builtin_ctzll(d) / 8;
+        if (tr)
+          tr[start[mx] + n[mx]] = (guint32)y;
+        n[mx]++;
+      }
+    }
+    guint8 *t = prev;
+    prev = cur;
+    cur = t;
+  }
 }
 
 GArray *ufo_mask_rle_counts(const guint8 *data, gint mw, gint mh, gint stride,
                             const GstUfoRect *rect, gint fw, gint fh, guint inside_from)
 {
-  GArray *counts = g_array_new(FALSE, FALSE, sizeof(guint32));
-  /* the mask row of every frame row (-1: off the mask) */
-  gint *row = g_new(gint, MAX(fh, 1));
-  for (gint y = 0; y < fh; y++)
+  Runs r = {g_array_new(FALSE, FALSE, sizeof(guint32)), FALSE, 0};
+  /* the mask row of every frame row (-1: off the mask); those on it are y0..y1 */
+  gint *row = g_new(gint, MAX(fh, 1)), y0 = -1, y1 = -2;
+  for (gint y = 0; y < fh; y++) {
     row[y] = data ? mask_index(y, rect->y, rect->h, mh) : -1;
-  gboolean value = FALSE; /* the runs start with 0s */
-  guint32 run = 0;
+    if (row[y] >= 0)
+      y0 = y0 < 0 ? y : y0, y1 = y;
+  }
+  guint32 *n = NULL, *start = NULL, *tr = NULL;
+  if (y0 >= 0 && mw > 0) {
+    const gsize padded = (gsize)(mw + 7) / 8 * 8;
+    guint8 *prev = g_malloc(2 * padded), *cur = prev + padded;
+    n = g_new0(guint32, mw), start = g_new(guint32, (gsize)mw + 1);
+    column_changes(data, mw, stride, row, y0, y1, inside_from, prev, cur, n, NULL, NULL);
+    start[0] = 0;
+    for (gint x = 0; x < mw; x++)
+      start[x + 1] = start[x] + n[x];
+    tr = g_new(guint32, MAX(start[mw], 1));
+    memset(n, 0, sizeof(guint32) * mw);
+    column_changes(data, mw, stride, row, y0, y1, inside_from, prev, cur, n, start, tr);
+    g_free(prev);
+  }
   for (gint x = 0; x < fw; x++) {
-    const gint mx = data ? mask_index(x, rect->x, rect->w, mw) : -1;
+    const gint mx = tr ? mask_index(x, rect->x, rect->w, mw) : -1;
     if (mx < 0) { /* a column off the mask: all 0s */
-      if (value) {
-        g_array_append_val(counts, run);
-        run = 0;
-        value = FALSE;
-      }
-      run += (guint32)fh;
+      emit(&r, FALSE, (guint32)fh);
       continue;
     }
-    for (gint y = 0; y < fh; y++)
-      push_run(counts, &value, &run,
-               row[y] >= 0 && data[(gsize)row[y] * stride + mx] >= inside_from);
+    guint32 at = 0;
+    gboolean value = FALSE;
+    for (guint32 k = start[mx]; k < start[mx + 1]; k++) {
+      emit(&r, value, tr[k] - at);
+      at = tr[k];
+      value = !value;
+    }
+    emit(&r, FALSE, (guint32)fh - at);
   }
-  g_array_append_val(counts, run);
+  g_array_append_val(r.counts, r.run);
   g_free(row);
-  return counts;
+  g_free(n);
+  g_free(start);
+  g_free(tr);
+  return r.counts;
 }
 
 /* A class's runs while the frame is walked: it toggles at every pixel where the walk enters or
