@@ -264,6 +264,12 @@ static void add_object(GString *s, gboolean first, const gchar *label, gint labe
   /* the caller closes the object (after its mask_rle) */
 }
 
+/* Whether a frame of fw x fh has a COCO RLE: runs are 32-bit counts (pycocotools' too) */
+static gboolean rle_frame_ok(gint fw, gint fh)
+{
+  return fw > 0 && fh > 0 && (guint64)fw * (guint64)fh <= G_MAXUINT32;
+}
+
 /* "mask_rle":{"size":[fh,fw],"counts":"..."} of counts */
 static void append_rle(GString *s, const GArray *counts, gint fw, gint fh)
 {
@@ -289,7 +295,8 @@ static void add_semantic_rle(GString *s, const GstUfoMeta *m, gint fw, gint fh)
   GstUfoRect rect;
   guint n_names;
   const gchar *const *names;
-  if (!gst_ufo_meta_get_semantic_map(m, &format, &mw, &mh, &stride, &data, &rect, &n_names, &names))
+  if (!rle_frame_ok(fw, fh) ||
+      !gst_ufo_meta_get_semantic_map(m, &format, &mw, &mh, &stride, &data, &rect, &n_names, &names))
     return;
   GArray *classes =
       ufo_class_rle(data, format == GST_VIDEO_FORMAT_GRAY16_LE, mw, mh, stride, &rect, fw, fh);
@@ -317,7 +324,7 @@ static void add_mask_rle(GString *s, const GstUfoMeta *m, guint index, gint fw, 
   gint mw, mh, stride;
   const guint8 *data;
   GstUfoRect rect;
-  if (!gst_ufo_meta_get_mask(m, index, &mw, &mh, &stride, &data, &rect))
+  if (!rle_frame_ok(fw, fh) || !gst_ufo_meta_get_mask(m, index, &mw, &mh, &stride, &data, &rect))
     return;
   GArray *counts = ufo_mask_rle_counts(data, mw, mh, stride, &rect, fw, fh, inside_from);
   g_string_append_c(s, ',');

@@ -26,7 +26,8 @@ gchar *ufo_dump_frame_json(GstBuffer *buffer, gint width, gint height, const gch
  * masks: each object of a GstUfoMeta that has a mask gets "mask_rle":{"size":[h,w],"counts":"…"},
  * the mask in the meta's frame (w × h) as a COCO RLE (ufomaskrle.h), inside where its
  * probability is >= mask_threshold (as ufooverlay draws it); a producer with a semantic map gets
- * "semantic":[{"label_id","label","area","mask_rle"}...], each class present by increasing id. */
+ * "semantic":[{"label_id","label","area","mask_rle"}...], each class present by increasing id.
+ * Frames of no pixels or of more than 2^32 - 1 (beyond a 32-bit run) get neither. */
 typedef struct {
   gboolean masks;
   gdouble mask_threshold;

@@ -491,6 +491,34 @@ GST_START_TEST(test_mask_rle_golden)
 }
 GST_END_TEST;
 
+/* frames of more pixels than 32-bit runs can count get no mask_rle (and no walk over their
+ * pixels) */
+GST_START_TEST(test_mask_rle_frame_limits)
+{
+  const gint sizes[][2] = {{70000, 70000}, {65536, 65537}};
+  for (guint i = 0; i < G_N_ELEMENTS(sizes); i++) {
+    GstBuffer *buf = gst_buffer_new();
+    GstUfoResults *r = gst_ufo_results_new(sizes[i][0], sizes[i][1]);
+    gst_ufo_results_add_object(r, 1, "blob", 0.9f, 1, 1, 2, 2);
+    const guint8 px[4] = {255, 255, 255, 255};
+    const GstUfoRect rect = {1, 1, 2, 2};
+    GBytes *bytes = g_bytes_new(px, sizeof px);
+    fail_unless(gst_ufo_results_set_mask(r, 0, bytes, 2, 2, 2, &rect));
+    g_bytes_unref(bytes);
+    gst_buffer_add_ufo_meta(buf, r, 1, "instance", TRUE, 0);
+    gst_ufo_results_unref(r);
+    const UfoJsonOptions opts = {.masks = TRUE, .mask_threshold = 0.5};
+    gchar *line = ufo_dump_frame_json_with(buf, sizes[i][0], sizes[i][1], NULL, NULL, &opts);
+    JsonNode *root = json_from_string(line, NULL);
+    fail_unless(root != NULL, "not JSON: %s", line);
+    json_node_unref(root);
+    fail_if(strstr(line, "mask_rle"), "%s", line);
+    g_free(line);
+    gst_buffer_unref(buf);
+  }
+}
+GST_END_TEST;
+
 /* pycocotools' rleFrString, written again: the counts of a compressed string */
 static GArray *rle_decode(const gchar *str)
 {
@@ -716,6 +744,7 @@ static Suite *dump_suite(void)
   tcase_add_test(tc, test_mask_rle_random);
   tcase_add_test(tc, test_class_rle_random);
   tcase_add_test(tc, test_semantic_json);
+  tcase_add_test(tc, test_mask_rle_frame_limits);
   return s;
 }
 
