@@ -39,7 +39,7 @@ static void emit(Runs *r, gboolean value, guint32 n)
   r->run += n;
 }
 
-/* Calls back (or counts, when tr is NULL) the frame row at which each mask column's value
+/* Records (or, when tr is NULL, only counts in n) the frame rows at which each mask column's value
  * changes, walking the mask rows as the frame rows y0..y1 meet them (row[y]: non-decreasing):
  * a column's k-th change (from outside, alternately) at frame row tr[start[mx] + k]; the last
  * change back to outside at y1 + 1. Rows are compared 8 columns at a time (most columns never
