@@ -423,12 +423,12 @@ void ufo_json_install_mask_properties(GObjectClass *klass, guint add_masks_id,
       g_param_spec_boolean("add-masks", "Add masks",
                            "Add each instance mask to its object as \"mask_rle\" (COCO RLE in "
                            "frame pixels), and each semantic class to its producer's entry",
-                           FALSE, flags));
+                           UFO_JSON_DEFAULT_MASKS, flags));
   g_object_class_install_property(
       klass, mask_threshold_id,
       g_param_spec_double("mask-threshold", "Mask threshold",
                           "Mask probability from which a pixel is inside in mask_rle", 0.0, 1.0,
-                          0.5, flags));
+                          UFO_JSON_DEFAULT_MASK_THRESHOLD, flags));
 }
 
 gchar *ufo_dump_frame_json(GstBuffer *buffer, gint width, gint height, const gchar *source,

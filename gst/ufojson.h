@@ -33,6 +33,10 @@ typedef struct {
   gdouble mask_threshold;
 } UfoJsonOptions;
 
+/* The defaults of the elements' properties and of ufo-dump: no masks, threshold 0.5. */
+#define UFO_JSON_DEFAULT_MASKS FALSE
+#define UFO_JSON_DEFAULT_MASK_THRESHOLD 0.5
+
 /* The properties of UfoJsonOptions on ufometaconvert and ufometapublish, with the ids given:
  * "add-masks" (boolean, FALSE) and "mask-threshold" (double 0..1, 0.5), both mutable in PLAYING. */
 void ufo_json_install_mask_properties(GObjectClass *klass, guint add_masks_id,

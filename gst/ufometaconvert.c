@@ -53,8 +53,6 @@ enum {
 #define DEFAULT_TAGS NULL
 #define DEFAULT_ADD_EMPTY_RESULTS FALSE
 #define DEFAULT_POST_MESSAGES TRUE
-#define DEFAULT_ADD_MASKS FALSE
-#define DEFAULT_MASK_THRESHOLD 0.5
 
 struct _GstUfoMetaConvert {
   GstBaseTransform parent;
@@ -352,8 +350,7 @@ static void gst_ufo_meta_convert_init(GstUfoMetaConvert *self)
   self->tags = g_strdup(DEFAULT_TAGS);
   self->add_empty_results = DEFAULT_ADD_EMPTY_RESULTS;
   self->post_messages = DEFAULT_POST_MESSAGES;
-  self->json.masks = DEFAULT_ADD_MASKS;
-  self->json.mask_threshold = DEFAULT_MASK_THRESHOLD;
+  self->json = (UfoJsonOptions){UFO_JSON_DEFAULT_MASKS, UFO_JSON_DEFAULT_MASK_THRESHOLD};
   gst_base_transform_set_passthrough(GST_BASE_TRANSFORM(self), TRUE);
   gst_base_transform_set_qos_enabled(GST_BASE_TRANSFORM(self), FALSE);
 }

@@ -86,8 +86,6 @@ enum {
 };
 
 #define DEFAULT_METHOD GST_UFO_PUBLISH_METHOD_FILE
-#define DEFAULT_ADD_MASKS FALSE
-#define DEFAULT_MASK_THRESHOLD 0.5
 #define DEFAULT_LOCATION NULL
 #define DEFAULT_MAX_FILE_SIZE 0
 #define DEFAULT_MAX_FILES 5
@@ -1424,8 +1422,7 @@ static void gst_ufo_meta_publish_init(GstUfoMetaPublish *self)
   self->redis_maxlen = DEFAULT_REDIS_MAXLEN;
   self->max_queue = DEFAULT_MAX_QUEUE;
   self->add_empty_results = DEFAULT_ADD_EMPTY_RESULTS;
-  self->json.masks = DEFAULT_ADD_MASKS;
-  self->json.mask_threshold = DEFAULT_MASK_THRESHOLD;
+  self->json = (UfoJsonOptions){UFO_JSON_DEFAULT_MASKS, UFO_JSON_DEFAULT_MASK_THRESHOLD};
   g_mutex_init(&self->lock);
   g_cond_init(&self->cond);
   g_queue_init(&self->queue);

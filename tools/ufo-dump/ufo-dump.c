@@ -48,8 +48,8 @@ static GstPadProbeReturn on_buffer(GstPad *pad, GstPadProbeInfo *info, gpointer 
 int main(int argc, char **argv)
 {
   gchar *source = NULL, *tags = NULL, *output = NULL;
-  gboolean masks = FALSE;
-  gdouble mask_threshold = 0.5;
+  gboolean masks = UFO_JSON_DEFAULT_MASKS;
+  gdouble mask_threshold = UFO_JSON_DEFAULT_MASK_THRESHOLD;
   GOptionEntry entries[] = {
       {"source", 's', 0, G_OPTION_ARG_STRING, &source, "Value of the \"source\" field", "NAME"},
       {"tags", 't', 0, G_OPTION_ARG_STRING, &tags, "JSON object copied into every line", "JSON"},
