@@ -119,14 +119,20 @@ UFO_MASK_FN float ufo_mask_sigmoid(float x)
 }
 
 /* A probability as a byte (ufo.h UFO_MASK_GRAY8, GStreamer's GRAY8 probability masks): NaN and
- * p <= 0 give 0, p >= 1 gives 255, else 255·p rounded half to even: adding and taking away 2^23
- * leaves the nearest integer of a float in [0, 2^23) in one rounding (as lrintf; inline and
- * vectorisable; nvcc does not reassociate the two additions). */
+ * p <= 0 give 0, p >= 1 gives 255, else 255·p (rounded to float) rounded half to even. On the
+ * host (C11: no contraction), adding and taking away 2^23 leaves the nearest integer of a float
+ * in [0, 2^23) in one rounding (as lrintf; inline and vectorisable). The CUDA sources (nvcc, and
+ * the emulation's C++) fuse a product with the next addition, which would round 255·p + 2^23
+ * once, not 255·p first (0.813725471 → 207 instead of 208): there, rintf rounds the product. */
 UFO_MASK_FN uint8_t ufo_mask_gray8(float p)
 {
   float v = p > 0.f ? p : 0.f;
   v = (v < 1.f ? v : 1.f) * 255.f;
+#if defined(__CUDACC__) || defined(UFO_BACKEND_CUDA_COMPAT_H)
+  return (uint8_t)(int)rintf(v);
+#else
   return (uint8_t)(int)((v + 0x1p23f) - 0x1p23f);
+#endif
 }
 
 #endif

@@ -43,6 +43,10 @@ static const Case cases[] = {
     {6, 6, 24, 12, 150, 140, 1.5f, 0.5f, 4, -17.f},
     {5, 6, 24, 9, 83, 117, 1.f, 0.5f, 3, -16.f},
     {4, 4, 16, 6, 40, 50, 1.f, 0.5f, 3, -30.f},
+    /* cells of 37 x 51 and 19 x 3 pixels that class boundaries cross: rectangles of cells,
+     * halved until the bounds decide them (cpu/mask_semantic.c subcell_split) */
+    {2, 2, 16, 10, 300, 410, 2.f, 0.5f, 4, -2.f},
+    {3, 2, 24, 7, 230, 30, 3.f, 0.5f, 3, -6.f},
 };
 
 static uint32_t rng_state;
