@@ -15,18 +15,25 @@
 
 /* Semantic label maps (seg §3.6) with a certified shortcut. A map's logits lie far below zero
  * over most of the image, and there its term score·sigmoid(logit) is tiny. Each band of rows
- * sums, per slot, only the terms of pixels whose source cell (the four logits its bilinear taps
- * read, seg §2.8) has a logit >= SEM_CUT: a sum A_k. The full float sum a_k of every term is
- * within E_k of it: |a_k − A_k| <= 2γA_k/(1−γ) + D_k(1+γ), with γ = 1.01·n_k·2^-24 (the float
- * rounding of two sums of at most n_k non-negative terms, each term computed identically in
- * both) and D_k = Σ score over the slot's maps · sigmoid(SEM_CUT + 1e-3) (every left-out term:
- * a blend of logits below SEM_CUT stays below SEM_CUT + 1e-3 in float, as background_cut's). A
- * pixel whose best A_b − E_b is > 0 and above every other A_k + E_k has the label of the full
- * computation; every other pixel (near-ties, pixels far from every map, NaN sums) is computed
- * in full, term by term in the same order. So the labels are, bit for bit, those of summing
- * every term (the reference backend's and engine/tasks/masks.c's path). Scores that are
- * negative or not finite (never a probability) turn the shortcut off. */
+ * sums, per slot, the terms of the pixels that no bound below decided, leaving out those whose
+ * source cell (the four logits its bilinear taps read, seg §2.8) has no logit >= SEM_CUT, with
+ * the bounds' float sigmoid (mask_vec.h ufo_v_sigmoid_approx: each term within η = SEM_ETA of
+ * the full computation's, relatively, or 1e-37 absolutely below −87): a sum A_k. The full float
+ * sum a_k of every term is within E_k of it: a_k >= A_k(1 − 2γ/(1−γ))(1 − 3η) − D_k(1+γ) − T
+ * and a_k <= A_k(1 + 2γ/(1−γ))(1 + 3η) + D_k(1+γ) + T, with γ = 1.01·n_k·2^-24 (the float
+ * rounding of two sums of at most n_k non-negative terms), D_k = Σ score over the slot's maps ·
+ * sigmoid(SEM_CUT + 1e-3) (every left-out term: a blend of logits below SEM_CUT stays below
+ * SEM_CUT + 1e-3 in float, as background_cut's) and T = n·1e-37. A pixel whose best lower end
+ * is > 0 and above every other slot's upper end has the label of the full computation; every
+ * other pixel (near-ties, pixels far from every map, NaN sums) is computed in full, term by
+ * term in the same order. So the labels are, bit for bit, those of summing every term (the
+ * reference backend's and engine/tasks/masks.c's path). Scores that are negative or not finite
+ * (never a probability) turn the shortcut off. */
 #define SEM_CUT -10.f
+/* a pixel term's relative error with the bounds' sigmoid: its own, the full computation's float
+ * sigmoid's (2^-22) and the products' (2^-24 each) */
+#define SEM_ETA (UFO_SIGMOID_APPROX_REL + 0x1p-21)
+#define SEM_TINY 1e-37 /* per map: the terms' absolute error near the denormals */
 
 typedef struct {
   UfoCpu *cpu;
@@ -99,9 +106,13 @@ static void semantic_blend_rows(const SemJob *j, const float *r0, const float *r
 /* ar[x] += s · sigmoid(t0[x]·ly0 + t1[x]·ly1) for x in xa..xb-1: seg §3.5, bilinear on the
  * logits (its blend along y), then the sigmoid; seg §3.6, L += score_m · P_m */
 static void semantic_add_terms(float *ar, const float *t0, const float *t1, int xa, int xb,
-                               float ly0, float ly1, float s)
+                               float ly0, float ly1, float s, gboolean approx)
 {
   int x = xa;
+  for (; approx && x + UFO_MASK_LANES <= xb; x += UFO_MASK_LANES) {
+    const UfoVf v = ufo_vf_load(t0 + x) * ly0 + ufo_vf_load(t1 + x) * ly1;
+    ufo_vf_store(ar + x, ufo_vf_load(ar + x) + s * ufo_v_sigmoid_approx(v));
+  }
   for (; x + UFO_MASK_LANES <= xb; x += UFO_MASK_LANES) {
     const UfoVf v = ufo_vf_load(t0 + x) * ly0 + ufo_vf_load(t1 + x) * ly1;
     ufo_vf_store(ar + x, ufo_vf_load(ar + x) + s * ufo_v_sigmoid(v));
@@ -114,16 +125,17 @@ static void semantic_add_terms(float *ar, const float *t0, const float *t1, int 
  * output pixels read (rows r, r1, columns c, c1); every such pixel's blended logit x lies in
  * [mn − ε, mx + ε] of the four (a convex blend in float: ε = 2^-19·max(|mn|, |mx|), 4x the
  * rounding of the two blends and of weights that sum to 1 ± 2^-24), and its term
- * fl(score·sigmoid(x)) within score·sigmoid(mn − ε)·(1 − 2^-20) and score·sigmoid(mx + ε)·
- * (1 + 2^-20) (the float sigmoid is within 2^-22 of sigmoid: ufo_mask_exp's ulp, 1 + e, the
- * division; then the product), ± 1e-37 near the denormals; maps whose four logits lie below
+ * fl(score·sigmoid(x)) within score·sigmoid(mn − ε)·(1 − 2^-18) and score·sigmoid(mx + ε)·
+ * (1 + 2^-18) (the pixel's float sigmoid is within 2^-22 of sigmoid: ufo_mask_exp's ulp, 1 + e,
+ * the division; the bounds' ufo_v_sigmoid_approx within UFO_SIGMOID_APPROX_REL = 2^-19; the
+ * products 2^-24 each), ± 1e-37 near the denormals; maps whose four logits lie below
  * SEM_CUT are the left-out terms of missed[k]. So a slot's float sum lies in [LO_k, HI_k] (the
  * rounding of the sum: grow[]), and when one slot's LO_b > 0 exceeds every other slot's HI_k,
  * every pixel of the cell has that slot's label, as the full computation gives it (the largest
  * sum is unique). */
 #define CELL_EPS 0x1p-19
-#define CELL_DELTA 0x1p-20
-#define CELL_TINY 1e-37
+#define CELL_DELTA 0x1p-18
+#define CELL_TINY SEM_TINY
 
 /* Map m's bounds added for cell c of rows a, b (columns c, c1): lo += s·sigmoid(mn − 2ε), hi +=
  * s·sigmoid(mx + 2ε) unless all four logits lie below cut (2ε: the float subtraction's own
@@ -168,11 +180,6 @@ static int slots_decide(const SemJob *j, const double *lo, const double *hi, siz
   return best >= 0 && best_lo > other ? j->slot_class[best] : -1;
 }
 
-static inline UfoVf vsel(UfoVi m, UfoVf a, UfoVf b)
-{
-  return (UfoVf)(((UfoVi)a & m) | ((UfoVi)b & ~m));
-}
-
 /* The classes of the cells of source row r (second row r1), label[c] (uw), -1 where the bounds
  * do not prove one, -2 where a logit is NaN; lo, hi: scratch of n_slots·uw doubles each. Each map's
  * bounds run UFO_MASK_LANES cells at a time (cells c < uw − 1: their second column is c + 1). */
@@ -201,16 +208,17 @@ static void semantic_cell_row(const SemJob *j, int r, int r1, double *lo, double
               label[i] = -2;
           continue;
         }
-        const UfoVf m01 = vsel(v0 > v1, v0, v1), m23 = vsel(v2 > v3, v2, v3);
-        const UfoVf mx = vsel(m01 > m23, m01, m23);
+        const UfoVf m01 = ufo_vf_select(v0 > v1, v0, v1), m23 = ufo_vf_select(v2 > v3, v2, v3);
+        const UfoVf mx = ufo_vf_select(m01 > m23, m01, m23);
         const UfoVi above = mx >= cut;
         if (memcmp(&above, &none, sizeof above) == 0) /* every cell left out */
           continue;
-        const UfoVf n01 = vsel(v0 < v1, v0, v1), n23 = vsel(v2 < v3, v2, v3);
-        const UfoVf mn = vsel(n01 < n23, n01, n23);
+        const UfoVf n01 = ufo_vf_select(v0 < v1, v0, v1), n23 = ufo_vf_select(v2 < v3, v2, v3);
+        const UfoVf mn = ufo_vf_select(n01 < n23, n01, n23);
         const UfoVf amn = (UfoVf)((UfoVi)mn & 0x7fffffff), amx = (UfoVf)((UfoVi)mx & 0x7fffffff);
-        const UfoVf eps = vsel(amn > amx, amn, amx) * CELL_EPS;
-        const UfoVf slo = ufo_v_sigmoid(mn - 2.f * eps), shi = ufo_v_sigmoid(mx + 2.f * eps);
+        const UfoVf eps = ufo_vf_select(amn > amx, amn, amx) * CELL_EPS;
+        const UfoVf slo = ufo_v_sigmoid_approx(mn - 2.f * eps);
+        const UfoVf shi = ufo_v_sigmoid_approx(mx + 2.f * eps);
         for (int i = 0; i < UFO_MASK_LANES; i++)
           if (above[i]) {
             lk[c + i] += (double)s * slo[i];
@@ -239,8 +247,7 @@ static void semantic_cell_row(const SemJob *j, int r, int r1, double *lo, double
  * rectangle with its corners' logits for the cell's four: a rectangle whose bounds prove a class
  * gets it whole; one that does not is halved along its longer side, down to SUB_MIN pixels,
  * which are summed pixel by pixel (semantic_add_map). The bounds' products score·sigmoid round
- * once in float here (2^-24 more, inside CELL_DELTA with the sigmoid's 2^-22 and the pixel's
- * own product). */
+ * once in float here (2^-24 more, inside CELL_DELTA). */
 #define SUB_MIN 16
 
 typedef struct {
@@ -298,12 +305,12 @@ static int subcell_label(const SemJob *j, SubCell *sc, int ya, int yl, int xa, i
     const UfoVf q0 = b0 * x0.l0 + b1 * x0.l1, q1 = b0 * x1.l0 + b1 * x1.l1;
     const UfoVf v00 = p0 * y0.l0 + q0 * y0.l1, v01 = p1 * y0.l0 + q1 * y0.l1;
     const UfoVf v10 = p0 * y1.l0 + q0 * y1.l1, v11 = p1 * y1.l0 + q1 * y1.l1;
-    const UfoVf n0 = vsel(v00 < v01, v00, v01), n1 = vsel(v10 < v11, v10, v11);
-    const UfoVf x0m = vsel(v00 > v01, v00, v01), x1m = vsel(v10 > v11, v10, v11);
-    const UfoVf mn = vsel(n0 < n1, n0, n1), mx = vsel(x0m > x1m, x0m, x1m);
+    const UfoVf n0 = ufo_vf_select(v00 < v01, v00, v01), n1 = ufo_vf_select(v10 < v11, v10, v11);
+    const UfoVf x0m = ufo_vf_select(v00 > v01, v00, v01), x1m = ufo_vf_select(v10 > v11, v10, v11);
+    const UfoVf mn = ufo_vf_select(n0 < n1, n0, n1), mx = ufo_vf_select(x0m > x1m, x0m, x1m);
     const UfoVf e2 = ufo_vf_load(sc->e2 + i), s = ufo_vf_load(sc->s + i);
-    ufo_vf_store(sc->lo + i, s * ufo_v_sigmoid(mn - e2));
-    ufo_vf_store(sc->hi + i, s * ufo_v_sigmoid(mx + e2));
+    ufo_vf_store(sc->lo + i, s * ufo_v_sigmoid_approx(mn - e2));
+    ufo_vf_store(sc->hi + i, s * ufo_v_sigmoid_approx(mx + e2));
   }
   for (int k = 0, m = 0; k < j->n_slots; k++) {
     double l = 0.0, h = 0.0;
@@ -426,7 +433,8 @@ static void semantic_add_map(const SemJob *j, int64_t m, int y0, int y1, float *
         const int *p = rs->x + 2 * rs->row[y - y0], *pe = rs->x + 2 * rs->row[y - y0 + 1];
         for (; p < pe && p[0] < q[1]; p += 2)
           if (p[0] >= q[0])
-            semantic_add_terms(ar, t0, t1, p[0], p[1], j->taps.ty[y].l0, j->taps.ty[y].l1, s);
+            semantic_add_terms(ar, t0, t1, p[0], p[1], j->taps.ty[y].l0, j->taps.ty[y].l1, s,
+                               j->cut > -INFINITY);
       }
     }
   }
@@ -526,8 +534,10 @@ static void semantic_run(void *ctx, int64_t begin, int64_t end, int worker)
           if (!sure && best_k >= 0 && !nan) {
             /* the certificate: the best full sum surely > 0 and > every other slot's (the
              * largest other sum with the largest bound of any slot) */
-            const double lo_b = best_v * j->grow[2 * best_k] - j->missed[best_k];
-            sure = lo_b > second * j->grow_max + j->missed_max;
+            const double t = SEM_TINY * j->n;
+            const double lo_b =
+                best_v * j->grow[2 * best_k] * (1.0 - 3.0 * SEM_ETA) - j->missed[best_k] - t;
+            sure = lo_b > second * j->grow_max * (1.0 + 3.0 * SEM_ETA) + j->missed_max + t;
           }
           if (!sure)
             best = semantic_pixel_full(j, py, px);

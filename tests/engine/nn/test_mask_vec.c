@@ -3,8 +3,8 @@
  * lane by lane, over every float exponent (a spread of mantissas each), the specials and lanes
  * that mix the vector path's range with values outside it; ufo_mask_exp is within 1 ulp of
  * exp in double everywhere (correctly rounded but for rare near-midpoint values: counted); the
- * sigmoid keeps the reference's exact 0 below ≈ −88.7 (seg §0 item 2); the blend along x is
- * ufo_bilinear_at's. */
+ * sigmoid keeps the reference's exact 0 below ≈ −88.7 (seg §0 item 2); the bounds' float
+ * sigmoid keeps its error bound; the blend along x is ufo_bilinear_at's. */
 #include "backend/cpu/mask_vec.h"
 
 #include <glib.h>
@@ -166,6 +166,48 @@ static void test_sigmoid(void)
   g_assert_true(isnan(s[7]));
 }
 
+/* ufo_v_sigmoid_approx (the bounds' sigmoid): within UFO_SIGMOID_APPROX_REL of the sigmoid in
+ * double, relatively, at every 61st float of [−87, 104] (bit patterns, both signs; above 17 it
+ * is 1); below −87 in (0, 2e-38]; NaN stays NaN */
+static void test_sigmoid_approx(void)
+{
+  double worst = 0.0;
+  size_t checked = 0;
+  for (int sign = 0; sign < 2; sign++) {
+    const uint32_t end = to_bits(sign ? 87.f : 104.f);
+    for (uint32_t b = 0; b <= end; b += 8 * 61) {
+      UfoVf x;
+      for (int i = 0; i < UFO_MASK_LANES; i++)
+        x[i] = from_bits((uint32_t)sign << 31 | MIN(b + 61u * (uint32_t)i, end));
+      const UfoVf got = ufo_v_sigmoid_approx(x);
+      for (int i = 0; i < UFO_MASK_LANES; i++) {
+        const double want = 1.0 / (1.0 + exp(-(double)x[i]));
+        const double rel = fabs((double)got[i] - want) / want;
+        if (!(rel <= UFO_SIGMOID_APPROX_REL))
+          g_error("sigmoid_approx(%a) = %a, want %.17g (relative error %.3g)", x[i], got[i], want,
+                  rel);
+        worst = MAX(worst, rel);
+        checked++;
+      }
+    }
+  }
+  g_test_message("ufo_v_sigmoid_approx: %zu values, worst relative error %.3g (2^%.1f)", checked,
+                 worst, log2(worst));
+  const UfoVf far = {-87.0001f, -88.8f, -100.f, -1000.f, -INFINITY, -3e38f, -87.5f, -95.f};
+  const UfoVf got = ufo_v_sigmoid_approx(far);
+  for (int i = 0; i < UFO_MASK_LANES; i++) {
+    g_assert_cmpfloat(got[i], >, 0.f);
+    g_assert_cmpfloat(got[i], <=, 2e-38f);
+  }
+  const UfoVf odd = {NAN, INFINITY, 0.f, -0.f, 3e38f, 1e-45f, -1e-45f, 17.f};
+  const UfoVf o = ufo_v_sigmoid_approx(odd);
+  g_assert_true(isnan(o[0]));
+  g_assert_cmpfloat(o[1], ==, 1.f);
+  g_assert_cmpfloat(fabsf(o[2] - 0.5f), <=, 0x1p-24f);
+  g_assert_cmpfloat(fabsf(o[3] - 0.5f), <=, 0x1p-24f);
+  g_assert_cmpfloat(o[4], ==, 1.f);
+}
+
 /* the blend along x = ufo_bilinear_at's first step (its value at ty = (r, r, 1, 0)) */
 static void test_blend(void)
 {
@@ -193,6 +235,7 @@ int main(int argc, char **argv)
   g_test_add_func("/nn/mask-vec/lanes", test_lanes);
   g_test_add_func("/nn/mask-vec/accuracy", test_accuracy);
   g_test_add_func("/nn/mask-vec/sigmoid", test_sigmoid);
+  g_test_add_func("/nn/mask-vec/sigmoid-approx", test_sigmoid_approx);
   g_test_add_func("/nn/mask-vec/blend", test_blend);
   return g_test_run();
 }
