@@ -118,6 +118,15 @@ UFO_MASK_FN float ufo_mask_sigmoid(float x)
 #endif
 }
 
+/* Objects per matrix product of the mask logits (backend.h mask_logits, seg §2.6) on the host:
+ * the rows of E (16 per object) of UFO_MASK_LOGITS_GROUP objects at a time, from object 0 (the
+ * last group holds the rest), times F^T in one product. One product per object packs F once per
+ * object (100 times for 100 objects); in groups the CPU's products run 2-3x faster. The groups
+ * are fixed, not the workers' shares, because OpenBLAS's kernels may sum a row differently in
+ * products of other heights (its Haswell kernels do): the logits must not depend on the number
+ * of threads. The host reference (engine/tasks/masks.c) groups the same way. */
+#define UFO_MASK_LOGITS_GROUP 16
+
 /* A probability as a byte (ufo.h UFO_MASK_GRAY8, GStreamer's GRAY8 probability masks): NaN and
  * p <= 0 give 0, p >= 1 gives 255, else 255·p (rounded to float) rounded half to even. On the
  * host (C11: no contraction), adding and taking away 2^23 leaves the nearest integer of a float

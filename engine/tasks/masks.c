@@ -11,21 +11,27 @@
 #include <math.h>
 #include <string.h>
 
-void ufo_mask_logits(const float *E, const float *F, int Hp, int Wp, int C, float *U)
+void ufo_mask_logits(const float *E, int n, const float *F, int Hp, int Wp, int C, float *U)
 {
-  const int HW = Hp * Wp;
-  float *S = g_new(float, (size_t)16 * HW);
-  /* S (16, HW) = E (16, C) · Fᵀ (C, HW) */
-  ufo_host_gemm_nt(16, HW, C, E, F, S);
+  const int HW = Hp * Wp, G = UFO_MASK_LOGITS_GROUP;
+  float *S = g_new(float, (size_t)16 * MIN(n, G) * HW);
   /* seg §6.3: divide by sqrt(embed_dim) (a float32 scalar, as PyTorch), not sqrt(head_dim) */
   const float scale = (float)sqrt((double)C);
   const int UW = 4 * Wp;
-  for (int j = 0; j < 16; j++) {
-    const int a = j / 4, b = j % 4; /* seg §2.7: token j → sub-row j/4, sub-col j%4 */
-    const float *s = S + (size_t)j * HW;
-    for (int h = 0; h < Hp; h++)
-      for (int w = 0; w < Wp; w++)
-        U[(size_t)(4 * h + a) * UW + 4 * w + b] = s[h * Wp + w] / scale;
+  for (int m0 = 0; m0 < n; m0 += G) {
+    const int k = MIN(G, n - m0);
+    /* S (16k, HW) = E (16k, C) · Fᵀ (C, HW): one product per group (mask_math.h) */
+    ufo_host_gemm_nt(16 * k, HW, C, E + (size_t)16 * m0 * C, F, S);
+    for (int m = 0; m < k; m++) {
+      float *Um = U + (size_t)(m0 + m) * 16 * HW;
+      for (int j = 0; j < 16; j++) {
+        const int a = j / 4, b = j % 4; /* seg §2.7: token j → sub-row j/4, sub-col j%4 */
+        const float *s = S + ((size_t)16 * m + j) * HW;
+        for (int h = 0; h < Hp; h++)
+          for (int w = 0; w < Wp; w++)
+            Um[(size_t)(4 * h + a) * UW + 4 * w + b] = s[h * Wp + w] / scale;
+      }
+    }
   }
   g_free(S);
 }
@@ -59,7 +65,12 @@ float ufo_sigmoid_ref(float x)
 void ufo_mask_probs(const float *E, const float *F, int Hp, int Wp, int C, int ow, int oh, float *U,
                     float *P)
 {
-  ufo_mask_logits(E, F, Hp, Wp, C, U);
+  ufo_mask_logits(E, 1, F, Hp, Wp, C, U);
+  ufo_mask_probs_of_logits(U, Hp, Wp, ow, oh, P);
+}
+
+void ufo_mask_probs_of_logits(const float *U, int Hp, int Wp, int ow, int oh, float *P)
+{
   /* seg §6.5: upsample the logits straight to the original size, then the sigmoid */
   ufo_resize_bilinear_torch(U, 4 * Wp, 4 * Hp, P, ow, oh);
   const size_t n = (size_t)ow * oh;

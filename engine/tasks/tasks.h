@@ -64,9 +64,10 @@ int ufo_matrix_nms(const float *area, const float *inter, const int *labels, flo
 
 /* ---- masks (masks.c): the host reference of the mask ops (backend.h mask_*) ------------- */
 
-/* S = E·Fᵀ / sqrt(C) (host_blas.h: one sgemm), then the 4×4 pixel shuffle (token j → sub-row j/4,
- * sub-col j%4): E (16, C), F (Hp·Wp, C) → U (4·Hp, 4·Wp) logits (seg §2.6, §2.7). */
-void ufo_mask_logits(const float *E, const float *F, int Hp, int Wp, int C, float *U);
+/* For each of n objects, S = E·Fᵀ / sqrt(C) (host_blas.h: one sgemm per UFO_MASK_LOGITS_GROUP
+ * objects, mask_math.h), then the 4×4 pixel shuffle (token j → sub-row j/4, sub-col j%4): E (16n,
+ * C), F (Hp·Wp, C) → U (n·4·Hp, 4·Wp) logits, object after object (seg §2.6, §2.7). */
+void ufo_mask_logits(const float *E, int n, const float *F, int Hp, int Wp, int C, float *U);
 /* torch.nn.functional.interpolate(bilinear, align_corners=False) of one (ih, iw) map to
  * (oh, ow), float32 (seg §2.8). */
 void ufo_resize_bilinear_torch(const float *in, int iw, int ih, float *out, int ow, int oh);
@@ -77,6 +78,8 @@ void ufo_resize_bilinear_torch_rows(const float *in, int iw, int ih, float *out,
  * sigmoid. U: scratch (16·Hp·Wp); P: (oh, ow) probabilities. */
 void ufo_mask_probs(const float *E, const float *F, int Hp, int Wp, int C, int ow, int oh, float *U,
                     float *P);
+/* The same from one object's logits U (4·Hp, 4·Wp). */
+void ufo_mask_probs_of_logits(const float *U, int Hp, int Wp, int ow, int oh, float *P);
 /* Gathers the feature rows of the first `want` <MASK> ids (mask_token) of row `ids` (length T)
  * into E (want, C); returns how many <MASK> ids the row holds in total. */
 int ufo_mask_gather(const int32_t *ids, const float *feat, int T, int C, int want,

@@ -1,11 +1,12 @@
 /* Segmentation mask ops (backend.h mask_logits, mask_threshold, mask_probs; seg §2.6-§2.9; the
  * semantic label map: cpu/mask_semantic.c) on the CPU. The arithmetic is the host reference's
  * (engine/tasks/masks.c, backend/mask_math.h), so results are bit for bit those of the host path:
- * the mask product is one cblas_sgemm (16, hp*wp, C) per object exactly as ufo_host_gemm_nt
- * computes it (never split across workers, whose partial products would change the last bits), the
- * per-pixel values and the sums in the same order. The pool runs objects (or row bands) side by
- * side; each result depends only on its own object. The reference backend differs only in the
- * product: a plain double-accumulated loop instead of OpenBLAS. */
+ * the mask product is one cblas_sgemm (16k, hp*wp, C) per group of k = UFO_MASK_LOGITS_GROUP
+ * objects exactly as ufo_host_gemm_nt computes it (never split across workers, whose products of
+ * other heights could change the last bits), the per-pixel values and the sums in the same
+ * order. The pool runs groups, objects or row bands side by side; each result depends only on
+ * its own object (and group). The reference backend differs only in the product: a plain
+ * double-accumulated loop instead of OpenBLAS. */
 #include "cpu.h"
 
 #include "../mask_math.h"
@@ -17,28 +18,29 @@
 typedef struct {
   UfoCpu *cpu;
   UfoView u, e, f;
-  int hp, wp;
+  int n, hp, wp;
 } LogitsJob;
 
-/* seg §2.6: S (16, hp*wp) = e_m · f^T for object m, into s */
-static void product(const LogitsJob *j, int64_t m, float *s)
+/* seg §2.6: S (16k, hp*wp) = e_m · f^T for the k objects from m, into s */
+static void product(const LogitsJob *j, int64_t m, int k, float *s)
 {
   const int64_t hw = (int64_t)j->hp * j->wp, C = j->e.cols;
   const float *e = ufo_cpu_ptr(j->e) + (size_t)(16 * m) * j->e.ld, *f = ufo_cpu_ptr(j->f);
   if (!j->cpu->reference) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, 16, (int)hw, (int)C, 1.f, e, (int)j->e.ld,
-                f, (int)j->f.ld, 0.f, s, (int)hw);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, 16 * k, (int)hw, (int)C, 1.f, e,
+                (int)j->e.ld, f, (int)j->f.ld, 0.f, s, (int)hw);
     return;
   }
-  for (int r = 0; r < 16; r++)
+  for (int r = 0; r < 16 * k; r++)
     for (int64_t p = 0; p < hw; p++) {
       double acc = 0.0;
-      for (int64_t k = 0; k < C; k++)
-        acc += (double)e[r * j->e.ld + k] * f[p * j->f.ld + k];
+      for (int64_t q = 0; q < C; q++)
+        acc += (double)e[r * j->e.ld + q] * f[p * j->f.ld + q];
       s[r * hw + p] = (float)acc;
     }
 }
 
+/* groups [begin, end) of UFO_MASK_LOGITS_GROUP objects (mask_math.h): one product each */
 static void logits_run(void *ctx, int64_t begin, int64_t end, int worker)
 {
   const LogitsJob *j = ctx;
@@ -46,24 +48,30 @@ static void logits_run(void *ctx, int64_t begin, int64_t end, int worker)
   float *s = j->cpu->scratch[worker];
   /* seg §6.3: divide by sqrt(embed_dim) (a float32 scalar, as PyTorch) */
   const float scale = (float)sqrt((double)j->e.cols);
-  for (int64_t m = begin; m < end; m++) {
-    product(j, m, s);
-    float *um = ufo_cpu_ptr(j->u) + (size_t)(m * 4 * hp) * j->u.ld;
-    for (int t = 0; t < 16; t++) {
-      const int a = t / 4, b = t % 4; /* seg §2.7: token t → sub-row t/4, sub-col t%4 */
-      const float *st = s + (size_t)t * hp * wp;
-      for (int h = 0; h < hp; h++)
-        for (int w = 0; w < wp; w++)
-          um[(4 * h + a) * j->u.ld + 4 * w + b] = st[h * wp + w] / scale;
+  for (int64_t g = begin; g < end; g++) {
+    const int64_t m0 = g * UFO_MASK_LOGITS_GROUP;
+    const int k = (int)MIN(UFO_MASK_LOGITS_GROUP, j->n - m0);
+    product(j, m0, k, s);
+    for (int i = 0; i < k; i++) {
+      float *um = ufo_cpu_ptr(j->u) + (size_t)((m0 + i) * 4 * hp) * j->u.ld;
+      for (int t = 0; t < 16; t++) {
+        const int a = t / 4, b = t % 4; /* seg §2.7: token t → sub-row t/4, sub-col t%4 */
+        const float *st = s + ((size_t)16 * i + t) * hp * wp;
+        for (int h = 0; h < hp; h++)
+          for (int w = 0; w < wp; w++)
+            um[(4 * h + a) * j->u.ld + 4 * w + b] = st[h * wp + w] / scale;
+      }
     }
   }
 }
 
 void ufo_cpu_mask_logits(UfoCpu *cpu, UfoView u, UfoView e, UfoView f, int hp, int wp)
 {
-  LogitsJob j = {cpu, u, e, f, hp, wp};
-  ufo_cpu_scratch_reserve(cpu, (size_t)16 * hp * wp);
-  ufo_pool_run(cpu->pool, e.rows / 16, 1, logits_run, &j);
+  const int n = (int)(e.rows / 16);
+  LogitsJob j = {cpu, u, e, f, n, hp, wp};
+  ufo_cpu_scratch_reserve(cpu, (size_t)16 * UFO_MASK_LOGITS_GROUP * hp * wp);
+  ufo_pool_run(cpu->pool, (n + UFO_MASK_LOGITS_GROUP - 1) / UFO_MASK_LOGITS_GROUP, 1, logits_run,
+               &j);
 }
 
 /* The logit below which a pixel is surely background for threshold thr, or -INFINITY where the

@@ -47,6 +47,9 @@ static const Case cases[] = {
      * halved until the bounds decide them (cpu/mask_semantic.c subcell_split) */
     {2, 2, 16, 10, 300, 410, 2.f, 0.5f, 4, -2.f},
     {3, 2, 24, 7, 230, 30, 3.f, 0.5f, 3, -6.f},
+    /* 37 objects: mask_logits in three products (UFO_MASK_LOGITS_GROUP 16, 16 and 5 objects)
+     * on the workers, the host path's bits */
+    {2, 3, 16, 37, 40, 60, 6.f, 0.5f, 5},
 };
 
 static uint32_t rng_state;
@@ -87,7 +90,7 @@ typedef struct {
   UfoTensor *te, *tf, *tu;
   UfoView e, f, u;
   float *U;     /* the backend's maps downloaded (n*uh, uw) */
-  float *Uhost; /* the host path's maps (ufo_mask_logits per object) */
+  float *Uhost; /* the host path's maps (ufo_mask_logits) */
   float *Phost; /* the host path's probabilities (n, oh, ow) (ufo_mask_probs) */
   double *Pref; /* reference probabilities of the backend's maps (n, oh, ow) */
 } Fx;
@@ -130,9 +133,10 @@ static void fx_init(Fx *x, const Case *c)
   x->Uhost = g_new(float, (size_t)c->n * x->uh * x->uw);
   x->Phost = g_new(float, (size_t)c->n * c->oh * c->ow);
   x->Pref = g_new(double, (size_t)c->n * c->oh * c->ow);
+  ufo_mask_logits(x->E, c->n, x->F, c->hp, c->wp, c->C, x->Uhost);
   for (int m = 0; m < c->n; m++)
-    ufo_mask_probs(x->E + (size_t)m * 16 * c->C, x->F, c->hp, c->wp, c->C, c->ow, c->oh,
-                   x->Uhost + (size_t)m * x->uh * x->uw, x->Phost + (size_t)m * c->oh * c->ow);
+    ufo_mask_probs_of_logits(x->Uhost + (size_t)m * x->uh * x->uw, c->hp, c->wp, c->ow, c->oh,
+                             x->Phost + (size_t)m * c->oh * c->ow);
 }
 
 static void fx_clear(Fx *x)

@@ -44,7 +44,7 @@ static void test_shuffle_and_sigmoid(void)
   g_autofree float *F = post_json_floats(json_object_get_array_member(s, "F"), &nf);
   g_autofree float *U = post_json_floats(json_object_get_array_member(s, "U"), &nu);
   g_autofree float *got = g_new(float, nu);
-  ufo_mask_logits(E, F, Hp, Wp, C, got);
+  ufo_mask_logits(E, 1, F, Hp, Wp, C, got);
   assert_close(got, U, nu, 1e-5f, 1e-5f, "pixel-shuffled logits");
   /* hand check of the order: U[4h + a][4w + b] = S_{4a+b}[h][w]; token 6 = (a 1, b 2) at (h 2, w 1)
    */
