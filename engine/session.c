@@ -585,7 +585,7 @@ static gboolean run_frames(UfoSession *s, const UfoImage *images, int n, const U
       goto out;
     }
     if (seg) /* the mask batches' tensors are the state's: sized once, kept */
-      ufo_vit_mask_tensors(s->st, &fm.keep_e, &fm.keep_u);
+      ufo_vit_mask_tensors(s->st, &fm.keep_e, &fm.keep_u, &fm.keep_bits);
     /* greedy: the object features are gathered from the decode's feature history */
     if (seg && out->feat_row && ufo_vit_feature_history(s->st, &fm.hist, &fm.keep_idx))
       fm.hist_row = out->feat_row + row0 * T;

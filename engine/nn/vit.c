@@ -233,6 +233,8 @@ void ufo_vit_state_free(UfoVitState *st)
   g_free(st->ahead_host);
   g_free(st->perm);
   g_free(st->slot_of);
+  if (st->mask_bits)
+    g_byte_array_unref(st->mask_bits);
   g_hash_table_unref(st->inter);
   g_free(st);
 }
@@ -342,10 +344,13 @@ const float *ufo_vit_feature_map(UfoVitState *st, int *hp, int *wp)
   return st->fmap_host;
 }
 
-void ufo_vit_mask_tensors(UfoVitState *st, UfoTensor ***e, UfoTensor ***u)
+void ufo_vit_mask_tensors(UfoVitState *st, UfoTensor ***e, UfoTensor ***u, GByteArray **bits)
 {
   *e = &st->mask_e;
   *u = &st->mask_u;
+  if (st->mask_bits == NULL)
+    st->mask_bits = g_byte_array_new();
+  *bits = st->mask_bits;
 }
 
 gboolean ufo_vit_feature_history(UfoVitState *st, UfoView *hist, UfoTensor ***idx)

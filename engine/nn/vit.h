@@ -104,9 +104,10 @@ gboolean ufo_vit_feature_map_view(UfoVitState *st, UfoView *map, int *hp, int *w
  * stash of frame 0. */
 gboolean ufo_vit_stash_feature_map(UfoVitState *st, int b, int n_frames, GError **e);
 gboolean ufo_vit_stashed_feature_map_view(UfoVitState *st, int b, UfoView *map, int *hp, int *wp);
-/* The state's slots for the mask batches' tensors (engine/tasks UfoFeatureMap keep_e, keep_u):
- * kept, grown to the largest batch, freed with the state. */
-void ufo_vit_mask_tensors(UfoVitState *st, UfoTensor ***e, UfoTensor ***u);
+/* The state's slots for the mask batches' tensors (engine/tasks UfoFeatureMap keep_e, keep_u)
+ * and its host buffer for the instance masks' bits (keep_bits): kept, grown to the largest
+ * batch or frame, freed with the state. */
+void ufo_vit_mask_tensors(UfoVitState *st, UfoTensor ***e, UfoTensor ***u, GByteArray **bits);
 /* The last decoding's feature history (the rows in use, (n, C)) when it was kept, FALSE (hist
  * zeroed) otherwise; *idx: the state's i32 tensor for the mask batches' history rows. */
 gboolean ufo_vit_feature_history(UfoVitState *st, UfoView *hist, UfoTensor ***idx);

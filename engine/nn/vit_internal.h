@@ -132,7 +132,8 @@ struct _UfoVitState {
 
   /* mask ops (engine/tasks UfoMaskBatch): object features and logit maps, largest batch */
   UfoTensor *mask_e, *mask_u;
-  UfoTensor *mask_idx; /* (largest batch · 16) i32 history rows of the object features */
+  UfoTensor *mask_idx;   /* (largest batch · 16) i32 history rows of the object features */
+  GByteArray *mask_bits; /* host: the instance masks' bits of the largest frame (tasks keep_bits) */
 };
 
 /* layer.c: the pieces of one pre-LN transformer layer (inference §5.1). */

@@ -13,9 +13,9 @@ typedef struct {
   int q;    /* grid (sequence) index */
   int rank; /* position in the first-token probability order */
   int label;
-  float score;        /* first-token prob × mean foreground prob */
-  uint64_t *bits;     /* (oh, words) binary mask P > thr */
-  int x0, y0, x1, y1; /* tight box of the binary mask, inclusive */
+  float score;          /* first-token prob × mean foreground prob */
+  const uint64_t *bits; /* (oh, words) binary mask P > thr */
+  int x0, y0, x1, y1;   /* tight box of the binary mask, inclusive */
   float area;
 } InstMask;
 
@@ -105,11 +105,23 @@ gboolean ufo_task_instance_masks(const UfoTaskConfig *tc, const UfoLabelSet *lab
     valid[nv] = r;
     valid_label[nv++] = label;
   }
-  InstMask *m = g_new0(InstMask, MAX(nv, 1));
+  g_autofree InstMask *m = g_new0(InstMask, MAX(nv, 1));
   int n = 0;
   UfoMaskBatch mb = {0};
   const int cap = batch_cap(fm, nv);
-  g_autofree uint64_t *bits = g_new(uint64_t, (size_t)cap * orig_h * words);
+  /* the bits of every valid grid's mask (the masks keep theirs until the end: no copies), in
+   * the caller's kept buffer or one of this frame's */
+  const size_t per = (size_t)orig_h * words, bytes = sizeof(uint64_t) * per * MAX(nv, 1);
+  g_autoptr(GByteArray) own = NULL;
+  GByteArray *kept = fm->keep_bits ? fm->keep_bits : (own = g_byte_array_new());
+  if (bytes / sizeof(uint64_t) / per != (size_t)MAX(nv, 1) || bytes > G_MAXUINT) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID,
+                "instance masks: %d masks of %dx%d are too many", nv, orig_w, orig_h);
+    return FALSE;
+  }
+  if (kept->len < bytes)
+    g_byte_array_set_size(kept, (guint)bytes);
+  uint64_t *bits = (uint64_t *)(void *)kept->data;
   g_autofree double *sum = g_new(double, cap);
   g_autofree int64_t *cnt = g_new(int64_t, cap);
   gboolean ok = nv == 0 || ufo_mask_batch_init(&mb, fm, cap, error);
@@ -123,12 +135,12 @@ gboolean ufo_task_instance_masks(const UfoTaskConfig *tc, const UfoLabelSet *lab
     }
     UfoView u;
     ok = ufo_mask_batch_logits(&mb, k, &u, error) &&
-         ufo_op_mask_threshold(mb.be, u, k, orig_h, orig_w, thr, bits, sum, cnt, error);
+         ufo_op_mask_threshold(mb.be, u, k, orig_h, orig_w, thr, bits + b0 * per, sum, cnt, error);
     for (int i = 0; ok && i < k; i++) {
       if (cnt[i] == 0) /* §2.9: drop masks without foreground */
         continue;
       InstMask *e = &m[n++];
-      e->bits = g_memdup2(bits + (size_t)i * orig_h * words, sizeof(uint64_t) * orig_h * words);
+      e->bits = bits + (b0 + i) * per;
       bits_box(e->bits, orig_h, words, e);
       e->rank = valid[b0 + i];
       e->q = order[e->rank];
@@ -140,9 +152,6 @@ gboolean ufo_task_instance_masks(const UfoTaskConfig *tc, const UfoLabelSet *lab
   }
   if (!ok) {
     ufo_mask_batch_clear(&mb);
-    for (int i = 0; i < n; i++)
-      g_free(m[i].bits);
-    g_free(m);
     return FALSE;
   }
   /* §2.10 step 1: sort by the rescored score */
@@ -223,9 +232,6 @@ gboolean ufo_task_instance_masks(const UfoTaskConfig *tc, const UfoLabelSet *lab
     }
   }
   ufo_mask_batch_clear(&mb);
-  for (int i = 0; i < n; i++)
-    g_free(m[i].bits);
-  g_free(m);
   return ok;
 }
 

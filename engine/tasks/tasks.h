@@ -98,6 +98,10 @@ typedef struct {
    * mask batches use for e and u, grown to the largest batch and kept (a session's state, so
    * that frames of a prepared task allocate nothing). */
   UfoTensor **keep_e, **keep_u;
+  /* Optional (NULL: allocated per frame): the caller's host buffer for the instance masks' bits
+   * (one map per valid grid at the original resolution), grown to the largest frame and kept, so
+   * that no frame touches fresh pages for them (a session's state). */
+  GByteArray *keep_bits;
   /* Optional (hist.t NULL: the tasks' host feat is used): the decode features kept on the same
    * backend, rows (n, C) of a feature history, and hist_row (n_seq, T) the history row of
    * feat[q][t] (decode.h feat_row); the mask batches then gather their object features there
