@@ -89,7 +89,10 @@ gboolean ufo_preprocess_host(const UfoImage *image, const UfoPrepParams *p, floa
  * so that bands of rows can run side by side. The image and p must have passed the checks of
  * ufo_preprocess_host. */
 void ufo_preprocess_host_rows(const UfoImage *image, const UfoPrepParams *p, float *out, size_t ld,
-                              int y0, int y1);
+                              int y0, int y1, void *scratch);
+/* The bytes of scratch that ufo_preprocess_host_rows needs for rows [y0, y1) (scratch NULL: it
+ * allocates them itself). */
+size_t ufo_preprocess_host_scratch(const UfoImage *image, const UfoPrepParams *p, int y0, int y1);
 
 /* cv2.resize(INTER_LINEAR) on uint8: OpenCV's fixed-point path (11-bit coefficients, half-pixel
  * centres, vector rounding of the vertical pass). src (sh, sw, cn) with row stride sstride bytes,

@@ -238,35 +238,59 @@ gboolean ufo_preprocess_host(const UfoImage *image, const UfoPrepParams *p, floa
                 "preprocess: the host path cannot read an image in device memory");
     return FALSE;
   }
-  ufo_preprocess_host_rows(image, p, out, ld, 0, S);
+  ufo_preprocess_host_rows(image, p, out, ld, 0, S, NULL);
   return TRUE;
 }
 
+/* The scratch of output rows [y0, y1): the RGB source rows, their float copy (instance
+ * segmentation) and the resized rows, each rounded up to 64 bytes */
+static size_t scratch_parts(const UfoImage *image, const UfoPrepParams *p, int y0, int y1,
+                            size_t part[3])
+{
+  const int S = p->size, w = image->width, h = image->height;
+  int r0, r1;
+  ufo_resize_source_rows(p->resize, h, S, y0, y1, &r0, &r1);
+  const size_t n = (size_t)(y1 - y0) * S, src_px = (size_t)w * (r1 - r0);
+  const gboolean f32 = p->resize == UFO_PREP_LINEAR_F32;
+  part[0] = src_px * 3;
+  part[1] = f32 ? src_px * 3 * sizeof(float) : 0;
+  part[2] = n * 3 * (f32 ? sizeof(float) : 1);
+  for (int i = 0; i < 3; i++)
+    part[i] = (part[i] + 63) / 64 * 64;
+  return part[0] + part[1] + part[2];
+}
+
+size_t ufo_preprocess_host_scratch(const UfoImage *image, const UfoPrepParams *p, int y0, int y1)
+{
+  size_t part[3];
+  return scratch_parts(image, p, y0, y1, part);
+}
+
 void ufo_preprocess_host_rows(const UfoImage *image, const UfoPrepParams *p, float *out, size_t ld,
-                              int y0, int y1)
+                              int y0, int y1, void *scratch)
 {
   const int S = p->size, w = image->width, h = image->height;
   int r0, r1; /* the source rows these output rows read */
   ufo_resize_source_rows(p->resize, h, S, y0, y1, &r0, &r1);
   const size_t n = (size_t)(y1 - y0) * S, off = (size_t)y0 * S, src_px = (size_t)w * (r1 - r0);
-  g_autofree uint8_t *rgb = g_new(uint8_t, src_px * 3);
+  size_t part[3];
+  const size_t bytes = scratch_parts(image, p, y0, y1, part);
+  g_autofree uint8_t *own = scratch ? NULL : g_new(uint8_t, bytes);
+  uint8_t *rgb = scratch ? (uint8_t *)scratch : own, *rs = rgb + part[0] + part[1];
   ufo_image_to_rgb_rows(image, rgb, r0, r1);
   if (p->resize == UFO_PREP_BICUBIC_PIL) {
     /* caption / grounding: PIL BICUBIC on uint8 */
-    g_autofree uint8_t *r = g_new(uint8_t, n * 3);
-    ufo_resize_bicubic_pil_u8_rows(rgb, r0, w, h, (size_t)w * 3, 3, r, S, S, y0, y1);
-    normalise_u8(r, (int)n, p->mean, p->std, out + off, ld);
+    ufo_resize_bicubic_pil_u8_rows(rgb, r0, w, h, (size_t)w * 3, 3, rs, S, S, y0, y1);
+    normalise_u8(rs, (int)n, p->mean, p->std, out + off, ld);
   } else if (p->resize == UFO_PREP_LINEAR_F32) {
     /* instance segmentation: the image is loaded as float32 before cv2 resize (seg §6.14) */
-    g_autofree float *f = g_new(float, src_px * 3);
+    float *f = (float *)(void *)(rgb + part[0]), *r = (float *)(void *)rs;
     for (size_t i = 0; i < src_px * 3; i++)
       f[i] = rgb[i];
-    g_autofree float *r = g_new(float, n * 3);
     ufo_resize_linear_f32_rows(f, r0, w, h, 3, r, S, S, y0, y1);
     normalise_f32(r, (int)n, p->mean, p->std, out + off, ld);
   } else {
-    g_autofree uint8_t *r = g_new(uint8_t, n * 3);
-    ufo_resize_linear_u8_rows(rgb, r0, w, h, (size_t)w * 3, 3, r, S, S, y0, y1);
-    normalise_u8(r, (int)n, p->mean, p->std, out + off, ld);
+    ufo_resize_linear_u8_rows(rgb, r0, w, h, (size_t)w * 3, 3, rs, S, S, y0, y1);
+    normalise_u8(rs, (int)n, p->mean, p->std, out + off, ld);
   }
 }

@@ -9,6 +9,7 @@
 typedef struct {
   const UfoImage *image;
   const UfoPrepParams *p;
+  UfoCpu *cpu; /* its workers' scratch: the bands' buffers (no fresh pages a frame) */
   float *out;
   size_t ld;
   int band;
@@ -17,10 +18,9 @@ typedef struct {
 static void prep_run(void *ctx, int64_t begin, int64_t end, int worker)
 {
   const PrepJob *j = ctx;
-  (void)worker;
   for (int64_t b = begin; b < end; b++) {
     const int y0 = (int)b * j->band, y1 = MIN(j->p->size, y0 + j->band);
-    ufo_preprocess_host_rows(j->image, j->p, j->out, j->ld, y0, y1);
+    ufo_preprocess_host_rows(j->image, j->p, j->out, j->ld, y0, y1, j->cpu->scratch[worker]);
   }
 }
 
@@ -40,7 +40,11 @@ gboolean ufo_cpu_preprocess(UfoBackend *be, void *state, UfoView y, const UfoIma
   /* 4 bands per worker, of at least 16 rows: the rows a band's resize shares with its
    * neighbours are converted twice */
   const int S = p->size, per = (S + 4 * cpu->threads - 1) / (4 * cpu->threads);
-  PrepJob j = {image, p, ufo_cpu_ptr(y), (size_t)y.ld, MIN(S, MAX(16, per))};
+  PrepJob j = {image, p, cpu, ufo_cpu_ptr(y), (size_t)y.ld, MIN(S, MAX(16, per))};
+  size_t bytes = 0;
+  for (int y0 = 0; y0 < S; y0 += j.band)
+    bytes = MAX(bytes, ufo_preprocess_host_scratch(image, p, y0, MIN(S, y0 + j.band)));
+  ufo_cpu_scratch_reserve(cpu, (bytes + sizeof(float) - 1) / sizeof(float));
   ufo_pool_run(cpu->pool, (S + j.band - 1) / j.band, 1, prep_run, &j);
   return TRUE;
 }
