@@ -29,7 +29,16 @@ struct _UfoSession {
   int batch_cap;
   /* device timestamps of a run's stage boundaries (backend stamps, reused run after run) */
   GPtrArray *stamps;
+  /* the whole answers of the last segmentation label set (the decode draft's lead) */
+  const UfoLabelSet *answer_labels;
+  UfoAnswerPieces *answers;
 };
+
+/* the decode draft's lead (decode.h): the grid's tokens so far are a whole answer */
+static gboolean answer_whole(void *ctx, const int32_t *ids, int n)
+{
+  return ufo_answer_pieces_whole(ctx, ids, n);
+}
 
 /* Stamp i of the session: recorded behind the work enqueued so far (no-op without stamps). */
 static gboolean stamp_at(UfoSession *s, guint i, GError **error)
@@ -241,6 +250,7 @@ void ufo_session_free(UfoSession *s)
   g_array_unref(s->ids);
   g_array_unref(s->mask);
   g_free(s->text_prompt);
+  ufo_answer_pieces_free(s->answers);
   g_free(s);
 }
 
@@ -523,17 +533,26 @@ static gboolean run_frames(UfoSession *s, const UfoImage *images, int n, const U
   /* segmentation §2.3: after `<class>,` a grid emits 16 × <MASK> and [SEP]; those runs go
    * through the decoder in passes of up to 17 steps (the output is step-by-step greedy's) */
   const UfoTokenIds *tid = ufo_tokenizer_ids(s->model->tokenizer);
+  const gboolean draft = seg && beam == 1 && tid->mask >= 0 && tid->comma >= 0;
+  /* a grid that has named its class joins a pass with the comma as its lead (one step fewer) */
+  if (draft && labels && s->answer_labels != labels) {
+    ufo_answer_pieces_free(s->answers);
+    s->answers = ufo_answer_pieces_new(labels, s->model->tokenizer);
+    s->answer_labels = labels;
+  }
   const UfoDecodeDraft mask_draft = {.token = tid->mask,
                                      .after = {tid->comma, -1},
                                      .max_ahead = SEG_MASK_TOKENS + 1,
                                      /* where a pass pays, and its activations (13·C
                                       * floats a row: 164 MB at 4,096 rows of UFO-ViT-B) */
-                                     .max_rows = ufo_backend_decode_pass_rows(s->be)};
-  const gboolean draft = seg && beam == 1 && tid->mask >= 0 && tid->comma >= 0;
+                                     .max_rows = ufo_backend_decode_pass_rows(s->be),
+                                     .lead_ready = labels ? answer_whole : NULL,
+                                     .lead_ctx = labels ? s->answers : NULL};
   /* the largest pass's buffers now (a prepared session's warm-up frame sizes them) */
   if (draft && inner.step_ahead &&
       !ufo_vit_decode_reserve_ahead(
-          s->st, MIN(mask_draft.max_rows, (int64_t)n_rows * mask_draft.max_ahead), error))
+          s->st, MIN(mask_draft.max_rows, (int64_t)n_rows * ufo_decode_draft_span(&mask_draft)),
+          error))
     goto out;
   out = beam > 1 ? ufo_decode_beam(&dec, n_all, beam, tc->max_length,
                                    req->temperature > 0.f ? req->temperature : tc->temperature,

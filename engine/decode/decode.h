@@ -70,7 +70,21 @@ typedef struct {
   int32_t after[2]; /* tokens that start a run of `token` (the commas), -1 = unused */
   int max_ahead;    /* positions per pass at most (>= 2) */
   int64_t max_rows; /* rows × positions per pass at most (the pass's activation memory) */
+  /* Optional (NULL: none): lead_ready(lead_ctx, ids, n) is TRUE when a sequence whose first n
+   * tokens are ids has emitted a whole answer before its run (segmentation: a class name), so
+   * that its next token should be after[0] (the comma). Such a row joins a pass a step early:
+   * its inputs are its token, after[0], then `token`, and the pass may take max_ahead + 1
+   * positions. A row that selects anything else ends the pass there, as any off-draft row does
+   * (the output stays step-by-step greedy's). */
+  gboolean (*lead_ready)(void *lead_ctx, const int32_t *ids, int n);
+  void *lead_ctx;
 } UfoDecodeDraft;
+
+/* Positions of a pass at most: max_ahead, plus the lead's one. */
+static inline int ufo_decode_draft_span(const UfoDecodeDraft *d)
+{
+  return d->max_ahead + (d->lead_ready ? 1 : 0);
+}
 
 /* Output of a decoding run, one row per input sequence (inference §6.2/§6.3, seg §2.3/§2.4).
  * Row s holds sequence s's tokens without the leading [CLS]. */

@@ -122,6 +122,7 @@ typedef struct {
   float *sel_prob, *margin;        /* per live row */
   float *logits, *feat;            /* host logits / features (selection, features on the host) */
   int32_t *ahead_tok, *last;       /* a pass's inputs (P · rows); a row's last selection */
+  gboolean *lead;                  /* a row joins the next pass with the draft's lead */
   int32_t *ahead_id, *ahead_force; /* a pass's selections, its planted forcing (P · rows) */
   float *ahead_prob, *ahead_margin;
   gboolean *done; /* a row ended inside the pass */
@@ -197,20 +198,27 @@ static gboolean greedy_step(Greedy *g, int t, GError **error)
 }
 
 /* Positions of a draft pass at step t, or 0 for an ordinary step: every live row's input starts
- * or continues the draft's run, and the whole draft (max_ahead positions, or the steps left, at
- * least 2) fits the row budget. A shorter pass is not tried: it would pay for the rows it runs
- * past their end without the weight reuse that makes a pass worth it. */
-static int ahead_positions(const Greedy *g, int t)
+ * or continues the draft's run, or (lead) ends a whole answer before it, and the whole draft
+ * (max_ahead positions, one more with a lead, or the steps left, at least 2) fits the row budget.
+ * A shorter pass is not tried: it would pay for the rows it runs past their end without the
+ * weight reuse that makes a pass worth it. g->lead: the rows that take the lead. */
+static int ahead_positions(Greedy *g, int t)
 {
   const UfoDecodeDraft *d = g->draft;
   if (!d)
     return 0;
+  gboolean any_lead = FALSE;
   for (int i = 0; i < g->n_live; i++) {
     const int32_t x = g->tok[i];
-    if (x != d->token && x != d->after[0] && x != d->after[1])
+    g->lead[i] = FALSE;
+    if (x == d->token || x == d->after[0] || x == d->after[1])
+      continue;
+    if (t == 0 || !d->lead_ready ||
+        !d->lead_ready(d->lead_ctx, g->out->ids + (size_t)g->seq[i] * g->max_length, t))
       return 0;
+    g->lead[i] = any_lead = TRUE;
   }
-  const int64_t P = MIN(d->max_ahead, g->max_length - t);
+  const int64_t P = MIN(d->max_ahead + (any_lead ? 1 : 0), g->max_length - t);
   return P >= 2 && P * g->n_live <= d->max_rows ? (int)P : 0;
 }
 
@@ -223,8 +231,8 @@ static int greedy_ahead(Greedy *g, int t, int P, GError **error)
   const int n = g->n_live;
   for (int i = 0; i < n; i++) {
     g->ahead_tok[i] = g->tok[i];
-    for (int j = 1; j < P; j++)
-      g->ahead_tok[(size_t)j * n + i] = g->draft->token;
+    for (int j = 1; j < P; j++) /* the lead (a comma) after a whole answer, then the run */
+      g->ahead_tok[(size_t)j * n + i] = j == 1 && g->lead[i] ? g->draft->after[0] : g->draft->token;
   }
   for (int j = 0; g->plan && j < P; j++)
     plan_rows(g, t + j, g->ahead_force + (size_t)j * n, g->ahead_margin + (size_t)j * n);
@@ -232,7 +240,7 @@ static int greedy_ahead(Greedy *g, int t, int P, GError **error)
                        g->plan ? g->ahead_margin : NULL, g->ahead_id, g->ahead_prob, error))
     return -1;
   /* the positions that stand: up to the first where a live row selected off the draft (the
-   * next position was fed the draft, not that token), or until every row has ended */
+   * next position was fed the draft's input, not that token), or until every row has ended */
   int kept = 0, alive = n;
   gboolean off_draft = FALSE;
   for (int i = 0; i < n; i++)
@@ -245,7 +253,7 @@ static int greedy_ahead(Greedy *g, int t, int P, GError **error)
       if (id == dec->end_token) {
         g->done[i] = TRUE;
         alive--;
-      } else if (id != g->draft->token) {
+      } else if (kept + 1 < P && id != g->ahead_tok[(size_t)(kept + 1) * n + i]) {
         off_draft = TRUE;
       }
     }
@@ -286,8 +294,10 @@ UfoDecodeOutput *ufo_decode_greedy_ahead(const UfoDecoder *dec, int n_seq, int m
 {
   if (!ufo_decode_check_args(dec, n_seq, max_length, with_feat, error))
     return NULL;
-  if (draft && (draft->token < 0 || draft->token >= dec->vocab_size || draft->max_ahead < 2 ||
-                draft->max_rows < 2)) {
+  if (draft &&
+      (draft->token < 0 || draft->token >= dec->vocab_size || draft->max_ahead < 2 ||
+       draft->max_rows < 2 ||
+       (draft->lead_ready && (draft->after[0] < 0 || draft->after[0] >= dec->vocab_size)))) {
     g_set_error(error, UFO_ERROR, UFO_ERROR_INVALID,
                 "decode draft: token %d (vocabulary of %d), %d positions, %lld rows per pass",
                 draft->token, dec->vocab_size, draft->max_ahead, (long long)draft->max_rows);
@@ -315,7 +325,8 @@ UfoDecodeOutput *ufo_decode_greedy_ahead(const UfoDecoder *dec, int n_seq, int m
   g_autofree float *margin = g.margin = plan ? g_new(float, rows) : NULL;
   g_autofree gboolean *done = g.done = g_new(gboolean, rows);
   g_autofree int32_t *last = g.last = ahead ? g_new(int32_t, rows) : NULL;
-  const size_t pass_rows = ahead ? (size_t)rows * MIN(draft->max_ahead, max_length) : 0;
+  const size_t pass_rows = ahead ? (size_t)rows * MIN(ufo_decode_draft_span(draft), max_length) : 0;
+  g_autofree gboolean *lead = g.lead = ahead ? g_new(gboolean, rows) : NULL;
   g_autofree int32_t *ahead_tok = g.ahead_tok = ahead ? g_new(int32_t, pass_rows) : NULL;
   g_autofree int32_t *ahead_id = g.ahead_id = ahead ? g_new(int32_t, pass_rows) : NULL;
   g_autofree float *ahead_prob = g.ahead_prob = ahead ? g_new(float, pass_rows) : NULL;

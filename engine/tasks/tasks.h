@@ -195,6 +195,16 @@ gboolean ufo_task_semantic_from_texts(const UfoTaskConfig *tc, const UfoLabelSet
                                       int C, int orig_w, int orig_h, UfoResult *res,
                                       GError **error);
 
+/* ---- the whole answers before a mask run, as token pieces (answers.c) ------------------- */
+
+/* The pieces of the label set's names and of `background` (seg §2.3), for the decoder's draft
+ * lead (decode.h UfoDecodeDraft): a guess of when a grid's next token is the comma. */
+typedef struct _UfoAnswerPieces UfoAnswerPieces;
+UfoAnswerPieces *ufo_answer_pieces_new(const UfoLabelSet *labels, const UfoTokenizer *tok);
+void ufo_answer_pieces_free(UfoAnswerPieces *a);
+/* TRUE when ids[0..n) are the pieces of an answer and begin no longer one. */
+gboolean ufo_answer_pieces_whole(const UfoAnswerPieces *a, const int32_t *ids, int n);
+
 /* ---- the same, decoding the ids with the tokenizer first (tasks_text.c) ---------------- */
 
 /* Decodes row s of ids (stride T) with skip_special_tokens=True and clean-up (inference §4.5). */

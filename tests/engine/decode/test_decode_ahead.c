@@ -14,10 +14,12 @@
 #define MC 3   /* feature width */
 #define COMMA 104
 #define MASK 105
-#define OTHER 7 /* what some rows select after their run instead of [SEP] */
+#define OTHER 7  /* what some rows select after their run instead of [SEP] */
+#define PIECE 50 /* sequence s's label: label_len(s) − 1 tokens PIECE + label_len(s) */
 #define MAXN 64
 
 static int max_pass_rows; /* the largest pass (rows × positions) since check_same began */
+static int last_steps;    /* the draft decoder's single steps in the last check_same */
 
 /* One row's cache: the mixed state, the length of the current comma/<MASK> run, its sequence. */
 typedef struct {
@@ -61,6 +63,8 @@ static void feed(Row *r, int32_t x, int t, float *logits, float *feat)
   const int s = r->seq;
   if (r->run == 0 && t + 1 >= label_len(s))
     logits[COMMA] += 20.f;
+  else if (r->run == 0)
+    logits[PIECE + label_len(s)] += 20.f;
   else if (r->run >= 1 && (r->run <= run_len(s) || s % 7 == 6)) /* s % 7 == 6: never ends */
     logits[MASK] += 20.f;
   else if (r->run == run_len(s) + 1)
@@ -257,6 +261,7 @@ static void check_same(int n_seq, int first, int max_length, const UfoPlantedPla
     g_assert_cmpint(max_pass_rows, <=, draft->max_rows);
   *passes = b.passes;
   *pass_positions = b.pass_positions;
+  last_steps = b.steps;
   mask_lm_clear(&a);
   mask_lm_clear(&b);
 }
@@ -278,6 +283,69 @@ static void test_same_as_steps(void)
   }
   /* a short decode: passes end at max_length */
   check_same(23, 0, 9, NULL, TRUE, &mask_draft, &passes, &positions);
+}
+
+/* The draft's lead: a whole label of the mock (L − 1 tokens PIECE + L: its comma next). */
+static gboolean lead_right(void *ctx, const int32_t *ids, int n)
+{
+  (void)ctx;
+  if (n < 1 || ids[0] <= PIECE || ids[0] > PIECE + 3 || n != ids[0] - PIECE - 1)
+    return FALSE;
+  for (int j = 1; j < n; j++)
+    if (ids[j] != ids[0])
+      return FALSE;
+  return TRUE;
+}
+
+/* A guess that is often wrong: every row after its first piece */
+static gboolean lead_always(void *ctx, const int32_t *ids, int n)
+{
+  (void)ctx;
+  (void)ids;
+  return n >= 1;
+}
+
+/* With the lead, rows join a pass at their last label piece, a step before the comma: fewer
+ * single steps, the same output; a lead that guesses wrong cuts its passes short, and the
+ * output is still step-by-step greedy's. */
+static void test_lead(void)
+{
+  int passes, positions;
+  check_same(23, 0, 30, NULL, TRUE, &mask_draft, &passes, &positions);
+  const int steps_plain = last_steps;
+  UfoDecodeDraft d = mask_draft;
+  d.lead_ready = lead_right;
+  check_same(23, 0, 30, NULL, TRUE, &d, &passes, &positions);
+  g_assert_cmpint(passes, >, 0);
+  g_test_message("lead: %d single steps, without %d", last_steps, steps_plain);
+  g_assert_cmpint(last_steps, <, steps_plain);
+  for (int s = 0; s < 8; s++) { /* one sequence of each kind: its comma comes from the pass */
+    check_same(1, s, 30, NULL, TRUE, &mask_draft, &passes, &positions);
+    const int plain = last_steps;
+    check_same(1, s, 30, NULL, TRUE, &d, &passes, &positions);
+    g_assert_cmpint(passes, >, 0);
+    g_assert_cmpint(last_steps, ==, label_len(s) > 1 ? plain - 1 : plain);
+  }
+  check_same(23, 0, 30, NULL, FALSE, &d, &passes, &positions); /* no features */
+  check_same(23, 0, 9, NULL, TRUE, &d, &passes, &positions);   /* passes end at max_length */
+  d.max_rows = 18 * 23; /* the lead's extra position must fit too */
+  check_same(23, 0, 30, NULL, TRUE, &d, &passes, &positions);
+  g_assert_cmpint(max_pass_rows, <=, 18 * 23);
+  d = mask_draft;
+  d.lead_ready = lead_always;
+  check_same(23, 0, 30, NULL, TRUE, &d, &passes, &positions);
+  for (int s = 0; s < 8; s++)
+    check_same(1, s, 30, NULL, TRUE, &d, &passes, &positions);
+  /* a lead token outside the vocabulary is refused */
+  UfoDecoder dec;
+  MaskLM lm;
+  GError *err = NULL;
+  d.after[0] = -1;
+  mask_lm_init(&lm, 4, 0, TRUE, &dec);
+  g_assert_null(ufo_decode_greedy_ahead(&dec, 4, 30, NULL, TRUE, &d, &err));
+  g_assert_error(err, UFO_ERROR, UFO_ERROR_INVALID);
+  g_clear_error(&err);
+  mask_lm_clear(&lm);
 }
 
 /* a row budget: a pass runs when all its rows and positions fit, else a step (the output does
@@ -363,6 +431,7 @@ int main(int argc, char **argv)
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/decode/ahead/same-as-steps", test_same_as_steps);
   g_test_add_func("/decode/ahead/row-budget", test_row_budget);
+  g_test_add_func("/decode/ahead/lead", test_lead);
   g_test_add_func("/decode/ahead/plan", test_plan);
   g_test_add_func("/decode/ahead/errors", test_errors);
   return g_test_run();
