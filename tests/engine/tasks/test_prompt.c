@@ -149,9 +149,71 @@ static void test_decode_entry_points(void)
   }
 }
 
+/* The decode draft's lead (answers.c): the pieces of whole answers, a name that begins a longer
+ * one is not whole, `background` is one, COCO's names each are (the COCO label file). */
+static void test_answers_whole(void)
+{
+  g_autoptr(UfoTokenizer) tok = load_tokenizer();
+  char *names[] = {"person", "traffic light", "traffic", "hair drier", NULL};
+  UfoLabelSet set = {"test", 4, names};
+  UfoAnswerPieces *a = ufo_answer_pieces_new(&set, tok);
+  GArray *ids = g_array_new(FALSE, FALSE, sizeof(int32_t));
+  struct {
+    const char *text;
+    gboolean whole;
+  } cases[] = {{"person", TRUE},     {"traffic light", TRUE}, {"traffic", FALSE},
+               {"hair drier", TRUE}, {"hair", FALSE},         {"background", TRUE},
+               {"light", FALSE},     {"person person", FALSE}};
+  for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+    g_array_set_size(ids, 0);
+    g_assert_true(ufo_tokenizer_encode(tok, cases[i].text, 64, ids, NULL));
+    const int32_t *p = &g_array_index(ids, int32_t, 1); /* without [CLS] and [SEP] */
+    if (ufo_answer_pieces_whole(a, p, (int)ids->len - 2) != cases[i].whole)
+      g_error("'%s': whole %d, want %d", cases[i].text, !cases[i].whole, cases[i].whole);
+  }
+  g_assert_false(ufo_answer_pieces_whole(a, NULL, 0));
+  ufo_answer_pieces_free(a);
+  /* every COCO and ADE20K class name: whole, but those whose pieces begin another name's
+   * (3 of ADE20K's, as "counter", the first piece of "countertop") */
+  const char *files[] = {"coco.txt", "ade20k.txt"};
+  const int want_whole[] = {80, 147};
+  for (int f = 0; f < 2; f++) {
+    int n;
+    g_auto(GStrv) names_f = load_labels(files[f], &n);
+    UfoLabelSet fs = {"file", n, names_f};
+    a = ufo_answer_pieces_new(&fs, tok);
+    GArray **enc = g_new(GArray *, n);
+    for (int i = 0; i < n; i++) {
+      enc[i] = g_array_new(FALSE, FALSE, sizeof(int32_t));
+      g_assert_true(ufo_tokenizer_encode(tok, names_f[i], 64, enc[i], NULL));
+    }
+    int whole = 0;
+    for (int i = 0; i < n; i++) {
+      const guint len = enc[i]->len - 2; /* pieces: without [CLS] and [SEP] */
+      gboolean begins = FALSE;
+      for (int k = 0; k < n; k++)
+        begins |= enc[k]->len - 2 > len &&
+                  memcmp(&g_array_index(enc[k], int32_t, 1), &g_array_index(enc[i], int32_t, 1),
+                         sizeof(int32_t) * len) == 0;
+      const gboolean w = ufo_answer_pieces_whole(a, &g_array_index(enc[i], int32_t, 1), (int)len);
+      if (w == begins)
+        g_error("%s '%s': whole %d", files[f], names_f[i], w);
+      whole += w;
+    }
+    g_test_message("%s: %d of %d names whole", files[f], whole, n);
+    g_assert_cmpint(whole, ==, want_whole[f]);
+    for (int i = 0; i < n; i++)
+      g_array_unref(enc[i]);
+    g_free(enc);
+    ufo_answer_pieces_free(a);
+  }
+  g_array_unref(ids);
+}
+
 int main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
+  g_test_add_func("/tasks/answers/whole", test_answers_whole);
   g_test_add_func("/tasks/prompt/fixture", test_prompt_fixture);
   g_test_add_func("/tasks/prompt/errors", test_prompt_errors);
   g_test_add_func("/tasks/text/decode-entry-points", test_decode_entry_points);
