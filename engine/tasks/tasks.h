@@ -197,8 +197,8 @@ gboolean ufo_task_semantic_from_texts(const UfoTaskConfig *tc, const UfoLabelSet
 
 /* ---- the whole answers before a mask run, as token pieces (answers.c) ------------------- */
 
-/* The pieces of the label set's names and of `background` (seg §2.3), for the decoder's draft
- * lead (decode.h UfoDecodeDraft): a guess of when a grid's next token is the comma. */
+/* The pieces of the label set's names (seg §2.3), for the decoder's draft lead (decode.h
+ * UfoDecodeDraft): a guess of when a grid's next token is the comma. */
 typedef struct _UfoAnswerPieces UfoAnswerPieces;
 UfoAnswerPieces *ufo_answer_pieces_new(const UfoLabelSet *labels, const UfoTokenizer *tok);
 void ufo_answer_pieces_free(UfoAnswerPieces *a);
