@@ -531,7 +531,8 @@ static gboolean run_frames(UfoSession *s, const UfoImage *images, int n, const U
   dec.ctx = &td;
   const int n_all = n * n_seq;
   /* segmentation §2.3: after `<class>,` a grid emits 16 × <MASK> and [SEP]; those runs go
-   * through the decoder in passes of up to 17 steps (the output is step-by-step greedy's) */
+   * through the decoder in passes of up to 17 steps, 18 with the comma drafted after a whole
+   * class name (the output is step-by-step greedy's) */
   const UfoTokenIds *tid = ufo_tokenizer_ids(s->model->tokenizer);
   const gboolean draft = seg && beam == 1 && tid->mask >= 0 && tid->comma >= 0;
   /* a grid that has named its class joins a pass with the comma as its lead (one step fewer) */

@@ -333,7 +333,7 @@ static void subcell_split(const SemJob *j, SubCell *sc, int r, int r1, int c, in
   while (top > 0) {
     const int x_end = stack[--top], x = stack[--top], y_end = stack[--top], y = stack[--top];
     const int h = y_end - y, w = x_end - x;
-    if (h * w <= SUB_MIN)
+    if ((int64_t)h * w <= SUB_MIN)
       continue; /* summed pixel by pixel */
     const int label = subcell_label(j, sc, y, y_end - 1, x, x_end - 1);
     if (label >= 0) {
