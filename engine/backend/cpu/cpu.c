@@ -179,14 +179,21 @@ void ufo_cpu_test_fail_late(UfoBackend *be)
   CPU(be)->test_fail_late = TRUE;
 }
 
+/* ufo_cpu_test_fail_late: as an asynchronous backend would */
+static void planted_late_failure(UfoBackend *be, const char *op)
+{
+  UfoCpu *cpu = CPU(be);
+  if (!cpu->test_fail_late)
+    return;
+  cpu->test_fail_late = FALSE;
+  ufo_backend_report_late(
+      be, g_error_new(UFO_ERROR, UFO_ERROR_BACKEND, "%s: planted late failure (test hook)", op));
+}
+
 static gboolean cpu_gemm(UfoBackend *be, const UfoGemm *p, GError **error)
 {
   UfoCpu *cpu = CPU(be);
-  if (cpu->test_fail_late) { /* ufo_cpu_test_fail_late: as an asynchronous backend would */
-    cpu->test_fail_late = FALSE;
-    ufo_backend_report_late(
-        be, g_error_new(UFO_ERROR, UFO_ERROR_BACKEND, "gemm: planted late failure (test hook)"));
-  }
+  planted_late_failure(be, "gemm");
   if (cpu->precision == UFO_PRECISION_BF16 && ufo_cpu_gemm_bf16_applies(p)) {
     if (cpu->reference) {
       ufo_cpu_gemm_bf16_ref(p);
@@ -199,6 +206,19 @@ static gboolean cpu_gemm(UfoBackend *be, const UfoGemm *p, GError **error)
   else
     ufo_cpu_gemm(cpu, p);
   return TRUE;
+}
+
+/* bf16 linears with LN, GELU and two destinations as one job (gemm_dnnl.c); fp32 composes */
+static gboolean cpu_linear_fuses(UfoBackend *be, const UfoLinear *p)
+{
+  const UfoCpu *cpu = CPU(be);
+  return !cpu->reference && cpu->precision == UFO_PRECISION_BF16 && ufo_cpu_linear_bf16_fuses(p);
+}
+
+static gboolean cpu_linear(UfoBackend *be, const UfoLinear *p, GError **error)
+{
+  planted_late_failure(be, "linear");
+  return ufo_cpu_linear_bf16(CPU(be), p, error);
 }
 
 static gboolean cpu_layer_norm(UfoBackend *be, UfoView y, UfoView x, UfoView w, UfoView b,
@@ -408,6 +428,8 @@ static const UfoBackendOps cpu_ops = {
     .auto_precision = cpu_auto_precision,         /* bf16 where oneDNN has it natively */
     .decode_pass_rows = cpu_decode_pass_rows,     /* 4,096 with AVX-512 or bf16, else 512 */
     .gemm = cpu_gemm,                             /* gemm.c, OpenBLAS; bf16: gemm_dnnl.c */
+    .linear_fuses = cpu_linear_fuses,             /* bf16 only */
+    .linear = cpu_linear,                         /* gemm_dnnl.c */
     .layer_norm = cpu_layer_norm,                 /* elementwise.c */
     .gelu = cpu_gelu,                             /* elementwise.c */
     .add = cpu_add,                               /* elementwise.c */

@@ -110,6 +110,14 @@ void ufo_cpu_gemm_bf16_ref(const UfoGemm *p);
  * primitives cached per shape in cpu->dnnl; FALSE (error set) when oneDNN or memory fails.
  * Called only where ufo_cpu_bf16_supported() (the backend falls back to fp32 elsewhere). */
 gboolean ufo_cpu_gemm_bf16(UfoCpu *cpu, const UfoGemm *p, GError **error);
+/* The linear layer (backend.h UfoLinear) at precision=bf16 as one job: A = LN(x) converted to
+ * bf16 once for both destinations (each worker its own rows where the products split rows),
+ * the products as ufo_cpu_gemm_bf16 runs them, and GELU on each block of C while it is in the
+ * worker's cache: bit for bit ufo_linear_composed's layer_norm, gemm and gelu ops (same row
+ * functions, same conversion, same matmul blocks). ln_out is not written. _fuses: where it
+ * applies (a weight; no product small enough for the plain loop). */
+gboolean ufo_cpu_linear_bf16_fuses(const UfoLinear *p);
+gboolean ufo_cpu_linear_bf16(UfoCpu *cpu, const UfoLinear *p, GError **error);
 /* Releases a backend's oneDNN state (NULL: nothing). */
 void ufo_cpu_dnnl_free(UfoCpuDnnl *d);
 /* The process's oneDNN CPU engine (dnnl_engine_t), NULL when oneDNN has none. */
@@ -133,6 +141,11 @@ void ufo_cpu_layer_norm_ref(UfoView y, UfoView x, UfoView w, UfoView b, float ep
 void ufo_cpu_layer_norm(UfoCpu *cpu, UfoView y, UfoView x, UfoView w, UfoView b, float eps);
 void ufo_cpu_gelu_ref(UfoView y, UfoView x);
 void ufo_cpu_gelu(UfoCpu *cpu, UfoView y, UfoView x);
+/* One row of the ops above (n elements; y may be x), the code the ops run, for fusions that must
+ * give the same bits (gemm_dnnl.c's linear). */
+void ufo_cpu_layer_norm_row(float *y, const float *x, const float *w, const float *b, int64_t n,
+                            float eps);
+void ufo_cpu_gelu_row(float *y, const float *x, int64_t n);
 void ufo_cpu_add_ref(UfoView y, UfoView a, UfoView b);
 void ufo_cpu_add(UfoCpu *cpu, UfoView y, UfoView a, UfoView b);
 void ufo_cpu_copy_ref(UfoView y, UfoView x);

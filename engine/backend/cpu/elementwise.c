@@ -88,19 +88,25 @@ typedef struct {
   int k, n;
 } RowJob;
 
+/* One compiled copy of the row, called by the op and by the fused linear (gemm_dnnl.c), so both
+ * give the same bits whatever the compiler would contract or vectorise in either caller. */
+__attribute__((noinline)) void ufo_cpu_layer_norm_row(float *y, const float *x, const float *w,
+                                                      const float *b, int64_t n, float eps)
+{
+  if (y == x) {
+    /* in place: restrict forbids aliasing, go through the reference row */
+    ln_row_ref(y, x, w, b, n, eps);
+    return;
+  }
+  ln_row(y, x, w, b, n, eps);
+}
+
 static void ln_task(void *ctx, int64_t begin, int64_t end, int worker)
 {
   RowJob *j = ctx;
-  for (int64_t i = begin; i < end; i++) {
-    float *y = ufo_cpu_ptr(j->y) + i * j->y.ld;
-    const float *x = ufo_cpu_ptr(j->x) + i * j->x.ld;
-    if (y == x) {
-      /* in place: restrict forbids aliasing, go through the reference row */
-      ln_row_ref(y, x, ufo_cpu_ptr(j->w), ufo_cpu_ptr(j->b), j->x.cols, j->eps);
-      continue;
-    }
-    ln_row(y, x, ufo_cpu_ptr(j->w), ufo_cpu_ptr(j->b), j->x.cols, j->eps);
-  }
+  for (int64_t i = begin; i < end; i++)
+    ufo_cpu_layer_norm_row(ufo_cpu_ptr(j->y) + i * j->y.ld, ufo_cpu_ptr(j->x) + i * j->x.ld,
+                           ufo_cpu_ptr(j->w), ufo_cpu_ptr(j->b), j->x.cols, j->eps);
 }
 
 void ufo_cpu_layer_norm(UfoCpu *cpu, UfoView y, UfoView x, UfoView w, UfoView b, float eps)
@@ -132,15 +138,18 @@ static inline float erf_fast(float x)
   return copysignf(1.f - p * ufo_cpu_exp_neg(-ax * ax), x);
 }
 
+/* One compiled copy, as ufo_cpu_layer_norm_row (the fused linear's epilogue calls it too) */
+__attribute__((noinline)) void ufo_cpu_gelu_row(float *y, const float *x, int64_t n)
+{
+  for (int64_t c = 0; c < n; c++)
+    y[c] = x[c] * 0.5f * (1.f + erf_fast(x[c] * (float)M_SQRT1_2));
+}
+
 static void gelu_task(void *ctx, int64_t begin, int64_t end, int worker)
 {
   RowJob *j = ctx;
-  for (int64_t i = begin; i < end; i++) {
-    float *y = ufo_cpu_ptr(j->y) + i * j->y.ld;
-    const float *x = ufo_cpu_ptr(j->x) + i * j->x.ld;
-    for (int64_t c = 0; c < j->x.cols; c++)
-      y[c] = x[c] * 0.5f * (1.f + erf_fast(x[c] * (float)M_SQRT1_2));
-  }
+  for (int64_t i = begin; i < end; i++)
+    ufo_cpu_gelu_row(ufo_cpu_ptr(j->y) + i * j->y.ld, ufo_cpu_ptr(j->x) + i * j->x.ld, j->x.cols);
 }
 
 void ufo_cpu_gelu(UfoCpu *cpu, UfoView y, UfoView x)

@@ -221,6 +221,8 @@ struct _UfoCpuDnnl {
   GArray *layouts;   /* WeightLayout */
   uint16_t *a16;     /* A in bf16, grown to the largest M * K */
   size_t a16_bytes;
+  float **lnrow; /* per pool worker: one layer-normed row of A (fused linear) */
+  size_t *lnrow_bytes;
 };
 
 static guint key_hash(gconstpointer p)
@@ -263,12 +265,15 @@ void ufo_cpu_dnnl_free(UfoCpuDnnl *d)
       dnnl_stream_destroy(d->stream[w]);
     free(d->scratch[w]);
     free(d->cbuf[w]);
+    free(d->lnrow[w]);
   }
   g_free(d->stream);
   g_free(d->scratch);
   g_free(d->scratch_bytes);
   g_free(d->cbuf);
   g_free(d->cbuf_bytes);
+  g_free(d->lnrow);
+  g_free(d->lnrow_bytes);
   free(d->a16);
   g_free(d);
 }
@@ -289,6 +294,8 @@ static UfoCpuDnnl *state_get(UfoCpu *cpu, GError **error)
   d->scratch_bytes = g_new0(size_t, d->threads);
   d->cbuf = g_new0(float *, d->threads);
   d->cbuf_bytes = g_new0(size_t, d->threads);
+  d->lnrow = g_new0(float *, d->threads);
+  d->lnrow_bytes = g_new0(size_t, d->threads);
   d->prims = g_hash_table_new_full(key_hash, key_equal, g_free, prim_free);
   d->layouts = g_array_new(FALSE, FALSE, sizeof(WeightLayout));
   for (int w = 0; w < d->threads; w++)
@@ -529,10 +536,15 @@ static gboolean grow(UfoCpu *cpu, void **buf, size_t *have, size_t bytes, GError
 
 /* ---- A to bf16 (AVX512-BF16: runs only where ufo_cpu_bf16_supported) ---- */
 
+/* Rows of A to dense bf16; with ln_w, each row is first layer-normed into the worker's row
+ * buffer (the fused linear: A = LN(x), the row ufo_cpu_layer_norm computes). */
 typedef struct {
   const float *a;
   int64_t lda, k;
   uint16_t *dst; /* (m, k) dense */
+  const float *ln_w, *ln_b;
+  float ln_eps;
+  float **lnrow; /* per pool worker, k floats (with ln_w) */
 } ConvJob;
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -557,8 +569,14 @@ void ufo_cpu_bf16_convert(uint16_t *dst, const float *src, int64_t n)
 static void conv_task(void *ctx, int64_t begin, int64_t end, int worker)
 {
   const ConvJob *j = ctx;
-  for (int64_t r = begin; r < end; r++)
-    ufo_cpu_bf16_convert(j->dst + r * j->k, j->a + r * j->lda, j->k);
+  for (int64_t r = begin; r < end; r++) {
+    const float *src = j->a + r * j->lda;
+    if (j->ln_w) {
+      ufo_cpu_layer_norm_row(j->lnrow[worker], src, j->ln_w, j->ln_b, j->k, j->ln_eps);
+      src = j->lnrow[worker];
+    }
+    ufo_cpu_bf16_convert(j->dst + r * j->k, src, j->k);
+  }
 }
 
 /* ---- the GEMM: blocks of C, one single-threaded matmul per block and pool worker ---- */
@@ -579,9 +597,11 @@ typedef struct {
   UfoCpuDnnl *d;
   gboolean split_n;
   gboolean conv_in_part; /* blocks of rows: each converts its own rows of A first */
-  int64_t part_len;
+  gboolean gelu;         /* the fused linear's GELU on each block of C after its product */
+  int64_t parts, part_len;
+  const ConvJob *conv;
   const WeightPack *pack;
-  const GemmPrim **prim; /* per part */
+  const GemmPrim **prim; /* per part (at most d->threads) */
   dnnl_status_t *status; /* per part */
 } DnnlJob;
 
@@ -591,10 +611,8 @@ static dnnl_status_t run_part(const DnnlJob *j, int64_t u, int worker)
   const GemmPrim *g = j->prim[u];
   int64_t m0 = j->split_n ? 0 : u * j->part_len, n0 = j->split_n ? u * j->part_len : 0;
   int64_t m = g->c_md.dims[0], nn = g->c_md.dims[1], k = g->a_md.dims[1], ldc = p->c.ld;
-  if (j->conv_in_part) {
-    ConvJob cj = {ufo_cpu_ptr(p->a), p->a.ld, k, j->d->a16};
-    conv_task(&cj, m0, m0 + m, worker);
-  }
+  if (j->conv_in_part)
+    conv_task((void *)j->conv, m0, m0 + m, worker);
   float *c = ufo_cpu_ptr(p->c) + m0 * ldc + n0;
   float *out = ldc == nn ? c : j->d->cbuf[worker]; /* brgemm writes dense matrices only */
   if (out != c && p->beta != 0.f)
@@ -618,6 +636,11 @@ static dnnl_status_t run_part(const DnnlJob *j, int64_t u, int worker)
     if (s == dnnl_success)
       s = dnnl_stream_wait(j->d->stream[worker]);
   }
+  /* the block is still in this core's cache: GELU here rather than in a pass of its own
+   * (out is dense: out == c only when ldc == nn) */
+  if (s == dnnl_success && j->gelu)
+    for (int64_t i = 0; i < m; i++)
+      ufo_cpu_gelu_row(out + i * nn, out + i * nn, nn);
   if (s == dnnl_success && out != c)
     for (int64_t i = 0; i < m; i++)
       memcpy(c + i * ldc, out + i * nn, (size_t)nn * sizeof(float));
@@ -631,17 +654,13 @@ static void part_task(void *ctx, int64_t begin, int64_t end, int worker)
     j->status[u] = run_part(j, u, worker);
 }
 
-gboolean ufo_cpu_gemm_bf16(UfoCpu *cpu, const UfoGemm *p, GError **error)
+/* Plans j for GEMM p (2 M N K >= UFO_CPU_BLAS_MIN_FLOPS): its blocks, their primitives (made
+ * on first use), the weight's bf16 copy and the workers' buffers; j->prim and j->status hold
+ * d->threads entries. */
+static gboolean plan(UfoCpu *cpu, UfoCpuDnnl *d, DnnlJob *j, const UfoGemm *p, GError **error)
 {
   int64_t m = p->c.rows, n = p->c.cols, k = p->a.cols;
   double flops = 2.0 * (double)m * (double)n * (double)k;
-  if (flops < UFO_CPU_BLAS_MIN_FLOPS) {
-    ufo_cpu_gemm_bf16_ref(p); /* same rounding, plain loop */
-    return TRUE;
-  }
-  UfoCpuDnnl *d = state_get(cpu, error);
-  if (d == NULL)
-    return FALSE;
   const dnnl_memory_desc_t *full = layout_get(d, n, k, error);
   const WeightPack *pack = full ? pack_get(cpu, d, p->b, full, error) : NULL;
   if (pack == NULL)
@@ -650,25 +669,23 @@ gboolean ufo_cpu_gemm_bf16(UfoCpu *cpu, const UfoGemm *p, GError **error)
    * block) when there are enough rows for every worker; else blocks of columns on the weights
    * layout's 64-column boundaries (decode steps) */
   gboolean inline_run = d->threads == 1 || flops < INLINE_FLOPS;
-  DnnlJob j = {.p = p, .d = d, .pack = pack};
-  j.split_n = inline_run || m < (int64_t)d->threads * MIN_ROWS;
-  j.conv_in_part = !j.split_n;
-  int64_t parts, unit = j.split_n ? SLICE_ALIGN : 1, len = j.split_n ? n : m;
+  j->p = p;
+  j->d = d;
+  j->pack = pack;
+  j->split_n = inline_run || m < (int64_t)d->threads * MIN_ROWS;
+  j->conv_in_part = !j->split_n;
+  int64_t parts, unit = j->split_n ? SLICE_ALIGN : 1, len = j->split_n ? n : m;
   parts = inline_run ? 1 : MAX(1, MIN((int64_t)d->threads, (len + unit - 1) / unit));
-  j.part_len = ((len + parts - 1) / parts + unit - 1) / unit * unit;
-  parts = (len + j.part_len - 1) / j.part_len;
-  const GemmPrim *prim[parts];
-  dnnl_status_t status[parts];
-  j.prim = prim;
-  j.status = status;
+  j->part_len = ((len + parts - 1) / parts + unit - 1) / unit * unit;
+  j->parts = (len + j->part_len - 1) / j->part_len;
   size_t scratch = 1, cbuf = 1;
-  for (int64_t u = 0; u < parts; u++) {
-    int64_t lo = u * j.part_len, hi = MIN(len, lo + j.part_len);
-    GemmKey key = {.m = j.split_n ? m : hi - lo,
-                   .nn = j.split_n ? hi - lo : n,
+  for (int64_t u = 0; u < j->parts; u++) {
+    int64_t lo = u * j->part_len, hi = MIN(len, lo + j->part_len);
+    GemmKey key = {.m = j->split_n ? m : hi - lo,
+                   .nn = j->split_n ? hi - lo : n,
                    .k = k,
                    .n = n,
-                   .n0 = j.split_n ? lo : 0,
+                   .n0 = j->split_n ? lo : 0,
                    .alpha = p->alpha,
                    .beta = p->beta,
                    .bias = p->bias.t != NULL};
@@ -678,31 +695,162 @@ gboolean ufo_cpu_gemm_bf16(UfoCpu *cpu, const UfoGemm *p, GError **error)
         return FALSE;
       g_hash_table_insert(d->prims, g_memdup2(&key, sizeof key), g);
     }
-    prim[u] = g;
+    j->prim[u] = g;
     scratch = MAX(scratch, g->scratch_bytes);
     if (p->c.ld != key.nn)
       cbuf = MAX(cbuf, (size_t)key.m * (size_t)key.nn * sizeof(float));
   }
-  if (!grow(cpu, (void **)&d->a16, &d->a16_bytes, (size_t)m * (size_t)k * sizeof(uint16_t), error))
-    return FALSE;
-  int workers = parts == 1 ? 1 : d->threads; /* one part runs on the caller (worker 0) */
+  int workers = j->parts == 1 ? 1 : d->threads; /* one part runs on the caller (worker 0) */
   for (int w = 0; w < workers; w++)
     if (!grow(cpu, &d->scratch[w], &d->scratch_bytes[w], scratch, error) ||
         !grow(cpu, (void **)&d->cbuf[w], &d->cbuf_bytes[w], cbuf, error))
       return FALSE;
-  if (!j.conv_in_part) {
-    ConvJob cj = {ufo_cpu_ptr(p->a), p->a.ld, k, d->a16};
-    if (parts == 1 || m * k <= INLINE_CONV)
-      conv_task(&cj, 0, m, 0);
-    else
-      ufo_pool_run(cpu->pool, m, UFO_CPU_ROWS_PER_TASK, conv_task, &cj);
-  }
-  if (parts == 1)
-    part_task(&j, 0, 1, 0);
+  return TRUE;
+}
+
+/* A (m rows) to bf16 before the products, where no block converts its own rows */
+static void convert_all(UfoCpu *cpu, const ConvJob *cj, int64_t m, int64_t parts)
+{
+  if (parts == 1 || m * cj->k <= INLINE_CONV)
+    conv_task((void *)cj, 0, m, 0);
   else
-    ufo_pool_run(cpu->pool, parts, 1, part_task, &j);
-  for (int64_t u = 0; u < parts; u++)
-    if (dnnl_failed(status[u], "matmul", error))
+    ufo_pool_run(cpu->pool, m, UFO_CPU_ROWS_PER_TASK, conv_task, (void *)cj);
+}
+
+/* The blocks of a planned job: on the caller when there is one, else one per worker */
+static void run_blocks(UfoCpu *cpu, DnnlJob *j)
+{
+  if (j->parts == 1)
+    part_task(j, 0, 1, 0);
+  else
+    ufo_pool_run(cpu->pool, j->parts, 1, part_task, j);
+}
+
+static gboolean blocks_ok(const DnnlJob *j, GError **error)
+{
+  for (int64_t u = 0; u < j->parts; u++)
+    if (dnnl_failed(j->status[u], "matmul", error))
+      return FALSE;
+  return TRUE;
+}
+
+gboolean ufo_cpu_gemm_bf16(UfoCpu *cpu, const UfoGemm *p, GError **error)
+{
+  int64_t m = p->c.rows, n = p->c.cols, k = p->a.cols;
+  if (2.0 * (double)m * (double)n * (double)k < UFO_CPU_BLAS_MIN_FLOPS) {
+    ufo_cpu_gemm_bf16_ref(p); /* same rounding, plain loop */
+    return TRUE;
+  }
+  UfoCpuDnnl *d = state_get(cpu, error);
+  if (d == NULL)
+    return FALSE;
+  const GemmPrim *prim[d->threads];
+  dnnl_status_t status[d->threads];
+  ConvJob cj = {.a = ufo_cpu_ptr(p->a), .lda = p->a.ld, .k = k};
+  DnnlJob j = {.prim = prim, .status = status, .conv = &cj};
+  if (!plan(cpu, d, &j, p, error) ||
+      !grow(cpu, (void **)&d->a16, &d->a16_bytes, (size_t)m * (size_t)k * sizeof(uint16_t), error))
+    return FALSE;
+  cj.dst = d->a16;
+  if (!j.conv_in_part)
+    convert_all(cpu, &cj, m, j.parts);
+  run_blocks(cpu, &j);
+  return blocks_ok(&j, error);
+}
+
+/* ---- the linear layer fused (backend.h UfoLinear) ---- */
+
+/* The UfoGemm of destination `second` of a linear, on A = x (the blocks see LN(x) through the
+ * conversion): the rows of the weight and bias that destination takes, as ufo_linear_composed's */
+static UfoGemm linear_gemm(const UfoLinear *p, int second)
+{
+  const int64_t n0 = second ? p->y.cols : 0, n = second ? p->y2.cols : p->y.cols;
+  UfoGemm g = {.a = p->x,
+               .b = ufo_view_sub(p->w, n0, 0, n, p->w.cols),
+               .c = second ? p->y2 : p->y,
+               .trans_b = TRUE,
+               .alpha = 1.f,
+               .beta = p->beta,
+               .batch = 1};
+  if (p->bias.t)
+    g.bias = ufo_view_sub(p->bias, 0, n0, 1, n);
+  return g;
+}
+
+gboolean ufo_cpu_linear_bf16_fuses(const UfoLinear *p)
+{
+  if (p->w.t == NULL || !p->w.t->weight)
+    return FALSE;
+  for (int i = 0; i < (p->y2.t ? 2 : 1); i++) {
+    const int64_t n = i ? p->y2.cols : p->y.cols;
+    if (2.0 * (double)p->x.rows * (double)n * (double)p->x.cols < UFO_CPU_BLAS_MIN_FLOPS)
+      return FALSE; /* the composed GEMM would run the plain loop */
+  }
+  return TRUE;
+}
+
+typedef struct {
+  DnnlJob *jobs;
+  int n;
+} LinearJob;
+
+/* blocks of rows of every destination: each worker converts its rows (LN first) once, then
+ * runs its block of each product */
+static void linear_rows_task(void *ctx, int64_t begin, int64_t end, int worker)
+{
+  const LinearJob *lj = ctx;
+  for (int64_t u = begin; u < end; u++) {
+    const DnnlJob *j0 = &lj->jobs[0];
+    const int64_t m0 = u * j0->part_len;
+    conv_task((void *)j0->conv, m0, m0 + j0->prim[u]->c_md.dims[0], worker);
+    for (int i = 0; i < lj->n; i++)
+      lj->jobs[i].status[u] = run_part(&lj->jobs[i], u, worker);
+  }
+}
+
+gboolean ufo_cpu_linear_bf16(UfoCpu *cpu, const UfoLinear *p, GError **error)
+{
+  const int n = p->y2.t ? 2 : 1;
+  const int64_t m = p->x.rows, k = p->x.cols;
+  UfoCpuDnnl *d = state_get(cpu, error);
+  if (d == NULL)
+    return FALSE;
+  const GemmPrim *prim[2][d->threads];
+  dnnl_status_t status[2][d->threads];
+  UfoGemm g[2];
+  DnnlJob jobs[2];
+  ConvJob cj = {.a = ufo_cpu_ptr(p->x), .lda = p->x.ld, .k = k, .lnrow = d->lnrow};
+  if (p->ln_w.t) { /* inference §5.1: the pre-LN of the block, fused into A's conversion */
+    cj.ln_w = ufo_cpu_ptr(p->ln_w);
+    cj.ln_b = ufo_cpu_ptr(p->ln_b);
+    cj.ln_eps = p->ln_eps;
+  }
+  gboolean rows = TRUE; /* every destination in blocks of rows (the same blocks: same M) */
+  for (int i = 0; i < n; i++) {
+    g[i] = linear_gemm(p, i);
+    jobs[i] = (DnnlJob){.prim = prim[i], .status = status[i], .conv = &cj, .gelu = p->gelu};
+    if (!plan(cpu, d, &jobs[i], &g[i], error))
+      return FALSE;
+    rows = rows && jobs[i].conv_in_part;
+  }
+  if (!grow(cpu, (void **)&d->a16, &d->a16_bytes, (size_t)m * (size_t)k * sizeof(uint16_t), error))
+    return FALSE;
+  for (int w = 0; p->ln_w.t && w < d->threads; w++)
+    if (!grow(cpu, (void **)&d->lnrow[w], &d->lnrow_bytes[w], (size_t)k * sizeof(float), error))
+      return FALSE;
+  cj.dst = d->a16;
+  for (int i = 0; i < n; i++)
+    jobs[i].conv_in_part = FALSE; /* A is converted once for all destinations */
+  if (rows) {
+    LinearJob lj = {jobs, n};
+    ufo_pool_run(cpu->pool, jobs[0].parts, 1, linear_rows_task, &lj);
+  } else {
+    convert_all(cpu, &cj, m, MAX(jobs[0].parts, jobs[n - 1].parts));
+    for (int i = 0; i < n; i++)
+      run_blocks(cpu, &jobs[i]);
+  }
+  for (int i = 0; i < n; i++)
+    if (!blocks_ok(&jobs[i], error))
       return FALSE;
   return TRUE;
 }

@@ -112,7 +112,7 @@ static inline UfoVf ufo_v_sigmoid_approx(UfoVf x)
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.f;
   const UfoVi k = __builtin_convertvector(kf, UfoVi); /* in [−126, 126] */
-  const UfoVf e = p * (UfoVf)((k + 127) << 23);     /* 2^k from the exponent bits */
+  const UfoVf e = p * (UfoVf)((k + 127) << 23);       /* 2^k from the exponent bits */
   return ufo_vf_select(nan, x, 1.f / (1.f + e));
 }
 

@@ -9,6 +9,8 @@
  *  - gemm-fp32: bf16 against fp32 on the same GEMM within the bf16 input rounding (2^-8 per
  *    input), |C16 - C32| <= (2^-7 + 2^-16 + 1e-5) * |alpha| sum|a b|, and fp32 unchanged by
  *    the weight flag, bit for bit;
+ *  - linear-fused: the bf16 linear as one job (LN into A's conversion, GELU on each block of C)
+ *    equals the composed layer_norm, gemm and gelu ops bit for bit, in every block split;
  *  - model: the tiny model's text, image and grid passes and decode logits at bf16 stay within
  *    relative L2 2e-2 of fp32 (and differ from it: bf16 did run); a bf16 session runs;
  *  - fallback: a CPU without native bf16 (faked by the test hook) runs precision=bf16 sessions
@@ -406,6 +408,108 @@ static void test_gemm_views(void)
   ufo_backend_free(ref);
 }
 
+/* ---- the fused linear (ufo_cpu_linear_bf16) ---- */
+
+typedef struct {
+  int threads;
+  int64_t m, k, n, n2; /* n2 > 0: a second destination (q and the K/V slot) */
+  gboolean ln, gelu, bias, residual;
+} LinearCase;
+
+/* One linear on be: fused (ufo_op_linear) or as the composed ops; out[0..1] the destinations */
+static void run_linear(UfoBackend *be, const LinearCase *c, gboolean fused, GRand *seeded,
+                       float *out[2])
+{
+  const int64_t n = c->n + c->n2;
+  /* the same inputs for both runs: a generator seeded alike */
+  g_autoptr(GRand) rng = g_rand_copy(seeded);
+  g_autofree float *x = randoms(rng, (size_t)(c->m * c->k), 2.0);
+  g_autofree float *w = randoms(rng, (size_t)(n * c->k), 0.3);
+  g_autofree float *b = randoms(rng, (size_t)n, 0.5);
+  g_autofree float *lw = randoms(rng, (size_t)c->k, 1.5);
+  g_autofree float *lb = randoms(rng, (size_t)c->k, 0.5);
+  g_autofree float *y0 = randoms(rng, (size_t)(c->m * n), 1.0);
+  UfoLinear p = {.x = upload(be, c->m, c->k, x, FALSE),
+                 .w = upload(be, n, c->k, w, TRUE),
+                 .y = upload(be, c->m, c->n, y0, FALSE),
+                 .beta = c->residual ? 1.f : 0.f,
+                 .gelu = c->gelu};
+  if (c->n2)
+    p.y2 = upload(be, c->m, c->n2, y0 + c->m * c->n, FALSE);
+  if (c->bias)
+    p.bias = upload(be, 1, n, b, FALSE);
+  if (c->ln) {
+    p.ln_w = upload(be, 1, c->k, lw, FALSE);
+    p.ln_b = upload(be, 1, c->k, lb, FALSE);
+    p.ln_eps = 1e-6f;
+    p.ln_out = upload(be, c->m, c->k, x, FALSE);
+  }
+  g_autoptr(GError) err = NULL;
+  g_assert_true(ufo_cpu_linear_bf16_fuses(&p)); /* so ufo_op_linear runs the fused job */
+  g_assert_true(fused ? ufo_op_linear(be, &p, &err) : ufo_linear_composed(be, &p, &err));
+  g_assert_no_error(err);
+  out[0] = fetch(p.y);
+  out[1] = c->n2 ? fetch(p.y2) : NULL;
+  const UfoView all[] = {p.x, p.w, p.y, p.y2, p.bias, p.ln_w, p.ln_b, p.ln_out};
+  for (size_t i = 0; i < G_N_ELEMENTS(all); i++)
+    if (all[i].t) {
+      if (i != 7 || !fused) /* the fused linear leaves ln_out alone: not its sentinels' check */
+        g_free(fetch(all[i]));
+      ufo_tensor_free(all[i].t);
+    }
+}
+
+/* The fused linear is bit for bit the composed layer_norm, gemm(s) and gelu on one backend, in
+ * every way the products split (one block on the caller, blocks of columns, blocks of rows with
+ * each worker converting its own rows), with and without LN, GELU, bias, residual and a second
+ * destination, strided views whose sentinels must survive; and it is not the identity of the
+ * composition by accident: GELU and LN change the result. */
+static void test_linear_fused(void)
+{
+  if (!need_bf16())
+    return;
+  static const LinearCase cases[] = {
+      {1, 6, 48, 64, 0, TRUE, TRUE, TRUE, FALSE},      /* one block on the caller */
+      {2, 7, 200, 192, 384, TRUE, FALSE, TRUE, FALSE}, /* decode-step qkv: blocks of columns */
+      {2, 70, 96, 130, 0, TRUE, TRUE, TRUE, FALSE},    /* rows < 2 x 64: columns */
+      {2, 200, 96, 130, 0, TRUE, TRUE, TRUE, FALSE},   /* blocks of rows */
+      {3, 301, 72, 96, 192, TRUE, FALSE, TRUE, FALSE}, /* rows, two destinations, ragged */
+      {2, 300, 130, 72, 0, FALSE, FALSE, TRUE, TRUE},  /* fc2: residual, no LN */
+      {2, 257, 64, 256, 0, FALSE, TRUE, FALSE, FALSE}, /* GELU without LN or bias */
+      {3, 9, 1030, 130, 65, TRUE, FALSE, FALSE, TRUE}, /* K across blocks, residual, columns */
+      {2, 129, 40, 200, 0, TRUE, TRUE, TRUE, FALSE},   /* rows vs columns at the 2 x 64 edge */
+  };
+  for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+    const LinearCase *c = &cases[i];
+    UfoBackend *be = backend(c->threads, FALSE, UFO_PRECISION_BF16);
+    g_autoptr(GRand) seed = g_rand_new_with_seed(40 + (guint32)i);
+    float *fused[2], *composed[2];
+    run_linear(be, c, TRUE, seed, fused);
+    run_linear(be, c, FALSE, seed, composed);
+    for (int d = 0; d < (c->n2 ? 2 : 1); d++) {
+      const size_t cnt = (size_t)(c->m * (d ? c->n2 : c->n));
+      if (memcmp(fused[d], composed[d], cnt * sizeof(float)) != 0)
+        g_error("linear case %zu destination %d: fused differs from the composed ops (rel. L2 "
+                "%.3g)",
+                i, d, rel_l2(fused[d], composed[d], cnt));
+    }
+    if (c->gelu || c->ln) { /* the same case without them gives other numbers */
+      LinearCase plain = *c;
+      plain.gelu = plain.ln = FALSE;
+      float *other[2];
+      run_linear(be, &plain, TRUE, seed, other);
+      g_assert_true(rel_l2(other[0], fused[0], (size_t)(c->m * c->n)) > 1e-2);
+      g_free(other[0]);
+      g_free(other[1]);
+    }
+    for (int d = 0; d < 2; d++) {
+      g_free(fused[d]);
+      g_free(composed[d]);
+    }
+    ufo_backend_free(be);
+  }
+}
+
 /* ---- the model ---- */
 
 typedef struct {
@@ -694,6 +798,7 @@ int main(int argc, char **argv)
   g_test_add_func("/nn/bf16/gemm-ref", test_gemm_ref);
   g_test_add_func("/nn/bf16/gemm-fp32", test_gemm_fp32);
   g_test_add_func("/nn/bf16/gemm-views", test_gemm_views);
+  g_test_add_func("/nn/bf16/linear-fused", test_linear_fused);
   g_test_add_func("/nn/bf16/model", test_model);
   g_test_add_func("/nn/bf16/fallback", test_fallback);
   g_test_add_func("/nn/bf16/auto", test_auto);
