@@ -82,11 +82,17 @@ static inline unsigned ufo_cuda_blocks(const UfoCuda *cu, int64_t n, int threads
 }
 
 /* Grid-stride loop of a kernel over the items of a (rows, cols) output, int64: item i is row r,
- * column c. */
+ * column c. One division per thread, at the start: a step of the loop advances (r, c) by the
+ * grid's stride in rows and columns with a carry (the grid is capped at cu->grid_cap blocks, so
+ * a 4,900 x 768 output takes ~14 steps a thread, and a 64-bit division costs tens of integer
+ * instructions on the GPU, more than the element's load and store). */
 #define UFO_CUDA_FOR_ITEMS(rows, cols)                                                             \
-  for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x, total = (rows) * (cols),        \
-               r = i / (cols), c = i - r * (cols);                                                 \
-       i < total; i += (int64_t)gridDim.x * blockDim.x, r = i / (cols), c = i - r * (cols))
+  for (int64_t ufo_n_ = (cols), ufo_s_ = (int64_t)gridDim.x * blockDim.x,                          \
+               i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x, total = (rows)*ufo_n_,          \
+               r = i / ufo_n_, c = i - r * ufo_n_, ufo_sr_ = ufo_s_ / ufo_n_,                      \
+               ufo_sc_ = ufo_s_ - ufo_sr_ * ufo_n_;                                                \
+       i < total; i += ufo_s_, r += ufo_sr_, c += ufo_sc_, r += c >= ufo_n_ ? 1 : 0,               \
+               c -= c >= ufo_n_ ? ufo_n_ : 0)
 
 /* Op families, one .cu each; the vtable is in cuda_backend.cu. Operands arrive checked
  * (backend.c ufo_op_* wrappers); each function enqueues its kernels on cu->stream. */
