@@ -12,22 +12,25 @@ namespace UFO_CUDA_NS
 /* ---- window partition ---- */
 
 /* Row of the (h*w) map for partitioned row r: window (wy, wx) row-major over windows, token
- * (ty, tx) row-major inside the window (inference §5.1). */
-__device__ __forceinline__ int64_t window_src_row(int64_t r, int w, int ws)
+ * (ty, tx) row-major inside the window (inference §5.1). In 32 bits (the host checks h·w <
+ * 2^31): a 64-bit division costs several times a 32-bit one on the GPU, and this runs for every
+ * element of every window layer's input and output. per = ws², nwx = w / ws. */
+__device__ __forceinline__ int64_t window_src_row(int64_t r, int w, unsigned ws, unsigned per,
+                                                  unsigned nwx)
 {
-  int64_t per = (int64_t)ws * ws, nwx = w / ws;
-  int64_t win = r / per, t = r % per;
-  int64_t y = (win / nwx) * ws + t / ws, x = (win % nwx) * ws + t % ws;
-  return y * w + x;
+  const unsigned ur = (unsigned)r, win = ur / per, t = ur - win * per;
+  const unsigned wy = win / nwx, wx = win - wy * nwx, ty = t / ws, tx = t - ty * ws;
+  return (int64_t)(wy * ws + ty) * w + (wx * ws + tx);
 }
 
 __global__ void __launch_bounds__(THREADS)
     partition_kernel(float *__restrict__ y, int64_t ldy, const float *__restrict__ x, int64_t ldx,
                      int64_t rows, int64_t cols, int w, int ws, int inverse)
 {
+  const unsigned uws = (unsigned)ws, per = uws * uws, nwx = (unsigned)w / uws;
   UFO_CUDA_FOR_ITEMS(rows, cols)
   {
-    int64_t s = window_src_row(r, w, ws);
+    int64_t s = window_src_row(r, w, uws, per, nwx);
     y[(inverse ? s : r) * ldy + c] = x[(inverse ? r : s) * ldx + c];
   }
 }
@@ -36,6 +39,11 @@ gboolean ufo_cuda_window_partition(UfoCuda *cu, UfoView y, UfoView x, int h, int
                                    gboolean inverse, GError **error)
 {
   int64_t rows = (int64_t)h * w;
+  if (rows > INT32_MAX) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_UNSUPPORTED,
+                "window_partition: a %dx%d token grid is over 2^31 tokens", h, w);
+    return FALSE;
+  }
   UFO_LAUNCH(partition_kernel, ufo_cuda_blocks(cu, rows * x.cols, THREADS), THREADS, 0, cu->stream,
              ufo_cuda_ptr(y), y.ld, ufo_cuda_ptr(x), x.ld, rows, x.cols, w, ws, inverse ? 1 : 0);
   return ufo_cuda_launched(inverse ? "window_unpartition: partition_kernel"
@@ -100,19 +108,26 @@ __global__ void __launch_bounds__(THREADS)
     patchify_kernel(float *__restrict__ y, int64_t ldy, const float *__restrict__ x, int64_t ldx,
                     int64_t rows, int h, int w, int p)
 {
-  int wp = w / p;
-  int64_t cols = 3 * (int64_t)p * p;
+  const unsigned wp = (unsigned)(w / p), up = (unsigned)p, pp = up * up;
+  int64_t cols = 3 * (int64_t)pp;
   UFO_CUDA_FOR_ITEMS(rows, cols)
   {
-    int64_t py = r / wp, px = r % wp;
-    int ch = (int)(c / ((int64_t)p * p)), ky = (int)(c / p % p), kx = (int)(c % p);
-    y[r * ldy + c] = x[((int64_t)ch * h + py * p + ky) * ldx + px * p + kx];
+    /* 32-bit divisions (the host checks rows < 2^31; c < 3·p²) */
+    const unsigned ur = (unsigned)r, uc = (unsigned)c;
+    const unsigned py = ur / wp, px = ur - py * wp, ch = uc / pp, k = uc - ch * pp;
+    const unsigned ky = k / up, kx = k - ky * up;
+    y[r * ldy + c] = x[((int64_t)ch * h + (int64_t)py * p + ky) * ldx + (int64_t)px * p + kx];
   }
 }
 
 gboolean ufo_cuda_patchify(UfoCuda *cu, UfoView y, UfoView x, int h, int w, int p, GError **error)
 {
   int64_t rows = (int64_t)(h / p) * (w / p);
+  if (rows > INT32_MAX || (int64_t)p * p > INT32_MAX / 3) {
+    g_set_error(error, UFO_ERROR, UFO_ERROR_UNSUPPORTED,
+                "patchify: a %dx%d image in %d-pixel patches is over 2^31 patches", h, w, p);
+    return FALSE;
+  }
   UFO_LAUNCH(patchify_kernel, ufo_cuda_blocks(cu, rows * 3 * p * p, THREADS), THREADS, 0,
              cu->stream, ufo_cuda_ptr(y), y.ld, ufo_cuda_ptr(x), x.ld, rows, h, w, p);
   return ufo_cuda_launched("patchify: patchify_kernel", error);
