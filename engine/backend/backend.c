@@ -489,9 +489,7 @@ gboolean ufo_op_gemm(UfoBackend *be, const UfoGemm *p, GError **error)
   return UFO_PROFILED(be, name, be->ops->gemm(be, p, error), error);
 }
 
-/* The UfoGemm of destination `second` (0: y, 1: y2) of a linear: its rows of the weight and
- * bias; A is LN(x) in ln_out when composed with an LN. */
-static UfoGemm linear_part(const UfoLinear *p, UfoView a, int second)
+UfoGemm ufo_linear_gemm(const UfoLinear *p, UfoView a, int second)
 {
   const int64_t n0 = second ? p->y.cols : 0, n = second ? p->y2.cols : p->y.cols;
   UfoGemm g = {.a = a,
@@ -516,7 +514,7 @@ gboolean ufo_linear_composed(UfoBackend *be, const UfoLinear *p, GError **error)
     a = p->ln_out;
   }
   for (int i = 0; i < (p->y2.t ? 2 : 1); i++) {
-    UfoGemm g = linear_part(p, a, i);
+    UfoGemm g = ufo_linear_gemm(p, a, i);
     if (!ufo_op_gemm(be, &g, error) || (p->gelu && !ufo_op_gelu(be, g.c, g.c, error)))
       return FALSE;
   }

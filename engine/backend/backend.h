@@ -515,6 +515,10 @@ gboolean ufo_op_linear(UfoBackend *be, const UfoLinear *p, GError **error);
 /* A validated UfoLinear as layer_norm, gemm (one per destination) and gelu ops (ufo_op_*): how
  * ufo_op_linear runs what the backend does not fuse. */
 gboolean ufo_linear_composed(UfoBackend *be, const UfoLinear *p, GError **error);
+/* The UfoGemm of destination `second` (0: y, 1: y2) of linear p on A = a: the rows of the
+ * weight and bias that destination takes, as ufo_linear_composed runs it (A = LN(x) in ln_out
+ * when composed with an LN; a backend that fuses the LN passes x). */
+UfoGemm ufo_linear_gemm(const UfoLinear *p, UfoView a, int second);
 /* y, x (R, C), w, b (1, C); y is x or does not overlap it. */
 gboolean ufo_op_layer_norm(UfoBackend *be, UfoView y, UfoView x, UfoView w, UfoView b, float eps,
                            GError **error);

@@ -760,23 +760,6 @@ gboolean ufo_cpu_gemm_bf16(UfoCpu *cpu, const UfoGemm *p, GError **error)
 
 /* ---- the linear layer fused (backend.h UfoLinear) ---- */
 
-/* The UfoGemm of destination `second` of a linear, on A = x (the blocks see LN(x) through the
- * conversion): the rows of the weight and bias that destination takes, as ufo_linear_composed's */
-static UfoGemm linear_gemm(const UfoLinear *p, int second)
-{
-  const int64_t n0 = second ? p->y.cols : 0, n = second ? p->y2.cols : p->y.cols;
-  UfoGemm g = {.a = p->x,
-               .b = ufo_view_sub(p->w, n0, 0, n, p->w.cols),
-               .c = second ? p->y2 : p->y,
-               .trans_b = TRUE,
-               .alpha = 1.f,
-               .beta = p->beta,
-               .batch = 1};
-  if (p->bias.t)
-    g.bias = ufo_view_sub(p->bias, 0, n0, 1, n);
-  return g;
-}
-
 gboolean ufo_cpu_linear_bf16_fuses(const UfoLinear *p)
 {
   if (p->w.t == NULL || !p->w.t->weight)
@@ -827,7 +810,7 @@ gboolean ufo_cpu_linear_bf16(UfoCpu *cpu, const UfoLinear *p, GError **error)
   }
   gboolean rows = TRUE; /* every destination in blocks of rows (the same blocks: same M) */
   for (int i = 0; i < n; i++) {
-    g[i] = linear_gemm(p, i);
+    g[i] = ufo_linear_gemm(p, p->x, i); /* A = x: the LN is in the conversion */
     jobs[i] = (DnnlJob){.prim = prim[i], .status = status[i], .conv = &cj, .gelu = p->gelu};
     if (!plan(cpu, d, &jobs[i], &g[i], error))
       return FALSE;
