@@ -30,8 +30,17 @@
 /* a block's float32 scores, at most (about), unless that leaves fewer than QB_MIN queries */
 #define ATTN_SCORE_BYTES (192 * 1024)
 /* queries per block, at least: brgemm re-lays K^T out per call, amortised over the rows (a
- * 4900-key global layer, CPU time per call: 336 ms at 32 rows, 297 ms at 128, 305 at 256) */
+ * 4900-key global layer on a Zen 4, CPU time per call: 336 ms at 32 rows, 297 ms at 128, 305
+ * at 256) */
 #define QB_MIN 128
+/* ... but, at bf16, QB_MIN_LONG where QB_MIN rows of scores and bf16 weights (6 bytes a key)
+ * would pass ATTN_LONG_BYTES: there the block streams from beyond the core's L2. A 2-vCPU Xeon (2
+ * MiB of L2 a core), ViT-B at 1120² (4,916 keys), wall ms per global layer with 2 threads: 211 at
+ * 128 rows, 194 at 96, 187 at 80, 179 at 64, 201 at 48, 208 at 32; at 672² (1,780 keys) 30.2 at
+ * 128, 29.2 at 64; the demo model's image pass (800 keys) 12 % slower at 64; fp32 (no bf16 weights)
+ * 4 % slower at 64 on the 4,916 keys (docs/performance.md section 21) */
+#define QB_MIN_LONG 64
+#define ATTN_LONG_BYTES (1 << 20)
 #define QB_MAX 256 /* ... at most: a 14x14 window (196) is one block */
 
 gboolean ufo_cpu_attention_dnnl_applies(const UfoAttention *p)
@@ -466,7 +475,9 @@ gboolean ufo_cpu_attention_dnnl(UfoCpu *cpu, const UfoAttention *p, GError **err
   for (int s = 0; s < p->n_segs; s++)
     j.nks += p->seg[s].n;
   /* queries per block: the block's scores within ATTN_SCORE_BYTES, equal blocks */
-  int64_t qb = CLAMP(ATTN_SCORE_BYTES / (int64_t)(4 * MAX(j.nks, 1)), QB_MIN, QB_MAX);
+  const int64_t qb_min =
+      !f32 && (int64_t)QB_MIN * 6 * j.nks > ATTN_LONG_BYTES ? QB_MIN_LONG : QB_MIN;
+  int64_t qb = CLAMP(ATTN_SCORE_BYTES / (int64_t)(4 * MAX(j.nks, 1)), qb_min, QB_MAX);
   j.n_qblocks = (p->group_q + qb - 1) / qb;
   j.qb = (p->group_q + j.n_qblocks - 1) / j.n_qblocks;
   int64_t tail_nb = p->group_q - (j.n_qblocks - 1) * j.qb;
