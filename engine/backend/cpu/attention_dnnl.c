@@ -14,8 +14,11 @@
  * to bf16 (fp32: kept in place), then O (nb, d) = Σ_s P_s·V_s (one matmul per segment, a sum
  * post-op after the first), O scaled by 1/Σ and the own value added in float32. qb: whole groups up
  * to QB_MAX queries (windows), else blocks of QB_MIN and more; they depend on the shapes only,
- * never on the thread count. The matmuls come from the backend's cache (dnnl_mm.c: per shape,
- * memory objects per worker, one oneDNN thread per worker); bf16 rounding as in gemm_dnnl.c. */
+ * never on the thread count. Long rows at bf16 (global layers at 1120²: a block's scores would
+ * leave the core's cache) take blocks of QB_MIN_LONG and their keys in chunks of about
+ * ATTN_CHUNK with the softmax online (run_block_long). The matmuls come from the backend's cache
+ * (dnnl_mm.c: per shape, memory objects per worker, one oneDNN thread per worker); bf16 rounding as
+ * in gemm_dnnl.c. */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize(                                                                              \
     "O3", "fp-contract=fast") /* vectorise the softmax loops in debugoptimized builds too */
@@ -41,7 +44,8 @@
  * 4 % slower at 64 on the 4,916 keys (docs/performance.md section 21) */
 #define QB_MIN_LONG 64
 #define ATTN_LONG_BYTES (1 << 20)
-#define QB_MAX 256 /* ... at most: a 14x14 window (196) is one block */
+#define ATTN_CHUNK 1024 /* keys per chunk of a long row (run_block_long) */
+#define QB_MAX 256      /* ... at most: a 14x14 window (196) is one block */
 
 gboolean ufo_cpu_attention_dnnl_applies(const UfoAttention *p)
 {
@@ -151,6 +155,10 @@ typedef struct {
   int64_t seg_rows[UFO_ATTN_MAX_SEGS];
   /* [0]: blocks of qb queries, [1]: the group's last block when shorter */
   const UfoDnnlMmPrim *qk[2][UFO_ATTN_MAX_SEGS], *pv[2][UFO_ATTN_MAX_SEGS];
+  /* long rows (run_block_long): keys in chunks of chunk[s] (the last one shorter: [..][1]) */
+  gboolean chunked;
+  int64_t chunk[UFO_ATTN_MAX_SEGS], max_chunk;
+  const UfoDnnlMmPrim *qkc[2][UFO_ATTN_MAX_SEGS][2], *pvc[2][UFO_ATTN_MAX_SEGS][2];
   float **scratch; /* per worker (cpu->scratch) */
   gint failed;     /* a oneDNN call failed */
 } AttnJob;
@@ -429,6 +437,97 @@ static gboolean run_block(const AttnJob *j, int64_t g, int h, int64_t i0, int wo
   return TRUE;
 }
 
+/* Long rows at bf16 (a block's scores over every key would not stay in the core's cache):
+ * the keys in chunks, with the softmax online (inference §5.1's softmax, rescaled as a running
+ * maximum grows): per chunk S = scale · Q·K_c^T, mask and rel-pos, the rows' new maximum m',
+ * Σ ← Σ·exp(m − m') + Σ_c exp(S − m'), O ← O·exp(m − m') + bf16(exp(S − m'))·V_c. Chunks of a
+ * rel-pos segment are whole rows of its region. No own key (run_block keeps those). */
+static gboolean run_block_long(const AttnJob *j, int64_t g, int h, int64_t i0, int worker)
+{
+  const UfoAttention *p = j->p;
+  const int d = p->head_dim;
+  const int64_t nb = MIN(j->qb, p->group_q - i0), mc = j->max_chunk;
+  const int tail = nb != j->qb;
+  const int lh = 2 * p->rel_h - 1, lw = 2 * p->rel_w - 1;
+  float *st = j->scratch[worker];
+  uint16_t *p16 = (uint16_t *)(st + j->qb * mc);
+  float *rbh = st + j->qb * mc + weight_floats(FALSE, j->qb, mc);
+  float *rbw = rbh + j->qb * MAX(lh, 1);
+  float *ob = rbw + j->qb * MAX(lw, 1);
+  float *rwr = ob + j->qb * d;
+  float *sum = rwr + p->rel_w + 1;
+  float *mx = sum + j->qb;
+  const int64_t row0 = g * p->group_q + i0;
+  const float *qf = ufo_cpu_ptr(p->q) + row0 * p->q.ld + (int64_t)h * d;
+  const char *qh = j->qh + ((int64_t)h * p->n_groups * p->group_q + row0) * d * j->es;
+  if (p->rel_h > 0) { /* inference §5.1: q·R[r] for every table row r, unscaled fp32 q */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)nb, lh, d, 1.f, qf,
+                (blasint)p->q.ld, ufo_cpu_ptr(p->rel_h_table), (blasint)p->rel_h_table.ld, 0.f, rbh,
+                lh);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)nb, lw, d, 1.f, qf,
+                (blasint)p->q.ld, ufo_cpu_ptr(p->rel_w_table), (blasint)p->rel_w_table.ld, 0.f, rbw,
+                lw);
+  }
+  memset(ob, 0, sizeof(float) * (size_t)nb * d);
+  for (int64_t i = 0; i < nb; i++)
+    sum[i] = 0.f, mx[i] = -INFINITY;
+  for (int s = 0; s < p->n_segs; s++) {
+    const UfoAttnKeys *sg = &p->seg[s];
+    const int64_t base = ((int64_t)h * j->seg_rows[s] + g * sg->group_stride) * d;
+    for (int64_t k0 = 0; k0 < sg->n; k0 += j->chunk[s]) {
+      const int64_t n = MIN(j->chunk[s], sg->n - k0);
+      const int last = n != j->chunk[s];
+      /* inference §5.1: S = scale * q·K^T (the scale as the matmul's output scale) */
+      if (!ufo_cpu_mm_run(j->mm, j->qkc[tail][s][last], worker, qh,
+                          j->kh[s] + (base + k0 * d) * j->es, st))
+        return FALSE;
+      for (int64_t i = 0; i < nb; i++) {
+        float *row = st + i * n;
+        if (sg->mask.t) {
+          const float *mk = ufo_cpu_ptr(sg->mask) + k0;
+          for (int64_t k = 0; k < n; k++)
+            row[k] += mk[k]; /* inference §5.1: additive mask (-inf = masked) */
+        }
+        if (sg->rel_pos) { /* inference §5.1: bias = q·Rh[qi - ky + rel_h - 1] + q·Rw[...] */
+          const int64_t qidx = i0 + i, qi = qidx / p->rel_w, qj = qidx % p->rel_w;
+          for (int kx = 0; kx < p->rel_w; kx++)
+            rwr[kx] = rbw[i * lw + qj - kx + p->rel_w - 1];
+          for (int64_t ky = k0 / p->rel_w; ky < (k0 + n) / p->rel_w; ky++) {
+            const float b = rbh[i * lh + qi - ky + p->rel_h - 1];
+            float *r = row + (ky * p->rel_w - k0);
+            for (int kx = 0; kx < p->rel_w; kx++)
+              r[kx] += b + rwr[kx];
+          }
+        }
+        /* inference §5.1 softmax, online: the running maximum, the rescale of Σ and O */
+        const float m = row_max(row, n, mx[i]);
+        uint16_t *w = p16 + i * n;
+        if (m == -INFINITY) { /* every key so far masked: weights 0, nothing to rescale */
+          memset(w, 0, sizeof(uint16_t) * (size_t)n);
+          continue;
+        }
+        const float corr = mx[i] == -INFINITY ? 0.f : ufo_cpu_exp_neg(mx[i] - m);
+        sum[i] = sum[i] * corr + row_exp_bf16(row, n, m, w);
+        if (corr != 1.f)
+          for (int l = 0; l < d; l++)
+            ob[i * d + l] *= corr;
+        mx[i] = m;
+      }
+      /* inference §5.1: O += P_c · V_c (a sum post-op) */
+      if (!ufo_cpu_mm_run(j->mm, j->pvc[tail][s][last], worker, p16,
+                          j->vh[s] + (base + k0 * d) * j->es, ob))
+        return FALSE;
+    }
+  }
+  float *out = ufo_cpu_ptr(p->out) + row0 * p->out.ld + (int64_t)h * d;
+  for (int64_t i = 0; i < nb; i++) {
+    const float inv = 1.f / sum[i]; /* §5.1: softmax's division (all masked: 0/0 as the ref) */
+    for (int l = 0; l < d; l++)
+      out[i * p->out.ld + l] = ob[i * d + l] * inv;
+  }
+  return TRUE;
+}
+
 static void block_task(void *ctx, int64_t begin, int64_t end, int worker)
 {
   AttnJob *j = ctx;
@@ -437,7 +536,8 @@ static void block_task(void *ctx, int64_t begin, int64_t end, int worker)
     if (g_atomic_int_get(&j->failed))
       return;
     int64_t qb = t % j->n_qblocks, gh = t / j->n_qblocks;
-    if (!run_block(j, gh / p->n_heads, (int)(gh % p->n_heads), qb * j->qb, worker))
+    if (!(j->chunked ? run_block_long : run_block)(j, gh / p->n_heads, (int)(gh % p->n_heads),
+                                                   qb * j->qb, worker))
       g_atomic_int_set(&j->failed, 1);
   }
 }
@@ -492,10 +592,29 @@ gboolean ufo_cpu_attention_dnnl(UfoCpu *cpu, const UfoAttention *p, GError **err
         return FALSE;
     }
   }
+  /* long rows at bf16 (run_block_long): the keys in chunks of about ATTN_CHUNK, whole rows of a
+   * rel-pos region */
+  j.chunked = !f32 && !p->self_key && (int64_t)QB_MIN * 6 * j.nks > ATTN_LONG_BYTES;
+  for (int s = 0; j.chunked && s < p->n_segs; s++) {
+    const UfoAttnKeys *sg = &p->seg[s];
+    const int64_t c = sg->rel_pos ? p->rel_w * MAX(1, ATTN_CHUNK / p->rel_w) : ATTN_CHUNK;
+    j.chunk[s] = MIN(c, sg->n);
+    j.max_chunk = MAX(j.max_chunk, j.chunk[s]);
+    const int64_t last = sg->n - (sg->n - 1) / j.chunk[s] * j.chunk[s];
+    for (int t = 0; t < 2; t++)
+      for (int l = 0; l < 2; l++) {
+        const int64_t nb = t ? tail_nb : j.qb, n = l ? last : j.chunk[s];
+        UfoDnnlMmKey qk = qk_key(dt, nb, n, d, p->scale), pv = pv_key(dt, nb, d, n, 1.f);
+        if ((j.qkc[t][s][l] = ufo_cpu_mm_get(mm, &qk, error)) == NULL ||
+            (j.pvc[t][s][l] = ufo_cpu_mm_get(mm, &pv, error)) == NULL)
+          return FALSE;
+      }
+  }
   note_impl(j.qk[0][0], f32);
   if (!ufo_cpu_mm_reserve(cpu, mm, error))
     return FALSE;
-  ufo_cpu_scratch_reserve(cpu, scratch_floats(p, f32, j.qb, j.nks));
+  ufo_cpu_scratch_reserve(cpu, j.chunked ? scratch_floats(p, FALSE, j.qb, j.max_chunk)
+                                         : scratch_floats(p, f32, j.qb, j.nks));
   j.scratch = cpu->scratch;
   /* step 1: bf16 or float32 copies of q and of each segment's k and v */
   ConvJob cj = {.n_ops = 1 + 2 * p->n_segs, .n_heads = nh, .d = d, .f32 = f32};

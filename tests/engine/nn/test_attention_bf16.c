@@ -17,8 +17,9 @@
  * 20x20 global region (400 queries), 70 queries with masked shared keys + per-group keys + own
  * key, head_dim 32, 48 (zero padded to 64), 64 and 128, several heads, a text-like group with
  * padding masked at the end, three segments, a region needing more than 48 KiB of shared memory,
- * a long region (1,380 queries and 1,389 keys: the CPU's bf16 blocks of 63 queries and a last one
- * of 57, past attention_dnnl.c's ATTN_LONG_BYTES; at fp32 blocks of 126 and one of 120).
+ * a long region (1,380 queries and 1,389 keys: at bf16 the CPU's long rows, past attention_dnnl.c's
+ * ATTN_LONG_BYTES: blocks of 63 queries and one of 57, the keys in chunks with the softmax
+ * online; at fp32 blocks of 126 and one of 120).
  *
  * --precision=fp32 (cpu only): the same cases at precision=fp32, i.e. attention_dnnl.c's f32
  * matmuls and its float32 softmax rows (AVX-512, or the plain loops under
@@ -225,9 +226,10 @@ static const Case cases[] = {
     /* a 3x60 region at head_dim 128: 52 KiB of shared memory, above the 48 KiB default (the
      * opt-in attribute, as the 70x70 global layers need) */
     {"wide", 1, 180, 2, 128, 3, 60, 0, 1, {180}, {0}, 0, 0},
-    /* a global-like 30x46 region after 9 masked text keys: 1,380 queries, 2 heads (the CPU's
-     * bf16 blocks of a long row: 21 of 63 queries and one of 57) */
-    {"long", 1, 1380, 2, 64, 30, 46, 0, 2, {9, 1380}, {0, 0}, 4, 2},
+    /* a global-like 30x46 region after 9 text keys, all masked: 1,380 queries, 2 heads (the
+     * CPU's bf16 long rows: blocks of 63 queries and one of 57, keys in chunks of 9 (no
+     * weight at all: the online softmax's empty start), 1,012 and 368) */
+    {"long", 1, 1380, 2, 64, 30, 46, 0, 2, {9, 1380}, {0, 0}, 0, 9},
 };
 
 int main(int argc, char **argv)
