@@ -362,6 +362,22 @@ static float softmax_row(const AttnJob *j, int64_t i, int64_t nb, int64_t qidx, 
   return sum + *self_w;
 }
 
+/* inference §5.1: q·R[r] for every table row r of the nb queries from qf, unscaled fp32 q (as
+ * attention.c): rbh (nb, 2 rel_h − 1), rbw (nb, 2 rel_w − 1); nothing without rel-pos */
+static void rel_terms_block(const UfoAttention *p, const float *qf, int64_t nb, float *rbh,
+                            float *rbw)
+{
+  if (p->rel_h <= 0)
+    return;
+  const int d = p->head_dim, lh = 2 * p->rel_h - 1, lw = 2 * p->rel_w - 1;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)nb, lh, d, 1.f, qf,
+              (blasint)p->q.ld, ufo_cpu_ptr(p->rel_h_table), (blasint)p->rel_h_table.ld, 0.f, rbh,
+              lh);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)nb, lw, d, 1.f, qf,
+              (blasint)p->q.ld, ufo_cpu_ptr(p->rel_w_table), (blasint)p->rel_w_table.ld, 0.f, rbw,
+              lw);
+}
+
 static gboolean run_block(const AttnJob *j, int64_t g, int h, int64_t i0, int worker)
 {
   const UfoAttention *p = j->p;
@@ -392,15 +408,7 @@ static gboolean run_block(const AttnJob *j, int64_t g, int h, int64_t i0, int wo
   }
   if (!ok)
     return FALSE;
-  if (p->rel_h > 0) {
-    /* inference §5.1: q·R[r] for every table row r, unscaled fp32 q (as attention.c) */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)nb, lh, d, 1.f, qf,
-                (blasint)p->q.ld, ufo_cpu_ptr(p->rel_h_table), (blasint)p->rel_h_table.ld, 0.f, rbh,
-                lh);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)nb, lw, d, 1.f, qf,
-                (blasint)p->q.ld, ufo_cpu_ptr(p->rel_w_table), (blasint)p->rel_w_table.ld, 0.f, rbw,
-                lw);
-  }
+  rel_terms_block(p, qf, nb, rbh, rbw);
   for (int64_t i = 0; i < nb; i++) {
     float self_s = 0.f;
     if (p->self_key) /* inference §5.1, own key: scale * q·k in fp32 */
@@ -460,14 +468,7 @@ static gboolean run_block_long(const AttnJob *j, int64_t g, int h, int64_t i0, i
   const int64_t row0 = g * p->group_q + i0;
   const float *qf = ufo_cpu_ptr(p->q) + row0 * p->q.ld + (int64_t)h * d;
   const char *qh = j->qh + ((int64_t)h * p->n_groups * p->group_q + row0) * d * j->es;
-  if (p->rel_h > 0) { /* inference §5.1: q·R[r] for every table row r, unscaled fp32 q */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)nb, lh, d, 1.f, qf,
-                (blasint)p->q.ld, ufo_cpu_ptr(p->rel_h_table), (blasint)p->rel_h_table.ld, 0.f, rbh,
-                lh);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)nb, lw, d, 1.f, qf,
-                (blasint)p->q.ld, ufo_cpu_ptr(p->rel_w_table), (blasint)p->rel_w_table.ld, 0.f, rbw,
-                lw);
-  }
+  rel_terms_block(p, qf, nb, rbh, rbw);
   memset(ob, 0, sizeof(float) * (size_t)nb * d);
   for (int64_t i = 0; i < nb; i++)
     sum[i] = 0.f, mx[i] = -INFINITY;
