@@ -576,14 +576,17 @@ gboolean ufo_cpu_attention_dnnl(UfoCpu *cpu, const UfoAttention *p, GError **err
   for (int s = 0; s < p->n_segs; s++)
     j.nks += p->seg[s].n;
   /* queries per block: the block's scores within ATTN_SCORE_BYTES, equal blocks */
-  const int64_t qb_min =
-      !f32 && (int64_t)QB_MIN * 6 * j.nks > ATTN_LONG_BYTES ? QB_MIN_LONG : QB_MIN;
+  const gboolean long_rows = !f32 && (int64_t)QB_MIN * 6 * j.nks > ATTN_LONG_BYTES;
+  const int64_t qb_min = long_rows ? QB_MIN_LONG : QB_MIN;
   int64_t qb = CLAMP(ATTN_SCORE_BYTES / (int64_t)(4 * MAX(j.nks, 1)), qb_min, QB_MAX);
   j.n_qblocks = (p->group_q + qb - 1) / qb;
   j.qb = (p->group_q + j.n_qblocks - 1) / j.n_qblocks;
   int64_t tail_nb = p->group_q - (j.n_qblocks - 1) * j.qb;
-  /* the primitives, before the parallel region */
-  for (int t = 0; t < 2; t++) {
+  /* long rows at bf16 (run_block_long): the keys in chunks of about ATTN_CHUNK, whole rows of a
+   * rel-pos region; else whole segments (run_block). The primitives, before the parallel
+   * region. */
+  j.chunked = long_rows && !p->self_key;
+  for (int t = 0; !j.chunked && t < 2; t++) {
     int64_t nb = t ? tail_nb : j.qb;
     for (int s = 0; s < p->n_segs; s++) {
       UfoDnnlMmKey qk = qk_key(dt, nb, p->seg[s].n, d, p->scale);
@@ -593,9 +596,6 @@ gboolean ufo_cpu_attention_dnnl(UfoCpu *cpu, const UfoAttention *p, GError **err
         return FALSE;
     }
   }
-  /* long rows at bf16 (run_block_long): the keys in chunks of about ATTN_CHUNK, whole rows of a
-   * rel-pos region */
-  j.chunked = !f32 && !p->self_key && (int64_t)QB_MIN * 6 * j.nks > ATTN_LONG_BYTES;
   for (int s = 0; j.chunked && s < p->n_segs; s++) {
     const UfoAttnKeys *sg = &p->seg[s];
     const int64_t c = sg->rel_pos ? p->rel_w * MAX(1, ATTN_CHUNK / p->rel_w) : ATTN_CHUNK;
@@ -611,7 +611,7 @@ gboolean ufo_cpu_attention_dnnl(UfoCpu *cpu, const UfoAttention *p, GError **err
           return FALSE;
       }
   }
-  note_impl(j.qk[0][0], f32);
+  note_impl(j.chunked ? j.qkc[0][0][0] : j.qk[0][0], f32);
   if (!ufo_cpu_mm_reserve(cpu, mm, error))
     return FALSE;
   ufo_cpu_scratch_reserve(cpu, j.chunked ? scratch_floats(p, FALSE, j.qb, j.max_chunk)
