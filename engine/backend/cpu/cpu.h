@@ -188,6 +188,11 @@ gboolean ufo_cpu_attention_dnnl_applies(const UfoAttention *p);
 gboolean ufo_cpu_attention_dnnl(UfoCpu *cpu, const UfoAttention *p, GError **error);
 /* Releases a backend's oneDNN attention state (NULL: nothing). */
 void ufo_cpu_attn_free(UfoCpuAttn *a);
+/* The softmax's row loops of ufo_cpu_attention_dnnl (exposed for the tests): max(m, x[0..n));
+ * and, at bf16 (only where ufo_cpu_bf16_supported()), w = exp(x − m) rounded to bf16 into
+ * dst[0..n), returning Σ w of the weights before rounding (0 where x − m < −87.3, −inf or NaN) */
+float ufo_cpu_attn_row_max(const float *x, int64_t n, float m);
+float ufo_cpu_attn_row_exp_bf16(const float *x, int64_t n, float m, uint16_t *dst);
 
 void ufo_cpu_window_partition_ref(UfoView y, UfoView x, int h, int w, int ws, gboolean inverse);
 void ufo_cpu_window_partition(UfoCpu *cpu, UfoView y, UfoView x, int h, int w, int ws,

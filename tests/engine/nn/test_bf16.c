@@ -11,6 +11,8 @@
  *    the weight flag, bit for bit;
  *  - linear-fused: the bf16 linear as one job (LN into A's conversion, GELU on each block of C)
  *    equals the composed layer_norm, gemm and gelu ops bit for bit, in every block split;
+ *  - softmax-row-max, softmax-row-exp: the oneDNN attention's softmax rows (attention_dnnl.c)
+ *    against the scalar maximum and exp in double;
  *  - model: the tiny model's text, image and grid passes and decode logits at bf16 stay within
  *    relative L2 2e-2 of fp32 (and differ from it: bf16 did run); a bf16 session runs;
  *  - fallback: a CPU without native bf16 (faked by the test hook) runs precision=bf16 sessions
@@ -408,6 +410,103 @@ static void test_gemm_views(void)
   ufo_backend_free(ref);
 }
 
+/* ---- the softmax rows of the oneDNN attention (attention_dnnl.c) ---- */
+
+static float bf16_value(uint16_t b)
+{
+  uint32_t u = (uint32_t)b << 16;
+  float f;
+  memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+/* Row lengths around the loops' 16- and 64-lane steps and the attention's rows (70: a 70x70
+ * region's key row; 980: a chunk of 14 of them; 1,031: a ragged tail). */
+static const int64_t softmax_ns[] = {1,  5,  15,  16,  17,  63,  64,  65,
+                                     70, 79, 127, 128, 129, 980, 1031};
+
+/* ufo_cpu_attn_row_max equals the scalar maximum with the maximum at every kind of position
+ * (first, in each 16-lane accumulator, in the tail, last), and keeps m when m is larger. */
+static void test_softmax_row_max(void)
+{
+  g_autoptr(GRand) rng = g_rand_new_with_seed(17);
+  for (size_t c = 0; c < G_N_ELEMENTS(softmax_ns); c++) {
+    const int64_t n = softmax_ns[c];
+    g_autofree float *x = randoms(rng, n, 50.0);
+    float want = -INFINITY;
+    for (int64_t k = 0; k < n; k++)
+      want = MAX(want, x[k]);
+    g_assert_cmpfloat(ufo_cpu_attn_row_max(x, n, -INFINITY), ==, want);
+    g_assert_cmpfloat(ufo_cpu_attn_row_max(x, n, 60.f), ==, 60.f);
+    for (int64_t pos = 0; pos < n; pos += pos < 20 ? 1 : 13) {
+      const float keep = x[pos];
+      x[pos] = 1000.f + (float)pos;
+      g_assert_cmpfloat(ufo_cpu_attn_row_max(x, n, -INFINITY), ==, 1000.f + (float)pos);
+      x[pos] = keep;
+    }
+    const float last = x[n - 1];
+    x[n - 1] = 999.f;
+    g_assert_cmpfloat(ufo_cpu_attn_row_max(x, n, -INFINITY), ==, 999.f);
+    x[n - 1] = last;
+  }
+}
+
+/* ufo_cpu_attn_row_exp_bf16 against exp in double: each weight within 2^-8 of exp(x - m)
+ * relative (round to nearest bf16 is 2^-9; the polynomial 2.4e-7), the key at the maximum
+ * exactly 1, masked keys (-inf) and keys 88 below the maximum exactly 0, Σ within 1e-5 of the
+ * double sum (float32 lanes of up to 65 terms, the rounded m·log2 e: ~3e-6 here). A wrong
+ * polynomial coefficient, exponent or tail mask fails it; so does a row of all masked keys that
+ * is not 0 with Σ 0 (the attention's 0/0, as the reference). */
+static void test_softmax_row_exp(void)
+{
+  if (!need_bf16())
+    return;
+  g_autoptr(GRand) rng = g_rand_new_with_seed(23);
+  const float ms[] = {0.f, 3.7f, -12.5f, 25.3f};
+  for (size_t c = 0; c < G_N_ELEMENTS(softmax_ns); c++) {
+    const int64_t n = softmax_ns[c];
+    g_autofree float *x = g_new(float, n);
+    g_autofree uint16_t *w = g_new(uint16_t, n + 1);
+    for (size_t mi = 0; mi < G_N_ELEMENTS(ms); mi++) {
+      const float m = ms[mi];
+      for (int64_t k = 0; k < n; k++) {
+        const int kind = g_rand_int_range(rng, 0, 10);
+        x[k] = kind == 0   ? -INFINITY                                        /* masked */
+               : kind == 1 ? m - (float)g_rand_double_range(rng, 88.0, 200.0) /* underflow */
+                           : m - (float)g_rand_double_range(rng, 0.0, 30.0);
+      }
+      x[n / 2] = m;
+      w[n] = 0xbeef; /* past the row: never written */
+      const float sum = ufo_cpu_attn_row_exp_bf16(x, n, m, w);
+      g_assert_cmphex(w[n], ==, 0xbeef);
+      double want = 0;
+      for (int64_t k = 0; k < n; k++) {
+        const double e = exp((double)x[k] - (double)m);
+        if ((double)x[k] - m < -88.0) {
+          if (w[k] != 0)
+            g_error("n %" G_GINT64_FORMAT " m %g: x - m = %g gives weight %g, not 0", n, m,
+                    (double)x[k] - m, bf16_value(w[k]));
+          continue;
+        }
+        want += e;
+        if (fabs(bf16_value(w[k]) - e) > e * 0x1p-8)
+          g_error("n %" G_GINT64_FORMAT " m %g, key %" G_GINT64_FORMAT ": weight %.8g, exp %.8g", n,
+                  m, k, bf16_value(w[k]), e);
+      }
+      g_assert_cmphex(w[n / 2], ==, 0x3f80); /* exp(0) = 1 */
+      if (fabs(sum - want) > 1e-5 * want)
+        g_error("n %" G_GINT64_FORMAT " m %g: sum %.9g, want %.9g", n, m, sum, want);
+    }
+    /* a row with every key masked: weights 0, Σ 0 */
+    for (int64_t k = 0; k < n; k++)
+      x[k] = -INFINITY;
+    g_assert_cmpfloat(ufo_cpu_attn_row_max(x, n, -INFINITY), ==, -INFINITY);
+    g_assert_cmpfloat(ufo_cpu_attn_row_exp_bf16(x, n, -INFINITY, w), ==, 0.f);
+    for (int64_t k = 0; k < n; k++)
+      g_assert_cmphex(w[k], ==, 0);
+  }
+}
+
 /* ---- the fused linear (ufo_cpu_linear_bf16) ---- */
 
 typedef struct {
@@ -799,6 +898,8 @@ int main(int argc, char **argv)
   g_test_add_func("/nn/bf16/gemm-fp32", test_gemm_fp32);
   g_test_add_func("/nn/bf16/gemm-views", test_gemm_views);
   g_test_add_func("/nn/bf16/linear-fused", test_linear_fused);
+  g_test_add_func("/nn/bf16/softmax-row-max", test_softmax_row_max);
+  g_test_add_func("/nn/bf16/softmax-row-exp", test_softmax_row_exp);
   g_test_add_func("/nn/bf16/model", test_model);
   g_test_add_func("/nn/bf16/fallback", test_fallback);
   g_test_add_func("/nn/bf16/auto", test_auto);
