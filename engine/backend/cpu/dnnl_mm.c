@@ -139,6 +139,9 @@ static UfoDnnlMmPrim *prim_make(const UfoDnnlMmKey *key, int threads, GError **e
     goto out;
   }
   dnnl_matmul_desc_t desc;
+  /* planned for one thread (oneDNN runs the thread count of the creating thread's OpenMP
+   * setting at every execution: gemm_dnnl.c prim_make) */
+  omp_set_num_threads(1);
   if (failed(dnnl_primitive_attr_create(&attr), "attribute creation", error) ||
       failed(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user),
              "scratchpad mode", error) ||

@@ -331,8 +331,10 @@ static const dnnl_memory_desc_t *layout_get(UfoCpuDnnl *d, int64_t n, int64_t k,
   if (!md_2d(&a, M_PROBE, k, k, 1, dnnl_bf16) || !md_2d(&c, M_PROBE, n, n, 1, dnnl_f32) ||
       dnnl_failed(dnnl_memory_desc_init_by_tag(&w, 2, wdims, dnnl_bf16, dnnl_format_tag_any),
                   "weights description", error) ||
-      dnnl_failed(dnnl_matmul_desc_init(&desc, &a, &w, NULL, &c), "matmul description", error) ||
-      dnnl_failed(dnnl_primitive_desc_create(&pd, &desc, NULL, engine, NULL), "matmul creation",
+      dnnl_failed(dnnl_matmul_desc_init(&desc, &a, &w, NULL, &c), "matmul description", error))
+    return NULL;
+  omp_set_num_threads(1); /* the layout of a single-threaded matmul, as prim_make's */
+  if (dnnl_failed(dnnl_primitive_desc_create(&pd, &desc, NULL, engine, NULL), "matmul creation",
                   error))
     return NULL;
   WeightLayout l = {n, k, *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0)};
@@ -387,6 +389,11 @@ static GemmPrim *prim_make(const GemmKey *key, const dnnl_memory_desc_t *full, i
     g->bias_arg = DNNL_ARG_ATTR_MULTIPLE_POST_OP(n_po) | DNNL_ARG_SRC_1;
   }
   dnnl_matmul_desc_t desc;
+  /* oneDNN plans a primitive's work for the calling thread's OpenMP thread count, and runs that
+   * many threads whatever the count at execution: planned for 1, the pool being the parallelism
+   * (a thread that never set it, e.g. a new streaming thread, would plan for every core, and
+   * each block would start an OpenMP team beside the pool's workers) */
+  omp_set_num_threads(1);
   if (dnnl_failed(dnnl_primitive_attr_set_post_ops(attr, po), "post-ops", error) ||
       dnnl_failed(dnnl_matmul_desc_init(&desc, &g->a_md, &g->w_md,
                                         bias_in_matmul ? &g->bias_md : NULL, &g->c_md),
