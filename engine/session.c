@@ -32,6 +32,11 @@ struct _UfoSession {
   /* the whole answers of the last segmentation label set (the decode draft's lead) */
   const UfoLabelSet *answer_labels;
   UfoAnswerPieces *answers;
+  /* the first tokens that end a grid's answer (decode.h end_first) for dead_labels, with or
+   * without `background` kept (semantic keeps it) */
+  const UfoLabelSet *dead_labels;
+  gboolean dead_drop_background;
+  uint8_t *dead_first;
 };
 
 /* the decode draft's lead (decode.h): the grid's tokens so far are a whole answer */
@@ -251,6 +256,7 @@ void ufo_session_free(UfoSession *s)
   g_array_unref(s->mask);
   g_free(s->text_prompt);
   ufo_answer_pieces_free(s->answers);
+  g_free(s->dead_first);
   g_free(s);
 }
 
@@ -540,6 +546,20 @@ static gboolean run_frames(UfoSession *s, const UfoImage *images, int n, const U
     ufo_answer_pieces_free(s->answers);
     s->answers = ufo_answer_pieces_new(labels, s->model->tokenizer);
     s->answer_labels = labels;
+  }
+  /* greedy grid tasks: a grid whose first token no kept answer begins with ends there (the
+   * task drops it whatever follows: tasks.h ufo_task_dead_first); UFO_END_FIRST=0 keeps
+   * decoding such grids to their [SEP] (to compare) */
+  if (grid && beam == 1 && labels && g_strcmp0(g_getenv("UFO_END_FIRST"), "0") != 0) {
+    const gboolean drop_bg = task != UFO_TASK_SEMANTIC;
+    if (s->dead_labels != labels || s->dead_drop_background != drop_bg) {
+      g_free(s->dead_first);
+      s->dead_first =
+          ufo_task_dead_first_table(s->model->tokenizer, labels, drop_bg, inner.vocab_size);
+      s->dead_labels = labels;
+      s->dead_drop_background = drop_bg;
+    }
+    dec.end_first = s->dead_first;
   }
   const UfoDecodeDraft mask_draft = {.token = tid->mask,
                                      .after = {tid->comma, -1},

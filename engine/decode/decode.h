@@ -21,6 +21,11 @@ typedef struct {
   /* The model's [CLS] (every sequence's first input, §6.1), [SEP] (a sequence's end) and [PAD]
    * (beam output after a hypothesis' end, §6.3) ids, from its vocabulary (ufo_tokenizer_ids). */
   int32_t start_token, end_token, pad_token;
+  /* (optional, vocab_size entries; greedy decoding) end_first[x] != 0: a sequence whose first
+   * token is x ends after it, as if [SEP] came next (its later ids [SEP], its length 1): its
+   * task drops every answer that begins with x (tasks.h ufo_task_dead_first), so what it would
+   * emit next changes no result. NULL: sequences end at [SEP] only. */
+  const uint8_t *end_first;
   /* (optional) Greedy selection where the logits live (backend.h argmax_rows): after a step
    * called with logits == NULL, ids[i] / prob[i] = the argmax of row i of that step's logits
    * and its softmax probability, with the planted forcing force[i] >= 0 (+ margin[i]) applied

@@ -193,6 +193,12 @@ static gboolean greedy_step(Greedy *g, int t, GError **error)
   for (int i = 0; i < n; i++) {
     record_step(g, i, t, row0 + i);
     g->done[i] = g->sel_id[i] == dec->end_token;
+    /* a first token after which the task keeps no answer: the sequence ends with it (decode.h
+     * end_first; a draft pass never starts at step 0: its inputs are [CLS]) */
+    if (t == 0 && !g->done[i] && dec->end_first && dec->end_first[g->sel_id[i]]) {
+      g->out->length[g->seq[i]] = 1;
+      g->done[i] = TRUE;
+    }
   }
   return compact(g, g->done, g->sel_id, error);
 }

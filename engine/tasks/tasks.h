@@ -205,6 +205,18 @@ void ufo_answer_pieces_free(UfoAnswerPieces *a);
 /* TRUE when ids[0..n) are the pieces of an answer and begin no longer one. */
 gboolean ufo_answer_pieces_whole(const UfoAnswerPieces *a, const int32_t *ids, int n);
 
+/* ---- first tokens that end a grid's answer (dead_heads.c) ---------------------------------- */
+
+/* TRUE when no answer that begins with token id can be kept by detection, instance or
+ * semantic post-processing with this label set (its head can be none of the names; with
+ * drop_background, detection and instance, `background` never counts as one). */
+gboolean ufo_task_dead_first(const UfoTokenizer *tok, const UfoLabelSet *labels,
+                             gboolean drop_background, int32_t id);
+/* ufo_task_dead_first of every id below vocab (NULL labels: none), for decode.h
+ * UfoDecoder.end_first; free with g_free. */
+uint8_t *ufo_task_dead_first_table(const UfoTokenizer *tok, const UfoLabelSet *labels,
+                                   gboolean drop_background, int vocab);
+
 /* ---- the same, decoding the ids with the tokenizer first (tasks_text.c) ---------------- */
 
 /* Decodes row s of ids (stride T) with skip_special_tokens=True and clean-up (inference §4.5). */

@@ -202,6 +202,67 @@ static void test_greedy_compaction(void)
   }
 }
 
+/* decode.h end_first: a sequence whose FIRST token is marked ends after it (its later ids the
+ * end token, its length 1, its first step's probability and feature kept); every other sequence
+ * decodes as without the table, bit for bit, whatever tokens of its later steps are marked; the
+ * ended rows are computed no more. */
+static void test_greedy_end_first(void)
+{
+  const int n = 9, T = 14;
+  ToyLM lm0;
+  UfoDecoder dec0;
+  toy_lm_init(&lm0, n, 0.3, &dec0);
+  GError *err = NULL;
+  g_autoptr(UfoDecodeOutput) o0 = ufo_decode_greedy(&dec0, n, T, NULL, TRUE, &err);
+  g_assert_no_error(err);
+  /* mark the first tokens of sequences 0 and 1, and the later tokens of every other sequence
+   * that are no sequence's first */
+  uint8_t end_first[TOY_V] = {0};
+  gboolean first[TOY_V] = {FALSE};
+  for (int s = 0; s < n; s++)
+    first[o0->ids[s * T]] = TRUE;
+  end_first[o0->ids[0]] = end_first[o0->ids[T]] = 1;
+  int marked_later = 0;
+  for (int s = 2; s < n; s++)
+    for (int t = 1; t < o0->length[s]; t++)
+      if (!first[o0->ids[s * T + t]]) {
+        end_first[o0->ids[s * T + t]] = 1;
+        marked_later++;
+      }
+  g_assert_cmpint(marked_later, >, 0);
+  ToyLM lm;
+  UfoDecoder dec;
+  toy_lm_init(&lm, n, 0.3, &dec);
+  dec.end_first = end_first;
+  g_autoptr(UfoDecodeOutput) o = ufo_decode_greedy(&dec, n, T, NULL, TRUE, &err);
+  g_assert_no_error(err);
+  int ended = 0;
+  for (int s = 0; s < n; s++) {
+    const gboolean dead = end_first[o0->ids[s * T]] && o0->ids[s * T] != dec.end_token;
+    ended += dead;
+    g_assert_cmpint(o->ids[s * T], ==, o0->ids[s * T]);
+    g_assert_cmpfloat(o->prob[s * T], ==, o0->prob[s * T]);
+    g_assert_cmpmem(o->feat + (size_t)s * T * TOY_C, TOY_C * sizeof(float),
+                    o0->feat + (size_t)s * T * TOY_C, TOY_C * sizeof(float));
+    if (dead) {
+      g_assert_cmpint(o->length[s], ==, 1);
+      for (int t = 1; t < T; t++)
+        g_assert_cmpint(o->ids[s * T + t], ==, dec.end_token);
+    } else {
+      g_assert_cmpint(o->length[s], ==, o0->length[s]);
+      for (int t = 0; t < o0->t_out; t++) {
+        g_assert_cmpint(o->ids[s * T + t], ==, o0->ids[s * T + t]);
+        g_assert_cmpfloat(o->prob[s * T + t], ==, o0->prob[s * T + t]);
+      }
+    }
+  }
+  g_assert_cmpint(ended, >=, 1);
+  g_assert_cmpint(ended, <, n);
+  g_assert_cmpint(lm.rows_computed, <, lm0.rows_computed); /* the ended rows stop at step 0 */
+  toy_lm_clear(&lm);
+  toy_lm_clear(&lm0);
+}
+
 /* the planted plan's margin at step t: margin[s] + step_margin[s, t] (docs/reference.md) */
 static void test_plan_step_margin(void)
 {
@@ -560,6 +621,7 @@ int main(int argc, char **argv)
   g_test_add_data_func("/decode/greedy/hand-own-ids", &own_ids, test_greedy_hand);
   g_test_add_func("/decode/bad-token-ids", test_bad_token_ids);
   g_test_add_func("/decode/greedy/compaction", test_greedy_compaction);
+  g_test_add_func("/decode/greedy/end-first", test_greedy_end_first);
   g_test_add_func("/decode/plan-step-margin", test_plan_step_margin);
   g_test_add_func("/decode/greedy/plan-errors", test_greedy_plan_and_errors);
   g_test_add_func("/decode/greedy/reference", test_greedy_fixture);

@@ -125,6 +125,44 @@ static void test_same_as_alone(gconstpointer data)
   frames_clear(&f);
 }
 
+/* decode.h end_first (engine/tasks/dead_heads.c): grids whose first token no kept answer begins
+ * with end there; the results are those of decoding them to their [SEP] (UFO_END_FIRST=0), frame
+ * by frame and in a batch. The demo model answers `background` for most of its grids. */
+static void test_end_first(gconstpointer data)
+{
+  const UfoTask task = (UfoTask)GPOINTER_TO_INT(data);
+  GError *error = NULL;
+  Frames f;
+  frames_init(&f);
+  UfoSessionOptions opt = {.device = UFO_DEVICE_CPU, .threads = 2};
+  g_autoptr(UfoSession) s = ufo_session_new(demo, &opt, &error);
+  g_assert_no_error(error);
+  UfoRequest req = UFO_REQUEST_INIT;
+  req.task = task;
+  UfoResult *ended[N_FRAMES] = {0}, *full[N_FRAMES] = {0}, *batch[N_FRAMES] = {0};
+  for (int k = 0; k < N_FRAMES; k++) {
+    g_assert_true(ufo_session_run(s, &f.img[k], &req, &ended[k], &error));
+    g_assert_no_error(error);
+  }
+  g_assert_true(ufo_session_run_batch(s, f.img, N_FRAMES, &req, batch, &error));
+  g_assert_no_error(error);
+  g_setenv("UFO_END_FIRST", "0", TRUE);
+  for (int k = 0; k < N_FRAMES; k++) {
+    g_assert_true(ufo_session_run(s, &f.img[k], &req, &full[k], &error));
+    g_assert_no_error(error);
+  }
+  g_unsetenv("UFO_END_FIRST");
+  g_assert_cmpint(n_found(full), >, 0);
+  for (int k = 0; k < N_FRAMES; k++) {
+    ufo_test_assert_same_result(ended[k], full[k]);
+    ufo_test_assert_same_result(batch[k], full[k]);
+    ufo_result_free(ended[k]);
+    ufo_result_free(full[k]);
+    ufo_result_free(batch[k]);
+  }
+  frames_clear(&f);
+}
+
 /* planted plans: the rows of each frame end at different steps (compaction across frames) */
 static void test_planted_compaction(void)
 {
@@ -254,6 +292,12 @@ int main(int argc, char **argv)
     g_test_add_data_func(path, &cases[i], test_same_as_alone);
   }
   g_test_add_func("/batch/planted-compaction", test_planted_compaction);
+  g_test_add_data_func("/batch/end-first/detection", GINT_TO_POINTER(UFO_TASK_DETECTION),
+                       test_end_first);
+  g_test_add_data_func("/batch/end-first/instance", GINT_TO_POINTER(UFO_TASK_INSTANCE),
+                       test_end_first);
+  g_test_add_data_func("/batch/end-first/semantic", GINT_TO_POINTER(UFO_TASK_SEMANTIC),
+                       test_end_first);
   const UfoTask prepared[] = {UFO_TASK_DETECTION, UFO_TASK_INSTANCE};
   for (guint i = 0; i < G_N_ELEMENTS(prepared); i++) {
     g_autofree char *path = g_strdup_printf("/batch/prepare/%s", ufo_task_name(prepared[i]));

@@ -1,33 +1,11 @@
 /* Prompts, text ids / mask and the tokenizer-decoding entry points, against the reference's
  * prompt builders and the HF tokenizer (tests/data/post/prompts.json). */
+#include "engine_data.h"
 #include "post_fixture.h"
 #include "tasks/prompt.h"
 #include "tasks/tasks.h"
 
 #include <string.h>
-
-static char **load_labels(const char *name, int *n)
-{
-  g_autofree char *path = g_build_filename(UFO_DATA_DIR, "labels", name, NULL);
-  g_autofree char *txt = NULL;
-  g_assert_true(g_file_get_contents(path, &txt, NULL, NULL));
-  g_strchomp(txt);
-  char **lines = g_strsplit(txt, "\n", -1);
-  *n = (int)g_strv_length(lines);
-  return lines;
-}
-
-static UfoTokenizer *load_tokenizer(void)
-{
-  g_autofree char *path = g_build_filename(UFO_DATA_DIR, "vocab.txt", NULL);
-  g_autofree char *txt = NULL;
-  gsize len;
-  g_assert_true(g_file_get_contents(path, &txt, &len, NULL));
-  GError *err = NULL;
-  UfoTokenizer *tok = ufo_tokenizer_new(txt, len, &err);
-  g_assert_no_error(err);
-  return tok;
-}
 
 static UfoTask task_of(const char *name)
 {
@@ -40,7 +18,7 @@ static void test_prompt_fixture(void)
 {
   JsonObject *root;
   g_autoptr(JsonParser) p = post_fixture_load("prompts.json", &root);
-  g_autoptr(UfoTokenizer) tok = load_tokenizer();
+  g_autoptr(UfoTokenizer) tok = engine_data_tokenizer();
   JsonArray *cases = json_object_get_array_member(root, "cases");
   for (guint i = 0; i < json_array_get_length(cases); i++) {
     JsonObject *c = json_array_get_object_element(cases, i);
@@ -50,7 +28,7 @@ static void test_prompt_fixture(void)
     g_auto(GStrv) labels = NULL;
     if (*set) {
       g_autofree char *file = g_strdup_printf("%s.txt", set);
-      labels = load_labels(file, &n_labels);
+      labels = engine_data_labels(file, &n_labels);
     }
     const char *text =
         json_object_has_member(c, "text") ? json_object_get_string_member(c, "text") : NULL;
@@ -89,7 +67,7 @@ static void test_prompt_errors(void)
   g_assert_nonnull(strstr(err->message, "unknown task"));
   g_clear_error(&err);
   /* a 600-word expression: 609 tokens with HF ("grounding" is two pieces), reported */
-  g_autoptr(UfoTokenizer) tok = load_tokenizer();
+  g_autoptr(UfoTokenizer) tok = engine_data_tokenizer();
   GString *s = g_string_new("Task: grounding; Description:");
   for (int i = 0; i < 600; i++)
     g_string_append(s, " dog");
@@ -112,7 +90,7 @@ static void test_decode_entry_points(void)
 {
   JsonObject *root;
   g_autoptr(JsonParser) p = post_fixture_load("prompts.json", &root);
-  g_autoptr(UfoTokenizer) tok = load_tokenizer();
+  g_autoptr(UfoTokenizer) tok = engine_data_tokenizer();
   JsonArray *dec = json_object_get_array_member(root, "decode");
   for (guint i = 0; i < json_array_get_length(dec); i++) {
     JsonObject *c = json_array_get_object_element(dec, i);
@@ -122,7 +100,7 @@ static void test_decode_entry_points(void)
     g_assert_cmpstr(texts[0], ==, json_object_get_string_member(c, "text"));
     if (i == 0) { /* "car, 112, 2240, 10, 20" through the full detection entry point */
       int n_labels;
-      g_auto(GStrv) names = load_labels("coco.txt", &n_labels);
+      g_auto(GStrv) names = engine_data_labels("coco.txt", &n_labels);
       UfoLabelSet coco = {"coco", n_labels, names};
       UfoTaskConfig tc = {0};
       tc.num_bins = 2240;
@@ -153,7 +131,7 @@ static void test_decode_entry_points(void)
  * one is not whole, `background` is none (its grid ends instead: left out of passes). */
 static void test_answers_whole(void)
 {
-  g_autoptr(UfoTokenizer) tok = load_tokenizer();
+  g_autoptr(UfoTokenizer) tok = engine_data_tokenizer();
   char *names[] = {"person", "traffic light", "traffic", "hair drier", NULL};
   UfoLabelSet set = {"test", 4, names};
   UfoAnswerPieces *a = ufo_answer_pieces_new(&set, tok);
@@ -179,7 +157,7 @@ static void test_answers_whole(void)
   const int want_whole[] = {80, 147};
   for (int f = 0; f < 2; f++) {
     int n;
-    g_auto(GStrv) names_f = load_labels(files[f], &n);
+    g_auto(GStrv) names_f = engine_data_labels(files[f], &n);
     UfoLabelSet fs = {"file", n, names_f};
     a = ufo_answer_pieces_new(&fs, tok);
     GArray **enc = g_new(GArray *, n);
