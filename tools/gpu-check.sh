@@ -125,6 +125,10 @@ bench() { # NAME ARGS...
 # the rest of the benchmarks, after the side by side and the pipelines (the time budget may end
 # before them)
 more_benches() {
+  # every grid decoded to its [SEP] (UFO_END_FIRST=0: no grid ends at a first token its task
+  # rejects), for that gain against the first line (docs/performance.md section 23)
+  step "bench vit-b detection 1120 bf16 trained, no end-first" bench.log 150 env UFO_END_FIRST=0 \
+    "$BENCH" --device $DEV $B $V --task detection --width 1120 --height 1120 --precision bf16 --plan trained
   bench "vit-b detection 1120 fp32" $B $V --task detection --width 1120 --height 1120
   # masks as bytes, as the elements ask for them (a quarter of the download)
   bench "vit-b instance 1120 bf16 trained" $B $V --task instance --width 1120 --height 1120 --precision bf16 --plan trained --gray-masks
