@@ -159,14 +159,16 @@ typedef struct {
   gboolean chunked;
   int64_t chunk[UFO_ATTN_MAX_SEGS], max_chunk;
   const UfoDnnlMmPrim *qkc[2][UFO_ATTN_MAX_SEGS][2], *pvc[2][UFO_ATTN_MAX_SEGS][2];
+  /* the rel-pos tables transposed for rel_terms16, (d, ROUND16(lh)) and (d, ROUND16(lw)), made
+   * once per call; NULL: the products on OpenBLAS */
+  const float *rth, *rtw;
   float **scratch; /* per worker (cpu->scratch) */
   gint failed;     /* a oneDNN call failed */
 } AttnJob;
 
 /* per worker: scores (qb, nks) f32 | weights (qb, nks) bf16 (fp32: none, the weights replace
  * the scores) | q·Rh (qb, lh) | q·Rw (qb, lw) | O (qb, d) | Rw reversed (rel_w) | Σ (qb) | own
- * key's weight or running maximum (qb) | the rel-pos tables transposed (d, lh and lw rounded up
- * to 16: rel_terms16); floats */
+ * key's weight or running maximum (qb); floats */
 #define ROUND16(x) (((x) + 15) / 16 * 16)
 
 static int64_t weight_floats(gboolean f32, int64_t qb, int64_t nks)
@@ -178,7 +180,7 @@ static size_t scratch_floats(const UfoAttention *p, gboolean f32, int64_t qb, in
 {
   int64_t lh = MAX(2 * p->rel_h - 1, 1), lw = MAX(2 * p->rel_w - 1, 1);
   return (size_t)(qb * nks + weight_floats(f32, qb, nks) + qb * (lh + lw + p->head_dim) + p->rel_w +
-                  1 + 2 * qb + (int64_t)p->head_dim * (ROUND16(lh) + ROUND16(lw)));
+                  1 + 2 * qb);
 }
 
 /* ---- the row loops of the softmax: AVX-512 where the CPU has it (always with native bf16),
@@ -413,19 +415,15 @@ static float softmax_row(const AttnJob *j, int64_t i, int64_t nb, int64_t qidx, 
 }
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-/* out (nb, l) dense = q (nb rows, ld ldq; d columns) · R^T, R (l, d; ld ldr), on 16 lanes: R
- * transposed into rt (d, ROUND16(l), zero columns past l), then 4 query rows x 32 columns of out
- * at a time (8 accumulators, so no chain of dependent multiply-adds sets the pace; every element
- * one multiply-add chain over d in order). For the tables of small regions (windows: 27 rows),
- * where OpenBLAS's packing and edge cases cost 20 % of a window layer's attention. */
+/* out (nb, l) dense = q (nb rows, ld ldq; d columns) · R^T, R (l, d) given transposed as rt
+ * (d, ROUND16(l), zero columns past l: rel_tables_transpose), on 16 lanes: 4 query rows x 32
+ * columns of out at a time (8 accumulators, so no chain of dependent multiply-adds sets the pace;
+ * every element one multiply-add chain over d in order). For the tables of small regions (windows:
+ * 27 rows), where OpenBLAS's packing and edge cases cost 20 % of a window layer's attention. */
 F32_TARGET UFO_HOT_LOOP static void rel_terms16(const float *q, int64_t ldq, int64_t nb,
-                                                const float *R, int64_t ldr, int l, int d,
-                                                float *rt, float *out)
+                                                const float *rt, int l, int d, float *out)
 {
   const int lp = ROUND16(l);
-  for (int k = 0; k < d; k++)
-    for (int c = 0; c < lp; c++)
-      rt[k * lp + c] = c < l ? R[c * ldr + k] : 0.f;
   for (int64_t i0 = 0; i0 < nb; i0 += 4) {
     const int nr = (int)MIN(4, nb - i0);
     const float *qr[4];
@@ -456,27 +454,46 @@ F32_TARGET UFO_HOT_LOOP static void rel_terms16(const float *q, int64_t ldq, int
 }
 #endif
 
-/* inference §5.1: q·R[r] for every table row r of the nb queries from qf, unscaled fp32 q (as
- * attention.c): rbh (nb, 2 rel_h − 1), rbw (nb, 2 rel_w − 1); nothing without rel-pos. Small
- * tables (at most REL16_MAX rows) on rel_terms16 where the CPU has AVX-512, others on OpenBLAS
- * (its blocked sgemm is faster there: 139-row tables of 70 x 70 regions). rt: scratch of
- * d (ROUND16(lh) + ROUND16(lw)) floats. */
+/* The tables that rel_terms16 takes (at most REL16_MAX rows each, AVX-512): their floats, 0
+ * where they are left to OpenBLAS (its blocked sgemm is faster on the 139-row tables of 70 x 70
+ * regions) */
 #define REL16_MAX 32
-static void rel_terms_block(const UfoAttention *p, const float *qf, int64_t nb, float *rbh,
-                            float *rbw, float *rt)
+static size_t rel16_floats(const UfoAttention *p)
 {
+  const int lh = 2 * p->rel_h - 1, lw = 2 * p->rel_w - 1;
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  if (p->rel_h > 0 && lh <= REL16_MAX && lw <= REL16_MAX && have_avx512())
+    return (size_t)p->head_dim * (size_t)(ROUND16(lh) + ROUND16(lw));
+#endif
+  (void)lh, (void)lw;
+  return 0;
+}
+
+/* rt (d, ROUND16(l)) = R^T for the first l rows of R (ld ldr), zero columns past l */
+static void rel_table_transpose(float *rt, UfoView r, int l, int d)
+{
+  const int lp = ROUND16(l);
+  const float *R = ufo_cpu_ptr(r);
+  for (int k = 0; k < d; k++)
+    for (int c = 0; c < lp; c++)
+      rt[k * lp + c] = c < l ? R[c * r.ld + k] : 0.f;
+}
+
+/* inference §5.1: q·R[r] for every table row r of the nb queries from qf, unscaled fp32 q (as
+ * attention.c): rbh (nb, 2 rel_h − 1), rbw (nb, 2 rel_w − 1); nothing without rel-pos. On
+ * rel_terms16 where the call transposed the tables (rel16_floats), else OpenBLAS. */
+static void rel_terms_block(const AttnJob *j, const float *qf, int64_t nb, float *rbh, float *rbw)
+{
+  const UfoAttention *p = j->p;
   if (p->rel_h <= 0)
     return;
   const int d = p->head_dim, lh = 2 * p->rel_h - 1, lw = 2 * p->rel_w - 1;
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-  if (lh <= REL16_MAX && lw <= REL16_MAX && have_avx512()) {
-    rel_terms16(qf, p->q.ld, nb, ufo_cpu_ptr(p->rel_h_table), p->rel_h_table.ld, lh, d, rt, rbh);
-    rel_terms16(qf, p->q.ld, nb, ufo_cpu_ptr(p->rel_w_table), p->rel_w_table.ld, lw, d,
-                rt + (int64_t)d * ROUND16(lh), rbw);
+  if (j->rth) {
+    rel_terms16(qf, p->q.ld, nb, j->rth, lh, d, rbh);
+    rel_terms16(qf, p->q.ld, nb, j->rtw, lw, d, rbw);
     return;
   }
-#else
-  (void)rt;
 #endif
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)nb, lh, d, 1.f, qf,
               (blasint)p->q.ld, ufo_cpu_ptr(p->rel_h_table), (blasint)p->rel_h_table.ld, 0.f, rbh,
@@ -516,7 +533,7 @@ static gboolean run_block(const AttnJob *j, int64_t g, int h, int64_t i0, int wo
   }
   if (!ok)
     return FALSE;
-  rel_terms_block(p, qf, nb, rbh, rbw, self_w + j->qb);
+  rel_terms_block(j, qf, nb, rbh, rbw);
   for (int64_t i = 0; i < nb; i++) {
     float self_s = 0.f;
     if (p->self_key) /* inference §5.1, own key: scale * q·k in fp32 */
@@ -576,7 +593,7 @@ static gboolean run_block_long(const AttnJob *j, int64_t g, int h, int64_t i0, i
   const int64_t row0 = g * p->group_q + i0;
   const float *qf = ufo_cpu_ptr(p->q) + row0 * p->q.ld + (int64_t)h * d;
   const char *qh = j->qh + ((int64_t)h * p->n_groups * p->group_q + row0) * d * j->es;
-  rel_terms_block(p, qf, nb, rbh, rbw, mx + j->qb);
+  rel_terms_block(j, qf, nb, rbh, rbw);
   memset(ob, 0, sizeof(float) * (size_t)nb * d);
   for (int64_t i = 0; i < nb; i++)
     sum[i] = 0.f, mx[i] = -INFINITY;
@@ -744,8 +761,18 @@ gboolean ufo_cpu_attention_dnnl(UfoCpu *cpu, const UfoAttention *p, GError **err
     cj.first[o] = total;
     total += cj.rows[o];
   }
-  if (!grow(cpu, &a->buf, &a->buf_bytes, (size_t)total * nh * d * j.es, error))
+  /* the head-major copies, then (64-byte aligned) the transposed rel-pos tables */
+  const size_t copies = ((size_t)total * nh * d * j.es + 63) / 64 * 64, rel16 = rel16_floats(p);
+  if (!grow(cpu, &a->buf, &a->buf_bytes, copies + rel16 * sizeof(float), error))
     return FALSE;
+  if (rel16) {
+    const int lh = 2 * p->rel_h - 1, lw = 2 * p->rel_w - 1;
+    float *rt = (float *)((char *)a->buf + copies);
+    rel_table_transpose(rt, p->rel_h_table, lh, d);
+    rel_table_transpose(rt + (size_t)d * ROUND16(lh), p->rel_w_table, lw, d);
+    j.rth = rt;
+    j.rtw = rt + (size_t)d * ROUND16(lh);
+  }
   for (int o = 0; o < cj.n_ops; o++)
     cj.dst[o] = (char *)a->buf + (size_t)cj.first[o] * nh * d * j.es;
   j.qh = cj.dst[0];
