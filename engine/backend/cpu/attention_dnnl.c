@@ -322,14 +322,110 @@ ROW_TARGET UFO_HOT_LOOP static float row_exp_bf16(const float *x, int64_t n, flo
   return _mm512_reduce_add_ps(sum);
 }
 
+/* ---- the same two loops on AVX2 (CPUs without AVX-512: fp32 only) ---- */
+#define AVX2_TARGET __attribute__((target("avx2,fma")))
+
+static gboolean have_avx2(void)
+{
+  static gsize v;
+  if (g_once_init_enter(&v))
+    g_once_init_leave(&v, __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 2 : 1);
+  return v == 2;
+}
+
+/* lanes k < r of a tail of r < 8 elements */
+AVX2_TARGET static inline __m256i tail_mask8(int64_t r)
+{
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)r), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+AVX2_TARGET static inline float hmax8(__m256 v)
+{
+  __m128 h = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+  return _mm_cvtss_f32(_mm_max_ss(h, _mm_movehdup_ps(h)));
+}
+
+AVX2_TARGET static inline float hsum8(__m256 v)
+{
+  __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+  return _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)));
+}
+
+/* row_max16 on 8 lanes: four running maxima */
+AVX2_TARGET UFO_HOT_LOOP static float row_max8(const float *x, int64_t n, float m)
+{
+  __m256 v0 = _mm256_set1_ps(m), v1 = v0, v2 = v0, v3 = v0;
+  int64_t k = 0;
+  for (; k + 32 <= n; k += 32) {
+    v0 = _mm256_max_ps(v0, _mm256_loadu_ps(x + k));
+    v1 = _mm256_max_ps(v1, _mm256_loadu_ps(x + k + 8));
+    v2 = _mm256_max_ps(v2, _mm256_loadu_ps(x + k + 16));
+    v3 = _mm256_max_ps(v3, _mm256_loadu_ps(x + k + 24));
+  }
+  for (; k + 8 <= n; k += 8)
+    v0 = _mm256_max_ps(v0, _mm256_loadu_ps(x + k));
+  if (k < n) /* masked-off lanes load 0: blended back to the running maximum */
+    v1 = _mm256_blendv_ps(v1, _mm256_max_ps(v1, _mm256_maskload_ps(x + k, tail_mask8(n - k))),
+                          _mm256_castsi256_ps(tail_mask8(n - k)));
+  return hmax8(_mm256_max_ps(_mm256_max_ps(v0, v1), _mm256_max_ps(v2, v3)));
+}
+
+/* exp_neg16 on 8 lanes (select_math.h ufo_exp_neg: 2^n P(r), exp(x < -87) = 0) */
+AVX2_TARGET static inline __m256 exp_neg8(__m256 x)
+{
+  __m256 xc = _mm256_max_ps(x, _mm256_set1_ps(-87.f));
+  __m256 n = _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(1.44269504088896341f)),
+                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), xc);
+  r = _mm256_fmadd_ps(n, _mm256_set1_ps(2.12194440e-4f), r); /* ln2 in two parts */
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  p = _mm256_fmadd_ps(_mm256_mul_ps(p, r), r, _mm256_add_ps(r, _mm256_set1_ps(1.f)));
+  __m256i e =
+      _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  __m256 live = _mm256_cmp_ps(x, _mm256_set1_ps(-87.f), _CMP_GE_OQ); /* NaN, -inf: 0 */
+  return _mm256_and_ps(live, _mm256_mul_ps(p, _mm256_castsi256_ps(e)));
+}
+
+/* x = exp(x - m) in place for x[0..n); returns Σ (float32 lanes) */
+AVX2_TARGET UFO_HOT_LOOP static float row_exp_f32_8(float *x, int64_t n, float m)
+{
+  __m256 mv = _mm256_set1_ps(m), s0 = _mm256_setzero_ps(), s1 = s0;
+  int64_t k = 0;
+  for (; k + 16 <= n; k += 16) {
+    __m256 w0 = exp_neg8(_mm256_sub_ps(_mm256_loadu_ps(x + k), mv));
+    __m256 w1 = exp_neg8(_mm256_sub_ps(_mm256_loadu_ps(x + k + 8), mv));
+    s0 = _mm256_add_ps(s0, w0);
+    s1 = _mm256_add_ps(s1, w1);
+    _mm256_storeu_ps(x + k, w0);
+    _mm256_storeu_ps(x + k + 8, w1);
+  }
+  for (; k < n; k += 8) {
+    __m256i mk = tail_mask8(n - k);
+    __m256 w = _mm256_and_ps(_mm256_castsi256_ps(mk),
+                             exp_neg8(_mm256_sub_ps(_mm256_maskload_ps(x + k, mk), mv)));
+    s0 = _mm256_add_ps(s0, w);
+    _mm256_maskstore_ps(x + k, mk, w);
+  }
+  return hsum8(_mm256_add_ps(s0, s1));
+}
+
 static float row_max(const float *x, int64_t n, float m)
 {
-  return have_avx512() ? row_max16(x, n, m) : row_max_c(x, n, m);
+  return have_avx512() ? row_max16(x, n, m) : have_avx2() ? row_max8(x, n, m) : row_max_c(x, n, m);
 }
 
 static float row_exp_f32(float *x, int64_t n, float m)
 {
-  return have_avx512() ? row_exp_f32_16(x, n, m) : row_exp_f32_c(x, n, m);
+  return have_avx512() ? row_exp_f32_16(x, n, m)
+         : have_avx2() ? row_exp_f32_8(x, n, m)
+                       : row_exp_f32_c(x, n, m);
 }
 #else
 static float row_max(const float *x, int64_t n, float m)
@@ -357,6 +453,11 @@ static float row_exp_bf16(const float *x, int64_t n, float m, uint16_t *dst)
 float ufo_cpu_attn_row_max(const float *x, int64_t n, float m)
 {
   return row_max(x, n, m);
+}
+
+float ufo_cpu_attn_row_exp_f32(float *x, int64_t n, float m)
+{
+  return row_exp_f32(x, n, m);
 }
 
 float ufo_cpu_attn_row_exp_bf16(const float *x, int64_t n, float m, uint16_t *dst)

@@ -192,6 +192,7 @@ void ufo_cpu_attn_free(UfoCpuAttn *a);
  * and, at bf16 (only where ufo_cpu_bf16_supported()), w = exp(x − m) rounded to bf16 into
  * dst[0..n), returning Σ w of the weights before rounding (0 where x − m < −87.3, −inf or NaN) */
 float ufo_cpu_attn_row_max(const float *x, int64_t n, float m);
+float ufo_cpu_attn_row_exp_f32(float *x, int64_t n, float m);
 float ufo_cpu_attn_row_exp_bf16(const float *x, int64_t n, float m, uint16_t *dst);
 
 void ufo_cpu_window_partition_ref(UfoView y, UfoView x, int h, int w, int ws, gboolean inverse);

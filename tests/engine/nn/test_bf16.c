@@ -507,6 +507,59 @@ static void test_softmax_row_exp(void)
   }
 }
 
+/* ufo_cpu_attn_row_exp_f32 (the fp32 weights, in place; AVX-512, AVX2 or plain C as the CPU and
+ * ONEDNN_MAX_CPU_ISA allow) against exp in double: each weight within 2e-7 relative (2 ulp; the
+ * AVX2 loop's worst here is 1.1e-7), the key at the maximum exactly 1, masked keys (-inf)
+ * and keys 88 below the maximum exactly 0, Σ within 1e-6 of the double sum, nothing written past
+ * the row; a row of masked keys gives weights 0 and Σ 0. A dropped lane of the sum, a wrong tail
+ * mask or a wrong coefficient fails it. */
+static void test_softmax_row_exp_f32(void)
+{
+  g_autoptr(GRand) rng = g_rand_new_with_seed(29);
+  const float ms[] = {0.f, 3.7f, -12.5f, 25.3f};
+  for (size_t c = 0; c < G_N_ELEMENTS(softmax_ns); c++) {
+    const int64_t n = softmax_ns[c];
+    g_autofree float *x = g_new(float, n + 1);
+    g_autofree float *x0 = g_new(float, n);
+    for (size_t mi = 0; mi < G_N_ELEMENTS(ms); mi++) {
+      const float m = ms[mi];
+      for (int64_t k = 0; k < n; k++) {
+        const int kind = g_rand_int_range(rng, 0, 10);
+        x0[k] = kind == 0   ? -INFINITY                                        /* masked */
+                : kind == 1 ? m - (float)g_rand_double_range(rng, 88.0, 200.0) /* underflow */
+                            : m - (float)g_rand_double_range(rng, 0.0, 30.0);
+      }
+      x0[n / 2] = m;
+      memcpy(x, x0, (size_t)n * sizeof *x);
+      x[n] = 12345.f; /* past the row: never written */
+      const float sum = ufo_cpu_attn_row_exp_f32(x, n, m);
+      g_assert_cmpfloat(x[n], ==, 12345.f);
+      double want = 0;
+      for (int64_t k = 0; k < n; k++) {
+        const double d = (double)(x0[k] - m), e = exp(d);
+        if (d < -88.0) {
+          if (x[k] != 0.f)
+            g_error("n %" G_GINT64_FORMAT " m %g: x - m = %g gives weight %g, not 0", n, m, d,
+                    (double)x[k]);
+          continue;
+        }
+        want += e;
+        if (fabs((double)x[k] - e) > e * 2e-7)
+          g_error("n %" G_GINT64_FORMAT " m %g, key %" G_GINT64_FORMAT ": weight %.9g, exp %.9g", n,
+                  m, k, (double)x[k], e);
+      }
+      g_assert_cmpfloat(x[n / 2], ==, 1.f); /* exp(0) */
+      if (fabs(sum - want) > 1e-6 * want)
+        g_error("n %" G_GINT64_FORMAT " m %g: sum %.9g, want %.9g", n, m, sum, want);
+    }
+    for (int64_t k = 0; k < n; k++)
+      x[k] = -INFINITY;
+    g_assert_cmpfloat(ufo_cpu_attn_row_exp_f32(x, n, -INFINITY), ==, 0.f);
+    for (int64_t k = 0; k < n; k++)
+      g_assert_cmpfloat(x[k], ==, 0.f);
+  }
+}
+
 /* ---- the fused linear (ufo_cpu_linear_bf16) ---- */
 
 typedef struct {
@@ -900,6 +953,7 @@ int main(int argc, char **argv)
   g_test_add_func("/nn/bf16/linear-fused", test_linear_fused);
   g_test_add_func("/nn/bf16/softmax-row-max", test_softmax_row_max);
   g_test_add_func("/nn/bf16/softmax-row-exp", test_softmax_row_exp);
+  g_test_add_func("/nn/bf16/softmax-row-exp-f32", test_softmax_row_exp_f32);
   g_test_add_func("/nn/bf16/model", test_model);
   g_test_add_func("/nn/bf16/fallback", test_fallback);
   g_test_add_func("/nn/bf16/auto", test_auto);
