@@ -7,12 +7,14 @@
  * 0: never spin) before it sleeps on the condition variable; the caller watches the busy count
  * as long before it sleeps. Sleepers are woken under the lock, so no wake-up is lost. Nobody
  * spins while the pools with workers hold more threads than there are processors (sessions in
- * flight, nireq): there a spinning thread would take the core from one with work. */
+ * flight, nireq): there a spinning thread would take the core from one with work; and a spinner
+ * yields its processor every few µs, to whatever else (another process) waits for it. */
 #include "threadpool.h"
 
 #include "ufo/ufo.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -27,7 +29,7 @@
 #endif
 
 #define SPIN_US_DEFAULT 100
-#define SPIN_CHECK 64 /* pauses between two reads of the clock */
+#define SPIN_CHECK 64 /* pauses between two reads of the clock (and yields) */
 
 struct _UfoPool {
   int threads;
@@ -88,6 +90,9 @@ static gboolean spin_until(const UfoPool *pool, gboolean (*done)(const UfoPool *
         return TRUE;
       CPU_RELAX();
     }
+    /* a thread of another process (or pool) waiting for this processor runs first: the guard
+     * below counts only this process's pools */
+    sched_yield();
     gint64 now = g_get_monotonic_time();
     if (limit == 0)
       limit = now + pool->spin_us;
