@@ -451,6 +451,19 @@ static void test_softmax_row_max(void)
   }
 }
 
+/* A row of n scores below the maximum m: a tenth masked (-inf), a tenth more than 88 below m
+ * (their weights underflow to 0), the rest within 30 of it; the middle key is m itself. */
+static void softmax_scores(GRand *rng, float *x, int64_t n, float m)
+{
+  for (int64_t k = 0; k < n; k++) {
+    const int kind = g_rand_int_range(rng, 0, 10);
+    x[k] = kind == 0   ? -INFINITY                                        /* masked */
+           : kind == 1 ? m - (float)g_rand_double_range(rng, 88.0, 200.0) /* underflow */
+                       : m - (float)g_rand_double_range(rng, 0.0, 30.0);
+  }
+  x[n / 2] = m;
+}
+
 /* ufo_cpu_attn_row_exp_bf16 against exp in double: each weight within 2^-8 of exp(x - m)
  * relative (round to nearest bf16 is 2^-9; the polynomial 2.4e-7), the key at the maximum
  * exactly 1, masked keys (-inf) and keys 88 below the maximum exactly 0, Σ within 1e-5 of the
@@ -469,13 +482,7 @@ static void test_softmax_row_exp(void)
     g_autofree uint16_t *w = g_new(uint16_t, n + 1);
     for (size_t mi = 0; mi < G_N_ELEMENTS(ms); mi++) {
       const float m = ms[mi];
-      for (int64_t k = 0; k < n; k++) {
-        const int kind = g_rand_int_range(rng, 0, 10);
-        x[k] = kind == 0   ? -INFINITY                                        /* masked */
-               : kind == 1 ? m - (float)g_rand_double_range(rng, 88.0, 200.0) /* underflow */
-                           : m - (float)g_rand_double_range(rng, 0.0, 30.0);
-      }
-      x[n / 2] = m;
+      softmax_scores(rng, x, n, m);
       w[n] = 0xbeef; /* past the row: never written */
       const float sum = ufo_cpu_attn_row_exp_bf16(x, n, m, w);
       g_assert_cmphex(w[n], ==, 0xbeef);
@@ -523,13 +530,7 @@ static void test_softmax_row_exp_f32(void)
     g_autofree float *x0 = g_new(float, n);
     for (size_t mi = 0; mi < G_N_ELEMENTS(ms); mi++) {
       const float m = ms[mi];
-      for (int64_t k = 0; k < n; k++) {
-        const int kind = g_rand_int_range(rng, 0, 10);
-        x0[k] = kind == 0   ? -INFINITY                                        /* masked */
-                : kind == 1 ? m - (float)g_rand_double_range(rng, 88.0, 200.0) /* underflow */
-                            : m - (float)g_rand_double_range(rng, 0.0, 30.0);
-      }
-      x0[n / 2] = m;
+      softmax_scores(rng, x0, n, m);
       memcpy(x, x0, (size_t)n * sizeof *x);
       x[n] = 12345.f; /* past the row: never written */
       const float sum = ufo_cpu_attn_row_exp_f32(x, n, m);
