@@ -39,25 +39,38 @@ static gboolean some_name_is(const UfoLabelSet *labels, gboolean drop_background
   return FALSE;
 }
 
-gboolean ufo_task_dead_first(const UfoTokenizer *tok, const UfoLabelSet *labels,
-                             gboolean drop_background, int32_t id)
+/* ufo_task_dead_first with the decoded text written into buf */
+static gboolean dead_first(const UfoTokenizer *tok, const UfoLabelSet *labels,
+                           gboolean drop_background, int32_t id, GString *buf)
 {
   if (ufo_tokenizer_is_special(tok, id))
     return FALSE; /* decodes to nothing: the head is still open */
-  g_autofree char *text = ufo_tokenizer_decode(tok, &id, 1, TRUE);
+  ufo_tokenizer_decode_into(tok, &id, 1, TRUE, buf);
+  const char *text = buf->str;
   if (text[0] == '\0')
     return FALSE;
   const char *comma = strchr(text, ',');
   if (comma) /* the head is complete */
     return !some_name_is(labels, drop_background, text, (size_t)(comma - text));
-  return !some_name_begins(labels, drop_background, text, strlen(text));
+  return !some_name_begins(labels, drop_background, text, buf->len);
+}
+
+gboolean ufo_task_dead_first(const UfoTokenizer *tok, const UfoLabelSet *labels,
+                             gboolean drop_background, int32_t id)
+{
+  GString *buf = g_string_sized_new(32);
+  const gboolean dead = dead_first(tok, labels, drop_background, id, buf);
+  g_string_free(buf, TRUE);
+  return dead;
 }
 
 uint8_t *ufo_task_dead_first_table(const UfoTokenizer *tok, const UfoLabelSet *labels,
                                    gboolean drop_background, int vocab)
 {
   uint8_t *dead = g_new0(uint8_t, MAX(vocab, 1));
+  GString *buf = g_string_sized_new(64); /* one buffer for every id's text */
   for (int32_t id = 0; labels && id < vocab; id++)
-    dead[id] = (uint8_t)ufo_task_dead_first(tok, labels, drop_background, id);
+    dead[id] = (uint8_t)dead_first(tok, labels, drop_background, id, buf);
+  g_string_free(buf, TRUE);
   return dead;
 }

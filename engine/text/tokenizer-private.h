@@ -13,8 +13,9 @@ enum {
 #define UFO_TOKENIZER_MAX_SPECIAL 8
 
 struct _UfoTokenizer {
-  GPtrArray *tokens; /* id -> token string (owned) */
-  GHashTable *ids;   /* token string (borrowed from tokens) -> id + 1 */
+  char *text;        /* the vocabulary's lines, each cut by a NUL: every token's bytes (owned) */
+  GPtrArray *tokens; /* id -> token string (borrowed from text) */
+  GHashTable *ids;   /* token string (borrowed from text) -> id + 1 */
   guint8 *flags;     /* id -> UFO_TOKEN_FLAG_* */
   int32_t unk, cls, sep;
   UfoTokenIds named; /* ufo_tokenizer_ids */

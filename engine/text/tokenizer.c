@@ -18,14 +18,19 @@ static gboolean parse_vocab(UfoTokenizer *tok, const char *vocab, size_t len, GE
     g_set_error(error, UFO_ERROR, UFO_ERROR_FORMAT, "tokenizer vocabulary is not valid UTF-8");
     return FALSE;
   }
-  const char *p = vocab, *end = vocab + len;
+  /* one copy of the text holds every token, each line cut at its '\n' (and a '\r' before it) */
+  tok->text = g_malloc(len + 1);
+  memcpy(tok->text, vocab, len);
+  tok->text[len] = '\0';
+  char *p = tok->text, *end = tok->text + len;
   while (p < end) {
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
-    const char *line_end = nl ? nl : end;
+    char *nl = memchr(p, '\n', (size_t)(end - p));
+    char *line_end = nl ? nl : end;
     size_t n = (size_t)(line_end - p);
     if (n > 0 && p[n - 1] == '\r')
       n--;
-    char *token = g_strndup(p, n);
+    p[n] = '\0';
+    char *token = p;
     int32_t id = (int32_t)tok->tokens->len;
     g_ptr_array_add(tok->tokens, token);
     /* a repeated entry maps to its last id, like the HF vocabulary dict */
@@ -54,7 +59,7 @@ UfoTokenizer *ufo_tokenizer_new(const char *vocab, size_t len, GError **error)
     return NULL;
   }
   g_autoptr(UfoTokenizer) tok = g_new0(UfoTokenizer, 1);
-  tok->tokens = g_ptr_array_new_with_free_func(g_free);
+  tok->tokens = g_ptr_array_new();
   tok->ids = g_hash_table_new(g_str_hash, g_str_equal);
   tok->mask_id = -1;
   if (!parse_vocab(tok, vocab, len, error))
@@ -114,6 +119,7 @@ void ufo_tokenizer_free(UfoTokenizer *tok)
     g_hash_table_destroy(tok->ids);
   if (tok->tokens)
     g_ptr_array_unref(tok->tokens);
+  g_free(tok->text);
   g_free(tok->flags);
   g_free(tok->mask_norm);
   g_free(tok);

@@ -52,6 +52,10 @@ gboolean ufo_tokenizer_encode(const UfoTokenizer *tok, const char *text, int max
  * Ids outside the vocabulary are dropped. Never NULL; free with g_free. */
 char *ufo_tokenizer_decode(const UfoTokenizer *tok, const int32_t *ids, size_t n,
                            gboolean skip_special);
+/* The same text written into out (replacing what it held): for callers that decode many short
+ * sequences with one buffer. */
+void ufo_tokenizer_decode_into(const UfoTokenizer *tok, const int32_t *ids, size_t n,
+                               gboolean skip_special, GString *out);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(UfoTokenizer, ufo_tokenizer_free)
 

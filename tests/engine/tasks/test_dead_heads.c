@@ -87,6 +87,15 @@ static void test_hand(void)
   g_autofree uint8_t *table = ufo_task_dead_first_table(tok, &coco, TRUE, 30525);
   g_assert_cmpint(table[bg], ==, 1);
   g_assert_cmpint(table[id_of(tok, "person")], ==, 0);
+  /* the table (one text buffer for every id) says what each id's own call says */
+  int marked = 0;
+  for (int32_t id = 0; id < 30525; id++) {
+    if (table[id] != (uint8_t)ufo_task_dead_first(tok, &coco, TRUE, id))
+      g_error("table[%d] = %d differs from ufo_task_dead_first", id, table[id]);
+    marked += table[id];
+  }
+  g_assert_cmpint(marked, >, 1000);
+  g_assert_cmpint(marked, <, 30525);
   g_autofree uint8_t *empty = ufo_task_dead_first_table(tok, NULL, TRUE, 30525);
   g_assert_cmpint(empty[bg], ==, 0);
 }
