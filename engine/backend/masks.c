@@ -27,6 +27,8 @@ static gboolean operand(UfoBackend *be, const char *op, const char *name, UfoVie
   if (!ufo_backend_shares_memory(be, v.t->be))
     return fail(error, op, "%s belongs to another backend (%s) than the op's (%s)", name,
                 v.t->be && v.t->be->ops ? v.t->be->ops->name : "none", be->ops->name);
+  if (ufo_view_check(v, op, NULL))
+    return TRUE; /* the message naming the operand is only made for an error */
   g_autofree char *what = g_strdup_printf("%s (%s)", op, name);
   return ufo_view_check(v, what, error);
 }

@@ -743,6 +743,33 @@ static void test_transfers(void)
 
 /* The wrappers in front of the real CPU backend: a checked call computes, a refused one leaves
  * the output untouched. */
+/* The mask ops' operands are named in their messages (engine/backend/masks.c), on the CPU
+ * backend: a view past its tensor is refused before the op runs, whichever operand it is. */
+static void test_mask_operands(void)
+{
+  g_autoptr(GError) err = NULL;
+  UfoBackend *be = ufo_backend_cpu_new(1, &err);
+  g_assert_no_error(err);
+  UfoTensor *tu = ufo_tensor_new_2d(be, 4, 4, &err), *te = ufo_tensor_new_2d(be, 2, 3, &err),
+            *tf = ufo_tensor_new_2d(be, 4, 3, &err);
+  g_assert_no_error(err);
+  UfoView u = ufo_view(tu), e = ufo_view(te), f = ufo_view(tf);
+  const char *names[] = {"mask_logits (u):", "mask_logits (e):", "mask_logits (f):"};
+  for (int bad = 0; bad < 3; bad++) {
+    UfoView v[3] = {u, e, f};
+    v[bad].rows += 1; /* one row past the tensor's end */
+    g_assert_false(ufo_op_mask_logits(be, v[0], v[1], v[2], 2, 2, &err));
+    g_assert_error(err, UFO_ERROR, UFO_ERROR_INVALID);
+    if (!g_str_has_prefix(err->message, names[bad]))
+      g_error("'%s' does not begin with '%s'", err->message, names[bad]);
+    g_clear_error(&err);
+  }
+  ufo_tensor_free(tu);
+  ufo_tensor_free(te);
+  ufo_tensor_free(tf);
+  ufo_backend_free(be);
+}
+
 static void test_cpu_still_computes(void)
 {
   g_autoptr(GError) err = NULL;
@@ -868,6 +895,7 @@ int main(int argc, char **argv)
   g_test_add_func("/nn/op-checks/attention", test_attention);
   g_test_add_func("/nn/op-checks/other-backend", test_other_backend);
   g_test_add_func("/nn/op-checks/transfers", test_transfers);
+  g_test_add_func("/nn/op-checks/mask-operands", test_mask_operands);
   g_test_add_func("/nn/op-checks/cpu-still-computes", test_cpu_still_computes);
   g_test_add_func("/nn/op-checks/late-error", test_late_error);
   return g_test_run();
