@@ -17,6 +17,10 @@
 #endif
 #include "cpu.h"
 
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
 #define COLS 12                  /* columns of C per block */
 #define PANEL 16                 /* rows of A^T per panel: the largest block */
 #define GROUP_BYTES (256 * 1024) /* A^T panels of one row group: half a Zen 3 / Xeon L2 */
@@ -187,6 +191,54 @@ static void row_block(const RowsJob *j, const float *at, const float *wb, int64_
               p->beta, bias);
 }
 
+/* t (mpad / pw panels, each (k, pw)) = rows a[0 .. m) (ld lda) transposed into panels of pw
+ * rows (8 or 16), zero rows past m up to mpad. The caller waits for it before the blocks start,
+ * so with AVX2 eight rows at a time go through 8x8 transposes in registers, the rows past m as
+ * zero vectors (element by element, the scattered stores took 14 µs for 22 x 768, 391 µs for
+ * 625 x 768: performance.md section 25). Left to the sanitizers (not a UFO_HOT_LOOP): every
+ * read is inside rows [0, m) and columns [0, k), every write inside the panels. */
+static void transpose_panels(float *t, const float *a, int64_t lda, int64_t m, int64_t k,
+                             int64_t pw)
+{
+  int64_t l0 = 0;
+#if defined(__AVX2__)
+  for (int64_t i0 = 0; i0 < m; i0 += 8) { /* 8 rows: half a panel of 16, or a panel of 8 */
+    float *panel = t + (size_t)(i0 / pw) * k * pw + i0 % pw;
+    const float *r[8];
+    for (int64_t j = 0; j < 8; j++)
+      r[j] = i0 + j < m ? a + (i0 + j) * lda : NULL;
+    for (int64_t l = 0; l + 8 <= k; l += 8) {
+      __m256 v[8];
+      for (int j = 0; j < 8; j++)
+        v[j] = r[j] ? _mm256_loadu_ps(r[j] + l) : _mm256_setzero_ps();
+      __m256 t0 = _mm256_unpacklo_ps(v[0], v[1]), t1 = _mm256_unpackhi_ps(v[0], v[1]),
+             t2 = _mm256_unpacklo_ps(v[2], v[3]), t3 = _mm256_unpackhi_ps(v[2], v[3]),
+             t4 = _mm256_unpacklo_ps(v[4], v[5]), t5 = _mm256_unpackhi_ps(v[4], v[5]),
+             t6 = _mm256_unpacklo_ps(v[6], v[7]), t7 = _mm256_unpackhi_ps(v[6], v[7]);
+      __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE),
+             s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE),
+             s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE),
+             s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+      float *d = panel + l * pw; /* column l + j of the 8 rows: 8 floats at d + j * pw */
+      _mm256_storeu_ps(d, _mm256_permute2f128_ps(s0, s4, 0x20));
+      _mm256_storeu_ps(d + pw, _mm256_permute2f128_ps(s1, s5, 0x20));
+      _mm256_storeu_ps(d + 2 * pw, _mm256_permute2f128_ps(s2, s6, 0x20));
+      _mm256_storeu_ps(d + 3 * pw, _mm256_permute2f128_ps(s3, s7, 0x20));
+      _mm256_storeu_ps(d + 4 * pw, _mm256_permute2f128_ps(s0, s4, 0x31));
+      _mm256_storeu_ps(d + 5 * pw, _mm256_permute2f128_ps(s1, s5, 0x31));
+      _mm256_storeu_ps(d + 6 * pw, _mm256_permute2f128_ps(s2, s6, 0x31));
+      _mm256_storeu_ps(d + 7 * pw, _mm256_permute2f128_ps(s3, s7, 0x31));
+    }
+  }
+  l0 = k / 8 * 8; /* the last k % 8 columns: element by element below */
+#endif
+  for (int64_t i = 0; i < m; i++) {
+    float *panel = t + (size_t)(i / pw) * k * pw + i % pw;
+    for (int64_t l = l0; l < k; l++)
+      panel[l * pw] = a[i * lda + l];
+  }
+}
+
 static void rows_task(void *ctx, int64_t begin, int64_t end, int worker)
 {
   (void)worker;
@@ -237,15 +289,9 @@ void ufo_cpu_gemm_rows(UfoCpu *cpu, const UfoGemm *p)
   const int64_t mpad = (m + pw - 1) / pw * pw;
   /* A^T in panels, zero rows past M: rows are independent, so the padding changes nothing */
   float *at = g_new0(float, (size_t)p->batch *k *mpad);
-  for (int b = 0; b < p->batch; b++) {
-    const float *a = ufo_cpu_ptr(p->a) + (size_t)b * p->stride_a;
-    float *t = at + (size_t)b * k * mpad;
-    for (int64_t i = 0; i < m; i++) {
-      float *panel = t + (size_t)(i / pw) * k * pw + i % pw;
-      for (int64_t l = 0; l < k; l++)
-        panel[l * pw] = a[i * p->a.ld + l];
-    }
-  }
+  for (int b = 0; b < p->batch; b++)
+    transpose_panels(at + (size_t)b * k * mpad, ufo_cpu_ptr(p->a) + (size_t)b * p->stride_a,
+                     p->a.ld, m, k, pw);
   /* parts along the columns, whole blocks, at least 4 blocks each */
   const int64_t blocks = (n + COLS - 1) / COLS;
   int64_t parts = MIN(2 * (int64_t)ufo_pool_threads(cpu->pool), (blocks + 3) / 4);
