@@ -72,8 +72,10 @@ static void body_clear(Body *b)
 static void rig_init(Body *g, Body *plain)
 {
   GError *e = NULL;
-  UfoBackend *be = ufo_test_backend_new(backend_name, &e),
-             *twin = ufo_test_backend_new(backend_name, &e);
+  /* each checked before the next call: "no usable CUDA device", not a GError set over another */
+  UfoBackend *be = ufo_test_backend_new(backend_name, &e);
+  g_assert_no_error(e);
+  UfoBackend *twin = ufo_test_backend_new(backend_name, &e);
   g_assert_no_error(e);
   be->graphs = TRUE;
   twin->graphs = FALSE;
