@@ -194,9 +194,9 @@ static void row_block(const RowsJob *j, const float *at, const float *wb, int64_
 /* t (mpad / pw panels, each (k, pw)) = rows a[0 .. m) (ld lda) transposed into panels of pw
  * rows (8 or 16), zero rows past m up to mpad. The caller waits for it before the blocks start,
  * so with AVX2 eight rows at a time go through 8x8 transposes in registers, the rows past m as
- * zero vectors (element by element, the scattered stores took 14 µs for 22 x 768, 391 µs for
- * 625 x 768: performance.md section 25). Left to the sanitizers (not a UFO_HOT_LOOP): every
- * read is inside rows [0, m) and columns [0, k), every write inside the panels. */
+ * zero vectors (element by element, the scattered stores took about 15 µs for 22 x 768 and
+ * 400 µs for 625 x 768: performance.md section 25). Left to the sanitizers (not a UFO_HOT_LOOP):
+ * every read is inside rows [0, m) and columns [0, k), every write inside the panels. */
 static void transpose_panels(float *t, const float *a, int64_t lda, int64_t m, int64_t k,
                              int64_t pw)
 {
