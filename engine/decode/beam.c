@@ -7,6 +7,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "backend/select_math.h"
+
 /* A beam's path: tokens after [CLS], cumulative scores and the features that predicted them. */
 typedef struct {
   int len;      /* tokens after [CLS] */
@@ -94,19 +96,16 @@ static gboolean hyps_is_done(const HypList *hl, int K, double alpha, float best,
   return hl->worst >= cur_score;
 }
 
-/* log_softmax(logits / τ) in float32 over the full vocabulary, in place */
+/* log_softmax(logits / τ) in float32 over the full vocabulary, in place (inference §6.3; the
+ * maximum and log-sum-exp of backend/select_math.h, shared with the CPU backend's log_softmax_topk)
+ */
 static void log_softmax_t(float *l, int V, float temperature)
 {
   if (temperature != 1.f)
     for (int v = 0; v < V; v++)
       l[v] = l[v] / temperature;
-  float mx = l[0];
-  for (int v = 1; v < V; v++)
-    mx = MAX(mx, l[v]);
-  double sum = 0.0;
-  for (int v = 0; v < V; v++)
-    sum += expf(l[v] - mx);
-  const float lse = (float)log(sum);
+  float mx;
+  const float lse = ufo_select_log_sum_exp(l, V, &mx);
   for (int v = 0; v < V; v++)
     l[v] = (l[v] - mx) - lse;
 }

@@ -8,6 +8,7 @@
 #ifndef UFO_CPU_MASK_VEC_H
 #define UFO_CPU_MASK_VEC_H
 
+#include "../hot_loop.h"
 #include "../mask_math.h"
 
 #include <stdint.h>
@@ -34,7 +35,7 @@ static inline void ufo_vf_store(float *p, UfoVf v)
 typedef int32_t UfoVi __attribute__((vector_size(4 * UFO_MASK_LANES)));
 
 /* c in every lane */
-static inline UfoVd ufo_vd_splat(double c)
+UFO_HOT_INLINE static inline UfoVd ufo_vd_splat(double c)
 {
   UfoVd v;
   for (int i = 0; i < UFO_MASK_LANES; i++)
@@ -44,7 +45,7 @@ static inline UfoVd ufo_vd_splat(double c)
 
 /* UFO_EXP_STEP lane by lane: a·r + c, fused where the scalar step is (the compiler makes one
  * vector fused multiply-add of the lanes' fma calls) */
-static inline UfoVd ufo_vd_step(UfoVd a, UfoVd r, UfoVd c)
+UFO_HOT_INLINE static inline UfoVd ufo_vd_step(UfoVd a, UfoVd r, UfoVd c)
 {
 #if UFO_EXP_FMA
   UfoVd v;
@@ -59,10 +60,13 @@ static inline UfoVd ufo_vd_step(UfoVd a, UfoVd r, UfoVd c)
 /* ufo_mask_exp, lane by lane. Lanes with |x| <= 128 need none of its clamping (at |x·log2 e|
  * > 200) and run here; a vector with any other lane (or NaN) goes lane by lane through the
  * scalar function, which gives the same bits for the others. */
-static inline UfoVf ufo_v_exp(UfoVf x)
+UFO_HOT_INLINE static inline UfoVf ufo_v_exp(UfoVf x)
 {
-  const UfoVi odd = ~((x >= -128.f) & (x <= 128.f)), none = {0};
-  if (memcmp(&odd, &none, sizeof odd) != 0) {
+  const UfoVi odd = ~((x >= -128.f) & (x <= 128.f));
+  int any_odd = 0; /* a lane reduction, not memcmp: no library call per vector */
+  for (int i = 0; i < UFO_MASK_LANES; i++)
+    any_odd |= odd[i];
+  if (any_odd) {
     UfoVf e;
     for (int i = 0; i < UFO_MASK_LANES; i++)
       e[i] = ufo_mask_exp(x[i]);
@@ -77,13 +81,13 @@ static inline UfoVf ufo_v_exp(UfoVf x)
 }
 
 /* ufo_mask_sigmoid, lane by lane */
-static inline UfoVf ufo_v_sigmoid(UfoVf x)
+UFO_HOT_INLINE static inline UfoVf ufo_v_sigmoid(UfoVf x)
 {
   return 1.f / (1.f + ufo_v_exp(-x));
 }
 
 /* a where m is set, else b (lane by lane; m: a comparison's lanes) */
-static inline UfoVf ufo_vf_select(UfoVi m, UfoVf a, UfoVf b)
+UFO_HOT_INLINE static inline UfoVf ufo_vf_select(UfoVi m, UfoVf a, UfoVf b)
 {
   return (UfoVf)(((UfoVi)a & m) | ((UfoVi)b & ~m));
 }
@@ -97,7 +101,7 @@ static inline UfoVf ufo_vf_select(UfoVi m, UfoVf a, UfoVf b)
  * 0: an absolute error under 2e-38. NaN gives NaN. */
 #define UFO_SIGMOID_APPROX_REL 0x1p-19
 
-static inline UfoVf ufo_v_sigmoid_approx(UfoVf x)
+UFO_HOT_INLINE static inline UfoVf ufo_v_sigmoid_approx(UfoVf x)
 {
   const UfoVi nan = x != x;
   UfoVf t = ufo_vf_select(nan, (UfoVf){0}, -x); /* exp(t), t = −x clamped to [−87, 87] */
@@ -116,8 +120,6 @@ static inline UfoVf ufo_v_sigmoid_approx(UfoVf x)
   return ufo_vf_select(nan, x, 1.f / (1.f + e));
 }
 
-/* ufo_bilinear_at's blend along x of source row src for output columns x..x+LANES-1 (taps
- * tx[x..]): src[i0]·l0 + src[i1]·l1 */
 /* ufo_mask_gray8 lane by lane into dst[0..UFO_MASK_LANES): the same IEEE operations (a lane's
  * p > 0 selects p, else +0; v < 1 selects v, else 1) */
 static inline void ufo_v_gray8(UfoVf p, uint8_t *dst)
@@ -133,6 +135,8 @@ static inline void ufo_v_gray8(UfoVf p, uint8_t *dst)
   memcpy(dst, b, sizeof b);
 }
 
+/* ufo_bilinear_at's blend along x of source row src for output columns x..x+LANES-1 (taps
+ * tx[x..]): src[i0]·l0 + src[i1]·l1 */
 static inline UfoVf ufo_v_blend_x(const float *src, const UfoBilinearTap *tx)
 {
   UfoVf a, b, l0, l1;

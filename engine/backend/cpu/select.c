@@ -8,6 +8,7 @@
 #include "cpu.h"
 
 #include <math.h>
+#include <string.h>
 
 typedef struct {
   UfoView x;
@@ -65,56 +66,70 @@ typedef struct {
 } TopkJob;
 
 /* row i: the k best candidates c_v = log_softmax(x / τ)_v + bias[i], with the arithmetic of
- * engine/decode/beam.c (log_softmax_t, then cand = lp + beam score, then its insertion top-k:
- * ties keep the lower index, as the columns are visited in order) */
-static void topk_row(const TopkJob *j, int64_t i)
+ * engine/decode/beam.c (log_softmax_t: backend/select_math.h, shared; then cand = lp + beam score,
+ * then its insertion top-k: ties keep the lower index, as the columns are visited in order). y: a
+ * row of scratch. */
+UFO_HOT_LOOP static void topk_row(const TopkJob *j, int64_t i, float *y)
 {
   const float *l = ufo_cpu_ptr(j->x) + i * j->x.ld;
   const int64_t V = j->x.cols;
   const float tau = j->temperature;
-  int64_t tok = j->force ? j->force[i] : -1;
-  float forced = 0.f;
+  const int64_t tok = j->force ? j->force[i] : -1;
+  /* y_v = logits / τ (inference §6.3; no division at τ == 1, as the host path) */
+  if (tau != 1.f)
+    for (int64_t v = 0; v < V; v++)
+      y[v] = l[v] / tau;
+  else
+    memcpy(y, l, sizeof(float) * (size_t)V);
   if (tok >= 0) { /* ufo.h planted plan: logit[tok] = max(logits) + margin, before the softmax */
-    float mx = l[0];
-    for (int64_t v = 1; v < V; v++)
-      mx = MAX(mx, l[v]);
-    forced = mx + (j->margin ? j->margin[i] : 0.f);
+    const float forced = ufo_select_row_max(l, V) + (j->margin ? j->margin[i] : 0.f);
+    y[tok] = tau != 1.f ? forced / tau : forced;
   }
-  /* y_v = logits / τ (§6.3; no division at τ == 1, as the host path) */
-#define Y(v) (tau != 1.f ? ((v) == tok ? forced : l[v]) / tau : ((v) == tok ? forced : l[v]))
-  float mx = Y(0);
-  for (int64_t v = 1; v < V; v++)
-    mx = MAX(mx, Y(v));
-  double sum = 0.0;
-  for (int64_t v = 0; v < V; v++)
-    sum += expf(Y(v) - mx);
-  const float lse = (float)log(sum);
+  float mx;
+  const float lse = ufo_select_log_sum_exp(y, V, &mx);
+  const gboolean has_bias = j->bias != NULL;
+  const float b = has_bias ? j->bias[i] : 0.f;
   float *val = j->val + i * j->k;
   int32_t *idx = j->idx + i * j->k;
   const int k = j->k;
   int m = 0;
-  for (int64_t v = 0; v < V; v++) {
-    float c = (Y(v) - mx) - lse; /* lp_v in float32 */
-    if (j->bias)
-      c += j->bias[i]; /* cand = lp + beam score (f32) */
-    if (m == k && !(c > val[m - 1]))
-      continue;
-    int q = m < k ? m++ : k - 1;
-    while (q > 0 && c > val[q - 1]) {
-      val[q] = val[q - 1];
-      idx[q] = idx[q - 1];
-      q--;
+  for (int64_t v0 = 0; v0 < V; v0 += UFO_SELECT_LANES) {
+    const int n = (int)MIN(UFO_SELECT_LANES, V - v0);
+    float c[UFO_SELECT_LANES];
+    for (int u = 0; u < n; u++)
+      c[u] = (y[v0 + u] - mx) - lse; /* lp_v in float32 */
+    if (has_bias) /* cand = lp + beam score (f32); no + 0 without one: -0 stays -0 */
+      for (int u = 0; u < n; u++)
+        c[u] += b;
+    if (m == k) { /* a block with nothing above the k-th best changes nothing */
+      gboolean any = FALSE;
+      for (int u = 0; u < n; u++)
+        any |= c[u] > val[k - 1];
+      if (!any)
+        continue;
     }
-    val[q] = c;
-    idx[q] = (int32_t)v;
+    for (int u = 0; u < n; u++) {
+      if (m == k && !(c[u] > val[m - 1]))
+        continue;
+      int q = m < k ? m++ : k - 1;
+      while (q > 0 && c[u] > val[q - 1]) {
+        val[q] = val[q - 1];
+        idx[q] = idx[q - 1];
+        q--;
+      }
+      val[q] = c[u];
+      idx[q] = (int32_t)(v0 + u);
+    }
   }
-#undef Y
 }
 
 static void topk_task(void *ctx, int64_t begin, int64_t end, int worker)
 {
+  const TopkJob *j = ctx;
+  float *y = g_new(float, (size_t)j->x.cols);
   for (int64_t i = begin; i < end; i++)
-    topk_row(ctx, i);
+    topk_row(j, i, y);
+  g_free(y);
 }
 
 void ufo_cpu_log_softmax_topk(UfoCpu *cpu, UfoView x, float temperature, const int32_t *force,

@@ -1,6 +1,7 @@
 /* Greedy and beam decoding on mock decoders: hand-traced cases, a naive non-compacting greedy
  * loop, and the Python port of the original beam search (tests/data/post/beam.json). */
 #include "../tasks/post_fixture.h"
+#include "backend/select_math.h"
 #include "decode/decode.h"
 #include "text/tokenizer.h"
 #include "toy_lm.h"
@@ -531,13 +532,8 @@ static gboolean remote_select_topk(void *ctx, int n, float tau, const int32_t *f
     if (tau != 1.f)
       for (int v = 0; v < TOY_V; v++)
         l[v] = l[v] / tau;
-    float mx = l[0];
-    for (int v = 1; v < TOY_V; v++)
-      mx = MAX(mx, l[v]);
-    double sum = 0.0;
-    for (int v = 0; v < TOY_V; v++)
-      sum += expf(l[v] - mx);
-    const float lse = (float)log(sum);
+    float mx; /* the log-sum-exp arithmetic of beam.c (backend/select_math.h) */
+    const float lse = ufo_select_log_sum_exp(l, TOY_V, &mx);
     for (int v = 0; v < TOY_V; v++) {
       c[v].c = (l[v] - mx) - lse;
       if (bias && !r->naive)

@@ -164,7 +164,7 @@ static int cand_cmp(const void *a, const void *b)
 }
 
 static void host_topk(const float *row, int V, float tau, int tok, float margin, gboolean has_bias,
-                      float bias, int k, float *val, int32_t *idx)
+                      float bias, int k, float *val, int32_t *idx, double *ref_lp)
 {
   float *l = g_memdup2(row, sizeof(float) * V);
   if (tok >= 0) {
@@ -176,13 +176,16 @@ static void host_topk(const float *row, int V, float tau, int tok, float margin,
   if (tau != 1.f)
     for (int v = 0; v < V; v++)
       l[v] = l[v] / tau;
-  float mx = l[0];
+  float mx;
+  const float lse = ufo_select_log_sum_exp(l, V, &mx);
+  /* the independent reference: log_softmax in double, libm's exp, a plain loop */
+  double dmx = l[0], dsum = 0.0;
   for (int v = 1; v < V; v++)
-    mx = MAX(mx, l[v]);
-  double sum = 0.0;
+    dmx = MAX(dmx, (double)l[v]);
   for (int v = 0; v < V; v++)
-    sum += expf(l[v] - mx);
-  const float lse = (float)log(sum);
+    dsum += exp((double)l[v] - dmx);
+  for (int v = 0; v < V; v++)
+    ref_lp[v] = ((double)l[v] - dmx) - log(dsum);
   Cand *c = g_new(Cand, V);
   for (int v = 0; v < V; v++) {
     c[v].c = (l[v] - mx) - lse;
@@ -232,6 +235,7 @@ static void check_topk(UfoBackend *be, int n, int V, int ld, int k, float tau, g
   g_assert_true(ufo_tensor_upload(t, 0, h, (size_t)n * ld, &err));
   float *val = g_new(float, (size_t)n *k), *want_v = g_new(float, k);
   int32_t *idx = g_new(int32_t, (size_t)n * k), *want_i = g_new(int32_t, k);
+  double *ref_lp = g_new(double, V);
   UfoView x = ufo_view_sub(ufo_view(t), 0, 0, n, V);
   const uint64_t down0 = be->bytes_down;
   g_assert_true(ufo_op_log_softmax_topk(be, x, tau, force, margin, bias, k, val, idx, &err));
@@ -240,7 +244,7 @@ static void check_topk(UfoBackend *be, int n, int V, int ld, int k, float tau, g
   gboolean exact = g_str_has_prefix(be->ops->name, "cpu");
   for (int i = 0; i < n; i++) {
     host_topk(h + (size_t)i * ld, V, tau, plan ? force[i] : -1, plan ? margin[i] : 0.f,
-              bias != NULL, bias ? bias[i] : 0.f, k, want_v, want_i);
+              bias != NULL, bias ? bias[i] : 0.f, k, want_v, want_i, ref_lp);
     for (int j = 0; j < k; j++) {
       const float got = val[(size_t)i * k + j];
       const int32_t gi = idx[(size_t)i * k + j];
@@ -248,6 +252,15 @@ static void check_topk(UfoBackend *be, int n, int V, int ld, int k, float tau, g
       if (gi != want_i[j] || (exact ? got != want_v[j] : fabs((double)got - want_v[j]) > tol))
         g_error("%s: row %d of %d (V %d, k %d, tau %g): #%d = (%.9g, %d), want (%.9g, %d)",
                 backend_name, i, n, V, k, tau, j, got, gi, want_v[j], want_i[j]);
+      /* against the double reference: the float lse and exp (about 1 ulp) and the roundings of
+       * lp and lp + bias; a wrong log-sum-exp (a term lost, a wrong exp) is far outside */
+      const double ref = ref_lp[gi] + (bias ? (double)bias[i] : 0.0);
+      const double tol_ref =
+          1e-6 + (2.0 * fabs(ref_lp[gi]) + fabs(ref)) * FLT_EPSILON + (exact ? 0.0 : tol);
+      if (fabs((double)got - ref) > tol_ref)
+        g_error("%s: row %d of %d (V %d, k %d, tau %g): #%d (token %d) = %.9g, double "
+                "reference %.9g",
+                backend_name, i, n, V, k, tau, j, gi, got, ref);
     }
   }
   g_free(h);
@@ -258,6 +271,7 @@ static void check_topk(UfoBackend *be, int n, int V, int ld, int k, float tau, g
   g_free(idx);
   g_free(want_v);
   g_free(want_i);
+  g_free(ref_lp);
   g_rand_free(rng);
 }
 
