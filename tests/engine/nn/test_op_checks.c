@@ -750,8 +750,11 @@ static void test_mask_operands(void)
   g_autoptr(GError) err = NULL;
   UfoBackend *be = ufo_backend_cpu_new(1, &err);
   g_assert_no_error(err);
-  UfoTensor *tu = ufo_tensor_new_2d(be, 4, 4, &err), *te = ufo_tensor_new_2d(be, 2, 3, &err),
-            *tf = ufo_tensor_new_2d(be, 4, 3, &err);
+  UfoTensor *tu = ufo_tensor_new_2d(be, 4, 4, &err);
+  g_assert_no_error(err);
+  UfoTensor *te = ufo_tensor_new_2d(be, 2, 3, &err);
+  g_assert_no_error(err);
+  UfoTensor *tf = ufo_tensor_new_2d(be, 4, 3, &err);
   g_assert_no_error(err);
   UfoView u = ufo_view(tu), e = ufo_view(te), f = ufo_view(tf);
   const char *names[] = {"mask_logits (u):", "mask_logits (e):", "mask_logits (f):"};
