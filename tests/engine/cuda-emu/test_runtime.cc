@@ -1,7 +1,7 @@
 /* CUDA emulation: launch limits with the real runtime's error codes (and their non-stickiness),
- * cudaFuncSetAttribute, memory copies/memsets with device-side checks, streams, events, device
- * properties and error strings; a host write to pinned memory while an asynchronous copy from it
- * is in flight is reported. */
+ * pointer arguments in host memory refused at the launch, cudaFuncSetAttribute, memory
+ * copies/memsets with device-side checks, streams, events, device properties and error strings; a
+ * host write to pinned memory while an asynchronous copy from it is in flight is reported. */
 #include "emu_test.h"
 
 #include <string.h>
@@ -321,9 +321,54 @@ static void test_graphs()
   cudaFree(e);
 }
 
+/* Pointer arguments: NULL, device memory (also one past an allocation's end) and pinned host
+ * memory pass; a pointer to the host heap or the stack fails the launch (an illegal address on
+ * the GPU), names the kernel and the argument, and the kernel does not run. */
+__global__ void copy_first(int *out, const int *in)
+{
+  if (in && threadIdx.x == 0)
+    out[0] = in[0];
+}
+
+static void test_pointer_arguments()
+{
+  int *d = dev_alloc<int>(4), *pinned = nullptr;
+  CHECK_CUDA(cudaMallocHost((void **)&pinned, 4 * sizeof(int)));
+  pinned[0] = 5;
+  UFO_LAUNCH(copy_first, 1, 32, 0, 0, d, (const int *)nullptr);
+  CHECK_CUDA(cudaGetLastError());
+  UFO_LAUNCH(copy_first, 1, 32, 0, 0, d, (const int *)pinned);
+  CHECK_CUDA(cudaGetLastError());
+  UFO_LAUNCH(copy_first, 1, 32, 0, 0, d + 4, (const int *)nullptr); /* one past the end */
+  CHECK_CUDA(cudaGetLastError());
+  int h = -1;
+  CHECK_CUDA(cudaMemcpy(&h, d, sizeof h, cudaMemcpyDeviceToHost));
+  CHECK(h == 5);
+  int *heap = (int *)malloc(4 * sizeof(int));
+  heap[0] = 9;
+  UFO_LAUNCH(copy_first, 1, 32, 0, 0, d, (const int *)heap);
+  cudaError_t e = cudaGetLastError();
+  CHECK(e == cudaErrorLaunchFailure);
+  const char *msg = cudaGetErrorString(e);
+  CHECK(strstr(msg, "copy_first") != nullptr && strstr(msg, "argument 1") != nullptr &&
+        strstr(msg, "host memory") != nullptr);
+  int stack_word = 3;
+  UFO_LAUNCH(copy_first, 1, 32, 0, 0, &stack_word, (const int *)nullptr);
+  CHECK(cudaGetLastError() == cudaErrorLaunchFailure);
+  CHECK(strstr(cudaGetErrorString(cudaErrorLaunchFailure), "argument 0") != nullptr);
+  CHECK(stack_word == 3);
+  CHECK_CUDA(cudaMemcpy(&h, d, sizeof h, cudaMemcpyDeviceToHost));
+  CHECK(h == 5); /* the failed launches did not run */
+  CHECK(cudaGetLastError() == cudaSuccess);
+  free(heap);
+  cudaFreeHost(pinned);
+  cudaFree(d);
+}
+
 int main()
 {
   test_launch_limits();
+  test_pointer_arguments();
   test_memory_streams_events();
   test_pinned_in_flight();
   test_device();

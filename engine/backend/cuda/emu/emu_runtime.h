@@ -219,6 +219,26 @@ struct Launch {
   void *ctx;
 };
 void launch(const Launch &l);
+/* A kernel's pointer argument p (argument index, from 0) must be NULL, device memory (inside or
+ * one past the end of a cudaMalloc allocation, or foreign device memory: is_device_pointer) or
+ * pinned host memory (cudaMallocHost: mapped into the device's address space). Anything else
+ * (the host heap, the stack, a global) is an illegal address on the GPU: the launch fails with
+ * cudaErrorLaunchFailure naming the kernel and the argument, and does not run. */
+bool device_arg_ok(const char *kernel, int index, const void *p);
+template <class T> static inline bool arg_ok(const char *kernel, int index, const T &v)
+{
+  if constexpr (std::is_pointer<T>::value)
+    return device_arg_ok(kernel, index, (const void *)v);
+  else
+    return true; /* values; pointers inside structs are not seen (docs/cuda-emulation.md) */
+}
+template <class Tuple, size_t... I>
+static inline bool args_ok(const char *kernel, const Tuple &t, std::index_sequence<I...>)
+{
+  bool ok = true;
+  ((ok = ok && arg_ok(kernel, (int)I, std::get<I>(t))), ...);
+  return ok;
+}
 void *dyn_smem();
 /* Whether stream is being captured (cudaStreamBeginCapture). */
 bool capturing(cudaStream_t stream);
@@ -239,6 +259,8 @@ static inline void launch_kernel(const char *name, void (*kernel)(P...), dim3 gr
     std::tuple<typename std::decay<P>::type...> args;
   };
   Pack pack{kernel, std::tuple<typename std::decay<P>::type...>(std::forward<A>(args)...)};
+  if (!detail::args_ok(name, pack.args, std::index_sequence_for<P...>{}))
+    return;
   detail::Launch l;
   l.name = name;
   l.key = (const void *)kernel;

@@ -210,6 +210,26 @@ static bool pinned_range(State &s, const void *p, size_t n)
   return in_one(s.pinned, p, n);
 }
 
+bool device_arg_ok(const char *kernel, int index, const void *p)
+{
+  if (!p)
+    return true;
+  State &s = st();
+  {
+    std::lock_guard<std::mutex> g(s.mu);
+    const char *c = (const char *)p;
+    if (!host_ptr(s, p) || device_range(s, c - 1, 1) || pinned_range(s, p, 1))
+      return true;
+  }
+  char msg[320];
+  snprintf(msg, sizeof msg,
+           "kernel %s: argument %d (%p) is host memory, neither a device allocation nor pinned "
+           "(cudaMallocHost): an illegal address on the GPU",
+           kernel, index, p);
+  set_kernel_failure(msg);
+  return false;
+}
+
 /* FNV-1a over rows of width bytes, pitch apart */
 static uint64_t hash_rows(const char *p, size_t width, size_t pitch, size_t rows)
 {
