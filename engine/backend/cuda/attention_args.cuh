@@ -36,6 +36,26 @@ typedef struct {
   int ml_mode;
 } AttArgs;
 
+#ifdef UFO_CUDA_EMU
+/* The pointer fields, for the emulation's launch check (emu_runtime.h): every segment slot,
+ * the unused ones are NULL. */
+template <class F> static inline void ufo_emu_pointers(const AttArgs &a, F &&field)
+{
+  field(a.q, "q", -1);
+  field(a.out, "out", -1);
+  for (int s = 0; s < UFO_ATTN_MAX_SEGS + 1; s++) {
+    field(a.seg[s].k, "seg.k", s);
+    field(a.seg[s].v, "seg.v", s);
+    field(a.seg[s].mask, "seg.mask", s);
+  }
+  field(a.self_k, "self_k", -1);
+  field(a.self_v, "self_v", -1);
+  field(a.rh, "rh", -1);
+  field(a.rw, "rw", -1);
+  field(a.ml, "ml", -1);
+}
+#endif
+
 /* The operands of p: its key segments (the own key in self_k / self_v, not a segment) and the
  * rel-pos tables. */
 static inline AttArgs att_operands(const UfoAttention *p)

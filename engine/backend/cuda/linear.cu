@@ -48,6 +48,21 @@ typedef struct {
   int gelu;
 } LinearArgs;
 
+#ifdef UFO_CUDA_EMU
+/* The pointer fields, for the emulation's launch check (emu_runtime.h). */
+template <class F> static inline void ufo_emu_pointers(const LinearArgs &a, F &&field)
+{
+  field(a.x, "x", -1);
+  field(a.ln_w, "ln_w", -1);
+  field(a.ln_b, "ln_b", -1);
+  field(a.w0, "w0", -1);
+  field(a.w1, "w1", -1);
+  field(a.bias, "bias", -1);
+  field(a.y0, "y0", -1);
+  field(a.y1, "y1", -1);
+}
+#endif
+
 __device__ __forceinline__ float lin_warp_sum(float v)
 {
   for (int o = 16; o > 0; o >>= 1)

@@ -27,6 +27,13 @@ extern "C" {
 
 #include <string.h>
 
+#ifdef UFO_CUDA_EMU
+/* Struct parameters without pointers, for the emulation's launch check (emu_runtime.h). */
+template <class F> static inline void ufo_emu_pointers(const UfoYuvCoefs &, F &&)
+{
+}
+#endif
+
 namespace UFO_CUDA_NS
 {
 
@@ -59,6 +66,12 @@ typedef struct {
 typedef struct {
   float mean[3], std[3];
 } Norm;
+
+#ifdef UFO_CUDA_EMU
+template <class F> static inline void ufo_emu_pointers(const Norm &, F &&)
+{
+}
+#endif
 
 /* §3.2: (x - mean) / std in float32, a true division (the host's table entry) */
 __device__ __forceinline__ float normalise(float v, int ch, const Norm &n)

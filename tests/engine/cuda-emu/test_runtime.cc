@@ -365,10 +365,69 @@ static void test_pointer_arguments()
   cudaFree(d);
 }
 
+/* Pointers inside a struct parameter are checked too, field by field, through the struct's
+ * ufo_emu_pointers (emu_runtime.h); a struct parameter without one does not compile. */
+typedef struct {
+  int scale;
+  const int *in[2];
+  int *out;
+} CopyArgs;
+
+template <class F> static inline void ufo_emu_pointers(const CopyArgs &a, F &&field)
+{
+  for (int i = 0; i < 2; i++)
+    field(a.in[i], "in", i);
+  field(a.out, "out", -1);
+}
+
+__global__ void copy_sum(CopyArgs a)
+{
+  if (threadIdx.x == 0)
+    a.out[0] = a.scale * (a.in[0][0] + a.in[1][0]);
+}
+
+struct NoPointerList {
+  int *p;
+};
+static_assert(ufo_emu::detail::has_pointer_fields<CopyArgs>::value &&
+                  !ufo_emu::detail::has_pointer_fields<NoPointerList>::value,
+              "struct parameters name their pointer fields");
+
+static void test_struct_pointer_fields()
+{
+  int *d = dev_alloc<int>(3);
+  int init[3] = {0, 2, 3};
+  CHECK_CUDA(cudaMemcpy(d, init, sizeof init, cudaMemcpyHostToDevice));
+  CopyArgs a = {10, {d + 1, d + 2}, d};
+  UFO_LAUNCH(copy_sum, 1, 32, 0, 0, a);
+  CHECK_CUDA(cudaGetLastError());
+  int h = -1;
+  CHECK_CUDA(cudaMemcpy(&h, d, sizeof h, cudaMemcpyDeviceToHost));
+  CHECK(h == 50);
+  int host_word = 7;
+  a.in[1] = &host_word; /* a host pointer in the second element of a field */
+  a.scale = 100;
+  UFO_LAUNCH(copy_sum, 1, 32, 0, 0, a);
+  CHECK(cudaGetLastError() == cudaErrorLaunchFailure);
+  const char *msg = cudaGetErrorString(cudaErrorLaunchFailure);
+  CHECK(strstr(msg, "copy_sum") != nullptr && strstr(msg, "argument 0 field in #1") != nullptr &&
+        strstr(msg, "host memory") != nullptr);
+  a.in[1] = d + 2;
+  a.out = (int *)malloc(sizeof(int)); /* a host destination */
+  UFO_LAUNCH(copy_sum, 1, 32, 0, 0, a);
+  CHECK(cudaGetLastError() == cudaErrorLaunchFailure);
+  CHECK(strstr(cudaGetErrorString(cudaErrorLaunchFailure), "field out (") != nullptr);
+  free(a.out);
+  CHECK_CUDA(cudaMemcpy(&h, d, sizeof h, cudaMemcpyDeviceToHost));
+  CHECK(h == 50); /* the failed launches did not run */
+  cudaFree(d);
+}
+
 int main()
 {
   test_launch_limits();
   test_pointer_arguments();
+  test_struct_pointer_fields();
   test_memory_streams_events();
   test_pinned_in_flight();
   test_device();

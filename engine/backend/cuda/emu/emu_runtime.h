@@ -219,18 +219,65 @@ struct Launch {
   void *ctx;
 };
 void launch(const Launch &l);
-/* A kernel's pointer argument p (argument index, from 0) must be NULL, device memory (inside or
- * one past the end of a cudaMalloc allocation, or foreign device memory: is_device_pointer) or
- * pinned host memory (cudaMallocHost: mapped into the device's address space). Anything else
- * (the host heap, the stack, a global) is an illegal address on the GPU: the launch fails with
- * cudaErrorLaunchFailure naming the kernel and the argument, and does not run. */
-bool device_arg_ok(const char *kernel, int index, const void *p);
+/* A kernel's pointer argument p (argument index, from 0; field: NULL, or the pointer field of a
+ * struct argument, sub its element index or -1) must be NULL, device memory (inside or one past
+ * the end of a cudaMalloc allocation, or foreign device memory: is_device_pointer) or pinned host
+ * memory (cudaMallocHost: mapped into the device's address space). Anything else (the host heap,
+ * the stack, a global) is an illegal address on the GPU: the launch fails with
+ * cudaErrorLaunchFailure naming the kernel, the argument and the field, and does not run. */
+bool device_arg_ok(const char *kernel, int index, const char *field, int sub, const void *p);
+
+/* Value types without pointers that kernels take by value. */
+template <class T> struct is_plain_value : std::is_arithmetic<T> {
+};
+#define UFO_EMU_PLAIN_VALUE(T)                                                                     \
+  template <> struct is_plain_value<T> : std::true_type {                                          \
+  };
+UFO_EMU_PLAIN_VALUE(dim3)
+UFO_EMU_PLAIN_VALUE(uint3)
+UFO_EMU_PLAIN_VALUE(float2)
+UFO_EMU_PLAIN_VALUE(float4)
+UFO_EMU_PLAIN_VALUE(int2)
+UFO_EMU_PLAIN_VALUE(int4)
+UFO_EMU_PLAIN_VALUE(uint2)
+UFO_EMU_PLAIN_VALUE(uint4)
+UFO_EMU_PLAIN_VALUE(__nv_bfloat16)
+UFO_EMU_PLAIN_VALUE(__nv_bfloat162)
+UFO_EMU_PLAIN_VALUE(__half)
+UFO_EMU_PLAIN_VALUE(__half2)
+#undef UFO_EMU_PLAIN_VALUE
+
+/* A struct parameter names its pointer fields to the launch check with a function found by
+ * argument-dependent lookup, next to the struct (under UFO_CUDA_EMU):
+ *   template <class F> void ufo_emu_pointers(const Args &a, F &&field)
+ *   { field(a.x, "x", -1); for (...) field(a.seg[i].k, "seg.k", i); }
+ * (a struct without pointers declares one that names none). A struct parameter without it does
+ * not compile: its pointers would go unchecked. */
+typedef void (*PointerVisit)(const void *, const char *, int);
+template <class T, class = void> struct has_pointer_fields : std::false_type {
+};
+template <class T>
+struct has_pointer_fields<T, std::void_t<decltype(ufo_emu_pointers(std::declval<const T &>(),
+                                                                   std::declval<PointerVisit>()))>>
+    : std::true_type {
+};
+
 template <class T> static inline bool arg_ok(const char *kernel, int index, const T &v)
 {
-  if constexpr (std::is_pointer<T>::value)
-    return device_arg_ok(kernel, index, (const void *)v);
-  else
-    return true; /* values; pointers inside structs are not seen (docs/cuda-emulation.md) */
+  if constexpr (std::is_pointer<T>::value) {
+    return device_arg_ok(kernel, index, nullptr, -1, (const void *)v);
+  } else if constexpr (is_plain_value<T>::value || std::is_enum<T>::value) {
+    return true;
+  } else {
+    static_assert(has_pointer_fields<T>::value,
+                  "a struct kernel parameter needs ufo_emu_pointers() naming its pointer fields "
+                  "(emu_runtime.h)");
+    bool ok = true;
+    ufo_emu_pointers(v, [&](const void *p, const char *field, int sub) {
+      ok = ok && device_arg_ok(kernel, index, field, sub, p);
+    });
+    return ok;
+  }
 }
 template <class Tuple, size_t... I>
 static inline bool args_ok(const char *kernel, const Tuple &t, std::index_sequence<I...>)

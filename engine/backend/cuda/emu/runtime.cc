@@ -210,7 +210,7 @@ static bool pinned_range(State &s, const void *p, size_t n)
   return in_one(s.pinned, p, n);
 }
 
-bool device_arg_ok(const char *kernel, int index, const void *p)
+bool device_arg_ok(const char *kernel, int index, const char *field, int sub, const void *p)
 {
   if (!p)
     return true;
@@ -221,11 +221,16 @@ bool device_arg_ok(const char *kernel, int index, const void *p)
     if (!host_ptr(s, p) || device_range(s, c - 1, 1) || pinned_range(s, p, 1))
       return true;
   }
-  char msg[320];
+  char what[96] = "";
+  if (field && sub >= 0)
+    snprintf(what, sizeof what, " field %s #%d", field, sub);
+  else if (field)
+    snprintf(what, sizeof what, " field %s", field);
+  char msg[400];
   snprintf(msg, sizeof msg,
-           "kernel %s: argument %d (%p) is host memory, neither a device allocation nor pinned "
+           "kernel %s: argument %d%s (%p) is host memory, neither a device allocation nor pinned "
            "(cudaMallocHost): an illegal address on the GPU",
-           kernel, index, p);
+           kernel, index, what, p);
   set_kernel_failure(msg);
   return false;
 }
