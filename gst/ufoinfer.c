@@ -90,6 +90,9 @@ typedef struct {
   gdouble mask_threshold;
   UfoInstanceBoxes instance_boxes;
   GstClockTime earliest_time; /* from QoS events, for late-frames=skip-inference */
+  /* late-frames=skip-inference against the clock (is_late): the latency the sinks apply (a
+   * LATENCY event passing the src pad; NONE: none seen) */
+  GstClockTime pipeline_latency;
 
   /* streaming state: start/set_caps/transform_ip/stop only */
   UfoModel *model;
@@ -111,6 +114,10 @@ typedef struct {
   GQueue in_flight;
   guint jobs;
   GstClockTime held_latency; /* (depth - 1) frame durations, under the object lock */
+  /* whether upstream is live (-1: not asked since the last caps, flush or LATENCY event;
+   * atomic) and its minimum latency (streaming thread: upstream_live_ask) */
+  gint upstream_live;
+  GstClockTime upstream_latency;
 #ifdef GST_UFO_HAVE_CUDA_MEMORY
   /* READY..NULL: the pipeline's CUDA context (ufocuda.h), under the object lock; copy_warned:
    * frames in CUDA memory the engine cannot read in place were reported once */
@@ -557,7 +564,9 @@ static gboolean gst_ufo_infer_start(GstBaseTransform *trans)
   GstUfoLateFrames late = p->late_frames;
   p->filter_dirty = FALSE;
   p->earliest_time = GST_CLOCK_TIME_NONE;
+  p->pipeline_latency = GST_CLOCK_TIME_NONE;
   GST_OBJECT_UNLOCK(self);
+  g_atomic_int_set(&p->upstream_live, -1);
 
   gst_ufo_infer_stop(trans);
   gst_base_transform_set_qos_enabled(trans, late == GST_UFO_LATE_FRAMES_DROP);
@@ -794,6 +803,8 @@ static gboolean gst_ufo_infer_set_caps(GstBaseTransform *trans, GstCaps *incaps,
   if (p->info.width != info.width || p->info.height != info.height)
     g_clear_pointer(&p->last_results, gst_ufo_results_unref); /* old coordinates */
   p->info = info;
+  /* upstream's liveness and latency are asked again before the next late-frames decision */
+  g_atomic_int_set(&p->upstream_live, -1);
   GST_OBJECT_LOCK(self); /* the latency query comes from any thread */
   p->held_latency =
       p->depth > 1 && info.fps_n > 0
@@ -820,10 +831,12 @@ static gboolean gst_ufo_infer_sink_event(GstBaseTransform *trans, GstEvent *even
 {
   GstUfoInfer *self = GST_UFO_INFER(trans);
   GstUfoInferPrivate *p = PRIV(trans);
-  if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP)
+  if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP) {
     frames_in_flight_discard(self);
-  else if (GST_EVENT_IS_SERIALIZED(event))
+    g_atomic_int_set(&p->upstream_live, -1);
+  } else if (GST_EVENT_IS_SERIALIZED(event)) {
     frames_in_flight_drain(self);
+  }
   if ((GST_EVENT_TYPE(event) == GST_EVENT_EOS || GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_START) &&
       p->instance)
     gst_ufo_instance_set_active(p->instance, &p->instance_active, FALSE);
@@ -843,6 +856,13 @@ static gboolean gst_ufo_infer_src_event(GstBaseTransform *trans, GstEvent *event
     if (GST_CLOCK_TIME_IS_VALID(timestamp))
       PRIV(trans)->earliest_time = diff > 0 ? timestamp + 2 * diff : timestamp + diff;
     GST_OBJECT_UNLOCK(trans);
+  } else if (GST_EVENT_TYPE(event) == GST_EVENT_LATENCY) {
+    GstClockTime latency;
+    gst_event_parse_latency(event, &latency);
+    GST_OBJECT_LOCK(trans);
+    PRIV(trans)->pipeline_latency = latency;
+    GST_OBJECT_UNLOCK(trans);
+    g_atomic_int_set(&PRIV(trans)->upstream_live, -1); /* the pipeline's latency changed */
   }
   return GST_BASE_TRANSFORM_CLASS(gst_ufo_infer_parent_class)->src_event(trans, event);
 }
@@ -857,16 +877,66 @@ static void gst_ufo_infer_before_transform(GstBaseTransform *trans, GstBuffer *b
     gst_object_sync_values(GST_OBJECT(trans), ts);
 }
 
+/* Whether upstream is live, and its minimum latency: asked once per caps, flush or LATENCY
+ * event (streaming thread). */
+static gboolean upstream_live_ask(GstBaseTransform *trans)
+{
+  GstUfoInferPrivate *p = PRIV(trans);
+  gint live_known = g_atomic_int_get(&p->upstream_live);
+  if (live_known < 0) {
+    GstQuery *q = gst_query_new_latency();
+    gboolean live = FALSE;
+    GstClockTime min = 0;
+    if (gst_pad_peer_query(GST_BASE_TRANSFORM_SINK_PAD(trans), q))
+      gst_query_parse_latency(q, &live, &min, NULL);
+    gst_query_unref(q);
+    p->upstream_latency = GST_CLOCK_TIME_IS_VALID(min) ? min : 0;
+    live_known = live ? 1 : 0;
+    g_atomic_int_set(&p->upstream_live, live_known);
+  }
+  return live_known == 1;
+}
+
+/* late-frames=skip-inference (docs/elements.md "Late frames"): the frame is late when
+ *  - downstream's QoS says a frame of this running time arrives after its render time (earliest:
+ *    the last QoS event's timestamp + 2 × jitter, as GstBaseTransform judges), or
+ *  - upstream is live and the pipeline clock has passed the frame's deadline by more than one
+ *    frame duration before its inference starts. The deadline is the frame's running time plus
+ *    the larger of the pipeline latency (the sinks' LATENCY event: where they render it) and
+ *    upstream's minimum latency plus the frames this element holds (how late frames arrive
+ *    here, and leave, when nothing falls behind; a LATENCY event from sinks that do not sync
+ *    says 0). So sinks that send no QoS (sync=false, qos=false: fakesink, appsink, network
+ *    sinks) still keep a live stream from falling behind. */
 static gboolean is_late(GstBaseTransform *trans, GstBuffer *buf, GstClockTime earliest)
 {
-  if (!GST_CLOCK_TIME_IS_VALID(earliest) || !GST_BUFFER_PTS_IS_VALID(buf))
+  GstUfoInferPrivate *p = PRIV(trans);
+  if (!GST_BUFFER_PTS_IS_VALID(buf))
     return FALSE;
   GstClockTime rt =
       gst_segment_to_running_time(&trans->segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buf));
   if (!GST_CLOCK_TIME_IS_VALID(rt))
     return FALSE;
   GstClockTime dur = GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) : 0;
-  return rt + dur <= earliest;
+  if (GST_CLOCK_TIME_IS_VALID(earliest) && rt + dur <= earliest)
+    return TRUE;
+  if (!upstream_live_ask(trans))
+    return FALSE;
+  GstClock *clock = gst_element_get_clock(GST_ELEMENT(trans));
+  if (!clock)
+    return FALSE;
+  const GstClockTime now = gst_clock_get_time(clock);
+  gst_object_unref(clock);
+  const GstClockTime base = gst_element_get_base_time(GST_ELEMENT(trans));
+  if (!GST_CLOCK_TIME_IS_VALID(now) || !GST_CLOCK_TIME_IS_VALID(base) || now < base)
+    return FALSE;
+  GST_OBJECT_LOCK(trans);
+  GstClockTime latency = p->upstream_latency + p->held_latency;
+  if (GST_CLOCK_TIME_IS_VALID(p->pipeline_latency))
+    latency = MAX(latency, p->pipeline_latency);
+  GST_OBJECT_UNLOCK(trans);
+  if (dur == 0 && p->info.fps_n > 0) /* no duration on the buffer: the caps' frame rate */
+    dur = gst_util_uint64_scale_int(GST_SECOND, p->info.fps_d, p->info.fps_n);
+  return now - base > rt + latency + dur;
 }
 
 #ifdef GST_UFO_HAVE_CUDA_MEMORY
@@ -1701,6 +1771,8 @@ static void gst_ufo_infer_init(GstUfoInfer *self)
   p->attach_roi_meta = DEFAULT_ATTACH_ROI_META;
   p->mask_threshold = GST_UFO_DEFAULT_MASK_THRESHOLD;
   p->earliest_time = GST_CLOCK_TIME_NONE;
+  p->pipeline_latency = GST_CLOCK_TIME_NONE;
+  p->upstream_live = -1;
   p->last_pts = GST_CLOCK_TIME_NONE;
   gst_ufo_filter_init(&p->filter);
   gst_video_info_init(&p->info);

@@ -333,6 +333,60 @@ GST_START_TEST(test_late_frames)
 }
 GST_END_TEST;
 
+/* Whether frame i of h comes out with new inference. */
+static gboolean inferred_at(GstHarness *h, gint i)
+{
+  GstBuffer *out = gst_harness_push_and_pull(h, frame_at(i));
+  GstUfoMeta *m = gst_buffer_get_ufo_meta(out);
+  fail_unless(m != NULL);
+  gboolean inferred = m->inferred;
+  gst_buffer_unref(out);
+  return inferred;
+}
+
+/* Upstream answers the latency query as not live. */
+static GstPadProbeReturn not_live(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  GstQuery *q = GST_PAD_PROBE_INFO_QUERY(info);
+  if (GST_QUERY_TYPE(q) != GST_QUERY_LATENCY)
+    return GST_PAD_PROBE_OK;
+  gst_query_set_latency(q, FALSE, 0, GST_CLOCK_TIME_NONE);
+  return GST_PAD_PROBE_HANDLED;
+}
+
+/* No QoS from downstream (sinks with sync=false or qos=false): in a live pipeline the clock
+ * decides. A frame is late when the clock has passed its running time + latency by more than a
+ * frame duration (30 fps here) before its inference starts. */
+GST_START_TEST(test_late_frames_clock)
+{
+  GstHarness *h = detect_harness("task=caption late-frames=skip-inference");
+  gst_harness_set_upstream_latency(h, 100 * GST_MSECOND); /* the harness's upstream is live */
+  fail_unless(inferred_at(h, 0));
+  gst_harness_set_time(h, GST_SECOND); /* the clock's running time: 1 s */
+  fail_if(inferred_at(h, 1));          /* deadline 0.033 + 0.1 s, 0.87 s ago */
+  fail_if(inferred_at(h, 25));         /* 0.833 + 0.1 + 0.033 < 1 */
+  fail_unless(inferred_at(h, 27));     /* 0.9 + 0.1 + 0.033 > 1 */
+  /* the sinks' latency (a LATENCY event) replaces upstream's */
+  fail_unless(gst_harness_push_upstream_event(h, gst_event_new_latency(500 * GST_MSECOND)));
+  fail_unless(inferred_at(h, 25));
+  fail_if(inferred_at(h, 10)); /* 0.333 + 0.5 + 0.033 < 1 */
+  gst_harness_teardown(h);
+
+  /* not live: the clock says nothing about lateness */
+  h = detect_harness("task=caption late-frames=skip-inference");
+  gst_pad_add_probe(h->srcpad, GST_PAD_PROBE_TYPE_QUERY_UPSTREAM, not_live, NULL, NULL);
+  gst_harness_set_time(h, 10 * GST_SECOND);
+  fail_unless(inferred_at(h, 1));
+  gst_harness_teardown(h);
+
+  /* process (default): every frame inferred */
+  h = detect_harness("task=caption");
+  gst_harness_set_time(h, 10 * GST_SECOND);
+  fail_unless(inferred_at(h, 1));
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_seg_instance)
 {
   GstHarness *h = gst_harness_new_parse("ufoseg model=random:tiny");
@@ -439,6 +493,7 @@ static Suite *inference_suite(void)
   tcase_add_test(tc, test_unknown_class_while_playing);
   tcase_add_test(tc, test_unique_id_and_meta_flags);
   tcase_add_test(tc, test_late_frames);
+  tcase_add_test(tc, test_late_frames_clock);
   tcase_add_test(tc, test_seg_instance);
   tcase_add_test(tc, test_max_detections_after_filters);
   return s;
