@@ -118,6 +118,9 @@ typedef struct {
    * atomic) and its minimum latency (streaming thread: upstream_live_ask) */
   gint upstream_live;
   GstClockTime upstream_latency;
+  /* streaming thread: frames inferred and frames passed on late without inference since start
+   * (the QoS messages' statistics) */
+  guint64 qos_inferred, qos_skipped;
 #ifdef GST_UFO_HAVE_CUDA_MEMORY
   /* READY..NULL: the pipeline's CUDA context (ufocuda.h), under the object lock; copy_warned:
    * frames in CUDA memory the engine cannot read in place were reported once */
@@ -567,6 +570,7 @@ static gboolean gst_ufo_infer_start(GstBaseTransform *trans)
   p->pipeline_latency = GST_CLOCK_TIME_NONE;
   GST_OBJECT_UNLOCK(self);
   g_atomic_int_set(&p->upstream_live, -1);
+  p->qos_inferred = p->qos_skipped = 0;
 
   gst_ufo_infer_stop(trans);
   gst_base_transform_set_qos_enabled(trans, late == GST_UFO_LATE_FRAMES_DROP);
@@ -907,7 +911,8 @@ static gboolean upstream_live_ask(GstBaseTransform *trans)
  *    here, and leave, when nothing falls behind; a LATENCY event from sinks that do not sync
  *    says 0). So sinks that send no QoS (sync=false, qos=false: fakesink, appsink, network
  *    sinks) still keep a live stream from falling behind. */
-static gboolean is_late(GstBaseTransform *trans, GstBuffer *buf, GstClockTime earliest)
+static gboolean is_late(GstBaseTransform *trans, GstBuffer *buf, GstClockTime earliest,
+                        GstClockTimeDiff *jitter)
 {
   GstUfoInferPrivate *p = PRIV(trans);
   if (!GST_BUFFER_PTS_IS_VALID(buf))
@@ -917,8 +922,10 @@ static gboolean is_late(GstBaseTransform *trans, GstBuffer *buf, GstClockTime ea
   if (!GST_CLOCK_TIME_IS_VALID(rt))
     return FALSE;
   GstClockTime dur = GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) : 0;
-  if (GST_CLOCK_TIME_IS_VALID(earliest) && rt + dur <= earliest)
+  if (GST_CLOCK_TIME_IS_VALID(earliest) && rt + dur <= earliest) {
+    *jitter = GST_CLOCK_DIFF(rt, earliest);
     return TRUE;
+  }
   if (!upstream_live_ask(trans))
     return FALSE;
   GstClock *clock = gst_element_get_clock(GST_ELEMENT(trans));
@@ -936,7 +943,26 @@ static gboolean is_late(GstBaseTransform *trans, GstBuffer *buf, GstClockTime ea
   GST_OBJECT_UNLOCK(trans);
   if (dur == 0 && p->info.fps_n > 0) /* no duration on the buffer: the caps' frame rate */
     dur = gst_util_uint64_scale_int(GST_SECOND, p->info.fps_d, p->info.fps_n);
+  *jitter = GST_CLOCK_DIFF(rt + latency, now - base);
   return now - base > rt + latency + dur;
+}
+
+/* A frame passed on late without inference: a QoS message, as GstBaseTransform posts for the
+ * frames its QoS drops (running time, jitter: how late, statistics: frames inferred / skipped
+ * since start). */
+static void post_late_qos(GstUfoInfer *self, GstBuffer *buf, GstClockTimeDiff jitter)
+{
+  GstBaseTransform *trans = GST_BASE_TRANSFORM(self);
+  GstUfoInferPrivate *p = PRIV(self);
+  const GstClockTime pts = GST_BUFFER_PTS(buf);
+  GstMessage *m =
+      gst_message_new_qos(GST_OBJECT(self), g_atomic_int_get(&p->upstream_live) == 1,
+                          gst_segment_to_running_time(&trans->segment, GST_FORMAT_TIME, pts),
+                          gst_segment_to_stream_time(&trans->segment, GST_FORMAT_TIME, pts), pts,
+                          GST_BUFFER_DURATION(buf));
+  gst_message_set_qos_values(m, jitter, 1.0, 1000000);
+  gst_message_set_qos_stats(m, GST_FORMAT_BUFFERS, p->qos_inferred, p->qos_skipped);
+  gst_element_post_message(GST_ELEMENT(self), m);
 }
 
 #ifdef GST_UFO_HAVE_CUDA_MEMORY
@@ -1106,11 +1132,18 @@ static GstFlowReturn frame_begin(GstUfoInfer *self, Frame *f, gboolean in_flight
   }
   if (infer && s->task == UFO_TASK_GROUNDING && !check_prompt(self, s->prompt))
     return GST_FLOW_ERROR;
+  GstClockTimeDiff jitter = 0;
   if (infer && s->late_frames == GST_UFO_LATE_FRAMES_SKIP_INFERENCE &&
-      is_late(trans, f->buf, s->earliest_time)) {
-    GST_CAT_DEBUG_OBJECT(CAT(self), self, "frame %" G_GUINT64_FORMAT " is late: no inference",
-                         f->index);
+      is_late(trans, f->buf, s->earliest_time, &jitter)) {
+    GST_CAT_DEBUG_OBJECT(CAT(self), self,
+                         "frame %" G_GUINT64_FORMAT " is %" G_GINT64_FORMAT
+                         " ns late: no inference",
+                         f->index, jitter);
     infer = FALSE;
+    p->qos_skipped++;
+    post_late_qos(self, f->buf, jitter);
+  } else if (infer) {
+    p->qos_inferred++;
   }
   f->infer = infer;
   if (infer && in_flight) {

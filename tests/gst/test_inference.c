@@ -360,16 +360,41 @@ static GstPadProbeReturn not_live(GstPad *pad, GstPadProbeInfo *info, gpointer d
 GST_START_TEST(test_late_frames_clock)
 {
   GstHarness *h = detect_harness("task=caption late-frames=skip-inference");
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(h->element, bus);
   gst_harness_set_upstream_latency(h, 100 * GST_MSECOND); /* the harness's upstream is live */
   fail_unless(inferred_at(h, 0));
   gst_harness_set_time(h, GST_SECOND); /* the clock's running time: 1 s */
   fail_if(inferred_at(h, 1));          /* deadline 0.033 + 0.1 s, 0.87 s ago */
-  fail_if(inferred_at(h, 25));         /* 0.833 + 0.1 + 0.033 < 1 */
-  fail_unless(inferred_at(h, 27));     /* 0.9 + 0.1 + 0.033 > 1 */
+  /* a QoS message for the skipped frame: how late, frames inferred / skipped so far */
+  GstMessage *qos = gst_bus_pop_filtered(bus, GST_MESSAGE_QOS);
+  fail_unless(qos != NULL);
+  gboolean live;
+  guint64 running_time, stream_time, timestamp, duration, inferred, skipped;
+  gint64 jitter;
+  gst_message_parse_qos(qos, &live, &running_time, &stream_time, &timestamp, &duration);
+  fail_unless(live);
+  fail_unless_equals_uint64(running_time, GST_SECOND / 30);
+  gst_message_parse_qos_values(qos, &jitter, NULL, NULL);
+  fail_unless_equals_int64(jitter, GST_SECOND - GST_SECOND / 30 - 100 * GST_MSECOND);
+  GstFormat format;
+  gst_message_parse_qos_stats(qos, &format, &inferred, &skipped);
+  fail_unless(format == GST_FORMAT_BUFFERS && inferred == 1 && skipped == 1);
+  gst_message_unref(qos);
+  fail_if(inferred_at(h, 25));                      /* 0.833 + 0.1 + 0.033 < 1 */
+  fail_unless(inferred_at(h, 27));                  /* 0.9 + 0.1 + 0.033 > 1 */
+  qos = gst_bus_pop_filtered(bus, GST_MESSAGE_QOS); /* frame 25's */
+  fail_unless(qos != NULL);
+  gst_message_parse_qos_stats(qos, &format, &inferred, &skipped);
+  fail_unless(inferred == 1 && skipped == 2);
+  gst_message_unref(qos);
+  fail_unless(gst_bus_pop_filtered(bus, GST_MESSAGE_QOS) == NULL); /* none for inferred frames */
   /* the sinks' latency (a LATENCY event) replaces upstream's */
   fail_unless(gst_harness_push_upstream_event(h, gst_event_new_latency(500 * GST_MSECOND)));
   fail_unless(inferred_at(h, 25));
   fail_if(inferred_at(h, 10)); /* 0.333 + 0.5 + 0.033 < 1 */
+  gst_element_set_bus(h->element, NULL);
+  gst_object_unref(bus);
   gst_harness_teardown(h);
 
   /* not live: the clock says nothing about lateness */
