@@ -185,13 +185,17 @@ int main(int argc, char **argv)
       fprintf(stderr, "multicam-mqtt: cannot make a URI of '%s'\n", in);
       return 2;
     }
-    /* rtspsrc for rtsp:// (low latency), uridecodebin for files and the rest */
+    /* rtspsrc for rtsp:// (low latency), uridecodebin for files and the rest; live cameras
+     * never fall behind (late-frames=skip-inference: a frame late by the clock passes on with
+     * the last results, ufotrack predicting the boxes), files are not live and infer as --props
+     * says */
     gchar *src = g_str_has_prefix(uri, "rtsp")
                      ? g_strdup_printf("rtspsrc location=\"%s\" latency=200 ! decodebin", uri)
                      : g_strdup_printf("uridecodebin uri=\"%s\"", uri);
     g_string_append_printf(
         desc,
-        "%s ! videoconvert ! ufodetect%s model-instance-id=multicam batch-size=%d %s ! ufotrack ! "
+        "%s ! videoconvert ! ufodetect%s model-instance-id=multicam batch-size=%d "
+        "late-frames=skip-inference %s ! ufotrack ! "
         "ufoanalytics name=cam%d%s%s ! "
         "ufometaconvert post-messages=false source=cam%d ! "
         "ufometapublish name=publish%d method=mqtt host=\"%s\" port=%u%s source-id=cam%d%s%s%s ! "
