@@ -38,6 +38,7 @@ enum {
   PROP_BATCH_TIMEOUT,
   PROP_NIREQ,
   PROP_INSTANCE_STATS,
+  PROP_PROCESSING_TIME,
 };
 
 #define DEFAULT_MODEL NULL
@@ -118,9 +119,18 @@ typedef struct {
    * atomic) and its minimum latency (streaming thread: upstream_live_ask) */
   gint upstream_live;
   GstClockTime upstream_latency;
+  /* streaming thread: the lag (clock running time - frame running time) of the last frame
+   * judged by the clock, and whether it was passed on without inference (is_late); prev_lag
+   * NONE: no such frame since the last caps, flush or LATENCY event */
+  GstClockTimeDiff prev_lag;
+  gboolean prev_passed;
   /* streaming thread: frames inferred and frames passed on late without inference since start
    * (the QoS messages' statistics) */
   guint64 qos_inferred, qos_skipped;
+  /* the time an inferred frame spends in the element, a running average (ns; 0: not measured
+   * yet; written by the streaming thread under the object lock) and the frames measured */
+  GstClockTime processing_time;
+  guint64 processing_measured;
 #ifdef GST_UFO_HAVE_CUDA_MEMORY
   /* READY..NULL: the pipeline's CUDA context (ufocuda.h), under the object lock; copy_warned:
    * frames in CUDA memory the engine cannot read in place were reported once */
@@ -333,6 +343,9 @@ static void gst_ufo_infer_get_property(GObject *object, guint prop_id, GValue *v
     break;
   case PROP_INSTANCE_STATS:
     g_value_take_boxed(value, instance_stats(p->instance));
+    break;
+  case PROP_PROCESSING_TIME:
+    g_value_set_uint64(value, p->processing_time);
     break;
   case PROP_PRECISION:
     g_value_set_enum(value, p->precision);
@@ -571,6 +584,10 @@ static gboolean gst_ufo_infer_start(GstBaseTransform *trans)
   GST_OBJECT_UNLOCK(self);
   g_atomic_int_set(&p->upstream_live, -1);
   p->qos_inferred = p->qos_skipped = 0;
+  GST_OBJECT_LOCK(self);
+  p->processing_time = 0;
+  GST_OBJECT_UNLOCK(self);
+  p->processing_measured = 0;
 
   gst_ufo_infer_stop(trans);
   gst_base_transform_set_qos_enabled(trans, late == GST_UFO_LATE_FRAMES_DROP);
@@ -888,6 +905,7 @@ static gboolean upstream_live_ask(GstBaseTransform *trans)
   GstUfoInferPrivate *p = PRIV(trans);
   gint live_known = g_atomic_int_get(&p->upstream_live);
   if (live_known < 0) {
+    p->prev_lag = GST_CLOCK_STIME_NONE; /* lags measured anew */
     GstQuery *q = gst_query_new_latency();
     gboolean live = FALSE;
     GstClockTime min = 0;
@@ -904,13 +922,13 @@ static gboolean upstream_live_ask(GstBaseTransform *trans)
 /* late-frames=skip-inference (docs/elements.md "Late frames"): the frame is late when
  *  - downstream's QoS says a frame of this running time arrives after its render time (earliest:
  *    the last QoS event's timestamp + 2 × jitter, as GstBaseTransform judges), or
- *  - upstream is live and the pipeline clock has passed the frame's deadline by more than one
- *    frame duration before its inference starts. The deadline is the frame's running time plus
- *    the larger of the pipeline latency (the sinks' LATENCY event: where they render it) and
- *    upstream's minimum latency plus the frames this element holds (how late frames arrive
- *    here, and leave, when nothing falls behind; a LATENCY event from sinks that do not sync
- *    says 0). So sinks that send no QoS (sync=false, qos=false: fakesink, appsink, network
- *    sinks) still keep a live stream from falling behind. */
+ *  - upstream is live and the pipeline clock is further past the frame's running time than it
+ *    can afford: the pipeline latency (the sinks' LATENCY event) less the processing time, never
+ *    less than upstream's minimum latency + the frames this element holds + a frame; except
+ *    when the previous frame was passed on and this one is not half a frame less behind
+ *    (passing frames on does not catch up: something downstream holds them).
+ * The clock rule keeps live streams from falling behind where sinks send no QoS (sync=false,
+ * qos=false: fakesink, appsink, network sinks). *jitter: how late a late frame is. */
 static gboolean is_late(GstBaseTransform *trans, GstBuffer *buf, GstClockTime earliest,
                         GstClockTimeDiff *jitter)
 {
@@ -922,29 +940,40 @@ static gboolean is_late(GstBaseTransform *trans, GstBuffer *buf, GstClockTime ea
   if (!GST_CLOCK_TIME_IS_VALID(rt))
     return FALSE;
   GstClockTime dur = GST_BUFFER_DURATION_IS_VALID(buf) ? GST_BUFFER_DURATION(buf) : 0;
-  if (GST_CLOCK_TIME_IS_VALID(earliest) && rt + dur <= earliest) {
+  const gboolean qos_late = GST_CLOCK_TIME_IS_VALID(earliest) && rt + dur <= earliest;
+  if (qos_late)
     *jitter = GST_CLOCK_DIFF(rt, earliest);
-    return TRUE;
-  }
   if (!upstream_live_ask(trans))
-    return FALSE;
+    return qos_late;
   GstClock *clock = gst_element_get_clock(GST_ELEMENT(trans));
   if (!clock)
-    return FALSE;
+    return qos_late;
   const GstClockTime now = gst_clock_get_time(clock);
   gst_object_unref(clock);
   const GstClockTime base = gst_element_get_base_time(GST_ELEMENT(trans));
   if (!GST_CLOCK_TIME_IS_VALID(now) || !GST_CLOCK_TIME_IS_VALID(base) || now < base)
-    return FALSE;
-  GST_OBJECT_LOCK(trans);
-  GstClockTime latency = p->upstream_latency + p->held_latency;
-  if (GST_CLOCK_TIME_IS_VALID(p->pipeline_latency))
-    latency = MAX(latency, p->pipeline_latency);
-  GST_OBJECT_UNLOCK(trans);
+    return qos_late;
   if (dur == 0 && p->info.fps_n > 0) /* no duration on the buffer: the caps' frame rate */
     dur = gst_util_uint64_scale_int(GST_SECOND, p->info.fps_d, p->info.fps_n);
-  *jitter = GST_CLOCK_DIFF(rt + latency, now - base);
-  return now - base > rt + latency + dur;
+  const GstClockTimeDiff lag = GST_CLOCK_DIFF(rt, now - base);
+  GST_OBJECT_LOCK(trans);
+  /* how far behind a frame may start: enough to be inferred by its deadline (pipeline latency
+   * minus processing time), never less than upstream's latency + the held frames + a frame */
+  GstClockTimeDiff start_by = (GstClockTimeDiff)(p->upstream_latency + p->held_latency + dur);
+  if (GST_CLOCK_TIME_IS_VALID(p->pipeline_latency) && p->pipeline_latency > p->processing_time)
+    start_by = MAX(start_by, (GstClockTimeDiff)(p->pipeline_latency - p->processing_time));
+  GST_OBJECT_UNLOCK(trans);
+  /* the previous frame went on without inference and this one is not half a frame less behind:
+   * passing frames on does not catch up (something downstream holds them, e.g. a sink that
+   * syncs in a queue-less pipeline), so inferring this one delays nothing more */
+  const gboolean no_catch_up = GST_CLOCK_STIME_IS_VALID(p->prev_lag) && p->prev_passed &&
+                               lag + (GstClockTimeDiff)dur / 2 > p->prev_lag;
+  const gboolean late = qos_late || (lag > start_by && !no_catch_up);
+  if (late && !qos_late)
+    *jitter = lag - start_by;
+  p->prev_lag = lag;
+  p->prev_passed = late;
+  return late;
 }
 
 /* A frame passed on late without inference: a QoS message, as GstBaseTransform posts for the
@@ -1011,6 +1040,7 @@ typedef struct {
   UfoImage image;
   UfoRequest req;
   GstUfoInstanceJob *job; /* queued or running (nireq > 1) */
+  gint64 begin_us;        /* monotonic time of its frame_begin (processing-time) */
 } Frame;
 
 /* Maps buf for the engine and wraps its planes (planar YUV goes to the engine as it is:
@@ -1122,6 +1152,7 @@ static GstFlowReturn frame_begin(GstUfoInfer *self, Frame *f, gboolean in_flight
     return GST_FLOW_ERROR;
 
   f->index = p->frame_count++;
+  f->begin_us = g_get_monotonic_time();
   gboolean infer = f->index % MAX(s->inference_interval, 1) == 0;
   if (infer && s->task == UFO_TASK_GROUNDING && (!s->prompt || !g_strstrip(s->prompt)[0])) {
     GST_ELEMENT_WARNING(self, LIBRARY, SETTINGS,
@@ -1158,6 +1189,21 @@ static GstFlowReturn frame_begin(GstUfoInfer *self, Frame *f, gboolean in_flight
 
 /* The frame's results (its inference's, the last ones carried over, or none) as metadata on
  * its buffer. */
+/* The processing-time average (docs/elements.md "Late frames"): the first inferred frame
+ * (allocations, first-touch) is left out, the second starts it, later ones move it by 1/8 of
+ * their difference. */
+static void processing_time_add(GstUfoInfer *self, GstClockTime t)
+{
+  GstUfoInferPrivate *p = PRIV(self);
+  if (p->processing_measured++ == 0)
+    return;
+  GST_OBJECT_LOCK(self);
+  GstClockTimeDiff avg = (GstClockTimeDiff)p->processing_time;
+  p->processing_time =
+      p->processing_measured == 2 ? t : (GstClockTime)(avg + GST_CLOCK_DIFF(avg, t) / 8);
+  GST_OBJECT_UNLOCK(self);
+}
+
 static GstFlowReturn frame_finish(GstUfoInfer *self, Frame *f)
 {
   GstUfoInferPrivate *p = PRIV(self);
@@ -1175,6 +1221,7 @@ static GstFlowReturn frame_finish(GstUfoInfer *self, Frame *f)
     if (!res)
       return GST_FLOW_ERROR;
     inferred = TRUE;
+    processing_time_add(self, (g_get_monotonic_time() - f->begin_us) * GST_USECOND);
     result_pts = GST_BUFFER_PTS(f->buf);
     g_clear_pointer(&p->last_results, gst_ufo_results_unref);
     p->last_results = gst_ufo_results_ref(res);
@@ -1736,6 +1783,21 @@ static void gst_ufo_infer_class_init(GstUfoInferClass *klass)
    *
    * Since: 0.2
    */
+  /**
+   * GstUfoInfer:processing-time:
+   *
+   * The time an inferred frame spends in the element, a running average in nanoseconds (0 until
+   * two frames have been inferred; the first is left out). late-frames=skip-inference starts a
+   * frame's inference only when it can end by the frame's deadline.
+   *
+   * Since: 0.2
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_PROCESSING_TIME,
+      g_param_spec_uint64("processing-time", "Processing time",
+                          "Time an inferred frame spends in the element, running average (ns; "
+                          "0: not measured yet)",
+                          0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property(
       gobject_class, PROP_INSTANCE_STATS,
       g_param_spec_boxed("instance-stats", "Instance statistics",
@@ -1806,6 +1868,7 @@ static void gst_ufo_infer_init(GstUfoInfer *self)
   p->earliest_time = GST_CLOCK_TIME_NONE;
   p->pipeline_latency = GST_CLOCK_TIME_NONE;
   p->upstream_live = -1;
+  p->prev_lag = GST_CLOCK_STIME_NONE;
   p->last_pts = GST_CLOCK_TIME_NONE;
   gst_ufo_filter_init(&p->filter);
   gst_video_info_init(&p->info);

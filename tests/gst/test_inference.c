@@ -333,15 +333,23 @@ GST_START_TEST(test_late_frames)
 }
 GST_END_TEST;
 
-/* Whether frame i of h comes out with new inference. */
-static gboolean inferred_at(GstHarness *h, gint i)
+/* Whether a frame of h at pts comes out with new inference. */
+static gboolean inferred_pts(GstHarness *h, GstClockTime pts)
 {
-  GstBuffer *out = gst_harness_push_and_pull(h, frame_at(i));
+  GstBuffer *in = frame_at(0);
+  GST_BUFFER_PTS(in) = pts;
+  GstBuffer *out = gst_harness_push_and_pull(h, in);
   GstUfoMeta *m = gst_buffer_get_ufo_meta(out);
   fail_unless(m != NULL);
   gboolean inferred = m->inferred;
   gst_buffer_unref(out);
   return inferred;
+}
+
+/* Whether frame i (30 fps) of h comes out with new inference. */
+static gboolean inferred_at(GstHarness *h, gint i)
+{
+  return inferred_pts(h, i * (GST_SECOND / 30));
 }
 
 /* Upstream answers the latency query as not live. */
@@ -376,7 +384,9 @@ GST_START_TEST(test_late_frames_clock)
   fail_unless(live);
   fail_unless_equals_uint64(running_time, GST_SECOND / 30);
   gst_message_parse_qos_values(qos, &jitter, NULL, NULL);
-  fail_unless_equals_int64(jitter, GST_SECOND - GST_SECOND / 30 - 100 * GST_MSECOND);
+  /* how much later than it could start: upstream's latency + a frame */
+  fail_unless_equals_int64(jitter,
+                           GST_SECOND - GST_SECOND / 30 - 100 * GST_MSECOND - GST_SECOND / 30);
   GstFormat format;
   gst_message_parse_qos_stats(qos, &format, &inferred, &skipped);
   fail_unless(format == GST_FORMAT_BUFFERS && inferred == 1 && skipped == 1);
@@ -389,12 +399,43 @@ GST_START_TEST(test_late_frames_clock)
   fail_unless(inferred == 1 && skipped == 2);
   gst_message_unref(qos);
   fail_unless(gst_bus_pop_filtered(bus, GST_MESSAGE_QOS) == NULL); /* none for inferred frames */
-  /* the sinks' latency (a LATENCY event) replaces upstream's */
-  fail_unless(gst_harness_push_upstream_event(h, gst_event_new_latency(500 * GST_MSECOND)));
-  fail_unless(inferred_at(h, 25));
-  fail_if(inferred_at(h, 10)); /* 0.333 + 0.5 + 0.033 < 1 */
+  /* the sinks' latency (a LATENCY event): a frame starts when it can still be inferred by its
+   * deadline, its running time + 5 s, given the element's processing time */
+  fail_unless(gst_harness_push_upstream_event(h, gst_event_new_latency(5 * GST_SECOND)));
+  fail_unless(inferred_at(h, 1)); /* 0.967 s behind, < 5 s - the processing time (< 4 s) */
+  GstElement *det = gst_harness_find_element(h, "ufodetect");
+  guint64 t = 0;
+  g_object_get(det, "processing-time", &t, NULL);
+  fail_unless(t > 0 && t < 4 * GST_SECOND, "processing-time %" G_GUINT64_FORMAT, t);
+  gst_harness_set_time(h, 10 * GST_SECOND);
+  /* 5 s - t + 10 ms behind: it could not end by its deadline */
+  fail_if(inferred_pts(h, 5 * GST_SECOND + t - 10 * GST_MSECOND));
+  /* 5 s - t - 10 ms behind: it can (t unchanged: no inference since) */
+  fail_unless(inferred_pts(h, 5 * GST_SECOND + t + 10 * GST_MSECOND));
+  fail_if(inferred_pts(h, 4 * GST_SECOND)); /* 6 s behind */
+  gst_object_unref(det);
   gst_element_set_bus(h->element, NULL);
   gst_object_unref(bus);
+  gst_harness_teardown(h);
+
+  /* frames that all arrive 1 s behind however many are passed on (a queue-less pipeline up to
+   * a sink that syncs holds each one there until its render time) are not all late: after a
+   * frame passed on without inference that did not make the next one catch up, that one is
+   * inferred */
+  h = detect_harness("task=caption late-frames=skip-inference");
+  gst_harness_set_upstream_latency(h, 0);
+  gint n_inferred = 0;
+  for (gint i = 60; i < 90; i++) { /* 1 s of frames, the clock 1 s ahead of each */
+    gst_harness_set_time(h, (i + 30) * (GST_SECOND / 30));
+    gboolean inferred = inferred_at(h, i);
+    fail_unless(inferred == (i % 2 == 1), "frame %d", i); /* passed on, inferred, … */
+    n_inferred += inferred;
+  }
+  fail_unless_equals_int(n_inferred, 15);
+  /* passed on, and the next frame one frame less behind: catching up, passed on too */
+  gst_harness_set_time(h, 120 * (GST_SECOND / 30));
+  fail_if(inferred_at(h, 90));
+  fail_if(inferred_at(h, 91));
   gst_harness_teardown(h);
 
   /* not live: the clock says nothing about lateness */
