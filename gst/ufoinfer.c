@@ -581,12 +581,10 @@ static gboolean gst_ufo_infer_start(GstBaseTransform *trans)
   p->filter_dirty = FALSE;
   p->earliest_time = GST_CLOCK_TIME_NONE;
   p->pipeline_latency = GST_CLOCK_TIME_NONE;
+  p->processing_time = 0;
   GST_OBJECT_UNLOCK(self);
   g_atomic_int_set(&p->upstream_live, -1);
   p->qos_inferred = p->qos_skipped = 0;
-  GST_OBJECT_LOCK(self);
-  p->processing_time = 0;
-  GST_OBJECT_UNLOCK(self);
   p->processing_measured = 0;
 
   gst_ufo_infer_stop(trans);
@@ -1187,8 +1185,6 @@ static GstFlowReturn frame_begin(GstUfoInfer *self, Frame *f, gboolean in_flight
   return GST_FLOW_OK;
 }
 
-/* The frame's results (its inference's, the last ones carried over, or none) as metadata on
- * its buffer. */
 /* The processing-time average (docs/elements.md "Late frames"): the first inferred frame
  * (allocations, first-touch) is left out, the second starts it, later ones move it by 1/8 of
  * their difference. */
@@ -1204,6 +1200,8 @@ static void processing_time_add(GstUfoInfer *self, GstClockTime t)
   GST_OBJECT_UNLOCK(self);
 }
 
+/* The frame's results (its inference's, the last ones carried over, or none) as metadata on
+ * its buffer. */
 static GstFlowReturn frame_finish(GstUfoInfer *self, Frame *f)
 {
   GstUfoInferPrivate *p = PRIV(self);
@@ -1783,6 +1781,12 @@ static void gst_ufo_infer_class_init(GstUfoInferClass *klass)
    *
    * Since: 0.2
    */
+  g_object_class_install_property(
+      gobject_class, PROP_INSTANCE_STATS,
+      g_param_spec_boxed("instance-stats", "Instance statistics",
+                         "Counters of the shared model instance: elements, streaming, frames, "
+                         "batches, timeouts, largest-batch, nireq, most-in-flight, state-bytes",
+                         GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   /**
    * GstUfoInfer:processing-time:
    *
@@ -1798,12 +1802,6 @@ static void gst_ufo_infer_class_init(GstUfoInferClass *klass)
                           "Time an inferred frame spends in the element, running average (ns; "
                           "0: not measured yet)",
                           0, G_MAXUINT64, 0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
-  g_object_class_install_property(
-      gobject_class, PROP_INSTANCE_STATS,
-      g_param_spec_boxed("instance-stats", "Instance statistics",
-                         "Counters of the shared model instance: elements, streaming, frames, "
-                         "batches, timeouts, largest-batch, nireq, most-in-flight, state-bytes",
-                         GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
 #ifdef GST_UFO_HAVE_CUDA_MEMORY
   /* frames in CUDA memory too (ufocuda.h), read in place when they are in the engine's context */
