@@ -115,9 +115,11 @@ typedef struct {
   GQueue in_flight;
   guint jobs;
   GstClockTime held_latency; /* (depth - 1) frame durations, under the object lock */
-  /* whether upstream is live (-1: not asked since the last caps, flush or LATENCY event;
-   * atomic) and its minimum latency (streaming thread: upstream_live_ask) */
-  gint upstream_live;
+  /* upstream_gen (atomic) is bumped when upstream's liveness and latency must be asked again
+   * (start, caps, flush, LATENCY event); the streaming thread asks when it differs from
+   * upstream_asked (upstream_live_ask) */
+  gint upstream_gen, upstream_asked;
+  gboolean upstream_is_live;
   GstClockTime upstream_latency;
   /* streaming thread: the lag (clock running time - frame running time) of the last frame
    * judged by the clock, and whether it was passed on without inference (is_late); prev_lag
@@ -583,7 +585,7 @@ static gboolean gst_ufo_infer_start(GstBaseTransform *trans)
   p->pipeline_latency = GST_CLOCK_TIME_NONE;
   p->processing_time = 0;
   GST_OBJECT_UNLOCK(self);
-  g_atomic_int_set(&p->upstream_live, -1);
+  g_atomic_int_inc(&p->upstream_gen);
   p->qos_inferred = p->qos_skipped = 0;
   p->processing_measured = 0;
 
@@ -823,7 +825,7 @@ static gboolean gst_ufo_infer_set_caps(GstBaseTransform *trans, GstCaps *incaps,
     g_clear_pointer(&p->last_results, gst_ufo_results_unref); /* old coordinates */
   p->info = info;
   /* upstream's liveness and latency are asked again before the next late-frames decision */
-  g_atomic_int_set(&p->upstream_live, -1);
+  g_atomic_int_inc(&p->upstream_gen);
   GST_OBJECT_LOCK(self); /* the latency query comes from any thread */
   p->held_latency =
       p->depth > 1 && info.fps_n > 0
@@ -852,7 +854,7 @@ static gboolean gst_ufo_infer_sink_event(GstBaseTransform *trans, GstEvent *even
   GstUfoInferPrivate *p = PRIV(trans);
   if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP) {
     frames_in_flight_discard(self);
-    g_atomic_int_set(&p->upstream_live, -1);
+    g_atomic_int_inc(&p->upstream_gen);
   } else if (GST_EVENT_IS_SERIALIZED(event)) {
     frames_in_flight_drain(self);
   }
@@ -881,7 +883,7 @@ static gboolean gst_ufo_infer_src_event(GstBaseTransform *trans, GstEvent *event
     GST_OBJECT_LOCK(trans);
     PRIV(trans)->pipeline_latency = latency;
     GST_OBJECT_UNLOCK(trans);
-    g_atomic_int_set(&PRIV(trans)->upstream_live, -1); /* the pipeline's latency changed */
+    g_atomic_int_inc(&PRIV(trans)->upstream_gen); /* the pipeline's latency changed */
   }
   return GST_BASE_TRANSFORM_CLASS(gst_ufo_infer_parent_class)->src_event(trans, event);
 }
@@ -901,8 +903,9 @@ static void gst_ufo_infer_before_transform(GstBaseTransform *trans, GstBuffer *b
 static gboolean upstream_live_ask(GstBaseTransform *trans)
 {
   GstUfoInferPrivate *p = PRIV(trans);
-  gint live_known = g_atomic_int_get(&p->upstream_live);
-  if (live_known < 0) {
+  const gint gen = g_atomic_int_get(&p->upstream_gen);
+  if (gen != p->upstream_asked) { /* a bump during the query asks again next time */
+    p->upstream_asked = gen;
     p->prev_lag = GST_CLOCK_STIME_NONE; /* lags measured anew */
     GstQuery *q = gst_query_new_latency();
     gboolean live = FALSE;
@@ -911,10 +914,9 @@ static gboolean upstream_live_ask(GstBaseTransform *trans)
       gst_query_parse_latency(q, &live, &min, NULL);
     gst_query_unref(q);
     p->upstream_latency = GST_CLOCK_TIME_IS_VALID(min) ? min : 0;
-    live_known = live ? 1 : 0;
-    g_atomic_int_set(&p->upstream_live, live_known);
+    p->upstream_is_live = live;
   }
-  return live_known == 1;
+  return p->upstream_is_live;
 }
 
 /* late-frames=skip-inference (docs/elements.md "Late frames"): the frame is late when
@@ -983,7 +985,7 @@ static void post_late_qos(GstUfoInfer *self, GstBuffer *buf, GstClockTimeDiff ji
   GstUfoInferPrivate *p = PRIV(self);
   const GstClockTime pts = GST_BUFFER_PTS(buf);
   GstMessage *m =
-      gst_message_new_qos(GST_OBJECT(self), g_atomic_int_get(&p->upstream_live) == 1,
+      gst_message_new_qos(GST_OBJECT(self), p->upstream_is_live,
                           gst_segment_to_running_time(&trans->segment, GST_FORMAT_TIME, pts),
                           gst_segment_to_stream_time(&trans->segment, GST_FORMAT_TIME, pts), pts,
                           GST_BUFFER_DURATION(buf));
@@ -1865,7 +1867,7 @@ static void gst_ufo_infer_init(GstUfoInfer *self)
   p->mask_threshold = GST_UFO_DEFAULT_MASK_THRESHOLD;
   p->earliest_time = GST_CLOCK_TIME_NONE;
   p->pipeline_latency = GST_CLOCK_TIME_NONE;
-  p->upstream_live = -1;
+  p->upstream_gen = 1; /* upstream_asked 0: ask */
   p->prev_lag = GST_CLOCK_STIME_NONE;
   p->last_pts = GST_CLOCK_TIME_NONE;
   gst_ufo_filter_init(&p->filter);
