@@ -363,8 +363,10 @@ static GstPadProbeReturn not_live(GstPad *pad, GstPadProbeInfo *info, gpointer d
 }
 
 /* No QoS from downstream (sinks with sync=false or qos=false): in a live pipeline the clock
- * decides. A frame is late when the clock has passed its running time + latency by more than a
- * frame duration (30 fps here) before its inference starts. */
+ * decides (docs/elements.md "Late frames"). A frame is late when, before its inference starts,
+ * the clock is further past its running time than the larger of the pipeline latency less the
+ * processing time and upstream's latency + a frame (30 fps here), unless passing frames on does
+ * not catch up. */
 GST_START_TEST(test_late_frames_clock)
 {
   GstHarness *h = detect_harness("task=caption late-frames=skip-inference");
