@@ -295,7 +295,7 @@ template <int DMAX> static __global__ __launch_bounds__(TTHREADS) void attn_tile
 template <int DPL> static __global__ __launch_bounds__(RTHREADS) void attn_row_kernel(AttArgs a)
 {
   UFO_DYN_SMEM(float, rel); /* [rel_h + rel_w]: q·Rh[qi - ky + rel_h - 1], q·Rw[...] */
-  __shared__ float mrg[RTEAMS][DPL * 8 + 2]; /* per team: acc, max, sum */
+  UFO_SHARED(float, mrg, [RTEAMS][DPL * 8 + 2]); /* per team: acc, max, sum */
 
   const int tid = threadIdx.x, t = tid & 7, team = tid >> 3, warp = tid >> 5, lane = tid & 31;
   const int d = a.d, hd = blockIdx.y * d;

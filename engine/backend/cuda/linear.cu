@@ -92,8 +92,9 @@ __device__ __forceinline__ void load_weights(float *wv, const __nv_bfloat16 *row
 
 __global__ void __launch_bounds__(LIN_WARPS * 32) linear_rows_kernel(LinearArgs a)
 {
-  __shared__ float mean_s[LIN_ROWS], inv_s[LIN_ROWS];
-  __shared__ float part[LIN_WARPS][LIN_ROWS][LIN_COLS][32];
+  UFO_SHARED(float, mean_s, [LIN_ROWS]);
+  UFO_SHARED(float, inv_s, [LIN_ROWS]);
+  UFO_SHARED(float, part, [LIN_WARPS][LIN_ROWS][LIN_COLS][32]);
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
 
   /* §5.1 LN statistics of each row, as layer_norm_kernel computes them (same sums, same order) */

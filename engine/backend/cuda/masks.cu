@@ -88,8 +88,8 @@ __global__ void __launch_bounds__(THREADS)
                      int ow, float thr, unsigned *__restrict__ bits, double *__restrict__ part_sum,
                      int *__restrict__ part_cnt)
 {
-  __shared__ double s_sum[THREADS];
-  __shared__ int s_cnt[THREADS];
+  UFO_SHARED(double, s_sum, [THREADS]);
+  UFO_SHARED(int, s_cnt, [THREADS]);
   const int tid = threadIdx.x, lane = tid % 32;
   const int words = (ow + 63) / 64;
   for (int64_t t = blockIdx.x; t < (int64_t)n * oh; t += gridDim.x) {

@@ -28,9 +28,9 @@ __global__ void __launch_bounds__(THREADS)
                   const int32_t *__restrict__ force, const float *__restrict__ margin,
                   int32_t *__restrict__ ids, float *__restrict__ prob)
 {
-  __shared__ float s_val[THREADS];
-  __shared__ int64_t s_idx[THREADS];
-  __shared__ double s_sum[THREADS];
+  UFO_SHARED(float, s_val, [THREADS]);
+  UFO_SHARED(int64_t, s_idx, [THREADS]);
+  UFO_SHARED(double, s_sum, [THREADS]);
   const int tid = threadIdx.x;
   for (int64_t i = blockIdx.x; i < rows; i += gridDim.x) {
     const float *l = x + i * ldx;
@@ -169,10 +169,10 @@ __global__ void __launch_bounds__(THREADS)
                 const float *__restrict__ bias, int k, float *__restrict__ val,
                 int32_t *__restrict__ idx)
 {
-  __shared__ float s_red[THREADS];
-  __shared__ double s_sum[THREADS];
-  __shared__ float s_lv[THREADS * TOPK_CHUNK];
-  __shared__ int32_t s_li[THREADS * TOPK_CHUNK];
+  UFO_SHARED(float, s_red, [THREADS]);
+  UFO_SHARED(double, s_sum, [THREADS]);
+  UFO_SHARED(float, s_lv, [THREADS * TOPK_CHUNK]);
+  UFO_SHARED(int32_t, s_li, [THREADS * TOPK_CHUNK]);
   const int tid = threadIdx.x;
   float *lv = s_lv + tid * TOPK_CHUNK;
   int32_t *li = s_li + tid * TOPK_CHUNK;

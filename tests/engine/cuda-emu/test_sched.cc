@@ -1,11 +1,15 @@
 /* CUDA emulation (docs/cuda-emulation.md): barriers, phases and the seeded thread order.
  * Correct shared-memory kernels (tree reduction, block scan) give exact results for many seeds;
  * the reduction with its loop barrier removed is caught (wrong sum or a race report) for nearly
- * every seed; barrier divergence is a launch failure with a report, not a hang or an abort. */
+ * every seed; barrier divergence is a launch failure with a report, not a hang or an abort.
+ * Static shared memory (UFO_SHARED) is per block: poisoned at every block start, race-checked,
+ * held to the GPU's limits, and an overflow of it is an AddressSanitizer report. */
 #include "emu_test.h"
 
 #include <string.h>
 #include <string>
+#include <sys/wait.h>
+#include <unistd.h>
 
 /* Sum of in[] per block into out[blockIdx.x]: the textbook shared-memory tree. */
 __global__ void reduce_sum(const float *in, float *out, int n)
@@ -43,7 +47,7 @@ __global__ void reduce_sum_nosync(const float *in, float *out, int n)
 /* Inclusive scan of 256 ints per block (Hillis-Steele, double-buffered static shared memory). */
 __global__ void block_scan(const int *in, int *out)
 {
-  __shared__ int buf[2][256];
+  UFO_SHARED(int, buf, [2][256]);
   unsigned t = threadIdx.x;
   int src = 0;
   buf[0][t] = in[blockIdx.x * 256 + t];
@@ -72,7 +76,7 @@ __global__ void diverge(int *out)
 /* Threads that returned no longer count at a barrier, as on the GPU. */
 __global__ void early_exit(int *out)
 {
-  __shared__ int s[64];
+  UFO_SHARED(int, s, [64]);
   unsigned t = threadIdx.x;
   if (t >= 40)
     return;
@@ -120,6 +124,69 @@ __global__ void smem_hist(const int *in, int *out)
   __syncthreads();
   if (threadIdx.x < 8)
     out[threadIdx.x] = h[threadIdx.x];
+}
+
+/* Block 0 writes its static shared memory, the others only read theirs: the poison. */
+__global__ void static_per_block(float *out)
+{
+  UFO_SHARED(float, s, [32]);
+  if (blockIdx.x == 0)
+    s[threadIdx.x] = 1.0f;
+  __syncthreads();
+  out[blockIdx.x * 32 + threadIdx.x] = s[threadIdx.x];
+}
+
+/* Every thread writes one static shared int (a scalar declaration) between two barriers. */
+__global__ void static_ww_race(int *out)
+{
+  UFO_SHARED(int, cell, );
+  cell = (int)threadIdx.x;
+  __syncthreads();
+  out[threadIdx.x] = cell;
+}
+
+/* Per warp, a static shared slot written by lane 0 and read by the warp after __syncwarp: no
+ * race (the slots are disjoint); the read also checks that the instances are the same for all
+ * the block's threads. */
+__global__ void static_slots(int *out)
+{
+  UFO_SHARED(int, slot, [4]);
+  unsigned w = threadIdx.x / 32;
+  if (threadIdx.x % 32 == 0)
+    slot[w] = (int)(100 * blockIdx.x + w);
+  __syncwarp();
+  out[blockIdx.x * blockDim.x + threadIdx.x] = slot[w];
+}
+
+/* 40 KiB of static shared memory. */
+__global__ void static_40k(int *out)
+{
+  UFO_SHARED(int, big, [10 * 1024]);
+  big[threadIdx.x] = (int)threadIdx.x;
+  __syncthreads();
+  out[threadIdx.x] = big[threadIdx.x];
+}
+
+/* Two declarations of 25 KiB: 50 KiB, over what a kernel may declare. */
+__global__ void static_50k(int *out)
+{
+  UFO_SHARED(int, half1, [6400]);
+  UFO_SHARED(int, half2, [6400]);
+  half1[threadIdx.x] = half2[threadIdx.x] = 1;
+  __syncthreads();
+  out[threadIdx.x] = half1[threadIdx.x] + half2[threadIdx.x];
+}
+
+/* The planted bug: index n of a static array of n floats, through a pointer (UBSan's bounds
+ * check sees only indexes into the array type itself). */
+__global__ void static_past_end(float *out, int n)
+{
+  UFO_SHARED(float, s, [64]);
+  float *p = s;
+  if (threadIdx.x <= (unsigned)n)
+    p[threadIdx.x] = 1.0f;
+  __syncthreads();
+  out[0] = s[0];
 }
 
 static void test_reduce_and_scan()
@@ -283,9 +350,113 @@ static void test_racecheck()
   cudaFree(d);
 }
 
+static void test_static_shared()
+{
+  /* per block: blocks 1 and 2 see the poison, not block 0's values */
+  float *f = dev_alloc<float>(96), hf[96];
+  UFO_LAUNCH(static_per_block, 3, 32, 0, 0, f);
+  CHECK_CUDA(cudaGetLastError());
+  CHECK_CUDA(cudaMemcpy(hf, f, sizeof hf, cudaMemcpyDeviceToHost));
+  for (int i = 0; i < 96; i++)
+    CHECK(i < 32 ? hf[i] == 1.0f : isnan(hf[i]));
+  /* a second launch starts poisoned too */
+  UFO_LAUNCH(static_per_block, 1, 32, 0, 0, f);
+  CHECK_CUDA(cudaGetLastError());
+
+  /* one instance per block, shared by its threads; disjoint writes are no race */
+  int *d = dev_alloc<int>(2 * 128), h[2 * 128];
+  ufo_emu::set_racecheck(true);
+  UFO_LAUNCH(static_slots, 2, 128, 0, 0, d);
+  CHECK_CUDA(cudaGetLastError());
+  CHECK_CUDA(cudaMemcpy(h, d, sizeof h, cudaMemcpyDeviceToHost));
+  for (int i = 0; i < 256; i++)
+    CHECK(h[i] == 100 * (i / 128) + (i % 128) / 32);
+  /* the race check covers static shared memory and names the variable */
+  UFO_LAUNCH(static_ww_race, 1, 64, 0, 0, d);
+  cudaError_t e = cudaGetLastError();
+  CHECK(e == cudaErrorLaunchFailure);
+  const char *msg = cudaGetErrorString(e);
+  printf("static race report: %s\n", msg);
+  CHECK(strstr(msg, "shared-memory race: static shared cell") != nullptr);
+  ufo_emu::set_racecheck(false);
+
+  /* limits: 40 KiB static fits alone, not with 16 KiB dynamic unless the kernel opts in */
+  UFO_LAUNCH(static_40k, 1, 64, 0, 0, d);
+  CHECK_CUDA(cudaGetLastError());
+  UFO_LAUNCH(static_40k, 1, 64, 16 * 1024, 0, d);
+  e = cudaGetLastError();
+  CHECK(e == cudaErrorLaunchFailure);
+  msg = cudaGetErrorString(e);
+  printf("limit report: %s\n", msg);
+  CHECK(strstr(msg, "40960 bytes static (with big") != nullptr);
+  CHECK(strstr(msg, "16384 dynamic exceed the 49152") != nullptr);
+  CHECK_CUDA(
+      cudaFuncSetAttribute(static_40k, cudaFuncAttributeMaxDynamicSharedMemorySize, 16 * 1024));
+  UFO_LAUNCH(static_40k, 1, 64, 16 * 1024, 0, d);
+  CHECK_CUDA(cudaGetLastError());
+  /* the attribute at the device's maximum leaves no room for the static part */
+  cudaDeviceProp prop;
+  CHECK_CUDA(cudaGetDeviceProperties(&prop, 0));
+  CHECK_CUDA(cudaFuncSetAttribute(static_40k, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                  (int)prop.sharedMemPerBlockOptin));
+  UFO_LAUNCH(static_40k, 1, 64, 1024, 0, d);
+  e = cudaGetLastError();
+  CHECK(e == cudaErrorLaunchFailure);
+  CHECK(strstr(cudaGetErrorString(e),
+               "of the kernel's cudaFuncAttributeMaxDynamicSharedMemorySize") != nullptr);
+  UFO_LAUNCH(static_50k, 1, 64, 0, 0, d);
+  e = cudaGetLastError();
+  CHECK(e == cudaErrorLaunchFailure);
+  msg = cudaGetErrorString(e);
+  printf("static limit report: %s\n", msg);
+  CHECK(strstr(msg, "half2") != nullptr && strstr(msg, "51200 bytes, over the 49152") != nullptr);
+  cudaFree(d);
+  cudaFree(f);
+}
+
+/* Writing one element past a static shared array is an AddressSanitizer report (red zones
+ * around every UFO_SHARED variable), in a child process: the report must name the kernel. */
+static void test_static_overflow()
+{
+#if defined(__SANITIZE_ADDRESS__)
+  float *f = dev_alloc<float>(1);
+  int fd[2];
+  CHECK(pipe(fd) == 0);
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fd[1], 2);
+    close(fd[0]);
+    UFO_LAUNCH(static_past_end, 1, 128, 0, 0, f, 64);
+    cudaDeviceSynchronize();
+    fprintf(stderr, "static_past_end: NOT caught\n");
+    _exit(0);
+  }
+  close(fd[1]);
+  std::string err;
+  char buf[4096];
+  ssize_t k;
+  while ((k = read(fd[0], buf, sizeof buf)) > 0)
+    err.append(buf, (size_t)k);
+  close(fd[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  CHECK(!(WIFEXITED(status) && WEXITSTATUS(status) == 0));
+  CHECK(err.find("AddressSanitizer: use-after-poison") != std::string::npos);
+  CHECK(err.find("static_past_end") != std::string::npos);
+  if (emu_test_failures)
+    fprintf(stderr, "child's stderr:\n%s\n", err.c_str());
+  cudaFree(f);
+#else
+  printf("static shared overflow: needs AddressSanitizer (the sanitized build checks it)\n");
+#endif
+}
+
 int main()
 {
   test_reduce_and_scan();
+  test_static_shared();
+  test_static_overflow();
   test_divergence();
   test_poison_and_coords();
   test_racecheck();

@@ -143,7 +143,7 @@ static void test_votes()
 /* Divergent halves of a warp, each with its own mask; __syncwarp orders shared memory. */
 __global__ void halves_kernel(int *out)
 {
-  __shared__ int s[32];
+  UFO_SHARED(int, s, [32]);
   unsigned lane = threadIdx.x;
   int r;
   if (lane < 16)

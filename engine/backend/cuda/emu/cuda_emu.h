@@ -3,7 +3,9 @@
  * (cuda_compat.h includes this header). It provides exactly the subset the kernels may use:
  *
  *   qualifiers  __global__ __device__ __host__ __forceinline__ __restrict__ __launch_bounds__
- *               __shared__ (static, per block) __align__; dynamic shared memory via UFO_DYN_SMEM
+ *               __align__; static shared memory via UFO_SHARED (per block: poisoned at block start,
+ *               race-checked, bounds-checked by ASan, held to the 48 KiB limit), dynamic shared
+ *               memory via UFO_DYN_SMEM (`__shared__` itself does not compile here)
  *   built-ins   threadIdx blockIdx blockDim gridDim warpSize, dim3
  *   sync        __syncthreads __syncwarp __threadfence(_block)
  *   warp        __shfl_sync __shfl_up/down/xor_sync __ballot_sync __any_sync __all_sync
@@ -17,8 +19,8 @@
  * barrier phase from a seed (UFO_EMU_SEED), so code that is only right in one thread order fails.
  * NOT modelled: timing, occupancy, coalescing, bank conflicts, L2, cp.async/TMA/wgmma, clusters,
  * independent thread scheduling inside a warp beyond lock-step collectives, the hardware's
- * reduction order and __expf-style approximation errors, and the size limit of static __shared__
- * (only dynamic shared memory is counted against the 48 KiB / opt-in limits).
+ * reduction order and __expf-style approximation errors. The shared-memory limits are checked
+ * when a block first reaches a UFO_SHARED declaration (the GPU refuses the launch instead).
  *
  * All symbols are in namespace ufo_emu (a using-directive below makes them visible as in CUDA),
  * so a binary may link both this emulation and the real libcudart. No real CUDA header is used. */
@@ -39,9 +41,10 @@
 #define __forceinline__ inline __attribute__((always_inline))
 #define __launch_bounds__(...)
 #define __align__(n) __attribute__((aligned(n)))
-/* Static shared memory: one instance per OS thread; the scheduler runs one block at a time per
- * OS thread, so this is one instance per running block. Not reset between blocks (see docs). */
-#define __shared__ static __thread
+/* Static shared memory is declared with UFO_SHARED (below), never `__shared__`: a plain
+ * thread-local static would outlive the block and escape the poisoning and the race check. */
+#define __shared__                                                                                 \
+  _Pragma("GCC error \"declare static shared memory with UFO_SHARED(T, name, dims)\"")
 
 using namespace ufo_emu;
 
@@ -55,5 +58,17 @@ using namespace ufo_emu;
 /* The block's dynamic shared memory (the launch's smem bytes, 128-byte aligned, filled with 0xff
  * bytes = NaN floats at block start) as a T * named name. */
 #define UFO_DYN_SMEM(T, name) T *const name = static_cast<T *>(::ufo_emu::detail::dyn_smem())
+
+/* `__shared__ T name dims;` of the GPU build (dims: the array bounds, e.g. [4][32], or nothing).
+ * Here a reference to the block's instance, placed in the block's shared-memory arena when the
+ * first thread of the launch reaches the declaration (the site: a static tag per declaration and
+ * template instance), 0xff bytes (NaN floats, -1 integers) at every block start, with ASan red
+ * zones around it. */
+#define UFO_SHARED(T, name, dims)                                                                  \
+  static const char ufo_emu_site_##name = 0;                                                       \
+  using ufo_emu_type_##name = T dims;                                                              \
+  ufo_emu_type_##name &name = *static_cast<ufo_emu_type_##name *>(                                 \
+      ::ufo_emu::detail::static_smem(&ufo_emu_site_##name, sizeof(ufo_emu_type_##name),            \
+                                     alignof(ufo_emu_type_##name), #name, __FILE__, __LINE__))
 
 #endif

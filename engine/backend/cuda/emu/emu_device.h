@@ -39,7 +39,10 @@ unsigned vote(unsigned mask, int pred, int sub, const char *what, const char *fi
 unsigned activemask();
 void mma_bf16_m16n8k16(float d[4], const unsigned a[4], const unsigned b[2], const float c[4],
                        const char *file, int line);
-/* Racecheck (dynamic shared memory): atomics mark their bytes, so they are not reported. */
+/* The block's instance of a UFO_SHARED variable (sched.cc). */
+void *static_smem(const void *site, size_t bytes, size_t align, const char *name, const char *file,
+                  int line);
+/* Racecheck (shared memory): atomics mark their bytes, so they are not reported. */
 extern bool racecheck_on;
 void note_atomic(const void *p, size_t n);
 

@@ -18,6 +18,12 @@ void set_last_error(cudaError_t e);
 void set_kernel_failure(const std::string &report);
 /* Dynamic shared memory a launch of key may use (48 KiB, or the cudaFuncSetAttribute opt-in). */
 size_t dyn_smem_limit(const void *key);
+/* Shared memory per block: static + dynamic without the opt-in attribute; static + the
+ * attribute's value with it (the emulated device: sm_90's sharedMemPerBlockOptin). */
+static const size_t SMEM_DEFAULT = 48 * 1024;
+static const size_t SMEM_OPTIN = 232448;
+/* The cudaFuncAttributeMaxDynamicSharedMemorySize set for key: TRUE and *value, or FALSE. */
+bool dyn_smem_attribute(const void *key, size_t *value);
 bool stream_valid(cudaStream_t s);
 /* The order seed and the number of the next launch (both reset by set_seed). */
 uint64_t seed_value();

@@ -44,9 +44,6 @@ struct CUgraphExec_st {
 namespace detail
 {
 
-static const size_t SMEM_DEFAULT = 48 * 1024; /* without the opt-in attribute */
-static const size_t SMEM_OPTIN = 232448;      /* 227 KiB: sm_90's sharedMemPerBlockOptin */
-
 struct State {
   std::mutex mu;
   std::map<uintptr_t, size_t> device; /* start -> bytes */
@@ -128,6 +125,17 @@ size_t dyn_smem_limit(const void *key)
   std::lock_guard<std::mutex> g(s.mu);
   auto it = s.smem_optin.find(key);
   return it == s.smem_optin.end() ? SMEM_DEFAULT : it->second;
+}
+
+bool dyn_smem_attribute(const void *key, size_t *value)
+{
+  State &s = st();
+  std::lock_guard<std::mutex> g(s.mu);
+  auto it = s.smem_optin.find(key);
+  if (it == s.smem_optin.end())
+    return false;
+  *value = it->second;
+  return true;
 }
 
 bool stream_valid(cudaStream_t stream)

@@ -13,6 +13,17 @@
 #include "emu_priv.h"
 #include "fiber.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define UFO_EMU_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UFO_EMU_ASAN 1
+#endif
+#endif
+#ifdef UFO_EMU_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
 #include <memory>
 #include <stdarg.h>
 #include <stdio.h>
@@ -67,6 +78,14 @@ struct Warp {
   LaneSlot lane[32];
 };
 
+/* A UFO_SHARED variable of the running launch: its place in the arena and where it is declared. */
+struct StaticVar {
+  const void *site;
+  size_t off, bytes;
+  const char *name, *file;
+  int line;
+};
+
 struct Runner {
   FiberHost host = {};
   std::vector<Thread> threads;
@@ -74,8 +93,13 @@ struct Runner {
   bool stacks_dirty = false;
   std::vector<unsigned> ready;
   std::vector<Warp> warps;
+  /* the block's shared memory (arena_layout): [0, smem) the launch's dynamic shared memory, from
+   * static_base(smem) the UFO_SHARED variables in order of first use, each followed by a red
+   * zone; every byte outside them is poisoned for ASan */
   char *arena = nullptr;
   size_t arena_cap = 0;
+  std::vector<StaticVar> statics;
+  size_t static_next = 0, static_bytes = 0;
   const Launch *launch = nullptr;
   Thread *cur = nullptr;
   bool in_block = false;
@@ -85,7 +109,7 @@ struct Runner {
   unsigned nwaiting = 0;
   uint64_t seed = 0, launch_no = 0;
   uint3 bidx = {0, 0, 0};
-  /* racecheck shadow of the dynamic shared memory, per byte */
+  /* racecheck shadow of the shared memory (arena offsets), per byte */
   bool race = false;
   uint32_t phase_stamp = 0; /* phases of all launches (shadow entries never need clearing) */
   unsigned block_phase = 0; /* phase number inside the running block, for reports */
@@ -93,13 +117,59 @@ struct Runner {
   std::vector<uint32_t> sh_phase, sh_epoch, at_phase;
   std::vector<uint16_t> sh_tid;
 
-  ~Runner()
-  {
-    for (char *s : stacks)
-      fiber_stack_free(s);
-    free(arena);
-  }
+  ~Runner();
 };
+
+/* ---- the shared-memory arena ---- */
+
+static const size_t STATIC_SMEM_LIMIT = 48 * 1024; /* what a kernel may declare, on every GPU */
+static const size_t SMEM_REDZONE = 64;             /* after the dynamic part and each variable */
+static const size_t MAX_STATIC_VARS = 64;
+static const size_t MAX_STATIC_ALIGN = 128;
+
+static size_t round_up(size_t n, size_t a)
+{
+  return (n + a - 1) / a * a;
+}
+
+static size_t static_base(size_t smem)
+{
+  return round_up(smem, 128) + SMEM_REDZONE;
+}
+
+/* room for any static layout the limits allow */
+static size_t arena_need(size_t smem)
+{
+  return static_base(smem) + STATIC_SMEM_LIMIT +
+         MAX_STATIC_VARS * (MAX_STATIC_ALIGN + SMEM_REDZONE);
+}
+
+static void mem_poison(const char *p, size_t n)
+{
+#ifdef UFO_EMU_ASAN
+  __asan_poison_memory_region(p, n);
+#else
+  (void)p, (void)n;
+#endif
+}
+
+static void mem_unpoison(const char *p, size_t n)
+{
+#ifdef UFO_EMU_ASAN
+  __asan_unpoison_memory_region(p, n);
+#else
+  (void)p, (void)n;
+#endif
+}
+
+Runner::~Runner()
+{
+  for (char *s : stacks)
+    fiber_stack_free(s);
+  if (arena)
+    mem_unpoison(arena, arena_cap);
+  free(arena);
+}
 
 static thread_local std::unique_ptr<Runner> tl_owner;
 static __thread Runner *tl_cur; /* the runner of the launch running on this OS thread */
@@ -177,23 +247,25 @@ static Runner *runner_in_kernel(const char *what)
   return r;
 }
 
-/* ---- racecheck: write-write conflicts on dynamic shared memory inside one phase ---- */
+/* ---- racecheck: write-write conflicts on shared memory inside one phase ---- */
 
 static void race_snap(Runner *r)
 {
   memcpy(r->snap.data(), r->arena, r->launch->smem);
+  for (const StaticVar &v : r->statics)
+    memcpy(r->snap.data() + v.off, r->arena + v.off, v.bytes);
 }
 
-/* Attribute the bytes changed since race_snap to the current thread; a byte another thread
- * changed in the same phase, with no warp collective of a shared warp in between, is a race. */
-static void race_diff(Runner *r, Thread *t)
+/* Attribute the bytes of [off, off + n) changed since race_snap to the current thread; a byte
+ * another thread changed in the same phase, with no warp collective of a shared warp in
+ * between, is a race (recorded: FALSE). v: the static variable, or NULL for dynamic memory. */
+static bool race_range(Runner *r, Thread *t, size_t off, size_t n, const StaticVar *v)
 {
-  size_t n = r->launch->smem;
   const unsigned char *a = (const unsigned char *)r->arena, *s = r->snap.data();
   const Warp &w = r->warps[t->lin >> 5];
-  for (size_t i = 0; i < n; i += 8) {
+  for (size_t i = off; i < off + n; i += 8) {
     uint64_t x, y;
-    size_t k = n - i < 8 ? n - i : 8;
+    size_t k = off + n - i < 8 ? off + n - i : 8;
     x = y = 0;
     memcpy(&x, a + i, k);
     memcpy(&y, s + i, k);
@@ -206,12 +278,17 @@ static void race_diff(Runner *r, Thread *t)
         unsigned o = r->sh_tid[b];
         bool same_warp = (o >> 5) == (t->lin >> 5);
         if (!same_warp || r->sh_epoch[b] == w.epoch) {
+          char where[256];
+          if (v)
+            snprintf(where, sizeof where, "static shared %s (%s:%d) byte offset %zu", v->name,
+                     v->file, v->line, b - v->off);
+          else
+            snprintf(where, sizeof where, "dynamic shared byte offset %zu", b);
           record(r,
-                 "shared-memory race: dynamic shared byte offset %zu written by %s and by %s "
-                 "between the same two barriers (phase %u of the block) with no synchronisation "
-                 "between them",
-                 b, thread_name(r, o).c_str(), thread_name(r, t->lin).c_str(), r->block_phase);
-          return;
+                 "shared-memory race: %s written by %s and by %s between the same two barriers "
+                 "(phase %u of the block) with no synchronisation between them",
+                 where, thread_name(r, o).c_str(), thread_name(r, t->lin).c_str(), r->block_phase);
+          return false;
         }
       }
       r->sh_phase[b] = r->phase_stamp;
@@ -219,6 +296,16 @@ static void race_diff(Runner *r, Thread *t)
       r->sh_epoch[b] = w.epoch;
     }
   }
+  return true;
+}
+
+static void race_diff(Runner *r, Thread *t)
+{
+  if (!race_range(r, t, 0, r->launch->smem, nullptr))
+    return;
+  for (const StaticVar &v : r->statics)
+    if (!race_range(r, t, v.off, v.bytes, &v))
+      return;
 }
 
 void note_atomic(const void *p, size_t n)
@@ -227,7 +314,7 @@ void note_atomic(const void *p, size_t n)
   if (!r || !r->race || !r->in_block)
     return;
   const char *c = (const char *)p;
-  if (c < r->arena || c + n > r->arena + r->launch->smem)
+  if (c < r->arena || c + n > r->arena + r->arena_cap)
     return;
   for (size_t i = 0; i < n; i++)
     r->at_phase[(size_t)(c - r->arena) + i] = r->phase_stamp;
@@ -464,6 +551,61 @@ void *dyn_smem()
   return r->arena;
 }
 
+void *static_smem(const void *site, size_t bytes, size_t align, const char *name, const char *file,
+                  int line)
+{
+  Runner *r = runner_in_kernel("UFO_SHARED");
+  for (const StaticVar &v : r->statics)
+    if (v.site == site)
+      return r->arena + v.off;
+  /* first use in this launch: the limits the GPU checks at the launch, then a place */
+  const Launch &l = *r->launch;
+  size_t total = r->static_bytes + bytes, attr = 0;
+  if (total > STATIC_SMEM_LIMIT) {
+    thread_fail(r,
+                "static shared memory: %s (%s:%d, %zu bytes) brings the kernel's static shared "
+                "memory to %zu bytes, over the %zu a kernel may declare",
+                name, file, line, bytes, total, STATIC_SMEM_LIMIT);
+    return nullptr;
+  }
+  /* the GPU: dynamic <= the attribute, whose default is 48 KiB less the static part, and
+   * static + the attribute <= the device's opt-in maximum */
+  bool optin = dyn_smem_attribute(l.key, &attr);
+  if (optin ? total + attr > SMEM_OPTIN : total + l.smem > SMEM_DEFAULT) {
+    if (optin)
+      thread_fail(r,
+                  "shared memory: %zu bytes static (with %s at %s:%d) and the %zu dynamic of the "
+                  "kernel's cudaFuncAttributeMaxDynamicSharedMemorySize exceed the %zu bytes a "
+                  "block may use (set the attribute to at most the maximum less the static part)",
+                  total, name, file, line, attr, SMEM_OPTIN);
+    else
+      thread_fail(
+          r,
+          "shared memory: %zu bytes static (with %s at %s:%d) and %zu dynamic exceed the "
+          "%zu bytes a block may use without the cudaFuncAttributeMaxDynamicSharedMemorySize "
+          "opt-in",
+          total, name, file, line, l.smem, SMEM_DEFAULT);
+    return nullptr;
+  }
+  if (r->statics.size() >= MAX_STATIC_VARS || align > MAX_STATIC_ALIGN) {
+    thread_fail(r,
+                "static shared memory: %s (%s:%d): the emulation holds at most %zu variables per "
+                "kernel, aligned to at most %zu bytes",
+                name, file, line, MAX_STATIC_VARS, MAX_STATIC_ALIGN);
+    return nullptr;
+  }
+  size_t off = round_up(r->static_next, align < 16 ? 16 : align);
+  mem_unpoison(r->arena + off, bytes);
+  memset(r->arena + off, 0xff, bytes); /* poison: NaN floats, -1 integers */
+  /* the fill is nobody's write: the race check must not give it to this thread */
+  if (r->race)
+    memset(r->snap.data() + off, 0xff, bytes);
+  r->static_next = off + bytes + SMEM_REDZONE;
+  r->static_bytes = total;
+  r->statics.push_back(StaticVar{site, off, bytes, name, file, line});
+  return r->arena + off;
+}
+
 /* ---- blocks ---- */
 
 static void thread_main(void *arg)
@@ -564,6 +706,8 @@ static bool run_block(Runner *r, const Launch &l, uint3 bidx)
   }
   if (l.smem)
     memset(r->arena, 0xff, l.smem); /* poison: NaN floats, -1 integers */
+  for (const StaticVar &v : r->statics)
+    memset(r->arena + v.off, 0xff, v.bytes);
   uint64_t s = r->seed ^ (r->launch_no * 0x2545f4914f6cdd1dull) ^
                ((((uint64_t)bidx.z * l.grid.y + bidx.y) * l.grid.x + bidx.x) << 20);
   r->rng = splitmix(&s);
@@ -666,28 +810,37 @@ void launch(const Launch &l)
   if (!tl_owner)
     tl_owner.reset(new Runner());
   Runner *r = tl_owner.get();
-  if (l.smem > r->arena_cap) {
-    char *a = (char *)aligned_alloc(128, (l.smem + 127) & ~(size_t)127);
+  size_t need = round_up(arena_need(l.smem), 128);
+  if (need > r->arena_cap) {
+    char *a = (char *)aligned_alloc(128, need);
     if (!a) {
       set_last_error(cudaErrorLaunchOutOfResources);
       return;
     }
+    if (r->arena)
+      mem_unpoison(r->arena, r->arena_cap);
     free(r->arena);
     r->arena = a;
-    r->arena_cap = l.smem;
+    r->arena_cap = need;
   }
+  /* only the dynamic part is addressable until UFO_SHARED declarations are reached */
+  mem_unpoison(r->arena, l.smem);
+  mem_poison(r->arena + l.smem, r->arena_cap - l.smem);
+  r->statics.clear();
+  r->static_next = static_base(l.smem);
+  r->static_bytes = 0;
   r->launch = &l;
   r->failed = false;
   r->report.clear();
   r->seed = seed_value();
   r->launch_no = next_launch_number();
-  r->race = (racecheck_on || racecheck_env()) && l.smem > 0;
-  if (r->race && r->snap.size() < l.smem) {
-    r->snap.resize(l.smem);
-    r->sh_phase.assign(l.smem, 0);
-    r->sh_epoch.assign(l.smem, 0);
-    r->at_phase.assign(l.smem, 0);
-    r->sh_tid.assign(l.smem, 0);
+  r->race = racecheck_on || racecheck_env();
+  if (r->race && r->snap.size() < r->arena_cap) {
+    r->snap.resize(r->arena_cap);
+    r->sh_phase.assign(r->arena_cap, 0);
+    r->sh_epoch.assign(r->arena_cap, 0);
+    r->at_phase.assign(r->arena_cap, 0);
+    r->sh_tid.assign(r->arena_cap, 0);
   }
   tl_cur = r;
   gridDim = uint3{l.grid.x, l.grid.y, l.grid.z};
