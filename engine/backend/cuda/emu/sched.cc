@@ -249,6 +249,8 @@ static Runner *runner_in_kernel(const char *what)
 
 /* ---- racecheck: write-write conflicts on shared memory inside one phase ---- */
 
+/* The snapshot is the arena as of the last attribution: race_range brings it up to date byte by
+ * byte, so a full copy is needed only after the block-start fill. */
 static void race_snap(Runner *r)
 {
   memcpy(r->snap.data(), r->arena, r->launch->smem);
@@ -256,23 +258,24 @@ static void race_snap(Runner *r)
     memcpy(r->snap.data() + v.off, r->arena + v.off, v.bytes);
 }
 
-/* Attribute the bytes of [off, off + n) changed since race_snap to the current thread; a byte
- * another thread changed in the same phase, with no warp collective of a shared warp in
- * between, is a race (recorded: FALSE). v: the static variable, or NULL for dynamic memory. */
+/* Attribute the bytes of [off, off + n) changed since the snapshot to the current thread (and
+ * update the snapshot); a byte another thread changed in the same phase, with no warp collective
+ * of a shared warp in between, is a race (recorded: FALSE). v: the static variable, or NULL for
+ * dynamic memory. */
 static bool race_range(Runner *r, Thread *t, size_t off, size_t n, const StaticVar *v)
 {
-  const unsigned char *a = (const unsigned char *)r->arena, *s = r->snap.data();
+  const unsigned char *a = (const unsigned char *)r->arena;
+  unsigned char *s = r->snap.data();
   const Warp &w = r->warps[t->lin >> 5];
-  for (size_t i = off; i < off + n; i += 8) {
-    uint64_t x, y;
-    size_t k = off + n - i < 8 ? off + n - i : 8;
-    x = y = 0;
-    memcpy(&x, a + i, k);
-    memcpy(&y, s + i, k);
-    if (x == y)
+  for (size_t i = off; i < off + n; i += 64) {
+    size_t k = off + n - i < 64 ? off + n - i : 64;
+    if (memcmp(a + i, s + i, k) == 0)
       continue;
     for (size_t b = i; b < i + k; b++) {
-      if (a[b] == s[b] || r->at_phase[b] == r->phase_stamp)
+      if (a[b] == s[b])
+        continue;
+      s[b] = a[b];
+      if (r->at_phase[b] == r->phase_stamp)
         continue;
       if (r->sh_phase[b] == r->phase_stamp && r->sh_tid[b] != t->lin) {
         unsigned o = r->sh_tid[b];
@@ -473,8 +476,6 @@ static void collective(Runner *r, unsigned mask, Kind kind, const char *what, co
     }
   }
   w.epoch++;
-  if (r->race)
-    race_snap(r);
   for (unsigned m = eff & ~(1u << lane); m; m &= m - 1) {
     unsigned l = (unsigned)__builtin_ctz(m);
     r->threads[base + l].state = ST_READY;
@@ -708,6 +709,8 @@ static bool run_block(Runner *r, const Launch &l, uint3 bidx)
     memset(r->arena, 0xff, l.smem); /* poison: NaN floats, -1 integers */
   for (const StaticVar &v : r->statics)
     memset(r->arena + v.off, 0xff, v.bytes);
+  if (r->race)
+    race_snap(r);
   uint64_t s = r->seed ^ (r->launch_no * 0x2545f4914f6cdd1dull) ^
                ((((uint64_t)bidx.z * l.grid.y + bidx.y) * l.grid.x + bidx.x) << 20);
   r->rng = splitmix(&s);
@@ -737,8 +740,6 @@ static bool run_block(Runner *r, const Launch &l, uint3 bidx)
       Thread &t = r->threads[i];
       r->cur = &t;
       threadIdx = t.tid;
-      if (r->race)
-        race_snap(r);
       fiber_resume(&r->host, &t.ctx);
       if (r->race && !r->failed)
         race_diff(r, &t);
