@@ -1,23 +1,11 @@
 /* CUDA emulation: fiber stacks and context switches (fiber.h, docs/cuda-emulation.md). */
 #include "fiber.h"
+#include "asan.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
-
-#if defined(__SANITIZE_ADDRESS__)
-#define UFO_EMU_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UFO_EMU_ASAN 1
-#endif
-#endif
-
-#ifdef UFO_EMU_ASAN
-#include <sanitizer/asan_interface.h>
-#include <sanitizer/common_interface_defs.h>
-#endif
 
 #if !defined(__x86_64__)
 #include <ucontext.h>

@@ -10,19 +10,9 @@
  * lane's result and wakes the others. An error stops the launch: the block's remaining fibers are
  * abandoned (their stacks are pooled and cleaned before reuse) and the report becomes the
  * launch's cudaErrorLaunchFailure. */
+#include "asan.h"
 #include "emu_priv.h"
 #include "fiber.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define UFO_EMU_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UFO_EMU_ASAN 1
-#endif
-#endif
-#ifdef UFO_EMU_ASAN
-#include <sanitizer/asan_interface.h>
-#endif
 
 #include <memory>
 #include <stdarg.h>
@@ -142,24 +132,6 @@ static size_t arena_need(size_t smem)
 {
   return static_base(smem) + STATIC_SMEM_LIMIT +
          MAX_STATIC_VARS * (MAX_STATIC_ALIGN + SMEM_REDZONE);
-}
-
-static void mem_poison(const char *p, size_t n)
-{
-#ifdef UFO_EMU_ASAN
-  __asan_poison_memory_region(p, n);
-#else
-  (void)p, (void)n;
-#endif
-}
-
-static void mem_unpoison(const char *p, size_t n)
-{
-#ifdef UFO_EMU_ASAN
-  __asan_unpoison_memory_region(p, n);
-#else
-  (void)p, (void)n;
-#endif
 }
 
 Runner::~Runner()
