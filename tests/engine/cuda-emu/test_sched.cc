@@ -189,6 +189,17 @@ __global__ void static_past_end(float *out, int n)
   out[0] = s[0];
 }
 
+/* The same past the launch's 64 floats of dynamic shared memory. */
+__global__ void dyn_past_end(float *out, int n)
+{
+  UFO_DYN_SMEM(float, s);
+  float *p = s;
+  if (threadIdx.x <= (unsigned)n)
+    p[threadIdx.x] = 1.0f;
+  __syncthreads();
+  out[0] = s[0];
+}
+
 static void test_reduce_and_scan()
 {
   const int n = 1000, B = 128, G = (n + B - 1) / B;
@@ -414,9 +425,19 @@ static void test_static_shared()
   cudaFree(f);
 }
 
-/* Writing one element past a static shared array is an AddressSanitizer report (red zones
- * around every UFO_SHARED variable), in a child process: the report must name the kernel. */
-static void test_static_overflow()
+static void launch_static_past_end(float *f)
+{
+  UFO_LAUNCH(static_past_end, 1, 128, 0, 0, f, 64);
+}
+
+static void launch_dyn_past_end(float *f)
+{
+  UFO_LAUNCH(dyn_past_end, 1, 128, 64 * sizeof(float), 0, f, 64);
+}
+
+/* Runs launch in a forked child: it must die with an AddressSanitizer use-after-poison report
+ * that names the kernel (red zones around every shared-memory part). */
+static void check_overflow_caught(void (*launch)(float *), const char *kernel)
 {
 #if defined(__SANITIZE_ADDRESS__)
   float *f = dev_alloc<float>(1);
@@ -427,9 +448,9 @@ static void test_static_overflow()
   if (pid == 0) {
     dup2(fd[1], 2);
     close(fd[0]);
-    UFO_LAUNCH(static_past_end, 1, 128, 0, 0, f, 64);
+    launch(f);
     cudaDeviceSynchronize();
-    fprintf(stderr, "static_past_end: NOT caught\n");
+    fprintf(stderr, "%s: NOT caught\n", kernel);
     _exit(0);
   }
   close(fd[1]);
@@ -441,22 +462,32 @@ static void test_static_overflow()
   close(fd[0]);
   int status = 0;
   waitpid(pid, &status, 0);
+  int before = emu_test_failures;
   CHECK(!(WIFEXITED(status) && WEXITSTATUS(status) == 0));
   CHECK(err.find("AddressSanitizer: use-after-poison") != std::string::npos);
-  CHECK(err.find("static_past_end") != std::string::npos);
-  if (emu_test_failures)
+  CHECK(err.find(kernel) != std::string::npos);
+  if (emu_test_failures != before)
     fprintf(stderr, "child's stderr:\n%s\n", err.c_str());
   cudaFree(f);
 #else
-  printf("static shared overflow: needs AddressSanitizer (the sanitized build checks it)\n");
+  (void)launch;
+  printf("%s: the overflow check needs AddressSanitizer (the sanitized build runs it)\n", kernel);
 #endif
+}
+
+/* Writing one element past a static shared array, or past the launch's dynamic shared memory
+ * (inside the arena an earlier launch may have grown), is an AddressSanitizer report. */
+static void test_shared_overflow()
+{
+  check_overflow_caught(launch_static_past_end, "static_past_end");
+  check_overflow_caught(launch_dyn_past_end, "dyn_past_end");
 }
 
 int main()
 {
   test_reduce_and_scan();
   test_static_shared();
-  test_static_overflow();
+  test_shared_overflow();
   test_divergence();
   test_poison_and_coords();
   test_racecheck();
