@@ -39,6 +39,7 @@
 #define __device__
 #define __host__
 #define __forceinline__ inline __attribute__((always_inline))
+/* ignored: tests/tools/check_launch_bounds.py holds every launch's block to the bound */
 #define __launch_bounds__(...)
 #define __align__(n) __attribute__((aligned(n)))
 /* Static shared memory is declared with UFO_SHARED (below), never `__shared__`: a plain
