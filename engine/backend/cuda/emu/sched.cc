@@ -83,7 +83,7 @@ struct Runner {
   bool stacks_dirty = false;
   std::vector<unsigned> ready;
   std::vector<Warp> warps;
-  /* the block's shared memory (arena_layout): [0, smem) the launch's dynamic shared memory, from
+  /* the block's shared memory: [0, smem) the launch's dynamic shared memory, from
    * static_base(smem) the UFO_SHARED variables in order of first use, each followed by a red
    * zone; every byte outside them is poisoned for ASan */
   char *arena = nullptr;
